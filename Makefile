@@ -1,0 +1,40 @@
+# vmsim: build, demo, test, bench, install. Every target first installs
+# missing Debian packages (as root) or prints the command to do so.
+BUILD   ?= build
+ASAN    ?= build-asan
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps demo test test-fast bench install clean
+
+all: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@sh scripts/install-deps.sh
+
+demo: all
+	./$(BUILD)/vmsim demo
+
+# The tests, then the same tests again under AddressSanitizer + UBSan.
+test: all
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DVMSIM_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+
+test-fast: all
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps
+	cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD)-bench -j $(JOBS) --target vmsim-bench
+	@mkdir -p $(BUILD)
+	./$(BUILD)-bench/vmsim-bench --json $(BUILD)/bench.json
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(BUILD)-bench

@@ -1,0 +1,229 @@
+/*
+ * vmsim: the Linux memory-mapping system (mmap, VMAs, x86-64 page tables,
+ * MMU and TLBs, page faults) rebuilt in user space.
+ *
+ * Conventions, used everywhere:
+ *   - constructors return a pointer, or NULL with errno set;
+ *   - system calls return a value >= 0, or -errno, as the kernel does;
+ *   - memory accesses return 0, or the signal the access raised (details in
+ *     vms_last_fault()).
+ * Constants are the host's own PROT_*, MAP_*, SIGSEGV, SEGV_MAPERR, ...
+ */
+#ifndef VMSIM_H
+#define VMSIM_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+/* Strict ISO C builds (-std=c17 without _GNU_SOURCE) hide some of the host's
+ * constants; these are the same Linux x86-64 values. */
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS 0x20
+#endif
+#ifndef MAP_TYPE
+#define MAP_TYPE 0x0f
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_32BIT
+#define MAP_32BIT 0x40
+#endif
+#ifndef MAP_GROWSDOWN
+#define MAP_GROWSDOWN 0x100
+#endif
+#ifndef MAP_DENYWRITE
+#define MAP_DENYWRITE 0x800
+#endif
+#ifndef MAP_EXECUTABLE
+#define MAP_EXECUTABLE 0x1000
+#endif
+#ifndef MAP_LOCKED
+#define MAP_LOCKED 0x2000
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0x4000
+#endif
+#ifndef MAP_POPULATE
+#define MAP_POPULATE 0x8000
+#endif
+#ifndef MAP_NONBLOCK
+#define MAP_NONBLOCK 0x10000
+#endif
+#ifndef MAP_STACK
+#define MAP_STACK 0x20000
+#endif
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB 0x40000
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef PROT_GROWSDOWN
+#define PROT_GROWSDOWN 0x01000000
+#endif
+#ifndef PROT_GROWSUP
+#define PROT_GROWSUP 0x02000000
+#endif
+#ifndef SEGV_MAPERR
+#define SEGV_MAPERR 1
+#endif
+#ifndef SEGV_ACCERR
+#define SEGV_ACCERR 2
+#endif
+#ifndef SEGV_PKUERR
+#define SEGV_PKUERR 4
+#endif
+#ifndef BUS_ADRERR
+#define BUS_ADRERR 2
+#endif
+#ifndef SI_KERNEL
+#define SI_KERNEL 0x80
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMSIM_VERSION "0.1.0"
+#define VMS_MAX_CPUS 64
+
+typedef struct vms_machine vms_machine; /* RAM, CPUs, page cache: one kernel */
+typedef struct vms_task vms_task;       /* a process or a thread */
+typedef uint64_t vms_addr;              /* a virtual address in a task */
+
+struct vms_tlb_geometry {
+    unsigned entries; /* total entries; a multiple of ways */
+    unsigned ways;    /* associativity; entries / ways must be a power of two */
+};
+
+/* What the machine reports as it works, for narration (vmsim demo) and
+ * tracing. Never raised on the TLB-hit fast path. */
+enum vms_event_kind {
+    VMS_EV_TLB_MISS,      /* a: va; level: 1 (L1 missed) or 2 (L2 missed too) */
+    VMS_EV_WALK_STEP,     /* a: va; level 4..1 (5..1); pa: table; index; entry */
+    VMS_EV_PGTABLE_ALLOC, /* a: va; level of the new table; pa: its address */
+    VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa */
+    VMS_EV_FAULT,         /* a: va; detail: "anon", "zero-page", "cow", ... */
+    VMS_EV_FRAME_ALLOC,   /* pa of a frame given to a page of memory */
+    VMS_EV_TLB_FILL,      /* a: va; pa: frame */
+    VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
+    VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
+    VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
+    VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
+};
+
+struct vms_event {
+    enum vms_event_kind kind;
+    unsigned cpu;
+    int level;
+    unsigned index;
+    uint64_t a, b, pa, entry;
+    const char *detail;
+};
+
+typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
+
+struct vms_config {
+    uint64_t phys_bytes;          /* simulated RAM; default 1 GiB */
+    unsigned ncpus;               /* default 4, at most VMS_MAX_CPUS */
+    uint64_t swap_bytes;          /* reserved for swap; 0 */
+    int pgtable_levels;           /* 4 (48-bit) or 5 (57-bit); default 4 */
+    int pcid;                     /* tag TLB entries by PCID; default 0 */
+    struct vms_tlb_geometry dtlb; /* L1 data TLB: 64 entries, 4-way */
+    struct vms_tlb_geometry itlb; /* L1 instruction TLB: 128 entries, 8-way */
+    struct vms_tlb_geometry stlb; /* unified L2 TLB: 1536 entries, 12-way */
+    unsigned tlb_flush_ceiling;   /* single-page flushes up to this; 33 */
+    uint64_t mmap_min_addr;       /* vm.mmap_min_addr; 4096 */
+    unsigned max_map_count;       /* vm.max_map_count; 65530 */
+    uint64_t aslr_seed;           /* 0: no randomisation (mmap_base fixed) */
+    unsigned fault_around_bytes;  /* read fault-around window; 65536 */
+    const char *root;             /* host folder that confines paths; "." */
+    int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
+    vms_trace_fn trace;           /* optional observer of events */
+    void *trace_arg;
+};
+
+void vms_config_init(struct vms_config *c);
+vms_machine *vms_machine_create(const struct vms_config *c);
+void vms_machine_destroy(vms_machine *m);
+
+vms_task *vms_spawn(vms_machine *m, const char *comm); /* new process, on CPU 0 */
+vms_task *vms_clone_thread(vms_task *t);               /* shares t's mm */
+void vms_exit(vms_task *t);
+int vms_schedule(vms_task *t, unsigned cpu);           /* 0, or -EINVAL */
+int vms_task_pid(const vms_task *t);
+unsigned vms_task_cpu(const vms_task *t);
+
+int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags,
+                 int fd, int64_t off);
+int vms_munmap(vms_task *t, vms_addr addr, uint64_t len);
+int vms_mprotect(vms_task *t, vms_addr addr, uint64_t len, int prot);
+
+int vms_load(vms_task *t, vms_addr va, void *dst, size_t len);
+int vms_store(vms_task *t, vms_addr va, const void *src, size_t len);
+int vms_fetch(vms_task *t, vms_addr va, size_t len);
+
+/* The last signal an access of the task raised (signo 0: none yet). */
+struct vms_fault {
+    int signo, code; /* SIGSEGV/SEGV_MAPERR, SIGSEGV/SEGV_ACCERR, SIGKILL (out of memory), ... */
+    vms_addr addr;   /* the first byte that could not be accessed (0 for SI_KERNEL) */
+};
+const struct vms_fault *vms_last_fault(const vms_task *t);
+
+/* looking inside */
+struct vms_walk {
+    int levels; /* 4, or 5 with 57-bit addresses */
+    struct {
+        uint64_t table_pa;
+        unsigned index;
+        uint64_t entry;
+    } step[5];   /* top level first; steps past a missing table are zero */
+    int present; /* 1 when va maps to a frame */
+    uint64_t pa; /* physical address of va when present */
+};
+int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w); /* 0, or -EFAULT */
+int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len);
+void vms_task_rusage(const vms_task *t, uint64_t *minflt, uint64_t *majflt);
+
+struct vms_cpu_stats {
+    uint64_t dtlb_hits, dtlb_misses; /* L1 data TLB */
+    uint64_t itlb_hits, itlb_misses; /* L1 instruction TLB */
+    uint64_t stlb_hits, stlb_misses; /* L2 TLB, looked up on an L1 miss */
+    uint64_t page_walks;             /* walks of the tables after an L2 miss */
+    uint64_t walk_refs;              /* page-table entries read by walks */
+    uint64_t flushes_full;           /* whole-context flushes */
+    uint64_t flushes_single;         /* single-page invalidations (INVLPG) */
+    uint64_t shootdowns;             /* flush requests this CPU started that sent IPIs */
+    uint64_t ipis_sent, ipis_received;
+    uint64_t context_switches;       /* CR3 loads */
+};
+
+struct vms_stats {
+    uint64_t tlb_hits, tlb_misses;   /* accesses that hit / missed every TLB level */
+    uint64_t page_walks, walk_refs;
+    uint64_t shootdowns, ipis;
+    uint64_t flushes_full, flushes_single;
+    uint64_t context_switches;
+    uint64_t minor_faults, major_faults, cow_faults;
+    uint64_t frames_total;           /* frames of simulated RAM */
+    uint64_t frames_used;            /* allocated: pages, tables, zero page */
+    uint64_t pgtable_frames;         /* of which page tables */
+    unsigned ncpus;
+    struct vms_cpu_stats cpu[VMS_MAX_CPUS];
+};
+void vms_get_stats(vms_machine *m, struct vms_stats *s);
+
+int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
+int vms_check(vms_machine *m, FILE *report); /* 0 when every invariant holds */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,265 @@
+/*
+ * vms_check: every invariant the model promises, checked from scratch (what
+ * Linux's CONFIG_DEBUG_VM and validate_mm() check, and more): the VMA tree's
+ * colours and gaps, list order, no overlap; page tables that map only inside
+ * VMAs and never more than a VMA allows; each page's mapcount equal to the
+ * PTEs that map it; every frame accounted for; every TLB entry a CPU may use
+ * agreeing with the page tables.
+ */
+#include "internal.h"
+#include "xarray.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+struct checker {
+    vms_machine *m;
+    FILE *report;
+    int errors;
+    int32_t *mapped;    /* per frame: PTEs found that map it */
+    uint64_t tables;    /* table frames reached from pgds */
+    uint64_t shmem_pages;
+};
+
+static void fail(struct checker *ck, const char *fmt, ...)
+{
+    ck->errors++;
+    if (!ck->report || ck->errors > 20)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vms_check: ", ck->report);
+    vfprintf(ck->report, fmt, ap);
+    fputc('\n', ck->report);
+    va_end(ap);
+}
+
+static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+static uint64_t check_gaps(struct checker *ck, struct rb_node *n)
+{
+    if (!n)
+        return 0;
+    struct vm_area_struct *vma = rb_entry(n, struct vm_area_struct, vm_rb);
+    uint64_t l = check_gaps(ck, n->left), r = check_gaps(ck, n->right);
+    uint64_t start = vma->vm_start;
+    if (vma->vm_flags & VM_GROWSDOWN)
+        start = start > stack_guard_gap_bytes() ? start - stack_guard_gap_bytes() : 0;
+    uint64_t prev_end = vma->vm_prev ? vma->vm_prev->vm_end : 0;
+    uint64_t want = max3(start > prev_end ? start - prev_end : 0, l, r);
+    if (vma->rb_subtree_gap != want)
+        fail(ck, "vma %" PRIx64 ": subtree gap %" PRIx64 ", expected %" PRIx64, vma->vm_start,
+             vma->rb_subtree_gap, want);
+    return want;
+}
+
+static void check_vmas(struct checker *ck, struct mm_struct *mm)
+{
+    const char *why = NULL;
+    if (rb_validate(&mm->mm_rb, &why) < 0)
+        fail(ck, "mm %" PRIu64 ": red-black tree: %s", mm->ctx_id, why);
+    check_gaps(ck, mm->mm_rb.node);
+    int count = 0;
+    struct rb_node *n = rb_first(&mm->mm_rb);
+    const struct vm_area_struct *prev = NULL;
+    for (const struct vm_area_struct *vma = mm->mmap; vma; prev = vma, vma = vma->vm_next) {
+        count++;
+        if (!n || rb_entry(n, struct vm_area_struct, vm_rb) != vma)
+            fail(ck, "vma %" PRIx64 ": list and tree disagree", vma->vm_start);
+        n = n ? rb_next(n) : NULL;
+        if (vma->vm_prev != prev)
+            fail(ck, "vma %" PRIx64 ": bad vm_prev", vma->vm_start);
+        if (vma->vm_start >= vma->vm_end || (vma->vm_start | vma->vm_end) & ~PAGE_MASK ||
+            vma->vm_end > mm->task_size)
+            fail(ck, "vma %" PRIx64 "-%" PRIx64 ": bad bounds", vma->vm_start, vma->vm_end);
+        if (prev && prev->vm_end > vma->vm_start)
+            fail(ck, "vmas %" PRIx64 " and %" PRIx64 " overlap", prev->vm_start, vma->vm_start);
+        if (vma->vm_mm != mm)
+            fail(ck, "vma %" PRIx64 ": wrong mm", vma->vm_start);
+    }
+    if (n)
+        fail(ck, "mm %" PRIu64 ": tree has more VMAs than the list", mm->ctx_id);
+    if (count != mm->map_count)
+        fail(ck, "mm %" PRIu64 ": map_count %d, list holds %d", mm->ctx_id, mm->map_count, count);
+    if (mm->highest_vm_end != (prev ? prev->vm_end : 0))
+        fail(ck, "mm %" PRIu64 ": highest_vm_end is stale", mm->ctx_id);
+}
+
+static void check_pte(struct checker *ck, struct mm_struct *mm, uint64_t va, pte_t e)
+{
+    const struct phys_mem *pm = &ck->m->pm;
+    struct vm_area_struct *vma = find_vma(mm, va);
+    if (!vma || vma->vm_start > va) {
+        fail(ck, "pte for %" PRIx64 " outside any vma", va);
+        return;
+    }
+    uint64_t pfn = pte_pfn(e);
+    if (pfn >= pm->nframes) {
+        fail(ck, "pte for %" PRIx64 ": pfn %" PRIx64 " beyond RAM", va, pfn);
+        return;
+    }
+    if ((e & _PAGE_RW) && !(vma->vm_flags & VM_WRITE))
+        fail(ck, "pte for %" PRIx64 " writable in a read-only vma", va);
+    if ((e & _PAGE_PRESENT) && !(vma->vm_flags & VM_ACCESS_FLAGS))
+        fail(ck, "pte for %" PRIx64 " present in a PROT_NONE vma", va);
+    if (pte_special(e)) {
+        if (pfn != pm->zero_pfn || (e & _PAGE_RW))
+            fail(ck, "special pte for %" PRIx64 " is not the read-only zero page", va);
+        return;
+    }
+    const struct page *p = pfn_to_page(pm, pfn);
+    if (p->flags & (PG_buddy | PG_table | PG_reserved) || p->refcount <= 0)
+        fail(ck, "pte for %" PRIx64 " maps frame %" PRIx64 " that is not a live page", va, pfn);
+    if ((p->flags & PG_shmem) && p->mapping != vma->shmem)
+        fail(ck, "pte for %" PRIx64 " maps a page of another object", va);
+    ck->mapped[pfn]++;
+}
+
+static void check_table(struct checker *ck, struct mm_struct *mm, uint32_t pfn, int level,
+                        uint64_t base)
+{
+    const struct phys_mem *pm = &ck->m->pm;
+    ck->tables++;
+    if (!(pm->pages[pfn].flags & PG_table))
+        fail(ck, "frame %" PRIx32 " used as a level-%d table is not marked as one", pfn, level);
+    const pte_t *t = table_of(pm, pfn);
+    uint64_t span = 1ULL << TABLE_SHIFT(level);
+    for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+        if (pte_none(t[i]))
+            continue;
+        if (level == 1)
+            check_pte(ck, mm, base + i * span, t[i]);
+        else if (!(t[i] & _PAGE_PRESENT) || pte_pfn(t[i]) >= pm->nframes)
+            fail(ck, "bad level-%d entry %" PRIx64, level, t[i]);
+        else
+            check_table(ck, mm, (uint32_t)pte_pfn(t[i]), level - 1, base + i * span);
+    }
+}
+
+static int count_shmem(void *arg, uint64_t index, uint32_t pfn)
+{
+    struct checker *ck = arg;
+    const struct page *p = &ck->m->pm.pages[pfn];
+    if (!(p->flags & PG_shmem) || p->index != index)
+        fail(ck, "shmem page %" PRIx32 " has wrong flags or index", pfn);
+    if (p->refcount != 1 + p->mapcount)
+        fail(ck, "shmem page %" PRIx32 ": refcount %d, mapcount %d", pfn, p->refcount,
+             p->mapcount);
+    ck->shmem_pages++;
+    return 0;
+}
+
+/* Each shmem object is counted once, at its first VMA in machine order. */
+static void check_shmem_objects(struct checker *ck)
+{
+    for (struct mm_struct *mm = ck->m->mms; mm; mm = mm->mm_next)
+        for (struct vm_area_struct *v = mm->mmap; v; v = v->vm_next) {
+            if (!v->shmem || v->shmem->refcount <= 0)
+                continue;
+            int seen = 0;
+            for (struct mm_struct *m2 = ck->m->mms; m2 && !seen; m2 = m2->mm_next)
+                for (struct vm_area_struct *w = m2->mmap; w && !seen; w = w->vm_next) {
+                    if (w == v)
+                        goto first;
+                    seen = w->shmem == v->shmem;
+                }
+        first:
+            if (!seen)
+                xa_for_each(v->shmem->pages, count_shmem, ck);
+        }
+}
+
+static void check_frames(struct checker *ck)
+{
+    const struct phys_mem *pm = &ck->m->pm;
+    uint64_t free_frames = 0, anon = 0, reserved = 0, table = 0, shmem = 0;
+    for (uint64_t pfn = 0; pfn < pm->nframes; pfn++) {
+        const struct page *p = &pm->pages[pfn];
+        if (p->flags & PG_buddy) {
+            free_frames += 1ULL << p->order;
+            pfn += (1ULL << p->order) - 1;
+            continue;
+        }
+        if (p->flags & PG_reserved)
+            reserved++;
+        else if (p->flags & PG_table)
+            table++;
+        else if (p->flags & PG_shmem)
+            shmem++;
+        else if (p->flags & PG_anon)
+            anon++;
+        if (p->mapcount != ck->mapped[pfn])
+            fail(ck, "frame %" PRIx64 ": mapcount %d but %d ptes map it", pfn, p->mapcount,
+                 ck->mapped[pfn]);
+        if ((p->flags & PG_anon) && (p->mapcount < 1 || p->refcount != p->mapcount))
+            fail(ck, "anon frame %" PRIx64 ": refcount %d, mapcount %d (leaked?)", pfn,
+                 p->refcount, p->mapcount);
+    }
+    if (free_frames != pm->nr_free)
+        fail(ck, "free lists hold %" PRIu64 " frames, counter says %" PRIu64, free_frames,
+             pm->nr_free);
+    if (table != pm->nr_table || table != ck->tables)
+        fail(ck, "%" PRIu64 " table frames, counter %" PRIu64 ", reachable %" PRIu64, table,
+             pm->nr_table, ck->tables);
+    if (shmem != ck->shmem_pages)
+        fail(ck, "%" PRIu64 " shmem frames, %" PRIu64 " in live objects", shmem, ck->shmem_pages);
+    uint64_t accounted = free_frames + anon + reserved + table + shmem;
+    if (accounted != pm->nframes)
+        fail(ck, "%" PRIu64 " of %" PRIu64 " frames accounted for", accounted, pm->nframes);
+}
+
+static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const char *name)
+{
+    struct mm_struct *mm = c->loaded_mm;
+    size_t n = (tl->set_mask + 1) * tl->ways;
+    for (size_t i = 0; i < n; i++) {
+        const struct tlb_entry *e = &tl->e[i];
+        if (e->tag == TLB_INVALID || (e->tag & 0xfff) != c->pcid)
+            continue;
+        uint64_t va = (e->tag >> 12) << PAGE_SHIFT;
+        pte_t *pte = mm ? pte_offset(mm, va) : NULL;
+        if (!pte || !(*pte & _PAGE_PRESENT) ||
+            pfn_to_virt(&ck->m->pm, pte_pfn(*pte)) != e->host) {
+            fail(ck, "cpu %u %s: stale entry for %" PRIx64, c->id, name, va);
+            continue;
+        }
+        if ((e->perm & TLB_W) && !(*pte & _PAGE_RW))
+            fail(ck, "cpu %u %s: entry for %" PRIx64 " allows writes the pte forbids", c->id,
+                 name, va);
+        if ((e->perm & TLB_X) && (*pte & _PAGE_NX))
+            fail(ck, "cpu %u %s: entry for %" PRIx64 " allows fetches the pte forbids", c->id,
+                 name, va);
+    }
+}
+
+int vms_check(vms_machine *m, FILE *report)
+{
+    struct checker ck = {.m = m, .report = report};
+    ck.mapped = calloc(m->pm.nframes, sizeof(*ck.mapped));
+    if (!ck.mapped) {
+        if (report)
+            fputs("vms_check: out of memory\n", report);
+        return -1;
+    }
+    for (struct mm_struct *mm = m->mms; mm; mm = mm->mm_next) {
+        check_vmas(&ck, mm);
+        check_table(&ck, mm, mm->pgd, pgtable_levels(mm), 0);
+    }
+    check_shmem_objects(&ck);
+    check_frames(&ck);
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        struct cpu *c = &m->cpus[i];
+        if (c->loaded_mm && !(c->loaded_mm->cpumask & (1ULL << i)))
+            fail(&ck, "cpu %u runs an mm whose cpumask lacks it", i);
+        check_tlb(&ck, c, &c->dtlb, "dtlb");
+        check_tlb(&ck, c, &c->itlb, "itlb");
+        check_tlb(&ck, c, &c->stlb, "stlb");
+    }
+    free(ck.mapped);
+    return ck.errors ? -1 : 0;
+}

@@ -1,0 +1,98 @@
+/* Functions shared between vmsim's modules (Linux keeps these in mm/internal.h). */
+#ifndef VMSIM_INTERNAL_H
+#define VMSIM_INTERNAL_H
+
+#include "mm_types.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* x86 page-fault error code bits */
+#define PF_PROT 0x1  /* the page was present: a protection fault */
+#define PF_WRITE 0x2
+#define PF_USER 0x4
+#define PF_INSTR 0x10
+
+/* ---- tlb.c ---- */
+int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg);
+void cpu_destroy(struct cpu *c);
+void cpu_fault_invalidate(struct cpu *c, uint64_t va);
+void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next);
+void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self,
+                        uint64_t start, uint64_t end);
+
+/* ---- pgtable.c ---- */
+int pgd_alloc(struct mm_struct *mm);            /* 0 or -ENOMEM */
+void pgd_free(struct mm_struct *mm);
+pte_t *pte_offset(struct mm_struct *mm, uint64_t va);   /* NULL if a table is missing */
+pte_t *pte_alloc(struct mm_struct *mm, uint64_t va);    /* NULL when out of frames */
+/* Frees every table below the top whose whole span lies in [floor, ceiling)
+ * and holds nothing; used after an unmap. Returns the number of tables freed. */
+unsigned free_pgtables(struct mm_struct *mm, uint64_t floor, uint64_t ceiling, uint64_t *fs,
+                       uint64_t *fe);
+int pgtable_levels(const struct mm_struct *mm);
+static inline pte_t *table_of(const struct phys_mem *pm, uint64_t pfn)
+{
+    return (pte_t *)pfn_to_virt(pm, pfn);
+}
+
+/* ---- vma.c ---- */
+struct vm_area_struct *vma_alloc(struct mm_struct *mm);
+void vma_free(struct vm_area_struct *vma);
+struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr); /* first with end > addr */
+struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t start, uint64_t end);
+void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_gap_update(struct vm_area_struct *vma);     /* after vm_start/prev end moved */
+void vma_set_range(struct vm_area_struct *vma, uint64_t start, uint64_t end, uint64_t pgoff);
+/* Top-down search for a free range of len bytes in [low, high); 0 if none. */
+uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high);
+uint64_t unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high);
+int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, int new_below);
+/* Merge vma with its neighbours where Linux would; returns the surviving VMA. */
+struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area_struct *vma);
+void anon_vma_put(struct anon_vma *av);
+int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma); /* 0 or -ENOMEM */
+uint64_t vma_page_prot(uint64_t vm_flags);    /* PTE bits for a VMA's pages */
+uint64_t stack_guard_gap_bytes(void);
+
+/* ---- memory.c ---- */
+/* Handles a user page fault; 0 when the access may retry, else the signal
+ * (t->fault filled in). */
+int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err);
+/* Clears the PTEs of [start, end) in vma, dropping their pages; widens the
+ * flush range *fs..*fe to cover what was cleared. */
+void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start,
+                    uint64_t end, uint64_t *fs, uint64_t *fe);
+int populate_range(struct vms_task *t, uint64_t start, uint64_t end);
+
+/* ---- shmem.c ---- */
+struct shmem_object *shmem_create(vms_machine *m, uint64_t size);
+void shmem_get(struct shmem_object *obj);
+void shmem_put(vms_machine *m, struct shmem_object *obj);
+/* The frame at page index, allocated zeroed if absent; PFN_NONE when out of memory. */
+uint32_t shmem_get_page(vms_machine *m, struct shmem_object *obj, uint64_t index);
+uint32_t shmem_find_page(struct shmem_object *obj, uint64_t index); /* PFN_NONE if absent */
+
+/* ---- mmap.c ---- */
+int do_munmap(struct vms_task *t, uint64_t start, uint64_t end);
+void exit_mmap(struct mm_struct *mm, unsigned cpu);
+void mm_set_layout(struct mm_struct *mm);
+static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
+{
+    if (*fs > start)
+        *fs = start;
+    if (*fe < end)
+        *fe = end;
+}
+
+/* ---- task.c ---- */
+struct mm_struct *mm_alloc(vms_machine *m);
+void mm_free(struct mm_struct *mm);
+/* The CPU a task runs on, with its mm loaded (switching if needed). */
+struct cpu *task_cpu_enter(struct vms_task *t);
+
+/* ---- machine.c ---- */
+uint64_t machine_random(vms_machine *m);
+
+#endif

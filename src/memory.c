@@ -1,0 +1,317 @@
+/*
+ * The page-fault handler, as Linux's arch/x86/mm/fault.c and mm/memory.c:
+ * find the VMA, check the access against it (SIGSEGV with SEGV_MAPERR or
+ * SEGV_ACCERR), then build the missing page tables and fill the PTE: the zero
+ * page for a read of private anonymous memory, a fresh zeroed frame for a
+ * write, copy-on-write (or reuse of an exclusive page) on a write-protect
+ * fault, a shmem page for shared anonymous memory, with fault-around.
+ * Faults are counted per task as getrusage() counts them.
+ * Simplification: no huge pages, no swap entries, no userfaultfd.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4 };
+
+#define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
+
+static int raise_signal(struct vms_task *t, int signo, int code, uint64_t va)
+{
+    t->fault = (struct vms_fault){.signo = signo, .code = code, .addr = va};
+    trace_event(t->m, &(struct vms_event){.kind = VMS_EV_SIGNAL, .cpu = t->cpu, .a = va,
+                                          .index = (unsigned)signo, .level = code});
+    return signo;
+}
+
+static void fault_event(struct vms_task *t, uint64_t va, const char *what, uint64_t pa)
+{
+    trace_event(t->m, &(struct vms_event){.kind = VMS_EV_FAULT, .cpu = t->cpu, .a = va,
+                                          .detail = what, .pa = pa});
+}
+
+static uint64_t linear_page_index(const struct vm_area_struct *vma, uint64_t va)
+{
+    return vma->vm_pgoff + ((va - vma->vm_start) >> PAGE_SHIFT);
+}
+
+static pte_t mk_pte(uint64_t pfn, uint64_t prot) { return (pfn << PAGE_SHIFT) | prot; }
+
+/* A write to a mapping that may be written: the PTE gets RW and D at once. */
+static pte_t maybe_mkwrite(pte_t e, const struct vm_area_struct *vma)
+{
+    return (vma->vm_flags & VM_WRITE) ? (e | _PAGE_RW | _PAGE_DIRTY) : e;
+}
+
+/* Linux's access_error() for x86. */
+static int access_error(unsigned err, const struct vm_area_struct *vma)
+{
+    if (err & PF_WRITE)
+        return !(vma->vm_flags & VM_WRITE);
+    if (err & PF_PROT) /* a read or fetch of a present page was refused */
+        return 1;
+    return !(vma->vm_flags & VM_ACCESS_FLAGS);
+}
+
+/* Grow a VM_GROWSDOWN VMA down to cover va, as expand_stack() does. */
+static int expand_stack(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t va)
+{
+    uint64_t start = va & PAGE_MASK;
+    struct vm_area_struct *prev = vma->vm_prev;
+    if (start < mm->m->cfg.mmap_min_addr || vma->vm_end - start > RLIMIT_STACK_BYTES)
+        return -1;
+    if (prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS) &&
+        (start < prev->vm_end || start - prev->vm_end < stack_guard_gap_bytes()))
+        return -1;
+    uint64_t grow = (vma->vm_start - start) >> PAGE_SHIFT;
+    vma_set_range(vma, start, vma->vm_end, vma->vm_pgoff - grow);
+    mm->total_vm += grow;
+    return 0;
+}
+
+static void map_new_page(vms_machine *m, uint32_t pfn)
+{
+    m->pm.pages[pfn].mapcount++;
+}
+
+static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                                  pte_t *pte, int write)
+{
+    vms_machine *m = t->m;
+    uint64_t prot = vma_page_prot(vma->vm_flags);
+    if (!write) {
+        *pte = mk_pte(m->pm.zero_pfn, prot | _PAGE_SPECIAL);
+        fault_event(t, va, "zero-page", (uint64_t)m->pm.zero_pfn << PAGE_SHIFT);
+        return 0;
+    }
+    if (anon_vma_prepare(m, vma))
+        return VM_FAULT_OOM;
+    uint32_t pfn = alloc_zeroed_page(&m->pm);
+    if (pfn == PFN_NONE)
+        return VM_FAULT_OOM;
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    page->flags = PG_anon | PG_anon_exclusive;
+    page->mapping = vma->anon_vma;
+    page->index = linear_page_index(vma, va);
+    map_new_page(m, pfn);
+    *pte = maybe_mkwrite(mk_pte(pfn, prot), vma);
+    fault_event(t, va, "anon", (uint64_t)pfn << PAGE_SHIFT);
+    return 0;
+}
+
+/* Map, around a read fault, the pages the object already holds (Linux's
+ * do_fault_around with filemap_map_pages): the window is fault_around_bytes,
+ * aligned, clipped to the VMA and to one PTE table. */
+static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                            pte_t *pte)
+{
+    vms_machine *m = t->m;
+    uint64_t nr = m->cfg.fault_around_bytes >> PAGE_SHIFT;
+    if (nr <= 1 || !vma->shmem)
+        return;
+    uint64_t pte_off = table_index(va, 1);
+    uint64_t vma_off = (va - vma->vm_start) >> PAGE_SHIFT;
+    uint64_t from = pte_off & ~(nr - 1);
+    uint64_t lowest = pte_off - (pte_off < vma_off ? pte_off : vma_off);
+    if (from < lowest)
+        from = lowest;
+    uint64_t to = from + nr;
+    if (to > PTRS_PER_TABLE)
+        to = PTRS_PER_TABLE;
+    uint64_t vma_end_off = pte_off + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT) - vma_off;
+    if (to > vma_end_off)
+        to = vma_end_off;
+    pte_t *table = pte - pte_off;
+    uint64_t prot = vma_page_prot(vma->vm_flags);
+    for (uint64_t i = from; i < to; i++) {
+        if (!pte_none(table[i]))
+            continue;
+        uint64_t addr = (va & ~((PTRS_PER_TABLE * PAGE_SIZE) - 1)) + i * PAGE_SIZE;
+        uint32_t pfn = shmem_find_page(vma->shmem, linear_page_index(vma, addr));
+        if (pfn == PFN_NONE)
+            continue;
+        get_page(&m->pm, pfn);
+        map_new_page(m, pfn);
+        table[i] = mk_pte(pfn, prot);
+    }
+}
+
+static unsigned do_shmem_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                               pte_t *pte, int write)
+{
+    vms_machine *m = t->m;
+    if (!write) {
+        do_fault_around(t, vma, va, pte);
+        if (!pte_none(*pte))
+            return 0;
+    }
+    uint32_t pfn = shmem_get_page(m, vma->shmem, linear_page_index(vma, va));
+    if (pfn == PFN_NONE)
+        return VM_FAULT_OOM;
+    get_page(&m->pm, pfn);
+    map_new_page(m, pfn);
+    pte_t e = mk_pte(pfn, vma_page_prot(vma->vm_flags));
+    *pte = write ? maybe_mkwrite(e, vma) : e;
+    fault_event(t, va, "shmem", (uint64_t)pfn << PAGE_SHIFT);
+    return 0;
+}
+
+/* Write to a present, write-protected PTE: copy-on-write, or reuse the page
+ * when this mapping is its only user (Linux's do_wp_page). */
+static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                           pte_t *pte)
+{
+    vms_machine *m = t->m;
+    uint32_t old = (uint32_t)pte_pfn(*pte);
+    struct page *op = pfn_to_page(&m->pm, old);
+    if (vma->vm_flags & VM_SHARED) {
+        *pte |= _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
+        op->flags |= PG_dirty;
+        fault_event(t, va, "write-notify", (uint64_t)old << PAGE_SHIFT);
+        return 0;
+    }
+    if (!pte_special(*pte) && (op->flags & PG_anon_exclusive) && op->refcount == 1) {
+        *pte |= _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
+        fault_event(t, va, "reuse", (uint64_t)old << PAGE_SHIFT);
+        return 0;
+    }
+    if (anon_vma_prepare(m, vma))
+        return VM_FAULT_OOM;
+    uint32_t pfn = alloc_pages(&m->pm, 0);
+    if (pfn == PFN_NONE)
+        return VM_FAULT_OOM;
+    memcpy(pfn_to_virt(&m->pm, pfn), pfn_to_virt(&m->pm, old), PAGE_SIZE);
+    struct page *np = pfn_to_page(&m->pm, pfn);
+    np->flags = PG_anon | PG_anon_exclusive;
+    np->mapping = vma->anon_vma;
+    np->index = linear_page_index(vma, va);
+    map_new_page(m, pfn);
+    if (!pte_special(*pte)) {
+        op->mapcount--;
+        put_page(&m->pm, old);
+    }
+    *pte = maybe_mkwrite(mk_pte(pfn, vma_page_prot(vma->vm_flags)), vma);
+    /* The old translation may be cached on any CPU running this mm. */
+    flush_tlb_mm_range(m, t->mm, t->cpu, va & PAGE_MASK, (va & PAGE_MASK) + PAGE_SIZE);
+    m->cow_faults++;
+    fault_event(t, va, "cow", (uint64_t)pfn << PAGE_SHIFT);
+    return 0;
+}
+
+static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                                int write)
+{
+    pte_t *pte = pte_alloc(t->mm, va);
+    if (!pte)
+        return VM_FAULT_OOM;
+    if (pte_none(*pte))
+        return vma->shmem ? do_shmem_fault(t, vma, va, pte, write)
+                          : do_anonymous_page(t, vma, va, pte, write);
+    if (write && !pte_write(*pte))
+        return do_wp_page(t, vma, va, pte);
+    /* Spurious: another path fixed the PTE first; just mark it used. */
+    *pte |= _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+    return 0;
+}
+
+static int account_fault(struct vms_task *t, unsigned ret, uint64_t va)
+{
+    if (ret & VM_FAULT_OOM)
+        return raise_signal(t, SIGKILL, 0, va);
+    if (ret & VM_FAULT_SIGBUS)
+        return raise_signal(t, SIGBUS, BUS_ADRERR, va);
+    if (ret & VM_FAULT_MAJOR) {
+        t->maj_flt++;
+        t->m->major_faults++;
+    } else {
+        t->min_flt++;
+        t->m->minor_faults++;
+    }
+    return 0;
+}
+
+int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
+{
+    struct mm_struct *mm = t->mm;
+    struct vm_area_struct *vma = va < mm->task_size ? find_vma(mm, va) : NULL;
+    if (!vma)
+        return raise_signal(t, SIGSEGV, SEGV_MAPERR, va);
+    if (vma->vm_start > va &&
+        (!(vma->vm_flags & VM_GROWSDOWN) || expand_stack(mm, vma, va)))
+        return raise_signal(t, SIGSEGV, SEGV_MAPERR, va);
+    if (access_error(err, vma))
+        return raise_signal(t, SIGSEGV, SEGV_ACCERR, va);
+    return account_fault(t, handle_mm_fault(t, vma, va, (err & PF_WRITE) != 0), va);
+}
+
+/* ---- populate and zap ---- */
+
+int populate_range(struct vms_task *t, uint64_t start, uint64_t end)
+{
+    struct mm_struct *mm = t->mm;
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        struct vm_area_struct *vma = find_vma(mm, va);
+        if (!vma || vma->vm_start > va || !(vma->vm_flags & VM_ACCESS_FLAGS))
+            return -1;
+        /* Writable private memory is touched with a write, to break COW now. */
+        int write = (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
+        pte_t *pte = pte_offset(mm, va);
+        if (pte && pte_present(*pte) && (!write || pte_write(*pte)))
+            continue;
+        if (account_fault(t, handle_mm_fault(t, vma, va, write), va))
+            return -1;
+    }
+    return 0;
+}
+
+/* The first va at or after `va` that may have a PTE, skipping missing tables. */
+static pte_t *next_pte(struct mm_struct *mm, uint64_t *va, uint64_t end)
+{
+    const struct phys_mem *pm = &mm->m->pm;
+    while (*va < end) {
+        pte_t *table = table_of(pm, mm->pgd);
+        int level = pgtable_levels(mm);
+        for (; level > 1; level--) {
+            pte_t e = table[table_index(*va, level)];
+            if (!(e & _PAGE_PRESENT))
+                break;
+            table = table_of(pm, pte_pfn(e));
+        }
+        if (level == 1)
+            return &table[table_index(*va, 1)];
+        uint64_t span = 1ULL << TABLE_SHIFT(level);
+        *va = (*va | (span - 1)) + 1;
+        if (*va == 0)
+            break;
+    }
+    return NULL;
+}
+
+void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start,
+                    uint64_t end, uint64_t *fs, uint64_t *fe)
+{
+    (void)vma;
+    struct phys_mem *pm = &mm->m->pm;
+    uint64_t va = start;
+    pte_t *pte;
+    while ((pte = next_pte(mm, &va, end)) != NULL) {
+        /* Walk the rest of this PTE table directly. */
+        do {
+            pte_t e = *pte;
+            if (!pte_none(e)) {
+                if (!pte_special(e)) {
+                    uint32_t pfn = (uint32_t)pte_pfn(e);
+                    struct page *page = pfn_to_page(pm, pfn);
+                    if (pte_dirty(e) && !(page->flags & PG_anon))
+                        page->flags |= PG_dirty;
+                    page->mapcount--;
+                    put_page(pm, pfn);
+                }
+                *pte = 0;
+                widen(fs, fe, va, va + PAGE_SIZE);
+            }
+            va += PAGE_SIZE;
+            pte++;
+        } while (va < end && table_index(va, 1) != 0);
+    }
+}

@@ -1,0 +1,125 @@
+/*
+ * The kernel's objects, named as in Linux's include/linux/mm_types.h and
+ * sched.h: the machine (one kernel), its CPUs, tasks, mm_structs and VMAs.
+ */
+#ifndef VMSIM_MM_TYPES_H
+#define VMSIM_MM_TYPES_H
+
+#include "vmsim.h"
+#include "page_alloc.h"
+#include "pgtable.h"
+#include "rbtree.h"
+#include "tlb.h"
+
+/* vm_flags: Linux's bit values, so a reader can match them. */
+#define VM_NONE 0x0ULL
+#define VM_READ 0x1ULL
+#define VM_WRITE 0x2ULL
+#define VM_EXEC 0x4ULL
+#define VM_SHARED 0x8ULL
+#define VM_MAYREAD 0x10ULL
+#define VM_MAYWRITE 0x20ULL
+#define VM_MAYEXEC 0x40ULL
+#define VM_MAYSHARE 0x80ULL
+#define VM_GROWSDOWN 0x100ULL
+#define VM_LOCKED 0x2000ULL
+#define VM_SEQ_READ 0x8000ULL
+#define VM_RAND_READ 0x10000ULL
+#define VM_DONTCOPY 0x20000ULL
+#define VM_ACCOUNT 0x100000ULL
+#define VM_NORESERVE 0x200000ULL
+#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+
+struct mm_struct;
+
+/* Identity of a private anonymous memory lineage (Linux's anon_vma); VMAs that
+ * share one may merge. Reference-counted by the VMAs that point to it. */
+struct anon_vma {
+    uint64_t id;
+    int refcount;
+};
+
+/* A shmem object: the memory behind MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)").
+ * Pages are kept in a radix index by page offset. */
+struct shmem_object {
+    uint64_t ino;
+    uint64_t size_pages;
+    int refcount; /* VMAs using it */
+    struct xarray *pages;
+};
+
+struct vm_area_struct {
+    uint64_t vm_start, vm_end; /* [vm_start, vm_end) */
+    uint64_t vm_flags;
+    uint64_t vm_pgoff;         /* offset in the object, in pages (anon: vm_start >> 12) */
+    struct vm_area_struct *vm_next, *vm_prev; /* sorted list */
+    struct rb_node vm_rb;
+    uint64_t rb_subtree_gap;   /* largest gap before a VMA in this subtree */
+    struct mm_struct *vm_mm;
+    struct anon_vma *anon_vma;
+    struct shmem_object *shmem;
+};
+
+struct mm_struct {
+    vms_machine *m;
+    uint32_t pgd;                   /* frame of the top-level table */
+    struct rb_root mm_rb;
+    struct vm_area_struct *mmap;    /* lowest VMA; list sorted by address */
+    int map_count;
+    uint64_t highest_vm_end;
+    uint64_t mmap_base;
+    uint64_t task_size;             /* end of user space */
+    uint64_t map_window;            /* top of the default search window */
+    int users;                      /* tasks using this mm */
+    uint64_t cpumask;               /* CPUs that may hold its TLB entries */
+    uint64_t tlb_gen;               /* bumped by every flush request */
+    uint64_t ctx_id;                /* unique, never reused (PCID bookkeeping) */
+    uint64_t total_vm;              /* pages mapped */
+    uint64_t locked_vm;             /* pages in VM_LOCKED VMAs */
+    struct mm_struct *mm_next, *mm_prev; /* machine's list of mms */
+};
+
+struct vms_task {
+    vms_machine *m;
+    struct mm_struct *mm;
+    unsigned cpu;
+    int pid;
+    char comm[16];
+    uint64_t min_flt, maj_flt;
+    struct vms_fault fault;
+    struct vms_task *next, *prev; /* machine's task list */
+};
+
+#define TLB_NR_DYN_ASIDS 6 /* PCIDs a CPU keeps live at once, as Linux */
+
+struct cpu {
+    unsigned id;
+    struct mm_struct *loaded_mm; /* whose pgd is in CR3 */
+    unsigned pcid;               /* tag of the current context; 0 when PCID is off */
+    uint32_t tick;               /* LRU clock for the TLBs */
+    struct tlb dtlb, itlb, stlb;
+    struct { uint64_t ctx_id, tlb_gen; } asid[TLB_NR_DYN_ASIDS];
+    unsigned next_asid;
+    struct vms_cpu_stats st;
+};
+
+struct vms_machine {
+    struct vms_config cfg;
+    struct phys_mem pm;
+    struct cpu *cpus;
+    unsigned ncpus;
+    struct vms_task *tasks;       /* all live tasks */
+    struct mm_struct *mms;        /* all live mms */
+    int next_pid;
+    uint64_t next_ctx_id, next_anon_vma_id, next_ino;
+    uint64_t minor_faults, major_faults, cow_faults;
+    uint64_t aslr_state;
+};
+
+static inline void trace_event(vms_machine *m, const struct vms_event *ev)
+{
+    if (m->cfg.trace)
+        m->cfg.trace(m->cfg.trace_arg, ev);
+}
+
+#endif

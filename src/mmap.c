@@ -1,0 +1,357 @@
+/*
+ * mmap and munmap, as Linux's mm/mmap.c and mm/vma.c implement them: the
+ * same argument checks in the same order (so the same errno), the address
+ * layout of x86-64 (top-down below mmap_base, hints, MAP_FIXED,
+ * MAP_FIXED_NOREPLACE, MAP_32BIT), overcommit accounting in the default
+ * heuristic mode, merging with neighbours, and on unmap: zap the PTEs, free
+ * page tables no VMA needs any more, shoot down TLB entries.
+ * Simplifications: MAP_HUGETLB fails as with an empty huge page pool;
+ * no file mappings yet (fd must be -1 with MAP_ANONYMOUS).
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+#define SIZE_128M (128ULL << 20)
+#define RLIMIT_STACK_BYTES (8ULL << 20)
+#define RLIMIT_MEMLOCK_BYTES (8ULL << 20)
+#define MMAP_RND_BITS 28
+#define STACK_RND_BYTES (0x3fffffULL << PAGE_SHIFT) /* stack_maxrandom_size() */
+#define MAP_32BIT_BASE 0x40000000ULL
+#define MAP_32BIT_END 0x80000000ULL
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+#define PMD_SIZE (2ULL << 20)
+/* The floor for hints: Linux's mmap_min_addr is at least CONFIG_LSM_MMAP_MIN_ADDR,
+ * whatever vm.mmap_min_addr says; the sysctl alone decides MAP_FIXED's EPERM. */
+#define LSM_MMAP_MIN_ADDR 65536ULL
+
+/* x86's mmap_base(): below the stack rlimit, its random pad and guard gap,
+ * at least 128 MiB and at most 5/6 of the address space below the top. */
+void mm_set_layout(struct mm_struct *mm)
+{
+    vms_machine *m = mm->m;
+    int la57 = m->cfg.pgtable_levels == 5;
+    mm->map_window = (1ULL << 47) - PAGE_SIZE;
+    mm->task_size = la57 ? (1ULL << 56) - PAGE_SIZE : mm->map_window;
+    uint64_t rnd = 0, pad = stack_guard_gap_bytes();
+    if (m->cfg.aslr_seed) {
+        rnd = (machine_random(m) & ((1ULL << MMAP_RND_BITS) - 1)) << PAGE_SHIFT;
+        pad += STACK_RND_BYTES;
+    }
+    uint64_t gap = RLIMIT_STACK_BYTES + pad, gap_max = mm->map_window / 6 * 5;
+    if (gap < SIZE_128M)
+        gap = SIZE_128M;
+    if (gap > gap_max)
+        gap = gap_max;
+    mm->mmap_base = PAGE_ALIGN(mm->map_window - gap - rnd);
+}
+
+/* A hint is rounded down to a page; a nonzero hint below the floor is raised to it. */
+static uint64_t round_hint_to_min(vms_machine *m, uint64_t hint)
+{
+    uint64_t floor = m->cfg.mmap_min_addr > LSM_MMAP_MIN_ADDR ? m->cfg.mmap_min_addr
+                                                              : LSM_MMAP_MIN_ADDR;
+    hint &= PAGE_MASK;
+    return (hint && hint < floor) ? PAGE_ALIGN(floor) : hint;
+}
+
+static uint64_t calc_vm_prot_bits(int prot)
+{
+    return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
+           (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+static int64_t security_mmap_addr(vms_machine *m, uint64_t addr)
+{
+    return (addr < m->cfg.mmap_min_addr && !m->cfg.privileged) ? -EPERM : 0;
+}
+
+/* Is a hint usable as it is? (x86's mmap_address_hint_valid + the gap check) */
+static int hint_fits(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t end)
+{
+    if (addr > end - len)
+        return 0;
+    if ((addr > mm->map_window) != (addr + len > mm->map_window))
+        return 0;
+    struct vm_area_struct *vma = find_vma(mm, addr);
+    return !vma || addr + len <= vma->vm_start -
+                                      ((vma->vm_flags & VM_GROWSDOWN) ? stack_guard_gap_bytes() : 0);
+}
+
+static int64_t get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, uint64_t len,
+                                          int flags)
+{
+    uint64_t begin = PAGE_ALIGN(mm->map_window / 3), end = mm->map_window;
+    if (flags & MAP_32BIT) {
+        begin = MAP_32BIT_BASE;
+        end = MAP_32BIT_END;
+    } else if (addr > mm->map_window) {
+        end = mm->task_size;
+    }
+    if (len > end)
+        return -ENOMEM;
+    if (addr) {
+        addr = PAGE_ALIGN(addr);
+        if (end - len >= addr && hint_fits(mm, addr, len, end))
+            return (int64_t)addr;
+    }
+    uint64_t found = unmapped_area(mm, len, begin, end);
+    return found ? (int64_t)found : -ENOMEM;
+}
+
+static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
+                                      int flags);
+
+/* Anonymous mappings whose length is a multiple of 2 MiB start on a 2 MiB
+ * boundary when no hint is given (Linux does this even with THP disabled):
+ * search for len + 2 MiB, then round the start up; top-down, an already
+ * aligned start moves up by 2 MiB. 0 when that search fails. */
+static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, int flags)
+{
+    int64_t r = arch_get_unmapped_area(mm, 0, len + PMD_SIZE, flags);
+    if (r < 0 || len + PMD_SIZE < len)
+        return 0;
+    uint64_t ret = (uint64_t)r, off_sub = (0 - ret) & (PMD_SIZE - 1);
+    return off_sub ? ret + off_sub : ret + PMD_SIZE;
+}
+
+static int64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags)
+{
+    if (len > mm->task_size)
+        return -ENOMEM;
+    if (!(flags & MAP_FIXED) && !addr && (len & (PMD_SIZE - 1)) == 0) {
+        uint64_t aligned = thp_get_unmapped_area(mm, len, flags);
+        if (aligned)
+            return (int64_t)aligned;
+    }
+    return arch_get_unmapped_area(mm, addr, len, flags);
+}
+
+static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
+                                      int flags)
+{
+    vms_machine *m = mm->m;
+    if (len > mm->task_size)
+        return -ENOMEM;
+    int64_t r;
+    if (flags & MAP_FIXED) {
+        r = (int64_t)addr;
+    } else if (flags & MAP_32BIT) {
+        r = get_unmapped_area_bottomup(mm, addr, len, flags);
+    } else {
+        if (addr) {
+            addr &= PAGE_MASK;
+            if (hint_fits(mm, addr, len, mm->task_size))
+                goto check;
+        }
+        uint64_t high = mm->mmap_base;
+        if (addr > mm->map_window)
+            high += mm->task_size - mm->map_window;
+        uint64_t found = unmapped_area_topdown(mm, len, PAGE_SIZE, high);
+        r = found ? (int64_t)found : get_unmapped_area_bottomup(mm, addr, len, flags);
+        if (r < 0)
+            return r;
+        addr = (uint64_t)r;
+    }
+check:
+    r = (int64_t)addr;
+    if (addr > mm->task_size - len)
+        return -ENOMEM;
+    if (addr & ~PAGE_MASK)
+        return -EINVAL;
+    int64_t err = security_mmap_addr(m, addr);
+    return err ? err : r;
+}
+
+/* Overcommit, heuristic mode: refuse only a single request larger than RAM
+ * plus swap (Linux's __vm_enough_memory with OVERCOMMIT_GUESS). */
+static int vm_enough_memory(vms_machine *m, uint64_t pages)
+{
+    return pages <= m->pm.nframes + (m->cfg.swap_bytes >> PAGE_SHIFT);
+}
+
+static int accountable(uint64_t vm_flags)
+{
+    return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
+}
+
+/* The unmap half of munmap and of MAP_FIXED over existing mappings. */
+int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
+{
+    struct mm_struct *mm = t->mm;
+    vms_machine *m = t->m;
+    struct vm_area_struct *vma = find_vma(mm, start);
+    if (!vma || vma->vm_start >= end)
+        return 0;
+    if (start > vma->vm_start) {
+        /* Splitting in the middle leaves one more VMA than before. */
+        if (end < vma->vm_end && mm->map_count >= (int)m->cfg.max_map_count)
+            return -ENOMEM;
+        if (split_vma(mm, vma, start, 1))
+            return -ENOMEM;
+    }
+    struct vm_area_struct *last = find_vma(mm, end - 1);
+    if (last && last->vm_start < end && last->vm_end > end && split_vma(mm, last, end, 0))
+        return -ENOMEM;
+    struct vm_area_struct *prev = vma->vm_prev;
+    uint64_t fs = UINT64_MAX, fe = 0;
+    while (vma && vma->vm_start < end) {
+        struct vm_area_struct *next = vma->vm_next;
+        zap_page_range(mm, vma, vma->vm_start, vma->vm_end, &fs, &fe);
+        uint64_t pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+        mm->total_vm -= pages;
+        if (vma->vm_flags & VM_LOCKED)
+            mm->locked_vm -= pages;
+        vma_unlink(mm, vma);
+        vma_free(vma);
+        vma = next;
+    }
+    uint64_t floor = prev ? prev->vm_end : 0;
+    uint64_t ceiling = vma ? vma->vm_start : UINT64_MAX;
+    free_pgtables(mm, floor, ceiling, &fs, &fe);
+    if (fe > fs)
+        flush_tlb_mm_range(m, mm, t->cpu, fs, fe);
+    return 0;
+}
+
+static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint64_t vm_flags)
+{
+    struct mm_struct *mm = t->mm;
+    vms_machine *m = t->m;
+    uint64_t end = addr + len;
+    int err = do_munmap(t, addr, end);
+    if (err)
+        return err;
+    if (accountable(vm_flags)) {
+        if (!vm_enough_memory(m, len >> PAGE_SHIFT))
+            return -ENOMEM;
+        vm_flags |= VM_ACCOUNT;
+    }
+    struct vm_area_struct *vma = vma_alloc(mm);
+    if (!vma)
+        return -ENOMEM;
+    vma->vm_start = addr;
+    vma->vm_end = end;
+    vma->vm_flags = vm_flags;
+    if (vm_flags & VM_SHARED) {
+        vma->shmem = shmem_create(m, len);
+        if (!vma->shmem) {
+            vma_free(vma);
+            return -ENOMEM;
+        }
+    } else {
+        vma->vm_pgoff = addr >> PAGE_SHIFT;
+    }
+    vma_link(mm, vma);
+    vma_merge_neighbours(mm, vma);
+    mm->total_vm += len >> PAGE_SHIFT;
+    if (vm_flags & VM_LOCKED)
+        mm->locked_vm += len >> PAGE_SHIFT;
+    return (int64_t)addr;
+}
+
+/* The flag checks of do_mmap() for anonymous memory; returns vm_flags or -errno. */
+static int64_t anon_vm_flags(int prot, int flags)
+{
+    uint64_t vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (flags & MAP_GROWSDOWN)
+        vm_flags |= VM_GROWSDOWN;
+    if (flags & MAP_LOCKED)
+        vm_flags |= VM_LOCKED;
+    switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+        if (vm_flags & VM_GROWSDOWN)
+            return -EINVAL;
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        break;
+    case MAP_PRIVATE:
+        break;
+    default: /* MAP_SHARED_VALIDATE too: it exists for files only */
+        return -EINVAL;
+    }
+    if (flags & MAP_NORESERVE)
+        vm_flags |= VM_NORESERVE;
+    return (int64_t)vm_flags;
+}
+
+static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot, int flags,
+                       int fd, int64_t off)
+{
+    struct mm_struct *mm = t->mm;
+    vms_machine *m = t->m;
+    if (off & (int64_t)~PAGE_MASK)
+        return -EINVAL;
+    (void)fd;
+    if (!(flags & MAP_ANONYMOUS))
+        return -EBADF; /* no descriptor table yet: every fd is bad */
+    if (!len)
+        return -EINVAL;
+    if (flags & MAP_FIXED_NOREPLACE)
+        flags |= MAP_FIXED;
+    if (!(flags & MAP_FIXED))
+        addr = round_hint_to_min(m, addr);
+    len = PAGE_ALIGN(len);
+    if (!len)
+        return -ENOMEM;
+    if (mm->map_count > (int)m->cfg.max_map_count)
+        return -ENOMEM;
+    int64_t r = get_unmapped_area(mm, addr, len, flags);
+    if (r < 0)
+        return r;
+    addr = (uint64_t)r;
+    if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
+        return -EEXIST;
+    int64_t vm_flags = anon_vm_flags(prot, flags);
+    if (vm_flags < 0)
+        return vm_flags;
+    if (flags & MAP_HUGETLB)
+        return -ENOMEM; /* the huge page pool is empty */
+    if ((flags & MAP_LOCKED) && !m->cfg.privileged &&
+        ((mm->locked_vm << PAGE_SHIFT) + len > RLIMIT_MEMLOCK_BYTES))
+        return -EAGAIN;
+    r = mmap_region(t, addr, len, (uint64_t)vm_flags);
+    if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
+        populate_range(t, addr, addr + len);
+    return r;
+}
+
+int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags, int fd,
+                 int64_t off)
+{
+    task_cpu_enter(t);
+    return do_mmap(t, addr, len, prot, flags, fd, off);
+}
+
+int vms_munmap(vms_task *t, vms_addr addr, uint64_t len)
+{
+    task_cpu_enter(t);
+    uint64_t task_size = t->mm->task_size;
+    if ((addr & ~PAGE_MASK) || addr > task_size || len > task_size - addr)
+        return -EINVAL;
+    len = PAGE_ALIGN(len);
+    if (!len)
+        return -EINVAL;
+    return do_munmap(t, addr, addr + len);
+}
+
+/* Tear down a whole address space: the last task of the mm exits. */
+void exit_mmap(struct mm_struct *mm, unsigned cpu)
+{
+    uint64_t fs = UINT64_MAX, fe = 0;
+    struct vm_area_struct *vma = mm->mmap;
+    while (vma) {
+        struct vm_area_struct *next = vma->vm_next;
+        zap_page_range(mm, vma, vma->vm_start, vma->vm_end, &fs, &fe);
+        vma_unlink(mm, vma);
+        vma_free(vma);
+        vma = next;
+    }
+    if (fe > fs)
+        flush_tlb_mm_range(mm->m, mm, cpu, 0, UINT64_MAX & PAGE_MASK);
+    mm->total_vm = mm->locked_vm = 0;
+}

@@ -1,0 +1,224 @@
+/*
+ * The MMU: every vms_load, vms_store and vms_fetch translates through the
+ * CPU's TLBs; an L1 miss looks in the L2 TLB; an L2 miss walks the page
+ * tables in simulated RAM (each entry read is a counted memory reference),
+ * checks present, RW, US and NX along the way, sets the Accessed and Dirty
+ * bits, and fills both TLB levels. A refusal raises a page fault, handled as
+ * the kernel would, after which the access is retried.
+ *
+ * As on x86: a TLB entry that denies an access raises the fault without a new
+ * walk (the fault drops the entry), except for a store to a writable page
+ * whose cached D bit is clear, which walks once to set it.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+enum access { ACC_READ, ACC_WRITE, ACC_FETCH };
+
+static const unsigned need_of[] = {[ACC_READ] = TLB_R, [ACC_WRITE] = TLB_W, [ACC_FETCH] = TLB_X};
+static const unsigned pf_of[] = {[ACC_READ] = 0, [ACC_WRITE] = PF_WRITE, [ACC_FETCH] = PF_INSTR};
+
+static int canonical(const struct mm_struct *mm, uint64_t va)
+{
+    int bits = pgtable_levels(mm) == 5 ? 57 : 48;
+    uint64_t top = va >> (bits - 1);
+    return top == 0 || top == (UINT64_MAX >> (bits - 1));
+}
+
+/* The hardware walk. Returns 0 with the leaf PTE, or a page-fault error code. */
+static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uint64_t va,
+                        enum access acc, pte_t **leaf)
+{
+    pte_t *table = table_of(&m->pm, mm->pgd);
+    uint64_t allow = _PAGE_RW | _PAGE_USER, nx = 0;
+    c->st.page_walks++;
+    for (int level = pgtable_levels(mm); level >= 1; level--) {
+        unsigned idx = table_index(va, level);
+        pte_t *e = &table[idx];
+        c->st.walk_refs++;
+        trace_event(m, &(struct vms_event){.kind = VMS_EV_WALK_STEP, .cpu = c->id, .a = va,
+                                           .level = level, .index = idx, .entry = *e,
+                                           .pa = (uint64_t)((uint8_t *)table - m->pm.ram)});
+        if (!(*e & _PAGE_PRESENT))
+            return PF_USER | pf_of[acc];
+        allow &= *e;
+        nx |= *e & _PAGE_NX;
+        if (level == 1)
+            break;
+        *e |= _PAGE_ACCESSED;
+        table = table_of(&m->pm, pte_pfn(*e));
+    }
+    pte_t *pte = &table[table_index(va, 1)];
+    if (!(allow & _PAGE_USER) || (acc == ACC_WRITE && !(allow & _PAGE_RW)) ||
+        (acc == ACC_FETCH && nx))
+        return PF_PROT | PF_USER | pf_of[acc];
+    *pte |= _PAGE_ACCESSED | (acc == ACC_WRITE ? _PAGE_DIRTY : 0);
+    *leaf = pte;
+    return 0;
+}
+
+static unsigned tlb_perm_of(pte_t e)
+{
+    unsigned perm = TLB_R;
+    if (e & _PAGE_RW)
+        perm |= (e & _PAGE_DIRTY) ? TLB_W : TLB_WCLEAN;
+    if (!(e & _PAGE_NX))
+        perm |= TLB_X;
+    return perm;
+}
+
+/* An L1 and L2 lookup; the entry found (filled into L1 on an L2 hit), or NULL. */
+static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, uint64_t key,
+                                  uint64_t *hits, uint64_t *misses)
+{
+    struct tlb_entry *e = tlb_lookup(l1, vpn, key);
+    if (e) {
+        (*hits)++;
+        return e;
+    }
+    (*misses)++;
+    struct tlb_entry *e2 = tlb_lookup(&c->stlb, vpn, key);
+    if (!e2) {
+        c->st.stlb_misses++;
+        return NULL;
+    }
+    c->st.stlb_hits++;
+    e2->lru = ++c->tick;
+    return tlb_insert(l1, vpn, key, e2->host, e2->perm, c->tick);
+}
+
+static int raise_gp(struct vms_task *t)
+{
+    t->fault = (struct vms_fault){.signo = SIGSEGV, .code = SI_KERNEL, .addr = 0};
+    return SIGSEGV;
+}
+
+/* The slow path: TLB levels, walk, fault and retry. Returns the frame's bytes
+ * or NULL with the signal in *sig. */
+static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int *sig)
+{
+    vms_machine *m = t->m;
+    if (!canonical(t->mm, va)) {
+        *sig = raise_gp(t);
+        return NULL;
+    }
+    struct cpu *c = task_cpu_enter(t);
+    struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
+    uint64_t *hits = acc == ACC_FETCH ? &c->st.itlb_hits : &c->st.dtlb_hits;
+    uint64_t *misses = acc == ACC_FETCH ? &c->st.itlb_misses : &c->st.dtlb_misses;
+    unsigned need = need_of[acc];
+    uint64_t vpn = va >> PAGE_SHIFT;
+    for (int tries = 0; tries < 4; tries++) {
+        uint64_t key = tlb_key(vpn, c->pcid);
+        struct tlb_entry *e = tlb_find(c, l1, vpn, key, hits, misses);
+        unsigned err = 0;
+        if (e && (e->perm & need) == need) {
+            e->lru = ++c->tick;
+            return e->host;
+        }
+        if (e && !(need == TLB_W && (e->perm & TLB_WCLEAN))) {
+            err = PF_PROT | PF_USER | pf_of[acc]; /* the cached entry refuses */
+        } else {
+            if (!e)
+                trace_event(m, &(struct vms_event){.kind = VMS_EV_TLB_MISS, .cpu = c->id,
+                                                   .a = va, .level = 2});
+            pte_t *pte = NULL;
+            err = hw_walk(m, c, t->mm, va, acc, &pte);
+            if (!err) {
+                uint8_t *host = pfn_to_virt(&m->pm, pte_pfn(*pte));
+                unsigned perm = tlb_perm_of(*pte);
+                tlb_insert(&c->stlb, vpn, key, host, perm, ++c->tick);
+                tlb_insert(l1, vpn, key, host, perm, c->tick);
+                trace_event(m, &(struct vms_event){.kind = VMS_EV_TLB_FILL, .cpu = c->id, .a = va,
+                                                   .pa = pte_pfn(*pte) << PAGE_SHIFT});
+                return host;
+            }
+        }
+        cpu_fault_invalidate(c, va);
+        *sig = do_user_addr_fault(t, va, err);
+        if (*sig)
+            return NULL;
+        c = task_cpu_enter(t);
+    }
+    /* A fault that the handler fixed must not repeat; if it does, stop the task. */
+    t->fault = (struct vms_fault){.signo = SIGKILL, .code = 0, .addr = va};
+    *sig = SIGKILL;
+    return NULL;
+}
+
+/* The fast path: an L1 hit with the rights needed, on the CPU that runs t's mm. */
+static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc)
+{
+    struct cpu *c = &t->m->cpus[t->cpu];
+    if (unlikely(c->loaded_mm != t->mm))
+        return NULL;
+    struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
+    uint64_t vpn = va >> PAGE_SHIFT;
+    struct tlb_entry *e = tlb_lookup(l1, vpn, tlb_key(vpn, c->pcid));
+    if (unlikely(!e || (e->perm & need_of[acc]) != need_of[acc]))
+        return NULL;
+    e->lru = ++c->tick;
+    if (acc == ACC_FETCH)
+        c->st.itlb_hits++;
+    else
+        c->st.dtlb_hits++;
+    return e->host;
+}
+
+/* Copies page by page; bytes before a faulting page are transferred, as a
+ * CPU's string copy would. */
+static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len,
+                       enum access acc)
+{
+    while (len) {
+        uint64_t off = va & (PAGE_SIZE - 1);
+        size_t n = PAGE_SIZE - off < len ? (size_t)(PAGE_SIZE - off) : len;
+        int sig = 0;
+        uint8_t *page = tlb_fast(t, va, acc);
+        if (!page)
+            page = translate(t, va, acc, &sig);
+        if (!page)
+            return sig;
+        if (acc == ACC_READ)
+            memcpy(buf, page + off, n);
+        else if (acc == ACC_WRITE)
+            memcpy(page + off, buf, n);
+        va += n;
+        len -= n;
+        if (buf)
+            buf += n;
+    }
+    return 0;
+}
+
+int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
+{
+    uint64_t off = va & (PAGE_SIZE - 1);
+    if (likely(off + len <= PAGE_SIZE)) {
+        uint8_t *page = tlb_fast(t, va, ACC_READ);
+        if (likely(page)) {
+            memcpy(dst, page + off, len);
+            return 0;
+        }
+    }
+    return access_slow(t, va, dst, len, ACC_READ);
+}
+
+int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
+{
+    uint64_t off = va & (PAGE_SIZE - 1);
+    if (likely(off + len <= PAGE_SIZE)) {
+        uint8_t *page = tlb_fast(t, va, ACC_WRITE);
+        if (likely(page)) {
+            memcpy(page + off, src, len);
+            return 0;
+        }
+    }
+    return access_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
+}
+
+int vms_fetch(vms_task *t, vms_addr va, size_t len)
+{
+    return access_slow(t, va, NULL, len, ACC_FETCH);
+}

@@ -1,0 +1,148 @@
+/*
+ * Physical memory, as Linux's mm/page_alloc.c manages it: RAM is an array of
+ * 4 KiB frames, each described by a struct page, handed out by a binary buddy
+ * allocator (orders 0..MAX_ORDER) so that 2 MiB blocks exist for huge pages.
+ *
+ * The RAM and the struct page array are one host reservation each, made with
+ * MAP_NORESERVE: the host backs a frame only when it is first touched, so 64 GiB
+ * of simulated RAM costs nothing until used.
+ * Simplifications: one zone, one node, no per-CPU page lists, no watermarks.
+ */
+#define _GNU_SOURCE
+#include "page_alloc.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static void *reserve(uint64_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void free_list_add(struct phys_mem *pm, uint32_t pfn, unsigned order)
+{
+    struct page *p = &pm->pages[pfn];
+    uint32_t head = pm->free_head[order];
+    p->flags = PG_buddy;
+    p->order = order;
+    p->prev = PFN_NONE;
+    p->next = head;
+    if (head != PFN_NONE)
+        pm->pages[head].prev = pfn;
+    pm->free_head[order] = pfn;
+}
+
+static void free_list_del(struct phys_mem *pm, uint32_t pfn, unsigned order)
+{
+    struct page *p = &pm->pages[pfn];
+    if (p->prev != PFN_NONE)
+        pm->pages[p->prev].next = p->next;
+    else
+        pm->free_head[order] = p->next;
+    if (p->next != PFN_NONE)
+        pm->pages[p->next].prev = p->prev;
+    p->flags = 0;
+}
+
+int phys_mem_init(struct phys_mem *pm, uint64_t bytes)
+{
+    memset(pm, 0, sizeof(*pm));
+    pm->nframes = bytes >> PAGE_SHIFT;
+    if (pm->nframes < 16 || pm->nframes >= PFN_NONE)
+        return -EINVAL;
+    pm->ram = reserve(pm->nframes << PAGE_SHIFT);
+    pm->pages = reserve(pm->nframes * sizeof(struct page));
+    if (!pm->ram || !pm->pages) {
+        phys_mem_destroy(pm);
+        return -ENOMEM;
+    }
+    for (unsigned o = 0; o <= MAX_ORDER; o++)
+        pm->free_head[o] = PFN_NONE;
+    /* Largest aligned blocks first, pushed from the top so that the lowest
+     * frames are handed out first: addresses read naturally in a demo. */
+    uint64_t pfn = pm->nframes;
+    while (pfn > 0) {
+        unsigned order = MAX_ORDER;
+        while ((pfn & ((1ULL << order) - 1)) != 0 || pfn < (1ULL << order))
+            order--;
+        pfn -= 1ULL << order;
+        free_list_add(pm, (uint32_t)pfn, order);
+    }
+    pm->nr_free = pm->nframes;
+    /* Frame 0 stays reserved so that a zero PFN never names real memory. */
+    uint32_t f0 = alloc_pages(pm, 0);
+    pm->pages[f0].flags = PG_reserved;
+    pm->zero_pfn = alloc_zeroed_page(pm);
+    pm->pages[pm->zero_pfn].flags = PG_reserved;
+    return 0;
+}
+
+void phys_mem_destroy(struct phys_mem *pm)
+{
+    if (pm->ram)
+        munmap(pm->ram, pm->nframes << PAGE_SHIFT);
+    if (pm->pages)
+        munmap(pm->pages, pm->nframes * sizeof(struct page));
+    pm->ram = NULL;
+    pm->pages = NULL;
+}
+
+uint32_t alloc_pages(struct phys_mem *pm, unsigned order)
+{
+    unsigned o = order;
+    while (o <= MAX_ORDER && pm->free_head[o] == PFN_NONE)
+        o++;
+    if (o > MAX_ORDER)
+        return PFN_NONE;
+    uint32_t pfn = pm->free_head[o];
+    free_list_del(pm, pfn, o);
+    /* Split: keep the lower half, return the upper halves to the free lists. */
+    while (o > order) {
+        o--;
+        free_list_add(pm, pfn + (1u << o), o);
+    }
+    for (uint32_t i = 0; i < (1u << order); i++)
+        pm->pages[pfn + i] = (struct page){.refcount = 1};
+    pm->nr_free -= 1ULL << order;
+    return pfn;
+}
+
+void free_pages(struct phys_mem *pm, uint32_t pfn, unsigned order)
+{
+    pm->nr_free += 1ULL << order;
+    for (uint32_t i = 0; i < (1u << order); i++)
+        pm->pages[pfn + i] = (struct page){0};
+    /* Coalesce with the buddy while it is a free block of the same order. */
+    while (order < MAX_ORDER) {
+        uint32_t buddy = pfn ^ (1u << order);
+        if (buddy >= pm->nframes)
+            break;
+        struct page *b = &pm->pages[buddy];
+        if (!(b->flags & PG_buddy) || b->order != order)
+            break;
+        free_list_del(pm, buddy, order);
+        pfn &= ~(1u << order);
+        order++;
+    }
+    free_list_add(pm, pfn, order);
+}
+
+uint32_t alloc_zeroed_page(struct phys_mem *pm)
+{
+    uint32_t pfn = alloc_pages(pm, 0);
+    if (pfn != PFN_NONE)
+        memset(pfn_to_virt(pm, pfn), 0, PAGE_SIZE);
+    return pfn;
+}
+
+void put_page(struct phys_mem *pm, uint32_t pfn)
+{
+    struct page *p = &pm->pages[pfn];
+    if (p->flags & PG_reserved)
+        return;
+    if (--p->refcount == 0)
+        free_pages(pm, pfn, 0);
+}

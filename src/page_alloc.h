@@ -1,0 +1,75 @@
+/* Physical memory: frames, their metadata (struct page) and the buddy allocator. */
+#ifndef VMSIM_PAGE_ALLOC_H
+#define VMSIM_PAGE_ALLOC_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1ULL << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PAGE_ALIGN(x) (((x) + PAGE_SIZE - 1) & PAGE_MASK)
+#define MAX_ORDER 10 /* largest block: 2^10 frames, 4 MiB; 2 MiB blocks are order 9 */
+#define PFN_NONE UINT32_MAX
+
+enum page_flag {
+    PG_buddy = 1u << 0,          /* head of a free block on a buddy free list */
+    PG_reserved = 1u << 1,       /* never allocated or freed: the zero page */
+    PG_table = 1u << 2,          /* a page-table frame */
+    PG_anon = 1u << 3,           /* anonymous memory; mapping is its anon_vma */
+    PG_shmem = 1u << 4,          /* in a shmem object; mapping is the object */
+    PG_dirty = 1u << 5,          /* contents newer than the backing store */
+    PG_anon_exclusive = 1u << 6, /* anon page owned by exactly one mm (no COW sharing) */
+};
+
+struct page {
+    uint32_t flags;
+    int32_t refcount;  /* references: the cache, each PTE mapping it, transient users */
+    int32_t mapcount;  /* PTEs that map it */
+    uint32_t order;    /* block order while PG_buddy */
+    uint32_t next, prev; /* free-list links (frame numbers) while PG_buddy */
+    void *mapping;     /* anon_vma or shmem object, by flag */
+    uint64_t index;    /* page offset within mapping */
+};
+
+struct phys_mem {
+    uint8_t *ram;         /* nframes * PAGE_SIZE bytes, backed by the host on first touch */
+    struct page *pages;   /* nframes entries, likewise backed lazily */
+    uint64_t nframes;
+    uint32_t free_head[MAX_ORDER + 1];
+    uint64_t nr_free;     /* free frames, all orders */
+    uint64_t nr_table;    /* frames holding page tables */
+    uint32_t zero_pfn;    /* the shared zero page */
+};
+
+int phys_mem_init(struct phys_mem *pm, uint64_t bytes); /* 0 or -errno */
+void phys_mem_destroy(struct phys_mem *pm);
+
+/* Returns the first frame of a 2^order block, or PFN_NONE when memory is exhausted.
+ * The frames' metadata is reset; contents are not cleared. */
+uint32_t alloc_pages(struct phys_mem *pm, unsigned order);
+void free_pages(struct phys_mem *pm, uint32_t pfn, unsigned order);
+uint32_t alloc_zeroed_page(struct phys_mem *pm);
+
+static inline void *pfn_to_virt(const struct phys_mem *pm, uint64_t pfn)
+{
+    return pm->ram + (pfn << PAGE_SHIFT);
+}
+static inline struct page *pfn_to_page(const struct phys_mem *pm, uint64_t pfn)
+{
+    return &pm->pages[pfn];
+}
+static inline uint32_t page_to_pfn(const struct phys_mem *pm, const struct page *p)
+{
+    return (uint32_t)(p - pm->pages);
+}
+static inline uint64_t frames_used(const struct phys_mem *pm)
+{
+    return pm->nframes - pm->nr_free;
+}
+
+/* Drops one reference; frees the frame when none is left. */
+void put_page(struct phys_mem *pm, uint32_t pfn);
+static inline void get_page(struct phys_mem *pm, uint32_t pfn) { pm->pages[pfn].refcount++; }
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * Page tables, as Linux builds them for x86-64 (mm/memory.c, mm/pgtable):
+ * 4 levels (PGD, PUD, PMD, PTE) of 512 eight-byte entries, each table one
+ * frame of simulated RAM, or 5 levels with 57-bit addresses. A table is
+ * allocated by the first fault that needs it and freed when an unmap leaves
+ * no VMA anywhere in the range it covers.
+ * Simplification: no huge (PS) leaf entries yet; no split page-table locks.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char *const level_name[] = {"", "PTE", "PMD", "PUD", "P4D", "PGD"};
+
+int pgtable_levels(const struct mm_struct *mm) { return mm->m->cfg.pgtable_levels; }
+
+static uint32_t alloc_table(vms_machine *m)
+{
+    uint32_t pfn = alloc_zeroed_page(&m->pm);
+    if (pfn != PFN_NONE) {
+        m->pm.pages[pfn].flags = PG_table;
+        m->pm.nr_table++;
+    }
+    return pfn;
+}
+
+static void free_table(vms_machine *m, uint32_t pfn)
+{
+    m->pm.nr_table--;
+    free_pages(&m->pm, pfn, 0);
+}
+
+int pgd_alloc(struct mm_struct *mm)
+{
+    mm->pgd = alloc_table(mm->m);
+    return mm->pgd == PFN_NONE ? -ENOMEM : 0;
+}
+
+pte_t *pte_offset(struct mm_struct *mm, uint64_t va)
+{
+    const struct phys_mem *pm = &mm->m->pm;
+    pte_t *table = table_of(pm, mm->pgd);
+    for (int level = pgtable_levels(mm); level > 1; level--) {
+        pte_t e = table[table_index(va, level)];
+        if (!(e & _PAGE_PRESENT))
+            return NULL;
+        table = table_of(pm, pte_pfn(e));
+    }
+    return &table[table_index(va, 1)];
+}
+
+pte_t *pte_alloc(struct mm_struct *mm, uint64_t va)
+{
+    vms_machine *m = mm->m;
+    pte_t *table = table_of(&m->pm, mm->pgd);
+    for (int level = pgtable_levels(mm); level > 1; level--) {
+        pte_t *e = &table[table_index(va, level)];
+        if (!(*e & _PAGE_PRESENT)) {
+            uint32_t pfn = alloc_table(m);
+            if (pfn == PFN_NONE)
+                return NULL;
+            *e = ((uint64_t)pfn << PAGE_SHIFT) | _PAGE_TABLE;
+            trace_event(m, &(struct vms_event){.kind = VMS_EV_PGTABLE_ALLOC, .a = va,
+                                               .level = level - 1, .detail = level_name[level - 1],
+                                               .pa = (uint64_t)pfn << PAGE_SHIFT});
+        }
+        table = table_of(&m->pm, pte_pfn(*e));
+    }
+    return &table[table_index(va, 1)];
+}
+
+/* Frees the table behind entry *e (of a table at `level`) and all below it. */
+static void free_subtree(struct mm_struct *mm, pte_t *e, int level, uint64_t base)
+{
+    vms_machine *m = mm->m;
+    uint32_t pfn = (uint32_t)pte_pfn(*e);
+    if (level > 2) {
+        pte_t *child = table_of(&m->pm, pfn);
+        uint64_t span = 1ULL << TABLE_SHIFT(level - 1);
+        for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
+            if (child[i] & _PAGE_PRESENT)
+                free_subtree(mm, &child[i], level - 1, base + i * span);
+    }
+    *e = 0;
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_PGTABLE_FREE, .a = base, .level = level - 1,
+                                       .detail = level_name[level - 1],
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT});
+    free_table(m, pfn);
+}
+
+static unsigned free_range(struct mm_struct *mm, pte_t *table, int level, uint64_t base,
+                           uint64_t floor, uint64_t ceiling, uint64_t *fs, uint64_t *fe)
+{
+    uint64_t span = 1ULL << TABLE_SHIFT(level);
+    unsigned freed = 0;
+    for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+        uint64_t lo = base + i * span, hi = lo + span;
+        if (hi <= floor || lo >= ceiling || !(table[i] & _PAGE_PRESENT))
+            continue;
+        if (lo >= floor && hi <= ceiling) {
+            free_subtree(mm, &table[i], level, lo);
+            /* Linux widens the flush to a freed table's first page (pte_free_tlb). */
+            widen(fs, fe, lo, lo + PAGE_SIZE);
+            freed++;
+        } else if (level > 2) {
+            freed += free_range(mm, table_of(&mm->m->pm, pte_pfn(table[i])), level - 1, lo,
+                                floor, ceiling, fs, fe);
+        }
+    }
+    return freed;
+}
+
+unsigned free_pgtables(struct mm_struct *mm, uint64_t floor, uint64_t ceiling, uint64_t *fs,
+                       uint64_t *fe)
+{
+    if (floor >= ceiling)
+        return 0;
+    return free_range(mm, table_of(&mm->m->pm, mm->pgd), pgtable_levels(mm), 0, floor, ceiling,
+                      fs, fe);
+}
+
+void pgd_free(struct mm_struct *mm)
+{
+    uint64_t fs = UINT64_MAX, fe = 0;
+    free_pgtables(mm, 0, UINT64_MAX, &fs, &fe);
+    free_table(mm->m, mm->pgd);
+    mm->pgd = PFN_NONE;
+}
+
+int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w)
+{
+    struct mm_struct *mm = t->mm;
+    const struct phys_mem *pm = &mm->m->pm;
+    int levels = pgtable_levels(mm);
+    memset(w, 0, sizeof(*w));
+    w->levels = levels;
+    uint64_t table = (uint64_t)mm->pgd << PAGE_SHIFT;
+    for (int level = levels, i = 0; level >= 1; level--, i++) {
+        unsigned idx = table_index(va, level);
+        pte_t e = ((const pte_t *)(pm->ram + table))[idx];
+        w->step[i].table_pa = table;
+        w->step[i].index = idx;
+        w->step[i].entry = e;
+        if (level == 1) {
+            w->present = (e & _PAGE_PRESENT) != 0;
+            if (w->present)
+                w->pa = (e & PTE_PFN_MASK) | (va & (PAGE_SIZE - 1));
+            return 0;
+        }
+        if (!(e & _PAGE_PRESENT))
+            return -EFAULT;
+        table = e & PTE_PFN_MASK;
+    }
+    return 0;
+}

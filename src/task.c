@@ -1,0 +1,146 @@
+/*
+ * Tasks and address spaces (Linux's kernel/fork.c, kernel/exit.c and the
+ * scheduler's context switch): a task runs on one CPU at a time and owns or
+ * shares an mm_struct; threads share one mm; the last task to exit an mm
+ * tears it down and frees its page tables and pgd.
+ * Simplifications: no fork yet; no signals are delivered (an access returns
+ * the signal it raised and the task carries on).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mm_struct *mm_alloc(vms_machine *m)
+{
+    struct mm_struct *mm = calloc(1, sizeof(*mm));
+    if (!mm)
+        return NULL;
+    mm->m = m;
+    mm->ctx_id = ++m->next_ctx_id;
+    mm->users = 1;
+    if (pgd_alloc(mm)) {
+        free(mm);
+        return NULL;
+    }
+    mm_set_layout(mm);
+    mm->mm_next = m->mms;
+    if (m->mms)
+        m->mms->mm_prev = mm;
+    m->mms = mm;
+    return mm;
+}
+
+void mm_free(struct mm_struct *mm)
+{
+    vms_machine *m = mm->m;
+    if (mm->mm_prev)
+        mm->mm_prev->mm_next = mm->mm_next;
+    else
+        m->mms = mm->mm_next;
+    if (mm->mm_next)
+        mm->mm_next->mm_prev = mm->mm_prev;
+    free(mm);
+}
+
+static vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, const char *comm, unsigned cpu)
+{
+    vms_task *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->m = m;
+    t->mm = mm;
+    t->cpu = cpu;
+    t->pid = m->next_pid++;
+    snprintf(t->comm, sizeof(t->comm), "%s", comm ? comm : "task");
+    t->next = m->tasks;
+    if (m->tasks)
+        m->tasks->prev = t;
+    m->tasks = t;
+    return t;
+}
+
+vms_task *vms_spawn(vms_machine *m, const char *comm)
+{
+    struct mm_struct *mm = mm_alloc(m);
+    if (!mm) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    vms_task *t = task_alloc(m, mm, comm, 0);
+    if (!t) {
+        pgd_free(mm);
+        mm_free(mm);
+        errno = ENOMEM;
+    }
+    return t;
+}
+
+vms_task *vms_clone_thread(vms_task *t)
+{
+    vms_task *c = task_alloc(t->m, t->mm, t->comm, t->cpu);
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    t->mm->users++;
+    return c;
+}
+
+static void mm_release(vms_machine *m, struct mm_struct *mm, unsigned cpu)
+{
+    exit_mmap(mm, cpu);
+    /* CPUs still running this mm switch away (to the kernel's own mm). */
+    for (unsigned i = 0; i < m->ncpus; i++)
+        if (m->cpus[i].loaded_mm == mm)
+            switch_mm(m, &m->cpus[i], NULL);
+    pgd_free(mm);
+    mm_free(mm);
+}
+
+void vms_exit(vms_task *t)
+{
+    if (!t)
+        return;
+    vms_machine *m = t->m;
+    if (--t->mm->users == 0)
+        mm_release(m, t->mm, t->cpu);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        m->tasks = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    free(t);
+}
+
+struct cpu *task_cpu_enter(struct vms_task *t)
+{
+    struct cpu *c = &t->m->cpus[t->cpu];
+    if (c->loaded_mm != t->mm)
+        switch_mm(t->m, c, t->mm);
+    return c;
+}
+
+int vms_schedule(vms_task *t, unsigned cpu)
+{
+    if (cpu >= t->m->ncpus)
+        return -EINVAL;
+    t->cpu = cpu;
+    task_cpu_enter(t);
+    return 0;
+}
+
+int vms_task_pid(const vms_task *t) { return t->pid; }
+unsigned vms_task_cpu(const vms_task *t) { return t->cpu; }
+
+void vms_task_rusage(const vms_task *t, uint64_t *minflt, uint64_t *majflt)
+{
+    if (minflt)
+        *minflt = t->min_flt;
+    if (majflt)
+        *majflt = t->maj_flt;
+}
+
+const struct vms_fault *vms_last_fault(const vms_task *t) { return &t->fault; }

@@ -1,0 +1,218 @@
+/*
+ * TLBs and TLB shootdown, as the x86 hardware and Linux's arch/x86/mm/tlb.c
+ * work together. Each CPU has an L1 data TLB, an L1 instruction TLB and a
+ * unified L2 TLB, set-associative with LRU replacement; entries are tagged with
+ * the PCID when PCID is on.
+ *
+ * Linux's rules kept here: a CR3 load flushes the TLB unless PCID is on; with
+ * PCID a CPU keeps TLB_NR_DYN_ASIDS contexts live and flushes a context whose
+ * mm changed (tlb_gen) since it last ran; a flush request invalidates single
+ * pages up to tlb_single_page_flush_ceiling pages and flushes the whole context
+ * above it; other CPUs in the mm's cpumask get an IPI and flush the same way.
+ * Simplifications: IPIs are delivered at once (no queueing); no global pages;
+ * a CPU leaves an mm's cpumask when it switches away (no lazy TLB mode yet).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
+{
+    t->e = NULL;
+    if (ways == 0 || entries == 0 || entries % ways)
+        return -EINVAL;
+    unsigned sets = entries / ways;
+    if (sets & (sets - 1))
+        return -EINVAL;
+    t->e = malloc(sizeof(*t->e) * entries);
+    if (!t->e)
+        return -ENOMEM;
+    t->set_mask = sets - 1;
+    t->ways = ways;
+    tlb_invalidate_all(t);
+    return 0;
+}
+
+void tlb_destroy(struct tlb *t)
+{
+    free(t->e);
+    t->e = NULL;
+}
+
+struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
+                             unsigned perm, uint32_t tick)
+{
+    struct tlb_entry *set = t->e + (vpn & t->set_mask) * t->ways;
+    struct tlb_entry *victim = &set[0];
+    for (unsigned w = 0; w < t->ways; w++) {
+        if (set[w].tag == key || set[w].tag == TLB_INVALID) {
+            victim = &set[w];
+            break;
+        }
+        if ((int32_t)(set[w].lru - victim->lru) < 0)
+            victim = &set[w];
+    }
+    *victim = (struct tlb_entry){.tag = key, .host = host, .lru = tick, .perm = perm};
+    return victim;
+}
+
+int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
+{
+    struct tlb_entry *e = tlb_lookup(t, vpn, key);
+    if (!e)
+        return 0;
+    e->tag = TLB_INVALID;
+    return 1;
+}
+
+void tlb_invalidate_pcid(struct tlb *t, unsigned pcid)
+{
+    size_t n = (t->set_mask + 1) * t->ways;
+    for (size_t i = 0; i < n; i++)
+        if (t->e[i].tag != TLB_INVALID && (t->e[i].tag & 0xfff) == pcid)
+            t->e[i].tag = TLB_INVALID;
+}
+
+void tlb_invalidate_all(struct tlb *t)
+{
+    size_t n = (t->set_mask + 1) * t->ways;
+    for (size_t i = 0; i < n; i++)
+        t->e[i] = (struct tlb_entry){.tag = TLB_INVALID};
+}
+
+/* ---- per-CPU operations ---- */
+
+int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg)
+{
+    *c = (struct cpu){.id = id};
+    int err = tlb_init(&c->dtlb, cfg->dtlb.entries, cfg->dtlb.ways);
+    if (!err)
+        err = tlb_init(&c->itlb, cfg->itlb.entries, cfg->itlb.ways);
+    if (!err)
+        err = tlb_init(&c->stlb, cfg->stlb.entries, cfg->stlb.ways);
+    if (err)
+        cpu_destroy(c);
+    return err;
+}
+
+void cpu_destroy(struct cpu *c)
+{
+    tlb_destroy(&c->dtlb);
+    tlb_destroy(&c->itlb);
+    tlb_destroy(&c->stlb);
+}
+
+static void cpu_flush_context(struct cpu *c, unsigned pcid)
+{
+    tlb_invalidate_pcid(&c->dtlb, pcid);
+    tlb_invalidate_pcid(&c->itlb, pcid);
+    tlb_invalidate_pcid(&c->stlb, pcid);
+    c->st.flushes_full++;
+}
+
+static void cpu_flush_page(struct cpu *c, uint64_t va)
+{
+    uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
+    tlb_invalidate(&c->dtlb, vpn, key);
+    tlb_invalidate(&c->itlb, vpn, key);
+    tlb_invalidate(&c->stlb, vpn, key);
+}
+
+/* What the hardware does to the faulting address on a page fault: it drops
+ * any TLB entry for it, so the handler's fix is seen without a flush. */
+void cpu_fault_invalidate(struct cpu *c, uint64_t va)
+{
+    cpu_flush_page(c, va);
+}
+
+static int asid_slot_of(const struct cpu *c, uint64_t ctx_id)
+{
+    for (int i = 0; i < TLB_NR_DYN_ASIDS; i++)
+        if (c->asid[i].ctx_id == ctx_id)
+            return i;
+    return -1;
+}
+
+/* CR3 load: run mm on this CPU. */
+void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next)
+{
+    struct mm_struct *prev = c->loaded_mm;
+    if (prev == next)
+        return;
+    if (prev)
+        prev->cpumask &= ~(1ULL << c->id);
+    if (next)
+        next->cpumask |= 1ULL << c->id;
+    c->loaded_mm = next;
+    c->st.context_switches++;
+    if (!m->cfg.pcid) {
+        c->pcid = 0;
+        cpu_flush_context(c, 0);
+    } else if (next) {
+        int slot = asid_slot_of(c, next->ctx_id);
+        if (slot < 0) {
+            slot = (int)(c->next_asid++ % TLB_NR_DYN_ASIDS);
+            c->asid[slot].ctx_id = next->ctx_id;
+            c->asid[slot].tlb_gen = next->tlb_gen;
+            cpu_flush_context(c, (unsigned)slot + 1);
+        } else if (c->asid[slot].tlb_gen != next->tlb_gen) {
+            c->asid[slot].tlb_gen = next->tlb_gen;
+            cpu_flush_context(c, (unsigned)slot + 1);
+        }
+        c->pcid = (unsigned)slot + 1;
+    } else {
+        c->pcid = 0; /* the kernel's own context */
+    }
+    if (next)
+        trace_event(m, &(struct vms_event){.kind = VMS_EV_CR3, .cpu = c->id,
+                                           .pa = (uint64_t)next->pgd << PAGE_SHIFT});
+}
+
+/* Flush [start, end) of mm on one CPU that runs it. */
+static void flush_on_cpu(vms_machine *m, struct cpu *c, struct mm_struct *mm,
+                         uint64_t start, uint64_t end, int full)
+{
+    if (full) {
+        cpu_flush_context(c, c->pcid);
+    } else {
+        for (uint64_t va = start; va < end; va += PAGE_SIZE)
+            cpu_flush_page(c, va);
+        c->st.flushes_single += (end - start) >> PAGE_SHIFT;
+    }
+    if (m->cfg.pcid) {
+        int slot = asid_slot_of(c, mm->ctx_id);
+        if (slot >= 0)
+            c->asid[slot].tlb_gen = mm->tlb_gen;
+    }
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FLUSH, .cpu = c->id,
+                                       .a = full ? 0 : start, .b = full ? 0 : end});
+}
+
+/* Linux's flush_tlb_mm_range(): invalidate [start, end) of mm wherever it may
+ * be cached. `self` is the CPU making the request. */
+void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self,
+                        uint64_t start, uint64_t end)
+{
+    if (start >= end)
+        return;
+    int full = ((end - start) >> PAGE_SHIFT) > m->cfg.tlb_flush_ceiling;
+    mm->tlb_gen++;
+    struct cpu *me = &m->cpus[self];
+    unsigned sent = 0;
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        if (!(mm->cpumask & (1ULL << i)))
+            continue;
+        struct cpu *c = &m->cpus[i];
+        if (i != self) {
+            sent++;
+            c->st.ipis_received++;
+            trace_event(m, &(struct vms_event){.kind = VMS_EV_IPI, .cpu = i});
+        }
+        flush_on_cpu(m, c, mm, start, end, full);
+    }
+    if (sent) {
+        me->st.shootdowns++;
+        me->st.ipis_sent += sent;
+    }
+}

@@ -1,0 +1,49 @@
+/* Set-associative TLBs with LRU replacement, tagged by virtual page and PCID. */
+#ifndef VMSIM_TLB_H
+#define VMSIM_TLB_H
+
+#include <stdint.h>
+
+#define TLB_INVALID UINT64_MAX
+
+/* What an entry lets an access do without a page walk. */
+enum tlb_perm {
+    TLB_R = 1,      /* read: every cached translation is present */
+    TLB_W = 2,      /* write: the PTE is writable and already dirty */
+    TLB_X = 4,      /* instruction fetch: the PTE is not NX */
+    TLB_WCLEAN = 8, /* writable but clean: a store walks once to set D */
+};
+
+struct tlb_entry {
+    uint64_t tag;   /* (vpn << 12) | pcid, or TLB_INVALID */
+    uint8_t *host;  /* the frame's bytes */
+    uint32_t lru;
+    uint32_t perm;
+};
+
+struct tlb {
+    struct tlb_entry *e; /* nsets * ways entries, set-major */
+    uint64_t set_mask;
+    unsigned ways;
+};
+
+static inline uint64_t tlb_key(uint64_t vpn, unsigned pcid) { return (vpn << 12) | pcid; }
+
+static inline struct tlb_entry *tlb_lookup(const struct tlb *t, uint64_t vpn, uint64_t key)
+{
+    struct tlb_entry *set = t->e + (vpn & t->set_mask) * t->ways;
+    for (unsigned w = 0; w < t->ways; w++)
+        if (set[w].tag == key)
+            return &set[w];
+    return 0;
+}
+
+int tlb_init(struct tlb *t, unsigned entries, unsigned ways); /* 0 or -EINVAL/-ENOMEM */
+void tlb_destroy(struct tlb *t);
+struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
+                             unsigned perm, uint32_t tick);
+int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key); /* 1 if an entry went */
+void tlb_invalidate_pcid(struct tlb *t, unsigned pcid);
+void tlb_invalidate_all(struct tlb *t);
+
+#endif

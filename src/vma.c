@@ -1,0 +1,374 @@
+/*
+ * Virtual memory areas, as Linux kept them before 6.1 (mm/mmap.c): each mm
+ * holds its VMAs in a sorted doubly linked list and in a red-black tree keyed
+ * by vm_start and augmented with rb_subtree_gap, the largest free gap below a
+ * VMA anywhere in its subtree. That makes find_vma and the top-down search for
+ * a free range O(log n).
+ *
+ * Merging follows Linux's rules: neighbours merge when they touch, have the
+ * same flags, the same backing object with contiguous offsets, and compatible
+ * anon_vmas. Simplification: no mempolicy or userfaultfd context to compare.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+#define STACK_GUARD_GAP (256ULL << PAGE_SHIFT) /* Linux's stack_guard_gap */
+
+uint64_t stack_guard_gap_bytes(void) { return STACK_GUARD_GAP; }
+
+static struct vm_area_struct *rb_vma(struct rb_node *n)
+{
+    return n ? rb_entry(n, struct vm_area_struct, vm_rb) : NULL;
+}
+
+/* Where the gap below a VMA ends: a stack keeps a guard gap below itself. */
+static uint64_t vm_start_gap(const struct vm_area_struct *vma)
+{
+    uint64_t start = vma->vm_start;
+    if (vma->vm_flags & VM_GROWSDOWN)
+        start = start > STACK_GUARD_GAP ? start - STACK_GUARD_GAP : 0;
+    return start;
+}
+
+static uint64_t vma_gap(const struct vm_area_struct *vma)
+{
+    uint64_t start = vm_start_gap(vma);
+    uint64_t prev_end = vma->vm_prev ? vma->vm_prev->vm_end : 0;
+    return start > prev_end ? start - prev_end : 0;
+}
+
+static int gap_augment(struct rb_node *n)
+{
+    struct vm_area_struct *vma = rb_vma(n);
+    uint64_t max = vma_gap(vma);
+    if (n->left && rb_vma(n->left)->rb_subtree_gap > max)
+        max = rb_vma(n->left)->rb_subtree_gap;
+    if (n->right && rb_vma(n->right)->rb_subtree_gap > max)
+        max = rb_vma(n->right)->rb_subtree_gap;
+    if (vma->rb_subtree_gap == max)
+        return 0;
+    vma->rb_subtree_gap = max;
+    return 1;
+}
+
+struct vm_area_struct *vma_alloc(struct mm_struct *mm)
+{
+    struct vm_area_struct *vma = calloc(1, sizeof(*vma));
+    if (vma)
+        vma->vm_mm = mm;
+    return vma;
+}
+
+void vma_free(struct vm_area_struct *vma)
+{
+    if (vma->anon_vma)
+        anon_vma_put(vma->anon_vma);
+    if (vma->shmem)
+        shmem_put(vma->vm_mm->m, vma->shmem);
+    free(vma);
+}
+
+struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr)
+{
+    struct rb_node *n = mm->mm_rb.node;
+    struct vm_area_struct *found = NULL;
+    while (n) {
+        struct vm_area_struct *vma = rb_vma(n);
+        if (vma->vm_end > addr) {
+            found = vma;
+            if (vma->vm_start <= addr)
+                break;
+            n = n->left;
+        } else {
+            n = n->right;
+        }
+    }
+    return found;
+}
+
+struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+    struct vm_area_struct *vma = find_vma(mm, start);
+    return (vma && vma->vm_start < end) ? vma : NULL;
+}
+
+static void update_highest(struct mm_struct *mm)
+{
+    struct rb_node *last = rb_last(&mm->mm_rb);
+    mm->highest_vm_end = last ? rb_vma(last)->vm_end : 0;
+}
+
+void vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+    struct rb_node **link = &mm->mm_rb.node, *parent = NULL;
+    struct vm_area_struct *prev = NULL;
+    while (*link) {
+        parent = *link;
+        if (vma->vm_start < rb_vma(parent)->vm_start) {
+            link = &parent->left;
+        } else {
+            prev = rb_vma(parent);
+            link = &parent->right;
+        }
+    }
+    /* The list first: the gap of a VMA is measured from its list predecessor. */
+    struct vm_area_struct *next = prev ? prev->vm_next : mm->mmap;
+    vma->vm_prev = prev;
+    vma->vm_next = next;
+    if (prev)
+        prev->vm_next = vma;
+    else
+        mm->mmap = vma;
+    if (next)
+        next->vm_prev = vma;
+    vma->rb_subtree_gap = 0;
+    rb_link_node(&vma->vm_rb, parent, link);
+    rb_insert(&vma->vm_rb, &mm->mm_rb, gap_augment);
+    if (next)
+        rb_propagate(&next->vm_rb, gap_augment);
+    mm->map_count++;
+    update_highest(mm);
+}
+
+void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+    struct vm_area_struct *prev = vma->vm_prev, *next = vma->vm_next;
+    rb_erase(&vma->vm_rb, &mm->mm_rb, gap_augment);
+    if (prev)
+        prev->vm_next = next;
+    else
+        mm->mmap = next;
+    if (next) {
+        next->vm_prev = prev;
+        rb_propagate(&next->vm_rb, gap_augment);
+    }
+    vma->vm_next = vma->vm_prev = NULL;
+    mm->map_count--;
+    update_highest(mm);
+}
+
+void vma_gap_update(struct vm_area_struct *vma)
+{
+    rb_propagate(&vma->vm_rb, gap_augment);
+}
+
+void vma_set_range(struct vm_area_struct *vma, uint64_t start, uint64_t end, uint64_t pgoff)
+{
+    /* Only ever shrinks or grows into free space, so the tree order holds. */
+    vma->vm_start = start;
+    vma->vm_end = end;
+    vma->vm_pgoff = pgoff;
+    vma_gap_update(vma);
+    if (vma->vm_next)
+        vma_gap_update(vma->vm_next);
+    update_highest(vma->vm_mm);
+}
+
+/* ---- searching for free space ---- */
+
+/* The highest start for len bytes inside the gap below vma, clipped to
+ * [low, high); 0 when it does not fit. */
+static uint64_t fit_below(const struct vm_area_struct *vma, uint64_t len, uint64_t low,
+                          uint64_t high)
+{
+    uint64_t gap_start = vma->vm_prev ? vma->vm_prev->vm_end : 0;
+    uint64_t gap_end = vm_start_gap(vma);
+    if (gap_start < low)
+        gap_start = low;
+    if (gap_end > high)
+        gap_end = high;
+    if (gap_end <= gap_start || gap_end - gap_start < len)
+        return 0;
+    return gap_end - len;
+}
+
+static uint64_t topdown(struct rb_node *n, uint64_t len, uint64_t low, uint64_t high)
+{
+    struct vm_area_struct *vma = rb_vma(n);
+    if (!vma || vma->rb_subtree_gap < len)
+        return 0;
+    /* Higher gaps first: those in the right subtree begin at or above vm_end. */
+    if (vma->vm_end < high) {
+        uint64_t r = topdown(n->right, len, low, high);
+        if (r)
+            return r;
+    }
+    uint64_t r = fit_below(vma, len, low, high);
+    if (r)
+        return r;
+    /* Gaps in the left subtree lie below vm_start; skip them if all are below low. */
+    if (vma->vm_start > low)
+        return topdown(n->left, len, low, high);
+    return 0;
+}
+
+uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
+{
+    if (len > high || high - len < low)
+        return 0;
+    uint64_t top_start = mm->highest_vm_end > low ? mm->highest_vm_end : low;
+    if (top_start <= high - len)
+        return high - len;
+    return topdown(mm->mm_rb.node, len, low, high);
+}
+
+static uint64_t bottomup(struct rb_node *n, uint64_t len, uint64_t low, uint64_t high)
+{
+    struct vm_area_struct *vma = rb_vma(n);
+    if (!vma || vma->rb_subtree_gap < len)
+        return 0;
+    if (vma->vm_start > low) {
+        uint64_t r = bottomup(n->left, len, low, high);
+        if (r)
+            return r;
+    }
+    uint64_t gap_start = vma->vm_prev ? vma->vm_prev->vm_end : 0;
+    if (gap_start < low)
+        gap_start = low;
+    uint64_t gap_end = vm_start_gap(vma) < high ? vm_start_gap(vma) : high;
+    if (gap_end > gap_start && gap_end - gap_start >= len)
+        return gap_start;
+    if (vma->vm_end < high)
+        return bottomup(n->right, len, low, high);
+    return 0;
+}
+
+uint64_t unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
+{
+    if (len > high || high - len < low)
+        return 0;
+    uint64_t r = bottomup(mm->mm_rb.node, len, low, high);
+    if (r)
+        return r;
+    uint64_t top_start = mm->highest_vm_end > low ? mm->highest_vm_end : low;
+    return top_start <= high - len ? top_start : 0;
+}
+
+/* ---- split and merge ---- */
+
+int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, int new_below)
+{
+    struct vm_area_struct *new = vma_alloc(mm);
+    if (!new)
+        return -12; /* ENOMEM */
+    *new = *vma;
+    new->vm_rb = (struct rb_node){0};
+    new->vm_next = new->vm_prev = NULL;
+    uint64_t pgoff_at_addr = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+    if (new_below) {
+        new->vm_end = addr;
+        vma_set_range(vma, addr, vma->vm_end, pgoff_at_addr);
+    } else {
+        new->vm_start = addr;
+        new->vm_pgoff = pgoff_at_addr;
+        vma_set_range(vma, vma->vm_start, addr, vma->vm_pgoff);
+    }
+    if (new->anon_vma)
+        new->anon_vma->refcount++;
+    if (new->shmem)
+        shmem_get(new->shmem);
+    vma_link(mm, new);
+    return 0;
+}
+
+static int anon_vmas_compatible(const struct anon_vma *a, const struct anon_vma *b)
+{
+    return !a || !b || a == b;
+}
+
+/* Linux's is_mergeable_vma + anon_vma checks, for a directly below b. */
+static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+    return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
+           a->shmem == b->shmem && anon_vmas_compatible(a->anon_vma, b->anon_vma) &&
+           a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
+}
+
+/* a absorbs b, its upper neighbour. */
+static void merge_into(struct mm_struct *mm, struct vm_area_struct *a, struct vm_area_struct *b)
+{
+    uint64_t end = b->vm_end;
+    if (!a->anon_vma && b->anon_vma) {
+        a->anon_vma = b->anon_vma;
+        a->anon_vma->refcount++;
+    }
+    vma_unlink(mm, b);
+    vma_free(b);
+    vma_set_range(a, a->vm_start, end, a->vm_pgoff);
+}
+
+struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+    struct vm_area_struct *prev = vma->vm_prev, *next = vma->vm_next;
+    /* Joining all three also needs prev's and next's anon_vmas to agree. */
+    if (prev && next && can_merge(prev, vma) && can_merge(vma, next) &&
+        !anon_vmas_compatible(prev->anon_vma, next->anon_vma))
+        next = NULL;
+    if (prev && can_merge(prev, vma)) {
+        merge_into(mm, prev, vma);
+        vma = prev;
+    }
+    if (next && can_merge(vma, next))
+        merge_into(mm, vma, next);
+    return vma;
+}
+
+/* ---- anon_vma ---- */
+
+void anon_vma_put(struct anon_vma *av)
+{
+    if (--av->refcount == 0)
+        free(av);
+}
+
+/* A neighbour that could merge with vma but for its access flags lends its
+ * anon_vma, so that a later mprotect can merge them (Linux's
+ * find_mergeable_anon_vma). */
+static struct anon_vma *mergeable_anon_vma(const struct vm_area_struct *a,
+                                           const struct vm_area_struct *b)
+{
+    const struct vm_area_struct *owner = a->anon_vma ? a : b;
+    if (a->vm_end != b->vm_start || a->shmem != b->shmem ||
+        ((a->vm_flags ^ b->vm_flags) & ~VM_ACCESS_FLAGS) ||
+        a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) != b->vm_pgoff)
+        return NULL;
+    return owner->anon_vma;
+}
+
+int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma)
+{
+    if (vma->anon_vma)
+        return 0;
+    struct anon_vma *av = NULL;
+    if (vma->vm_next)
+        av = mergeable_anon_vma(vma, vma->vm_next);
+    if (!av && vma->vm_prev)
+        av = mergeable_anon_vma(vma->vm_prev, vma);
+    if (av) {
+        av->refcount++;
+    } else {
+        av = malloc(sizeof(*av));
+        if (!av)
+            return -12;
+        av->id = ++m->next_anon_vma_id;
+        av->refcount = 1;
+    }
+    vma->anon_vma = av;
+    return 0;
+}
+
+/* x86's protection_map: private mappings never get RW in the PTE (writes go
+ * through a copy-on-write fault); write implies read; PROT_NONE is "present to
+ * the kernel, absent to the MMU". */
+uint64_t vma_page_prot(uint64_t vm_flags)
+{
+    if (!(vm_flags & VM_ACCESS_FLAGS))
+        return _PAGE_PROTNONE | _PAGE_ACCESSED;
+    uint64_t prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+    if (!(vm_flags & VM_EXEC))
+        prot |= _PAGE_NX;
+    if ((vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE))
+        prot |= _PAGE_RW;
+    return prot;
+}
