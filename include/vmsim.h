@@ -146,6 +146,7 @@ struct vms_config {
     unsigned fault_around_bytes;  /* read fault-around window; 65536 */
     const char *root;             /* host folder that confines paths; "." */
     int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
+    int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };
@@ -174,6 +175,7 @@ int vms_fetch(vms_task *t, vms_addr va, size_t len);
 struct vms_fault {
     int signo, code; /* SIGSEGV/SEGV_MAPERR, SIGSEGV/SEGV_ACCERR, SIGKILL (out of memory), ... */
     vms_addr addr;   /* the first byte that could not be accessed (0 for SI_KERNEL) */
+    int pkey;        /* the protection key, with SEGV_PKUERR */
 };
 const struct vms_fault *vms_last_fault(const vms_task *t);
 

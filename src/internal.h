@@ -12,6 +12,7 @@
 #define PF_WRITE 0x2
 #define PF_USER 0x4
 #define PF_INSTR 0x10
+#define PF_PK 0x20    /* refused by a protection key */
 
 /* ---- tlb.c ---- */
 int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg);
@@ -55,6 +56,9 @@ void anon_vma_put(struct anon_vma *av);
 int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma); /* 0 or -ENOMEM */
 uint64_t vma_page_prot(uint64_t vm_flags);    /* PTE bits for a VMA's pages */
 uint64_t stack_guard_gap_bytes(void);
+/* The pkey bits a VMA gets for prot: x86 gives PROT_EXEC-only memory the
+ * execute-only key; any other prot drops that key. */
+uint64_t vma_pkey_flags(const vms_machine *m, int prot);
 
 /* ---- memory.c ---- */
 /* Handles a user page fault; 0 when the access may retry, else the signal

@@ -22,6 +22,7 @@ void vms_config_init(struct vms_config *c)
     c->max_map_count = 65530;
     c->fault_around_bytes = 65536;
     c->root = ".";
+    c->pku = 1;
 }
 
 static int config_valid(const struct vms_config *c)

@@ -43,9 +43,17 @@ static pte_t maybe_mkwrite(pte_t e, const struct vm_area_struct *vma)
     return (vma->vm_flags & VM_WRITE) ? (e | _PAGE_RW | _PAGE_DIRTY) : e;
 }
 
+/* Does the task's PKRU let a data access through this VMA's key? */
+static int pkey_allows(unsigned err, const struct vm_area_struct *vma)
+{
+    return (err & PF_INSTR) || !PKRU_DENIES((vma->vm_flags & VM_PKEY_BIT0) ? 1 : 0);
+}
+
 /* Linux's access_error() for x86. */
 static int access_error(unsigned err, const struct vm_area_struct *vma)
 {
+    if ((err & PF_PK) || !pkey_allows(err, vma))
+        return 1;
     if (err & PF_WRITE)
         return !(vma->vm_flags & VM_WRITE);
     if (err & PF_PROT) /* a read or fetch of a present page was refused */
@@ -239,8 +247,14 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
     if (vma->vm_start > va &&
         (!(vma->vm_flags & VM_GROWSDOWN) || expand_stack(mm, vma, va)))
         return raise_signal(t, SIGSEGV, SEGV_MAPERR, va);
-    if (access_error(err, vma))
+    if (access_error(err, vma)) {
+        if ((err & PF_PK) || !pkey_allows(err, vma)) {
+            raise_signal(t, SIGSEGV, SEGV_PKUERR, va);
+            t->fault.pkey = 1;
+            return SIGSEGV;
+        }
         return raise_signal(t, SIGSEGV, SEGV_ACCERR, va);
+    }
     return account_fault(t, handle_mm_fault(t, vma, va, (err & PF_WRITE) != 0), va);
 }
 

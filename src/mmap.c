@@ -309,6 +309,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     int64_t vm_flags = anon_vm_flags(prot, flags);
     if (vm_flags < 0)
         return vm_flags;
+    vm_flags |= (int64_t)vma_pkey_flags(m, prot);
     if (flags & MAP_HUGETLB)
         return -ENOMEM; /* the huge page pool is empty */
     if ((flags & MAP_LOCKED) && !m->cfg.privileged &&

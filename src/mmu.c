@@ -53,6 +53,8 @@ static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uin
     if (!(allow & _PAGE_USER) || (acc == ACC_WRITE && !(allow & _PAGE_RW)) ||
         (acc == ACC_FETCH && nx))
         return PF_PROT | PF_USER | pf_of[acc];
+    if (acc != ACC_FETCH && PKRU_DENIES(pte_pkey(*pte)))
+        return PF_PROT | PF_USER | PF_PK | pf_of[acc];
     *pte |= _PAGE_ACCESSED | (acc == ACC_WRITE ? _PAGE_DIRTY : 0);
     *leaf = pte;
     return 0;
@@ -63,6 +65,8 @@ static unsigned tlb_perm_of(pte_t e)
     unsigned perm = TLB_R;
     if (e & _PAGE_RW)
         perm |= (e & _PAGE_DIRTY) ? TLB_W : TLB_WCLEAN;
+    if (PKRU_DENIES(pte_pkey(e)))
+        perm = TLB_PK;
     if (!(e & _PAGE_NX))
         perm |= TLB_X;
     return perm;
@@ -119,6 +123,8 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
         }
         if (e && !(need == TLB_W && (e->perm & TLB_WCLEAN))) {
             err = PF_PROT | PF_USER | pf_of[acc]; /* the cached entry refuses */
+            if ((e->perm & TLB_PK) && acc != ACC_FETCH)
+                err |= PF_PK;
         } else {
             if (!e)
                 trace_event(m, &(struct vms_event){.kind = VMS_EV_TLB_MISS, .cpu = c->id,

@@ -125,7 +125,8 @@ int vms_mprotect(vms_task *t, vms_addr start, uint64_t len, int prot)
             err = -ENOMEM; /* a hole in the range */
             break;
         }
-        uint64_t newflags = (vma->vm_flags & ~VM_ACCESS_FLAGS) | newbits;
+        uint64_t newflags = (vma->vm_flags & ~(VM_ACCESS_FLAGS | VM_PKEY_BIT0)) | newbits |
+                            vma_pkey_flags(t->m, prot);
         if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
             err = -EACCES; /* asks for more than VM_MAY* allows */
             break;

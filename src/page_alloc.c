@@ -8,7 +8,9 @@
  * of simulated RAM costs nothing until used.
  * Simplifications: one zone, one node, no per-CPU page lists, no watermarks.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
+#endif
 #include "page_alloc.h"
 
 #include <errno.h>

@@ -17,6 +17,8 @@
 #define _PAGE_PROTNONE _PAGE_GLOBAL
 /* Linux's software bit for the zero page and other pages with no struct page refs. */
 #define _PAGE_SPECIAL (1ULL << 9)
+#define _PAGE_PKEY_SHIFT 59 /* bits 59-62: protection key */
+#define _PAGE_PKEY_MASK (0xfULL << _PAGE_PKEY_SHIFT)
 #define _PAGE_NX (1ULL << 63)
 #define PTE_PFN_MASK 0x000ffffffffff000ULL
 
@@ -35,6 +37,7 @@ static inline int pte_present(pte_t e) { return (e & (_PAGE_PRESENT | _PAGE_PROT
 static inline int pte_write(pte_t e) { return (e & _PAGE_RW) != 0; }
 static inline int pte_dirty(pte_t e) { return (e & _PAGE_DIRTY) != 0; }
 static inline int pte_special(pte_t e) { return (e & _PAGE_SPECIAL) != 0; }
+static inline unsigned pte_pkey(pte_t e) { return (unsigned)((e & _PAGE_PKEY_MASK) >> _PAGE_PKEY_SHIFT); }
 static inline unsigned table_index(uint64_t va, int level)
 {
     return (unsigned)(va >> TABLE_SHIFT(level)) & (PTRS_PER_TABLE - 1);

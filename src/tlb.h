@@ -12,6 +12,7 @@ enum tlb_perm {
     TLB_W = 2,      /* write: the PTE is writable and already dirty */
     TLB_X = 4,      /* instruction fetch: the PTE is not NX */
     TLB_WCLEAN = 8, /* writable but clean: a store walks once to set D */
+    TLB_PK = 16,    /* data access refused by the page's protection key */
 };
 
 struct tlb_entry {

@@ -358,6 +358,11 @@ int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma)
     return 0;
 }
 
+uint64_t vma_pkey_flags(const vms_machine *m, int prot)
+{
+    return (m->cfg.pku && prot == PROT_EXEC) ? VM_PKEY_BIT0 : 0;
+}
+
 /* x86's protection_map: private mappings never get RW in the PTE (writes go
  * through a copy-on-write fault); write implies read; PROT_NONE is "present to
  * the kernel, absent to the MMU". */
@@ -366,6 +371,8 @@ uint64_t vma_page_prot(uint64_t vm_flags)
     if (!(vm_flags & VM_ACCESS_FLAGS))
         return _PAGE_PROTNONE | _PAGE_ACCESSED;
     uint64_t prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+    if (vm_flags & VM_PKEY_BIT0)
+        prot |= 1ULL << _PAGE_PKEY_SHIFT;
     if (!(vm_flags & VM_EXEC))
         prot |= _PAGE_NX;
     if ((vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE))
