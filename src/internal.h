@@ -27,10 +27,11 @@ int pgd_alloc(struct mm_struct *mm);            /* 0 or -ENOMEM */
 void pgd_free(struct mm_struct *mm);
 pte_t *pte_offset(struct mm_struct *mm, uint64_t va);   /* NULL if a table is missing */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t va);    /* NULL when out of frames */
-/* Frees every table below the top whose whole span lies in [floor, ceiling)
- * and holds nothing; used after an unmap. Returns the number of tables freed. */
-unsigned free_pgtables(struct mm_struct *mm, uint64_t floor, uint64_t ceiling, uint64_t *fs,
-                       uint64_t *fe);
+/* After [start, end) was unmapped: frees every table below the top that the
+ * range touches and whose whole span lies in [floor, ceiling), where no VMA
+ * remains (ceiling UINT64_MAX: the top). Returns the number of tables freed. */
+unsigned free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t floor,
+                       uint64_t ceiling, uint64_t *fs, uint64_t *fe);
 int pgtable_levels(const struct mm_struct *mm);
 static inline pte_t *table_of(const struct phys_mem *pm, uint64_t pfn)
 {

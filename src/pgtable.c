@@ -89,41 +89,52 @@ static void free_subtree(struct mm_struct *mm, pte_t *e, int level, uint64_t bas
     free_table(m, pfn);
 }
 
+struct free_area {
+    uint64_t start, end;     /* what was unmapped: only its entries are visited */
+    uint64_t floor, ceiling; /* no VMA in between: tables inside may go */
+    uint64_t *fs, *fe;       /* flush range to widen */
+};
+
 static unsigned free_range(struct mm_struct *mm, pte_t *table, int level, uint64_t base,
-                           uint64_t floor, uint64_t ceiling, uint64_t *fs, uint64_t *fe)
+                           const struct free_area *fa)
 {
     uint64_t span = 1ULL << TABLE_SHIFT(level);
+    uint64_t first = fa->start > base ? (fa->start - base) / span : 0;
+    uint64_t last = (fa->end - 1 - base) / span;
+    if (fa->end - 1 < base)
+        return 0;
+    if (last >= PTRS_PER_TABLE)
+        last = PTRS_PER_TABLE - 1;
     unsigned freed = 0;
-    for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
-        uint64_t lo = base + i * span, hi = lo + span;
-        if (hi <= floor || lo >= ceiling || !(table[i] & _PAGE_PRESENT))
+    for (uint64_t i = first; i <= last; i++) {
+        uint64_t lo = base + i * span, hi = lo + span - 1; /* inclusive: no overflow at the top */
+        if (hi < fa->floor || lo >= fa->ceiling || !(table[i] & _PAGE_PRESENT))
             continue;
-        if (lo >= floor && hi <= ceiling) {
+        if (lo >= fa->floor && hi <= fa->ceiling - 1) {
             free_subtree(mm, &table[i], level, lo);
             /* Linux widens the flush to a freed table's first page (pte_free_tlb). */
-            widen(fs, fe, lo, lo + PAGE_SIZE);
+            widen(fa->fs, fa->fe, lo, lo + PAGE_SIZE);
             freed++;
         } else if (level > 2) {
-            freed += free_range(mm, table_of(&mm->m->pm, pte_pfn(table[i])), level - 1, lo,
-                                floor, ceiling, fs, fe);
+            freed += free_range(mm, table_of(&mm->m->pm, pte_pfn(table[i])), level - 1, lo, fa);
         }
     }
     return freed;
 }
 
-unsigned free_pgtables(struct mm_struct *mm, uint64_t floor, uint64_t ceiling, uint64_t *fs,
-                       uint64_t *fe)
+unsigned free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t floor,
+                       uint64_t ceiling, uint64_t *fs, uint64_t *fe)
 {
-    if (floor >= ceiling)
+    if (floor >= ceiling || start >= end)
         return 0;
-    return free_range(mm, table_of(&mm->m->pm, mm->pgd), pgtable_levels(mm), 0, floor, ceiling,
-                      fs, fe);
+    struct free_area fa = {start, end, floor, ceiling, fs, fe};
+    return free_range(mm, table_of(&mm->m->pm, mm->pgd), pgtable_levels(mm), 0, &fa);
 }
 
 void pgd_free(struct mm_struct *mm)
 {
     uint64_t fs = UINT64_MAX, fe = 0;
-    free_pgtables(mm, 0, UINT64_MAX, &fs, &fe);
+    free_pgtables(mm, 0, UINT64_MAX, 0, UINT64_MAX, &fs, &fe);
     free_table(mm->m, mm->pgd);
     mm->pgd = PFN_NONE;
 }
