@@ -219,19 +219,35 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
     return 0;
 }
 
+/* Pages already charged (VM_ACCOUNT) in [start, end): a MAP_FIXED that
+ * replaces them needs no new charge for them. */
+static uint64_t accounted_pages(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+    uint64_t n = 0;
+    for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end; v = v->vm_next)
+        if (v->vm_flags & VM_ACCOUNT) {
+            uint64_t s = v->vm_start > start ? v->vm_start : start;
+            uint64_t e = v->vm_end < end ? v->vm_end : end;
+            n += (e - s) >> PAGE_SHIFT;
+        }
+    return n;
+}
+
 static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint64_t vm_flags)
 {
     struct mm_struct *mm = t->mm;
     vms_machine *m = t->m;
     uint64_t end = addr + len;
-    int err = do_munmap(t, addr, end);
-    if (err)
-        return err;
+    /* Charge first, so that a refused mapping leaves the old ones in place. */
     if (accountable(vm_flags)) {
-        if (!vm_enough_memory(m, len >> PAGE_SHIFT))
+        uint64_t charged = (len >> PAGE_SHIFT) - accounted_pages(mm, addr, end);
+        if (charged && !vm_enough_memory(m, charged))
             return -ENOMEM;
         vm_flags |= VM_ACCOUNT;
     }
+    int err = do_munmap(t, addr, end);
+    if (err)
+        return err;
     struct vm_area_struct *vma = vma_alloc(mm);
     if (!vma)
         return -ENOMEM;
