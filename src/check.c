@@ -115,7 +115,7 @@ static void check_pte(struct checker *ck, struct mm_struct *mm, uint64_t va, pte
     const struct page *p = pfn_to_page(pm, pfn);
     if (p->flags & (PG_buddy | PG_table | PG_reserved) || p->refcount <= 0)
         fail(ck, "pte for %" PRIx64 " maps frame %" PRIx64 " that is not a live page", va, pfn);
-    if ((p->flags & PG_shmem) && p->mapping != vma->shmem)
+    if ((p->flags & PG_shmem) && p->mapping != vma->mapping)
         fail(ck, "pte for %" PRIx64 " maps a page of another object", va);
     ck->mapped[pfn]++;
 }
@@ -159,18 +159,18 @@ static void check_shmem_objects(struct checker *ck)
 {
     for (struct mm_struct *mm = ck->m->mms; mm; mm = mm->mm_next)
         for (struct vm_area_struct *v = mm->mmap; v; v = v->vm_next) {
-            if (!v->shmem || v->shmem->refcount <= 0)
+            if (!v->mapping || v->mapping->kind != MAPPING_SHMEM)
                 continue;
             int seen = 0;
             for (struct mm_struct *m2 = ck->m->mms; m2 && !seen; m2 = m2->mm_next)
                 for (struct vm_area_struct *w = m2->mmap; w && !seen; w = w->vm_next) {
                     if (w == v)
                         goto first;
-                    seen = w->shmem == v->shmem;
+                    seen = w->mapping == v->mapping;
                 }
         first:
             if (!seen)
-                xa_for_each(v->shmem->pages, count_shmem, ck);
+                xa_for_each(v->mapping->pages, count_shmem, ck);
         }
 }
 

@@ -72,12 +72,17 @@ void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t s
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end);
 
 /* ---- shmem.c ---- */
-struct shmem_object *shmem_create(vms_machine *m, uint64_t size);
-void shmem_get(struct shmem_object *obj);
-void shmem_put(vms_machine *m, struct shmem_object *obj);
+struct address_space *shmem_create(vms_machine *m, uint64_t size);
 /* The frame at page index, allocated zeroed if absent; PFN_NONE when out of memory. */
-uint32_t shmem_get_page(vms_machine *m, struct shmem_object *obj, uint64_t index);
-uint32_t shmem_find_page(struct shmem_object *obj, uint64_t index); /* PFN_NONE if absent */
+uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index);
+
+/* ---- filemap.c ---- */
+void mapping_get(struct address_space *as);
+void mapping_put(vms_machine *m, struct address_space *as);
+void mapping_destroy(vms_machine *m, struct address_space *as);
+uint32_t find_get_page(const struct address_space *as, uint64_t index); /* PFN_NONE if absent */
+void vma_link_file(struct vm_area_struct *vma);   /* into mapping->i_mmap */
+void vma_unlink_file(struct vm_area_struct *vma);
 
 /* ---- mmap.c ---- */
 int do_munmap(struct vms_task *t, uint64_t start, uint64_t end);
@@ -90,6 +95,9 @@ static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t en
     if (*fe < end)
         *fe = end;
 }
+
+/* ---- file.c ---- */
+void fput(vms_machine *m, struct vms_file *f);
 
 /* ---- task.c ---- */
 struct mm_struct *mm_alloc(vms_machine *m);

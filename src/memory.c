@@ -115,7 +115,7 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
 {
     vms_machine *m = t->m;
     uint64_t nr = m->cfg.fault_around_bytes >> PAGE_SHIFT;
-    if (nr <= 1 || !vma->shmem)
+    if (nr <= 1 || !vma->mapping)
         return;
     uint64_t pte_off = table_index(va, 1);
     uint64_t vma_off = (va - vma->vm_start) >> PAGE_SHIFT;
@@ -135,7 +135,7 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
         if (!pte_none(table[i]))
             continue;
         uint64_t addr = (va & ~((PTRS_PER_TABLE * PAGE_SIZE) - 1)) + i * PAGE_SIZE;
-        uint32_t pfn = shmem_find_page(vma->shmem, linear_page_index(vma, addr));
+        uint32_t pfn = find_get_page(vma->mapping, linear_page_index(vma, addr));
         if (pfn == PFN_NONE)
             continue;
         get_page(&m->pm, pfn);
@@ -153,7 +153,7 @@ static unsigned do_shmem_fault(struct vms_task *t, struct vm_area_struct *vma, u
         if (!pte_none(*pte))
             return 0;
     }
-    uint32_t pfn = shmem_get_page(m, vma->shmem, linear_page_index(vma, va));
+    uint32_t pfn = shmem_get_page(m, vma->mapping, linear_page_index(vma, va));
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     get_page(&m->pm, pfn);
@@ -213,7 +213,7 @@ static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, 
     if (!pte)
         return VM_FAULT_OOM;
     if (pte_none(*pte))
-        return vma->shmem ? do_shmem_fault(t, vma, va, pte, write)
+        return vma->mapping ? do_shmem_fault(t, vma, va, pte, write)
                           : do_anonymous_page(t, vma, va, pte, write);
     if (write && !pte_write(*pte))
         return do_wp_page(t, vma, va, pte);

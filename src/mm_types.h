@@ -42,13 +42,41 @@ struct anon_vma {
     int refcount;
 };
 
-/* A shmem object: the memory behind MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)").
- * Pages are kept in a radix index by page offset. */
-struct shmem_object {
+enum mapping_kind { MAPPING_SHMEM, MAPPING_FILE };
+
+/* A memory object with a page cache (Linux's inode + address_space): the shmem
+ * object behind MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)"), or a host
+ * file. Pages are kept in a radix index by page offset. */
+struct address_space {
+    enum mapping_kind kind;
     uint64_t ino;
-    uint64_t size_pages;
-    int refcount; /* VMAs using it */
+    unsigned dev_major, dev_minor;
+    uint64_t size;                 /* i_size in bytes */
+    int refcount;                  /* VMAs and open files using it */
     struct xarray *pages;
+    struct vm_area_struct *i_mmap; /* VMAs that map it (Linux's i_mmap tree) */
+    uint64_t nrdirty;              /* pages with PG_dirty */
+    /* host files only */
+    int host_fd;                   /* read-write when the host allows it */
+    uint64_t host_dev, host_ino;   /* the page-cache key */
+    char *path;                    /* as the machine sees it: "/" is its root folder */
+    struct address_space *next, *prev; /* the machine's inodes */
+};
+
+/* An open file description (Linux's struct file). */
+struct vms_file {
+    int refcount;   /* descriptors and VMAs */
+    int flags;      /* open(2) flags */
+    int readable, writable, is_dir;
+    uint64_t pos;
+    struct address_space *mapping;
+};
+
+/* A task's descriptor table, shared by threads. */
+struct files_struct {
+    int refcount;
+    int max;
+    struct vms_file **fd;
 };
 
 struct vm_area_struct {
@@ -60,7 +88,9 @@ struct vm_area_struct {
     uint64_t rb_subtree_gap;   /* largest gap before a VMA in this subtree */
     struct mm_struct *vm_mm;
     struct anon_vma *anon_vma;
-    struct shmem_object *shmem;
+    struct vms_file *vm_file;       /* the file mapped, NULL for anonymous memory */
+    struct address_space *mapping;  /* its pages: the file's, or the shmem object's */
+    struct vm_area_struct *shared_next, *shared_prev; /* in mapping->i_mmap */
 };
 
 struct mm_struct {

@@ -255,8 +255,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     vma->vm_end = end;
     vma->vm_flags = vm_flags;
     if (vm_flags & VM_SHARED) {
-        vma->shmem = shmem_create(m, len);
-        if (!vma->shmem) {
+        vma->mapping = shmem_create(m, len);
+        if (!vma->mapping) {
             vma_free(vma);
             return -ENOMEM;
         }
@@ -264,6 +264,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
         vma->vm_pgoff = addr >> PAGE_SHIFT;
     }
     vma_link(mm, vma);
+    if (vma->mapping)
+        vma_link_file(vma);
     vma_merge_neighbours(mm, vma);
     mm->total_vm += len >> PAGE_SHIFT;
     if (vm_flags & VM_LOCKED)

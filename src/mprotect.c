@@ -66,7 +66,7 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
                 return -ENOMEM;
             newflags |= VM_ACCOUNT;
         }
-    } else if ((oldflags & VM_ACCOUNT) && !vma->shmem && !vma->anon_vma) {
+    } else if ((oldflags & VM_ACCOUNT) && !vma->mapping && !vma->anon_vma) {
         newflags &= ~VM_ACCOUNT; /* untouched anonymous memory gives its charge back */
     }
     int max = (int)m->cfg.max_map_count;

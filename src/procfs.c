@@ -12,14 +12,16 @@
 static void show_map_vma(FILE *out, const struct vm_area_struct *vma)
 {
     uint64_t f = vma->vm_flags;
-    uint64_t pgoff = vma->shmem ? vma->vm_pgoff << PAGE_SHIFT : 0;
-    unsigned dev_minor = vma->shmem ? 1 : 0;
-    uint64_t ino = vma->shmem ? vma->shmem->ino : 0;
+    const struct address_space *as = vma->mapping;
+    uint64_t pgoff = as ? vma->vm_pgoff << PAGE_SHIFT : 0;
+    unsigned dev_major = as ? as->dev_major : 0, dev_minor = as ? as->dev_minor : 0;
+    uint64_t ino = as ? as->ino : 0;
     int n = fprintf(out, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
                     vma->vm_start, vma->vm_end, f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-',
-                    f & VM_EXEC ? 'x' : '-', f & VM_MAYSHARE ? 's' : 'p', pgoff, 0u, dev_minor, ino);
-    if (vma->shmem)
-        fprintf(out, "%*s /dev/zero (deleted)", n < MAPS_PAD_WIDTH ? MAPS_PAD_WIDTH - n : 0, "");
+                    f & VM_EXEC ? 'x' : '-', f & VM_MAYSHARE ? 's' : 'p', pgoff, dev_major, dev_minor, ino);
+    if (as)
+        fprintf(out, "%*s %s", n < MAPS_PAD_WIDTH ? MAPS_PAD_WIDTH - n : 0, "",
+                as->kind == MAPPING_SHMEM ? "/dev/zero (deleted)" : as->path);
     fputc('\n', out);
 }
 

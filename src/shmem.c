@@ -1,9 +1,9 @@
 /*
  * Shared anonymous memory, as Linux's mm/shmem.c backs MAP_SHARED|MAP_ANONYMOUS:
- * an unnamed in-memory object ("/dev/zero (deleted)" in the maps) whose pages
- * live in its own page index, so every mapping of it, in any process, maps the
- * same frames. A page is allocated zeroed on first touch and stays until the
- * last mapping of the object goes.
+ * an unnamed in-memory object ("/dev/zero (deleted)" in the maps, device 00:01)
+ * whose pages live in its own page index, so every mapping of it maps the same
+ * frames. A page is allocated zeroed on first touch and stays until the last
+ * mapping of the object goes.
  * Simplification: no swap of shmem pages yet; no size limit beyond RAM.
  */
 #include "internal.h"
@@ -11,49 +11,28 @@
 
 #include <stdlib.h>
 
-struct shmem_object *shmem_create(vms_machine *m, uint64_t size)
+struct address_space *shmem_create(vms_machine *m, uint64_t size)
 {
-    struct shmem_object *obj = calloc(1, sizeof(*obj));
+    struct address_space *as = calloc(1, sizeof(*as));
     struct xarray *xa = calloc(1, sizeof(*xa));
-    if (!obj || !xa) {
-        free(obj);
+    if (!as || !xa) {
+        free(as);
         free(xa);
         return NULL;
     }
-    obj->ino = ++m->next_ino;
-    obj->size_pages = size >> PAGE_SHIFT;
-    obj->refcount = 1;
-    obj->pages = xa;
-    return obj;
+    as->kind = MAPPING_SHMEM;
+    as->ino = ++m->next_ino;
+    as->dev_minor = 1;
+    as->size = size;
+    as->refcount = 1;
+    as->pages = xa;
+    as->host_fd = -1;
+    return as;
 }
 
-void shmem_get(struct shmem_object *obj) { obj->refcount++; }
-
-static int drop_page(void *arg, uint64_t index, uint32_t pfn)
+uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index)
 {
-    (void)index;
-    put_page(arg, pfn);
-    return 0;
-}
-
-void shmem_put(vms_machine *m, struct shmem_object *obj)
-{
-    if (--obj->refcount > 0)
-        return;
-    xa_for_each(obj->pages, drop_page, &m->pm);
-    xa_destroy(obj->pages);
-    free(obj->pages);
-    free(obj);
-}
-
-uint32_t shmem_find_page(struct shmem_object *obj, uint64_t index)
-{
-    return xa_load(obj->pages, index);
-}
-
-uint32_t shmem_get_page(vms_machine *m, struct shmem_object *obj, uint64_t index)
-{
-    uint32_t pfn = xa_load(obj->pages, index);
+    uint32_t pfn = xa_load(as->pages, index);
     if (pfn != PFN_NONE)
         return pfn;
     pfn = alloc_zeroed_page(&m->pm);
@@ -61,9 +40,9 @@ uint32_t shmem_get_page(vms_machine *m, struct shmem_object *obj, uint64_t index
         return PFN_NONE;
     struct page *page = pfn_to_page(&m->pm, pfn);
     page->flags = PG_shmem;
-    page->mapping = obj;
+    page->mapping = as;
     page->index = index;
-    if (xa_store(obj->pages, index, pfn)) {
+    if (xa_store(as->pages, index, pfn)) {
         put_page(&m->pm, pfn);
         return PFN_NONE;
     }

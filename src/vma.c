@@ -64,8 +64,12 @@ void vma_free(struct vm_area_struct *vma)
 {
     if (vma->anon_vma)
         anon_vma_put(vma->anon_vma);
-    if (vma->shmem)
-        shmem_put(vma->vm_mm->m, vma->shmem);
+    if (vma->mapping) {
+        vma_unlink_file(vma);
+        mapping_put(vma->vm_mm->m, vma->mapping);
+    }
+    if (vma->vm_file)
+        fput(vma->vm_mm->m, vma->vm_file);
     free(vma);
 }
 
@@ -266,8 +270,13 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, i
     }
     if (new->anon_vma)
         new->anon_vma->refcount++;
-    if (new->shmem)
-        shmem_get(new->shmem);
+    new->shared_next = new->shared_prev = NULL;
+    if (new->mapping) {
+        mapping_get(new->mapping);
+        vma_link_file(new);
+    }
+    if (new->vm_file)
+        new->vm_file->refcount++;
     vma_link(mm, new);
     return 0;
 }
@@ -281,7 +290,8 @@ static int anon_vmas_compatible(const struct anon_vma *a, const struct anon_vma 
 static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
     return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
-           a->shmem == b->shmem && anon_vmas_compatible(a->anon_vma, b->anon_vma) &&
+           a->mapping == b->mapping && a->vm_file == b->vm_file &&
+           anon_vmas_compatible(a->anon_vma, b->anon_vma) &&
            a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
 }
 
@@ -329,7 +339,7 @@ static struct anon_vma *mergeable_anon_vma(const struct vm_area_struct *a,
                                            const struct vm_area_struct *b)
 {
     const struct vm_area_struct *owner = a->anon_vma ? a : b;
-    if (a->vm_end != b->vm_start || a->shmem != b->shmem ||
+    if (a->vm_end != b->vm_start || a->mapping != b->mapping || a->vm_file != b->vm_file ||
         ((a->vm_flags ^ b->vm_flags) & ~VM_ACCESS_FLAGS) ||
         a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) != b->vm_pgoff)
         return NULL;
