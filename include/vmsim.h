@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 /* Strict ISO C builds (-std=c17 without _GNU_SOURCE) hide some of the host's
  * constants; these are the same Linux x86-64 values. */
@@ -162,10 +163,25 @@ int vms_schedule(vms_task *t, unsigned cpu);           /* 0, or -EINVAL */
 int vms_task_pid(const vms_task *t);
 unsigned vms_task_cpu(const vms_task *t);
 
+/* Files: host paths confined to config.root (EXDEV for a path that leaves it). */
+int vms_open(vms_task *t, const char *path, int flags, unsigned mode);
+int vms_close(vms_task *t, int fd);
+int64_t vms_read(vms_task *t, int fd, vms_addr buf, uint64_t len); /* into simulated memory */
+int64_t vms_write(vms_task *t, int fd, vms_addr buf, uint64_t len);
+int64_t vms_pread(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off);
+int64_t vms_pwrite(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off);
+int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence);
+int vms_ftruncate(vms_task *t, int fd, int64_t len);
+int vms_fsync(vms_task *t, int fd);
+int vms_fstat(vms_task *t, int fd, struct stat *st);
+int vms_sync(vms_machine *m); /* sync(2): write back every dirty page */
+
 int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags,
                  int fd, int64_t off);
 int vms_munmap(vms_task *t, vms_addr addr, uint64_t len);
 int vms_mprotect(vms_task *t, vms_addr addr, uint64_t len, int prot);
+int vms_msync(vms_task *t, vms_addr addr, uint64_t len, int flags);
+int vms_mincore(vms_task *t, vms_addr addr, uint64_t len, unsigned char *vec);
 
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len);
 int vms_store(vms_task *t, vms_addr va, const void *src, size_t len);
@@ -207,6 +223,15 @@ struct vms_cpu_stats {
     uint64_t context_switches;       /* CR3 loads */
 };
 
+/* Bytes copied between the disk, the page cache and user memory. */
+struct vms_io_stats {
+    uint64_t disk_to_cache;  /* page-cache misses read from the host file */
+    uint64_t cache_to_user;  /* read(), pread() */
+    uint64_t user_to_cache;  /* write(), pwrite() */
+    uint64_t cache_to_disk;  /* write-back: msync, fsync, sync, destroy */
+    uint64_t disk_reads, disk_writes; /* pages */
+};
+
 struct vms_stats {
     uint64_t tlb_hits, tlb_misses;   /* accesses that hit / missed every TLB level */
     uint64_t page_walks, walk_refs;
@@ -217,6 +242,9 @@ struct vms_stats {
     uint64_t frames_total;           /* frames of simulated RAM */
     uint64_t frames_used;            /* allocated: pages, tables, zero page */
     uint64_t pgtable_frames;         /* of which page tables */
+    uint64_t cache_frames;           /* of which host files' page cache */
+    uint64_t dirty_pages;            /* page-cache pages not yet written back */
+    struct vms_io_stats io;
     unsigned ncpus;
     struct vms_cpu_stats cpu[VMS_MAX_CPUS];
 };

@@ -20,6 +20,7 @@ struct checker {
     int32_t *mapped;    /* per frame: PTEs found that map it */
     uint64_t tables;    /* table frames reached from pgds */
     uint64_t shmem_pages;
+    uint64_t file_pages, file_dirty;
 };
 
 static void fail(struct checker *ck, const char *fmt, ...)
@@ -115,8 +116,11 @@ static void check_pte(struct checker *ck, struct mm_struct *mm, uint64_t va, pte
     const struct page *p = pfn_to_page(pm, pfn);
     if (p->flags & (PG_buddy | PG_table | PG_reserved) || p->refcount <= 0)
         fail(ck, "pte for %" PRIx64 " maps frame %" PRIx64 " that is not a live page", va, pfn);
-    if ((p->flags & PG_shmem) && p->mapping != vma->mapping)
+    if ((p->flags & (PG_shmem | PG_file)) && p->mapping != vma->mapping)
         fail(ck, "pte for %" PRIx64 " maps a page of another object", va);
+    if ((p->flags & PG_file) && (e & _PAGE_RW) &&
+        (!(vma->vm_flags & VM_SHARED) || !(p->flags & PG_dirty)))
+        fail(ck, "pte for %" PRIx64 " lets a clean or private file page be written", va);
     ck->mapped[pfn]++;
 }
 
@@ -154,6 +158,34 @@ static int count_shmem(void *arg, uint64_t index, uint32_t pfn)
     return 0;
 }
 
+static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
+{
+    struct checker *ck = arg;
+    const struct page *p = &ck->m->pm.pages[pfn];
+    if (!(p->flags & PG_file) || p->index != index)
+        fail(ck, "file page %" PRIx32 " has wrong flags or index", pfn);
+    if (p->refcount != 1 + p->mapcount)
+        fail(ck, "file page %" PRIx32 ": refcount %d, mapcount %d", pfn, p->refcount,
+             p->mapcount);
+    ck->file_pages++;
+    ck->file_dirty += (p->flags & PG_dirty) != 0;
+    return 0;
+}
+
+static void check_inodes(struct checker *ck)
+{
+    for (struct address_space *as = ck->m->inodes; as; as = as->next) {
+        uint64_t dirty = ck->file_dirty;
+        xa_for_each(as->pages, count_file_page, ck);
+        if (ck->file_dirty - dirty != as->nrdirty)
+            fail(ck, "inode %" PRIu64 ": nrdirty %" PRIu64 ", %" PRIu64 " dirty pages", as->ino,
+                 as->nrdirty, ck->file_dirty - dirty);
+        for (struct vm_area_struct *v = as->i_mmap; v; v = v->shared_next)
+            if (v->mapping != as)
+                fail(ck, "inode %" PRIu64 ": i_mmap holds a vma of another object", as->ino);
+    }
+}
+
 /* Each shmem object is counted once, at its first VMA in machine order. */
 static void check_shmem_objects(struct checker *ck)
 {
@@ -177,7 +209,7 @@ static void check_shmem_objects(struct checker *ck)
 static void check_frames(struct checker *ck)
 {
     const struct phys_mem *pm = &ck->m->pm;
-    uint64_t free_frames = 0, anon = 0, reserved = 0, table = 0, shmem = 0;
+    uint64_t free_frames = 0, anon = 0, reserved = 0, table = 0, shmem = 0, file = 0;
     for (uint64_t pfn = 0; pfn < pm->nframes; pfn++) {
         const struct page *p = &pm->pages[pfn];
         if (p->flags & PG_buddy) {
@@ -191,6 +223,8 @@ static void check_frames(struct checker *ck)
             table++;
         else if (p->flags & PG_shmem)
             shmem++;
+        else if (p->flags & PG_file)
+            file++;
         else if (p->flags & PG_anon)
             anon++;
         if (p->mapcount != ck->mapped[pfn])
@@ -208,7 +242,9 @@ static void check_frames(struct checker *ck)
              pm->nr_table, ck->tables);
     if (shmem != ck->shmem_pages)
         fail(ck, "%" PRIu64 " shmem frames, %" PRIu64 " in live objects", shmem, ck->shmem_pages);
-    uint64_t accounted = free_frames + anon + reserved + table + shmem;
+    if (file != ck->file_pages)
+        fail(ck, "%" PRIu64 " file frames, %" PRIu64 " in page caches", file, ck->file_pages);
+    uint64_t accounted = free_frames + anon + reserved + table + shmem + file;
     if (accounted != pm->nframes)
         fail(ck, "%" PRIu64 " of %" PRIu64 " frames accounted for", accounted, pm->nframes);
 }
@@ -251,6 +287,7 @@ int vms_check(vms_machine *m, FILE *report)
         check_table(&ck, mm, mm->pgd, pgtable_levels(mm), 0);
     }
     check_shmem_objects(&ck);
+    check_inodes(&ck);
     check_frames(&ck);
     for (unsigned i = 0; i < m->ncpus; i++) {
         struct cpu *c = &m->cpus[i];

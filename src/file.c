@@ -1,9 +1,156 @@
 /*
- * Open files and descriptor tables (Linux's fs/file.c, fs/open.c).
+ * Open files and descriptor tables (Linux's fs/open.c, fs/file.c,
+ * fs/read_write.c, fs/stat.c), over host files confined to the machine's
+ * root folder.
+ *
+ * Confinement: relative paths resolve beneath the root folder with the host's
+ * openat2(RESOLVE_BENEATH), so "..", absolute symlinks and symlinks that leave
+ * the folder fail with EXDEV and nothing outside is ever opened; an absolute
+ * path is accepted only when it names something inside the folder.
+ * Inside the machine the root folder is "/": maps show "/name".
+ * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
+ * and for O_PATH and O_TMPFILE); a new process has no descriptors open, so
+ * its first open returns 0; no readahead on read().
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
+#endif
 #include "internal.h"
+#include "xarray.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NR_OPEN_DEFAULT 1024        /* RLIMIT_NOFILE */
+#define MAX_RW_COUNT (INT_MAX & PAGE_MASK)
+#define MAX_LFS_FILESIZE INT64_MAX
+
+/* ---- the machine's root folder ---- */
+
+int fs_init(vms_machine *m)
+{
+    const char *root = m->cfg.root ? m->cfg.root : ".";
+    m->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (m->root_fd < 0)
+        return -errno;
+    m->root_path = realpath(root, NULL);
+    return m->root_path ? 0 : -errno;
+}
+
+void fs_exit(vms_machine *m)
+{
+    if (m->root_fd >= 0)
+        close(m->root_fd);
+    free(m->root_path);
+}
+
+/* The path to hand to openat2 beneath the root, or NULL for an absolute path
+ * outside it. */
+static const char *beneath_root(const vms_machine *m, const char *path)
+{
+    if (path[0] != '/')
+        return path;
+    size_t n = strlen(m->root_path);
+    if (strcmp(m->root_path, "/") == 0)
+        return path[1] ? path + 1 : ".";
+    if (strncmp(path, m->root_path, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+        return NULL;
+    return path[n] && path[n + 1] ? path + n + 1 : ".";
+}
+
+static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigned mode)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY),
+        .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode & 07777 : 0,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = syscall(SYS_openat2, m->root_fd, rel, &how, sizeof(how));
+    return fd < 0 ? -errno : (int)fd;
+}
+
+/* "/" + the path of an open host file relative to the root folder. */
+static char *machine_path(const vms_machine *m, int host_fd)
+{
+    char proc[64], target[PATH_MAX];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
+    ssize_t n = readlink(proc, target, sizeof(target) - 1);
+    if (n < 0)
+        return strdup("/?");
+    target[n] = '\0';
+    size_t r = strlen(m->root_path);
+    const char *rel = target;
+    if (strcmp(m->root_path, "/") != 0 && strncmp(target, m->root_path, r) == 0)
+        rel = target + r;
+    if (rel[0] == '/')
+        return strdup(rel);
+    size_t len = strlen(rel) + 2;
+    char *out = malloc(len);
+    if (out)
+        snprintf(out, len, "/%s", rel);
+    return out;
+}
+
+/* ---- inodes: one page cache per host file ---- */
+
+static struct address_space *find_inode(vms_machine *m, const struct stat *st)
+{
+    for (struct address_space *as = m->inodes; as; as = as->next)
+        if (as->host_dev == (uint64_t)st->st_dev && as->host_ino == (uint64_t)st->st_ino)
+            return as;
+    return NULL;
+}
+
+static struct address_space *new_inode(vms_machine *m, int host_fd, const struct stat *st)
+{
+    struct address_space *as = calloc(1, sizeof(*as));
+    struct xarray *xa = calloc(1, sizeof(*xa));
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
+    int fd = open(proc, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (!as || !xa || fd < 0) {
+        free(as);
+        free(xa);
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    as->kind = MAPPING_FILE;
+    as->pages = xa;
+    as->host_fd = fd;
+    as->host_dev = (uint64_t)st->st_dev;
+    as->host_ino = (uint64_t)st->st_ino;
+    as->size = (uint64_t)st->st_size;
+    as->ino = ++m->next_ino;
+    as->dev_major = 8; /* the machine's one disk, shown as 08:01 */
+    as->dev_minor = 1;
+    as->path = machine_path(m, host_fd);
+    as->next = m->inodes;
+    if (m->inodes)
+        m->inodes->prev = as;
+    m->inodes = as;
+    return as;
+}
+
+/* ---- descriptor tables ---- */
+
+struct files_struct *files_alloc(void)
+{
+    struct files_struct *files = calloc(1, sizeof(*files));
+    if (files)
+        files->refcount = 1;
+    return files;
+}
 
 void fput(vms_machine *m, struct vms_file *f)
 {
@@ -12,4 +159,259 @@ void fput(vms_machine *m, struct vms_file *f)
     if (f->mapping)
         mapping_put(m, f->mapping);
     free(f);
+}
+
+void files_put(vms_machine *m, struct files_struct *files)
+{
+    if (--files->refcount > 0)
+        return;
+    for (int i = 0; i < files->max; i++)
+        if (files->fd[i])
+            fput(m, files->fd[i]);
+    free(files->fd);
+    free(files);
+}
+
+struct vms_file *fget(const struct vms_task *t, int fd)
+{
+    const struct files_struct *files = t->files;
+    return (fd >= 0 && fd < files->max) ? files->fd[fd] : NULL;
+}
+
+static int install_fd(struct files_struct *files, struct vms_file *f)
+{
+    int fd = 0;
+    while (fd < files->max && files->fd[fd])
+        fd++;
+    if (fd >= NR_OPEN_DEFAULT)
+        return -EMFILE;
+    if (fd == files->max) {
+        int max = files->max ? files->max * 2 : 16;
+        struct vms_file **grown = realloc(files->fd, sizeof(*grown) * (size_t)max);
+        if (!grown)
+            return -ENOMEM;
+        memset(grown + files->max, 0, sizeof(*grown) * (size_t)(max - files->max));
+        files->fd = grown;
+        files->max = max;
+    }
+    files->fd[fd] = f;
+    return fd;
+}
+
+/* ---- open and close ---- */
+
+static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
+{
+    vms_machine *m = t->m;
+    struct stat st;
+    if (fstat(host_fd, &st))
+        return -errno;
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return -EOPNOTSUPP;
+    struct vms_file *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->refcount = 1;
+    f->flags = flags;
+    f->readable = (flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_RDWR;
+    f->writable = (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
+    f->is_dir = S_ISDIR(st.st_mode);
+    if (!f->is_dir) {
+        struct address_space *as = find_inode(m, &st);
+        if (!as && !(as = new_inode(m, host_fd, &st))) {
+            free(f);
+            return -ENOMEM;
+        }
+        mapping_get(as);
+        f->mapping = as;
+        if (flags & O_TRUNC && f->writable)
+            truncate_mapping(t, as, 0);
+    }
+    *out = f;
+    return 0;
+}
+
+int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
+{
+    vms_machine *m = t->m;
+    if (!path)
+        return -EFAULT;
+    if (!path[0])
+        return -ENOENT;
+    if (strlen(path) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE)
+        return -EOPNOTSUPP;
+    const char *rel = beneath_root(m, path);
+    if (!rel)
+        return -EXDEV;
+    int host_fd = host_open_beneath(m, rel, flags, mode);
+    if (host_fd < 0)
+        return host_fd;
+    struct vms_file *f = NULL;
+    int err = open_file(t, host_fd, flags, &f);
+    close(host_fd);
+    if (err)
+        return err;
+    int fd = install_fd(t->files, f);
+    if (fd < 0)
+        fput(m, f);
+    return fd;
+}
+
+int vms_close(vms_task *t, int fd)
+{
+    struct vms_file *f = fget(t, fd);
+    if (!f)
+        return -EBADF;
+    t->files->fd[fd] = NULL;
+    fput(t->m, f);
+    return 0;
+}
+
+/* ---- read and write ---- */
+
+static int64_t check_rw(struct vms_file *f, int want_write, uint64_t *len)
+{
+    if (!f || (want_write ? !f->writable : !f->readable))
+        return -EBADF;
+    if (f->is_dir)
+        return want_write ? -EBADF : -EISDIR;
+    if (*len > MAX_RW_COUNT)
+        *len = MAX_RW_COUNT;
+    return 0;
+}
+
+static int64_t do_read(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t len,
+                       uint64_t *pos)
+{
+    task_cpu_enter(t);
+    int64_t err = check_rw(f, 0, &len);
+    if (err)
+        return err;
+    return filemap_read(t, f->mapping, buf, len, pos);
+}
+
+static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t len,
+                        uint64_t *pos)
+{
+    task_cpu_enter(t);
+    int64_t err = check_rw(f, 1, &len);
+    if (err)
+        return err;
+    if (f->flags & O_APPEND)
+        *pos = f->mapping->size;
+    return filemap_write(t, f->mapping, buf, len, pos);
+}
+
+int64_t vms_read(vms_task *t, int fd, vms_addr buf, uint64_t len)
+{
+    struct vms_file *f = fget(t, fd);
+    return do_read(t, f, buf, len, f ? &f->pos : NULL);
+}
+
+int64_t vms_write(vms_task *t, int fd, vms_addr buf, uint64_t len)
+{
+    struct vms_file *f = fget(t, fd);
+    return do_write(t, f, buf, len, f ? &f->pos : NULL);
+}
+
+int64_t vms_pread(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
+{
+    struct vms_file *f = fget(t, fd);
+    if (f && off < 0)
+        return -EINVAL;
+    uint64_t pos = (uint64_t)off;
+    return do_read(t, f, buf, len, &pos);
+}
+
+int64_t vms_pwrite(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
+{
+    struct vms_file *f = fget(t, fd);
+    if (f && off < 0)
+        return -EINVAL;
+    uint64_t pos = (uint64_t)off; /* with O_APPEND, Linux appends all the same */
+    return do_write(t, f, buf, len, &pos);
+}
+
+int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
+{
+    struct vms_file *f = fget(t, fd);
+    if (!f)
+        return -EBADF;
+    int64_t base;
+    uint64_t size = f->mapping ? f->mapping->size : 0;
+    switch (whence) {
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = (int64_t)f->pos; break;
+    case SEEK_END: base = (int64_t)size; break;
+    case SEEK_DATA:
+    case SEEK_HOLE:
+        /* Without sparse-file knowledge, all of the file is data. */
+        if (off < 0 || (uint64_t)off >= size)
+            return -ENXIO;
+        base = 0;
+        if (whence == SEEK_HOLE)
+            return (int64_t)(f->pos = size);
+        break;
+    default: return -EINVAL;
+    }
+    if ((off > 0 && base > MAX_LFS_FILESIZE - off) || base + off < 0)
+        return -EINVAL;
+    f->pos = (uint64_t)(base + off);
+    return (int64_t)f->pos;
+}
+
+int vms_ftruncate(vms_task *t, int fd, int64_t len)
+{
+    task_cpu_enter(t);
+    struct vms_file *f = fget(t, fd);
+    if (!f)
+        return -EBADF;
+    if (len < 0 || f->is_dir || !f->writable)
+        return -EINVAL;
+    if (ftruncate(f->mapping->host_fd, len))
+        return -errno;
+    truncate_mapping(t, f->mapping, (uint64_t)len);
+    return 0;
+}
+
+int vms_fsync(vms_task *t, int fd)
+{
+    task_cpu_enter(t);
+    struct vms_file *f = fget(t, fd);
+    if (!f)
+        return -EBADF;
+    if (f->is_dir)
+        return 0;
+    return writeback_range(t->m, f->mapping, 0, UINT64_MAX, t->cpu);
+}
+
+int vms_fstat(vms_task *t, int fd, struct stat *st)
+{
+    struct vms_file *f = fget(t, fd);
+    if (!f)
+        return -EBADF;
+    memset(st, 0, sizeof(*st));
+    st->st_mode = f->is_dir ? (S_IFDIR | 0755) : (S_IFREG | 0644);
+    st->st_nlink = 1;
+    st->st_blksize = PAGE_SIZE;
+    if (f->mapping) {
+        st->st_dev = makedev(f->mapping->dev_major, f->mapping->dev_minor);
+        st->st_ino = f->mapping->ino;
+        st->st_size = (off_t)f->mapping->size;
+        st->st_blocks = (blkcnt_t)(PAGE_ALIGN(f->mapping->size) / 512);
+    }
+    return 0;
+}
+
+int vms_sync(vms_machine *m)
+{
+    int err = 0;
+    for (struct address_space *as = m->inodes; as; as = as->next) {
+        int e = writeback_range(m, as, 0, UINT64_MAX, 0);
+        if (e && !err)
+            err = e;
+    }
+    return err;
 }

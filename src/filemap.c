@@ -2,12 +2,23 @@
  * The page cache, as Linux's mm/filemap.c keeps it: every memory object
  * (a host file's inode, or a shmem object) holds its pages in an index by
  * page offset, and the list of VMAs that map it (i_mmap), through which its
- * pages can be found in every address space.
+ * pages can be found in every address space. A miss reads the page from the
+ * host file; read() and write() copy between cache and user memory; dirty
+ * pages are written back (write-protecting their mappings first) and never
+ * dropped while dirty, except by a truncate that cuts them off.
+ * Simplifications: i_size is the machine's own (the host file is extended on
+ * write-back); no readahead for read(); write-back is synchronous.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
+#endif
 #include "internal.h"
 #include "xarray.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void mapping_get(struct address_space *as) { as->refcount++; }
@@ -64,4 +75,292 @@ void vma_unlink_file(struct vm_area_struct *vma)
     if (vma->shared_next)
         vma->shared_next->shared_prev = vma->shared_prev;
     vma->shared_next = vma->shared_prev = NULL;
+}
+
+/* ---- host files: reading pages in, writing them back ---- */
+
+static ssize_t pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 && done == 0 ? -1 : (ssize_t)done;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+static int pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(fd, buf + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* A new page-cache page at index: zeroed, or read from the host file. */
+static uint32_t add_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
+                                  int read_from_disk)
+{
+    uint32_t pfn = alloc_pages(&m->pm, 0);
+    if (pfn == PFN_NONE)
+        return PFN_NONE;
+    uint8_t *p = pfn_to_virt(&m->pm, pfn);
+    ssize_t n = 0;
+    if (read_from_disk) {
+        n = pread_full(as->host_fd, p, PAGE_SIZE, index << PAGE_SHIFT);
+        if (n < 0)
+            n = 0; /* an unreadable host file reads as a hole */
+        m->io.disk_to_cache += (uint64_t)n;
+        m->io.disk_reads++;
+    }
+    memset(p + n, 0, PAGE_SIZE - (size_t)n);
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    page->flags = PG_file;
+    page->mapping = as;
+    page->index = index;
+    if (xa_store(as->pages, index, pfn)) {
+        put_page(&m->pm, pfn);
+        return PFN_NONE;
+    }
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "page cache"});
+    return pfn;
+}
+
+uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t index, int *major)
+{
+    uint32_t pfn = xa_load(as->pages, index);
+    if (pfn != PFN_NONE)
+        return pfn;
+    if (major)
+        *major = 1;
+    return add_to_page_cache(m, as, index, 1);
+}
+
+void set_page_dirty(vms_machine *m, uint32_t pfn)
+{
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    if (!(page->flags & PG_file) || (page->flags & PG_dirty))
+        return;
+    page->flags |= PG_dirty;
+    ((struct address_space *)page->mapping)->nrdirty++;
+}
+
+static void clear_page_dirty(vms_machine *m, uint32_t pfn)
+{
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    if (page->flags & PG_dirty) {
+        page->flags &= ~PG_dirty;
+        ((struct address_space *)page->mapping)->nrdirty--;
+    }
+}
+
+/* The user address at which vma maps page index of its object, or 0. */
+static uint64_t vma_address(const struct vm_area_struct *vma, uint64_t index)
+{
+    uint64_t pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+    if (index < vma->vm_pgoff || index - vma->vm_pgoff >= pages)
+        return 0;
+    return vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+}
+
+/* Write-protect and clean every PTE that maps the page, so that the next
+ * write faults and dirties it again (Linux's page_mkclean, through i_mmap). */
+static void page_mkclean(vms_machine *m, struct address_space *as, uint64_t index, uint32_t pfn,
+                         unsigned cpu)
+{
+    for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next) {
+        uint64_t va = vma_address(vma, index);
+        pte_t *pte = va ? pte_offset(vma->vm_mm, va) : NULL;
+        if (!pte || !pte_present(*pte) || pte_pfn(*pte) != pfn || !(*pte & (_PAGE_RW | _PAGE_DIRTY)))
+            continue;
+        *pte &= ~(_PAGE_RW | _PAGE_DIRTY);
+        flush_tlb_mm_range(m, vma->vm_mm, cpu, va, va + PAGE_SIZE);
+    }
+}
+
+struct page_list {
+    uint64_t *index;
+    uint32_t *pfn;
+    size_t n, cap;
+    uint64_t first, last;
+    int dirty_only;
+    const struct phys_mem *pm;
+};
+
+static int collect_page(void *arg, uint64_t index, uint32_t pfn)
+{
+    struct page_list *l = arg;
+    if (index < l->first || index > l->last)
+        return 0;
+    if (l->dirty_only && !(l->pm->pages[pfn].flags & PG_dirty))
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        uint64_t *ix = realloc(l->index, cap * sizeof(*ix));
+        if (!ix)
+            return -ENOMEM;
+        l->index = ix;
+        uint32_t *pf = realloc(l->pfn, cap * sizeof(*pf));
+        if (!pf)
+            return -ENOMEM;
+        l->pfn = pf;
+        l->cap = cap;
+    }
+    l->index[l->n] = index;
+    l->pfn[l->n++] = pfn;
+    return 0;
+}
+
+static void page_list_free(struct page_list *l)
+{
+    free(l->index);
+    free(l->pfn);
+}
+
+/* Linux writes a page straddling EOF with the part beyond EOF zeroed. */
+static int write_page(vms_machine *m, struct address_space *as, uint64_t index, uint32_t pfn)
+{
+    uint64_t off = index << PAGE_SHIFT;
+    if (off >= as->size)
+        return 0;
+    uint8_t *p = pfn_to_virt(&m->pm, pfn);
+    size_t len = as->size - off < PAGE_SIZE ? (size_t)(as->size - off) : PAGE_SIZE;
+    memset(p + len, 0, PAGE_SIZE - len);
+    int err = pwrite_full(as->host_fd, p, len, off);
+    if (!err) {
+        m->io.cache_to_disk += len;
+        m->io.disk_writes++;
+    }
+    return err;
+}
+
+int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
+                    unsigned cpu)
+{
+    if (as->kind != MAPPING_FILE || !as->nrdirty)
+        return 0;
+    struct page_list l = {.first = first, .last = last, .dirty_only = 1, .pm = &m->pm};
+    int err = xa_for_each(as->pages, collect_page, &l);
+    for (size_t i = 0; !err && i < l.n; i++) {
+        page_mkclean(m, as, l.index[i], l.pfn[i], cpu);
+        err = write_page(m, as, l.index[i], l.pfn[i]);
+        if (!err)
+            clear_page_dirty(m, l.pfn[i]);
+    }
+    page_list_free(&l);
+    /* The host size follows i_size: a write() may have grown the file. */
+    struct stat st;
+    if (!err && !fstat(as->host_fd, &st) && (uint64_t)st.st_size < as->size &&
+        ftruncate(as->host_fd, (off_t)as->size))
+        err = -errno;
+    return err;
+}
+
+/* ---- read(), write(), truncate ---- */
+
+int64_t filemap_read(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
+                     uint64_t *pos)
+{
+    vms_machine *m = t->m;
+    uint64_t done = 0;
+    while (done < len && *pos < as->size) {
+        uint64_t off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
+        if (n > len - done)
+            n = len - done;
+        if (n > as->size - *pos)
+            n = as->size - *pos;
+        uint32_t pfn = filemap_get_page(m, as, *pos >> PAGE_SHIFT, NULL);
+        if (pfn == PFN_NONE)
+            return done ? (int64_t)done : -ENOMEM;
+        uint64_t c = copy_to_user(t, buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn) + off, n);
+        m->io.cache_to_user += c;
+        done += c;
+        *pos += c;
+        if (c < n)
+            return done ? (int64_t)done : -EFAULT;
+    }
+    return (int64_t)done;
+}
+
+int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
+                      uint64_t *pos)
+{
+    vms_machine *m = t->m;
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
+        if (n > len - done)
+            n = len - done;
+        uint32_t pfn = xa_load(as->pages, index);
+        if (pfn == PFN_NONE) {
+            /* Read the old bytes only when some of the page survives the write. */
+            int partial = (off || n < PAGE_SIZE) && (index << PAGE_SHIFT) < as->size;
+            pfn = add_to_page_cache(m, as, index, partial);
+        }
+        if (pfn == PFN_NONE)
+            return done ? (int64_t)done : -ENOMEM;
+        uint64_t c = copy_from_user(t, (uint8_t *)pfn_to_virt(&m->pm, pfn) + off, buf + done, n);
+        if (c)
+            set_page_dirty(m, pfn);
+        m->io.user_to_cache += c;
+        done += c;
+        *pos += c;
+        if (*pos > as->size)
+            as->size = *pos;
+        if (c < n)
+            return done ? (int64_t)done : -EFAULT;
+    }
+    return (int64_t)done;
+}
+
+/* Zap every mapping of pages [first, ...) of the object, private copies
+ * included (Linux's unmap_mapping_range with even_cows). */
+static void unmap_mapping_pages(struct vms_task *t, struct address_space *as, uint64_t first)
+{
+    for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next) {
+        uint64_t pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+        if (vma->vm_pgoff + pages <= first)
+            continue;
+        uint64_t start = first > vma->vm_pgoff
+                             ? vma->vm_start + ((first - vma->vm_pgoff) << PAGE_SHIFT)
+                             : vma->vm_start;
+        uint64_t fs = UINT64_MAX, fe = 0;
+        zap_page_range(vma->vm_mm, vma, start, vma->vm_end, &fs, &fe);
+        if (fe > fs)
+            flush_tlb_mm_range(t->m, vma->vm_mm, t->cpu, fs, fe);
+    }
+}
+
+void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t size)
+{
+    vms_machine *m = t->m;
+    uint64_t old = as->size;
+    as->size = size;
+    if (size >= old)
+        return;
+    uint64_t first = size_pages(as);
+    unmap_mapping_pages(t, as, first);
+    struct page_list l = {.first = first, .last = UINT64_MAX, .pm = &m->pm};
+    xa_for_each(as->pages, collect_page, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        clear_page_dirty(m, l.pfn[i]);
+        xa_erase(as->pages, l.index[i]);
+        put_page(&m->pm, l.pfn[i]);
+    }
+    page_list_free(&l);
+    uint32_t tail = (size & (PAGE_SIZE - 1)) ? xa_load(as->pages, size >> PAGE_SHIFT) : PFN_NONE;
+    if (tail != PFN_NONE)
+        memset((uint8_t *)pfn_to_virt(&m->pm, tail) + (size & (PAGE_SIZE - 1)), 0,
+               PAGE_SIZE - (size & (PAGE_SIZE - 1)));
 }

@@ -55,7 +55,8 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, i
 struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area_struct *vma);
 void anon_vma_put(struct anon_vma *av);
 int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma); /* 0 or -ENOMEM */
-uint64_t vma_page_prot(uint64_t vm_flags);    /* PTE bits for a VMA's pages */
+uint64_t vma_page_prot(uint64_t vm_flags);    /* PTE bits for vm_flags */
+uint64_t vm_page_prot(const struct vm_area_struct *vma); /* ... with write-notify */
 uint64_t stack_guard_gap_bytes(void);
 /* The pkey bits a VMA gets for prot: x86 gives PROT_EXEC-only memory the
  * execute-only key; any other prot drops that key. */
@@ -97,7 +98,36 @@ static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t en
 }
 
 /* ---- file.c ---- */
+int fs_init(vms_machine *m);
+void fs_exit(vms_machine *m);
+struct files_struct *files_alloc(void);
+void files_put(vms_machine *m, struct files_struct *files);
+struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
+
+/* ---- filemap.c: the page cache of host files ---- */
+/* The page at index, read from the host file on a miss (*major set); the
+ * caller has checked index against the file size. PFN_NONE: out of memory. */
+uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t index, int *major);
+int64_t filemap_read(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
+                     uint64_t *pos);
+int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
+                      uint64_t *pos);
+void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t size);
+/* Writes back the dirty pages with index in [first, last]; 0 or -errno. */
+int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
+                    unsigned cpu);
+void set_page_dirty(vms_machine *m, uint32_t pfn);
+static inline uint64_t size_pages(const struct address_space *as)
+{
+    return (as->size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+}
+
+/* ---- mmu.c ---- */
+/* Kernel copies to and from user memory (copy_to_user): faults are handled
+ * and counted, but raise no signal. Returns the bytes copied. */
+uint64_t copy_to_user(struct vms_task *t, uint64_t va, const void *src, uint64_t len);
+uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len);
 
 /* ---- task.c ---- */
 struct mm_struct *mm_alloc(vms_machine *m);

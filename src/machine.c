@@ -3,6 +3,7 @@
  * machines in one process share nothing.
  */
 #include "internal.h"
+#include "xarray.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -50,7 +51,10 @@ vms_machine *vms_machine_create(const struct vms_config *c)
     m->next_pid = 1000;
     m->next_ino = 1000;
     m->aslr_state = c->aslr_seed;
-    int err = phys_mem_init(&m->pm, c->phys_bytes);
+    m->root_fd = -1;
+    int err = fs_init(m);
+    if (!err)
+        err = phys_mem_init(&m->pm, c->phys_bytes);
     m->cpus = err ? NULL : calloc(c->ncpus, sizeof(*m->cpus));
     if (!err && !m->cpus)
         err = -ENOMEM;
@@ -73,6 +77,13 @@ void vms_machine_destroy(vms_machine *m)
         return;
     while (m->tasks)
         vms_exit(m->tasks);
+    vms_sync(m); /* nothing dirty is ever dropped */
+    while (m->inodes) {
+        struct address_space *as = m->inodes;
+        m->inodes = as->next;
+        mapping_destroy(m, as);
+    }
+    fs_exit(m);
     for (unsigned i = 0; i < m->ncpus; i++)
         cpu_destroy(&m->cpus[i]);
     free(m->cpus);
@@ -112,6 +123,11 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
     s->frames_total = m->pm.nframes;
     s->frames_used = frames_used(&m->pm);
     s->pgtable_frames = m->pm.nr_table;
+    for (const struct address_space *as = m->inodes; as; as = as->next) {
+        s->cache_frames += as->pages->count;
+        s->dirty_pages += as->nrdirty;
+    }
+    s->io = m->io;
 }
 
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len)

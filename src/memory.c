@@ -14,10 +14,14 @@
 
 enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4 };
 
+#define RA_PAGES 32 /* the default readahead window, 128 KiB */
+
 #define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
 
 static int raise_signal(struct vms_task *t, int signo, int code, uint64_t va)
 {
+    if (t->in_uaccess) /* a kernel copy fails with EFAULT instead */
+        return signo;
     t->fault = (struct vms_fault){.signo = signo, .code = code, .addr = va};
     trace_event(t->m, &(struct vms_event){.kind = VMS_EV_SIGNAL, .cpu = t->cpu, .a = va,
                                           .index = (unsigned)signo, .level = code});
@@ -86,7 +90,7 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
                                   pte_t *pte, int write)
 {
     vms_machine *m = t->m;
-    uint64_t prot = vma_page_prot(vma->vm_flags);
+    uint64_t prot = vm_page_prot(vma);
     if (!write) {
         *pte = mk_pte(m->pm.zero_pfn, prot | _PAGE_SPECIAL);
         fault_event(t, va, "zero-page", (uint64_t)m->pm.zero_pfn << PAGE_SHIFT);
@@ -109,13 +113,13 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
 
 /* Map, around a read fault, the pages the object already holds (Linux's
  * do_fault_around with filemap_map_pages): the window is fault_around_bytes,
- * aligned, clipped to the VMA and to one PTE table. */
+ * aligned, clipped to the VMA, to one PTE table and to the end of the file. */
 static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
                             pte_t *pte)
 {
     vms_machine *m = t->m;
     uint64_t nr = m->cfg.fault_around_bytes >> PAGE_SHIFT;
-    if (nr <= 1 || !vma->mapping)
+    if (nr <= 1)
         return;
     uint64_t pte_off = table_index(va, 1);
     uint64_t vma_off = (va - vma->vm_start) >> PAGE_SHIFT;
@@ -129,13 +133,16 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
     uint64_t vma_end_off = pte_off + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT) - vma_off;
     if (to > vma_end_off)
         to = vma_end_off;
+    const struct address_space *as = vma->mapping;
+    uint64_t index0 = linear_page_index(vma, va) - pte_off; /* object index of table slot 0 */
+    if (as->kind == MAPPING_FILE && index0 + to > size_pages(as))
+        to = size_pages(as) > index0 ? size_pages(as) - index0 : 0;
     pte_t *table = pte - pte_off;
-    uint64_t prot = vma_page_prot(vma->vm_flags);
+    uint64_t prot = vm_page_prot(vma);
     for (uint64_t i = from; i < to; i++) {
         if (!pte_none(table[i]))
             continue;
-        uint64_t addr = (va & ~((PTRS_PER_TABLE * PAGE_SIZE) - 1)) + i * PAGE_SIZE;
-        uint32_t pfn = find_get_page(vma->mapping, linear_page_index(vma, addr));
+        uint32_t pfn = find_get_page(as, index0 + i);
         if (pfn == PFN_NONE)
             continue;
         get_page(&m->pm, pfn);
@@ -144,24 +151,108 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
     }
 }
 
-static unsigned do_shmem_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
-                               pte_t *pte, int write)
+/* Linux's mmap read-around: a page-cache miss in a fault reads the window of
+ * ra_pages around it (ahead only with MADV_SEQUENTIAL, none with MADV_RANDOM). */
+static void filemap_readaround(vms_machine *m, struct address_space *as,
+                               const struct vm_area_struct *vma, uint64_t index)
+{
+    if (vma->vm_flags & VM_RAND_READ)
+        return;
+    uint64_t start = index, end = index + RA_PAGES;
+    if (!(vma->vm_flags & VM_SEQ_READ)) {
+        start = index > RA_PAGES / 2 ? index - RA_PAGES / 2 : 0;
+        end = start + RA_PAGES;
+    }
+    if (end > size_pages(as))
+        end = size_pages(as);
+    for (uint64_t i = start; i < end; i++)
+        if (find_get_page(as, i) == PFN_NONE && filemap_get_page(m, as, i, NULL) == PFN_NONE)
+            return;
+}
+
+/* The object's page for a fault at va: VM_FAULT_SIGBUS beyond the end of a
+ * file, VM_FAULT_MAJOR when it had to be read from the disk. */
+static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                               uint32_t *pfn)
 {
     vms_machine *m = t->m;
+    struct address_space *as = vma->mapping;
+    uint64_t index = linear_page_index(vma, va);
+    if (as->kind == MAPPING_SHMEM) {
+        *pfn = shmem_get_page(m, as, index);
+        return *pfn == PFN_NONE ? VM_FAULT_OOM : 0;
+    }
+    if (index >= size_pages(as))
+        return VM_FAULT_SIGBUS;
+    unsigned ret = 0;
+    if (find_get_page(as, index) == PFN_NONE) {
+        ret = VM_FAULT_MAJOR;
+        filemap_readaround(m, as, vma, index);
+    }
+    *pfn = filemap_get_page(m, as, index, NULL);
+    return *pfn == PFN_NONE ? VM_FAULT_OOM : ret;
+}
+
+static unsigned map_object_page(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                                pte_t *pte, uint32_t pfn, int write)
+{
+    vms_machine *m = t->m;
+    get_page(&m->pm, pfn);
+    map_new_page(m, pfn);
+    pte_t e = mk_pte(pfn, vm_page_prot(vma));
+    if (write) {
+        set_page_dirty(m, pfn);
+        e = maybe_mkwrite(e, vma);
+    }
+    *pte = e;
+    fault_event(t, va, vma->mapping->kind == MAPPING_SHMEM ? "shmem" : "file",
+                (uint64_t)pfn << PAGE_SHIFT);
+    return 0;
+}
+
+/* A private write to a file page not yet mapped: copy it into a new anonymous page. */
+static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                             pte_t *pte)
+{
+    vms_machine *m = t->m;
+    uint32_t src;
+    unsigned ret = fault_get_page(t, vma, va, &src);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
+        return ret;
+    if (anon_vma_prepare(m, vma))
+        return VM_FAULT_OOM;
+    uint32_t pfn = alloc_pages(&m->pm, 0);
+    if (pfn == PFN_NONE)
+        return VM_FAULT_OOM;
+    memcpy(pfn_to_virt(&m->pm, pfn), pfn_to_virt(&m->pm, src), PAGE_SIZE);
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    page->flags = PG_anon | PG_anon_exclusive;
+    page->mapping = vma->anon_vma;
+    page->index = linear_page_index(vma, va);
+    map_new_page(m, pfn);
+    *pte = maybe_mkwrite(mk_pte(pfn, vm_page_prot(vma)), vma);
+    m->cow_faults++;
+    fault_event(t, va, "cow", (uint64_t)pfn << PAGE_SHIFT);
+    return ret;
+}
+
+/* A fault on a VMA backed by an object (Linux's do_fault): read, private
+ * write (COW) or shared write. */
+static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                         pte_t *pte, int write)
+{
+    if (write && !(vma->vm_flags & VM_SHARED))
+        return do_cow_fault(t, vma, va, pte);
     if (!write) {
         do_fault_around(t, vma, va, pte);
         if (!pte_none(*pte))
             return 0;
     }
-    uint32_t pfn = shmem_get_page(m, vma->mapping, linear_page_index(vma, va));
-    if (pfn == PFN_NONE)
-        return VM_FAULT_OOM;
-    get_page(&m->pm, pfn);
-    map_new_page(m, pfn);
-    pte_t e = mk_pte(pfn, vma_page_prot(vma->vm_flags));
-    *pte = write ? maybe_mkwrite(e, vma) : e;
-    fault_event(t, va, "shmem", (uint64_t)pfn << PAGE_SHIFT);
-    return 0;
+    uint32_t pfn;
+    unsigned ret = fault_get_page(t, vma, va, &pfn);
+    if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
+        return ret;
+    return ret | map_object_page(t, vma, va, pte, pfn, write);
 }
 
 /* Write to a present, write-protected PTE: copy-on-write, or reuse the page
@@ -173,8 +264,9 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
     uint32_t old = (uint32_t)pte_pfn(*pte);
     struct page *op = pfn_to_page(&m->pm, old);
     if (vma->vm_flags & VM_SHARED) {
+        /* Write-notify: the first write to a clean shared file page dirties it. */
         *pte |= _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
-        op->flags |= PG_dirty;
+        set_page_dirty(m, old);
         fault_event(t, va, "write-notify", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
@@ -198,7 +290,7 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         op->mapcount--;
         put_page(&m->pm, old);
     }
-    *pte = maybe_mkwrite(mk_pte(pfn, vma_page_prot(vma->vm_flags)), vma);
+    *pte = maybe_mkwrite(mk_pte(pfn, vm_page_prot(vma)), vma);
     /* The old translation may be cached on any CPU running this mm. */
     flush_tlb_mm_range(m, t->mm, t->cpu, va & PAGE_MASK, (va & PAGE_MASK) + PAGE_SIZE);
     m->cow_faults++;
@@ -213,8 +305,8 @@ static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, 
     if (!pte)
         return VM_FAULT_OOM;
     if (pte_none(*pte))
-        return vma->mapping ? do_shmem_fault(t, vma, va, pte, write)
-                          : do_anonymous_page(t, vma, va, pte, write);
+        return vma->mapping ? do_fault(t, vma, va, pte, write)
+                            : do_anonymous_page(t, vma, va, pte, write);
     if (write && !pte_write(*pte))
         return do_wp_page(t, vma, va, pte);
     /* Spurious: another path fixed the PTE first; just mark it used. */
@@ -250,7 +342,8 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
     if (access_error(err, vma)) {
         if ((err & PF_PK) || !pkey_allows(err, vma)) {
             raise_signal(t, SIGSEGV, SEGV_PKUERR, va);
-            t->fault.pkey = 1;
+            if (!t->in_uaccess)
+                t->fault.pkey = 1;
             return SIGSEGV;
         }
         return raise_signal(t, SIGSEGV, SEGV_ACCERR, va);
@@ -316,8 +409,8 @@ void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t s
                 if (!pte_special(e)) {
                     uint32_t pfn = (uint32_t)pte_pfn(e);
                     struct page *page = pfn_to_page(pm, pfn);
-                    if (pte_dirty(e) && !(page->flags & PG_anon))
-                        page->flags |= PG_dirty;
+                    if (pte_dirty(e))
+                        set_page_dirty(mm->m, pfn);
                     page->mapcount--;
                     put_page(pm, pfn);
                 }

@@ -115,6 +115,8 @@ struct mm_struct {
 struct vms_task {
     vms_machine *m;
     struct mm_struct *mm;
+    struct files_struct *files;
+    int in_uaccess; /* the kernel is copying to or from user memory: faults raise no signal */
     unsigned cpu;
     int pid;
     char comm[16];
@@ -147,6 +149,10 @@ struct vms_machine {
     uint64_t next_ctx_id, next_anon_vma_id, next_ino;
     uint64_t minor_faults, major_faults, cow_faults;
     uint64_t aslr_state;
+    int root_fd;                  /* the root folder, O_PATH */
+    char *root_path;              /* its real path on the host */
+    struct address_space *inodes; /* every host file the machine has opened */
+    struct vms_io_stats io;
 };
 
 static inline void trace_event(vms_machine *m, const struct vms_event *ev)

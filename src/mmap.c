@@ -5,8 +5,9 @@
  * MAP_FIXED_NOREPLACE, MAP_32BIT), overcommit accounting in the default
  * heuristic mode, merging with neighbours, and on unmap: zap the PTEs, free
  * page tables no VMA needs any more, shoot down TLB entries.
- * Simplifications: MAP_HUGETLB fails as with an empty huge page pool;
- * no file mappings yet (fd must be -1 with MAP_ANONYMOUS).
+ * File mappings share the file's page-cache pages (MAP_SHARED) or copy them
+ * on the first write (MAP_PRIVATE).
+ * Simplification: MAP_HUGETLB fails as with an empty huge page pool.
  */
 #include "internal.h"
 
@@ -26,6 +27,11 @@
 #define MAP_UNINITIALIZED 0x4000000
 #endif
 #define PMD_SIZE (2ULL << 20)
+/* Flags MAP_SHARED_VALIDATE accepts for a file (Linux's LEGACY_MAP_MASK). */
+#define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
+                         MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | \
+                         MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | \
+                         MAP_32BIT | (0x3fu << 26))
 /* The floor for hints: Linux's mmap_min_addr is at least CONFIG_LSM_MMAP_MIN_ADDR,
  * whatever vm.mmap_min_addr says; the sysctl alone decides MAP_FIXED's EPERM. */
 #define LSM_MMAP_MIN_ADDR 65536ULL
@@ -233,7 +239,8 @@ static uint64_t accounted_pages(struct mm_struct *mm, uint64_t start, uint64_t e
     return n;
 }
 
-static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint64_t vm_flags)
+static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint64_t vm_flags,
+                           struct vms_file *file, uint64_t pgoff)
 {
     struct mm_struct *mm = t->mm;
     vms_machine *m = t->m;
@@ -254,7 +261,13 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     vma->vm_start = addr;
     vma->vm_end = end;
     vma->vm_flags = vm_flags;
-    if (vm_flags & VM_SHARED) {
+    if (file) {
+        vma->vm_file = file;
+        file->refcount++;
+        vma->mapping = file->mapping;
+        mapping_get(vma->mapping);
+        vma->vm_pgoff = pgoff;
+    } else if (vm_flags & VM_SHARED) {
         vma->mapping = shmem_create(m, len);
         if (!vma->mapping) {
             vma_free(vma);
@@ -271,6 +284,46 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     if (vm_flags & VM_LOCKED)
         mm->locked_vm += len >> PAGE_SHIFT;
     return (int64_t)addr;
+}
+
+/* The checks of do_mmap() for a file; returns vm_flags or -errno. */
+static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, uint64_t pgoff,
+                             uint64_t len)
+{
+    uint64_t vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (flags & MAP_GROWSDOWN)
+        vm_flags |= VM_GROWSDOWN;
+    if (flags & MAP_LOCKED)
+        vm_flags |= VM_LOCKED;
+    if (pgoff + (len >> PAGE_SHIFT) < pgoff || pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT))
+        return -EOVERFLOW;
+    switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+        flags = (int)((unsigned)flags & LEGACY_MAP_MASK);
+        /* fall through */
+    case MAP_SHARED_VALIDATE:
+        if ((unsigned)flags & ~LEGACY_MAP_MASK)
+            return -EOPNOTSUPP; /* MAP_SYNC too: no DAX here */
+        if ((prot & PROT_WRITE) && !file->writable)
+            return -EACCES;
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        if (!file->writable)
+            vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
+        /* fall through */
+    case MAP_PRIVATE:
+        if (!file->readable)
+            return -EACCES;
+        if (file->is_dir)
+            return -ENODEV;
+        if (vm_flags & VM_GROWSDOWN)
+            return -EINVAL;
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (flags & MAP_NORESERVE)
+        vm_flags |= VM_NORESERVE;
+    return (int64_t)vm_flags;
 }
 
 /* The flag checks of do_mmap() for anonymous memory; returns vm_flags or -errno. */
@@ -304,9 +357,15 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     vms_machine *m = t->m;
     if (off & (int64_t)~PAGE_MASK)
         return -EINVAL;
-    (void)fd;
-    if (!(flags & MAP_ANONYMOUS))
-        return -EBADF; /* no descriptor table yet: every fd is bad */
+    struct vms_file *file = NULL;
+    if (!(flags & MAP_ANONYMOUS)) {
+        file = fget(t, fd);
+        if (!file)
+            return -EBADF;
+        if (flags & MAP_HUGETLB)
+            return -EINVAL; /* not a hugetlbfs file */
+    }
+    uint64_t pgoff = (uint64_t)off >> PAGE_SHIFT;
     if (!len)
         return -EINVAL;
     if (flags & MAP_FIXED_NOREPLACE)
@@ -324,7 +383,8 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     addr = (uint64_t)r;
     if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
         return -EEXIST;
-    int64_t vm_flags = anon_vm_flags(prot, flags);
+    int64_t vm_flags = file ? file_vm_flags(file, prot, flags, pgoff, len)
+                            : anon_vm_flags(prot, flags);
     if (vm_flags < 0)
         return vm_flags;
     vm_flags |= (int64_t)vma_pkey_flags(m, prot);
@@ -333,7 +393,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     if ((flags & MAP_LOCKED) && !m->cfg.privileged &&
         ((mm->locked_vm << PAGE_SHIFT) + len > RLIMIT_MEMLOCK_BYTES))
         return -EAGAIN;
-    r = mmap_region(t, addr, len, (uint64_t)vm_flags);
+    r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);
     return r;

@@ -94,6 +94,8 @@ static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, u
 
 static int raise_gp(struct vms_task *t)
 {
+    if (t->in_uaccess)
+        return SIGSEGV;
     t->fault = (struct vms_fault){.signo = SIGSEGV, .code = SI_KERNEL, .addr = 0};
     return SIGSEGV;
 }
@@ -170,6 +172,40 @@ static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc
     else
         c->st.dtlb_hits++;
     return e->host;
+}
+
+/* The kernel's copy_to_user/copy_from_user: the same path, but a fault that
+ * cannot be fixed ends the copy instead of raising a signal. */
+static uint64_t uaccess(struct vms_task *t, uint64_t va, uint8_t *buf, uint64_t len,
+                        enum access acc)
+{
+    uint64_t done = 0;
+    t->in_uaccess = 1;
+    while (done < len) {
+        uint64_t off = (va + done) & (PAGE_SIZE - 1);
+        uint64_t n = PAGE_SIZE - off < len - done ? PAGE_SIZE - off : len - done;
+        int sig = 0;
+        uint8_t *page = translate(t, va + done, acc, &sig);
+        if (!page)
+            break;
+        if (acc == ACC_WRITE)
+            memcpy(page + off, buf + done, n);
+        else
+            memcpy(buf + done, page + off, n);
+        done += n;
+    }
+    t->in_uaccess = 0;
+    return done;
+}
+
+uint64_t copy_to_user(struct vms_task *t, uint64_t va, const void *src, uint64_t len)
+{
+    return uaccess(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
+}
+
+uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len)
+{
+    return uaccess(t, va, dst, len, ACC_READ);
 }
 
 /* Copies page by page; bytes before a faulting page are transferred, as a

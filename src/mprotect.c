@@ -13,15 +13,18 @@
 #define PROT_SEM 0x8
 #endif
 
-/* Private exclusive anonymous pages may become writable at once, without a
- * later write fault (Linux's can_change_pte_writable). */
+/* A PTE may become writable at once, without a later write fault, when that
+ * fault would change nothing (Linux's can_change_pte_writable): an exclusive
+ * anonymous page, or a shared page that is already dirty. */
 static int can_change_pte_writable(const struct vm_area_struct *vma, const struct phys_mem *pm,
                                    pte_t e)
 {
-    if (!(vma->vm_flags & VM_WRITE) || (vma->vm_flags & VM_SHARED) || pte_special(e))
+    if (!(vma->vm_flags & VM_WRITE) || pte_special(e) || !pte_dirty(e))
         return 0;
+    if (vma->vm_flags & VM_SHARED)
+        return 1;
     const struct page *page = pfn_to_page(pm, pte_pfn(e));
-    return (page->flags & PG_anon_exclusive) && pte_dirty(e);
+    return (page->flags & PG_anon_exclusive) != 0;
 }
 
 #define PTE_KEEP (PTE_PFN_MASK | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL)
@@ -29,7 +32,7 @@ static int can_change_pte_writable(const struct vm_area_struct *vma, const struc
 static void change_protection(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t *fs,
                               uint64_t *fe)
 {
-    uint64_t prot = vma_page_prot(vma->vm_flags);
+    uint64_t prot = vm_page_prot(vma);
     const struct phys_mem *pm = &mm->m->pm;
     for (uint64_t va = vma->vm_start; va < vma->vm_end; va += PAGE_SIZE) {
         pte_t *pte = pte_offset(mm, va);

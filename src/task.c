@@ -3,6 +3,7 @@
  * scheduler's context switch): a task runs on one CPU at a time and owns or
  * shares an mm_struct; threads share one mm; the last task to exit an mm
  * tears it down and frees its page tables and pgd.
+ * A process has its own descriptor table; threads share it.
  * Simplifications: no fork yet; no signals are delivered (an access returns
  * the signal it raised and the task carries on).
  */
@@ -44,11 +45,13 @@ void mm_free(struct mm_struct *mm)
     free(mm);
 }
 
-static vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, const char *comm, unsigned cpu)
+static vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *files,
+                           const char *comm, unsigned cpu)
 {
     vms_task *t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
+    t->files = files;
     t->m = m;
     t->mm = mm;
     t->cpu = cpu;
@@ -68,8 +71,10 @@ vms_task *vms_spawn(vms_machine *m, const char *comm)
         errno = ENOMEM;
         return NULL;
     }
-    vms_task *t = task_alloc(m, mm, comm, 0);
+    struct files_struct *files = files_alloc();
+    vms_task *t = files ? task_alloc(m, mm, files, comm, 0) : NULL;
     if (!t) {
+        free(files);
         pgd_free(mm);
         mm_free(mm);
         errno = ENOMEM;
@@ -79,12 +84,13 @@ vms_task *vms_spawn(vms_machine *m, const char *comm)
 
 vms_task *vms_clone_thread(vms_task *t)
 {
-    vms_task *c = task_alloc(t->m, t->mm, t->comm, t->cpu);
+    vms_task *c = task_alloc(t->m, t->mm, t->files, t->comm, t->cpu);
     if (!c) {
         errno = ENOMEM;
         return NULL;
     }
     t->mm->users++;
+    t->files->refcount++;
     return c;
 }
 
@@ -106,6 +112,7 @@ void vms_exit(vms_task *t)
     vms_machine *m = t->m;
     if (--t->mm->users == 0)
         mm_release(m, t->mm, t->cpu);
+    files_put(m, t->files);
     if (t->prev)
         t->prev->next = t->next;
     else

@@ -373,6 +373,17 @@ uint64_t vma_pkey_flags(const vms_machine *m, int prot)
     return (m->cfg.pku && prot == PROT_EXEC) ? VM_PKEY_BIT0 : 0;
 }
 
+/* The PTE bits of a VMA's pages (Linux's vm_page_prot): a shared writable file
+ * mapping is write-protected until each page's first write (write-notify),
+ * so that the page cache learns which pages are dirty. */
+uint64_t vm_page_prot(const struct vm_area_struct *vma)
+{
+    uint64_t prot = vma_page_prot(vma->vm_flags);
+    if (vma->mapping && vma->mapping->kind == MAPPING_FILE)
+        prot &= ~_PAGE_RW;
+    return prot;
+}
+
 /* x86's protection_map: private mappings never get RW in the PTE (writes go
  * through a copy-on-write fault); write implies read; PROT_NONE is "present to
  * the kernel, absent to the MMU". */

@@ -1,0 +1,41 @@
+/*
+ * mincore, as Linux's mm/mincore.c: one byte per page, 1 when the page is
+ * resident: mapped by a PTE of this process (the zero page and PROT_NONE
+ * pages included), or, for a file or shmem mapping, present in its page cache.
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+static unsigned char page_resident(struct mm_struct *mm, const struct vm_area_struct *vma,
+                                   uint64_t va)
+{
+    pte_t *pte = pte_offset(mm, va);
+    if (pte && pte_present(*pte))
+        return 1;
+    if (vma->mapping)
+        return find_get_page(vma->mapping, vma->vm_pgoff + ((va - vma->vm_start) >> PAGE_SHIFT)) !=
+               PFN_NONE;
+    return 0;
+}
+
+int vms_mincore(vms_task *t, vms_addr start, uint64_t len, unsigned char *vec)
+{
+    task_cpu_enter(t);
+    struct mm_struct *mm = t->mm;
+    if (start & ~PAGE_MASK)
+        return -EINVAL;
+    if (start > mm->task_size || len > mm->task_size - start)
+        return -ENOMEM;
+    uint64_t pages = (len >> PAGE_SHIFT) + ((len & ~PAGE_MASK) != 0);
+    if (pages && !vec)
+        return -EFAULT;
+    uint64_t va = start;
+    for (uint64_t i = 0; i < pages; i++, va += PAGE_SIZE) {
+        struct vm_area_struct *vma = find_vma(mm, va);
+        if (!vma || vma->vm_start > va)
+            return -ENOMEM;
+        vec[i] = page_resident(mm, vma, va);
+    }
+    return 0;
+}
