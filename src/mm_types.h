@@ -28,6 +28,9 @@
 #define VM_DONTCOPY 0x20000ULL
 #define VM_ACCOUNT 0x100000ULL
 #define VM_NORESERVE 0x200000ULL
+#define VM_WIPEONFORK 0x02000000ULL
+#define VM_DONTDUMP 0x04000000ULL
+#define VM_DROPPABLE (1ULL << 40)
 #define VM_PKEY_BIT0 0x100000000ULL /* protection key 1: x86's execute-only key */
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 /* Linux's default PKRU denies data access through every key but 0. */

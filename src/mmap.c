@@ -144,28 +144,23 @@ static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint6
     vms_machine *m = mm->m;
     if (len > mm->task_size)
         return -ENOMEM;
-    int64_t r;
-    if (flags & MAP_FIXED) {
-        r = (int64_t)addr;
-    } else if (flags & MAP_32BIT) {
-        r = get_unmapped_area_bottomup(mm, addr, len, flags);
-    } else {
-        if (addr) {
-            addr &= PAGE_MASK;
-            if (hint_fits(mm, addr, len, mm->task_size))
-                goto check;
-        }
+    int64_t r = (int64_t)addr;
+    if (flags & MAP_32BIT) {
+        if (!(flags & MAP_FIXED))
+            r = get_unmapped_area_bottomup(mm, addr, len, flags);
+    } else if (!(flags & MAP_FIXED) && !(addr && hint_fits(mm, addr & PAGE_MASK, len, mm->task_size))) {
         uint64_t high = mm->mmap_base;
         if (addr > mm->map_window)
             high += mm->task_size - mm->map_window;
         uint64_t found = unmapped_area_topdown(mm, len, PAGE_SIZE, high);
         r = found ? (int64_t)found : get_unmapped_area_bottomup(mm, addr, len, flags);
-        if (r < 0)
-            return r;
-        addr = (uint64_t)r;
+    } else if (!(flags & MAP_FIXED)) {
+        r = (int64_t)(addr & PAGE_MASK); /* the hint, as it is */
     }
-check:
-    r = (int64_t)addr;
+    if (r < 0)
+        return r;
+    addr = (uint64_t)r;
+    /* What __get_unmapped_area checks of any result, MAP_FIXED's included. */
     if (addr > mm->task_size - len)
         return -ENOMEM;
     if (addr & ~PAGE_MASK)
@@ -245,7 +240,11 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     struct mm_struct *mm = t->mm;
     vms_machine *m = t->m;
     uint64_t end = addr + len;
-    /* Charge first, so that a refused mapping leaves the old ones in place. */
+    /* Charge first, so that a refused mapping leaves the old ones in place.
+     * Shared anonymous memory is charged whole, for its shmem object. */
+    if (!file && (vm_flags & VM_SHARED) && !(vm_flags & VM_NORESERVE) &&
+        !vm_enough_memory(m, len >> PAGE_SHIFT))
+        return -ENOMEM;
     if (accountable(vm_flags)) {
         uint64_t charged = (len >> PAGE_SHIFT) - accounted_pages(mm, addr, end);
         if (charged && !vm_enough_memory(m, charged))
@@ -286,15 +285,23 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     return (int64_t)addr;
 }
 
-/* The checks of do_mmap() for a file; returns vm_flags or -errno. */
-static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, uint64_t pgoff,
-                             uint64_t len)
+/* The vm_flags every mapping gets from prot and flags (Linux's
+ * calc_vm_prot_bits + calc_vm_flag_bits). */
+static uint64_t base_vm_flags(const vms_machine *m, int prot, int flags)
 {
-    uint64_t vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    uint64_t vm_flags = calc_vm_prot_bits(prot) | vma_pkey_flags(m, prot) | VM_MAYREAD |
+                        VM_MAYWRITE | VM_MAYEXEC;
     if (flags & MAP_GROWSDOWN)
         vm_flags |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED)
         vm_flags |= VM_LOCKED;
+    return vm_flags;
+}
+
+/* The checks of do_mmap() for a file; returns vm_flags or -errno. */
+static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, uint64_t pgoff,
+                             uint64_t len, uint64_t vm_flags)
+{
     if (pgoff + (len >> PAGE_SHIFT) < pgoff || pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT))
         return -EOVERFLOW;
     switch (flags & MAP_TYPE) {
@@ -326,19 +333,20 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
     return (int64_t)vm_flags;
 }
 
-/* The flag checks of do_mmap() for anonymous memory; returns vm_flags or -errno. */
-static int64_t anon_vm_flags(int prot, int flags)
+/* The checks of do_mmap() for anonymous memory; returns vm_flags or -errno. */
+static int64_t anon_vm_flags(int flags, uint64_t vm_flags)
 {
-    uint64_t vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-    if (flags & MAP_GROWSDOWN)
-        vm_flags |= VM_GROWSDOWN;
-    if (flags & MAP_LOCKED)
-        vm_flags |= VM_LOCKED;
     switch (flags & MAP_TYPE) {
     case MAP_SHARED:
         if (vm_flags & VM_GROWSDOWN)
             return -EINVAL;
         vm_flags |= VM_SHARED | VM_MAYSHARE;
+        break;
+    case MAP_DROPPABLE:
+        /* Memory the kernel may drop under pressure: never locked, never a stack. */
+        if ((flags & MAP_LOCKED) || (vm_flags & VM_GROWSDOWN))
+            return -EINVAL;
+        vm_flags |= VM_DROPPABLE | VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP;
         break;
     case MAP_PRIVATE:
         break;
@@ -383,16 +391,16 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     addr = (uint64_t)r;
     if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
         return -EEXIST;
-    int64_t vm_flags = file ? file_vm_flags(file, prot, flags, pgoff, len)
-                            : anon_vm_flags(prot, flags);
-    if (vm_flags < 0)
-        return vm_flags;
-    vm_flags |= (int64_t)vma_pkey_flags(m, prot);
-    if (flags & MAP_HUGETLB)
-        return -ENOMEM; /* the huge page pool is empty */
+    uint64_t base = base_vm_flags(m, prot, flags);
     if ((flags & MAP_LOCKED) && !m->cfg.privileged &&
         ((mm->locked_vm << PAGE_SHIFT) + len > RLIMIT_MEMLOCK_BYTES))
         return -EAGAIN;
+    int64_t vm_flags = file ? file_vm_flags(file, prot, flags, pgoff, len, base)
+                            : anon_vm_flags(flags, base);
+    if (vm_flags < 0)
+        return vm_flags;
+    if (flags & MAP_HUGETLB)
+        return -ENOMEM; /* the huge page pool is empty */
     r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);
