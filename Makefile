@@ -29,7 +29,7 @@ test-fast: all
 
 bench: deps
 	cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build $(BUILD)-bench -j $(JOBS) --target vmsim-bench
+	cmake --build $(BUILD)-bench -j $(JOBS) --target vmsim-bench -- --no-print-directory
 	@mkdir -p $(BUILD)
 	./$(BUILD)-bench/vmsim-bench --json $(BUILD)/bench.json
 

@@ -121,6 +121,7 @@ struct vms_task {
     struct files_struct *files;
     int in_uaccess; /* the kernel is copying to or from user memory: faults raise no signal */
     unsigned cpu;
+    struct cpu *cpu_ptr;  /* &m->cpus[cpu], for the access fast path */
     int pid;
     char comm[16];
     uint64_t min_flt, maj_flt;

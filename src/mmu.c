@@ -158,7 +158,7 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
 /* The fast path: an L1 hit with the rights needed, on the CPU that runs t's mm. */
 static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc)
 {
-    struct cpu *c = &t->m->cpus[t->cpu];
+    struct cpu *c = t->cpu_ptr;
     if (unlikely(c->loaded_mm != t->mm))
         return NULL;
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
@@ -210,6 +210,7 @@ uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len
 
 /* Copies page by page; bytes before a faulting page are transferred, as a
  * CPU's string copy would. */
+__attribute__((noinline)) /* keeps the fast path's prologue small */
 static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len,
                        enum access acc)
 {
@@ -240,7 +241,10 @@ int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
     if (likely(off + len <= PAGE_SIZE)) {
         uint8_t *page = tlb_fast(t, va, ACC_READ);
         if (likely(page)) {
-            memcpy(dst, page + off, len);
+            if (len == 8) /* the common word: a fixed-size copy the compiler inlines */
+                memcpy(dst, page + off, 8);
+            else
+                memcpy(dst, page + off, len);
             return 0;
         }
     }
@@ -253,7 +257,10 @@ int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
     if (likely(off + len <= PAGE_SIZE)) {
         uint8_t *page = tlb_fast(t, va, ACC_WRITE);
         if (likely(page)) {
-            memcpy(page + off, src, len);
+            if (len == 8)
+                memcpy(page + off, src, 8);
+            else
+                memcpy(page + off, src, len);
             return 0;
         }
     }

@@ -55,6 +55,7 @@ static vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_s
     t->m = m;
     t->mm = mm;
     t->cpu = cpu;
+    t->cpu_ptr = &m->cpus[cpu];
     t->pid = m->next_pid++;
     snprintf(t->comm, sizeof(t->comm), "%s", comm ? comm : "task");
     t->next = m->tasks;
@@ -124,7 +125,7 @@ void vms_exit(vms_task *t)
 
 struct cpu *task_cpu_enter(struct vms_task *t)
 {
-    struct cpu *c = &t->m->cpus[t->cpu];
+    struct cpu *c = t->cpu_ptr;
     if (c->loaded_mm != t->mm)
         switch_mm(t->m, c, t->mm);
     return c;
@@ -135,6 +136,7 @@ int vms_schedule(vms_task *t, unsigned cpu)
     if (cpu >= t->m->ncpus)
         return -EINVAL;
     t->cpu = cpu;
+    t->cpu_ptr = &t->m->cpus[cpu];
     task_cpu_enter(t);
     return 0;
 }
