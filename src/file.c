@@ -216,6 +216,7 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     f->readable = (flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_RDWR;
     f->writable = (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
     f->is_dir = S_ISDIR(st.st_mode);
+    f->mode = st.st_mode;
     if (!f->is_dir) {
         struct address_space *as = find_inode(m, &st);
         if (!as && !(as = new_inode(m, host_fd, &st))) {
@@ -224,7 +225,7 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
         }
         mapping_get(as);
         f->mapping = as;
-        if (flags & O_TRUNC && f->writable)
+        if (flags & O_TRUNC) /* the host emptied the file; so must its cache */
             truncate_mapping(t, as, 0);
     }
     *out = f;
@@ -393,7 +394,7 @@ int vms_fstat(vms_task *t, int fd, struct stat *st)
     if (!f)
         return -EBADF;
     memset(st, 0, sizeof(*st));
-    st->st_mode = f->is_dir ? (S_IFDIR | 0755) : (S_IFREG | 0644);
+    st->st_mode = f->mode;
     st->st_nlink = 1;
     st->st_blksize = PAGE_SIZE;
     if (f->mapping) {

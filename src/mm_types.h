@@ -71,6 +71,7 @@ struct vms_file {
     int refcount;   /* descriptors and VMAs */
     int flags;      /* open(2) flags */
     int readable, writable, is_dir;
+    unsigned mode;  /* st_mode of the host file */
     uint64_t pos;
     struct address_space *mapping;
 };
