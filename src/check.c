@@ -48,11 +48,8 @@ static uint64_t check_gaps(struct checker *ck, struct rb_node *n)
         return 0;
     struct vm_area_struct *vma = rb_entry(n, struct vm_area_struct, vm_rb);
     uint64_t l = check_gaps(ck, n->left), r = check_gaps(ck, n->right);
-    uint64_t start = vma->vm_start;
-    if (vma->vm_flags & VM_GROWSDOWN)
-        start = start > stack_guard_gap_bytes() ? start - stack_guard_gap_bytes() : 0;
     uint64_t prev_end = vma->vm_prev ? vma->vm_prev->vm_end : 0;
-    uint64_t want = max3(start > prev_end ? start - prev_end : 0, l, r);
+    uint64_t want = max3(vma->vm_start - prev_end, l, r);
     if (vma->rb_subtree_gap != want)
         fail(ck, "vma %" PRIx64 ": subtree gap %" PRIx64 ", expected %" PRIx64, vma->vm_start,
              vma->rb_subtree_gap, want);

@@ -75,6 +75,8 @@ static int expand_stack(struct mm_struct *mm, struct vm_area_struct *vma, uint64
     if (prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS) &&
         (start < prev->vm_end || start - prev->vm_end < stack_guard_gap_bytes()))
         return -1;
+    if (anon_vma_prepare(mm->m, vma))
+        return -1;
     uint64_t grow = (vma->vm_start - start) >> PAGE_SHIFT;
     vma_set_range(vma, start, vma->vm_end, vma->vm_pgoff - grow);
     mm->total_vm += grow;

@@ -57,13 +57,17 @@ void mm_set_layout(struct mm_struct *mm)
     mm->mmap_base = PAGE_ALIGN(mm->map_window - gap - rnd);
 }
 
+/* The kernel's own mmap_min_addr: the lowest address a search or hint gives. */
+static uint64_t mmap_min_addr(const vms_machine *m)
+{
+    return m->cfg.mmap_min_addr > LSM_MMAP_MIN_ADDR ? m->cfg.mmap_min_addr : LSM_MMAP_MIN_ADDR;
+}
+
 /* A hint is rounded down to a page; a nonzero hint below the floor is raised to it. */
 static uint64_t round_hint_to_min(vms_machine *m, uint64_t hint)
 {
-    uint64_t floor = m->cfg.mmap_min_addr > LSM_MMAP_MIN_ADDR ? m->cfg.mmap_min_addr
-                                                              : LSM_MMAP_MIN_ADDR;
     hint &= PAGE_MASK;
-    return (hint && hint < floor) ? PAGE_ALIGN(floor) : hint;
+    return (hint && hint < mmap_min_addr(m)) ? PAGE_ALIGN(mmap_min_addr(m)) : hint;
 }
 
 static uint64_t calc_vm_prot_bits(int prot)
@@ -106,6 +110,8 @@ static int64_t get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, u
         if (end - len >= addr && hint_fits(mm, addr, len, end))
             return (int64_t)addr;
     }
+    if (begin < mmap_min_addr(mm->m))
+        begin = mmap_min_addr(mm->m);
     uint64_t found = unmapped_area(mm, len, begin, end);
     return found ? (int64_t)found : -ENOMEM;
 }
@@ -113,8 +119,9 @@ static int64_t get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, u
 static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
                                       int flags);
 
-/* Anonymous mappings whose length is a multiple of 2 MiB start on a 2 MiB
- * boundary when no hint is given (Linux does this even with THP disabled):
+/* Private anonymous mappings whose length is a multiple of 2 MiB start on a
+ * 2 MiB boundary when no hint is given (Linux does this even with THP disabled;
+ * shared ones are placed by shmem, which does not align them):
  * search for len + 2 MiB, then round the start up; top-down, an already
  * aligned start moves up by 2 MiB. 0 when that search fails. */
 static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, int flags)
@@ -126,11 +133,12 @@ static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, int fl
     return off_sub ? ret + off_sub : ret + PMD_SIZE;
 }
 
-static int64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags)
+static int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file,
+                                 uint64_t addr, uint64_t len, int flags)
 {
     if (len > mm->task_size)
         return -ENOMEM;
-    if (!(flags & MAP_FIXED) && !addr && (len & (PMD_SIZE - 1)) == 0) {
+    if (!file && !(flags & (MAP_FIXED | MAP_SHARED)) && !addr && (len & (PMD_SIZE - 1)) == 0) {
         uint64_t aligned = thp_get_unmapped_area(mm, len, flags);
         if (aligned)
             return (int64_t)aligned;
@@ -152,7 +160,7 @@ static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint6
         uint64_t high = mm->mmap_base;
         if (addr > mm->map_window)
             high += mm->task_size - mm->map_window;
-        uint64_t found = unmapped_area_topdown(mm, len, PAGE_SIZE, high);
+        uint64_t found = unmapped_area_topdown(mm, len, PAGE_ALIGN(mmap_min_addr(m)), high);
         r = found ? (int64_t)found : get_unmapped_area_bottomup(mm, addr, len, flags);
     } else if (!(flags & MAP_FIXED)) {
         r = (int64_t)(addr & PAGE_MASK); /* the hint, as it is */
@@ -385,7 +393,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         return -ENOMEM;
     if (mm->map_count > (int)m->cfg.max_map_count)
         return -ENOMEM;
-    int64_t r = get_unmapped_area(mm, addr, len, flags);
+    int64_t r = get_unmapped_area(mm, file, addr, len, flags);
     if (r < 0)
         return r;
     addr = (uint64_t)r;

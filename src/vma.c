@@ -31,11 +31,11 @@ static uint64_t vm_start_gap(const struct vm_area_struct *vma)
     return start;
 }
 
+/* The free space right below a VMA. The tree keeps plain gaps; the search
+ * applies stack guard gaps afterwards, as Linux's does. */
 static uint64_t vma_gap(const struct vm_area_struct *vma)
 {
-    uint64_t start = vm_start_gap(vma);
-    uint64_t prev_end = vma->vm_prev ? vma->vm_prev->vm_end : 0;
-    return start > prev_end ? start - prev_end : 0;
+    return vma->vm_start - (vma->vm_prev ? vma->vm_prev->vm_end : 0);
 }
 
 static int gap_augment(struct rb_node *n)
@@ -171,82 +171,105 @@ void vma_set_range(struct vm_area_struct *vma, uint64_t start, uint64_t end, uin
 
 /* ---- searching for free space ---- */
 
-/* The highest start for len bytes inside the gap below vma, clipped to
- * [low, high); 0 when it does not fit. */
-static uint64_t fit_below(const struct vm_area_struct *vma, uint64_t len, uint64_t low,
-                          uint64_t high)
+/* A free range found by a search: [start, end), and the VMA right above it
+ * (NULL above the highest VMA). */
+struct gap {
+    uint64_t start, end;
+    struct vm_area_struct *next;
+};
+
+/* The gap below vma clipped to [low, high), if len fits in it. */
+static int gap_below(struct vm_area_struct *vma, uint64_t len, uint64_t low, uint64_t high,
+                     struct gap *g)
 {
-    uint64_t gap_start = vma->vm_prev ? vma->vm_prev->vm_end : 0;
-    uint64_t gap_end = vm_start_gap(vma);
-    if (gap_start < low)
-        gap_start = low;
-    if (gap_end > high)
-        gap_end = high;
-    if (gap_end <= gap_start || gap_end - gap_start < len)
+    uint64_t start = vma->vm_prev ? vma->vm_prev->vm_end : 0;
+    uint64_t end = vma->vm_start;
+    if (start < low)
+        start = low;
+    if (end > high)
+        end = high;
+    if (end <= start || end - start < len)
         return 0;
-    return gap_end - len;
+    *g = (struct gap){start, end, vma};
+    return 1;
 }
 
-static uint64_t topdown(struct rb_node *n, uint64_t len, uint64_t low, uint64_t high)
+/* The highest gap that fits, in O(log n): subtrees whose largest gap is too
+ * small are never entered. */
+static int highest_gap(struct rb_node *n, uint64_t len, uint64_t low, uint64_t high,
+                       struct gap *g)
 {
     struct vm_area_struct *vma = rb_vma(n);
     if (!vma || vma->rb_subtree_gap < len)
         return 0;
-    /* Higher gaps first: those in the right subtree begin at or above vm_end. */
-    if (vma->vm_end < high) {
-        uint64_t r = topdown(n->right, len, low, high);
-        if (r)
-            return r;
-    }
-    uint64_t r = fit_below(vma, len, low, high);
-    if (r)
-        return r;
-    /* Gaps in the left subtree lie below vm_start; skip them if all are below low. */
-    if (vma->vm_start > low)
-        return topdown(n->left, len, low, high);
-    return 0;
+    /* Gaps in the right subtree begin at or above vm_end. */
+    if (vma->vm_end < high && highest_gap(n->right, len, low, high, g))
+        return 1;
+    if (gap_below(vma, len, low, high, g))
+        return 1;
+    /* Gaps in the left subtree end at or below vm_start. */
+    return vma->vm_start > low && highest_gap(n->left, len, low, high, g);
 }
 
+static int lowest_gap(struct rb_node *n, uint64_t len, uint64_t low, uint64_t high,
+                      struct gap *g)
+{
+    struct vm_area_struct *vma = rb_vma(n);
+    if (!vma || vma->rb_subtree_gap < len)
+        return 0;
+    if (vma->vm_start > low && lowest_gap(n->left, len, low, high, g))
+        return 1;
+    if (gap_below(vma, len, low, high, g))
+        return 1;
+    return vma->vm_end < high && lowest_gap(n->right, len, low, high, g);
+}
+
+/* The space above the highest VMA, clipped to [low, high). */
+static int top_gap(const struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high,
+                   struct gap *g)
+{
+    uint64_t start = mm->highest_vm_end > low ? mm->highest_vm_end : low;
+    if (start >= high || high - start < len)
+        return 0;
+    *g = (struct gap){start, high, NULL};
+    return 1;
+}
+
+/* Linux's unmapped_area_topdown: take the highest gap that fits; when the VMA
+ * above it is a stack whose guard gap reaches into it, search again below
+ * that guard gap. Returns the start, or 0 when nothing fits. */
 uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
 {
-    if (len > high || high - len < low)
-        return 0;
-    uint64_t top_start = mm->highest_vm_end > low ? mm->highest_vm_end : low;
-    if (top_start <= high - len)
-        return high - len;
-    return topdown(mm->mm_rb.node, len, low, high);
-}
-
-static uint64_t bottomup(struct rb_node *n, uint64_t len, uint64_t low, uint64_t high)
-{
-    struct vm_area_struct *vma = rb_vma(n);
-    if (!vma || vma->rb_subtree_gap < len)
-        return 0;
-    if (vma->vm_start > low) {
-        uint64_t r = bottomup(n->left, len, low, high);
-        if (r)
-            return r;
+    struct gap g;
+    for (;;) {
+        if (len > high || high - len < low)
+            return 0;
+        if (!top_gap(mm, len, low, high, &g) && !highest_gap(mm->mm_rb.node, len, low, high, &g))
+            return 0;
+        if (g.next && (g.next->vm_flags & VM_GROWSDOWN) && vm_start_gap(g.next) < g.end) {
+            high = vm_start_gap(g.next);
+            continue;
+        }
+        return g.end - len;
     }
-    uint64_t gap_start = vma->vm_prev ? vma->vm_prev->vm_end : 0;
-    if (gap_start < low)
-        gap_start = low;
-    uint64_t gap_end = vm_start_gap(vma) < high ? vm_start_gap(vma) : high;
-    if (gap_end > gap_start && gap_end - gap_start >= len)
-        return gap_start;
-    if (vma->vm_end < high)
-        return bottomup(n->right, len, low, high);
-    return 0;
 }
 
+/* Linux's unmapped_area: the lowest gap that fits, moving past a stack whose
+ * guard gap it would enter. */
 uint64_t unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
 {
-    if (len > high || high - len < low)
-        return 0;
-    uint64_t r = bottomup(mm->mm_rb.node, len, low, high);
-    if (r)
-        return r;
-    uint64_t top_start = mm->highest_vm_end > low ? mm->highest_vm_end : low;
-    return top_start <= high - len ? top_start : 0;
+    struct gap g;
+    for (;;) {
+        if (len > high || high - len < low)
+            return 0;
+        if (!lowest_gap(mm->mm_rb.node, len, low, high, &g) && !top_gap(mm, len, low, high, &g))
+            return 0;
+        if (g.next && (g.next->vm_flags & VM_GROWSDOWN) && vm_start_gap(g.next) < g.start + len) {
+            low = g.next->vm_end;
+            continue;
+        }
+        return g.start;
+    }
 }
 
 /* ---- split and merge ---- */
