@@ -1,0 +1,21 @@
+/* The vmsim command-line tool: what its subcommands share. */
+#ifndef VMSIM_CLI_H
+#define VMSIM_CLI_H
+
+#include <stdio.h>
+
+/* Exit statuses of every subcommand. */
+enum cli_status {
+    CLI_OK = 0,      /* done, and every check held */
+    CLI_FAILED = 1,  /* ran, but the simulator did something unexpected */
+    CLI_USAGE = 2,   /* bad command line */
+};
+
+/* Colour only for a terminal, never with --no-color or a non-empty NO_COLOR
+ * (https://no-color.org), nor for TERM=dumb. */
+int cli_use_color(FILE *out, int no_color_flag);
+
+/* `vmsim demo`: argv[0] is "demo". */
+int demo_main(int argc, char **argv);
+
+#endif
