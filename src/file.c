@@ -9,8 +9,8 @@
  * path is accepted only when it names something inside the folder.
  * Inside the machine the root folder is "/": maps show "/name".
  * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
- * and for O_PATH and O_TMPFILE); a new process has no descriptors open, so
- * its first open returns 0; no readahead on read().
+ * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open; readahead
+ * on read() only for a first read from the start of the file.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
@@ -30,8 +30,10 @@
 #include <unistd.h>
 
 #define NR_OPEN_DEFAULT 1024        /* RLIMIT_NOFILE */
+/* 0, 1 and 2 belong to the terminal a real process inherits; vmsim has none,
+ * so they stay closed and the first open returns 3, as on the host. */
+#define FIRST_FD 3
 #define MAX_RW_COUNT (INT_MAX & PAGE_MASK)
-#define MAX_LFS_FILESIZE INT64_MAX
 
 /* ---- the machine's root folder ---- */
 
@@ -180,12 +182,12 @@ struct vms_file *fget(const struct vms_task *t, int fd)
 
 static int install_fd(struct files_struct *files, struct vms_file *f)
 {
-    int fd = 0;
+    int fd = FIRST_FD;
     while (fd < files->max && files->fd[fd])
         fd++;
     if (fd >= NR_OPEN_DEFAULT)
         return -EMFILE;
-    if (fd == files->max) {
+    if (fd >= files->max) {
         int max = files->max ? files->max * 2 : 16;
         struct vms_file **grown = realloc(files->fd, sizeof(*grown) * (size_t)max);
         if (!grown)
@@ -302,6 +304,10 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
         return err;
     if (f->flags & O_APPEND)
         *pos = f->mapping->size;
+    if (len && *pos >= MAX_FILE_SIZE)
+        return -EFBIG;
+    if (len > MAX_FILE_SIZE - *pos)
+        len = MAX_FILE_SIZE - *pos;
     return filemap_write(t, f->mapping, buf, len, pos);
 }
 
@@ -319,20 +325,18 @@ int64_t vms_write(vms_task *t, int fd, vms_addr buf, uint64_t len)
 
 int64_t vms_pread(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
 {
-    struct vms_file *f = fget(t, fd);
-    if (f && off < 0)
+    if (off < 0) /* checked before the descriptor, as Linux does */
         return -EINVAL;
     uint64_t pos = (uint64_t)off;
-    return do_read(t, f, buf, len, &pos);
+    return do_read(t, fget(t, fd), buf, len, &pos);
 }
 
 int64_t vms_pwrite(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
 {
-    struct vms_file *f = fget(t, fd);
-    if (f && off < 0)
+    if (off < 0)
         return -EINVAL;
     uint64_t pos = (uint64_t)off; /* with O_APPEND, Linux appends all the same */
-    return do_write(t, f, buf, len, &pos);
+    return do_write(t, fget(t, fd), buf, len, &pos);
 }
 
 int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
@@ -357,7 +361,8 @@ int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
         break;
     default: return -EINVAL;
     }
-    if ((off > 0 && base > MAX_LFS_FILESIZE - off) || base + off < 0)
+    if ((off > 0 && base > (int64_t)MAX_FILE_SIZE - off) || base + off < 0 ||
+        (uint64_t)(base + off) > MAX_FILE_SIZE)
         return -EINVAL;
     f->pos = (uint64_t)(base + off);
     return (int64_t)f->pos;
@@ -366,11 +371,15 @@ int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
 int vms_ftruncate(vms_task *t, int fd, int64_t len)
 {
     task_cpu_enter(t);
+    if (len < 0)
+        return -EINVAL;
     struct vms_file *f = fget(t, fd);
     if (!f)
         return -EBADF;
-    if (len < 0 || f->is_dir || !f->writable)
+    if (f->is_dir || !f->writable)
         return -EINVAL;
+    if ((uint64_t)len > MAX_FILE_SIZE)
+        return -EFBIG;
     if (ftruncate(f->mapping->host_fd, len))
         return -errno;
     truncate_mapping(t, f->mapping, (uint64_t)len);

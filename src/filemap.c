@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+
 void mapping_get(struct address_space *as) { as->refcount++; }
 
 static int drop_page(void *arg, uint64_t index, uint32_t pfn)
@@ -147,6 +148,22 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
     return add_to_page_cache(m, as, index, 1);
 }
 
+void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra)
+{
+    uint64_t end = ra->start + ra->size, marker = end - ra->async_size;
+    if (end > size_pages(as))
+        end = size_pages(as);
+    for (uint64_t i = ra->start; i < end; i++) {
+        if (xa_load(as->pages, i) != PFN_NONE)
+            continue;
+        uint32_t pfn = add_to_page_cache(m, as, i, 1);
+        if (pfn == PFN_NONE)
+            return;
+        if (i == marker && ra->async_size)
+            m->pm.pages[pfn].flags |= PG_readahead;
+    }
+}
+
 void set_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
@@ -269,6 +286,35 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
 
 /* ---- read(), write(), truncate ---- */
 
+/* Zero the cached last page past `size`: what a mapping wrote beyond the end
+ * of the file never becomes file data when the file grows (ext4 zeroes it). */
+static void zero_tail(vms_machine *m, struct address_space *as, uint64_t size)
+{
+    uint64_t off = size & (PAGE_SIZE - 1);
+    uint32_t pfn = off ? xa_load(as->pages, size >> PAGE_SHIFT) : PFN_NONE;
+    if (pfn != PFN_NONE)
+        memset((uint8_t *)pfn_to_virt(&m->pm, pfn) + off, 0, PAGE_SIZE - off);
+}
+
+/* A read from the start of a file that is not cached reads ahead: the
+ * request rounded up to a power of two, times 4 when small, times 2 when
+ * medium, at most RA_PAGES (Linux's get_init_ra_size). Other reads bring in
+ * only what they ask for. */
+static void initial_readahead(vms_machine *m, struct address_space *as, uint64_t len)
+{
+    uint64_t req = (len + PAGE_SIZE - 1) >> PAGE_SHIFT, size = 1;
+    while (size < req)
+        size <<= 1;
+    if (size <= RA_PAGES / 32)
+        size *= 4;
+    else if (size <= RA_PAGES / 4)
+        size *= 2;
+    else
+        size = RA_PAGES;
+    struct file_ra_state ra = {.start = 0, .size = size, .async_size = 0};
+    page_cache_ra(m, as, &ra);
+}
+
 int64_t filemap_read(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                      uint64_t *pos)
 {
@@ -280,6 +326,8 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, uint64_t buf,
             n = len - done;
         if (n > as->size - *pos)
             n = as->size - *pos;
+        if (*pos == 0 && xa_load(as->pages, 0) == PFN_NONE)
+            initial_readahead(m, as, len);
         uint32_t pfn = filemap_get_page(m, as, *pos >> PAGE_SHIFT, NULL);
         if (pfn == PFN_NONE)
             return done ? (int64_t)done : -ENOMEM;
@@ -298,6 +346,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
+    if (len && *pos > as->size)
+        zero_tail(m, as, as->size);
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
@@ -347,8 +397,10 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     vms_machine *m = t->m;
     uint64_t old = as->size;
     as->size = size;
-    if (size >= old)
+    if (size >= old) {
+        zero_tail(m, as, old);
         return;
+    }
     uint64_t first = size_pages(as);
     unmap_mapping_pages(t, as, first);
     struct page_list l = {.first = first, .last = UINT64_MAX, .pm = &m->pm};
@@ -359,8 +411,5 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
         put_page(&m->pm, l.pfn[i]);
     }
     page_list_free(&l);
-    uint32_t tail = (size & (PAGE_SIZE - 1)) ? xa_load(as->pages, size >> PAGE_SHIFT) : PFN_NONE;
-    if (tail != PFN_NONE)
-        memset((uint8_t *)pfn_to_virt(&m->pm, tail) + (size & (PAGE_SIZE - 1)), 0,
-               PAGE_SIZE - (size & (PAGE_SIZE - 1)));
+    zero_tail(m, as, size);
 }

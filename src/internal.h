@@ -4,6 +4,9 @@
 
 #include "mm_types.h"
 
+#define RA_PAGES 32 /* the default readahead window: 128 KiB */
+#define MAX_FILE_SIZE 0xffffffff000ULL /* ext4 with 4 KiB blocks (s_maxbytes) */
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -118,6 +121,9 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
 int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
                     unsigned cpu);
 void set_page_dirty(vms_machine *m, uint32_t pfn);
+/* Reads the missing pages of the window ra describes (clipped to the file)
+ * and marks the page ra->async_size before its end. */
+void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
 static inline uint64_t size_pages(const struct address_space *as)
 {
     return (as->size + PAGE_SIZE - 1) >> PAGE_SHIFT;

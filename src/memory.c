@@ -14,7 +14,6 @@
 
 enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4 };
 
-#define RA_PAGES 32 /* the default readahead window, 128 KiB */
 
 #define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
 
@@ -145,7 +144,7 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
         if (!pte_none(table[i]))
             continue;
         uint32_t pfn = find_get_page(as, index0 + i);
-        if (pfn == PFN_NONE)
+        if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & PG_readahead))
             continue;
         get_page(&m->pm, pfn);
         map_new_page(m, pfn);
@@ -154,22 +153,37 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
 }
 
 /* Linux's mmap read-around: a page-cache miss in a fault reads the window of
- * ra_pages around it (ahead only with MADV_SEQUENTIAL, none with MADV_RANDOM). */
-static void filemap_readaround(vms_machine *m, struct address_space *as,
-                               const struct vm_area_struct *vma, uint64_t index)
+ * RA_PAGES around it (ahead only with MADV_SEQUENTIAL, nothing more with
+ * MADV_RANDOM) and marks the page where the next window should start. */
+static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint64_t index)
 {
-    if (vma->vm_flags & VM_RAND_READ)
+    struct address_space *as = vma->mapping;
+    struct file_ra_state *ra = &vma->vm_file->ra;
+    if (vma->vm_flags & VM_RAND_READ) {
+        filemap_get_page(m, as, index, NULL);
         return;
-    uint64_t start = index, end = index + RA_PAGES;
-    if (!(vma->vm_flags & VM_SEQ_READ)) {
-        start = index > RA_PAGES / 2 ? index - RA_PAGES / 2 : 0;
-        end = start + RA_PAGES;
     }
-    if (end > size_pages(as))
-        end = size_pages(as);
-    for (uint64_t i = start; i < end; i++)
-        if (find_get_page(as, i) == PFN_NONE && filemap_get_page(m, as, i, NULL) == PFN_NONE)
-            return;
+    ra->start = index;
+    if (!(vma->vm_flags & VM_SEQ_READ))
+        ra->start = index > RA_PAGES / 2 ? index - RA_PAGES / 2 : 0;
+    ra->size = RA_PAGES;
+    ra->async_size = RA_PAGES / 4;
+    page_cache_ra(m, as, ra);
+}
+
+/* A fault that touches the readahead marker reads the next window, without
+ * waiting: a minor fault (Linux's do_async_mmap_readahead). */
+static void async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t pfn)
+{
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    if (!(page->flags & PG_readahead) || (vma->vm_flags & VM_RAND_READ))
+        return;
+    page->flags &= ~PG_readahead;
+    struct file_ra_state *ra = &vma->vm_file->ra;
+    ra->start += ra->size;
+    ra->size = RA_PAGES;
+    ra->async_size = RA_PAGES;
+    page_cache_ra(m, vma->mapping, ra);
 }
 
 /* The object's page for a fault at va: VM_FAULT_SIGBUS beyond the end of a
@@ -187,10 +201,13 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
     if (index >= size_pages(as))
         return VM_FAULT_SIGBUS;
     unsigned ret = 0;
-    if (find_get_page(as, index) == PFN_NONE) {
-        ret = VM_FAULT_MAJOR;
-        filemap_readaround(m, as, vma, index);
+    *pfn = find_get_page(as, index);
+    if (*pfn != PFN_NONE) {
+        async_readahead(m, vma, *pfn);
+        return 0;
     }
+    ret = VM_FAULT_MAJOR;
+    filemap_readaround(m, vma, index);
     *pfn = filemap_get_page(m, as, index, NULL);
     return *pfn == PFN_NONE ? VM_FAULT_OOM : ret;
 }
@@ -254,6 +271,13 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
     unsigned ret = fault_get_page(t, vma, va, &pfn);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
+    /* After reading from the disk Linux retries the fault, and the retry
+     * maps the window around it: still one (major) fault. */
+    if ((ret & VM_FAULT_MAJOR) && !write) {
+        do_fault_around(t, vma, va, pte);
+        if (!pte_none(*pte))
+            return ret;
+    }
     return ret | map_object_page(t, vma, va, pte, pfn, write);
 }
 

@@ -28,13 +28,13 @@ int vms_mincore(vms_task *t, vms_addr start, uint64_t len, unsigned char *vec)
     if (start > mm->task_size || len > mm->task_size - start)
         return -ENOMEM;
     uint64_t pages = (len >> PAGE_SHIFT) + ((len & ~PAGE_MASK) != 0);
-    if (pages && !vec)
-        return -EFAULT;
     uint64_t va = start;
     for (uint64_t i = 0; i < pages; i++, va += PAGE_SIZE) {
         struct vm_area_struct *vma = find_vma(mm, va);
         if (!vma || vma->vm_start > va)
-            return -ENOMEM;
+            return -ENOMEM; /* before a bad vector is noticed, as Linux */
+        if (!vec)
+            return -EFAULT;
         vec[i] = page_resident(mm, vma, va);
     }
     return 0;

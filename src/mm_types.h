@@ -66,8 +66,14 @@ struct address_space {
     struct address_space *next, *prev; /* the machine's inodes */
 };
 
+/* Readahead state of an open file (Linux's file_ra_state). */
+struct file_ra_state {
+    uint64_t start, size, async_size; /* pages */
+};
+
 /* An open file description (Linux's struct file). */
 struct vms_file {
+    struct file_ra_state ra;
     int refcount;   /* descriptors and VMAs */
     int flags;      /* open(2) flags */
     int readable, writable, is_dir;

@@ -119,27 +119,40 @@ static int64_t get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, u
 static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
                                       int flags);
 
-/* Private anonymous mappings whose length is a multiple of 2 MiB start on a
- * 2 MiB boundary when no hint is given (Linux does this even with THP disabled;
- * shared ones are placed by shmem, which does not align them):
- * search for len + 2 MiB, then round the start up; top-down, an already
- * aligned start moves up by 2 MiB. 0 when that search fails. */
-static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, int flags)
+/* Linux places some mappings so that huge pages could back them, even with
+ * THP disabled: private anonymous ones whose length is a multiple of 2 MiB,
+ * and file ones whose range holds a whole aligned 2 MiB of the file (shared
+ * anonymous ones are placed by shmem, which does not). The search asks for
+ * len + 2 MiB, then moves the start up until start = off (mod 2 MiB);
+ * top-down, an already congruent start moves up by 2 MiB. 0 on failure. */
+static int thp_wanted(const struct vms_file *file, uint64_t addr, uint64_t len, uint64_t off,
+                      int flags)
 {
-    int64_t r = arch_get_unmapped_area(mm, 0, len + PMD_SIZE, flags);
-    if (r < 0 || len + PMD_SIZE < len)
+    if (addr || (flags & MAP_FIXED))
         return 0;
-    uint64_t ret = (uint64_t)r, off_sub = (0 - ret) & (PMD_SIZE - 1);
+    if (file)
+        return ((off + PMD_SIZE - 1) & ~(PMD_SIZE - 1)) + PMD_SIZE <= off + len;
+    return !(flags & MAP_SHARED) && (len & (PMD_SIZE - 1)) == 0;
+}
+
+static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t off, int flags)
+{
+    if (len + PMD_SIZE < len)
+        return 0;
+    int64_t r = arch_get_unmapped_area(mm, 0, len + PMD_SIZE, flags);
+    if (r < 0)
+        return 0;
+    uint64_t ret = (uint64_t)r, off_sub = (off - ret) & (PMD_SIZE - 1);
     return off_sub ? ret + off_sub : ret + PMD_SIZE;
 }
 
 static int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file,
-                                 uint64_t addr, uint64_t len, int flags)
+                                 uint64_t addr, uint64_t len, uint64_t off, int flags)
 {
     if (len > mm->task_size)
         return -ENOMEM;
-    if (!file && !(flags & (MAP_FIXED | MAP_SHARED)) && !addr && (len & (PMD_SIZE - 1)) == 0) {
-        uint64_t aligned = thp_get_unmapped_area(mm, len, flags);
+    if (thp_wanted(file, addr, len, off, flags)) {
+        uint64_t aligned = thp_get_unmapped_area(mm, len, file ? off : 0, flags);
         if (aligned)
             return (int64_t)aligned;
     }
@@ -328,14 +341,18 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
     case MAP_PRIVATE:
         if (!file->readable)
             return -EACCES;
-        if (file->is_dir)
-            return -ENODEV;
         if (vm_flags & VM_GROWSDOWN)
             return -EINVAL;
         break;
     default:
         return -EINVAL;
     }
+    /* What the file's own ->mmap says: a directory has none; ext4 refuses
+     * MAP_SYNC without DAX, whatever the map type. */
+    if (file->is_dir)
+        return -ENODEV;
+    if (flags & MAP_SYNC)
+        return -EOPNOTSUPP;
     if (flags & MAP_NORESERVE)
         vm_flags |= VM_NORESERVE;
     return (int64_t)vm_flags;
@@ -393,7 +410,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         return -ENOMEM;
     if (mm->map_count > (int)m->cfg.max_map_count)
         return -ENOMEM;
-    int64_t r = get_unmapped_area(mm, file, addr, len, flags);
+    int64_t r = get_unmapped_area(mm, file, addr, len, (uint64_t)off, flags);
     if (r < 0)
         return r;
     addr = (uint64_t)r;

@@ -21,6 +21,7 @@ enum page_flag {
     PG_dirty = 1u << 5,          /* contents newer than the backing store */
     PG_anon_exclusive = 1u << 6, /* anon page owned by exactly one mm (no COW sharing) */
     PG_file = 1u << 7,           /* in a host file's page cache; mapping is its inode */
+    PG_readahead = 1u << 8,      /* readahead marker: touching it reads the next window */
 };
 
 struct page {
