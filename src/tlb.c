@@ -43,15 +43,17 @@ void tlb_destroy(struct tlb *t)
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
                              unsigned perm, uint32_t tick)
 {
+    /* An entry for the key is replaced in place: a set never holds two. */
+    struct tlb_entry *victim = tlb_lookup(t, vpn, key);
     struct tlb_entry *set = t->e + (vpn & t->set_mask) * t->ways;
-    struct tlb_entry *victim = &set[0];
-    for (unsigned w = 0; w < t->ways; w++) {
-        if (set[w].tag == key || set[w].tag == TLB_INVALID) {
+    for (unsigned w = 0; !victim && w < t->ways; w++)
+        if (set[w].tag == TLB_INVALID)
             victim = &set[w];
-            break;
-        }
-        if ((int32_t)(set[w].lru - victim->lru) < 0)
-            victim = &set[w];
+    if (!victim) {
+        victim = &set[0];
+        for (unsigned w = 1; w < t->ways; w++)
+            if ((int32_t)(set[w].lru - victim->lru) < 0)
+                victim = &set[w];
     }
     *victim = (struct tlb_entry){.tag = key, .host = host, .lru = tick, .perm = perm};
     return victim;
