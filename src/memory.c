@@ -264,8 +264,10 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
         return do_cow_fault(t, vma, va, pte);
     if (!write) {
         do_fault_around(t, vma, va, pte);
-        if (!pte_none(*pte))
+        if (!pte_none(*pte)) {
+            fault_event(t, va, "fault-around", pte_pfn(*pte) << PAGE_SHIFT);
             return 0;
+        }
     }
     uint32_t pfn;
     unsigned ret = fault_get_page(t, vma, va, &pfn);
@@ -275,8 +277,10 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
      * maps the window around it: still one (major) fault. */
     if ((ret & VM_FAULT_MAJOR) && !write) {
         do_fault_around(t, vma, va, pte);
-        if (!pte_none(*pte))
+        if (!pte_none(*pte)) {
+            fault_event(t, va, "file, read from disk", pte_pfn(*pte) << PAGE_SHIFT);
             return ret;
+        }
     }
     return ret | map_object_page(t, vma, va, pte, pfn, write);
 }

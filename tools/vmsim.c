@@ -16,7 +16,7 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"demo", demo_main, "follow one page from mmap to munmap, step by step"},
+    {"demo", demo_main, "map a file with mmap and follow its page, step by step"},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
