@@ -286,6 +286,21 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
 
 /* ---- read(), write(), truncate ---- */
 
+/* Bytes [from, PAGE_SIZE) of a cache page that was created without reading,
+ * read now from the host file. */
+static void fill_from_disk(vms_machine *m, struct address_space *as, uint64_t index,
+                           uint8_t *page, uint64_t from)
+{
+    uint8_t disk[PAGE_SIZE];
+    ssize_t n = pread_full(as->host_fd, disk, PAGE_SIZE, index << PAGE_SHIFT);
+    if (n < 0)
+        n = 0;
+    memset(disk + n, 0, PAGE_SIZE - (size_t)n);
+    memcpy(page + from, disk + from, PAGE_SIZE - from);
+    m->io.disk_to_cache += (uint64_t)n;
+    m->io.disk_reads++;
+}
+
 /* Zero the cached last page past `size`: what a mapping wrote beyond the end
  * of the file never becomes file data when the file grows (ext4 zeroes it). */
 static void zero_tail(vms_machine *m, struct address_space *as, uint64_t size)
@@ -353,14 +368,19 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         if (n > len - done)
             n = len - done;
         uint32_t pfn = xa_load(as->pages, index);
+        int unread = 0;
         if (pfn == PFN_NONE) {
             /* Read the old bytes only when some of the page survives the write. */
-            int partial = (off || n < PAGE_SIZE) && (index << PAGE_SHIFT) < as->size;
-            pfn = add_to_page_cache(m, as, index, partial);
+            int inside = (index << PAGE_SHIFT) < as->size;
+            unread = inside && !off && n == PAGE_SIZE;
+            pfn = add_to_page_cache(m, as, index, inside && !unread);
         }
         if (pfn == PFN_NONE)
             return done ? (int64_t)done : -ENOMEM;
-        uint64_t c = copy_from_user(t, (uint8_t *)pfn_to_virt(&m->pm, pfn) + off, buf + done, n);
+        uint8_t *page = pfn_to_virt(&m->pm, pfn);
+        uint64_t c = copy_from_user(t, page + off, buf + done, n);
+        if (unread && c < n) /* a short copy: the rest must be the file's bytes */
+            fill_from_disk(m, as, index, page, c);
         if (c)
             set_page_dirty(m, pfn);
         m->io.user_to_cache += c;
