@@ -325,13 +325,15 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
 {
     if (pgoff + (len >> PAGE_SHIFT) < pgoff || pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT))
         return -EOVERFLOW;
+    unsigned checked = (unsigned)flags;
     switch (flags & MAP_TYPE) {
     case MAP_SHARED:
-        flags = (int)((unsigned)flags & LEGACY_MAP_MASK);
+        checked &= LEGACY_MAP_MASK;
         /* fall through */
     case MAP_SHARED_VALIDATE:
-        if ((unsigned)flags & ~LEGACY_MAP_MASK)
-            return -EOPNOTSUPP; /* MAP_SYNC too: no DAX here */
+        /* ext4 declares MAP_SYNC supported, so validation lets it through. */
+        if (checked & ~(LEGACY_MAP_MASK | MAP_SYNC))
+            return -EOPNOTSUPP;
         if ((prot & PROT_WRITE) && !file->writable)
             return -EACCES;
         vm_flags |= VM_SHARED | VM_MAYSHARE;
@@ -348,7 +350,8 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
         return -EINVAL;
     }
     /* What the file's own ->mmap says: a directory has none; ext4 refuses
-     * MAP_SYNC without DAX, whatever the map type. */
+     * MAP_SYNC without DAX, whatever the map type (VM_SYNC comes from the
+     * flags as given). */
     if (file->is_dir)
         return -ENODEV;
     if (flags & MAP_SYNC)

@@ -188,3 +188,175 @@ static inline const char *tu_line(const char *text, int n)
 }
 
 #endif
+
+/* ---- files: a scratch root folder, host files, fault patterns ---- */
+#ifndef VMSIM_TESTUTIL_FILES_H
+#define VMSIM_TESTUTIL_FILES_H
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A new empty folder under /tmp; dir holds at least 32 bytes. */
+static inline void tu_scratch_make(char *dir, size_t size)
+{
+    snprintf(dir, size, "/tmp/vmsim-test-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+static inline int tu_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes dir and everything in it; symlinks are removed, never followed. */
+static inline int tu_scratch_remove(const char *dir)
+{
+    return nftw(dir, tu_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* dir "/" name into out. */
+static inline const char *tu_join(char *out, size_t size, const char *dir, const char *name)
+{
+    int n = snprintf(out, size, "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < size);
+    return out;
+}
+
+/* The byte a test file holds at off: differs between pages and within one. */
+static inline uint8_t tu_pattern(uint64_t off)
+{
+    return (uint8_t)((off >> 12) * 37 + off % 251);
+}
+
+/* Creates (or empties) path and writes data in 4 KiB write()s, as a program
+ * would, so that the host caches the file in single pages. */
+static inline void tu_host_write(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    for (size_t done = 0; done < len; done += 4096) {
+        size_t n = len - done < 4096 ? len - done : 4096;
+        assert_int_equal(write(fd, (const uint8_t *)data + done, n), (ssize_t)n);
+    }
+    assert_int_equal(close(fd), 0);
+}
+
+/* A file of len bytes of tu_pattern. */
+static inline void tu_host_fill(const char *path, size_t len)
+{
+    uint8_t *data = malloc(len ? len : 1);
+    assert_non_null(data);
+    for (size_t i = 0; i < len; i++)
+        data[i] = tu_pattern(i);
+    tu_host_write(path, data, len);
+    free(data);
+}
+
+/* A file of len bytes, all c. */
+static inline void tu_host_fill_byte(const char *path, size_t len, uint8_t c)
+{
+    uint8_t *data = malloc(len ? len : 1);
+    assert_non_null(data);
+    memset(data, c, len);
+    tu_host_write(path, data, len);
+    free(data);
+}
+
+/* What the host file holds at off (pread); returns the byte count. */
+static inline ssize_t tu_host_read(const char *path, void *buf, size_t len, off_t off)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    ssize_t n = pread(fd, buf, len, off);
+    close(fd);
+    return n;
+}
+
+static inline int tu_host_byte(const char *path, off_t off)
+{
+    uint8_t c = 0;
+    return tu_host_read(path, &c, 1, off) == 1 ? c : -1;
+}
+
+/* st_size of the host file, or -1 when it does not exist. */
+static inline long long tu_host_size(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) ? -1 : (long long)st.st_size;
+}
+
+/* A machine whose root folder is root (64 MiB of RAM). */
+static inline vms_machine *tu_machine_in(const char *root)
+{
+    struct vms_config c = tu_config(64ULL << 20);
+    c.root = root;
+    return tu_machine_with(&c);
+}
+
+static inline uint64_t tu_majflt(const vms_task *t)
+{
+    uint64_t minflt = 0, majflt = 0;
+    vms_task_rusage(t, &minflt, &majflt);
+    return majflt;
+}
+
+/* Touch each of `pages` pages from start in turn (a one-byte load, or a
+ * store when write) and write what each cost into out: '0' no fault,
+ * '1' one minor fault, 'M' one major fault, '?' anything else. */
+static inline void tu_fault_pattern(vms_task *t, vms_addr start, int pages, int write, char *out)
+{
+    for (int i = 0; i < pages; i++) {
+        uint64_t min0 = 0, maj0 = 0, min1 = 0, maj1 = 0;
+        vms_addr va = start + (uint64_t)i * 4096;
+        vms_task_rusage(t, &min0, &maj0);
+        if (write)
+            tu_store_byte(t, va, 'w');
+        else
+            (void)tu_load_byte(t, va);
+        vms_task_rusage(t, &min1, &maj1);
+        uint64_t dmin = min1 - min0, dmaj = maj1 - maj0;
+        out[i] = dmin == 0 && dmaj == 0 ? '0' : dmin == 1 && dmaj == 0 ? '1'
+               : dmin == 0 && dmaj == 1 ? 'M' : '?';
+    }
+    out[pages] = '\0';
+}
+
+/* The cost of one access: "0", "1" or "M", as in tu_fault_pattern. */
+static inline char tu_fault_cost(vms_task *t, vms_addr va, int write)
+{
+    char out[2];
+    tu_fault_pattern(t, va, 1, write, out);
+    return out[0];
+}
+
+/* mincore over pages pages from start, as a string of '0' and '1'. */
+static inline void tu_residency(vms_task *t, vms_addr start, int pages, char *out)
+{
+    unsigned char *vec = malloc((size_t)pages);
+    assert_non_null(vec);
+    assert_int_equal(vms_mincore(t, start, (uint64_t)pages * 4096, vec), 0);
+    for (int i = 0; i < pages; i++)
+        out[i] = vec[i] == 1 ? '1' : vec[i] == 0 ? '0' : '?';
+    out[pages] = '\0';
+    free(vec);
+}
+
+/* The maps line Linux prints for a file mapping: prefix, spaces up to column
+ * 72, one more space, the name. */
+static inline void tu_file_maps_line(char *out, size_t size, uint64_t start, uint64_t end,
+                                     const char *perms, uint64_t off, uint64_t ino,
+                                     const char *name)
+{
+    char prefix[128];
+    int n = snprintf(prefix, sizeof(prefix), "%08llx-%08llx %s %08llx 08:01 %llu ",
+                     (unsigned long long)start, (unsigned long long)end, perms,
+                     (unsigned long long)off, (unsigned long long)ino);
+    snprintf(out, size, "%s%*s %s\n", prefix, n < 72 ? 72 - n : 0, "", name);
+}
+
+#endif

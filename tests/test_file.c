@@ -1,0 +1,1099 @@
+/*
+ * test_file.c - file descriptors of a task, as Linux 6.x answers them on an
+ * ext4 file: open/close/read/write/pread/pwrite/lseek/ftruncate/fsync/fstat
+ * with their errno and its priority, O_APPEND and O_TRUNC; confinement of
+ * every path to the machine's root folder (EXDEV for a way out, nothing ever
+ * created outside); read() and write() against mappings of the same file
+ * (one page cache: no sync needed; a private mapping follows the file until
+ * it copies a page); and the copies the data makes on the way (read() copies
+ * twice, disk to cache to user; a mapping once, disk to cache).
+ *
+ * Every test runs in a new scratch folder: root/ is the machine's root
+ * folder, outside/ a folder next to it that must never be touched.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sys/sysmacros.h>
+
+#define PG 4096ULL
+#define RW (PROT_READ | PROT_WRITE)
+#define S_MAXBYTES 0xffffffff000LL /* ext4's largest file with 4 KiB blocks */
+#define UNMAPPED 0x10000000ULL     /* an address no test maps */
+
+struct env {
+    char dir[256];     /* the scratch folder */
+    char root[300];    /* dir/root: the machine's root folder */
+    char outside[300]; /* dir/outside: next to the root, out of reach */
+    vms_machine *m;
+    vms_task *t;
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    char made[64];
+    tu_scratch_make(made, sizeof(made));
+    assert_non_null(realpath(made, e->dir)); /* absolute paths compare as the machine sees them */
+    tu_join(e->root, sizeof(e->root), e->dir, "root");
+    tu_join(e->outside, sizeof(e->outside), e->dir, "outside");
+    assert_int_equal(mkdir(e->root, 0755), 0);
+    assert_int_equal(mkdir(e->outside, 0755), 0);
+    e->m = tu_machine_in(e->root);
+    e->t = tu_spawn(e->m);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    vms_machine_destroy(e->m);
+    int err = tu_scratch_remove(e->dir);
+    free(e);
+    return err;
+}
+
+/* The host path of name inside the root folder. */
+static const char *in_root(const struct env *e, const char *name, char *buf, size_t size)
+{
+    return tu_join(buf, size, e->root, name);
+}
+
+static const char *in_outside(const struct env *e, const char *name, char *buf, size_t size)
+{
+    return tu_join(buf, size, e->outside, name);
+}
+
+/* A host file in the root folder holding len bytes of tu_pattern. */
+static void make_file(const struct env *e, const char *name, size_t len)
+{
+    char path[400];
+    tu_host_fill(in_root(e, name, path, sizeof(path)), len);
+}
+
+static void make_text_file(const struct env *e, const char *name, const char *text)
+{
+    char path[400];
+    tu_host_write(in_root(e, name, path, sizeof(path)), text, strlen(text));
+}
+
+static int open_ok(struct env *e, const char *name, int flags)
+{
+    int fd = vms_open(e->t, name, flags, 0644);
+    assert_true(fd >= 3);
+    return fd;
+}
+
+/* An anonymous read-write buffer in the task's memory. */
+static vms_addr user_buffer(struct env *e, uint64_t len)
+{
+    return tu_anon(e->t, len, RW);
+}
+
+/* A buffer whose first page is mapped and whose second is not. */
+static vms_addr half_mapped_buffer(struct env *e)
+{
+    vms_addr buf = user_buffer(e, 2 * PG);
+    assert_int_equal(vms_munmap(e->t, buf + PG, PG), 0);
+    return buf;
+}
+
+static vms_addr map_file(struct env *e, int fd, uint64_t len, int prot, int flags)
+{
+    int64_t r = vms_mmap(e->t, 0, len, prot, flags, fd, 0);
+    assert_true(r > 0);
+    return (vms_addr)r;
+}
+
+static void store_text(struct env *e, vms_addr va, const char *text)
+{
+    assert_int_equal(vms_store(e->t, va, text, strlen(text)), 0);
+}
+
+/* The n bytes at va equal text. */
+static void assert_user_text(struct env *e, vms_addr va, const char *text)
+{
+    char got[64] = {0};
+    size_t n = strlen(text);
+    assert_true(n < sizeof(got));
+    assert_int_equal(vms_load(e->t, va, got, n), 0);
+    assert_string_equal(got, text);
+}
+
+/* The len bytes at va are tu_pattern(off), tu_pattern(off + 1), ... */
+static void assert_user_pattern(struct env *e, vms_addr va, uint64_t len, uint64_t off)
+{
+    uint8_t *got = malloc(len);
+    assert_non_null(got);
+    assert_int_equal(vms_load(e->t, va, got, len), 0);
+    for (uint64_t i = 0; i < len; i++)
+        if (got[i] != tu_pattern(off + i))
+            fail_msg("byte %llu is 0x%02x, not 0x%02x", (unsigned long long)(off + i), got[i],
+                     tu_pattern(off + i));
+    free(got);
+}
+
+/* The host file holds tu_pattern over [off, off + len). */
+static void assert_host_pattern(const char *path, uint64_t len, uint64_t off)
+{
+    uint8_t *got = malloc(len);
+    assert_non_null(got);
+    assert_int_equal(tu_host_read(path, got, len, (off_t)off), (ssize_t)len);
+    for (uint64_t i = 0; i < len; i++)
+        if (got[i] != tu_pattern(off + i))
+            fail_msg("host byte %llu is 0x%02x", (unsigned long long)(off + i), got[i]);
+    free(got);
+}
+
+static void assert_host_text(const char *path, off_t off, const char *text)
+{
+    char got[64] = {0};
+    size_t n = strlen(text);
+    assert_int_equal(tu_host_read(path, got, n, off), (ssize_t)n);
+    assert_string_equal(got, text);
+}
+
+/* ---- descriptor numbers ---- */
+
+static void test_first_open_returns_fd_3(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 10);
+    assert_int_equal(vms_open(e->t, "f", O_RDONLY, 0), 3);
+    tu_assert_clean(e->m);
+}
+
+static void test_open_returns_the_lowest_free_fd(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 10);
+    assert_int_equal(vms_open(e->t, "f", O_RDONLY, 0), 3);
+    assert_int_equal(vms_open(e->t, "f", O_RDONLY, 0), 4);
+    assert_int_equal(vms_open(e->t, "f", O_RDONLY, 0), 5);
+    assert_int_equal(vms_close(e->t, 4), 0);
+    assert_int_equal(vms_open(e->t, "f", O_RDONLY, 0), 4);
+    assert_int_equal(vms_open(e->t, "f", O_RDONLY, 0), 6);
+    tu_assert_clean(e->m);
+}
+
+static void test_close_of_a_bad_fd_is_ebadf(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 10);
+    for (int fd = -1; fd <= 2; fd++)
+        assert_int_equal(vms_close(e->t, fd), -EBADF);
+    assert_int_equal(vms_close(e->t, 999), -EBADF);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_close(e->t, fd), 0);
+    assert_int_equal(vms_close(e->t, fd), -EBADF);
+    tu_assert_clean(e->m);
+}
+
+/* ---- read and write: errno ---- */
+
+static void test_io_on_a_bad_fd_is_ebadf(void **state)
+{
+    struct env *e = *state;
+    vms_addr buf = user_buffer(e, PG);
+    assert_int_equal(vms_read(e->t, 999, buf, 1), -EBADF);
+    assert_int_equal(vms_read(e->t, -1, buf, 1), -EBADF);
+    assert_int_equal(vms_write(e->t, 999, buf, 1), -EBADF);
+    assert_int_equal(vms_write(e->t, -1, buf, 1), -EBADF);
+    assert_int_equal(vms_pread(e->t, 3, buf, 1, 0), -EBADF);
+    assert_int_equal(vms_pwrite(e->t, 3, buf, 1, 0), -EBADF);
+    assert_int_equal(vms_fsync(e->t, 3), -EBADF);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, 3, &st), -EBADF);
+    tu_assert_clean(e->m);
+}
+
+/* The descriptor's mode is checked before the buffer: EBADF even for NULL. */
+static void test_read_of_a_write_only_fd_is_ebadf_before_the_buffer(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "f", O_WRONLY);
+    assert_int_equal(vms_read(e->t, fd, buf, 10), -EBADF);
+    assert_int_equal(vms_pread(e->t, fd, buf, 10, 0), -EBADF);
+    assert_int_equal(vms_read(e->t, fd, 0, 10), -EBADF);
+    tu_assert_clean(e->m);
+}
+
+static void test_write_to_a_read_only_fd_is_ebadf(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_write(e->t, fd, buf, 10), -EBADF);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 10, 0), -EBADF);
+    tu_assert_clean(e->m);
+}
+
+static void test_read_of_a_directory_is_eisdir_and_write_ebadf(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "d", O_RDONLY);
+    assert_int_equal(vms_read(e->t, fd, buf, 10), -EISDIR);
+    assert_int_equal(vms_pread(e->t, fd, buf, 10, 0), -EISDIR);
+    assert_int_equal(vms_write(e->t, fd, buf, 10), -EBADF); /* opened read-only */
+    tu_assert_clean(e->m);
+}
+
+static void test_open_of_a_directory_for_writing_is_eisdir(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    assert_int_equal(vms_open(e->t, "d", O_RDWR, 0), -EISDIR);
+    assert_int_equal(vms_open(e->t, "d", O_WRONLY, 0), -EISDIR);
+    assert_int_equal(vms_open(e->t, "d", O_RDONLY | O_DIRECTORY, 0), 3);
+    tu_assert_clean(e->m);
+}
+
+static void test_read_into_an_unmapped_buffer_is_efault(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_read(e->t, fd, UNMAPPED, 10), -EFAULT);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 0); /* nothing was consumed */
+    assert_int_equal(vms_pread(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+    tu_assert_clean(e->m);
+}
+
+static void test_read_into_a_read_only_buffer_is_efault(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    vms_addr buf = tu_anon(e->t, PG, PROT_READ);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_read(e->t, fd, buf, 10), -EFAULT);
+    tu_assert_clean(e->m);
+}
+
+static void test_count_0_with_a_bad_buffer_returns_0(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    int fd = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_read(e->t, fd, UNMAPPED, 0), 0);
+    assert_int_equal(vms_write(e->t, fd, UNMAPPED, 0), 0);
+    assert_int_equal(vms_pread(e->t, fd, UNMAPPED, 0, 0), 0);
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 0, 0), 0);
+    tu_assert_clean(e->m);
+}
+
+/* A write whose source cannot be read fails and must not disturb the file:
+ * the page it would have overwritten still reads as before. */
+static void test_write_from_an_unmapped_buffer_is_efault_and_leaves_the_file_alone(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_write(e->t, fd, UNMAPPED, PG), -EFAULT);
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, PG, (int64_t)PG), -EFAULT);
+    assert_int_equal(vms_pread(e->t, fd, buf, 2 * PG, 0), (int64_t)(2 * PG));
+    assert_user_pattern(e, buf, 2 * PG, 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_host_pattern(in_root(e, "f", path, sizeof(path)), 2 * PG, 0);
+    tu_assert_clean(e->m);
+}
+
+static void test_pread_into_a_half_mapped_buffer_returns_the_mapped_part(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = half_mapped_buffer(e);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_pread(e->t, fd, buf, 2 * PG, 0), (int64_t)PG);
+    assert_user_pattern(e, buf, PG, 0);
+    tu_assert_clean(e->m);
+}
+
+static void test_read_up_to_a_hole_returns_100_and_advances_by_100(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = half_mapped_buffer(e);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_read(e->t, fd, buf + PG - 100, 2 * PG), 100);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 100);
+    assert_user_pattern(e, buf + PG - 100, 100, 0);
+    tu_assert_clean(e->m);
+}
+
+/* A partial write keeps the bytes it could not write as they were. */
+static void test_pwrite_from_a_half_mapped_buffer_writes_the_mapped_part(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = half_mapped_buffer(e);
+    for (uint64_t i = 0; i < PG; i++)
+        tu_store_byte(e->t, buf + i, 'y');
+    int fd = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 2 * PG, 0), (int64_t)PG);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, 2 * PG);
+    vms_addr check = user_buffer(e, PG);
+    assert_int_equal(vms_pread(e->t, fd, check, PG, (int64_t)PG), (int64_t)PG);
+    assert_user_pattern(e, check, PG, PG);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    in_root(e, "f", path, sizeof(path));
+    assert_int_equal(tu_host_byte(path, 0), 'y');
+    assert_int_equal(tu_host_byte(path, (off_t)PG - 1), 'y');
+    assert_host_pattern(path, PG, PG);
+    tu_assert_clean(e->m);
+}
+
+/* A negative offset is refused before the descriptor is even looked at. */
+static void test_negative_offsets_are_einval_before_the_fd(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    vms_addr buf = user_buffer(e, PG);
+    int ro = open_ok(e, "f", O_RDONLY), wo = open_ok(e, "f", O_WRONLY);
+    assert_int_equal(vms_pread(e->t, ro, buf, 1, -1), -EINVAL);
+    assert_int_equal(vms_pread(e->t, 999, buf, 1, -1), -EINVAL);
+    assert_int_equal(vms_pread(e->t, wo, buf, 1, -1), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, wo, buf, 1, -1), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, 999, buf, 1, -1), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, ro, buf, 1, -1), -EINVAL);
+    assert_int_equal(vms_ftruncate(e->t, 999, -1), -EINVAL);
+    tu_assert_clean(e->m);
+}
+
+static void test_pread_at_or_beyond_eof_returns_0(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_pread(e->t, fd, buf, 16, (int64_t)(2 * PG)), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 16, 1LL << 40), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 16, (int64_t)(2 * PG) - 2), 2);
+    assert_user_pattern(e, buf, 2, 2 * PG - 2);
+    tu_assert_clean(e->m);
+}
+
+/* ---- lseek ---- */
+
+static void test_lseek_with_an_unknown_whence_is_einval(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_lseek(e->t, fd, 0, 5), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, 0, 99), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, 999, 0, 99), -EBADF); /* the fd first */
+    tu_assert_clean(e->m);
+}
+
+static void test_lseek_to_a_negative_position_is_einval(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_lseek(e->t, fd, -1, SEEK_SET), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, -1, SEEK_CUR), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, -10000, SEEK_END), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 0);
+    assert_int_equal(vms_lseek(e->t, fd, -100, SEEK_END), (int64_t)(2 * PG) - 100);
+    tu_assert_clean(e->m);
+}
+
+/* Positions go up to ext4's largest file size, 16 TiB - 4 KiB. */
+static void test_lseek_stops_at_the_largest_file_size(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 100);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_lseek(e->t, fd, 1LL << 40, SEEK_SET), 1LL << 40);
+    assert_int_equal(vms_lseek(e->t, fd, S_MAXBYTES, SEEK_SET), S_MAXBYTES);
+    assert_int_equal(vms_lseek(e->t, fd, S_MAXBYTES + 1, SEEK_SET), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, LLONG_MAX, SEEK_SET), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, 1, SEEK_CUR), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), S_MAXBYTES);
+    tu_assert_clean(e->m);
+}
+
+static void test_lseek_data_and_hole_of_a_file_without_holes(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_HOLE), 2 * PG);
+    assert_int_equal(vms_lseek(e->t, fd, 2 * PG - 1, SEEK_HOLE), 2 * PG);
+    assert_int_equal(vms_lseek(e->t, fd, 100, SEEK_DATA), 100);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 100);
+    tu_assert_clean(e->m);
+}
+
+static void test_lseek_data_or_hole_at_or_beyond_eof_is_enxio(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    int64_t offs[] = {(int64_t)(2 * PG), (int64_t)(2 * PG) + 1, 1LL << 30, -1};
+    for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+        assert_int_equal(vms_lseek(e->t, fd, offs[i], SEEK_DATA), -ENXIO);
+        assert_int_equal(vms_lseek(e->t, fd, offs[i], SEEK_HOLE), -ENXIO);
+    }
+    tu_assert_clean(e->m);
+}
+
+static void test_lseek_on_a_directory_to_0_succeeds(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    int fd = open_ok(e, "d", O_RDONLY);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_SET), 0);
+    tu_assert_clean(e->m);
+}
+
+/* ---- ftruncate, fsync, fstat ---- */
+
+static void test_ftruncate_needs_a_file_open_for_writing(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 100);
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    int ro = open_ok(e, "f", O_RDONLY), wo = open_ok(e, "f", O_WRONLY), dir = open_ok(e, "d", O_RDONLY);
+    assert_int_equal(vms_ftruncate(e->t, ro, 10), -EINVAL);
+    assert_int_equal(vms_ftruncate(e->t, dir, 10), -EINVAL);
+    assert_int_equal(vms_ftruncate(e->t, 999, 10), -EBADF);
+    assert_int_equal(vms_ftruncate(e->t, wo, -1), -EINVAL);
+    assert_int_equal(vms_ftruncate(e->t, wo, 10), 0);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, ro, &st), 0);
+    assert_int_equal(st.st_size, 10);
+    assert_int_equal(tu_host_size(in_root(e, "f", path, sizeof(path))), 10);
+    tu_assert_clean(e->m);
+}
+
+static void test_ftruncate_beyond_the_largest_file_size_is_efbig(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 100);
+    int fd = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_ftruncate(e->t, fd, 1LL << 62), -EFBIG);
+    assert_int_equal(vms_ftruncate(e->t, fd, S_MAXBYTES + 1), -EFBIG);
+    assert_int_equal(vms_ftruncate(e->t, fd, S_MAXBYTES), 0);
+    assert_int_equal(tu_host_size(in_root(e, "f", path, sizeof(path))), S_MAXBYTES);
+    tu_assert_clean(e->m);
+}
+
+/* A write at the limit fails; one that crosses it is cut short there. */
+static void test_pwrite_at_the_largest_file_size_is_efbig_and_short_below_it(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 100);
+    vms_addr buf = user_buffer(e, PG);
+    store_text(e, buf, "XY");
+    int fd = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 2, S_MAXBYTES), -EFBIG);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 2, S_MAXBYTES - 1), 1);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, S_MAXBYTES);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    in_root(e, "f", path, sizeof(path));
+    assert_int_equal(tu_host_size(path), S_MAXBYTES);
+    assert_int_equal(tu_host_byte(path, S_MAXBYTES - 1), 'X');
+    assert_int_equal(tu_host_byte(path, S_MAXBYTES - 2), 0);
+    tu_assert_clean(e->m);
+}
+
+static void test_fsync_of_a_read_only_fd_and_of_a_directory_succeeds(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 100);
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    assert_int_equal(vms_fsync(e->t, open_ok(e, "f", O_RDONLY)), 0);
+    assert_int_equal(vms_fsync(e->t, open_ok(e, "d", O_RDONLY)), 0);
+    assert_int_equal(vms_fsync(e->t, 999), -EBADF);
+    tu_assert_clean(e->m);
+}
+
+/* The machine's own inode numbers (from 1001) and disk (08:01). */
+static void test_fstat_reports_size_machine_inode_and_device(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "a", 5000);
+    make_file(e, "b", 1);
+    int a = open_ok(e, "a", O_RDONLY), b = open_ok(e, "b", O_RDONLY), a2 = open_ok(e, "a", O_RDWR);
+    struct stat st, host;
+    assert_int_equal(lstat(in_root(e, "a", path, sizeof(path)), &host), 0);
+    assert_int_equal(vms_fstat(e->t, a, &st), 0);
+    assert_int_equal(st.st_size, 5000);
+    assert_int_equal(st.st_ino, 1001);
+    assert_int_equal(st.st_dev, makedev(8, 1));
+    assert_int_equal(st.st_mode, host.st_mode);
+    assert_int_equal(st.st_blocks, 16);
+    assert_int_equal(vms_fstat(e->t, b, &st), 0);
+    assert_int_equal(st.st_ino, 1002);
+    assert_int_equal(st.st_size, 1);
+    assert_int_equal(vms_fstat(e->t, a2, &st), 0);
+    assert_int_equal(st.st_ino, 1001); /* one inode, however often it is opened */
+    tu_assert_clean(e->m);
+}
+
+/* ---- open: errno ---- */
+
+static void test_open_errors_are_the_hosts(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "file", 10);
+    assert_int_equal(mkdir(in_root(e, "dir", path, sizeof(path)), 0755), 0);
+    assert_int_equal(vms_open(e->t, "file/", O_RDONLY, 0), -ENOTDIR);
+    assert_int_equal(vms_open(e->t, "file/", O_RDWR | O_CREAT, 0644), -EISDIR);
+    assert_int_equal(vms_open(e->t, "missing/", O_RDWR | O_CREAT, 0644), -EISDIR);
+    assert_int_equal(vms_open(e->t, "file/sub", O_RDONLY, 0), -ENOTDIR);
+    assert_int_equal(vms_open(e->t, "missing", O_RDONLY, 0), -ENOENT);
+    assert_int_equal(vms_open(e->t, "nodir/x", O_RDWR | O_CREAT, 0644), -ENOENT);
+    assert_int_equal(vms_open(e->t, "dir", O_RDWR | O_CREAT, 0644), -EISDIR);
+    assert_int_equal(vms_open(e->t, "file", O_RDONLY | O_DIRECTORY, 0), -ENOTDIR);
+    assert_int_equal(vms_open(e->t, "missing", O_RDONLY | O_DIRECTORY, 0), -ENOENT);
+    assert_int_equal(vms_open(e->t, "missing", O_RDWR | O_DIRECTORY | O_CREAT, 0644), -EINVAL);
+    assert_int_equal(vms_open(e->t, "", O_RDONLY, 0), -ENOENT);
+    assert_int_equal(vms_open(e->t, NULL, O_RDONLY, 0), -EFAULT);
+    assert_int_equal(tu_host_size(in_root(e, "missing", path, sizeof(path))), -1);
+    tu_assert_clean(e->m);
+}
+
+static void test_o_creat_o_excl_on_an_existing_name_is_eexist(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "file", 10);
+    assert_int_equal(mkdir(in_root(e, "dir", path, sizeof(path)), 0755), 0);
+    assert_int_equal(vms_open(e->t, "file", O_RDWR | O_CREAT | O_EXCL, 0644), -EEXIST);
+    assert_int_equal(vms_open(e->t, "dir", O_RDWR | O_CREAT | O_EXCL, 0644), -EEXIST);
+    assert_int_equal(vms_open(e->t, "new", O_RDWR | O_CREAT | O_EXCL, 0644), 3);
+    assert_int_equal(tu_host_size(in_root(e, "new", path, sizeof(path))), 0);
+    tu_assert_clean(e->m);
+}
+
+/* ---- O_APPEND, O_TRUNC, growing ---- */
+
+static void test_o_append_writes_at_the_end_whatever_the_position(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_text_file(e, "f", "hello");
+    vms_addr buf = user_buffer(e, PG);
+    store_text(e, buf, "abc");
+    int fd = open_ok(e, "f", O_WRONLY | O_APPEND);
+    assert_int_equal(vms_write(e->t, fd, buf, 3), 3);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 8);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_SET), 0);
+    assert_int_equal(vms_write(e->t, fd, buf, 2), 2);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 10);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    in_root(e, "f", path, sizeof(path));
+    assert_int_equal(tu_host_size(path), 10);
+    assert_host_text(path, 0, "helloabcab");
+    tu_assert_clean(e->m);
+}
+
+/* Linux's pwrite appends on an O_APPEND descriptor, offset or not. */
+static void test_pwrite_on_an_o_append_fd_appends(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_text_file(e, "f", "hello");
+    vms_addr buf = user_buffer(e, PG);
+    store_text(e, buf, "XY");
+    int fd = open_ok(e, "f", O_RDWR | O_APPEND);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 2, 0), 2);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    in_root(e, "f", path, sizeof(path));
+    assert_host_text(path, 0, "helloXY");
+    tu_assert_clean(e->m);
+}
+
+/* O_TRUNC drops what the cache held, dirty pages and all: a later sync
+ * must not bring the old data back, and a mapping of it is beyond EOF. */
+static void test_o_trunc_empties_a_cached_file(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr map = map_file(e, fd, 2 * PG, PROT_READ, MAP_SHARED);
+    assert_int_equal(vms_read(e->t, fd, buf, 2 * PG), (int64_t)(2 * PG));
+    store_text(e, buf, "dirty");
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 5, 0), 5);
+    assert_int_equal(tu_load_byte(e->t, map), 'd');
+    int fd2 = open_ok(e, "f", O_RDWR | O_TRUNC);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 2 * PG, 0), 0);
+    char c;
+    assert_int_equal(vms_load(e->t, map, &c, 1), SIGBUS);
+    tu_assert_fault(e->t, SIGBUS, BUS_ADRERR, map);
+    assert_int_equal(vms_sync(e->m), 0);
+    in_root(e, "f", path, sizeof(path));
+    assert_int_equal(tu_host_size(path), 0);
+    store_text(e, buf, "new");
+    assert_int_equal(vms_write(e->t, fd2, buf, 3), 3);
+    assert_int_equal(vms_sync(e->m), 0);
+    assert_int_equal(tu_host_size(path), 3);
+    assert_host_text(path, 0, "new");
+    tu_assert_clean(e->m);
+}
+
+static void test_o_rdonly_with_o_trunc_truncates(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 2 * PG);
+    int fd = open_ok(e, "f", O_RDONLY | O_TRUNC);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(tu_host_size(in_root(e, "f", path, sizeof(path))), 0);
+    tu_assert_clean(e->m);
+}
+
+/* A write past EOF leaves a gap of zeros; write-back makes the host file
+ * as long as the machine's. */
+static void test_write_past_eof_grows_the_file_with_zeros(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 100);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    store_text(e, buf, "0123456789");
+    int fd = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 10, 8000), 10);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, 8010);
+    assert_int_equal(vms_pread(e->t, fd, buf, 2 * PG, 0), 8010);
+    assert_user_pattern(e, buf, 100, 0);
+    for (uint64_t i = 100; i < 8000; i++)
+        assert_int_equal(tu_load_byte(e->t, buf + i), 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    in_root(e, "f", path, sizeof(path));
+    assert_int_equal(tu_host_size(path), 8010);
+    assert_host_pattern(path, 100, 0);
+    assert_int_equal(tu_host_byte(path, 4000), 0);
+    assert_host_text(path, 8000, "0123456789");
+    tu_assert_clean(e->m);
+}
+
+/* ---- confinement to the root folder ---- */
+
+static void test_absolute_path_outside_the_root_is_exdev(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    in_outside(e, "x", path, sizeof(path));
+    tu_host_write(path, "secret", 6);
+    assert_int_equal(vms_open(e->t, path, O_RDONLY, 0), -EXDEV);
+    assert_int_equal(vms_open(e->t, path, O_RDWR | O_TRUNC, 0), -EXDEV);
+    assert_int_equal(vms_open(e->t, "/", O_RDONLY, 0), -EXDEV);
+    assert_int_equal(tu_host_size(path), 6);
+    assert_host_text(path, 0, "secret");
+    tu_assert_clean(e->m);
+}
+
+/* "<root>x/f" starts with the root's name but is not inside it. */
+static void test_absolute_path_into_a_sibling_named_like_the_root_is_exdev(void **state)
+{
+    struct env *e = *state;
+    char sibling[400], path[420];
+    snprintf(sibling, sizeof(sibling), "%sx", e->root);
+    assert_int_equal(mkdir(sibling, 0755), 0);
+    tu_join(path, sizeof(path), sibling, "f");
+    tu_host_write(path, "secret", 6);
+    assert_int_equal(vms_open(e->t, path, O_RDWR | O_TRUNC, 0), -EXDEV);
+    assert_int_equal(tu_host_size(path), 6);
+    tu_assert_clean(e->m);
+}
+
+static void test_dotdot_out_of_the_root_is_exdev(void **state)
+{
+    struct env *e = *state;
+    char path[400], via_root[420];
+    make_file(e, "f", 10);
+    assert_int_equal(mkdir(in_root(e, "sub", path, sizeof(path)), 0755), 0);
+    tu_host_write(in_outside(e, "x", path, sizeof(path)), "secret", 6);
+    assert_int_equal(vms_open(e->t, "..", O_RDONLY, 0), -EXDEV);
+    assert_int_equal(vms_open(e->t, "../outside/x", O_RDONLY, 0), -EXDEV);
+    assert_int_equal(vms_open(e->t, "sub/../../outside/x", O_RDWR | O_TRUNC, 0), -EXDEV);
+    assert_int_equal(vms_open(e->t, "sub/../../root/f", O_RDONLY, 0), -EXDEV);
+    snprintf(via_root, sizeof(via_root), "%s/../outside/x", e->root);
+    assert_int_equal(vms_open(e->t, via_root, O_RDONLY, 0), -EXDEV);
+    assert_int_equal(tu_host_size(path), 6);
+    tu_assert_clean(e->m);
+}
+
+static void test_dotdot_that_stays_inside_the_root_works(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 10);
+    assert_int_equal(mkdir(in_root(e, "sub", path, sizeof(path)), 0755), 0);
+    assert_int_equal(vms_open(e->t, "sub/../f", O_RDONLY, 0), 3);
+    assert_int_equal(vms_open(e->t, ".", O_RDONLY, 0), 4);
+    tu_assert_clean(e->m);
+}
+
+/* Neither a relative nor an absolute symlink can lead out; the file it
+ * names is neither opened nor truncated. */
+static void test_symlink_out_of_the_root_is_exdev_and_the_target_untouched(void **state)
+{
+    struct env *e = *state;
+    char target[400], link[400];
+    in_outside(e, "x", target, sizeof(target));
+    tu_host_write(target, "secret", 6);
+    assert_int_equal(symlink("../outside/x", in_root(e, "rel", link, sizeof(link))), 0);
+    assert_int_equal(symlink(target, in_root(e, "abs", link, sizeof(link))), 0);
+    assert_int_equal(vms_open(e->t, "rel", O_RDONLY, 0), -EXDEV);
+    assert_int_equal(vms_open(e->t, "rel", O_RDWR | O_TRUNC, 0), -EXDEV);
+    assert_int_equal(vms_open(e->t, "abs", O_RDWR | O_TRUNC, 0), -EXDEV);
+    assert_int_equal(tu_host_size(target), 6);
+    assert_host_text(target, 0, "secret");
+    tu_assert_clean(e->m);
+}
+
+/* Resolution stays beneath the root, so an absolute symlink is refused even
+ * when it points inside; a relative one inside works. */
+static void test_symlink_inside_the_root_works_when_relative(void **state)
+{
+    struct env *e = *state;
+    char link[400], target[400];
+    make_text_file(e, "f", "inside");
+    in_root(e, "f", target, sizeof(target));
+    assert_int_equal(symlink("f", in_root(e, "rel", link, sizeof(link))), 0);
+    assert_int_equal(symlink(target, in_root(e, "abs", link, sizeof(link))), 0);
+    vms_addr buf = user_buffer(e, PG);
+    int fd = vms_open(e->t, "rel", O_RDONLY, 0);
+    assert_int_equal(fd, 3);
+    assert_int_equal(vms_read(e->t, fd, buf, 100), 6);
+    assert_user_text(e, buf, "inside");
+    struct stat via_link, direct;
+    assert_int_equal(vms_fstat(e->t, fd, &via_link), 0);
+    assert_int_equal(vms_fstat(e->t, open_ok(e, "f", O_RDONLY), &direct), 0);
+    assert_int_equal(via_link.st_ino, direct.st_ino);
+    assert_int_equal(vms_open(e->t, "abs", O_RDONLY, 0), -EXDEV);
+    tu_assert_clean(e->m);
+}
+
+static void test_absolute_path_inside_the_root_names_the_same_file(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 10);
+    int rel = open_ok(e, "f", O_RDONLY);
+    int abs = open_ok(e, in_root(e, "f", path, sizeof(path)), O_RDONLY);
+    struct stat a, b;
+    assert_int_equal(vms_fstat(e->t, rel, &a), 0);
+    assert_int_equal(vms_fstat(e->t, abs, &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(vms_open(e->t, e->root, O_RDONLY | O_DIRECTORY, 0), 5);
+    tu_assert_clean(e->m);
+}
+
+/* O_CREAT through any way out fails, and nothing appears outside. */
+static void test_o_creat_never_creates_outside_the_root(void **state)
+{
+    struct env *e = *state;
+    char link[400], abs_new[400], abs_target[400], path[400];
+    int fl = O_WRONLY | O_CREAT;
+    in_outside(e, "abs_new", abs_new, sizeof(abs_new));
+    in_outside(e, "via_abs_link", abs_target, sizeof(abs_target));
+    assert_int_equal(symlink("../outside/via_link", in_root(e, "dangling", link, sizeof(link))), 0);
+    assert_int_equal(symlink(abs_target, in_root(e, "dangling_abs", link, sizeof(link))), 0);
+    assert_int_equal(vms_open(e->t, "../outside/dotdot", fl, 0644), -EXDEV);
+    assert_int_equal(vms_open(e->t, abs_new, fl, 0644), -EXDEV);
+    assert_int_equal(vms_open(e->t, "dangling", fl, 0644), -EXDEV);
+    assert_int_equal(vms_open(e->t, "dangling_abs", fl, 0644), -EXDEV);
+    assert_int_equal(tu_host_size(in_outside(e, "dotdot", path, sizeof(path))), -1);
+    assert_int_equal(tu_host_size(abs_new), -1);
+    assert_int_equal(tu_host_size(in_outside(e, "via_link", path, sizeof(path))), -1);
+    assert_int_equal(tu_host_size(abs_target), -1);
+    assert_int_equal(tu_host_size(in_root(e, "outside", path, sizeof(path))), -1);
+    tu_assert_clean(e->m);
+}
+
+static void test_o_creat_inside_the_root_creates_the_host_file(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    vms_addr buf = user_buffer(e, PG);
+    store_text(e, buf, "made");
+    int fd = vms_open(e->t, "new", O_RDWR | O_CREAT, 0600);
+    assert_int_equal(fd, 3);
+    in_root(e, "new", path, sizeof(path));
+    assert_int_equal(tu_host_size(path), 0);
+    assert_int_equal(vms_write(e->t, fd, buf, 4), 4);
+    assert_int_equal(vms_close(e->t, fd), 0);
+    tu_assert_clean(e->m);
+    vms_machine_destroy(e->m); /* writes the dirty page back */
+    e->m = NULL;
+    assert_int_equal(tu_host_size(path), 4);
+    assert_host_text(path, 0, "made");
+}
+
+/* ---- read() and write() against mappings: one page cache ---- */
+
+/* Four pages: "AAAA...", "BBBB...", "CCCC...", "DDDD...". */
+static void make_letter_file(const struct env *e, const char *name)
+{
+    char path[400];
+    uint8_t data[4 * PG];
+    for (uint64_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)('A' + i / PG);
+    tu_host_write(in_root(e, name, path, sizeof(path)), data, sizeof(data));
+}
+
+static void pwrite_text(struct env *e, int fd, vms_addr buf, const char *text, int64_t off)
+{
+    store_text(e, buf, text);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, strlen(text), off), (int64_t)strlen(text));
+}
+
+static void test_write_is_seen_by_a_shared_mapping_at_once(void **state)
+{
+    struct env *e = *state;
+    make_letter_file(e, "f");
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr map = map_file(e, fd, 4 * PG, RW, MAP_SHARED);
+    assert_user_text(e, map, "AAAA");
+    pwrite_text(e, fd, buf, "NEW0", 0);
+    assert_user_text(e, map, "NEW0");
+    pwrite_text(e, fd, buf, "NEW3", (int64_t)(3 * PG));
+    assert_user_text(e, map + 3 * PG, "NEW3");
+    tu_assert_clean(e->m);
+}
+
+static void test_store_in_a_shared_mapping_is_seen_by_read_at_once(void **state)
+{
+    struct env *e = *state;
+    make_letter_file(e, "f");
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr map = map_file(e, fd, 4 * PG, RW, MAP_SHARED);
+    store_text(e, map + PG, "SHR1");
+    assert_int_equal(vms_pread(e->t, fd, buf, 5, (int64_t)PG), 5);
+    assert_user_text(e, buf, "SHR1B");
+    tu_assert_clean(e->m);
+}
+
+/* A private mapping shows the file in every page it has not copied yet;
+ * its copied page keeps what it had. */
+static void test_private_mapping_sees_file_changes_until_it_copies_a_page(void **state)
+{
+    struct env *e = *state;
+    make_letter_file(e, "f");
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr priv = map_file(e, fd, 4 * PG, RW, MAP_PRIVATE);
+    assert_user_text(e, priv, "AAAA");
+    assert_user_text(e, priv + 3 * PG, "DDDD");
+    tu_store_byte(e->t, priv + PG + 1, 'c');
+    pwrite_text(e, fd, buf, "NEW0", 0);
+    pwrite_text(e, fd, buf, "NEW1", (int64_t)PG);
+    pwrite_text(e, fd, buf, "NEW2", (int64_t)(2 * PG));
+    pwrite_text(e, fd, buf, "NEW3", (int64_t)(3 * PG));
+    assert_user_text(e, priv, "NEW0");
+    assert_user_text(e, priv + PG, "BcBB");
+    assert_user_text(e, priv + 2 * PG, "NEW2");
+    assert_user_text(e, priv + 3 * PG, "NEW3");
+    tu_assert_clean(e->m);
+}
+
+static void test_private_mapping_keeps_its_copy_over_shared_stores(void **state)
+{
+    struct env *e = *state;
+    make_letter_file(e, "f");
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr priv = map_file(e, fd, 4 * PG, RW, MAP_PRIVATE);
+    vms_addr shared = map_file(e, fd, 4 * PG, RW, MAP_SHARED);
+    tu_store_byte(e->t, priv + PG + 1, 'c');
+    store_text(e, shared, "SHR0");
+    store_text(e, shared + PG, "SHR1");
+    assert_user_text(e, priv, "SHR0");
+    assert_user_text(e, priv + PG, "BcBB");
+    tu_assert_clean(e->m);
+}
+
+static void test_private_store_never_reaches_the_file(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_letter_file(e, "f");
+    vms_addr buf = user_buffer(e, PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr priv = map_file(e, fd, 4 * PG, RW, MAP_PRIVATE);
+    store_text(e, priv, "PRIV");
+    assert_int_equal(vms_msync(e->t, priv, 4 * PG, MS_SYNC), 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 4, 0), 4);
+    assert_user_text(e, buf, "AAAA");
+    in_root(e, "f", path, sizeof(path));
+    assert_host_text(path, 0, "AAAA");
+    tu_assert_clean(e->m);
+    vms_machine_destroy(e->m);
+    e->m = NULL;
+    assert_host_text(path, 0, "AAAA");
+}
+
+/* ---- copies: read() makes two, a mapping one ---- */
+
+static struct vms_io_stats io_now(struct env *e)
+{
+    struct vms_stats *s = tu_stats(e->m);
+    struct vms_io_stats io = s->io;
+    free(s);
+    return io;
+}
+
+static void test_read_copies_from_disk_once_and_to_user_on_every_read(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    struct vms_io_stats before = io_now(e);
+    assert_int_equal(vms_read(e->t, fd, buf, 2 * PG), (int64_t)(2 * PG));
+    struct vms_io_stats cold = io_now(e);
+    assert_int_equal(cold.disk_to_cache - before.disk_to_cache, 2 * PG);
+    assert_int_equal(cold.disk_reads - before.disk_reads, 2);
+    assert_int_equal(cold.cache_to_user - before.cache_to_user, 2 * PG);
+    assert_int_equal(vms_pread(e->t, fd, buf, 2 * PG, 0), (int64_t)(2 * PG));
+    struct vms_io_stats hot = io_now(e);
+    assert_int_equal(hot.disk_to_cache, cold.disk_to_cache);
+    assert_int_equal(hot.cache_to_user - cold.cache_to_user, 2 * PG);
+    assert_user_pattern(e, buf, 2 * PG, 0);
+    tu_assert_clean(e->m);
+}
+
+static void test_loads_through_a_mapping_copy_only_from_disk_to_cache(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 2 * PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    vms_addr map = map_file(e, fd, 2 * PG, PROT_READ, MAP_SHARED);
+    struct vms_io_stats before = io_now(e);
+    assert_user_pattern(e, map, 2 * PG, 0);
+    assert_user_pattern(e, map, 2 * PG, 0);
+    struct vms_io_stats after = io_now(e);
+    assert_int_equal(after.disk_to_cache - before.disk_to_cache, 2 * PG);
+    assert_int_equal(after.cache_to_user, before.cache_to_user);
+    assert_int_equal(after.user_to_cache, before.user_to_cache);
+    tu_assert_clean(e->m);
+}
+
+/* A whole-page write needs nothing from the disk; fsync writes it once. */
+static void test_write_copies_user_to_cache_and_fsync_cache_to_disk(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 2 * PG);
+    vms_addr buf = user_buffer(e, PG);
+    for (uint64_t i = 0; i < PG; i++)
+        tu_store_byte(e->t, buf + i, 'w');
+    int fd = open_ok(e, "f", O_RDWR);
+    struct vms_io_stats before = io_now(e);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, PG, (int64_t)PG), (int64_t)PG);
+    struct vms_io_stats written = io_now(e);
+    assert_int_equal(written.user_to_cache - before.user_to_cache, PG);
+    assert_int_equal(written.disk_to_cache, before.disk_to_cache);
+    assert_int_equal(written.cache_to_disk, before.cache_to_disk);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    struct vms_io_stats synced = io_now(e);
+    assert_int_equal(synced.cache_to_disk - written.cache_to_disk, PG);
+    assert_int_equal(synced.disk_writes - written.disk_writes, 1);
+    in_root(e, "f", path, sizeof(path));
+    assert_int_equal(tu_host_byte(path, (off_t)PG), 'w');
+    assert_int_equal(tu_host_byte(path, (off_t)(2 * PG) - 1), 'w');
+    assert_host_pattern(path, PG, 0);
+    tu_assert_clean(e->m);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_first_open_returns_fd_3),
+        T(test_open_returns_the_lowest_free_fd),
+        T(test_close_of_a_bad_fd_is_ebadf),
+        T(test_io_on_a_bad_fd_is_ebadf),
+        T(test_read_of_a_write_only_fd_is_ebadf_before_the_buffer),
+        T(test_write_to_a_read_only_fd_is_ebadf),
+        T(test_read_of_a_directory_is_eisdir_and_write_ebadf),
+        T(test_open_of_a_directory_for_writing_is_eisdir),
+        T(test_read_into_an_unmapped_buffer_is_efault),
+        T(test_read_into_a_read_only_buffer_is_efault),
+        T(test_count_0_with_a_bad_buffer_returns_0),
+        T(test_write_from_an_unmapped_buffer_is_efault_and_leaves_the_file_alone),
+        T(test_pread_into_a_half_mapped_buffer_returns_the_mapped_part),
+        T(test_read_up_to_a_hole_returns_100_and_advances_by_100),
+        T(test_pwrite_from_a_half_mapped_buffer_writes_the_mapped_part),
+        T(test_negative_offsets_are_einval_before_the_fd),
+        T(test_pread_at_or_beyond_eof_returns_0),
+        T(test_lseek_with_an_unknown_whence_is_einval),
+        T(test_lseek_to_a_negative_position_is_einval),
+        T(test_lseek_stops_at_the_largest_file_size),
+        T(test_lseek_data_and_hole_of_a_file_without_holes),
+        T(test_lseek_data_or_hole_at_or_beyond_eof_is_enxio),
+        T(test_lseek_on_a_directory_to_0_succeeds),
+        T(test_ftruncate_needs_a_file_open_for_writing),
+        T(test_ftruncate_beyond_the_largest_file_size_is_efbig),
+        T(test_pwrite_at_the_largest_file_size_is_efbig_and_short_below_it),
+        T(test_fsync_of_a_read_only_fd_and_of_a_directory_succeeds),
+        T(test_fstat_reports_size_machine_inode_and_device),
+        T(test_open_errors_are_the_hosts),
+        T(test_o_creat_o_excl_on_an_existing_name_is_eexist),
+        T(test_o_append_writes_at_the_end_whatever_the_position),
+        T(test_pwrite_on_an_o_append_fd_appends),
+        T(test_o_trunc_empties_a_cached_file),
+        T(test_o_rdonly_with_o_trunc_truncates),
+        T(test_write_past_eof_grows_the_file_with_zeros),
+        T(test_absolute_path_outside_the_root_is_exdev),
+        T(test_absolute_path_into_a_sibling_named_like_the_root_is_exdev),
+        T(test_dotdot_out_of_the_root_is_exdev),
+        T(test_dotdot_that_stays_inside_the_root_works),
+        T(test_symlink_out_of_the_root_is_exdev_and_the_target_untouched),
+        T(test_symlink_inside_the_root_works_when_relative),
+        T(test_absolute_path_inside_the_root_names_the_same_file),
+        T(test_o_creat_never_creates_outside_the_root),
+        T(test_o_creat_inside_the_root_creates_the_host_file),
+        T(test_write_is_seen_by_a_shared_mapping_at_once),
+        T(test_store_in_a_shared_mapping_is_seen_by_read_at_once),
+        T(test_private_mapping_sees_file_changes_until_it_copies_a_page),
+        T(test_private_mapping_keeps_its_copy_over_shared_stores),
+        T(test_private_store_never_reaches_the_file),
+        T(test_read_copies_from_disk_once_and_to_user_on_every_read),
+        T(test_loads_through_a_mapping_copy_only_from_disk_to_cache),
+        T(test_write_copies_user_to_cache_and_fsync_cache_to_disk),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

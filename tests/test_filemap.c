@@ -1,0 +1,1240 @@
+/*
+ * test_filemap.c - mappings of files, as Linux 6.x on x86-64 (ext4, THP
+ * off) shows them: mmap's errno for files and their priority, mprotect
+ * against the descriptor's mode, 2 MiB placement of file ranges, the maps
+ * text; the page faults (fault-around windows and how they are clipped,
+ * write faults without neighbours, write-notify, copy-on-write), read-around
+ * of a cold file with its readahead marker; what lies beyond EOF (zeros in
+ * the last page, SIGBUS after it), truncation under live mappings; and the
+ * way data reaches the disk (msync, fsync, sync, destroying the machine).
+ *
+ * Every test runs in a new scratch folder that is the machine's root, and a
+ * new machine, so that the machine's page cache starts cold. Fault windows
+ * are measured on mappings placed with MAP_FIXED at a 2 MiB-aligned address
+ * (BASE) so that the 2 MiB page-table boundaries are known.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+
+#define PG 4096ULL
+#define MIB (1ULL << 20)
+#define RW (PROT_READ | PROT_WRITE)
+#define BASE 0x200000000ULL        /* 2 MiB-aligned: the start of a PTE table */
+#define MMAP_BASE 0x7ffff7fff000ULL /* a new task maps top-down from here */
+#define FIRST_PAGE 0x7ffff7ffe000ULL
+
+#define MAP_UNKNOWN_BIT 0x800000 /* no such flag */
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+
+struct env {
+    char dir[256];  /* the scratch folder */
+    char root[300]; /* dir/root: the machine's root folder */
+    vms_machine *m;
+    vms_task *t;
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    char made[64];
+    tu_scratch_make(made, sizeof(made));
+    assert_non_null(realpath(made, e->dir));
+    tu_join(e->root, sizeof(e->root), e->dir, "root");
+    assert_int_equal(mkdir(e->root, 0755), 0);
+    e->m = tu_machine_in(e->root);
+    e->t = tu_spawn(e->m);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    vms_machine_destroy(e->m);
+    int err = tu_scratch_remove(e->dir);
+    free(e);
+    return err;
+}
+
+/* End the machine now (writing back what is dirty); teardown skips it. */
+static void destroy_machine(struct env *e)
+{
+    tu_assert_clean(e->m);
+    vms_machine_destroy(e->m);
+    e->m = NULL;
+}
+
+static const char *host_path(const struct env *e, const char *name, char *buf, size_t size)
+{
+    return tu_join(buf, size, e->root, name);
+}
+
+/* A file of len bytes of tu_pattern, written on the host in 4 KiB writes. */
+static void make_file(const struct env *e, const char *name, size_t len)
+{
+    char path[400];
+    tu_host_fill(host_path(e, name, path, sizeof(path)), len);
+}
+
+/* A file of len bytes, all c. */
+static void make_byte_file(const struct env *e, const char *name, size_t len, uint8_t c)
+{
+    char path[400];
+    tu_host_fill_byte(host_path(e, name, path, sizeof(path)), len, c);
+}
+
+static int open_ok(struct env *e, const char *name, int flags)
+{
+    int fd = vms_open(e->t, name, flags, 0644);
+    assert_true(fd >= 3);
+    return fd;
+}
+
+static vms_addr map_ok(struct env *e, vms_addr addr, uint64_t len, int prot, int flags, int fd,
+                       int64_t off)
+{
+    int64_t r = vms_mmap(e->t, addr, len, prot, flags, fd, off);
+    if (r < 0)
+        fail_msg("mmap failed: %lld", (long long)r);
+    if (flags & MAP_FIXED)
+        assert_int_equal(r, addr);
+    return (vms_addr)r;
+}
+
+/* A mapping of pages [pgoff, pgoff + pages) of fd at BASE + slot pages. */
+static vms_addr map_at(struct env *e, uint64_t slot, uint64_t pages, int prot, int flags, int fd,
+                       uint64_t pgoff)
+{
+    return map_ok(e, BASE + slot * PG, pages * PG, prot, flags | MAP_FIXED, fd,
+                  (int64_t)(pgoff * PG));
+}
+
+/* Bring pages [0, pages) of the file into the page cache with pread(),
+ * except `skip` (-1: none). Page 0 is read from offset 1 so that no
+ * readahead brings in more than asked. */
+static void warm_cache(struct env *e, int fd, uint64_t pages, int64_t skip)
+{
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (uint64_t i = 0; i < pages; i++) {
+        if ((int64_t)i == skip)
+            continue;
+        int64_t off = i ? (int64_t)(i * PG) : 1;
+        assert_true(vms_pread(e->t, fd, buf, PG - (uint64_t)off % PG, off) > 0);
+    }
+}
+
+/* A file of `pages` pages, opened with flags and fully cached. */
+static int hot_file(struct env *e, uint64_t pages, int flags)
+{
+    make_file(e, "f", pages * PG);
+    int fd = open_ok(e, "f", flags);
+    warm_cache(e, fd, pages, -1);
+    return fd;
+}
+
+static void assert_pattern(struct env *e, vms_addr start, int pages, int write, const char *want)
+{
+    char got[300];
+    assert_true(pages < (int)sizeof(got));
+    tu_fault_pattern(e->t, start, pages, write, got);
+    assert_string_equal(got, want);
+}
+
+static void assert_residency(struct env *e, vms_addr start, int pages, const char *want)
+{
+    char got[300];
+    assert_true(pages < (int)sizeof(got));
+    tu_residency(e->t, start, pages, got);
+    assert_string_equal(got, want);
+}
+
+/* "0...01...10...0": pages [first, last] are '1', of n. */
+static const char *ones(char *buf, int n, int first, int last)
+{
+    for (int i = 0; i < n; i++)
+        buf[i] = i >= first && i <= last ? '1' : '0';
+    buf[n] = '\0';
+    return buf;
+}
+
+static void assert_load_sigbus(struct env *e, vms_addr va)
+{
+    uint8_t c;
+    assert_int_equal(vms_load(e->t, va, &c, 1), SIGBUS);
+    tu_assert_fault(e->t, SIGBUS, BUS_ADRERR, va);
+}
+
+static void assert_store_sigbus(struct env *e, vms_addr va)
+{
+    uint8_t c = 'q';
+    assert_int_equal(vms_store(e->t, va, &c, 1), SIGBUS);
+    tu_assert_fault(e->t, SIGBUS, BUS_ADRERR, va);
+}
+
+static void store_text(struct env *e, vms_addr va, const char *text)
+{
+    assert_int_equal(vms_store(e->t, va, text, strlen(text)), 0);
+}
+
+static void assert_user_text(struct env *e, vms_addr va, const char *text)
+{
+    char got[128] = {0};
+    size_t n = strlen(text);
+    assert_true(n < sizeof(got));
+    assert_int_equal(vms_load(e->t, va, got, n), 0);
+    assert_string_equal(got, text);
+}
+
+/* Every byte of [va, va + len) is c. */
+static void assert_user_bytes(struct env *e, vms_addr va, uint64_t len, uint8_t c)
+{
+    uint8_t *got = malloc(len);
+    assert_non_null(got);
+    assert_int_equal(vms_load(e->t, va, got, len), 0);
+    for (uint64_t i = 0; i < len; i++)
+        if (got[i] != c)
+            fail_msg("byte at +%llu is 0x%02x, not 0x%02x", (unsigned long long)i, got[i], c);
+    free(got);
+}
+
+static void assert_host_text(const char *path, off_t off, const char *text)
+{
+    char got[128] = {0};
+    size_t n = strlen(text);
+    assert_int_equal(tu_host_read(path, got, n, off), (ssize_t)n);
+    assert_string_equal(got, text);
+}
+
+/* ---- the seeds' example: a store through MAP_SHARED reaches the file ---- */
+
+#define GREETING "Hello, world: one file, mapped shared.\n"
+
+/* open, fstat, mmap MAP_SHARED read-write, close; load through the mapping,
+ * store "Hi". Returns the mapping. */
+static vms_addr greet(struct env *e)
+{
+    char path[400];
+    tu_host_write(host_path(e, "file.txt", path, sizeof(path)), GREETING, strlen(GREETING));
+    int fd = vms_open(e->t, "file.txt", O_RDWR, 0);
+    assert_int_equal(fd, 3);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, strlen(GREETING));
+    vms_addr p = map_ok(e, 0, (uint64_t)st.st_size, RW, MAP_SHARED, fd, 0);
+    assert_int_equal(p, FIRST_PAGE);
+    assert_int_equal(vms_close(e->t, fd), 0); /* the mapping keeps the file */
+    assert_user_text(e, p, GREETING);
+    store_text(e, p, "Hi");
+    return p;
+}
+
+static void test_seed_example_msync_puts_hi_in_the_file_on_disk(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    host_path(e, "file.txt", path, sizeof(path));
+    vms_addr p = greet(e);
+    assert_int_equal(vms_msync(e->t, p, strlen(GREETING), MS_SYNC), 0);
+    assert_host_text(path, 0, "Hillo, world");
+    assert_int_equal(tu_host_size(path), strlen(GREETING));
+    assert_int_equal(vms_munmap(e->t, p, strlen(GREETING)), 0);
+    destroy_machine(e);
+    assert_host_text(path, 0, "Hillo, world");
+    assert_int_equal(tu_host_size(path), strlen(GREETING));
+}
+
+static void test_seed_example_without_msync_reaches_the_disk_on_destroy(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    host_path(e, "file.txt", path, sizeof(path));
+    vms_addr p = greet(e);
+    assert_int_equal(vms_munmap(e->t, p, strlen(GREETING)), 0);
+    destroy_machine(e);
+    assert_host_text(path, 0, "Hillo, world");
+    assert_int_equal(tu_host_size(path), strlen(GREETING));
+}
+
+/* The host file is the machine's disk: a dirty page stays in the page
+ * cache until something writes it back. */
+static void test_dirty_pages_stay_in_the_cache_until_written_back(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_byte_file(e, "f", 2 * PG, 'a');
+    host_path(e, "f", path, sizeof(path));
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr map = map_ok(e, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
+    store_text(e, map + PG, "dirty");
+    struct vms_stats *s = tu_stats(e->m);
+    assert_int_equal(s->dirty_pages, 1);
+    free(s);
+    assert_int_equal(tu_host_byte(path, (off_t)PG), 'a');
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_host_text(path, (off_t)PG, "dirty");
+    s = tu_stats(e->m);
+    assert_int_equal(s->dirty_pages, 0);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
+/* Nothing dirty is lost when the machine goes: pages written by write()
+ * and by stores are on disk afterwards, and the file has grown. */
+static void test_destroy_writes_every_dirty_page(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_byte_file(e, "f", 2 * PG, 'a');
+    host_path(e, "f", path, sizeof(path));
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr map = map_ok(e, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    store_text(e, buf, "appended");
+    store_text(e, map, "stored");
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 8, (int64_t)(3 * PG)), 8);
+    destroy_machine(e);
+    assert_int_equal(tu_host_size(path), 3 * PG + 8);
+    assert_host_text(path, 0, "storeda");
+    assert_host_text(path, (off_t)(3 * PG), "appended");
+    assert_int_equal(tu_host_byte(path, (off_t)(2 * PG)), 0);
+}
+
+static void test_sync_writes_back_every_file(void **state)
+{
+    struct env *e = *state;
+    char a[400], b[400];
+    make_byte_file(e, "a", PG, 'a');
+    make_byte_file(e, "b", PG, 'b');
+    host_path(e, "a", a, sizeof(a));
+    host_path(e, "b", b, sizeof(b));
+    vms_addr ma = map_ok(e, 0, PG, RW, MAP_SHARED, open_ok(e, "a", O_RDWR), 0);
+    vms_addr mb = map_ok(e, 0, PG, RW, MAP_SHARED, open_ok(e, "b", O_RDWR), 0);
+    store_text(e, ma, "AA");
+    store_text(e, mb, "BB");
+    assert_int_equal(vms_sync(e->m), 0);
+    assert_host_text(a, 0, "AAa");
+    assert_host_text(b, 0, "BBb");
+    tu_assert_clean(e->m);
+}
+
+/* ---- mmap of a file: errno ---- */
+
+struct fds {
+    int ro, wo, rw, dir;
+};
+
+/* A two-page file "f" opened three ways, and a folder "d". */
+static struct fds open_fds(struct env *e)
+{
+    char path[400];
+    make_file(e, "f", 2 * PG);
+    assert_int_equal(mkdir(host_path(e, "d", path, sizeof(path)), 0755), 0);
+    struct fds f = {.ro = open_ok(e, "f", O_RDONLY), .wo = open_ok(e, "f", O_WRONLY),
+                    .rw = open_ok(e, "f", O_RDWR), .dir = open_ok(e, "d", O_RDONLY)};
+    return f;
+}
+
+static int64_t try_map(struct env *e, uint64_t len, int prot, int flags, int fd, int64_t off)
+{
+    return vms_mmap(e->t, 0, len, prot, flags, fd, off);
+}
+
+static void test_mmap_of_a_bad_fd_is_ebadf(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, 999, 0), -EBADF);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, -1, 0), -EBADF);
+    assert_int_equal(vms_close(e->t, f.ro), 0);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.ro, 0), -EBADF);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_of_a_write_only_fd_is_eacces(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    int types[] = {MAP_PRIVATE, MAP_SHARED};
+    int prots[] = {PROT_READ, PROT_NONE};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            assert_int_equal(try_map(e, PG, prots[j], types[i], f.wo, 0), -EACCES);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED, f.wo, 0), -EACCES);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_shared_writable_of_a_read_only_fd_is_eacces(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED, f.ro, 0), -EACCES);
+    assert_int_equal(try_map(e, PG, PROT_WRITE, MAP_SHARED, f.ro, 0), -EACCES);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE, f.ro, 0), -EACCES);
+    assert_int_equal(try_map(e, PG, RW, MAP_PRIVATE, f.ro, 0), (int64_t)FIRST_PAGE);
+    tu_assert_clean(e->m);
+}
+
+/* The offset must be page-aligned, and offset + length may not pass
+ * LLONG_MAX (the file-size limit of the VFS, not ext4's). */
+static void test_mmap_offset_must_be_aligned_and_below_the_vfs_limit(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, 100), -EINVAL);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, -4096), -EOVERFLOW);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, INT64_MIN), -EOVERFLOW);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, 0x7ffffffffffff000LL),
+                     -EOVERFLOW);
+    assert_int_equal(try_map(e, 2 * PG, PROT_READ, MAP_SHARED, f.rw, 0x7fffffffffffe000LL),
+                     -EOVERFLOW);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, 0x7fffffffffffe000LL),
+                     (int64_t)FIRST_PAGE);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, 1LL << 40),
+                     (int64_t)(FIRST_PAGE - PG));
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_of_a_directory_is_enodev(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.dir, 0), -ENODEV);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.dir, 0), -ENODEV);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_hugetlb_of_a_file_is_einval(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, 2 * MIB, PROT_READ, MAP_PRIVATE | MAP_HUGETLB, f.rw, 0), -EINVAL);
+    tu_assert_clean(e->m);
+}
+
+/* ext4 without DAX refuses MAP_SYNC whatever the map type: the flag
+ * reaches the file's own mmap even when MAP_SHARED drops it from the
+ * validated flags. Anonymous private memory ignores it. */
+static void test_mmap_sync_of_a_file_is_eopnotsupp(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE | MAP_SYNC, f.rw, 0), -EOPNOTSUPP);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, f.rw, 0),
+                     -EOPNOTSUPP);
+    assert_int_equal(try_map(e, PG, RW, MAP_PRIVATE | MAP_SYNC, f.rw, 0), -EOPNOTSUPP);
+    assert_int_equal(try_map(e, PG, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_SYNC, -1, 0),
+                     (int64_t)FIRST_PAGE);
+    tu_assert_clean(e->m);
+}
+
+/* MAP_SHARED drops MAP_SYNC from the flags it validates, but the VMA gets
+ * VM_SYNC from the flags as given, and ext4's mmap refuses it. */
+static void test_mmap_shared_without_validate_still_refuses_map_sync(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED | MAP_SYNC, f.rw, 0), -EOPNOTSUPP);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED | MAP_SYNC, f.ro, 0), -EOPNOTSUPP);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_shared_validate_with_an_unknown_bit(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_UNKNOWN_BIT, f.rw, 0),
+                     -EOPNOTSUPP);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_UNKNOWN_BIT,
+                             -1, 0),
+                     -EINVAL);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0), -EINVAL);
+    /* without validation the bit is ignored */
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED | MAP_UNKNOWN_BIT, f.rw, 0),
+                     (int64_t)FIRST_PAGE);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_of_a_file_with_growsdown_is_einval(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, RW, MAP_PRIVATE | MAP_GROWSDOWN, f.rw, 0), -EINVAL);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED | MAP_GROWSDOWN, f.rw, 0), -EINVAL);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_length_checks_for_a_file(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, 0, PROT_READ, MAP_SHARED, f.rw, 0), -EINVAL);
+    assert_int_equal(try_map(e, (uint64_t)-4096, PROT_READ, MAP_SHARED, f.rw, 0), -ENOMEM);
+    assert_int_equal(try_map(e, 1ULL << 47, PROT_READ, MAP_SHARED, f.rw, 0), -ENOMEM);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_of_a_file_accepts_what_linux_accepts(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    int app = open_ok(e, "f", O_RDWR | O_APPEND);
+    assert_int_equal(try_map(e, PG, PROT_READ | PROT_SEM, MAP_SHARED, f.rw, 0), (int64_t)FIRST_PAGE);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED, app, 0), (int64_t)(FIRST_PAGE - PG));
+    assert_int_equal(try_map(e, PG, RW, MAP_PRIVATE, app, 0), (int64_t)(FIRST_PAGE - 2 * PG));
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, (int64_t)(100 * PG)),
+                     (int64_t)(FIRST_PAGE - 3 * PG));
+    tu_assert_clean(e->m);
+}
+
+/* Which error wins, checked one pair at a time. */
+static void test_mmap_errno_priority_for_files(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    const int64_t too_far = 0x7ffffffffffff000LL;
+    /* unaligned offset before the fd */
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, 999, 100), -EINVAL);
+    /* the fd before len 0 and a zero map type */
+    assert_int_equal(try_map(e, 0, PROT_READ, MAP_SHARED, 999, 0), -EBADF);
+    assert_int_equal(try_map(e, PG, PROT_READ, 0, 999, 0), -EBADF);
+    /* len 0 before anything about the file */
+    assert_int_equal(try_map(e, 0, PROT_READ, MAP_SHARED, f.wo, too_far), -EINVAL);
+    /* a length that does not fit before the offset overflow */
+    assert_int_equal(try_map(e, (uint64_t)-4096, PROT_READ, MAP_SHARED, f.rw, too_far), -ENOMEM);
+    /* the overflow before the descriptor's mode */
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.wo, too_far), -EOVERFLOW);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED, f.ro, too_far), -EOVERFLOW);
+    /* the map type before the descriptor's mode */
+    assert_int_equal(try_map(e, PG, PROT_READ, 0, f.wo, 0), -EINVAL);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_UNKNOWN_BIT, f.wo, 0),
+                     -EOPNOTSUPP);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE | MAP_UNKNOWN_BIT, f.ro, 0),
+                     -EOPNOTSUPP);
+    /* an unreadable fd before GROWSDOWN */
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE | MAP_GROWSDOWN, f.wo, 0), -EACCES);
+    tu_assert_clean(e->m);
+}
+
+/* ext4 lets MAP_SYNC through MAP_SHARED_VALIDATE (it knows the flag), so a
+ * shared writable map of a read-only fd fails on the fd first; the refusal
+ * of MAP_SYNC itself comes last, from ext4's own mmap. */
+static void test_mmap_shared_write_of_a_read_only_fd_beats_map_sync(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE | MAP_SYNC, f.ro, 0), -EACCES);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, f.wo, 0), -EACCES);
+    tu_assert_clean(e->m);
+}
+
+/* ---- mprotect against the descriptor's mode ---- */
+
+static void test_mprotect_write_on_a_shared_map_of_a_read_only_fd_is_eacces(void **state)
+{
+    struct env *e = *state;
+    char line[256];
+    struct fds f = open_fds(e);
+    vms_addr p = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, f.ro, 0);
+    assert_int_equal(vms_mprotect(e->t, p, PG, RW), -EACCES);
+    assert_int_equal(vms_mprotect(e->t, p, PG, PROT_WRITE), -EACCES);
+    tu_file_maps_line(line, sizeof(line), p, p + PG, "r--s", 0, 1001, "/f");
+    tu_assert_maps(e->t, line);
+    assert_int_equal(vms_mprotect(e->t, p, PG, PROT_READ | PROT_EXEC), 0);
+    tu_file_maps_line(line, sizeof(line), p, p + PG, "r-xs", 0, 1001, "/f");
+    tu_assert_maps(e->t, line);
+    tu_assert_clean(e->m);
+}
+
+/* The right to write comes from the descriptor at mmap time; closing it
+ * later changes nothing. */
+static void test_mprotect_write_on_a_shared_map_of_a_closed_rdwr_fd_succeeds(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    struct fds f = open_fds(e);
+    vms_addr p = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, f.rw, 0);
+    assert_int_equal(vms_close(e->t, f.rw), 0);
+    assert_int_equal(vms_mprotect(e->t, p, PG, RW), 0);
+    store_text(e, p, "via mprotect");
+    assert_int_equal(vms_msync(e->t, p, PG, MS_SYNC), 0);
+    assert_host_text(host_path(e, "f", path, sizeof(path)), 0, "via mprotect");
+    tu_assert_clean(e->m);
+}
+
+static void test_mprotect_write_on_a_private_map_of_a_read_only_fd_succeeds(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    struct fds f = open_fds(e);
+    vms_addr p = map_ok(e, 0, PG, PROT_READ, MAP_PRIVATE, f.ro, 0);
+    assert_int_equal(vms_mprotect(e->t, p, PG, RW), 0);
+    store_text(e, p, "private");
+    assert_user_text(e, p, "private");
+    assert_int_equal(vms_sync(e->m), 0);
+    assert_int_equal(tu_host_byte(host_path(e, "f", path, sizeof(path)), 0), tu_pattern(0));
+    tu_assert_clean(e->m);
+}
+
+/* ---- /proc/PID/maps ---- */
+
+/* The name is the path below the root folder, the device 08:01, the inode
+ * the machine's own; the offset widens past eight digits. */
+static void test_maps_lines_of_file_mappings(void **state)
+{
+    struct env *e = *state;
+    char path[400], want[1024], l1[256], l2[256], l3[256], l4[256];
+    make_file(e, "maps_file", 4 * PG);
+    assert_int_equal(mkdir(host_path(e, "sub", path, sizeof(path)), 0755), 0);
+    make_file(e, "sub/g", PG);
+    int fd = open_ok(e, "maps_file", O_RDWR), g = open_ok(e, "sub/g", O_RDONLY);
+    vms_addr a = map_ok(e, 0, 4 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    vms_addr b = map_ok(e, 0, 4 * PG, RW, MAP_SHARED, fd, 3 * (int64_t)PG);
+    vms_addr c = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, fd, 0x123456000LL);
+    vms_addr d = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, g, 0);
+    assert_int_equal(a, MMAP_BASE - 4 * PG);
+    assert_int_equal(b, a - 4 * PG);
+    assert_int_equal(c, b - PG);
+    assert_int_equal(d, c - PG);
+    tu_file_maps_line(l1, sizeof(l1), d, d + PG, "r--s", 0, 1002, "/sub/g");
+    tu_file_maps_line(l2, sizeof(l2), c, c + PG, "r--s", 0x123456000ULL, 1001, "/maps_file");
+    tu_file_maps_line(l3, sizeof(l3), b, b + 4 * PG, "rw-s", 3 * PG, 1001, "/maps_file");
+    tu_file_maps_line(l4, sizeof(l4), a, a + 4 * PG, "r--p", 0, 1001, "/maps_file");
+    snprintf(want, sizeof(want), "%s%s%s%s", l1, l2, l3, l4);
+    tu_assert_maps(e->t, want);
+    tu_assert_clean(e->m);
+}
+
+/* A private mapping keeps its name and offset after a copy-on-write. */
+static void test_maps_line_of_a_private_map_is_unchanged_by_cow(void **state)
+{
+    struct env *e = *state;
+    char line[256];
+    make_file(e, "f", 4 * PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr p = map_ok(e, 0, 2 * PG, RW, MAP_PRIVATE, fd, 2 * (int64_t)PG);
+    store_text(e, p, "cow");
+    tu_file_maps_line(line, sizeof(line), p, p + 2 * PG, "rw-p", 2 * PG, 1001, "/f");
+    tu_assert_maps(e->t, line);
+    tu_assert_clean(e->m);
+}
+
+static void test_mprotect_of_the_middle_page_splits_with_each_piece_offset(void **state)
+{
+    struct env *e = *state;
+    char want[1024], l1[256], l2[256], l3[256];
+    make_file(e, "f", 8 * PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr p = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 3 * (int64_t)PG);
+    assert_int_equal(vms_mprotect(e->t, p + PG, PG, PROT_READ), 0);
+    tu_file_maps_line(l1, sizeof(l1), p, p + PG, "rw-s", 0x3000, 1001, "/f");
+    tu_file_maps_line(l2, sizeof(l2), p + PG, p + 2 * PG, "r--s", 0x4000, 1001, "/f");
+    tu_file_maps_line(l3, sizeof(l3), p + 2 * PG, p + 3 * PG, "rw-s", 0x5000, 1001, "/f");
+    snprintf(want, sizeof(want), "%s%s%s", l1, l2, l3);
+    tu_assert_maps(e->t, want);
+    tu_assert_clean(e->m);
+}
+
+/* ---- placement: 2 MiB alignment of file ranges ---- */
+
+/* Where a mapping of len bytes at offset off lands in an empty task. */
+static vms_addr placed(struct env *e, int fd, uint64_t len, int64_t off, int flags)
+{
+    vms_addr p = map_ok(e, 0, len, PROT_READ, flags, fd, off);
+    assert_int_equal(vms_munmap(e->t, p, len), 0);
+    return p;
+}
+
+/* A range holding a whole aligned 2 MiB of the file is placed so that
+ * address = offset (mod 2 MiB); the file's end does not matter. */
+static void test_file_range_with_a_whole_2mib_chunk_is_aligned_to_its_offset(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(placed(e, fd, 2 * MIB, 0, MAP_SHARED), 0x7ffff7c00000ULL);
+    assert_int_equal(placed(e, fd, 2 * MIB, 0, MAP_PRIVATE), 0x7ffff7c00000ULL);
+    assert_int_equal(placed(e, fd, 4 * MIB, 0x1000, MAP_SHARED), 0x7ffff7a01000ULL);
+    assert_int_equal(placed(e, fd, 0x201000, 0x1ff000, MAP_SHARED), 0x7ffff7bff000ULL);
+    assert_int_equal(placed(e, fd, 2 * MIB, 2 * (int64_t)MIB, MAP_SHARED), 0x7ffff7c00000ULL);
+    tu_assert_clean(e->m);
+}
+
+static void test_file_range_without_a_whole_2mib_chunk_is_placed_as_usual(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(placed(e, fd, 2 * MIB, 0x1000, MAP_SHARED), MMAP_BASE - 2 * MIB);
+    assert_int_equal(placed(e, fd, 3 * MIB, 0x1000, MAP_SHARED), MMAP_BASE - 3 * MIB);
+    assert_int_equal(placed(e, fd, 0x1ff000, 0, MAP_SHARED), MMAP_BASE - 0x1ff000);
+    tu_assert_clean(e->m);
+}
+
+/* The search asks for len + 2 MiB; when its result is already congruent,
+ * the mapping goes 2 MiB higher, not at the result itself. */
+static void test_congruent_search_result_moves_up_2mib(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    /* len + 2 MiB = 0x5ff000 ends at mmap_base: the search gives 0x7ffff7a00000 */
+    assert_int_equal(placed(e, fd, 0x3ff000, 0, MAP_SHARED), 0x7ffff7c00000ULL);
+    tu_assert_clean(e->m);
+}
+
+static void test_usable_hint_is_honored_for_a_file(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_mmap(e->t, 0x100001000ULL, 4 * MIB, PROT_READ, MAP_SHARED, fd, 0),
+                     0x100001000LL);
+    tu_assert_clean(e->m);
+}
+
+/* ---- read faults: fault-around (16 pages) on a cached file ---- */
+
+static void test_fault_around_maps_the_aligned_16_page_block(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDONLY);
+    vms_addr p = map_at(e, 0, 64, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
+    assert_pattern(e, p, 64, 0,
+                   "0000000000000000" "1000000000000000" "1000000000000000" "1000000000000000");
+    tu_assert_clean(e->m);
+}
+
+/* A VMA starting inside a block slides the window forward: 16 pages from
+ * the VMA's start, not the 13 left in the block. */
+static void test_fault_around_window_slides_forward_from_the_vma_start(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDONLY);
+    vms_addr p = map_at(e, 3, 64, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
+    assert_pattern(e, p, 64, 0,
+                   "0000000000000000100000000000010000000000000001000000000000000100");
+    tu_assert_clean(e->m);
+}
+
+static void test_fault_around_later_windows_are_aligned_blocks(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDONLY);
+    vms_addr p = map_at(e, 3, 64, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p + 14 * PG, 0), '1'); /* VA page 17: block 16..31 */
+    assert_pattern(e, p, 40, 0, "1000000000000000000000000000010000000000");
+    tu_assert_clean(e->m);
+}
+
+static void test_fault_around_maps_the_block_of_the_faulting_page(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDONLY);
+    vms_addr p = map_at(e, 0, 64, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p + 21 * PG, 0), '1');
+    assert_pattern(e, p, 64, 0,
+                   "1000000000000000000000000000000010000000000000001000000000000000");
+    tu_assert_clean(e->m);
+}
+
+/* The window never crosses into the next 2 MiB page table. */
+static void test_fault_around_stops_at_the_page_table_boundary(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDONLY);
+    vms_addr p = map_at(e, 512 - 8, 32, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p + 7 * PG, 0), '1');
+    assert_pattern(e, p, 32, 0, "00000000100000000000000010000000");
+    tu_assert_clean(e->m);
+}
+
+/* Windows follow the virtual address, whatever the file offset. */
+static void test_fault_around_follows_the_address_not_the_file_offset(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDONLY);
+    vms_addr p = map_at(e, 0, 32, PROT_READ, MAP_SHARED, fd, 5);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
+    assert_pattern(e, p, 32, 0, "00000000000000001000000000000000");
+    tu_assert_clean(e->m);
+}
+
+/* The VMA's end clips the window; it is not moved back to make 16. */
+static void test_fault_around_is_clipped_by_the_vma_end(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDONLY);
+    vms_addr p = map_at(e, 0, 20, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p + 18 * PG, 0), '1');
+    assert_pattern(e, p, 20, 0, "10000000000000000000");
+    tu_assert_clean(e->m);
+}
+
+/* The partial last page is mapped with its neighbours; nothing after it. */
+static void test_fault_around_maps_the_partial_eof_page(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 5000);
+    int fd = open_ok(e, "f", O_RDONLY);
+    warm_cache(e, fd, 2, -1);
+    vms_addr p = map_at(e, 0, 4, PROT_READ, MAP_SHARED, fd, 0);
+    assert_pattern(e, p, 2, 0, "10");
+    assert_load_sigbus(e, p + 2 * PG);
+    tu_assert_clean(e->m);
+}
+
+/* A page missing from the cache is skipped by fault-around and costs a
+ * major fault of its own. */
+static void test_fault_around_leaves_an_uncached_page_to_a_major_fault(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 64 * PG);
+    int fd = open_ok(e, "f", O_RDONLY);
+    warm_cache(e, fd, 64, 3);
+    vms_addr p = map_at(e, 0, 16, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
+    assert_pattern(e, p, 16, 0, "000M000000000000");
+    tu_assert_clean(e->m);
+}
+
+static void test_fault_around_is_the_same_for_private_mappings(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDWR);
+    const char *want =
+        "0000000000000000" "1000000000000000" "1000000000000000" "1000000000000000";
+    vms_addr ro = map_at(e, 0, 64, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, ro, 0), '1');
+    assert_pattern(e, ro, 64, 0, want);
+    vms_addr rw = map_at(e, 512, 64, RW, MAP_PRIVATE, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, rw, 0), '1');
+    assert_pattern(e, rw, 64, 0, want);
+    tu_assert_clean(e->m);
+}
+
+/* ---- write faults ---- */
+
+static void test_first_shared_write_maps_no_neighbours(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDWR);
+    vms_addr p = map_at(e, 0, 64, RW, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
+    assert_pattern(e, p, 64, 0,
+                   "0100000000000000" "1000000000000000" "1000000000000000" "1000000000000000");
+    tu_assert_clean(e->m);
+}
+
+/* A page mapped by a read is write-protected until its first write
+ * (write-notify): one more fault, then none. Pages mapped by fault-around
+ * cost their own. */
+static void test_write_after_read_on_a_shared_mapping_costs_one_fault(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDWR);
+    vms_addr p = map_at(e, 0, 64, RW, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
+    assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
+    assert_int_equal(tu_fault_cost(e->t, p, 1), '0');
+    assert_int_equal(tu_fault_cost(e->t, p + PG, 1), '1');
+    assert_pattern(e, p + 2 * PG, 19, 1, "1111111111111111111");
+    tu_assert_clean(e->m);
+}
+
+static void test_private_write_copies_once(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    int fd = hot_file(e, 64, O_RDWR);
+    vms_addr p = map_at(e, 0, 64, RW, MAP_PRIVATE, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
+    assert_int_equal(tu_fault_cost(e->t, p, 1), '1'); /* copy-on-write */
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '0');
+    assert_int_equal(tu_fault_cost(e->t, p, 1), '0');
+    assert_int_equal(tu_fault_cost(e->t, p + PG, 1), '1');
+    assert_int_equal(tu_fault_cost(e->t, p + PG, 0), '0');
+    assert_int_equal(tu_load_byte(e->t, p), 'w');
+    assert_int_equal(tu_load_byte(e->t, p + 1), tu_pattern(1)); /* the rest was copied */
+    assert_int_equal(vms_sync(e->m), 0);
+    assert_int_equal(tu_host_byte(host_path(e, "f", path, sizeof(path)), 0), tu_pattern(0));
+    tu_assert_clean(e->m);
+}
+
+static void test_first_private_write_maps_no_neighbours(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDWR);
+    vms_addr p = map_at(e, 0, 64, RW, MAP_PRIVATE, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
+    assert_pattern(e, p, 20, 0, "01000000000000001000");
+    tu_assert_clean(e->m);
+}
+
+/* A read after a write fault maps the block around it, the written page
+ * aside; the others are still write-protected. */
+static void test_read_after_a_shared_write_maps_the_rest_read_only(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 64, O_RDWR);
+    vms_addr p = map_at(e, 0, 64, RW, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p + 5 * PG, 1), '1');
+    assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
+    assert_pattern(e, p, 16, 0, "0000000000000000");
+    assert_int_equal(tu_fault_cost(e->t, p + 5 * PG, 1), '0');
+    assert_int_equal(tu_fault_cost(e->t, p + 6 * PG, 1), '1');
+    tu_assert_clean(e->m);
+}
+
+/* ---- a cold file: read-around and its marker ---- */
+
+#define COLD_PAGES 256
+
+/* A 256-page file the machine has never read; mapped at BASE. */
+static vms_addr map_cold(struct env *e, int prot, int flags, int open_flags)
+{
+    make_file(e, "big", COLD_PAGES * PG);
+    int fd = open_ok(e, "big", open_flags);
+    return map_at(e, 0, COLD_PAGES, prot, flags, fd, 0);
+}
+
+/* The first fault reads 32 pages from the disk: one major fault, no minor
+ * one; the retry maps the first 16. Page 24 carries the readahead marker,
+ * which fault-around skips: it costs a fault, which reads the next window. */
+static void test_cold_first_read_is_one_major_fault_and_reads_32_pages(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), 'M');
+    assert_residency(e, p, COLD_PAGES, ones(want, COLD_PAGES, 0, 31));
+    assert_pattern(e, p, 64, 0,
+                   "0000000000000000" "1000000010000000" "1000000000000000" "1000000000000000");
+    assert_int_equal(tu_majflt(e->t), 1);
+    tu_assert_clean(e->m);
+}
+
+/* Reading on through the file never waits for the disk again. */
+static void test_cold_sequential_reads_cost_one_major_fault_in_all(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
+    for (int i = 0; i < COLD_PAGES; i++)
+        (void)tu_load_byte(e->t, p + (uint64_t)i * PG);
+    assert_int_equal(tu_majflt(e->t), 1);
+    assert_residency(e, p, COLD_PAGES, ones(want, COLD_PAGES, 0, COLD_PAGES - 1));
+    tu_assert_clean(e->m);
+}
+
+/* Read-around centres on the fault: pages 84..115 for page 100, marker at
+ * 108; touching the marker reads 116..147 without a major fault. */
+static void test_cold_read_in_the_middle_reads_around_the_fault(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
+    assert_int_equal(tu_fault_cost(e->t, p + 100 * PG, 0), 'M');
+    assert_residency(e, p, COLD_PAGES, ones(want, COLD_PAGES, 84, 115));
+    assert_pattern(e, p + 96 * PG, 12, 0, "000000000000");
+    assert_int_equal(tu_fault_cost(e->t, p + 108 * PG, 0), '1');
+    assert_residency(e, p, COLD_PAGES, ones(want, COLD_PAGES, 84, 147));
+    assert_int_equal(tu_majflt(e->t), 1);
+    assert_int_equal(tu_load_byte(e->t, p + 100 * PG + 7), tu_pattern(100 * PG + 7));
+    tu_assert_clean(e->m);
+}
+
+static void test_cold_private_read_reads_around_the_same_way(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    vms_addr p = map_cold(e, PROT_READ, MAP_PRIVATE, O_RDONLY);
+    assert_int_equal(tu_fault_cost(e->t, p + 100 * PG, 0), 'M');
+    assert_residency(e, p, COLD_PAGES, ones(want, COLD_PAGES, 84, 115));
+    tu_assert_clean(e->m);
+}
+
+static void test_cold_shared_write_is_one_major_fault_and_reads_around(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    vms_addr p = map_cold(e, RW, MAP_SHARED, O_RDWR);
+    assert_int_equal(tu_fault_cost(e->t, p + 100 * PG, 1), 'M');
+    assert_int_equal(tu_minflt(e->t), 0);
+    assert_residency(e, p, COLD_PAGES, ones(want, COLD_PAGES, 84, 115));
+    assert_int_equal(tu_load_byte(e->t, p + 100 * PG), 'w');
+    assert_int_equal(tu_load_byte(e->t, p + 100 * PG + 1), tu_pattern(100 * PG + 1));
+    tu_assert_clean(e->m);
+}
+
+/* pread() of a cold file faults nothing; from offset 0 it reads ahead
+ * four pages, elsewhere only the page asked for. */
+static void test_cold_pread_reads_ahead_only_from_the_start(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    make_file(e, "big", COLD_PAGES * PG);
+    int fd = open_ok(e, "big", O_RDONLY);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    tu_store_byte(e->t, buf, 0);
+    vms_addr p = map_at(e, 0, COLD_PAGES, PROT_READ, MAP_SHARED, fd, 0);
+    uint64_t min0 = tu_minflt(e->t);
+    assert_int_equal(vms_pread(e->t, fd, buf, PG, 0), (int64_t)PG);
+    assert_int_equal(tu_minflt(e->t), min0);
+    assert_int_equal(tu_majflt(e->t), 0);
+    assert_residency(e, p, COLD_PAGES, ones(want, COLD_PAGES, 0, 3));
+    assert_int_equal(vms_pread(e->t, fd, buf, PG, 100 * (int64_t)PG), (int64_t)PG);
+    ones(want, COLD_PAGES, 0, 3);
+    want[100] = '1';
+    assert_residency(e, p, COLD_PAGES, want);
+    tu_assert_clean(e->m);
+}
+
+/* ---- beyond the end of the file ---- */
+
+/* A 5000-byte file of 'a': page 1 is the partial last page, page 2 lies
+ * wholly beyond EOF. */
+static int eof_file(struct env *e, int flags)
+{
+    make_byte_file(e, "eof", 5000, 'a');
+    return open_ok(e, "eof", flags);
+}
+
+static void test_tail_of_the_last_page_reads_zero(void **state)
+{
+    struct env *e = *state;
+    int fd = eof_file(e, O_RDWR);
+    vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_load_byte(e->t, m + 4999), 'a');
+    assert_user_bytes(e, m + 5000, 2 * PG - 5000, 0);
+    tu_assert_clean(e->m);
+}
+
+/* A store past EOF in the last page is visible through every mapping but
+ * is never file data: the size stays, and write-back zeroes it. */
+static void test_store_past_eof_stays_until_written_back_then_reads_zero(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    host_path(e, "eof", path, sizeof(path));
+    int fd = eof_file(e, O_RDWR);
+    vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
+    tu_store_byte(e->t, m + 6000, 'W');
+    tu_store_byte(e->t, m + 5000, 'V');
+    vms_addr other = map_ok(e, 0, 2 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_load_byte(e->t, other + 6000), 'W');
+    assert_int_equal(vms_msync(e->t, m, 2 * PG, MS_SYNC), 0);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, 5000);
+    assert_int_equal(tu_host_size(path), 5000);
+    assert_int_equal(tu_load_byte(e->t, m + 5000), 0);
+    assert_int_equal(tu_load_byte(e->t, m + 6000), 0);
+    assert_int_equal(tu_load_byte(e->t, other + 6000), 0);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 16, 4990), 10);
+    tu_assert_clean(e->m);
+}
+
+static void test_store_past_eof_survives_munmap_and_ms_async_but_not_fsync(void **state)
+{
+    struct env *e = *state;
+    int fd = eof_file(e, O_RDWR);
+    vms_addr m = map_ok(e, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
+    tu_store_byte(e->t, m + 6000, 'W');
+    assert_int_equal(vms_munmap(e->t, m, 2 * PG), 0);
+    m = map_ok(e, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_load_byte(e->t, m + 6000), 'W');
+    assert_int_equal(vms_msync(e->t, m, 2 * PG, MS_ASYNC), 0);
+    assert_int_equal(tu_load_byte(e->t, m + 6000), 'W');
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(tu_load_byte(e->t, m + 6000), 0);
+    tu_assert_clean(e->m);
+}
+
+/* SIGBUS with BUS_ADRERR at the very byte, for loads and stores, shared
+ * and private alike; the partial last page stays writable. */
+static void test_access_to_a_page_wholly_beyond_eof_is_sigbus(void **state)
+{
+    struct env *e = *state;
+    int fd = eof_file(e, O_RDWR);
+    vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
+    assert_load_sigbus(e, m + 2 * PG + 123);
+    assert_store_sigbus(e, m + 2 * PG + 5);
+    vms_addr pv = map_ok(e, 0, 3 * PG, RW, MAP_PRIVATE, fd, 0);
+    assert_store_sigbus(e, pv + 2 * PG + 7);
+    assert_load_sigbus(e, pv + 2 * PG);
+    tu_store_byte(e->t, pv + 6000, 'P');
+    assert_int_equal(tu_load_byte(e->t, pv + 6000), 'P');
+    tu_assert_clean(e->m);
+}
+
+static void test_mapping_of_an_empty_file_is_sigbus_on_access(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    tu_host_write(host_path(e, "empty", path, sizeof(path)), "", 0);
+    int fd = open_ok(e, "empty", O_RDWR);
+    vms_addr z = map_ok(e, 0, PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_int_equal(z, FIRST_PAGE);
+    assert_load_sigbus(e, z);
+    tu_assert_clean(e->m);
+}
+
+static void test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access(void **state)
+{
+    struct env *e = *state;
+    int fd = eof_file(e, O_RDWR);
+    vms_addr w = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, fd, 16 * (int64_t)PG);
+    assert_load_sigbus(e, w + 8);
+    tu_assert_clean(e->m);
+}
+
+/* ---- truncation under live mappings ---- */
+
+/* Shrinking zaps every mapping of the cut pages, private copies too; the
+ * kept part of the last page reads zero past the new size. */
+static void test_shrink_makes_cut_pages_sigbus_private_copies_included(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    int fd = eof_file(e, O_RDWR);
+    vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
+    vms_addr pv = map_ok(e, 0, 3 * PG, RW, MAP_PRIVATE, fd, 0);
+    tu_store_byte(e->t, pv + 6000, 'P');
+    tu_store_byte(e->t, m + 6000, 'Y');
+    assert_int_equal(vms_msync(e->t, m, 2 * PG, MS_SYNC), 0);
+    assert_int_equal(vms_ftruncate(e->t, fd, 100), 0);
+    assert_int_equal(tu_host_size(host_path(e, "eof", path, sizeof(path))), 100);
+    assert_load_sigbus(e, m + PG);
+    assert_int_equal(tu_load_byte(e->t, m + 99), 'a');
+    assert_user_bytes(e, m + 100, PG - 100, 0);
+    assert_load_sigbus(e, pv + PG);
+    assert_user_bytes(e, pv + 100, PG - 100, 0);
+    tu_assert_clean(e->m);
+}
+
+/* Growing back brings zeros, never the old data or the old copy. */
+static void test_grow_after_shrink_reads_zeros(void **state)
+{
+    struct env *e = *state;
+    int fd = eof_file(e, O_RDWR);
+    vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
+    vms_addr pv = map_ok(e, 0, 2 * PG, RW, MAP_PRIVATE, fd, 0);
+    tu_store_byte(e->t, m + 6000, 'Y');
+    tu_store_byte(e->t, pv + 6000, 'P');
+    assert_int_equal(vms_ftruncate(e->t, fd, 100), 0);
+    assert_int_equal(vms_ftruncate(e->t, fd, 2 * PG), 0);
+    assert_int_equal(tu_load_byte(e->t, m + 99), 'a');
+    assert_user_bytes(e, m + 100, 2 * PG - 100, 0);
+    assert_int_equal(tu_load_byte(e->t, pv + 6000), 0);
+    assert_load_sigbus(e, m + 2 * PG);
+    assert_int_equal(vms_ftruncate(e->t, fd, 2 * PG + 1), 0);
+    assert_int_equal(tu_load_byte(e->t, m + 2 * PG), 0);
+    tu_assert_clean(e->m);
+}
+
+/* A cut inside a page keeps that page, and a private copy of it. */
+static void test_shrink_within_a_page_keeps_its_private_copy(void **state)
+{
+    struct env *e = *state;
+    make_byte_file(e, "f", 2 * PG, 'a');
+    int fd = open_ok(e, "f", O_RDWR);
+    vms_addr pv = map_ok(e, 0, 2 * PG, RW, MAP_PRIVATE, fd, 0);
+    tu_store_byte(e->t, pv + 7000, 'Q');
+    tu_store_byte(e->t, pv + 4500, 'R');
+    assert_int_equal(vms_ftruncate(e->t, fd, 6000), 0);
+    assert_int_equal(tu_load_byte(e->t, pv + 7000), 'Q');
+    assert_int_equal(tu_load_byte(e->t, pv + 4500), 'R');
+    tu_assert_clean(e->m);
+}
+
+/* Growing a file zeroes what a mapping had stored past the old end. */
+static void test_grow_zeroes_what_was_stored_past_the_old_eof(void **state)
+{
+    struct env *e = *state;
+    int fd = eof_file(e, O_RDWR);
+    vms_addr m = map_ok(e, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
+    tu_store_byte(e->t, m + 6000, 'Z');
+    assert_int_equal(vms_ftruncate(e->t, fd, 2 * PG), 0);
+    assert_int_equal(tu_load_byte(e->t, m + 6000), 0);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 1, 6000), 1);
+    assert_int_equal(tu_load_byte(e->t, buf), 0);
+    tu_assert_clean(e->m);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_seed_example_msync_puts_hi_in_the_file_on_disk),
+        T(test_seed_example_without_msync_reaches_the_disk_on_destroy),
+        T(test_dirty_pages_stay_in_the_cache_until_written_back),
+        T(test_destroy_writes_every_dirty_page),
+        T(test_sync_writes_back_every_file),
+        T(test_mmap_of_a_bad_fd_is_ebadf),
+        T(test_mmap_of_a_write_only_fd_is_eacces),
+        T(test_mmap_shared_writable_of_a_read_only_fd_is_eacces),
+        T(test_mmap_offset_must_be_aligned_and_below_the_vfs_limit),
+        T(test_mmap_of_a_directory_is_enodev),
+        T(test_mmap_hugetlb_of_a_file_is_einval),
+        T(test_mmap_sync_of_a_file_is_eopnotsupp),
+        T(test_mmap_shared_without_validate_still_refuses_map_sync),
+        T(test_mmap_shared_validate_with_an_unknown_bit),
+        T(test_mmap_of_a_file_with_growsdown_is_einval),
+        T(test_mmap_length_checks_for_a_file),
+        T(test_mmap_of_a_file_accepts_what_linux_accepts),
+        T(test_mmap_errno_priority_for_files),
+        T(test_mmap_shared_write_of_a_read_only_fd_beats_map_sync),
+        T(test_mprotect_write_on_a_shared_map_of_a_read_only_fd_is_eacces),
+        T(test_mprotect_write_on_a_shared_map_of_a_closed_rdwr_fd_succeeds),
+        T(test_mprotect_write_on_a_private_map_of_a_read_only_fd_succeeds),
+        T(test_maps_lines_of_file_mappings),
+        T(test_maps_line_of_a_private_map_is_unchanged_by_cow),
+        T(test_mprotect_of_the_middle_page_splits_with_each_piece_offset),
+        T(test_file_range_with_a_whole_2mib_chunk_is_aligned_to_its_offset),
+        T(test_file_range_without_a_whole_2mib_chunk_is_placed_as_usual),
+        T(test_congruent_search_result_moves_up_2mib),
+        T(test_usable_hint_is_honored_for_a_file),
+        T(test_fault_around_maps_the_aligned_16_page_block),
+        T(test_fault_around_window_slides_forward_from_the_vma_start),
+        T(test_fault_around_later_windows_are_aligned_blocks),
+        T(test_fault_around_maps_the_block_of_the_faulting_page),
+        T(test_fault_around_stops_at_the_page_table_boundary),
+        T(test_fault_around_follows_the_address_not_the_file_offset),
+        T(test_fault_around_is_clipped_by_the_vma_end),
+        T(test_fault_around_maps_the_partial_eof_page),
+        T(test_fault_around_leaves_an_uncached_page_to_a_major_fault),
+        T(test_fault_around_is_the_same_for_private_mappings),
+        T(test_first_shared_write_maps_no_neighbours),
+        T(test_write_after_read_on_a_shared_mapping_costs_one_fault),
+        T(test_private_write_copies_once),
+        T(test_first_private_write_maps_no_neighbours),
+        T(test_read_after_a_shared_write_maps_the_rest_read_only),
+        T(test_cold_first_read_is_one_major_fault_and_reads_32_pages),
+        T(test_cold_sequential_reads_cost_one_major_fault_in_all),
+        T(test_cold_read_in_the_middle_reads_around_the_fault),
+        T(test_cold_private_read_reads_around_the_same_way),
+        T(test_cold_shared_write_is_one_major_fault_and_reads_around),
+        T(test_cold_pread_reads_ahead_only_from_the_start),
+        T(test_tail_of_the_last_page_reads_zero),
+        T(test_store_past_eof_stays_until_written_back_then_reads_zero),
+        T(test_store_past_eof_survives_munmap_and_ms_async_but_not_fsync),
+        T(test_access_to_a_page_wholly_beyond_eof_is_sigbus),
+        T(test_mapping_of_an_empty_file_is_sigbus_on_access),
+        T(test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access),
+        T(test_shrink_makes_cut_pages_sigbus_private_copies_included),
+        T(test_grow_after_shrink_reads_zeros),
+        T(test_shrink_within_a_page_keeps_its_private_copy),
+        T(test_grow_zeroes_what_was_stored_past_the_old_eof),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
