@@ -87,6 +87,26 @@ static void map_new_page(vms_machine *m, uint32_t pfn)
     m->pm.pages[pfn].mapcount++;
 }
 
+/* A new anonymous page for va, owned by this mm alone and counted as mapped
+ * once: zeroed, or a copy of frame src. PFN_NONE when out of memory. */
+static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint64_t va,
+                                uint32_t src)
+{
+    if (anon_vma_prepare(m, vma))
+        return PFN_NONE;
+    uint32_t pfn = src == PFN_NONE ? alloc_zeroed_page(&m->pm) : alloc_pages(&m->pm, 0);
+    if (pfn == PFN_NONE)
+        return PFN_NONE;
+    if (src != PFN_NONE)
+        memcpy(pfn_to_virt(&m->pm, pfn), pfn_to_virt(&m->pm, src), PAGE_SIZE);
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    page->flags = PG_anon | PG_anon_exclusive;
+    page->mapping = vma->anon_vma;
+    page->index = linear_page_index(vma, va);
+    map_new_page(m, pfn);
+    return pfn;
+}
+
 static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
                                   pte_t *pte, int write)
 {
@@ -97,16 +117,9 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
         fault_event(t, va, "zero-page", (uint64_t)m->pm.zero_pfn << PAGE_SHIFT);
         return 0;
     }
-    if (anon_vma_prepare(m, vma))
-        return VM_FAULT_OOM;
-    uint32_t pfn = alloc_zeroed_page(&m->pm);
+    uint32_t pfn = alloc_anon_page(m, vma, va, PFN_NONE);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
-    struct page *page = pfn_to_page(&m->pm, pfn);
-    page->flags = PG_anon | PG_anon_exclusive;
-    page->mapping = vma->anon_vma;
-    page->index = linear_page_index(vma, va);
-    map_new_page(m, pfn);
     *pte = maybe_mkwrite(mk_pte(pfn, prot), vma);
     fault_event(t, va, "anon", (uint64_t)pfn << PAGE_SHIFT);
     return 0;
@@ -238,17 +251,9 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
     unsigned ret = fault_get_page(t, vma, va, &src);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
-    if (anon_vma_prepare(m, vma))
-        return VM_FAULT_OOM;
-    uint32_t pfn = alloc_pages(&m->pm, 0);
+    uint32_t pfn = alloc_anon_page(m, vma, va, src);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
-    memcpy(pfn_to_virt(&m->pm, pfn), pfn_to_virt(&m->pm, src), PAGE_SIZE);
-    struct page *page = pfn_to_page(&m->pm, pfn);
-    page->flags = PG_anon | PG_anon_exclusive;
-    page->mapping = vma->anon_vma;
-    page->index = linear_page_index(vma, va);
-    map_new_page(m, pfn);
     *pte = maybe_mkwrite(mk_pte(pfn, vm_page_prot(vma)), vma);
     m->cow_faults++;
     fault_event(t, va, "cow", (uint64_t)pfn << PAGE_SHIFT);
@@ -305,17 +310,9 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "reuse", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
-    if (anon_vma_prepare(m, vma))
-        return VM_FAULT_OOM;
-    uint32_t pfn = alloc_pages(&m->pm, 0);
+    uint32_t pfn = alloc_anon_page(m, vma, va, old);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
-    memcpy(pfn_to_virt(&m->pm, pfn), pfn_to_virt(&m->pm, old), PAGE_SIZE);
-    struct page *np = pfn_to_page(&m->pm, pfn);
-    np->flags = PG_anon | PG_anon_exclusive;
-    np->mapping = vma->anon_vma;
-    np->index = linear_page_index(vma, va);
-    map_new_page(m, pfn);
     if (!pte_special(*pte)) {
         op->mapcount--;
         put_page(&m->pm, old);
