@@ -229,6 +229,26 @@ static void test_populate_read_only_maps_zero_page_then_writes_fault(void **stat
     assert_int_equal(faults_since(f->t, &mark), 16);
 }
 
+static void test_populate_write_only_faults_16_then_writes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    vms_addr a = tu_mmap(f->t, 0, 16 * TU_PAGE, PROT_WRITE, PRIV | MAP_POPULATE);
+    uint64_t mark = 0;
+    assert_int_equal(faults_since(f->t, &mark), 16);
+    write_pages(f->t, a, 16);
+    assert_int_equal(faults_since(f->t, &mark), 0);
+}
+
+static void test_map_locked_faults_16_during_mmap(void **state)
+{
+    struct fixture *f = *state;
+    vms_addr a = tu_mmap(f->t, 0, 16 * TU_PAGE, RW, PRIV | MAP_LOCKED);
+    uint64_t mark = 0;
+    assert_int_equal(faults_since(f->t, &mark), 16);
+    write_pages(f->t, a, 16);
+    assert_int_equal(faults_since(f->t, &mark), 0);
+}
+
 static void test_populate_prot_none_faults_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -640,6 +660,8 @@ int main(void)
         T(test_write_only_mapping_can_be_read),
         T(test_populate_rw_faults_16_times_during_mmap),
         T(test_populate_read_only_maps_zero_page_then_writes_fault),
+        T(test_populate_write_only_faults_16_then_writes_nothing),
+        T(test_map_locked_faults_16_during_mmap),
         T(test_populate_prot_none_faults_nothing),
         T(test_populate_shared_faults_16_then_nothing),
         T(test_shared_read_then_write_faults_once),
