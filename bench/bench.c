@@ -2,7 +2,13 @@
  * vmsim-bench: the same memory-management work run on vmsim and on the host
  * kernel in one process, reported as nanoseconds per operation and the ratio
  * vmsim/host. Covers first-touch anonymous faults, mmap+munmap pairs,
- * unmapping many separate VMAs, TLB-hit loads and TLB-miss loads.
+ * unmapping many separate VMAs, TLB-hit loads, TLB-miss loads, faults on
+ * mappings of a file held in the page cache (read, shared write, private
+ * copy-on-write) and streaming a cached file with read() against mmap.
+ *
+ * Files live in a scratch folder made with mkdtemp and removed at the end;
+ * each side gets its own file of the same size, and vmsim's machine has that
+ * folder as its root.
  *
  * Every measurement is repeated, alternating vmsim and host, and the fastest
  * run kept: the minimum is the run least disturbed by the rest of the machine.
@@ -12,6 +18,7 @@
 #include "vmsim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -39,6 +47,8 @@ struct sizes {
     uint64_t miss_bytes;    /* tlb_miss_load: touched region loaded at random */
     uint64_t miss_loads;    /* tlb_miss_load: loads per run */
     uint64_t miss_phys;     /* tlb_miss_load: vmsim's RAM */
+    uint64_t file_bytes;    /* file_*_fault: size of the mapped cached file */
+    uint64_t stream_bytes;  /* read_vs_mmap: size of the streamed cached file */
     int reps;               /* timed runs per measurement; the minimum is kept */
 };
 
@@ -58,13 +68,13 @@ struct result {
     char work[24]; /* how much work one run did, for the table */
 };
 
-#define NBENCH 5
+#define NBENCH 10
 
 /* Everything the run produces, passed along instead of kept in globals. */
 struct report {
     struct result r[NBENCH];
     int n;
-    char notes[3][160];
+    char notes[8][160];
     int nnotes;
 };
 
@@ -120,6 +130,17 @@ struct sim {
     vms_task *t;
 };
 
+static struct sim sim_open_config(const struct vms_config *cfg)
+{
+    struct sim s = {vms_machine_create(cfg), NULL};
+    if (!s.m)
+        die("vms_machine_create", errno);
+    s.t = vms_spawn(s.m, "bench");
+    if (!s.t)
+        die("vms_spawn", errno);
+    return s;
+}
+
 static struct sim sim_open(uint64_t phys_bytes, unsigned max_map_count)
 {
     struct vms_config cfg;
@@ -127,13 +148,17 @@ static struct sim sim_open(uint64_t phys_bytes, unsigned max_map_count)
     cfg.phys_bytes = phys_bytes;
     if (max_map_count)
         cfg.max_map_count = max_map_count;
-    struct sim s = {vms_machine_create(&cfg), NULL};
-    if (!s.m)
-        die("vms_machine_create", errno);
-    s.t = vms_spawn(s.m, "bench");
-    if (!s.t)
-        die("vms_spawn", errno);
-    return s;
+    return sim_open_config(&cfg);
+}
+
+/* A machine whose root folder is dir, so its files are opened by name. */
+static struct sim sim_open_rooted(uint64_t phys_bytes, const char *dir)
+{
+    struct vms_config cfg;
+    vms_config_init(&cfg);
+    cfg.phys_bytes = phys_bytes;
+    cfg.root = dir;
+    return sim_open_config(&cfg);
 }
 
 static void sim_close(struct sim *s)
@@ -481,6 +506,284 @@ static struct result bench_tlb_miss(const struct sizes *sz)
     return r;
 }
 
+/* ---- cached files: shared by the file_*_fault and read_vs_mmap benchmarks ---- */
+
+#define CHUNK (1 * MiB) /* read() buffer of read_vs_mmap, and warm-up reads */
+
+/* The scratch folder holding both sides' files. */
+struct scratch {
+    char dir[64];
+};
+
+static void scratch_path(const struct scratch *sc, const char *name, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s", sc->dir, name);
+}
+
+/* Writes a file of len bytes with 4 KiB writes; each page holds its index. */
+static void host_write_file(const char *path, uint64_t len)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        die(path, errno);
+    uint64_t page[PAGE / 8];
+    for (uint64_t off = 0; off < len; off += PAGE) {
+        for (size_t i = 0; i < PAGE / 8; i++)
+            page[i] = off / PAGE + i;
+        if (write(fd, page, PAGE) != (ssize_t)PAGE)
+            die("write", errno ? errno : EIO);
+    }
+    if (close(fd))
+        die("close", errno);
+}
+
+/* Reads [0, len) of fd with pread into buf; returns the nanoseconds taken. */
+static uint64_t host_read_whole(int fd, uint8_t *buf, uint64_t len)
+{
+    uint64_t t0 = now_ns();
+    for (uint64_t off = 0; off < len; off += CHUNK) {
+        uint64_t n = len - off < CHUNK ? len - off : CHUNK;
+        if (pread(fd, buf, n, (off_t)off) != (ssize_t)n)
+            die("pread", errno ? errno : EIO);
+    }
+    return now_ns() - t0;
+}
+
+static int host_open_cached(const char *path, uint64_t len)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        die(path, errno);
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf)
+        die("malloc", ENOMEM);
+    host_read_whole(fd, buf, len); /* brings every page into the page cache */
+    free(buf);
+    return fd;
+}
+
+/* vms_pread of [0, len) of fd into the simulated buffer; nanoseconds taken. */
+static uint64_t sim_read_whole(vms_task *t, int fd, vms_addr buf, uint64_t len)
+{
+    uint64_t t0 = now_ns();
+    for (uint64_t off = 0; off < len; off += CHUNK) {
+        uint64_t n = len - off < CHUNK ? len - off : CHUNK;
+        int64_t got = vms_pread(t, fd, buf, n, (int64_t)off);
+        if (got != (int64_t)n)
+            die("vms_pread", got < 0 ? (int)-got : EIO);
+    }
+    return now_ns() - t0;
+}
+
+/* Opens name in the machine's root and warms its page cache with reads. */
+static int sim_open_cached(vms_task *t, const char *name, uint64_t len, vms_addr *buf_out)
+{
+    int fd = vms_open(t, name, O_RDWR, 0);
+    if (fd < 0)
+        die("vms_open", -fd);
+    vms_addr buf = sim_mmap(t, CHUNK, RW);
+    sim_read_whole(t, fd, buf, len);
+    *buf_out = buf;
+    return fd;
+}
+
+/* ---- file_*_fault: first touch of each page of a cached file's mapping ---- */
+
+struct file_fault_kind {
+    const char *name;
+    int prot, flags;
+    int store; /* 1: the first touch is a store; 0: a load */
+};
+
+static void sim_touch_file(vms_task *t, vms_addr base, uint64_t len, int store)
+{
+    uint64_t v = 1;
+    for (uint64_t off = 0; off < len; off += PAGE) {
+        int sig = store ? vms_store(t, base + off, &v, sizeof(v))
+                        : vms_load(t, base + off, &v, sizeof(v));
+        if (sig)
+            die_signal(store ? "vms_store" : "vms_load", sig);
+    }
+}
+
+static double sim_file_fault_round(vms_task *t, int fd, uint64_t len,
+                                   const struct file_fault_kind *k)
+{
+    int64_t a = vms_mmap(t, 0, len, k->prot, k->flags, fd, 0);
+    if (a < 0)
+        die("vms_mmap of a file", (int)-a);
+    uint64_t t0 = now_ns();
+    sim_touch_file(t, (vms_addr)a, len, k->store);
+    uint64_t dt = now_ns() - t0;
+    sim_munmap(t, (vms_addr)a, len);
+    /* Shared stores dirtied the cache: clean it so every round starts alike. */
+    if (k->store && (k->flags & MAP_TYPE) == MAP_SHARED && vms_fsync(t, fd))
+        die("vms_fsync", EIO);
+    return (double)dt / (double)(len / PAGE);
+}
+
+static double host_file_fault_round(int fd, uint64_t len, const struct file_fault_kind *k)
+{
+    uint8_t *p = mmap(NULL, len, k->prot, k->flags, fd, 0);
+    if (p == MAP_FAILED)
+        die("mmap of a file", errno);
+    uint64_t sum = 0;
+    uint64_t t0 = now_ns();
+    for (uint64_t off = 0; off < len; off += PAGE) {
+        if (k->store)
+            *(volatile uint64_t *)(p + off) = 1;
+        else
+            sum += *(volatile uint64_t *)(p + off);
+    }
+    uint64_t dt = now_ns() - t0;
+    volatile uint64_t sink = sum;
+    (void)sink;
+    host_munmap(p, len);
+    if (k->store && (k->flags & MAP_TYPE) == MAP_SHARED && fsync(fd))
+        die("fsync", errno);
+    return (double)dt / (double)(len / PAGE);
+}
+
+static struct result bench_file_fault(const struct sizes *sz, const struct scratch *sc,
+                                      const struct file_fault_kind *k)
+{
+    struct result r = new_result(k->name, TARGET_RATIO, 1.0);
+    char hpath[128];
+    scratch_path(sc, "fault-host.dat", hpath, sizeof(hpath));
+    int hfd = host_open_cached(hpath, sz->file_bytes);
+    struct sim s = sim_open_rooted(sz->file_bytes * 3 + 64 * MiB, sc->dir);
+    vms_addr buf;
+    int sfd = sim_open_cached(s.t, "fault-sim.dat", sz->file_bytes, &buf);
+    sim_file_fault_round(s.t, sfd, sz->file_bytes, k); /* warm-up round on both sides */
+    host_file_fault_round(hfd, sz->file_bytes, k);
+    for (int i = 0; i < sz->reps; i++) {
+        r.vmsim_ns = min_d(r.vmsim_ns, sim_file_fault_round(s.t, sfd, sz->file_bytes, k));
+        r.host_ns = min_d(r.host_ns, host_file_fault_round(hfd, sz->file_bytes, k));
+    }
+    sim_close(&s);
+    close(hfd);
+    snprintf(r.work, sizeof(r.work), "%llu pages", (unsigned long long)(sz->file_bytes / PAGE));
+    return r;
+}
+
+static const struct file_fault_kind FILE_FAULT_KINDS[] = {
+    {"file_read_fault", PROT_READ, MAP_SHARED, 0},
+    {"file_shared_write_fault", RW, MAP_SHARED, 1},
+    {"file_private_cow_fault", RW, MAP_PRIVATE, 1},
+};
+
+/* ---- read_vs_mmap: streaming a cached file with read() or through a mapping ---- */
+
+static double per_page(uint64_t dt, uint64_t len) { return (double)dt / (double)(len / PAGE); }
+
+static double host_stream_mmap_round(int fd, uint64_t len)
+{
+    const uint64_t *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        die("mmap of a file", errno);
+    uint64_t sum = 0;
+    uint64_t t0 = now_ns();
+    for (uint64_t i = 0; i < len / 8; i++)
+        sum += ((const volatile uint64_t *)p)[i];
+    uint64_t dt = now_ns() - t0;
+    volatile uint64_t sink = sum;
+    (void)sink;
+    host_munmap((void *)p, len);
+    return per_page(dt, len);
+}
+
+static double sim_stream_mmap_round(vms_task *t, int fd, uint64_t len)
+{
+    int64_t a = vms_mmap(t, 0, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (a < 0)
+        die("vms_mmap of a file", (int)-a);
+    uint64_t sum = 0, v = 0;
+    uint64_t t0 = now_ns();
+    for (uint64_t off = 0; off < len; off += 8) {
+        int sig = vms_load(t, (vms_addr)a + off, &v, sizeof(v));
+        if (sig)
+            die_signal("vms_load", sig);
+        sum += v;
+    }
+    uint64_t dt = now_ns() - t0;
+    *(volatile uint64_t *)&v = sum;
+    sim_munmap(t, (vms_addr)a, len);
+    return per_page(dt, len);
+}
+
+static double gbps(double ns_per_page) { return (double)PAGE / ns_per_page; }
+
+static void stream_note(struct report *rep, const struct result *r)
+{
+    char note[160];
+    snprintf(note, sizeof(note), "%s: vmsim %.2f GB/s, host %.2f GB/s", r->name,
+             gbps(r->vmsim_ns), gbps(r->host_ns));
+    add_note(rep, note);
+}
+
+/* Two results: read() into a 1 MiB buffer, and 8-byte loads through a mapping. */
+static void bench_read_vs_mmap(const struct sizes *sz, const struct scratch *sc,
+                               struct report *rep)
+{
+    struct result rd = new_result("read_vs_mmap_read", TARGET_NONE, 0);
+    struct result mm = new_result("read_vs_mmap_mmap", TARGET_NONE, 0);
+    uint64_t len = sz->stream_bytes;
+    char hpath[128];
+    scratch_path(sc, "stream-host.dat", hpath, sizeof(hpath));
+    int hfd = host_open_cached(hpath, len);
+    uint8_t *hbuf = malloc(CHUNK);
+    if (!hbuf)
+        die("malloc", ENOMEM);
+    struct sim s = sim_open_rooted(len * 2 + 256 * MiB, sc->dir);
+    vms_addr sbuf;
+    int sfd = sim_open_cached(s.t, "stream-sim.dat", len, &sbuf);
+    for (int i = 0; i < sz->reps; i++) {
+        rd.vmsim_ns = min_d(rd.vmsim_ns, per_page(sim_read_whole(s.t, sfd, sbuf, len), len));
+        rd.host_ns = min_d(rd.host_ns, per_page(host_read_whole(hfd, hbuf, len), len));
+        mm.vmsim_ns = min_d(mm.vmsim_ns, sim_stream_mmap_round(s.t, sfd, len));
+        mm.host_ns = min_d(mm.host_ns, host_stream_mmap_round(hfd, len));
+    }
+    sim_close(&s);
+    free(hbuf);
+    close(hfd);
+    snprintf(rd.work, sizeof(rd.work), "%llu MiB", (unsigned long long)(len / MiB));
+    snprintf(mm.work, sizeof(mm.work), "%llu MiB", (unsigned long long)(len / MiB));
+    rep->r[rep->n++] = rd;
+    rep->r[rep->n++] = mm;
+    stream_note(rep, &rd);
+    stream_note(rep, &mm);
+}
+
+/* ---- the scratch folder ---- */
+
+static const char *const SCRATCH_FILES[] = {"fault-host.dat", "fault-sim.dat",
+                                            "stream-host.dat", "stream-sim.dat"};
+
+static void scratch_create(struct scratch *sc, const struct sizes *sz)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(sc->dir, sizeof(sc->dir), "%s/vmsim-bench-XXXXXX",
+             tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!mkdtemp(sc->dir))
+        die("mkdtemp", errno);
+    uint64_t sizes[] = {sz->file_bytes, sz->file_bytes, sz->stream_bytes, sz->stream_bytes};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char path[128];
+        scratch_path(sc, SCRATCH_FILES[i], path, sizeof(path));
+        host_write_file(path, sizes[i]);
+    }
+}
+
+static void scratch_remove(const struct scratch *sc)
+{
+    for (size_t i = 0; i < sizeof(SCRATCH_FILES) / sizeof(SCRATCH_FILES[0]); i++) {
+        char path[128];
+        scratch_path(sc, SCRATCH_FILES[i], path, sizeof(path));
+        unlink(path);
+    }
+    rmdir(sc->dir);
+}
+
 /* ---- output ---- */
 
 static int target_met(const struct result *r)
@@ -502,14 +805,14 @@ static void target_text(const struct result *r, char *buf, size_t n)
 
 static void print_table(const struct report *rep)
 {
-    printf("%-14s %12s %12s %10s  %-16s %-6s %s\n", "benchmark", "vmsim ns/op", "host ns/op",
+    printf("%-23s %12s %12s %10s  %-16s %-6s %s\n", "benchmark", "vmsim ns/op", "host ns/op",
            "vmsim/host", "target", "status", "work per run");
     for (int i = 0; i < rep->n; i++) {
         const struct result *r = &rep->r[i];
         char target[32];
         target_text(r, target, sizeof(target));
         const char *status = r->target == TARGET_NONE ? "-" : target_met(r) ? "PASS" : "MISS";
-        printf("%-14s %12.1f %12.1f %10.2f  %-16s %-6s %s\n", r->name, r->vmsim_ns,
+        printf("%-23s %12.1f %12.1f %10.2f  %-16s %-6s %s\n", r->name, r->vmsim_ns,
                r->host_ns, r->vmsim_ns / r->host_ns, target, status, r->work);
     }
     for (int i = 0; i < rep->nnotes; i++)
@@ -543,7 +846,9 @@ static void usage(FILE *out)
             "  --json PATH  also write the results as a JSON list to PATH\n"
             "  --quick      smaller sizes, for a smoke run\n"
             "  --only NAME  run one benchmark (anon_fault, mmap_munmap, munmap_many,\n"
-            "               tlb_hit_load, tlb_miss_load), e.g. under a profiler\n"
+            "               tlb_hit_load, tlb_miss_load, file_read_fault,\n"
+            "               file_shared_write_fault, file_private_cow_fault,\n"
+            "               read_vs_mmap), e.g. under a profiler\n"
             "  --help       this text\n");
 }
 
@@ -572,15 +877,44 @@ static struct sizes sizes_for(int quick)
     if (quick)
         return (struct sizes){.fault_bytes = 8 * MiB, .pairs = 20000, .many = 10000,
                               .hit_loads = 1000000, .hit_reps = 5, .miss_bytes = 128 * MiB,
-                              .miss_loads = 200000, .miss_phys = 256 * MiB, .reps = 2};
+                              .miss_loads = 200000, .miss_phys = 256 * MiB, .file_bytes = 8 * MiB,
+                              .stream_bytes = 16 * MiB, .reps = 2};
     return (struct sizes){.fault_bytes = 64 * MiB, .pairs = 200000, .many = MANY_WANTED,
                           .hit_loads = 10000000, .hit_reps = 20, .miss_bytes = 1 * GiB,
-                          .miss_loads = 2000000, .miss_phys = 2 * GiB, .reps = 5};
+                          .miss_loads = 2000000, .miss_phys = 2 * GiB, .file_bytes = 64 * MiB,
+                          .stream_bytes = 256 * MiB, .reps = 5};
 }
 
 static int selected(const struct options *o, const char *name)
 {
     return !o->only || !strcmp(o->only, name);
+}
+
+static int file_bench_selected(const struct options *o)
+{
+    if (selected(o, "read_vs_mmap"))
+        return 1;
+    for (size_t i = 0; i < sizeof(FILE_FAULT_KINDS) / sizeof(FILE_FAULT_KINDS[0]); i++)
+        if (selected(o, FILE_FAULT_KINDS[i].name))
+            return 1;
+    return 0;
+}
+
+static void run_file_benches(const struct options *o, const struct sizes *sz,
+                             struct report *rep)
+{
+    if (!file_bench_selected(o))
+        return;
+    struct scratch sc;
+    scratch_create(&sc, sz);
+    for (size_t i = 0; i < sizeof(FILE_FAULT_KINDS) / sizeof(FILE_FAULT_KINDS[0]); i++)
+        if (selected(o, FILE_FAULT_KINDS[i].name))
+            rep->r[rep->n++] = bench_file_fault(sz, &sc, &FILE_FAULT_KINDS[i]);
+    if (selected(o, "read_vs_mmap"))
+        bench_read_vs_mmap(sz, &sc, rep);
+    scratch_remove(&sc);
+    add_note(rep, "file_*_fault: ns per page over a sequential first touch of the whole "
+                  "mapping, fault-around (64 KiB on both sides) included");
 }
 
 int main(int argc, char **argv)
@@ -606,6 +940,7 @@ int main(int argc, char **argv)
         rep.r[rep.n++] = bench_tlb_hit(&sz, &rep);
     if (selected(&opt, "tlb_miss_load"))
         rep.r[rep.n++] = bench_tlb_miss(&sz);
+    run_file_benches(&opt, &sz, &rep);
     if (rep.n == 0) {
         fprintf(stderr, "vmsim-bench: no benchmark named '%s'\n", opt.only);
         return 2;
