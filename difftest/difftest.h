@@ -1,0 +1,146 @@
+/*
+ * difftest.h - the parts of the differential tester and how they meet:
+ * two sides that run operations (the host kernel in a child process, and a
+ * vmsim machine), a generator of operation sequences, the runner that
+ * compares the sides after every step, and the shrinker that reduces a
+ * diverging sequence to a small one.
+ */
+#ifndef DIFFTEST_H
+#define DIFFTEST_H
+
+#include "ops.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- one VMA of a maps listing, inside the window ---- */
+
+struct dt_vma {
+    uint64_t start, end; /* relative to the window */
+    char perms[5];
+    uint64_t offset;
+    char name[64]; /* basename of the path, "" for anonymous memory */
+};
+
+struct dt_maps {
+    struct dt_vma *v;
+    int n, cap;
+};
+
+/* Parses /proc/PID/maps text, keeping the lines that meet the window. */
+int dt_maps_parse(const char *text, uint64_t window, struct dt_maps *out);
+void dt_maps_free(struct dt_maps *m);
+void dt_maps_format(const struct dt_maps *m, char *buf, size_t size);
+
+/* ---- the host side: a child process of the real kernel ---- */
+
+struct dt_host;
+struct dt_host *host_start(const char *dir, uint64_t window, char *err, size_t errsize);
+/* 0, or -1 if the child died (then err says how). */
+int host_run(struct dt_host *h, const struct dt_op *op, struct dt_result *r, char *err, size_t errsize);
+char *host_maps(struct dt_host *h); /* malloc'ed /proc/PID/maps text, or NULL */
+void host_stop(struct dt_host *h);
+/* A window address that is free in this process (and so in its children). */
+uint64_t host_pick_window(void);
+
+/* ---- the simulated side ---- */
+
+struct dt_sim;
+struct dt_sim *sim_start(const char *dir, uint64_t window, char *err, size_t errsize);
+void sim_run(struct dt_sim *s, const struct dt_op *op, struct dt_result *r);
+char *sim_maps(struct dt_sim *s); /* malloc'ed vms_maps text */
+/* 0 when vms_check passes; else the report, malloc'ed, in *report. */
+int sim_check(struct dt_sim *s, char **report);
+int sim_sync(struct dt_sim *s);
+void sim_stop(struct dt_sim *s);
+
+/* ---- what to compare ---- */
+
+/* Aspects compared after each step; a divergence names one of them. */
+enum dt_aspect {
+    DT_ASPECT_RET,
+    DT_ASPECT_SIGNAL,
+    DT_ASPECT_DATA,
+    DT_ASPECT_FAULTS,
+    DT_ASPECT_MAPS,
+    DT_ASPECT_DISK,
+    DT_ASPECT_CHECK, /* vms_check */
+    DT_ASPECT_HOST,  /* the host child died or the harness failed */
+    DT_NASPECTS
+};
+const char *dt_aspect_name(int aspect);
+
+struct dt_config {
+    uint64_t window;
+    const char *scratch;      /* folder holding A (vmsim root) and B (host cwd) */
+    unsigned kinds;           /* bit per enum dt_kind that the generator may use */
+    unsigned features;        /* DT_FEAT_* the generator may use */
+    unsigned fault_kinds;     /* bit per kind whose fault counts are compared */
+    int populate_sum;         /* MAP_POPULATE/LOCKED: compare minor+major only */
+    int check_every_step;     /* run vms_check after each step */
+    int verbose;              /* print each step with both results */
+    int keep_going;           /* report a divergence and carry on (replay) */
+};
+
+/* Generator features beyond the plain op kinds, each of which can be turned
+ * off where the sides are known to differ. */
+enum {
+    DT_FEAT_FILE_MMAP = 1u << 0,   /* mmap of files */
+    DT_FEAT_EXEC_ONLY = 1u << 1,   /* PROT_EXEC alone */
+    DT_FEAT_ODD_FLAGS = 1u << 2,   /* LOCKED, STACK, GROWSDOWN, 32BIT, unknown bits */
+    DT_FEAT_OUTSIDE = 1u << 3,     /* mmaps that land outside the window */
+    DT_FEAT_ABS_ACCESS = 1u << 4,  /* loads/stores at never-mapped absolute addresses */
+    DT_FEAT_TRUNC_LIVE = 1u << 5,  /* ftruncate/O_TRUNC of a mapped file */
+    DT_FEAT_BEYOND_EOF = 1u << 6,  /* mmap offsets and i/o beyond EOF */
+    DT_FEAT_POPULATE = 1u << 7,    /* MAP_POPULATE */
+    DT_FEAT_HUGE_ARGS = 1u << 8,   /* lengths that fail (0, unaligned, huge) */
+    DT_FEAT_HUGETLB = 1u << 9,     /* MAP_HUGETLB */
+    DT_FEAT_MAP_STACK = 1u << 10,  /* MAP_STACK */
+    DT_FEAT_MSYNC_WRAP = 1u << 11, /* msync lengths that wrap when rounded to a page */
+    DT_FEAT_WRITE_PAST_EOF = 1u << 12, /* pwrite offsets and lseek positions past EOF */
+    DT_FEAT_LARGE_IO = 1u << 13,   /* read/write of 8 KiB and more (host: large folios) */
+    DT_FEAT_MAP_SYNC = 1u << 14,   /* MAP_SYNC */
+    DT_FEAT_FILE_ANYWHERE = 1u << 15, /* file mappings at any address, not only VA = offset (mod 2 MiB) */
+    DT_FEAT_MAP_LAST_PAGE = 1u << 16, /* file mappings that start at the file's last page */
+};
+#define DT_FEAT_ALL 0x1ffffu
+
+/* ---- sequences ---- */
+
+struct dt_seq {
+    struct dt_op *ops;
+    int n, cap;
+};
+void dt_seq_push(struct dt_seq *s, const struct dt_op *op);
+void dt_seq_free(struct dt_seq *s);
+void dt_seq_print(const struct dt_seq *s, FILE *out);
+int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize);
+
+struct dt_diff {
+    int step;   /* index of the diverging op; n for the final disk check */
+    int aspect; /* enum dt_aspect */
+    char text[16384];
+};
+
+/* ---- the generator ---- */
+
+struct dt_gen;
+struct dt_gen *gen_create(uint64_t seed, const struct dt_config *cfg);
+void gen_destroy(struct dt_gen *g);
+/* The next op, knowing the VMAs the window holds now. */
+void gen_next(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op);
+/* What the op returned (on the vmsim side), to follow fds and file sizes. */
+void gen_observe(struct dt_gen *g, const struct dt_op *op, const struct dt_result *r);
+
+/* ---- running ---- */
+
+/* Runs seq on both sides (with gen: generates `steps` ops into seq first,
+ * one at a time). 0: agree; 1: diverged (diff filled); -1: could not run. */
+int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, int steps,
+           struct dt_diff *diff, FILE *trace);
+
+/* Shrinks a diverging seq in place to a small one that still diverges in
+ * the same aspect; diff gets the final difference. */
+void dt_shrink(const struct dt_config *cfg, struct dt_seq *seq, struct dt_diff *diff);
+
+#endif

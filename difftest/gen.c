@@ -1,0 +1,507 @@
+/*
+ * gen.c - a seeded generator of operation sequences, biased to the edges
+ * where memory-mapping code goes wrong: addresses at and next to VMA
+ * boundaries, accesses that cross a page, ranges across a 2 MiB page-table
+ * boundary, lengths of one page, zero, unaligned or huge, file offsets at
+ * and past EOF, files truncated under live mappings.
+ *
+ * Most addresses fall in a 512 KiB arena that straddles a 2 MiB boundary in
+ * the middle of the window, so that operations meet each other's mappings.
+ * The generator watches the results (fds opened, file sizes) so that most
+ * operations are meaningful, but never needs the host's: the sides agree
+ * up to the step it generates.
+ */
+#include "difftest.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define ARENA_CENTER (UINT64_C(32) << 20) /* a 2 MiB boundary */
+#define ARENA_PAGES 128
+#define ARENA_LO (ARENA_CENTER - ARENA_PAGES / 2 * DT_PAGE)
+#define WINDOW_PAGES (DT_WINDOW_SIZE / DT_PAGE)
+#define FILE_MAX (16 * DT_PAGE) /* files stay within 16 pages (see ops.c) */
+#define MAX_OPEN 8
+#define GEN_FDS 128
+
+struct dt_gen {
+    uint64_t rng;
+    unsigned kinds, features;
+    int fd_name[GEN_FDS]; /* -1: closed */
+    int64_t size[DT_NNAMES];
+};
+
+/* ---- randomness ---- */
+
+static uint64_t next(struct dt_gen *g)
+{
+    uint64_t z = (g->rng += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static uint64_t below(struct dt_gen *g, uint64_t n) { return n ? next(g) % n : 0; }
+static int chance(struct dt_gen *g, unsigned percent) { return below(g, 100) < percent; }
+static int has(const struct dt_gen *g, unsigned feature) { return (g->features & feature) != 0; }
+
+struct dt_gen *gen_create(uint64_t seed, const struct dt_config *cfg)
+{
+    struct dt_gen *g = calloc(1, sizeof(*g));
+    if (!g)
+        return NULL;
+    g->rng = seed * UINT64_C(0x2545f4914f6cdd1d) + 1;
+    g->kinds = cfg->kinds;
+    g->features = cfg->features;
+    for (int i = 0; i < GEN_FDS; i++)
+        g->fd_name[i] = -1;
+    for (int i = 0; i < DT_NNAMES; i++)
+        g->size[i] = (int64_t)dt_initial_size(i);
+    return g;
+}
+
+void gen_destroy(struct dt_gen *g) { free(g); }
+
+/* ---- what is open and mapped ---- */
+
+static int open_count(const struct dt_gen *g)
+{
+    int n = 0;
+    for (int i = 0; i < GEN_FDS; i++)
+        n += g->fd_name[i] >= 0;
+    return n;
+}
+
+/* An open fd (of a regular file when files_only), or -1 if none. */
+static int some_open_fd(struct dt_gen *g, int files_only)
+{
+    int fds[GEN_FDS], n = 0;
+    for (int i = 0; i < GEN_FDS; i++)
+        if (g->fd_name[i] >= 0 && (!files_only || g->fd_name[i] != DT_NAME_DIR))
+            fds[n++] = i;
+    return n ? fds[below(g, (uint64_t)n)] : -1;
+}
+
+static int pick_fd(struct dt_gen *g)
+{
+    int fd = some_open_fd(g, 0);
+    if (fd >= 0 && !chance(g, 6))
+        return fd;
+    static const int bad[] = {42, -1, 3, 7};
+    return bad[below(g, 4)];
+}
+
+static int file_is_mapped(const struct dt_maps *now, int name)
+{
+    for (int i = 0; name >= 0 && i < now->n; i++)
+        if (strcmp(now->v[i].name, dt_file_names[name]) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- addresses and lengths ---- */
+
+static uint64_t clamp_page(int64_t addr)
+{
+    if (addr < 0)
+        return 0;
+    if ((uint64_t)addr > DT_WINDOW_SIZE - DT_PAGE)
+        return DT_WINDOW_SIZE - DT_PAGE;
+    return (uint64_t)addr & ~(DT_PAGE - 1);
+}
+
+/* A page-aligned window-relative address: near a VMA boundary, in the
+ * arena, at either end of the window, or anywhere. */
+static uint64_t pick_page(struct dt_gen *g, const struct dt_maps *now)
+{
+    uint64_t r = below(g, 100);
+    if (r < 45 && now->n) {
+        const struct dt_vma *v = &now->v[below(g, (uint64_t)now->n)];
+        int64_t base = (int64_t)(chance(g, 50) ? v->start : v->end);
+        int64_t delta = chance(g, 50) ? 0 : (int64_t)below(g, 5) - 2;
+        return clamp_page(base + delta * (int64_t)DT_PAGE);
+    }
+    if (r < 90)
+        return ARENA_LO + below(g, ARENA_PAGES) * DT_PAGE;
+    if (r < 94)
+        return below(g, 4) * DT_PAGE;
+    if (r < 97)
+        return DT_WINDOW_SIZE - (1 + below(g, 8)) * DT_PAGE;
+    return below(g, WINDOW_PAGES) * DT_PAGE;
+}
+
+static uint64_t pick_pages(struct dt_gen *g)
+{
+    uint64_t r = below(g, 100);
+    if (r < 35)
+        return 1;
+    if (r < 65)
+        return 2 + below(g, 3);
+    if (r < 90)
+        return 5 + below(g, 12);
+    return 17 + below(g, 16);
+}
+
+/* A length for a range at addr that stays inside the window; sometimes one
+ * that must fail or is not a page multiple (when huge is allowed). */
+static uint64_t pick_len(struct dt_gen *g, uint64_t addr, int huge_ok)
+{
+    uint64_t len = pick_pages(g) * DT_PAGE;
+    if (len > DT_WINDOW_SIZE - addr)
+        len = DT_WINDOW_SIZE - addr;
+    if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 7)) {
+        static const uint64_t odd[] = {0, 1, UINT64_MAX, UINT64_C(1) << 47, DT_TASK_SIZE,
+                                       UINT64_MAX - 4095};
+        uint64_t r = below(g, 10);
+        if (r < 4)
+            return len - 1 - below(g, 100); /* rounds up to len */
+        if (r < 6)
+            return odd[below(g, 2)];
+        if (huge_ok)
+            return odd[2 + below(g, 4)];
+    }
+    return len;
+}
+
+static int pick_prot(struct dt_gen *g)
+{
+    uint64_t r = below(g, 100);
+    if (r < 38) return PROT_READ | PROT_WRITE;
+    if (r < 60) return PROT_READ;
+    if (r < 70) return PROT_NONE;
+    if (r < 75) return PROT_WRITE;
+    if (r < 82) return PROT_READ | PROT_EXEC;
+    if (r < 87) return PROT_READ | PROT_WRITE | PROT_EXEC;
+    if (r < 91 && has(g, DT_FEAT_EXEC_ONLY)) return PROT_EXEC;
+    if (r < 93 && has(g, DT_FEAT_ODD_FLAGS)) return PROT_READ | PROT_WRITE | 0x10;
+    if (r < 95 && has(g, DT_FEAT_ODD_FLAGS)) return PROT_READ | 0x8; /* PROT_SEM */
+    return PROT_READ | PROT_WRITE;
+}
+
+static uint64_t size_pages(int64_t size) { return (uint64_t)(size + (int64_t)DT_PAGE - 1) / DT_PAGE; }
+
+static int64_t pick_file_off(struct dt_gen *g, int name)
+{
+    uint64_t pages = name >= 0 ? size_pages(g->size[name]) : 4;
+    uint64_t r = below(g, 100);
+    if (r < 40)
+        return 0;
+    if (r < 88 || !has(g, DT_FEAT_BEYOND_EOF))
+        return (int64_t)(below(g, pages + 1) * DT_PAGE);
+    if (r < 96)
+        return (int64_t)((pages + 1 + below(g, 8)) * DT_PAGE);
+    if (!has(g, DT_FEAT_HUGE_ARGS))
+        return 0;
+    static const int64_t odd[] = {100, INT64_C(0x7ffffffffffff000), -4096};
+    return odd[below(g, 3)];
+}
+
+/* ---- one op of each kind ---- */
+
+static int map_type(struct dt_gen *g)
+{
+    uint64_t r = below(g, 100);
+    if (r < 55)
+        return MAP_PRIVATE;
+    if (r < 96 || !has(g, DT_FEAT_ODD_FLAGS))
+        return MAP_SHARED;
+    static const int odd[] = {MAP_SHARED_VALIDATE, 0, 0x08 /* MAP_DROPPABLE */, 0x0f};
+    return odd[below(g, 4)];
+}
+
+static int map_extras(struct dt_gen *g)
+{
+    int f = 0;
+    if (has(g, DT_FEAT_POPULATE) && chance(g, 10))
+        f |= MAP_POPULATE;
+    if (chance(g, 5))
+        f |= MAP_NORESERVE;
+    if (has(g, DT_FEAT_ODD_FLAGS) && chance(g, 8)) {
+        int odd[8] = {MAP_LOCKED, MAP_GROWSDOWN, MAP_32BIT, 0x400000, MAP_NONBLOCK | MAP_POPULATE};
+        int n = 5;
+        if (has(g, DT_FEAT_MAP_SYNC))
+            odd[n++] = MAP_SYNC;
+        if (has(g, DT_FEAT_MAP_STACK))
+            odd[n++] = MAP_STACK;
+        if (has(g, DT_FEAT_HUGETLB))
+            odd[n++] = MAP_HUGETLB;
+        f |= odd[below(g, (uint64_t)n)];
+    }
+    return f;
+}
+
+/* Unless DT_FEAT_FILE_ANYWHERE: a file mapping starts k pages after the
+ * arena's 2 MiB boundary with k <= its page offset, so that every page-table
+ * slot the mapping shares a table with maps a page index >= 0 (vmsim's
+ * fault-around gets the window wrong otherwise; see main.c). */
+static void place_file_mapping(struct dt_gen *g, struct dt_op *op)
+{
+    if (has(g, DT_FEAT_FILE_ANYWHERE) || op->abs || op->off < 0 || (op->off & (int64_t)(DT_PAGE - 1)))
+        return;
+    uint64_t pgoff = (uint64_t)op->off / DT_PAGE;
+    op->addr = ARENA_CENTER + below(g, (pgoff < 64 ? pgoff : 63) + 1) * DT_PAGE;
+    if (op->len <= DT_WINDOW_SIZE && op->len > DT_WINDOW_SIZE - op->addr)
+        op->len = DT_WINDOW_SIZE - op->addr;
+}
+
+static void gen_mmap(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    int fd = some_open_fd(g, 1);
+    int file = has(g, DT_FEAT_FILE_MMAP) && fd >= 0 && chance(g, 50);
+    op->kind = DT_MMAP;
+    op->flags = map_type(g) | (file ? 0 : MAP_ANONYMOUS) | map_extras(g);
+    uint64_t r = below(g, 100);
+    if (r < 55)
+        op->flags |= MAP_FIXED;
+    else if (r < 72)
+        op->flags |= MAP_FIXED_NOREPLACE;
+    else if (r >= 98 && has(g, DT_FEAT_OUTSIDE))
+        op->abs = 1; /* no hint: placed outside the window */
+    op->addr = op->abs ? 0 : pick_page(g, now);
+    op->len = pick_len(g, op->addr, 1);
+    op->prot = pick_prot(g);
+    if (file) {
+        op->fd = chance(g, 94) ? fd : pick_fd(g);
+        op->off = pick_file_off(g, g->fd_name[fd]);
+        int name = g->fd_name[fd];
+        /* A beyond-EOF fault whose fault-around window holds only the last
+         * page maps nothing on Linux, but that page in vmsim (see main.c). */
+        if (!has(g, DT_FEAT_MAP_LAST_PAGE) && name >= 0 && g->size[name] > 0 &&
+            op->off == (int64_t)((size_pages(g->size[name]) - 1) * DT_PAGE))
+            op->off = 0;
+        place_file_mapping(g, op);
+    } else {
+        op->fd = chance(g, 97) ? -1 : pick_fd(g);
+        op->off = chance(g, 92) ? 0 : (int64_t)(below(g, 8) * DT_PAGE);
+    }
+}
+
+static void gen_range(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op, int huge_ok)
+{
+    op->addr = pick_page(g, now);
+    op->len = pick_len(g, op->addr, huge_ok);
+}
+
+static void gen_access(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op, int kind)
+{
+    static const uint64_t sizes[] = {1, 8, 16, 4, 2};
+    op->kind = kind;
+    op->len = chance(g, 80) ? sizes[below(g, 5)] : 1 + below(g, DT_MAX_LOAD);
+    op->pattern = (int)below(g, 256);
+    if (has(g, DT_FEAT_ABS_ACCESS) && chance(g, 2)) {
+        static const uint64_t never[] = {0x10, UINT64_C(0x800000000000), UINT64_C(0xffff888000000000),
+                                         DT_TASK_SIZE};
+        op->abs = 1;
+        op->addr = never[below(g, 4)];
+        return;
+    }
+    uint64_t r = below(g, 100), off = 0;
+    if (r < 40)
+        off = DT_PAGE - 1 - below(g, DT_MAX_LOAD - 1); /* may cross into the next page */
+    else if (r >= 70)
+        off = below(g, DT_PAGE - DT_MAX_LOAD);
+    op->addr = pick_page(g, now) + off;
+}
+
+static void gen_open(struct dt_gen *g, struct dt_op *op)
+{
+    static const int modes[] = {O_RDONLY, O_RDONLY, O_RDONLY, O_WRONLY, O_RDWR, O_RDWR, O_RDWR, O_RDWR, O_RDWR, O_RDWR};
+    uint64_t r = below(g, 100);
+    op->kind = DT_OPEN;
+    op->name = r < 75 ? (int)below(g, DT_NFILES) : r < 85 ? DT_NAME_NEW : r < 92 ? DT_NAME_DIR : DT_NAME_MISSING;
+    op->flags = modes[below(g, 10)];
+    if (chance(g, 15))
+        op->flags |= O_CREAT;
+    if (chance(g, 5))
+        op->flags |= O_APPEND;
+    if (chance(g, 3))
+        op->flags |= O_CREAT | O_EXCL;
+    if (has(g, DT_FEAT_TRUNC_LIVE) && chance(g, 4))
+        op->flags |= O_TRUNC;
+}
+
+static void gen_io(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op, int kind)
+{
+    op->kind = kind;
+    op->fd = pick_fd(g);
+    op->addr = pick_page(g, now) + (chance(g, 30) ? below(g, DT_PAGE) : 0);
+    uint64_t r = below(g, 100);
+    op->len = r < 5 ? 0 : r < 55 ? 1 + below(g, DT_PAGE) : r < 90 ? DT_PAGE * (1 + below(g, 3))
+                                                                   : DT_PAGE * (1 + below(g, 3)) + below(g, DT_PAGE);
+    /* A write of 8 KiB or more may give the host's cache a large folio. */
+    if (!has(g, DT_FEAT_LARGE_IO) && op->len >= 2 * DT_PAGE)
+        op->len = 2 * DT_PAGE - 1 - below(g, DT_PAGE);
+    if (kind != DT_PREAD && kind != DT_PWRITE)
+        return;
+    int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
+    int64_t size = name >= 0 ? g->size[name] : 0;
+    r = below(g, 100);
+    if (r < 15)
+        op->off = 0;
+    else if (r < 70)
+        op->off = (int64_t)below(g, (uint64_t)size + 2 * DT_PAGE);
+    else if (r < 92 || !has(g, DT_FEAT_HUGE_ARGS))
+        op->off = (int64_t)(below(g, size_pages(size) + 2) * DT_PAGE);
+    else
+        op->off = chance(g, 50) ? -1 : INT64_C(0xffffffff000);
+    if (kind == DT_PWRITE && !has(g, DT_FEAT_WRITE_PAST_EOF) && op->off > size)
+        op->off = size;
+    /* Keep files within FILE_MAX, unless the write must fail anyway. */
+    if (kind == DT_PWRITE && op->off >= 0 && op->off < INT64_C(0xffffffff000) &&
+        (uint64_t)op->off + op->len > FILE_MAX) {
+        op->len = op->len > FILE_MAX ? FILE_MAX : op->len;
+        op->off = (int64_t)(FILE_MAX - op->len);
+    }
+}
+
+static void gen_write(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    gen_io(g, now, op, DT_WRITE);
+    /* write() appends at the file position, which the generator does not
+     * follow; keep it to files that are small enough. */
+    int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
+    if (name >= 0 && (uint64_t)g->size[name] + op->len > FILE_MAX)
+        op->kind = DT_READ;
+}
+
+static void gen_ftruncate(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    static const int64_t sizes[] = {0, 100, 4096, 5000, 3 * 4096 + 7, 8 * 4096, 12 * 4096 + 1, 16 * 4096};
+    op->kind = DT_FTRUNCATE;
+    op->fd = pick_fd(g);
+    op->off = sizes[below(g, 8)];
+    if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 4))
+        op->off = chance(g, 50) ? -1 : INT64_C(1) << 62;
+    int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
+    if (!has(g, DT_FEAT_TRUNC_LIVE) && file_is_mapped(now, name))
+        op->kind = DT_FSYNC;
+}
+
+static void gen_lseek(struct dt_gen *g, struct dt_op *op)
+{
+    op->kind = DT_LSEEK;
+    op->fd = pick_fd(g);
+    op->off = chance(g, 90) ? (int64_t)below(g, FILE_MAX) : -(int64_t)below(g, 10000);
+    uint64_t r = below(g, 100);
+    op->flags = r < 90 ? (int)below(g, 3) : r < 98 ? SEEK_DATA + (int)below(g, 2) : 7;
+    if (has(g, DT_FEAT_WRITE_PAST_EOF) || op->off < 0)
+        return;
+    /* Stay within the file, so that a later write() does not start past EOF. */
+    int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
+    int64_t size = name >= 0 ? g->size[name] : 0;
+    if (op->flags == SEEK_SET)
+        op->off = size ? op->off % (size + 1) : 0;
+    else if (op->flags == SEEK_CUR || op->flags == SEEK_END)
+        op->off = -op->off;
+}
+
+static void gen_msync(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    static const int flags[] = {MS_SYNC, MS_SYNC, MS_SYNC, MS_ASYNC, MS_ASYNC, MS_INVALIDATE,
+                                MS_SYNC | MS_INVALIDATE, 0, MS_SYNC | MS_ASYNC, 8};
+    op->kind = DT_MSYNC;
+    gen_range(g, now, op, 1);
+    op->flags = flags[below(g, has(g, DT_FEAT_HUGE_ARGS) ? 10 : 8)];
+    /* msync rounds the length up to a page; lengths that wrap to 0 succeed. */
+    if (!has(g, DT_FEAT_MSYNC_WRAP) && op->len > UINT64_MAX - DT_PAGE + 1)
+        op->len = UINT64_C(1) << 47;
+}
+
+/* ---- choosing the kind ---- */
+
+static const unsigned kind_weight[DT_NKINDS] = {
+    [DT_MMAP] = 16, [DT_MUNMAP] = 6,  [DT_MPROTECT] = 8, [DT_MSYNC] = 4,    [DT_MINCORE] = 5,
+    [DT_LOAD] = 18, [DT_STORE] = 18,  [DT_OPEN] = 5,     [DT_CLOSE] = 2,    [DT_READ] = 3,
+    [DT_WRITE] = 3, [DT_PREAD] = 3,   [DT_PWRITE] = 3,   [DT_LSEEK] = 1,    [DT_FTRUNCATE] = 3,
+    [DT_FSYNC] = 2, [DT_FSTAT] = 1,   [DT_SYNC] = 1,
+};
+
+static int pick_kind(struct dt_gen *g)
+{
+    unsigned total = 0;
+    for (int k = 0; k < DT_NKINDS; k++)
+        if (g->kinds & (1u << k))
+            total += kind_weight[k];
+    uint64_t r = below(g, total);
+    for (int k = 0; k < DT_NKINDS; k++) {
+        if (!(g->kinds & (1u << k)))
+            continue;
+        if (r < kind_weight[k])
+            return k;
+        r -= kind_weight[k];
+    }
+    return DT_LOAD;
+}
+
+void gen_next(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    memset(op, 0, sizeof(*op));
+    op->fd = -1;
+    int kind = pick_kind(g);
+    if (kind == DT_OPEN && open_count(g) >= MAX_OPEN)
+        kind = (g->kinds & (1u << DT_CLOSE)) ? DT_CLOSE : DT_LOAD;
+    op->kind = kind;
+    switch (kind) {
+    case DT_MMAP: gen_mmap(g, now, op); break;
+    case DT_MUNMAP: gen_range(g, now, op, 1); break;
+    case DT_MPROTECT:
+        gen_range(g, now, op, 1);
+        op->prot = pick_prot(g);
+        if (has(g, DT_FEAT_ODD_FLAGS) && chance(g, 3))
+            op->prot |= chance(g, 50) ? 0x01000000 : 0x02000000;
+        break;
+    case DT_MSYNC: gen_msync(g, now, op); break;
+    case DT_MINCORE:
+        gen_range(g, now, op, 1);
+        if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 3))
+            op->flags = DT_VEC_NULL;
+        break;
+    case DT_LOAD:
+    case DT_STORE: gen_access(g, now, op, kind); break;
+    case DT_OPEN: gen_open(g, op); break;
+    case DT_CLOSE: op->fd = pick_fd(g); break;
+    case DT_READ:
+    case DT_PREAD:
+    case DT_PWRITE: gen_io(g, now, op, kind); break;
+    case DT_WRITE: gen_write(g, now, op); break;
+    case DT_LSEEK: gen_lseek(g, op); break;
+    case DT_FTRUNCATE: gen_ftruncate(g, now, op); break;
+    case DT_FSYNC:
+    case DT_FSTAT: op->fd = pick_fd(g); break;
+    default: break;
+    }
+}
+
+void gen_observe(struct dt_gen *g, const struct dt_op *op, const struct dt_result *r)
+{
+    int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
+    switch (op->kind) {
+    case DT_OPEN:
+        if (r->ret >= 0 && r->ret < GEN_FDS) {
+            g->fd_name[r->ret] = op->name;
+            if (op->flags & O_TRUNC)
+                g->size[op->name] = 0;
+        }
+        break;
+    case DT_CLOSE:
+        if (r->ret == 0 && name >= 0)
+            g->fd_name[op->fd] = -1;
+        break;
+    case DT_FTRUNCATE:
+        if (r->ret == 0 && name >= 0)
+            g->size[name] = op->off;
+        break;
+    case DT_PWRITE:
+        if (r->ret > 0 && name >= 0 && op->off + r->ret > g->size[name])
+            g->size[name] = op->off + r->ret;
+        break;
+    case DT_WRITE:
+        if (r->ret > 0 && name >= 0)
+            g->size[name] += r->ret; /* an upper bound: writes may overwrite */
+        break;
+    default: break;
+    }
+}

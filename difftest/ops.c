@@ -1,0 +1,454 @@
+/*
+ * ops.c - the text form of difftest operations (one per scenario line), the
+ * files both sides start with, and the safety rule that keeps the host
+ * child from unmapping or overwriting its own memory.
+ *
+ * A line is the operation's name and its arguments, separated by spaces:
+ *     mmap +0x2000000 0x3000 READ|WRITE PRIVATE|ANONYMOUS|FIXED -1 0
+ * "+0x..." is an address relative to the window, "0x..." an absolute one;
+ * flags are symbolic names joined by '|' (numbers are accepted too).
+ */
+#include "ops.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+const char *const dt_file_names[DT_NNAMES] = {"f0", "f1", "f2", "f3", "new", "d", "missing"};
+
+/* Sizes chosen for edges: a partial last page, a full 16 pages, empty, and a
+ * partial second page. Files stay within 16 pages so that a page-cache miss
+ * reads the whole file on both sides (the host's read-around window is
+ * larger than vmsim's, but both cover 16 pages). */
+uint64_t dt_initial_size(int name)
+{
+    static const uint64_t sizes[DT_NFILES] = {3 * DT_PAGE + 100, 16 * DT_PAGE, 0, 5000};
+    return name >= 0 && name < DT_NFILES ? sizes[name] : 0;
+}
+
+uint8_t dt_initial_byte(int name, uint64_t off)
+{
+    uint64_t page = off / DT_PAGE;
+    return (uint8_t)(0x41 + (uint64_t)name * 53 + page * 29 + (off % DT_PAGE) * 7);
+}
+
+/* ---- names ---- */
+
+static const char *const kind_names[DT_NKINDS] = {
+    "mmap", "munmap", "mprotect", "msync", "mincore", "load",  "store",     "open",  "close",
+    "read", "write",  "pread",    "pwrite", "lseek", "ftruncate", "fsync", "fstat", "sync",
+};
+
+/* The arguments of each kind, in order: a address, l length, p prot,
+ * m mmap flags, f fd, o offset, s msync flags, v optional "vecnull",
+ * t pattern, N file name, O open flags, w whence. */
+static const char *const kind_args[DT_NKINDS] = {
+    "alpmfo", "al", "alp", "als", "alv", "al", "alt", "NO", "f",
+    "fal",    "fal", "falo", "falo", "fow", "fo", "f", "f", "",
+};
+
+const char *dt_kind_name(int kind)
+{
+    return kind >= 0 && kind < DT_NKINDS ? kind_names[kind] : "?";
+}
+
+struct flag_name {
+    const char *name;
+    int64_t value;
+};
+
+static const struct flag_name prot_flags[] = {
+    {"READ", PROT_READ},           {"WRITE", PROT_WRITE},       {"EXEC", PROT_EXEC},
+    {"SEM", 0x8},                  {"GROWSDOWN", 0x01000000},  {"GROWSUP", 0x02000000},
+    {NULL, 0},
+};
+
+static const struct flag_name map_types[] = {
+    {"SHARED", 0x01}, {"PRIVATE", 0x02}, {"SHARED_VALIDATE", 0x03}, {"DROPPABLE", 0x08}, {NULL, 0},
+};
+
+static const struct flag_name map_flags[] = {
+    {"FIXED", 0x10},          {"ANONYMOUS", 0x20},  {"32BIT", 0x40},       {"GROWSDOWN", 0x100},
+    {"DENYWRITE", 0x800},     {"EXECUTABLE", 0x1000}, {"LOCKED", 0x2000},  {"NORESERVE", 0x4000},
+    {"POPULATE", 0x8000},     {"NONBLOCK", 0x10000}, {"STACK", 0x20000},   {"HUGETLB", 0x40000},
+    {"SYNC", 0x80000},        {"FIXED_NOREPLACE", 0x100000}, {NULL, 0},
+};
+
+static const struct flag_name msync_flags[] = {
+    {"ASYNC", MS_ASYNC}, {"INVALIDATE", MS_INVALIDATE}, {"SYNC", MS_SYNC}, {NULL, 0},
+};
+
+static const struct flag_name open_modes[] = {
+    {"RDONLY", O_RDONLY}, {"WRONLY", O_WRONLY}, {"RDWR", O_RDWR}, {NULL, 0},
+};
+
+static const struct flag_name open_flags[] = {
+    {"CREAT", O_CREAT},       {"EXCL", O_EXCL},        {"TRUNC", O_TRUNC},
+    {"APPEND", O_APPEND},     {"DIRECTORY", O_DIRECTORY}, {"NOFOLLOW", O_NOFOLLOW},
+    {NULL, 0},
+};
+
+static const struct flag_name whences[] = {
+    {"SET", SEEK_SET}, {"CUR", SEEK_CUR}, {"END", SEEK_END},
+    {"DATA", SEEK_DATA}, {"HOLE", SEEK_HOLE}, {NULL, 0},
+};
+
+/* ---- formatting ---- */
+
+struct out {
+    char *buf;
+    size_t size, len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->len < o->size ? o->size - o->len : 0;
+    int n = vsnprintf(o->buf + o->len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static const char *name_of(const struct flag_name *t, int64_t v)
+{
+    for (; t->name; t++)
+        if (t->value == v)
+            return t->name;
+    return NULL;
+}
+
+/* Bits named by table t, joined by '|'; unnamed bits as one hex number. */
+static void put_bits(struct out *o, const struct flag_name *t, int64_t v, int first)
+{
+    for (; t->name; t++) {
+        if (t->value && (v & t->value) == t->value) {
+            put(o, "%s%s", first ? "" : "|", t->name);
+            v &= ~t->value;
+            first = 0;
+        }
+    }
+    if (v || first)
+        put(o, "%s%s0x%" PRIx64, first ? "" : "|", v < 0 ? "-" : "", v < 0 ? -(uint64_t)v : (uint64_t)v);
+}
+
+static void put_prot(struct out *o, int prot)
+{
+    if (prot == 0)
+        put(o, " NONE");
+    else {
+        put(o, " ");
+        put_bits(o, prot_flags, prot, 1);
+    }
+}
+
+static void put_mmap_flags(struct out *o, int flags)
+{
+    const char *type = name_of(map_types, flags & 0x0f);
+    put(o, " ");
+    if (type)
+        put(o, "%s", type);
+    int rest = type ? flags & ~0x0f : flags;
+    if (rest || !type)
+        put_bits(o, map_flags, rest, type == NULL);
+}
+
+static void put_addr(struct out *o, const struct dt_op *op)
+{
+    put(o, op->abs ? " 0x%" PRIx64 : " +0x%" PRIx64, op->addr);
+}
+
+static void put_signed(struct out *o, int64_t v)
+{
+    if (v < 0)
+        put(o, " -0x%" PRIx64, -(uint64_t)v);
+    else
+        put(o, " 0x%" PRIx64, (uint64_t)v);
+}
+
+static void put_arg(struct out *o, const struct dt_op *op, char a)
+{
+    switch (a) {
+    case 'a': put_addr(o, op); break;
+    case 'l': put(o, " 0x%" PRIx64, op->len); break;
+    case 'p': put_prot(o, op->prot); break;
+    case 'm': put_mmap_flags(o, op->flags); break;
+    case 'f': put(o, " %d", op->fd); break;
+    case 'o': put_signed(o, op->off); break;
+    case 's':
+        put(o, " ");
+        put_bits(o, msync_flags, op->flags, 1);
+        break;
+    case 'v':
+        if (op->flags & DT_VEC_NULL)
+            put(o, " vecnull");
+        break;
+    case 't': put(o, " 0x%02x", op->pattern & 0xff); break;
+    case 'N': put(o, " %s", op->name >= 0 && op->name < DT_NNAMES ? dt_file_names[op->name] : "?"); break;
+    case 'O': {
+        const char *mode = name_of(open_modes, op->flags & O_ACCMODE);
+        put(o, " %s", mode ? mode : "ACC3");
+        if (op->flags & ~O_ACCMODE)
+            put_bits(o, open_flags, op->flags & ~O_ACCMODE, 0);
+        break;
+    }
+    case 'w': {
+        const char *w = name_of(whences, op->flags);
+        if (w)
+            put(o, " %s", w);
+        else
+            put(o, " %d", op->flags);
+        break;
+    }
+    default: break;
+    }
+}
+
+void dt_format_op(const struct dt_op *op, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    if (size)
+        buf[0] = '\0';
+    put(&o, "%s", dt_kind_name(op->kind));
+    if (op->kind >= 0 && op->kind < DT_NKINDS)
+        for (const char *a = kind_args[op->kind]; *a; a++)
+            put_arg(&o, op, *a);
+}
+
+void dt_format_result(const struct dt_op *op, const struct dt_result *r, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    if (size)
+        buf[0] = '\0';
+    if (r->ret < 0)
+        put(&o, "ret=-%s", strerrorname_np((int)-r->ret) ? strerrorname_np((int)-r->ret) : "?");
+    else if (op->kind == DT_MMAP)
+        put(&o, r->ret_outside ? "ret=outside" : "ret=+0x%" PRIx64, (uint64_t)r->ret);
+    else
+        put(&o, "ret=%" PRId64, r->ret);
+    if (r->signo)
+        put(&o, " sig=%s/%d@%s0x%" PRIx64, sigabbrev_np(r->signo) ? sigabbrev_np(r->signo) : "?",
+            r->code, r->sig_outside ? "" : "+", r->sig_addr);
+    put(&o, " flt=%" PRIu64 "/%" PRIu64, r->minflt, r->majflt);
+    if (r->ndata) {
+        put(&o, " data=");
+        uint32_t shown = r->ndata < 64 ? r->ndata : 64;
+        for (uint32_t i = 0; i < shown; i++)
+            put(&o, "%02x", r->data[i]);
+        if (shown < r->ndata)
+            put(&o, "...(%" PRIu32 " bytes)", r->ndata);
+    }
+}
+
+/* ---- parsing ---- */
+
+static int parse_number(const char *s, int64_t *v)
+{
+    int neg = *s == '-';
+    if (neg)
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    uint64_t u = strtoull(s, &end, 0);
+    if (*end || errno)
+        return -1;
+    *v = neg ? -(int64_t)u : (int64_t)u;
+    return 0;
+}
+
+static int parse_bits(const char *tok, const struct flag_name *t1, const struct flag_name *t2,
+                      int64_t *v)
+{
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", tok);
+    *v = 0;
+    if (strcmp(tok, "NONE") == 0)
+        return 0;
+    for (char *save = NULL, *p = strtok_r(copy, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
+        int64_t bit;
+        const struct flag_name *hit = NULL;
+        for (const struct flag_name *t = t1; t && t->name && !hit; t++)
+            if (strcmp(t->name, p) == 0)
+                hit = t;
+        for (const struct flag_name *t = t2; t && t->name && !hit; t++)
+            if (strcmp(t->name, p) == 0)
+                hit = t;
+        if (hit)
+            bit = hit->value;
+        else if (parse_number(p, &bit))
+            return -1;
+        *v |= bit;
+    }
+    return 0;
+}
+
+static int parse_arg(struct dt_op *op, char a, const char *tok)
+{
+    int64_t v = 0;
+    switch (a) {
+    case 'a':
+        op->abs = tok[0] != '+';
+        if (parse_number(tok + !op->abs, &v))
+            return -1;
+        op->addr = (uint64_t)v;
+        return 0;
+    case 'l':
+        if (parse_number(tok, &v))
+            return -1;
+        op->len = (uint64_t)v;
+        return 0;
+    case 'p': if (parse_bits(tok, prot_flags, NULL, &v)) return -1; op->prot = (int)v; return 0;
+    case 'm': if (parse_bits(tok, map_types, map_flags, &v)) return -1; op->flags = (int)v; return 0;
+    case 's': if (parse_bits(tok, msync_flags, NULL, &v)) return -1; op->flags = (int)v; return 0;
+    case 'O': if (parse_bits(tok, open_modes, open_flags, &v)) return -1; op->flags = (int)v; return 0;
+    case 'w': if (parse_bits(tok, whences, NULL, &v)) return -1; op->flags = (int)v; return 0;
+    case 'f': if (parse_number(tok, &v)) return -1; op->fd = (int)v; return 0;
+    case 'o': if (parse_number(tok, &v)) return -1; op->off = v; return 0;
+    case 't': if (parse_number(tok, &v)) return -1; op->pattern = (int)(v & 0xff); return 0;
+    case 'v':
+        if (strcmp(tok, "vecnull") != 0)
+            return -1;
+        op->flags |= DT_VEC_NULL;
+        return 0;
+    case 'N':
+        for (int i = 0; i < DT_NNAMES; i++)
+            if (strcmp(tok, dt_file_names[i]) == 0) {
+                op->name = i;
+                return 0;
+            }
+        return -1;
+    default: return -1;
+    }
+}
+
+int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
+{
+    char copy[512];
+    snprintf(copy, sizeof(copy), "%s", line);
+    memset(op, 0, sizeof(*op));
+    op->fd = -1;
+    char *save = NULL, *tok = strtok_r(copy, " \t\r\n", &save);
+    if (!tok) {
+        snprintf(err, errsize, "empty line");
+        return -1;
+    }
+    op->kind = -1;
+    for (int k = 0; k < DT_NKINDS; k++)
+        if (strcmp(tok, kind_names[k]) == 0)
+            op->kind = k;
+    if (op->kind < 0) {
+        snprintf(err, errsize, "unknown operation '%s'", tok);
+        return -1;
+    }
+    for (const char *a = kind_args[op->kind]; *a; a++) {
+        tok = strtok_r(NULL, " \t\r\n", &save);
+        if (!tok && *a == 'v')
+            break;
+        if (!tok || parse_arg(op, *a, tok)) {
+            snprintf(err, errsize, "%s: bad or missing argument %d ('%s')", kind_names[op->kind],
+                     (int)(a - kind_args[op->kind]) + 1, tok ? tok : "");
+            return -1;
+        }
+    }
+    if ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
+        snprintf(err, errsize, "%s: unexpected '%s'", kind_names[op->kind], tok);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- safety ---- */
+
+static uint64_t page_align(uint64_t len) { return (len + DT_PAGE - 1) & ~(DT_PAGE - 1); }
+
+/* Does [addr, addr+len) lie in the window and its trailing guard? */
+static int in_window(const struct dt_op *op, uint64_t len)
+{
+    return !op->abs && op->addr <= DT_WINDOW_SIZE + DT_GUARD &&
+           len <= DT_WINDOW_SIZE + DT_GUARD - op->addr;
+}
+
+/* An absolute address the host child never maps: below mmap_min_addr, or
+ * beyond the user half. */
+static int never_mapped(uint64_t addr) { return addr < 0x10000 || addr >= DT_TASK_SIZE; }
+
+static const char *mmap_unsafe(const struct dt_op *op)
+{
+    int fixed = op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+    int must_fail = op->len == 0 || op->len >= DT_TASK_SIZE || (op->off & (int64_t)(DT_PAGE - 1));
+    if (must_fail)
+        return NULL;
+    if (op->len > DT_WINDOW_SIZE)
+        return "mmap longer than the window";
+    if (fixed && !in_window(op, page_align(op->len)) && !(op->abs && op->addr & (DT_PAGE - 1)))
+        return "MAP_FIXED outside the window";
+    return NULL;
+}
+
+static int fd_ok(int fd) { return fd == -1 || (fd >= 3 && fd <= DT_MAX_FD); }
+
+const char *dt_op_unsafe(const struct dt_op *op)
+{
+    const uint64_t io_max = UINT64_C(1) << 20;
+    switch (op->kind) {
+    case DT_MMAP:
+        if (!fd_ok(op->fd))
+            return "fd out of range";
+        return mmap_unsafe(op);
+    case DT_MUNMAP:
+        if ((op->addr & (DT_PAGE - 1)) || op->len == 0 || op->len >= DT_TASK_SIZE)
+            return NULL; /* EINVAL before anything */
+        return in_window(op, page_align(op->len)) ? NULL : "munmap outside the window";
+    case DT_MPROTECT:
+    case DT_MSYNC:
+    case DT_MINCORE:
+        /* These stop at the first hole, and the guard after the window is one. */
+        if ((op->addr & (DT_PAGE - 1)) || op->len == 0)
+            return NULL;
+        return !op->abs && op->addr < DT_WINDOW_SIZE ? NULL : "range outside the window";
+    case DT_LOAD:
+    case DT_STORE:
+        if (op->len < 1 || op->len > DT_MAX_LOAD)
+            return "load/store of 1..16 bytes only";
+        if (op->abs)
+            return never_mapped(op->addr) && never_mapped(op->addr + op->len - 1) ? NULL
+                                                                                  : "absolute address the host may map";
+        return in_window(op, op->len) ? NULL : "access outside the window";
+    case DT_READ:
+    case DT_WRITE:
+    case DT_PREAD:
+    case DT_PWRITE:
+        if (!fd_ok(op->fd))
+            return "fd out of range";
+        if (op->len > io_max)
+            return "i/o longer than 1 MiB";
+        if (op->abs)
+            return op->addr < 0x10000 ? NULL : "absolute buffer";
+        return op->addr < DT_WINDOW_SIZE ? NULL : "buffer outside the window";
+    case DT_OPEN:
+        return op->name >= 0 && op->name < DT_NNAMES ? NULL : "bad name";
+    case DT_FTRUNCATE:
+        if (!fd_ok(op->fd))
+            return "fd out of range";
+        return op->off <= (int64_t)(16 << 20) || op->off > 0xffffffff000 ? NULL : "huge file";
+    case DT_CLOSE:
+    case DT_LSEEK:
+    case DT_FSYNC:
+    case DT_FSTAT:
+        return fd_ok(op->fd) ? NULL : "fd out of range";
+    case DT_SYNC:
+        return NULL;
+    default:
+        return "unknown kind";
+    }
+}

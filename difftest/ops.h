@@ -1,0 +1,90 @@
+/*
+ * ops.h - the operations of a differential test and their results.
+ *
+ * One operation is a plain value (no pointers), so that it can be sent down a
+ * pipe to the host child, printed as one line of a scenario and read back.
+ * Addresses are relative to the test window unless `abs` is set; results
+ * carry addresses the same way.
+ */
+#ifndef DIFFTEST_OPS_H
+#define DIFFTEST_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DT_PAGE UINT64_C(4096)
+#define DT_WINDOW_SIZE (UINT64_C(64) << 20)   /* the test window: 64 MiB */
+#define DT_GUARD (UINT64_C(2) << 20)          /* free space the host keeps on each side */
+#define DT_TASK_SIZE UINT64_C(0x7ffffffff000) /* x86-64, 4-level paging */
+#define DT_MAX_LOAD 16                        /* bytes of one load or store */
+#define DT_MAX_VEC (DT_WINDOW_SIZE / DT_PAGE + 1) /* mincore vector bytes */
+#define DT_MAX_FD 99                          /* operations use fds -1 and 3..99 */
+#define DT_VEC_NULL 1                         /* mincore: pass a NULL vector */
+
+enum dt_kind {
+    DT_MMAP,
+    DT_MUNMAP,
+    DT_MPROTECT,
+    DT_MSYNC,
+    DT_MINCORE,
+    DT_LOAD,
+    DT_STORE,
+    DT_OPEN,
+    DT_CLOSE,
+    DT_READ,
+    DT_WRITE,
+    DT_PREAD,
+    DT_PWRITE,
+    DT_LSEEK,
+    DT_FTRUNCATE,
+    DT_FSYNC,
+    DT_FSTAT,
+    DT_SYNC,
+    DT_NKINDS
+};
+
+struct dt_op {
+    int kind;      /* enum dt_kind */
+    int abs;       /* addr is absolute, not relative to the window */
+    uint64_t addr; /* mmap hint or address, range start, load/store/buffer address */
+    uint64_t len;  /* bytes (load/store: 1..DT_MAX_LOAD) */
+    int64_t off;   /* mmap/pread/pwrite offset, lseek offset, ftruncate length */
+    int prot;      /* mmap/mprotect */
+    int flags;     /* mmap/msync/open flags, lseek whence, mincore DT_VEC_NULL */
+    int fd;
+    int name;      /* open: index into dt_file_names */
+    int pattern;   /* store: first byte; the next ones count up from it */
+};
+
+/* What one side saw. Addresses inside the window are made relative. */
+struct dt_result {
+    int64_t ret;      /* >= 0, or -errno */
+    int ret_outside;  /* a successful mmap placed outside the window */
+    int signo, code;  /* the signal an access raised; 0 if none */
+    uint64_t sig_addr;
+    int sig_outside;  /* sig_addr is absolute */
+    uint64_t minflt, majflt; /* fault counts of this step alone */
+    uint32_t ndata;   /* bytes loaded, mincore vector, fstat summary */
+    uint8_t data[DT_MAX_VEC];
+};
+
+#define DT_RESULT_HEADER offsetof(struct dt_result, data)
+
+/* The names operations open: files created identically on both sides, a new
+ * name, a directory and a name that never exists. */
+enum { DT_NFILES = 4, DT_NAME_NEW = 4, DT_NAME_DIR = 5, DT_NAME_MISSING = 6, DT_NNAMES = 7 };
+extern const char *const dt_file_names[DT_NNAMES];
+uint64_t dt_initial_size(int name);      /* bytes of a file created at start */
+uint8_t dt_initial_byte(int name, uint64_t off);
+
+const char *dt_kind_name(int kind);
+void dt_format_op(const struct dt_op *op, char *buf, size_t size);
+/* One scenario line into *op; 0, or -1 with a message in err. */
+int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize);
+/* NULL when the op cannot harm the host child (stays inside the window, or
+ * must fail before touching anything); else why it is refused. */
+const char *dt_op_unsafe(const struct dt_op *op);
+void dt_format_result(const struct dt_op *op, const struct dt_result *r, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,575 @@
+/*
+ * run.c - runs one sequence of operations on both sides and compares them
+ * after every step: return value and errno, signal (number, si_code,
+ * address), bytes loaded and mincore vectors, the step's fault counts (for
+ * the kinds where they are compared), the window's lines of the maps, and
+ * vms_check. File contents on disk are compared after fsync, after
+ * msync(MS_SYNC) (the synced range), after sync, and at the end.
+ *
+ * Both sides start from identical scratch folders: A for vmsim, B for the
+ * host child, each holding the same files, written in 4 KiB writes.
+ */
+#include "difftest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_TRACKED_FD 128
+
+const char *dt_aspect_name(int aspect)
+{
+    static const char *const names[DT_NASPECTS] = {"ret", "signal", "data", "faults",
+                                                   "maps", "disk", "check", "host"};
+    return aspect >= 0 && aspect < DT_NASPECTS ? names[aspect] : "?";
+}
+
+/* ---- sequences ---- */
+
+void dt_seq_push(struct dt_seq *s, const struct dt_op *op)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 64;
+        struct dt_op *grown = realloc(s->ops, (size_t)cap * sizeof(*grown));
+        if (!grown) {
+            fprintf(stderr, "vmsim-difftest: out of memory\n");
+            exit(2);
+        }
+        s->ops = grown;
+        s->cap = cap;
+    }
+    s->ops[s->n++] = *op;
+}
+
+void dt_seq_free(struct dt_seq *s)
+{
+    free(s->ops);
+    *s = (struct dt_seq){0};
+}
+
+void dt_seq_print(const struct dt_seq *s, FILE *out)
+{
+    char line[256];
+    for (int i = 0; i < s->n; i++) {
+        dt_format_op(&s->ops[i], line, sizeof(line));
+        fprintf(out, "%s\n", line);
+    }
+}
+
+int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return snprintf(err, errsize, "%s: %s", path, strerror(errno)), -1;
+    char line[512], msg[256];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *p = line + strspn(line, " \t");
+        if (*p == '#' || *p == '\n' || *p == '\0')
+            continue;
+        struct dt_op op;
+        const char *unsafe = NULL;
+        if (dt_parse_op(p, &op, msg, sizeof(msg)) || (unsafe = dt_op_unsafe(&op))) {
+            snprintf(err, errsize, "%s:%d: %s", path, lineno, unsafe ? unsafe : msg);
+            rc = -1;
+        } else {
+            dt_seq_push(s, &op);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* ---- maps ---- */
+
+int dt_maps_parse(const char *text, uint64_t window, struct dt_maps *out)
+{
+    out->n = 0;
+    for (const char *line = text; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        char one[1024];
+        snprintf(one, sizeof(one), "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
+        unsigned long start, end, offset;
+        char perms[5];
+        int name_at = 0;
+        if (sscanf(one, "%lx-%lx %4s %lx %*x:%*x %*u %n", &start, &end, perms, &offset, &name_at) >= 4 &&
+            end > window && start < window + DT_WINDOW_SIZE + DT_GUARD) {
+            if (out->n == out->cap) {
+                int cap = out->cap ? out->cap * 2 : 32;
+                struct dt_vma *grown = realloc(out->v, (size_t)cap * sizeof(*grown));
+                if (!grown)
+                    return -1;
+                out->v = grown;
+                out->cap = cap;
+            }
+            struct dt_vma *v = &out->v[out->n++];
+            memset(v, 0, sizeof(*v));
+            v->start = start - window;
+            v->end = end - window;
+            memcpy(v->perms, perms, sizeof(v->perms));
+            v->offset = offset;
+            if (name_at && one[name_at]) {
+                const char *path = one + name_at;
+                const char *base = strrchr(path, '/');
+                base = base ? base + 1 : path;
+                size_t blen = strlen(base);
+                if (blen >= sizeof(v->name))
+                    blen = sizeof(v->name) - 1;
+                memcpy(v->name, base, blen);
+                v->name[blen] = '\0';
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+void dt_maps_free(struct dt_maps *m)
+{
+    free(m->v);
+    *m = (struct dt_maps){0};
+}
+
+void dt_maps_format(const struct dt_maps *m, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (size)
+        buf[0] = '\0';
+    for (int i = 0; i < m->n && len < size; i++) {
+        const struct dt_vma *v = &m->v[i];
+        int n = snprintf(buf + len, size - len, "  +%07" PRIx64 "-+%07" PRIx64 " %s %08" PRIx64 " %s\n",
+                         v->start, v->end, v->perms, v->offset, v->name);
+        if (n > 0)
+            len += (size_t)n;
+    }
+    if (m->n == 0)
+        snprintf(buf, size, "  (nothing mapped)\n");
+}
+
+/* ---- scratch folders ---- */
+
+static int write_file(const char *dir, int name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[name]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    uint64_t size = dt_initial_size(name);
+    uint8_t page[DT_PAGE];
+    int rc = 0;
+    /* 4 KiB writes, so that the host's page cache holds single pages. */
+    for (uint64_t off = 0; off < size && !rc; off += DT_PAGE) {
+        uint64_t n = size - off < DT_PAGE ? size - off : DT_PAGE;
+        for (uint64_t i = 0; i < n; i++)
+            page[i] = dt_initial_byte(name, off + i);
+        rc = write(fd, page, n) == (ssize_t)n ? 0 : -1;
+    }
+    close(fd);
+    return rc;
+}
+
+static int prepare_dir(const char *dir)
+{
+    char path[4096];
+    if (mkdir(dir, 0755) && errno != EEXIST)
+        return -1;
+    for (int i = 0; i < DT_NNAMES; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[i]);
+        if (unlink(path) && (errno == EISDIR || errno == EPERM))
+            rmdir(path);
+    }
+    for (int i = 0; i < DT_NFILES; i++)
+        if (write_file(dir, i))
+            return -1;
+    snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[DT_NAME_DIR]);
+    return mkdir(path, 0755);
+}
+
+/* ---- file contents ---- */
+
+struct blob {
+    uint8_t *bytes;
+    size_t len;
+    int exists;
+};
+
+/* Which pages of the file the host's page cache holds now (1 per page). */
+static unsigned char *resident_pages(int fd, size_t size)
+{
+    size_t pages = (size + DT_PAGE - 1) / DT_PAGE;
+    unsigned char *vec = calloc(pages, 1);
+    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (vec && map != MAP_FAILED && mincore(map, size, vec) != 0)
+        memset(vec, 1, pages); /* unknown: drop nothing afterwards */
+    if (map != MAP_FAILED)
+        munmap(map, size);
+    return vec;
+}
+
+/* Reads a whole file. Reading the host's file must not change the state
+ * the test compares: pages the read (and its readahead) brings into the
+ * page cache are dropped again afterwards. */
+static struct blob read_blob(const char *dir, int name, int keep_cache_state)
+{
+    struct blob b = {0};
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[name]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return b;
+    struct stat st;
+    b.exists = 1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        size_t size = (size_t)st.st_size;
+        unsigned char *was = keep_cache_state ? resident_pages(fd, size) : NULL;
+        b.bytes = malloc(size);
+        ssize_t n = b.bytes ? pread(fd, b.bytes, size, 0) : -1;
+        b.len = n > 0 ? (size_t)n : 0;
+        for (size_t i = 0; was && i < (size + DT_PAGE - 1) / DT_PAGE; i++)
+            if (!was[i])
+                posix_fadvise(fd, (off_t)(i * DT_PAGE), (off_t)DT_PAGE, POSIX_FADV_DONTNEED);
+        free(was);
+    } else if (S_ISDIR(st.st_mode)) {
+        b.exists = 2;
+    }
+    close(fd);
+    return b;
+}
+
+static uint8_t blob_at(const struct blob *b, uint64_t off) { return off < b->len ? b->bytes[off] : 0; }
+
+static void diff_set(struct dt_diff *d, int step, int aspect, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void diff_set(struct dt_diff *d, int step, int aspect, const char *fmt, ...)
+{
+    d->step = step;
+    d->aspect = aspect;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->text, sizeof(d->text), fmt, ap);
+    va_end(ap);
+}
+
+/* Compare bytes [from, to) of a file (to clipped to the host's size), or the
+ * whole file (to = UINT64_MAX, sizes too). */
+static int compare_file(const struct dt_config *cfg, int name, uint64_t from, uint64_t to,
+                        int step, struct dt_diff *d)
+{
+    char a_dir[4096], b_dir[4096];
+    snprintf(a_dir, sizeof(a_dir), "%s/A", cfg->scratch);
+    snprintf(b_dir, sizeof(b_dir), "%s/B", cfg->scratch);
+    struct blob a = read_blob(a_dir, name, 0), b = read_blob(b_dir, name, 1);
+    int whole = to == UINT64_MAX, rc = 0;
+    if (whole && (a.exists != b.exists || a.len != b.len)) {
+        diff_set(d, step, DT_ASPECT_DISK, "file %s: host %s, %zu bytes; vmsim %s, %zu bytes\n",
+                 dt_file_names[name], b.exists ? "exists" : "missing", b.len,
+                 a.exists ? "exists" : "missing", a.len);
+        rc = 1;
+    }
+    if (to > b.len)
+        to = b.len;
+    for (uint64_t off = from; !rc && off < to; off++) {
+        if (blob_at(&a, off) != blob_at(&b, off)) {
+            diff_set(d, step, DT_ASPECT_DISK,
+                     "file %s on disk differs at byte 0x%" PRIx64 " (page %" PRIu64 "): host 0x%02x, vmsim 0x%02x\n",
+                     dt_file_names[name], off, off / DT_PAGE, blob_at(&b, off), blob_at(&a, off));
+            rc = 1;
+        }
+    }
+    free(a.bytes);
+    free(b.bytes);
+    return rc;
+}
+
+static int compare_all_files(const struct dt_config *cfg, int step, struct dt_diff *d)
+{
+    for (int i = 0; i < DT_NNAMES; i++)
+        if (i != DT_NAME_DIR && compare_file(cfg, i, 0, UINT64_MAX, step, d))
+            return 1;
+    return 0;
+}
+
+/* After msync(MS_SYNC): the file pages that shared mappings in the range map. */
+static int compare_synced_range(const struct dt_config *cfg, const struct dt_op *op,
+                                const struct dt_maps *maps, int step, struct dt_diff *d)
+{
+    uint64_t lo = op->addr, hi = op->addr + ((op->len + DT_PAGE - 1) & ~(DT_PAGE - 1));
+    for (int i = 0; i < maps->n; i++) {
+        const struct dt_vma *v = &maps->v[i];
+        if (v->perms[3] != 's' || v->end <= lo || v->start >= hi)
+            continue;
+        for (int name = 0; name < DT_NNAMES; name++) {
+            if (strcmp(v->name, dt_file_names[name]) != 0)
+                continue;
+            uint64_t s = v->start > lo ? v->start : lo, e = v->end < hi ? v->end : hi;
+            if (compare_file(cfg, name, v->offset + (s - v->start), v->offset + (e - v->start), step, d))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- one step ---- */
+
+struct run_state {
+    const struct dt_config *cfg;
+    struct dt_host *host;
+    struct dt_sim *sim;
+    struct dt_maps maps; /* the window now, as vmsim lists it */
+    int fd_name[MAX_TRACKED_FD];
+    FILE *trace;
+};
+
+static int inside(uint64_t addr, uint64_t window)
+{
+    return addr >= window && addr - window < DT_WINDOW_SIZE;
+}
+
+static void relativize(const struct dt_op *op, struct dt_result *r, uint64_t window)
+{
+    if (op->kind == DT_MMAP && r->ret >= 0) {
+        if (inside((uint64_t)r->ret, window))
+            r->ret -= (int64_t)window;
+        else
+            r->ret_outside = 1, r->ret = 0; /* where outside is not compared */
+    }
+    if (r->signo) {
+        if (inside(r->sig_addr, window))
+            r->sig_addr -= window;
+        else
+            r->sig_outside = 1;
+    }
+}
+
+/* A mapping placed outside the window cannot be compared; it is removed
+ * on both sides at once. */
+static int remove_outside(struct run_state *st, const struct dt_op *op, const struct dt_result *h,
+                          const struct dt_result *s, char *err, size_t errsize)
+{
+    if (op->kind != DT_MMAP)
+        return 0;
+    struct dt_op un = {.kind = DT_MUNMAP, .abs = 1, .len = op->len, .fd = -1};
+    struct dt_result scratch;
+    if (h->ret >= 0 && !inside((uint64_t)h->ret, st->cfg->window)) {
+        un.addr = (uint64_t)h->ret;
+        if (host_run(st->host, &un, &scratch, err, errsize))
+            return -1;
+    }
+    if (s->ret >= 0 && !inside((uint64_t)s->ret, st->cfg->window)) {
+        un.addr = (uint64_t)s->ret;
+        sim_run(st->sim, &un, &scratch);
+    }
+    return 0;
+}
+
+/* Populating a mapping counts a page-cache miss as a major fault in vmsim
+ * and as a minor one on Linux; with populate_sum only the total counts. */
+static int same_faults(const struct dt_config *cfg, const struct dt_op *op, const struct dt_result *h,
+                       const struct dt_result *s)
+{
+    /* Fault-around depends on where a file mapping lies in its page table,
+     * and the sides place a mapping outside the window differently. */
+    if (op->kind == DT_MMAP && h->ret_outside && !(op->flags & MAP_ANONYMOUS))
+        return 1;
+    if (cfg->populate_sum && op->kind == DT_MMAP && (op->flags & (MAP_POPULATE | MAP_LOCKED)))
+        return h->minflt + h->majflt == s->minflt + s->majflt;
+    return h->minflt == s->minflt && h->majflt == s->majflt;
+}
+
+static int compare_results(const struct dt_config *cfg, const struct dt_op *op,
+                           const struct dt_result *h, const struct dt_result *s, int step,
+                           struct dt_diff *d)
+{
+    int aspect = -1;
+    if (h->ret != s->ret || h->ret_outside != s->ret_outside)
+        aspect = DT_ASPECT_RET;
+    else if (h->signo != s->signo || h->code != s->code || h->sig_outside != s->sig_outside ||
+             h->sig_addr != s->sig_addr)
+        aspect = DT_ASPECT_SIGNAL;
+    else if (h->ndata != s->ndata || memcmp(h->data, s->data, h->ndata) != 0)
+        aspect = DT_ASPECT_DATA;
+    else if ((cfg->fault_kinds & (1u << op->kind)) && !same_faults(cfg, op, h, s))
+        aspect = DT_ASPECT_FAULTS;
+    if (aspect < 0)
+        return 0;
+    char hs[512], ss[512];
+    dt_format_result(op, h, hs, sizeof(hs));
+    dt_format_result(op, s, ss, sizeof(ss));
+    diff_set(d, step, aspect, "host:  %s\nvmsim: %s\n", hs, ss);
+    return 1;
+}
+
+static int compare_maps(struct run_state *st, int step, struct dt_diff *d, char *err, size_t errsize)
+{
+    char *ht = host_maps(st->host), *stext = sim_maps(st->sim);
+    struct dt_maps hm = {0};
+    int rc = -1;
+    if (!ht || !stext) {
+        snprintf(err, errsize, "cannot read the maps");
+    } else if (dt_maps_parse(ht, st->cfg->window, &hm) || dt_maps_parse(stext, st->cfg->window, &st->maps)) {
+        snprintf(err, errsize, "out of memory");
+    } else {
+        size_t cap = 128 * (size_t)((hm.n > st->maps.n ? hm.n : st->maps.n) + 2);
+        char *a = malloc(cap), *b = malloc(cap);
+        if (a && b) {
+            dt_maps_format(&hm, a, cap);
+            dt_maps_format(&st->maps, b, cap);
+            rc = strcmp(a, b) != 0;
+            if (rc)
+                diff_set(d, step, DT_ASPECT_MAPS, "host maps (window-relative):\n%svmsim maps:\n%s", a, b);
+        }
+        free(a);
+        free(b);
+    }
+    dt_maps_free(&hm);
+    free(ht);
+    free(stext);
+    return rc;
+}
+
+static void follow_fds(struct run_state *st, const struct dt_op *op, const struct dt_result *r)
+{
+    if (op->kind == DT_OPEN && r->ret >= 0 && r->ret < MAX_TRACKED_FD)
+        st->fd_name[r->ret] = op->name;
+    if (op->kind == DT_CLOSE && r->ret == 0 && op->fd >= 0 && op->fd < MAX_TRACKED_FD)
+        st->fd_name[op->fd] = -1;
+}
+
+static int disk_checks(struct run_state *st, const struct dt_op *op, const struct dt_result *r,
+                       int step, struct dt_diff *d)
+{
+    if (op->kind == DT_FSYNC && r->ret == 0 && op->fd >= 0 && op->fd < MAX_TRACKED_FD &&
+        st->fd_name[op->fd] >= 0 && st->fd_name[op->fd] != DT_NAME_DIR)
+        return compare_file(st->cfg, st->fd_name[op->fd], 0, UINT64_MAX, step, d);
+    if (op->kind == DT_MSYNC && r->ret == 0 && (op->flags & MS_SYNC) && !op->abs)
+        return compare_synced_range(st->cfg, op, &st->maps, step, d);
+    if (op->kind == DT_SYNC)
+        return compare_all_files(st->cfg, step, d);
+    return 0;
+}
+
+static void trace_step(FILE *trace, int step, const struct dt_op *op, const struct dt_result *h,
+                       const struct dt_result *s)
+{
+    char line[256], hs[512], ss[512];
+    dt_format_op(op, line, sizeof(line));
+    dt_format_result(op, h, hs, sizeof(hs));
+    dt_format_result(op, s, ss, sizeof(ss));
+    fprintf(trace, "%4d %s\n       host:  %s\n       vmsim: %s\n", step, line, hs, ss);
+}
+
+/* 0: the step agrees; 1: diverged; -1: harness failure (in d, aspect host). */
+static int run_step(struct run_state *st, const struct dt_op *op, int step, struct dt_result *h,
+                    struct dt_result *s, struct dt_diff *d)
+{
+    char err[512] = "";
+    const char *unsafe = dt_op_unsafe(op);
+    if (unsafe) {
+        diff_set(d, step, DT_ASPECT_HOST, "refused to run an unsafe op: %s\n", unsafe);
+        return -1;
+    }
+    if (host_run(st->host, op, h, err, sizeof(err))) {
+        diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
+        return -1;
+    }
+    sim_run(st->sim, op, s);
+    if (remove_outside(st, op, h, s, err, sizeof(err))) {
+        diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
+        return -1;
+    }
+    relativize(op, h, st->cfg->window);
+    relativize(op, s, st->cfg->window);
+    if (st->trace)
+        trace_step(st->trace, step, op, h, s);
+    follow_fds(st, op, s);
+    if (compare_results(st->cfg, op, h, s, step, d))
+        return 1;
+    int rc = compare_maps(st, step, d, err, sizeof(err));
+    if (rc < 0)
+        diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
+    if (rc)
+        return rc;
+    char *report = NULL;
+    if (st->cfg->check_every_step && sim_check(st->sim, &report)) {
+        diff_set(d, step, DT_ASPECT_CHECK, "vms_check failed:\n%s", report ? report : "");
+        free(report);
+        return 1;
+    }
+    return disk_checks(st, op, s, step, d);
+}
+
+static int start_sides(struct run_state *st, struct dt_diff *d)
+{
+    const struct dt_config *cfg = st->cfg;
+    char a[4096], b[4096], err[512] = "";
+    snprintf(a, sizeof(a), "%s/A", cfg->scratch);
+    snprintf(b, sizeof(b), "%s/B", cfg->scratch);
+    if (prepare_dir(a) || prepare_dir(b)) {
+        diff_set(d, 0, DT_ASPECT_HOST, "cannot prepare %s: %s\n", cfg->scratch, strerror(errno));
+        return -1;
+    }
+    st->sim = sim_start(a, cfg->window, err, sizeof(err));
+    st->host = st->sim ? host_start(b, cfg->window, err, sizeof(err)) : NULL;
+    if (!st->host) {
+        diff_set(d, 0, DT_ASPECT_HOST, "%s\n", err);
+        return -1;
+    }
+    char *text = host_maps(st->host);
+    struct dt_maps m = {0};
+    int busy = !text || dt_maps_parse(text, cfg->window - DT_GUARD, &m) || m.n != 0;
+    free(text);
+    dt_maps_free(&m);
+    if (busy) {
+        diff_set(d, 0, DT_ASPECT_HOST, "the window is not free in the host child\n");
+        return -1;
+    }
+    return 0;
+}
+
+int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, int steps,
+           struct dt_diff *diff, FILE *trace)
+{
+    struct run_state st = {.cfg = cfg, .trace = trace};
+    for (int i = 0; i < MAX_TRACKED_FD; i++)
+        st.fd_name[i] = -1;
+    struct dt_result *h = malloc(sizeof(*h)), *s = malloc(sizeof(*s));
+    int rc = (h && s) ? start_sides(&st, diff) : -1;
+    int n = gen ? steps : seq->n, diverged = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (gen) {
+            struct dt_op op;
+            gen_next(gen, &st.maps, &op);
+            dt_seq_push(seq, &op);
+        }
+        rc = run_step(&st, &seq->ops[i], i, h, s, diff);
+        if (gen && rc == 0)
+            gen_observe(gen, &seq->ops[i], s);
+        if (rc == 1 && cfg->keep_going && trace) {
+            fprintf(trace, "       DIFFERENT (%s):\n%s", dt_aspect_name(diff->aspect), diff->text);
+            diverged = 1;
+            rc = 0;
+        }
+    }
+    if (rc == 0 && diverged)
+        rc = 1;
+    if (rc == 0 && sim_sync(st.sim) != 0) {
+        diff_set(diff, n, DT_ASPECT_DISK, "vms_sync failed\n");
+        rc = 1;
+    }
+    if (rc == 0)
+        rc = compare_all_files(cfg, n, diff);
+    host_stop(st.host);
+    sim_stop(st.sim);
+    dt_maps_free(&st.maps);
+    free(h);
+    free(s);
+    return rc;
+}
