@@ -9,6 +9,7 @@
  * Simplification: no huge pages, no swap entries, no userfaultfd.
  */
 #include "internal.h"
+#include "xarray.h"
 
 #include <string.h>
 
@@ -153,10 +154,14 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
         to = size_pages(as) > index0 ? size_pages(as) - index0 : 0;
     pte_t *table = pte - pte_off;
     uint64_t prot = vm_page_prot(vma);
+    const uint32_t *leaf = NULL;
     for (uint64_t i = from; i < to; i++) {
-        if (!pte_none(table[i]))
+        uint64_t index = index0 + i;
+        if (!leaf || index % XA_LEAF_SLOTS == 0)
+            leaf = xa_leaf(as->pages, index);
+        if (!pte_none(table[i]) || !leaf)
             continue;
-        uint32_t pfn = find_get_page(as, index0 + i);
+        uint32_t pfn = leaf[index % XA_LEAF_SLOTS];
         if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & PG_readahead))
             continue;
         get_page(&m->pm, pfn);

@@ -89,7 +89,7 @@ static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, u
     }
     c->st.stlb_hits++;
     e2->lru = ++c->tick;
-    return tlb_insert(l1, vpn, key, e2->host, e2->perm, c->tick);
+    return tlb_insert_new(l1, vpn, key, e2->host, e2->perm, c->tick);
 }
 
 static int raise_gp(struct vms_task *t)
@@ -136,8 +136,13 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
             if (!err) {
                 uint8_t *host = pfn_to_virt(&m->pm, pte_pfn(*pte));
                 unsigned perm = tlb_perm_of(*pte);
-                tlb_insert(&c->stlb, vpn, key, host, perm, ++c->tick);
-                tlb_insert(l1, vpn, key, host, perm, c->tick);
+                if (e) { /* a write upgrades the clean entry of both levels */
+                    tlb_insert(&c->stlb, vpn, key, host, perm, ++c->tick);
+                    tlb_insert(l1, vpn, key, host, perm, c->tick);
+                } else {
+                    tlb_insert_new(&c->stlb, vpn, key, host, perm, ++c->tick);
+                    tlb_insert_new(l1, vpn, key, host, perm, c->tick);
+                }
                 trace_event(m, &(struct vms_event){.kind = VMS_EV_TLB_FILL, .cpu = c->id, .a = va,
                                                    .pa = pte_pfn(*pte) << PAGE_SHIFT});
                 return host;

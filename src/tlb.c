@@ -40,23 +40,36 @@ void tlb_destroy(struct tlb *t)
     t->e = NULL;
 }
 
+/* The way to fill in a set: an invalid one, else the least recently used. */
+static struct tlb_entry *tlb_victim(struct tlb_entry *set, unsigned ways)
+{
+    struct tlb_entry *victim = &set[0];
+    for (unsigned w = 0; w < ways; w++) {
+        if (set[w].tag == TLB_INVALID)
+            return &set[w];
+        if ((int32_t)(set[w].lru - victim->lru) < 0)
+            victim = &set[w];
+    }
+    return victim;
+}
+
+struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
+                                 unsigned perm, uint32_t tick)
+{
+    struct tlb_entry *victim = tlb_victim(t->e + (vpn & t->set_mask) * t->ways, t->ways);
+    *victim = (struct tlb_entry){.tag = key, .host = host, .lru = tick, .perm = perm};
+    return victim;
+}
+
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
                              unsigned perm, uint32_t tick)
 {
     /* An entry for the key is replaced in place: a set never holds two. */
-    struct tlb_entry *victim = tlb_lookup(t, vpn, key);
-    struct tlb_entry *set = t->e + (vpn & t->set_mask) * t->ways;
-    for (unsigned w = 0; !victim && w < t->ways; w++)
-        if (set[w].tag == TLB_INVALID)
-            victim = &set[w];
-    if (!victim) {
-        victim = &set[0];
-        for (unsigned w = 1; w < t->ways; w++)
-            if ((int32_t)(set[w].lru - victim->lru) < 0)
-                victim = &set[w];
-    }
-    *victim = (struct tlb_entry){.tag = key, .host = host, .lru = tick, .perm = perm};
-    return victim;
+    struct tlb_entry *old = tlb_lookup(t, vpn, key);
+    if (!old)
+        return tlb_insert_new(t, vpn, key, host, perm, tick);
+    *old = (struct tlb_entry){.tag = key, .host = host, .lru = tick, .perm = perm};
+    return old;
 }
 
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)

@@ -43,6 +43,9 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways); /* 0 or -EINVAL/-E
 void tlb_destroy(struct tlb *t);
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
                              unsigned perm, uint32_t tick);
+/* As tlb_insert, for a key the caller has just looked up and not found. */
+struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
+                                 unsigned perm, uint32_t tick);
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key); /* 1 if an entry went */
 void tlb_invalidate_pcid(struct tlb *t, unsigned pcid);
 void tlb_invalidate_all(struct tlb *t);

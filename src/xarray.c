@@ -35,12 +35,18 @@ static unsigned slot_at(uint64_t index, unsigned level) /* level 1 = leaf */
 
 uint32_t xa_load(const struct xarray *xa, uint64_t index)
 {
+    const uint32_t *leaf = xa_leaf(xa, index);
+    return leaf ? leaf[slot_at(index, 1)] : PFN_NONE;
+}
+
+const uint32_t *xa_leaf(const struct xarray *xa, uint64_t index)
+{
     if (!xa->root || index > xa_capacity(xa->height))
-        return PFN_NONE;
+        return NULL;
     void *n = xa->root;
     for (unsigned level = xa->height; level > 1 && n; level--)
         n = ((struct xa_node *)n)->slot[slot_at(index, level)];
-    return n ? ((struct xa_leaf *)n)->pfn[slot_at(index, 1)] : PFN_NONE;
+    return n ? ((struct xa_leaf *)n)->pfn : NULL;
 }
 
 static struct xa_leaf *new_leaf(void)
