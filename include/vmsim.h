@@ -118,6 +118,7 @@ enum vms_event_kind {
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
     VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
+    VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
 };
 
 struct vms_event {
@@ -157,6 +158,7 @@ vms_machine *vms_machine_create(const struct vms_config *c);
 void vms_machine_destroy(vms_machine *m);
 
 vms_task *vms_spawn(vms_machine *m, const char *comm); /* new process, on CPU 0 */
+vms_task *vms_fork(vms_task *parent);                  /* copy-on-write copy of the mm */
 vms_task *vms_clone_thread(vms_task *t);               /* shares t's mm */
 void vms_exit(vms_task *t);
 int vms_schedule(vms_task *t, unsigned cpu);           /* 0, or -EINVAL */

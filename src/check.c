@@ -56,6 +56,25 @@ static uint64_t check_gaps(struct checker *ck, struct rb_node *n)
     return want;
 }
 
+/* The VMA's chain links it to its own anon_vma, and each link is in the
+ * anon_vma's list of VMAs. */
+static void check_anon_vma_chain(struct checker *ck, const struct vm_area_struct *vma)
+{
+    int own = 0;
+    for (const struct anon_vma_chain *avc = vma->anon_vma_chain; avc; avc = avc->same_vma) {
+        const struct anon_vma_chain *l = avc->anon_vma->head;
+        while (l && l != avc)
+            l = l->next;
+        if (avc->vma != vma || !l)
+            fail(ck, "vma %" PRIx64 ": broken anon_vma chain", vma->vm_start);
+        own |= avc->anon_vma == vma->anon_vma;
+    }
+    if (vma->anon_vma && !own)
+        fail(ck, "vma %" PRIx64 ": anon_vma not in its chain", vma->vm_start);
+    if (!vma->anon_vma && vma->anon_vma_chain)
+        fail(ck, "vma %" PRIx64 ": chain without an anon_vma", vma->vm_start);
+}
+
 static void check_vmas(struct checker *ck, struct mm_struct *mm)
 {
     const char *why = NULL;
@@ -79,6 +98,7 @@ static void check_vmas(struct checker *ck, struct mm_struct *mm)
             fail(ck, "vmas %" PRIx64 " and %" PRIx64 " overlap", prev->vm_start, vma->vm_start);
         if (vma->vm_mm != mm)
             fail(ck, "vma %" PRIx64 ": wrong mm", vma->vm_start);
+        check_anon_vma_chain(ck, vma);
     }
     if (n)
         fail(ck, "mm %" PRIu64 ": tree has more VMAs than the list", mm->ctx_id);
@@ -203,6 +223,26 @@ static void check_shmem_objects(struct checker *ck)
         }
 }
 
+static int count_mapping(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
+{
+    (void)vma, (void)va, (void)pte;
+    ++*(int *)arg;
+    return 0;
+}
+
+/* Reverse mapping: from the frame, every PTE that maps it is found. */
+static void check_rmap(struct checker *ck, uint64_t pfn, const struct page *p)
+{
+    if (!(p->flags & (PG_anon | PG_file | PG_shmem)) || p->mapcount < 1)
+        return;
+    int found = 0;
+    rmap_walk(ck->m, (uint32_t)pfn, count_mapping, &found);
+    if (found != p->mapcount)
+        fail(ck, "frame %" PRIx64 ": rmap finds %d of its %d mappings", pfn, found, p->mapcount);
+    if ((p->flags & PG_anon_exclusive) && p->mapcount != 1)
+        fail(ck, "frame %" PRIx64 ": exclusive to one mm but mapped %d times", pfn, p->mapcount);
+}
+
 static void check_frames(struct checker *ck)
 {
     const struct phys_mem *pm = &ck->m->pm;
@@ -230,6 +270,7 @@ static void check_frames(struct checker *ck)
         if ((p->flags & PG_anon) && (p->mapcount < 1 || p->refcount != p->mapcount))
             fail(ck, "anon frame %" PRIx64 ": refcount %d, mapcount %d (leaked?)", pfn,
                  p->refcount, p->mapcount);
+        check_rmap(ck, pfn, p);
     }
     if (free_frames != pm->nr_free)
         fail(ck, "free lists hold %" PRIu64 " frames, counter says %" PRIu64, free_frames,

@@ -154,6 +154,25 @@ struct files_struct *files_alloc(void)
     return files;
 }
 
+struct files_struct *files_dup(const struct files_struct *files)
+{
+    struct files_struct *copy = files_alloc();
+    if (!copy)
+        return NULL;
+    if (files->max) {
+        copy->fd = calloc((size_t)files->max, sizeof(*copy->fd));
+        if (!copy->fd) {
+            free(copy);
+            return NULL;
+        }
+        copy->max = files->max;
+    }
+    for (int i = 0; i < files->max; i++)
+        if ((copy->fd[i] = files->fd[i]) != NULL)
+            copy->fd[i]->refcount++;
+    return copy;
+}
+
 void fput(vms_machine *m, struct vms_file *f)
 {
     if (--f->refcount > 0)

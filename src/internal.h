@@ -56,14 +56,25 @@ uint64_t unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_
 int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, int new_below);
 /* Merge vma with its neighbours where Linux would; returns the surviving VMA. */
 struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area_struct *vma);
-void anon_vma_put(struct anon_vma *av);
-int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma); /* 0 or -ENOMEM */
 uint64_t vma_page_prot(uint64_t vm_flags);    /* PTE bits for vm_flags */
 uint64_t vm_page_prot(const struct vm_area_struct *vma); /* ... with write-notify */
 uint64_t stack_guard_gap_bytes(void);
 /* The pkey bits a VMA gets for prot: x86 gives PROT_EXEC-only memory the
  * execute-only key; any other prot drops that key. */
 uint64_t vma_pkey_flags(const vms_machine *m, int prot);
+
+/* ---- rmap.c ---- */
+int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma); /* 0 or -ENOMEM */
+/* dst shares src's anon_vmas (a split or a copy); 0 or -ENOMEM. */
+int anon_vma_clone(struct vm_area_struct *dst, const struct vm_area_struct *src);
+/* The child's VMA links to the parent's anon_vmas and gets one of its own. */
+int anon_vma_fork(vms_machine *m, struct vm_area_struct *vma, const struct vm_area_struct *pvma);
+void unlink_anon_vmas(struct vm_area_struct *vma);
+/* A VMA copied by fork, whose pages its relatives may share. */
+int vma_is_fork_child(const struct vm_area_struct *vma);
+/* Calls fn for each PTE that maps frame pfn until fn returns nonzero. */
+typedef int (*rmap_fn)(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg);
+int rmap_walk(vms_machine *m, uint32_t pfn, rmap_fn fn, void *arg);
 
 /* ---- memory.c ---- */
 /* Handles a user page fault; 0 when the access may retry, else the signal
@@ -74,6 +85,10 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err);
 void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start,
                     uint64_t end, uint64_t *fs, uint64_t *fe);
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end);
+/* Copies the PTEs of src_vma into dst_vma (same range, another mm) for fork;
+ * sets *wrprotected when a parent PTE lost its write bit. -1: out of frames. */
+int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+                    int *wrprotected);
 
 /* ---- shmem.c ---- */
 struct address_space *shmem_create(vms_machine *m, uint64_t size);
@@ -104,6 +119,7 @@ static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t en
 int fs_init(vms_machine *m);
 void fs_exit(vms_machine *m);
 struct files_struct *files_alloc(void);
+struct files_struct *files_dup(const struct files_struct *files); /* fork's copy */
 void files_put(vms_machine *m, struct files_struct *files);
 struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
@@ -137,6 +153,8 @@ uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len
 
 /* ---- task.c ---- */
 struct mm_struct *mm_alloc(vms_machine *m);
+vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *files,
+                     const char *comm, unsigned cpu);
 void mm_free(struct mm_struct *mm);
 /* The CPU a task runs on, with its mm loaded (switching if needed). */
 struct cpu *task_cpu_enter(struct vms_task *t);

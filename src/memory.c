@@ -310,7 +310,11 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "write-notify", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
-    if (!pte_special(*pte) && (op->flags & PG_anon_exclusive) && op->refcount == 1) {
+    /* Reuse: an anonymous page this mm owns, or one whose other users (a
+     * forked relative) have all gone (Linux's wp_can_reuse_anon_folio). */
+    if (!pte_special(*pte) && (op->flags & PG_anon) &&
+        ((op->flags & PG_anon_exclusive) || op->refcount == 1)) {
+        op->flags |= PG_anon_exclusive;
         *pte |= _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
         fault_event(t, va, "reuse", (uint64_t)old << PAGE_SHIFT);
         return 0;
@@ -453,4 +457,63 @@ void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t s
             pte++;
         } while (va < end && table_index(va, 1) != 0);
     }
+}
+
+/* ---- fork ---- */
+
+/* Private memory that may be written: its pages are shared copy-on-write. */
+static int is_cow_mapping(uint64_t vm_flags)
+{
+    return (vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+/* One PTE of the parent into the child (Linux's copy_present_pte): the page
+ * gains a mapping, an anonymous page stops being exclusive, and a writable
+ * private PTE is write-protected on both sides. Returns 1 if the parent's
+ * PTE lost its write bit. */
+static int copy_present_pte(vms_machine *m, const struct vm_area_struct *src_vma,
+                            pte_t *src, pte_t *dst)
+{
+    pte_t e = *src;
+    int wrprotected = 0;
+    if (!pte_special(e)) {
+        uint32_t pfn = (uint32_t)pte_pfn(e);
+        struct page *page = pfn_to_page(&m->pm, pfn);
+        page->flags &= ~PG_anon_exclusive;
+        get_page(&m->pm, pfn);
+        map_new_page(m, pfn);
+    }
+    if (is_cow_mapping(src_vma->vm_flags) && pte_write(e)) {
+        e &= ~_PAGE_RW;
+        *src = e;
+        wrprotected = 1;
+    }
+    if (src_vma->vm_flags & VM_SHARED)
+        e &= ~_PAGE_DIRTY;
+    *dst = e & ~_PAGE_ACCESSED;
+    return wrprotected;
+}
+
+int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+                    int *wrprotected)
+{
+    struct mm_struct *src_mm = src_vma->vm_mm;
+    vms_machine *m = src_mm->m;
+    uint64_t va = src_vma->vm_start, end = src_vma->vm_end;
+    pte_t *pte;
+    while ((pte = next_pte(src_mm, &va, end)) != NULL) {
+        pte_t *dst = NULL;
+        do {
+            if (!pte_none(*pte)) {
+                if (!dst && !(dst = pte_alloc(dst_vma->vm_mm, va)))
+                    return -1;
+                *wrprotected |= copy_present_pte(m, src_vma, pte, dst);
+            }
+            va += PAGE_SIZE;
+            pte++;
+            if (dst)
+                dst++;
+        } while (va < end && table_index(va, 1) != 0);
+    }
+    return 0;
 }

@@ -38,11 +38,22 @@
 
 struct mm_struct;
 
-/* Identity of a private anonymous memory lineage (Linux's anon_vma); VMAs that
- * share one may merge. Reference-counted by the VMAs that point to it. */
+/* The anonymous memory of a VMA and of its forked copies (Linux's anon_vma):
+ * a page points to the anon_vma of the VMA that allocated it; the anon_vma
+ * lists every VMA that may map such pages. Freed when no VMA links to it. */
 struct anon_vma {
     uint64_t id;
-    int refcount;
+    int refcount;                  /* anon_vma_chain links to it */
+    struct anon_vma *parent;       /* the anon_vma it was forked from */
+    struct anon_vma_chain *head;   /* the VMAs that may map its pages */
+};
+
+/* One link between a VMA and an anon_vma its pages may come from. */
+struct anon_vma_chain {
+    struct vm_area_struct *vma;
+    struct anon_vma *anon_vma;
+    struct anon_vma_chain *same_vma;   /* the VMA's next link */
+    struct anon_vma_chain *prev, *next; /* in anon_vma->head */
 };
 
 enum mapping_kind { MAPPING_SHMEM, MAPPING_FILE };
@@ -97,7 +108,8 @@ struct vm_area_struct {
     struct rb_node vm_rb;
     uint64_t rb_subtree_gap;   /* largest gap before a VMA in this subtree */
     struct mm_struct *vm_mm;
-    struct anon_vma *anon_vma;
+    struct anon_vma *anon_vma;          /* where its new anonymous pages point */
+    struct anon_vma_chain *anon_vma_chain; /* its own anon_vma and its ancestors' */
     struct vms_file *vm_file;       /* the file mapped, NULL for anonymous memory */
     struct address_space *mapping;  /* its pages: the file's, or the shmem object's */
     struct vm_area_struct *shared_next, *shared_prev; /* in mapping->i_mmap */

@@ -4,7 +4,7 @@
  * shares an mm_struct; threads share one mm; the last task to exit an mm
  * tears it down and frees its page tables and pgd.
  * A process has its own descriptor table; threads share it.
- * Simplifications: no fork yet; no signals are delivered (an access returns
+ * Simplification: no signals are delivered (an access returns
  * the signal it raised and the task carries on).
  */
 #include "internal.h"
@@ -45,8 +45,8 @@ void mm_free(struct mm_struct *mm)
     free(mm);
 }
 
-static vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *files,
-                           const char *comm, unsigned cpu)
+vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *files,
+                     const char *comm, unsigned cpu)
 {
     vms_task *t = calloc(1, sizeof(*t));
     if (!t)

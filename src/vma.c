@@ -62,8 +62,7 @@ struct vm_area_struct *vma_alloc(struct mm_struct *mm)
 
 void vma_free(struct vm_area_struct *vma)
 {
-    if (vma->anon_vma)
-        anon_vma_put(vma->anon_vma);
+    unlink_anon_vmas(vma);
     if (vma->mapping) {
         vma_unlink_file(vma);
         mapping_put(vma->vm_mm->m, vma->mapping);
@@ -280,6 +279,11 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, i
     if (!new)
         return -12; /* ENOMEM */
     *new = *vma;
+    new->anon_vma_chain = NULL;
+    if (vma->anon_vma && anon_vma_clone(new, vma)) {
+        free(new);
+        return -12;
+    }
     new->vm_rb = (struct rb_node){0};
     new->vm_next = new->vm_prev = NULL;
     uint64_t pgoff_at_addr = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
@@ -291,8 +295,6 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, i
         new->vm_pgoff = pgoff_at_addr;
         vma_set_range(vma, vma->vm_start, addr, vma->vm_pgoff);
     }
-    if (new->anon_vma)
-        new->anon_vma->refcount++;
     new->shared_next = new->shared_prev = NULL;
     if (new->mapping) {
         mapping_get(new->mapping);
@@ -304,9 +306,15 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, i
     return 0;
 }
 
-static int anon_vmas_compatible(const struct anon_vma *a, const struct anon_vma *b)
+/* Linux's is_mergeable_anon_vma: equal anon_vmas, or one side without any
+ * whose other side was not forked (a forked VMA's pages are shared). */
+static int anon_vmas_compatible(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
-    return !a || !b || a == b;
+    if (!a->anon_vma)
+        return !vma_is_fork_child(b);
+    if (!b->anon_vma)
+        return !vma_is_fork_child(a);
+    return a->anon_vma == b->anon_vma;
 }
 
 /* Linux's is_mergeable_vma + anon_vma checks, for a directly below b. */
@@ -314,7 +322,7 @@ static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct
 {
     return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
            a->mapping == b->mapping && a->vm_file == b->vm_file &&
-           anon_vmas_compatible(a->anon_vma, b->anon_vma) &&
+           anon_vmas_compatible(a, b) &&
            a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
 }
 
@@ -322,9 +330,14 @@ static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct
 static void merge_into(struct mm_struct *mm, struct vm_area_struct *a, struct vm_area_struct *b)
 {
     uint64_t end = b->vm_end;
-    if (!a->anon_vma && b->anon_vma) {
+    if (!a->anon_vma && b->anon_vma) { /* a takes b's pages: link a to b's anon_vmas */
+        struct anon_vma_chain *chain = b->anon_vma_chain;
         a->anon_vma = b->anon_vma;
-        a->anon_vma->refcount++;
+        a->anon_vma_chain = chain;
+        b->anon_vma_chain = NULL;
+        b->anon_vma = NULL;
+        for (struct anon_vma_chain *avc = chain; avc; avc = avc->same_vma)
+            avc->vma = a;
     }
     vma_unlink(mm, b);
     vma_free(b);
@@ -336,7 +349,7 @@ struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area
     struct vm_area_struct *prev = vma->vm_prev, *next = vma->vm_next;
     /* Joining all three also needs prev's and next's anon_vmas to agree. */
     if (prev && next && can_merge(prev, vma) && can_merge(vma, next) &&
-        !anon_vmas_compatible(prev->anon_vma, next->anon_vma))
+        !anon_vmas_compatible(prev, next))
         next = NULL;
     if (prev && can_merge(prev, vma)) {
         merge_into(mm, prev, vma);
@@ -345,50 +358,6 @@ struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area
     if (next && can_merge(vma, next))
         merge_into(mm, vma, next);
     return vma;
-}
-
-/* ---- anon_vma ---- */
-
-void anon_vma_put(struct anon_vma *av)
-{
-    if (--av->refcount == 0)
-        free(av);
-}
-
-/* A neighbour that could merge with vma but for its access flags lends its
- * anon_vma, so that a later mprotect can merge them (Linux's
- * find_mergeable_anon_vma). */
-static struct anon_vma *mergeable_anon_vma(const struct vm_area_struct *a,
-                                           const struct vm_area_struct *b)
-{
-    const struct vm_area_struct *owner = a->anon_vma ? a : b;
-    if (a->vm_end != b->vm_start || a->mapping != b->mapping || a->vm_file != b->vm_file ||
-        ((a->vm_flags ^ b->vm_flags) & ~VM_ACCESS_FLAGS) ||
-        a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) != b->vm_pgoff)
-        return NULL;
-    return owner->anon_vma;
-}
-
-int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma)
-{
-    if (vma->anon_vma)
-        return 0;
-    struct anon_vma *av = NULL;
-    if (vma->vm_next)
-        av = mergeable_anon_vma(vma, vma->vm_next);
-    if (!av && vma->vm_prev)
-        av = mergeable_anon_vma(vma->vm_prev, vma);
-    if (av) {
-        av->refcount++;
-    } else {
-        av = malloc(sizeof(*av));
-        if (!av)
-            return -12;
-        av->id = ++m->next_anon_vma_id;
-        av->refcount = 1;
-    }
-    vma->anon_vma = av;
-    return 0;
 }
 
 uint64_t vma_pkey_flags(const vms_machine *m, int prot)
