@@ -72,6 +72,33 @@
 #ifndef PROT_GROWSUP
 #define PROT_GROWSUP 0x02000000
 #endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#define MADV_KEEPONFORK 19
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
 #ifndef SEGV_MAPERR
 #define SEGV_MAPERR 1
 #endif
@@ -184,6 +211,10 @@ int vms_munmap(vms_task *t, vms_addr addr, uint64_t len);
 int vms_mprotect(vms_task *t, vms_addr addr, uint64_t len, int prot);
 int vms_msync(vms_task *t, vms_addr addr, uint64_t len, int flags);
 int vms_mincore(vms_task *t, vms_addr addr, uint64_t len, unsigned char *vec);
+/* The new address, or -errno; flags: MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP. */
+int64_t vms_mremap(vms_task *t, vms_addr addr, uint64_t old_len, uint64_t new_len, int flags,
+                   vms_addr new_addr);
+int vms_madvise(vms_task *t, vms_addr addr, uint64_t len, int advice);
 
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len);
 int vms_store(vms_task *t, vms_addr va, const void *src, size_t len);

@@ -16,6 +16,8 @@
 #include "xarray.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -432,4 +434,51 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     }
     page_list_free(&l);
     zero_tail(m, as, size);
+}
+
+/* Clears the PTEs that map the object's own pages [first, last) in vma;
+ * private copies (anonymous pages) stay. */
+static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
+                               struct address_space *as, uint64_t first, uint64_t last)
+{
+    struct phys_mem *pm = &t->m->pm;
+    uint64_t fs = UINT64_MAX, fe = 0;
+    for (uint64_t index = first; index < last; index++) {
+        uint64_t va = vma_address(vma, index);
+        pte_t *pte = va ? pte_offset(vma->vm_mm, va) : NULL;
+        if (!pte || !pte_present(*pte) || pte_special(*pte))
+            continue;
+        struct page *page = pfn_to_page(pm, pte_pfn(*pte));
+        if (page->mapping != as || (page->flags & PG_anon))
+            continue;
+        page->mapcount--;
+        put_page(pm, (uint32_t)pte_pfn(*pte));
+        *pte = 0;
+        widen(&fs, &fe, va, va + PAGE_SIZE);
+    }
+    if (fe > fs)
+        flush_tlb_mm_range(t->m, vma->vm_mm, t->cpu, fs, fe);
+}
+
+int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
+{
+    vms_machine *m = t->m;
+    if (as->kind == MAPPING_FILE &&
+        fallocate(as->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)(first << PAGE_SHIFT), (off_t)((last - first) << PAGE_SHIFT)))
+        return -errno;
+    for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next)
+        unmap_shared_pages(t, vma, as, first, last);
+    struct page_list l = {.first = first, .last = last - 1, .pm = &m->pm};
+    if (xa_for_each(as->pages, collect_page, &l)) {
+        page_list_free(&l);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        clear_page_dirty(m, l.pfn[i]);
+        xa_erase(as->pages, l.index[i]);
+        put_page(&m->pm, l.pfn[i]);
+    }
+    page_list_free(&l);
+    return 0;
 }

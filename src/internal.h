@@ -85,10 +85,19 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err);
 void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start,
                     uint64_t end, uint64_t *fs, uint64_t *fe);
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end);
+/* Faults [start, end) in, with writes (1), reads (0) or, at -1, as
+ * populate_range chooses; -1 at the first page that cannot be faulted. */
+int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write);
 /* Copies the PTEs of src_vma into dst_vma (same range, another mm) for fork;
  * sets *wrprotected when a parent PTE lost its write bit. -1: out of frames. */
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
                     int *wrprotected);
+
+/* Moves the PTEs of [old_addr, old_addr + len) to new_addr (the pages stay
+ * where they are); returns the bytes moved, less than len when out of frames.
+ * The caller flushes the old range from the TLBs. */
+uint64_t move_page_tables(struct mm_struct *mm, uint64_t old_addr, uint64_t new_addr,
+                          uint64_t len);
 
 /* ---- shmem.c ---- */
 struct address_space *shmem_create(vms_machine *m, uint64_t size);
@@ -107,6 +116,11 @@ void vma_unlink_file(struct vm_area_struct *vma);
 int do_munmap(struct vms_task *t, uint64_t start, uint64_t end);
 void exit_mmap(struct mm_struct *mm, unsigned cpu);
 void mm_set_layout(struct mm_struct *mm);
+/* Where a mapping of len bytes goes (Linux's get_unmapped_area); flags as mmap's. */
+int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
+                          uint64_t len, uint64_t off, int flags);
+int vm_enough_memory(vms_machine *m, uint64_t pages);
+int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
 {
     if (*fs > start)
@@ -133,6 +147,10 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, uint64_t buf,
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos);
 void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t size);
+/* Drops pages [first, last) of the object from its cache and from every
+ * shared mapping (private copies stay), and punches the same hole in the
+ * host file: fallocate(PUNCH_HOLE). 0 or -errno. */
+int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last);
 /* Writes back the dirty pages with index in [first, last]; 0 or -errno. */
 int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
                     unsigned cpu);

@@ -213,6 +213,8 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
     struct address_space *as = vma->mapping;
     uint64_t index = linear_page_index(vma, va);
     if (as->kind == MAPPING_SHMEM) {
+        if (index >= size_pages(as))
+            return VM_FAULT_SIGBUS; /* past the object, as after an mremap that grew it */
         *pfn = shmem_get_page(m, as, index);
         return *pfn == PFN_NONE ? VM_FAULT_OOM : 0;
     }
@@ -389,22 +391,30 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
 
 /* ---- populate and zap ---- */
 
-int populate_range(struct vms_task *t, uint64_t start, uint64_t end)
+int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write)
 {
     struct mm_struct *mm = t->mm;
     for (uint64_t va = start; va < end; va += PAGE_SIZE) {
         struct vm_area_struct *vma = find_vma(mm, va);
         if (!vma || vma->vm_start > va || !(vma->vm_flags & VM_ACCESS_FLAGS))
             return -1;
+        /* Kernel access is data access: execute-only memory refuses it. */
+        if (!pkey_allows(0, vma))
+            return -1;
         /* Writable private memory is touched with a write, to break COW now. */
-        int write = (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
+        int w = write >= 0 ? write : (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
         pte_t *pte = pte_offset(mm, va);
-        if (pte && pte_present(*pte) && (!write || pte_write(*pte)))
+        if (pte && pte_present(*pte) && (!w || pte_write(*pte)))
             continue;
-        if (account_fault(t, handle_mm_fault(t, vma, va, write), va))
+        if (account_fault(t, handle_mm_fault(t, vma, va, w), va))
             return -1;
     }
     return 0;
+}
+
+int populate_range(struct vms_task *t, uint64_t start, uint64_t end)
+{
+    return populate_pages(t, start, end, -1);
 }
 
 /* The first va at or after `va` that may have a PTE, skipping missing tables. */
@@ -516,4 +526,28 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
         } while (va < end && table_index(va, 1) != 0);
     }
     return 0;
+}
+
+/* ---- mremap ---- */
+
+uint64_t move_page_tables(struct mm_struct *mm, uint64_t old_addr, uint64_t new_addr,
+                          uint64_t len)
+{
+    uint64_t va = old_addr, end = old_addr + len;
+    pte_t *pte;
+    while ((pte = next_pte(mm, &va, end)) != NULL) {
+        do {
+            if (!pte_none(*pte)) {
+                pte_t *dst = pte_alloc(mm, new_addr + (va - old_addr));
+                if (!dst)
+                    return va - old_addr;
+                /* pte_alloc may not have moved the table holding *pte. */
+                *dst = *pte;
+                *pte = 0;
+            }
+            va += PAGE_SIZE;
+            pte++;
+        } while (va < end && table_index(va, 1) != 0);
+    }
+    return len;
 }

@@ -146,8 +146,8 @@ static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, uint64
     return off_sub ? ret + off_sub : ret + PMD_SIZE;
 }
 
-static int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file,
-                                 uint64_t addr, uint64_t len, uint64_t off, int flags)
+int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
+                          uint64_t len, uint64_t off, int flags)
 {
     if (len > mm->task_size)
         return -ENOMEM;
@@ -192,7 +192,7 @@ static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint6
 
 /* Overcommit, heuristic mode: refuse only a single request larger than RAM
  * plus swap (Linux's __vm_enough_memory with OVERCOMMIT_GUESS). */
-static int vm_enough_memory(vms_machine *m, uint64_t pages)
+int vm_enough_memory(vms_machine *m, uint64_t pages)
 {
     return pages <= m->pm.nframes + (m->cfg.swap_bytes >> PAGE_SHIFT);
 }
@@ -420,8 +420,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
         return -EEXIST;
     uint64_t base = base_vm_flags(m, prot, flags);
-    if ((flags & MAP_LOCKED) && !m->cfg.privileged &&
-        ((mm->locked_vm << PAGE_SHIFT) + len > RLIMIT_MEMLOCK_BYTES))
+    if ((flags & MAP_LOCKED) && !mlock_future_ok(mm, VM_LOCKED, len))
         return -EAGAIN;
     int64_t vm_flags = file ? file_vm_flags(file, prot, flags, pgoff, len, base)
                             : anon_vm_flags(flags, base);
@@ -433,6 +432,14 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);
     return r;
+}
+
+/* RLIMIT_MEMLOCK, unless the task holds CAP_IPC_LOCK. */
+int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes)
+{
+    if (!(vm_flags & VM_LOCKED) || mm->m->cfg.privileged)
+        return 1;
+    return (mm->locked_vm << PAGE_SHIFT) + bytes <= RLIMIT_MEMLOCK_BYTES;
 }
 
 int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags, int fd,

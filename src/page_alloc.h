@@ -22,6 +22,7 @@ enum page_flag {
     PG_anon_exclusive = 1u << 6, /* anon page owned by exactly one mm (no COW sharing) */
     PG_file = 1u << 7,           /* in a host file's page cache; mapping is its inode */
     PG_readahead = 1u << 8,      /* readahead marker: touching it reads the next window */
+    PG_lazyfree = 1u << 9,       /* MADV_FREE: reclaim may drop it while its PTE is clean */
 };
 
 struct page {

@@ -1,0 +1,223 @@
+/*
+ * madvise(2), as Linux's mm/madvise.c. Advice that changes how a range
+ * behaves sets or clears a VMA flag, splitting and merging VMAs as mprotect
+ * does (RANDOM, SEQUENTIAL, NORMAL, DONTFORK, DOFORK, WIPEONFORK, KEEPONFORK,
+ * DONTDUMP, DODUMP, HUGEPAGE, NOHUGEPAGE, MERGEABLE, UNMERGEABLE). Advice
+ * about pages acts at once: DONTNEED drops the PTEs (private pages are gone,
+ * shared ones stay in their object), FREE marks exclusive anonymous pages
+ * clean and lazily freeable, WILLNEED reads a file range into the page cache,
+ * REMOVE punches a hole in a shared object, POPULATE_READ/WRITE fault pages
+ * in. A range with unmapped holes is still advised, then gives ENOMEM.
+ * Simplifications: COLD and PAGEOUT succeed but move nothing (no LRU or
+ * reclaim yet); guard regions (GUARD_INSTALL/REMOVE) are not supported
+ * (EINVAL); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
+ * without memory-failure support; COLLAPSE fails as with THP off.
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+
+#define WILLNEED_MAX_PAGES 320 /* the disk's io_pages: 1280 KiB requests */
+
+struct advice {
+    struct vms_task *t;
+    int behavior;
+    uint64_t fs, fe; /* range to flush from the TLBs */
+};
+
+/* ---- advice kept in vm_flags ---- */
+
+/* The flags vma gets from the advice, or -EINVAL. */
+static int64_t advised_flags(const struct vm_area_struct *vma, int behavior)
+{
+    uint64_t f = vma->vm_flags;
+    switch (behavior) {
+    case MADV_NORMAL: return (int64_t)(f & ~(VM_RAND_READ | VM_SEQ_READ));
+    case MADV_RANDOM: return (int64_t)((f & ~VM_SEQ_READ) | VM_RAND_READ);
+    case MADV_SEQUENTIAL: return (int64_t)((f & ~VM_RAND_READ) | VM_SEQ_READ);
+    case MADV_DONTFORK: return (int64_t)(f | VM_DONTCOPY);
+    case MADV_DOFORK: return (int64_t)(f & ~VM_DONTCOPY);
+    case MADV_DONTDUMP: return (int64_t)(f | VM_DONTDUMP);
+    case MADV_DODUMP: return (int64_t)(f & ~VM_DONTDUMP);
+    case MADV_HUGEPAGE: return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
+    case MADV_NOHUGEPAGE: return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+    case MADV_WIPEONFORK:
+        if (vma->vm_file || vma->mapping || (f & VM_SHARED))
+            return -EINVAL; /* private anonymous memory only */
+        return (int64_t)(f | VM_WIPEONFORK);
+    case MADV_KEEPONFORK:
+        if (f & VM_DROPPABLE)
+            return -EINVAL;
+        return (int64_t)(f & ~VM_WIPEONFORK);
+    case MADV_MERGEABLE:
+        /* KSM ignores what it cannot merge: shared or droppable memory. */
+        if (f & (VM_SHARED | VM_MAYSHARE | VM_DROPPABLE))
+            return (int64_t)f;
+        return (int64_t)(f | VM_MERGEABLE);
+    case MADV_UNMERGEABLE: return (int64_t)(f & ~VM_MERGEABLE);
+    }
+    return -EINVAL;
+}
+
+/* Linux's madvise_update_vma: split at the range ends, set, merge. */
+static int update_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t start,
+                      uint64_t end)
+{
+    struct mm_struct *mm = a->t->mm;
+    struct vm_area_struct *vma = *pvma;
+    int64_t newflags = advised_flags(vma, a->behavior);
+    if (newflags < 0)
+        return (int)newflags;
+    if ((uint64_t)newflags == vma->vm_flags)
+        return 0;
+    int max = (int)a->t->m->cfg.max_map_count;
+    if (start > vma->vm_start && (mm->map_count >= max || split_vma(mm, vma, start, 1)))
+        return -ENOMEM;
+    if (end < vma->vm_end && (mm->map_count >= max || split_vma(mm, vma, end, 0)))
+        return -ENOMEM;
+    vma->vm_flags = (uint64_t)newflags;
+    *pvma = vma_merge_neighbours(mm, vma);
+    return 0;
+}
+
+/* ---- advice about pages ---- */
+
+static int dontneed(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    if ((vma->vm_flags & VM_LOCKED) && a->behavior != MADV_DONTNEED_LOCKED)
+        return -EINVAL;
+    zap_page_range(vma->vm_mm, vma, start, end, &a->fs, &a->fe);
+    return 0;
+}
+
+/* MADV_FREE: pages only this mm maps become clean; reclaim may then drop
+ * them instead of swapping, unless they are written again. */
+static int lazyfree(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    if (vma->vm_flags & VM_LOCKED)
+        return -EINVAL;
+    if (vma->mapping || (vma->vm_flags & VM_SHARED))
+        return -EINVAL; /* anonymous private memory only */
+    struct mm_struct *mm = vma->vm_mm;
+    struct phys_mem *pm = &mm->m->pm;
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        pte_t *pte = pte_offset(mm, va);
+        if (!pte || !pte_present(*pte) || pte_special(*pte))
+            continue;
+        struct page *page = pfn_to_page(pm, pte_pfn(*pte));
+        if (page->mapcount != 1)
+            continue; /* shared with a forked relative */
+        page->flags |= PG_lazyfree;
+        if (*pte & (_PAGE_DIRTY | _PAGE_ACCESSED)) {
+            *pte &= ~(_PAGE_DIRTY | _PAGE_ACCESSED);
+            widen(&a->fs, &a->fe, va, va + PAGE_SIZE);
+        }
+    }
+    return 0;
+}
+
+static int willneed(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    if (!vma->vm_file)
+        return 0; /* anonymous and shmem memory: only swapped pages would be read */
+    uint64_t index = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
+    uint64_t n = (end - start) >> PAGE_SHIFT;
+    struct file_ra_state ra = {.start = index, .size = n < WILLNEED_MAX_PAGES ? n : WILLNEED_MAX_PAGES};
+    page_cache_ra(a->t->m, vma->mapping, &ra);
+    return 0;
+}
+
+static int remove_range(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    if (vma->vm_flags & VM_LOCKED)
+        return -EINVAL;
+    if (!vma->mapping)
+        return -EINVAL;
+    if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
+        return -EACCES;
+    uint64_t first = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
+    return punch_hole(a->t, vma->mapping, first, first + ((end - start) >> PAGE_SHIFT));
+}
+
+static int populate(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    int write = a->behavior == MADV_POPULATE_WRITE;
+    if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)) ||
+        ((vma->vm_flags & VM_PKEY_BIT0) && PKRU_DENIES(1)))
+        return -EINVAL; /* what a kernel access to this memory may not do */
+    return populate_pages(a->t, start, end, write) ? -EFAULT : 0;
+}
+
+/* One VMA's part [start, end) of the range. */
+static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t start,
+                      uint64_t end)
+{
+    struct vm_area_struct *vma = *pvma;
+    switch (a->behavior) {
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED: return dontneed(a, vma, start, end);
+    case MADV_FREE: return lazyfree(a, vma, start, end);
+    case MADV_WILLNEED: return willneed(a, vma, start, end);
+    case MADV_REMOVE: return remove_range(a, vma, start, end);
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE: return populate(a, vma, start, end);
+    case MADV_COLD:
+    case MADV_PAGEOUT: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
+    }
+    return update_vma(a, pvma, start, end);
+}
+
+static int behavior_valid(int behavior)
+{
+    switch (behavior) {
+    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+    case MADV_DONTNEED: case MADV_FREE: case MADV_REMOVE: case MADV_DONTFORK:
+    case MADV_DOFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED:
+        return 1;
+    }
+    return 0;
+}
+
+int vms_madvise(vms_task *t, vms_addr start, uint64_t len_in, int behavior)
+{
+    task_cpu_enter(t);
+    if (!behavior_valid(behavior) || (start & ~PAGE_MASK))
+        return -EINVAL;
+    uint64_t len = PAGE_ALIGN(len_in);
+    if (len_in && !len)
+        return -EINVAL; /* rounded up from a "negative" length */
+    uint64_t end = start + len;
+    if (end < start)
+        return -EINVAL;
+    if (end == start)
+        return 0;
+    struct advice a = {.t = t, .behavior = behavior, .fs = UINT64_MAX, .fe = 0};
+    struct vm_area_struct *vma = find_vma(t->mm, start);
+    int unmapped = 0, err = 0;
+    uint64_t pos = start;
+    while (pos < end) {
+        if (!vma) {
+            unmapped = -ENOMEM;
+            break;
+        }
+        if (pos < vma->vm_start) {
+            unmapped = -ENOMEM; /* a hole: advise the rest, then report it */
+            pos = vma->vm_start;
+            if (pos >= end)
+                break;
+        }
+        uint64_t stop = vma->vm_end < end ? vma->vm_end : end;
+        err = advise_vma(&a, &vma, pos, stop);
+        if (err)
+            break;
+        pos = vma->vm_end < end ? vma->vm_end : end;
+        vma = find_vma(t->mm, pos);
+    }
+    if (a.fe > a.fs)
+        flush_tlb_mm_range(t->m, t->mm, t->cpu, a.fs, a.fe);
+    return err ? err : unmapped;
+}
