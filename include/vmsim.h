@@ -254,6 +254,7 @@ struct vms_cpu_stats {
     uint64_t shootdowns;             /* flush requests this CPU started that sent IPIs */
     uint64_t ipis_sent, ipis_received;
     uint64_t context_switches;       /* CR3 loads */
+    uint64_t lazy_skips;             /* shootdowns not sent here: lazy TLB mode */
 };
 
 /* Bytes copied between the disk, the page cache and user memory. */

@@ -336,6 +336,13 @@ int vms_check(vms_machine *m, FILE *report)
         struct cpu *c = &m->cpus[i];
         if (c->loaded_mm && !(c->loaded_mm->cpumask & (1ULL << i)))
             fail(&ck, "cpu %u runs an mm whose cpumask lacks it", i);
+        if (c->running_mm && c->running_mm != c->loaded_mm)
+            fail(&ck, "cpu %u runs an mm it has not loaded", i);
+        /* A lazy CPU may hold what skipped shootdowns would have removed;
+         * it flushes before running the mm again. */
+        if (!c->running_mm && c->loaded_mm &&
+            (c->pcid ? c->asid[c->pcid - 1].tlb_gen : c->tlb_gen) != c->loaded_mm->tlb_gen)
+            continue;
         check_tlb(&ck, c, &c->dtlb, "dtlb");
         check_tlb(&ck, c, &c->itlb, "itlb");
         check_tlb(&ck, c, &c->stlb, "stlb");

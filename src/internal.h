@@ -22,6 +22,12 @@ int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg);
 void cpu_destroy(struct cpu *c);
 void cpu_fault_invalidate(struct cpu *c, uint64_t va);
 void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next);
+void cpu_run(vms_machine *m, struct cpu *c, struct vms_task *t); /* t runs on c from now */
+void cpu_idle(struct cpu *c);  /* its task left: lazy TLB mode, if an mm is loaded */
+/* As flush_tlb_mm_range; freed_tables: page tables were freed, so that even
+ * CPUs in lazy TLB mode must drop the mm. */
+void flush_tlb_range_tables(vms_machine *m, struct mm_struct *mm, unsigned self, uint64_t start,
+                            uint64_t end, int freed_tables);
 void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self,
                         uint64_t start, uint64_t end);
 

@@ -155,7 +155,13 @@ struct vms_task {
 
 struct cpu {
     unsigned id;
-    struct mm_struct *loaded_mm; /* whose pgd is in CR3 */
+    struct mm_struct *loaded_mm;  /* whose pgd is in CR3 */
+    /* The mm of the task running here; NULL when the CPU idles in lazy TLB
+     * mode, still in loaded_mm's tables and cpumask, receiving no ordinary
+     * shootdowns (the access fast path checks this field). */
+    struct mm_struct *running_mm;
+    struct vms_task *curr;        /* the task that last ran here */
+    uint64_t tlb_gen;             /* loaded_mm's tlb_gen this TLB is current with (no PCID) */
     unsigned pcid;               /* tag of the current context; 0 when PCID is off */
     uint32_t tick;               /* LRU clock for the TLBs */
     struct tlb dtlb, itlb, stlb;

@@ -235,9 +235,9 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
     }
     uint64_t floor = prev ? prev->vm_end : 0;
     uint64_t ceiling = vma ? vma->vm_start : UINT64_MAX;
-    free_pgtables(mm, start, end, floor, ceiling, &fs, &fe);
+    unsigned freed = free_pgtables(mm, start, end, floor, ceiling, &fs, &fe);
     if (fe > fs)
-        flush_tlb_mm_range(m, mm, t->cpu, fs, fe);
+        flush_tlb_range_tables(m, mm, t->cpu, fs, fe, freed != 0);
     return 0;
 }
 

@@ -164,7 +164,7 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
 static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc)
 {
     struct cpu *c = t->cpu_ptr;
-    if (unlikely(c->loaded_mm != t->mm))
+    if (unlikely(c->running_mm != t->mm))
         return NULL;
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
     uint64_t vpn = va >> PAGE_SHIFT;

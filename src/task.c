@@ -95,6 +95,13 @@ vms_task *vms_clone_thread(vms_task *t)
     return c;
 }
 
+/* t stops running where it ran: that CPU idles, in lazy TLB mode. */
+static void task_leave_cpu(struct vms_task *t)
+{
+    if (t->cpu_ptr->curr == t)
+        cpu_idle(t->cpu_ptr);
+}
+
 static void mm_release(vms_machine *m, struct mm_struct *mm, unsigned cpu)
 {
     exit_mmap(mm, cpu);
@@ -111,6 +118,7 @@ void vms_exit(vms_task *t)
     if (!t)
         return;
     vms_machine *m = t->m;
+    task_leave_cpu(t);
     if (--t->mm->users == 0)
         mm_release(m, t->mm, t->cpu);
     files_put(m, t->files);
@@ -126,8 +134,8 @@ void vms_exit(vms_task *t)
 struct cpu *task_cpu_enter(struct vms_task *t)
 {
     struct cpu *c = t->cpu_ptr;
-    if (c->loaded_mm != t->mm)
-        switch_mm(t->m, c, t->mm);
+    if (c->running_mm != t->mm || c->curr != t)
+        cpu_run(t->m, c, t);
     return c;
 }
 
@@ -135,6 +143,8 @@ int vms_schedule(vms_task *t, unsigned cpu)
 {
     if (cpu >= t->m->ncpus)
         return -EINVAL;
+    if (cpu != t->cpu)
+        task_leave_cpu(t);
     t->cpu = cpu;
     t->cpu_ptr = &t->m->cpus[cpu];
     task_cpu_enter(t);

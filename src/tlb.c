@@ -9,8 +9,13 @@
  * mm changed (tlb_gen) since it last ran; a flush request invalidates single
  * pages up to tlb_single_page_flush_ceiling pages and flushes the whole context
  * above it; other CPUs in the mm's cpumask get an IPI and flush the same way.
+ * Lazy TLB mode, as Linux: a CPU whose task leaves it keeps the mm loaded
+ * and stays in its cpumask, but ordinary shootdowns skip it; one that frees
+ * page tables reaches it too, and it then leaves the mm. When a task of the
+ * same mm runs there again, a TLB that missed flushes (tlb_gen) is flushed.
  * Simplifications: IPIs are delivered at once (no queueing); no global pages;
- * a CPU leaves an mm's cpumask when it switches away (no lazy TLB mode yet).
+ * a CPU leaves an mm's cpumask when it switches to another mm (Linux 6.13+
+ * trims the mask later, on the next shootdown).
  */
 #include "internal.h"
 
@@ -149,6 +154,12 @@ static int asid_slot_of(const struct cpu *c, uint64_t ctx_id)
     return -1;
 }
 
+/* The tlb_gen of loaded_mm that this CPU's TLB has caught up with. */
+static uint64_t *ctx_tlb_gen(struct cpu *c)
+{
+    return c->pcid ? &c->asid[c->pcid - 1].tlb_gen : &c->tlb_gen;
+}
+
 /* CR3 load: run mm on this CPU. */
 void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next)
 {
@@ -160,10 +171,12 @@ void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next)
     if (next)
         next->cpumask |= 1ULL << c->id;
     c->loaded_mm = next;
+    c->running_mm = NULL;
     c->st.context_switches++;
     if (!m->cfg.pcid) {
         c->pcid = 0;
         cpu_flush_context(c, 0);
+        c->tlb_gen = next ? next->tlb_gen : 0;
     } else if (next) {
         int slot = asid_slot_of(c, next->ctx_id);
         if (slot < 0) {
@@ -184,6 +197,25 @@ void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next)
                                            .pa = (uint64_t)next->pgd << PAGE_SHIFT});
 }
 
+void cpu_run(vms_machine *m, struct cpu *c, struct vms_task *t)
+{
+    if (c->loaded_mm != t->mm) {
+        switch_mm(m, c, t->mm);
+    } else if (c->running_mm != t->mm && *ctx_tlb_gen(c) != t->mm->tlb_gen) {
+        /* Back from lazy mode: shootdowns were skipped, flush what they missed. */
+        cpu_flush_context(c, c->pcid);
+        *ctx_tlb_gen(c) = t->mm->tlb_gen;
+    }
+    c->running_mm = t->mm;
+    c->curr = t;
+}
+
+void cpu_idle(struct cpu *c)
+{
+    c->running_mm = NULL;
+    c->curr = NULL;
+}
+
 /* Flush [start, end) of mm on one CPU that runs it. */
 static void flush_on_cpu(vms_machine *m, struct cpu *c, struct mm_struct *mm,
                          uint64_t start, uint64_t end, int full)
@@ -195,19 +227,17 @@ static void flush_on_cpu(vms_machine *m, struct cpu *c, struct mm_struct *mm,
             cpu_flush_page(c, va);
         c->st.flushes_single += (end - start) >> PAGE_SHIFT;
     }
-    if (m->cfg.pcid) {
-        int slot = asid_slot_of(c, mm->ctx_id);
-        if (slot >= 0)
-            c->asid[slot].tlb_gen = mm->tlb_gen;
-    }
+    *ctx_tlb_gen(c) = mm->tlb_gen;
     trace_event(m, &(struct vms_event){.kind = VMS_EV_FLUSH, .cpu = c->id,
                                        .a = full ? 0 : start, .b = full ? 0 : end});
 }
 
 /* Linux's flush_tlb_mm_range(): invalidate [start, end) of mm wherever it may
- * be cached. `self` is the CPU making the request. */
-void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self,
-                        uint64_t start, uint64_t end)
+ * be cached. `self` is the CPU making the request. Lazy CPUs are skipped
+ * unless page tables were freed: then they leave the mm instead, so that
+ * nothing can walk the freed tables. */
+void flush_tlb_range_tables(vms_machine *m, struct mm_struct *mm, unsigned self, uint64_t start,
+                            uint64_t end, int freed_tables)
 {
     if (start >= end)
         return;
@@ -219,15 +249,29 @@ void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self,
         if (!(mm->cpumask & (1ULL << i)))
             continue;
         struct cpu *c = &m->cpus[i];
+        int lazy = c->running_mm != mm && i != self;
+        if (lazy && !freed_tables) {
+            c->st.lazy_skips++;
+            continue;
+        }
         if (i != self) {
             sent++;
             c->st.ipis_received++;
             trace_event(m, &(struct vms_event){.kind = VMS_EV_IPI, .cpu = i});
         }
-        flush_on_cpu(m, c, mm, start, end, full);
+        if (lazy)
+            switch_mm(m, c, NULL);
+        else
+            flush_on_cpu(m, c, mm, start, end, full);
     }
     if (sent) {
         me->st.shootdowns++;
         me->st.ipis_sent += sent;
     }
+}
+
+void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self, uint64_t start,
+                        uint64_t end)
+{
+    flush_tlb_range_tables(m, mm, self, start, end, 0);
 }
