@@ -321,13 +321,17 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
     int64_t err = check_rw(f, 1, &len);
     if (err)
         return err;
-    if (f->flags & O_APPEND)
-        *pos = f->mapping->size;
-    if (len && *pos >= MAX_FILE_SIZE)
+    /* The position moves only when the write succeeds (a failed O_APPEND
+     * write leaves it where it was). */
+    uint64_t at = (f->flags & O_APPEND) ? f->mapping->size : *pos;
+    if (len && at >= MAX_FILE_SIZE)
         return -EFBIG;
-    if (len > MAX_FILE_SIZE - *pos)
-        len = MAX_FILE_SIZE - *pos;
-    return filemap_write(t, f->mapping, buf, len, pos);
+    if (len > MAX_FILE_SIZE - at)
+        len = MAX_FILE_SIZE - at;
+    int64_t ret = filemap_write(t, f->mapping, buf, len, &at);
+    if (ret >= 0)
+        *pos = at;
+    return ret;
 }
 
 int64_t vms_read(vms_task *t, int fd, vms_addr buf, uint64_t len)

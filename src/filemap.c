@@ -267,10 +267,10 @@ static int write_page(vms_machine *m, struct address_space *as, uint64_t index, 
 int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
                     unsigned cpu)
 {
-    if (as->kind != MAPPING_FILE || !as->nrdirty)
+    if (as->kind != MAPPING_FILE)
         return 0;
     struct page_list l = {.first = first, .last = last, .dirty_only = 1, .pm = &m->pm};
-    int err = xa_for_each(as->pages, collect_page, &l);
+    int err = as->nrdirty ? xa_for_each(as->pages, collect_page, &l) : 0;
     for (size_t i = 0; !err && i < l.n; i++) {
         page_mkclean(m, as, l.index[i], l.pfn[i], cpu);
         err = write_page(m, as, l.index[i], l.pfn[i]);
@@ -278,7 +278,8 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
             clear_page_dirty(m, l.pfn[i]);
     }
     page_list_free(&l);
-    /* The host size follows i_size: a write() may have grown the file. */
+    /* The host size follows i_size: a write() may have grown the file, even
+     * one that copied nothing (Linux sets i_size to the write's position). */
     struct stat st;
     if (!err && !fstat(as->host_fd, &st) && (uint64_t)st.st_size < as->size &&
         ftruncate(as->host_fd, (off_t)as->size))

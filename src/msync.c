@@ -21,8 +21,9 @@ int vms_msync(vms_task *t, vms_addr start, uint64_t len, int flags)
     if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) || (start & ~PAGE_MASK) ||
         ((flags & MS_ASYNC) && (flags & MS_SYNC)))
         return -EINVAL;
+    /* A length within a page of 2^64 rounds to 0: nothing to do, as Linux. */
     uint64_t end = start + PAGE_ALIGN(len);
-    if (PAGE_ALIGN(len) < len || end < start)
+    if (end < start)
         return -ENOMEM;
     if (end == start)
         return 0;
