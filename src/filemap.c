@@ -366,6 +366,7 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
     uint64_t done = 0;
     if (len && *pos > as->size)
         zero_tail(m, as, as->size);
+    int stuck = 0;
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
@@ -389,10 +390,18 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         m->io.user_to_cache += c;
         done += c;
         *pos += c;
+        /* Like Linux's write_end, even a short copy moves i_size to where
+         * the copy stopped; a source that faulted beyond the old end of this
+         * very file may then be readable, so the copy is tried once more. */
         if (*pos > as->size)
             as->size = *pos;
-        if (c < n)
-            return done ? (int64_t)done : -EFAULT;
+        if (c < n) {
+            if (c == 0 && stuck)
+                return done ? (int64_t)done : -EFAULT;
+            stuck = c == 0;
+        } else {
+            stuck = 0;
+        }
     }
     return (int64_t)done;
 }

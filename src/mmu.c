@@ -193,10 +193,11 @@ static uint64_t uaccess(struct vms_task *t, uint64_t va, uint8_t *buf, uint64_t 
         uint8_t *page = translate(t, va + done, acc, &sig);
         if (!page)
             break;
+        /* memmove: a write() whose buffer maps the very page it writes overlaps. */
         if (acc == ACC_WRITE)
-            memcpy(page + off, buf + done, n);
+            memmove(page + off, buf + done, n);
         else
-            memcpy(buf + done, page + off, n);
+            memmove(buf + done, page + off, n);
         done += n;
     }
     t->in_uaccess = 0;
