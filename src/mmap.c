@@ -413,6 +413,9 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         return -ENOMEM;
     if (mm->map_count > (int)m->cfg.max_map_count)
         return -ENOMEM;
+    /* A hugetlb mapping is placed in whole 2 MiB pages. */
+    if ((flags & MAP_HUGETLB) && (flags & MAP_FIXED) && (addr & (PMD_SIZE - 1)))
+        return -EINVAL;
     int64_t r = get_unmapped_area(mm, file, addr, len, (uint64_t)off, flags);
     if (r < 0)
         return r;
