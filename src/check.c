@@ -293,14 +293,15 @@ static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const c
     size_t n = (tl->set_mask + 1) * tl->ways;
     for (size_t i = 0; i < n; i++) {
         const struct tlb_entry *e = &tl->e[i];
-        if (e->tag == TLB_INVALID)
+        uint64_t tag = tl->tag[i];
+        if (tag == TLB_INVALID)
             continue;
         for (size_t j = i - i % tl->ways; j < i; j++)
-            if (tl->e[j].tag == e->tag)
+            if (tl->tag[j] == tag)
                 fail(ck, "cpu %u %s: two entries for one page in a set", c->id, name);
-        if ((e->tag & 0xfff) != c->pcid)
+        if ((tag & 0xfff) != c->pcid)
             continue;
-        uint64_t va = (e->tag >> 12) << PAGE_SHIFT;
+        uint64_t va = (tag >> 12) << PAGE_SHIFT;
         pte_t *pte = mm ? pte_offset(mm, va) : NULL;
         if (!pte || !(*pte & _PAGE_PRESENT) ||
             pfn_to_virt(&ck->m->pm, pte_pfn(*pte)) != e->host) {

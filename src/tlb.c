@@ -25,14 +25,18 @@
 int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
 {
     t->e = NULL;
+    t->tag = NULL;
     if (ways == 0 || entries == 0 || entries % ways)
         return -EINVAL;
     unsigned sets = entries / ways;
     if (sets & (sets - 1))
         return -EINVAL;
-    t->e = malloc(sizeof(*t->e) * entries);
-    if (!t->e)
+    t->e = calloc(entries, sizeof(*t->e));
+    t->tag = malloc(sizeof(*t->tag) * entries);
+    if (!t->e || !t->tag) {
+        tlb_destroy(t);
         return -ENOMEM;
+    }
     t->set_mask = sets - 1;
     t->ways = ways;
     tlb_invalidate_all(t);
@@ -42,28 +46,39 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
 void tlb_destroy(struct tlb *t)
 {
     free(t->e);
+    free(t->tag);
     t->e = NULL;
+    t->tag = NULL;
 }
 
 /* The way to fill in a set: an invalid one, else the least recently used. */
-static struct tlb_entry *tlb_victim(struct tlb_entry *set, unsigned ways)
+static size_t tlb_victim(const struct tlb *t, size_t base)
 {
-    struct tlb_entry *victim = &set[0];
-    for (unsigned w = 0; w < ways; w++) {
-        if (set[w].tag == TLB_INVALID)
-            return &set[w];
-        if ((int32_t)(set[w].lru - victim->lru) < 0)
-            victim = &set[w];
-    }
-    return victim;
+    const uint64_t *tag = t->tag + base;
+    for (unsigned w = 0; w < t->ways; w++)
+        if (tag[w] == TLB_INVALID)
+            return base + w;
+    const struct tlb_entry *e = t->e + base;
+    unsigned victim = 0;
+    for (unsigned w = 1; w < t->ways; w++)
+        if ((int32_t)(e[w].lru - e[victim].lru) < 0)
+            victim = w;
+    return base + victim;
+}
+
+static struct tlb_entry *tlb_fill(struct tlb *t, size_t i, uint64_t key, uint8_t *host,
+                                  unsigned perm, uint32_t tick)
+{
+    t->tag[i] = key;
+    t->e[i] = (struct tlb_entry){.host = host, .lru = tick, .perm = perm};
+    return &t->e[i];
 }
 
 struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
                                  unsigned perm, uint32_t tick)
 {
-    struct tlb_entry *victim = tlb_victim(t->e + (vpn & t->set_mask) * t->ways, t->ways);
-    *victim = (struct tlb_entry){.tag = key, .host = host, .lru = tick, .perm = perm};
-    return victim;
+    size_t i = tlb_victim(t, (vpn & t->set_mask) * t->ways);
+    return tlb_fill(t, i, key, host, perm, tick);
 }
 
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
@@ -73,8 +88,7 @@ struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t 
     struct tlb_entry *old = tlb_lookup(t, vpn, key);
     if (!old)
         return tlb_insert_new(t, vpn, key, host, perm, tick);
-    *old = (struct tlb_entry){.tag = key, .host = host, .lru = tick, .perm = perm};
-    return old;
+    return tlb_fill(t, (size_t)(old - t->e), key, host, perm, tick);
 }
 
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
@@ -82,7 +96,7 @@ int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
     struct tlb_entry *e = tlb_lookup(t, vpn, key);
     if (!e)
         return 0;
-    e->tag = TLB_INVALID;
+    *tlb_tag_of(t, e) = TLB_INVALID;
     return 1;
 }
 
@@ -90,15 +104,15 @@ void tlb_invalidate_pcid(struct tlb *t, unsigned pcid)
 {
     size_t n = (t->set_mask + 1) * t->ways;
     for (size_t i = 0; i < n; i++)
-        if (t->e[i].tag != TLB_INVALID && (t->e[i].tag & 0xfff) == pcid)
-            t->e[i].tag = TLB_INVALID;
+        if (t->tag[i] != TLB_INVALID && (t->tag[i] & 0xfff) == pcid)
+            t->tag[i] = TLB_INVALID;
 }
 
 void tlb_invalidate_all(struct tlb *t)
 {
     size_t n = (t->set_mask + 1) * t->ways;
     for (size_t i = 0; i < n; i++)
-        t->e[i] = (struct tlb_entry){.tag = TLB_INVALID};
+        t->tag[i] = TLB_INVALID;
 }
 
 /* ---- per-CPU operations ---- */

@@ -15,15 +15,17 @@ enum tlb_perm {
     TLB_PK = 16,    /* data access refused by the page's protection key */
 };
 
+/* What an entry holds besides its tag. Tags live in their own array, so a
+ * lookup that misses reads only the set's tags (one or two cache lines). */
 struct tlb_entry {
-    uint64_t tag;   /* (vpn << 12) | pcid, or TLB_INVALID */
     uint8_t *host;  /* the frame's bytes */
     uint32_t lru;
     uint32_t perm;
 };
 
 struct tlb {
-    struct tlb_entry *e; /* nsets * ways entries, set-major */
+    uint64_t *tag;       /* (vpn << 12) | pcid, or TLB_INVALID; nsets * ways, set-major */
+    struct tlb_entry *e; /* the entries, indexed as tag */
     uint64_t set_mask;
     unsigned ways;
 };
@@ -32,11 +34,18 @@ static inline uint64_t tlb_key(uint64_t vpn, unsigned pcid) { return (vpn << 12)
 
 static inline struct tlb_entry *tlb_lookup(const struct tlb *t, uint64_t vpn, uint64_t key)
 {
-    struct tlb_entry *set = t->e + (vpn & t->set_mask) * t->ways;
+    size_t base = (vpn & t->set_mask) * t->ways;
+    const uint64_t *tag = t->tag + base;
     for (unsigned w = 0; w < t->ways; w++)
-        if (set[w].tag == key)
-            return &set[w];
+        if (tag[w] == key)
+            return &t->e[base + w];
     return 0;
+}
+
+/* The tag of an entry. */
+static inline uint64_t *tlb_tag_of(const struct tlb *t, const struct tlb_entry *e)
+{
+    return &t->tag[e - t->e];
 }
 
 int tlb_init(struct tlb *t, unsigned entries, unsigned ways); /* 0 or -EINVAL/-ENOMEM */
