@@ -173,6 +173,8 @@ struct vms_config {
     unsigned max_map_count;       /* vm.max_map_count; 65530 */
     uint64_t aslr_seed;           /* 0: no randomisation (mmap_base fixed) */
     unsigned fault_around_bytes;  /* read fault-around window; 65536 */
+    unsigned readahead_kb;        /* the disk's read_ahead_kb (readahead window); 128 */
+    unsigned max_sectors_kb;      /* the disk's largest request (io_pages); 1280 */
     const char *root;             /* host folder that confines paths; "." */
     int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
     int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */

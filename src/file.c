@@ -233,6 +233,7 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     if (!f)
         return -ENOMEM;
     f->refcount = 1;
+    f->ra.prev_pos = UINT64_MAX;
     f->flags = flags;
     f->readable = (flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_RDWR;
     f->writable = (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
@@ -311,7 +312,7 @@ static int64_t do_read(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t l
     int64_t err = check_rw(f, 0, &len);
     if (err)
         return err;
-    return filemap_read(t, f->mapping, buf, len, pos);
+    return filemap_read(t, f->mapping, &f->ra, buf, len, pos);
 }
 
 static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t len,

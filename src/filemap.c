@@ -314,49 +314,179 @@ static void zero_tail(vms_machine *m, struct address_space *as, uint64_t size)
         memset((uint8_t *)pfn_to_virt(&m->pm, pfn) + off, 0, PAGE_SIZE - off);
 }
 
-/* A read from the start of a file that is not cached reads ahead: the
- * request rounded up to a power of two, times 4 when small, times 2 when
- * medium, at most RA_PAGES (Linux's get_init_ra_size). Other reads bring in
- * only what they ask for. */
-static void initial_readahead(vms_machine *m, struct address_space *as, uint64_t len)
+/* ---- read() and its readahead (Linux's mm/readahead.c, order-0 pages) ---- */
+
+#define READ_BATCH 31      /* pages one pass of read() takes (a folio batch) */
+
+/* Linux's get_init_ra_size: the first window for a request of size pages. */
+static uint64_t init_ra_size(uint64_t size, uint64_t max)
 {
-    uint64_t req = (len + PAGE_SIZE - 1) >> PAGE_SHIFT, size = 1;
-    while (size < req)
-        size <<= 1;
-    if (size <= RA_PAGES / 32)
-        size *= 4;
-    else if (size <= RA_PAGES / 4)
-        size *= 2;
-    else
-        size = RA_PAGES;
-    struct file_ra_state ra = {.start = 0, .size = size, .async_size = 0};
-    page_cache_ra(m, as, &ra);
+    uint64_t n = 1;
+    while (n < size)
+        n <<= 1;
+    if (n <= max / 32)
+        return n * 4;
+    if (n <= max / 4)
+        return n * 2;
+    return max;
 }
 
-int64_t filemap_read(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
-                     uint64_t *pos)
+/* Linux's get_next_ra_size: the window grows while a stream goes on. */
+uint64_t next_ra_size(uint64_t cur, uint64_t max)
+{
+    if (cur < max / 16)
+        return 4 * cur;
+    if (cur <= max / 2)
+        return 2 * cur;
+    return max;
+}
+
+/* A request larger than the window may read up to the disk's request size. */
+static uint64_t ra_max_pages(const vms_machine *m, uint64_t req)
+{
+    uint64_t ra = ra_pages(m), io = io_pages(m);
+    if (req > ra && io > ra)
+        return req < io ? req : io;
+    return ra;
+}
+
+/* Reads [index, index + n) without touching the window (a standalone read). */
+static void read_pages_plain(vms_machine *m, struct address_space *as, uint64_t index, uint64_t n)
+{
+    struct file_ra_state plain = {.start = index, .size = n, .async_size = 0};
+    page_cache_ra(m, as, &plain);
+}
+
+/* Linux's page_cache_sync_ra: a read() missed the cache at index. */
+static void sync_readahead(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                           uint64_t index, uint64_t req)
+{
+    uint64_t max = ra_max_pages(m, req);
+    uint64_t prev_index = ra->prev_pos >> PAGE_SHIFT;
+    /* The start of the file, an oversized read, or a sequential miss. */
+    if (!index || req > max || index - prev_index <= 1) {
+        ra->start = index;
+        ra->size = init_ra_size(req, max);
+        ra->async_size = ra->size > req ? ra->size - req : ra->size >> 1;
+        page_cache_ra(m, as, ra);
+        return;
+    }
+    /* How many pages just before index are cached: the trace of a stream. */
+    uint64_t miss = index - 1, scanned = 0;
+    while (scanned < max && xa_load(as->pages, miss) != PFN_NONE) {
+        scanned++;
+        if (miss == 0) {
+            miss = UINT64_MAX; /* cached from the very start */
+            break;
+        }
+        if (scanned < max)
+            miss--;
+    }
+    uint64_t contig = index - miss - 1;
+    if (contig <= req) {
+        read_pages_plain(m, as, index, req); /* a small random read, as asked */
+        return;
+    }
+    if (miss == UINT64_MAX)
+        contig *= 2;
+    ra->start = index;
+    ra->size = contig + req < max ? contig + req : max;
+    ra->async_size = 1;
+    page_cache_ra(m, as, ra);
+}
+
+/* Linux's page_cache_async_ra: a read() reached the marked page at index. */
+static void async_readahead_read(vms_machine *m, struct address_space *as,
+                                 struct file_ra_state *ra, uint32_t pfn, uint64_t index,
+                                 uint64_t req)
+{
+    m->pm.pages[pfn].flags &= ~PG_readahead;
+    uint64_t max = ra_max_pages(m, req);
+    if (index == ra->start + ra->size - ra->async_size) {
+        ra->start += ra->size;
+        uint64_t next = next_ra_size(ra->size, max);
+        ra->size = next > ra->size ? next : ra->size;
+        ra->async_size = ra->size;
+        page_cache_ra(m, as, ra);
+        return;
+    }
+    /* A marked page without the window that marked it (interleaved reads):
+     * the cached run after it tells how far the old window went. */
+    uint64_t start = index + 1;
+    while (start - index <= max && xa_load(as->pages, start) != PFN_NONE)
+        start++;
+    if (start - index > max)
+        return;
+    ra->start = start;
+    ra->size = next_ra_size(start - index + req, max);
+    ra->async_size = ra->size;
+    page_cache_ra(m, as, ra);
+}
+
+/* Linux's filemap_get_pages: the cached run of pages from index, reading
+ * ahead on a miss and at a marker. Fills pfn[]; returns how many (0: out of
+ * memory). */
+static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                               uint64_t index, uint64_t last_index, uint32_t *pfn)
+{
+    unsigned n = 0;
+    for (int pass = 0; pass < 2 && n == 0; pass++) {
+        if (pass == 1)
+            sync_readahead(m, as, ra, index, last_index - index);
+        while (n < READ_BATCH && index + n < last_index) {
+            uint32_t p = xa_load(as->pages, index + n);
+            if (p == PFN_NONE)
+                break;
+            pfn[n++] = p;
+            if (m->pm.pages[p].flags & PG_readahead)
+                break;
+        }
+    }
+    if (n == 0) { /* readahead could not help: read just this page */
+        uint32_t p = filemap_get_page(m, as, index, NULL);
+        if (p == PFN_NONE)
+            return 0;
+        pfn[n++] = p;
+    }
+    uint64_t last = index + n - 1;
+    if (m->pm.pages[pfn[n - 1]].flags & PG_readahead)
+        async_readahead_read(m, as, ra, pfn[n - 1], last, last_index - last);
+    return n;
+}
+
+int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_ra_state *ra,
+                     uint64_t buf, uint64_t len, uint64_t *pos)
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
-    while (done < len && *pos < as->size) {
-        uint64_t off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
-        if (n > len - done)
-            n = len - done;
-        if (n > as->size - *pos)
-            n = as->size - *pos;
-        if (*pos == 0 && xa_load(as->pages, 0) == PFN_NONE)
-            initial_readahead(m, as, len);
-        uint32_t pfn = filemap_get_page(m, as, *pos >> PAGE_SHIFT, NULL);
-        if (pfn == PFN_NONE)
-            return done ? (int64_t)done : -ENOMEM;
-        uint64_t c = copy_to_user(t, buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn) + off, n);
-        m->io.cache_to_user += c;
-        done += c;
-        *pos += c;
-        if (c < n)
-            return done ? (int64_t)done : -EFAULT;
+    int64_t err = 0;
+    uint32_t pfn[READ_BATCH];
+    while (!err && done < len && *pos < as->size) {
+        uint64_t index = *pos >> PAGE_SHIFT;
+        uint64_t last_index = (*pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+        unsigned n = get_read_batch(m, as, ra, index, last_index, pfn);
+        if (!n) {
+            err = -ENOMEM;
+            break;
+        }
+        uint64_t end = as->size < *pos + (len - done) ? as->size : *pos + (len - done);
+        for (unsigned i = 0; i < n && *pos < end; i++) {
+            uint64_t off = *pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
+            if (c > end - *pos)
+                c = end - *pos;
+            uint64_t got = copy_to_user(t, buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
+            m->io.cache_to_user += got;
+            done += got;
+            *pos += got;
+            ra->prev_pos = *pos;
+            if (got < c) {
+                err = -EFAULT;
+                break;
+            }
+        }
     }
-    return (int64_t)done;
+    ra->prev_pos = *pos;
+    return done ? (int64_t)done : err;
 }
 
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,

@@ -4,7 +4,6 @@
 
 #include "mm_types.h"
 
-#define RA_PAGES 32 /* the default readahead window: 128 KiB */
 #define MAX_FILE_SIZE 0xffffffff000ULL /* ext4 with 4 KiB blocks (s_maxbytes) */
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -148,7 +147,8 @@ void fput(vms_machine *m, struct vms_file *f);
 /* The page at index, read from the host file on a miss (*major set); the
  * caller has checked index against the file size. PFN_NONE: out of memory. */
 uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t index, int *major);
-int64_t filemap_read(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
+int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_ra_state *ra,
+                     uint64_t buf, uint64_t len,
                      uint64_t *pos);
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos);
@@ -164,6 +164,11 @@ void set_page_dirty(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
  * and marks the page ra->async_size before its end. */
 void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
+/* The disk's readahead window and largest request, in pages (Linux's
+ * bdi->ra_pages and bdi->io_pages). */
+static inline uint64_t ra_pages(const vms_machine *m) { return m->cfg.readahead_kb / 4; }
+static inline uint64_t io_pages(const vms_machine *m) { return m->cfg.max_sectors_kb / 4; }
+uint64_t next_ra_size(uint64_t cur, uint64_t max);
 static inline uint64_t size_pages(const struct address_space *as)
 {
     return (as->size + PAGE_SIZE - 1) >> PAGE_SHIFT;

@@ -22,6 +22,8 @@ void vms_config_init(struct vms_config *c)
     c->mmap_min_addr = 4096;
     c->max_map_count = 65530;
     c->fault_around_bytes = 65536;
+    c->readahead_kb = 128;
+    c->max_sectors_kb = 1280;
     c->root = ".";
     c->pku = 1;
 }
@@ -33,7 +35,9 @@ static int config_valid(const struct vms_config *c)
            (c->pgtable_levels == 4 || c->pgtable_levels == 5) &&
            c->phys_bytes >= 64 * PAGE_SIZE && (c->phys_bytes >> PAGE_SHIFT) < PFN_NONE &&
            fa >= PAGE_SIZE && fa <= PTRS_PER_TABLE * PAGE_SIZE && (fa & (fa - 1)) == 0 &&
-           c->max_map_count >= 1 && c->max_map_count < INT32_MAX;
+           c->max_map_count >= 1 && c->max_map_count < INT32_MAX &&
+           c->readahead_kb >= 4 && c->readahead_kb <= (1u << 20) &&
+           c->max_sectors_kb >= 4 && c->max_sectors_kb <= (1u << 20);
 }
 
 vms_machine *vms_machine_create(const struct vms_config *c)

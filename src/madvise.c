@@ -5,7 +5,7 @@
  * DONTDUMP, DODUMP, HUGEPAGE, NOHUGEPAGE, MERGEABLE, UNMERGEABLE). Advice
  * about pages acts at once: DONTNEED drops the PTEs (private pages are gone,
  * shared ones stay in their object), FREE marks exclusive anonymous pages
- * clean and lazily freeable, WILLNEED reads a file range into the page cache,
+ * clean and lazily freeable, WILLNEED reads a file range into the page cache (at most one disk request),
  * REMOVE punches a hole in a shared object, POPULATE_READ/WRITE fault pages
  * in. A range with unmapped holes is still advised, then gives ENOMEM.
  * Simplifications: COLD and PAGEOUT succeed but move nothing (no LRU or
@@ -17,8 +17,6 @@
 
 #include <errno.h>
 
-
-#define WILLNEED_MAX_PAGES 320 /* the disk's io_pages: 1280 KiB requests */
 
 struct advice {
     struct vms_task *t;
@@ -122,8 +120,10 @@ static int willneed(struct advice *a, struct vm_area_struct *vma, uint64_t start
     if (!vma->vm_file)
         return 0; /* anonymous and shmem memory: only swapped pages would be read */
     uint64_t index = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
-    uint64_t n = (end - start) >> PAGE_SHIFT;
-    struct file_ra_state ra = {.start = index, .size = n < WILLNEED_MAX_PAGES ? n : WILLNEED_MAX_PAGES};
+    /* Linux's force_page_cache_ra: at most one full request of the disk. */
+    uint64_t n = (end - start) >> PAGE_SHIFT, m = ra_pages(a->t->m), io = io_pages(a->t->m);
+    uint64_t max = io > m ? io : m;
+    struct file_ra_state ra = {.start = index, .size = n < max ? n : max};
     page_cache_ra(a->t->m, vma->mapping, &ra);
     return 0;
 }

@@ -171,21 +171,22 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
 }
 
 /* Linux's mmap read-around: a page-cache miss in a fault reads the window of
- * RA_PAGES around it (ahead only with MADV_SEQUENTIAL, nothing more with
+ * the disk's readahead window around it (ahead only with MADV_SEQUENTIAL, nothing more with
  * MADV_RANDOM) and marks the page where the next window should start. */
 static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint64_t index)
 {
     struct address_space *as = vma->mapping;
     struct file_ra_state *ra = &vma->vm_file->ra;
+    uint64_t window = ra_pages(m);
     if (vma->vm_flags & VM_RAND_READ) {
         filemap_get_page(m, as, index, NULL);
         return;
     }
     ra->start = index;
     if (!(vma->vm_flags & VM_SEQ_READ))
-        ra->start = index > RA_PAGES / 2 ? index - RA_PAGES / 2 : 0;
-    ra->size = RA_PAGES;
-    ra->async_size = RA_PAGES / 4;
+        ra->start = index > window / 2 ? index - window / 2 : 0;
+    ra->size = window;
+    ra->async_size = window / 4;
     page_cache_ra(m, as, ra);
 }
 
@@ -198,9 +199,10 @@ static void async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t
         return;
     page->flags &= ~PG_readahead;
     struct file_ra_state *ra = &vma->vm_file->ra;
+    uint64_t next = next_ra_size(ra->size, ra_pages(m));
     ra->start += ra->size;
-    ra->size = RA_PAGES;
-    ra->async_size = RA_PAGES;
+    ra->size = next > ra->size ? next : ra->size;
+    ra->async_size = ra->size;
     page_cache_ra(m, vma->mapping, ra);
 }
 

@@ -83,6 +83,7 @@ struct address_space {
 /* Readahead state of an open file (Linux's file_ra_state). */
 struct file_ra_state {
     uint64_t start, size, async_size; /* pages */
+    uint64_t prev_pos;                /* where the last read() ended; UINT64_MAX: none */
 };
 
 /* An open file description (Linux's struct file). */
