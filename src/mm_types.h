@@ -188,10 +188,11 @@ struct vms_machine {
     struct vms_io_stats io;
 };
 
-static inline void trace_event(vms_machine *m, const struct vms_event *ev)
-{
-    if (m->cfg.trace)
-        m->cfg.trace(m->cfg.trace_arg, ev);
-}
+/* A macro, so that the event is only built when someone is listening. */
+#define trace_event(m, ...)                                                  \
+    do {                                                                     \
+        if (__builtin_expect((m)->cfg.trace != NULL, 0))                     \
+            (m)->cfg.trace((m)->cfg.trace_arg, __VA_ARGS__);                 \
+    } while (0)
 
 #endif

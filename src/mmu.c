@@ -46,7 +46,8 @@ static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uin
         nx |= *e & _PAGE_NX;
         if (level == 1)
             break;
-        *e |= _PAGE_ACCESSED;
+        if (!(*e & _PAGE_ACCESSED))
+            *e |= _PAGE_ACCESSED;
         table = table_of(&m->pm, pte_pfn(*e));
     }
     pte_t *pte = &table[table_index(va, 1)];
@@ -241,6 +242,23 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
     return 0;
 }
 
+/* The slow path of an access within one page whose fast path just missed. */
+static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64_t va,
+                                                      uint8_t *buf, size_t len, enum access acc)
+{
+    int sig = 0;
+    if (!len) /* touches nothing, so cannot fault */
+        return 0;
+    uint8_t *page = translate(t, va, acc, &sig);
+    if (!page)
+        return sig;
+    if (acc == ACC_READ)
+        memcpy(buf, page + (va & (PAGE_SIZE - 1)), len);
+    else
+        memcpy(page + (va & (PAGE_SIZE - 1)), buf, len);
+    return 0;
+}
+
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
 {
     uint64_t off = va & (PAGE_SIZE - 1);
@@ -253,6 +271,7 @@ int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
                 memcpy(dst, page + off, len);
             return 0;
         }
+        return access_page_slow(t, va, dst, len, ACC_READ);
     }
     return access_slow(t, va, dst, len, ACC_READ);
 }
@@ -269,6 +288,7 @@ int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
                 memcpy(page + off, src, len);
             return 0;
         }
+        return access_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
     }
     return access_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
 }
