@@ -12,6 +12,7 @@
 #ifndef VMSIM_H
 #define VMSIM_H
 
+#include <fcntl.h> /* O_* flags of vms_open */
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,6 +99,10 @@
 #endif
 #ifndef MADV_DONTNEED_LOCKED
 #define MADV_DONTNEED_LOCKED 24
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
 #endif
 #ifndef SEGV_MAPERR
 #define SEGV_MAPERR 1

@@ -116,6 +116,15 @@ static void check_pte(struct checker *ck, struct mm_struct *mm, uint64_t va, pte
         fail(ck, "pte for %" PRIx64 " outside any vma", va);
         return;
     }
+    if (pte_is_guard(e)) {
+        if (!vma->may_have_guards)
+            fail(ck, "guard marker for %" PRIx64 " in a vma without guards", va);
+        return;
+    }
+    if (!pte_present(e)) {
+        fail(ck, "pte for %" PRIx64 " is neither present nor a known marker", va);
+        return;
+    }
     uint64_t pfn = pte_pfn(e);
     if (pfn >= pm->nframes) {
         fail(ck, "pte for %" PRIx64 ": pfn %" PRIx64 " beyond RAM", va, pfn);

@@ -4,7 +4,7 @@
  * and a copy of the descriptor table sharing the open files.
  *
  * Page tables are copied only where a fault could not rebuild them: VMAs
- * with anonymous pages (an anon_vma). Private writable pages become
+ * with anonymous pages (an anon_vma) or guard markers. Private writable pages become
  * copy-on-write in both processes: both PTEs lose their write bit, the page
  * is no longer exclusive to one mm, its map and reference counts rise. Shared
  * mappings, and private ones with no anonymous page yet, are left to fault
@@ -65,7 +65,7 @@ static int dup_mmap(struct mm_struct *mm, struct vms_task *parent)
         vma_link(mm, vma);
         mm->total_vm += (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
         /* Only where the child could not fault the same pages back in. */
-        if (vma->anon_vma && copy_page_range(vma, pvma, &wrprotected))
+        if ((vma->anon_vma || vma->may_have_guards) && copy_page_range(vma, pvma, &wrprotected))
             err = -ENOMEM;
     }
     /* The parent's CPUs may cache the writable translations just removed. */

@@ -89,6 +89,10 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err);
  * flush range *fs..*fe to cover what was cleared. */
 void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start,
                     uint64_t end, uint64_t *fs, uint64_t *fe);
+/* As zap_page_range; drop_markers: guard markers go too (munmap, exit),
+ * where MADV_DONTNEED and truncation keep them. */
+void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, uint64_t end,
+              uint64_t *fs, uint64_t *fe, int drop_markers);
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end);
 /* Faults [start, end) in, with writes (1), reads (0) or, at -1, as
  * populate_range chooses; -1 at the first page that cannot be faulted. */

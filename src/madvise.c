@@ -8,9 +8,11 @@
  * clean and lazily freeable, WILLNEED reads a file range into the page cache (at most one disk request),
  * REMOVE punches a hole in a shared object, POPULATE_READ/WRITE fault pages
  * in. A range with unmapped holes is still advised, then gives ENOMEM.
+ * GUARD_INSTALL puts guard markers in the PTEs (a touch raises SIGSEGV; they
+ * survive DONTNEED, mprotect and fork, move with mremap, go with munmap);
+ * GUARD_REMOVE takes them away. VMAs are not split by either.
  * Simplifications: COLD and PAGEOUT succeed but move nothing (no LRU or
- * reclaim yet); guard regions (GUARD_INSTALL/REMOVE) are not supported
- * (EINVAL); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
+ * reclaim yet); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
  * without memory-failure support; COLLAPSE fails as with THP off.
  */
 #include "internal.h"
@@ -149,6 +151,38 @@ static int populate(struct advice *a, struct vm_area_struct *vma, uint64_t start
     return populate_pages(a->t, start, end, write) ? -EFAULT : 0;
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+static int guard_install(struct advice *a, struct vm_area_struct *vma, uint64_t start,
+                         uint64_t end)
+{
+    if (vma->vm_flags & VM_LOCKED)
+        return -EINVAL;
+    struct mm_struct *mm = vma->vm_mm;
+    zap_page_range(mm, vma, start, end, &a->fs, &a->fe);
+    vma->may_have_guards = 1;
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        pte_t *pte = pte_alloc(mm, va);
+        if (!pte)
+            return -ENOMEM;
+        *pte = PTE_MARKER_GUARD;
+    }
+    return 0;
+}
+
+static int guard_remove(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        pte_t *pte = pte_offset(vma->vm_mm, va);
+        if (pte && pte_is_guard(*pte))
+            *pte = 0;
+    }
+    return 0;
+}
+
 /* One VMA's part [start, end) of the range. */
 static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t start,
                       uint64_t end)
@@ -164,6 +198,8 @@ static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
     case MADV_POPULATE_WRITE: return populate(a, vma, start, end);
     case MADV_COLD:
     case MADV_PAGEOUT: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
+    case MADV_GUARD_INSTALL: return guard_install(a, vma, start, end);
+    case MADV_GUARD_REMOVE: return guard_remove(vma, start, end);
     }
     return update_vma(a, pvma, start, end);
 }
@@ -176,7 +212,8 @@ static int behavior_valid(int behavior)
     case MADV_DOFORK: case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE:
     case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
     case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
-    case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED:
+    case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED: case MADV_GUARD_INSTALL:
+    case MADV_GUARD_REMOVE:
         return 1;
     }
     return 0;

@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4 };
+enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4, VM_FAULT_SIGSEGV = 8 };
 
 
 #define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
@@ -344,6 +344,8 @@ static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, 
     pte_t *pte = pte_alloc(t->mm, va);
     if (!pte)
         return VM_FAULT_OOM;
+    if (pte_is_guard(*pte))
+        return VM_FAULT_SIGSEGV;
     if (pte_none(*pte))
         return vma->mapping ? do_fault(t, vma, va, pte, write)
                             : do_anonymous_page(t, vma, va, pte, write);
@@ -360,6 +362,8 @@ static int account_fault(struct vms_task *t, unsigned ret, uint64_t va)
         return raise_signal(t, SIGKILL, 0, va);
     if (ret & VM_FAULT_SIGBUS)
         return raise_signal(t, SIGBUS, BUS_ADRERR, va);
+    if (ret & VM_FAULT_SIGSEGV) /* a guard region */
+        return raise_signal(t, SIGSEGV, SEGV_MAPERR, va);
     if (ret & VM_FAULT_MAJOR) {
         t->maj_flt++;
         t->m->major_faults++;
@@ -445,6 +449,12 @@ static pte_t *next_pte(struct mm_struct *mm, uint64_t *va, uint64_t end)
 void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start,
                     uint64_t end, uint64_t *fs, uint64_t *fe)
 {
+    zap_ptes(mm, vma, start, end, fs, fe, 0);
+}
+
+void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, uint64_t end,
+              uint64_t *fs, uint64_t *fe, int drop_markers)
+{
     (void)vma;
     struct phys_mem *pm = &mm->m->pm;
     uint64_t va = start;
@@ -453,7 +463,10 @@ void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t s
         /* Walk the rest of this PTE table directly. */
         do {
             pte_t e = *pte;
-            if (!pte_none(e)) {
+            if (pte_is_guard(e)) {
+                if (drop_markers)
+                    *pte = 0; /* never in a TLB: nothing to flush */
+            } else if (!pte_none(e)) {
                 if (!pte_special(e)) {
                     uint32_t pfn = (uint32_t)pte_pfn(e);
                     struct page *page = pfn_to_page(pm, pfn);
@@ -519,7 +532,10 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
             if (!pte_none(*pte)) {
                 if (!dst && !(dst = pte_alloc(dst_vma->vm_mm, va)))
                     return -1;
-                *wrprotected |= copy_present_pte(m, src_vma, pte, dst);
+                if (pte_is_guard(*pte))
+                    *dst = *pte;
+                else
+                    *wrprotected |= copy_present_pte(m, src_vma, pte, dst);
             }
             va += PAGE_SIZE;
             pte++;

@@ -117,6 +117,7 @@ struct vm_area_struct {
     struct vms_file *vm_file;       /* the file mapped, NULL for anonymous memory */
     struct address_space *mapping;  /* its pages: the file's, or the shmem object's */
     struct vm_area_struct *shared_next, *shared_prev; /* in mapping->i_mmap */
+    int may_have_guards;       /* MADV_GUARD_INSTALL was used: fork copies its tables */
 };
 
 struct mm_struct {

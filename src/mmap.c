@@ -224,7 +224,7 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
     uint64_t fs = UINT64_MAX, fe = 0;
     while (vma && vma->vm_start < end) {
         struct vm_area_struct *next = vma->vm_next;
-        zap_page_range(mm, vma, vma->vm_start, vma->vm_end, &fs, &fe);
+        zap_ptes(mm, vma, vma->vm_start, vma->vm_end, &fs, &fe, 1);
         uint64_t pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
         mm->total_vm -= pages;
         if (vma->vm_flags & VM_LOCKED)
@@ -471,7 +471,7 @@ void exit_mmap(struct mm_struct *mm, unsigned cpu)
     struct vm_area_struct *vma = mm->mmap;
     while (vma) {
         struct vm_area_struct *next = vma->vm_next;
-        zap_page_range(mm, vma, vma->vm_start, vma->vm_end, &fs, &fe);
+        zap_ptes(mm, vma, vma->vm_start, vma->vm_end, &fs, &fe, 1);
         vma_unlink(mm, vma);
         vma_free(vma);
         vma = next;

@@ -41,8 +41,8 @@ static void change_protection(struct mm_struct *mm, struct vm_area_struct *vma, 
             va -= PAGE_SIZE - 1;
             continue;
         }
-        if (pte_none(*pte))
-            continue;
+        if (!pte_present(*pte))
+            continue; /* empty, or a guard marker: kept as it is */
         pte_t e = (*pte & PTE_KEEP) | prot;
         if (pte_special(e))
             e &= ~_PAGE_RW;

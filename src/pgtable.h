@@ -30,6 +30,10 @@
 
 typedef uint64_t pte_t;
 
+/* A guard marker (MADV_GUARD_INSTALL): a non-present entry the hardware
+ * ignores and the fault handler answers with SIGSEGV. */
+#define PTE_MARKER_GUARD (1ULL << 58)
+
 static inline uint64_t pte_pfn(pte_t e) { return (e & PTE_PFN_MASK) >> 12; }
 static inline int pte_none(pte_t e) { return e == 0; }
 /* Present to the kernel: mapped, possibly PROT_NONE. */
@@ -37,6 +41,7 @@ static inline int pte_present(pte_t e) { return (e & (_PAGE_PRESENT | _PAGE_PROT
 static inline int pte_write(pte_t e) { return (e & _PAGE_RW) != 0; }
 static inline int pte_dirty(pte_t e) { return (e & _PAGE_DIRTY) != 0; }
 static inline int pte_special(pte_t e) { return (e & _PAGE_SPECIAL) != 0; }
+static inline int pte_is_guard(pte_t e) { return e == PTE_MARKER_GUARD; }
 static inline unsigned pte_pkey(pte_t e) { return (unsigned)((e & _PAGE_PKEY_MASK) >> _PAGE_PKEY_SHIFT); }
 static inline unsigned table_index(uint64_t va, int level)
 {

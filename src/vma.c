@@ -330,6 +330,7 @@ static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct
 static void merge_into(struct mm_struct *mm, struct vm_area_struct *a, struct vm_area_struct *b)
 {
     uint64_t end = b->vm_end;
+    a->may_have_guards |= b->may_have_guards;
     if (!a->anon_vma && b->anon_vma) { /* a takes b's pages: link a to b's anon_vmas */
         struct anon_vma_chain *chain = b->anon_vma_chain;
         a->anon_vma = b->anon_vma;
