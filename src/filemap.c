@@ -622,3 +622,15 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
     page_list_free(&l);
     return 0;
 }
+
+int remove_clean_cache_page(vms_machine *m, uint32_t pfn)
+{
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    struct address_space *as = page->mapping;
+    if (!(page->flags & PG_file) || (page->flags & PG_dirty) || page->mapcount ||
+        page->refcount != 1)
+        return 0;
+    xa_erase(as->pages, page->index);
+    put_page(&m->pm, pfn);
+    return 1;
+}

@@ -11,8 +11,10 @@
  * GUARD_INSTALL puts guard markers in the PTEs (a touch raises SIGSEGV; they
  * survive DONTNEED, mprotect and fork, move with mremap, go with munmap);
  * GUARD_REMOVE takes them away. VMAs are not split by either.
- * Simplifications: COLD and PAGEOUT succeed but move nothing (no LRU or
- * reclaim yet); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
+ * PAGEOUT reclaims what reclaim could without swap: clean page-cache pages
+ * and clean MADV_FREE pages that only this mapping maps (the next touch
+ * reads the file again, or finds zeros); dirty and shared pages stay.
+ * Simplifications: COLD succeeds but moves nothing (no LRU lists yet); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
  * without memory-failure support; COLLAPSE fails as with THP off.
  */
 #include "internal.h"
@@ -151,6 +153,38 @@ static int populate(struct advice *a, struct vm_area_struct *vma, uint64_t start
     return populate_pages(a->t, start, end, write) ? -EFAULT : 0;
 }
 
+/* One page of MADV_PAGEOUT: 1 if its PTE went. */
+static int pageout_pte(struct mm_struct *mm, pte_t *pte)
+{
+    vms_machine *m = mm->m;
+    pte_t e = *pte;
+    if (!pte_present(e) || pte_special(e) || pte_dirty(e))
+        return 0;
+    uint32_t pfn = (uint32_t)pte_pfn(e);
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    int lazyfree = (page->flags & PG_anon) && (page->flags & PG_lazyfree);
+    if (page->mapcount != 1 || (page->flags & PG_dirty) || (!lazyfree && !(page->flags & PG_file)))
+        return 0; /* shared, dirty, or anonymous with no swap to go to */
+    *pte = 0;
+    page->mapcount--;
+    put_page(&m->pm, pfn); /* a MADV_FREE page is gone now */
+    if (page->flags & PG_file)
+        remove_clean_cache_page(m, pfn);
+    return 1;
+}
+
+static int pageout(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    if (vma->vm_flags & VM_LOCKED)
+        return -EINVAL;
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        pte_t *pte = pte_offset(vma->vm_mm, va);
+        if (pte && pageout_pte(vma->vm_mm, pte))
+            widen(&a->fs, &a->fe, va, va + PAGE_SIZE);
+    }
+    return 0;
+}
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #define MADV_GUARD_REMOVE 103
@@ -196,8 +230,8 @@ static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
     case MADV_REMOVE: return remove_range(a, vma, start, end);
     case MADV_POPULATE_READ:
     case MADV_POPULATE_WRITE: return populate(a, vma, start, end);
-    case MADV_COLD:
-    case MADV_PAGEOUT: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
+    case MADV_COLD: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
+    case MADV_PAGEOUT: return pageout(a, vma, start, end);
     case MADV_GUARD_INSTALL: return guard_install(a, vma, start, end);
     case MADV_GUARD_REMOVE: return guard_remove(vma, start, end);
     }
