@@ -5,7 +5,9 @@ ASAN    ?= build-asan
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps demo test test-fast bench install clean
+SEEDS   ?= 1-500
+
+.PHONY: all deps demo test test-fast bench difftest install clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -32,6 +34,11 @@ bench: deps
 	cmake --build $(BUILD)-bench -j $(JOBS) --target vmsim-bench -- --no-print-directory
 	@mkdir -p $(BUILD)
 	./$(BUILD)-bench/vmsim-bench --json $(BUILD)/bench.json
+
+# Random operation sequences on vmsim and on this machine's kernel, compared
+# step by step; the last line says "N passed, M failed".
+difftest: all
+	./$(BUILD)/vmsim-difftest --seeds $(SEEDS)
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
