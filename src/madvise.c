@@ -144,13 +144,22 @@ static int remove_range(struct advice *a, struct vm_area_struct *vma, uint64_t s
     return punch_hole(a->t, vma->mapping, first, first + ((end - start) >> PAGE_SHIFT));
 }
 
-static int populate(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+/* POPULATE_READ/WRITE are not a walk over VMAs: they fault page after page
+ * and stop at the first that fails (Linux's madvise_populate): no VMA is
+ * ENOMEM, an access the VMA refuses EINVAL, a failed fault EFAULT. */
+static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write)
 {
-    int write = a->behavior == MADV_POPULATE_WRITE;
-    if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)) ||
-        ((vma->vm_flags & VM_PKEY_BIT0) && PKRU_DENIES(1)))
-        return -EINVAL; /* what a kernel access to this memory may not do */
-    return populate_pages(a->t, start, end, write) ? -EFAULT : 0;
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        struct vm_area_struct *vma = find_vma(t->mm, va);
+        if (!vma || vma->vm_start > va)
+            return -ENOMEM;
+        if (!(vma->vm_flags & (write ? VM_WRITE : VM_READ)) ||
+            ((vma->vm_flags & VM_PKEY_BIT0) && PKRU_DENIES(1)))
+            return -EINVAL; /* what a kernel access to this memory may not do */
+        if (populate_pages(t, va, va + PAGE_SIZE, write))
+            return -EFAULT;
+    }
+    return 0;
 }
 
 /* One page of MADV_PAGEOUT: 1 if its PTE went. */
@@ -228,8 +237,6 @@ static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
     case MADV_FREE: return lazyfree(a, vma, start, end);
     case MADV_WILLNEED: return willneed(a, vma, start, end);
     case MADV_REMOVE: return remove_range(a, vma, start, end);
-    case MADV_POPULATE_READ:
-    case MADV_POPULATE_WRITE: return populate(a, vma, start, end);
     case MADV_COLD: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
     case MADV_PAGEOUT: return pageout(a, vma, start, end);
     case MADV_GUARD_INSTALL: return guard_install(a, vma, start, end);
@@ -266,6 +273,8 @@ int vms_madvise(vms_task *t, vms_addr start, uint64_t len_in, int behavior)
         return -EINVAL;
     if (end == start)
         return 0;
+    if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE)
+        return populate(t, start, end, behavior == MADV_POPULATE_WRITE);
     struct advice a = {.t = t, .behavior = behavior, .fs = UINT64_MAX, .fe = 0};
     struct vm_area_struct *vma = find_vma(t->mm, start);
     int unmapped = 0, err = 0;
