@@ -207,6 +207,8 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
 {
     struct mm_struct *mm = t->mm;
     vms_machine *m = t->m;
+    if (start >= end) /* nothing to unmap: above all, nothing to split */
+        return 0;
     struct vm_area_struct *vma = find_vma(mm, start);
     if (!vma || vma->vm_start >= end)
         return 0;

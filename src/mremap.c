@@ -197,6 +197,10 @@ static int64_t move_vma(struct remap *r)
     struct vm_area_struct *new_vma = copy_vma(r);
     if (!new_vma)
         return -ENOMEM;
+    /* The source may have merged into the new VMA (an untouched anonymous
+     * VMA moved right next to itself): it is the new VMA now. */
+    if (new_vma->vm_start <= r->addr && r->addr < new_vma->vm_end)
+        r->vma = new_vma;
     uint64_t moved = move_page_tables(mm, r->addr, r->new_addr, r->old_len);
     flush_tlb_mm_range(t->m, mm, t->cpu, r->addr, r->addr + r->old_len);
     if (moved < r->old_len) { /* out of frames: put everything back */
