@@ -4,7 +4,9 @@
  * vmsim/host. Covers first-touch anonymous faults, mmap+munmap pairs,
  * unmapping many separate VMAs, TLB-hit loads, TLB-miss loads, faults on
  * mappings of a file held in the page cache (read, shared write, private
- * copy-on-write) and streaming a cached file with read() against mmap.
+ * copy-on-write), streaming a cached file with read() against mmap, fork of
+ * a process with 256 MiB of written private memory, and the child's
+ * copy-on-write faults over that memory.
  *
  * Files live in a scratch folder made with mkdtemp and removed at the end;
  * each side gets its own file of the same size, and vmsim's machine has that
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +52,7 @@ struct sizes {
     uint64_t miss_phys;     /* tlb_miss_load: vmsim's RAM */
     uint64_t file_bytes;    /* file_*_fault: size of the mapped cached file */
     uint64_t stream_bytes;  /* read_vs_mmap: size of the streamed cached file */
+    uint64_t fork_bytes;    /* fork_256m, cow_fault: written private memory of the parent */
     int reps;               /* timed runs per measurement; the minimum is kept */
 };
 
@@ -68,13 +72,13 @@ struct result {
     char work[24]; /* how much work one run did, for the table */
 };
 
-#define NBENCH 10
+#define NBENCH 12
 
 /* Everything the run produces, passed along instead of kept in globals. */
 struct report {
     struct result r[NBENCH];
     int n;
-    char notes[8][160];
+    char notes[10][160];
     int nnotes;
 };
 
@@ -784,6 +788,194 @@ static void scratch_remove(const struct scratch *sc)
     rmdir(sc->dir);
 }
 
+/* ---- fork_256m and cow_fault: fork of a process with written private memory ---- */
+
+/* The host side runs in a helper process forked before vmsim's machine is
+ * made: a fork of the bench itself would also copy the page tables of
+ * vmsim's simulated RAM, which is private memory of this process. The helper
+ * holds the written memory and runs one round per command byte, answering
+ * with the round's nanoseconds (a double). */
+enum { HELPER_FORK = 'f', HELPER_COW = 'c', HELPER_QUIT = 'q' };
+
+struct host_helper {
+    pid_t pid;
+    int cmd, reply; /* pipes to and from the helper */
+};
+
+static void read_exact(int fd, void *buf, size_t n, const char *what)
+{
+    ssize_t got = read(fd, buf, n);
+    if (got != (ssize_t)n)
+        die(what, got < 0 ? errno : EIO);
+}
+
+static void write_exact(int fd, const void *buf, size_t n, const char *what)
+{
+    if (write(fd, buf, n) != (ssize_t)n)
+        die(what, errno ? errno : EIO);
+}
+
+static pid_t fork_or_die(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork", errno);
+    return pid;
+}
+
+static void wait_child(pid_t pid)
+{
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        die("waitpid", errno);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "vmsim-bench: a forked child failed (status %#x)\n", status);
+        exit(1);
+    }
+}
+
+/* fork, the child exits at once, the parent waits: nanoseconds. */
+static double host_fork_once(void)
+{
+    uint64_t t0 = now_ns();
+    pid_t pid = fork_or_die();
+    if (pid == 0)
+        _exit(0);
+    wait_child(pid);
+    return (double)(now_ns() - t0);
+}
+
+/* The child writes one byte per page and reports its time through a pipe:
+ * nanoseconds per page. */
+static double host_cow_once(uint8_t *p, uint64_t len)
+{
+    int fds[2];
+    if (pipe(fds))
+        die("pipe", errno);
+    pid_t pid = fork_or_die();
+    if (pid == 0) {
+        uint64_t t0 = now_ns();
+        for (uint64_t off = 0; off < len; off += PAGE)
+            *(volatile uint8_t *)(p + off) = (uint8_t)(off / PAGE);
+        uint64_t dt = now_ns() - t0;
+        _exit(write(fds[1], &dt, sizeof(dt)) == (ssize_t)sizeof(dt) ? 0 : 1);
+    }
+    uint64_t dt = 0;
+    read_exact(fds[0], &dt, sizeof(dt), "read from the forked child");
+    wait_child(pid);
+    close(fds[0]);
+    close(fds[1]);
+    return (double)dt / (double)(len / PAGE);
+}
+
+static void helper_main(int cmd, int reply, uint64_t len)
+{
+    uint8_t *p = host_mmap(len, RW);
+    char c;
+    while (read(cmd, &c, 1) == 1 && c != HELPER_QUIT) {
+        host_touch_pages(p, len); /* written again: every page exclusive and writable */
+        double ns = c == HELPER_FORK ? host_fork_once() : host_cow_once(p, len);
+        write_exact(reply, &ns, sizeof(ns), "helper reply");
+    }
+    _exit(0);
+}
+
+static struct host_helper helper_start(uint64_t len)
+{
+    int to[2], from[2];
+    if (pipe(to) || pipe(from))
+        die("pipe", errno);
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t pid = fork_or_die();
+    if (pid == 0) {
+        close(to[1]);
+        close(from[0]);
+        helper_main(to[0], from[1], len);
+    }
+    close(to[0]);
+    close(from[1]);
+    return (struct host_helper){.pid = pid, .cmd = to[1], .reply = from[0]};
+}
+
+static double helper_round(const struct host_helper *h, char what)
+{
+    double ns = 0;
+    write_exact(h->cmd, &what, 1, "helper command");
+    read_exact(h->reply, &ns, sizeof(ns), "helper reply");
+    return ns;
+}
+
+static void helper_stop(struct host_helper *h)
+{
+    char quit = HELPER_QUIT;
+    write_exact(h->cmd, &quit, 1, "helper command");
+    wait_child(h->pid);
+    close(h->cmd);
+    close(h->reply);
+}
+
+static vms_task *sim_fork(vms_task *t)
+{
+    vms_task *c = vms_fork(t);
+    if (!c)
+        die("vms_fork", errno);
+    return c;
+}
+
+/* vms_fork, then the child's exit: nanoseconds. */
+static double sim_fork_once(vms_task *t)
+{
+    uint64_t t0 = now_ns();
+    vms_exit(sim_fork(t));
+    return (double)(now_ns() - t0);
+}
+
+/* The child writes one byte per page: nanoseconds per page. */
+static double sim_cow_once(vms_task *t, vms_addr base, uint64_t len)
+{
+    vms_task *c = sim_fork(t);
+    uint64_t t0 = now_ns();
+    for (uint64_t off = 0; off < len; off += PAGE) {
+        uint8_t v = (uint8_t)(off / PAGE);
+        int sig = vms_store(c, base + off, &v, 1);
+        if (sig)
+            die_signal("vms_store", sig);
+    }
+    uint64_t dt = now_ns() - t0;
+    vms_exit(c);
+    return (double)dt / (double)(len / PAGE);
+}
+
+static double sim_fork_round(vms_task *t, vms_addr base, uint64_t len, char what)
+{
+    sim_touch_pages(t, base, len); /* as the host helper does before each round */
+    return what == HELPER_FORK ? sim_fork_once(t) : sim_cow_once(t, base, len);
+}
+
+/* One result: what is HELPER_FORK (fork_256m) or HELPER_COW (cow_fault). */
+static struct result bench_fork(const struct sizes *sz, char what)
+{
+    int is_fork = what == HELPER_FORK;
+    struct result r = new_result(is_fork ? "fork_256m" : "cow_fault", TARGET_RATIO, 1.0);
+    uint64_t len = sz->fork_bytes;
+    struct host_helper h = helper_start(len);
+    struct sim s = sim_open(len * 2 + 64 * MiB, 0); /* room for the child's copies */
+    vms_addr base = sim_mmap(s.t, len, RW);
+    sim_fork_round(s.t, base, len, what); /* warm-up on both sides */
+    helper_round(&h, what);
+    for (int i = 0; i < sz->reps; i++) {
+        r.vmsim_ns = min_d(r.vmsim_ns, sim_fork_round(s.t, base, len, what));
+        r.host_ns = min_d(r.host_ns, helper_round(&h, what));
+    }
+    sim_close(&s);
+    helper_stop(&h);
+    if (is_fork)
+        snprintf(r.work, sizeof(r.work), "%llu MiB", (unsigned long long)(len / MiB));
+    else
+        snprintf(r.work, sizeof(r.work), "%llu pages", (unsigned long long)(len / PAGE));
+    return r;
+}
+
 /* ---- output ---- */
 
 static int target_met(const struct result *r)
@@ -848,7 +1040,7 @@ static void usage(FILE *out)
             "  --only NAME  run one benchmark (anon_fault, mmap_munmap, munmap_many,\n"
             "               tlb_hit_load, tlb_miss_load, file_read_fault,\n"
             "               file_shared_write_fault, file_private_cow_fault,\n"
-            "               read_vs_mmap), e.g. under a profiler\n"
+            "               read_vs_mmap, fork_256m, cow_fault), e.g. under a profiler\n"
             "  --help       this text\n");
 }
 
@@ -878,11 +1070,11 @@ static struct sizes sizes_for(int quick)
         return (struct sizes){.fault_bytes = 8 * MiB, .pairs = 20000, .many = 10000,
                               .hit_loads = 1000000, .hit_reps = 5, .miss_bytes = 128 * MiB,
                               .miss_loads = 200000, .miss_phys = 256 * MiB, .file_bytes = 8 * MiB,
-                              .stream_bytes = 16 * MiB, .reps = 2};
+                              .stream_bytes = 16 * MiB, .fork_bytes = 32 * MiB, .reps = 2};
     return (struct sizes){.fault_bytes = 64 * MiB, .pairs = 200000, .many = MANY_WANTED,
                           .hit_loads = 10000000, .hit_reps = 20, .miss_bytes = 1 * GiB,
                           .miss_loads = 2000000, .miss_phys = 2 * GiB, .file_bytes = 64 * MiB,
-                          .stream_bytes = 256 * MiB, .reps = 5};
+                          .stream_bytes = 256 * MiB, .fork_bytes = 256 * MiB, .reps = 5};
 }
 
 static int selected(const struct options *o, const char *name)
@@ -917,6 +1109,22 @@ static void run_file_benches(const struct options *o, const struct sizes *sz,
                   "mapping, fault-around (64 KiB on both sides) included");
 }
 
+static void run_fork_benches(const struct options *o, const struct sizes *sz,
+                             struct report *rep)
+{
+    int forks = selected(o, "fork_256m"), cows = selected(o, "cow_fault");
+    if (forks)
+        rep->r[rep->n++] = bench_fork(sz, HELPER_FORK);
+    if (cows)
+        rep->r[rep->n++] = bench_fork(sz, HELPER_COW);
+    if (forks)
+        add_note(rep, "fork_256m: ns per fork + the child's immediate exit + the parent's wait; "
+                      "the parent's memory written again before each fork");
+    if (cows)
+        add_note(rep, "cow_fault: ns per page of a forked child's first one-byte write to each "
+                      "page of the parent's written memory (the child's own clock)");
+}
+
 int main(int argc, char **argv)
 {
     struct options opt = {0};
@@ -941,6 +1149,7 @@ int main(int argc, char **argv)
     if (selected(&opt, "tlb_miss_load"))
         rep.r[rep.n++] = bench_tlb_miss(&sz);
     run_file_benches(&opt, &sz, &rep);
+    run_fork_benches(&opt, &sz, &rep);
     if (rep.n == 0) {
         fprintf(stderr, "vmsim-bench: no benchmark named '%s'\n", opt.only);
         return 2;
