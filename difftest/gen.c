@@ -410,13 +410,51 @@ static void gen_msync(struct dt_gen *g, const struct dt_maps *now, struct dt_op 
         op->len = UINT64_C(1) << 47;
 }
 
+/* mremap: shrink, grow, move (where the kernel likes, or fixed in the
+ * window), DONTUNMAP, and the invalid combinations. */
+static void gen_mremap(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    op->addr = pick_page(g, now);
+    uint64_t room = DT_WINDOW_SIZE - op->addr;
+    op->len = pick_pages(g) * DT_PAGE;
+    op->len2 = pick_pages(g) * DT_PAGE;
+    if (chance(g, 25))
+        op->len2 = op->len;
+    if (chance(g, 4))
+        op->len = 0; /* duplicate a shared mapping, or EINVAL for a private one */
+    if (op->len > room)
+        op->len = room;
+    if (op->len2 > room)
+        op->len2 = room;
+    uint64_t r = below(g, 100);
+    op->flags = r < 30 ? 0 : r < 62 ? 1 : r < 84 ? 1 | 2 : r < 96 ? 1 | 4 : (int)below(g, 9);
+    if (op->flags & 4)
+        op->len2 = op->len ? op->len : DT_PAGE; /* DONTUNMAP keeps the length */
+    if (op->flags & (2 | 4)) {
+        op->addr2 = pick_page(g, now);
+        if (op->len2 > DT_WINDOW_SIZE - op->addr2)
+            op->addr2 = DT_WINDOW_SIZE - op->len2;
+    }
+    if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 3))
+        op->len2 = chance(g, 50) ? 0 : op->len2 - 1 - below(g, 100);
+}
+
+static void gen_madvise(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    static const int common[] = {4, 4, 4, 3, 3, 8, 8, 9, 1, 2, 0, 10, 11, 18, 19, 21, 22, 23, 102, 103};
+    static const int rare[] = {16, 17, 14, 15, 12, 13, 20, 24, 25, 5, 99, -1};
+    gen_range(g, now, op, 0);
+    op->flags = chance(g, 85) ? common[below(g, sizeof(common) / sizeof(common[0]))]
+                              : rare[below(g, sizeof(rare) / sizeof(rare[0]))];
+}
+
 /* ---- choosing the kind ---- */
 
 static const unsigned kind_weight[DT_NKINDS] = {
     [DT_MMAP] = 16, [DT_MUNMAP] = 6,  [DT_MPROTECT] = 8, [DT_MSYNC] = 4,    [DT_MINCORE] = 5,
     [DT_LOAD] = 18, [DT_STORE] = 18,  [DT_OPEN] = 5,     [DT_CLOSE] = 2,    [DT_READ] = 3,
     [DT_WRITE] = 3, [DT_PREAD] = 3,   [DT_PWRITE] = 3,   [DT_LSEEK] = 1,    [DT_FTRUNCATE] = 3,
-    [DT_FSYNC] = 2, [DT_FSTAT] = 1,   [DT_SYNC] = 1,
+    [DT_FSYNC] = 2, [DT_FSTAT] = 1,   [DT_SYNC] = 1,     [DT_MREMAP] = 6,   [DT_MADVISE] = 7,
 };
 
 static int pick_kind(struct dt_gen *g)
@@ -471,6 +509,8 @@ void gen_next(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
     case DT_FTRUNCATE: gen_ftruncate(g, now, op); break;
     case DT_FSYNC:
     case DT_FSTAT: op->fd = pick_fd(g); break;
+    case DT_MREMAP: gen_mremap(g, now, op); break;
+    case DT_MADVISE: gen_madvise(g, now, op); break;
     default: break;
     }
 }

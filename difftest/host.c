@@ -158,7 +158,7 @@ static void access_result(struct dt_result *r, struct copy_outcome c)
     r->sig_addr = c.fault ? c.addr : 0;
 }
 
-static int64_t run_syscall(struct child_bufs *b, uint64_t va)
+static int64_t run_syscall(struct child_bufs *b, uint64_t va, uint64_t window)
 {
     const struct dt_op *op = &b->op;
     switch (op->kind) {
@@ -182,6 +182,10 @@ static int64_t run_syscall(struct child_bufs *b, uint64_t va)
     case DT_FSYNC: return sys_ret(syscall(SYS_fsync, op->fd));
     case DT_FSTAT: return sys_ret(syscall(SYS_fstat, op->fd, &b->st));
     case DT_SYNC: syscall(SYS_sync); return 0;
+    case DT_MREMAP:
+        return sys_ret(syscall(SYS_mremap, va, op->len, op->len2, op->flags,
+                               op->abs2 ? op->addr2 : window + op->addr2));
+    case DT_MADVISE: return sys_ret(syscall(SYS_madvise, va, op->len, op->flags));
     default: return -EINVAL;
     }
 }
@@ -199,7 +203,7 @@ static void run_op(struct child_bufs *b, uint64_t window)
     else if (op->kind == DT_STORE)
         access_result(r, dt_user_copy((void *)(uintptr_t)va, b->pattern, op->len));
     else
-        r->ret = run_syscall(b, va);
+        r->ret = run_syscall(b, va, window);
     syscall(SYS_getrusage, RUSAGE_SELF, &b->ru1);
     r->minflt = (uint64_t)(b->ru1.ru_minflt - b->ru0.ru_minflt);
     r->majflt = (uint64_t)(b->ru1.ru_majflt - b->ru0.ru_majflt);

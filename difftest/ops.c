@@ -43,14 +43,17 @@ uint8_t dt_initial_byte(int name, uint64_t off)
 static const char *const kind_names[DT_NKINDS] = {
     "mmap", "munmap", "mprotect", "msync", "mincore", "load",  "store",     "open",  "close",
     "read", "write",  "pread",    "pwrite", "lseek", "ftruncate", "fsync", "fstat", "sync",
+    "mremap", "madvise",
 };
 
 /* The arguments of each kind, in order: a address, l length, p prot,
  * m mmap flags, f fd, o offset, s msync flags, v optional "vecnull",
- * t pattern, N file name, O open flags, w whence. */
+ * t pattern, N file name, O open flags, w whence, L new length, r mremap
+ * flags, A new address, d madvise advice. */
 static const char *const kind_args[DT_NKINDS] = {
     "alpmfo", "al", "alp", "als", "alv", "al", "alt", "NO", "f",
     "fal",    "fal", "falo", "falo", "fow", "fo", "f", "f", "",
+    "alLrA", "ald",
 };
 
 const char *dt_kind_name(int kind)
@@ -92,6 +95,20 @@ static const struct flag_name open_flags[] = {
     {"CREAT", O_CREAT},       {"EXCL", O_EXCL},        {"TRUNC", O_TRUNC},
     {"APPEND", O_APPEND},     {"DIRECTORY", O_DIRECTORY}, {"NOFOLLOW", O_NOFOLLOW},
     {NULL, 0},
+};
+
+static const struct flag_name mremap_flags[] = {
+    {"MAYMOVE", 1}, {"FIXED", 2}, {"DONTUNMAP", 4}, {NULL, 0},
+};
+
+static const struct flag_name advices[] = {
+    {"NORMAL", 0},        {"RANDOM", 1},        {"SEQUENTIAL", 2},     {"WILLNEED", 3},
+    {"DONTNEED", 4},      {"FREE", 8},          {"REMOVE", 9},         {"DONTFORK", 10},
+    {"DOFORK", 11},       {"MERGEABLE", 12},    {"UNMERGEABLE", 13},   {"HUGEPAGE", 14},
+    {"NOHUGEPAGE", 15},   {"DONTDUMP", 16},     {"DODUMP", 17},        {"WIPEONFORK", 18},
+    {"KEEPONFORK", 19},   {"COLD", 20},         {"PAGEOUT", 21},       {"POPULATE_READ", 22},
+    {"POPULATE_WRITE", 23}, {"DONTNEED_LOCKED", 24}, {"COLLAPSE", 25},  {"GUARD_INSTALL", 102},
+    {"GUARD_REMOVE", 103}, {NULL, 0},
 };
 
 static const struct flag_name whences[] = {
@@ -200,6 +217,23 @@ static void put_arg(struct out *o, const struct dt_op *op, char a)
             put_bits(o, open_flags, op->flags & ~O_ACCMODE, 0);
         break;
     }
+    case 'L': put(o, " 0x%" PRIx64, op->len2); break;
+    case 'r':
+        put(o, " ");
+        if (op->flags)
+            put_bits(o, mremap_flags, op->flags, 1);
+        else
+            put(o, "0");
+        break;
+    case 'A': put(o, op->abs2 ? " 0x%" PRIx64 : " +0x%" PRIx64, op->addr2); break;
+    case 'd': {
+        const char *d = name_of(advices, op->flags);
+        if (d)
+            put(o, " %s", d);
+        else
+            put(o, " %d", op->flags);
+        break;
+    }
     case 'w': {
         const char *w = name_of(whences, op->flags);
         if (w)
@@ -230,7 +264,7 @@ void dt_format_result(const struct dt_op *op, const struct dt_result *r, char *b
         buf[0] = '\0';
     if (r->ret < 0)
         put(&o, "ret=-%s", strerrorname_np((int)-r->ret) ? strerrorname_np((int)-r->ret) : "?");
-    else if (op->kind == DT_MMAP)
+    else if (op->kind == DT_MMAP || op->kind == DT_MREMAP)
         put(&o, r->ret_outside ? "ret=outside" : "ret=+0x%" PRIx64, (uint64_t)r->ret);
     else
         put(&o, "ret=%" PRId64, r->ret);
@@ -313,6 +347,15 @@ static int parse_arg(struct dt_op *op, char a, const char *tok)
     case 'O': if (parse_bits(tok, open_modes, open_flags, &v)) return -1; op->flags = (int)v; return 0;
     case 'w': if (parse_bits(tok, whences, NULL, &v)) return -1; op->flags = (int)v; return 0;
     case 'f': if (parse_number(tok, &v)) return -1; op->fd = (int)v; return 0;
+    case 'L': if (parse_number(tok, &v)) return -1; op->len2 = (uint64_t)v; return 0;
+    case 'r': if (parse_bits(tok, mremap_flags, NULL, &v)) return -1; op->flags = (int)v; return 0;
+    case 'd': if (parse_bits(tok, advices, NULL, &v)) return -1; op->flags = (int)v; return 0;
+    case 'A':
+        op->abs2 = tok[0] != '+';
+        if (parse_number(tok + !op->abs2, &v))
+            return -1;
+        op->addr2 = (uint64_t)v;
+        return 0;
     case 'o': if (parse_number(tok, &v)) return -1; op->off = v; return 0;
     case 't': if (parse_number(tok, &v)) return -1; op->pattern = (int)(v & 0xff); return 0;
     case 'v':
@@ -395,6 +438,24 @@ static const char *mmap_unsafe(const struct dt_op *op)
     return NULL;
 }
 
+/* mremap: the old range, and a fixed new one, in the window (a move the
+ * kernel places lands outside it and is undone by the runner). */
+static const char *mremap_unsafe(const struct dt_op *op)
+{
+    const int fixed = 2, dontunmap = 4;
+    if ((op->addr & (DT_PAGE - 1)) || op->len2 == 0 || op->len2 >= DT_TASK_SIZE ||
+        op->len >= DT_TASK_SIZE || (op->flags & ~7))
+        return NULL; /* EINVAL before anything */
+    uint64_t old_end = page_align(op->len), new_len = page_align(op->len2);
+    uint64_t reach = old_end > new_len ? old_end : new_len;
+    if (op->abs || op->addr > DT_WINDOW_SIZE || reach > DT_WINDOW_SIZE - op->addr)
+        return "mremap outside the window";
+    if ((op->flags & (fixed | dontunmap)) &&
+        (op->abs2 || op->addr2 > DT_WINDOW_SIZE || new_len > DT_WINDOW_SIZE - op->addr2))
+        return "mremap to outside the window";
+    return NULL;
+}
+
 static int fd_ok(int fd) { return fd == -1 || (fd >= 3 && fd <= DT_MAX_FD); }
 
 const char *dt_op_unsafe(const struct dt_op *op)
@@ -448,6 +509,15 @@ const char *dt_op_unsafe(const struct dt_op *op)
         return fd_ok(op->fd) ? NULL : "fd out of range";
     case DT_SYNC:
         return NULL;
+    case DT_MREMAP:
+        return mremap_unsafe(op);
+    case DT_MADVISE:
+        if (op->flags == 100 || op->flags == 101)
+            return "memory-failure advice";
+        if ((op->addr & (DT_PAGE - 1)) || op->len == 0)
+            return NULL;
+        /* madvise goes on past holes: the whole range must be the window's. */
+        return in_window(op, page_align(op->len)) ? NULL : "madvise outside the window";
     default:
         return "unknown kind";
     }

@@ -41,6 +41,8 @@ enum dt_kind {
     DT_FSYNC,
     DT_FSTAT,
     DT_SYNC,
+    DT_MREMAP,
+    DT_MADVISE,
     DT_NKINDS
 };
 
@@ -55,6 +57,9 @@ struct dt_op {
     int fd;
     int name;      /* open: index into dt_file_names */
     int pattern;   /* store: first byte; the next ones count up from it */
+    uint64_t len2; /* mremap: new length */
+    uint64_t addr2; /* mremap: new address (relative to the window unless abs2) */
+    int abs2;
 };
 
 /* What one side saw. Addresses inside the window are made relative. */

@@ -335,7 +335,7 @@ static int inside(uint64_t addr, uint64_t window)
 
 static void relativize(const struct dt_op *op, struct dt_result *r, uint64_t window)
 {
-    if (op->kind == DT_MMAP && r->ret >= 0) {
+    if ((op->kind == DT_MMAP || op->kind == DT_MREMAP) && r->ret >= 0) {
         if (inside((uint64_t)r->ret, window))
             r->ret -= (int64_t)window;
         else
@@ -354,9 +354,10 @@ static void relativize(const struct dt_op *op, struct dt_result *r, uint64_t win
 static int remove_outside(struct run_state *st, const struct dt_op *op, const struct dt_result *h,
                           const struct dt_result *s, char *err, size_t errsize)
 {
-    if (op->kind != DT_MMAP)
+    if (op->kind != DT_MMAP && op->kind != DT_MREMAP)
         return 0;
-    struct dt_op un = {.kind = DT_MUNMAP, .abs = 1, .len = op->len, .fd = -1};
+    struct dt_op un = {.kind = DT_MUNMAP, .abs = 1,
+                       .len = op->kind == DT_MREMAP ? op->len2 : op->len, .fd = -1};
     struct dt_result scratch;
     if (h->ret >= 0 && !inside((uint64_t)h->ret, st->cfg->window)) {
         un.addr = (uint64_t)h->ret;
@@ -380,6 +381,8 @@ static int same_faults(const struct dt_config *cfg, const struct dt_op *op, cons
     if (op->kind == DT_MMAP && h->ret_outside && !(op->flags & MAP_ANONYMOUS))
         return 1;
     if (cfg->populate_sum && op->kind == DT_MMAP && (op->flags & (MAP_POPULATE | MAP_LOCKED)))
+        return h->minflt + h->majflt == s->minflt + s->majflt;
+    if (cfg->populate_sum && op->kind == DT_MADVISE && (op->flags == 22 || op->flags == 23))
         return h->minflt + h->majflt == s->minflt + s->majflt;
     return h->minflt == s->minflt && h->majflt == s->majflt;
 }

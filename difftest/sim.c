@@ -155,6 +155,10 @@ static int64_t run_syscall(struct dt_sim *s, const struct dt_op *op, uint64_t va
         return ret;
     }
     case DT_SYNC: return vms_sync(s->m);
+    case DT_MREMAP:
+        return vms_mremap(t, va, op->len, op->len2, op->flags,
+                          op->abs2 ? op->addr2 : s->window + op->addr2);
+    case DT_MADVISE: return vms_madvise(t, va, op->len, op->flags);
     default: return -EINVAL;
     }
 }

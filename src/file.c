@@ -238,6 +238,7 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     f->readable = (flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_RDWR;
     f->writable = (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
     f->is_dir = S_ISDIR(st.st_mode);
+    f->dir_size = f->is_dir ? (uint64_t)st.st_size : 0;
     f->mode = st.st_mode;
     if (!f->is_dir) {
         struct address_space *as = find_inode(m, &st);
@@ -435,6 +436,9 @@ int vms_fstat(vms_task *t, int fd, struct stat *st)
         st->st_ino = f->mapping->ino;
         st->st_size = (off_t)f->mapping->size;
         st->st_blocks = (blkcnt_t)(PAGE_ALIGN(f->mapping->size) / 512);
+    } else {
+        st->st_size = (off_t)f->dir_size;
+        st->st_blocks = (blkcnt_t)(f->dir_size / 512);
     }
     return 0;
 }

@@ -15,7 +15,8 @@
  * and clean MADV_FREE pages that only this mapping maps (the next touch
  * reads the file again, or finds zeros); dirty and shared pages stay.
  * Simplifications: COLD succeeds but moves nothing (no LRU lists yet); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
- * without memory-failure support; COLLAPSE fails as with THP off.
+ * without memory-failure support; COLLAPSE fails on every VMA (EINVAL), as
+ * with THP off.
  */
 #include "internal.h"
 
@@ -238,6 +239,7 @@ static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
     case MADV_WILLNEED: return willneed(a, vma, start, end);
     case MADV_REMOVE: return remove_range(a, vma, start, end);
     case MADV_COLD: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
+    case MADV_COLLAPSE: return -EINVAL; /* no huge page may back it: THP is off */
     case MADV_PAGEOUT: return pageout(a, vma, start, end);
     case MADV_GUARD_INSTALL: return guard_install(a, vma, start, end);
     case MADV_GUARD_REMOVE: return guard_remove(vma, start, end);
@@ -254,7 +256,7 @@ static int behavior_valid(int behavior)
     case MADV_NOHUGEPAGE: case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
     case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
     case MADV_POPULATE_WRITE: case MADV_DONTNEED_LOCKED: case MADV_GUARD_INSTALL:
-    case MADV_GUARD_REMOVE:
+    case MADV_GUARD_REMOVE: case MADV_COLLAPSE:
         return 1;
     }
     return 0;

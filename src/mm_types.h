@@ -93,6 +93,7 @@ struct vms_file {
     int flags;      /* open(2) flags */
     int readable, writable, is_dir;
     unsigned mode;  /* st_mode of the host file */
+    uint64_t dir_size; /* a directory's st_size on the host (directories have no page cache) */
     uint64_t pos;
     struct address_space *mapping;
 };

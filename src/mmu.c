@@ -180,6 +180,21 @@ static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc
     return e->host;
 }
 
+/* x86's copy_user (rep movsb) copies forward: a write() whose buffer maps
+ * the very page it writes, a little below the target, re-reads bytes it
+ * has already overwritten. memmove would not, so the overlap is done as the
+ * hardware does it. */
+static void copy_forward(uint8_t *dst, const uint8_t *src, uint64_t n)
+{
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+    if (d > s && d - s < n) {
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = src[i];
+    } else {
+        memmove(dst, src, n);
+    }
+}
+
 /* The kernel's copy_to_user/copy_from_user: the same path, but a fault that
  * cannot be fixed ends the copy instead of raising a signal. */
 static uint64_t uaccess(struct vms_task *t, uint64_t va, uint8_t *buf, uint64_t len,
@@ -194,11 +209,10 @@ static uint64_t uaccess(struct vms_task *t, uint64_t va, uint8_t *buf, uint64_t 
         uint8_t *page = translate(t, va + done, acc, &sig);
         if (!page)
             break;
-        /* memmove: a write() whose buffer maps the very page it writes overlaps. */
         if (acc == ACC_WRITE)
-            memmove(page + off, buf + done, n);
+            copy_forward(page + off, buf + done, n);
         else
-            memmove(buf + done, page + off, n);
+            copy_forward(buf + done, page + off, n);
         done += n;
     }
     t->in_uaccess = 0;
