@@ -5,8 +5,7 @@
  * address), carrying the page-table entries over: the pages themselves are
  * never copied. MREMAP_DONTUNMAP leaves the old range mapped but empty.
  * Arguments are checked in Linux's order, with its errno.
- * Simplification: a move handles the one VMA that holds the old range (Linux
- * 6.17+ may move several VMAs at once with MREMAP_FIXED of an equal length).
+ * MREMAP_FIXED with an unchanged length moves every VMA of the range (6.17+).
  */
 #include "internal.h"
 
@@ -271,6 +270,44 @@ static int64_t remap_at(struct remap *r)
     return set_new_addr_and_move(r);
 }
 
+/* Linux 6.17+: MREMAP_FIXED with an unchanged length moves every VMA of the
+ * old range, keeping the gaps between them (Linux's remap_move). The range
+ * must start inside a VMA; a file VMA whose placement the file chooses can
+ * only move alone. */
+static int64_t remap_move(struct remap *whole)
+{
+    struct mm_struct *mm = whole->t->mm;
+    uint64_t start = whole->addr, end = start + whole->old_len, target = whole->new_addr;
+    uint64_t pos = start, last_end = 0;
+    int64_t res = -EFAULT;
+    int seen = 0;
+    for (;;) {
+        struct vm_area_struct *vma = find_vma(mm, pos);
+        if (!vma || vma->vm_start >= end)
+            break;
+        if (!seen && start < vma->vm_start)
+            return -EFAULT; /* no gap at the start */
+        uint64_t addr = vma->vm_start > start ? vma->vm_start : start;
+        uint64_t len = (vma->vm_end < end ? vma->vm_end : end) - addr;
+        uint64_t offset = seen ? vma->vm_start - last_end : 0;
+        last_end = vma->vm_end;
+        if (vma->vm_file && (seen || vma->vm_end < end))
+            return -EFAULT;
+        struct remap r = {.t = whole->t, .vma = vma, .addr = addr, .old_len = len,
+                          .new_len = len, .flags = whole->flags, .new_addr = target + offset};
+        int err = check_vma(&r);
+        int64_t got = err ? err : remap_to(&r);
+        if (got < 0)
+            return got;
+        if (!seen)
+            res = got;
+        seen = 1;
+        target = (uint64_t)got + len;
+        pos = last_end; /* on from where the VMA ended (DONTUNMAP leaves it there) */
+    }
+    return res;
+}
+
 int64_t vms_mremap(vms_task *t, vms_addr addr, uint64_t old_len, uint64_t new_len, int flags,
                    vms_addr new_addr)
 {
@@ -282,6 +319,8 @@ int64_t vms_mremap(vms_task *t, vms_addr addr, uint64_t old_len, uint64_t new_le
         return err;
     struct vm_area_struct *vma = find_vma(t->mm, addr);
     r.vma = vma && vma->vm_start <= addr ? vma : NULL;
+    if ((flags & MREMAP_FIXED) && r.old_len == r.new_len)
+        return remap_move(&r);
     err = check_vma(&r);
     if (err)
         return err;
