@@ -370,7 +370,11 @@ int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
     if (!f)
         return -EBADF;
     int64_t base;
-    uint64_t size = f->mapping ? f->mapping->size : 0;
+    uint64_t size = f->mapping ? f->mapping->size : 0, max = MAX_FILE_SIZE;
+    /* ext4 positions in a (hashed) directory are cookies up to INT64_MAX,
+     * and its end is INT64_MAX too. */
+    if (f->is_dir)
+        size = max = INT64_MAX;
     switch (whence) {
     case SEEK_SET: base = 0; break;
     case SEEK_CUR: base = (int64_t)f->pos; break;
@@ -386,8 +390,7 @@ int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
         break;
     default: return -EINVAL;
     }
-    if ((off > 0 && base > (int64_t)MAX_FILE_SIZE - off) || base + off < 0 ||
-        (uint64_t)(base + off) > MAX_FILE_SIZE)
+    if ((off > 0 && base > (int64_t)max - off) || base + off < 0 || (uint64_t)(base + off) > max)
         return -EINVAL;
     f->pos = (uint64_t)(base + off);
     return (int64_t)f->pos;

@@ -11,9 +11,10 @@
  * GUARD_INSTALL puts guard markers in the PTEs (a touch raises SIGSEGV; they
  * survive DONTNEED, mprotect and fork, move with mremap, go with munmap);
  * GUARD_REMOVE takes them away. VMAs are not split by either.
- * PAGEOUT reclaims what reclaim could without swap: clean page-cache pages
- * and clean MADV_FREE pages that only this mapping maps (the next touch
- * reads the file again, or finds zeros); dirty and shared pages stay.
+ * PAGEOUT does what reclaim could without swap to pages only this mapping
+ * maps: file and shmem pages are unmapped (clean file pages leave the
+ * cache: the next touch reads the file again), clean MADV_FREE pages are
+ * dropped (zeros next time), other anonymous pages stay.
  * Simplifications: COLD succeeds but moves nothing (no LRU lists yet); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
  * without memory-failure support; COLLAPSE fails on every VMA (EINVAL), as
  * with THP off.
@@ -74,11 +75,12 @@ static int update_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
         return (int)newflags;
     if ((uint64_t)newflags == vma->vm_flags)
         return 0;
+    /* A split the VMA limit refuses is EAGAIN for madvise ("try again"). */
     int max = (int)a->t->m->cfg.max_map_count;
     if (start > vma->vm_start && (mm->map_count >= max || split_vma(mm, vma, start, 1)))
-        return -ENOMEM;
+        return -EAGAIN;
     if (end < vma->vm_end && (mm->map_count >= max || split_vma(mm, vma, end, 0)))
-        return -ENOMEM;
+        return -EAGAIN;
     vma->vm_flags = (uint64_t)newflags;
     *pvma = vma_merge_neighbours(mm, vma);
     return 0;
@@ -163,22 +165,29 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write)
     return 0;
 }
 
-/* One page of MADV_PAGEOUT: 1 if its PTE went. */
+/* One page of MADV_PAGEOUT, as reclaim without swap treats it: anonymous
+ * memory stays mapped (nowhere to put it) unless it is a clean MADV_FREE
+ * page, which is dropped; an object's page (file or shmem) is unmapped, and
+ * a clean file page then leaves the page cache. Pages mapped elsewhere too
+ * are left alone. 1 if the PTE went. */
 static int pageout_pte(struct mm_struct *mm, pte_t *pte)
 {
     vms_machine *m = mm->m;
     pte_t e = *pte;
-    if (!pte_present(e) || pte_special(e) || pte_dirty(e))
+    if (!pte_present(e) || pte_special(e))
         return 0;
     uint32_t pfn = (uint32_t)pte_pfn(e);
     struct page *page = pfn_to_page(&m->pm, pfn);
-    int lazyfree = (page->flags & PG_anon) && (page->flags & PG_lazyfree);
-    if (page->mapcount != 1 || (page->flags & PG_dirty) || (!lazyfree && !(page->flags & PG_file)))
-        return 0; /* shared, dirty, or anonymous with no swap to go to */
+    if (page->mapcount != 1)
+        return 0;
+    if ((page->flags & PG_anon) && (!(page->flags & PG_lazyfree) || pte_dirty(e)))
+        return 0;
     *pte = 0;
+    if (pte_dirty(e))
+        set_page_dirty(m, pfn);
     page->mapcount--;
-    put_page(&m->pm, pfn); /* a MADV_FREE page is gone now */
-    if (page->flags & PG_file)
+    put_page(&m->pm, pfn); /* a clean MADV_FREE page is gone now */
+    if ((page->flags & PG_file) && !(page->flags & PG_dirty))
         remove_clean_cache_page(m, pfn);
     return 1;
 }

@@ -171,11 +171,11 @@ static struct vm_area_struct *copy_vma(struct remap *r)
     return vma_merge_neighbours(mm, vma);
 }
 
-/* The old VMA of a MREMAP_DONTUNMAP move stays, empty, unlocked, unaccounted. */
+/* The old VMA of a MREMAP_DONTUNMAP move stays, empty and unlocked. */
 static void dontunmap_complete(struct remap *r, struct vm_area_struct *new_vma)
 {
     struct vm_area_struct *vma = r->vma;
-    vma->vm_flags &= ~(VM_LOCKED | VM_ACCOUNT);
+    vma->vm_flags &= ~VM_LOCKED;
     if (new_vma != vma && vma->vm_start == r->addr && vma->vm_end == r->addr + r->old_len)
         unlink_anon_vmas(vma);
 }
@@ -272,8 +272,7 @@ static int64_t remap_at(struct remap *r)
 
 /* Linux 6.17+: MREMAP_FIXED with an unchanged length moves every VMA of the
  * old range, keeping the gaps between them (Linux's remap_move). The range
- * must start inside a VMA; a file VMA whose placement the file chooses can
- * only move alone. */
+ * must start inside a VMA. */
 static int64_t remap_move(struct remap *whole)
 {
     struct mm_struct *mm = whole->t->mm;
@@ -291,8 +290,6 @@ static int64_t remap_move(struct remap *whole)
         uint64_t len = (vma->vm_end < end ? vma->vm_end : end) - addr;
         uint64_t offset = seen ? vma->vm_start - last_end : 0;
         last_end = vma->vm_end;
-        if (vma->vm_file && (seen || vma->vm_end < end))
-            return -EFAULT;
         struct remap r = {.t = whole->t, .vma = vma, .addr = addr, .old_len = len,
                           .new_len = len, .flags = whole->flags, .new_addr = target + offset};
         int err = check_vma(&r);
