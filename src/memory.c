@@ -397,7 +397,10 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
 
 /* ---- populate and zap ---- */
 
-int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write)
+/* fresh_retry: mmap's populate (and mlock's) drops the lock when a page
+ * must be read and faults again from scratch: the read is not counted as
+ * a major fault (madvise's populate retries and counts it major). */
+static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write, int fresh_retry)
 {
     struct mm_struct *mm = t->mm;
     for (uint64_t va = start; va < end; va += PAGE_SIZE) {
@@ -412,15 +415,23 @@ int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write)
         pte_t *pte = pte_offset(mm, va);
         if (pte && pte_present(*pte) && (!w || pte_write(*pte)))
             continue;
-        if (account_fault(t, handle_mm_fault(t, vma, va, w), va))
+        unsigned ret = handle_mm_fault(t, vma, va, w);
+        if (fresh_retry)
+            ret &= ~VM_FAULT_MAJOR;
+        if (account_fault(t, ret, va))
             return -1;
     }
     return 0;
 }
 
+int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write)
+{
+    return populate(t, start, end, write, 0);
+}
+
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end)
 {
-    return populate_pages(t, start, end, -1);
+    return populate(t, start, end, -1, 1);
 }
 
 /* The first va at or after `va` that may have a PTE, skipping missing tables. */

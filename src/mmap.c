@@ -318,6 +318,8 @@ static uint64_t base_vm_flags(const vms_machine *m, int prot, int flags)
         vm_flags |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED)
         vm_flags |= VM_LOCKED;
+    if (flags & MAP_STACK) /* Linux 6.7+: stacks are never backed by huge pages */
+        vm_flags |= VM_NOHUGEPAGE;
     return vm_flags;
 }
 
@@ -431,6 +433,8 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
                             : anon_vm_flags(flags, base);
     if (vm_flags < 0)
         return vm_flags;
+    if ((flags & MAP_HUGETLB) && ((uint64_t)off & (PMD_SIZE - 1)))
+        return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
     if (flags & MAP_HUGETLB)
         return -ENOMEM; /* the huge page pool is empty */
     r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff);
