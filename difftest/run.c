@@ -172,6 +172,10 @@ static int write_file(const char *dir, int name)
             page[i] = dt_initial_byte(name, off + i);
         rc = write(fd, page, n) == (ssize_t)n ? 0 : -1;
     }
+    /* Written back, so the host's cache is clean like the machine's warmed
+     * one: reclaim (MADV_PAGEOUT) drops clean pages but keeps dirty ones. */
+    if (!rc && fsync(fd))
+        rc = -1;
     close(fd);
     return rc;
 }
