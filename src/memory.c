@@ -149,9 +149,14 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
     if (to > vma_end_off)
         to = vma_end_off;
     const struct address_space *as = vma->mapping;
-    uint64_t index0 = linear_page_index(vma, va) - pte_off; /* object index of table slot 0 */
-    if (as->kind == MAPPING_FILE && index0 + to > size_pages(as))
-        to = size_pages(as) > index0 ? size_pages(as) - index0 : 0;
+    /* Object index of table slot 0: may wrap below 0 when the object's page
+     * sits in a higher slot than its index; slot arithmetic stays right. */
+    uint64_t index = linear_page_index(vma, va), index0 = index - pte_off;
+    if (as->kind == MAPPING_FILE) { /* slots past the end of the file stay empty */
+        int64_t eof_slot = (int64_t)pte_off + (int64_t)size_pages(as) - (int64_t)index;
+        if (eof_slot < (int64_t)to)
+            to = eof_slot > 0 ? (uint64_t)eof_slot : 0;
+    }
     pte_t *table = pte - pte_off;
     uint64_t prot = vm_page_prot(vma);
     const uint32_t *leaf = NULL;
