@@ -387,6 +387,8 @@ static void gen_lseek(struct dt_gen *g, struct dt_op *op)
     op->off = chance(g, 90) ? (int64_t)below(g, FILE_MAX) : -(int64_t)below(g, 10000);
     uint64_t r = below(g, 100);
     op->flags = r < 90 ? (int)below(g, 3) : r < 98 ? SEEK_DATA + (int)below(g, 2) : 7;
+    if (!has(g, DT_FEAT_SEEK_HOLES) && (op->flags == SEEK_DATA || op->flags == SEEK_HOLE))
+        op->flags = SEEK_SET;
     if (has(g, DT_FEAT_WRITE_PAST_EOF) || op->off < 0)
         return;
     /* Stay within the file, so that a later write() does not start past EOF. */

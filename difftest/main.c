@@ -47,6 +47,8 @@ static const char usage[] =
     "  open NAME FLAGS                     close FD             fsync FD   fstat FD   sync\n"
     "  read FD ADDR LEN    write FD ADDR LEN    pread FD ADDR LEN OFF    pwrite FD ADDR LEN OFF\n"
     "  lseek FD OFF WHENCE                 ftruncate FD LEN\n"
+    "  mremap ADDR OLDLEN NEWLEN FLAGS NEWADDR   (FLAGS: MAYMOVE|FIXED|DONTUNMAP or 0)\n"
+    "  madvise ADDR LEN ADVICE             (ADVICE: DONTNEED, FREE, GUARD_INSTALL, ...)\n"
     "NAME is f0 (12388 bytes), f1 (64 KiB), f2 (empty), f3 (5000 bytes), new, d (a\n"
     "directory) or missing; both sides start with these files in their scratch root.\n"
     "'#' starts a comment. Example:\n"
@@ -123,7 +125,7 @@ static void default_mix(struct dt_config *cfg, int full)
         return;
     cfg->features &= ~(DT_FEAT_HUGETLB | DT_FEAT_MAP_STACK | DT_FEAT_EXEC_ONLY | DT_FEAT_MSYNC_WRAP |
                        DT_FEAT_WRITE_PAST_EOF | DT_FEAT_LARGE_IO | DT_FEAT_MAP_SYNC |
-                       DT_FEAT_FILE_ANYWHERE | DT_FEAT_MAP_LAST_PAGE);
+                       DT_FEAT_FILE_ANYWHERE | DT_FEAT_MAP_LAST_PAGE | DT_FEAT_SEEK_HOLES);
     cfg->populate_sum = 1;
 }
 

@@ -170,8 +170,9 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write)
  * page, which is dropped; an object's page (file or shmem) is unmapped, and
  * a clean file page then leaves the page cache. Pages mapped elsewhere too
  * are left alone. 1 if the PTE went. */
-static int pageout_pte(struct mm_struct *mm, pte_t *pte)
+static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
 {
+    struct mm_struct *mm = vma->vm_mm;
     vms_machine *m = mm->m;
     pte_t e = *pte;
     if (!pte_present(e) || pte_special(e))
@@ -180,7 +181,9 @@ static int pageout_pte(struct mm_struct *mm, pte_t *pte)
     struct page *page = pfn_to_page(&m->pm, pfn);
     if (page->mapcount != 1)
         return 0;
-    if ((page->flags & PG_anon) && (!(page->flags & PG_lazyfree) || pte_dirty(e)))
+    /* MAP_DROPPABLE memory may always be dropped, written or not. */
+    int droppable = (vma->vm_flags & VM_DROPPABLE) != 0;
+    if ((page->flags & PG_anon) && !droppable && (!(page->flags & PG_lazyfree) || pte_dirty(e)))
         return 0;
     *pte = 0;
     if (pte_dirty(e))
@@ -198,7 +201,7 @@ static int pageout(struct advice *a, struct vm_area_struct *vma, uint64_t start,
         return -EINVAL;
     for (uint64_t va = start; va < end; va += PAGE_SIZE) {
         pte_t *pte = pte_offset(vma->vm_mm, va);
-        if (pte && pageout_pte(vma->vm_mm, pte))
+        if (pte && pageout_pte(vma, pte))
             widen(&a->fs, &a->fe, va, va + PAGE_SIZE);
     }
     return 0;
