@@ -257,8 +257,16 @@ static uint64_t accounted_pages(struct mm_struct *mm, uint64_t start, uint64_t e
     return n;
 }
 
+/* The file's own ->mmap, run only after a MAP_FIXED range was unmapped (so
+ * a refusal leaves a hole): ext4 refuses MAP_SYNC without DAX, whatever the
+ * map type (VM_SYNC comes from the flags as given). */
+static int file_mmap_hook(int flags)
+{
+    return (flags & MAP_SYNC) ? -EOPNOTSUPP : 0;
+}
+
 static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint64_t vm_flags,
-                           struct vms_file *file, uint64_t pgoff)
+                           struct vms_file *file, uint64_t pgoff, int flags)
 {
     struct mm_struct *mm = t->mm;
     vms_machine *m = t->m;
@@ -275,6 +283,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
         vm_flags |= VM_ACCOUNT;
     }
     int err = do_munmap(t, addr, end);
+    if (!err && file)
+        err = file_mmap_hook(flags);
     if (err)
         return err;
     struct vm_area_struct *vma = vma_alloc(mm);
@@ -353,13 +363,8 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
     default:
         return -EINVAL;
     }
-    /* What the file's own ->mmap says: a directory has none; ext4 refuses
-     * MAP_SYNC without DAX, whatever the map type (VM_SYNC comes from the
-     * flags as given). */
     if (file->is_dir)
-        return -ENODEV;
-    if (flags & MAP_SYNC)
-        return -EOPNOTSUPP;
+        return -ENODEV; /* no ->mmap at all */
     if (flags & MAP_NORESERVE)
         vm_flags |= VM_NORESERVE;
     return (int64_t)vm_flags;
@@ -437,7 +442,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
     if (flags & MAP_HUGETLB)
         return -ENOMEM; /* the huge page pool is empty */
-    r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff);
+    r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff, flags);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);
     return r;
