@@ -23,27 +23,14 @@
  * anon_vmas. NULL when out of memory. */
 static struct vm_area_struct *dup_vma(struct mm_struct *mm, const struct vm_area_struct *pvma)
 {
-    struct vm_area_struct *vma = vma_alloc(mm);
+    struct vm_area_struct *vma = vm_area_dup(mm, pvma);
     if (!vma)
         return NULL;
-    *vma = *pvma;
-    vma->vm_mm = mm;
-    vma->vm_rb = (struct rb_node){0};
-    vma->vm_next = vma->vm_prev = NULL;
-    vma->shared_next = vma->shared_prev = NULL;
     vma->vm_flags &= ~VM_LOCKED;
-    vma->anon_vma = NULL;
-    vma->anon_vma_chain = NULL;
     if (!(pvma->vm_flags & VM_WIPEONFORK) && anon_vma_fork(mm->m, vma, pvma)) {
-        free(vma);
+        vma_free(vma);
         return NULL;
     }
-    if (vma->mapping) {
-        mapping_get(vma->mapping);
-        vma_link_file(vma);
-    }
-    if (vma->vm_file)
-        vma->vm_file->refcount++;
     return vma;
 }
 

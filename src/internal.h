@@ -49,6 +49,9 @@ static inline pte_t *table_of(const struct phys_mem *pm, uint64_t pfn)
 /* ---- vma.c ---- */
 struct vm_area_struct *vma_alloc(struct mm_struct *mm);
 void vma_free(struct vm_area_struct *vma);
+/* A copy of src for mm, not yet in its tree: the same object and file
+ * (references taken, linked into i_mmap), no anon_vma links yet. */
+struct vm_area_struct *vm_area_dup(struct mm_struct *mm, const struct vm_area_struct *src);
 struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr); /* first with end > addr */
 struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t start, uint64_t end);
 void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);

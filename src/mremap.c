@@ -141,15 +141,9 @@ static struct vm_area_struct *copy_vma(struct remap *r)
 {
     struct mm_struct *mm = r->t->mm;
     const struct vm_area_struct *src = r->vma;
-    struct vm_area_struct *vma = vma_alloc(mm);
+    struct vm_area_struct *vma = vm_area_dup(mm, src);
     if (!vma)
         return NULL;
-    *vma = *src;
-    vma->vm_rb = (struct rb_node){0};
-    vma->vm_next = vma->vm_prev = NULL;
-    vma->shared_next = vma->shared_prev = NULL;
-    vma->anon_vma = NULL;
-    vma->anon_vma_chain = NULL;
     vma->vm_start = r->new_addr;
     vma->vm_end = r->new_addr + r->new_len;
     vma->vm_pgoff = src->vm_pgoff + ((r->addr - src->vm_start) >> PAGE_SHIFT);
@@ -158,15 +152,9 @@ static struct vm_area_struct *copy_vma(struct remap *r)
     if (!src->mapping && !src->anon_vma)
         vma->vm_pgoff = r->new_addr >> PAGE_SHIFT;
     if (src->anon_vma && anon_vma_clone(vma, src)) {
-        free(vma);
+        vma_free(vma);
         return NULL;
     }
-    if (vma->mapping) {
-        mapping_get(vma->mapping);
-        vma_link_file(vma);
-    }
-    if (vma->vm_file)
-        vma->vm_file->refcount++;
     vma_link(mm, vma);
     return vma_merge_neighbours(mm, vma);
 }

@@ -273,19 +273,36 @@ uint64_t unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_
 
 /* ---- split and merge ---- */
 
+struct vm_area_struct *vm_area_dup(struct mm_struct *mm, const struct vm_area_struct *src)
+{
+    struct vm_area_struct *vma = vma_alloc(mm);
+    if (!vma)
+        return NULL;
+    *vma = *src;
+    vma->vm_mm = mm;
+    vma->vm_rb = (struct rb_node){0};
+    vma->vm_next = vma->vm_prev = NULL;
+    vma->shared_next = vma->shared_prev = NULL;
+    vma->anon_vma = NULL;
+    vma->anon_vma_chain = NULL;
+    if (vma->mapping) {
+        mapping_get(vma->mapping);
+        vma_link_file(vma);
+    }
+    if (vma->vm_file)
+        vma->vm_file->refcount++;
+    return vma;
+}
+
 int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, int new_below)
 {
-    struct vm_area_struct *new = vma_alloc(mm);
+    struct vm_area_struct *new = vm_area_dup(mm, vma);
     if (!new)
         return -12; /* ENOMEM */
-    *new = *vma;
-    new->anon_vma_chain = NULL;
     if (vma->anon_vma && anon_vma_clone(new, vma)) {
-        free(new);
+        vma_free(new);
         return -12;
     }
-    new->vm_rb = (struct rb_node){0};
-    new->vm_next = new->vm_prev = NULL;
     uint64_t pgoff_at_addr = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
     if (new_below) {
         new->vm_end = addr;
@@ -295,13 +312,6 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, i
         new->vm_pgoff = pgoff_at_addr;
         vma_set_range(vma, vma->vm_start, addr, vma->vm_pgoff);
     }
-    new->shared_next = new->shared_prev = NULL;
-    if (new->mapping) {
-        mapping_get(new->mapping);
-        vma_link_file(new);
-    }
-    if (new->vm_file)
-        new->vm_file->refcount++;
     vma_link(mm, new);
     return 0;
 }
