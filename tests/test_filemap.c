@@ -806,6 +806,19 @@ static void test_fault_around_leaves_an_uncached_page_to_a_major_fault(void **st
     tu_assert_clean(e->m);
 }
 
+/* A mapping longer than its file, whose file index is below its slot in the
+ * page table (offset 0 mapped at slot 5): the window is clipped at the end
+ * of the file, not emptied. Host: one fault at page 1 maps pages 0-3. */
+static void test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof(void **state)
+{
+    struct env *e = *state;
+    int fd = hot_file(e, 4, O_RDONLY);
+    vms_addr p = map_at(e, 5, 6, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_fault_cost(e->t, p + PG, 0), '1');
+    assert_pattern(e, p, 4, 0, "0000");
+    tu_assert_clean(e->m);
+}
+
 static void test_fault_around_is_the_same_for_private_mappings(void **state)
 {
     struct env *e = *state;
@@ -1215,6 +1228,7 @@ int main(void)
         T(test_fault_around_is_clipped_by_the_vma_end),
         T(test_fault_around_maps_the_partial_eof_page),
         T(test_fault_around_leaves_an_uncached_page_to_a_major_fault),
+        T(test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof),
         T(test_fault_around_is_the_same_for_private_mappings),
         T(test_first_shared_write_maps_no_neighbours),
         T(test_write_after_read_on_a_shared_mapping_costs_one_fault),

@@ -141,6 +141,16 @@ static void test_msync_of_length_0(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A length within a page of 2^64 rounds up to 0: nothing to do (host: 0). */
+static void test_msync_of_a_length_that_rounds_to_0_succeeds(void **state)
+{
+    struct env *e = *state;
+    vms_addr p = shared_file(e, 1);
+    assert_int_equal(vms_msync(e->t, p, UINT64_MAX, MS_SYNC), 0);
+    assert_int_equal(vms_msync(e->t, UNMAPPED, UINT64_MAX - 4094, MS_ASYNC), 0);
+    tu_assert_clean(e->m);
+}
+
 static void test_msync_length_is_rounded_up_to_whole_pages(void **state)
 {
     struct env *e = *state;
@@ -523,6 +533,7 @@ int main(void)
         T(test_msync_with_bad_flags_is_einval),
         T(test_msync_with_flags_0_or_invalidate_alone_succeeds),
         T(test_msync_of_length_0),
+        T(test_msync_of_a_length_that_rounds_to_0_succeeds),
         T(test_msync_length_is_rounded_up_to_whole_pages),
         T(test_msync_of_unmapped_memory_is_enomem),
         T(test_msync_of_anonymous_and_prot_none_memory_succeeds),
