@@ -72,7 +72,9 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
 {
     struct open_how how = {
         .flags = (uint64_t)(flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY),
-        .mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode & 07777 : 0,
+        /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE
+         * (or O_CREAT) takes a mode, or openat2 refuses it. */
+        .mode = ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) ? mode & 07777 : 0,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
     long fd = syscall(SYS_openat2, m->root_fd, rel, &how, sizeof(how));

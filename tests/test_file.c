@@ -159,6 +159,33 @@ static void assert_host_text(const char *path, off_t off, const char *text)
 
 /* ---- descriptor numbers ---- */
 
+/* A write that fails moves no file position, O_APPEND's included. */
+static void test_failed_append_write_leaves_the_position(void **state)
+{
+    struct env *e = *state;
+    make_text_file(e, "a", "hello");
+    int fd = open_ok(e, "a", O_RDWR | O_APPEND);
+    assert_int_equal(vms_write(e->t, fd, UNMAPPED, 3), -EFAULT);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 0);
+    tu_assert_clean(e->m);
+}
+
+/* ext4's (hashed) directories end at INT64_MAX; fstat gives the host size. */
+static void test_directory_seeks_from_int64_max_and_has_its_host_size(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    struct stat host;
+    assert_int_equal(stat(path, &host), 0);
+    int fd = open_ok(e, "d", O_RDONLY | O_DIRECTORY);
+    assert_int_equal(vms_lseek(e->t, fd, -10, SEEK_END), INT64_MAX - 10);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, host.st_size);
+    assert_true(S_ISDIR(st.st_mode));
+}
+
 static void test_first_open_returns_fd_3(void **state)
 {
     struct env *e = *state;
@@ -1094,6 +1121,8 @@ int main(void)
         T(test_read_copies_from_disk_once_and_to_user_on_every_read),
         T(test_loads_through_a_mapping_copy_only_from_disk_to_cache),
         T(test_write_copies_user_to_cache_and_fsync_cache_to_disk),
+        T(test_failed_append_write_leaves_the_position),
+        T(test_directory_seeks_from_int64_max_and_has_its_host_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,28 @@ static int64_t map_off(struct env *e, vms_addr addr, uint64_t len, int prot, int
 
 /* ---- single errors ---- */
 
+/* Linux 6.7+ gives MAP_STACK memory VM_NOHUGEPAGE: it does not merge with a
+ * plain neighbour (host: two maps lines). */
+static void test_map_stack_does_not_merge_with_a_plain_neighbour(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(vms_mmap(e->t, 0, PG, PROT_READ, PA, -1, 0), (int64_t)FIRST_PAGE);
+    assert_int_equal(vms_mmap(e->t, FIRST_PAGE - PG, PG, PROT_READ, PA | MAP_FIXED | MAP_STACK, -1, 0),
+                     (int64_t)(FIRST_PAGE - PG));
+    tu_assert_maps(e->t, "7ffff7ffd000-7ffff7ffe000 r--p 00000000 00:00 0 \n"
+                         "7ffff7ffe000-7ffff7fff000 r--p 00000000 00:00 0 \n");
+}
+
+/* hugetlb maps whole 2 MiB pages: an unaligned offset, or a fixed address
+ * that is not aligned, is EINVAL before the empty pool's ENOMEM. */
+static void test_map_hugetlb_alignment_errors_come_before_enomem(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(vms_mmap(e->t, 0, 2 * MIB, RW, PA | MAP_HUGETLB, -1, (int64_t)PG), -EINVAL);
+    assert_int_equal(vms_mmap(e->t, 0x40001000, PG, RW, PA | MAP_HUGETLB | MAP_FIXED, -1, 0), -EINVAL);
+    assert_int_equal(vms_mmap(e->t, 0, 2 * MIB, RW, PA | MAP_HUGETLB, -1, 0), -ENOMEM);
+}
+
 static void test_mmap_len_0_is_einval(void **state)
 {
     struct env *e = *state;
@@ -1404,6 +1426,8 @@ int main(void)
         T(test_mmap_fixed_over_middle_page_at_max_is_enomem),
         T(test_mmap_fixed_over_first_page_at_max_reaches_max_plus_1),
         T(test_mmap_fixed_over_first_page_past_the_limit_is_enomem),
+        T(test_map_stack_does_not_merge_with_a_plain_neighbour),
+        T(test_map_hugetlb_alignment_errors_come_before_enomem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
