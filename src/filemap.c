@@ -184,28 +184,28 @@ static void clear_page_dirty(vms_machine *m, uint32_t pfn)
     }
 }
 
-/* The user address at which vma maps page index of its object, or 0. */
-static uint64_t vma_address(const struct vm_area_struct *vma, uint64_t index)
+
+struct mkclean {
+    vms_machine *m;
+    unsigned cpu;
+};
+
+static int mkclean_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
 {
-    uint64_t pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
-    if (index < vma->vm_pgoff || index - vma->vm_pgoff >= pages)
-        return 0;
-    return vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+    const struct mkclean *c = arg;
+    if (*pte & (_PAGE_RW | _PAGE_DIRTY)) {
+        *pte &= ~(_PAGE_RW | _PAGE_DIRTY);
+        flush_tlb_mm_range(c->m, vma->vm_mm, c->cpu, va, va + PAGE_SIZE);
+    }
+    return 0;
 }
 
 /* Write-protect and clean every PTE that maps the page, so that the next
- * write faults and dirties it again (Linux's page_mkclean, through i_mmap). */
-static void page_mkclean(vms_machine *m, struct address_space *as, uint64_t index, uint32_t pfn,
-                         unsigned cpu)
+ * write faults and dirties it again (Linux's page_mkclean, by rmap). */
+static void page_mkclean(vms_machine *m, uint32_t pfn, unsigned cpu)
 {
-    for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next) {
-        uint64_t va = vma_address(vma, index);
-        pte_t *pte = va ? pte_offset(vma->vm_mm, va) : NULL;
-        if (!pte || !pte_present(*pte) || pte_pfn(*pte) != pfn || !(*pte & (_PAGE_RW | _PAGE_DIRTY)))
-            continue;
-        *pte &= ~(_PAGE_RW | _PAGE_DIRTY);
-        flush_tlb_mm_range(m, vma->vm_mm, cpu, va, va + PAGE_SIZE);
-    }
+    struct mkclean c = {m, cpu};
+    rmap_walk(m, pfn, mkclean_one, &c);
 }
 
 struct page_list {
@@ -272,7 +272,7 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
     struct page_list l = {.first = first, .last = last, .dirty_only = 1, .pm = &m->pm};
     int err = as->nrdirty ? xa_for_each(as->pages, collect_page, &l) : 0;
     for (size_t i = 0; !err && i < l.n; i++) {
-        page_mkclean(m, as, l.index[i], l.pfn[i], cpu);
+        page_mkclean(m, l.pfn[i], cpu);
         err = write_page(m, as, l.index[i], l.pfn[i]);
         if (!err)
             clear_page_dirty(m, l.pfn[i]);

@@ -72,6 +72,14 @@ uint64_t stack_guard_gap_bytes(void);
 uint64_t vma_pkey_flags(const vms_machine *m, int prot);
 
 /* ---- rmap.c ---- */
+/* The user address at which vma maps page index of its object, or 0. */
+static inline uint64_t vma_address(const struct vm_area_struct *vma, uint64_t index)
+{
+    uint64_t pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+    if (index < vma->vm_pgoff || index - vma->vm_pgoff >= pages)
+        return 0;
+    return vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+}
 int anon_vma_prepare(vms_machine *m, struct vm_area_struct *vma); /* 0 or -ENOMEM */
 /* dst shares src's anon_vmas (a split or a copy); 0 or -ENOMEM. */
 int anon_vma_clone(struct vm_area_struct *dst, const struct vm_area_struct *src);

@@ -144,14 +144,6 @@ int anon_vma_fork(vms_machine *m, struct vm_area_struct *vma, const struct vm_ar
 
 /* ---- the walk ---- */
 
-/* The address of page index in vma, or 0 when vma does not cover it. */
-static uint64_t vma_address(const struct vm_area_struct *vma, uint64_t index)
-{
-    uint64_t pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
-    if (index < vma->vm_pgoff || index - vma->vm_pgoff >= pages)
-        return 0;
-    return vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
-}
 
 static int rmap_one(vms_machine *m, struct vm_area_struct *vma, uint32_t pfn,
                     rmap_fn fn, void *arg)
