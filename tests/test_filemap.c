@@ -819,6 +819,34 @@ static void test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof(void
     tu_assert_clean(e->m);
 }
 
+/* read() reads ahead as Linux's page_cache_sync_ra/async_ra with the default
+ * 128 KiB window, as measured on an ext4 disk set to it: the first read of
+ * one page at offset 0 brings pages 0-3 and marks page 1; reading the marked
+ * page brings the next 8 (4-11); a read far away with no cached run before
+ * it reads only what it asks for. */
+static void test_read_readahead_grows_as_a_stream_goes_on(void **state)
+{
+    struct env *e = *state;
+    enum { N = 48 };
+    char want[N + 1];
+    make_file(e, "s", N * PG);
+    int fd = open_ok(e, "s", O_RDONLY);
+    vms_addr view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0); /* never touched */
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_read(e->t, fd, buf, PG), (int64_t)PG);
+    assert_residency(e, view, N, ones(want, N, 0, 3));
+    assert_int_equal(vms_read(e->t, fd, buf, PG), (int64_t)PG);
+    assert_residency(e, view, N, ones(want, N, 0, 11));
+    assert_int_equal(vms_read(e->t, fd, buf, PG), (int64_t)PG);
+    assert_int_equal(vms_read(e->t, fd, buf, PG), (int64_t)PG);
+    assert_residency(e, view, N, ones(want, N, 0, 11));
+    assert_int_equal(vms_pread(e->t, fd, buf, PG, 40 * PG), (int64_t)PG);
+    ones(want, N, 0, 11);
+    want[40] = '1';
+    assert_residency(e, view, N, want);
+    tu_assert_clean(e->m);
+}
+
 static void test_fault_around_is_the_same_for_private_mappings(void **state)
 {
     struct env *e = *state;
@@ -1229,6 +1257,7 @@ int main(void)
         T(test_fault_around_maps_the_partial_eof_page),
         T(test_fault_around_leaves_an_uncached_page_to_a_major_fault),
         T(test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof),
+        T(test_read_readahead_grows_as_a_stream_goes_on),
         T(test_fault_around_is_the_same_for_private_mappings),
         T(test_first_shared_write_maps_no_neighbours),
         T(test_write_after_read_on_a_shared_mapping_costs_one_fault),
