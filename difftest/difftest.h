@@ -38,7 +38,8 @@ struct dt_host;
 struct dt_host *host_start(const char *dir, uint64_t window, char *err, size_t errsize);
 /* 0, or -1 if the child died (then err says how). */
 int host_run(struct dt_host *h, const struct dt_op *op, struct dt_result *r, char *err, size_t errsize);
-char *host_maps(struct dt_host *h); /* malloc'ed /proc/PID/maps text, or NULL */
+/* malloc'ed /proc/PID/maps text of process proc, or NULL if it is gone. */
+char *host_maps(struct dt_host *h, int proc);
 void host_stop(struct dt_host *h);
 /* A window address that is free in this process (and so in its children). */
 uint64_t host_pick_window(void);
@@ -48,7 +49,7 @@ uint64_t host_pick_window(void);
 struct dt_sim;
 struct dt_sim *sim_start(const char *dir, uint64_t window, char *err, size_t errsize);
 void sim_run(struct dt_sim *s, const struct dt_op *op, struct dt_result *r);
-char *sim_maps(struct dt_sim *s); /* malloc'ed vms_maps text */
+char *sim_maps(struct dt_sim *s, int proc); /* malloc'ed vms_maps text, or NULL */
 /* 0 when vms_check passes; else the report, malloc'ed, in *report. */
 int sim_check(struct dt_sim *s, char **report);
 int sim_sync(struct dt_sim *s);
@@ -128,8 +129,9 @@ struct dt_diff {
 struct dt_gen;
 struct dt_gen *gen_create(uint64_t seed, const struct dt_config *cfg);
 void gen_destroy(struct dt_gen *g);
-/* The next op, knowing the VMAs the window holds now. */
-void gen_next(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op);
+/* The next op, knowing the VMAs the window holds now in each process
+ * (maps[DT_MAX_PROCS], empty for processes that do not exist). */
+void gen_next(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op);
 /* What the op returned (on the vmsim side), to follow fds and file sizes. */
 void gen_observe(struct dt_gen *g, const struct dt_op *op, const struct dt_result *r);
 

@@ -7,9 +7,12 @@
  *
  * Most addresses fall in a 512 KiB arena that straddles a 2 MiB boundary in
  * the middle of the window, so that operations meet each other's mappings.
- * The generator watches the results (fds opened, file sizes) so that most
- * operations are meaningful, but never needs the host's: the sides agree
- * up to the step it generates.
+ * The generator watches the results (fds opened, file sizes, processes
+ * forked) so that most operations are meaningful, but never needs the
+ * host's: the sides agree up to the step it generates. Operations run in a
+ * current process, which forks now and then (the new process often becomes
+ * the current one) and changes at random among the living ones, so that
+ * copy-on-write is met from both sides; a process other than 0 may exit.
  */
 #include "difftest.h"
 
@@ -30,8 +33,12 @@
 struct dt_gen {
     uint64_t rng;
     unsigned kinds, features;
-    int fd_name[GEN_FDS]; /* -1: closed */
+    int fd_tables[DT_MAX_PROCS][GEN_FDS]; /* per process; -1: closed */
+    int *fd_name;                         /* the table of the process at hand */
     int64_t size[DT_NNAMES];
+    int alive[DT_MAX_PROCS];
+    int nprocs; /* made so far */
+    int cur;    /* the process the next operation runs in */
 };
 
 /* ---- randomness ---- */
@@ -56,8 +63,10 @@ struct dt_gen *gen_create(uint64_t seed, const struct dt_config *cfg)
     g->rng = seed * UINT64_C(0x2545f4914f6cdd1d) + 1;
     g->kinds = cfg->kinds;
     g->features = cfg->features;
-    for (int i = 0; i < GEN_FDS; i++)
-        g->fd_name[i] = -1;
+    memset(g->fd_tables, 0xff, sizeof(g->fd_tables)); /* -1: closed */
+    g->fd_name = g->fd_tables[0];
+    g->alive[0] = 1;
+    g->nprocs = 1;
     for (int i = 0; i < DT_NNAMES; i++)
         g->size[i] = (int64_t)dt_initial_size(i);
     return g;
@@ -457,6 +466,7 @@ static const unsigned kind_weight[DT_NKINDS] = {
     [DT_LOAD] = 18, [DT_STORE] = 18,  [DT_OPEN] = 5,     [DT_CLOSE] = 2,    [DT_READ] = 3,
     [DT_WRITE] = 3, [DT_PREAD] = 3,   [DT_PWRITE] = 3,   [DT_LSEEK] = 1,    [DT_FTRUNCATE] = 3,
     [DT_FSYNC] = 2, [DT_FSTAT] = 1,   [DT_SYNC] = 1,     [DT_MREMAP] = 6,   [DT_MADVISE] = 7,
+    [DT_FORK] = 2,  [DT_EXIT] = 1,
 };
 
 static int pick_kind(struct dt_gen *g)
@@ -476,13 +486,29 @@ static int pick_kind(struct dt_gen *g)
     return DT_LOAD;
 }
 
-void gen_next(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+/* Now and then, another living process becomes the current one. */
+static void pick_process(struct dt_gen *g)
+{
+    if (g->nprocs > 1 && chance(g, 12)) {
+        int p = (int)below(g, (uint64_t)g->nprocs);
+        if (g->alive[p])
+            g->cur = p;
+    }
+    g->fd_name = g->fd_tables[g->cur];
+}
+
+void gen_next(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op)
 {
     memset(op, 0, sizeof(*op));
     op->fd = -1;
+    pick_process(g);
+    op->proc = g->cur;
+    const struct dt_maps *now = &maps[g->cur];
     int kind = pick_kind(g);
     if (kind == DT_OPEN && open_count(g) >= MAX_OPEN)
         kind = (g->kinds & (1u << DT_CLOSE)) ? DT_CLOSE : DT_LOAD;
+    if ((kind == DT_FORK && g->nprocs == DT_MAX_PROCS) || (kind == DT_EXIT && g->cur == 0))
+        kind = DT_LOAD;
     op->kind = kind;
     switch (kind) {
     case DT_MMAP: gen_mmap(g, now, op); break;
@@ -517,8 +543,26 @@ void gen_next(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
     }
 }
 
+static void observe_process(struct dt_gen *g, const struct dt_op *op, const struct dt_result *r)
+{
+    if (op->kind == DT_FORK && r->ret > 0 && r->ret < DT_MAX_PROCS) {
+        int k = (int)r->ret;
+        memcpy(g->fd_tables[k], g->fd_tables[op->proc], sizeof(g->fd_tables[k]));
+        g->alive[k] = 1;
+        g->nprocs = k + 1;
+        if (chance(g, 50))
+            g->cur = k;
+    } else if (op->kind == DT_EXIT && r->ret == 0) {
+        g->alive[op->proc] = 0;
+        if (g->cur == op->proc)
+            g->cur = 0;
+    }
+}
+
 void gen_observe(struct dt_gen *g, const struct dt_op *op, const struct dt_result *r)
 {
+    g->fd_name = g->fd_tables[op->proc];
+    observe_process(g, op, r);
     int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
     switch (op->kind) {
     case DT_OPEN:

@@ -18,6 +18,16 @@
  * signal number, si_code and si_addr back as its return value (no global
  * state, no longjmp). Bytes before the faulting page are copied, as a CPU's
  * string copy does, which is also what vmsim's accesses do.
+ *
+ * Each host process talks to the tester over a socket of its own (fd 1000).
+ * `fork` sends the process a new socket with the command; after the fork
+ * the new process keeps that one and serves the operations sent to it.
+ * Fork leaves every private page shared copy-on-write, the harness's own
+ * too, so both processes write each harness page once (stack, buffers,
+ * errno, the thread block the kernel writes rseq data into) before they
+ * answer: a later step then counts only its own faults. The fork step's
+ * own count in the parent cannot be measured cleanly (the harness writes
+ * its stack as the call returns), so the runner does not compare it.
  */
 #include "difftest.h"
 
@@ -30,6 +40,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,13 +52,19 @@
 #define MADV_POPULATE_READ 22
 #endif
 
-#define CMD_FD 1000 /* the child's end of the command pipe */
-#define RES_FD 1001 /* the child's end of the result pipe */
+#define CHAN_FD 1000     /* a host process's end of its socket */
+#define NEW_CHAN_FD 1001 /* the socket a forking process hands its child */
 #define STACK_TOUCH (256 * 1024)
 
-struct dt_host {
+struct host_proc {
+    int sock; /* the tester's end; -1 once the process has exited */
     pid_t pid;
-    int cmd, res; /* parent ends */
+};
+
+struct dt_host {
+    pid_t pid0; /* process 0, the tester's own child */
+    int nprocs; /* processes made so far */
+    struct host_proc p[DT_MAX_PROCS];
 };
 
 /* ---- the copy routine and its fault exit ---- */
@@ -158,10 +176,19 @@ static void access_result(struct dt_result *r, struct copy_outcome c)
     r->sig_addr = c.fault ? c.addr : 0;
 }
 
+__attribute__((noreturn)) static void become_forked_child(struct child_bufs *b, uint64_t window);
+
 static int64_t run_syscall(struct child_bufs *b, uint64_t va, uint64_t window)
 {
     const struct dt_op *op = &b->op;
     switch (op->kind) {
+    case DT_FORK: {
+        long pid = syscall(SYS_fork); /* raw: none of the library's fork handlers run */
+        if (pid == 0)
+            become_forked_child(b, window);
+        return pid < 0 ? -(int64_t)errno : 0;
+    }
+    case DT_EXIT: syscall(SYS_exit_group, 0); return -EINVAL;
     case DT_MMAP:
         return sys_ret(syscall(SYS_mmap, va, op->len, op->prot, op->flags, op->fd, op->off));
     case DT_MUNMAP: return sys_ret(syscall(SYS_munmap, va, op->len));
@@ -217,8 +244,10 @@ static void run_op(struct child_bufs *b, uint64_t window)
 }
 
 /* Map the code and read-only data of every file the child runs from, so
- * that executing a function for the first time costs no fault in a step. */
-static void populate_code(void)
+ * that executing a function for the first time costs no fault in a step.
+ * Mappings in the window are the test's (a forked process inherits them),
+ * and stay as they are. */
+static void populate_code(uint64_t window)
 {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -244,7 +273,8 @@ static void populate_code(void)
         int name_at = 0;
         if (sscanf(line, "%lx-%lx %4s %*x %*x:%*x %*u %n", &start, &end, perms, &name_at) < 3)
             continue;
-        if (perms[0] == 'r' && perms[1] != 'w' && name_at && line[name_at] == '/')
+        int in_window = end > window - DT_GUARD && start < window + DT_WINDOW_SIZE + DT_GUARD;
+        if (!in_window && perms[0] == 'r' && perms[1] != 'w' && name_at && line[name_at] == '/')
             madvise((void *)start, end - start, MADV_POPULATE_READ);
     }
     free(text);
@@ -257,16 +287,16 @@ static void touch_stack(void)
         area[i] = 0;
 }
 
-static void child_fds(int cmd, int res)
+static void child_fds(int chan)
 {
     for (int fd = 0; fd < 3; fd++)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
             _exit(3);
-    if (dup2(cmd, CMD_FD) < 0 || dup2(res, RES_FD) < 0)
+    if (dup2(chan, CHAN_FD) < 0)
         _exit(3);
     /* Descriptors 3.. are free, so the first open returns 3, as in vmsim. */
-    syscall(SYS_close_range, 3, CMD_FD - 1, 0);
-    syscall(SYS_close_range, RES_FD + 1, ~0U, 0);
+    syscall(SYS_close_range, 3, CHAN_FD - 1, 0);
+    syscall(SYS_close_range, CHAN_FD + 1, ~0U, 0);
 }
 
 static void install_handlers(void)
@@ -275,6 +305,9 @@ static void install_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, NULL);
     sigaction(SIGBUS, &sa, NULL);
+    /* Exited host processes are reaped by the kernel, not left as zombies. */
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigaction(SIGCHLD, &ign, NULL);
 }
 
 /* One pass over the paths a step takes, so that none of them faults later. */
@@ -284,7 +317,7 @@ static void warm_up(struct child_bufs *b, uint64_t window)
         {.kind = DT_LOAD, .abs = 1, .addr = 0x10, .len = 8},
         {.kind = DT_STORE, .abs = 1, .addr = 0x10, .len = 8},
         {.kind = DT_CLOSE, .fd = 99},
-        {.kind = DT_FSTAT, .fd = CMD_FD},
+        {.kind = DT_FSTAT, .fd = CHAN_FD},
         {.kind = DT_MINCORE, .abs = 1, .addr = 0x10000, .len = DT_PAGE},
     };
     for (int round = 0; round < 2; round++)
@@ -294,95 +327,281 @@ static void warm_up(struct child_bufs *b, uint64_t window)
         }
 }
 
-__attribute__((noreturn)) static void child_main(const char *dir, uint64_t window, int cmd,
-                                                 int res)
+static void own_page(volatile char *p) { *p = *p; }
+
+/* After a fork, writes each page the harness writes during a step, so that
+ * the copy-on-write fault it takes happens now and not inside a step. */
+static void own_pages_after_fork(struct child_bufs *b)
+{
+    for (size_t off = 0; off < sizeof(*b); off += DT_PAGE)
+        own_page((char *)b + off);
+    own_page((char *)b + sizeof(*b) - 1);
+    own_page((char *)&errno);
+    char *tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp));
+    own_page(tp);
+    if (__rseq_size)
+        own_page(tp + __rseq_offset);
+    touch_stack();
+}
+
+/* Takes the socket sent with a fork command, as NEW_CHAN_FD. */
+static int take_channel(void)
+{
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    if (recvmsg(CHAN_FD, &msg, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+    int rc = dup2(fd, NEW_CHAN_FD) == NEW_CHAN_FD ? 0 : -1;
+    close(fd);
+    return rc;
+}
+
+/* Runs the operations sent on CHAN_FD until the tester closes it. */
+__attribute__((noreturn)) static void serve(struct child_bufs *b, uint64_t window)
+{
+    for (;;) {
+        if (io_full(SYS_read, CHAN_FD, &b->op, sizeof(b->op)))
+            _exit(0);
+        int forking = b->op.kind == DT_FORK;
+        if (forking && take_channel())
+            _exit(3);
+        run_op(b, window);
+        if (forking) {
+            close(NEW_CHAN_FD);
+            own_pages_after_fork(b);
+        }
+        if (io_full(SYS_write, CHAN_FD, &b->res, DT_RESULT_HEADER + b->res.ndata))
+            _exit(3);
+    }
+}
+
+/* Makes everything a step touches present and owned, says it is ready (with
+ * its pid, for the maps), and serves. */
+__attribute__((noreturn)) static void start_serving(struct child_bufs *b, uint64_t window)
+{
+    populate_code(window);
+    own_pages_after_fork(b);
+    errno = 0;
+    warm_up(b, window);
+    int32_t pid = (int32_t)getpid();
+    if (io_full(SYS_write, CHAN_FD, &pid, sizeof(pid)))
+        _exit(3);
+    serve(b, window);
+}
+
+/* The new process of a fork step: its socket came with the command. */
+static void become_forked_child(struct child_bufs *b, uint64_t window)
+{
+    if (dup2(NEW_CHAN_FD, CHAN_FD) != CHAN_FD)
+        _exit(3);
+    close(NEW_CHAN_FD);
+    start_serving(b, window);
+}
+
+__attribute__((noreturn)) static void child_main(const char *dir, uint64_t window, int chan)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
     if (chdir(dir))
         _exit(3);
-    child_fds(cmd, res);
+    child_fds(chan);
     install_handlers();
-    populate_code();
     struct child_bufs *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (b == MAP_FAILED)
         _exit(3);
     memset(b, 0, sizeof(*b));
-    touch_stack();
-    errno = 0;
-    warm_up(b, window);
-    char ready = 'R';
-    if (io_full(SYS_write, RES_FD, &ready, 1))
-        _exit(3);
-    for (;;) {
-        if (io_full(SYS_read, CMD_FD, &b->op, sizeof(b->op)))
-            _exit(0);
-        run_op(b, window);
-        if (io_full(SYS_write, RES_FD, &b->res, DT_RESULT_HEADER + b->res.ndata))
-            _exit(3);
-    }
+    start_serving(b, window);
 }
 
 /* ---- the parent's side ---- */
 
-static void describe_exit(struct dt_host *h, char *err, size_t errsize)
+/* Why process `proc` stopped answering. */
+static void describe_exit(struct dt_host *h, int proc, char *err, size_t errsize)
 {
     int status = 0;
-    if (h->pid > 0 && waitpid(h->pid, &status, 0) == h->pid) {
+    if (proc != 0) {
+        snprintf(err, errsize, "host process @%d (pid %d) stopped answering", proc, (int)h->p[proc].pid);
+    } else if (h->pid0 > 0 && waitpid(h->pid0, &status, 0) == h->pid0) {
         if (WIFSIGNALED(status))
             snprintf(err, errsize, "host child killed by signal %d (%s)", WTERMSIG(status),
                      strsignal(WTERMSIG(status)));
         else
             snprintf(err, errsize, "host child exited with status %d", WEXITSTATUS(status));
+        h->pid0 = -1;
     } else {
         snprintf(err, errsize, "host child lost");
+        h->pid0 = -1;
     }
-    h->pid = -1;
+    if (h->p[proc].sock >= 0)
+        close(h->p[proc].sock);
+    h->p[proc].sock = -1;
+}
+
+/* A process's ready message: its pid. */
+static int read_ready(int sock, pid_t *pid)
+{
+    int32_t v = 0;
+    if (io_full(SYS_read, sock, &v, sizeof(v)) || v <= 0)
+        return -1;
+    *pid = (pid_t)v;
+    return 0;
 }
 
 struct dt_host *host_start(const char *dir, uint64_t window, char *err, size_t errsize)
 {
-    int cmd[2], res[2];
-    if (pipe2(cmd, O_CLOEXEC))
-        return snprintf(err, errsize, "pipe: %s", strerror(errno)), NULL;
-    if (pipe2(res, O_CLOEXEC)) {
-        close(cmd[0]);
-        close(cmd[1]);
-        return snprintf(err, errsize, "pipe: %s", strerror(errno)), NULL;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+        return snprintf(err, errsize, "socketpair: %s", strerror(errno)), NULL;
+    struct dt_host *h = calloc(1, sizeof(*h));
+    if (!h) {
+        close(sv[0]);
+        close(sv[1]);
+        return snprintf(err, errsize, "out of memory"), NULL;
     }
+    for (int i = 0; i < DT_MAX_PROCS; i++)
+        h->p[i].sock = -1;
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0)
-        child_main(dir, window, cmd[0], res[1]);
-    close(cmd[0]);
-    close(res[1]);
-    struct dt_host *h = calloc(1, sizeof(*h));
-    if (pid < 0 || !h) {
+        child_main(dir, window, sv[1]);
+    close(sv[1]);
+    if (pid < 0) {
         snprintf(err, errsize, "fork: %s", strerror(errno));
-        close(cmd[1]);
-        close(res[0]);
+        close(sv[0]);
         free(h);
         return NULL;
     }
-    *h = (struct dt_host){.pid = pid, .cmd = cmd[1], .res = res[0]};
-    char ready = 0;
-    if (io_full(SYS_read, h->res, &ready, 1) || ready != 'R') {
-        describe_exit(h, err, errsize);
+    h->pid0 = pid;
+    h->nprocs = 1;
+    h->p[0] = (struct host_proc){.sock = sv[0], .pid = pid};
+    if (read_ready(sv[0], &h->p[0].pid)) {
+        describe_exit(h, 0, err, errsize);
         host_stop(h);
         return NULL;
     }
     return h;
 }
 
+/* A result made by the tester, not by a process (no such process). */
+static void result_only(struct dt_result *r, int64_t ret)
+{
+    memset(r, 0, DT_RESULT_HEADER);
+    r->ret = ret;
+}
+
+static int send_op(int sock, const struct dt_op *op)
+{
+    return io_full(SYS_write, sock, (void *)(uintptr_t)op, sizeof(*op));
+}
+
+static int read_result(int sock, struct dt_result *r)
+{
+    return io_full(SYS_read, sock, r, DT_RESULT_HEADER) || r->ndata > DT_MAX_VEC ||
+                   io_full(SYS_read, sock, r->data, r->ndata)
+               ? -1
+               : 0;
+}
+
+static int send_fd(int sock, int fd)
+{
+    char byte = 'F';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+    return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* fork: the process gets the new process's socket with the command; the
+ * result's ret becomes the new process's number. */
+static int host_fork(struct dt_host *h, const struct dt_op *op, struct dt_result *r, char *err,
+                     size_t errsize)
+{
+    if (h->nprocs == DT_MAX_PROCS) {
+        result_only(r, -EAGAIN);
+        return 0;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+        return snprintf(err, errsize, "socketpair: %s", strerror(errno)), -1;
+    int sock = h->p[op->proc].sock;
+    int sent = send_op(sock, op) == 0 && send_fd(sock, sv[1]) == 0;
+    close(sv[1]);
+    if (!sent || read_result(sock, r)) {
+        close(sv[0]);
+        describe_exit(h, op->proc, err, errsize);
+        return -1;
+    }
+    if (r->ret < 0) {
+        close(sv[0]);
+        return 0;
+    }
+    int k = h->nprocs;
+    h->p[k] = (struct host_proc){.sock = sv[0]};
+    if (read_ready(sv[0], &h->p[k].pid)) {
+        describe_exit(h, k, err, errsize);
+        return -1;
+    }
+    h->nprocs++;
+    r->ret = k;
+    return 0;
+}
+
+/* exit: the process's socket reads end-of-file once it is gone, and by
+ * then the kernel has released its memory (files close after the mm). */
+static int host_exit(struct dt_host *h, const struct dt_op *op, struct dt_result *r, char *err,
+                     size_t errsize)
+{
+    struct host_proc *p = &h->p[op->proc];
+    char byte;
+    if (send_op(p->sock, op) || read(p->sock, &byte, 1) != 0) {
+        describe_exit(h, op->proc, err, errsize);
+        snprintf(err + strlen(err), errsize - strlen(err), " (at exit)");
+        return -1;
+    }
+    close(p->sock);
+    p->sock = -1;
+    result_only(r, 0);
+    return 0;
+}
+
 int host_run(struct dt_host *h, const struct dt_op *op, struct dt_result *r, char *err, size_t errsize)
 {
-    if (h->pid < 0)
-        return snprintf(err, errsize, "host child gone"), -1;
-    if (io_full(SYS_write, h->cmd, (void *)(uintptr_t)op, sizeof(*op)) ||
-        io_full(SYS_read, h->res, r, DT_RESULT_HEADER) || r->ndata > DT_MAX_VEC ||
-        io_full(SYS_read, h->res, r->data, r->ndata)) {
-        describe_exit(h, err, errsize);
+    if (op->proc < 0 || op->proc >= DT_MAX_PROCS || h->p[op->proc].sock < 0) {
+        if (op->proc == 0)
+            return snprintf(err, errsize, "host child gone"), -1;
+        result_only(r, -ESRCH);
+        return 0;
+    }
+    if (op->kind == DT_FORK)
+        return host_fork(h, op, r, err, errsize);
+    if (op->kind == DT_EXIT)
+        return host_exit(h, op, r, err, errsize);
+    int sock = h->p[op->proc].sock;
+    if (send_op(sock, op) || read_result(sock, r)) {
+        describe_exit(h, op->proc, err, errsize);
         return -1;
     }
     return 0;
@@ -413,21 +632,31 @@ static char *read_text(const char *path)
     return text;
 }
 
-char *host_maps(struct dt_host *h)
+char *host_maps(struct dt_host *h, int proc)
 {
+    if (proc < 0 || proc >= DT_MAX_PROCS || h->p[proc].sock < 0)
+        return NULL;
     char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/maps", (int)h->pid);
-    return h->pid > 0 ? read_text(path) : NULL;
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)h->p[proc].pid);
+    return read_text(path);
 }
 
+/* Every process reads end-of-file and exits; waits until each is gone. */
 void host_stop(struct dt_host *h)
 {
     if (!h)
         return;
-    close(h->cmd);
-    close(h->res);
-    if (h->pid > 0)
-        waitpid(h->pid, NULL, 0);
+    for (int i = 0; i < DT_MAX_PROCS; i++) {
+        if (h->p[i].sock < 0)
+            continue;
+        shutdown(h->p[i].sock, SHUT_WR);
+        char drain[256];
+        while (read(h->p[i].sock, drain, sizeof(drain)) > 0)
+            ;
+        close(h->p[i].sock);
+    }
+    if (h->pid0 > 0)
+        waitpid(h->pid0, NULL, 0);
     free(h);
 }
 

@@ -49,6 +49,9 @@ static const char usage[] =
     "  lseek FD OFF WHENCE                 ftruncate FD LEN\n"
     "  mremap ADDR OLDLEN NEWLEN FLAGS NEWADDR   (FLAGS: MAYMOVE|FIXED|DONTUNMAP or 0)\n"
     "  madvise ADDR LEN ADVICE             (ADVICE: DONTNEED, FREE, GUARD_INSTALL, ...)\n"
+    "  fork                                exit (not in process 0)\n"
+    "A line may start with @N, the process that runs it (default @0). fork makes\n"
+    "process @1, then @2, ... (up to @7); its result is the new process's number.\n"
     "NAME is f0 (12388 bytes), f1 (64 KiB), f2 (empty), f3 (5000 bytes), new, d (a\n"
     "directory) or missing; both sides start with these files in their scratch root.\n"
     "'#' starts a comment. Example:\n"
@@ -120,7 +123,9 @@ static void default_mix(struct dt_config *cfg, int full)
 {
     cfg->kinds = ALL_KINDS;
     cfg->features = DT_FEAT_ALL;
-    cfg->fault_kinds = ALL_KINDS;
+    /* A forking host process writes its own (now copy-on-write) stack as the
+     * call returns: the fork step's count is the harness's, not the call's. */
+    cfg->fault_kinds = ALL_KINDS & ~(1u << DT_FORK);
     if (full)
         return;
     cfg->features &= ~(DT_FEAT_HUGETLB | DT_FEAT_MAP_STACK | DT_FEAT_EXEC_ONLY | DT_FEAT_MSYNC_WRAP |

@@ -6,7 +6,11 @@
  * A line is the operation's name and its arguments, separated by spaces:
  *     mmap +0x2000000 0x3000 READ|WRITE PRIVATE|ANONYMOUS|FIXED -1 0
  * "+0x..." is an address relative to the window, "0x..." an absolute one;
- * flags are symbolic names joined by '|' (numbers are accepted too).
+ * flags are symbolic names joined by '|' (numbers are accepted too). A line
+ * may start with "@N", the process that runs it (default 0):
+ *     fork
+ *     @1 store +0x2000000 4 0x41
+ *     @1 exit
  */
 #include "ops.h"
 
@@ -43,7 +47,7 @@ uint8_t dt_initial_byte(int name, uint64_t off)
 static const char *const kind_names[DT_NKINDS] = {
     "mmap", "munmap", "mprotect", "msync", "mincore", "load",  "store",     "open",  "close",
     "read", "write",  "pread",    "pwrite", "lseek", "ftruncate", "fsync", "fstat", "sync",
-    "mremap", "madvise",
+    "mremap", "madvise", "fork", "exit",
 };
 
 /* The arguments of each kind, in order: a address, l length, p prot,
@@ -53,7 +57,7 @@ static const char *const kind_names[DT_NKINDS] = {
 static const char *const kind_args[DT_NKINDS] = {
     "alpmfo", "al", "alp", "als", "alv", "al", "alt", "NO", "f",
     "fal",    "fal", "falo", "falo", "fow", "fo", "f", "f", "",
-    "alLrA", "ald",
+    "alLrA", "ald", "", "",
 };
 
 const char *dt_kind_name(int kind)
@@ -251,6 +255,8 @@ void dt_format_op(const struct dt_op *op, char *buf, size_t size)
     struct out o = {buf, size, 0};
     if (size)
         buf[0] = '\0';
+    if (op->proc)
+        put(&o, "@%d ", op->proc);
     put(&o, "%s", dt_kind_name(op->kind));
     if (op->kind >= 0 && op->kind < DT_NKINDS)
         for (const char *a = kind_args[op->kind]; *a; a++)
@@ -264,6 +270,8 @@ void dt_format_result(const struct dt_op *op, const struct dt_result *r, char *b
         buf[0] = '\0';
     if (r->ret < 0)
         put(&o, "ret=-%s", strerrorname_np((int)-r->ret) ? strerrorname_np((int)-r->ret) : "?");
+    else if (op->kind == DT_FORK)
+        put(&o, "ret=@%" PRId64, r->ret);
     else if (op->kind == DT_MMAP || op->kind == DT_MREMAP)
         put(&o, r->ret_outside ? "ret=outside" : "ret=+0x%" PRIx64, (uint64_t)r->ret);
     else
@@ -385,6 +393,19 @@ int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
         snprintf(err, errsize, "empty line");
         return -1;
     }
+    if (tok[0] == '@') {
+        int64_t proc = -1;
+        if (parse_number(tok + 1, &proc) || proc < 0 || proc >= DT_MAX_PROCS) {
+            snprintf(err, errsize, "bad process '%s' (@0..@%d)", tok, DT_MAX_PROCS - 1);
+            return -1;
+        }
+        op->proc = (int)proc;
+        tok = strtok_r(NULL, " \t\r\n", &save);
+        if (!tok) {
+            snprintf(err, errsize, "no operation after '@%d'", op->proc);
+            return -1;
+        }
+    }
     op->kind = -1;
     for (int k = 0; k < DT_NKINDS; k++)
         if (strcmp(tok, kind_names[k]) == 0)
@@ -461,6 +482,8 @@ static int fd_ok(int fd) { return fd == -1 || (fd >= 3 && fd <= DT_MAX_FD); }
 const char *dt_op_unsafe(const struct dt_op *op)
 {
     const uint64_t io_max = UINT64_C(1) << 20;
+    if (op->proc < 0 || op->proc >= DT_MAX_PROCS)
+        return "process number out of range";
     switch (op->kind) {
     case DT_MMAP:
         if (!fd_ok(op->fd))
@@ -508,7 +531,10 @@ const char *dt_op_unsafe(const struct dt_op *op)
     case DT_FSTAT:
         return fd_ok(op->fd) ? NULL : "fd out of range";
     case DT_SYNC:
+    case DT_FORK:
         return NULL;
+    case DT_EXIT:
+        return op->proc == 0 ? "process 0 cannot exit (it lives to the end)" : NULL;
     case DT_MREMAP:
         return mremap_unsafe(op);
     case DT_MADVISE:

@@ -5,6 +5,13 @@
  * pipe to the host child, printed as one line of a scenario and read back.
  * Addresses are relative to the test window unless `abs` is set; results
  * carry addresses the same way.
+ *
+ * Every operation runs in one process, `proc`: process 0 is the first;
+ * `fork` in process P makes the next one (its result is the new process's
+ * number) and `exit` ends one. Processes are numbered by creation and never
+ * reused; on both sides at most DT_MAX_PROCS are made (the next fork gives
+ * EAGAIN, as a process limit would), and an operation in a process that
+ * does not exist (any more) gives ESRCH without running.
  */
 #ifndef DIFFTEST_OPS_H
 #define DIFFTEST_OPS_H
@@ -21,6 +28,7 @@
 #define DT_MAX_VEC (DT_WINDOW_SIZE / DT_PAGE + 1) /* mincore vector bytes */
 #define DT_MAX_FD 99                          /* operations use fds -1 and 3..99 */
 #define DT_VEC_NULL 1                         /* mincore: pass a NULL vector */
+#define DT_MAX_PROCS 8                        /* processes in one sequence */
 
 enum dt_kind {
     DT_MMAP,
@@ -43,6 +51,8 @@ enum dt_kind {
     DT_SYNC,
     DT_MREMAP,
     DT_MADVISE,
+    DT_FORK,
+    DT_EXIT,
     DT_NKINDS
 };
 
@@ -60,6 +70,7 @@ struct dt_op {
     uint64_t len2; /* mremap: new length */
     uint64_t addr2; /* mremap: new address (relative to the window unless abs2) */
     int abs2;
+    int proc;      /* the process that runs it: 0..DT_MAX_PROCS-1 */
 };
 
 /* What one side saw. Addresses inside the window are made relative. */

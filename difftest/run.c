@@ -327,8 +327,8 @@ struct run_state {
     const struct dt_config *cfg;
     struct dt_host *host;
     struct dt_sim *sim;
-    struct dt_maps maps; /* the window now, as vmsim lists it */
-    int fd_name[MAX_TRACKED_FD];
+    struct dt_maps maps[DT_MAX_PROCS]; /* each process's window, as vmsim lists it */
+    int fd_name[DT_MAX_PROCS][MAX_TRACKED_FD];
     FILE *trace;
 };
 
@@ -360,7 +360,7 @@ static int remove_outside(struct run_state *st, const struct dt_op *op, const st
 {
     if (op->kind != DT_MMAP && op->kind != DT_MREMAP)
         return 0;
-    struct dt_op un = {.kind = DT_MUNMAP, .abs = 1,
+    struct dt_op un = {.kind = DT_MUNMAP, .abs = 1, .proc = op->proc,
                        .len = op->kind == DT_MREMAP ? op->len2 : op->len, .fd = -1};
     struct dt_result scratch;
     if (h->ret >= 0 && !inside((uint64_t)h->ret, st->cfg->window)) {
@@ -414,24 +414,26 @@ static int compare_results(const struct dt_config *cfg, const struct dt_op *op,
     return 1;
 }
 
-static int compare_maps(struct run_state *st, int step, struct dt_diff *d, char *err, size_t errsize)
+static int compare_maps(struct run_state *st, int proc, int step, struct dt_diff *d, char *err,
+                        size_t errsize)
 {
-    char *ht = host_maps(st->host), *stext = sim_maps(st->sim);
-    struct dt_maps hm = {0};
+    char *ht = host_maps(st->host, proc), *stext = sim_maps(st->sim, proc);
+    struct dt_maps hm = {0}, *sm = &st->maps[proc];
     int rc = -1;
     if (!ht || !stext) {
-        snprintf(err, errsize, "cannot read the maps");
-    } else if (dt_maps_parse(ht, st->cfg->window, &hm) || dt_maps_parse(stext, st->cfg->window, &st->maps)) {
+        snprintf(err, errsize, "cannot read the maps of process @%d", proc);
+    } else if (dt_maps_parse(ht, st->cfg->window, &hm) || dt_maps_parse(stext, st->cfg->window, sm)) {
         snprintf(err, errsize, "out of memory");
     } else {
-        size_t cap = 128 * (size_t)((hm.n > st->maps.n ? hm.n : st->maps.n) + 2);
+        size_t cap = 128 * (size_t)((hm.n > sm->n ? hm.n : sm->n) + 2);
         char *a = malloc(cap), *b = malloc(cap);
         if (a && b) {
             dt_maps_format(&hm, a, cap);
-            dt_maps_format(&st->maps, b, cap);
+            dt_maps_format(sm, b, cap);
             rc = strcmp(a, b) != 0;
             if (rc)
-                diff_set(d, step, DT_ASPECT_MAPS, "host maps (window-relative):\n%svmsim maps:\n%s", a, b);
+                diff_set(d, step, DT_ASPECT_MAPS, "host maps of @%d (window-relative):\n%svmsim maps:\n%s",
+                         proc, a, b);
         }
         free(a);
         free(b);
@@ -442,25 +444,47 @@ static int compare_maps(struct run_state *st, int step, struct dt_diff *d, char 
     return rc;
 }
 
+/* Which file each fd names, per process: a fork copies the table. */
 static void follow_fds(struct run_state *st, const struct dt_op *op, const struct dt_result *r)
 {
+    int *fds = st->fd_name[op->proc];
     if (op->kind == DT_OPEN && r->ret >= 0 && r->ret < MAX_TRACKED_FD)
-        st->fd_name[r->ret] = op->name;
+        fds[r->ret] = op->name;
     if (op->kind == DT_CLOSE && r->ret == 0 && op->fd >= 0 && op->fd < MAX_TRACKED_FD)
-        st->fd_name[op->fd] = -1;
+        fds[op->fd] = -1;
+    if (op->kind == DT_FORK && r->ret > 0 && r->ret < DT_MAX_PROCS)
+        memcpy(st->fd_name[r->ret], fds, sizeof(st->fd_name[0]));
 }
 
 static int disk_checks(struct run_state *st, const struct dt_op *op, const struct dt_result *r,
                        int step, struct dt_diff *d)
 {
+    const int *fds = st->fd_name[op->proc];
     if (op->kind == DT_FSYNC && r->ret == 0 && op->fd >= 0 && op->fd < MAX_TRACKED_FD &&
-        st->fd_name[op->fd] >= 0 && st->fd_name[op->fd] != DT_NAME_DIR)
-        return compare_file(st->cfg, st->fd_name[op->fd], 0, UINT64_MAX, step, d);
+        fds[op->fd] >= 0 && fds[op->fd] != DT_NAME_DIR)
+        return compare_file(st->cfg, fds[op->fd], 0, UINT64_MAX, step, d);
     if (op->kind == DT_MSYNC && r->ret == 0 && (op->flags & MS_SYNC) && !op->abs)
-        return compare_synced_range(st->cfg, op, &st->maps, step, d);
+        return compare_synced_range(st->cfg, op, &st->maps[op->proc], step, d);
     if (op->kind == DT_SYNC)
         return compare_all_files(st->cfg, step, d);
     return 0;
+}
+
+/* The maps of the process that ran the step (and of the one a fork made);
+ * an operation changes no other process's maps. */
+static int compare_maps_after(struct run_state *st, const struct dt_op *op, const struct dt_result *r,
+                              int step, struct dt_diff *d, char *err, size_t errsize)
+{
+    if (r->ret == -ESRCH)
+        return 0; /* no such process: no call of ours gives ESRCH otherwise */
+    if (op->kind == DT_EXIT) {
+        st->maps[op->proc].n = 0;
+        return 0;
+    }
+    int rc = compare_maps(st, op->proc, step, d, err, errsize);
+    if (rc == 0 && op->kind == DT_FORK && r->ret > 0)
+        rc = compare_maps(st, (int)r->ret, step, d, err, errsize);
+    return rc;
 }
 
 static void trace_step(FILE *trace, int step, const struct dt_op *op, const struct dt_result *h,
@@ -499,7 +523,7 @@ static int run_step(struct run_state *st, const struct dt_op *op, int step, stru
     follow_fds(st, op, s);
     if (compare_results(st->cfg, op, h, s, step, d))
         return 1;
-    int rc = compare_maps(st, step, d, err, sizeof(err));
+    int rc = compare_maps_after(st, op, s, step, d, err, sizeof(err));
     if (rc < 0)
         diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
     if (rc)
@@ -529,7 +553,7 @@ static int start_sides(struct run_state *st, struct dt_diff *d)
         diff_set(d, 0, DT_ASPECT_HOST, "%s\n", err);
         return -1;
     }
-    char *text = host_maps(st->host);
+    char *text = host_maps(st->host, 0);
     struct dt_maps m = {0};
     int busy = !text || dt_maps_parse(text, cfg->window - DT_GUARD, &m) || m.n != 0;
     free(text);
@@ -545,15 +569,14 @@ int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, 
            struct dt_diff *diff, FILE *trace)
 {
     struct run_state st = {.cfg = cfg, .trace = trace};
-    for (int i = 0; i < MAX_TRACKED_FD; i++)
-        st.fd_name[i] = -1;
+    memset(st.fd_name, 0xff, sizeof(st.fd_name)); /* -1: not open */
     struct dt_result *h = malloc(sizeof(*h)), *s = malloc(sizeof(*s));
     int rc = (h && s) ? start_sides(&st, diff) : -1;
     int n = gen ? steps : seq->n, diverged = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
         if (gen) {
             struct dt_op op;
-            gen_next(gen, &st.maps, &op);
+            gen_next(gen, st.maps, &op);
             dt_seq_push(seq, &op);
         }
         rc = run_step(&st, &seq->ops[i], i, h, s, diff);
@@ -575,7 +598,8 @@ int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, 
         rc = compare_all_files(cfg, n, diff);
     host_stop(st.host);
     sim_stop(st.sim);
-    dt_maps_free(&st.maps);
+    for (int i = 0; i < DT_MAX_PROCS; i++)
+        dt_maps_free(&st.maps[i]);
     free(h);
     free(s);
     return rc;

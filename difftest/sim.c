@@ -1,8 +1,10 @@
 /*
  * sim.c - the simulated side of the differential test: one vmsim machine
- * whose root folder is the scratch folder A, with one task that runs the
- * operations. Results are reported exactly as the host child reports them
- * (raw addresses; the runner makes them relative).
+ * whose root folder is the scratch folder A, with a task per process of the
+ * sequence (vms_fork makes the others). Results are reported exactly as the
+ * host processes report them (raw addresses; the runner makes them
+ * relative), with the same numbering of processes and the same ESRCH and
+ * EAGAIN for a missing process and one fork too many.
  *
  * The host's page cache holds the files from the start (the harness has just
  * written them), so the machine's cache is filled first too, by a short-lived
@@ -26,7 +28,8 @@
 
 struct dt_sim {
     vms_machine *m;
-    vms_task *t;
+    vms_task *t[DT_MAX_PROCS]; /* NULL: not made yet, or exited */
+    int nprocs;                /* processes made so far */
     uint64_t window;
 };
 
@@ -99,8 +102,9 @@ struct dt_sim *sim_start(const char *dir, uint64_t window, char *err, size_t err
         return NULL;
     }
     int e = warm_page_cache(s->m);
-    s->t = e ? NULL : vms_spawn(s->m, "difftest");
-    if (!s->t) {
+    s->t[0] = e ? NULL : vms_spawn(s->m, "difftest");
+    s->nprocs = 1;
+    if (!s->t[0]) {
         snprintf(err, errsize, "cannot prepare the machine: %s", strerror(e ? -e : ENOMEM));
         sim_stop(s);
         return NULL;
@@ -124,10 +128,26 @@ static void access_result(vms_task *t, int sig, struct dt_result *r)
     r->sig_addr = f->addr;
 }
 
+static int64_t sim_fork(struct dt_sim *s, vms_task *t)
+{
+    if (s->nprocs == DT_MAX_PROCS)
+        return -EAGAIN;
+    vms_task *child = vms_fork(t);
+    if (!child)
+        return -errno;
+    s->t[s->nprocs] = child;
+    return s->nprocs++;
+}
+
 static int64_t run_syscall(struct dt_sim *s, const struct dt_op *op, uint64_t va, struct dt_result *r)
 {
-    vms_task *t = s->t;
+    vms_task *t = s->t[op->proc];
     switch (op->kind) {
+    case DT_FORK: return sim_fork(s, t);
+    case DT_EXIT:
+        vms_exit(t);
+        s->t[op->proc] = NULL;
+        return 0;
     case DT_MMAP: return vms_mmap(t, va, op->len, op->prot, op->flags, op->fd, op->off);
     case DT_MUNMAP: return vms_munmap(t, va, op->len);
     case DT_MPROTECT: return vms_mprotect(t, va, op->len, op->prot);
@@ -165,10 +185,14 @@ static int64_t run_syscall(struct dt_sim *s, const struct dt_op *op, uint64_t va
 
 void sim_run(struct dt_sim *s, const struct dt_op *op, struct dt_result *r)
 {
-    vms_task *t = s->t;
+    memset(r, 0, DT_RESULT_HEADER);
+    vms_task *t = op->proc >= 0 && op->proc < DT_MAX_PROCS ? s->t[op->proc] : NULL;
+    if (!t) {
+        r->ret = -ESRCH;
+        return;
+    }
     uint64_t va = op->abs ? op->addr : s->window + op->addr;
     uint8_t pattern[DT_MAX_LOAD];
-    memset(r, 0, DT_RESULT_HEADER);
     if (op->kind == DT_LOAD || op->kind == DT_STORE) {
         for (int i = 0; i < DT_MAX_LOAD; i++) {
             r->data[i] = 0xcc;
@@ -188,6 +212,8 @@ void sim_run(struct dt_sim *s, const struct dt_op *op, struct dt_result *r)
         access_result(t, vms_store(t, va, pattern, op->len), r);
     else
         r->ret = run_syscall(s, op, va, r);
+    if (op->kind == DT_EXIT)
+        return; /* nothing is left to count */
     vms_task_rusage(t, &min1, &maj1);
     r->minflt = min1 - min0;
     r->majflt = maj1 - maj0;
@@ -208,10 +234,12 @@ static char *capture(int (*fn)(void *, FILE *), void *arg, int *rc)
 static int maps_of(void *t, FILE *f) { return vms_maps(t, f); }
 static int check_of(void *m, FILE *f) { return vms_check(m, f); }
 
-char *sim_maps(struct dt_sim *s)
+char *sim_maps(struct dt_sim *s, int proc)
 {
     int rc = 0;
-    return capture(maps_of, s->t, &rc);
+    if (proc < 0 || proc >= DT_MAX_PROCS || !s->t[proc])
+        return NULL;
+    return capture(maps_of, s->t[proc], &rc);
 }
 
 int sim_check(struct dt_sim *s, char **report)
