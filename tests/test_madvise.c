@@ -1310,6 +1310,37 @@ static void test_madvise_guard_markers_survive_mprotect(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Installing a guard gives the VMA an anon_vma of its own (its neighbour's
+ * flags differ by VM_ACCOUNT, so it cannot borrow that one); a later
+ * mprotect that makes it like the neighbour then cannot merge them.
+ * Without the guard the two merge. */
+static void check_mprotect_next_to_rw(struct env *e, int guard, const char *expected)
+{
+    map_at(e, V, 4 * PG, PROT_READ, PA);
+    map_at(e, V + 4 * PG, PG, RW, PA);
+    fill_pages(e->t, V + 4 * PG, 1, 0x10);
+    if (guard)
+        advise(e, V, PG, MADV_GUARD_INSTALL, 0);
+    assert_int_equal(vms_mprotect(e->t, V + 2 * PG, 2 * PG, RW), 0);
+    tu_assert_maps(e->t, expected);
+    tu_assert_clean(e->m);
+}
+
+static void test_madvise_guard_install_prepares_an_anon_vma_that_blocks_a_merge(void **state)
+{
+    check_mprotect_next_to_rw(*state, 1,
+                              "30000000-30002000 r--p 00000000 00:00 0 \n"
+                              "30002000-30004000 rw-p 00000000 00:00 0 \n"
+                              "30004000-30005000 rw-p 00000000 00:00 0 \n");
+}
+
+static void test_madvise_without_a_guard_the_same_mprotect_merges(void **state)
+{
+    check_mprotect_next_to_rw(*state, 0,
+                              "30000000-30002000 r--p 00000000 00:00 0 \n"
+                              "30002000-30005000 rw-p 00000000 00:00 0 \n");
+}
+
 /* Populating stops at the guard: the page before it is mapped, no more. */
 static void test_madvise_populate_stops_at_a_guard_with_efault(void **state)
 {
@@ -1618,6 +1649,8 @@ int main(void)
         T(test_madvise_guard_markers_survive_dontneed),
         T(test_madvise_guard_markers_survive_fork),
         T(test_madvise_guard_markers_survive_mprotect),
+        T(test_madvise_guard_install_prepares_an_anon_vma_that_blocks_a_merge),
+        T(test_madvise_without_a_guard_the_same_mprotect_merges),
         T(test_madvise_populate_stops_at_a_guard_with_efault),
         T(test_madvise_guard_on_shared_anon_and_file_mappings),
         T(test_madvise_guard_over_a_hole_guards_both_sides_then_is_enomem),
