@@ -9,7 +9,7 @@
  * is no longer exclusive to one mm, its map and reference counts rise. Shared
  * mappings, and private ones with no anonymous page yet, are left to fault
  * in the child (with fault-around). mlock is not inherited; MADV_WIPEONFORK
- * memory starts empty in the child.
+ * memory starts empty in the child, without its parent's guard markers.
  * Simplification: no overcommit charge for the child's accountable VMAs (in
  * the default heuristic mode it cannot fail).
  */
@@ -51,8 +51,11 @@ static int dup_mmap(struct mm_struct *mm, struct vms_task *parent)
             return -ENOMEM;
         vma_link(mm, vma);
         mm->total_vm += (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
-        /* Only where the child could not fault the same pages back in. */
-        if ((vma->anon_vma || vma->may_have_guards) && copy_page_range(vma, pvma, &wrprotected))
+        /* Only where the child could not fault the same pages back in; a
+         * WIPEONFORK child starts with nothing, guard markers included. */
+        if (vma->vm_flags & VM_WIPEONFORK)
+            vma->may_have_guards = 0;
+        else if ((vma->anon_vma || vma->may_have_guards) && copy_page_range(vma, pvma, &wrprotected))
             err = -ENOMEM;
     }
     /* The parent's CPUs may cache the writable translations just removed. */

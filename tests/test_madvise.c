@@ -1296,6 +1296,22 @@ static void test_madvise_guard_markers_survive_fork(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A MADV_WIPEONFORK child starts with empty page tables: no pages and no
+ * guard markers either (Linux 6.18 copies nothing for such a VMA). */
+static void test_madvise_guard_markers_do_not_reach_a_wipeonfork_child(void **state)
+{
+    struct env *e = *state;
+    map_with_guard(e, PA);
+    advise(e, V, 4 * PG, MADV_WIPEONFORK, 0);
+    vms_task *child = vms_fork(e->t);
+    assert_non_null(child);
+    assert_byte(child, V + PG, 0);
+    assert_byte(child, V, 0);
+    assert_unmapped(e->t, V + PG);
+    assert_byte(e->t, V, 0x10);
+    tu_assert_clean(e->m);
+}
+
 static void test_madvise_guard_markers_survive_mprotect(void **state)
 {
     struct env *e = *state;
@@ -1649,6 +1665,7 @@ int main(void)
         T(test_madvise_guard_markers_survive_dontneed),
         T(test_madvise_guard_markers_survive_fork),
         T(test_madvise_guard_markers_survive_mprotect),
+        T(test_madvise_guard_markers_do_not_reach_a_wipeonfork_child),
         T(test_madvise_guard_install_prepares_an_anon_vma_that_blocks_a_merge),
         T(test_madvise_without_a_guard_the_same_mprotect_merges),
         T(test_madvise_populate_stops_at_a_guard_with_efault),
