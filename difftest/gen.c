@@ -513,12 +513,14 @@ void gen_next(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op)
     switch (kind) {
     case DT_MMAP: gen_mmap(g, now, op); break;
     case DT_MUNMAP: gen_range(g, now, op, 1); break;
-    case DT_MPROTECT:
-        gen_range(g, now, op, 1);
+    case DT_MPROTECT: {
         op->prot = pick_prot(g);
-        if (has(g, DT_FEAT_ODD_FLAGS) && chance(g, 3))
+        int grows = has(g, DT_FEAT_ODD_FLAGS) && chance(g, 3);
+        if (grows)
             op->prot |= chance(g, 50) ? 0x01000000 : 0x02000000;
+        gen_range(g, now, op, !grows); /* PROT_GROWS* would reach past the window */
         break;
+    }
     case DT_MSYNC: gen_msync(g, now, op); break;
     case DT_MINCORE:
         gen_range(g, now, op, 1);

@@ -494,6 +494,12 @@ const char *dt_op_unsafe(const struct dt_op *op)
             return NULL; /* EINVAL before anything */
         return in_window(op, page_align(op->len)) ? NULL : "munmap outside the window";
     case DT_MPROTECT:
+        /* PROT_GROWSDOWN goes to the first VMA below the end, wherever
+         * that is: the whole range must be the window's. */
+        if ((op->prot & 0x03000000) && !(op->addr & (DT_PAGE - 1)) && op->len &&
+            !in_window(op, page_align(op->len)))
+            return "mprotect with PROT_GROWSDOWN/GROWSUP reaching outside the window";
+        /* fallthrough */
     case DT_MSYNC:
     case DT_MINCORE:
         /* These stop at the first hole, and the guard after the window is one. */

@@ -261,6 +261,10 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
                              pte_t *pte)
 {
     vms_machine *m = t->m;
+    /* Linux prepares the anon_vma first: even a fault that then finds no
+     * page (SIGBUS past EOF) leaves the VMA one, which decides merges. */
+    if (anon_vma_prepare(m, vma))
+        return VM_FAULT_OOM;
     uint32_t src;
     unsigned ret = fault_get_page(t, vma, va, &src);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))

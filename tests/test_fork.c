@@ -879,6 +879,38 @@ static void test_new_mapping_does_not_merge_with_a_forked_vma(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A private write fault past the end of a file raises SIGBUS, but Linux
+ * gives the VMA its anon_vma before it looks for the page: so the child's
+ * copy of that VMA shares its parent's anon_vma and will not merge with a
+ * new neighbour. Without the failed write, it would. */
+static void check_remap_first_page_in_child(struct env *e, int write_past_eof, const char *expected)
+{
+    int fd = vms_open(e->t, "empty", O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 3);
+    vms_addr a = map_fd_at(e->t, 0, 4, RW, MAP_PRIVATE, fd);
+    if (write_past_eof) {
+        uint8_t v = 1;
+        assert_int_equal(vms_store(e->t, a + 2 * PG, &v, 1), SIGBUS);
+    }
+    vms_task *c = fork_ok(e, e->t);
+    assert_int_equal(vms_mmap(c, a, PG, RW, MAP_PRIVATE | MAP_FIXED, fd, 0), a);
+    tu_assert_maps(c, expected);
+    tu_assert_clean(e->m);
+}
+
+static void test_failed_cow_fault_past_eof_still_prepares_the_anon_vma(void **state)
+{
+    check_remap_first_page_in_child(*state, 1,
+                                    "100000000-100001000 rw-p 00000000 08:01 1001                             /empty\n"
+                                    "100001000-100004000 rw-p 00001000 08:01 1001                             /empty\n");
+}
+
+static void test_without_the_failed_write_the_child_merges(void **state)
+{
+    check_remap_first_page_in_child(*state, 0,
+                                    "100000000-100004000 rw-p 00000000 08:01 1001                             /empty\n");
+}
+
 /* A split of a forked VMA merges back: both halves keep one anon_vma. */
 static void test_mprotect_split_of_a_forked_vma_merges_back(void **state)
 {
@@ -1170,6 +1202,8 @@ int main(void)
         T(test_child_maps_text_is_the_parents),
         T(test_new_mapping_does_not_merge_with_a_forked_vma),
         T(test_mprotect_split_of_a_forked_vma_merges_back),
+        T(test_failed_cow_fault_past_eof_still_prepares_the_anon_vma),
+        T(test_without_the_failed_write_the_child_merges),
         T(test_mremap_in_the_child_keeps_sharing),
         T(test_fork_of_many_vmas),
         T(test_mincore_in_the_child_shows_what_was_copied),
