@@ -175,23 +175,33 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
     }
 }
 
-/* Linux's mmap read-around: a page-cache miss in a fault reads the window of
- * the disk's readahead window around it (ahead only with MADV_SEQUENTIAL, nothing more with
- * MADV_RANDOM) and marks the page where the next window should start. */
+/* Linux's mmap read-around: a page-cache miss in a fault reads the disk's
+ * readahead window around it (ahead only with MADV_SEQUENTIAL, nothing more
+ * with MADV_RANDOM) and marks the page where the next window should start.
+ * Executable memory (6.16+) is read from the fault to the end of the VMA,
+ * one window at most, without a marker: code is read at random. */
 static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint64_t index)
 {
     struct address_space *as = vma->mapping;
     struct file_ra_state *ra = &vma->vm_file->ra;
     uint64_t window = ra_pages(m);
-    if (vma->vm_flags & VM_RAND_READ) {
+    uint64_t flags = vma->vm_flags;
+    if ((flags & (VM_RAND_READ | VM_EXEC)) == VM_RAND_READ) {
         filemap_get_page(m, as, index, NULL);
         return;
     }
-    ra->start = index;
-    if (!(vma->vm_flags & VM_SEQ_READ))
-        ra->start = index > window / 2 ? index - window / 2 : 0;
-    ra->size = window;
-    ra->async_size = window / 4;
+    if ((flags & VM_EXEC) && !(flags & VM_SEQ_READ)) {
+        uint64_t vma_end = vma->vm_pgoff + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT);
+        ra->start = index;
+        ra->size = vma_end - index < window ? vma_end - index : window;
+        ra->async_size = 0;
+    } else {
+        ra->start = index;
+        if (!(flags & VM_SEQ_READ))
+            ra->start = index > window / 2 ? index - window / 2 : 0;
+        ra->size = window;
+        ra->async_size = window / 4;
+    }
     page_cache_ra(m, as, ra);
 }
 

@@ -1003,6 +1003,31 @@ static void test_cold_private_read_reads_around_the_same_way(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Executable memory is read from the fault onwards, one window at most and
+ * never past the VMA, with no readahead marker (Linux 6.16+). Measured on
+ * the host with read_ahead_kb 128: an r-x mapping of file pages 90..149
+ * faulted at page 100 reads 100..131; page 108 then costs a minor fault;
+ * page 95 reads 95..99; page 135 reads 135..149. */
+static void test_cold_exec_read_reads_ahead_within_the_vma_only(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    vms_addr all = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
+    int fd = open_ok(e, "big", O_RDONLY);
+    vms_addr x = map_at(e, 512, 60, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 90);
+    assert_int_equal(tu_fault_cost(e->t, x + 10 * PG, 0), 'M');
+    assert_residency(e, all, COLD_PAGES, ones(want, COLD_PAGES, 100, 131));
+    assert_int_equal(tu_fault_cost(e->t, x + 18 * PG, 0), '1');
+    assert_residency(e, all, COLD_PAGES, ones(want, COLD_PAGES, 100, 131));
+    assert_int_equal(tu_fault_cost(e->t, x + 5 * PG, 0), 'M');
+    assert_residency(e, all, COLD_PAGES, ones(want, COLD_PAGES, 95, 131));
+    assert_int_equal(tu_fault_cost(e->t, x + 45 * PG, 0), 'M');
+    ones(want, COLD_PAGES, 95, 131);
+    memset(want + 135, '1', 15);
+    assert_residency(e, all, COLD_PAGES, want);
+    tu_assert_clean(e->m);
+}
+
 static void test_cold_shared_write_is_one_major_fault_and_reads_around(void **state)
 {
     struct env *e = *state;
@@ -1268,6 +1293,7 @@ int main(void)
         T(test_cold_sequential_reads_cost_one_major_fault_in_all),
         T(test_cold_read_in_the_middle_reads_around_the_fault),
         T(test_cold_private_read_reads_around_the_same_way),
+        T(test_cold_exec_read_reads_ahead_within_the_vma_only),
         T(test_cold_shared_write_is_one_major_fault_and_reads_around),
         T(test_cold_pread_reads_ahead_only_from_the_start),
         T(test_tail_of_the_last_page_reads_zero),
