@@ -218,10 +218,66 @@ static unsigned char *resident_pages(int fd, size_t size)
     return vec;
 }
 
-/* Reads a whole file. Reading the host's file must not change the state
- * the test compares: pages the read (and its readahead) brings into the
- * page cache are dropped again afterwards. */
-static struct blob read_blob(const char *dir, int name, int keep_cache_state)
+/* Drops from the host's cache the pages that were not there before (was[i]
+ * is 0), one run of them at a time: the read may have cached a run in large
+ * folios, and a folio goes only when its whole range is dropped at once. */
+static void drop_new_pages(int fd, const unsigned char *was, size_t pages)
+{
+    for (size_t i = 0; was && i < pages;) {
+        if (was[i]) {
+            i++;
+            continue;
+        }
+        size_t run = i;
+        while (i < pages && !was[i])
+            i++;
+        posix_fadvise(fd, (off_t)(run * DT_PAGE), (off_t)((i - run) * DT_PAGE), POSIX_FADV_DONTNEED);
+    }
+}
+
+/* Reads [from, to) of the host's file, page-aligned, straight from the disk
+ * (O_DIRECT): the read must not change the state the test compares. A
+ * buffered read would start readahead and clear the readahead markers of
+ * the pages it reads, and could not give them back. Dirty pages in the range
+ * are written back first, which is why only the range is read. -1 if the
+ * file system refuses O_DIRECT. */
+static int read_direct(const char *path, uint8_t *bytes, size_t size, uint64_t from, uint64_t to)
+{
+    int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    uint64_t lo = from & ~(DT_PAGE - 1), hi = to < size ? to : size;
+    hi = (hi + DT_PAGE - 1) & ~(DT_PAGE - 1);
+    void *buf = NULL;
+    int rc = lo < hi && posix_memalign(&buf, DT_PAGE, hi - lo) != 0 ? -1 : 0;
+    for (uint64_t off = lo; rc == 0 && off < hi;) {
+        ssize_t n = pread(fd, (uint8_t *)buf + (off - lo), hi - off, (off_t)off);
+        if (n < 0)
+            rc = -1;
+        if (n <= 0)
+            break;
+        off += (uint64_t)n;
+    }
+    if (rc == 0 && lo < hi)
+        memcpy(bytes + lo, buf, (hi < size ? hi : size) - lo);
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/* Reads a whole file with a buffered read; for the host's, pages the read
+ * (and its readahead) brings into the page cache are dropped again. */
+static void read_buffered(int fd, uint8_t *bytes, size_t size, int host)
+{
+    unsigned char *was = host ? resident_pages(fd, size) : NULL;
+    ssize_t n = pread(fd, bytes, size, 0);
+    (void)n; /* a short read leaves zeros, which the comparison shows */
+    drop_new_pages(fd, was, (size + DT_PAGE - 1) / DT_PAGE);
+    free(was);
+}
+
+/* A file's size and its bytes in [from, to) (the rest reads as zero). */
+static struct blob read_blob(const char *dir, int name, int host, uint64_t from, uint64_t to)
 {
     struct blob b = {0};
     char path[4096];
@@ -232,15 +288,12 @@ static struct blob read_blob(const char *dir, int name, int keep_cache_state)
     struct stat st;
     b.exists = 1;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        size_t size = (size_t)st.st_size;
-        unsigned char *was = keep_cache_state ? resident_pages(fd, size) : NULL;
-        b.bytes = malloc(size);
-        ssize_t n = b.bytes ? pread(fd, b.bytes, size, 0) : -1;
-        b.len = n > 0 ? (size_t)n : 0;
-        for (size_t i = 0; was && i < (size + DT_PAGE - 1) / DT_PAGE; i++)
-            if (!was[i])
-                posix_fadvise(fd, (off_t)(i * DT_PAGE), (off_t)DT_PAGE, POSIX_FADV_DONTNEED);
-        free(was);
+        b.len = (size_t)st.st_size;
+        b.bytes = calloc(b.len, 1);
+        if (!b.bytes)
+            b.len = 0;
+        else if (!host || read_direct(path, b.bytes, b.len, from, to) != 0)
+            read_buffered(fd, b.bytes, b.len, host);
     } else if (S_ISDIR(st.st_mode)) {
         b.exists = 2;
     }
@@ -270,7 +323,7 @@ static int compare_file(const struct dt_config *cfg, int name, uint64_t from, ui
     char a_dir[4096], b_dir[4096];
     snprintf(a_dir, sizeof(a_dir), "%s/A", cfg->scratch);
     snprintf(b_dir, sizeof(b_dir), "%s/B", cfg->scratch);
-    struct blob a = read_blob(a_dir, name, 0), b = read_blob(b_dir, name, 1);
+    struct blob a = read_blob(a_dir, name, 0, from, to), b = read_blob(b_dir, name, 1, from, to);
     int whole = to == UINT64_MAX, rc = 0;
     if (whole && (a.exists != b.exists || a.len != b.len)) {
         diff_set(d, step, DT_ASPECT_DISK, "file %s: host %s, %zu bytes; vmsim %s, %zu bytes\n",
