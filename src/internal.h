@@ -35,6 +35,10 @@ int pgd_alloc(struct mm_struct *mm);            /* 0 or -ENOMEM */
 void pgd_free(struct mm_struct *mm);
 pte_t *pte_offset(struct mm_struct *mm, uint64_t va);   /* NULL if a table is missing */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t va);    /* NULL when out of frames */
+/* pte_alloc that says whether the PTE table itself was made now. */
+pte_t *pte_alloc_fresh(struct mm_struct *mm, uint64_t va, int *fresh);
+/* Frees the PTE table covering va if it holds nothing (no entry, no marker). */
+void pte_table_drop_empty(struct mm_struct *mm, uint64_t va);
 /* After [start, end) was unmapped: frees every table below the top that the
  * range touches and whose whole span lies in [floor, ceiling), where no VMA
  * remains (ceiling UINT64_MAX: the top). Returns the number of tables freed. */

@@ -126,11 +126,27 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
     return 0;
 }
 
+/* Linux 6.18 installs a new PTE table for fault-around only when the first
+ * page it finds to map is not the file's last one; with no table, it maps
+ * nothing. So a fault whose window holds only the last page (a fault past
+ * EOF, say) maps nothing there until a table exists. */
+static int first_page_is_last(vms_machine *m, const struct address_space *as, uint64_t index0,
+                              uint64_t from, uint64_t to)
+{
+    for (uint64_t i = from; i < to; i++) {
+        uint32_t pfn = xa_load(as->pages, index0 + i);
+        if (pfn != PFN_NONE && !(m->pm.pages[pfn].flags & PG_readahead))
+            return index0 + i == size_pages(as) - 1;
+    }
+    return 0;
+}
+
 /* Map, around a read fault, the pages the object already holds (Linux's
  * do_fault_around with filemap_map_pages): the window is fault_around_bytes,
- * aligned, clipped to the VMA, to one PTE table and to the end of the file. */
+ * aligned, clipped to the VMA, to one PTE table and to the end of the file.
+ * fresh_table: this fault has just made the PTE table. */
 static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
-                            pte_t *pte)
+                            pte_t *pte, int fresh_table)
 {
     vms_machine *m = t->m;
     uint64_t nr = m->cfg.fault_around_bytes >> PAGE_SHIFT;
@@ -156,6 +172,8 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
         int64_t eof_slot = (int64_t)pte_off + (int64_t)size_pages(as) - (int64_t)index;
         if (eof_slot < (int64_t)to)
             to = eof_slot > 0 ? (uint64_t)eof_slot : 0;
+        if (fresh_table && first_page_is_last(m, as, index0, from, to))
+            return;
     }
     pte_t *table = pte - pte_off;
     uint64_t prot = vm_page_prot(vma);
@@ -291,12 +309,12 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
 /* A fault on a VMA backed by an object (Linux's do_fault): read, private
  * write (COW) or shared write. */
 static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
-                         pte_t *pte, int write)
+                         pte_t *pte, int write, int fresh_table)
 {
     if (write && !(vma->vm_flags & VM_SHARED))
         return do_cow_fault(t, vma, va, pte);
     if (!write) {
-        do_fault_around(t, vma, va, pte);
+        do_fault_around(t, vma, va, pte, fresh_table);
         if (!pte_none(*pte)) {
             fault_event(t, va, "fault-around", pte_pfn(*pte) << PAGE_SHIFT);
             return 0;
@@ -309,7 +327,7 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
     /* After reading from the disk Linux retries the fault, and the retry
      * maps the window around it: still one (major) fault. */
     if ((ret & VM_FAULT_MAJOR) && !write) {
-        do_fault_around(t, vma, va, pte);
+        do_fault_around(t, vma, va, pte, fresh_table);
         if (!pte_none(*pte)) {
             fault_event(t, va, "file, read from disk", pte_pfn(*pte) << PAGE_SHIFT);
             return ret;
@@ -360,14 +378,20 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
 static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
                                 int write)
 {
-    pte_t *pte = pte_alloc(t->mm, va);
+    int fresh_table;
+    pte_t *pte = pte_alloc_fresh(t->mm, va, &fresh_table);
     if (!pte)
         return VM_FAULT_OOM;
     if (pte_is_guard(*pte))
         return VM_FAULT_SIGSEGV;
-    if (pte_none(*pte))
-        return vma->mapping ? do_fault(t, vma, va, pte, write)
-                            : do_anonymous_page(t, vma, va, pte, write);
+    if (pte_none(*pte)) {
+        unsigned ret = vma->mapping ? do_fault(t, vma, va, pte, write, fresh_table)
+                                    : do_anonymous_page(t, vma, va, pte, write);
+        /* Linux installs the table only once it maps something. */
+        if (fresh_table && (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS)))
+            pte_table_drop_empty(t->mm, va);
+        return ret;
+    }
     if (write && !pte_write(*pte))
         return do_wp_page(t, vma, va, pte);
     /* Spurious: another path fixed the PTE first; just mark it used. */

@@ -52,14 +52,22 @@ pte_t *pte_offset(struct mm_struct *mm, uint64_t va)
 
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t va)
 {
+    int fresh;
+    return pte_alloc_fresh(mm, va, &fresh);
+}
+
+pte_t *pte_alloc_fresh(struct mm_struct *mm, uint64_t va, int *fresh)
+{
     vms_machine *m = mm->m;
     pte_t *table = table_of(&m->pm, mm->pgd);
+    *fresh = 0;
     for (int level = pgtable_levels(mm); level > 1; level--) {
         pte_t *e = &table[table_index(va, level)];
         if (!(*e & _PAGE_PRESENT)) {
             uint32_t pfn = alloc_table(m);
             if (pfn == PFN_NONE)
                 return NULL;
+            *fresh = level == 2;
             *e = ((uint64_t)pfn << PAGE_SHIFT) | _PAGE_TABLE;
             trace_event(m, &(struct vms_event){.kind = VMS_EV_PGTABLE_ALLOC, .a = va,
                                                .level = level - 1, .detail = level_name[level - 1],
@@ -87,6 +95,26 @@ static void free_subtree(struct mm_struct *mm, pte_t *e, int level, uint64_t bas
                                        .detail = level_name[level - 1],
                                        .pa = (uint64_t)pfn << PAGE_SHIFT});
     free_table(m, pfn);
+}
+
+void pte_table_drop_empty(struct mm_struct *mm, uint64_t va)
+{
+    const struct phys_mem *pm = &mm->m->pm;
+    pte_t *table = table_of(pm, mm->pgd);
+    for (int level = pgtable_levels(mm); level > 2; level--) {
+        pte_t e = table[table_index(va, level)];
+        if (!(e & _PAGE_PRESENT))
+            return;
+        table = table_of(pm, pte_pfn(e));
+    }
+    pte_t *pmd = &table[table_index(va, 2)];
+    if (!(*pmd & _PAGE_PRESENT))
+        return;
+    const pte_t *ptes = table_of(pm, pte_pfn(*pmd));
+    for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
+        if (ptes[i])
+            return;
+    free_subtree(mm, pmd, 2, va & ~((1ULL << TABLE_SHIFT(2)) - 1));
 }
 
 struct free_area {

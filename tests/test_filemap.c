@@ -1143,6 +1143,45 @@ static void test_access_to_a_page_wholly_beyond_eof_is_sigbus(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A 0x2388-byte file (pages 0..2), all cached, mapped from page `first`
+ * to page 4 at BASE, the start of a page table; `table`: something else is
+ * mapped in that table first. A load of page 4 raises SIGBUS; its
+ * fault-around then maps the cached pages in its window, except that Linux
+ * 6.18 makes no new table for a window whose first page is the file's last:
+ * then nothing is mapped. `want` is the cost of loading pages first..2
+ * afterwards (measured on the host). */
+static void check_fault_past_eof_maps_around(struct env *e, uint64_t first, int table,
+                                             const char *want)
+{
+    make_file(e, "eof3", 0x2388);
+    int fd = open_ok(e, "eof3", O_RDONLY);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0x2388, 0), 0x2388);
+    if (table)
+        tu_store_byte(e->t, map_at(e, 256, 1, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 1);
+    vms_addr m = map_at(e, 0, 5 - first, PROT_READ, MAP_SHARED, fd, first);
+    assert_load_sigbus(e, m + (4 - first) * PG);
+    char got[8];
+    tu_fault_pattern(e->t, m, (int)(3 - first), 0, got);
+    assert_string_equal(got, want);
+    tu_assert_clean(e->m);
+}
+
+static void test_fault_past_eof_with_only_the_last_page_around_maps_nothing(void **state)
+{
+    check_fault_past_eof_maps_around(*state, 2, 0, "1");
+}
+
+static void test_fault_past_eof_maps_the_last_page_into_an_existing_table(void **state)
+{
+    check_fault_past_eof_maps_around(*state, 2, 1, "0");
+}
+
+static void test_fault_past_eof_maps_a_window_that_starts_before_the_last_page(void **state)
+{
+    check_fault_past_eof_maps_around(*state, 1, 0, "00");
+}
+
 static void test_mapping_of_an_empty_file_is_sigbus_on_access(void **state)
 {
     struct env *e = *state;
@@ -1300,6 +1339,9 @@ int main(void)
         T(test_store_past_eof_stays_until_written_back_then_reads_zero),
         T(test_store_past_eof_survives_munmap_and_ms_async_but_not_fsync),
         T(test_access_to_a_page_wholly_beyond_eof_is_sigbus),
+        T(test_fault_past_eof_with_only_the_last_page_around_maps_nothing),
+        T(test_fault_past_eof_maps_the_last_page_into_an_existing_table),
+        T(test_fault_past_eof_maps_a_window_that_starts_before_the_last_page),
         T(test_mapping_of_an_empty_file_is_sigbus_on_access),
         T(test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access),
         T(test_shrink_makes_cut_pages_sigbus_private_copies_included),
