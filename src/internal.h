@@ -108,9 +108,13 @@ void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t s
  * where MADV_DONTNEED and truncation keep them. */
 void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, uint64_t end,
               uint64_t *fs, uint64_t *fe, int drop_markers);
+/* mmap's, mlock's and mremap's populate: Linux drops the lock to read a page
+ * and faults again, so a read from the disk counts as a minor fault. */
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end);
 /* Faults [start, end) in, with writes (1), reads (0) or, at -1, as
- * populate_range chooses; -1 at the first page that cannot be faulted. */
+ * populate_range chooses, counting a read from the disk as major (madvise's
+ * populate, mprotect's copy of locked memory); -1 at the first page that
+ * cannot be faulted. */
 int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write);
 /* Copies the PTEs of src_vma into dst_vma (same range, another mm) for fork;
  * sets *wrprotected when a parent PTE lost its write bit. -1: out of frames. */

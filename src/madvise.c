@@ -43,7 +43,10 @@ static int64_t advised_flags(const struct vm_area_struct *vma, int behavior)
     case MADV_DONTFORK: return (int64_t)(f | VM_DONTCOPY);
     case MADV_DOFORK: return (int64_t)(f & ~VM_DONTCOPY);
     case MADV_DONTDUMP: return (int64_t)(f | VM_DONTDUMP);
-    case MADV_DODUMP: return (int64_t)(f & ~VM_DONTDUMP);
+    case MADV_DODUMP:
+        if (f & VM_DROPPABLE)
+            return -EINVAL; /* droppable memory is never dumped */
+        return (int64_t)(f & ~VM_DONTDUMP);
     case MADV_HUGEPAGE: return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
     case MADV_NOHUGEPAGE: return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
     case MADV_WIPEONFORK:

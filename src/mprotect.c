@@ -84,9 +84,11 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
     vma->vm_flags = newflags;
     change_protection(mm, vma, fs, fe);
     *pvma = vma_merge_neighbours(mm, vma);
-    /* Locked private memory turning writable is copied now, not at first write. */
+    /* Locked private memory turning writable is copied now, not at first
+     * write; Linux does it without dropping the lock, so a read from the
+     * disk counts as a major fault (populate_pages, not populate_range). */
     if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
-        populate_range(t, start, end);
+        populate_pages(t, start, end, -1);
     return 0;
 }
 

@@ -1182,6 +1182,26 @@ static void test_fault_past_eof_maps_a_window_that_starts_before_the_last_page(v
     check_fault_past_eof_maps_around(*state, 1, 0, "00");
 }
 
+/* mprotect making locked private memory writable copies its pages at once,
+ * without dropping the lock as mmap's and mlock's populate do: a page read
+ * from the disk counts as a major fault here. Host: an empty MAP_LOCKED
+ * 2-page map, the file then grown, costs 1 major + 1 minor fault in the
+ * mprotect; the stores after it cost nothing. */
+static void test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major(void **state)
+{
+    struct env *e = *state;
+    int fd = open_ok(e, "grown", O_RDWR | O_CREAT | O_TRUNC);
+    vms_addr m = map_ok(e, 0, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_LOCKED, fd, 0);
+    assert_int_equal(vms_ftruncate(e->t, fd, 0x3007), 0);
+    uint64_t min0 = tu_minflt(e->t), maj0 = tu_majflt(e->t);
+    assert_int_equal(vms_mprotect(e->t, m, 2 * PG, RW), 0);
+    assert_int_equal(tu_minflt(e->t) - min0, 1);
+    assert_int_equal(tu_majflt(e->t) - maj0, 1);
+    assert_int_equal(tu_fault_cost(e->t, m, 1), '0');
+    assert_int_equal(tu_fault_cost(e->t, m + PG, 1), '0');
+    tu_assert_clean(e->m);
+}
+
 static void test_mapping_of_an_empty_file_is_sigbus_on_access(void **state)
 {
     struct env *e = *state;
@@ -1342,6 +1362,7 @@ int main(void)
         T(test_fault_past_eof_with_only_the_last_page_around_maps_nothing),
         T(test_fault_past_eof_maps_the_last_page_into_an_existing_table),
         T(test_fault_past_eof_maps_a_window_that_starts_before_the_last_page),
+        T(test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major),
         T(test_mapping_of_an_empty_file_is_sigbus_on_access),
         T(test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access),
         T(test_shrink_makes_cut_pages_sigbus_private_copies_included),

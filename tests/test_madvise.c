@@ -782,6 +782,20 @@ static void test_madvise_advice_already_in_effect_splits_nothing(void **state)
     }
 }
 
+/* MAP_DROPPABLE memory must stay out of core dumps and empty in a fork
+ * child: DODUMP and KEEPONFORK are EINVAL there, the rest as elsewhere. */
+static void test_madvise_on_droppable_memory_refuses_dodump_and_keeponfork(void **state)
+{
+    struct env *e = *state;
+    map_at(e, V, 2 * PG, RW, 0x08 /* MAP_DROPPABLE */ | MAP_ANONYMOUS);
+    advise(e, V, PG, MADV_DODUMP, -EINVAL);
+    advise(e, V, PG, MADV_KEEPONFORK, -EINVAL);
+    const int fine[] = {MADV_DONTDUMP, MADV_WIPEONFORK, MADV_DOFORK, MADV_MERGEABLE, MADV_NORMAL};
+    for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+        advise(e, V, PG, fine[i], 0);
+    tu_assert_clean(e->m);
+}
+
 /* A length of one page and one byte covers two pages. */
 static void test_madvise_length_rounds_up_to_pages(void **state)
 {
@@ -1623,6 +1637,7 @@ int main(void)
         T(test_madvise_hugepage_then_nohugepage_stays_split),
         T(test_madvise_nohugepage_then_hugepage_stays_split),
         T(test_madvise_advice_already_in_effect_splits_nothing),
+        T(test_madvise_on_droppable_memory_refuses_dodump_and_keeponfork),
         T(test_madvise_length_rounds_up_to_pages),
         T(test_madvise_mergeable_on_shared_anon_changes_nothing),
         T(test_madvise_hugepage_on_shared_anon_splits_it),
