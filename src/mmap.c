@@ -151,6 +151,9 @@ int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uin
 {
     if (len > mm->task_size)
         return -ENOMEM;
+    /* hugetlbfs places whole huge pages: a fixed address must be aligned. */
+    if ((flags & MAP_HUGETLB) && (flags & MAP_FIXED) && (addr & (PMD_SIZE - 1)))
+        return -EINVAL;
     if (thp_wanted(file, addr, len, off, flags)) {
         uint64_t aligned = thp_get_unmapped_area(mm, len, file ? off : 0, flags);
         if (aligned)
@@ -395,6 +398,30 @@ static int64_t anon_vm_flags(int flags, uint64_t vm_flags)
     return (int64_t)vm_flags;
 }
 
+/* MAP_HUGETLB: Linux maps a file of its own hugetlbfs, open read-write, so
+ * do_mmap's rules for files apply (hugetlbfs has no MAP_SYNC); returns
+ * vm_flags or -errno. */
+static int64_t hugetlb_vm_flags(int flags, uint64_t vm_flags)
+{
+    unsigned checked = (unsigned)flags;
+    switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+        checked &= LEGACY_MAP_MASK;
+        /* fall through */
+    case MAP_SHARED_VALIDATE:
+        if (checked & ~LEGACY_MAP_MASK)
+            return -EOPNOTSUPP;
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        /* fall through */
+    case MAP_PRIVATE:
+        if (vm_flags & VM_GROWSDOWN)
+            return -EINVAL;
+        return (int64_t)vm_flags;
+    default:
+        return -EINVAL;
+    }
+}
+
 static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot, int flags,
                        int fd, int64_t off)
 {
@@ -409,6 +436,8 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
             return -EBADF;
         if (flags & MAP_HUGETLB)
             return -EINVAL; /* not a hugetlbfs file */
+    } else if (flags & MAP_HUGETLB) {
+        len = (len + PMD_SIZE - 1) & ~(PMD_SIZE - 1); /* whole huge pages (0 if it wraps) */
     }
     uint64_t pgoff = (uint64_t)off >> PAGE_SHIFT;
     if (!len)
@@ -422,9 +451,6 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         return -ENOMEM;
     if (mm->map_count > (int)m->cfg.max_map_count)
         return -ENOMEM;
-    /* A hugetlb mapping is placed in whole 2 MiB pages. */
-    if ((flags & MAP_HUGETLB) && (flags & MAP_FIXED) && (addr & (PMD_SIZE - 1)))
-        return -EINVAL;
     int64_t r = get_unmapped_area(mm, file, addr, len, (uint64_t)off, flags);
     if (r < 0)
         return r;
@@ -434,14 +460,17 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     uint64_t base = base_vm_flags(m, prot, flags);
     if ((flags & MAP_LOCKED) && !mlock_future_ok(mm, VM_LOCKED, len))
         return -EAGAIN;
-    int64_t vm_flags = file ? file_vm_flags(file, prot, flags, pgoff, len, base)
-                            : anon_vm_flags(flags, base);
+    int64_t vm_flags = file                     ? file_vm_flags(file, prot, flags, pgoff, len, base)
+                       : (flags & MAP_HUGETLB) ? hugetlb_vm_flags(flags, base)
+                                               : anon_vm_flags(flags, base);
     if (vm_flags < 0)
         return vm_flags;
     if ((flags & MAP_HUGETLB) && ((uint64_t)off & (PMD_SIZE - 1)))
         return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
+    /* The huge page pool is empty. Simplification: with MAP_NORESERVE Linux
+     * maps it anyway (every touch is SIGBUS); vmsim has no hugetlb VMAs. */
     if (flags & MAP_HUGETLB)
-        return -ENOMEM; /* the huge page pool is empty */
+        return -ENOMEM;
     r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff, flags);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);

@@ -606,6 +606,28 @@ static void test_mmap_mapping_type_comes_before_hugetlb(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Anonymous MAP_HUGETLB maps a file of Linux's hugetlbfs, so the rules for
+ * file mappings decide the errno (host values): the length is first rounded
+ * to 2 MiB (wrapping to 0 is EINVAL), too long is ENOMEM before an unaligned
+ * fixed address is EINVAL, MAP_SHARED_VALIDATE is accepted (then the empty
+ * pool says ENOMEM) but not with MAP_SYNC, and MAP_DROPPABLE is no file
+ * mapping type. */
+static void test_mmap_hugetlb_follows_the_rules_for_files(void **state)
+{
+    struct env *e = *state;
+    const int ah = MAP_ANONYMOUS | MAP_HUGETLB;
+    assert_int_equal(map(e, 0, UINT64_MAX, RW, MAP_PRIVATE | ah), -EINVAL);
+    assert_int_equal(map(e, 0, UINT64_MAX - PG - 2 * MIB + 1, RW, MAP_PRIVATE | ah), -ENOMEM);
+    assert_int_equal(map(e, 0x300000001000ULL, 0x7ffffffff000ULL, RW, MAP_PRIVATE | MAP_FIXED | ah),
+                     -ENOMEM);
+    assert_int_equal(map(e, 0, PG, RW, MAP_SHARED_VALIDATE | ah), -ENOMEM);
+    assert_int_equal(map(e, 0, PG, RW, MAP_SHARED_VALIDATE | MAP_SYNC | ah), -EOPNOTSUPP);
+    assert_int_equal(map(e, 0, PG, RW, 0x08 /* MAP_DROPPABLE */ | ah), -EINVAL);
+    assert_int_equal(map(e, 0, PG, RW, MAP_PRIVATE | MAP_GROWSDOWN | MAP_NORESERVE | ah), -EINVAL);
+    assert_int_equal(tu_vma_count(e->t), 0);
+    tu_assert_clean(e->m);
+}
+
 /* Linux checks the memlock limit before it looks at the mapping type, and
  * the huge page pool is only tried when the mapping is made. */
 static void test_mmap_memlock_limit_comes_before_mapping_type(void **state)
@@ -1361,6 +1383,7 @@ int main(void)
         T(test_mmap_size_comes_before_mapping_type_checks),
         T(test_mmap_eexist_comes_before_mapping_type_checks),
         T(test_mmap_mapping_type_comes_before_hugetlb),
+        T(test_mmap_hugetlb_follows_the_rules_for_files),
         T(test_mmap_memlock_limit_comes_before_mapping_type),
         T(test_mmap_memlock_limit_comes_before_hugetlb),
         T(test_mmap_first_mapping_lies_just_below_mmap_base),
