@@ -178,20 +178,30 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
     pte_t *table = pte - pte_off;
     uint64_t prot = vm_page_prot(vma);
     const uint32_t *leaf = NULL;
+    unsigned hits = 0;
     for (uint64_t i = from; i < to; i++) {
         uint64_t index = index0 + i;
         if (!leaf || index % XA_LEAF_SLOTS == 0)
             leaf = xa_leaf(as->pages, index);
-        if (!pte_none(table[i]) || !leaf)
+        if (!leaf)
             continue;
         uint32_t pfn = leaf[index % XA_LEAF_SLOTS];
         if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & PG_readahead))
+            continue;
+        hits++; /* mapped or not: Linux counts it before it looks at the PTE */
+        if (!pte_none(table[i]))
             continue;
         get_page(&m->pm, pfn);
         map_new_page(m, pfn);
         table[i] = mk_pte(pfn, prot);
     }
+    if (vma->vm_file && as->kind == MAPPING_FILE) {
+        struct file_ra_state *ra = &vma->vm_file->ra;
+        ra->mmap_miss = hits >= ra->mmap_miss ? 0 : ra->mmap_miss - hits;
+    }
 }
+
+#define MMAP_LOTSAMISS 100
 
 /* Linux's mmap read-around: a page-cache miss in a fault reads the disk's
  * readahead window around it (ahead only with MADV_SEQUENTIAL, nothing more
@@ -204,9 +214,19 @@ static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint6
     struct file_ra_state *ra = &vma->vm_file->ra;
     uint64_t window = ra_pages(m);
     uint64_t flags = vma->vm_flags;
-    if ((flags & (VM_RAND_READ | VM_EXEC)) == VM_RAND_READ) {
+    if ((flags & (VM_RAND_READ | VM_EXEC)) == VM_RAND_READ || !window) {
         filemap_get_page(m, as, index, NULL);
         return;
+    }
+    /* A file whose faults miss much more than they hit reads no more
+     * around them: read-around would only waste the disk's time. */
+    if (!(flags & VM_SEQ_READ)) {
+        if (ra->mmap_miss < MMAP_LOTSAMISS * 10)
+            ra->mmap_miss++;
+        if (ra->mmap_miss > MMAP_LOTSAMISS) {
+            filemap_get_page(m, as, index, NULL);
+            return;
+        }
     }
     if ((flags & VM_EXEC) && !(flags & VM_SEQ_READ)) {
         uint64_t vma_end = vma->vm_pgoff + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT);
@@ -228,10 +248,14 @@ static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint6
 static void async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
-    if (!(page->flags & PG_readahead) || (vma->vm_flags & VM_RAND_READ))
+    struct file_ra_state *ra = &vma->vm_file->ra;
+    if ((vma->vm_flags & VM_RAND_READ) || !ra_pages(m))
+        return;
+    if (ra->mmap_miss) /* a fault that found its page: one miss less */
+        ra->mmap_miss--;
+    if (!(page->flags & PG_readahead))
         return;
     page->flags &= ~PG_readahead;
-    struct file_ra_state *ra = &vma->vm_file->ra;
     uint64_t next = next_ra_size(ra->size, ra_pages(m));
     ra->start += ra->size;
     ra->size = next > ra->size ? next : ra->size;

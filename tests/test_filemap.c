@@ -1028,6 +1028,46 @@ static void test_cold_exec_read_reads_ahead_within_the_vma_only(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A file whose faults keep missing the cache stops reading around them
+ * (Linux's MMAP_LOTSAMISS, 100): each miss counts one, each page a fault
+ * finds or maps around counts one less. Measured on the host at
+ * read_ahead_kb 128 with faults 64 pages apart on a cold file: private
+ * write faults (no fault-around) each read the 32 pages around them up to
+ * the 100th miss, then only their own page; read faults map 16 pages
+ * around each time, so they never stop reading around. `want[k]` is how
+ * many of the 64 pages from fault k are cached after it. */
+#define MISS_STRIDE 64
+#define MISS_FAULTS 105
+static void check_misses(struct env *e, int write, int around_until)
+{
+    make_file(e, "misses", (size_t)MISS_STRIDE * MISS_FAULTS * PG);
+    int fd = open_ok(e, "misses", O_RDONLY);
+    vms_addr p = map_at(e, 0, MISS_STRIDE * MISS_FAULTS, RW, MAP_PRIVATE, fd, 0);
+    char res[MISS_STRIDE + 1];
+    for (int k = 0; k < MISS_FAULTS; k++) {
+        vms_addr va = p + (uint64_t)k * MISS_STRIDE * PG;
+        assert_int_equal(tu_fault_cost(e->t, va, write), 'M');
+        tu_residency(e->t, va, MISS_STRIDE, res);
+        int cached = 0;
+        for (int i = 0; i < MISS_STRIDE; i++)
+            cached += res[i] == '1';
+        int want = k == 0 ? 32 : k < around_until ? 16 : 1;
+        if (cached != want)
+            fail_msg("fault %d: %d pages cached, want %d", k, cached, want);
+    }
+    tu_assert_clean(e->m);
+}
+
+static void test_cold_write_faults_stop_reading_around_after_100_misses(void **state)
+{
+    check_misses(*state, 1, 100);
+}
+
+static void test_cold_read_faults_keep_reading_around(void **state)
+{
+    check_misses(*state, 0, MISS_FAULTS);
+}
+
 static void test_cold_shared_write_is_one_major_fault_and_reads_around(void **state)
 {
     struct env *e = *state;
@@ -1353,6 +1393,8 @@ int main(void)
         T(test_cold_read_in_the_middle_reads_around_the_fault),
         T(test_cold_private_read_reads_around_the_same_way),
         T(test_cold_exec_read_reads_ahead_within_the_vma_only),
+        T(test_cold_write_faults_stop_reading_around_after_100_misses),
+        T(test_cold_read_faults_keep_reading_around),
         T(test_cold_shared_write_is_one_major_fault_and_reads_around),
         T(test_cold_pread_reads_ahead_only_from_the_start),
         T(test_tail_of_the_last_page_reads_zero),
