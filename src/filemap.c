@@ -169,7 +169,13 @@ void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_r
 void set_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
-    if (!(page->flags & PG_file) || (page->flags & PG_dirty))
+    if (page->flags & PG_dirty)
+        return;
+    /* A written shmem page stays dirty: nothing writes it back, and only a
+     * clean one (zeros, never written) may be dropped by reclaim. */
+    if (page->flags & PG_shmem)
+        page->flags |= PG_dirty;
+    if (!(page->flags & PG_file))
         return;
     page->flags |= PG_dirty;
     ((struct address_space *)page->mapping)->nrdirty++;
@@ -627,7 +633,7 @@ int remove_clean_cache_page(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
     struct address_space *as = page->mapping;
-    if (!(page->flags & PG_file) || (page->flags & PG_dirty) || page->mapcount ||
+    if (!(page->flags & (PG_file | PG_shmem)) || (page->flags & PG_dirty) || page->mapcount ||
         page->refcount != 1)
         return 0;
     xa_erase(as->pages, page->index);

@@ -171,8 +171,9 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write)
 /* One page of MADV_PAGEOUT, as reclaim without swap treats it: anonymous
  * memory stays mapped (nowhere to put it) unless it is a clean MADV_FREE
  * page, which is dropped; an object's page (file or shmem) is unmapped, and
- * a clean file page then leaves the page cache. Pages mapped elsewhere too
- * are left alone. 1 if the PTE went. */
+ * a clean one then leaves the page cache (a shmem page never written holds
+ * only zeros, which a fault makes again). Pages mapped elsewhere too are
+ * left alone. 1 if the PTE went. */
 static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
 {
     struct mm_struct *mm = vma->vm_mm;
@@ -193,7 +194,7 @@ static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
         set_page_dirty(m, pfn);
     page->mapcount--;
     put_page(&m->pm, pfn); /* a clean MADV_FREE page is gone now */
-    if ((page->flags & PG_file) && !(page->flags & PG_dirty))
+    if (!(page->flags & PG_dirty))
         remove_clean_cache_page(m, pfn);
     return 1;
 }

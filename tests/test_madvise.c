@@ -490,6 +490,35 @@ static void test_madvise_pageout_drops_clean_file_pages_mapped_once(void **state
     tu_assert_clean(e->m);
 }
 
+/* Shared anonymous memory without swap: reclaim unmaps its pages; one never
+ * written holds only zeros and is dropped, a written one stays in memory.
+ * Host: 18 populated pages, PAGEOUT of pages 1..17, then a load of each:
+ * never written, every page faults alone (nothing is left to map around);
+ * written, fault-around maps the kept pages 16 at a time. */
+static void check_pageout_of_shared_anon(struct env *e, int written, const char *residency,
+                                         const char *faults)
+{
+    map_at(e, V, 18 * PG, RW, SA | MAP_POPULATE);
+    if (written)
+        fill_pages(e->t, V, 18, 0x10);
+    advise(e, V + PG, 17 * PG, MADV_PAGEOUT, 0);
+    assert_residency(e->t, V, residency);
+    char got[19];
+    tu_fault_pattern(e->t, V, 18, 0, got);
+    assert_string_equal(got, faults);
+    tu_assert_clean(e->m);
+}
+
+static void test_madvise_pageout_drops_shared_anon_pages_never_written(void **state)
+{
+    check_pageout_of_shared_anon(*state, 0, "100000000000000000", "011111111111111111");
+}
+
+static void test_madvise_pageout_unmaps_but_keeps_written_shared_anon_pages(void **state)
+{
+    check_pageout_of_shared_anon(*state, 1, "111111111111111111", "010000000000000010");
+}
+
 static void test_madvise_cold_succeeds_and_keeps_the_pages(void **state)
 {
     struct env *e = *state;
@@ -1611,6 +1640,8 @@ int main(void)
         T(test_madvise_pageout_drops_a_lazily_freed_page_that_was_only_read),
         T(test_madvise_pageout_keeps_a_page_written_after_free),
         T(test_madvise_pageout_drops_clean_file_pages_mapped_once),
+        T(test_madvise_pageout_drops_shared_anon_pages_never_written),
+        T(test_madvise_pageout_unmaps_but_keeps_written_shared_anon_pages),
         T(test_madvise_cold_succeeds_and_keeps_the_pages),
         T(test_madvise_dontneed_shoots_down_another_cpus_tlb_entry),
         T(test_madvise_free_then_a_write_from_another_cpu_survives_pageout),
