@@ -193,6 +193,8 @@ static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
     if (p->refcount != 1 + p->mapcount)
         fail(ck, "file page %" PRIx32 ": refcount %d, mapcount %d", pfn, p->refcount,
              p->mapcount);
+    if ((p->flags & PG_unread) && (p->mapcount || (p->flags & PG_dirty)))
+        fail(ck, "file page %" PRIx32 " is mapped or dirty but was never read", pfn);
     ck->file_pages++;
     ck->file_dirty += (p->flags & PG_dirty) != 0;
     return 0;

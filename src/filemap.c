@@ -140,6 +140,15 @@ static uint32_t add_to_page_cache(vms_machine *m, struct address_space *as, uint
     return pfn;
 }
 
+int page_read_now(vms_machine *m, uint32_t pfn)
+{
+    struct page *page = pfn_to_page(&m->pm, pfn);
+    if (!(page->flags & PG_unread))
+        return 0;
+    page->flags &= ~PG_unread; /* its bytes were read when it was made */
+    return 1;
+}
+
 uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t index, int *major)
 {
     uint32_t pfn = xa_load(as->pages, index);
@@ -443,6 +452,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
             uint32_t p = xa_load(as->pages, index + n);
             if (p == PFN_NONE)
                 break;
+            page_read_now(m, p);
             pfn[n++] = p;
             if (m->pm.pages[p].flags & PG_readahead)
                 break;
@@ -495,6 +505,21 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
+/* Removes the cache pages [first, ...), which nothing maps any more:
+ * after a truncate, or a write that failed past the end of the file (ext4
+ * truncates what such a write left beyond i_size). */
+static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t first)
+{
+    struct page_list l = {.first = first, .last = UINT64_MAX, .pm = &m->pm};
+    xa_for_each(as->pages, collect_page, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        clear_page_dirty(m, l.pfn[i]);
+        xa_erase(as->pages, l.index[i]);
+        put_page(&m->pm, l.pfn[i]);
+    }
+    page_list_free(&l);
+}
+
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos)
 {
@@ -517,6 +542,7 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         }
         if (pfn == PFN_NONE)
             return done ? (int64_t)done : -ENOMEM;
+        page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
         uint64_t c = copy_from_user(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
@@ -532,8 +558,10 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         if (*pos > as->size)
             as->size = *pos;
         if (c < n) {
-            if (c == 0 && stuck)
+            if (c == 0 && stuck) {
+                drop_pages_from(m, as, size_pages(as));
                 return done ? (int64_t)done : -EFAULT;
+            }
             stuck = c == 0;
         } else {
             stuck = 0;
@@ -560,25 +588,37 @@ static void unmap_mapping_pages(struct vms_task *t, struct address_space *as, ui
     }
 }
 
+/* ext4 zeroes the rest of the end-of-file block when a truncate leaves
+ * the end inside a page: the new end when it shrinks (or keeps) the size,
+ * the old end when it grows. That puts the page in the page cache without
+ * making it up to date (mincore does not count it, fault-around and
+ * readahead pass it by), and the first access reads it without counting a
+ * major fault. The bytes are read here already; PG_unread keeps the rest. */
+static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint64_t old,
+                                  uint64_t size)
+{
+    uint64_t end = size > old ? old : size;
+    if (!(end & (PAGE_SIZE - 1)) || xa_load(as->pages, end >> PAGE_SHIFT) != PFN_NONE)
+        return;
+    uint32_t pfn = add_to_page_cache(m, as, end >> PAGE_SHIFT, 1);
+    if (pfn != PFN_NONE)
+        m->pm.pages[pfn].flags |= PG_unread;
+}
+
 void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t size)
 {
     vms_machine *m = t->m;
     uint64_t old = as->size;
     as->size = size;
     if (size >= old) {
+        leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
         return;
     }
     uint64_t first = size_pages(as);
     unmap_mapping_pages(t, as, first);
-    struct page_list l = {.first = first, .last = UINT64_MAX, .pm = &m->pm};
-    xa_for_each(as->pages, collect_page, &l);
-    for (size_t i = 0; i < l.n; i++) {
-        clear_page_dirty(m, l.pfn[i]);
-        xa_erase(as->pages, l.index[i]);
-        put_page(&m->pm, l.pfn[i]);
-    }
-    page_list_free(&l);
+    drop_pages_from(m, as, first);
+    leave_unread_eof_page(m, as, old, size);
     zero_tail(m, as, size);
 }
 

@@ -182,6 +182,8 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last);
 /* Reclaims a clean, unmapped page-cache page: 1 if it was dropped. */
 int remove_clean_cache_page(vms_machine *m, uint32_t pfn);
+/* A PG_unread page becomes an ordinary cached one: 1 if it was unread. */
+int page_read_now(vms_machine *m, uint32_t pfn);
 /* Writes back the dirty pages with index in [first, last]; 0 or -errno. */
 int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
                     unsigned cpu);

@@ -13,7 +13,8 @@
 
 #include <string.h>
 
-enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4, VM_FAULT_SIGSEGV = 8 };
+enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4, VM_FAULT_SIGSEGV = 8,
+       VM_FAULT_RETRY = 16 /* the page had to be read: Linux faults again (minor) */ };
 
 
 #define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
@@ -135,7 +136,7 @@ static int first_page_is_last(vms_machine *m, const struct address_space *as, ui
 {
     for (uint64_t i = from; i < to; i++) {
         uint32_t pfn = xa_load(as->pages, index0 + i);
-        if (pfn != PFN_NONE && !(m->pm.pages[pfn].flags & PG_readahead))
+        if (pfn != PFN_NONE && !(m->pm.pages[pfn].flags & (PG_readahead | PG_unread)))
             return index0 + i == size_pages(as) - 1;
     }
     return 0;
@@ -186,7 +187,7 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
         if (!leaf)
             continue;
         uint32_t pfn = leaf[index % XA_LEAF_SLOTS];
-        if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & PG_readahead))
+        if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & (PG_readahead | PG_unread)))
             continue;
         hits++; /* mapped or not: Linux counts it before it looks at the PTE */
         if (!pte_none(table[i]))
@@ -283,7 +284,9 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
     *pfn = find_get_page(as, index);
     if (*pfn != PFN_NONE) {
         async_readahead(m, vma, *pfn);
-        return 0;
+        /* Cached but never read: read it now, without waiting for readahead;
+         * Linux then faults again, which is not counted as major. */
+        return page_read_now(m, *pfn) ? VM_FAULT_RETRY : 0;
     }
     ret = VM_FAULT_MAJOR;
     filemap_readaround(m, vma, index);
@@ -349,8 +352,8 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
     /* After reading from the disk Linux retries the fault, and the retry
-     * maps the window around it: still one (major) fault. */
-    if ((ret & VM_FAULT_MAJOR) && !write) {
+     * maps the window around it: still one fault. */
+    if ((ret & (VM_FAULT_MAJOR | VM_FAULT_RETRY)) && !write) {
         do_fault_around(t, vma, va, pte, fresh_table);
         if (!pte_none(*pte)) {
             fault_event(t, va, "file, read from disk", pte_pfn(*pte) << PAGE_SHIFT);

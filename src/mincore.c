@@ -1,7 +1,8 @@
 /*
  * mincore, as Linux's mm/mincore.c: one byte per page, 1 when the page is
  * resident: mapped by a PTE of this process (the zero page and PROT_NONE
- * pages included), or, for a file or shmem mapping, present in its page cache.
+ * pages included), or, for a file or shmem mapping, present and up to date in
+ * its page cache.
  */
 #include "internal.h"
 
@@ -13,9 +14,11 @@ static unsigned char page_resident(struct mm_struct *mm, const struct vm_area_st
     pte_t *pte = pte_offset(mm, va);
     if (pte && pte_present(*pte))
         return 1;
-    if (vma->mapping)
-        return find_get_page(vma->mapping, vma->vm_pgoff + ((va - vma->vm_start) >> PAGE_SHIFT)) !=
-               PFN_NONE;
+    if (vma->mapping) {
+        /* An unread page (not up to date) does not count, as in Linux. */
+        uint32_t pfn = find_get_page(vma->mapping, vma->vm_pgoff + ((va - vma->vm_start) >> PAGE_SHIFT));
+        return pfn != PFN_NONE && !(mm->m->pm.pages[pfn].flags & PG_unread);
+    }
     return 0;
 }
 

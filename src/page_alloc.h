@@ -23,6 +23,7 @@ enum page_flag {
     PG_file = 1u << 7,           /* in a host file's page cache; mapping is its inode */
     PG_readahead = 1u << 8,      /* readahead marker: touching it reads the next window */
     PG_lazyfree = 1u << 9,       /* MADV_FREE: reclaim may drop it while its PTE is clean */
+    PG_unread = 1u << 10,        /* cached but not yet read (Linux's !uptodate): see truncate */
 };
 
 struct page {

@@ -1242,6 +1242,81 @@ static void test_mprotect_writable_of_locked_private_file_memory_counts_the_read
     tu_assert_clean(e->m);
 }
 
+/* ext4 leaves the page of the end of file in the page cache, not yet read,
+ * when a truncate puts that end inside a page: the new end when the size
+ * shrinks or stays, the old end when it grows. Read-around passes such a
+ * page by, and the fault that reads it is minor. Each case: a file of
+ * `pages` written pages the machine never read, truncated to `first` and
+ * then `second` (if not -1), then every page loaded in order; the fault
+ * costs are the host's (ext4, Linux 6.18). */
+struct truncate_case {
+    int pages;
+    int64_t first, second;
+    const char *costs;
+};
+
+static void test_truncate_leaves_the_eof_page_cached_but_unread(void **state)
+{
+    static const struct truncate_case cases[] = {
+        {0, 0x3007, -1, "M000"},        {0, 0x1388, 0x3007, "M100"},
+        {0, 0x64, 0x10000, "1M00000000000000"},
+        {0, 0x8000, 0x64, "1"},         {0, 0x8000, 0x2064, "M01"},
+        {0, 0x2000, 0x5000, "M0000"},   {4, 0x1064, -1, "M1"},
+        {4, 0x2000, -1, "M0"},          {2, 0x1800, 0x5007, "M10000"},
+        {2, 0x5007, -1, "M00000"},      {0, 0x5007, 0x5007, "M00001"},
+    };
+    struct env *e = *state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct truncate_case *c = &cases[i];
+        char name[16], got[20];
+        snprintf(name, sizeof(name), "t%zu", i);
+        make_file(e, name, (size_t)c->pages * PG);
+        int fd = open_ok(e, name, O_RDWR);
+        assert_int_equal(vms_ftruncate(e->t, fd, c->first), 0);
+        if (c->second >= 0)
+            assert_int_equal(vms_ftruncate(e->t, fd, c->second), 0);
+        int pages = (int)strlen(c->costs);
+        vms_addr m = map_at(e, 512 * i, (uint64_t)pages, PROT_READ, MAP_SHARED, fd, 0);
+        tu_fault_pattern(e->t, m, pages, 0, got);
+        if (strcmp(got, c->costs) != 0)
+            fail_msg("case %zu: costs %s, want %s", i, got, c->costs);
+    }
+    tu_assert_clean(e->m);
+}
+
+/* A write that fails (its buffer is not mapped) leaves no page beyond the
+ * end of the file: a later read there misses the cache and reads ahead
+ * (pages 0..3), as on the host. */
+static void test_failed_write_past_eof_leaves_no_cache_page(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "w", 0);
+    int fd = open_ok(e, "w", O_RDWR);
+    assert_int_equal(vms_write(e->t, fd, 0x7f0000000000ULL, 0x6c5), -EFAULT);
+    assert_int_equal(vms_ftruncate(e->t, fd, 0x8000), 0);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_read(e->t, fd, buf, PG), PG);
+    vms_addr m = map_at(e, 0, 8, PROT_READ, MAP_SHARED, fd, 0);
+    assert_residency(e, m, 8, "11110000");
+    tu_assert_clean(e->m);
+}
+
+/* mincore does not count a page that is cached but unread. */
+static void test_unread_eof_page_is_not_resident_until_read(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "u", 0);
+    int fd = open_ok(e, "u", O_RDWR);
+    assert_int_equal(vms_ftruncate(e->t, fd, 0x8000), 0);
+    assert_int_equal(vms_ftruncate(e->t, fd, 0x2064), 0);
+    vms_addr m = map_at(e, 0, 3, PROT_READ, MAP_SHARED, fd, 0);
+    assert_residency(e, m, 3, "000");
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0x64, 0x2000), 0x64);
+    assert_residency(e, m, 3, "001");
+    tu_assert_clean(e->m);
+}
+
 static void test_mapping_of_an_empty_file_is_sigbus_on_access(void **state)
 {
     struct env *e = *state;
@@ -1405,6 +1480,9 @@ int main(void)
         T(test_fault_past_eof_maps_the_last_page_into_an_existing_table),
         T(test_fault_past_eof_maps_a_window_that_starts_before_the_last_page),
         T(test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major),
+        T(test_truncate_leaves_the_eof_page_cached_but_unread),
+        T(test_unread_eof_page_is_not_resident_until_read),
+        T(test_failed_write_past_eof_leaves_no_cache_page),
         T(test_mapping_of_an_empty_file_is_sigbus_on_access),
         T(test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access),
         T(test_shrink_makes_cut_pages_sigbus_private_copies_included),
