@@ -505,9 +505,7 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
-/* Removes the cache pages [first, ...), which nothing maps any more:
- * after a truncate, or a write that failed past the end of the file (ext4
- * truncates what such a write left beyond i_size). */
+/* Removes the cache pages [first, ...), which nothing maps any more. */
 static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t first)
 {
     struct page_list l = {.first = first, .last = UINT64_MAX, .pm = &m->pm};
@@ -558,10 +556,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         if (*pos > as->size)
             as->size = *pos;
         if (c < n) {
-            if (c == 0 && stuck) {
-                drop_pages_from(m, as, size_pages(as));
+            if (c == 0 && stuck)
                 return done ? (int64_t)done : -EFAULT;
-            }
             stuck = c == 0;
         } else {
             stuck = 0;
@@ -611,6 +607,9 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     uint64_t old = as->size;
     as->size = size;
     if (size >= old) {
+        /* Linux truncates the page cache to the new size even when the
+         * file grows: a page a failed write left past the end goes. */
+        drop_pages_from(m, as, size_pages(as));
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
         return;

@@ -113,9 +113,11 @@ void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, 
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end);
 /* Faults [start, end) in, with writes (1), reads (0) or, at -1, as
  * populate_range chooses, counting a read from the disk as major (madvise's
- * populate, mprotect's copy of locked memory); -1 at the first page that
- * cannot be faulted. */
+ * populate, which retries); -1 at the first page that cannot be faulted. */
 int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write);
+/* mprotect's copy of locked memory: faults without dropping the lock, so a
+ * cache miss counts major and a cached but unread page minor. */
+int populate_waiting(struct vms_task *t, uint64_t start, uint64_t end);
 /* Copies the PTEs of src_vma into dst_vma (same range, another mm) for fork;
  * sets *wrprotected when a parent PTE lost its write bit. -1: out of frames. */
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,

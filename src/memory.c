@@ -13,8 +13,12 @@
 
 #include <string.h>
 
+/* VM_FAULT_RETRY: the page was cached but unread and had to be read; Linux
+ * drops the lock and faults again. A user fault retries under the VMA lock
+ * and counts minor; a kernel fault (a copy in read or write) retries under
+ * mmap_lock as FAULT_FLAG_TRIED, which counts major. */
 enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4, VM_FAULT_SIGSEGV = 8,
-       VM_FAULT_RETRY = 16 /* the page had to be read: Linux faults again (minor) */ };
+       VM_FAULT_RETRY = 16 };
 
 
 #define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
@@ -434,7 +438,7 @@ static int account_fault(struct vms_task *t, unsigned ret, uint64_t va)
         return raise_signal(t, SIGBUS, BUS_ADRERR, va);
     if (ret & VM_FAULT_SIGSEGV) /* a guard region */
         return raise_signal(t, SIGSEGV, SEGV_MAPERR, va);
-    if (ret & VM_FAULT_MAJOR) {
+    if ((ret & VM_FAULT_MAJOR) || ((ret & VM_FAULT_RETRY) && t->in_uaccess)) {
         t->maj_flt++;
         t->m->major_faults++;
     } else {
@@ -467,10 +471,15 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
 
 /* ---- populate and zap ---- */
 
-/* fresh_retry: mmap's populate (and mlock's) drops the lock when a page
- * must be read and faults again from scratch: the read is not counted as
- * a major fault (madvise's populate retries and counts it major). */
-static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write, int fresh_retry)
+/* How a populate counts a page it had to read, after Linux's GUP callers. */
+enum populate_mode {
+    POPULATE_REFAULT, /* mmap, mlock, mremap: drop the lock, fault afresh: minor */
+    POPULATE_TRIED,   /* madvise: retry with FAULT_FLAG_TRIED: major */
+    POPULATE_WAIT,    /* mprotect: no retry; a miss is major, an unread page minor */
+};
+
+static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
+                    enum populate_mode mode)
 {
     struct mm_struct *mm = t->mm;
     for (uint64_t va = start; va < end; va += PAGE_SIZE) {
@@ -486,8 +495,12 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
         if (pte && pte_present(*pte) && (!w || pte_write(*pte)))
             continue;
         unsigned ret = handle_mm_fault(t, vma, va, w);
-        if (fresh_retry)
-            ret &= ~VM_FAULT_MAJOR;
+        if (mode == POPULATE_REFAULT)
+            ret &= ~(VM_FAULT_MAJOR | VM_FAULT_RETRY);
+        else if (mode == POPULATE_TRIED && (ret & VM_FAULT_RETRY))
+            ret |= VM_FAULT_MAJOR;
+        else
+            ret &= ~VM_FAULT_RETRY;
         if (account_fault(t, ret, va))
             return -1;
     }
@@ -496,12 +509,17 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
 
 int populate_pages(struct vms_task *t, uint64_t start, uint64_t end, int write)
 {
-    return populate(t, start, end, write, 0);
+    return populate(t, start, end, write, POPULATE_TRIED);
 }
 
 int populate_range(struct vms_task *t, uint64_t start, uint64_t end)
 {
-    return populate(t, start, end, -1, 1);
+    return populate(t, start, end, -1, POPULATE_REFAULT);
+}
+
+int populate_waiting(struct vms_task *t, uint64_t start, uint64_t end)
+{
+    return populate(t, start, end, -1, POPULATE_WAIT);
 }
 
 /* The first va at or after `va` that may have a PTE, skipping missing tables. */

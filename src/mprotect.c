@@ -86,9 +86,9 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
     *pvma = vma_merge_neighbours(mm, vma);
     /* Locked private memory turning writable is copied now, not at first
      * write; Linux does it without dropping the lock, so a read from the
-     * disk counts as a major fault (populate_pages, not populate_range). */
+     * disk counts as a major fault (unlike mmap's populate_range). */
     if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
-        populate_pages(t, start, end, -1);
+        populate_waiting(t, start, end);
     return 0;
 }
 
