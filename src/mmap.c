@@ -333,6 +333,9 @@ static uint64_t base_vm_flags(const vms_machine *m, int prot, int flags)
         vm_flags |= VM_LOCKED;
     if (flags & MAP_STACK) /* Linux 6.7+: stacks are never backed by huge pages */
         vm_flags |= VM_NOHUGEPAGE;
+    /* Anonymous memory keeps VM_SYNC too (it only stops merges there). */
+    if (flags & MAP_SYNC)
+        vm_flags |= VM_SYNC;
     return vm_flags;
 }
 

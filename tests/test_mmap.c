@@ -628,6 +628,18 @@ static void test_mmap_hugetlb_follows_the_rules_for_files(void **state)
     tu_assert_clean(e->m);
 }
 
+/* MAP_SYNC means nothing for anonymous memory, but the VMA keeps VM_SYNC,
+ * so it does not merge with a plain neighbour (as on the host). */
+static void test_mmap_sync_anonymous_memory_does_not_merge(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(map(e, 0x10000000, 2 * PG, RW, PA | MAP_FIXED), 0x10000000);
+    assert_int_equal(map(e, 0x10002000, PG, RW, PA | MAP_FIXED | MAP_SYNC), 0x10002000);
+    assert_int_equal(map(e, 0x10003000, PG, RW, PA | MAP_FIXED), 0x10003000);
+    assert_int_equal(tu_vma_count(e->t), 3);
+    tu_assert_clean(e->m);
+}
+
 /* Linux checks the memlock limit before it looks at the mapping type, and
  * the huge page pool is only tried when the mapping is made. */
 static void test_mmap_memlock_limit_comes_before_mapping_type(void **state)
@@ -1384,6 +1396,7 @@ int main(void)
         T(test_mmap_eexist_comes_before_mapping_type_checks),
         T(test_mmap_mapping_type_comes_before_hugetlb),
         T(test_mmap_hugetlb_follows_the_rules_for_files),
+        T(test_mmap_sync_anonymous_memory_does_not_merge),
         T(test_mmap_memlock_limit_comes_before_mapping_type),
         T(test_mmap_memlock_limit_comes_before_hugetlb),
         T(test_mmap_first_mapping_lies_just_below_mmap_base),
