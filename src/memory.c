@@ -13,12 +13,13 @@
 
 #include <string.h>
 
-/* VM_FAULT_RETRY: the page was cached but unread and had to be read; Linux
- * drops the lock and faults again. A user fault retries under the VMA lock
- * and counts minor; a kernel fault (a copy in read or write) retries under
- * mmap_lock as FAULT_FLAG_TRIED, which counts major. */
+/* VM_FAULT_RETRY: the fault found its page but had to read something (the
+ * page itself, if cached but unread: VM_FAULT_UNREAD; or the next readahead
+ * window, at a marker), and Linux drops the lock and faults again. A user
+ * fault retries under the VMA lock and counts minor; a kernel fault (a copy
+ * in read or write) retries under mmap_lock as FAULT_FLAG_TRIED: major. */
 enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4, VM_FAULT_SIGSEGV = 8,
-       VM_FAULT_RETRY = 16 };
+       VM_FAULT_RETRY = 16, VM_FAULT_UNREAD = 32 };
 
 
 #define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
@@ -249,23 +250,24 @@ static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint6
 }
 
 /* A fault that touches the readahead marker reads the next window, without
- * waiting: a minor fault (Linux's do_async_mmap_readahead). */
-static void async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t pfn)
+ * waiting for it (Linux's do_async_mmap_readahead); 1 if it did. */
+static int async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
     struct file_ra_state *ra = &vma->vm_file->ra;
     if ((vma->vm_flags & VM_RAND_READ) || !ra_pages(m))
-        return;
+        return 0;
     if (ra->mmap_miss) /* a fault that found its page: one miss less */
         ra->mmap_miss--;
     if (!(page->flags & PG_readahead))
-        return;
+        return 0;
     page->flags &= ~PG_readahead;
     uint64_t next = next_ra_size(ra->size, ra_pages(m));
     ra->start += ra->size;
     ra->size = next > ra->size ? next : ra->size;
     ra->async_size = ra->size;
     page_cache_ra(m, vma->mapping, ra);
+    return 1;
 }
 
 /* The object's page for a fault at va: VM_FAULT_SIGBUS beyond the end of a
@@ -287,10 +289,11 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
     unsigned ret = 0;
     *pfn = find_get_page(as, index);
     if (*pfn != PFN_NONE) {
-        async_readahead(m, vma, *pfn);
-        /* Cached but never read: read it now, without waiting for readahead;
-         * Linux then faults again, which is not counted as major. */
-        return page_read_now(m, *pfn) ? VM_FAULT_RETRY : 0;
+        int marker = async_readahead(m, vma, *pfn);
+        /* Cached but never read: read it now; Linux then faults again. */
+        if (page_read_now(m, *pfn))
+            return VM_FAULT_UNREAD | VM_FAULT_RETRY;
+        return marker ? VM_FAULT_RETRY : 0;
     }
     ret = VM_FAULT_MAJOR;
     filemap_readaround(m, vma, index);
@@ -357,7 +360,7 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
         return ret;
     /* After reading from the disk Linux retries the fault, and the retry
      * maps the window around it: still one fault. */
-    if ((ret & (VM_FAULT_MAJOR | VM_FAULT_RETRY)) && !write) {
+    if ((ret & (VM_FAULT_MAJOR | VM_FAULT_UNREAD)) && !write) {
         do_fault_around(t, vma, va, pte, fresh_table);
         if (!pte_none(*pte)) {
             fault_event(t, va, "file, read from disk", pte_pfn(*pte) << PAGE_SHIFT);

@@ -963,6 +963,23 @@ static void test_cold_first_read_is_one_major_fault_and_reads_32_pages(void **st
     tu_assert_clean(e->m);
 }
 
+/* Touching the readahead marker reads the next window; Linux then faults
+ * again, and that fault maps the block around the marker. Host, at
+ * read_ahead_kb 128: after page 0 (major) and page 24 (the marker, minor),
+ * pages 16..31 cost nothing; page 32, in the window just read, one. */
+static void test_marker_fault_maps_its_block_when_it_retries(void **state)
+{
+    struct env *e = *state;
+    vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
+    assert_int_equal(tu_fault_cost(e->t, p, 0), 'M');
+    assert_int_equal(tu_fault_cost(e->t, p + 24 * PG, 0), '1');
+    assert_int_equal(tu_fault_cost(e->t, p + 25 * PG, 0), '0');
+    assert_int_equal(tu_fault_cost(e->t, p + 16 * PG, 0), '0');
+    assert_int_equal(tu_fault_cost(e->t, p + 31 * PG, 0), '0');
+    assert_int_equal(tu_fault_cost(e->t, p + 32 * PG, 0), '1');
+    tu_assert_clean(e->m);
+}
+
 /* Reading on through the file never waits for the disk again. */
 static void test_cold_sequential_reads_cost_one_major_fault_in_all(void **state)
 {
@@ -1337,6 +1354,25 @@ static void test_unread_page_touched_by_the_kernel_is_a_major_fault(void **state
     check_unread_page_fault(*state, 1, 'M');
 }
 
+/* The same holds for the readahead marker: a kernel copy that touches it
+ * starts the next window and counts a major fault. Host: a file grown to
+ * 0x3007, a pread at 0xd55 (its window 0..3 puts the marker on page 2),
+ * then pwrite(fd, map of page 2, 0x8f8, 0x3000): 2296 bytes, 1 major. */
+static void test_kernel_copy_from_the_readahead_marker_is_a_major_fault(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "mk", 0);
+    int fd = open_ok(e, "mk", O_RDWR);
+    assert_int_equal(vms_ftruncate(e->t, fd, 0x3007), 0);
+    assert_int_equal(vms_pread(e->t, fd, 0x7f0000000000ULL, PG, 0xd55), -EFAULT);
+    vms_addr m = map_at(e, 0, 1, RW, MAP_SHARED, fd, 2);
+    uint64_t min0 = tu_minflt(e->t), maj0 = tu_majflt(e->t);
+    assert_int_equal(vms_pwrite(e->t, fd, m, 0x8f8, 0x3000), 0x8f8);
+    assert_int_equal(tu_minflt(e->t) - min0, 0);
+    assert_int_equal(tu_majflt(e->t) - maj0, 1);
+    tu_assert_clean(e->m);
+}
+
 /* mincore does not count a page that is cached but unread. */
 static void test_unread_eof_page_is_not_resident_until_read(void **state)
 {
@@ -1504,6 +1540,7 @@ int main(void)
         T(test_cold_read_in_the_middle_reads_around_the_fault),
         T(test_cold_private_read_reads_around_the_same_way),
         T(test_cold_exec_read_reads_ahead_within_the_vma_only),
+        T(test_marker_fault_maps_its_block_when_it_retries),
         T(test_cold_write_faults_stop_reading_around_after_100_misses),
         T(test_cold_read_faults_keep_reading_around),
         T(test_cold_shared_write_is_one_major_fault_and_reads_around),
@@ -1520,6 +1557,7 @@ int main(void)
         T(test_unread_eof_page_is_not_resident_until_read),
         T(test_unread_page_touched_by_the_program_is_a_minor_fault),
         T(test_unread_page_touched_by_the_kernel_is_a_major_fault),
+        T(test_kernel_copy_from_the_readahead_marker_is_a_major_fault),
         T(test_page_of_a_failed_write_stays_until_a_truncate),
         T(test_mapping_of_an_empty_file_is_sigbus_on_access),
         T(test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access),
