@@ -101,11 +101,9 @@ enum {
     DT_FEAT_WRITE_PAST_EOF = 1u << 12, /* pwrite offsets and lseek positions past EOF */
     DT_FEAT_LARGE_IO = 1u << 13,   /* read/write of 8 KiB and more (host: large folios) */
     DT_FEAT_MAP_SYNC = 1u << 14,   /* MAP_SYNC */
-    DT_FEAT_FILE_ANYWHERE = 1u << 15, /* file mappings at any address, not only VA = offset (mod 2 MiB) */
-    DT_FEAT_MAP_LAST_PAGE = 1u << 16, /* file mappings that start at the file's last page */
     DT_FEAT_SEEK_HOLES = 1u << 17, /* lseek SEEK_DATA/SEEK_HOLE (vmsim knows no holes) */
 };
-#define DT_FEAT_ALL 0x3ffffu
+#define DT_FEAT_ALL 0x27fffu
 
 /* ---- sequences ---- */
 

@@ -242,20 +242,6 @@ static int map_extras(struct dt_gen *g)
     return f;
 }
 
-/* Unless DT_FEAT_FILE_ANYWHERE: a file mapping starts k pages after the
- * arena's 2 MiB boundary with k <= its page offset, so that every page-table
- * slot the mapping shares a table with maps a page index >= 0 (vmsim's
- * fault-around gets the window wrong otherwise; see main.c). */
-static void place_file_mapping(struct dt_gen *g, struct dt_op *op)
-{
-    if (has(g, DT_FEAT_FILE_ANYWHERE) || op->abs || op->off < 0 || (op->off & (int64_t)(DT_PAGE - 1)))
-        return;
-    uint64_t pgoff = (uint64_t)op->off / DT_PAGE;
-    op->addr = ARENA_CENTER + below(g, (pgoff < 64 ? pgoff : 63) + 1) * DT_PAGE;
-    if (op->len <= DT_WINDOW_SIZE && op->len > DT_WINDOW_SIZE - op->addr)
-        op->len = DT_WINDOW_SIZE - op->addr;
-}
-
 static void gen_mmap(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
 {
     int fd = some_open_fd(g, 1);
@@ -275,13 +261,6 @@ static void gen_mmap(struct dt_gen *g, const struct dt_maps *now, struct dt_op *
     if (file) {
         op->fd = chance(g, 94) ? fd : pick_fd(g);
         op->off = pick_file_off(g, g->fd_name[fd]);
-        int name = g->fd_name[fd];
-        /* A beyond-EOF fault whose fault-around window holds only the last
-         * page maps nothing on Linux, but that page in vmsim (see main.c). */
-        if (!has(g, DT_FEAT_MAP_LAST_PAGE) && name >= 0 && g->size[name] > 0 &&
-            op->off == (int64_t)((size_pages(g->size[name]) - 1) * DT_PAGE))
-            op->off = 0;
-        place_file_mapping(g, op);
     } else {
         op->fd = chance(g, 97) ? -1 : pick_fd(g);
         op->off = chance(g, 92) ? 0 : (int64_t)(below(g, 8) * DT_PAGE);

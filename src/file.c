@@ -325,15 +325,15 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
     int64_t err = check_rw(f, 1, &len);
     if (err)
         return err;
-    /* The position moves only when the write succeeds (a failed O_APPEND
-     * write leaves it where it was). */
+    /* The position moves only when the write writes something: a failed or
+     * empty O_APPEND write leaves it where it was. */
     uint64_t at = (f->flags & O_APPEND) ? f->mapping->size : *pos;
     if (len && at >= MAX_FILE_SIZE)
         return -EFBIG;
     if (len > MAX_FILE_SIZE - at)
         len = MAX_FILE_SIZE - at;
     int64_t ret = filemap_write(t, f->mapping, buf, len, &at);
-    if (ret >= 0)
+    if (ret > 0)
         *pos = at;
     return ret;
 }

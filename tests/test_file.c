@@ -170,6 +170,17 @@ static void test_failed_append_write_leaves_the_position(void **state)
     tu_assert_clean(e->m);
 }
 
+/* An empty O_APPEND write returns 0 and leaves the position too (host). */
+static void test_empty_append_write_leaves_the_position(void **state)
+{
+    struct env *e = *state;
+    make_text_file(e, "a", "hello");
+    int fd = open_ok(e, "a", O_RDWR | O_APPEND);
+    assert_int_equal(vms_write(e->t, fd, UNMAPPED, 0), 0);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 0);
+    tu_assert_clean(e->m);
+}
+
 /* ext4's (hashed) directories end at INT64_MAX; fstat gives the host size. */
 static void test_directory_seeks_from_int64_max_and_has_its_host_size(void **state)
 {
@@ -1122,6 +1133,7 @@ int main(void)
         T(test_loads_through_a_mapping_copy_only_from_disk_to_cache),
         T(test_write_copies_user_to_cache_and_fsync_cache_to_disk),
         T(test_failed_append_write_leaves_the_position),
+        T(test_empty_append_write_leaves_the_position),
         T(test_directory_seeks_from_int64_max_and_has_its_host_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
