@@ -77,7 +77,6 @@ struct dt_config {
     unsigned kinds;           /* bit per enum dt_kind that the generator may use */
     unsigned features;        /* DT_FEAT_* the generator may use */
     unsigned fault_kinds;     /* bit per kind whose fault counts are compared */
-    int populate_sum;         /* MAP_POPULATE/LOCKED: compare minor+major only */
     int check_every_step;     /* run vms_check after each step */
     int verbose;              /* print each step with both results */
     int keep_going;           /* report a divergence and carry on (replay) */

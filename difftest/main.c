@@ -123,10 +123,7 @@ static int parse_options(int argc, char **argv, struct options *o)
  *   HUGETLB     vmsim has no hugetlbfs: MAP_HUGETLB|MAP_NORESERVE maps on
  *               the host and is ENOMEM in vmsim.
  *   LARGE_IO    writes of 8 KiB and more give the host's ext4 large folios.
- *   SEEK_HOLES  vmsim's files have no holes for SEEK_DATA/SEEK_HOLE.
- * populate_sum: MAP_POPULATE and MADV_POPULATE_* are compared by their
- * total fault count (the host's split between minor and major depends on
- * whether its read completed before the retry). */
+ *   SEEK_HOLES  vmsim's files have no holes for SEEK_DATA/SEEK_HOLE. */
 static void default_mix(struct dt_config *cfg, int full)
 {
     cfg->kinds = ALL_KINDS;
@@ -137,7 +134,6 @@ static void default_mix(struct dt_config *cfg, int full)
     if (full)
         return;
     cfg->features &= ~(DT_FEAT_HUGETLB | DT_FEAT_LARGE_IO | DT_FEAT_SEEK_HOLES);
-    cfg->populate_sum = 1;
 }
 
 /* ---- scratch folders ---- */

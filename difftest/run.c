@@ -428,19 +428,12 @@ static int remove_outside(struct run_state *st, const struct dt_op *op, const st
     return 0;
 }
 
-/* Populating a mapping counts a page-cache miss as a major fault in vmsim
- * and as a minor one on Linux; with populate_sum only the total counts. */
-static int same_faults(const struct dt_config *cfg, const struct dt_op *op, const struct dt_result *h,
-                       const struct dt_result *s)
+static int same_faults(const struct dt_op *op, const struct dt_result *h, const struct dt_result *s)
 {
     /* Fault-around depends on where a file mapping lies in its page table,
      * and the sides place a mapping outside the window differently. */
     if (op->kind == DT_MMAP && h->ret_outside && !(op->flags & MAP_ANONYMOUS))
         return 1;
-    if (cfg->populate_sum && op->kind == DT_MMAP && (op->flags & (MAP_POPULATE | MAP_LOCKED)))
-        return h->minflt + h->majflt == s->minflt + s->majflt;
-    if (cfg->populate_sum && op->kind == DT_MADVISE && (op->flags == 22 || op->flags == 23))
-        return h->minflt + h->majflt == s->minflt + s->majflt;
     return h->minflt == s->minflt && h->majflt == s->majflt;
 }
 
@@ -456,7 +449,7 @@ static int compare_results(const struct dt_config *cfg, const struct dt_op *op,
         aspect = DT_ASPECT_SIGNAL;
     else if (h->ndata != s->ndata || memcmp(h->data, s->data, h->ndata) != 0)
         aspect = DT_ASPECT_DATA;
-    else if ((cfg->fault_kinds & (1u << op->kind)) && !same_faults(cfg, op, h, s))
+    else if ((cfg->fault_kinds & (1u << op->kind)) && !same_faults(op, h, s))
         aspect = DT_ASPECT_FAULTS;
     if (aspect < 0)
         return 0;
