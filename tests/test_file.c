@@ -35,12 +35,8 @@ static int setup(void **state)
     struct env *e = calloc(1, sizeof(*e));
     if (!e)
         return -1;
-    char made[64];
-    tu_scratch_make(made, sizeof(made));
-    assert_non_null(realpath(made, e->dir)); /* absolute paths compare as the machine sees them */
-    tu_join(e->root, sizeof(e->root), e->dir, "root");
+    tu_root_make(e->dir, sizeof(e->dir), e->root, sizeof(e->root));
     tu_join(e->outside, sizeof(e->outside), e->dir, "outside");
-    assert_int_equal(mkdir(e->root, 0755), 0);
     assert_int_equal(mkdir(e->outside, 0755), 0);
     e->m = tu_machine_in(e->root);
     e->t = tu_spawn(e->m);

@@ -42,11 +42,7 @@ static int setup(void **state)
     struct env *e = calloc(1, sizeof(*e));
     if (!e)
         return -1;
-    char made[64];
-    tu_scratch_make(made, sizeof(made));
-    assert_non_null(realpath(made, e->dir));
-    tu_join(e->root, sizeof(e->root), e->dir, "root");
-    assert_int_equal(mkdir(e->root, 0755), 0);
+    tu_root_make(e->dir, sizeof(e->dir), e->root, sizeof(e->root));
     e->m = tu_machine_in(e->root);
     e->t = tu_spawn(e->m);
     *state = e;

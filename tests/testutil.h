@@ -195,6 +195,7 @@ static inline const char *tu_line(const char *text, int n)
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -225,6 +226,19 @@ static inline const char *tu_join(char *out, size_t size, const char *dir, const
     int n = snprintf(out, size, "%s/%s", dir, name);
     assert_true(n > 0 && (size_t)n < size);
     return out;
+}
+
+/* A scratch folder holding an empty machine root: dir gets the folder's real
+ * path (absolute paths compare as the machine sees them), root dir/root. */
+static inline void tu_root_make(char *dir, size_t dirsize, char *root, size_t rootsize)
+{
+    char made[64], real[PATH_MAX];
+    tu_scratch_make(made, sizeof(made));
+    assert_non_null(realpath(made, real));
+    int n = snprintf(dir, dirsize, "%s", real);
+    assert_true(n > 0 && (size_t)n < dirsize);
+    tu_join(root, rootsize, dir, "root");
+    assert_int_equal(mkdir(root, 0755), 0);
 }
 
 /* The byte a test file holds at off: differs between pages and within one. */
