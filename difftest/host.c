@@ -243,30 +243,41 @@ static void run_op(struct child_bufs *b, uint64_t window)
     }
 }
 
-/* Map the code and read-only data of every file the child runs from, so
- * that executing a function for the first time costs no fault in a step.
- * Mappings in the window are the test's (a forked process inherits them),
- * and stay as they are. */
-static void populate_code(uint64_t window)
+/* The whole text of a file (malloc'ed), or NULL. */
+static char *read_text(const char *path)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return;
+        return NULL;
     size_t cap = 1 << 16, len = 0;
     char *text = malloc(cap);
     for (ssize_t n; text && (n = read(fd, text + len, cap - len - 1)) > 0;) {
         len += (size_t)n;
         if (len + 1 == cap) {
             char *grown = realloc(text, cap *= 2);
-            if (!grown)
+            if (!grown) {
+                free(text);
+                text = NULL;
                 break;
+            }
             text = grown;
         }
     }
     close(fd);
+    if (text)
+        text[len] = '\0';
+    return text;
+}
+
+/* Map the code and read-only data of every file the child runs from, so
+ * that executing a function for the first time costs no fault in a step.
+ * Mappings in the window are the test's (a forked process inherits them),
+ * and stay as they are. */
+static void populate_code(uint64_t window)
+{
+    char *text = read_text("/proc/self/maps");
     if (!text)
         return;
-    text[len] = '\0';
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         unsigned long start, end;
         char perms[5];
@@ -605,31 +616,6 @@ int host_run(struct dt_host *h, const struct dt_op *op, struct dt_result *r, cha
         return -1;
     }
     return 0;
-}
-
-static char *read_text(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *text = malloc(cap);
-    for (ssize_t n; text && (n = read(fd, text + len, cap - len - 1)) > 0;) {
-        len += (size_t)n;
-        if (len + 1 == cap) {
-            char *grown = realloc(text, cap *= 2);
-            if (!grown) {
-                free(text);
-                text = NULL;
-                break;
-            }
-            text = grown;
-        }
-    }
-    close(fd);
-    if (text)
-        text[len] = '\0';
-    return text;
 }
 
 char *host_maps(struct dt_host *h, int proc)
