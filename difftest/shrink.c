@@ -61,19 +61,27 @@ static void drop_chunks(const struct dt_config *cfg, struct dt_seq *seq, int asp
     dt_seq_free(&cand);
 }
 
-static int shorter(uint64_t len, uint64_t *out)
+/* Shorter forms of op's length (one page, then half of it) into out; how
+ * many. */
+static int shorter(const struct dt_op *op, struct dt_op *out)
 {
-    if (len <= DT_PAGE || len > DT_WINDOW_SIZE)
+    if (op->len <= DT_PAGE || op->len > DT_WINDOW_SIZE)
         return 0;
-    *out = len / 2 > DT_PAGE ? (len / 2) & ~(DT_PAGE - 1) : DT_PAGE;
-    return 1;
+    out[0] = out[1] = *op;
+    out[0].len = DT_PAGE;
+    out[1].len = op->len / 2 > DT_PAGE ? (op->len / 2) & ~(DT_PAGE - 1) : DT_PAGE;
+    return 2;
 }
 
 /* Simpler forms of op, simplest first. */
 static int variants(const struct dt_op *op, struct dt_op *out)
 {
     int n = 0;
-    uint64_t len;
+    /* The same op in the first process: the forks may then go. */
+    if (op->proc != 0 && op->kind != DT_EXIT && op->kind != DT_FORK) {
+        out[n] = *op;
+        out[n++].proc = 0;
+    }
     switch (op->kind) {
     case DT_MMAP: {
         static const int optional[] = {MAP_POPULATE, MAP_NORESERVE, MAP_LOCKED, MAP_STACK, MAP_NONBLOCK,
@@ -87,12 +95,7 @@ static int variants(const struct dt_op *op, struct dt_op *out)
             out[n] = *op;
             out[n++].off = 0;
         }
-        if (shorter(op->len, &len)) {
-            out[n] = *op;
-            out[n++].len = DT_PAGE;
-            out[n] = *op;
-            out[n++].len = len;
-        }
+        n += shorter(op, out + n);
         break;
     }
     case DT_MUNMAP:
@@ -103,12 +106,7 @@ static int variants(const struct dt_op *op, struct dt_op *out)
     case DT_WRITE:
     case DT_PREAD:
     case DT_PWRITE:
-        if (shorter(op->len, &len)) {
-            out[n] = *op;
-            out[n++].len = DT_PAGE;
-            out[n] = *op;
-            out[n++].len = len;
-        }
+        n += shorter(op, out + n);
         break;
     case DT_LOAD:
     case DT_STORE:
