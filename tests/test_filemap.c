@@ -959,6 +959,21 @@ static void test_cold_first_read_is_one_major_fault_and_reads_32_pages(void **st
     tu_assert_clean(e->m);
 }
 
+/* MADV_RANDOM stops read-around, but not for executable memory, which is
+ * read at random anyway (host: the same 100..131 as without the advice). */
+static void test_cold_exec_read_ignores_madv_random(void **state)
+{
+    struct env *e = *state;
+    char want[COLD_PAGES + 1];
+    vms_addr all = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
+    int fd = open_ok(e, "big", O_RDONLY);
+    vms_addr x = map_at(e, 512, 60, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 90);
+    assert_int_equal(vms_madvise(e->t, x, 60 * PG, MADV_RANDOM), 0);
+    assert_int_equal(tu_fault_cost(e->t, x + 10 * PG, 0), 'M');
+    assert_residency(e, all, COLD_PAGES, ones(want, COLD_PAGES, 100, 131));
+    tu_assert_clean(e->m);
+}
+
 /* Touching the readahead marker reads the next window; Linux then faults
  * again, and that fault maps the block around the marker. Host, at
  * read_ahead_kb 128: after page 0 (major) and page 24 (the marker, minor),
@@ -1537,6 +1552,7 @@ int main(void)
         T(test_cold_private_read_reads_around_the_same_way),
         T(test_cold_exec_read_reads_ahead_within_the_vma_only),
         T(test_marker_fault_maps_its_block_when_it_retries),
+        T(test_cold_exec_read_ignores_madv_random),
         T(test_cold_write_faults_stop_reading_around_after_100_misses),
         T(test_cold_read_faults_keep_reading_around),
         T(test_cold_shared_write_is_one_major_fault_and_reads_around),
