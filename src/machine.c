@@ -26,6 +26,7 @@ void vms_config_init(struct vms_config *c)
     c->max_sectors_kb = 1280;
     c->root = ".";
     c->pku = 1;
+    c->zero_page = 1;
 }
 
 static int config_valid(const struct vms_config *c)
