@@ -297,10 +297,22 @@ int vms_close(vms_task *t, int fd)
 
 /* ---- read and write ---- */
 
-static int64_t check_rw(struct vms_file *f, int want_write, uint64_t *len)
+/* Linux's rw_verify_area runs before the file's own read or write: a range
+ * whose end passes INT64_MAX is EINVAL, even on a directory (whose position
+ * at SEEK_END is INT64_MAX). A count too large for the address space is
+ * left alone here (the address check comes first in Linux). */
+static int range_overflows(uint64_t pos, uint64_t len)
+{
+    return len <= (uint64_t)INT64_MAX && pos <= (uint64_t)INT64_MAX &&
+           len > (uint64_t)INT64_MAX - pos;
+}
+
+static int64_t check_rw(struct vms_file *f, int want_write, uint64_t pos, uint64_t *len)
 {
     if (!f || (want_write ? !f->writable : !f->readable))
         return -EBADF;
+    if (range_overflows(pos, *len))
+        return -EINVAL;
     if (f->is_dir)
         return want_write ? -EBADF : -EISDIR;
     if (*len > MAX_RW_COUNT)
@@ -312,7 +324,7 @@ static int64_t do_read(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t l
                        uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 0, &len);
+    int64_t err = check_rw(f, 0, f ? *pos : 0, &len);
     if (err)
         return err;
     return filemap_read(t, f->mapping, &f->ra, buf, len, pos);
@@ -322,7 +334,7 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
                         uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 1, &len);
+    int64_t err = check_rw(f, 1, f ? *pos : 0, &len);
     if (err)
         return err;
     /* The position moves only when the write writes something: a failed or
