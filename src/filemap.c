@@ -501,7 +501,8 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             }
         }
     }
-    ra->prev_pos = *pos;
+    /* prev_pos moved only with a copy (even one that faulted): a read that
+     * stops before (empty, at or past EOF) leaves the last read's end. */
     return done ? (int64_t)done : err;
 }
 

@@ -843,6 +843,39 @@ static void test_read_readahead_grows_as_a_stream_goes_on(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A read() remembers where it ended (prev_pos) only once it reached the
+ * copy: one that returns before (empty, or at or past EOF) leaves the last
+ * read's end, so the next read may still look sequential; one whose copy
+ * faults does count. Host-measured (64 KiB file, 100-byte preads). */
+static void test_read_that_copies_nothing_keeps_the_last_reads_end(void **state)
+{
+    struct env *e = *state;
+    enum { N = 16 };
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    const char *names[] = {"h", "i", "k"};
+    for (int i = 0; i < 3; i++)
+        make_file(e, names[i], N * PG);
+    int fd = open_ok(e, "h", O_RDONLY);
+    vms_addr view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0); /* never touched */
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 3 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0, 9 * PG), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 10 * PG), 100);
+    assert_residency(e, view, N, "0001000000100000"); /* host: 0001000000100000 */
+    fd = open_ok(e, "i", O_RDONLY);
+    view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 3 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, (N + 9) * PG), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 4 * PG), 100);
+    assert_residency(e, view, N, "0001111100000000"); /* host: 0001111100000000 */
+    fd = open_ok(e, "k", O_RDONLY);
+    view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 3 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, 0x10000, 100, 9 * PG), -EFAULT);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 10 * PG), 100);
+    assert_residency(e, view, N, "0001000001111100"); /* host: 0001000001111100 */
+    tu_assert_clean(e->m);
+}
+
 static void test_fault_around_is_the_same_for_private_mappings(void **state)
 {
     struct env *e = *state;
@@ -1540,6 +1573,7 @@ int main(void)
         T(test_fault_around_leaves_an_uncached_page_to_a_major_fault),
         T(test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof),
         T(test_read_readahead_grows_as_a_stream_goes_on),
+        T(test_read_that_copies_nothing_keeps_the_last_reads_end),
         T(test_fault_around_is_the_same_for_private_mappings),
         T(test_first_shared_write_maps_no_neighbours),
         T(test_write_after_read_on_a_shared_mapping_costs_one_fault),
