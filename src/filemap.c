@@ -519,13 +519,34 @@ static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t f
     page_list_free(&l);
 }
 
+/* ext4 zeroes the rest of the end-of-file block when a truncate leaves
+ * the end inside a page: the new end when it shrinks (or keeps) the size,
+ * the old end when it grows, by truncate or by a write that starts past it. That puts the page in the page cache without
+ * making it up to date (mincore does not count it, fault-around and
+ * readahead pass it by), and the first access reads it without counting a
+ * major fault. The bytes are read here already; PG_unread keeps the rest. */
+static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint64_t old,
+                                  uint64_t size)
+{
+    uint64_t end = size > old ? old : size;
+    if (!(end & (PAGE_SIZE - 1)) || xa_load(as->pages, end >> PAGE_SHIFT) != PFN_NONE)
+        return;
+    uint32_t pfn = add_to_page_cache(m, as, end >> PAGE_SHIFT, 1);
+    if (pfn != PFN_NONE)
+        m->pm.pages[pfn].flags |= PG_unread;
+}
+
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos)
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
-    if (len && *pos > as->size)
+    if (len && *pos > as->size) {
+        /* Even a write whose copy faults at once (the file still grows to
+         * its position): ext4 zeroes the old end first. */
+        leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
+    }
     int stuck = 0;
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
@@ -583,23 +604,6 @@ static void unmap_mapping_pages(struct vms_task *t, struct address_space *as, ui
         if (fe > fs)
             flush_tlb_mm_range(t->m, vma->vm_mm, t->cpu, fs, fe);
     }
-}
-
-/* ext4 zeroes the rest of the end-of-file block when a truncate leaves
- * the end inside a page: the new end when it shrinks (or keeps) the size,
- * the old end when it grows. That puts the page in the page cache without
- * making it up to date (mincore does not count it, fault-around and
- * readahead pass it by), and the first access reads it without counting a
- * major fault. The bytes are read here already; PG_unread keeps the rest. */
-static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint64_t old,
-                                  uint64_t size)
-{
-    uint64_t end = size > old ? old : size;
-    if (!(end & (PAGE_SIZE - 1)) || xa_load(as->pages, end >> PAGE_SHIFT) != PFN_NONE)
-        return;
-    uint32_t pfn = add_to_page_cache(m, as, end >> PAGE_SHIFT, 1);
-    if (pfn != PFN_NONE)
-        m->pm.pages[pfn].flags |= PG_unread;
 }
 
 void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t size)

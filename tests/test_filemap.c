@@ -1365,6 +1365,53 @@ static void test_page_of_a_failed_write_stays_until_a_truncate(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A write that starts past the end of file grows it as a truncate does:
+ * ext4 zeroes the old end-of-file block first, so the old end's page is
+ * left cached but unread (not resident, its first load minor), whether the
+ * copy then succeeds or faults at once. Each case: a file of `size` bytes
+ * (with `written` bytes of data, the rest a truncate's hole), never read,
+ * one pwrite of 0x74 bytes at `at`; then mincore of pages 0-2 and the cost
+ * of a load of page 1. Host-measured (ext4, Linux 6.18). */
+struct write_past_eof_case {
+    int64_t written, size, at;
+    int bad_buffer;
+    const char *resident;
+    char page1_cost;
+};
+
+static void test_write_past_eof_leaves_the_old_eof_page_unread(void **state)
+{
+    static const struct write_past_eof_case cases[] = {
+        {0x1000, 0x1388, 0x28d9, 1, "001", '1'}, /* host: 001, minor */
+        {0x1388, 0x1388, 0x28d9, 0, "001", '1'}, /* host: 001, minor */
+        {0x1388, 0x1388, 0x28d9, 1, "001", '1'}, /* host: 001, minor */
+        {0x1000, 0x1388, 0x9000, 1, "000", '1'}, /* host: 000, minor */
+        {0x1000, 0x2000, 0x28d9, 1, "001", 'M'}, /* host: 001, major: the end is page-aligned */
+        {0x1000, 0x1388, 0x800, 1, "100", 'M'},  /* host: 100, major: no growth */
+    };
+    struct env *e = *state;
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct write_past_eof_case *c = &cases[i];
+        char name[16], got[4];
+        snprintf(name, sizeof(name), "w%zu", i);
+        make_file(e, name, (size_t)c->written);
+        int fd = open_ok(e, name, O_RDWR);
+        if (c->size != c->written)
+            assert_int_equal(vms_ftruncate(e->t, fd, c->size), 0);
+        int64_t r = vms_pwrite(e->t, fd, c->bad_buffer ? 0x7f0000000000ULL : buf, 0x74, c->at);
+        assert_int_equal(r, c->bad_buffer ? -EFAULT : 0x74);
+        vms_addr m = map_at(e, 512 * i, 3, PROT_READ, MAP_SHARED, fd, 0);
+        tu_residency(e->t, m, 3, got);
+        if (strcmp(got, c->resident) != 0)
+            fail_msg("case %zu: resident %s, want %s", i, got, c->resident);
+        char cost = tu_fault_cost(e->t, m + PG, 0);
+        if (cost != c->page1_cost)
+            fail_msg("case %zu: load of page 1 costs %c, want %c", i, cost, c->page1_cost);
+    }
+    tu_assert_clean(e->m);
+}
+
 /* Reading an unread page costs a minor fault when the program touches it,
  * but a major one when the kernel does (write() copying from it): Linux
  * retries a kernel fault as FAULT_FLAG_TRIED. Host: a 3-page shared map,
@@ -1600,6 +1647,7 @@ int main(void)
         T(test_fault_past_eof_maps_a_window_that_starts_before_the_last_page),
         T(test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major),
         T(test_truncate_leaves_the_eof_page_cached_but_unread),
+        T(test_write_past_eof_leaves_the_old_eof_page_unread),
         T(test_unread_eof_page_is_not_resident_until_read),
         T(test_unread_page_touched_by_the_program_is_a_minor_fault),
         T(test_unread_page_touched_by_the_kernel_is_a_major_fault),
