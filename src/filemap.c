@@ -547,7 +547,7 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
     }
-    int stuck = 0;
+    unsigned stuck = 0;
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
@@ -564,7 +564,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
             return done ? (int64_t)done : -ENOMEM;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
-        uint64_t c = copy_from_user(t, page + off, buf + done, n);
+        /* Linux copies with page faults disabled while it holds the page. */
+        uint64_t c = copy_from_user_nofault(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
         if (c)
@@ -573,17 +574,16 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         done += c;
         *pos += c;
         /* Like Linux's write_end, even a short copy moves i_size to where
-         * the copy stopped; a source that faulted beyond the old end of this
-         * very file may then be readable, so the copy is tried once more. */
+         * the copy stopped, before the source is faulted in: a fault on
+         * this very file then sees the new size (fault-around maps up to
+         * it, and a source beyond the old end is readable). */
         if (*pos > as->size)
             as->size = *pos;
-        if (c < n) {
-            if (c == 0 && stuck)
-                return done ? (int64_t)done : -EFAULT;
-            stuck = c == 0;
-        } else {
-            stuck = 0;
-        }
+        /* Linux retries for as long as the fault-in succeeds; a copy that
+         * keeps failing after one is ended here rather than spun on. */
+        stuck = c ? 0 : stuck + 1;
+        if (c < n && (stuck > 8 || !fault_in_readable(t, buf + done, n - c)))
+            return done ? (int64_t)done : -EFAULT;
     }
     return (int64_t)done;
 }

@@ -208,6 +208,13 @@ static inline uint64_t size_pages(const struct address_space *as)
  * and counted, but raise no signal. Returns the bytes copied. */
 uint64_t copy_to_user(struct vms_task *t, uint64_t va, const void *src, uint64_t len);
 uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len);
+/* Linux's copy_folio_from_iter_atomic: copies until the first access that
+ * would fault (pagefault_disable), handling none. */
+uint64_t copy_from_user_nofault(struct vms_task *t, void *dst, uint64_t va, uint64_t len);
+/* Linux's fault_in_readable: touches each page of the range as a kernel
+ * read would, stopping at the first that cannot be read. Returns the bytes
+ * made readable from va. */
+uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len);
 
 /* ---- task.c ---- */
 struct mm_struct *mm_alloc(vms_machine *m);

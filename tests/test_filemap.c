@@ -1412,6 +1412,36 @@ static void test_write_past_eof_leaves_the_old_eof_page_unread(void **state)
     tu_assert_clean(e->m);
 }
 
+/* write() copies with page faults disabled and faults the source in only
+ * after a short copy, by which time i_size has moved to where the copy
+ * stopped: a source mapping the file's own pages past the old end is
+ * faulted in once, and fault-around maps the new tail page with it. Host:
+ * an empty file mapped 3 pages, 0x17ef bytes written at 0, then
+ * pwrite(fd, map + 0x1000, 0x149c, 0x22b4) = 0x149c with 1 minor fault
+ * (the same for private, private exec and shared mappings). */
+static void test_write_faults_its_source_in_after_moving_i_size(void **state)
+{
+    static const int kinds[][2] = {{PROT_READ | PROT_EXEC, MAP_PRIVATE},
+                                   {PROT_READ, MAP_PRIVATE},
+                                   {PROT_READ, MAP_SHARED}};
+    struct env *e = *state;
+    vms_addr zeros = tu_anon(e->t, 2 * PG, PROT_READ);
+    for (size_t i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%zu", i);
+        make_file(e, name, 0);
+        int fd = open_ok(e, name, O_RDWR);
+        vms_addr m = map_at(e, 512 * i, 3, kinds[i][0], kinds[i][1], fd, 0);
+        assert_int_equal(vms_pwrite(e->t, fd, zeros, 0x17ef, 0), 0x17ef);
+        uint64_t min0 = tu_minflt(e->t), maj0 = tu_majflt(e->t);
+        assert_int_equal(vms_pwrite(e->t, fd, m + PG, 0x149c, 0x22b4), 0x149c);
+        assert_int_equal(tu_minflt(e->t) - min0, 1); /* host: 1 */
+        assert_int_equal(tu_majflt(e->t) - maj0, 0); /* host: 0 */
+        assert_residency(e, m, 3, "111");            /* host: 111 */
+    }
+    tu_assert_clean(e->m);
+}
+
 /* Reading an unread page costs a minor fault when the program touches it,
  * but a major one when the kernel does (write() copying from it): Linux
  * retries a kernel fault as FAULT_FLAG_TRIED. Host: a 3-page shared map,
@@ -1648,6 +1678,7 @@ int main(void)
         T(test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major),
         T(test_truncate_leaves_the_eof_page_cached_but_unread),
         T(test_write_past_eof_leaves_the_old_eof_page_unread),
+        T(test_write_faults_its_source_in_after_moving_i_size),
         T(test_unread_eof_page_is_not_resident_until_read),
         T(test_unread_page_touched_by_the_program_is_a_minor_fault),
         T(test_unread_page_touched_by_the_kernel_is_a_major_fault),
