@@ -477,6 +477,11 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     uint64_t done = 0;
     int64_t err = 0;
     uint32_t pfn[READ_BATCH];
+    /* Linux notes where the read ended (prev_pos) once it is over: a miss
+     * later in the same read is judged by the last read's end, and a read
+     * that copies nothing (empty, at or past EOF) leaves it; one whose copy
+     * faults counts. */
+    uint64_t last_pos = ra->prev_pos;
     while (!err && done < len && *pos < as->size) {
         uint64_t index = *pos >> PAGE_SHIFT;
         uint64_t last_index = (*pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
@@ -494,15 +499,14 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             m->io.cache_to_user += got;
             done += got;
             *pos += got;
-            ra->prev_pos = *pos;
+            last_pos = *pos;
             if (got < c) {
                 err = -EFAULT;
                 break;
             }
         }
     }
-    /* prev_pos moved only with a copy (even one that faulted): a read that
-     * stops before (empty, at or past EOF) leaves the last read's end. */
+    ra->prev_pos = last_pos;
     return done ? (int64_t)done : err;
 }
 

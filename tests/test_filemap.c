@@ -876,6 +876,32 @@ static void test_read_that_copies_nothing_keeps_the_last_reads_end(void **state)
     tu_assert_clean(e->m);
 }
 
+/* prev_pos is set when a read() ends, not page by page: a miss later in
+ * the same read is not sequential to its start. Host: a 16-page file with
+ * only page 2 cached (a 100-byte pread there); a fresh descriptor's
+ * pread(0x1581 bytes at 0x2fd5) then brings in pages 3-4 only, and with
+ * pages 1-2 cached the same. */
+static void test_a_miss_within_one_read_is_not_taken_for_a_stream(void **state)
+{
+    struct env *e = *state;
+    enum { N = 16 };
+    vms_addr buf = tu_anon(e->t, 2 * PG, RW);
+    make_file(e, "p1", N * PG);
+    make_file(e, "p2", N * PG);
+    int fd = open_ok(e, "p1", O_RDONLY);
+    vms_addr view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0); /* never touched */
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 2 * PG), 100);
+    assert_int_equal(vms_pread(e->t, open_ok(e, "p1", O_RDONLY), buf, 0x1581, 0x2fd5), 0x1581);
+    assert_residency(e, view, N, "0011100000000000"); /* host: 0011100000000000 */
+    fd = open_ok(e, "p2", O_RDONLY);
+    view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 2 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 1 * PG), 100);
+    assert_int_equal(vms_pread(e->t, open_ok(e, "p2", O_RDONLY), buf, 0x1581, 0x2fd5), 0x1581);
+    assert_residency(e, view, N, "0111100000000000"); /* host: 0111100000000000 */
+    tu_assert_clean(e->m);
+}
+
 static void test_fault_around_is_the_same_for_private_mappings(void **state)
 {
     struct env *e = *state;
@@ -1651,6 +1677,7 @@ int main(void)
         T(test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof),
         T(test_read_readahead_grows_as_a_stream_goes_on),
         T(test_read_that_copies_nothing_keeps_the_last_reads_end),
+        T(test_a_miss_within_one_read_is_not_taken_for_a_stream),
         T(test_fault_around_is_the_same_for_private_mappings),
         T(test_first_shared_write_maps_no_neighbours),
         T(test_write_after_read_on_a_shared_mapping_costs_one_fault),
