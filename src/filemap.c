@@ -410,10 +410,10 @@ static void sync_readahead(vms_machine *m, struct address_space *as, struct file
     page_cache_ra(m, as, ra);
 }
 
-/* Linux's page_cache_async_ra: a read() reached the marked page at index. */
-static void async_readahead_read(vms_machine *m, struct address_space *as,
-                                 struct file_ra_state *ra, uint32_t pfn, uint64_t index,
-                                 uint64_t req)
+/* Linux's page_cache_async_ra: a read() (or a fault, asking for a whole
+ * window) reached the marked page at index. */
+void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                         uint32_t pfn, uint64_t index, uint64_t req)
 {
     m->pm.pages[pfn].flags &= ~PG_readahead;
     uint64_t max = ra_max_pages(m, req);
@@ -466,7 +466,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
     }
     uint64_t last = index + n - 1;
     if (m->pm.pages[pfn[n - 1]].flags & PG_readahead)
-        async_readahead_read(m, as, ra, pfn[n - 1], last, last_index - last);
+        page_cache_async_ra(m, as, ra, pfn[n - 1], last, last_index - last);
     return n;
 }
 

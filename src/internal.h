@@ -193,6 +193,11 @@ void set_page_dirty(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
  * and marks the page ra->async_size before its end. */
 void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
+/* The marked page pfn at index was reached by a request of req pages: the
+ * next window if the state expects it there, else one sized by the cached
+ * run after it (interleaved streams). Clears the mark. */
+void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                         uint32_t pfn, uint64_t index, uint64_t req);
 /* The disk's readahead window and largest request, in pages (Linux's
  * bdi->ra_pages and bdi->io_pages). */
 static inline uint64_t ra_pages(const vms_machine *m) { return m->cfg.readahead_kb / 4; }

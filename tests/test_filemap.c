@@ -1050,6 +1050,32 @@ static void test_marker_fault_maps_its_block_when_it_retries(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A marker left by another descriptor's read(): the fault's own file has
+ * no window there, so the next one starts at the first page not cached
+ * after the marker and is a whole window long (Linux's page_cache_async_ra
+ * for interleaved streams); the retry then maps what it read. Host: a
+ * 13-page file of holes, read(fd A, 4 KiB at 0) that faults on its buffer
+ * (pages 0-3 cached, the marker on 1); a private map through fd B: the
+ * load of page 1 costs 1 minor fault, all 13 pages are then resident, and
+ * pages 8 and 12 cost nothing. (Pages 4-7 cost one more on the host: they
+ * are one large folio holding the marker.) */
+static void test_marker_of_another_descriptor_reads_the_next_window(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "x", 0);
+    int a = open_ok(e, "x", O_RDWR);
+    assert_int_equal(vms_ftruncate(e->t, a, 0xc001), 0);
+    assert_int_equal(vms_read(e->t, a, 0x7f0000000000ULL, PG), -EFAULT);
+    int b = open_ok(e, "x", O_RDONLY);
+    vms_addr p = map_at(e, 0, 13, RW, MAP_PRIVATE, b, 0);
+    assert_residency(e, p, 13, "1111000000000");         /* host: 1111000000000 */
+    assert_int_equal(tu_fault_cost(e->t, p + PG, 0), '1');      /* host: 1/0 */
+    assert_residency(e, p, 13, "1111111111111");         /* host: 1111111111111 */
+    assert_int_equal(tu_fault_cost(e->t, p + 8 * PG, 0), '0');  /* host: 0/0 */
+    assert_int_equal(tu_fault_cost(e->t, p + 12 * PG, 0), '0'); /* host: 0/0 */
+    tu_assert_clean(e->m);
+}
+
 /* Reading on through the file never waits for the disk again. */
 static void test_cold_sequential_reads_cost_one_major_fault_in_all(void **state)
 {
@@ -1690,6 +1716,7 @@ int main(void)
         T(test_cold_private_read_reads_around_the_same_way),
         T(test_cold_exec_read_reads_ahead_within_the_vma_only),
         T(test_marker_fault_maps_its_block_when_it_retries),
+        T(test_marker_of_another_descriptor_reads_the_next_window),
         T(test_cold_exec_read_ignores_madv_random),
         T(test_cold_write_faults_stop_reading_around_after_100_misses),
         T(test_cold_read_faults_keep_reading_around),
