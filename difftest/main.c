@@ -212,10 +212,12 @@ static int run_seed(const struct dt_config *cfg, const struct options *o, uint64
     }
     int rc = dt_run(cfg, &seq, g, o->steps, d, o->verbose ? stdout : NULL);
     gen_destroy(g);
-    if (rc == 1 && d->aspect == DT_ASPECT_FAULTS) {
-        /* The host's background write-back may clean a dirty shared page
-         * mid-run, costing it one more write-notify fault: a fault-count
-         * difference must show again to count. */
+    /* The host's background write-back may clean a dirty shared page
+     * mid-run, costing it one more write-notify fault: a fault-count
+     * difference must show again to count. Under load (other write-back
+     * keeps the flusher busy) it can strike twice, so there are two reruns;
+     * a real difference in vmsim shows every time. */
+    for (int rerun = 0; rerun < 2 && rc == 1 && d->aspect == DT_ASPECT_FAULTS; rerun++) {
         struct dt_seq again = {0};
         struct dt_gen *g2 = gen_create(seed, cfg);
         if (!g2) {
@@ -225,7 +227,8 @@ static int run_seed(const struct dt_config *cfg, const struct options *o, uint64
         int rc2 = dt_run(cfg, &again, g2, o->steps, d, NULL);
         gen_destroy(g2);
         if (rc2 == 0) {
-            printf("seed %" PRIu64 ": fault counts differed once, agreed when run again\n", seed);
+            printf("seed %" PRIu64 ": fault counts differed %s, agreed when run again\n", seed,
+                   rerun ? "twice" : "once");
             dt_seq_free(&seq);
             seq = again;
             rc = 0;
