@@ -297,12 +297,31 @@ int vms_close(vms_task *t, int fd)
 
 /* ---- read and write ---- */
 
-static int64_t check_rw(struct vms_file *f, int want_write, uint64_t *len)
+/* x86's access_ok: the whole buffer lies in user space (it may end at
+ * TASK_SIZE_MAX itself). Checked before anything is read or written, for a
+ * count of 0 too. */
+static int access_ok(const vms_task *t, vms_addr buf, uint64_t len)
+{
+    uint64_t top = t->mm->task_size;
+    return buf <= top && len <= top - buf;
+}
+
+/* The checks of Linux's vfs_read/vfs_write before the file's own method, in
+ * their order: the descriptor's mode, the buffer (access_ok), then
+ * rw_verify_area's count and position (a count above SSIZE_MAX, or one that
+ * takes the position past INT64_MAX, is EINVAL), and the count is cut to
+ * MAX_RW_COUNT. A directory's read method answers EISDIR only after these. */
+static int64_t check_rw(const vms_task *t, struct vms_file *f, int want_write, vms_addr buf,
+                        uint64_t *len, uint64_t pos)
 {
     if (!f || (want_write ? !f->writable : !f->readable))
         return -EBADF;
-    if (f->is_dir)
-        return want_write ? -EBADF : -EISDIR;
+    if (!access_ok(t, buf, *len))
+        return -EFAULT;
+    if (*len > INT64_MAX || pos > INT64_MAX || *len > INT64_MAX - pos)
+        return -EINVAL;
+    if (f->is_dir) /* only a read gets here: a directory never opens for writing */
+        return -EISDIR;
     if (*len > MAX_RW_COUNT)
         *len = MAX_RW_COUNT;
     return 0;
@@ -312,7 +331,7 @@ static int64_t do_read(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t l
                        uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 0, &len);
+    int64_t err = check_rw(t, f, 0, buf, &len, pos ? *pos : 0);
     if (err)
         return err;
     return filemap_read(t, f->mapping, &f->ra, buf, len, pos);
@@ -322,7 +341,7 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
                         uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 1, &len);
+    int64_t err = check_rw(t, f, 1, buf, &len, pos ? *pos : 0);
     if (err)
         return err;
     /* The position moves only when the write writes something: a failed or
