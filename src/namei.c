@@ -136,8 +136,10 @@ static bool is_dotdot(const struct component *c)
 
 /* ---- the steps ---- */
 
-/* Linux checks search permission on the folder before every component,
- * "." and ".." included: an O_PATH lookup of "." asks the host the same. */
+/* Linux checks search permission on a folder before it looks up any name
+ * in it, "." and ".." included. Every openat beneath the folder asks the
+ * host the same; only ".." at the root, refused without an openat, asks
+ * with a lookup of ".". */
 static int may_lookup(int dir)
 {
     int fd = openat(dir, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -149,11 +151,10 @@ static int may_lookup(int dir)
 
 static int follow_dotdot(struct nameidata *nd)
 {
-    int err = may_lookup(nd->dir);
-    if (err)
-        return err;
-    if (nd->depth == 0)
-        return -EXDEV;
+    if (nd->depth == 0) {
+        int err = may_lookup(nd->dir);
+        return err ? err : -EXDEV;
+    }
     int fd = openat(nd->dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -214,7 +215,7 @@ static int follow_link(struct nameidata *nd, int link, bool slash)
 static int walk_component(struct nameidata *nd, const struct component *c)
 {
     if (is_dot(c))
-        return may_lookup(nd->dir);
+        return 0; /* the next lookup in this folder checks its permission */
     if (is_dotdot(c))
         return follow_dotdot(nd);
     int fd = openat(nd->dir, c->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
