@@ -169,6 +169,12 @@ void files_put(vms_machine *m, struct files_struct *files);
 struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
 
+/* ---- namei.c ---- */
+/* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS, resolved by hand: the host fd or -errno. flags
+ * carry neither O_PATH nor O_TMPFILE. */
+int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode);
+
 /* ---- filemap.c: the page cache of host files ---- */
 /* The page at index, read from the host file on a miss (*major set); the
  * caller has checked index against the file size. PFN_NONE: out of memory. */
