@@ -39,6 +39,7 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     xa_for_each(as->pages, drop_page, &m->pm);
     xa_destroy(as->pages);
     free(as->pages);
+    ext_destroy(&as->extents);
     if (as->host_fd >= 0)
         close(as->host_fd);
     free(as->path);
@@ -518,6 +519,22 @@ static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t f
     page_list_free(&l);
 }
 
+/* ext4's write_begin reserves the block a write will copy into before the
+ * copy (delayed allocation), so even a copy that fails leaves it holding
+ * data: past the end of the file too, where a later growth shows it. */
+static int reserve_block(struct address_space *as, uint64_t index)
+{
+    return ext_insert(&as->extents, index, index + 1);
+}
+
+int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
+{
+    const struct page *page = pfn_to_page(&m->pm, pfn);
+    if (!(page->flags & PG_file))
+        return 0;
+    return reserve_block(page->mapping, page->index);
+}
+
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos)
 {
@@ -530,6 +547,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
+        if (reserve_block(as, index))
+            return done ? (int64_t)done : -ENOMEM;
         uint32_t pfn = xa_load(as->pages, index);
         int unread = 0;
         if (pfn == PFN_NONE) {
@@ -606,6 +625,10 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     vms_machine *m = t->m;
     uint64_t old = as->size;
     as->size = size;
+    /* ext4 frees the blocks past the end unless the file grows: a block a
+     * failed write reserved just past it survives only a growth. */
+    if (size <= old)
+        ext_remove(&as->extents, size_pages(as), EXT_NONE);
     if (size >= old) {
         /* Linux truncates the page cache to the new size even when the
          * file grows: a page a failed write left past the end goes. */
@@ -648,6 +671,8 @@ static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
 {
     vms_machine *m = t->m;
+    if (as->kind == MAPPING_FILE && ext_reserve(&as->extents))
+        return -ENOMEM;
     if (as->kind == MAPPING_FILE &&
         fallocate(as->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)(first << PAGE_SHIFT), (off_t)((last - first) << PAGE_SHIFT)))
@@ -665,6 +690,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
         put_page(&m->pm, l.pfn[i]);
     }
     page_list_free(&l);
+    ext_remove(&as->extents, first, last); /* cannot fail: room was reserved */
     return 0;
 }
 
