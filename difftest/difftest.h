@@ -9,6 +9,7 @@
 #define DIFFTEST_H
 
 #include "ops.h"
+#include "profile.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -47,7 +48,8 @@ uint64_t host_pick_window(void);
 /* ---- the simulated side ---- */
 
 struct dt_sim;
-struct dt_sim *sim_start(const char *dir, uint64_t window, char *err, size_t errsize);
+struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
+                         char *err, size_t errsize);
 void sim_run(struct dt_sim *s, const struct dt_op *op, struct dt_result *r);
 char *sim_maps(struct dt_sim *s, int proc); /* malloc'ed vms_maps text, or NULL */
 /* 0 when vms_check passes; else the report, malloc'ed, in *report. */
@@ -85,6 +87,7 @@ struct dt_config {
     int check_every_step;     /* run vms_check after each step */
     int verbose;              /* print each step with both results */
     int keep_going;           /* report a divergence and carry on (replay) */
+    const struct host_profile *profile; /* the host's values for the machine's config */
 };
 
 /* Generator features beyond the plain op kinds, each of which can be turned

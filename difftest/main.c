@@ -36,6 +36,9 @@ static const char usage[] =
     "  --no-shrink     print the failing sequence as generated\n"
     "  --out DIR       also write each minimal scenario to DIR/seed-N.txt\n"
     "  --scratch DIR   folder for the two scratch roots (default $TMPDIR or /tmp)\n"
+    "  --profile       print the host profile (what vmsim's config takes from this\n"
+    "                  host: protection keys, paging levels, sysctls, the disk's\n"
+    "                  readahead, large folios) and exit\n"
     "  -v, --verbose   print every step with both results\n"
     "  -h, --help      this text\n"
     "\n"
@@ -64,7 +67,7 @@ static const char usage[] =
 
 struct options {
     uint64_t first, last;
-    int steps, shrink, full, verbose, keep_going;
+    int steps, shrink, full, verbose, keep_going, profile;
     const char *replay, *out_dir, *scratch_parent;
 };
 
@@ -103,6 +106,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         } else if (!strcmp(a, "--scratch") && val) {
             o->scratch_parent = val;
             i++;
+        } else if (!strcmp(a, "--profile")) {
+            o->profile = 1;
         } else if (!strcmp(a, "--full")) {
             o->full = 1;
         } else if (!strcmp(a, "--keep-going")) {
@@ -292,8 +297,16 @@ int main(int argc, char **argv)
         return 2;
     }
     cfg.scratch = scratch;
+    /* The one place the tester looks at this host: the files under test live
+     * in the scratch folder, so its disk and filesystem are the ones read. */
+    struct host_profile profile;
+    host_profile_read(&profile, scratch);
+    cfg.profile = &profile;
     int status;
-    if (o.replay) {
+    if (o.profile) {
+        host_profile_print(&profile, stdout);
+        status = 0;
+    } else if (o.replay) {
         status = replay(&cfg, o.replay);
     } else {
         int passed = 0, failed = 0, steps_ok = 0;

@@ -713,7 +713,7 @@ static int start_sides(struct run_state *st, struct dt_diff *d)
         diff_set(d, 0, DT_ASPECT_HOST, "cannot prepare %s: %s\n", cfg->scratch, strerror(errno));
         return -1;
     }
-    st->sim = sim_start(a, cfg->window, err, sizeof(err));
+    st->sim = sim_start(a, cfg->window, cfg->profile, err, sizeof(err));
     st->host = st->sim ? host_start(b, cfg->window, err, sizeof(err)) : NULL;
     if (!st->host) {
         diff_set(d, 0, DT_ASPECT_HOST, "%s\n", err);

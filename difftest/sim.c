@@ -58,39 +58,14 @@ static int warm_page_cache(vms_machine *m)
     return err;
 }
 
-/* A queue setting (in KiB) of the disk holding dir, as the host's readahead
- * uses it; def when it cannot be read. */
-static unsigned disk_queue_kb(const char *dir, const char *name, unsigned def)
-{
-    struct stat st;
-    if (stat(dir, &st))
-        return def;
-    static const char *const forms[] = {"/sys/dev/block/%u:%u/queue/%s",
-                                        "/sys/dev/block/%u:%u/../queue/%s"};
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-        char path[128];
-        snprintf(path, sizeof(path), forms[i], major(st.st_dev), minor(st.st_dev), name);
-        FILE *f = fopen(path, "r");
-        unsigned kb = 0;
-        int ok = f && fscanf(f, "%u", &kb) == 1 && kb >= 4;
-        if (f)
-            fclose(f);
-        if (ok)
-            return kb;
-    }
-    return def;
-}
-
-struct dt_sim *sim_start(const char *dir, uint64_t window, char *err, size_t errsize)
+struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
+                         char *err, size_t errsize)
 {
     struct vms_config c;
     vms_config_init(&c);
+    host_profile_apply(profile, &c); /* the host's CPU, sysctls and disk */
     c.root = dir;
-    /* The host reads ahead as its disk says: so must the machine. */
-    c.readahead_kb = disk_queue_kb(dir, "read_ahead_kb", c.readahead_kb);
-    c.max_sectors_kb = disk_queue_kb(dir, "max_sectors_kb", c.max_sectors_kb);
     c.phys_bytes = SIM_RAM;
-    c.privileged = geteuid() == 0; /* root on the host: the same rights */
     struct dt_sim *s = calloc(1, sizeof(*s));
     if (!s)
         return snprintf(err, errsize, "out of memory"), NULL;

@@ -119,7 +119,9 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
 {
     vms_machine *m = t->m;
     uint64_t prot = vm_page_prot(vma);
-    if (!write) {
+    /* Without the zero page a read fault takes a page of its own, mapped as
+     * a write fault maps it (writable and dirty where the VMA allows). */
+    if (!write && m->cfg.zero_page) {
         *pte = mk_pte(m->pm.zero_pfn, prot | _PAGE_SPECIAL);
         fault_event(t, va, "zero-page", (uint64_t)m->pm.zero_pfn << PAGE_SHIFT);
         return 0;

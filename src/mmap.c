@@ -15,7 +15,6 @@
 
 #define SIZE_128M (128ULL << 20)
 #define RLIMIT_STACK_BYTES (8ULL << 20)
-#define RLIMIT_MEMLOCK_BYTES (8ULL << 20)
 #define MMAP_RND_BITS 28
 #define STACK_RND_BYTES (0x3fffffULL << PAGE_SHIFT) /* stack_maxrandom_size() */
 #define MAP_32BIT_BASE 0x40000000ULL
@@ -485,7 +484,8 @@ int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t byte
 {
     if (!(vm_flags & VM_LOCKED) || mm->m->cfg.privileged)
         return 1;
-    return (mm->locked_vm << PAGE_SHIFT) + bytes <= RLIMIT_MEMLOCK_BYTES;
+    uint64_t limit = mm->m->cfg.memlock_rlimit >> PAGE_SHIFT;
+    return mm->locked_vm + (bytes >> PAGE_SHIFT) <= limit;
 }
 
 int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags, int fd,

@@ -15,14 +15,15 @@
 
 /* A PTE may become writable at once, without a later write fault, when that
  * fault would change nothing (Linux's can_change_pte_writable): an exclusive
- * anonymous page, or a shared page that is already dirty. */
+ * anonymous page, clean or dirty (host-measured: a MADV_FREE'd page made
+ * writable again takes no fault), or a shared page that is already dirty. */
 static int can_change_pte_writable(const struct vm_area_struct *vma, const struct phys_mem *pm,
                                    pte_t e)
 {
-    if (!(vma->vm_flags & VM_WRITE) || pte_special(e) || !pte_dirty(e))
+    if (!(vma->vm_flags & VM_WRITE) || pte_special(e))
         return 0;
     if (vma->vm_flags & VM_SHARED)
-        return 1;
+        return pte_dirty(e);
     const struct page *page = pfn_to_page(pm, pte_pfn(e));
     return (page->flags & PG_anon_exclusive) != 0;
 }

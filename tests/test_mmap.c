@@ -376,6 +376,23 @@ static void test_mmap_locked_over_8mib_succeeds_privileged(void **state)
     tu_assert_clean(e->m);
 }
 
+/* RLIMIT_MEMLOCK is the config's: a host whose limit is 64 KiB refuses a
+ * 68 KiB MAP_LOCKED; an unlimited one refuses nothing. */
+static void test_mmap_locked_follows_the_configured_memlock_rlimit(void **state)
+{
+    struct env *e = *state;
+    struct vms_config c = tu_config(RAM);
+    c.memlock_rlimit = 64 * 1024;
+    env_reset(e, &c);
+    assert_int_equal(map(e, 0, 17 * PG, RW, PA | MAP_LOCKED), -EAGAIN);
+    assert_true(map(e, 0, 16 * PG, RW, PA | MAP_LOCKED) > 0);
+    assert_int_equal(map(e, 0, PG, RW, PA | MAP_LOCKED), -EAGAIN);
+    c.memlock_rlimit = UINT64_MAX;
+    env_reset(e, &c);
+    assert_true(map(e, 0, 16 * MIB, RW, PA | MAP_LOCKED) > 0);
+    tu_assert_clean(e->m);
+}
+
 /* Overcommit heuristic: one private writable request may not exceed RAM + swap. */
 static void test_mmap_private_writable_larger_than_ram_is_enomem(void **state)
 {
@@ -1369,6 +1386,7 @@ int main(void)
         T(test_mmap_growsdown_shared_is_einval),
         T(test_mmap_hugetlb_is_enomem),
         T(test_mmap_locked_over_8mib_is_eagain_unprivileged),
+        T(test_mmap_locked_follows_the_configured_memlock_rlimit),
         T(test_mmap_locked_limit_counts_memory_already_locked),
         T(test_mmap_locked_exactly_8mib_succeeds_unprivileged),
         T(test_mmap_locked_over_8mib_succeeds_privileged),

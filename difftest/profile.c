@@ -1,0 +1,293 @@
+/*
+ * profile.c - the host profile: everything vmsim models as configuration in
+ * which one Linux host can differ from another, read from this host in one
+ * place and put into a machine's config, so that the oracle compares like
+ * with like. Nothing else in the tester (and no unit test) may look at the
+ * host's CPU, sysctls or disk.
+ *
+ * Each value is measured the way a program would notice it (pkey_alloc
+ * succeeds or not; a hint above 47 bits is honoured or not; a partial
+ * fadvise leaves a large folio cached or not) or read from the file the
+ * kernel publishes it in. A value that cannot be read keeps vmsim's default,
+ * and the profile says so.
+ */
+#include "profile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define PROFILE_PAGE 4096u
+
+/* One number from a procfs or sysfs file; 0 when it was read. */
+static int read_u64_file(const char *path, uint64_t *out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    unsigned long long v;
+    int ok = fscanf(f, "%llu", &v) == 1;
+    fclose(f);
+    if (ok)
+        *out = v;
+    return ok ? 0 : -1;
+}
+
+static void take_u64(const char *path, uint64_t *value, const char **source)
+{
+    *source = read_u64_file(path, value) ? "unreadable: vmsim's default" : path;
+}
+
+static void take_unsigned(const char *path, unsigned *value, const char **source)
+{
+    uint64_t v = *value;
+    take_u64(path, &v, source);
+    *value = v > UINT32_MAX ? UINT32_MAX : (unsigned)v;
+}
+
+/* Protection keys: the kernel hands out a key only where the CPU has PKU
+ * and the kernel enabled it (ENOSPC or EINVAL otherwise, ENOSYS before 4.9). */
+static int host_has_pku(void)
+{
+#ifdef SYS_pkey_alloc
+    long key = syscall(SYS_pkey_alloc, 0UL, 0UL);
+    if (key < 0)
+        return 0;
+    syscall(SYS_pkey_free, key);
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* 5-level paging: the kernel honours a hint above 47 bits only then. */
+static int host_pgtable_levels(void)
+{
+    void *hint = (void *)(UINT64_C(1) << 52);
+    void *p = mmap(hint, PROFILE_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 4;
+    int five = (uint64_t)(uintptr_t)p >> 47 != 0;
+    munmap(p, PROFILE_PAGE);
+    return five ? 5 : 4;
+}
+
+static long minor_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* The zero page: a store after a load of private anonymous memory faults
+ * again (copy-on-write from the zero page) only where the load mapped it.
+ * Some kernels (paravirtualised guests told so on their command line)
+ * allocate a page on the load instead. */
+static int host_uses_zero_page(void)
+{
+    volatile char *p = mmap(NULL, PROFILE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    (void)p[0];
+    long before = minor_faults();
+    p[0] = 1;
+    long store_faults = minor_faults() - before;
+    munmap((void *)p, PROFILE_PAGE);
+    return store_faults > 0;
+}
+
+/* A queue setting (KiB) of the disk holding dir; 0 when it cannot be read.
+ * A partition's queue is its disk's. */
+static unsigned disk_queue_kb(const char *dir, const char *name, const char **source, char *path,
+                              size_t size)
+{
+    struct stat st;
+    if (stat(dir, &st))
+        return 0;
+    static const char *const forms[] = {"/sys/dev/block/%u:%u/queue/%s",
+                                        "/sys/dev/block/%u:%u/../queue/%s"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        snprintf(path, size, forms[i], major(st.st_dev), minor(st.st_dev), name);
+        uint64_t kb;
+        if (!read_u64_file(path, &kb) && kb >= 4 && kb <= (1u << 20)) {
+            *source = path;
+            return (unsigned)kb;
+        }
+    }
+    return 0;
+}
+
+/* A field of /proc/meminfo in bytes, or 0. */
+static uint64_t meminfo_bytes(const char *field)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    size_t n = strlen(field);
+    uint64_t kb = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, field, n) && line[n] == ':') {
+            kb = strtoull(line + n + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}
+
+/* Large folios in the page cache of dir's filesystem: write 64 KiB in one
+ * call, write it back, and drop the cache of page 1 alone. A 4 KiB page
+ * cache drops it; a large folio cannot be dropped in part and stays.
+ * -1 when it cannot be measured. */
+static int fs_has_large_folios(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/.vmsim-profile.%d", dir, (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    enum { PAGES = 16 };
+    static const char zeros[PAGES * PROFILE_PAGE];
+    int result = -1;
+    void *map = MAP_FAILED;
+    unsigned char vec[PAGES];
+    if (write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros) || fdatasync(fd))
+        goto out;
+    if (posix_fadvise(fd, PROFILE_PAGE, PROFILE_PAGE, POSIX_FADV_DONTNEED))
+        goto out;
+    map = mmap(NULL, sizeof(zeros), PROT_NONE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED || mincore(map, sizeof(zeros), vec))
+        goto out;
+    result = vec[1] & 1;
+out:
+    if (map != MAP_FAILED)
+        munmap(map, sizeof(zeros));
+    close(fd);
+    return result;
+}
+
+void host_profile_read(struct host_profile *p, const char *dir)
+{
+    struct vms_config d;
+    vms_config_init(&d);
+    memset(p, 0, sizeof(*p));
+
+    struct utsname u;
+    snprintf(p->kernel, sizeof(p->kernel), "%s", uname(&u) ? "unknown" : u.release);
+
+    p->pku = host_has_pku();
+    p->pgtable_levels = host_pgtable_levels();
+    p->zero_page = host_uses_zero_page();
+    p->privileged = geteuid() == 0;
+    struct rlimit rl;
+    p->memlock_rlimit = d.memlock_rlimit;
+    if (!getrlimit(RLIMIT_MEMLOCK, &rl))
+        p->memlock_rlimit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+
+    p->max_map_count = d.max_map_count;
+    take_unsigned("/proc/sys/vm/max_map_count", &p->max_map_count, &p->src.max_map_count);
+    p->mmap_min_addr = d.mmap_min_addr;
+    take_u64("/proc/sys/vm/mmap_min_addr", &p->mmap_min_addr, &p->src.mmap_min_addr);
+    p->overcommit_memory = 0;
+    take_unsigned("/proc/sys/vm/overcommit_memory", &p->overcommit_memory, &p->src.overcommit_memory);
+    p->overcommit_ratio = 50;
+    take_unsigned("/proc/sys/vm/overcommit_ratio", &p->overcommit_ratio, &p->src.overcommit_ratio);
+    p->page_cluster = 3;
+    take_unsigned("/proc/sys/vm/page-cluster", &p->page_cluster, &p->src.page_cluster);
+    p->swappiness = 60;
+    take_unsigned("/proc/sys/vm/swappiness", &p->swappiness, &p->src.swappiness);
+    p->fault_around_bytes = d.fault_around_bytes;
+    take_unsigned("/sys/kernel/debug/fault_around_bytes", &p->fault_around_bytes,
+                  &p->src.fault_around_bytes);
+
+    p->mem_total = meminfo_bytes("MemTotal");
+    p->swap_total = meminfo_bytes("SwapTotal");
+
+    p->readahead_kb = disk_queue_kb(dir, "read_ahead_kb", &p->src.readahead_kb, p->ra_path,
+                                    sizeof(p->ra_path));
+    if (!p->readahead_kb) {
+        p->readahead_kb = d.readahead_kb;
+        p->src.readahead_kb = "unreadable: vmsim's default";
+    }
+    p->max_sectors_kb = disk_queue_kb(dir, "max_sectors_kb", &p->src.max_sectors_kb,
+                                      p->ms_path, sizeof(p->ms_path));
+    if (!p->max_sectors_kb) {
+        p->max_sectors_kb = d.max_sectors_kb;
+        p->src.max_sectors_kb = "unreadable: vmsim's default";
+    }
+    p->large_folios = fs_has_large_folios(dir);
+}
+
+void host_profile_apply(const struct host_profile *p, struct vms_config *c)
+{
+    c->pku = p->pku;
+    c->pgtable_levels = p->pgtable_levels;
+    c->zero_page = p->zero_page;
+    c->privileged = p->privileged;
+    c->memlock_rlimit = p->memlock_rlimit;
+    c->max_map_count = p->max_map_count;
+    c->mmap_min_addr = p->mmap_min_addr;
+    c->fault_around_bytes = p->fault_around_bytes;
+    c->readahead_kb = p->readahead_kb;
+    c->max_sectors_kb = p->max_sectors_kb;
+}
+
+static void row(FILE *out, const char *name, const char *value, const char *why)
+{
+    fprintf(out, "  %-19s %-12s %s\n", name, value, why);
+}
+
+static void row_u64(FILE *out, const char *name, uint64_t value, const char *why)
+{
+    char v[24];
+    if (value == UINT64_MAX)
+        snprintf(v, sizeof(v), "unlimited");
+    else
+        snprintf(v, sizeof(v), "%" PRIu64, value);
+    row(out, name, v, why);
+}
+
+void host_profile_print(const struct host_profile *p, FILE *out)
+{
+    fprintf(out, "host profile (Linux %s)\n", p->kernel);
+    row_u64(out, "pku", (uint64_t)p->pku,
+            p->pku ? "pkey_alloc succeeds: PROT_EXEC-only memory is unreadable"
+                   : "pkey_alloc is refused: PROT_EXEC-only memory is readable");
+    row_u64(out, "pgtable_levels", (uint64_t)p->pgtable_levels,
+            p->pgtable_levels == 5 ? "a hint above 47 bits is honoured"
+                                   : "a hint above 47 bits is not honoured");
+    row_u64(out, "zero_page", (uint64_t)p->zero_page,
+            p->zero_page ? "a store after a load of anonymous memory faults (zero page)"
+                         : "a store after a load of anonymous memory does not fault");
+    row_u64(out, "privileged", (uint64_t)p->privileged,
+            p->privileged ? "effective uid 0" : "effective uid not 0");
+    row_u64(out, "memlock_rlimit", p->memlock_rlimit, "getrlimit(RLIMIT_MEMLOCK)");
+    row_u64(out, "max_map_count", p->max_map_count, p->src.max_map_count);
+    row_u64(out, "mmap_min_addr", p->mmap_min_addr, p->src.mmap_min_addr);
+    row_u64(out, "overcommit_memory", p->overcommit_memory, p->src.overcommit_memory);
+    row_u64(out, "overcommit_ratio", p->overcommit_ratio, p->src.overcommit_ratio);
+    row_u64(out, "mem_total", p->mem_total, "/proc/meminfo MemTotal, bytes");
+    row_u64(out, "swap_total", p->swap_total, "/proc/meminfo SwapTotal, bytes");
+    row_u64(out, "page_cluster", p->page_cluster, p->src.page_cluster);
+    row_u64(out, "swappiness", p->swappiness, p->src.swappiness);
+    row_u64(out, "fault_around_bytes", p->fault_around_bytes, p->src.fault_around_bytes);
+    row_u64(out, "readahead_kb", p->readahead_kb, p->src.readahead_kb);
+    row_u64(out, "max_sectors_kb", p->max_sectors_kb, p->src.max_sectors_kb);
+    row(out, "large_folios", p->large_folios < 0 ? "unknown" : p->large_folios ? "1" : "0",
+        p->large_folios < 0 ? "could not be measured in the scratch folder"
+        : p->large_folios   ? "a partial fadvise(DONTNEED) keeps a 64 KiB write cached"
+                            : "a partial fadvise(DONTNEED) drops its page");
+    fprintf(out, "Not yet in vmsim's config: overcommit, page_cluster, swappiness, large_folios\n"
+                 "(read here for the models that will use them).\n");
+}

@@ -1,0 +1,47 @@
+/*
+ * profile.h - the host profile: what one Linux host may differ in from
+ * another, read from this host (profile.c) and put into a machine's config.
+ */
+#ifndef DIFFTEST_PROFILE_H
+#define DIFFTEST_PROFILE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vmsim.h"
+
+struct host_profile {
+    char kernel[65];            /* uname release */
+    int pku;                    /* protection keys usable */
+    int pgtable_levels;         /* 4, or 5 with 57-bit addresses */
+    int zero_page;              /* anonymous read faults map the zero page */
+    int privileged;             /* root: CAP_SYS_RAWIO, CAP_IPC_LOCK */
+    uint64_t memlock_rlimit;    /* RLIMIT_MEMLOCK soft limit, bytes; UINT64_MAX unlimited */
+    unsigned max_map_count;     /* vm.max_map_count */
+    uint64_t mmap_min_addr;     /* vm.mmap_min_addr */
+    unsigned overcommit_memory; /* vm.overcommit_memory: 0 heuristic, 1 always, 2 never */
+    unsigned overcommit_ratio;  /* vm.overcommit_ratio, percent */
+    uint64_t mem_total;         /* MemTotal, bytes */
+    uint64_t swap_total;        /* SwapTotal, bytes */
+    unsigned page_cluster;      /* vm.page-cluster: swap readahead is 2^N pages */
+    unsigned swappiness;        /* vm.swappiness */
+    unsigned fault_around_bytes;
+    unsigned readahead_kb;      /* the scratch disk's read_ahead_kb */
+    unsigned max_sectors_kb;    /* the scratch disk's max_sectors_kb */
+    int large_folios;           /* the scratch filesystem caches large folios; -1 unknown */
+    struct {                    /* where each value came from */
+        const char *max_map_count, *mmap_min_addr, *overcommit_memory, *overcommit_ratio;
+        const char *page_cluster, *swappiness, *fault_around_bytes;
+        const char *readahead_kb, *max_sectors_kb;
+    } src;
+    char ra_path[128], ms_path[128]; /* the sysfs files read for the disk */
+};
+
+/* Reads the profile of this host; dir is the folder whose disk and
+ * filesystem the files under test live on. */
+void host_profile_read(struct host_profile *p, const char *dir);
+/* Sets every modelled field of c from the profile. */
+void host_profile_apply(const struct host_profile *p, struct vms_config *c);
+void host_profile_print(const struct host_profile *p, FILE *out);
+
+#endif
