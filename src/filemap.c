@@ -547,6 +547,7 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
+        int new_block = !ext_mapped(&as->extents, index);
         if (reserve_block(as, index))
             return done ? (int64_t)done : -ENOMEM;
         uint32_t pfn = xa_load(as->pages, index);
@@ -564,7 +565,10 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         uint64_t c = copy_from_user(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
-        if (c)
+        /* A copy that comes up short in a block that was a hole still
+         * dirties the page (Linux's page_zero_new_buffers; the bytes it
+         * would zero are zeros already: a hole's page holds nothing else). */
+        if (c || new_block)
             set_page_dirty(m, pfn);
         m->io.user_to_cache += c;
         done += c;

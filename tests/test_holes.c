@@ -426,8 +426,50 @@ static void test_a_failed_write_leaves_its_block_holding_data(void **state)
     assert_map(e, fd, "[8192,12288) [24576,28672)", 16);
     assert_int_equal(vms_fsync(e->t, fd), 0);
     assert_map(e, fd, "[8192,12288) [24576,28672)", 16);
-    /* Nothing was written there: the host file keeps its holes. */
+    /* Both pages were left dirty (with zeros) and inside the file when
+     * written back: the disk holds both blocks now. */
+    assert_host_map(e, "f", "[8192,12288) [24576,28672)");
+    char path[400];
+    assert_int_equal(tu_host_byte(host_path(e, "f", path, sizeof(path)), 2 * PG + 5), 0);
+}
+
+/* Write-back before the file grows cleans the page past the end without
+ * writing it: the block stays reserved (data for lseek), never on disk. */
+static void test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk(
+    void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "f");
+    assert_int_equal(vms_ftruncate(e->t, fd, 4 * PG), 0);
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 6 * PG), -EFAULT);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_map(e, fd, "[24576,28672)", 8);
     assert_host_map(e, "f", "");
+}
+
+/* The page a failed write left dirty in a hole is kept by MADV_PAGEOUT,
+ * where a page only read from the hole is dropped. */
+static void test_a_failed_write_in_a_hole_leaves_a_dirty_page(void **state)
+{
+    struct env *e = *state;
+    const char *names[] = {"read", "failed"};
+    const char *expected[] = {"0000", "0010"};
+    for (int failed = 0; failed < 2; failed++) {
+        int fd = new_file(e, names[failed]);
+        assert_int_equal(vms_ftruncate(e->t, fd, 4 * PG), 0);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        if (failed)
+            assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 2 * PG), -EFAULT);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 4 * PG, PROT_READ, MAP_SHARED, fd, 0);
+        (void)tu_load_byte(e->t, p + 2 * PG);
+        assert_int_equal(vms_madvise(e->t, p, 4 * PG, MADV_PAGEOUT), 0);
+        char res[5];
+        tu_residency(e->t, p, 4, res);
+        assert_string_equal(res, expected[failed]);
+        tu_assert_clean(e->m);
+    }
 }
 
 static void test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size(
@@ -582,6 +624,8 @@ int main(void)
         T(test_madv_remove_across_eof_punches_the_last_block),
         T(test_a_failed_write_leaves_its_block_holding_data),
         T(test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size),
+        T(test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk),
+        T(test_a_failed_write_in_a_hole_leaves_a_dirty_page),
         T(test_a_short_write_reserves_the_page_where_it_stopped),
         T(test_a_host_files_holes_are_read_at_first_open),
         T(test_seek_data_and_hole_in_a_directory),
