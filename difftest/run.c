@@ -631,7 +631,7 @@ static int disk_checks(struct run_state *st, const struct dt_op *op, const struc
         return compare_whole_file(st, fds[op->fd], step, d);
     if (op->kind == DT_MSYNC && r->ret == 0 && (op->flags & MS_SYNC) && !op->abs)
         return compare_synced_range(st->cfg, op, &st->maps[op->proc], step, d);
-    if (op->kind == DT_SYNC)
+    if (op->kind == DT_SYNC && r->ret == 0) /* not in a process that is gone */
         return compare_all_files(st, step, d);
     return 0;
 }

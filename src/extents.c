@@ -3,21 +3,19 @@
  * holes, as ext4 keeps it in its extent tree (blocks on the disk) and its
  * extent status tree (blocks reserved by delayed allocation, whose data is
  * still only in the page cache). lseek's SEEK_DATA/SEEK_HOLE and st_blocks
- * read it.
+ * count both kinds as data.
  *
- * A block holds data once a write() began on it (ext4 reserves it before
+ * A block is reserved once a write() began on it (ext4 reserves it before
  * the copy, so even a write that copies nothing leaves it), once a shared
- * mapping wrote to its page (page_mkwrite reserves it), or when the host
- * file had it allocated when the machine first opened the file. Truncation
- * frees the blocks past the new end; a hole punch (MADV_REMOVE) frees the
- * blocks it covers. Reading a hole allocates nothing.
+ * mapping wrote to its page (page_mkwrite), and is on the disk once
+ * write-back wrote its page, or when the host file had it when the machine
+ * first opened the file. Truncation frees the blocks past the new end; a
+ * hole punch (MADV_REMOVE) frees the blocks it covers. Reading a hole
+ * allocates nothing.
  *
  * Simplifications: a block is one page (ext4 with 4 KiB blocks, as on the
- * host); delayed and written blocks are one state (lseek and st_blocks
- * count both alike; write-back copies the dirty pages' bytes to the host
- * file, which allocates them there); an unwritten (preallocated) extent of
- * the host file reads as a hole, as SEEK_DATA shows it; a sorted array
- * stands for ext4's trees.
+ * host); an unwritten (preallocated) extent of the host file reads as a
+ * hole, as SEEK_DATA shows it; a sorted array stands for ext4's trees.
  */
 #include "extents.h"
 
@@ -47,13 +45,13 @@ static size_t first_ending_after(const struct extent_tree *t, uint64_t blk)
     return i < t->n && ext_end(&t->v[i]) == blk ? i + 1 : i;
 }
 
-/* The first extent that starts after blk (when inclusive: at or after). */
-static size_t first_starting_after(const struct extent_tree *t, uint64_t blk, int inclusive)
+/* The first extent that starts after blk. */
+static size_t first_starting_after(const struct extent_tree *t, uint64_t blk)
 {
     size_t lo = 0, hi = t->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t->v[mid].lblk > blk || (inclusive && t->v[mid].lblk == blk))
+        if (t->v[mid].lblk > blk)
             hi = mid;
         else
             lo = mid + 1;
@@ -76,6 +74,8 @@ static int ensure_room(struct extent_tree *t, size_t n)
     return 0;
 }
 
+int ext_reserve_room(struct extent_tree *t) { return ensure_room(t, t->n + 2); }
+
 /* Replaces extents [i, j) with the k extents in with[]. */
 static int splice(struct extent_tree *t, size_t i, size_t j, const struct extent *with, size_t k)
 {
@@ -92,36 +92,49 @@ static int splice(struct extent_tree *t, size_t i, size_t j, const struct extent
     return 0;
 }
 
-int ext_insert(struct extent_tree *t, uint64_t first, uint64_t end)
+/* Appends e to out[*k], merged into the last one when they touch and agree. */
+static void push_merged(struct extent *out, size_t *k, struct extent e)
 {
-    if (first >= end)
-        return 0;
-    size_t i = first_reaching(t, first), j = first_starting_after(t, end, 0);
-    struct extent merged = {first, end - first};
-    if (i < j) {
-        uint64_t lo = t->v[i].lblk < first ? t->v[i].lblk : first;
-        uint64_t hi = ext_end(&t->v[j - 1]) > end ? ext_end(&t->v[j - 1]) : end;
-        merged = (struct extent){lo, hi - lo};
-    }
-    return splice(t, i, j, &merged, 1);
+    if (e.len == 0 || e.status == EXT_HOLE)
+        return;
+    if (*k && out[*k - 1].status == e.status && ext_end(&out[*k - 1]) == e.lblk)
+        out[*k - 1].len += e.len;
+    else
+        out[(*k)++] = e;
 }
 
-int ext_reserve(struct extent_tree *t) { return ensure_room(t, t->n + 1); }
-
-int ext_remove(struct extent_tree *t, uint64_t first, uint64_t end)
+int ext_set(struct extent_tree *t, uint64_t first, uint64_t end, enum ext_status status)
 {
     if (first >= end)
         return 0;
-    size_t i = first_ending_after(t, first), j = first_starting_after(t, end, 1);
-    if (i >= j)
-        return 0;
-    struct extent keep[2];
+    /* Extents [i, j) touch or overlap [first, end): what is left of them
+     * outside it, with the new extent between, replaces them. */
+    size_t i = first_reaching(t, first), j = first_starting_after(t, end);
+    struct extent out[3];
     size_t k = 0;
-    if (t->v[i].lblk < first)
-        keep[k++] = (struct extent){t->v[i].lblk, first - t->v[i].lblk};
-    if (ext_end(&t->v[j - 1]) > end)
-        keep[k++] = (struct extent){end, ext_end(&t->v[j - 1]) - end};
-    return splice(t, i, j, keep, k);
+    if (i < j && t->v[i].lblk < first) {
+        uint64_t stop = ext_end(&t->v[i]) < first ? ext_end(&t->v[i]) : first;
+        push_merged(out, &k, (struct extent){t->v[i].lblk, stop - t->v[i].lblk, t->v[i].status});
+    }
+    push_merged(out, &k, (struct extent){first, end - first, status});
+    if (i < j && ext_end(&t->v[j - 1]) > end) {
+        uint64_t from = t->v[j - 1].lblk > end ? t->v[j - 1].lblk : end;
+        push_merged(out, &k, (struct extent){from, ext_end(&t->v[j - 1]) - from, t->v[j - 1].status});
+    }
+    return splice(t, i, j, out, k);
+}
+
+enum ext_status ext_status_of(const struct extent_tree *t, uint64_t blk)
+{
+    size_t i = first_ending_after(t, blk);
+    return i < t->n && t->v[i].lblk <= blk ? t->v[i].status : EXT_HOLE;
+}
+
+int ext_reserve_block(struct extent_tree *t, uint64_t blk)
+{
+    if (ext_status_of(t, blk) != EXT_HOLE)
+        return 0;
+    return ext_set(t, blk, blk + 1, EXT_DELAYED);
 }
 
 uint64_t ext_next_data(const struct extent_tree *t, uint64_t blk)
@@ -137,10 +150,10 @@ uint64_t ext_next_hole(const struct extent_tree *t, uint64_t blk)
     size_t i = first_ending_after(t, blk);
     if (i == t->n || t->v[i].lblk > blk)
         return blk;
-    return ext_end(&t->v[i]); /* extents never touch: a hole follows */
+    while (i + 1 < t->n && t->v[i + 1].lblk == ext_end(&t->v[i]))
+        i++; /* delayed next to written: data all the same */
+    return ext_end(&t->v[i]);
 }
-
-int ext_mapped(const struct extent_tree *t, uint64_t blk) { return ext_next_data(t, blk) == blk; }
 
 uint64_t ext_count_blocks(const struct extent_tree *t)
 {
@@ -161,10 +174,15 @@ const char *ext_check(const struct extent_tree *t)
     if (t->n > t->cap)
         return "more extents than room";
     for (size_t i = 0; i < t->n; i++) {
-        if (t->v[i].len == 0 || ext_end(&t->v[i]) < t->v[i].lblk)
+        const struct extent *e = &t->v[i];
+        if (e->len == 0 || ext_end(e) < e->lblk)
             return "an empty or wrapping extent";
-        if (i && t->v[i].lblk <= ext_end(&t->v[i - 1]))
-            return "extents out of order, overlapping or touching";
+        if (e->status != EXT_DELAYED && e->status != EXT_WRITTEN)
+            return "an extent with no status";
+        if (i && e->lblk < ext_end(e - 1))
+            return "extents out of order or overlapping";
+        if (i && e->lblk == ext_end(e - 1) && e->status == e[-1].status)
+            return "touching extents of one status not merged";
     }
     return NULL;
 }

@@ -125,7 +125,7 @@ static int read_host_extents(struct extent_tree *t, int fd, uint64_t size)
         off_t hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
         uint64_t from = data < 0 ? off : (uint64_t)data;
         uint64_t to = hole < 0 || (uint64_t)hole > size ? size : (uint64_t)hole;
-        if (ext_insert(t, from >> PAGE_SHIFT, PAGE_ALIGN(to) >> PAGE_SHIFT))
+        if (ext_set(t, from >> PAGE_SHIFT, PAGE_ALIGN(to) >> PAGE_SHIFT, EXT_WRITTEN))
             return -ENOMEM;
         if (hole < 0)
             return 0;

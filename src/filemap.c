@@ -263,12 +263,17 @@ static void page_list_free(struct page_list *l)
     free(l->pfn);
 }
 
-/* Linux writes a page straddling EOF with the part beyond EOF zeroed. */
+/* Linux writes a page straddling EOF with the part beyond EOF zeroed, and
+ * cleans a page wholly past EOF without writing it (a block a failed write
+ * reserved there stays off the disk, even if the file grows later). The
+ * block written is on the disk from now on. */
 static int write_page(vms_machine *m, struct address_space *as, uint64_t index, uint32_t pfn)
 {
     uint64_t off = index << PAGE_SHIFT;
     if (off >= as->size)
         return 0;
+    if (ext_reserve_room(&as->extents))
+        return -ENOMEM;
     uint8_t *p = pfn_to_virt(&m->pm, pfn);
     size_t len = as->size - off < PAGE_SIZE ? (size_t)(as->size - off) : PAGE_SIZE;
     memset(p + len, 0, PAGE_SIZE - len);
@@ -276,6 +281,7 @@ static int write_page(vms_machine *m, struct address_space *as, uint64_t index, 
     if (!err) {
         m->io.cache_to_disk += len;
         m->io.disk_writes++;
+        ext_set(&as->extents, index, index + 1, EXT_WRITTEN); /* room was reserved */
     }
     return err;
 }
@@ -519,12 +525,15 @@ static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t f
     page_list_free(&l);
 }
 
+static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint64_t old,
+                                  uint64_t size);
+
 /* ext4's write_begin reserves the block a write will copy into before the
  * copy (delayed allocation), so even a copy that fails leaves it holding
  * data: past the end of the file too, where a later growth shows it. */
 static int reserve_block(struct address_space *as, uint64_t index)
 {
-    return ext_insert(&as->extents, index, index + 1);
+    return ext_reserve_block(&as->extents, index);
 }
 
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
@@ -540,14 +549,19 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
-    if (len && *pos > as->size)
+    if (len && *pos > as->size) {
+        /* ext4 zeroes the rest of the old last block first, as a truncate
+         * that grows the file does: an uncached end page stays unread. */
+        leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
+    }
     int stuck = 0;
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
-        int new_block = !ext_mapped(&as->extents, index);
+        /* Not on the disk yet: ext4 treats the block as new. */
+        int new_block = ext_status_of(&as->extents, index) != EXT_WRITTEN;
         if (reserve_block(as, index))
             return done ? (int64_t)done : -ENOMEM;
         uint32_t pfn = xa_load(as->pages, index);
@@ -632,7 +646,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     /* ext4 frees the blocks past the end unless the file grows: a block a
      * failed write reserved just past it survives only a growth. */
     if (size <= old)
-        ext_remove(&as->extents, size_pages(as), EXT_NONE);
+        ext_set(&as->extents, size_pages(as), EXT_NONE, EXT_HOLE);
     if (size >= old) {
         /* Linux truncates the page cache to the new size even when the
          * file grows: a page a failed write left past the end goes. */
@@ -675,7 +689,7 @@ static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
 {
     vms_machine *m = t->m;
-    if (as->kind == MAPPING_FILE && ext_reserve(&as->extents))
+    if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
         return -ENOMEM;
     if (as->kind == MAPPING_FILE &&
         fallocate(as->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -694,7 +708,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
         put_page(&m->pm, l.pfn[i]);
     }
     page_list_free(&l);
-    ext_remove(&as->extents, first, last); /* cannot fail: room was reserved */
+    ext_set(&as->extents, first, last, EXT_HOLE); /* cannot fail: room was reserved */
     return 0;
 }
 

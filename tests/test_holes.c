@@ -284,6 +284,34 @@ static void test_private_store_leaves_the_hole(void **state)
 
 /* ---- the end of the file ---- */
 
+/* A write past the end first zeroes the rest of the old last block, as a
+ * growing truncate does: an old last page that was not cached is left in
+ * the cache unread, so read-around skips it and its own fault is minor.
+ * The same whether the write copies anything or not. */
+static void test_write_past_eof_leaves_the_old_last_page_unread(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = buffer_of(e, PG, 'w');
+    const char *expected[] = {"M0", "M1", "M1"};
+    for (int kind = 0; kind < 3; kind++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", kind);
+        int fd = new_file(e, name);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 13 * PG, RW, MAP_SHARED, fd, 0);
+        assert_int_equal(vms_ftruncate(e->t, fd, 0xc001), 0);
+        if (kind == 1)
+            assert_int_equal(vms_pwrite(e->t, fd, src, 0x766, 0xd000), 0x766);
+        if (kind == 2)
+            assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0xd000), -EFAULT);
+        char costs[3] = {tu_fault_cost(e->t, p + 11 * PG, 0), tu_fault_cost(e->t, p + 12 * PG, 0), 0};
+        assert_string_equal(costs, expected[kind]);
+        char res[14];
+        tu_residency(e->t, p, 13, res);
+        assert_string_equal(res, "1111111111111");
+        tu_assert_clean(e->m);
+    }
+}
+
 static void test_a_partial_last_block_ends_at_eof(void **state)
 {
     struct env *e = *state;
@@ -447,6 +475,28 @@ static void test_a_failed_write_past_eof_written_back_before_growth_never_reache
     assert_int_equal(vms_fsync(e->t, fd), 0);
     assert_map(e, fd, "[24576,28672)", 8);
     assert_host_map(e, "f", "");
+}
+
+/* A block reserved but never written is new to the next write that
+ * begins on it: a second failed write dirties its page again (inside the
+ * file now), and write-back puts it on the disk; growing the file does not. */
+static void test_a_reserved_block_not_on_disk_is_new_to_the_next_write(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "again");
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 3742), -EFAULT);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_map(e, fd, "[0,3742)", 8);
+    assert_host_map(e, "again", "[0,3742)");
+    fd = new_file(e, "grown");
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_ftruncate(e->t, fd, 3742), 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_map(e, fd, "[0,3742)", 8);
+    assert_host_map(e, "grown", "");
 }
 
 /* The page a failed write left dirty in a hole is kept by MADV_PAGEOUT,
@@ -615,6 +665,7 @@ int main(void)
         T(test_read_fault_on_a_hole_is_major_and_caches_zeros),
         T(test_pread_of_a_hole_caches_the_page_and_keeps_the_hole),
         T(test_private_store_leaves_the_hole),
+        T(test_write_past_eof_leaves_the_old_last_page_unread),
         T(test_a_partial_last_block_ends_at_eof),
         T(test_a_file_grown_within_its_last_block_has_no_hole_there),
         T(test_truncated_tail_becomes_a_hole_when_regrown),
@@ -626,6 +677,7 @@ int main(void)
         T(test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size),
         T(test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk),
         T(test_a_failed_write_in_a_hole_leaves_a_dirty_page),
+        T(test_a_reserved_block_not_on_disk_is_new_to_the_next_write),
         T(test_a_short_write_reserves_the_page_where_it_stopped),
         T(test_a_host_files_holes_are_read_at_first_open),
         T(test_seek_data_and_hole_in_a_directory),
