@@ -197,6 +197,9 @@ int page_read_now(vms_machine *m, uint32_t pfn);
 int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
                     unsigned cpu);
 void set_page_dirty(vms_machine *m, uint32_t pfn);
+/* A shared mapping is about to write to the page (Linux's page_mkwrite): a
+ * file page's block holds data from now on. 0 or -ENOMEM. */
+int filemap_page_mkwrite(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
  * and marks the page ra->async_size before its end. */
 void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
