@@ -1160,6 +1160,48 @@ static void test_proc_magic_links_are_eloop(void **state)
     vms_machine_destroy(m);
 }
 
+/* What the host's own open() of the same path answers: 0 or -errno. */
+static int host_open_result(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
+/* fs.protected_symlinks: in a sticky world-writable folder, a last
+ * component that is a link of another user (not the folder's owner) is not
+ * followed (EACCES); a link earlier in the path is. The host's own open()
+ * of the same paths is the reference, whatever its sysctl says. */
+static void test_protected_symlinks_are_applied_as_the_host_applies_them(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_text_file(e, "f", "f");
+    assert_int_equal(mkdir(in_root(e, "sub", path, sizeof(path)), 0755), 0);
+    make_text_file(e, "sub/g", "sub/g");
+    assert_int_equal(mkdir(in_root(e, "sticky", path, sizeof(path)), 0755), 0);
+    assert_int_equal(chmod(path, 01777), 0);
+    make_link(e, "../f", "sticky/l");
+    make_link(e, "../sub", "sticky/ld");
+    if (geteuid() == 0) { /* the links belong to nobody, the folder to root */
+        assert_int_equal(lchown(in_root(e, "sticky/l", path, sizeof(path)), 65534, 65534), 0);
+        assert_int_equal(lchown(in_root(e, "sticky/ld", path, sizeof(path)), 65534, 65534), 0);
+    }
+    static const char *const names[] = {"sticky/l", "sticky/ld/g", "sticky/ld", "sticky/l/"};
+    static const int flags[] = {O_RDONLY, O_RDONLY, O_RDONLY | O_DIRECTORY, O_RDONLY};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int want = host_open_result(in_root(e, names[i], path, sizeof(path)), flags[i]);
+        int fd = vms_open(e->t, names[i], flags[i], 0);
+        if (fd >= 0)
+            assert_int_equal(vms_close(e->t, fd), 0);
+        if ((fd >= 0 ? 0 : fd) != want)
+            fail_msg("%s: %d, the host's open() %d", names[i], fd, want);
+    }
+    tu_assert_clean(e->m);
+}
+
 /* A child that swaps "sub" (a folder inside) and "lnk" (a symlink to the
  * folder outside) as fast as it can, until killed. */
 static pid_t start_swapper(const struct env *e)
@@ -1521,6 +1563,7 @@ static int run_file_tests(const char *name)
         T(test_names_longer_than_255_bytes_are_enametoolong),
         cmocka_unit_test(test_proc_magic_links_are_eloop),
         T(test_a_symlink_swapped_in_mid_walk_never_leads_out),
+        T(test_protected_symlinks_are_applied_as_the_host_applies_them),
         T(test_search_permission_is_checked_before_every_component),
         T(test_write_is_seen_by_a_shared_mapping_at_once),
         T(test_store_in_a_shared_mapping_is_seen_by_read_at_once),
