@@ -6,6 +6,7 @@
 #define VMSIM_MM_TYPES_H
 
 #include "vmsim.h"
+#include "extents.h"
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "rbtree.h"
@@ -77,6 +78,7 @@ struct address_space {
     /* host files only */
     int host_fd;                   /* read-write when the host allows it */
     uint64_t host_dev, host_ino;   /* the page-cache key */
+    struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
 };

@@ -409,6 +409,73 @@ static void test_pwrite_from_a_half_mapped_buffer_writes_the_mapped_part(void **
     tu_assert_clean(e->m);
 }
 
+/* Linux checks the buffer with access_ok before it reads or writes a byte,
+ * even for a count of 0: the whole of [buf, buf + count) must lie below
+ * TASK_SIZE (0x7ffffffff000 itself may be the end). A count of 2^47 or
+ * 2^64-1 is EFAULT, not the bytes the file holds, and nothing moves.
+ * Host-measured (Linux 6.18): read, write, pread and pwrite alike. */
+static void test_buffer_past_user_space_is_efault_before_anything(void **state)
+{
+    struct env *e = *state;
+    const uint64_t top = 0x7ffffffff000ULL;
+    make_file(e, "f", 5000);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    static const uint64_t huge[] = {UINT64_MAX, 1ULL << 47, 1ULL << 63, UINT64_MAX - 4095, 0x7fffffffffffffffULL};
+    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+        assert_int_equal(vms_read(e->t, fd, buf, huge[i]), -EFAULT);
+        assert_int_equal(vms_write(e->t, fd, buf, huge[i]), -EFAULT);
+        assert_int_equal(vms_pread(e->t, fd, buf, huge[i], 0), -EFAULT);
+        assert_int_equal(vms_pwrite(e->t, fd, buf, huge[i], 0), -EFAULT);
+    }
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 0);
+    assert_int_equal(vms_read(e->t, fd, buf, top - buf + 1), -EFAULT);
+    assert_int_equal(vms_read(e->t, fd, buf, top - buf), 5000); /* ends at TASK_SIZE: allowed */
+    /* count 0: only the address counts */
+    assert_int_equal(vms_read(e->t, fd, top, 0), 0);
+    assert_int_equal(vms_read(e->t, fd, top + 1, 0), -EFAULT);
+    assert_int_equal(vms_write(e->t, fd, 0xffff800000000000ULL, 0), -EFAULT);
+    assert_int_equal(vms_pread(e->t, fd, 0xfffffffffffff000ULL, 0, 0), -EFAULT);
+    assert_int_equal(vms_pwrite(e->t, fd, 0x8000000000000000ULL, 0, 0), -EFAULT);
+    /* the descriptor is checked first */
+    assert_int_equal(vms_read(e->t, 77, 0xffff800000000000ULL, 0), -EBADF);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, 5000);
+    tu_assert_clean(e->m);
+}
+
+/* Past access_ok, rw_verify_area: a position plus count beyond INT64_MAX is
+ * EINVAL (before ext4's own EFBIG or end-of-file), and a count above
+ * MAX_RW_COUNT is cut, not refused. A directory answers EFAULT and EINVAL
+ * before its EISDIR. Host-measured (Linux 6.18). */
+static void test_position_plus_count_past_int64_max_is_einval(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 5000);
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int fd = open_ok(e, "f", O_RDWR), dir = open_ok(e, "d", O_RDONLY);
+    const int64_t near_end = 0x7ffffffffffff000LL;
+    assert_int_equal(vms_pread(e->t, fd, buf, PG, near_end), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, PG, near_end), -EINVAL);
+    assert_int_equal(vms_pread(e->t, fd, buf, 1, INT64_MAX), -EINVAL);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0, INT64_MAX), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, PG, near_end - 1), 0);         /* past s_maxbytes */
+    assert_int_equal(vms_pwrite(e->t, fd, buf, PG, 0x7fffffff00000000LL), -EFBIG);
+    /* low in memory, so that 2 GiB from buf stay below TASK_SIZE */
+    vms_addr low = tu_mmap(e->t, 0x200000000000ULL, 2 * PG, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    assert_int_equal(vms_pread(e->t, fd, low, 0x80000000ULL, 0), 5000);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0x80000000ULL, 0), -EFAULT); /* buf + 2 GiB > TASK_SIZE */
+    assert_int_equal(vms_pwrite(e->t, fd, low, 0x80000000ULL, 0), (int64_t)(2 * PG)); /* up to the hole */
+    assert_int_equal(vms_read(e->t, dir, 0xffff800000000000ULL, 1), -EFAULT);
+    assert_int_equal(vms_read(e->t, dir, buf, UINT64_MAX), -EFAULT);
+    assert_int_equal(vms_pread(e->t, dir, buf, 1, INT64_MAX), -EINVAL);
+    assert_int_equal(vms_pread(e->t, dir, buf, 1, 0), -EISDIR);
+    tu_assert_clean(e->m);
+}
+
 /* A negative offset is refused before the descriptor is even looked at. */
 static void test_negative_offsets_are_einval_before_the_fd(void **state)
 {
@@ -1545,6 +1612,8 @@ static int run_file_tests(const char *name)
         T(test_read_up_to_a_hole_returns_100_and_advances_by_100),
         T(test_pwrite_from_a_half_mapped_buffer_writes_the_mapped_part),
         T(test_negative_offsets_are_einval_before_the_fd),
+        T(test_buffer_past_user_space_is_efault_before_anything),
+        T(test_position_plus_count_past_int64_max_is_einval),
         T(test_pread_at_or_beyond_eof_returns_0),
         T(test_lseek_with_an_unknown_whence_is_einval),
         T(test_lseek_to_a_negative_position_is_einval),
