@@ -214,6 +214,18 @@ static int64_t set_new_addr_and_move(struct remap *r)
 
 /* ---- the two paths ---- */
 
+/* A shrink unmaps the old range's tail as munmap would, with munmap's
+ * check: a tail that reaches past TASK_SIZE (an old length of 2^63, say)
+ * is EINVAL, however little of it is mapped. */
+static int unmap_tail(struct remap *r)
+{
+    uint64_t start = r->addr + r->new_len, len = r->old_len - r->new_len;
+    uint64_t task_size = r->t->mm->task_size;
+    if (start > task_size || len > task_size - start)
+        return -EINVAL;
+    return do_munmap(r->t, start, start + len);
+}
+
 static int64_t remap_to(struct remap *r)
 {
     struct mm_struct *mm = r->t->mm;
@@ -226,7 +238,7 @@ static int64_t remap_to(struct remap *r)
             return -EFAULT;
     }
     if (remap_type(r) == REMAP_SHRINK) {
-        int err = do_munmap(r->t, r->addr + r->new_len, r->addr + r->old_len);
+        int err = unmap_tail(r);
         if (err)
             return err;
         r->old_len = r->new_len;
@@ -241,7 +253,7 @@ static int64_t remap_at(struct remap *r)
     case REMAP_NO_RESIZE:
         return (int64_t)r->addr;
     case REMAP_SHRINK: {
-        int err = do_munmap(r->t, r->addr + r->new_len, r->addr + r->old_len);
+        int err = unmap_tail(r);
         return err ? err : (int64_t)r->addr;
     }
     case REMAP_EXPAND:
