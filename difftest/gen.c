@@ -328,6 +328,10 @@ static void edge_mmap(struct dt_gen *g, struct dt_op *op)
         op->len = (1 + below(g, 4)) * DT_PAGE;
     } else if (r < 60) {
         op->len = fixed ? PICK(g, refused_lens) : PICK(g, placed_lens);
+        if (!fixed) { /* no hint in the window: the kernel would honour it */
+            op->abs = 1;
+            op->addr = chance(g, 70) ? 0 : PICK(g, far_addrs);
+        }
     } else if (r < 70) {
         edge_addr(g, &op->abs, &op->addr);
         op->len = PICK(g, refused_lens);

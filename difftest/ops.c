@@ -501,6 +501,14 @@ static const char *mmap_unsafe(const struct dt_op *op)
     if (fixed && !in_window(op, page_align(op->len)) && !far_above(op) &&
         !(op->abs && op->addr & (DT_PAGE - 1)))
         return "MAP_FIXED outside the window";
+    /* A hint the kernel may honour: the mapping must not reach past the
+     * test area into the second guard, which must stay a hole. Without a
+     * hint (or one below 64 KiB, or at or above 2^47) the mapping starts
+     * outside the window, never over anything, and the runner unmaps it
+     * before the next step. */
+    int no_hint = op->abs && (op->addr < 0x10000 || op->addr >= HIGH_USER);
+    if (!fixed && !no_hint && !in_window(op, page_align(op->len)))
+        return "a hint whose mapping could reach past the window";
     return NULL;
 }
 

@@ -109,7 +109,7 @@ static int64_t expand_in_place(struct remap *r)
     struct mm_struct *mm = r->t->mm;
     struct vm_area_struct *vma = r->vma;
     uint64_t delta = r->new_len - r->old_len, old_end = vma->vm_end;
-    if ((vma->vm_flags & VM_ACCOUNT) && !vm_enough_memory(r->t->m, delta >> PAGE_SHIFT))
+    if ((vma->vm_flags & VM_ACCOUNT) && !vm_enough_memory(mm, delta >> PAGE_SHIFT))
         return -ENOMEM;
     vma_set_range(vma, vma->vm_start, old_end + delta, vma->vm_pgoff);
     vma = vma_merge_neighbours(mm, vma);
@@ -177,7 +177,7 @@ static int64_t move_vma(struct remap *r)
         return -ENOMEM;
     uint64_t charge = (r->flags & MREMAP_DONTUNMAP) ? r->old_len
                       : r->new_len > r->old_len ? r->new_len - r->old_len : 0;
-    if ((vma->vm_flags & VM_ACCOUNT) && charge && !vm_enough_memory(t->m, charge >> PAGE_SHIFT))
+    if ((vma->vm_flags & VM_ACCOUNT) && charge && !vm_enough_memory(mm, charge >> PAGE_SHIFT))
         return -ENOMEM;
     /* Page tables of the old range, before copy_vma can merge it away. */
     uint64_t vm_flags = vma->vm_flags;
