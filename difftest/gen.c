@@ -38,8 +38,8 @@
  *   flags      one random bit of 32 added to prot (mmap, mprotect), to the
  *              mmap flags (bit 31 too), msync flags, mremap flags and open
  *              flags; madvise advice from -2 to 111 and INT_MIN/INT_MAX
- *              (never 100/101, which act as root); lseek whence -1, 3-8,
- *              INT_MAX; fds -1, -2, INT_MIN, 1024, INT_MAX.
+ *              (never 100/101, which act as root); lseek whence -1, 5, 6,
+ *              8, INT_MIN, INT_MAX; fds -1, -2, INT_MIN, 1024, INT_MAX.
  *   offsets    pread at INT64_MAX, 2^63 - 4096, s_maxbytes and around;
  *              pwrite, lseek and ftruncate only where they must fail
  *              (s_maxbytes and past it, past INT64_MAX), so that no file
@@ -262,7 +262,7 @@ static int64_t pick_file_off(struct dt_gen *g, int name)
 static const uint64_t far_addrs[] = {
     UINT64_C(0x800000000000),     UINT64_C(0xffff800000000000), UINT64_C(0xfffffffffffff000),
     UINT64_C(0x8000000000000000), UINT64_C(0xffffffffffffe000), UINT64_C(0xffff7ffffffff000),
-    UINT64_C(0xfffffffffffff000), UINT64_C(0x100000000000000),  UINT64_C(0xfffffffffffffff1),
+    UINT64_C(0x00fffffffffff000),  UINT64_C(0x100000000000000),  UINT64_C(0xfffffffffffffff1),
     UINT64_C(0xfffffffffffff001),
 };
 
@@ -307,7 +307,12 @@ static void edge_addr(struct dt_gen *g, int *abs, uint64_t *addr)
     }
 }
 
-static int random_bit(struct dt_gen *g) { return (int)(UINT32_C(1) << below(g, 32)); }
+/* One bit of an int, bit 31 (INT_MIN) included. */
+static int random_bit(struct dt_gen *g)
+{
+    unsigned bit = (unsigned)below(g, 32);
+    return bit == 31 ? INT32_MIN : 1 << bit;
+}
 
 static int edge_advice(struct dt_gen *g)
 {
