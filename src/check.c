@@ -195,6 +195,9 @@ static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
              p->mapcount);
     if ((p->flags & PG_unread) && (p->mapcount || (p->flags & PG_dirty)))
         fail(ck, "file page %" PRIx32 " is mapped or dirty but was never read", pfn);
+    const struct address_space *as = p->mapping;
+    if ((p->flags & PG_dirty) && ext_status_of(&as->extents, index) == EXT_HOLE)
+        fail(ck, "dirty file page %" PRIx32 " lies in a hole: its block was never reserved", pfn);
     ck->file_pages++;
     ck->file_dirty += (p->flags & PG_dirty) != 0;
     return 0;
@@ -204,6 +207,9 @@ static void check_inodes(struct checker *ck)
 {
     for (struct address_space *as = ck->m->inodes; as; as = as->next) {
         uint64_t dirty = ck->file_dirty;
+        const char *bad = ext_check(&as->extents);
+        if (bad)
+            fail(ck, "inode %" PRIu64 ": %s", as->ino, bad);
         xa_for_each(as->pages, count_file_page, ck);
         if (ck->file_dirty - dirty != as->nrdirty)
             fail(ck, "inode %" PRIu64 ": nrdirty %" PRIu64 ", %" PRIu64 " dirty pages", as->ino,

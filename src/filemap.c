@@ -39,6 +39,7 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     xa_for_each(as->pages, drop_page, &m->pm);
     xa_destroy(as->pages);
     free(as->pages);
+    ext_destroy(&as->extents);
     if (as->host_fd >= 0)
         close(as->host_fd);
     free(as->path);
@@ -262,12 +263,17 @@ static void page_list_free(struct page_list *l)
     free(l->pfn);
 }
 
-/* Linux writes a page straddling EOF with the part beyond EOF zeroed. */
+/* Linux writes a page straddling EOF with the part beyond EOF zeroed, and
+ * cleans a page wholly past EOF without writing it (a block a failed write
+ * reserved there stays off the disk, even if the file grows later). The
+ * block written is on the disk from now on. */
 static int write_page(vms_machine *m, struct address_space *as, uint64_t index, uint32_t pfn)
 {
     uint64_t off = index << PAGE_SHIFT;
     if (off >= as->size)
         return 0;
+    if (ext_reserve_room(&as->extents))
+        return -ENOMEM;
     uint8_t *p = pfn_to_virt(&m->pm, pfn);
     size_t len = as->size - off < PAGE_SIZE ? (size_t)(as->size - off) : PAGE_SIZE;
     memset(p + len, 0, PAGE_SIZE - len);
@@ -275,6 +281,7 @@ static int write_page(vms_machine *m, struct address_space *as, uint64_t index, 
     if (!err) {
         m->io.cache_to_disk += len;
         m->io.disk_writes++;
+        ext_set(&as->extents, index, index + 1, EXT_WRITTEN); /* room was reserved */
     }
     return err;
 }
@@ -518,18 +525,45 @@ static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t f
     page_list_free(&l);
 }
 
+static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint64_t old,
+                                  uint64_t size);
+
+/* ext4's write_begin reserves the block a write will copy into before the
+ * copy (delayed allocation), so even a copy that fails leaves it holding
+ * data: past the end of the file too, where a later growth shows it. */
+static int reserve_block(struct address_space *as, uint64_t index)
+{
+    return ext_reserve_block(&as->extents, index);
+}
+
+int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
+{
+    const struct page *page = pfn_to_page(&m->pm, pfn);
+    if (!(page->flags & PG_file))
+        return 0;
+    return reserve_block(page->mapping, page->index);
+}
+
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos)
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
-    if (len && *pos > as->size)
+    if (len && *pos > as->size) {
+        /* ext4 zeroes the rest of the old last block first, as a truncate
+         * that grows the file does: an uncached end page stays unread. */
+        leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
+    }
     int stuck = 0;
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
+        /* Not on the disk yet: ext4 treats the block as new. */
+        int new_block = ext_status_of(&as->extents, index) != EXT_WRITTEN;
+        if (reserve_block(as, index))
+            return done ? (int64_t)done : -ENOMEM;
         uint32_t pfn = xa_load(as->pages, index);
         int unread = 0;
         if (pfn == PFN_NONE) {
@@ -545,7 +579,10 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         uint64_t c = copy_from_user(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
-        if (c)
+        /* A copy that comes up short in a block that was a hole still
+         * dirties the page (Linux's page_zero_new_buffers; the bytes it
+         * would zero are zeros already: a hole's page holds nothing else). */
+        if (c || new_block)
             set_page_dirty(m, pfn);
         m->io.user_to_cache += c;
         done += c;
@@ -606,6 +643,10 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     vms_machine *m = t->m;
     uint64_t old = as->size;
     as->size = size;
+    /* ext4 frees the blocks past the end unless the file grows: a block a
+     * failed write reserved just past it survives only a growth. */
+    if (size <= old)
+        ext_set(&as->extents, size_pages(as), EXT_NONE, EXT_HOLE);
     if (size >= old) {
         /* Linux truncates the page cache to the new size even when the
          * file grows: a page a failed write left past the end goes. */
@@ -648,6 +689,8 @@ static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
 {
     vms_machine *m = t->m;
+    if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
+        return -ENOMEM;
     if (as->kind == MAPPING_FILE &&
         fallocate(as->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)(first << PAGE_SHIFT), (off_t)((last - first) << PAGE_SHIFT)))
@@ -665,6 +708,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
         put_page(&m->pm, l.pfn[i]);
     }
     page_list_free(&l);
+    ext_set(&as->extents, first, last, EXT_HOLE); /* cannot fail: room was reserved */
     return 0;
 }
 

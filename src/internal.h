@@ -169,6 +169,12 @@ void files_put(vms_machine *m, struct files_struct *files);
 struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
 
+/* ---- namei.c ---- */
+/* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS, resolved by hand: the host fd or -errno. flags
+ * carry neither O_PATH nor O_TMPFILE. */
+int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode);
+
 /* ---- filemap.c: the page cache of host files ---- */
 /* The page at index, read from the host file on a miss (*major set); the
  * caller has checked index against the file size. PFN_NONE: out of memory. */
@@ -191,6 +197,9 @@ int page_read_now(vms_machine *m, uint32_t pfn);
 int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
                     unsigned cpu);
 void set_page_dirty(vms_machine *m, uint32_t pfn);
+/* A shared mapping is about to write to the page (Linux's page_mkwrite): a
+ * file page's block holds data from now on. 0 or -ENOMEM. */
+int filemap_page_mkwrite(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
  * and marks the page ra->async_size before its end. */
 void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
