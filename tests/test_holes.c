@@ -499,6 +499,52 @@ static void test_a_reserved_block_not_on_disk_is_new_to_the_next_write(void **st
     assert_host_map(e, "grown", "");
 }
 
+/* ...but not to a write through the page that reserved it (its buffer
+ * still maps the block) when nothing past the end needs zeroing. */
+static void test_a_block_reserved_through_a_cached_page_is_not_new_again(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "f");
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+    assert_int_equal(vms_ftruncate(e->t, fd, PG), 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_map(e, fd, "[0,4096)", 8);
+    assert_host_map(e, "f", "");
+}
+
+/* A write that starts past the end zeroes the rest of the old last block
+ * through the cache, which dirties that page (MADV_PAGEOUT keeps it), also
+ * when the write copies nothing; a write that starts at the end zeroes
+ * nothing. Pages: 0 and 1 of a 5000-byte file (mapped), 2 the write's. */
+static void test_write_past_eof_dirties_the_old_last_page(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = buffer_of(e, PG, 'x');
+    const int64_t at[] = {-1, 8192, 9000, 5000, 8192, 9000};
+    const char *expected[] = {"000", "011", "011", "010", "011", "011"};
+    for (int k = 0; k < 6; k++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", k);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, src, 5000 - PG, 0), (int64_t)(5000 - PG));
+        assert_int_equal(vms_pwrite(e->t, fd, src, PG, 5000 - PG), (int64_t)PG);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 3 * PG, PROT_READ, MAP_SHARED, fd, 0);
+        (void)tu_load_byte(e->t, p);
+        (void)tu_load_byte(e->t, p + PG);
+        if (at[k] >= 0)
+            assert_int_equal(vms_pwrite(e->t, fd, k < 4 ? src : UNMAPPED, 1, at[k]),
+                             k < 4 ? 1 : -EFAULT);
+        assert_int_equal(vms_madvise(e->t, p, 3 * PG, MADV_PAGEOUT), 0);
+        char res[4];
+        tu_residency(e->t, p, 3, res);
+        assert_string_equal(res, expected[k]);
+        tu_assert_clean(e->m);
+    }
+}
+
 /* The page a failed write left dirty in a hole is kept by MADV_PAGEOUT,
  * where a page only read from the hole is dropped. */
 static void test_a_failed_write_in_a_hole_leaves_a_dirty_page(void **state)
@@ -678,6 +724,8 @@ int main(void)
         T(test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk),
         T(test_a_failed_write_in_a_hole_leaves_a_dirty_page),
         T(test_a_reserved_block_not_on_disk_is_new_to_the_next_write),
+        T(test_a_block_reserved_through_a_cached_page_is_not_new_again),
+        T(test_write_past_eof_dirties_the_old_last_page),
         T(test_a_short_write_reserves_the_page_where_it_stopped),
         T(test_a_host_files_holes_are_read_at_first_open),
         T(test_seek_data_and_hole_in_a_directory),
