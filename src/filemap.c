@@ -560,11 +560,13 @@ static int block_is_new(const vms_machine *m, const struct address_space *as, ui
     return pfn == PFN_NONE || !(m->pm.pages[pfn].flags & PG_mapped_bh);
 }
 
-/* A write that starts past the end zeroes the rest of the old last block
- * and the start of its own first block (ext4_zero_partial_blocks over
- * [from, to)) through the page cache: a cached page whose block is mapped
- * for it is dirtied, even when the write copies nothing. (An unread page
- * stays clean here; its bytes on the disk are the same.) */
+/* ext4 zeroes partial blocks through the page cache: the rest of the last
+ * block when a truncate moves the end (the new end, or the old one when
+ * the file grows), and when a write starts past the end both the rest of
+ * the old last block and the start of the write's own first block
+ * (ext4_zero_partial_blocks over [from, to)). A cached page whose block is
+ * mapped for it is dirtied, even by a write that copies nothing. (An unread
+ * page stays clean here; its bytes on the disk are the same.) */
 static void dirty_zeroed_blocks(vms_machine *m, struct address_space *as, uint64_t from,
                                 uint64_t to)
 {
@@ -694,6 +696,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
         drop_pages_from(m, as, size_pages(as));
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
+        dirty_zeroed_blocks(m, as, old, PAGE_ALIGN(old));
         return;
     }
     uint64_t first = size_pages(as);
@@ -701,6 +704,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     drop_pages_from(m, as, first);
     leave_unread_eof_page(m, as, old, size);
     zero_tail(m, as, size);
+    dirty_zeroed_blocks(m, as, size, PAGE_ALIGN(size));
 }
 
 /* Clears the PTEs that map the object's own pages [first, last) in vma;
@@ -730,6 +734,13 @@ static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
 {
     vms_machine *m = t->m;
+    /* ext4 punches nothing from the end of the file on, and up to the end
+     * of the page holding it: a failed write's page and block just past
+     * the end stay. */
+    if (as->kind == MAPPING_FILE && last > size_pages(as))
+        last = size_pages(as);
+    if (first >= last)
+        return 0;
     if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
         return -ENOMEM;
     if (as->kind == MAPPING_FILE &&
