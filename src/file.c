@@ -320,10 +320,14 @@ int vms_close(vms_task *t, int fd)
 
 /* ---- read and write ---- */
 
-static int64_t check_rw(struct vms_file *f, int want_write, uint64_t *len)
+static int64_t check_rw(struct vms_file *f, int want_write, uint64_t pos, uint64_t *len)
 {
     if (!f || (want_write ? !f->writable : !f->readable))
         return -EBADF;
+    /* Linux's rw_verify_area: the range may not pass the largest offset
+     * (a directory's position can be INT64_MAX, its SEEK_HOLE answer). */
+    if (*len > (uint64_t)INT64_MAX - pos)
+        return -EINVAL;
     if (f->is_dir)
         return want_write ? -EBADF : -EISDIR;
     if (*len > MAX_RW_COUNT)
@@ -335,7 +339,7 @@ static int64_t do_read(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t l
                        uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 0, &len);
+    int64_t err = check_rw(f, 0, pos ? *pos : 0, &len);
     if (err)
         return err;
     return filemap_read(t, f->mapping, &f->ra, buf, len, pos);
@@ -345,7 +349,7 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
                         uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 1, &len);
+    int64_t err = check_rw(f, 1, pos ? *pos : 0, &len);
     if (err)
         return err;
     /* The position moves only when the write writes something: a failed or
