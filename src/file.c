@@ -4,9 +4,13 @@
  * root folder.
  *
  * Confinement: relative paths resolve beneath the root folder with the host's
- * openat2(RESOLVE_BENEATH), so "..", absolute symlinks and symlinks that leave
- * the folder fail with EXDEV and nothing outside is ever opened; an absolute
- * path is accepted only when it names something inside the folder.
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so "..", absolute
+ * symlinks and symlinks that leave the folder fail with EXDEV and nothing
+ * outside is ever opened; an absolute path is accepted only when it names
+ * something inside the folder. Where the host refuses openat2 (ENOSYS before
+ * Linux 5.6 and under Valgrind, EPERM or ENOSYS from a seccomp filter),
+ * decided once per machine, src/namei.c resolves the same paths by hand with
+ * the same answers.
  * Inside the machine the root folder is "/": maps show "/name".
  * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
  * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open; readahead
@@ -37,12 +41,35 @@
 
 /* ---- the machine's root folder ---- */
 
+static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
+{
+    struct open_how how = {
+        .flags = (uint64_t)flags,
+        .mode = mode,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    return syscall(SYS_openat2, dir, path, &how, sizeof(how));
+}
+
+/* Whether the host refuses openat2: ENOSYS where the kernel or Valgrind does
+ * not know it, ENOSYS or EPERM from a seccomp filter. */
+static int openat2_refused(int root_fd)
+{
+    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0);
+    if (fd >= 0) {
+        close((int)fd);
+        return 0;
+    }
+    return errno == ENOSYS || errno == EPERM;
+}
+
 int fs_init(vms_machine *m)
 {
     const char *root = m->cfg.root ? m->cfg.root : ".";
     m->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (m->root_fd < 0)
         return -errno;
+    m->namei_by_hand = openat2_refused(m->root_fd);
     m->root_path = realpath(root, NULL);
     return m->root_path ? 0 : -errno;
 }
@@ -70,14 +97,13 @@ static const char *beneath_root(const vms_machine *m, const char *path)
 
 static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigned mode)
 {
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY),
-        /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE
-         * (or O_CREAT) takes a mode, or openat2 refuses it. */
-        .mode = ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) ? mode & 07777 : 0,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    long fd = syscall(SYS_openat2, m->root_fd, rel, &how, sizeof(how));
+    flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
+     * O_CREAT) takes a mode, or openat2 refuses it. */
+    mode = ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) ? mode & 07777 : 0;
+    if (m->namei_by_hand)
+        return namei_open_beneath(m->root_fd, rel, flags, mode);
+    long fd = openat2_beneath(m->root_fd, rel, flags, mode);
     return fd < 0 ? -errno : (int)fd;
 }
 
@@ -320,16 +346,31 @@ int vms_close(vms_task *t, int fd)
 
 /* ---- read and write ---- */
 
-static int64_t check_rw(struct vms_file *f, int want_write, uint64_t pos, uint64_t *len)
+/* x86's access_ok: the whole buffer lies in user space (it may end at
+ * TASK_SIZE_MAX itself). Checked before anything is read or written, for a
+ * count of 0 too. */
+static int access_ok(const vms_task *t, vms_addr buf, uint64_t len)
+{
+    uint64_t top = t->mm->task_size;
+    return buf <= top && len <= top - buf;
+}
+
+/* The checks of Linux's vfs_read/vfs_write before the file's own method, in
+ * their order: the descriptor's mode, the buffer (access_ok), then
+ * rw_verify_area's count and position (a count above SSIZE_MAX, or one that
+ * takes the position past INT64_MAX, is EINVAL), and the count is cut to
+ * MAX_RW_COUNT. A directory's read method answers EISDIR only after these. */
+static int64_t check_rw(const vms_task *t, struct vms_file *f, int want_write, vms_addr buf,
+                        uint64_t *len, uint64_t pos)
 {
     if (!f || (want_write ? !f->writable : !f->readable))
         return -EBADF;
-    /* Linux's rw_verify_area: the range may not pass the largest offset
-     * (a directory's position can be INT64_MAX, its SEEK_HOLE answer). */
-    if (*len > (uint64_t)INT64_MAX - pos)
+    if (!access_ok(t, buf, *len))
+        return -EFAULT;
+    if (*len > INT64_MAX || pos > INT64_MAX || *len > INT64_MAX - pos)
         return -EINVAL;
-    if (f->is_dir)
-        return want_write ? -EBADF : -EISDIR;
+    if (f->is_dir) /* only a read gets here: a directory never opens for writing */
+        return -EISDIR;
     if (*len > MAX_RW_COUNT)
         *len = MAX_RW_COUNT;
     return 0;
@@ -339,7 +380,7 @@ static int64_t do_read(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t l
                        uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 0, pos ? *pos : 0, &len);
+    int64_t err = check_rw(t, f, 0, buf, &len, pos ? *pos : 0);
     if (err)
         return err;
     return filemap_read(t, f->mapping, &f->ra, buf, len, pos);
@@ -349,7 +390,7 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
                         uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 1, pos ? *pos : 0, &len);
+    int64_t err = check_rw(t, f, 1, buf, &len, pos ? *pos : 0);
     if (err)
         return err;
     /* The position moves only when the write writes something: a failed or

@@ -190,6 +190,7 @@ struct vms_machine {
     uint64_t aslr_state;
     int root_fd;                  /* the root folder, O_PATH */
     char *root_path;              /* its real path on the host */
+    int namei_by_hand;            /* the host refuses openat2: src/namei.c resolves */
     struct address_space *inodes; /* every host file the machine has opened */
     struct vms_io_stats io;
 };

@@ -1356,6 +1356,33 @@ static void test_mmap_fixed_over_first_page_past_the_limit_is_enomem(void **stat
     tu_assert_clean(e->m);
 }
 
+/* An address with bit 63 set is an address, not an error code. MAP_FIXED
+ * and MAP_FIXED_NOREPLACE anywhere past the top of user space (the kernel
+ * half, its top page, non-canonical addresses, a range that wraps to 0) are
+ * ENOMEM; an unaligned fixed address in the top page comes back as the
+ * errno its value spells, as the host's mmap returns it; a hint there is
+ * ignored. Host-measured (Linux 6.18). */
+static void test_fixed_addresses_past_user_space_are_enomem(void **state)
+{
+    struct env *e = *state;
+    static const uint64_t enomem[] = {0xfffffffffffff000ULL, 0xffff800000000000ULL,
+                                      0x8000000000000000ULL, 0x800000000000ULL, TASK_SIZE,
+                                      0xffff7ffffffff000ULL, 0xffffffffffffe000ULL};
+    for (size_t i = 0; i < sizeof(enomem) / sizeof(enomem[0]); i++) {
+        for (uint64_t len = PG; len <= 2 * PG; len += PG) {
+            assert_int_equal(map(e, enomem[i], len, RW, PA | MAP_FIXED), -ENOMEM);
+            assert_int_equal(map(e, enomem[i], len, RW, PA | MAP_FIXED_NOREPLACE), -ENOMEM);
+            assert_int_equal(map(e, enomem[i], len, RW, SA | MAP_FIXED), -ENOMEM);
+        }
+    }
+    assert_int_equal(map(e, TASK_SIZE - PG, 2 * PG, RW, PA | MAP_FIXED), -ENOMEM);
+    assert_int_equal(map(e, 0xfffffffffffffff1ULL, PG, RW, PA | MAP_FIXED), -ENOTBLK);
+    assert_int_equal(map(e, 0xfffffffffffff001ULL, PG, RW, PA | MAP_FIXED), -4095);
+    assert_int_equal(map(e, 0xfffffffffffff000ULL, PG, RW, PA), (int64_t)FIRST_PAGE);
+    assert_int_equal(tu_vma_count(e->t), 1);
+    tu_assert_clean(e->m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1480,6 +1507,7 @@ int main(void)
         T(test_mmap_fixed_over_middle_page_at_max_is_enomem),
         T(test_mmap_fixed_over_first_page_at_max_reaches_max_plus_1),
         T(test_mmap_fixed_over_first_page_past_the_limit_is_enomem),
+        T(test_fixed_addresses_past_user_space_are_enomem),
         T(test_map_stack_does_not_merge_with_a_plain_neighbour),
         T(test_map_hugetlb_alignment_errors_come_before_enomem),
     };
