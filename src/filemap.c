@@ -619,10 +619,12 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         uint64_t c = copy_from_user(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
-        /* A copy that comes up short in a block that was a hole still
-         * dirties the page (Linux's page_zero_new_buffers; the bytes it
-         * would zero are zeros already: a hole's page holds nothing else). */
-        if (c || new_block)
+        /* Even a copy that comes up short dirties the page when its block
+         * was new (Linux's page_zero_new_buffers; the bytes it would zero
+         * are zeros already: a hole's page holds nothing else) or when it
+         * began inside the block (block_write_end commits the block that
+         * holds the position, whatever was copied). */
+        if (c || new_block || off)
             set_page_dirty(m, pfn);
         if (first && start > old_size) /* only the first write_end starts past the end */
             dirty_zeroed_blocks(m, as, old_size, start);

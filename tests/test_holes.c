@@ -605,6 +605,35 @@ static void test_write_past_eof_dirties_the_old_last_page(void **state)
     }
 }
 
+/* A write that copies nothing dirties the page it began on when it began
+ * inside the block, even a block on the disk: MADV_PAGEOUT keeps that page.
+ * A 3-page file on the disk, all mapped. */
+static void test_a_failed_write_inside_a_block_dirties_its_page(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = buffer_of(e, PG, 'x');
+    const int64_t at[] = {-1, PG, PG + 100, PG + 4095, 2 * PG + 5};
+    const char *expected[] = {"000", "000", "010", "010", "001"};
+    for (int k = 0; k < 5; k++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", k);
+        int fd = new_file(e, name);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(vms_pwrite(e->t, fd, src, PG, (int64_t)(i * PG)), (int64_t)PG);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 3 * PG, PROT_READ, MAP_SHARED, fd, 0);
+        for (int i = 0; i < 3; i++)
+            (void)tu_load_byte(e->t, p + (uint64_t)i * PG);
+        if (at[k] >= 0)
+            assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, at[k]), -EFAULT);
+        assert_int_equal(vms_madvise(e->t, p, 3 * PG, MADV_PAGEOUT), 0);
+        char res[4];
+        tu_residency(e->t, p, 3, res);
+        assert_string_equal(res, expected[k]);
+        tu_assert_clean(e->m);
+    }
+}
+
 /* The page a failed write left dirty in a hole is kept by MADV_PAGEOUT,
  * where a page only read from the hole is dropped. */
 static void test_a_failed_write_in_a_hole_leaves_a_dirty_page(void **state)
@@ -785,6 +814,7 @@ int main(void)
         T(test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size),
         T(test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk),
         T(test_a_failed_write_in_a_hole_leaves_a_dirty_page),
+        T(test_a_failed_write_inside_a_block_dirties_its_page),
         T(test_a_reserved_block_not_on_disk_is_new_to_the_next_write),
         T(test_a_block_reserved_through_a_cached_page_is_not_new_again),
         T(test_write_past_eof_dirties_the_old_last_page),
