@@ -572,6 +572,34 @@ static void test_lseek_data_or_hole_at_or_beyond_eof_is_enxio(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Linux checks that a read or write stays below the largest offset before
+ * it looks at what the file is (host-measured): a directory at its
+ * SEEK_HOLE position (INT64_MAX) gives EINVAL, not EISDIR, unless the
+ * length is 0; a range ending exactly at INT64_MAX passes the check. */
+static void test_read_or_write_past_the_largest_offset_is_einval(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    make_file(e, "f", 0);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int d = open_ok(e, "d", O_RDONLY), f = open_ok(e, "f", O_RDWR), ro = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_lseek(e->t, d, 0, SEEK_HOLE), INT64_MAX);
+    assert_int_equal(vms_read(e->t, d, buf, 4096), -EINVAL);
+    assert_int_equal(vms_read(e->t, d, buf, 1), -EINVAL);
+    assert_int_equal(vms_read(e->t, d, buf, 0), -EISDIR);
+    assert_int_equal(vms_read(e->t, d, UNMAPPED, 4096), -EINVAL);
+    assert_int_equal(vms_pread(e->t, d, buf, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pread(e->t, d, buf, 100, INT64_MAX - 100), -EISDIR);
+    assert_int_equal(vms_pread(e->t, f, buf, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pread(e->t, f, buf, 10, INT64_MAX - 10), 0);
+    assert_int_equal(vms_pread(e->t, f, UNMAPPED, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, f, buf, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, f, buf, 10, INT64_MAX - 10), -EFBIG);
+    assert_int_equal(vms_pwrite(e->t, ro, buf, 100, INT64_MAX - 10), -EBADF);
+    tu_assert_clean(e->m);
+}
+
 static void test_lseek_on_a_directory_to_0_succeeds(void **state)
 {
     struct env *e = *state;
@@ -1691,6 +1719,7 @@ static int run_file_tests(const char *name)
         T(test_failed_append_write_leaves_the_position),
         T(test_empty_append_write_leaves_the_position),
         T(test_directory_seeks_from_int64_max_and_has_its_host_size),
+        T(test_read_or_write_past_the_largest_offset_is_einval),
     };
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);
 }
