@@ -417,10 +417,10 @@ static void sync_readahead(vms_machine *m, struct address_space *as, struct file
     page_cache_ra(m, as, ra);
 }
 
-/* Linux's page_cache_async_ra: a read() reached the marked page at index. */
-static void async_readahead_read(vms_machine *m, struct address_space *as,
-                                 struct file_ra_state *ra, uint32_t pfn, uint64_t index,
-                                 uint64_t req)
+/* Linux's page_cache_async_ra: a read() (or a fault, asking for a whole
+ * window) reached the marked page at index. */
+void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                         uint32_t pfn, uint64_t index, uint64_t req)
 {
     m->pm.pages[pfn].flags &= ~PG_readahead;
     uint64_t max = ra_max_pages(m, req);
@@ -473,7 +473,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
     }
     uint64_t last = index + n - 1;
     if (m->pm.pages[pfn[n - 1]].flags & PG_readahead)
-        async_readahead_read(m, as, ra, pfn[n - 1], last, last_index - last);
+        page_cache_async_ra(m, as, ra, pfn[n - 1], last, last_index - last);
     return n;
 }
 
@@ -484,6 +484,11 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     uint64_t done = 0;
     int64_t err = 0;
     uint32_t pfn[READ_BATCH];
+    /* Linux notes where the read ended (prev_pos) once it is over: a miss
+     * later in the same read is judged by the last read's end, and a read
+     * that copies nothing (empty, at or past EOF) leaves it; one whose copy
+     * faults counts. */
+    uint64_t last_pos = ra->prev_pos;
     while (!err && done < len && *pos < as->size) {
         uint64_t index = *pos >> PAGE_SHIFT;
         uint64_t last_index = (*pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
@@ -501,14 +506,14 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             m->io.cache_to_user += got;
             done += got;
             *pos += got;
-            ra->prev_pos = *pos;
+            last_pos = *pos;
             if (got < c) {
                 err = -EFAULT;
                 break;
             }
         }
     }
-    ra->prev_pos = *pos;
+    ra->prev_pos = last_pos;
     return done ? (int64_t)done : err;
 }
 
@@ -595,7 +600,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
     }
-    int stuck = 0, first = 1;
+    unsigned stuck = 0;
+    int first = 1;
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
@@ -616,7 +622,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         m->pm.pages[pfn].flags |= PG_mapped_bh;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
-        uint64_t c = copy_from_user(t, page + off, buf + done, n);
+        /* Linux copies with page faults disabled while it holds the page. */
+        uint64_t c = copy_from_user_nofault(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
         /* Even a copy that comes up short dirties the page when its block
@@ -633,17 +640,16 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         done += c;
         *pos += c;
         /* Like Linux's write_end, even a short copy moves i_size to where
-         * the copy stopped; a source that faulted beyond the old end of this
-         * very file may then be readable, so the copy is tried once more. */
+         * the copy stopped, before the source is faulted in: a fault on
+         * this very file then sees the new size (fault-around maps up to
+         * it, and a source beyond the old end is readable). */
         if (*pos > as->size)
             as->size = *pos;
-        if (c < n) {
-            if (c == 0 && stuck)
-                return done ? (int64_t)done : -EFAULT;
-            stuck = c == 0;
-        } else {
-            stuck = 0;
-        }
+        /* Linux retries for as long as the fault-in succeeds; a copy that
+         * keeps failing after one is ended here rather than spun on. */
+        stuck = c ? 0 : stuck + 1;
+        if (c < n && (stuck > 8 || !fault_in_readable(t, buf + done, n - c)))
+            return done ? (int64_t)done : -EFAULT;
     }
     return (int64_t)done;
 }

@@ -299,6 +299,32 @@ static void test_read_of_a_directory_is_eisdir_and_write_ebadf(void **state)
     tu_assert_clean(e->m);
 }
 
+/* rw_verify_area runs before the read: a range ending past INT64_MAX is
+ * EINVAL, and a directory's SEEK_END is INT64_MAX. Host-measured (ext4). */
+static void test_read_whose_range_passes_int64_max_is_einval(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    make_file(e, "f", 100);
+    vms_addr buf = user_buffer(e, PG);
+    int d = open_ok(e, "d", O_RDONLY | O_DIRECTORY);
+    int f = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_lseek(e->t, d, 0, SEEK_END), INT64_MAX);
+    assert_int_equal(vms_read(e->t, d, buf, 1), -EINVAL);            /* host: EINVAL */
+    assert_int_equal(vms_read(e->t, d, buf, 0), -EISDIR);            /* host: EISDIR */
+    assert_int_equal(vms_lseek(e->t, d, -1, SEEK_END), INT64_MAX - 1);
+    assert_int_equal(vms_read(e->t, d, buf, 1), -EISDIR);            /* host: EISDIR */
+    assert_int_equal(vms_read(e->t, d, buf, 2), -EINVAL);            /* host: EINVAL */
+    assert_int_equal(vms_pread(e->t, d, buf, 1, INT64_MAX), -EINVAL); /* host: EINVAL */
+    assert_int_equal(vms_pread(e->t, f, buf, 1, INT64_MAX), -EINVAL); /* host: EINVAL */
+    assert_int_equal(vms_pread(e->t, f, buf, 1, INT64_MAX - 1), 0);  /* host: 0 */
+    assert_int_equal(vms_pread(e->t, f, buf, 0, INT64_MAX), 0);      /* host: 0 */
+    assert_int_equal(vms_pwrite(e->t, f, buf, 1, INT64_MAX), -EINVAL); /* host: EINVAL */
+    assert_int_equal(vms_pwrite(e->t, f, buf, 0, INT64_MAX), 0);     /* host: 0 */
+    tu_assert_clean(e->m);
+}
+
 static void test_open_of_a_directory_for_writing_is_eisdir(void **state)
 {
     struct env *e = *state;
@@ -1662,6 +1688,7 @@ static int run_file_tests(const char *name)
         T(test_read_of_a_write_only_fd_is_ebadf_before_the_buffer),
         T(test_write_to_a_read_only_fd_is_ebadf),
         T(test_read_of_a_directory_is_eisdir_and_write_ebadf),
+        T(test_read_whose_range_passes_int64_max_is_einval),
         T(test_open_of_a_directory_for_writing_is_eisdir),
         T(test_read_into_an_unmapped_buffer_is_efault),
         T(test_read_into_a_read_only_buffer_is_efault),
