@@ -548,10 +548,49 @@ static int reserve_block(struct address_space *as, uint64_t index)
 
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
 {
-    const struct page *page = pfn_to_page(&m->pm, pfn);
+    struct page *page = pfn_to_page(&m->pm, pfn);
     if (!(page->flags & PG_file))
         return 0;
-    return reserve_block(page->mapping, page->index);
+    int err = reserve_block(page->mapping, page->index);
+    if (!err)
+        page->flags |= PG_mapped_bh;
+    return err;
+}
+
+/* Whether ext4 finds the block of a write new (so that it zeroes, and
+ * dirties, what the write does not copy): a hole is, a block on the disk
+ * is not, a reserved one is unless it was reserved through this very page
+ * (its buffer head still maps it). */
+static int block_is_new(const vms_machine *m, const struct address_space *as, uint64_t index,
+                        uint32_t pfn)
+{
+    enum ext_status status = ext_status_of(&as->extents, index);
+    if (status != EXT_DELAYED)
+        return status == EXT_HOLE;
+    return pfn == PFN_NONE || !(m->pm.pages[pfn].flags & PG_mapped_bh);
+}
+
+/* ext4 zeroes partial blocks through the page cache: the rest of the last
+ * block when a truncate moves the end (the new end, or the old one when
+ * the file grows), and when a write starts past the end both the rest of
+ * the old last block and the start of the write's own first block
+ * (ext4_zero_partial_blocks over [from, to)). A cached page whose block is
+ * mapped for it is dirtied, even by a write that copies nothing. (An unread
+ * page stays clean here; its bytes on the disk are the same.) */
+static void dirty_zeroed_blocks(vms_machine *m, struct address_space *as, uint64_t from,
+                                uint64_t to)
+{
+    uint64_t blocks[2] = {from >> PAGE_SHIFT, (to - 1) >> PAGE_SHIFT};
+    int partial[2] = {(from & (PAGE_SIZE - 1)) != 0, (to & (PAGE_SIZE - 1)) != 0};
+    for (int i = 0; i < 2; i++) {
+        uint32_t pfn = partial[i] ? xa_load(as->pages, blocks[i]) : PFN_NONE;
+        if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & PG_unread))
+            continue;
+        enum ext_status status = ext_status_of(&as->extents, blocks[i]);
+        if (status == EXT_WRITTEN ||
+            (status == EXT_DELAYED && (m->pm.pages[pfn].flags & PG_mapped_bh)))
+            set_page_dirty(m, pfn);
+    }
 }
 
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
@@ -559,6 +598,7 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
+    uint64_t old_size = as->size, start = *pos;
     if (len && *pos > as->size) {
         /* ext4 zeroes the rest of the old last block first, as a truncate
          * that grows the file does: an uncached end page stays unread. */
@@ -566,15 +606,15 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         zero_tail(m, as, as->size);
     }
     unsigned stuck = 0;
+    int first = 1;
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
-        /* Not on the disk yet: ext4 treats the block as new. */
-        int new_block = ext_status_of(&as->extents, index) != EXT_WRITTEN;
+        uint32_t pfn = xa_load(as->pages, index);
+        int new_block = block_is_new(m, as, index, pfn);
         if (reserve_block(as, index))
             return done ? (int64_t)done : -ENOMEM;
-        uint32_t pfn = xa_load(as->pages, index);
         int unread = 0;
         if (pfn == PFN_NONE) {
             /* Read the old bytes only when some of the page survives the write. */
@@ -584,17 +624,23 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         }
         if (pfn == PFN_NONE)
             return done ? (int64_t)done : -ENOMEM;
+        m->pm.pages[pfn].flags |= PG_mapped_bh;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
         /* Linux copies with page faults disabled while it holds the page. */
         uint64_t c = copy_from_user_nofault(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
-        /* A copy that comes up short in a block that was a hole still
-         * dirties the page (Linux's page_zero_new_buffers; the bytes it
-         * would zero are zeros already: a hole's page holds nothing else). */
-        if (c || new_block)
+        /* Even a copy that comes up short dirties the page when its block
+         * was new (Linux's page_zero_new_buffers; the bytes it would zero
+         * are zeros already: a hole's page holds nothing else) or when it
+         * began inside the block (block_write_end commits the block that
+         * holds the position, whatever was copied). */
+        if (c || new_block || off)
             set_page_dirty(m, pfn);
+        if (first && start > old_size) /* only the first write_end starts past the end */
+            dirty_zeroed_blocks(m, as, old_size, start);
+        first = 0;
         m->io.user_to_cache += c;
         done += c;
         *pos += c;
@@ -663,6 +709,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
         drop_pages_from(m, as, size_pages(as));
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
+        dirty_zeroed_blocks(m, as, old, PAGE_ALIGN(old));
         return;
     }
     uint64_t first = size_pages(as);
@@ -670,6 +717,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     drop_pages_from(m, as, first);
     leave_unread_eof_page(m, as, old, size);
     zero_tail(m, as, size);
+    dirty_zeroed_blocks(m, as, size, PAGE_ALIGN(size));
 }
 
 /* Clears the PTEs that map the object's own pages [first, last) in vma;
@@ -699,6 +747,13 @@ static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
 {
     vms_machine *m = t->m;
+    /* ext4 punches nothing from the end of the file on, and up to the end
+     * of the page holding it: a failed write's page and block just past
+     * the end stay. */
+    if (as->kind == MAPPING_FILE && last > size_pages(as))
+        last = size_pages(as);
+    if (first >= last)
+        return 0;
     if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
         return -ENOMEM;
     if (as->kind == MAPPING_FILE &&

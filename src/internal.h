@@ -150,7 +150,7 @@ void mm_set_layout(struct mm_struct *mm);
  * flags as mmap's. 0, or -errno. */
 int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
                       uint64_t len, uint64_t off, int flags, uint64_t *out);
-int vm_enough_memory(vms_machine *m, uint64_t pages);
+int vm_enough_memory(struct mm_struct *mm, uint64_t pages);
 int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
 {
