@@ -203,6 +203,11 @@ int filemap_page_mkwrite(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
  * and marks the page ra->async_size before its end. */
 void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
+/* The marked page pfn at index was reached by a request of req pages: the
+ * next window if the state expects it there, else one sized by the cached
+ * run after it (interleaved streams). Clears the mark. */
+void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                         uint32_t pfn, uint64_t index, uint64_t req);
 /* The disk's readahead window and largest request, in pages (Linux's
  * bdi->ra_pages and bdi->io_pages). */
 static inline uint64_t ra_pages(const vms_machine *m) { return m->cfg.readahead_kb / 4; }
@@ -218,6 +223,13 @@ static inline uint64_t size_pages(const struct address_space *as)
  * and counted, but raise no signal. Returns the bytes copied. */
 uint64_t copy_to_user(struct vms_task *t, uint64_t va, const void *src, uint64_t len);
 uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len);
+/* Linux's copy_folio_from_iter_atomic: copies until the first access that
+ * would fault (pagefault_disable), handling none. */
+uint64_t copy_from_user_nofault(struct vms_task *t, void *dst, uint64_t va, uint64_t len);
+/* Linux's fault_in_readable: touches each page of the range as a kernel
+ * read would, stopping at the first that cannot be read. Returns the bytes
+ * made readable from va. */
+uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len);
 
 /* ---- task.c ---- */
 struct mm_struct *mm_alloc(vms_machine *m);

@@ -263,12 +263,9 @@ static int async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t 
         ra->mmap_miss--;
     if (!(page->flags & PG_readahead))
         return 0;
-    page->flags &= ~PG_readahead;
-    uint64_t next = next_ra_size(ra->size, ra_pages(m));
-    ra->start += ra->size;
-    ra->size = next > ra->size ? next : ra->size;
-    ra->async_size = ra->size;
-    page_cache_ra(m, vma->mapping, ra);
+    /* A fault asks for a whole window; the file's state may be another
+     * stream's (or none: a descriptor that never read). */
+    page_cache_async_ra(m, vma->mapping, ra, pfn, page->index, ra_pages(m));
     return 1;
 }
 
@@ -362,9 +359,10 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
     unsigned ret = fault_get_page(t, vma, va, &pfn);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
-    /* After reading from the disk Linux retries the fault, and the retry
-     * maps the window around it: still one fault. */
-    if ((ret & (VM_FAULT_MAJOR | VM_FAULT_UNREAD)) && !write) {
+    /* After reading from the disk (or starting the next window at the
+     * marker) Linux retries the fault, and the retry maps the window
+     * around it, pages just read included: still one fault. */
+    if ((ret & (VM_FAULT_MAJOR | VM_FAULT_RETRY)) && !write) {
         do_fault_around(t, vma, va, pte, fresh_table);
         if (!pte_none(*pte)) {
             fault_event(t, va, "file, read from disk", pte_pfn(*pte) << PAGE_SHIFT);

@@ -152,6 +152,7 @@ struct vms_task {
     struct mm_struct *mm;
     struct files_struct *files;
     int in_uaccess; /* the kernel is copying to or from user memory: faults raise no signal */
+    int pagefault_disabled; /* an atomic kernel copy: a fault ends it, unhandled */
     unsigned cpu;
     struct cpu *cpu_ptr;  /* &m->cpus[cpu], for the access fast path */
     int pid;

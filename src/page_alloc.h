@@ -24,6 +24,8 @@ enum page_flag {
     PG_readahead = 1u << 8,      /* readahead marker: touching it reads the next window */
     PG_lazyfree = 1u << 9,       /* MADV_FREE: reclaim may drop it while its PTE is clean */
     PG_unread = 1u << 10,        /* cached but not yet read (Linux's !uptodate): see truncate */
+    PG_mapped_bh = 1u << 13,     /* its file block is mapped for it (Linux keeps it in the page's
+                                    buffer head): a write or page_mkwrite reserved it */
 };
 
 struct page {
