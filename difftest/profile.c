@@ -236,6 +236,8 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     c->fault_around_bytes = p->fault_around_bytes;
     c->readahead_kb = p->readahead_kb;
     c->max_sectors_kb = p->max_sectors_kb;
+    if (p->large_folios >= 0)
+        c->large_folios = p->large_folios;
 }
 
 void host_profile_print(const struct host_profile *p, FILE *out)

@@ -191,8 +191,27 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
                     unsigned cpu);
 void set_page_dirty(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
- * and marks the page ra->async_size before its end. */
-void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
+ * in folios of up to ra->order (large folios; the order used is stored back)
+ * and marks the folio ra->async_size before its end. */
+void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
+/* The next window of a stream (Linux's page_cache_async_ra once it has set
+ * start and size): with large folios the order grows by 2 and the window
+ * ends on a boundary of it. */
+void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
+/* Does the page cache of as hold large folios? */
+static inline int mapping_large_folio_support(const vms_machine *m, const struct address_space *as)
+{
+    return m->cfg.large_folios && as->kind == MAPPING_FILE;
+}
+/* The readahead marker of the folio holding the page. */
+static inline int folio_test_readahead(const vms_machine *m, uint32_t pfn)
+{
+    return (m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags & PG_readahead) != 0;
+}
+static inline void folio_clear_readahead(vms_machine *m, uint32_t pfn)
+{
+    m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags &= ~PG_readahead;
+}
 /* The disk's readahead window and largest request, in pages (Linux's
  * bdi->ra_pages and bdi->io_pages). */
 static inline uint64_t ra_pages(const vms_machine *m) { return m->cfg.readahead_kb / 4; }

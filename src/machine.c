@@ -27,6 +27,7 @@ void vms_config_init(struct vms_config *c)
     c->root = ".";
     c->pku = 1;
     c->zero_page = 1;
+    c->large_folios = 1;
 }
 
 static int config_valid(const struct vms_config *c)
