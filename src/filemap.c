@@ -648,14 +648,28 @@ static int folio_straddles(const vms_machine *m, const struct address_space *as,
 }
 
 /* Linux's truncate_inode_partial_folio for the pages [first, last) (last
- * UINT64_MAX: to the end): a large folio the range cuts is split at the cut,
- * so that the folios inside the range can go whole and the rest stays. */
+ * UINT64_MAX: to the end; cut: the range starts inside page first): a large
+ * folio the range covers in part is split at the range's first page, and
+ * again at its end, so that the folios inside the range can go whole and
+ * the rest stays. */
 static void split_partial_folios(vms_machine *m, const struct address_space *as, uint64_t first,
-                                 uint64_t last)
+                                 uint64_t last, int cut)
 {
-    if (folio_straddles(m, as, first))
-        split_folio_at(m, as, first);
-    if (last != UINT64_MAX && folio_straddles(m, as, last))
+    uint32_t pfn = xa_load(as->pages, first);
+    uint64_t start = 0, end = 0; /* the folio holding first, before a split */
+    if (pfn != PFN_NONE && folio_order(&m->pm, pfn)) {
+        start = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index;
+        end = start + folio_nr_pages(&m->pm, pfn);
+        if (cut || first > start || last < end)
+            split_folio_at(m, as, first);
+    }
+    if (last == UINT64_MAX)
+        return;
+    /* Linux splits again at the end of the range, even where the first
+     * split left a folio starting there. */
+    uint32_t at = xa_load(as->pages, last);
+    if (folio_straddles(m, as, last) ||
+        (at != PFN_NONE && folio_order(&m->pm, at) && last > start && last < end))
         split_folio_at(m, as, last);
 }
 
@@ -817,7 +831,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     if (size >= old) {
         /* Linux truncates the page cache to the new size even when the
          * file grows: a page a failed write left past the end goes. */
-        split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX);
+        split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0);
         drop_pages_from(m, as, size_pages(as));
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
@@ -825,7 +839,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     }
     uint64_t first = size_pages(as);
     unmap_mapping_pages(t, as, first);
-    split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX);
+    split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0);
     drop_pages_from(m, as, first);
     leave_unread_eof_page(m, as, old, size);
     zero_tail(m, as, size);
@@ -864,7 +878,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
         return -errno;
     for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next)
         unmap_shared_pages(t, vma, as, first, last);
-    split_partial_folios(m, as, first, last);
+    split_partial_folios(m, as, first, last, 0);
     struct page_list l = {.first = first, .last = last - 1, .pm = &m->pm};
     if (xa_for_each(as->pages, collect_page, &l)) {
         page_list_free(&l);
