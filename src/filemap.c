@@ -6,8 +6,18 @@
  * host file; read() and write() copy between cache and user memory; dirty
  * pages are written back (write-protecting their mappings first) and never
  * dropped while dirty, except by a truncate that cuts them off.
+ * With config.large_folios (ext4 since Linux 6.16) a file's pages come in
+ * folios: one aligned block of 2^order frames from the buddy allocator for
+ * 2^order consecutive, aligned indices. write() sizes them from its length,
+ * readahead grows their order window by window (mm/readahead.c), truncation
+ * and hole punching split the folio they cut (mm/truncate.c), and dirt,
+ * write-back and reclaim take a folio whole. Shmem objects keep order-0
+ * pages (tmpfs without huge=).
  * Simplifications: i_size is the machine's own (the host file is extended on
- * write-back); no readahead for read(); write-back is synchronous.
+ * write-back); reads and write-back are synchronous (the host's fault-around
+ * skips a folio still being read; vmsim's I/O is always done); the index
+ * holds one entry per page, each naming its own frame (Linux stores a
+ * folio once); a folio split never fails.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
@@ -620,16 +630,49 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
+struct unmap_folio_ctx {
+    vms_machine *m;
+    unsigned cpu;
+};
+
+static int unmap_folio_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
+{
+    const struct unmap_folio_ctx *c = arg;
+    uint32_t pfn = (uint32_t)pte_pfn(*pte);
+    if (pte_dirty(*pte))
+        set_page_dirty(c->m, pfn);
+    *pte = 0;
+    c->m->pm.pages[pfn].mapcount--;
+    put_page(&c->m->pm, pfn);
+    flush_tlb_mm_range(c->m, vma->vm_mm, c->cpu, va, va + PAGE_SIZE);
+    return 0;
+}
+
+/* Every PTE that maps a page of the folio goes, in every address space
+ * (Linux's unmap_folio before a split: file pages are not mapped back). */
+static void unmap_folio(vms_machine *m, uint32_t head, unsigned cpu)
+{
+    struct unmap_folio_ctx c = {m, cpu};
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++)
+        rmap_walk(m, head + i, unmap_folio_one, &c);
+}
+
 /* Linux's non-uniform folio split (try_folio_split): the folio holding the
  * cached page at index becomes pieces of falling order around it, the page
- * itself an order-0 folio. Simplification: a split never fails. */
-static void split_folio_at(vms_machine *m, const struct address_space *as, uint64_t index)
+ * itself an order-0 folio. The folio is unmapped first; a dirty one (ext4:
+ * its dirty buffers cannot be released) then stays whole: 0, or -EBUSY. */
+static int split_folio_at(vms_machine *m, const struct address_space *as, uint64_t index,
+                          unsigned cpu)
 {
     uint32_t at = xa_load(as->pages, index);
     if (at == PFN_NONE || !folio_order(&m->pm, at))
-        return;
+        return 0;
     uint32_t head = folio_head_pfn(&m->pm, at);
     unsigned order = folio_order(&m->pm, at);
+    unmap_folio(m, head, cpu);
+    if (m->pm.pages[head].flags & PG_dirty)
+        return -EBUSY;
     while (order--) {
         uint32_t half = 1u << order;
         int upper = at - head >= half;
@@ -638,6 +681,7 @@ static void split_folio_at(vms_machine *m, const struct address_space *as, uint6
             head += half;
     }
     folio_set_order(&m->pm, at, 0);
+    return 0;
 }
 
 /* Is index cached inside a large folio, past its first page? */
@@ -653,15 +697,15 @@ static int folio_straddles(const vms_machine *m, const struct address_space *as,
  * again at its end, so that the folios inside the range can go whole and
  * the rest stays. */
 static void split_partial_folios(vms_machine *m, const struct address_space *as, uint64_t first,
-                                 uint64_t last, int cut)
+                                 uint64_t last, int cut, unsigned cpu)
 {
     uint32_t pfn = xa_load(as->pages, first);
     uint64_t start = 0, end = 0; /* the folio holding first, before a split */
     if (pfn != PFN_NONE && folio_order(&m->pm, pfn)) {
         start = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index;
         end = start + folio_nr_pages(&m->pm, pfn);
-        if (cut || first > start || last < end)
-            split_folio_at(m, as, first);
+        if ((cut || first > start || last < end) && split_folio_at(m, as, first, cpu))
+            return; /* Linux tries the end too, in the same folio: it fails */
     }
     if (last == UINT64_MAX)
         return;
@@ -670,7 +714,33 @@ static void split_partial_folios(vms_machine *m, const struct address_space *as,
     uint32_t at = xa_load(as->pages, last);
     if (folio_straddles(m, as, last) ||
         (at != PFN_NONE && folio_order(&m->pm, at) && last > start && last < end))
-        split_folio_at(m, as, last);
+        split_folio_at(m, as, last, cpu);
+}
+
+/* Does the range [first, last] hold the whole folio of the page? A folio
+ * that a range cuts could not be split (it is dirty): it stays, and the
+ * part inside the range is zeroed instead. */
+static int folio_within(const vms_machine *m, uint32_t pfn, uint64_t first, uint64_t last)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    uint64_t start = m->pm.pages[head].index;
+    return start >= first && start + folio_nr_pages(&m->pm, pfn) - 1 <= last;
+}
+
+/* Removes the collected pages whose folios lie inside [first, last]; zeroes
+ * the others. */
+static void remove_collected(vms_machine *m, struct address_space *as, const struct page_list *l,
+                             uint64_t first, uint64_t last)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (!folio_within(m, l->pfn[i], first, last)) {
+            memset(pfn_to_virt(&m->pm, l->pfn[i]), 0, PAGE_SIZE);
+            continue;
+        }
+        clear_page_dirty(m, l->pfn[i]);
+        xa_erase(as->pages, l->index[i]);
+        put_page(&m->pm, l->pfn[i]);
+    }
 }
 
 /* Removes the cache pages [first, ...), which nothing maps any more. */
@@ -678,11 +748,7 @@ static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t f
 {
     struct page_list l = {.first = first, .last = UINT64_MAX, .pm = &m->pm};
     xa_for_each(as->pages, collect_page, &l);
-    for (size_t i = 0; i < l.n; i++) {
-        clear_page_dirty(m, l.pfn[i]);
-        xa_erase(as->pages, l.index[i]);
-        put_page(&m->pm, l.pfn[i]);
-    }
+    remove_collected(m, as, &l, first, UINT64_MAX);
     page_list_free(&l);
 }
 
@@ -831,7 +897,8 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     if (size >= old) {
         /* Linux truncates the page cache to the new size even when the
          * file grows: a page a failed write left past the end goes. */
-        split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0);
+        split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0,
+                         t->cpu);
         drop_pages_from(m, as, size_pages(as));
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
@@ -839,7 +906,8 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     }
     uint64_t first = size_pages(as);
     unmap_mapping_pages(t, as, first);
-    split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0);
+    split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0,
+                         t->cpu);
     drop_pages_from(m, as, first);
     leave_unread_eof_page(m, as, old, size);
     zero_tail(m, as, size);
@@ -878,17 +946,13 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
         return -errno;
     for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next)
         unmap_shared_pages(t, vma, as, first, last);
-    split_partial_folios(m, as, first, last, 0);
+    split_partial_folios(m, as, first, last, 0, t->cpu);
     struct page_list l = {.first = first, .last = last - 1, .pm = &m->pm};
     if (xa_for_each(as->pages, collect_page, &l)) {
         page_list_free(&l);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < l.n; i++) {
-        clear_page_dirty(m, l.pfn[i]);
-        xa_erase(as->pages, l.index[i]);
-        put_page(&m->pm, l.pfn[i]);
-    }
+    remove_collected(m, as, &l, first, last - 1);
     page_list_free(&l);
     return 0;
 }

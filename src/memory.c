@@ -4,7 +4,9 @@
  * SEGV_ACCERR), then build the missing page tables and fill the PTE: the zero
  * page for a read of private anonymous memory, a fresh zeroed frame for a
  * write, copy-on-write (or reuse of an exclusive page) on a write-protect
- * fault, a shmem page for shared anonymous memory, with fault-around.
+ * fault, a shmem page for shared anonymous memory, with fault-around
+ * (which maps a large folio whole where Linux 6.18 does: inside the VMA and
+ * the PTE table, and not holding the file's last page).
  * Faults are counted per task as getrusage() counts them.
  * Simplification: no huge pages, no swap entries, no userfaultfd.
  */

@@ -6,7 +6,12 @@
  * The RAM and the struct page array are one host reservation each, made with
  * MAP_NORESERVE: the host backs a frame only when it is first touched, so 64 GiB
  * of simulated RAM costs nothing until used.
- * Simplifications: one zone, one node, no per-CPU page lists, no watermarks.
+ * A large folio is one allocated block: its first frame carries PG_head and
+ * the order, the others PG_tail and the first frame's number.
+ * Simplifications: one zone, one node, no per-CPU page lists, no watermarks;
+ * references are counted per page and a folio's block is freed when none of
+ * its pages has one left (Linux counts them on the folio: the sum is its
+ * refcount).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */

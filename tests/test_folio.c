@@ -423,6 +423,55 @@ static void test_madv_remove_splits_the_folio_at_both_ends(void **state)
     }
 }
 
+/* A split unmaps its folio first, everywhere: after truncating a mapped
+ * 64 KiB folio at 20 pages and 100 bytes, page 16 faults again (and maps
+ * 16-20 around it); pages 0-15, another folio, stay mapped. */
+static void test_split_unmaps_the_folio(void **state)
+{
+    struct env *e = *state;
+    int fd = two_folios(e, "u");
+    assert_int_equal(vms_mmap(e->t, BASE, 32 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
+                     (int64_t)BASE);
+    char got[40];
+    tu_fault_pattern(e->t, BASE, 32, 0, got);
+    assert_int_equal(vms_ftruncate(e->t, fd, 20 * PG + 100), 0);
+    tu_fault_pattern(e->t, BASE, 21, 0, got);
+    assert_string_equal(got, "000000000000000010000");
+    assert_layout(e, fd, 32, "0:o4 16:o2 20:o0");
+}
+
+/* A dirty folio cannot be split (ext4 cannot release its dirty buffers):
+ * a hole punched in part of it leaves it whole and cached, the hole zeroed,
+ * the folio unmapped all the same. Dirtied through the mapping or by
+ * write(), alike; a truncation keeps it whole past the new end. */
+static void test_dirty_folio_is_not_split(void **state)
+{
+    struct env *e = *state;
+    for (int how = 0; how < 2; how++) {
+        char name[8];
+        snprintf(name, sizeof(name), "d%d", how);
+        int fd = two_folios(e, name);
+        vms_addr p = BASE + (uint64_t)how * 64 * PG;
+        assert_int_equal(vms_mmap(e->t, p, 32 * PG, RW, MAP_SHARED | MAP_FIXED, fd, 0),
+                         (int64_t)p);
+        char got[40];
+        tu_fault_pattern(e->t, p, 32, how == 0, got);
+        if (how == 1)
+            write_at(e, fd, 17 * PG, 10);
+        assert_int_equal(vms_madvise(e->t, p + 20 * PG, 12 * PG, MADV_REMOVE), 0);
+        assert_cached(e, fd, 33, "111111111111111111111111111111110");
+        tu_fault_pattern(e->t, p, 32, 0, got);
+        assert_string_equal(got, "00000000000000001000000000000000");
+        assert_int_equal(tu_load_byte(e->t, p + 25 * PG), 0);
+        assert_layout(e, fd, 34, "0:o4 16:o4");
+    }
+    int fd = two_folios(e, "t");
+    write_at(e, fd, 17 * PG, 10);
+    assert_int_equal(vms_ftruncate(e->t, fd, 20 * PG), 0);
+    assert_cached(e, fd, 34, "1111111111111111111111111111111100");
+    assert_layout(e, fd, 34, "0:o4 16:o4");
+}
+
 /* MADV_PAGEOUT reclaims a folio only when it covers all of it. */
 static void test_pageout_takes_only_whole_folios(void **state)
 {
@@ -514,6 +563,8 @@ int main(void)
         C(test_classic_cold_mapping_read_faults_every_window),
         T(test_truncate_splits_the_folio_it_cuts),
         T(test_madv_remove_splits_the_folio_at_both_ends),
+        T(test_split_unmaps_the_folio),
+        T(test_dirty_folio_is_not_split),
         T(test_pageout_takes_only_whole_folios),
         T(test_msync_of_one_page_cleans_its_whole_folio),
         C(test_classic_msync_of_one_page_cleans_that_page),
