@@ -684,6 +684,19 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
     return 0;
 }
 
+int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    if (nr == 1)
+        return 0;
+    unmap_folio(m, head, cpu);
+    if (m->pm.pages[head].flags & PG_dirty)
+        return -EBUSY;
+    for (uint32_t i = 0; i < nr; i++)
+        folio_set_order(&m->pm, head + i, 0);
+    return 0;
+}
+
 /* Is index cached inside a large folio, past its first page? */
 static int folio_straddles(const vms_machine *m, const struct address_space *as, uint64_t index)
 {

@@ -182,6 +182,10 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
  * shared mapping (private copies stay), and punches the same hole in the
  * host file: fallocate(PUNCH_HOLE). 0 or -errno. */
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last);
+/* Splits the large folio holding pfn into order-0 pages (Linux's
+ * split_folio), unmapping it everywhere first; -EBUSY for a dirty one,
+ * which stays whole. */
+int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu);
 /* Reclaims a clean, unmapped page-cache page: 1 if it was dropped. */
 int remove_clean_cache_page(vms_machine *m, uint32_t pfn);
 /* A PG_unread page becomes an ordinary cached one: 1 if it was unread. */
