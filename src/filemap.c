@@ -17,7 +17,8 @@
  * write-back); reads and write-back are synchronous (the host's fault-around
  * skips a folio still being read; vmsim's I/O is always done); the index
  * holds one entry per page, each naming its own frame (Linux stores a
- * folio once); a folio split never fails.
+ * folio once); a split fails for a dirty folio only (ext4's dirty buffers),
+ * never for a clean one.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
