@@ -371,9 +371,7 @@ static void gen_lseek(struct dt_gen *g, struct dt_op *op)
     op->fd = pick_fd(g);
     op->off = chance(g, 90) ? (int64_t)below(g, FILE_MAX) : -(int64_t)below(g, 10000);
     uint64_t r = below(g, 100);
-    op->flags = r < 90 ? (int)below(g, 3) : r < 98 ? SEEK_DATA + (int)below(g, 2) : 7;
-    if (!has(g, DT_FEAT_SEEK_HOLES) && (op->flags == SEEK_DATA || op->flags == SEEK_HOLE))
-        op->flags = SEEK_SET;
+    op->flags = r < 55 ? (int)below(g, 3) : r < 97 ? SEEK_DATA + (int)below(g, 2) : 7;
     if (has(g, DT_FEAT_WRITE_PAST_EOF) || op->off < 0)
         return;
     /* Stay within the file, so that a later write() does not start past EOF. */
@@ -428,7 +426,7 @@ static void gen_mremap(struct dt_gen *g, const struct dt_maps *now, struct dt_op
 
 static void gen_madvise(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
 {
-    static const int common[] = {4, 4, 4, 3, 3, 8, 8, 9, 1, 2, 0, 10, 11, 18, 19, 21, 22, 23, 102, 103};
+    static const int common[] = {4, 4, 4, 3, 3, 8, 8, 9, 9, 1, 2, 0, 10, 11, 18, 19, 21, 22, 23, 102, 103};
     static const int rare[] = {16, 17, 14, 15, 12, 13, 20, 24, 25, 5, 99, -1};
     gen_range(g, now, op, 0);
     op->flags = chance(g, 85) ? common[below(g, sizeof(common) / sizeof(common[0]))]
@@ -440,7 +438,7 @@ static void gen_madvise(struct dt_gen *g, const struct dt_maps *now, struct dt_o
 static const unsigned kind_weight[DT_NKINDS] = {
     [DT_MMAP] = 16, [DT_MUNMAP] = 6,  [DT_MPROTECT] = 8, [DT_MSYNC] = 4,    [DT_MINCORE] = 5,
     [DT_LOAD] = 18, [DT_STORE] = 18,  [DT_OPEN] = 5,     [DT_CLOSE] = 2,    [DT_READ] = 3,
-    [DT_WRITE] = 3, [DT_PREAD] = 3,   [DT_PWRITE] = 3,   [DT_LSEEK] = 1,    [DT_FTRUNCATE] = 3,
+    [DT_WRITE] = 3, [DT_PREAD] = 3,   [DT_PWRITE] = 3,   [DT_LSEEK] = 3,    [DT_FTRUNCATE] = 3,
     [DT_FSYNC] = 2, [DT_FSTAT] = 1,   [DT_SYNC] = 1,     [DT_MREMAP] = 6,   [DT_MADVISE] = 7,
     [DT_FORK] = 2,  [DT_EXIT] = 1,
 };

@@ -25,7 +25,8 @@ static const char usage[] =
     "value and errno, signal/si_code/si_addr, bytes loaded or read, mincore\n"
     "vectors, the step's minor/major fault counts, the maps lines of the test\n"
     "window, vms_check, and the files on disk (after fsync, msync MS_SYNC, sync\n"
-    "and at the end). A diverging sequence is shrunk to a minimal scenario.\n"
+    "and at the end; whole files with their holes). A diverging sequence is\n"
+    "shrunk to a minimal scenario.\n"
     "\n"
     "  --seeds A-B     seeds to run (default 1-100); a single number runs one seed\n"
     "  --steps N       operations per seed (default 60)\n"
@@ -63,7 +64,7 @@ static const char usage[] =
     "  store +0x2000ffe 4 0x41\n"
     "\n"
     "The default mix leaves out the divergences docs/fidelity.md names (MAP_HUGETLB,\n"
-    "writes of 8 KiB and more, SEEK_DATA/SEEK_HOLE); --full puts them back.\n";
+    "writes of 8 KiB and more); --full puts them back.\n";
 
 struct options {
     uint64_t first, last;
@@ -127,7 +128,7 @@ static int parse_options(int argc, char **argv, struct options *o)
  * divergences that docs/fidelity.md names, so that a default run is exact.
  *   HUGETLB     vmsim has no hugetlbfs: MAP_HUGETLB|MAP_NORESERVE maps on
  *               the host and is ENOMEM in vmsim.
- *   SEEK_HOLES  vmsim's files have no holes for SEEK_DATA/SEEK_HOLE. */
+ */
 static void default_mix(struct dt_config *cfg, int full)
 {
     cfg->kinds = ALL_KINDS;
@@ -137,7 +138,7 @@ static void default_mix(struct dt_config *cfg, int full)
     cfg->fault_kinds = ALL_KINDS & ~(1u << DT_FORK);
     if (full)
         return;
-    cfg->features &= ~(DT_FEAT_HUGETLB | DT_FEAT_SEEK_HOLES);
+    cfg->features &= ~DT_FEAT_HUGETLB;
 }
 
 /* ---- scratch folders ---- */

@@ -190,6 +190,10 @@ void host_profile_read(struct host_profile *p, const char *dir)
     p->pgtable_levels = host_pgtable_levels();
     p->zero_page = host_uses_zero_page();
     p->privileged = geteuid() == 0;
+    struct rlimit rl;
+    p->memlock_rlimit = d.memlock_rlimit;
+    if (!getrlimit(RLIMIT_MEMLOCK, &rl))
+        p->memlock_rlimit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 
     p->max_map_count = d.max_map_count;
     take_unsigned("/proc/sys/vm/max_map_count", &p->max_map_count, &p->src.max_map_count);
@@ -231,6 +235,7 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     c->pgtable_levels = p->pgtable_levels;
     c->zero_page = p->zero_page;
     c->privileged = p->privileged;
+    c->memlock_rlimit = p->memlock_rlimit;
     c->max_map_count = p->max_map_count;
     c->mmap_min_addr = p->mmap_min_addr;
     c->fault_around_bytes = p->fault_around_bytes;
@@ -240,31 +245,51 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
         c->large_folios = p->large_folios;
 }
 
+static void row(FILE *out, const char *name, const char *value, const char *why)
+{
+    fprintf(out, "  %-19s %-12s %s\n", name, value, why);
+}
+
+static void row_u64(FILE *out, const char *name, uint64_t value, const char *why)
+{
+    char v[24];
+    if (value == UINT64_MAX)
+        snprintf(v, sizeof(v), "unlimited");
+    else
+        snprintf(v, sizeof(v), "%" PRIu64, value);
+    row(out, name, v, why);
+}
+
 void host_profile_print(const struct host_profile *p, FILE *out)
 {
     fprintf(out, "host profile (Linux %s)\n", p->kernel);
-    fprintf(out, "  pku                 %d   pkey_alloc %s\n", p->pku,
-            p->pku ? "succeeds: PROT_EXEC-only memory is unreadable"
-                   : "refused: PROT_EXEC-only memory is readable");
-    fprintf(out, "  pgtable_levels      %d   a hint above 47 bits is %s\n", p->pgtable_levels,
-            p->pgtable_levels == 5 ? "honoured" : "not honoured");
-    fprintf(out, "  zero_page           %d   a store after a load of anonymous memory %s\n", p->zero_page,
-            p->zero_page ? "faults (copy-on-write from the zero page)" : "does not fault");
-    fprintf(out, "  privileged          %d   effective uid %s\n", p->privileged,
-            p->privileged ? "0" : "not 0");
-    fprintf(out, "  max_map_count       %u   %s\n", p->max_map_count, p->src.max_map_count);
-    fprintf(out, "  mmap_min_addr       %" PRIu64 "   %s\n", p->mmap_min_addr, p->src.mmap_min_addr);
-    fprintf(out, "  overcommit_memory   %u   %s\n", p->overcommit_memory, p->src.overcommit_memory);
-    fprintf(out, "  overcommit_ratio    %u   %s\n", p->overcommit_ratio, p->src.overcommit_ratio);
-    fprintf(out, "  mem_total           %" PRIu64 "   /proc/meminfo MemTotal\n", p->mem_total);
-    fprintf(out, "  swap_total          %" PRIu64 "   /proc/meminfo SwapTotal\n", p->swap_total);
-    fprintf(out, "  page_cluster        %u   %s (for swap)\n", p->page_cluster, p->src.page_cluster);
-    fprintf(out, "  swappiness          %u   %s (for reclaim)\n", p->swappiness, p->src.swappiness);
-    fprintf(out, "  fault_around_bytes  %u   %s\n", p->fault_around_bytes, p->src.fault_around_bytes);
-    fprintf(out, "  readahead_kb        %u   %s\n", p->readahead_kb, p->src.readahead_kb);
-    fprintf(out, "  max_sectors_kb      %u   %s\n", p->max_sectors_kb, p->src.max_sectors_kb);
-    fprintf(out, "  large_folios        %d   %s\n", p->large_folios,
-            p->large_folios < 0  ? "could not be measured"
-            : p->large_folios    ? "a partial fadvise(DONTNEED) keeps a 64 KiB write cached"
-                                 : "a partial fadvise(DONTNEED) drops its page");
+    row_u64(out, "pku", (uint64_t)p->pku,
+            p->pku ? "pkey_alloc succeeds: PROT_EXEC-only memory is unreadable"
+                   : "pkey_alloc is refused: PROT_EXEC-only memory is readable");
+    row_u64(out, "pgtable_levels", (uint64_t)p->pgtable_levels,
+            p->pgtable_levels == 5 ? "a hint above 47 bits is honoured"
+                                   : "a hint above 47 bits is not honoured");
+    row_u64(out, "zero_page", (uint64_t)p->zero_page,
+            p->zero_page ? "a store after a load of anonymous memory faults (zero page)"
+                         : "a store after a load of anonymous memory does not fault");
+    row_u64(out, "privileged", (uint64_t)p->privileged,
+            p->privileged ? "effective uid 0" : "effective uid not 0");
+    row_u64(out, "memlock_rlimit", p->memlock_rlimit, "getrlimit(RLIMIT_MEMLOCK)");
+    row_u64(out, "max_map_count", p->max_map_count, p->src.max_map_count);
+    row_u64(out, "mmap_min_addr", p->mmap_min_addr, p->src.mmap_min_addr);
+    row_u64(out, "overcommit_memory", p->overcommit_memory, p->src.overcommit_memory);
+    row_u64(out, "overcommit_ratio", p->overcommit_ratio, p->src.overcommit_ratio);
+    row_u64(out, "mem_total", p->mem_total, "/proc/meminfo MemTotal, bytes");
+    row_u64(out, "swap_total", p->swap_total, "/proc/meminfo SwapTotal, bytes");
+    row_u64(out, "page_cluster", p->page_cluster, p->src.page_cluster);
+    row_u64(out, "swappiness", p->swappiness, p->src.swappiness);
+    row_u64(out, "fault_around_bytes", p->fault_around_bytes, p->src.fault_around_bytes);
+    row_u64(out, "readahead_kb", p->readahead_kb, p->src.readahead_kb);
+    row_u64(out, "max_sectors_kb", p->max_sectors_kb, p->src.max_sectors_kb);
+    row(out, "large_folios", p->large_folios < 0 ? "unknown" : p->large_folios ? "1" : "0",
+        p->large_folios < 0 ? "could not be measured in the scratch folder"
+        : p->large_folios   ? "a partial fadvise(DONTNEED) keeps a 64 KiB write cached"
+                            : "a partial fadvise(DONTNEED) drops its page");
+    fprintf(out, "Not yet in vmsim's config: overcommit, page_cluster, swappiness, large_folios\n"
+                 "(read here for the models that will use them).\n");
 }

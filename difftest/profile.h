@@ -16,6 +16,7 @@ struct host_profile {
     int pgtable_levels;         /* 4, or 5 with 57-bit addresses */
     int zero_page;              /* anonymous read faults map the zero page */
     int privileged;             /* root: CAP_SYS_RAWIO, CAP_IPC_LOCK */
+    uint64_t memlock_rlimit;    /* RLIMIT_MEMLOCK soft limit, bytes; UINT64_MAX unlimited */
     unsigned max_map_count;     /* vm.max_map_count */
     uint64_t mmap_min_addr;     /* vm.mmap_min_addr */
     unsigned overcommit_memory; /* vm.overcommit_memory: 0 heuristic, 1 always, 2 never */

@@ -4,7 +4,8 @@
  * address), bytes loaded and mincore vectors, the step's fault counts (for
  * the kinds where they are compared), the window's lines of the maps, and
  * vms_check. File contents on disk are compared after fsync, after
- * msync(MS_SYNC) (the synced range), after sync, and at the end.
+ * msync(MS_SYNC) (the synced range), after sync, and at the end; the whole
+ * files with their holes (see compare_holes).
  *
  * Both sides start from identical scratch folders: A for vmsim, B for the
  * host child, each holding the same files, written in 4 KiB writes.
@@ -17,6 +18,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -346,10 +350,134 @@ static int compare_file(const struct dt_config *cfg, int name, uint64_t from, ui
     return rc;
 }
 
-static int compare_all_files(const struct dt_config *cfg, int step, struct dt_diff *d)
+/* ---- a run ---- */
+
+struct run_state {
+    const struct dt_config *cfg;
+    struct dt_host *host;
+    struct dt_sim *sim;
+    struct dt_maps maps[DT_MAX_PROCS]; /* each process's window, as vmsim lists it */
+    int fd_name[DT_MAX_PROCS][MAX_TRACKED_FD];
+    FILE *trace;
+};
+
+/* ---- holes ---- */
+
+
+#define MAX_MAP_BLOCKS 4096 /* files stay far smaller (see gen.c) */
+
+/* One char per 4 KiB block of the open file: '1' where SEEK_DATA and
+ * SEEK_HOLE see data, '0' in a hole. 0, or -1. */
+static int seek_blocks(int fd, char *out, size_t n)
+{
+    struct stat st;
+    if (fstat(fd, &st) || (uint64_t)st.st_size / DT_PAGE + 1 >= n)
+        return -1;
+    uint64_t blocks = ((uint64_t)st.st_size + DT_PAGE - 1) / DT_PAGE;
+    memset(out, '0', blocks);
+    out[blocks] = '\0';
+    for (off_t off = 0; off < st.st_size;) {
+        off_t data = lseek(fd, off, SEEK_DATA), hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+        if (data < 0)
+            return errno == ENXIO ? 0 : -1;
+        if (hole <= data)
+            return -1;
+        for (uint64_t b = (uint64_t)data / DT_PAGE; b < ((uint64_t)hole + DT_PAGE - 1) / DT_PAGE; b++)
+            out[b] = '1';
+        off = hole;
+    }
+    return 0;
+}
+
+/* One char per block of the open (and written back) file: '1' where the
+ * disk holds its data, by FIEMAP. Delayed-allocation extents are left out:
+ * once the file is written back, those are blocks a write reserved but
+ * never filled (it copied nothing), which never reach the disk. */
+static int disk_blocks(int fd, char *out, size_t n)
+{
+    enum { BATCH = 64 };
+    struct stat st;
+    if (fstat(fd, &st) || (uint64_t)st.st_size / DT_PAGE + 1 >= n)
+        return -1;
+    uint64_t blocks = ((uint64_t)st.st_size + DT_PAGE - 1) / DT_PAGE;
+    memset(out, '0', blocks);
+    out[blocks] = '\0';
+    struct fiemap *fm = calloc(1, sizeof(*fm) + BATCH * sizeof(struct fiemap_extent));
+    int rc = fm ? 0 : -1;
+    for (uint64_t start = 0; rc == 0 && start < blocks * DT_PAGE;) {
+        memset(fm, 0, sizeof(*fm));
+        fm->fm_start = start;
+        fm->fm_length = blocks * DT_PAGE - start;
+        fm->fm_extent_count = BATCH;
+        if (ioctl(fd, FS_IOC_FIEMAP, fm) || fm->fm_mapped_extents == 0)
+            break;
+        for (unsigned i = 0; i < fm->fm_mapped_extents; i++) {
+            const struct fiemap_extent *x = &fm->fm_extents[i];
+            for (uint64_t b = x->fe_logical / DT_PAGE;
+                 !(x->fe_flags & FIEMAP_EXTENT_DELALLOC) && b < blocks &&
+                 b < (x->fe_logical + x->fe_length + DT_PAGE - 1) / DT_PAGE;
+                 b++)
+                out[b] = '1';
+            start = x->fe_logical + x->fe_length;
+            if (x->fe_flags & FIEMAP_EXTENT_LAST)
+                start = UINT64_MAX;
+        }
+    }
+    free(fm);
+    return rc;
+}
+
+/* The holes of a file, after its bytes compared equal: where SEEK_DATA and
+ * SEEK_HOLE see data on the host and in vmsim (delayed blocks count there),
+ * and where the disk holds data, in vmsim's host file (after its
+ * write-back) and in the host's (written back first: at fsync and sync
+ * that is done already, at the end it is harmless). st_blocks is not
+ * compared: ext4 adds a block for its extent tree once a file's blocks lie
+ * in more than four extents on the disk, which depends on where the host's
+ * allocator put them. */
+static int compare_holes(struct run_state *st, int name, int step, struct dt_diff *d)
+{
+    char a_path[4096], b_path[4096];
+    char host_seek[MAX_MAP_BLOCKS], sim_seek[MAX_MAP_BLOCKS];
+    char host_disk[MAX_MAP_BLOCKS], sim_disk[MAX_MAP_BLOCKS];
+    snprintf(a_path, sizeof(a_path), "%s/A/%s", st->cfg->scratch, dt_file_names[name]);
+    snprintf(b_path, sizeof(b_path), "%s/B/%s", st->cfg->scratch, dt_file_names[name]);
+    int a = open(a_path, O_RDONLY | O_CLOEXEC), b = open(b_path, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+    struct stat sa, sb;
+    if (a >= 0 && b >= 0 && !fstat(a, &sa) && !fstat(b, &sb) && S_ISREG(sb.st_mode) &&
+        S_ISREG(sa.st_mode)) {
+        fdatasync(a);
+        fdatasync(b);
+        if (!seek_blocks(b, host_seek, sizeof(host_seek)) &&
+            !sim_data_blocks(st->sim, name, sim_seek, sizeof(sim_seek)) &&
+            strcmp(host_seek, sim_seek) != 0) {
+            diff_set(d, step, DT_ASPECT_DISK, "file %s: blocks holding data (SEEK_DATA/SEEK_HOLE)\n"
+                     "  host:  %.*s\n  vmsim: %.*s\n", dt_file_names[name], 80, host_seek, 80, sim_seek);
+            rc = 1;
+        } else if (!disk_blocks(b, host_disk, sizeof(host_disk)) &&
+                   !disk_blocks(a, sim_disk, sizeof(sim_disk)) && strcmp(host_disk, sim_disk) != 0) {
+            diff_set(d, step, DT_ASPECT_DISK, "file %s: blocks on the disk (FIEMAP)\n"
+                     "  host:  %.*s\n  vmsim: %.*s\n", dt_file_names[name], 80, host_disk, 80, sim_disk);
+            rc = 1;
+        }
+    }
+    if (a >= 0)
+        close(a);
+    if (b >= 0)
+        close(b);
+    return rc;
+}
+
+static int compare_whole_file(struct run_state *st, int name, int step, struct dt_diff *d)
+{
+    return compare_file(st->cfg, name, 0, UINT64_MAX, step, d) || compare_holes(st, name, step, d);
+}
+
+static int compare_all_files(struct run_state *st, int step, struct dt_diff *d)
 {
     for (int i = 0; i < DT_NNAMES; i++)
-        if (i != DT_NAME_DIR && compare_file(cfg, i, 0, UINT64_MAX, step, d))
+        if (i != DT_NAME_DIR && compare_whole_file(st, i, step, d))
             return 1;
     return 0;
 }
@@ -376,14 +504,6 @@ static int compare_synced_range(const struct dt_config *cfg, const struct dt_op 
 
 /* ---- one step ---- */
 
-struct run_state {
-    const struct dt_config *cfg;
-    struct dt_host *host;
-    struct dt_sim *sim;
-    struct dt_maps maps[DT_MAX_PROCS]; /* each process's window, as vmsim lists it */
-    int fd_name[DT_MAX_PROCS][MAX_TRACKED_FD];
-    FILE *trace;
-};
 
 static int inside(uint64_t addr, uint64_t window)
 {
@@ -508,11 +628,11 @@ static int disk_checks(struct run_state *st, const struct dt_op *op, const struc
     const int *fds = st->fd_name[op->proc];
     if (op->kind == DT_FSYNC && r->ret == 0 && op->fd >= 0 && op->fd < MAX_TRACKED_FD &&
         fds[op->fd] >= 0 && fds[op->fd] != DT_NAME_DIR)
-        return compare_file(st->cfg, fds[op->fd], 0, UINT64_MAX, step, d);
+        return compare_whole_file(st, fds[op->fd], step, d);
     if (op->kind == DT_MSYNC && r->ret == 0 && (op->flags & MS_SYNC) && !op->abs)
         return compare_synced_range(st->cfg, op, &st->maps[op->proc], step, d);
-    if (op->kind == DT_SYNC)
-        return compare_all_files(st->cfg, step, d);
+    if (op->kind == DT_SYNC && r->ret == 0) /* not in a process that is gone */
+        return compare_all_files(st, step, d);
     return 0;
 }
 
@@ -641,7 +761,7 @@ int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, 
         rc = 1;
     }
     if (rc == 0)
-        rc = compare_all_files(cfg, n, diff);
+        rc = compare_all_files(&st, n, diff);
     host_stop(st.host);
     sim_stop(st.sim);
     for (int i = 0; i < DT_MAX_PROCS; i++)

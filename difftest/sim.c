@@ -232,6 +232,38 @@ int sim_check(struct dt_sim *s, char **report)
 
 int sim_sync(struct dt_sim *s) { return vms_sync(s->m); }
 
+int sim_data_blocks(struct dt_sim *s, int name, char *out, size_t n)
+{
+    vms_task *t = s->t[0];
+    int fd = vms_open(t, dt_file_names[name], O_RDONLY, 0);
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    int err = vms_fstat(t, fd, &st);
+    uint64_t blocks = err ? 0 : ((uint64_t)st.st_size + DT_PAGE - 1) / DT_PAGE;
+    if (!err && blocks >= n)
+        err = -EFBIG;
+    if (!err)
+        memset(out, '0', blocks), out[blocks] = '\0';
+    for (int64_t off = 0; !err && (uint64_t)off < (uint64_t)st.st_size;) {
+        int64_t data = vms_lseek(t, fd, off, SEEK_DATA);
+        if (data < 0) {
+            err = data == -ENXIO ? 0 : (int)data;
+            break;
+        }
+        int64_t hole = vms_lseek(t, fd, data, SEEK_HOLE);
+        if (hole <= data) {
+            err = hole < 0 ? (int)hole : -EIO;
+            break;
+        }
+        for (uint64_t b = (uint64_t)data / DT_PAGE; b < ((uint64_t)hole + DT_PAGE - 1) / DT_PAGE; b++)
+            out[b] = '1';
+        off = hole;
+    }
+    vms_close(t, fd);
+    return err;
+}
+
 void sim_stop(struct dt_sim *s)
 {
     if (!s)

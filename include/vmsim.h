@@ -187,6 +187,7 @@ struct vms_config {
                                      Linux 6.16 (0: the classic 4 KiB page cache); 1 */
     const char *root;             /* host folder that confines paths; "." */
     int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
+    uint64_t memlock_rlimit;      /* RLIMIT_MEMLOCK in bytes (UINT64_MAX: unlimited); 8 MiB */
     int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */
     int zero_page;                /* read faults of private anonymous memory map the shared
                                      zero page (0: a kernel that allocates a page instead); 1 */

@@ -227,6 +227,11 @@ static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
     if ((p->flags & PG_unread) && (p->mapcount || (p->flags & PG_dirty)))
         fail(ck, "file page %" PRIx32 " is mapped or dirty but was never read", pfn);
     check_folio(ck, pfn, index);
+    const struct address_space *as = p->mapping;
+    /* (A large folio is dirty as a whole: a page of it may lie in a hole.) */
+    if ((p->flags & PG_dirty) && !(p->flags & (PG_head | PG_tail)) &&
+        ext_status_of(&as->extents, index) == EXT_HOLE)
+        fail(ck, "dirty file page %" PRIx32 " lies in a hole: its block was never reserved", pfn);
     ck->file_pages++;
     ck->file_dirty += (p->flags & PG_dirty) != 0;
     return 0;
@@ -236,6 +241,9 @@ static void check_inodes(struct checker *ck)
 {
     for (struct address_space *as = ck->m->inodes; as; as = as->next) {
         uint64_t dirty = ck->file_dirty;
+        const char *bad = ext_check(&as->extents);
+        if (bad)
+            fail(ck, "inode %" PRIu64 ": %s", as->ino, bad);
         xa_for_each(as->pages, count_file_page, ck);
         if (ck->file_dirty - dirty != as->nrdirty)
             fail(ck, "inode %" PRIu64 ": nrdirty %" PRIu64 ", %" PRIu64 " dirty pages", as->ino,

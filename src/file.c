@@ -4,9 +4,13 @@
  * root folder.
  *
  * Confinement: relative paths resolve beneath the root folder with the host's
- * openat2(RESOLVE_BENEATH), so "..", absolute symlinks and symlinks that leave
- * the folder fail with EXDEV and nothing outside is ever opened; an absolute
- * path is accepted only when it names something inside the folder.
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so "..", absolute
+ * symlinks and symlinks that leave the folder fail with EXDEV and nothing
+ * outside is ever opened; an absolute path is accepted only when it names
+ * something inside the folder. Where the host refuses openat2 (ENOSYS before
+ * Linux 5.6 and under Valgrind, EPERM or ENOSYS from a seccomp filter),
+ * decided once per machine, src/namei.c resolves the same paths by hand with
+ * the same answers.
  * Inside the machine the root folder is "/": maps show "/name".
  * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
  * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open; readahead
@@ -37,12 +41,35 @@
 
 /* ---- the machine's root folder ---- */
 
+static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
+{
+    struct open_how how = {
+        .flags = (uint64_t)flags,
+        .mode = mode,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    return syscall(SYS_openat2, dir, path, &how, sizeof(how));
+}
+
+/* Whether the host refuses openat2: ENOSYS where the kernel or Valgrind does
+ * not know it, ENOSYS or EPERM from a seccomp filter. */
+static int openat2_refused(int root_fd)
+{
+    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0);
+    if (fd >= 0) {
+        close((int)fd);
+        return 0;
+    }
+    return errno == ENOSYS || errno == EPERM;
+}
+
 int fs_init(vms_machine *m)
 {
     const char *root = m->cfg.root ? m->cfg.root : ".";
     m->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (m->root_fd < 0)
         return -errno;
+    m->namei_by_hand = openat2_refused(m->root_fd);
     m->root_path = realpath(root, NULL);
     return m->root_path ? 0 : -errno;
 }
@@ -70,14 +97,13 @@ static const char *beneath_root(const vms_machine *m, const char *path)
 
 static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigned mode)
 {
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY),
-        /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE
-         * (or O_CREAT) takes a mode, or openat2 refuses it. */
-        .mode = ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) ? mode & 07777 : 0,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    long fd = syscall(SYS_openat2, m->root_fd, rel, &how, sizeof(how));
+    flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
+     * O_CREAT) takes a mode, or openat2 refuses it. */
+    mode = ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) ? mode & 07777 : 0;
+    if (m->namei_by_hand)
+        return namei_open_beneath(m->root_fd, rel, flags, mode);
+    long fd = openat2_beneath(m->root_fd, rel, flags, mode);
     return fd < 0 ? -errno : (int)fd;
 }
 
@@ -113,6 +139,27 @@ static struct address_space *find_inode(vms_machine *m, const struct stat *st)
     return NULL;
 }
 
+/* The blocks of the host file that hold data, as its SEEK_DATA/SEEK_HOLE
+ * show them (an unwritten extent reads as a hole there, as it does here).
+ * Where the host cannot tell, the rest of the file counts as data. */
+static int read_host_extents(struct extent_tree *t, int fd, uint64_t size)
+{
+    for (uint64_t off = 0; off < size;) {
+        off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+        if (data < 0 && errno == ENXIO)
+            return 0;
+        off_t hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+        uint64_t from = data < 0 ? off : (uint64_t)data;
+        uint64_t to = hole < 0 || (uint64_t)hole > size ? size : (uint64_t)hole;
+        if (ext_set(t, from >> PAGE_SHIFT, PAGE_ALIGN(to) >> PAGE_SHIFT, EXT_WRITTEN))
+            return -ENOMEM;
+        if (hole < 0)
+            return 0;
+        off = to > off ? to : size; /* always moves on */
+    }
+    return 0;
+}
+
 static struct address_space *new_inode(vms_machine *m, int host_fd, const struct stat *st)
 {
     struct address_space *as = calloc(1, sizeof(*as));
@@ -122,7 +169,9 @@ static struct address_space *new_inode(vms_machine *m, int host_fd, const struct
     int fd = open(proc, O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (!as || !xa || fd < 0) {
+    if (!as || !xa || fd < 0 || read_host_extents(&as->extents, fd, (uint64_t)st->st_size)) {
+        if (as)
+            ext_destroy(&as->extents);
         free(as);
         free(xa);
         if (fd >= 0)
@@ -297,12 +346,31 @@ int vms_close(vms_task *t, int fd)
 
 /* ---- read and write ---- */
 
-static int64_t check_rw(struct vms_file *f, int want_write, uint64_t *len)
+/* x86's access_ok: the whole buffer lies in user space (it may end at
+ * TASK_SIZE_MAX itself). Checked before anything is read or written, for a
+ * count of 0 too. */
+static int access_ok(const vms_task *t, vms_addr buf, uint64_t len)
+{
+    uint64_t top = t->mm->task_size;
+    return buf <= top && len <= top - buf;
+}
+
+/* The checks of Linux's vfs_read/vfs_write before the file's own method, in
+ * their order: the descriptor's mode, the buffer (access_ok), then
+ * rw_verify_area's count and position (a count above SSIZE_MAX, or one that
+ * takes the position past INT64_MAX, is EINVAL), and the count is cut to
+ * MAX_RW_COUNT. A directory's read method answers EISDIR only after these. */
+static int64_t check_rw(const vms_task *t, struct vms_file *f, int want_write, vms_addr buf,
+                        uint64_t *len, uint64_t pos)
 {
     if (!f || (want_write ? !f->writable : !f->readable))
         return -EBADF;
-    if (f->is_dir)
-        return want_write ? -EBADF : -EISDIR;
+    if (!access_ok(t, buf, *len))
+        return -EFAULT;
+    if (*len > INT64_MAX || pos > INT64_MAX || *len > INT64_MAX - pos)
+        return -EINVAL;
+    if (f->is_dir) /* only a read gets here: a directory never opens for writing */
+        return -EISDIR;
     if (*len > MAX_RW_COUNT)
         *len = MAX_RW_COUNT;
     return 0;
@@ -312,7 +380,7 @@ static int64_t do_read(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t l
                        uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 0, &len);
+    int64_t err = check_rw(t, f, 0, buf, &len, pos ? *pos : 0);
     if (err)
         return err;
     return filemap_read(t, f->mapping, &f->ra, buf, len, pos);
@@ -322,7 +390,7 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
                         uint64_t *pos)
 {
     task_cpu_enter(t);
-    int64_t err = check_rw(f, 1, &len);
+    int64_t err = check_rw(t, f, 1, buf, &len, pos ? *pos : 0);
     if (err)
         return err;
     /* The position moves only when the write writes something: a failed or
@@ -366,6 +434,28 @@ int64_t vms_pwrite(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
     return do_write(t, fget(t, fd), buf, len, &pos);
 }
 
+/* ext4's SEEK_DATA and SEEK_HOLE (through iomap): the next block that
+ * holds data, or the next hole, from off; the end of the file counts as a
+ * hole, and off itself when it is already in what is sought. ENXIO from
+ * the end on, and for a negative off. A directory is all data up to its
+ * end cookie. */
+static int64_t seek_data_hole(const struct vms_file *f, int64_t off, int whence, uint64_t size)
+{
+    if (off < 0 || (uint64_t)off >= size)
+        return -ENXIO;
+    if (f->is_dir)
+        return whence == SEEK_DATA ? off : (int64_t)size;
+    const struct extent_tree *ext = &f->mapping->extents;
+    uint64_t blk = (uint64_t)off >> PAGE_SHIFT;
+    uint64_t found = whence == SEEK_DATA ? ext_next_data(ext, blk) : ext_next_hole(ext, blk);
+    if (found == blk)
+        return off;
+    uint64_t pos = found == EXT_NONE || found > (size >> PAGE_SHIFT) ? size : found << PAGE_SHIFT;
+    if (whence == SEEK_DATA)
+        return pos >= size ? -ENXIO : (int64_t)pos;
+    return (int64_t)(pos < size ? pos : size);
+}
+
 int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
 {
     struct vms_file *f = fget(t, fd);
@@ -382,14 +472,12 @@ int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
     case SEEK_CUR: base = (int64_t)f->pos; break;
     case SEEK_END: base = (int64_t)size; break;
     case SEEK_DATA:
-    case SEEK_HOLE:
-        /* Without sparse-file knowledge, all of the file is data. */
-        if (off < 0 || (uint64_t)off >= size)
-            return -ENXIO;
-        base = 0;
-        if (whence == SEEK_HOLE)
-            return (int64_t)(f->pos = size);
-        break;
+    case SEEK_HOLE: {
+        int64_t pos = seek_data_hole(f, off, whence, size);
+        if (pos >= 0)
+            f->pos = (uint64_t)pos;
+        return pos;
+    }
     default: return -EINVAL;
     }
     if ((off > 0 && base > (int64_t)max - off) || base + off < 0 || (uint64_t)(base + off) > max)
@@ -440,7 +528,11 @@ int vms_fstat(vms_task *t, int fd, struct stat *st)
         st->st_dev = makedev(f->mapping->dev_major, f->mapping->dev_minor);
         st->st_ino = f->mapping->ino;
         st->st_size = (off_t)f->mapping->size;
-        st->st_blocks = (blkcnt_t)(PAGE_ALIGN(f->mapping->size) / 512);
+        /* Every block that holds data, reserved or written, even one past
+         * the end; ext4 adds a block for its extent tree once a file has
+         * more than four extents on the disk (where the host put them
+         * decides that), which vmsim leaves out. */
+        st->st_blocks = (blkcnt_t)(ext_count_blocks(&f->mapping->extents) << (PAGE_SHIFT - 9));
     } else {
         st->st_size = (off_t)f->dir_size;
         st->st_blocks = (blkcnt_t)(f->dir_size / 512);

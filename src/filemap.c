@@ -51,6 +51,7 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     xa_for_each(as->pages, drop_page, &m->pm);
     xa_destroy(as->pages);
     free(as->pages);
+    ext_destroy(&as->extents);
     if (as->host_fd >= 0)
         close(as->host_fd);
     free(as->path);
@@ -375,12 +376,21 @@ static void page_list_free(struct page_list *l)
     free(l->pfn);
 }
 
-/* Linux writes a page straddling EOF with the part beyond EOF zeroed. */
+/* Linux writes a page straddling EOF with the part beyond EOF zeroed, and
+ * cleans a page wholly past EOF without writing it (a block a failed write
+ * reserved there stays off the disk, even if the file grows later). The
+ * block written is on the disk from now on. */
 static int write_page(vms_machine *m, struct address_space *as, uint64_t index, uint32_t pfn)
 {
     uint64_t off = index << PAGE_SHIFT;
     if (off >= as->size)
         return 0;
+    /* A page of a dirty large folio that nothing wrote (its block still a
+     * hole) has no dirty block: ext4 writes nothing there. */
+    if (ext_status_of(&as->extents, index) == EXT_HOLE)
+        return 0;
+    if (ext_reserve_room(&as->extents))
+        return -ENOMEM;
     uint8_t *p = pfn_to_virt(&m->pm, pfn);
     size_t len = as->size - off < PAGE_SIZE ? (size_t)(as->size - off) : PAGE_SIZE;
     memset(p + len, 0, PAGE_SIZE - len);
@@ -388,6 +398,7 @@ static int write_page(vms_machine *m, struct address_space *as, uint64_t index, 
     if (!err) {
         m->io.cache_to_disk += len;
         m->io.disk_writes++;
+        ext_set(&as->extents, index, index + 1, EXT_WRITTEN); /* room was reserved */
     }
     return err;
 }
@@ -766,6 +777,35 @@ static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t f
     page_list_free(&l);
 }
 
+static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint64_t old,
+                                  uint64_t size);
+
+/* ext4's write_begin reserves the block a write will copy into before the
+ * copy (delayed allocation), so even a copy that fails leaves it holding
+ * data: past the end of the file too, where a later growth shows it. */
+static int reserve_block(struct address_space *as, uint64_t index)
+{
+    return ext_reserve_block(&as->extents, index);
+}
+
+/* ext4's page_mkwrite reserves the blocks of the whole folio, those before
+ * the end of the file. */
+int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
+{
+    const struct page *page = pfn_to_page(&m->pm, pfn);
+    if (!(page->flags & PG_file))
+        return 0;
+    struct address_space *as = page->mapping;
+    int err = reserve_block(as, page->index);
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    for (uint32_t i = 0; !err && i < nr; i++) {
+        uint64_t index = m->pm.pages[head + i].index;
+        if (index < size_pages(as))
+            err = reserve_block(as, index);
+    }
+    return err;
+}
+
 /* Linux 6.18's write_begin with large folios: the folio for a write at pos
  * with left bytes to go has the order of the bytes this step may copy (at
  * most a 2 MiB chunk), lowered to the alignment of its index and until it
@@ -801,6 +841,11 @@ static uint32_t write_begin_folio(vms_machine *m, struct address_space *as, uint
     uint32_t pfn = add_folio_to_page_cache(m, as, index, order, inside && !whole);
     if (pfn == PFN_NONE)
         return PFN_NONE;
+    /* ext4's write_begin reserves the blocks of the whole folio, so a copy
+     * that comes up short leaves them all holding data. */
+    for (uint64_t i = 1; i < (1ULL << order); i++)
+        if (reserve_block(as, index + i))
+            return PFN_NONE;
     /* Pages of the folio inside the file were read only if partly written:
      * the others (all but the first) are covered whole by the write. */
     *unread_end = index;
@@ -815,8 +860,12 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
-    if (len && *pos > as->size)
+    if (len && *pos > as->size) {
+        /* ext4 zeroes the rest of the old last block first, as a truncate
+         * that grows the file does: an uncached end page stays unread. */
+        leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
+    }
     int stuck = 0;
     int64_t err = 0;
     uint64_t unread_start = 0, unread_end = 0; /* fresh pages not read from the disk */
@@ -824,6 +873,12 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
+        /* Not on the disk yet: ext4 treats the block as new. */
+        int new_block = ext_status_of(&as->extents, index) != EXT_WRITTEN;
+        if (reserve_block(as, index)) {
+            err = -ENOMEM;
+            break;
+        }
         uint32_t pfn = xa_load(as->pages, index);
         if (pfn == PFN_NONE) {
             pfn = write_begin_folio(m, as, *pos, len - done, &unread_end);
@@ -841,7 +896,10 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
             fill_from_disk(m, as, index, page, c);
         if (unread)
             unread_start = index + 1;
-        if (c)
+        /* A copy that comes up short in a block that was a hole still
+         * dirties the page (Linux's page_zero_new_buffers; the bytes it
+         * would zero are zeros already: a hole's page holds nothing else). */
+        if (c || new_block)
             set_page_dirty(m, pfn);
         m->io.user_to_cache += c;
         done += c;
@@ -908,6 +966,10 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     vms_machine *m = t->m;
     uint64_t old = as->size;
     as->size = size;
+    /* ext4 frees the blocks past the end unless the file grows: a block a
+     * failed write reserved just past it survives only a growth. */
+    if (size <= old)
+        ext_set(&as->extents, size_pages(as), EXT_NONE, EXT_HOLE);
     if (size >= old) {
         /* Linux truncates the page cache to the new size even when the
          * file grows: a page a failed write left past the end goes. */
@@ -954,6 +1016,8 @@ static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
 {
     vms_machine *m = t->m;
+    if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
+        return -ENOMEM;
     if (as->kind == MAPPING_FILE &&
         fallocate(as->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)(first << PAGE_SHIFT), (off_t)((last - first) << PAGE_SHIFT)))
@@ -968,6 +1032,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
     }
     remove_collected(m, as, &l, first, last - 1);
     page_list_free(&l);
+    ext_set(&as->extents, first, last, EXT_HOLE); /* cannot fail: room was reserved */
     return 0;
 }
 

@@ -146,9 +146,10 @@ void vma_unlink_file(struct vm_area_struct *vma);
 int do_munmap(struct vms_task *t, uint64_t start, uint64_t end);
 void exit_mmap(struct mm_struct *mm, unsigned cpu);
 void mm_set_layout(struct mm_struct *mm);
-/* Where a mapping of len bytes goes (Linux's get_unmapped_area); flags as mmap's. */
-int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
-                          uint64_t len, uint64_t off, int flags);
+/* Where a mapping of len bytes goes (Linux's get_unmapped_area), in *out;
+ * flags as mmap's. 0, or -errno. */
+int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
+                      uint64_t len, uint64_t off, int flags, uint64_t *out);
 int vm_enough_memory(vms_machine *m, uint64_t pages);
 int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
@@ -167,6 +168,12 @@ struct files_struct *files_dup(const struct files_struct *files); /* fork's copy
 void files_put(vms_machine *m, struct files_struct *files);
 struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
+
+/* ---- namei.c ---- */
+/* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS, resolved by hand: the host fd or -errno. flags
+ * carry neither O_PATH nor O_TMPFILE. */
+int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode);
 
 /* ---- filemap.c: the page cache of host files ---- */
 /* The page at index, read from the host file on a miss (*major set); the
@@ -194,6 +201,9 @@ int page_read_now(vms_machine *m, uint32_t pfn);
 int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last,
                     unsigned cpu);
 void set_page_dirty(vms_machine *m, uint32_t pfn);
+/* A shared mapping is about to write to the page (Linux's page_mkwrite): a
+ * file page's block holds data from now on. 0 or -ENOMEM. */
+int filemap_page_mkwrite(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
  * in folios of up to ra->order (large folios; the order used is stored back)
  * and marks the folio ra->async_size before its end. */

@@ -25,6 +25,7 @@ void vms_config_init(struct vms_config *c)
     c->readahead_kb = 128;
     c->max_sectors_kb = 1280;
     c->root = ".";
+    c->memlock_rlimit = 8ULL << 20;
     c->pku = 1;
     c->zero_page = 1;
     c->large_folios = 1;

@@ -343,6 +343,8 @@ static unsigned map_object_page(struct vms_task *t, struct vm_area_struct *vma, 
                                 pte_t *pte, uint32_t pfn, int write)
 {
     vms_machine *m = t->m;
+    if (write && filemap_page_mkwrite(m, pfn))
+        return VM_FAULT_OOM;
     get_page(&m->pm, pfn);
     map_new_page(m, pfn);
     pte_t e = mk_pte(pfn, vm_page_prot(vma));
@@ -423,6 +425,8 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
     struct page *op = pfn_to_page(&m->pm, old);
     if (vma->vm_flags & VM_SHARED) {
         /* Write-notify: the first write to a clean shared file page dirties it. */
+        if (filemap_page_mkwrite(m, old))
+            return VM_FAULT_OOM;
         *pte |= _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
         set_page_dirty(m, old);
         fault_event(t, va, "write-notify", (uint64_t)old << PAGE_SHIFT);

@@ -6,6 +6,7 @@
 #define VMSIM_MM_TYPES_H
 
 #include "vmsim.h"
+#include "extents.h"
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "rbtree.h"
@@ -77,6 +78,7 @@ struct address_space {
     /* host files only */
     int host_fd;                   /* read-write when the host allows it */
     uint64_t host_dev, host_ino;   /* the page-cache key */
+    struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
 };
@@ -189,6 +191,7 @@ struct vms_machine {
     uint64_t aslr_state;
     int root_fd;                  /* the root folder, O_PATH */
     char *root_path;              /* its real path on the host */
+    int namei_by_hand;            /* the host refuses openat2: src/namei.c resolves */
     struct address_space *inodes; /* every host file the machine has opened */
     struct vms_io_stats io;
 };

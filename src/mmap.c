@@ -15,7 +15,6 @@
 
 #define SIZE_128M (128ULL << 20)
 #define RLIMIT_STACK_BYTES (8ULL << 20)
-#define RLIMIT_MEMLOCK_BYTES (8ULL << 20)
 #define MMAP_RND_BITS 28
 #define STACK_RND_BYTES (0x3fffffULL << PAGE_SHIFT) /* stack_maxrandom_size() */
 #define MAP_32BIT_BASE 0x40000000ULL
@@ -27,11 +26,13 @@
 #define MAP_UNINITIALIZED 0x4000000
 #endif
 #define PMD_SIZE (2ULL << 20)
+#define MAP_ABOVE4G 0x80 /* x86: search above 4 GiB (Linux 6.5+) */
 /* Flags MAP_SHARED_VALIDATE accepts for a file (Linux's LEGACY_MAP_MASK). */
-#define LEGACY_MAP_MASK (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
-                         MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | \
-                         MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | \
-                         MAP_32BIT | (0x3fu << 26))
+#define LEGACY_MAP_MASK                                                                          \
+    ((uint64_t)(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |         \
+                MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | \
+                MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | MAP_ABOVE4G) | \
+     (0x3fu << 26))
 /* The floor for hints: Linux's mmap_min_addr is at least CONFIG_LSM_MMAP_MIN_ADDR,
  * whatever vm.mmap_min_addr says; the sysctl alone decides MAP_FIXED's EPERM. */
 #define LSM_MMAP_MIN_ADDR 65536ULL
@@ -93,8 +94,8 @@ static int hint_fits(struct mm_struct *mm, uint64_t addr, uint64_t len, uint64_t
                                       ((vma->vm_flags & VM_GROWSDOWN) ? stack_guard_gap_bytes() : 0);
 }
 
-static int64_t get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, uint64_t len,
-                                          int flags)
+static int get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, uint64_t len,
+                                      int flags, uint64_t *out)
 {
     uint64_t begin = PAGE_ALIGN(mm->map_window / 3), end = mm->map_window;
     if (flags & MAP_32BIT) {
@@ -107,17 +108,19 @@ static int64_t get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, u
         return -ENOMEM;
     if (addr) {
         addr = PAGE_ALIGN(addr);
-        if (end - len >= addr && hint_fits(mm, addr, len, end))
-            return (int64_t)addr;
+        if (end - len >= addr && hint_fits(mm, addr, len, end)) {
+            *out = addr;
+            return 0;
+        }
     }
     if (begin < mmap_min_addr(mm->m))
         begin = mmap_min_addr(mm->m);
-    uint64_t found = unmapped_area(mm, len, begin, end);
-    return found ? (int64_t)found : -ENOMEM;
+    *out = unmapped_area(mm, len, begin, end);
+    return *out ? 0 : -ENOMEM;
 }
 
-static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
-                                      int flags);
+static int arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags,
+                                  uint64_t *out);
 
 /* Linux places some mappings so that huge pages could back them, even with
  * THP disabled: private anonymous ones whose length is a multiple of 2 MiB,
@@ -139,15 +142,18 @@ static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, uint64
 {
     if (len + PMD_SIZE < len)
         return 0;
-    int64_t r = arch_get_unmapped_area(mm, 0, len + PMD_SIZE, flags);
-    if (r < 0)
+    uint64_t ret;
+    if (arch_get_unmapped_area(mm, 0, len + PMD_SIZE, flags, &ret))
         return 0;
-    uint64_t ret = (uint64_t)r, off_sub = (off - ret) & (PMD_SIZE - 1);
+    uint64_t off_sub = (off - ret) & (PMD_SIZE - 1);
     return off_sub ? ret + off_sub : ret + PMD_SIZE;
 }
 
-int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
-                          uint64_t len, uint64_t off, int flags)
+/* Addresses are unsigned and every one of them can be a result (a fixed
+ * address of the kernel half included, before it is refused), so the
+ * result comes in *out and the return value is 0 or -errno. */
+int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
+                      uint64_t len, uint64_t off, int flags, uint64_t *out)
 {
     if (len > mm->task_size)
         return -ENOMEM;
@@ -156,41 +162,58 @@ int64_t get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uin
         return -EINVAL;
     if (thp_wanted(file, addr, len, off, flags)) {
         uint64_t aligned = thp_get_unmapped_area(mm, len, file ? off : 0, flags);
-        if (aligned)
-            return (int64_t)aligned;
+        if (aligned) {
+            *out = aligned;
+            return 0;
+        }
     }
-    return arch_get_unmapped_area(mm, addr, len, flags);
+    return arch_get_unmapped_area(mm, addr, len, flags, out);
 }
 
-static int64_t arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len,
-                                      int flags)
+/* Linux's search functions return an address or an error in one unsigned
+ * long and take -4095..-1 for an error; a fixed address there (an unaligned
+ * one in the top page) comes back as that errno, as on the host. */
+static int fixed_address_result(uint64_t addr)
+{
+    return addr >= (uint64_t)-4095 ? (int)(int64_t)addr : 0;
+}
+
+static int arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags,
+                                  uint64_t *out)
 {
     vms_machine *m = mm->m;
     if (len > mm->task_size)
         return -ENOMEM;
-    int64_t r = (int64_t)addr;
+    int err = 0;
     if (flags & MAP_32BIT) {
         if (!(flags & MAP_FIXED))
-            r = get_unmapped_area_bottomup(mm, addr, len, flags);
+            err = get_unmapped_area_bottomup(mm, addr, len, flags, &addr);
     } else if (!(flags & MAP_FIXED) && !(addr && hint_fits(mm, addr & PAGE_MASK, len, mm->task_size))) {
         uint64_t high = mm->mmap_base;
         if (addr > mm->map_window)
             high += mm->task_size - mm->map_window;
         uint64_t found = unmapped_area_topdown(mm, len, PAGE_ALIGN(mmap_min_addr(m)), high);
-        r = found ? (int64_t)found : get_unmapped_area_bottomup(mm, addr, len, flags);
+        if (found)
+            addr = found;
+        else
+            err = get_unmapped_area_bottomup(mm, addr, len, flags, &addr);
     } else if (!(flags & MAP_FIXED)) {
-        r = (int64_t)(addr & PAGE_MASK); /* the hint, as it is */
+        addr &= PAGE_MASK; /* the hint, as it is */
     }
-    if (r < 0)
-        return r;
-    addr = (uint64_t)r;
+    if (!err)
+        err = fixed_address_result(addr);
+    if (err)
+        return err;
     /* What __get_unmapped_area checks of any result, MAP_FIXED's included. */
     if (addr > mm->task_size - len)
         return -ENOMEM;
     if (addr & ~PAGE_MASK)
         return -EINVAL;
-    int64_t err = security_mmap_addr(m, addr);
-    return err ? err : r;
+    err = (int)security_mmap_addr(m, addr);
+    if (err)
+        return err;
+    *out = addr;
+    return 0;
 }
 
 /* Overcommit, heuristic mode: refuse only a single request larger than RAM
@@ -345,7 +368,9 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
 {
     if (pgoff + (len >> PAGE_SHIFT) < pgoff || pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT))
         return -EOVERFLOW;
-    unsigned checked = (unsigned)flags;
+    /* The kernel takes flags as an unsigned long and the C library widens
+     * the int with its sign: bit 31 sets the 32 bits above it too. */
+    uint64_t checked = (uint64_t)(int64_t)flags;
     switch (flags & MAP_TYPE) {
     case MAP_SHARED:
         checked &= LEGACY_MAP_MASK;
@@ -406,7 +431,9 @@ static int64_t anon_vm_flags(int flags, uint64_t vm_flags)
  * vm_flags or -errno. */
 static int64_t hugetlb_vm_flags(int flags, uint64_t vm_flags)
 {
-    unsigned checked = (unsigned)flags;
+    /* The kernel takes flags as an unsigned long and the C library widens
+     * the int with its sign: bit 31 sets the 32 bits above it too. */
+    uint64_t checked = (uint64_t)(int64_t)flags;
     switch (flags & MAP_TYPE) {
     case MAP_SHARED:
         checked &= LEGACY_MAP_MASK;
@@ -454,10 +481,9 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         return -ENOMEM;
     if (mm->map_count > (int)m->cfg.max_map_count)
         return -ENOMEM;
-    int64_t r = get_unmapped_area(mm, file, addr, len, (uint64_t)off, flags);
-    if (r < 0)
-        return r;
-    addr = (uint64_t)r;
+    int err = get_unmapped_area(mm, file, addr, len, (uint64_t)off, flags, &addr);
+    if (err)
+        return err;
     if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
         return -EEXIST;
     uint64_t base = base_vm_flags(m, prot, flags);
@@ -474,7 +500,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
      * maps it anyway (every touch is SIGBUS); vmsim has no hugetlb VMAs. */
     if (flags & MAP_HUGETLB)
         return -ENOMEM;
-    r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff, flags);
+    int64_t r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff, flags);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);
     return r;
@@ -485,7 +511,8 @@ int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t byte
 {
     if (!(vm_flags & VM_LOCKED) || mm->m->cfg.privileged)
         return 1;
-    return (mm->locked_vm << PAGE_SHIFT) + bytes <= RLIMIT_MEMLOCK_BYTES;
+    uint64_t limit = mm->m->cfg.memlock_rlimit >> PAGE_SHIFT;
+    return mm->locked_vm + (bytes >> PAGE_SHIFT) <= limit;
 }
 
 int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags, int fd,

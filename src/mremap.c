@@ -123,7 +123,7 @@ static int64_t expand_in_place(struct remap *r)
 
 /* Where the moved range goes: MREMAP_FIXED's address, or a free range (the
  * new address, for MREMAP_DONTUNMAP alone, is a hint). */
-static int64_t new_location(const struct remap *r)
+static int new_location(const struct remap *r, uint64_t *out)
 {
     const struct vm_area_struct *vma = r->vma;
     uint64_t pgoff = vma->vm_pgoff + ((r->addr - vma->vm_start) >> PAGE_SHIFT);
@@ -132,7 +132,7 @@ static int64_t new_location(const struct remap *r)
         flags |= MAP_SHARED;
     uint64_t hint = implies_new_addr(r) ? r->new_addr : 0;
     return get_unmapped_area(r->t->mm, vma->vm_file, hint, r->new_len, pgoff << PAGE_SHIFT,
-                             flags);
+                             flags, out);
 }
 
 /* The new VMA for the moved range, merged with its new neighbours where Linux
@@ -208,11 +208,8 @@ static int64_t move_vma(struct remap *r)
 
 static int64_t set_new_addr_and_move(struct remap *r)
 {
-    int64_t where = new_location(r);
-    if (where < 0)
-        return where;
-    r->new_addr = (uint64_t)where;
-    return move_vma(r);
+    int err = new_location(r, &r->new_addr);
+    return err ? err : move_vma(r);
 }
 
 /* ---- the two paths ---- */

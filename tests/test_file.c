@@ -3,19 +3,35 @@
  * ext4 file: open/close/read/write/pread/pwrite/lseek/ftruncate/fsync/fstat
  * with their errno and its priority, O_APPEND and O_TRUNC; confinement of
  * every path to the machine's root folder (EXDEV for a way out, nothing ever
- * created outside); read() and write() against mappings of the same file
+ * created outside: a table of hostile paths with openat2's answers, a
+ * symlink swapped mid-walk, /proc's magic links, search permission);
+ * read() and write() against mappings of the same file
  * (one page cache: no sync needed; a private mapping follows the file until
  * it copies a page); and the copies the data makes on the way (read() copies
  * twice, disk to cache to user; a mapping once, disk to cache).
  *
  * Every test runs in a new scratch folder: root/ is the machine's root
  * folder, outside/ a folder next to it that must never be touched.
+ *
+ * The program runs every test three times: as the host allows, then in
+ * children whose seccomp filter answers openat2 with ENOSYS, then EPERM, so
+ * that the machines resolve paths by hand (src/namei.c) and must give the
+ * same answers.
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #define PG 4096ULL
 #define RW (PROT_READ | PROT_WRITE)
@@ -389,6 +405,73 @@ static void test_pwrite_from_a_half_mapped_buffer_writes_the_mapped_part(void **
     assert_int_equal(tu_host_byte(path, 0), 'y');
     assert_int_equal(tu_host_byte(path, (off_t)PG - 1), 'y');
     assert_host_pattern(path, PG, PG);
+    tu_assert_clean(e->m);
+}
+
+/* Linux checks the buffer with access_ok before it reads or writes a byte,
+ * even for a count of 0: the whole of [buf, buf + count) must lie below
+ * TASK_SIZE (0x7ffffffff000 itself may be the end). A count of 2^47 or
+ * 2^64-1 is EFAULT, not the bytes the file holds, and nothing moves.
+ * Host-measured (Linux 6.18): read, write, pread and pwrite alike. */
+static void test_buffer_past_user_space_is_efault_before_anything(void **state)
+{
+    struct env *e = *state;
+    const uint64_t top = 0x7ffffffff000ULL;
+    make_file(e, "f", 5000);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int fd = open_ok(e, "f", O_RDWR);
+    static const uint64_t huge[] = {UINT64_MAX, 1ULL << 47, 1ULL << 63, UINT64_MAX - 4095, 0x7fffffffffffffffULL};
+    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+        assert_int_equal(vms_read(e->t, fd, buf, huge[i]), -EFAULT);
+        assert_int_equal(vms_write(e->t, fd, buf, huge[i]), -EFAULT);
+        assert_int_equal(vms_pread(e->t, fd, buf, huge[i], 0), -EFAULT);
+        assert_int_equal(vms_pwrite(e->t, fd, buf, huge[i], 0), -EFAULT);
+    }
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), 0);
+    assert_int_equal(vms_read(e->t, fd, buf, top - buf + 1), -EFAULT);
+    assert_int_equal(vms_read(e->t, fd, buf, top - buf), 5000); /* ends at TASK_SIZE: allowed */
+    /* count 0: only the address counts */
+    assert_int_equal(vms_read(e->t, fd, top, 0), 0);
+    assert_int_equal(vms_read(e->t, fd, top + 1, 0), -EFAULT);
+    assert_int_equal(vms_write(e->t, fd, 0xffff800000000000ULL, 0), -EFAULT);
+    assert_int_equal(vms_pread(e->t, fd, 0xfffffffffffff000ULL, 0, 0), -EFAULT);
+    assert_int_equal(vms_pwrite(e->t, fd, 0x8000000000000000ULL, 0, 0), -EFAULT);
+    /* the descriptor is checked first */
+    assert_int_equal(vms_read(e->t, 77, 0xffff800000000000ULL, 0), -EBADF);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, 5000);
+    tu_assert_clean(e->m);
+}
+
+/* Past access_ok, rw_verify_area: a position plus count beyond INT64_MAX is
+ * EINVAL (before ext4's own EFBIG or end-of-file), and a count above
+ * MAX_RW_COUNT is cut, not refused. A directory answers EFAULT and EINVAL
+ * before its EISDIR. Host-measured (Linux 6.18). */
+static void test_position_plus_count_past_int64_max_is_einval(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_file(e, "f", 5000);
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int fd = open_ok(e, "f", O_RDWR), dir = open_ok(e, "d", O_RDONLY);
+    const int64_t near_end = 0x7ffffffffffff000LL;
+    assert_int_equal(vms_pread(e->t, fd, buf, PG, near_end), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, PG, near_end), -EINVAL);
+    assert_int_equal(vms_pread(e->t, fd, buf, 1, INT64_MAX), -EINVAL);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0, INT64_MAX), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, PG, near_end - 1), 0);         /* past s_maxbytes */
+    assert_int_equal(vms_pwrite(e->t, fd, buf, PG, 0x7fffffff00000000LL), -EFBIG);
+    /* low in memory, so that 2 GiB from buf stay below TASK_SIZE */
+    vms_addr low = tu_mmap(e->t, 0x200000000000ULL, 2 * PG, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    assert_int_equal(vms_pread(e->t, fd, low, 0x80000000ULL, 0), 5000);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0x80000000ULL, 0), -EFAULT); /* buf + 2 GiB > TASK_SIZE */
+    assert_int_equal(vms_pwrite(e->t, fd, low, 0x80000000ULL, 0), (int64_t)(2 * PG)); /* up to the hole */
+    assert_int_equal(vms_read(e->t, dir, 0xffff800000000000ULL, 1), -EFAULT);
+    assert_int_equal(vms_read(e->t, dir, buf, UINT64_MAX), -EFAULT);
+    assert_int_equal(vms_pread(e->t, dir, buf, 1, INT64_MAX), -EINVAL);
+    assert_int_equal(vms_pread(e->t, dir, buf, 1, 0), -EISDIR);
     tu_assert_clean(e->m);
 }
 
@@ -893,6 +976,387 @@ static void test_o_creat_inside_the_root_creates_the_host_file(void **state)
     assert_host_text(path, 0, "made");
 }
 
+/* ---- confinement: the hostile paths, one table ---- */
+
+#define DIR_OPENED "<dir>" /* the row opens a folder */
+
+/* One vms_open: its errno, or what it opens (a file whose bytes are the text,
+ * or DIR_OPENED). "@" at the start of a path stands for the root's host path. */
+struct open_case {
+    const char *path;
+    int flags;
+    int err;
+    const char *opens;
+};
+
+/* Answers of openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) on the host
+ * (Linux 6.18, ext4), row by row. */
+static const struct open_case hostile_paths[] = {
+    {"..", O_RDONLY, EXDEV, NULL},
+    {"../outside/x", O_RDONLY, EXDEV, NULL},
+    {"sub/../../outside/x", O_RDWR | O_TRUNC, EXDEV, NULL},
+    {"sub/../f", O_RDONLY, 0, "f"},
+    {"sub/./d2/../g", O_RDONLY, 0, "sub/g"},
+    {"./f", O_RDONLY, 0, "f"},
+    {"@/sub/../f", O_RDONLY, 0, "f"},
+    {"@/../outside/x", O_RDONLY, EXDEV, NULL},
+    {"f/", O_RDONLY, ENOTDIR, NULL},
+    {"f/.", O_RDONLY, ENOTDIR, NULL},
+    {"f/..", O_RDONLY, ENOTDIR, NULL},
+    {"sub/", O_RDONLY, 0, DIR_OPENED},
+    {"sub//d2/", O_RDONLY, 0, DIR_OPENED},
+    {"sub", O_WRONLY, EISDIR, NULL},
+    {"sub", O_RDONLY | O_TRUNC, EISDIR, NULL},
+    {".", O_RDONLY | O_CREAT, EISDIR, NULL},
+    {"./", O_RDONLY | O_CREAT | O_EXCL, EEXIST, NULL},
+    {"sub/..", O_RDONLY | O_CREAT | O_EXCL, EEXIST, NULL},
+    {"..", O_RDONLY | O_CREAT, EXDEV, NULL},
+    {"missing", O_RDONLY, ENOENT, NULL},
+    {"missing/x", O_WRONLY | O_CREAT, ENOENT, NULL},
+    {"new/", O_WRONLY | O_CREAT, EISDIR, NULL},
+    {"missing", O_RDWR | O_CREAT | O_DIRECTORY, EINVAL, NULL},
+    {"f", O_RDONLY | 04, EINVAL, NULL},         /* a flag bit openat2 does not know */
+    {"f", O_RDONLY | (1 << 23), EINVAL, NULL},
+    /* symlinks that leave: relative, absolute, to a folder outside */
+    {"rel_out", O_RDONLY, EXDEV, NULL},
+    {"rel_out", O_RDWR | O_TRUNC, EXDEV, NULL},
+    {"abs_out", O_RDWR | O_TRUNC, EXDEV, NULL},
+    {"abs_in", O_RDONLY, EXDEV, NULL},         /* absolute, even to inside */
+    {"dir_out/x", O_RDONLY, EXDEV, NULL},
+    {"dir_out/new", O_WRONLY | O_CREAT, EXDEV, NULL},
+    {"sub/up2", O_RDONLY, EXDEV, NULL},
+    /* symlinks that stay: ".." after a link is the link target's parent */
+    {"sub/up", O_RDONLY, 0, "f"},
+    {"ld2/h", O_RDONLY, 0, "sub/d2/h"},
+    {"ld2/../g", O_RDONLY, 0, "sub/g"},
+    {"ld2/../../f", O_RDONLY, 0, "f"},
+    {"ld2/../../..", O_RDONLY, EXDEV, NULL},
+    {"lf", O_RDONLY, 0, "f"},
+    {"lf", O_RDONLY | O_NOFOLLOW, ELOOP, NULL},
+    {"lf", O_RDWR | O_TRUNC | O_NOFOLLOW, ELOOP, NULL},
+    {"lf/", O_RDONLY, ENOTDIR, NULL},
+    {"lf", O_RDONLY | O_DIRECTORY, ENOTDIR, NULL},
+    {"lsub", O_RDONLY | O_NOFOLLOW, ELOOP, NULL},
+    {"lsub/", O_RDONLY | O_NOFOLLOW, 0, DIR_OPENED}, /* a trailing slash follows */
+    {"lsub", O_RDONLY | O_DIRECTORY, 0, DIR_OPENED},
+    {"lsub/", O_RDONLY | O_CREAT, EISDIR, NULL},
+    {"lsub/d2/h", O_RDONLY, 0, "sub/d2/h"},
+    /* loops and the limit of 40 links */
+    {"loop", O_RDONLY, ELOOP, NULL},
+    {"loop", O_RDONLY | O_NOFOLLOW, ELOOP, NULL},
+    {"loop", O_WRONLY | O_CREAT, ELOOP, NULL},
+    {"loop/x", O_RDONLY, ELOOP, NULL},
+    {"ping", O_RDONLY, ELOOP, NULL},
+    {"c40", O_RDONLY, 0, "f"},
+    {"c41", O_RDONLY, ELOOP, NULL},
+    {"c40/", O_RDONLY, ENOTDIR, NULL},
+    /* dangling symlinks and O_CREAT: created through the link, inside only */
+    {"dangling", O_WRONLY | O_CREAT | O_EXCL, EEXIST, NULL},
+    {"dangling", O_WRONLY | O_CREAT | O_NOFOLLOW, ELOOP, NULL},
+    {"dangling", O_RDONLY, ENOENT, NULL},
+    {"dangling", O_RDWR | O_CREAT, 0, ""},
+    {"made_by_link", O_RDONLY, 0, ""},
+    {"dangling_slash", O_WRONLY | O_CREAT, EISDIR, NULL},
+    {"dangling_out", O_WRONLY | O_CREAT, EXDEV, NULL},
+    {"dangling_abs", O_WRONLY | O_CREAT, EXDEV, NULL},
+};
+
+static void make_link(const struct env *e, const char *target, const char *name)
+{
+    char path[400];
+    assert_int_equal(symlink(target, in_root(e, name, path, sizeof(path))), 0);
+}
+
+/* Files hold their own names: what a row opened shows in its bytes. */
+static void make_hostile_tree(const struct env *e)
+{
+    char path[400], target[400];
+    make_text_file(e, "f", "f");
+    assert_int_equal(mkdir(in_root(e, "sub", path, sizeof(path)), 0755), 0);
+    assert_int_equal(mkdir(in_root(e, "sub/d2", path, sizeof(path)), 0755), 0);
+    make_text_file(e, "sub/g", "sub/g");
+    make_text_file(e, "sub/d2/h", "sub/d2/h");
+    tu_host_write(in_outside(e, "x", path, sizeof(path)), "secret", 6);
+    make_link(e, "../outside/x", "rel_out");
+    make_link(e, in_outside(e, "x", target, sizeof(target)), "abs_out");
+    make_link(e, in_root(e, "f", target, sizeof(target)), "abs_in");
+    make_link(e, "../outside", "dir_out");
+    make_link(e, "../f", "sub/up");
+    make_link(e, "../../outside/x", "sub/up2");
+    make_link(e, "sub/d2", "ld2");
+    make_link(e, "f", "lf");
+    make_link(e, "sub", "lsub");
+    make_link(e, "loop", "loop");
+    make_link(e, "pong", "ping");
+    make_link(e, "ping", "pong");
+    make_link(e, "f", "c1");
+    for (int i = 2; i <= 41; i++) {
+        char name[8], prev[8];
+        snprintf(name, sizeof(name), "c%d", i);
+        snprintf(prev, sizeof(prev), "c%d", i - 1);
+        make_link(e, prev, name);
+    }
+    make_link(e, "made_by_link", "dangling");
+    make_link(e, "missing/", "dangling_slash");
+    make_link(e, "../outside/made_by_link", "dangling_out");
+    make_link(e, in_outside(e, "made_by_abs_link", target, sizeof(target)), "dangling_abs");
+}
+
+/* Checks what one vms_open gave against the row; returns 0 when it agrees. */
+static int check_open_case(struct env *e, const struct open_case *c, const char *path, int fd)
+{
+    if (c->err)
+        return fd == -c->err ? 0 : (printf("%s 0%o: %d, not -%d\n", path, c->flags, fd, c->err), 1);
+    if (fd < 3)
+        return printf("%s 0%o: %d, not a descriptor\n", path, c->flags, fd), 1;
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    int bad = 0;
+    if (strcmp(c->opens, DIR_OPENED) == 0) {
+        bad = !S_ISDIR(st.st_mode);
+    } else {
+        char got[64] = {0};
+        vms_addr buf = user_buffer(e, PG);
+        int64_t n = vms_pread(e->t, fd, buf, sizeof(got) - 1, 0);
+        assert_true(n >= 0);
+        assert_int_equal(vms_load(e->t, buf, got, (uint64_t)n), 0);
+        bad = !S_ISREG(st.st_mode) || strcmp(got, c->opens) != 0;
+    }
+    assert_int_equal(vms_close(e->t, fd), 0);
+    if (bad)
+        printf("%s 0%o: opened the wrong file\n", path, c->flags);
+    return bad;
+}
+
+/* The names in a host folder, sorted, joined by spaces. */
+static void list_folder(const char *dir, char *out, size_t size)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+    assert_true(n >= 0);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
+            if (out[0])
+                strncat(out, " ", size - strlen(out) - 1);
+            strncat(out, names[i]->d_name, size - strlen(out) - 1);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* Nothing was created next to the root or outside, nothing outside changed. */
+static void assert_outside_untouched(const struct env *e, const char *expected)
+{
+    char names[256], path[400];
+    list_folder(e->outside, names, sizeof(names));
+    assert_string_equal(names, expected);
+    list_folder(e->dir, names, sizeof(names));
+    assert_string_equal(names, "outside root");
+    assert_host_text(in_outside(e, "x", path, sizeof(path)), 0, "secret");
+}
+
+/* Every row as the host's openat2 answers it, whichever resolver the machine
+ * uses (main runs this program again with openat2 refused). */
+static void test_hostile_paths_get_the_answers_of_openat2(void **state)
+{
+    struct env *e = *state;
+    make_hostile_tree(e);
+    int wrong = 0;
+    for (size_t i = 0; i < sizeof(hostile_paths) / sizeof(hostile_paths[0]); i++) {
+        const struct open_case *c = &hostile_paths[i];
+        char path[400];
+        if (c->path[0] == '@')
+            snprintf(path, sizeof(path), "%s%s", e->root, c->path + 1);
+        else
+            snprintf(path, sizeof(path), "%s", c->path);
+        wrong += check_open_case(e, c, path, vms_open(e->t, path, c->flags, 0644));
+    }
+    assert_int_equal(wrong, 0);
+    char path[400];
+    assert_int_equal(tu_host_size(in_root(e, "made_by_link", path, sizeof(path))), 0);
+    assert_outside_untouched(e, "x");
+    tu_assert_clean(e->m);
+}
+
+/* NAME_MAX is 255 on ext4: a longer name, anywhere in the path or in a
+ * link's target, is ENAMETOOLONG (host). */
+static void test_names_longer_than_255_bytes_are_enametoolong(void **state)
+{
+    struct env *e = *state;
+    char name[300], path[320];
+    memset(name, 'a', 256);
+    name[256] = '\0';
+    make_text_file(e, "f", "f");
+    tu_host_write(in_outside(e, "x", path, sizeof(path)), "secret", 6);
+    make_link(e, name, "long_link");
+    assert_int_equal(vms_open(e->t, name, O_RDONLY, 0), -ENAMETOOLONG);
+    assert_int_equal(vms_open(e->t, name, O_WRONLY | O_CREAT, 0644), -ENAMETOOLONG);
+    snprintf(path, sizeof(path), "%s/f", name);
+    assert_int_equal(vms_open(e->t, path, O_RDONLY, 0), -ENAMETOOLONG);
+    assert_int_equal(vms_open(e->t, "long_link", O_RDONLY, 0), -ENAMETOOLONG);
+    name[255] = '\0';
+    assert_int_equal(vms_open(e->t, name, O_WRONLY | O_CREAT, 0644), 3);
+    assert_outside_untouched(e, "x");
+    tu_assert_clean(e->m);
+}
+
+/* /proc's links to open objects ("exe", "cwd", "fd/N") are refused with
+ * ELOOP (RESOLVE_NO_MAGICLINKS); its plain links ("self", "mounts") are
+ * followed (host). */
+static void test_proc_magic_links_are_eloop(void **state)
+{
+    (void)state;
+    vms_machine *m = tu_machine_in("/proc/self");
+    vms_task *t = tu_spawn(m);
+    char fd_link[32];
+    snprintf(fd_link, sizeof(fd_link), "fd/%d", fileno(stdout));
+    assert_int_equal(vms_open(t, "exe", O_RDONLY, 0), -ELOOP);
+    assert_int_equal(vms_open(t, "exe", O_RDONLY | O_NOFOLLOW, 0), -ELOOP);
+    assert_int_equal(vms_open(t, "cwd", O_RDONLY | O_DIRECTORY, 0), -ELOOP);
+    assert_int_equal(vms_open(t, fd_link, O_RDONLY, 0), -ELOOP);
+    assert_int_equal(vms_open(t, "status", O_RDONLY, 0), 3);
+    vms_machine_destroy(m);
+    m = tu_machine_in("/proc");
+    t = tu_spawn(m);
+    assert_int_equal(vms_open(t, "self/exe", O_RDONLY, 0), -ELOOP);
+    assert_int_equal(vms_open(t, "self/status", O_RDONLY, 0), 3);
+    assert_int_equal(vms_open(t, "thread-self/status", O_RDONLY, 0), 4);
+    tu_assert_clean(m);
+    vms_machine_destroy(m);
+}
+
+/* A child that swaps "sub" (a folder inside) and "lnk" (a symlink to the
+ * folder outside) as fast as it can, until killed. */
+static pid_t start_swapper(const struct env *e)
+{
+    char sub[400], lnk[400];
+    in_root(e, "sub", sub, sizeof(sub));
+    in_root(e, "lnk", lnk, sizeof(lnk));
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (;;)
+            if (renameat2(AT_FDCWD, sub, AT_FDCWD, lnk, RENAME_EXCHANGE))
+                _exit(errno == EINVAL ? 77 : 1);
+    }
+    return pid;
+}
+
+/* Opens through a name swapped between a folder inside and a symlink to a
+ * folder outside, thousands of times: each sees one or the other, and none
+ * ever reaches or creates anything outside. */
+static void test_a_symlink_swapped_in_mid_walk_never_leads_out(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "sub", path, sizeof(path)), 0755), 0);
+    tu_host_write(in_outside(e, "secret", path, sizeof(path)), "secret", 6);
+    tu_host_write(in_outside(e, "x", path, sizeof(path)), "secret", 6);
+    make_link(e, "../outside", "lnk");
+    pid_t swapper = start_swapper(e);
+    int inside = 0, refused = 0;
+    for (int i = 0; i < 3000; i++) {
+        int fd = vms_open(e->t, "sub/new", O_WRONLY | O_CREAT, 0644);
+        assert_true(fd >= 3 || fd == -EXDEV);
+        if (fd >= 3)
+            assert_int_equal(vms_close(e->t, fd), 0);
+        fd = vms_open(e->t, "sub/secret", O_RDONLY, 0);
+        assert_true(fd == -ENOENT || fd == -EXDEV);
+        inside += fd == -ENOENT;
+        refused += fd == -EXDEV;
+    }
+    int status = 0;
+    assert_int_equal(kill(swapper, SIGKILL), 0);
+    assert_int_equal(waitpid(swapper, &status, 0), swapper);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+        skip(); /* the file system cannot exchange names */
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(inside + refused, 3000);
+    assert_outside_untouched(e, "secret x");
+    tu_assert_clean(e->m);
+}
+
+/* Search permission is checked before every component, "." and ".."
+ * included (host, as an unprivileged user): run as nobody in a child. */
+static int open_as_nobody(const struct env *e)
+{
+    if (geteuid() == 0 && (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+                           setresuid(65534, 65534, 65534)))
+        return 77;
+    struct vms_config c = tu_config(16ULL << 20);
+    c.root = e->root;
+    vms_machine *m = vms_machine_create(&c);
+    if (!m)
+        return 2;
+    vms_task *t = vms_spawn(m, "nobody");
+    static const struct { const char *path; int flags; int err; } rows[] = {
+        {"locked/f", O_RDONLY, EACCES},
+        {"locked/.", O_RDONLY, EACCES},
+        {"locked/..", O_RDONLY, EACCES},
+        {"locked/../f", O_RDONLY, EACCES},
+        {"locked", O_RDONLY | O_DIRECTORY, EACCES},
+        {"read_only", O_RDWR, EACCES},
+        {"read_only", O_RDWR | O_NOFOLLOW, EACCES},
+        {"to_read_only", O_WRONLY | O_TRUNC, EACCES},
+    };
+    int wrong = 0;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int fd = vms_open(t, rows[i].path, rows[i].flags, 0);
+        if (fd != -rows[i].err)
+            wrong += printf("as nobody, %s 0%o: %d, not -%d\n", rows[i].path, rows[i].flags, fd,
+                            rows[i].err) > 0;
+    }
+    wrong += vms_open(t, "f", O_RDONLY, 0) != 3;
+    vms_machine_destroy(m);
+    /* A root that cannot be searched: EACCES comes before EXDEV. */
+    char locked[400];
+    c.root = in_root(e, "locked", locked, sizeof(locked));
+    m = vms_machine_create(&c);
+    if (!m)
+        return 2;
+    t = vms_spawn(m, "nobody");
+    static const char *const in_locked[] = {"..", "../f", "./..", ".", "f"};
+    for (size_t i = 0; i < sizeof(in_locked) / sizeof(in_locked[0]); i++) {
+        int fd = vms_open(t, in_locked[i], O_RDONLY, 0);
+        if (fd != -EACCES)
+            wrong += printf("as nobody in locked/, %s: %d, not -EACCES\n", in_locked[i], fd) > 0;
+    }
+    vms_machine_destroy(m);
+    return wrong ? 1 : 0;
+}
+
+static void test_search_permission_is_checked_before_every_component(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_text_file(e, "f", "f");
+    make_text_file(e, "read_only", "r");
+    make_link(e, "read_only", "to_read_only");
+    assert_int_equal(mkdir(in_root(e, "locked", path, sizeof(path)), 0755), 0);
+    make_text_file(e, "locked/f", "f");
+    assert_int_equal(chmod(path, 0), 0);
+    assert_int_equal(chmod(in_root(e, "read_only", path, sizeof(path)), 0444), 0);
+    assert_int_equal(chmod(e->dir, 0755), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int wrong = open_as_nobody(e);
+        fflush(NULL);
+        _exit(wrong);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(chmod(in_root(e, "locked", path, sizeof(path)), 0755), 0);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip(); /* cannot become an unprivileged user here */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- read() and write() against mappings: one page cache ---- */
 
 /* Four pages: "AAAA...", "BBBB...", "CCCC...", "DDDD...". */
@@ -1073,7 +1537,7 @@ static void test_write_copies_user_to_cache_and_fsync_cache_to_disk(void **state
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
-int main(void)
+static int run_file_tests(const char *name)
 {
     const struct CMUnitTest tests[] = {
         T(test_first_open_returns_fd_3),
@@ -1092,6 +1556,8 @@ int main(void)
         T(test_read_up_to_a_hole_returns_100_and_advances_by_100),
         T(test_pwrite_from_a_half_mapped_buffer_writes_the_mapped_part),
         T(test_negative_offsets_are_einval_before_the_fd),
+        T(test_buffer_past_user_space_is_efault_before_anything),
+        T(test_position_plus_count_past_int64_max_is_einval),
         T(test_pread_at_or_beyond_eof_returns_0),
         T(test_lseek_with_an_unknown_whence_is_einval),
         T(test_lseek_to_a_negative_position_is_einval),
@@ -1120,6 +1586,11 @@ int main(void)
         T(test_absolute_path_inside_the_root_names_the_same_file),
         T(test_o_creat_never_creates_outside_the_root),
         T(test_o_creat_inside_the_root_creates_the_host_file),
+        T(test_hostile_paths_get_the_answers_of_openat2),
+        T(test_names_longer_than_255_bytes_are_enametoolong),
+        cmocka_unit_test(test_proc_magic_links_are_eloop),
+        T(test_a_symlink_swapped_in_mid_walk_never_leads_out),
+        T(test_search_permission_is_checked_before_every_component),
         T(test_write_is_seen_by_a_shared_mapping_at_once),
         T(test_store_in_a_shared_mapping_is_seen_by_read_at_once),
         T(test_private_mapping_sees_file_changes_until_it_copies_a_page),
@@ -1132,5 +1603,54 @@ int main(void)
         T(test_empty_append_write_leaves_the_position),
         T(test_directory_seeks_from_int64_max_and_has_its_host_size),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+}
+
+/* A seccomp filter that answers openat2 with err, as a container's filter
+ * or an old kernel would. Only native system calls are made here, so the
+ * filter does not look at the architecture. 0 once openat2 is refused. */
+static int refuse_openat2(int err)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+        return -1;
+    /* Refused now: with err, or ENOSYS where openat2 was unknown before. */
+    errno = 0;
+    long fd = syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0);
+    return fd == -1 && (errno == err || errno == ENOSYS) ? 0 : -1;
+}
+
+/* Every test again in a child whose openat2 fails with err: its machines
+ * resolve paths by hand (src/namei.c). Returns the child's failures. */
+static int run_tests_without_openat2(int err, const char *name)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        if (refuse_openat2(err)) {
+            fprintf(stderr, "%s: cannot install the seccomp filter\n", name);
+            exit(1);
+        }
+        exit(run_file_tests(name) ? 1 : 0);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return 1;
+    return WEXITSTATUS(status);
+}
+
+int main(void)
+{
+    int failed = run_file_tests("files, with the host's openat2") ? 1 : 0;
+    failed += run_tests_without_openat2(ENOSYS, "files, openat2 refused with ENOSYS");
+    failed += run_tests_without_openat2(EPERM, "files, openat2 refused with EPERM");
+    return failed;
 }

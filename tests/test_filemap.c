@@ -457,6 +457,27 @@ static void test_mmap_shared_validate_with_an_unknown_bit(void **state)
     tu_assert_clean(e->m);
 }
 
+/* MAP_SHARED_VALIDATE knows x86's MAP_ABOVE4G (0x80); the kernel takes the
+ * flags as an unsigned long that the C library widens with the int's sign,
+ * so bit 31 sets unknown bits 32-63 too (host-measured, Linux 6.18). */
+static void test_mmap_shared_validate_above4g_and_bit_31(void **state)
+{
+    struct env *e = *state;
+    struct fds f = open_fds(e);
+    int64_t r = try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | 0x80, f.rw, 0);
+    assert_int_equal(r, (int64_t)FIRST_PAGE);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)r, PG), 0);
+    r = try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | 0x80 | MAP_32BIT, f.rw, 0);
+    assert_true(r > 0 && r < (int64_t)0x80000000);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)r, PG), 0);
+    assert_int_equal(try_map(e, PG, PROT_READ, (int)(MAP_SHARED_VALIDATE | 0x80000000u), f.rw, 0),
+                     -EOPNOTSUPP);
+    /* bit 30 is one of the huge page size bits, which validation lets through */
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | 0x40000000, f.rw, 0),
+                     (int64_t)FIRST_PAGE);
+    tu_assert_clean(e->m);
+}
+
 static void test_mmap_of_a_file_with_growsdown_is_einval(void **state)
 {
     struct env *e = *state;
@@ -1514,6 +1535,7 @@ int main(void)
         T(test_mmap_sync_of_a_file_is_eopnotsupp),
         T(test_mmap_shared_without_validate_still_refuses_map_sync),
         T(test_mmap_shared_validate_with_an_unknown_bit),
+        T(test_mmap_shared_validate_above4g_and_bit_31),
         T(test_mmap_of_a_file_with_growsdown_is_einval),
         T(test_mmap_length_checks_for_a_file),
         T(test_mmap_of_a_file_accepts_what_linux_accepts),

@@ -133,6 +133,14 @@ static void assert_cached(struct env *e, int fd, int pages, const char *want)
     assert_string_equal(got, want);
 }
 
+/* Reads the file from its start in reads of chunk pages, upto pages in all. */
+static void read_stream(struct env *e, int fd, uint64_t chunk, uint64_t upto)
+{
+    vms_addr buf = tu_anon(e->t, chunk * PG, RW);
+    for (uint64_t done = 0; done < upto; done += chunk)
+        assert_true(vms_read(e->t, fd, buf, chunk * PG) > 0);
+}
+
 /* ---- write() ---- */
 
 struct write_case {
@@ -241,15 +249,54 @@ static void test_failed_write_leaves_its_whole_folio(void **state)
     assert_layout(e, fd, 8, "0:o1");
 }
 
-/* ---- readahead ---- */
-
-/* Reads the file from its start in reads of chunk pages, upto pages in all. */
-static void read_stream(struct env *e, int fd, uint64_t chunk, uint64_t upto)
+/* ext4 reserves the blocks of the whole folio a write begins: a write that
+ * copies nothing leaves them all holding data (SEEK_HOLE after growing the
+ * file to 6 pages). */
+static void test_failed_write_reserves_its_whole_folio(void **state)
 {
-    vms_addr buf = tu_anon(e->t, chunk * PG, RW);
-    for (uint64_t done = 0; done < upto; done += chunk)
-        assert_true(vms_read(e->t, fd, buf, chunk * PG) > 0);
+    struct env *e = *state;
+    vms_addr src = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_mprotect(e->t, src, 4 * PG, PROT_NONE), 0);
+    static const struct {
+        uint64_t len;
+        int64_t hole;
+    } c[] = {{PG, PG}, {2 * PG, 2 * PG}, {4 * PG, 4 * PG}, {3 * PG, 2 * PG}};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "r%zu", i);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, src, c[i].len, 0), -EFAULT);
+        assert_int_equal(vms_ftruncate(e->t, fd, 6 * PG), 0);
+        assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_HOLE), c[i].hole);
+        assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), 0);
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
 }
+
+/* A store through a shared mapping reserves the blocks of the page's whole
+ * folio: one byte in page 40 of a sparse file read in order makes data of
+ * the folio 32-47, before and after write-back. */
+static void test_store_reserves_its_whole_folio(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "s");
+    assert_int_equal(vms_ftruncate(e->t, fd, 64 * PG), 0);
+    int rfd = vms_open(e->t, "s", O_RDONLY, 0);
+    assert_true(rfd >= 3);
+    read_stream(e, rfd, 1, 64);
+    assert_layout(e, fd, 64, "0:o0 1:o0 2:o0 3:o0 4:o2 8:o2 12:o2 16:o3 24:o3 32:o4 48:o4");
+    int64_t p = vms_mmap(e->t, 0, 64 * PG, RW, MAP_SHARED, fd, 0);
+    assert_true(p > 0);
+    tu_store_byte(e->t, (vms_addr)p + 40 * PG, 1);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_HOLE), 0);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), (int64_t)(32 * PG));
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), (int64_t)(32 * PG));
+    assert_int_equal(vms_lseek(e->t, fd, 32 * PG, SEEK_HOLE), (int64_t)(48 * PG));
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* ---- readahead ---- */
 
 /* read() one page at a time: windows of 4 (order 0), 8 (order 2), then 4:
  * the window is cut to end on a boundary of its growing order, so the third
@@ -570,6 +617,8 @@ int main(void)
         T(test_write_folio_order_over_old_data_and_unaligned),
         T(test_write_folio_fits_between_cached_pages),
         T(test_failed_write_leaves_its_whole_folio),
+        T(test_failed_write_reserves_its_whole_folio),
+        T(test_store_reserves_its_whole_folio),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
         T(test_cold_mapping_read_maps_whole_folios),

@@ -376,6 +376,23 @@ static void test_mmap_locked_over_8mib_succeeds_privileged(void **state)
     tu_assert_clean(e->m);
 }
 
+/* RLIMIT_MEMLOCK is the config's: a host whose limit is 64 KiB refuses a
+ * 68 KiB MAP_LOCKED; an unlimited one refuses nothing. */
+static void test_mmap_locked_follows_the_configured_memlock_rlimit(void **state)
+{
+    struct env *e = *state;
+    struct vms_config c = tu_config(RAM);
+    c.memlock_rlimit = 64 * 1024;
+    env_reset(e, &c);
+    assert_int_equal(map(e, 0, 17 * PG, RW, PA | MAP_LOCKED), -EAGAIN);
+    assert_true(map(e, 0, 16 * PG, RW, PA | MAP_LOCKED) > 0);
+    assert_int_equal(map(e, 0, PG, RW, PA | MAP_LOCKED), -EAGAIN);
+    c.memlock_rlimit = UINT64_MAX;
+    env_reset(e, &c);
+    assert_true(map(e, 0, 16 * MIB, RW, PA | MAP_LOCKED) > 0);
+    tu_assert_clean(e->m);
+}
+
 /* Overcommit heuristic: one private writable request may not exceed RAM + swap. */
 static void test_mmap_private_writable_larger_than_ram_is_enomem(void **state)
 {
@@ -1339,6 +1356,33 @@ static void test_mmap_fixed_over_first_page_past_the_limit_is_enomem(void **stat
     tu_assert_clean(e->m);
 }
 
+/* An address with bit 63 set is an address, not an error code. MAP_FIXED
+ * and MAP_FIXED_NOREPLACE anywhere past the top of user space (the kernel
+ * half, its top page, non-canonical addresses, a range that wraps to 0) are
+ * ENOMEM; an unaligned fixed address in the top page comes back as the
+ * errno its value spells, as the host's mmap returns it; a hint there is
+ * ignored. Host-measured (Linux 6.18). */
+static void test_fixed_addresses_past_user_space_are_enomem(void **state)
+{
+    struct env *e = *state;
+    static const uint64_t enomem[] = {0xfffffffffffff000ULL, 0xffff800000000000ULL,
+                                      0x8000000000000000ULL, 0x800000000000ULL, TASK_SIZE,
+                                      0xffff7ffffffff000ULL, 0xffffffffffffe000ULL};
+    for (size_t i = 0; i < sizeof(enomem) / sizeof(enomem[0]); i++) {
+        for (uint64_t len = PG; len <= 2 * PG; len += PG) {
+            assert_int_equal(map(e, enomem[i], len, RW, PA | MAP_FIXED), -ENOMEM);
+            assert_int_equal(map(e, enomem[i], len, RW, PA | MAP_FIXED_NOREPLACE), -ENOMEM);
+            assert_int_equal(map(e, enomem[i], len, RW, SA | MAP_FIXED), -ENOMEM);
+        }
+    }
+    assert_int_equal(map(e, TASK_SIZE - PG, 2 * PG, RW, PA | MAP_FIXED), -ENOMEM);
+    assert_int_equal(map(e, 0xfffffffffffffff1ULL, PG, RW, PA | MAP_FIXED), -ENOTBLK);
+    assert_int_equal(map(e, 0xfffffffffffff001ULL, PG, RW, PA | MAP_FIXED), -4095);
+    assert_int_equal(map(e, 0xfffffffffffff000ULL, PG, RW, PA), (int64_t)FIRST_PAGE);
+    assert_int_equal(tu_vma_count(e->t), 1);
+    tu_assert_clean(e->m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1369,6 +1413,7 @@ int main(void)
         T(test_mmap_growsdown_shared_is_einval),
         T(test_mmap_hugetlb_is_enomem),
         T(test_mmap_locked_over_8mib_is_eagain_unprivileged),
+        T(test_mmap_locked_follows_the_configured_memlock_rlimit),
         T(test_mmap_locked_limit_counts_memory_already_locked),
         T(test_mmap_locked_exactly_8mib_succeeds_unprivileged),
         T(test_mmap_locked_over_8mib_succeeds_privileged),
@@ -1462,6 +1507,7 @@ int main(void)
         T(test_mmap_fixed_over_middle_page_at_max_is_enomem),
         T(test_mmap_fixed_over_first_page_at_max_reaches_max_plus_1),
         T(test_mmap_fixed_over_first_page_past_the_limit_is_enomem),
+        T(test_fixed_addresses_past_user_space_are_enomem),
         T(test_map_stack_does_not_merge_with_a_plain_neighbour),
         T(test_map_hugetlb_alignment_errors_come_before_enomem),
     };
