@@ -631,13 +631,14 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             m->io.cache_to_user += got;
             done += got;
             *pos += got;
-            ra->prev_pos = *pos;
             if (got < c) {
                 err = -EFAULT;
                 break;
             }
         }
     }
+    /* Linux records where a read() ended only when it returns: a miss in
+     * the middle of one read is not "sequential" to its own first pages. */
     ra->prev_pos = *pos;
     return done ? (int64_t)done : err;
 }

@@ -342,6 +342,26 @@ static void test_read_readahead_orders_for_other_read_sizes(void **state)
     assert_layout(e, fd3, 600, want);
 }
 
+/* A read() that finds its first page cached and misses the next is not
+ * sequential to its own start (Linux records where a read ended only when
+ * it returns): with pages 0-3 cached, pread of 4 pages at page 3 by a new
+ * descriptor reads ahead from the trace of cached pages, 4-14 with the
+ * marker on 14, not an initial window of 16. */
+static void test_miss_inside_one_read_reads_ahead_from_the_cached_trace(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "p", 64);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 10, 1), 10);
+    assert_layout(e, fd, 64, "0:o0 1:o0R 2:o0 3:o0");
+    int fd2 = vms_open(e->t, "p", O_RDONLY, 0);
+    assert_true(fd2 >= 3);
+    assert_int_equal(vms_pread(e->t, fd2, buf, 4 * PG, 3 * PG), (int64_t)(4 * PG));
+    assert_layout(e, fd, 64,
+                  "0:o0 1:o0R 2:o0 3:o0 4:o0 5:o0 6:o0 7:o0 8:o0 9:o0 10:o0 11:o0 12:o0 13:o0 "
+                  "14:o0R");
+}
+
 /* ---- faults ---- */
 
 /* Reads a cold 1 MiB file through a shared mapping page by page; returns
@@ -621,6 +641,7 @@ int main(void)
         T(test_store_reserves_its_whole_folio),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
+        T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),
         T(test_cold_mapping_read_maps_whole_folios),
         T(test_cold_mapping_read_two_pages_into_a_table),
         T(test_cold_mapping_read_78_pages_into_a_table),
