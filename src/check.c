@@ -185,8 +185,10 @@ static int count_shmem(void *arg, uint64_t index, uint32_t pfn)
 }
 
 /* A page-cache folio: one aligned block of frames, holding aligned
- * consecutive indices of one object, every page cached, dirty as a whole,
- * the readahead marker on its head only, unread pages only as order 0. */
+ * consecutive indices of one object, every page cached, the readahead
+ * marker on its head only, unread pages only as order 0. (Dirt is marked on
+ * the whole folio; a truncation that cannot split it cleans the pages it
+ * cuts off, as ext4 discards their buffers.) */
 static void check_folio(struct checker *ck, uint32_t pfn, uint64_t index)
 {
     const struct phys_mem *pm = &ck->m->pm;
@@ -203,8 +205,8 @@ static void check_folio(struct checker *ck, uint32_t pfn, uint64_t index)
         fail(ck, "folio %" PRIx32 " of order %u is not aligned", head, h->order);
     else if (h->mapping != p->mapping || h->index + (pfn - head) != index)
         fail(ck, "page %" PRIx32 " is out of place in its folio", pfn);
-    else if ((p->flags ^ h->flags) & (PG_dirty | PG_unread))
-        fail(ck, "page %" PRIx32 " differs from its folio in dirt or reading", pfn);
+    else if ((p->flags ^ h->flags) & PG_unread)
+        fail(ck, "page %" PRIx32 " differs from its folio in reading", pfn);
     else if ((p->flags & PG_tail) && (p->flags & PG_readahead))
         fail(ck, "page %" PRIx32 " carries a readahead marker inside its folio", pfn);
     else if (p->flags & PG_unread)

@@ -329,12 +329,15 @@ static int mkclean_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void
     return 0;
 }
 
-/* Write-protect and clean every PTE that maps the page, so that the next
- * write faults and dirties it again (Linux's page_mkclean, by rmap). */
-static void page_mkclean(vms_machine *m, uint32_t pfn, unsigned cpu)
+/* Write-protect and clean every PTE that maps a page of the folio, so that
+ * the next write faults and dirties it again (Linux's folio_mkclean, by
+ * rmap). */
+static void folio_mkclean(vms_machine *m, uint32_t pfn, unsigned cpu)
 {
     struct mkclean c = {m, cpu};
-    rmap_walk(m, pfn, mkclean_one, &c);
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    for (uint32_t i = 0; i < nr; i++)
+        rmap_walk(m, head + i, mkclean_one, &c);
 }
 
 struct page_list {
@@ -417,8 +420,12 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
         last = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index + folio_nr_pages(&m->pm, pfn) - 1;
     struct page_list l = {.first = first, .last = last, .dirty_only = 1, .pm = &m->pm};
     int err = as->nrdirty ? xa_for_each(as->pages, collect_page, &l) : 0;
+    uint32_t cleaned = PFN_NONE; /* the folio made clean last */
     for (size_t i = 0; !err && i < l.n; i++) {
-        page_mkclean(m, l.pfn[i], cpu);
+        if (folio_head_pfn(&m->pm, l.pfn[i]) != cleaned) {
+            cleaned = folio_head_pfn(&m->pm, l.pfn[i]);
+            folio_mkclean(m, l.pfn[i], cpu);
+        }
         err = write_page(m, as, l.index[i], l.pfn[i]);
         if (!err)
             clear_page_dirty(m, l.pfn[i]);
@@ -643,6 +650,17 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
+/* A folio is dirty while any of its pages is (PG_dirty on a page stands
+ * for its dirty block buffer). */
+static int folio_test_dirty(const vms_machine *m, uint32_t head)
+{
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++)
+        if (m->pm.pages[head + i].flags & PG_dirty)
+            return 1;
+    return 0;
+}
+
 struct unmap_folio_ctx {
     vms_machine *m;
     unsigned cpu;
@@ -684,7 +702,7 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
     uint32_t head = folio_head_pfn(&m->pm, at);
     unsigned order = folio_order(&m->pm, at);
     unmap_folio(m, head, cpu);
-    if (m->pm.pages[head].flags & PG_dirty)
+    if (folio_test_dirty(m, head))
         return -EBUSY;
     while (order--) {
         uint32_t half = 1u << order;
@@ -703,7 +721,7 @@ int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
     if (nr == 1)
         return 0;
     unmap_folio(m, head, cpu);
-    if (m->pm.pages[head].flags & PG_dirty)
+    if (folio_test_dirty(m, head))
         return -EBUSY;
     for (uint32_t i = 0; i < nr; i++)
         folio_set_order(&m->pm, head + i, 0);
@@ -760,7 +778,9 @@ static void remove_collected(vms_machine *m, struct address_space *as, const str
 {
     for (size_t i = 0; i < l->n; i++) {
         if (!folio_within(m, l->pfn[i], first, last)) {
+            /* ext4 discards the page's buffers: write-back skips it. */
             memset(pfn_to_virt(&m->pm, l->pfn[i]), 0, PAGE_SIZE);
+            clear_page_dirty(m, l->pfn[i]);
             continue;
         }
         clear_page_dirty(m, l->pfn[i]);
