@@ -621,6 +621,7 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     uint64_t done = 0;
     int64_t err = 0;
     uint32_t pfn[READ_BATCH];
+    int tried = 0;
     while (!err && done < len && *pos < as->size) {
         uint64_t index = *pos >> PAGE_SHIFT;
         uint64_t last_index = (*pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
@@ -635,6 +636,7 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             if (c > end - *pos)
                 c = end - *pos;
             uint64_t got = copy_to_user(t, buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
+            tried = 1;
             m->io.cache_to_user += got;
             done += got;
             *pos += got;
@@ -644,9 +646,11 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             }
         }
     }
-    /* Linux records where a read() ended only when it returns: a miss in
-     * the middle of one read is not "sequential" to its own first pages. */
-    ra->prev_pos = *pos;
+    /* Linux records where a read() ended only when it returns (a miss in
+     * the middle of one read is not "sequential" to its own first pages),
+     * once it tried a copy, even one that failed. */
+    if (tried)
+        ra->prev_pos = *pos;
     return done ? (int64_t)done : err;
 }
 
