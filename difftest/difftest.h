@@ -108,8 +108,10 @@ enum {
     DT_FEAT_WRITE_PAST_EOF = 1u << 12, /* pwrite offsets and lseek positions past EOF */
     /* 1u << 13 was LARGE_IO: writes of 8 KiB and more, now in every mix */
     DT_FEAT_MAP_SYNC = 1u << 14,   /* MAP_SYNC */
+    DT_FEAT_EDGE_ARGS = 1u << 18,  /* every argument class: addresses outside the window and
+                                      user space, lengths up to 2^64-1, every flag bit */
 };
-#define DT_FEAT_ALL 0x7fffu
+#define DT_FEAT_ALL 0x47fffu
 
 /* ---- sequences ---- */
 

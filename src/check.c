@@ -234,6 +234,8 @@ static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
     if ((p->flags & PG_dirty) && !(p->flags & (PG_head | PG_tail)) &&
         ext_status_of(&as->extents, index) == EXT_HOLE)
         fail(ck, "dirty file page %" PRIx32 " lies in a hole: its block was never reserved", pfn);
+    if ((p->flags & PG_mapped_bh) && ext_status_of(&as->extents, index) == EXT_HOLE)
+        fail(ck, "block-mapped file page %" PRIx32 " lies in a hole", pfn);
     ck->file_pages++;
     ck->file_dirty += (p->flags & PG_dirty) != 0;
     return 0;

@@ -306,9 +306,16 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     return 0;
 }
 
+/* The flags open(2) knows (Linux's VALID_OPEN_FLAGS, in the kernel's own
+ * values: access mode, CREAT ... NOATIME, CLOEXEC, __O_SYNC, PATH,
+ * __O_TMPFILE); open and openat ignore any other bit, where openat2 would
+ * refuse it. */
+#define VALID_OPEN_FLAGS 037777703
+
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
 {
     vms_machine *m = t->m;
+    flags &= VALID_OPEN_FLAGS;
     if (!path)
         return -EFAULT;
     if (!path[0])

@@ -550,12 +550,16 @@ static void sync_readahead(vms_machine *m, struct address_space *as, struct file
     page_cache_ra(m, as, ra);
 }
 
-/* Linux's page_cache_async_ra: a read() reached the marked folio that
- * starts at index (holding nr pages). */
-static void async_readahead_read(vms_machine *m, struct address_space *as,
-                                 struct file_ra_state *ra, uint64_t index, uint64_t nr,
-                                 uint64_t req)
+/* Linux's page_cache_async_ra: a read() (or a fault, asking for a whole
+ * window) reached the marked page pfn at index; the folio holding it
+ * decides (its first index, rounded as Linux rounds the expected one). */
+void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                         uint32_t pfn, uint64_t index, uint64_t req)
 {
+    folio_clear_readahead(m, pfn);
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    uint64_t nr = folio_nr_pages(&m->pm, pfn);
+    index -= pfn - head;
     uint64_t max = ra_max_pages(m, req);
     if (index == ((ra->start + ra->size - ra->async_size) & ~(nr - 1))) {
         ra->start += ra->size;
@@ -606,10 +610,8 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
     }
     uint32_t marked = pfn[n - 1];
     if (folio_test_readahead(m, marked)) {
-        folio_clear_readahead(m, marked);
         uint64_t folio_index = m->pm.pages[folio_head_pfn(&m->pm, marked)].index;
-        async_readahead_read(m, as, ra, folio_index, folio_nr_pages(&m->pm, marked),
-                             last_index - folio_index);
+        page_cache_async_ra(m, as, ra, marked, index + n - 1, last_index - folio_index);
     }
     return n;
 }
@@ -621,7 +623,11 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     uint64_t done = 0;
     int64_t err = 0;
     uint32_t pfn[READ_BATCH];
-    int tried = 0;
+    /* Linux notes where the read ended (prev_pos) once it is over: a miss
+     * later in the same read is judged by the last read's end, and a read
+     * that copies nothing (empty, at or past EOF) leaves it; one whose copy
+     * faults counts. */
+    uint64_t last_pos = ra->prev_pos;
     while (!err && done < len && *pos < as->size) {
         uint64_t index = *pos >> PAGE_SHIFT;
         uint64_t last_index = (*pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
@@ -636,21 +642,17 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             if (c > end - *pos)
                 c = end - *pos;
             uint64_t got = copy_to_user(t, buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
-            tried = 1;
             m->io.cache_to_user += got;
             done += got;
             *pos += got;
+            last_pos = *pos;
             if (got < c) {
                 err = -EFAULT;
                 break;
             }
         }
     }
-    /* Linux records where a read() ended only when it returns (a miss in
-     * the middle of one read is not "sequential" to its own first pages),
-     * once it tried a copy, even one that failed. */
-    if (tried)
-        ra->prev_pos = *pos;
+    ra->prev_pos = last_pos;
     return done ? (int64_t)done : err;
 }
 
@@ -785,6 +787,7 @@ static void remove_collected(vms_machine *m, struct address_space *as, const str
             /* ext4 discards the page's buffers: write-back skips it. */
             memset(pfn_to_virt(&m->pm, l->pfn[i]), 0, PAGE_SIZE);
             clear_page_dirty(m, l->pfn[i]);
+            m->pm.pages[l->pfn[i]].flags &= ~PG_mapped_bh;
             continue;
         }
         clear_page_dirty(m, l->pfn[i]);
@@ -817,16 +820,18 @@ static int reserve_block(struct address_space *as, uint64_t index)
  * the end of the file. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
 {
-    const struct page *page = pfn_to_page(&m->pm, pfn);
+    struct page *page = pfn_to_page(&m->pm, pfn);
     if (!(page->flags & PG_file))
         return 0;
     struct address_space *as = page->mapping;
     int err = reserve_block(as, page->index);
+    if (!err)
+        page->flags |= PG_mapped_bh;
     uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
     for (uint32_t i = 0; !err && i < nr; i++) {
-        uint64_t index = m->pm.pages[head + i].index;
-        if (index < size_pages(as))
-            err = reserve_block(as, index);
+        struct page *p = &m->pm.pages[head + i];
+        if (p->index < size_pages(as) && !(err = reserve_block(as, p->index)))
+            p->flags |= PG_mapped_bh;
     }
     return err;
 }
@@ -866,11 +871,13 @@ static uint32_t write_begin_folio(vms_machine *m, struct address_space *as, uint
     uint32_t pfn = add_folio_to_page_cache(m, as, index, order, inside && !whole);
     if (pfn == PFN_NONE)
         return PFN_NONE;
-    /* ext4's write_begin reserves the blocks of the whole folio, so a copy
-     * that comes up short leaves them all holding data. */
-    for (uint64_t i = 1; i < (1ULL << order); i++)
+    /* ext4's write_begin reserves (and maps) the blocks of the whole folio,
+     * so a copy that comes up short leaves them all holding data. */
+    for (uint64_t i = 1; i < (1ULL << order); i++) {
         if (reserve_block(as, index + i))
             return PFN_NONE;
+        m->pm.pages[pfn + i].flags |= PG_mapped_bh;
+    }
     /* Pages of the folio inside the file were read only if partly written:
      * the others (all but the first) are covered whole by the write. */
     *unread_end = index;
@@ -880,68 +887,118 @@ static uint32_t write_begin_folio(vms_machine *m, struct address_space *as, uint
     return pfn;
 }
 
+/* Whether ext4 finds the block of a write new (so that it zeroes, and
+ * dirties, what the write does not copy): a hole is, a block on the disk
+ * is not, a reserved one is unless it was reserved through this very page
+ * (its buffer head still maps it). */
+static int block_is_new(const vms_machine *m, const struct address_space *as, uint64_t index,
+                        uint32_t pfn)
+{
+    enum ext_status status = ext_status_of(&as->extents, index);
+    if (status != EXT_DELAYED)
+        return status == EXT_HOLE;
+    return pfn == PFN_NONE || !(m->pm.pages[pfn].flags & PG_mapped_bh);
+}
+
+/* ext4 zeroes partial blocks through the page cache: the rest of the last
+ * block when a truncate moves the end (the new end, or the old one when
+ * the file grows), and when a write starts past the end both the rest of
+ * the old last block and the start of the write's own first block
+ * (ext4_zero_partial_blocks over [from, to)). A cached page whose block is
+ * mapped for it is dirtied, even by a write that copies nothing. (An unread
+ * page stays clean here; its bytes on the disk are the same.) */
+static void dirty_zeroed_blocks(vms_machine *m, struct address_space *as, uint64_t from,
+                                uint64_t to)
+{
+    uint64_t blocks[2] = {from >> PAGE_SHIFT, (to - 1) >> PAGE_SHIFT};
+    int partial[2] = {(from & (PAGE_SIZE - 1)) != 0, (to & (PAGE_SIZE - 1)) != 0};
+    for (int i = 0; i < 2; i++) {
+        uint32_t pfn = partial[i] ? xa_load(as->pages, blocks[i]) : PFN_NONE;
+        if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & PG_unread))
+            continue;
+        enum ext_status status = ext_status_of(&as->extents, blocks[i]);
+        if (status == EXT_WRITTEN ||
+            (status == EXT_DELAYED && (m->pm.pages[pfn].flags & PG_mapped_bh)))
+            set_page_dirty(m, pfn);
+    }
+}
+
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos)
 {
     vms_machine *m = t->m;
     uint64_t done = 0;
+    uint64_t old_size = as->size, start = *pos;
     if (len && *pos > as->size) {
         /* ext4 zeroes the rest of the old last block first, as a truncate
          * that grows the file does: an uncached end page stays unread. */
         leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
     }
-    int stuck = 0;
+    unsigned stuck = 0;
+    int first = 1;
     int64_t err = 0;
     uint64_t unread_start = 0, unread_end = 0; /* fresh pages not read from the disk */
+    uint64_t fresh_from = 0, fresh_to = 0;     /* the pages of a new folio after its first */
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
-        /* Not on the disk yet: ext4 treats the block as new. */
-        int new_block = ext_status_of(&as->extents, index) != EXT_WRITTEN;
+        uint32_t pfn = xa_load(as->pages, index);
+        /* The pages of a folio this write made were reserved with it: their
+         * blocks are new unless they were on the disk. */
+        int new_block = index >= fresh_from && index < fresh_to
+                            ? ext_status_of(&as->extents, index) != EXT_WRITTEN
+                            : block_is_new(m, as, index, pfn);
         if (reserve_block(as, index)) {
             err = -ENOMEM;
             break;
         }
-        uint32_t pfn = xa_load(as->pages, index);
         if (pfn == PFN_NONE) {
             pfn = write_begin_folio(m, as, *pos, len - done, &unread_end);
             unread_start = (!off && n == PAGE_SIZE) ? index : index + 1;
+            fresh_from = index + 1;
+            fresh_to = pfn == PFN_NONE ? 0 : index + folio_nr_pages(&m->pm, pfn);
         }
         if (pfn == PFN_NONE) {
             err = -ENOMEM;
             break;
         }
+        m->pm.pages[pfn].flags |= PG_mapped_bh;
         int unread = index >= unread_start && index < unread_end && !off && n == PAGE_SIZE;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
-        uint64_t c = copy_from_user(t, page + off, buf + done, n);
+        /* Linux copies with page faults disabled while it holds the page. */
+        uint64_t c = copy_from_user_nofault(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
         if (unread)
             unread_start = index + 1;
-        /* A copy that comes up short in a block that was a hole still
-         * dirties the page (Linux's page_zero_new_buffers; the bytes it
-         * would zero are zeros already: a hole's page holds nothing else). */
-        if (c || new_block)
+        /* Even a copy that comes up short dirties the page when its block
+         * was new (Linux's page_zero_new_buffers; the bytes it would zero
+         * are zeros already: a hole's page holds nothing else) or when it
+         * began inside the block (block_write_end commits the block that
+         * holds the position, whatever was copied). */
+        if (c || new_block || off)
             set_page_dirty(m, pfn);
+        if (first && start > old_size) /* only the first write_end starts past the end */
+            dirty_zeroed_blocks(m, as, old_size, start);
+        first = 0;
         m->io.user_to_cache += c;
         done += c;
         *pos += c;
         /* Like Linux's write_end, even a short copy moves i_size to where
-         * the copy stopped; a source that faulted beyond the old end of this
-         * very file may then be readable, so the copy is tried once more. */
+         * the copy stopped, before the source is faulted in: a fault on
+         * this very file then sees the new size (fault-around maps up to
+         * it, and a source beyond the old end is readable). */
         if (*pos > as->size)
             as->size = *pos;
-        if (c < n) {
-            if (c == 0 && stuck) {
-                err = -EFAULT;
-                break;
-            }
-            stuck = c == 0;
-        } else {
-            stuck = 0;
+        /* Linux retries for as long as the fault-in succeeds; a copy that
+         * keeps failing after one is ended here rather than spun on. */
+        stuck = c ? 0 : stuck + 1;
+        if (c < n && (stuck > 8 || !fault_in_readable(t, buf + done, n - c))) {
+            err = -EFAULT;
+            break;
         }
     }
     /* A copy that failed leaves the rest of a new folio unwritten: those
@@ -1003,6 +1060,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
         drop_pages_from(m, as, size_pages(as));
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
+        dirty_zeroed_blocks(m, as, old, PAGE_ALIGN(old));
         return;
     }
     uint64_t first = size_pages(as);
@@ -1012,6 +1070,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     drop_pages_from(m, as, first);
     leave_unread_eof_page(m, as, old, size);
     zero_tail(m, as, size);
+    dirty_zeroed_blocks(m, as, size, PAGE_ALIGN(size));
 }
 
 /* Clears the PTEs that map the object's own pages [first, last) in vma;
@@ -1041,6 +1100,13 @@ static void unmap_shared_pages(struct vms_task *t, struct vm_area_struct *vma,
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last)
 {
     vms_machine *m = t->m;
+    /* ext4 punches nothing from the end of the file on, and up to the end
+     * of the page holding it: a failed write's page and block just past
+     * the end stay. */
+    if (as->kind == MAPPING_FILE && last > size_pages(as))
+        last = size_pages(as);
+    if (first >= last)
+        return 0;
     if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
         return -ENOMEM;
     if (as->kind == MAPPING_FILE &&

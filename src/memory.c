@@ -299,12 +299,9 @@ static int async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t 
         ra->mmap_miss--;
     if (!folio_test_readahead(m, pfn))
         return 0;
-    folio_clear_readahead(m, pfn);
-    uint64_t next = next_ra_size(ra->size, ra_pages(m));
-    ra->start += ra->size;
-    ra->size = next > ra->size ? next : ra->size;
-    ra->async_size = ra->size;
-    page_cache_async_window(m, vma->mapping, ra);
+    /* A fault asks for a whole window; the file's state may be another
+     * stream's (or none: a descriptor that never read). */
+    page_cache_async_ra(m, vma->mapping, ra, pfn, m->pm.pages[pfn].index, ra_pages(m));
     return 1;
 }
 
@@ -398,14 +395,10 @@ static unsigned do_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_
     unsigned ret = fault_get_page(t, vma, va, &pfn);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
-    /* After reading from the disk Linux retries the fault, and the retry
-     * maps the window around it: still one fault. So does the retry after a
-     * marker, which maps the marked folio (with order-0 pages the first
-     * fault-around mapped all the rest already). */
-    unsigned retried = VM_FAULT_MAJOR | VM_FAULT_UNREAD;
-    if (mapping_large_folio_support(t->m, vma->mapping))
-        retried |= VM_FAULT_RETRY;
-    if ((ret & retried) && !write) {
+    /* After reading from the disk (or starting the next window at the
+     * marker) Linux retries the fault, and the retry maps the window
+     * around it, pages just read included: still one fault. */
+    if ((ret & (VM_FAULT_MAJOR | VM_FAULT_RETRY)) && !write) {
         do_fault_around(t, vma, va, pte, fresh_table);
         if (!pte_none(*pte)) {
             fault_event(t, va, "file, read from disk", pte_pfn(*pte) << PAGE_SHIFT);

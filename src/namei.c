@@ -11,16 +11,16 @@
  * ever seen as the link itself. A link is read through the descriptor that
  * opened it and its target walked by hand: from the link's folder when
  * relative, EXDEV when absolute, ELOOP after 40 links or for a /proc magic
- * link. ".." is the folder the walk came from (EXDEV at the root; EAGAIN if
+ * link, EACCES where fs.protected_symlinks forbids it. ".." is the folder the walk came from (EXDEV at the root; EAGAIN if
  * the host's ".." is no longer that folder, as openat2 answers when a
  * rename races it). Only the last component is opened with the caller's
  * flags, always with O_NOFOLLOW: when it is a link that must be followed,
  * that open fails and the link is walked by hand instead.
  *
- * Simplifications: fs.protected_symlinks is not applied (a link in a sticky
- * world-writable folder owned by someone else is followed); a folder moved
- * out of the root while a path is walked through it is not noticed (openat2
- * checks at the end). Neither can happen in a root only its user writes.
+ * Where it differs from openat2: a folder moved out of the root while a
+ * path is walked through it is not noticed (openat2 checks at the end), and
+ * ".." gives EAGAIN only when its own folder moved (openat2 when any rename
+ * raced it). Neither can happen in a root only its user can change.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* O_PATH, readlinkat with an empty path */
@@ -180,12 +180,46 @@ static bool is_magic_link(int dir, int link)
            fstat(dir, &st) == 0 && st.st_ino != PROC_ROOT_INO;
 }
 
+/* fs.protected_symlinks, read from the host when it matters; unreadable
+ * counts as on (systemd's setting). */
+static bool protected_symlinks(void)
+{
+    int fd = open("/proc/sys/fs/protected_symlinks", O_RDONLY | O_CLOEXEC);
+    char c = '1';
+    if (fd >= 0) {
+        if (read(fd, &c, 1) != 1)
+            c = '1';
+        close(fd);
+    }
+    return c != '0';
+}
+
+/* Linux's may_follow_link, for the last component only: in a sticky
+ * world-writable folder, a link is followed only by its owner or when it
+ * belongs to the folder's owner. (Linux asks the fsuid; it is the euid
+ * unless a program changes it.) */
+static int may_follow_link(int dir, int link)
+{
+    struct stat d, l;
+    if (fstat(dir, &d) || fstat(link, &l))
+        return -errno;
+    if ((d.st_mode & (S_ISVTX | S_IWOTH)) != (S_ISVTX | S_IWOTH) || l.st_uid == geteuid() ||
+        l.st_uid == d.st_uid || !protected_symlinks())
+        return 0;
+    return -EACCES;
+}
+
 /* The walk goes on with the link's target, then whatever followed the link;
  * a trailing slash stays with it (it makes the target's last component a
- * folder that is followed). */
-static int follow_link(struct nameidata *nd, int link, bool slash)
+ * folder that is followed). last: the link is the last component. */
+static int follow_link(struct nameidata *nd, int link, bool slash, bool last)
 {
-    if (++nd->links > MAXSYMLINKS || is_magic_link(nd->dir, link))
+    if (++nd->links > MAXSYMLINKS)
+        return -ELOOP;
+    int err = last ? may_follow_link(nd->dir, link) : 0;
+    if (err)
+        return err;
+    if (is_magic_link(nd->dir, link))
         return -ELOOP;
     char target[PATH_MAX + 1];
     ssize_t n = readlinkat(link, "", target, sizeof(target));
@@ -228,7 +262,7 @@ static int walk_component(struct nameidata *nd, const struct component *c)
         if (!err)
             return 0; /* fd is the walk's folder now */
     } else if (!err) {
-        err = S_ISLNK(st.st_mode) ? follow_link(nd, fd, c->slash) : -ENOTDIR;
+        err = S_ISLNK(st.st_mode) ? follow_link(nd, fd, c->slash, false) : -ENOTDIR;
     }
     close(fd);
     return err;
@@ -272,7 +306,7 @@ static int open_last(struct nameidata *nd, const struct component *c, int flags,
         return err;
     struct stat st;
     if (fstat(link, &st) == 0 && S_ISLNK(st.st_mode)) {
-        err = follow_link(nd, link, c->slash);
+        err = follow_link(nd, link, c->slash, true);
         *followed = !err;
     }
     close(link);

@@ -26,6 +26,8 @@ enum page_flag {
     PG_unread = 1u << 10,        /* cached but not yet read (Linux's !uptodate): see truncate */
     PG_head = 1u << 11,          /* first page of a large folio; order is the folio's */
     PG_tail = 1u << 12,          /* another page of a large folio; compound_head names the first */
+    PG_mapped_bh = 1u << 13,     /* its file block is mapped for it (Linux keeps it in the page's
+                                    buffer head): a write or page_mkwrite reserved it */
 };
 
 struct page {

@@ -27,6 +27,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -295,6 +296,32 @@ static void test_read_of_a_directory_is_eisdir_and_write_ebadf(void **state)
     assert_int_equal(vms_read(e->t, fd, buf, 10), -EISDIR);
     assert_int_equal(vms_pread(e->t, fd, buf, 10, 0), -EISDIR);
     assert_int_equal(vms_write(e->t, fd, buf, 10), -EBADF); /* opened read-only */
+    tu_assert_clean(e->m);
+}
+
+/* rw_verify_area runs before the read: a range ending past INT64_MAX is
+ * EINVAL, and a directory's SEEK_END is INT64_MAX. Host-measured (ext4). */
+static void test_read_whose_range_passes_int64_max_is_einval(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    make_file(e, "f", 100);
+    vms_addr buf = user_buffer(e, PG);
+    int d = open_ok(e, "d", O_RDONLY | O_DIRECTORY);
+    int f = open_ok(e, "f", O_RDWR);
+    assert_int_equal(vms_lseek(e->t, d, 0, SEEK_END), INT64_MAX);
+    assert_int_equal(vms_read(e->t, d, buf, 1), -EINVAL);            /* host: EINVAL */
+    assert_int_equal(vms_read(e->t, d, buf, 0), -EISDIR);            /* host: EISDIR */
+    assert_int_equal(vms_lseek(e->t, d, -1, SEEK_END), INT64_MAX - 1);
+    assert_int_equal(vms_read(e->t, d, buf, 1), -EISDIR);            /* host: EISDIR */
+    assert_int_equal(vms_read(e->t, d, buf, 2), -EINVAL);            /* host: EINVAL */
+    assert_int_equal(vms_pread(e->t, d, buf, 1, INT64_MAX), -EINVAL); /* host: EINVAL */
+    assert_int_equal(vms_pread(e->t, f, buf, 1, INT64_MAX), -EINVAL); /* host: EINVAL */
+    assert_int_equal(vms_pread(e->t, f, buf, 1, INT64_MAX - 1), 0);  /* host: 0 */
+    assert_int_equal(vms_pread(e->t, f, buf, 0, INT64_MAX), 0);      /* host: 0 */
+    assert_int_equal(vms_pwrite(e->t, f, buf, 1, INT64_MAX), -EINVAL); /* host: EINVAL */
+    assert_int_equal(vms_pwrite(e->t, f, buf, 0, INT64_MAX), 0);     /* host: 0 */
     tu_assert_clean(e->m);
 }
 
@@ -571,6 +598,34 @@ static void test_lseek_data_or_hole_at_or_beyond_eof_is_enxio(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Linux checks that a read or write stays below the largest offset before
+ * it looks at what the file is (host-measured): a directory at its
+ * SEEK_HOLE position (INT64_MAX) gives EINVAL, not EISDIR, unless the
+ * length is 0; a range ending exactly at INT64_MAX passes the check. */
+static void test_read_or_write_past_the_largest_offset_is_einval(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    assert_int_equal(mkdir(in_root(e, "d", path, sizeof(path)), 0755), 0);
+    make_file(e, "f", 0);
+    vms_addr buf = user_buffer(e, 2 * PG);
+    int d = open_ok(e, "d", O_RDONLY), f = open_ok(e, "f", O_RDWR), ro = open_ok(e, "f", O_RDONLY);
+    assert_int_equal(vms_lseek(e->t, d, 0, SEEK_HOLE), INT64_MAX);
+    assert_int_equal(vms_read(e->t, d, buf, 4096), -EINVAL);
+    assert_int_equal(vms_read(e->t, d, buf, 1), -EINVAL);
+    assert_int_equal(vms_read(e->t, d, buf, 0), -EISDIR);
+    assert_int_equal(vms_read(e->t, d, UNMAPPED, 4096), -EINVAL);
+    assert_int_equal(vms_pread(e->t, d, buf, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pread(e->t, d, buf, 100, INT64_MAX - 100), -EISDIR);
+    assert_int_equal(vms_pread(e->t, f, buf, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pread(e->t, f, buf, 10, INT64_MAX - 10), 0);
+    assert_int_equal(vms_pread(e->t, f, UNMAPPED, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, f, buf, 100, INT64_MAX - 10), -EINVAL);
+    assert_int_equal(vms_pwrite(e->t, f, buf, 10, INT64_MAX - 10), -EFBIG);
+    assert_int_equal(vms_pwrite(e->t, ro, buf, 100, INT64_MAX - 10), -EBADF);
+    tu_assert_clean(e->m);
+}
+
 static void test_lseek_on_a_directory_to_0_succeeds(void **state)
 {
     struct env *e = *state;
@@ -674,6 +729,23 @@ static void test_fstat_reports_size_machine_inode_and_device(void **state)
 }
 
 /* ---- open: errno ---- */
+
+/* open(2) ignores flag bits it does not know (openat2 would refuse them):
+ * a file opens with bits 2, 3, 23, 26, 30 or 31 set. Host-measured (Linux
+ * 6.18; bit 31 is INT_MIN as an int). */
+static void test_open_ignores_unknown_flag_bits(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "file", 10);
+    static const unsigned bits[] = {0x4, 0x8, 0x800000, 0x4000000, 0x40000000, 0x80000000u};
+    for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+        int fd = vms_open(e->t, "file", O_RDWR | (int)bits[i], 0);
+        assert_int_equal(fd, 3);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+    assert_int_equal(vms_open(e->t, "missing", O_RDWR | 0x20, 0), -ENOENT);
+    tu_assert_clean(e->m);
+}
 
 static void test_open_errors_are_the_hosts(void **state)
 {
@@ -1015,8 +1087,10 @@ static const struct open_case hostile_paths[] = {
     {"missing/x", O_WRONLY | O_CREAT, ENOENT, NULL},
     {"new/", O_WRONLY | O_CREAT, EISDIR, NULL},
     {"missing", O_RDWR | O_CREAT | O_DIRECTORY, EINVAL, NULL},
-    {"f", O_RDONLY | 04, EINVAL, NULL},         /* a flag bit openat2 does not know */
-    {"f", O_RDONLY | (1 << 23), EINVAL, NULL},
+    /* open(2) ignores a flag bit it does not know, where openat2 refuses it
+     * (EINVAL): vms_open is open(2) (host-measured with openat) */
+    {"f", O_RDONLY | 04, 0, "f"},
+    {"f", O_RDONLY | (1 << 23), 0, "f"},
     /* symlinks that leave: relative, absolute, to a folder outside */
     {"rel_out", O_RDONLY, EXDEV, NULL},
     {"rel_out", O_RDWR | O_TRUNC, EXDEV, NULL},
@@ -1102,30 +1176,43 @@ static void make_hostile_tree(const struct env *e)
     make_link(e, in_outside(e, "made_by_abs_link", target, sizeof(target)), "dangling_abs");
 }
 
-/* Checks what one vms_open gave against the row; returns 0 when it agrees. */
-static int check_open_case(struct env *e, const struct open_case *c, const char *path, int fd)
+/* What the descriptor opened, in the terms of the table: DIR_OPENED or the
+ * file's bytes (at most 63) into out. */
+static void describe_opened(struct env *e, int fd, char *out, size_t size)
 {
-    if (c->err)
-        return fd == -c->err ? 0 : (printf("%s 0%o: %d, not -%d\n", path, c->flags, fd, c->err), 1);
-    if (fd < 3)
-        return printf("%s 0%o: %d, not a descriptor\n", path, c->flags, fd), 1;
     struct stat st;
     assert_int_equal(vms_fstat(e->t, fd, &st), 0);
-    int bad = 0;
-    if (strcmp(c->opens, DIR_OPENED) == 0) {
-        bad = !S_ISDIR(st.st_mode);
-    } else {
-        char got[64] = {0};
-        vms_addr buf = user_buffer(e, PG);
-        int64_t n = vms_pread(e->t, fd, buf, sizeof(got) - 1, 0);
-        assert_true(n >= 0);
-        assert_int_equal(vms_load(e->t, buf, got, (uint64_t)n), 0);
-        bad = !S_ISREG(st.st_mode) || strcmp(got, c->opens) != 0;
+    memset(out, 0, size);
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(out, size, "%s", DIR_OPENED);
+        return;
     }
+    vms_addr buf = user_buffer(e, PG);
+    int64_t n = vms_pread(e->t, fd, buf, size - 1, 0);
+    assert_true(n >= 0);
+    assert_int_equal(vms_load(e->t, buf, out, (uint64_t)n), 0);
+}
+
+/* Whether one vms_open gave what the row says; prints the difference. */
+static bool open_case_agrees(struct env *e, const struct open_case *c, const char *path, int fd)
+{
+    char got[64];
+    if (fd < 0) {
+        if (fd == -c->err)
+            return true;
+        printf("%s 0%o: %d, not %s\n", path, (unsigned)c->flags, fd, c->err ? "that errno" : "a file");
+        return false;
+    }
+    if (c->err) {
+        printf("%s 0%o: opened, not -%d\n", path, (unsigned)c->flags, c->err);
+        return false;
+    }
+    describe_opened(e, fd, got, sizeof(got));
     assert_int_equal(vms_close(e->t, fd), 0);
-    if (bad)
-        printf("%s 0%o: opened the wrong file\n", path, c->flags);
-    return bad;
+    if (strcmp(got, c->opens) == 0)
+        return true;
+    printf("%s 0%o: opened \"%s\", not \"%s\"\n", path, (unsigned)c->flags, got, c->opens);
+    return false;
 }
 
 /* The names in a host folder, sorted, joined by spaces. */
@@ -1171,7 +1258,7 @@ static void test_hostile_paths_get_the_answers_of_openat2(void **state)
             snprintf(path, sizeof(path), "%s%s", e->root, c->path + 1);
         else
             snprintf(path, sizeof(path), "%s", c->path);
-        wrong += check_open_case(e, c, path, vms_open(e->t, path, c->flags, 0644));
+        wrong += !open_case_agrees(e, c, path, vms_open(e->t, path, c->flags, 0644));
     }
     assert_int_equal(wrong, 0);
     char path[400];
@@ -1225,6 +1312,48 @@ static void test_proc_magic_links_are_eloop(void **state)
     assert_int_equal(vms_open(t, "thread-self/status", O_RDONLY, 0), 4);
     tu_assert_clean(m);
     vms_machine_destroy(m);
+}
+
+/* What the host's own open() of the same path answers: 0 or -errno. */
+static int host_open_result(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
+/* fs.protected_symlinks: in a sticky world-writable folder, a last
+ * component that is a link of another user (not the folder's owner) is not
+ * followed (EACCES); a link earlier in the path is. The host's own open()
+ * of the same paths is the reference, whatever its sysctl says. */
+static void test_protected_symlinks_are_applied_as_the_host_applies_them(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    make_text_file(e, "f", "f");
+    assert_int_equal(mkdir(in_root(e, "sub", path, sizeof(path)), 0755), 0);
+    make_text_file(e, "sub/g", "sub/g");
+    assert_int_equal(mkdir(in_root(e, "sticky", path, sizeof(path)), 0755), 0);
+    assert_int_equal(chmod(path, 01777), 0);
+    make_link(e, "../f", "sticky/l");
+    make_link(e, "../sub", "sticky/ld");
+    if (geteuid() == 0) { /* the links belong to nobody, the folder to root */
+        assert_int_equal(lchown(in_root(e, "sticky/l", path, sizeof(path)), 65534, 65534), 0);
+        assert_int_equal(lchown(in_root(e, "sticky/ld", path, sizeof(path)), 65534, 65534), 0);
+    }
+    static const char *const names[] = {"sticky/l", "sticky/ld/g", "sticky/ld", "sticky/l/"};
+    static const int flags[] = {O_RDONLY, O_RDONLY, O_RDONLY | O_DIRECTORY, O_RDONLY};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int want = host_open_result(in_root(e, names[i], path, sizeof(path)), flags[i]);
+        int fd = vms_open(e->t, names[i], flags[i], 0);
+        if (fd >= 0)
+            assert_int_equal(vms_close(e->t, fd), 0);
+        if ((fd >= 0 ? 0 : fd) != want)
+            fail_msg("%s: %d, the host's open() %d", names[i], fd, want);
+    }
+    tu_assert_clean(e->m);
 }
 
 /* A child that swaps "sub" (a folder inside) and "lnk" (a symlink to the
@@ -1281,51 +1410,63 @@ static void test_a_symlink_swapped_in_mid_walk_never_leads_out(void **state)
 
 /* Search permission is checked before every component, "." and ".."
  * included (host, as an unprivileged user): run as nobody in a child. */
+struct open_result {
+    const char *path;
+    int flags;
+    int want; /* what vms_open returns: -errno or the descriptor */
+};
+
+/* The rows whose vms_open in a new machine over root does not return what
+ * they want, each printed; -1 if the machine cannot be made. */
+static int count_wrong_results(const char *root, const struct open_result *rows, size_t n)
+{
+    struct vms_config c = tu_config(16ULL << 20);
+    c.root = root;
+    vms_machine *m = vms_machine_create(&c);
+    vms_task *t = m ? vms_spawn(m, "nobody") : NULL;
+    if (!t) {
+        vms_machine_destroy(m);
+        return -1;
+    }
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        int fd = vms_open(t, rows[i].path, rows[i].flags, 0);
+        if (fd != rows[i].want) {
+            printf("as nobody in %s: %s 0%o gave %d, not %d\n", root, rows[i].path,
+                   (unsigned)rows[i].flags, fd, rows[i].want);
+            wrong++;
+        }
+    }
+    vms_machine_destroy(m);
+    return wrong;
+}
+
 static int open_as_nobody(const struct env *e)
 {
     if (geteuid() == 0 && (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
                            setresuid(65534, 65534, 65534)))
         return 77;
-    struct vms_config c = tu_config(16ULL << 20);
-    c.root = e->root;
-    vms_machine *m = vms_machine_create(&c);
-    if (!m)
-        return 2;
-    vms_task *t = vms_spawn(m, "nobody");
-    static const struct { const char *path; int flags; int err; } rows[] = {
-        {"locked/f", O_RDONLY, EACCES},
-        {"locked/.", O_RDONLY, EACCES},
-        {"locked/..", O_RDONLY, EACCES},
-        {"locked/../f", O_RDONLY, EACCES},
-        {"locked", O_RDONLY | O_DIRECTORY, EACCES},
-        {"read_only", O_RDWR, EACCES},
-        {"read_only", O_RDWR | O_NOFOLLOW, EACCES},
-        {"to_read_only", O_WRONLY | O_TRUNC, EACCES},
+    static const struct open_result under_root[] = {
+        {"locked/f", O_RDONLY, -EACCES},
+        {"locked/.", O_RDONLY, -EACCES},
+        {"locked/..", O_RDONLY, -EACCES},
+        {"locked/../f", O_RDONLY, -EACCES},
+        {"locked", O_RDONLY | O_DIRECTORY, -EACCES},
+        {"read_only", O_RDWR, -EACCES},
+        {"read_only", O_RDWR | O_NOFOLLOW, -EACCES},
+        {"to_read_only", O_WRONLY | O_TRUNC, -EACCES},
+        {"to_read_only", O_RDONLY, 3},
     };
-    int wrong = 0;
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        int fd = vms_open(t, rows[i].path, rows[i].flags, 0);
-        if (fd != -rows[i].err)
-            wrong += printf("as nobody, %s 0%o: %d, not -%d\n", rows[i].path, rows[i].flags, fd,
-                            rows[i].err) > 0;
-    }
-    wrong += vms_open(t, "f", O_RDONLY, 0) != 3;
-    vms_machine_destroy(m);
     /* A root that cannot be searched: EACCES comes before EXDEV. */
+    static const struct open_result under_locked[] = {
+        {"..", O_RDONLY, -EACCES}, {"../f", O_RDONLY, -EACCES}, {"./..", O_RDONLY, -EACCES},
+        {".", O_RDONLY, -EACCES},  {"f", O_RDONLY, -EACCES},
+    };
     char locked[400];
-    c.root = in_root(e, "locked", locked, sizeof(locked));
-    m = vms_machine_create(&c);
-    if (!m)
-        return 2;
-    t = vms_spawn(m, "nobody");
-    static const char *const in_locked[] = {"..", "../f", "./..", ".", "f"};
-    for (size_t i = 0; i < sizeof(in_locked) / sizeof(in_locked[0]); i++) {
-        int fd = vms_open(t, in_locked[i], O_RDONLY, 0);
-        if (fd != -EACCES)
-            wrong += printf("as nobody in locked/, %s: %d, not -EACCES\n", in_locked[i], fd) > 0;
-    }
-    vms_machine_destroy(m);
-    return wrong ? 1 : 0;
+    int a = count_wrong_results(e->root, under_root, sizeof(under_root) / sizeof(under_root[0]));
+    int b = count_wrong_results(in_root(e, "locked", locked, sizeof(locked)), under_locked,
+                                sizeof(under_locked) / sizeof(under_locked[0]));
+    return a || b ? 1 : 0;
 }
 
 static void test_search_permission_is_checked_before_every_component(void **state)
@@ -1547,6 +1688,7 @@ static int run_file_tests(const char *name)
         T(test_read_of_a_write_only_fd_is_ebadf_before_the_buffer),
         T(test_write_to_a_read_only_fd_is_ebadf),
         T(test_read_of_a_directory_is_eisdir_and_write_ebadf),
+        T(test_read_whose_range_passes_int64_max_is_einval),
         T(test_open_of_a_directory_for_writing_is_eisdir),
         T(test_read_into_an_unmapped_buffer_is_efault),
         T(test_read_into_a_read_only_buffer_is_efault),
@@ -1571,6 +1713,7 @@ static int run_file_tests(const char *name)
         T(test_fsync_of_a_read_only_fd_and_of_a_directory_succeeds),
         T(test_fstat_reports_size_machine_inode_and_device),
         T(test_open_errors_are_the_hosts),
+        T(test_open_ignores_unknown_flag_bits),
         T(test_o_creat_o_excl_on_an_existing_name_is_eexist),
         T(test_o_append_writes_at_the_end_whatever_the_position),
         T(test_pwrite_on_an_o_append_fd_appends),
@@ -1590,6 +1733,7 @@ static int run_file_tests(const char *name)
         T(test_names_longer_than_255_bytes_are_enametoolong),
         cmocka_unit_test(test_proc_magic_links_are_eloop),
         T(test_a_symlink_swapped_in_mid_walk_never_leads_out),
+        T(test_protected_symlinks_are_applied_as_the_host_applies_them),
         T(test_search_permission_is_checked_before_every_component),
         T(test_write_is_seen_by_a_shared_mapping_at_once),
         T(test_store_in_a_shared_mapping_is_seen_by_read_at_once),
@@ -1602,6 +1746,7 @@ static int run_file_tests(const char *name)
         T(test_failed_append_write_leaves_the_position),
         T(test_empty_append_write_leaves_the_position),
         T(test_directory_seeks_from_int64_max_and_has_its_host_size),
+        T(test_read_or_write_past_the_largest_offset_is_einval),
     };
     return cmocka_run_group_tests_name(name, tests, NULL, NULL);
 }
