@@ -235,9 +235,10 @@ static int run_seed(const struct dt_config *cfg, const struct options *o, uint64
      * flusher busy) it can strike twice, so there are two reruns; a real
      * difference in vmsim shows every time. */
     int excusable = rc == 1 && may_be_host_timing(&seq, d);
-    const char *what = d->aspect == DT_ASPECT_FAULTS ? "fault counts"
-                       : d->step < seq.n && seq.ops[d->step].kind == DT_MINCORE ? "mincore vectors"
-                                                                                : "loaded bytes";
+    const char *what = !excusable                       ? ""
+                       : d->aspect == DT_ASPECT_FAULTS ? "fault counts"
+                       : seq.ops[d->step].kind == DT_MINCORE ? "mincore vectors"
+                                                             : "loaded bytes";
     for (int rerun = 0; rerun < 2 && rc == 1 && excusable; rerun++) {
         struct dt_seq again = {0};
         struct dt_gen *g2 = gen_create(seed, cfg);
