@@ -514,9 +514,6 @@ static void gen_io(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op
     uint64_t r = below(g, 100);
     op->len = r < 5 ? 0 : r < 55 ? 1 + below(g, DT_PAGE) : r < 90 ? DT_PAGE * (1 + below(g, 3))
                                                                    : DT_PAGE * (1 + below(g, 3)) + below(g, DT_PAGE);
-    /* A write of 8 KiB or more may give the host's cache a large folio. */
-    if (!has(g, DT_FEAT_LARGE_IO) && op->len >= 2 * DT_PAGE)
-        op->len = 2 * DT_PAGE - 1 - below(g, DT_PAGE);
     if (kind != DT_PREAD && kind != DT_PWRITE) {
         if (edge(g, 12))
             edge_io(g, op);

@@ -747,6 +747,36 @@ static void test_open_ignores_unknown_flag_bits(void **state)
     tu_assert_clean(e->m);
 }
 
+/* O_DSYNC, O_SYNC and the __O_SYNC bit alone (open adds O_DSYNC to it):
+ * a write is on the disk when it returns, so the page it wrote is clean
+ * again and a store through a shared mapping takes a write-notify fault
+ * once more. Host-measured (Linux 6.18, ext4): 1 minor fault after the
+ * pwrite with any of the three, none without. */
+static void test_sync_writes_clean_what_they_wrote(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    static const int flags[] = {O_DSYNC, O_SYNC, 04000000, 0};
+    make_file(e, "f", 2 * PG);
+    in_root(e, "f", path, sizeof(path));
+    vms_addr src = user_buffer(e, PG);
+    store_text(e, src, "BBBB");
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        int fd = open_ok(e, "f", O_RDWR | flags[i]);
+        vms_addr map = map_file(e, fd, PG, RW, MAP_SHARED);
+        tu_store_byte(e->t, map, 'A');
+        assert_int_equal(vms_pwrite(e->t, fd, src, 4, 16), 4);
+        uint64_t before = tu_minflt(e->t);
+        tu_store_byte(e->t, map + 1, 'C');
+        assert_int_equal(tu_minflt(e->t) - before, flags[i] ? 1 : 0);
+        if (flags[i])
+            assert_host_text(path, 16, "BBBB");
+        assert_int_equal(vms_munmap(e->t, map, PG), 0);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+    tu_assert_clean(e->m);
+}
+
 static void test_open_errors_are_the_hosts(void **state)
 {
     struct env *e = *state;
@@ -1714,6 +1744,7 @@ static int run_file_tests(const char *name)
         T(test_fstat_reports_size_machine_inode_and_device),
         T(test_open_errors_are_the_hosts),
         T(test_open_ignores_unknown_flag_bits),
+        T(test_sync_writes_clean_what_they_wrote),
         T(test_o_creat_o_excl_on_an_existing_name_is_eexist),
         T(test_o_append_writes_at_the_end_whatever_the_position),
         T(test_pwrite_on_an_o_append_fd_appends),
