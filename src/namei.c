@@ -20,7 +20,8 @@
  * Where it differs from openat2: a folder moved out of the root while a
  * path is walked through it is not noticed (openat2 checks at the end), and
  * ".." gives EAGAIN only when its own folder moved (openat2 when any rename
- * raced it). Neither can happen in a root only its user can change.
+ * on the host raced it; src/file.c tries again either way). The first
+ * cannot happen in a root only its user can change.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* O_PATH, readlinkat with an empty path */
