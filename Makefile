@@ -6,8 +6,10 @@ PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
 SEEDS   ?= 1-500
+LONG_SEEDS ?= 1-10000
+LONG_STEPS ?= 200
 
-.PHONY: all deps demo test test-fast bench difftest install clean
+.PHONY: all deps demo test test-fast bench difftest difftest-long install clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -39,6 +41,14 @@ bench: deps
 # step by step; the last line says "N passed, M failed".
 difftest: all
 	./$(BUILD)/vmsim-difftest --seeds $(SEEDS)
+
+# The long run: the default mix at 200 steps over 10,000 seeds, the range
+# split in two niced processes (one per core), one closing line. Override
+# with LONG_SEEDS=A-B (or SEEDS=A-B), LONG_STEPS=N; DIVERGED=DIR keeps each
+# minimal scenario as DIR/seed-N.txt; LONG_OPTS go to the tester (e.g.
+# --no-shrink, which keeps whole sequences instead).
+difftest-long: all
+	sh scripts/difftest-long.sh ./$(BUILD)/vmsim-difftest $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),$(LONG_SEEDS)) $(LONG_STEPS) '$(DIVERGED)' $(LONG_OPTS)
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

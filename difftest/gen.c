@@ -13,6 +13,41 @@
  * current process, which forks now and then (the new process often becomes
  * the current one) and changes at random among the living ones, so that
  * copy-on-write is met from both sides; a process other than 0 may exit.
+ *
+ * Every class of argument reaches the tester (DT_FEAT_EDGE_ARGS), each in
+ * the forms the safety rules of ops.c let the host child run:
+ *   addresses  in the window and its guards, just below the window (the
+ *              relative address wraps: "+-0x1000"), just above it and at
+ *              the top of the upper guard; at or above 2^47: the first
+ *              non-canonical address, 2^56 and 5-level paging's top page,
+ *              the kernel half, its top page, unaligned addresses in the top
+ *              page (their value is an errno), ranges that wrap past 2^64.
+ *              MAP_FIXED and munmap reach outside the window only there,
+ *              where nothing of the harness is; hints go anywhere.
+ *   lengths    0, 1, unaligned, a page, up to the end of the area; for every
+ *              call, read and write included: 2^31 +- 1 and MAX_RW_COUNT,
+ *              2^32, 1 GiB, 16 and 64 GiB (beyond the simulated RAM; the
+ *              host's RAM is in the profile), 1 TiB, 2^47, TASK_SIZE, 2^56,
+ *              2^57, 2^63, 2^64 - 4096 (rounds to 0), 2^64 - 1. Mappings the
+ *              kernel places (no MAP_FIXED) take only lengths whose fate does
+ *              not depend on the host's own layout (up to 1 TiB, or one no
+ *              layout fits); MAP_FIXED over the window and munmap only the
+ *              ones every host refuses (2^56 and more), since 5-level
+ *              paging would honour 2^47; a write() only lengths access_ok
+ *              refuses, so that files stay small.
+ *   flags      one random bit of 32 added to prot (mmap, mprotect), to the
+ *              mmap flags (bit 31 too), msync flags, mremap flags and open
+ *              flags; madvise advice from -2 to 111 and INT_MIN/INT_MAX
+ *              (never 100/101, which act as root); lseek whence -1, 5, 6,
+ *              8, INT_MIN, INT_MAX; fds -1, -2, INT_MIN, 1024, INT_MAX.
+ *   offsets    pread at INT64_MAX, 2^63 - 4096, s_maxbytes and around;
+ *              pwrite, lseek and ftruncate only where they must fail
+ *              (s_maxbytes and past it, past INT64_MAX), so that no file
+ *              grows past the 16 pages ops.c keeps files to.
+ *   I/O        buffers at all the addresses above; counts beyond the file
+ *              and beyond memory.
+ * An edge argument that the safety rules refuse after all (they hold for a
+ * 5-level host too) is replaced by an ordinary one.
  */
 #include "difftest.h"
 
@@ -54,6 +89,15 @@ static uint64_t next(struct dt_gen *g)
 static uint64_t below(struct dt_gen *g, uint64_t n) { return n ? next(g) % n : 0; }
 static int chance(struct dt_gen *g, unsigned percent) { return below(g, 100) < percent; }
 static int has(const struct dt_gen *g, unsigned feature) { return (g->features & feature) != 0; }
+
+/* An entry of a static table, at random. */
+#define PICK(g, table) (table)[below(g, sizeof(table) / sizeof((table)[0]))]
+
+/* Now and then (percent), an argument at the edge of its range. */
+static int edge(struct dt_gen *g, unsigned percent)
+{
+    return has(g, DT_FEAT_EDGE_ARGS) && chance(g, percent);
+}
 
 struct dt_gen *gen_create(uint64_t seed, const struct dt_config *cfg)
 {
@@ -100,7 +144,8 @@ static int pick_fd(struct dt_gen *g)
     if (fd >= 0 && !chance(g, 6))
         return fd;
     static const int bad[] = {42, -1, 3, 7};
-    return bad[below(g, 4)];
+    static const int edge_fds[] = {-2, INT32_MIN, INT32_MAX, 1024};
+    return edge(g, 20) ? PICK(g, edge_fds) : bad[below(g, 4)];
 }
 
 static int file_is_mapped(const struct dt_maps *now, int name)
@@ -208,6 +253,133 @@ static int64_t pick_file_off(struct dt_gen *g, int name)
     return odd[below(g, 3)];
 }
 
+/* ---- arguments at the edges of their range (see the opening comment) ---- */
+
+#define PAGE_ALIGNED_MAX (UINT64_MAX - DT_PAGE + 1)
+#define S_MAXBYTES INT64_C(0xffffffff000) /* ext4 with 4 KiB blocks */
+#define MAX_RW UINT64_C(0x7ffff000)       /* MAX_RW_COUNT */
+
+static const uint64_t far_addrs[] = {
+    UINT64_C(0x800000000000),     UINT64_C(0xffff800000000000), UINT64_C(0xfffffffffffff000),
+    UINT64_C(0x8000000000000000), UINT64_C(0xffffffffffffe000), UINT64_C(0xffff7ffffffff000),
+    UINT64_C(0x00fffffffffff000),  UINT64_C(0x100000000000000),  UINT64_C(0xfffffffffffffff1),
+    UINT64_C(0xfffffffffffff001),
+};
+
+/* Lengths that every host refuses from any address. */
+static const uint64_t refused_lens[] = {
+    UINT64_MAX, PAGE_ALIGNED_MAX, PAGE_ALIGNED_MAX - 1, UINT64_C(1) << 63, UINT64_C(1) << 57,
+    (UINT64_C(1) << 63) + 1,
+};
+
+/* Lengths a placed mapping meets the same fate with on any layout. */
+static const uint64_t placed_lens[] = {
+    UINT64_C(1) << 30, UINT64_C(1) << 31, UINT64_C(1) << 32, UINT64_C(1) << 34, UINT64_C(1) << 36,
+    UINT64_C(1) << 40, UINT64_C(1) << 47, DT_TASK_SIZE, DT_TASK_SIZE + 1, UINT64_C(1) << 56,
+    MAX_RW + 1, (UINT64_C(1) << 36) + 1,
+};
+
+/* Every length class, for calls that stop at a hole or fail first. */
+static const uint64_t any_lens[] = {
+    UINT64_MAX, PAGE_ALIGNED_MAX, UINT64_C(1) << 63, UINT64_C(0x7fffffffffffffff), UINT64_C(1) << 57,
+    UINT64_C(1) << 56, UINT64_C(1) << 47, DT_TASK_SIZE, DT_TASK_SIZE + 1, UINT64_C(1) << 40,
+    UINT64_C(1) << 36, UINT64_C(1) << 34, UINT64_C(1) << 32, UINT64_C(1) << 31, MAX_RW, MAX_RW + 1,
+    (UINT64_C(1) << 31) - 1, UINT64_C(1) << 30,
+};
+
+/* An address outside the window: just below it (relative, wrapping), in
+ * the guard above it, at the top of that guard, or at or above 2^47. */
+static void edge_addr(struct dt_gen *g, int *abs, uint64_t *addr)
+{
+    uint64_t r = below(g, 100);
+    *abs = 0;
+    if (r < 25)
+        *addr = (uint64_t)0 - (1 + below(g, 4)) * DT_PAGE;
+    else if (r < 32)
+        *addr = (uint64_t)0 - DT_GUARD + below(g, 2) * DT_PAGE;
+    else if (r < 52)
+        *addr = DT_WINDOW_SIZE + below(g, 4) * DT_PAGE;
+    else if (r < 60)
+        *addr = DT_WINDOW_SIZE + DT_GUARD - (1 + below(g, 2)) * DT_PAGE;
+    else {
+        *abs = 1;
+        *addr = PICK(g, far_addrs);
+    }
+}
+
+/* One bit of an int, bit 31 (INT_MIN) included. */
+static int random_bit(struct dt_gen *g)
+{
+    unsigned bit = (unsigned)below(g, 32);
+    return bit == 31 ? INT32_MIN : 1 << bit;
+}
+
+static int edge_advice(struct dt_gen *g)
+{
+    static const int ints[] = {INT32_MIN, INT32_MAX, -1, -2};
+    if (chance(g, 10))
+        return PICK(g, ints);
+    int a = (int)below(g, 112);
+    return a == 100 || a == 101 ? 99 : a;
+}
+
+/* mmap: an address outside the window, a length at the edge, or a bit. */
+static void edge_mmap(struct dt_gen *g, struct dt_op *op)
+{
+    uint64_t r = below(g, 100);
+    int fixed = (op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
+    if (r < 35) {
+        edge_addr(g, &op->abs, &op->addr);
+        op->len = (1 + below(g, 4)) * DT_PAGE;
+    } else if (r < 60) {
+        op->len = fixed ? PICK(g, refused_lens) : PICK(g, placed_lens);
+        if (!fixed) { /* no hint in the window: the kernel would honour it */
+            op->abs = 1;
+            op->addr = chance(g, 70) ? 0 : PICK(g, far_addrs);
+        }
+    } else if (r < 70) {
+        edge_addr(g, &op->abs, &op->addr);
+        op->len = PICK(g, refused_lens);
+    } else if (r < 85) {
+        int bit = random_bit(g);
+        op->flags |= bit == MAP_HUGETLB && !has(g, DT_FEAT_HUGETLB) ? MAP_NORESERVE : bit;
+    } else {
+        op->prot |= random_bit(g);
+    }
+    if (op->len > DT_WINDOW_SIZE) /* never populate or lock that much */
+        op->flags &= ~(MAP_POPULATE | MAP_LOCKED);
+}
+
+/* munmap, mprotect, msync, mincore, madvise. */
+static void edge_range(struct dt_gen *g, struct dt_op *op)
+{
+    uint64_t r = below(g, 100);
+    if (r < 40) {
+        edge_addr(g, &op->abs, &op->addr);
+        op->len = chance(g, 70) ? (1 + below(g, 4)) * DT_PAGE : PICK(g, any_lens);
+    } else {
+        op->len = PICK(g, any_lens);
+    }
+}
+
+static void edge_io(struct dt_gen *g, struct dt_op *op)
+{
+    static const int64_t read_offs[] = {INT64_MAX, INT64_MAX - 4095, S_MAXBYTES, S_MAXBYTES - 1,
+                                        S_MAXBYTES + 1, INT64_C(0x7fffffff00000000), -1};
+    static const int64_t write_offs[] = {INT64_MAX, INT64_MAX - 4095, S_MAXBYTES, S_MAXBYTES + 1,
+                                         INT64_C(0x7fffffff00000000), -1, INT64_MIN};
+    int writes = op->kind == DT_WRITE || op->kind == DT_PWRITE;
+    uint64_t r = below(g, 100);
+    if (r < 30)
+        edge_addr(g, &op->abs, &op->addr);
+    else if (r < 45)
+        op->addr = chance(g, 50) ? DT_WINDOW_SIZE - below(g, 3) * DT_PAGE - 1 : below(g, 4);
+    if (r >= 15 && r < 75)
+        op->len = writes ? PICK(g, refused_lens) : PICK(g, any_lens);
+    else if (r >= 75 && (op->kind == DT_PREAD || op->kind == DT_PWRITE))
+        op->off = writes ? PICK(g, write_offs) : PICK(g, read_offs);
+}
+
 /* ---- one op of each kind ---- */
 
 static int map_type(struct dt_gen *g)
@@ -265,12 +437,16 @@ static void gen_mmap(struct dt_gen *g, const struct dt_maps *now, struct dt_op *
         op->fd = chance(g, 97) ? -1 : pick_fd(g);
         op->off = chance(g, 92) ? 0 : (int64_t)(below(g, 8) * DT_PAGE);
     }
+    if (edge(g, 12))
+        edge_mmap(g, op);
 }
 
 static void gen_range(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op, int huge_ok)
 {
     op->addr = pick_page(g, now);
     op->len = pick_len(g, op->addr, huge_ok);
+    if (edge(g, 10))
+        edge_range(g, op);
 }
 
 static void gen_access(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op, int kind)
@@ -282,8 +458,14 @@ static void gen_access(struct dt_gen *g, const struct dt_maps *now, struct dt_op
     if (has(g, DT_FEAT_ABS_ACCESS) && chance(g, 2)) {
         static const uint64_t never[] = {0x10, UINT64_C(0x800000000000), UINT64_C(0xffff888000000000),
                                          DT_TASK_SIZE};
+        /* around the top of user space, the non-canonical hole, the kernel
+         * half and the end of the address space (an access that wraps) */
+        static const uint64_t edges[] = {
+            DT_TASK_SIZE - 8 + DT_PAGE, UINT64_C(0x7ffffffffff8), UINT64_C(0x800000000000) - 1,
+            UINT64_C(0xffff7ffffffffff8), UINT64_C(0xffff800000000000), UINT64_C(0x8000000000000000) - 8,
+            UINT64_C(0xfffffffffffff000), UINT64_C(0xfffffffffffffff8), UINT64_MAX, 0};
         op->abs = 1;
-        op->addr = never[below(g, 4)];
+        op->addr = edge(g, 50) ? PICK(g, edges) : never[below(g, 4)];
         return;
     }
     uint64_t r = below(g, 100), off = 0;
@@ -292,6 +474,15 @@ static void gen_access(struct dt_gen *g, const struct dt_maps *now, struct dt_op
     else if (r >= 70)
         off = below(g, DT_PAGE - DT_MAX_LOAD);
     op->addr = pick_page(g, now) + off;
+}
+
+/* One open flag bit of 32, but not those vmsim leaves out by design (O_PATH,
+ * O_TMPFILE: EOPNOTSUPP) or cannot model (O_DIRECT: the host's reads and
+ * writes bypass its page cache). */
+static int edge_open_bit(struct dt_gen *g)
+{
+    int bit = random_bit(g);
+    return bit & (O_PATH | __O_TMPFILE | O_DIRECT) ? O_NOFOLLOW : bit;
 }
 
 static void gen_open(struct dt_gen *g, struct dt_op *op)
@@ -309,6 +500,10 @@ static void gen_open(struct dt_gen *g, struct dt_op *op)
         op->flags |= O_CREAT | O_EXCL;
     if (has(g, DT_FEAT_TRUNC_LIVE) && chance(g, 4))
         op->flags |= O_TRUNC;
+    if (edge(g, 8))
+        op->flags |= edge_open_bit(g);
+    if ((op->flags & O_TRUNC) && !has(g, DT_FEAT_TRUNC_LIVE))
+        op->flags &= ~O_TRUNC;
 }
 
 static void gen_io(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op, int kind)
@@ -319,11 +514,11 @@ static void gen_io(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op
     uint64_t r = below(g, 100);
     op->len = r < 5 ? 0 : r < 55 ? 1 + below(g, DT_PAGE) : r < 90 ? DT_PAGE * (1 + below(g, 3))
                                                                    : DT_PAGE * (1 + below(g, 3)) + below(g, DT_PAGE);
-    /* A write of 8 KiB or more may give the host's cache a large folio. */
-    if (!has(g, DT_FEAT_LARGE_IO) && op->len >= 2 * DT_PAGE)
-        op->len = 2 * DT_PAGE - 1 - below(g, DT_PAGE);
-    if (kind != DT_PREAD && kind != DT_PWRITE)
+    if (kind != DT_PREAD && kind != DT_PWRITE) {
+        if (edge(g, 12))
+            edge_io(g, op);
         return;
+    }
     int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
     int64_t size = name >= 0 ? g->size[name] : 0;
     r = below(g, 100);
@@ -343,6 +538,8 @@ static void gen_io(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op
         op->len = op->len > FILE_MAX ? FILE_MAX : op->len;
         op->off = (int64_t)(FILE_MAX - op->len);
     }
+    if (edge(g, 12))
+        edge_io(g, op);
 }
 
 static void gen_write(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
@@ -363,6 +560,9 @@ static void gen_ftruncate(struct dt_gen *g, const struct dt_maps *now, struct dt
     op->off = sizes[below(g, 8)];
     if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 4))
         op->off = chance(g, 50) ? -1 : INT64_C(1) << 62;
+    static const int64_t edges[] = {INT64_MAX, INT64_MIN, S_MAXBYTES + 1};
+    if (edge(g, 6))
+        op->off = PICK(g, edges);
     int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
     if (!has(g, DT_FEAT_TRUNC_LIVE) && file_is_mapped(now, name))
         op->kind = DT_FSYNC;
@@ -375,6 +575,17 @@ static void gen_lseek(struct dt_gen *g, struct dt_op *op)
     op->off = chance(g, 90) ? (int64_t)below(g, FILE_MAX) : -(int64_t)below(g, 10000);
     uint64_t r = below(g, 100);
     op->flags = r < 55 ? (int)below(g, 3) : r < 97 ? SEEK_DATA + (int)below(g, 2) : 7;
+    if (edge(g, 10)) {
+        /* no position a later write could grow a file from (s_maxbytes - 1) */
+        static const int64_t offs[] = {INT64_MAX, INT64_MIN, S_MAXBYTES, S_MAXBYTES + 1, -1,
+                                       INT64_C(0x7ffffffffffff000)};
+        static const int whences[] = {-1, 5, 6, 8, INT32_MAX, INT32_MIN};
+        if (chance(g, 60))
+            op->off = PICK(g, offs);
+        else
+            op->flags = PICK(g, whences);
+        return;
+    }
     if (has(g, DT_FEAT_WRITE_PAST_EOF) || op->off < 0)
         return;
     /* Stay within the file, so that a later write() does not start past EOF. */
@@ -393,9 +604,30 @@ static void gen_msync(struct dt_gen *g, const struct dt_maps *now, struct dt_op 
     op->kind = DT_MSYNC;
     gen_range(g, now, op, 1);
     op->flags = flags[below(g, has(g, DT_FEAT_HUGE_ARGS) ? 10 : 8)];
+    if (edge(g, 8))
+        op->flags |= random_bit(g);
     /* msync rounds the length up to a page; lengths that wrap to 0 succeed. */
     if (!has(g, DT_FEAT_MSYNC_WRAP) && op->len > UINT64_MAX - DT_PAGE + 1)
         op->len = UINT64_C(1) << 47;
+}
+
+/* mremap at the edges: old or new address outside the window, lengths any
+ * host refuses, one bit of the flags. */
+static void edge_mremap(struct dt_gen *g, struct dt_op *op)
+{
+    uint64_t r = below(g, 100);
+    if (r < 25)
+        edge_addr(g, &op->abs, &op->addr);
+    else if (r < 45)
+        op->len = PICK(g, any_lens);
+    else if (r < 65)
+        op->len2 = PICK(g, any_lens);
+    else if (r < 80)
+        op->flags = random_bit(g) | (chance(g, 50) ? 1 : 0);
+    else {
+        op->flags |= 1 | 2;
+        edge_addr(g, &op->abs2, &op->addr2);
+    }
 }
 
 /* mremap: shrink, grow, move (where the kernel likes, or fixed in the
@@ -425,6 +657,8 @@ static void gen_mremap(struct dt_gen *g, const struct dt_maps *now, struct dt_op
     }
     if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 3))
         op->len2 = chance(g, 50) ? 0 : op->len2 - 1 - below(g, 100);
+    if (edge(g, 12))
+        edge_mremap(g, op);
 }
 
 static void gen_madvise(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
@@ -434,6 +668,8 @@ static void gen_madvise(struct dt_gen *g, const struct dt_maps *now, struct dt_o
     gen_range(g, now, op, 0);
     op->flags = chance(g, 85) ? common[below(g, sizeof(common) / sizeof(common[0]))]
                               : rare[below(g, sizeof(rare) / sizeof(rare[0]))];
+    if (edge(g, 8))
+        op->flags = edge_advice(g);
 }
 
 /* ---- choosing the kind ---- */
@@ -474,7 +710,7 @@ static void pick_process(struct dt_gen *g)
     g->fd_name = g->fd_tables[g->cur];
 }
 
-void gen_next(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op)
+static void generate(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op)
 {
     memset(op, 0, sizeof(*op));
     op->fd = -1;
@@ -496,6 +732,8 @@ void gen_next(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op)
         if (grows)
             op->prot |= chance(g, 50) ? 0x01000000 : 0x02000000;
         gen_range(g, now, op, !grows); /* PROT_GROWS* would reach past the window */
+        if (edge(g, 6))
+            op->prot |= random_bit(g);
         break;
     }
     case DT_MSYNC: gen_msync(g, now, op); break;
@@ -519,6 +757,25 @@ void gen_next(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op)
     case DT_MREMAP: gen_mremap(g, now, op); break;
     case DT_MADVISE: gen_madvise(g, now, op); break;
     default: break;
+    }
+}
+
+/* The next op. One the safety rules refuse (an edge argument that a
+ * 5-level host would honour, say) is generated again, edges left out after
+ * the first try; the last resort is a load in the window. */
+void gen_next(struct dt_gen *g, const struct dt_maps *maps, struct dt_op *op)
+{
+    unsigned features = g->features;
+    generate(g, maps, op);
+    for (int tries = 0; dt_op_unsafe(op) && tries < 8; tries++) {
+        g->features &= ~DT_FEAT_EDGE_ARGS;
+        generate(g, maps, op);
+    }
+    g->features = features;
+    if (dt_op_unsafe(op)) {
+        int proc = op->proc;
+        memset(op, 0, sizeof(*op));
+        *op = (struct dt_op){.kind = DT_LOAD, .addr = ARENA_CENTER, .len = 1, .fd = -1, .proc = proc};
     }
 }
 

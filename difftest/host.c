@@ -667,7 +667,9 @@ uint64_t host_pick_window(void)
     uint64_t found = 0;
     for (size_t i = 0; text && !found && i < sizeof(candidates) / sizeof(candidates[0]); i++) {
         uint64_t w = candidates[i];
-        if (range_free(text, w - DT_GUARD, w + DT_WINDOW_SIZE + DT_GUARD))
+        /* The test area (the window and a guard on each side) and a second
+         * guard beyond it, which stays a hole (see the safety rules in ops.c). */
+        if (range_free(text, w - 2 * DT_GUARD, w + DT_WINDOW_SIZE + 2 * DT_GUARD))
             found = w;
     }
     free(text);

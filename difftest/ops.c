@@ -5,7 +5,8 @@
  *
  * A line is the operation's name and its arguments, separated by spaces:
  *     mmap +0x2000000 0x3000 READ|WRITE PRIVATE|ANONYMOUS|FIXED -1 0
- * "+0x..." is an address relative to the window, "0x..." an absolute one;
+ * "+0x..." is an address relative to the window ("+-0x..." below it),
+ * "0x..." an absolute one;
  * flags are symbolic names joined by '|' (numbers are accepted too). A line
  * may start with "@N", the process that runs it (default 0):
  *     fork
@@ -182,10 +183,18 @@ static void put_mmap_flags(struct out *o, int flags)
         put_bits(o, map_flags, rest, type == NULL);
 }
 
-static void put_addr(struct out *o, const struct dt_op *op)
+/* A window-relative address below the window (it wraps) prints as "+-0x...". */
+static void put_rel_or_abs(struct out *o, int abs, uint64_t addr)
 {
-    put(o, op->abs ? " 0x%" PRIx64 : " +0x%" PRIx64, op->addr);
+    if (abs)
+        put(o, " 0x%" PRIx64, addr);
+    else if (addr >= UINT64_C(1) << 63)
+        put(o, " +-0x%" PRIx64, -addr);
+    else
+        put(o, " +0x%" PRIx64, addr);
 }
+
+static void put_addr(struct out *o, const struct dt_op *op) { put_rel_or_abs(o, op->abs, op->addr); }
 
 static void put_signed(struct out *o, int64_t v)
 {
@@ -229,7 +238,7 @@ static void put_arg(struct out *o, const struct dt_op *op, char a)
         else
             put(o, "0");
         break;
-    case 'A': put(o, op->abs2 ? " 0x%" PRIx64 : " +0x%" PRIx64, op->addr2); break;
+    case 'A': put_rel_or_abs(o, op->abs2, op->addr2); break;
     case 'd': {
         const char *d = name_of(advices, op->flags);
         if (d)
@@ -431,31 +440,75 @@ int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
     return 0;
 }
 
-/* ---- safety ---- */
+/* ---- safety ----
+ *
+ * The host child runs every operation for real, so an operation may act
+ * only on memory the test owns. The ground the rules stand on:
+ *   - the test area is the window with a guard of DT_GUARD on either side
+ *     ([W - G, W + S + G)); the host picks a window whose area and a second
+ *     guard beyond it on each side ([W - 2G, W + S + 2G)) hold nothing of its
+ *     own, and the harness never maps anything there afterwards (its own
+ *     mappings are placed top-down below mmap_base, far away);
+ *   - nothing of the harness lies at or above 2^47 (the kernel places
+ *     nothing there without a hint above it, on a 5-level host too);
+ *   - a kernel walk or copy that stops at the first hole (mprotect, mincore,
+ *     the copies of read and write) cannot leave the area from inside it:
+ *     the second guard is such a hole;
+ *   - an argument the kernel refuses before it acts (a range that wraps or
+ *     reaches past the largest TASK_SIZE, 2^56 - 4 KiB; an unknown madvise
+ *     advice; a buffer access_ok refuses) is safe anywhere.
+ * A rule must hold on a 5-level host too, where user space reaches 2^56:
+ * MAP_FIXED over the window with a length of 2^47 fails with 4-level tables
+ * but would map over the harness with 5 levels, so it is refused here. */
+
+#define HIGH_USER (UINT64_C(1) << 47)          /* nothing of the harness at or above */
+#define TASK_SIZE_MAX UINT64_C(0xfffffffffff000) /* 5-level TASK_SIZE: the largest */
 
 static uint64_t page_align(uint64_t len) { return (len + DT_PAGE - 1) & ~(DT_PAGE - 1); }
 
-/* Does [addr, addr+len) lie in the window and its trailing guard? */
+/* Does [addr, addr+len) lie in the test area (the window and the guard on
+ * either side)? A relative address below the window wraps around, so the
+ * area starts at the relative address -DT_GUARD. */
 static int in_window(const struct dt_op *op, uint64_t len)
 {
-    return !op->abs && op->addr <= DT_WINDOW_SIZE + DT_GUARD &&
-           len <= DT_WINDOW_SIZE + DT_GUARD - op->addr;
+    const uint64_t area = DT_WINDOW_SIZE + 2 * DT_GUARD;
+    uint64_t lo = op->addr + DT_GUARD; /* relative to the area's start */
+    return !op->abs && lo <= area && len <= area - lo;
 }
 
-/* An absolute address the host child never maps: below mmap_min_addr, or
- * beyond the user half. */
+/* Does the range start at or above 2^47, where only the test maps anything
+ * (and only for a step: the runner unmaps it at once)? A range from there
+ * that wraps is refused by every call before it acts. */
+static int far_above(const struct dt_op *op) { return op->abs && op->addr >= HIGH_USER; }
+
+/* An address the host child never maps: below mmap_min_addr, or beyond the
+ * user half. */
 static int never_mapped(uint64_t addr) { return addr < 0x10000 || addr >= DT_TASK_SIZE; }
+
+/* A length that no mapping call accepts from any address: it rounds to 0
+ * or reaches past the largest TASK_SIZE (ENOMEM, EINVAL). */
+static int len_refused(uint64_t len) { return page_align(len) == 0 || len > TASK_SIZE_MAX; }
 
 static const char *mmap_unsafe(const struct dt_op *op)
 {
     int fixed = op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
-    int must_fail = op->len == 0 || op->len >= DT_TASK_SIZE || (op->off & (int64_t)(DT_PAGE - 1));
+    int must_fail = op->len == 0 || len_refused(op->len) || (op->off & (int64_t)(DT_PAGE - 1));
     if (must_fail)
         return NULL;
-    if (op->len > DT_WINDOW_SIZE)
-        return "mmap longer than the window";
-    if (fixed && !in_window(op, page_align(op->len)) && !(op->abs && op->addr & (DT_PAGE - 1)))
+    /* Populating (or locking) more than the window could exhaust the host. */
+    if ((op->flags & (MAP_POPULATE | MAP_LOCKED)) && op->len > DT_WINDOW_SIZE)
+        return "MAP_POPULATE/MAP_LOCKED longer than the window";
+    if (fixed && !in_window(op, page_align(op->len)) && !far_above(op) &&
+        !(op->abs && op->addr & (DT_PAGE - 1)))
         return "MAP_FIXED outside the window";
+    /* A hint the kernel may honour: the mapping must not reach past the
+     * test area into the second guard, which must stay a hole. Without a
+     * hint (or one below 64 KiB, or at or above 2^47) the mapping starts
+     * outside the window, never over anything, and the runner unmaps it
+     * before the next step. */
+    int no_hint = op->abs && (op->addr < 0x10000 || op->addr >= HIGH_USER);
+    if (!fixed && !no_hint && !in_window(op, page_align(op->len)))
+        return "a hint whose mapping could reach past the window";
     return NULL;
 }
 
@@ -464,24 +517,63 @@ static const char *mmap_unsafe(const struct dt_op *op)
 static const char *mremap_unsafe(const struct dt_op *op)
 {
     const int fixed = 2, dontunmap = 4;
-    if ((op->addr & (DT_PAGE - 1)) || op->len2 == 0 || op->len2 >= DT_TASK_SIZE ||
-        op->len >= DT_TASK_SIZE || (op->flags & ~7))
+    if ((op->addr & (DT_PAGE - 1)) || op->len2 == 0 || len_refused(op->len2) ||
+        len_refused(op->len) || (op->flags & ~7))
         return NULL; /* EINVAL before anything */
     uint64_t old_end = page_align(op->len), new_len = page_align(op->len2);
     uint64_t reach = old_end > new_len ? old_end : new_len;
-    if (op->abs || op->addr > DT_WINDOW_SIZE || reach > DT_WINDOW_SIZE - op->addr)
+    if (!in_window(op, reach) && !far_above(op))
         return "mremap outside the window";
-    if ((op->flags & (fixed | dontunmap)) &&
-        (op->abs2 || op->addr2 > DT_WINDOW_SIZE || new_len > DT_WINDOW_SIZE - op->addr2))
+    struct dt_op to = {.abs = op->abs2, .addr = op->addr2};
+    if ((op->flags & (fixed | dontunmap)) && !in_window(&to, new_len) && !far_above(&to))
         return "mremap to outside the window";
     return NULL;
 }
 
-static int fd_ok(int fd) { return fd == -1 || (fd >= 3 && fd <= DT_MAX_FD); }
+/* Advice Linux 6.x may know (0-4, 8-25, 100-103 and a few to come); any
+ * other is EINVAL before the range is looked at. */
+static int advice_may_be_valid(int advice)
+{
+    return (advice >= 0 && advice <= 4) || (advice >= 8 && advice <= 31) ||
+           (advice >= 100 && advice <= 103);
+}
+
+static const char *madvise_unsafe(const struct dt_op *op)
+{
+    if (op->flags == 100 || op->flags == 101)
+        return "memory-failure advice";
+    if (!advice_may_be_valid(op->flags))
+        return NULL;
+    uint64_t len = page_align(op->len);
+    if ((op->addr & (DT_PAGE - 1)) || op->len == 0 || len == 0)
+        return NULL; /* EINVAL, or 0 at once */
+    /* A range that wraps is EINVAL; wrapping is certain from any window at
+     * or below 2^48 when the length is this large. */
+    if (len > UINT64_MAX - (UINT64_C(1) << 48))
+        return NULL;
+    /* madvise goes on past holes: the whole range must be the test's. */
+    return in_window(op, len) || far_above(op) ? NULL : "madvise outside the window";
+}
+
+/* fds the host child never has open: it holds its socket at 1000 (and 1001
+ * for a moment during a fork), and 0-2 are /dev/null there but closed in
+ * vmsim. */
+static int fd_ok(int fd) { return fd < 0 || (fd >= 3 && fd <= DT_MAX_FD) || fd > 1001; }
+
+/* read/write/pread/pwrite: the kernel copies from the buffer on, in order,
+ * and stops at the first page it cannot touch; from the test area it meets
+ * the second guard before anything of the harness. */
+static const char *io_unsafe(const struct dt_op *op)
+{
+    if (!fd_ok(op->fd))
+        return "fd out of range";
+    if (op->abs)
+        return op->addr < 0x10000 || op->addr >= HIGH_USER ? NULL : "absolute buffer";
+    return in_window(op, 0) ? NULL : "buffer outside the window";
+}
 
 const char *dt_op_unsafe(const struct dt_op *op)
 {
-    const uint64_t io_max = UINT64_C(1) << 20;
     if (op->proc < 0 || op->proc >= DT_MAX_PROCS)
         return "process number out of range";
     switch (op->kind) {
@@ -490,22 +582,23 @@ const char *dt_op_unsafe(const struct dt_op *op)
             return "fd out of range";
         return mmap_unsafe(op);
     case DT_MUNMAP:
-        if ((op->addr & (DT_PAGE - 1)) || op->len == 0 || op->len >= DT_TASK_SIZE)
+        if ((op->addr & (DT_PAGE - 1)) || op->len == 0 || len_refused(op->len))
             return NULL; /* EINVAL before anything */
-        return in_window(op, page_align(op->len)) ? NULL : "munmap outside the window";
+        return in_window(op, page_align(op->len)) || far_above(op) ? NULL : "munmap outside the window";
     case DT_MPROTECT:
         /* PROT_GROWSDOWN goes to the first VMA below the end, wherever
          * that is: the whole range must be the window's. */
         if ((op->prot & 0x03000000) && !(op->addr & (DT_PAGE - 1)) && op->len &&
-            !in_window(op, page_align(op->len)))
+            !in_window(op, page_align(op->len)) && !far_above(op))
             return "mprotect with PROT_GROWSDOWN/GROWSUP reaching outside the window";
         /* fallthrough */
     case DT_MSYNC:
     case DT_MINCORE:
-        /* These stop at the first hole, and the guard after the window is one. */
+        /* These stop at the first hole (msync goes on, but changes nothing
+         * a program sees), and the second guard is one. */
         if ((op->addr & (DT_PAGE - 1)) || op->len == 0)
             return NULL;
-        return !op->abs && op->addr < DT_WINDOW_SIZE ? NULL : "range outside the window";
+        return in_window(op, 0) || far_above(op) ? NULL : "range outside the window";
     case DT_LOAD:
     case DT_STORE:
         if (op->len < 1 || op->len > DT_MAX_LOAD)
@@ -518,13 +611,7 @@ const char *dt_op_unsafe(const struct dt_op *op)
     case DT_WRITE:
     case DT_PREAD:
     case DT_PWRITE:
-        if (!fd_ok(op->fd))
-            return "fd out of range";
-        if (op->len > io_max)
-            return "i/o longer than 1 MiB";
-        if (op->abs)
-            return op->addr < 0x10000 ? NULL : "absolute buffer";
-        return op->addr < DT_WINDOW_SIZE ? NULL : "buffer outside the window";
+        return io_unsafe(op);
     case DT_OPEN:
         return op->name >= 0 && op->name < DT_NNAMES ? NULL : "bad name";
     case DT_FTRUNCATE:
@@ -544,12 +631,7 @@ const char *dt_op_unsafe(const struct dt_op *op)
     case DT_MREMAP:
         return mremap_unsafe(op);
     case DT_MADVISE:
-        if (op->flags == 100 || op->flags == 101)
-            return "memory-failure advice";
-        if ((op->addr & (DT_PAGE - 1)) || op->len == 0)
-            return NULL;
-        /* madvise goes on past holes: the whole range must be the window's. */
-        return in_window(op, page_align(op->len)) ? NULL : "madvise outside the window";
+        return madvise_unsafe(op);
     default:
         return "unknown kind";
     }

@@ -203,6 +203,12 @@ void host_profile_read(struct host_profile *p, const char *dir)
     take_unsigned("/proc/sys/vm/overcommit_memory", &p->overcommit_memory, &p->src.overcommit_memory);
     p->overcommit_ratio = 50;
     take_unsigned("/proc/sys/vm/overcommit_ratio", &p->overcommit_ratio, &p->src.overcommit_ratio);
+    p->overcommit_kbytes = d.overcommit_kbytes;
+    take_u64("/proc/sys/vm/overcommit_kbytes", &p->overcommit_kbytes, &p->src.overcommit_kbytes);
+    p->admin_reserve_kbytes = d.admin_reserve_kbytes;
+    take_u64("/proc/sys/vm/admin_reserve_kbytes", &p->admin_reserve_kbytes, &p->src.admin_reserve_kbytes);
+    p->user_reserve_kbytes = d.user_reserve_kbytes;
+    take_u64("/proc/sys/vm/user_reserve_kbytes", &p->user_reserve_kbytes, &p->src.user_reserve_kbytes);
     p->page_cluster = 3;
     take_unsigned("/proc/sys/vm/page-cluster", &p->page_cluster, &p->src.page_cluster);
     p->swappiness = 60;
@@ -241,6 +247,19 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     c->fault_around_bytes = p->fault_around_bytes;
     c->readahead_kb = p->readahead_kb;
     c->max_sectors_kb = p->max_sectors_kb;
+    /* The commit policy sees the host's RAM and swap, whatever the
+     * machine's own RAM is: a mapping larger than the simulated RAM but
+     * smaller than the host's must succeed on both sides. */
+    c->overcommit_memory = p->overcommit_memory;
+    c->overcommit_ratio = p->overcommit_ratio;
+    c->overcommit_kbytes = p->overcommit_kbytes;
+    c->admin_reserve_kbytes = p->admin_reserve_kbytes;
+    c->user_reserve_kbytes = p->user_reserve_kbytes;
+    if (p->mem_total)
+        c->mem_total = p->mem_total;
+    c->swap_bytes = p->swap_total;
+    if (p->large_folios >= 0)
+        c->large_folios = p->large_folios;
 }
 
 static void row(FILE *out, const char *name, const char *value, const char *why)
@@ -277,6 +296,9 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "mmap_min_addr", p->mmap_min_addr, p->src.mmap_min_addr);
     row_u64(out, "overcommit_memory", p->overcommit_memory, p->src.overcommit_memory);
     row_u64(out, "overcommit_ratio", p->overcommit_ratio, p->src.overcommit_ratio);
+    row_u64(out, "overcommit_kbytes", p->overcommit_kbytes, p->src.overcommit_kbytes);
+    row_u64(out, "admin_reserve_kb", p->admin_reserve_kbytes, p->src.admin_reserve_kbytes);
+    row_u64(out, "user_reserve_kb", p->user_reserve_kbytes, p->src.user_reserve_kbytes);
     row_u64(out, "mem_total", p->mem_total, "/proc/meminfo MemTotal, bytes");
     row_u64(out, "swap_total", p->swap_total, "/proc/meminfo SwapTotal, bytes");
     row_u64(out, "page_cluster", p->page_cluster, p->src.page_cluster);
@@ -288,6 +310,6 @@ void host_profile_print(const struct host_profile *p, FILE *out)
         p->large_folios < 0 ? "could not be measured in the scratch folder"
         : p->large_folios   ? "a partial fadvise(DONTNEED) keeps a 64 KiB write cached"
                             : "a partial fadvise(DONTNEED) drops its page");
-    fprintf(out, "Not yet in vmsim's config: overcommit, page_cluster, swappiness, large_folios\n"
+    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness, large_folios\n"
                  "(read here for the models that will use them).\n");
 }

@@ -21,6 +21,8 @@ struct host_profile {
     uint64_t mmap_min_addr;     /* vm.mmap_min_addr */
     unsigned overcommit_memory; /* vm.overcommit_memory: 0 heuristic, 1 always, 2 never */
     unsigned overcommit_ratio;  /* vm.overcommit_ratio, percent */
+    uint64_t overcommit_kbytes; /* vm.overcommit_kbytes */
+    uint64_t admin_reserve_kbytes, user_reserve_kbytes; /* vm.admin_/user_reserve_kbytes */
     uint64_t mem_total;         /* MemTotal, bytes */
     uint64_t swap_total;        /* SwapTotal, bytes */
     unsigned page_cluster;      /* vm.page-cluster: swap readahead is 2^N pages */
@@ -31,6 +33,7 @@ struct host_profile {
     int large_folios;           /* the scratch filesystem caches large folios; -1 unknown */
     struct {                    /* where each value came from */
         const char *max_map_count, *mmap_min_addr, *overcommit_memory, *overcommit_ratio;
+        const char *overcommit_kbytes, *admin_reserve_kbytes, *user_reserve_kbytes;
         const char *page_cluster, *swappiness, *fault_around_bytes;
         const char *readahead_kb, *max_sectors_kb;
     } src;

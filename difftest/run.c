@@ -389,10 +389,10 @@ static int seek_blocks(int fd, char *out, size_t n)
     return 0;
 }
 
-/* One char per block of the open (and written back) file: '1' where the
- * disk holds its data, by FIEMAP. Delayed-allocation extents are left out:
- * once the file is written back, those are blocks a write reserved but
- * never filled (it copied nothing), which never reach the disk. */
+/* One char per block of the open (and written back) file, by FIEMAP: '1'
+ * where the disk holds its data, 'd' where a delayed-allocation extent is
+ * left after write-back (a block a write reserved but never filled: it
+ * copied nothing), '0' in a hole. */
 static int disk_blocks(int fd, char *out, size_t n)
 {
     enum { BATCH = 64 };
@@ -414,10 +414,8 @@ static int disk_blocks(int fd, char *out, size_t n)
         for (unsigned i = 0; i < fm->fm_mapped_extents; i++) {
             const struct fiemap_extent *x = &fm->fm_extents[i];
             for (uint64_t b = x->fe_logical / DT_PAGE;
-                 !(x->fe_flags & FIEMAP_EXTENT_DELALLOC) && b < blocks &&
-                 b < (x->fe_logical + x->fe_length + DT_PAGE - 1) / DT_PAGE;
-                 b++)
-                out[b] = '1';
+                 b < blocks && b < (x->fe_logical + x->fe_length + DT_PAGE - 1) / DT_PAGE; b++)
+                out[b] = (x->fe_flags & FIEMAP_EXTENT_DELALLOC) ? 'd' : '1';
             start = x->fe_logical + x->fe_length;
             if (x->fe_flags & FIEMAP_EXTENT_LAST)
                 start = UINT64_MAX;
@@ -425,6 +423,24 @@ static int disk_blocks(int fd, char *out, size_t n)
     }
     free(fm);
     return rc;
+}
+
+/* The disk maps agree: vmsim's host file (where anything delayed is data
+ * being written) holds data where the host's does and nowhere else. A
+ * block the host reserved but left off the disk may be either: whether a
+ * failed write's page past the end is written once the file grows depends
+ * on whether the host's background write-back cleaned it before. */
+static int same_disk_blocks(const char *host, char *sim)
+{
+    if (strlen(host) != strlen(sim))
+        return 0;
+    for (size_t i = 0; sim[i]; i++) {
+        if (sim[i] == 'd')
+            sim[i] = '1';
+        if (host[i] != 'd' && host[i] != sim[i])
+            return 0;
+    }
+    return 1;
 }
 
 /* The holes of a file, after its bytes compared equal: where SEEK_DATA and
@@ -456,8 +472,8 @@ static int compare_holes(struct run_state *st, int name, int step, struct dt_dif
                      "  host:  %.*s\n  vmsim: %.*s\n", dt_file_names[name], 80, host_seek, 80, sim_seek);
             rc = 1;
         } else if (!disk_blocks(b, host_disk, sizeof(host_disk)) &&
-                   !disk_blocks(a, sim_disk, sizeof(sim_disk)) && strcmp(host_disk, sim_disk) != 0) {
-            diff_set(d, step, DT_ASPECT_DISK, "file %s: blocks on the disk (FIEMAP)\n"
+                   !disk_blocks(a, sim_disk, sizeof(sim_disk)) && !same_disk_blocks(host_disk, sim_disk)) {
+            diff_set(d, step, DT_ASPECT_DISK, "file %s: blocks on the disk (FIEMAP; d: reserved, not on the disk)\n"
                      "  host:  %.*s\n  vmsim: %.*s\n", dt_file_names[name], 80, host_disk, 80, sim_disk);
             rc = 1;
         }
@@ -703,6 +719,19 @@ static int run_step(struct run_state *st, const struct dt_op *op, int step, stru
     return disk_checks(st, op, s, step, d);
 }
 
+/* Does no line of maps text meet [lo, hi)? */
+static int range_is_free(const char *text, uint64_t lo, uint64_t hi)
+{
+    for (const char *line = text; line && *line;) {
+        unsigned long start, end;
+        if (sscanf(line, "%lx-%lx", &start, &end) == 2 && start < hi && end > lo)
+            return 0;
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : NULL;
+    }
+    return 1;
+}
+
 static int start_sides(struct run_state *st, struct dt_diff *d)
 {
     const struct dt_config *cfg = st->cfg;
@@ -719,11 +748,12 @@ static int start_sides(struct run_state *st, struct dt_diff *d)
         diff_set(d, 0, DT_ASPECT_HOST, "%s\n", err);
         return -1;
     }
+    /* The test area and the second guard around it are free in the child
+     * too (the safety rules in ops.c rely on it). */
     char *text = host_maps(st->host, 0);
-    struct dt_maps m = {0};
-    int busy = !text || dt_maps_parse(text, cfg->window - DT_GUARD, &m) || m.n != 0;
+    int busy = !text || !range_is_free(text, cfg->window - 2 * DT_GUARD,
+                                       cfg->window + DT_WINDOW_SIZE + 2 * DT_GUARD);
     free(text);
-    dt_maps_free(&m);
     if (busy) {
         diff_set(d, 0, DT_ASPECT_HOST, "the window is not free in the host child\n");
         return -1;

@@ -170,7 +170,7 @@ typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
 struct vms_config {
     uint64_t phys_bytes;          /* simulated RAM; default 1 GiB */
     unsigned ncpus;               /* default 4, at most VMS_MAX_CPUS */
-    uint64_t swap_bytes;          /* reserved for swap; 0 */
+    uint64_t swap_bytes;          /* swap space (SwapTotal); 0. Only the commit limit counts it */
     int pgtable_levels;           /* 4 (48-bit) or 5 (57-bit); default 4 */
     int pcid;                     /* tag TLB entries by PCID; default 0 */
     struct vms_tlb_geometry dtlb; /* L1 data TLB: 64 entries, 4-way */
@@ -183,12 +183,28 @@ struct vms_config {
     unsigned fault_around_bytes;  /* read fault-around window; 65536 */
     unsigned readahead_kb;        /* the disk's read_ahead_kb (readahead window); 128 */
     unsigned max_sectors_kb;      /* the disk's largest request (io_pages); 1280 */
+    int large_folios;             /* the page cache holds large folios, as ext4 does since
+                                     Linux 6.16 (0: the classic 4 KiB page cache); 1 */
     const char *root;             /* host folder that confines paths; "." */
     int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
     uint64_t memlock_rlimit;      /* RLIMIT_MEMLOCK in bytes (UINT64_MAX: unlimited); 8 MiB */
     int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */
     int zero_page;                /* read faults of private anonymous memory map the shared
                                      zero page (0: a kernel that allocates a page instead); 1 */
+    /* Overcommit: how mmap, mprotect, mremap and fork charge private writable
+     * and shared anonymous memory (Linux's __vm_enough_memory). */
+    unsigned overcommit_memory;   /* vm.overcommit_memory: 0 heuristic (refuse one request
+                                     larger than RAM + swap), 1 always, 2 strict; 0 */
+    unsigned overcommit_ratio;    /* vm.overcommit_ratio: percent of RAM in the strict limit; 50 */
+    uint64_t overcommit_kbytes;   /* vm.overcommit_kbytes: the strict limit's RAM part instead
+                                     of the ratio when not 0; 0 */
+    uint64_t mem_total;           /* the RAM the policy counts (MemTotal), bytes; 0: phys_bytes.
+                                     Lets a small simulated RAM stand in for a host's */
+    uint64_t admin_reserve_kbytes; /* vm.admin_reserve_kbytes, kept back from unprivileged
+                                      tasks in strict mode; UINT64_MAX: Linux's boot value,
+                                      1/32 of mem_total up to 8 MiB */
+    uint64_t user_reserve_kbytes; /* vm.user_reserve_kbytes (strict mode); UINT64_MAX: 1/32 of
+                                     mem_total up to 128 MiB */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };

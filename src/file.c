@@ -316,9 +316,19 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     return 0;
 }
 
+/* The flags open(2) knows (Linux's VALID_OPEN_FLAGS, in the kernel's own
+ * values: access mode, CREAT ... NOATIME, CLOEXEC, __O_SYNC, PATH,
+ * __O_TMPFILE); open and openat ignore any other bit, where openat2 would
+ * refuse it. */
+#define VALID_OPEN_FLAGS 037777703
+#define O_SYNC_ONLY 04000000 /* the kernel's __O_SYNC: O_SYNC is it with O_DSYNC */
+
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
 {
     vms_machine *m = t->m;
+    flags &= VALID_OPEN_FLAGS;
+    if (flags & O_SYNC_ONLY) /* as open does: every sync path looks at O_DSYNC */
+        flags |= O_DSYNC;
     if (!path)
         return -EFAULT;
     if (!path[0])
@@ -413,6 +423,14 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
     int64_t ret = filemap_write(t, f->mapping, buf, len, &at);
     if (ret > 0)
         *pos = at;
+    /* O_DSYNC (and O_SYNC): what the call wrote is on the disk before it
+     * returns (Linux's generic_write_sync). */
+    if (ret > 0 && (f->flags & O_DSYNC)) {
+        int e = writeback_range(t->m, f->mapping, (at - (uint64_t)ret) >> PAGE_SHIFT,
+                                (at - 1) >> PAGE_SHIFT, t->cpu);
+        if (e)
+            return e;
+    }
     return ret;
 }
 

@@ -46,6 +46,11 @@ static int dup_mmap(struct mm_struct *mm, struct vms_task *parent)
     for (struct vm_area_struct *pvma = oldmm->mmap; pvma && !err; pvma = pvma->vm_next) {
         if (pvma->vm_flags & VM_DONTCOPY)
             continue;
+        /* The child commits what the parent's accounted VMAs hold, each
+         * checked as one request (a merged VMA may exceed RAM + swap). */
+        if ((pvma->vm_flags & VM_ACCOUNT) &&
+            !vm_enough_memory(oldmm, (pvma->vm_end - pvma->vm_start) >> PAGE_SHIFT))
+            return -ENOMEM;
         struct vm_area_struct *vma = dup_vma(mm, pvma);
         if (!vma)
             return -ENOMEM;

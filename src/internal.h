@@ -150,7 +150,7 @@ void mm_set_layout(struct mm_struct *mm);
  * flags as mmap's. 0, or -errno. */
 int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
                       uint64_t len, uint64_t off, int flags, uint64_t *out);
-int vm_enough_memory(vms_machine *m, uint64_t pages);
+int vm_enough_memory(struct mm_struct *mm, uint64_t pages);
 int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
 {
@@ -189,6 +189,10 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
  * shared mapping (private copies stay), and punches the same hole in the
  * host file: fallocate(PUNCH_HOLE). 0 or -errno. */
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last);
+/* Splits the large folio holding pfn into order-0 pages (Linux's
+ * split_folio), unmapping it everywhere first; -EBUSY for a dirty one,
+ * which stays whole. */
+int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu);
 /* Reclaims a clean, unmapped page-cache page: 1 if it was dropped. */
 int remove_clean_cache_page(vms_machine *m, uint32_t pfn);
 /* A PG_unread page becomes an ordinary cached one: 1 if it was unread. */
@@ -201,8 +205,32 @@ void set_page_dirty(vms_machine *m, uint32_t pfn);
  * file page's block holds data from now on. 0 or -ENOMEM. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
- * and marks the page ra->async_size before its end. */
-void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
+ * in folios of up to ra->order (large folios; the order used is stored back)
+ * and marks the folio ra->async_size before its end. */
+void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
+/* The next window of a stream (Linux's page_cache_async_ra once it has set
+ * start and size): with large folios the order grows by 2 and the window
+ * ends on a boundary of it. */
+void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
+/* Does the page cache of as hold large folios? */
+static inline int mapping_large_folio_support(const vms_machine *m, const struct address_space *as)
+{
+    return m->cfg.large_folios && as->kind == MAPPING_FILE;
+}
+/* The readahead marker of the folio holding the page. */
+static inline int folio_test_readahead(const vms_machine *m, uint32_t pfn)
+{
+    return (m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags & PG_readahead) != 0;
+}
+static inline void folio_clear_readahead(vms_machine *m, uint32_t pfn)
+{
+    m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags &= ~PG_readahead;
+}
+/* The marked page pfn at index was reached by a request of req pages: the
+ * next window if the state expects it there, else one sized by the cached
+ * run after it (interleaved streams). Clears the mark. */
+void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                         uint32_t pfn, uint64_t index, uint64_t req);
 /* The disk's readahead window and largest request, in pages (Linux's
  * bdi->ra_pages and bdi->io_pages). */
 static inline uint64_t ra_pages(const vms_machine *m) { return m->cfg.readahead_kb / 4; }
@@ -218,6 +246,13 @@ static inline uint64_t size_pages(const struct address_space *as)
  * and counted, but raise no signal. Returns the bytes copied. */
 uint64_t copy_to_user(struct vms_task *t, uint64_t va, const void *src, uint64_t len);
 uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len);
+/* Linux's copy_folio_from_iter_atomic: copies until the first access that
+ * would fault (pagefault_disable), handling none. */
+uint64_t copy_from_user_nofault(struct vms_task *t, void *dst, uint64_t va, uint64_t len);
+/* Linux's fault_in_readable: touches each page of the range as a kernel
+ * read would, stopping at the first that cannot be read. Returns the bytes
+ * made readable from va. */
+uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len);
 
 /* ---- task.c ---- */
 struct mm_struct *mm_alloc(vms_machine *m);

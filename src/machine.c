@@ -28,6 +28,10 @@ void vms_config_init(struct vms_config *c)
     c->memlock_rlimit = 8ULL << 20;
     c->pku = 1;
     c->zero_page = 1;
+    c->overcommit_ratio = 50;
+    c->admin_reserve_kbytes = UINT64_MAX;
+    c->user_reserve_kbytes = UINT64_MAX;
+    c->large_folios = 1;
 }
 
 static int config_valid(const struct vms_config *c)
@@ -39,7 +43,7 @@ static int config_valid(const struct vms_config *c)
            fa >= PAGE_SIZE && fa <= PTRS_PER_TABLE * PAGE_SIZE && (fa & (fa - 1)) == 0 &&
            c->max_map_count >= 1 && c->max_map_count < INT32_MAX &&
            c->readahead_kb >= 4 && c->readahead_kb <= (1u << 20) &&
-           c->max_sectors_kb >= 4 && c->max_sectors_kb <= (1u << 20);
+           c->max_sectors_kb >= 4 && c->max_sectors_kb <= (1u << 20) && c->overcommit_memory <= 2;
 }
 
 vms_machine *vms_machine_create(const struct vms_config *c)

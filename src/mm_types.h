@@ -81,12 +81,16 @@ struct address_space {
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
+    /* shmem only: its size is committed (made without MAP_NORESERVE) */
+    int commit_charged;
+    uint64_t commit_walk;          /* the last committed_pages() walk that counted it */
 };
 
 /* Readahead state of an open file (Linux's file_ra_state). */
 struct file_ra_state {
     uint64_t start, size, async_size; /* pages */
     uint64_t prev_pos;                /* where the last read() ended; UINT64_MAX: none */
+    unsigned order;                   /* folio order of the last window (large folios) */
     unsigned mmap_miss;               /* faults that missed the cache, less pages hit */
 };
 
@@ -149,6 +153,7 @@ struct vms_task {
     struct mm_struct *mm;
     struct files_struct *files;
     int in_uaccess; /* the kernel is copying to or from user memory: faults raise no signal */
+    int pagefault_disabled; /* an atomic kernel copy: a fault ends it, unhandled */
     unsigned cpu;
     struct cpu *cpu_ptr;  /* &m->cpus[cpu], for the access fast path */
     int pid;
@@ -193,6 +198,7 @@ struct vms_machine {
     int namei_by_hand;            /* the host refuses openat2: src/namei.c resolves */
     struct address_space *inodes; /* every host file the machine has opened */
     struct vms_io_stats io;
+    uint64_t commit_walks;        /* committed_pages() walks so far */
 };
 
 /* A macro, so that the event is only built when someone is listening. */

@@ -216,11 +216,78 @@ static int arch_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t 
     return 0;
 }
 
-/* Overcommit, heuristic mode: refuse only a single request larger than RAM
- * plus swap (Linux's __vm_enough_memory with OVERCOMMIT_GUESS). */
-int vm_enough_memory(vms_machine *m, uint64_t pages)
+/* ---- overcommit (Linux's __vm_enough_memory) ---- */
+
+/* The RAM the policy counts: the host's MemTotal when the machine stands in
+ * for it, else the simulated RAM. */
+static uint64_t totalram_pages(const vms_machine *m)
 {
-    return pages <= m->pm.nframes + (m->cfg.swap_bytes >> PAGE_SHIFT);
+    return m->cfg.mem_total ? m->cfg.mem_total >> PAGE_SHIFT : m->pm.nframes;
+}
+
+/* A reserve in pages: the sysctl, or Linux's boot value (1/32 of the RAM,
+ * at most cap_kb). */
+static uint64_t reserve_pages(const vms_machine *m, uint64_t kbytes, uint64_t cap_kb)
+{
+    if (kbytes == UINT64_MAX) {
+        kbytes = (totalram_pages(m) << (PAGE_SHIFT - 10)) / 32;
+        kbytes = kbytes < cap_kb ? kbytes : cap_kb;
+    }
+    return kbytes >> (PAGE_SHIFT - 10);
+}
+
+/* Pages committed machine-wide (Linux's vm_committed_as): every VM_ACCOUNT
+ * VMA, and once each shmem object made without MAP_NORESERVE. Linux keeps
+ * the sum in a counter; vmsim adds it up when strict mode asks. */
+static uint64_t committed_pages(vms_machine *m)
+{
+    uint64_t n = 0, walk = ++m->commit_walks;
+    for (struct mm_struct *mm = m->mms; mm; mm = mm->mm_next) {
+        for (struct vm_area_struct *v = mm->mmap; v; v = v->vm_next) {
+            struct address_space *as = v->mapping;
+            if (v->vm_flags & VM_ACCOUNT)
+                n += (v->vm_end - v->vm_start) >> PAGE_SHIFT;
+            if (as && as->kind == MAPPING_SHMEM && as->commit_charged && as->commit_walk != walk) {
+                as->commit_walk = walk;
+                n += PAGE_ALIGN(as->size) >> PAGE_SHIFT;
+            }
+        }
+    }
+    return n;
+}
+
+/* The strict limit: overcommit_kbytes, or overcommit_ratio percent of RAM,
+ * plus swap (Linux's vm_commit_limit). */
+static uint64_t commit_limit(const vms_machine *m)
+{
+    uint64_t ram = totalram_pages(m), ratio = m->cfg.overcommit_ratio;
+    uint64_t limit = m->cfg.overcommit_kbytes ? m->cfg.overcommit_kbytes >> (PAGE_SHIFT - 10)
+                     : ratio && ram > UINT64_MAX / ratio ? UINT64_MAX
+                                                         : ram * ratio / 100;
+    uint64_t swap = m->cfg.swap_bytes >> PAGE_SHIFT;
+    return limit > UINT64_MAX - swap ? UINT64_MAX : limit + swap;
+}
+
+/* May mm commit pages more? Heuristic mode refuses only a single request
+ * larger than RAM plus swap; strict mode keeps everything committed below
+ * the limit, less the admin reserve (for unprivileged tasks) and a user
+ * reserve of 1/32 of the caller's size at most. */
+int vm_enough_memory(struct mm_struct *mm, uint64_t pages)
+{
+    vms_machine *m = mm->m;
+    uint64_t swap = m->cfg.swap_bytes >> PAGE_SHIFT;
+    if (m->cfg.overcommit_memory == 1)
+        return 1;
+    if (m->cfg.overcommit_memory == 0)
+        return pages <= totalram_pages(m) + swap;
+    uint64_t allowed = commit_limit(m);
+    uint64_t reserve = m->cfg.privileged ? 0 : reserve_pages(m, m->cfg.admin_reserve_kbytes, 8192);
+    uint64_t user = reserve_pages(m, m->cfg.user_reserve_kbytes, 131072);
+    reserve += mm->total_vm / 32 < user ? mm->total_vm / 32 : user;
+    if (reserve >= allowed)
+        return 0;
+    uint64_t committed = committed_pages(m);
+    return pages < allowed - reserve && committed < allowed - reserve - pages;
 }
 
 static int accountable(uint64_t vm_flags)
@@ -300,11 +367,11 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     /* Charge first, so that a refused mapping leaves the old ones in place.
      * Shared anonymous memory is charged whole, for its shmem object. */
     if (!file && (vm_flags & VM_SHARED) && !(vm_flags & VM_NORESERVE) &&
-        !vm_enough_memory(m, len >> PAGE_SHIFT))
+        !vm_enough_memory(mm, len >> PAGE_SHIFT))
         return -ENOMEM;
     if (accountable(vm_flags)) {
         uint64_t charged = (len >> PAGE_SHIFT) - accounted_pages(mm, addr, end);
-        if (charged && !vm_enough_memory(m, charged))
+        if (charged && !vm_enough_memory(mm, charged))
             return -ENOMEM;
         vm_flags |= VM_ACCOUNT;
     }
@@ -331,6 +398,7 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
             vma_free(vma);
             return -ENOMEM;
         }
+        vma->mapping->commit_charged = !(vm_flags & VM_NORESERVE);
     } else {
         vma->vm_pgoff = addr >> PAGE_SHIFT;
     }
@@ -396,8 +464,6 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
     }
     if (file->is_dir)
         return -ENODEV; /* no ->mmap at all */
-    if (flags & MAP_NORESERVE)
-        vm_flags |= VM_NORESERVE;
     return (int64_t)vm_flags;
 }
 
@@ -421,8 +487,6 @@ static int64_t anon_vm_flags(int flags, uint64_t vm_flags)
     default: /* MAP_SHARED_VALIDATE too: it exists for files only */
         return -EINVAL;
     }
-    if (flags & MAP_NORESERVE)
-        vm_flags |= VM_NORESERVE;
     return (int64_t)vm_flags;
 }
 
@@ -494,6 +558,10 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
                                                : anon_vm_flags(flags, base);
     if (vm_flags < 0)
         return vm_flags;
+    /* Strict overcommit honours no MAP_NORESERVE (MAP_DROPPABLE reserves
+     * nothing all the same). */
+    if ((flags & MAP_NORESERVE) && m->cfg.overcommit_memory != 2)
+        vm_flags |= VM_NORESERVE;
     if ((flags & MAP_HUGETLB) && ((uint64_t)off & (PMD_SIZE - 1)))
         return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
     /* The huge page pool is empty. Simplification: with MAP_NORESERVE Linux

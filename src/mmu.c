@@ -150,6 +150,10 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
             }
         }
         cpu_fault_invalidate(c, va);
+        if (t->pagefault_disabled) {
+            *sig = SIGSEGV;
+            return NULL;
+        }
         *sig = do_user_addr_fault(t, va, err);
         if (*sig)
             return NULL;
@@ -227,6 +231,29 @@ uint64_t copy_to_user(struct vms_task *t, uint64_t va, const void *src, uint64_t
 uint64_t copy_from_user(struct vms_task *t, void *dst, uint64_t va, uint64_t len)
 {
     return uaccess(t, va, dst, len, ACC_READ);
+}
+
+uint64_t copy_from_user_nofault(struct vms_task *t, void *dst, uint64_t va, uint64_t len)
+{
+    t->pagefault_disabled = 1;
+    uint64_t done = uaccess(t, va, dst, len, ACC_READ);
+    t->pagefault_disabled = 0;
+    return done;
+}
+
+uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len)
+{
+    uint64_t done = 0;
+    t->in_uaccess = 1;
+    while (done < len) {
+        uint64_t n = PAGE_SIZE - ((va + done) & (PAGE_SIZE - 1));
+        int sig = 0;
+        if (!translate(t, va + done, ACC_READ, &sig))
+            break;
+        done += n < len - done ? n : len - done;
+    }
+    t->in_uaccess = 0;
+    return done;
 }
 
 /* Copies page by page; bytes before a faulting page are transferred, as a

@@ -66,7 +66,7 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
         return 0;
     if (newflags & VM_WRITE) {
         if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) {
-            if (((end - start) >> PAGE_SHIFT) > m->pm.nframes + (m->cfg.swap_bytes >> PAGE_SHIFT))
+            if (!vm_enough_memory(mm, (end - start) >> PAGE_SHIFT))
                 return -ENOMEM;
             newflags |= VM_ACCOUNT;
         }

@@ -109,7 +109,7 @@ static int64_t expand_in_place(struct remap *r)
     struct mm_struct *mm = r->t->mm;
     struct vm_area_struct *vma = r->vma;
     uint64_t delta = r->new_len - r->old_len, old_end = vma->vm_end;
-    if ((vma->vm_flags & VM_ACCOUNT) && !vm_enough_memory(r->t->m, delta >> PAGE_SHIFT))
+    if ((vma->vm_flags & VM_ACCOUNT) && !vm_enough_memory(mm, delta >> PAGE_SHIFT))
         return -ENOMEM;
     vma_set_range(vma, vma->vm_start, old_end + delta, vma->vm_pgoff);
     vma = vma_merge_neighbours(mm, vma);
@@ -177,7 +177,7 @@ static int64_t move_vma(struct remap *r)
         return -ENOMEM;
     uint64_t charge = (r->flags & MREMAP_DONTUNMAP) ? r->old_len
                       : r->new_len > r->old_len ? r->new_len - r->old_len : 0;
-    if ((vma->vm_flags & VM_ACCOUNT) && charge && !vm_enough_memory(t->m, charge >> PAGE_SHIFT))
+    if ((vma->vm_flags & VM_ACCOUNT) && charge && !vm_enough_memory(mm, charge >> PAGE_SHIFT))
         return -ENOMEM;
     /* Page tables of the old range, before copy_vma can merge it away. */
     uint64_t vm_flags = vma->vm_flags;
@@ -214,6 +214,18 @@ static int64_t set_new_addr_and_move(struct remap *r)
 
 /* ---- the two paths ---- */
 
+/* A shrink unmaps the old range's tail as munmap would, with munmap's
+ * check: a tail that reaches past TASK_SIZE (an old length of 2^63, say)
+ * is EINVAL, however little of it is mapped. */
+static int unmap_tail(struct remap *r)
+{
+    uint64_t start = r->addr + r->new_len, len = r->old_len - r->new_len;
+    uint64_t task_size = r->t->mm->task_size;
+    if (start > task_size || len > task_size - start)
+        return -EINVAL;
+    return do_munmap(r->t, start, start + len);
+}
+
 static int64_t remap_to(struct remap *r)
 {
     struct mm_struct *mm = r->t->mm;
@@ -226,7 +238,7 @@ static int64_t remap_to(struct remap *r)
             return -EFAULT;
     }
     if (remap_type(r) == REMAP_SHRINK) {
-        int err = do_munmap(r->t, r->addr + r->new_len, r->addr + r->old_len);
+        int err = unmap_tail(r);
         if (err)
             return err;
         r->old_len = r->new_len;
@@ -241,7 +253,7 @@ static int64_t remap_at(struct remap *r)
     case REMAP_NO_RESIZE:
         return (int64_t)r->addr;
     case REMAP_SHRINK: {
-        int err = do_munmap(r->t, r->addr + r->new_len, r->addr + r->old_len);
+        int err = unmap_tail(r);
         return err ? err : (int64_t)r->addr;
     }
     case REMAP_EXPAND:

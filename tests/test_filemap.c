@@ -864,6 +864,65 @@ static void test_read_readahead_grows_as_a_stream_goes_on(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A read() remembers where it ended (prev_pos) only once it reached the
+ * copy: one that returns before (empty, or at or past EOF) leaves the last
+ * read's end, so the next read may still look sequential; one whose copy
+ * faults does count. Host-measured (64 KiB file, 100-byte preads). */
+static void test_read_that_copies_nothing_keeps_the_last_reads_end(void **state)
+{
+    struct env *e = *state;
+    enum { N = 16 };
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    const char *names[] = {"h", "i", "k"};
+    for (int i = 0; i < 3; i++)
+        make_file(e, names[i], N * PG);
+    int fd = open_ok(e, "h", O_RDONLY);
+    vms_addr view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0); /* never touched */
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 3 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, buf, 0, 9 * PG), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 10 * PG), 100);
+    assert_residency(e, view, N, "0001000000100000"); /* host: 0001000000100000 */
+    fd = open_ok(e, "i", O_RDONLY);
+    view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 3 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, (N + 9) * PG), 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 4 * PG), 100);
+    assert_residency(e, view, N, "0001111100000000"); /* host: 0001111100000000 */
+    fd = open_ok(e, "k", O_RDONLY);
+    view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 3 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, 0x10000, 100, 9 * PG), -EFAULT);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 10 * PG), 100);
+    assert_residency(e, view, N, "0001000001111100"); /* host: 0001000001111100 */
+    tu_assert_clean(e->m);
+}
+
+/* prev_pos is set when a read() ends, not page by page: a miss later in
+ * the same read is not sequential to its start. Host: a 16-page file with
+ * only page 2 cached (a 100-byte pread there); a fresh descriptor's
+ * pread(0x1581 bytes at 0x2fd5) then brings in pages 3-4 only, and with
+ * pages 1-2 cached the same. */
+static void test_a_miss_within_one_read_is_not_taken_for_a_stream(void **state)
+{
+    struct env *e = *state;
+    enum { N = 16 };
+    vms_addr buf = tu_anon(e->t, 2 * PG, RW);
+    make_file(e, "p1", N * PG);
+    make_file(e, "p2", N * PG);
+    int fd = open_ok(e, "p1", O_RDONLY);
+    vms_addr view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0); /* never touched */
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 2 * PG), 100);
+    assert_int_equal(vms_pread(e->t, open_ok(e, "p1", O_RDONLY), buf, 0x1581, 0x2fd5), 0x1581);
+    assert_residency(e, view, N, "0011100000000000"); /* host: 0011100000000000 */
+    fd = open_ok(e, "p2", O_RDONLY);
+    view = map_ok(e, 0, N * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 2 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 1 * PG), 100);
+    assert_int_equal(vms_pread(e->t, open_ok(e, "p2", O_RDONLY), buf, 0x1581, 0x2fd5), 0x1581);
+    assert_residency(e, view, N, "0111100000000000"); /* host: 0111100000000000 */
+    tu_assert_clean(e->m);
+}
+
 static void test_fault_around_is_the_same_for_private_mappings(void **state)
 {
     struct env *e = *state;
@@ -1009,6 +1068,32 @@ static void test_marker_fault_maps_its_block_when_it_retries(void **state)
     assert_int_equal(tu_fault_cost(e->t, p + 16 * PG, 0), '0');
     assert_int_equal(tu_fault_cost(e->t, p + 31 * PG, 0), '0');
     assert_int_equal(tu_fault_cost(e->t, p + 32 * PG, 0), '1');
+    tu_assert_clean(e->m);
+}
+
+/* A marker left by another descriptor's read(): the fault's own file has
+ * no window there, so the next one starts at the first page not cached
+ * after the marker and is a whole window long (Linux's page_cache_async_ra
+ * for interleaved streams); the retry then maps what it read. Host: a
+ * 13-page file of holes, read(fd A, 4 KiB at 0) that faults on its buffer
+ * (pages 0-3 cached, the marker on 1); a private map through fd B: the
+ * load of page 1 costs 1 minor fault, all 13 pages are then resident, and
+ * pages 8 and 12 cost nothing. (Pages 4-7 cost one more on the host: they
+ * are one large folio holding the marker.) */
+static void test_marker_of_another_descriptor_reads_the_next_window(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "x", 0);
+    int a = open_ok(e, "x", O_RDWR);
+    assert_int_equal(vms_ftruncate(e->t, a, 0xc001), 0);
+    assert_int_equal(vms_read(e->t, a, 0x7f0000000000ULL, PG), -EFAULT);
+    int b = open_ok(e, "x", O_RDONLY);
+    vms_addr p = map_at(e, 0, 13, RW, MAP_PRIVATE, b, 0);
+    assert_residency(e, p, 13, "1111000000000");         /* host: 1111000000000 */
+    assert_int_equal(tu_fault_cost(e->t, p + PG, 0), '1');      /* host: 1/0 */
+    assert_residency(e, p, 13, "1111111111111");         /* host: 1111111111111 */
+    assert_int_equal(tu_fault_cost(e->t, p + 8 * PG, 0), '0');  /* host: 0/0 */
+    assert_int_equal(tu_fault_cost(e->t, p + 12 * PG, 0), '0'); /* host: 0/0 */
     tu_assert_clean(e->m);
 }
 
@@ -1353,6 +1438,83 @@ static void test_page_of_a_failed_write_stays_until_a_truncate(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A write that starts past the end of file grows it as a truncate does:
+ * ext4 zeroes the old end-of-file block first, so the old end's page is
+ * left cached but unread (not resident, its first load minor), whether the
+ * copy then succeeds or faults at once. Each case: a file of `size` bytes
+ * (with `written` bytes of data, the rest a truncate's hole), never read,
+ * one pwrite of 0x74 bytes at `at`; then mincore of pages 0-2 and the cost
+ * of a load of page 1. Host-measured (ext4, Linux 6.18). */
+struct write_past_eof_case {
+    int64_t written, size, at;
+    int bad_buffer;
+    const char *resident;
+    char page1_cost;
+};
+
+static void test_write_past_eof_leaves_the_old_eof_page_unread(void **state)
+{
+    static const struct write_past_eof_case cases[] = {
+        {0x1000, 0x1388, 0x28d9, 1, "001", '1'}, /* host: 001, minor */
+        {0x1388, 0x1388, 0x28d9, 0, "001", '1'}, /* host: 001, minor */
+        {0x1388, 0x1388, 0x28d9, 1, "001", '1'}, /* host: 001, minor */
+        {0x1000, 0x1388, 0x9000, 1, "000", '1'}, /* host: 000, minor */
+        {0x1000, 0x2000, 0x28d9, 1, "001", 'M'}, /* host: 001, major: the end is page-aligned */
+        {0x1000, 0x1388, 0x800, 1, "100", 'M'},  /* host: 100, major: no growth */
+    };
+    struct env *e = *state;
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct write_past_eof_case *c = &cases[i];
+        char name[16], got[4];
+        snprintf(name, sizeof(name), "w%zu", i);
+        make_file(e, name, (size_t)c->written);
+        int fd = open_ok(e, name, O_RDWR);
+        if (c->size != c->written)
+            assert_int_equal(vms_ftruncate(e->t, fd, c->size), 0);
+        int64_t r = vms_pwrite(e->t, fd, c->bad_buffer ? 0x7f0000000000ULL : buf, 0x74, c->at);
+        assert_int_equal(r, c->bad_buffer ? -EFAULT : 0x74);
+        vms_addr m = map_at(e, 512 * i, 3, PROT_READ, MAP_SHARED, fd, 0);
+        tu_residency(e->t, m, 3, got);
+        if (strcmp(got, c->resident) != 0)
+            fail_msg("case %zu: resident %s, want %s", i, got, c->resident);
+        char cost = tu_fault_cost(e->t, m + PG, 0);
+        if (cost != c->page1_cost)
+            fail_msg("case %zu: load of page 1 costs %c, want %c", i, cost, c->page1_cost);
+    }
+    tu_assert_clean(e->m);
+}
+
+/* write() copies with page faults disabled and faults the source in only
+ * after a short copy, by which time i_size has moved to where the copy
+ * stopped: a source mapping the file's own pages past the old end is
+ * faulted in once, and fault-around maps the new tail page with it. Host:
+ * an empty file mapped 3 pages, 0x17ef bytes written at 0, then
+ * pwrite(fd, map + 0x1000, 0x149c, 0x22b4) = 0x149c with 1 minor fault
+ * (the same for private, private exec and shared mappings). */
+static void test_write_faults_its_source_in_after_moving_i_size(void **state)
+{
+    static const int kinds[][2] = {{PROT_READ | PROT_EXEC, MAP_PRIVATE},
+                                   {PROT_READ, MAP_PRIVATE},
+                                   {PROT_READ, MAP_SHARED}};
+    struct env *e = *state;
+    vms_addr zeros = tu_anon(e->t, 2 * PG, PROT_READ);
+    for (size_t i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%zu", i);
+        make_file(e, name, 0);
+        int fd = open_ok(e, name, O_RDWR);
+        vms_addr m = map_at(e, 512 * i, 3, kinds[i][0], kinds[i][1], fd, 0);
+        assert_int_equal(vms_pwrite(e->t, fd, zeros, 0x17ef, 0), 0x17ef);
+        uint64_t min0 = tu_minflt(e->t), maj0 = tu_majflt(e->t);
+        assert_int_equal(vms_pwrite(e->t, fd, m + PG, 0x149c, 0x22b4), 0x149c);
+        assert_int_equal(tu_minflt(e->t) - min0, 1); /* host: 1 */
+        assert_int_equal(tu_majflt(e->t) - maj0, 0); /* host: 0 */
+        assert_residency(e, m, 3, "111");            /* host: 111 */
+    }
+    tu_assert_clean(e->m);
+}
+
 /* Reading an unread page costs a minor fault when the program touches it,
  * but a major one when the kernel does (write() copying from it): Linux
  * retries a kernel fault as FAULT_FLAG_TRIED. Host: a 3-page shared map,
@@ -1562,6 +1724,8 @@ int main(void)
         T(test_fault_around_leaves_an_uncached_page_to_a_major_fault),
         T(test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof),
         T(test_read_readahead_grows_as_a_stream_goes_on),
+        T(test_read_that_copies_nothing_keeps_the_last_reads_end),
+        T(test_a_miss_within_one_read_is_not_taken_for_a_stream),
         T(test_fault_around_is_the_same_for_private_mappings),
         T(test_first_shared_write_maps_no_neighbours),
         T(test_write_after_read_on_a_shared_mapping_costs_one_fault),
@@ -1574,6 +1738,7 @@ int main(void)
         T(test_cold_private_read_reads_around_the_same_way),
         T(test_cold_exec_read_reads_ahead_within_the_vma_only),
         T(test_marker_fault_maps_its_block_when_it_retries),
+        T(test_marker_of_another_descriptor_reads_the_next_window),
         T(test_cold_exec_read_ignores_madv_random),
         T(test_cold_write_faults_stop_reading_around_after_100_misses),
         T(test_cold_read_faults_keep_reading_around),
@@ -1588,6 +1753,8 @@ int main(void)
         T(test_fault_past_eof_maps_a_window_that_starts_before_the_last_page),
         T(test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major),
         T(test_truncate_leaves_the_eof_page_cached_but_unread),
+        T(test_write_past_eof_leaves_the_old_eof_page_unread),
+        T(test_write_faults_its_source_in_after_moving_i_size),
         T(test_unread_eof_page_is_not_resident_until_read),
         T(test_unread_page_touched_by_the_program_is_a_minor_fault),
         T(test_unread_page_touched_by_the_kernel_is_a_major_fault),

@@ -437,6 +437,66 @@ static void test_madv_remove_across_eof_punches_the_last_block(void **state)
     assert_map(e, fd, "[0,8192)", 16);
 }
 
+/* MADV_REMOVE punches nothing from the end of the file on, and only up to
+ * the end of the page holding it: a failed write's page and block just past
+ * the end survive a punch that starts at the end. */
+static void test_madv_remove_stops_at_the_page_holding_eof(void **state)
+{
+    struct env *e = *state;
+    const int64_t size[] = {6 * PG, 6 * PG + 100, 6 * PG};
+    const uint64_t from[] = {6, 5, 5};
+    const char *left[] = {"00000010", "00000000", "00000010"};
+    const char *grown[] = {"[24576,28672)", "", "[24576,28672)"};
+    for (int k = 0; k < 3; k++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", k);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_ftruncate(e->t, fd, 4 * PG), 0);
+        assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, size[k]), -EFAULT);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 8 * PG, RW, MAP_SHARED, fd, 0);
+        char res[9];
+        tu_residency(e->t, p, 8, res);
+        assert_string_equal(res, "00000010");
+        assert_int_equal(vms_madvise(e->t, p + from[k] * PG, (8 - from[k]) * PG, MADV_REMOVE), 0);
+        tu_residency(e->t, p, 8, res);
+        assert_string_equal(res, left[k]);
+        assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_map(e, fd, grown[k], k == 1 ? 0 : 8);
+        assert_host_map(e, name, grown[k]);
+    }
+}
+
+/* A truncate zeroes the rest of the last block (the new end, or the old
+ * one when the file grows) through the cache: a page holding data is
+ * dirtied (MADV_PAGEOUT keeps it); an end on a block boundary zeroes
+ * nothing. A 5000-byte file on the disk, pages 0 and 1 mapped. */
+static void test_truncate_dirties_the_page_it_zeroes(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = buffer_of(e, PG, 'x');
+    const int64_t sizes[] = {-1, 4500, 9000, 5000, 4096, 8192, 12288};
+    const char *expected[] = {"000", "010", "010", "010", "000", "010", "010"};
+    for (int k = 0; k < 7; k++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", k);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, src, PG, 0), (int64_t)PG);
+        assert_int_equal(vms_pwrite(e->t, fd, src, 5000 - PG, PG), (int64_t)(5000 - PG));
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 3 * PG, PROT_READ, MAP_SHARED, fd, 0);
+        (void)tu_load_byte(e->t, p);
+        (void)tu_load_byte(e->t, p + PG);
+        if (sizes[k] >= 0)
+            assert_int_equal(vms_ftruncate(e->t, fd, sizes[k]), 0);
+        assert_int_equal(vms_madvise(e->t, p, 3 * PG, MADV_PAGEOUT), 0);
+        char res[4];
+        tu_residency(e->t, p, 3, res);
+        assert_string_equal(res, expected[k]);
+        tu_assert_clean(e->m);
+    }
+}
+
 /* ---- writes that fail: ext4 reserves the block before the copy ---- */
 
 static void test_a_failed_write_leaves_its_block_holding_data(void **state)
@@ -497,6 +557,81 @@ static void test_a_reserved_block_not_on_disk_is_new_to_the_next_write(void **st
     assert_int_equal(vms_fsync(e->t, fd), 0);
     assert_map(e, fd, "[0,3742)", 8);
     assert_host_map(e, "grown", "");
+}
+
+/* ...but not to a write through the page that reserved it (its buffer
+ * still maps the block) when nothing past the end needs zeroing. */
+static void test_a_block_reserved_through_a_cached_page_is_not_new_again(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "f");
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+    assert_int_equal(vms_ftruncate(e->t, fd, PG), 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_map(e, fd, "[0,4096)", 8);
+    assert_host_map(e, "f", "");
+}
+
+/* A write that starts past the end zeroes the rest of the old last block
+ * through the cache, which dirties that page (MADV_PAGEOUT keeps it), also
+ * when the write copies nothing; a write that starts at the end zeroes
+ * nothing. Pages: 0 and 1 of a 5000-byte file (mapped), 2 the write's. */
+static void test_write_past_eof_dirties_the_old_last_page(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = buffer_of(e, PG, 'x');
+    const int64_t at[] = {-1, 8192, 9000, 5000, 8192, 9000};
+    const char *expected[] = {"000", "011", "011", "010", "011", "011"};
+    for (int k = 0; k < 6; k++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", k);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, src, 5000 - PG, 0), (int64_t)(5000 - PG));
+        assert_int_equal(vms_pwrite(e->t, fd, src, PG, 5000 - PG), (int64_t)PG);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 3 * PG, PROT_READ, MAP_SHARED, fd, 0);
+        (void)tu_load_byte(e->t, p);
+        (void)tu_load_byte(e->t, p + PG);
+        if (at[k] >= 0)
+            assert_int_equal(vms_pwrite(e->t, fd, k < 4 ? src : UNMAPPED, 1, at[k]),
+                             k < 4 ? 1 : -EFAULT);
+        assert_int_equal(vms_madvise(e->t, p, 3 * PG, MADV_PAGEOUT), 0);
+        char res[4];
+        tu_residency(e->t, p, 3, res);
+        assert_string_equal(res, expected[k]);
+        tu_assert_clean(e->m);
+    }
+}
+
+/* A write that copies nothing dirties the page it began on when it began
+ * inside the block, even a block on the disk: MADV_PAGEOUT keeps that page.
+ * A 3-page file on the disk, all mapped. */
+static void test_a_failed_write_inside_a_block_dirties_its_page(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = buffer_of(e, PG, 'x');
+    const int64_t at[] = {-1, PG, PG + 100, PG + 4095, 2 * PG + 5};
+    const char *expected[] = {"000", "000", "010", "010", "001"};
+    for (int k = 0; k < 5; k++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", k);
+        int fd = new_file(e, name);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(vms_pwrite(e->t, fd, src, PG, (int64_t)(i * PG)), (int64_t)PG);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        vms_addr p = (vms_addr)vms_mmap(e->t, 0, 3 * PG, PROT_READ, MAP_SHARED, fd, 0);
+        for (int i = 0; i < 3; i++)
+            (void)tu_load_byte(e->t, p + (uint64_t)i * PG);
+        if (at[k] >= 0)
+            assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, at[k]), -EFAULT);
+        assert_int_equal(vms_madvise(e->t, p, 3 * PG, MADV_PAGEOUT), 0);
+        char res[4];
+        tu_residency(e->t, p, 3, res);
+        assert_string_equal(res, expected[k]);
+        tu_assert_clean(e->m);
+    }
 }
 
 /* The page a failed write left dirty in a hole is kept by MADV_PAGEOUT,
@@ -673,11 +808,16 @@ int main(void)
         T(test_madv_remove_punches_a_hole),
         T(test_madv_remove_of_unwritten_data),
         T(test_madv_remove_across_eof_punches_the_last_block),
+        T(test_madv_remove_stops_at_the_page_holding_eof),
+        T(test_truncate_dirties_the_page_it_zeroes),
         T(test_a_failed_write_leaves_its_block_holding_data),
         T(test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size),
         T(test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk),
         T(test_a_failed_write_in_a_hole_leaves_a_dirty_page),
+        T(test_a_failed_write_inside_a_block_dirties_its_page),
         T(test_a_reserved_block_not_on_disk_is_new_to_the_next_write),
+        T(test_a_block_reserved_through_a_cached_page_is_not_new_again),
+        T(test_write_past_eof_dirties_the_old_last_page),
         T(test_a_short_write_reserves_the_page_where_it_stopped),
         T(test_a_host_files_holes_are_read_at_first_open),
         T(test_seek_data_and_hole_in_a_directory),

@@ -1383,6 +1383,123 @@ static void test_fixed_addresses_past_user_space_are_enomem(void **state)
     tu_assert_clean(e->m);
 }
 
+/* ---- overcommit ---- */
+
+#define GIB (1ULL << 30)
+#define HOST_MEM_TOTAL 25276157952ULL /* MemTotal of the host the values below were measured on */
+
+/* A machine whose commit policy counts mem_total bytes of RAM (its own RAM
+ * stays RAM bytes), in overcommit mode mode. */
+static void env_overcommit(struct env *e, unsigned mode, uint64_t mem_total)
+{
+    struct vms_config c = tu_config(RAM);
+    c.overcommit_memory = mode;
+    c.mem_total = mem_total;
+    c.privileged = 1;
+    c.user_reserve_kbytes = 0;
+    env_reset(e, &c);
+}
+
+/* Heuristic mode counts the RAM the config names, not the simulated RAM: on
+ * a host with 24 GiB and no swap, 16 GiB of private writable memory maps,
+ * 32 GiB does not (nor as shared memory), but read-only or MAP_NORESERVE
+ * does. Two 16 GiB mappings merge into one VMA larger than RAM: fork
+ * refuses to copy it (ENOMEM) and mprotect will not make it writable again
+ * once read-only; growing 16 GiB in place by 16 GiB is one request of 16
+ * GiB and succeeds. Host-measured (Linux 6.18, overcommit_memory 0). */
+static void test_overcommit_heuristic_counts_mem_total(void **state)
+{
+    struct env *e = *state;
+    env_overcommit(e, 0, HOST_MEM_TOTAL);
+    const vms_addr base = 0x200000000000ULL;
+    assert_int_equal(map(e, 0, 32 * GIB, RW, PA), -ENOMEM);
+    assert_int_equal(map(e, 0, 32 * GIB, RW, SA), -ENOMEM);
+    assert_true(map(e, 0, 32 * GIB, PROT_READ, PA) > 0);
+    assert_true(map(e, 0, 32 * GIB, RW, PA | MAP_NORESERVE) > 0);
+    assert_int_equal(map(e, base, 16 * GIB, RW, PA | MAP_FIXED_NOREPLACE), (int64_t)base);
+    assert_int_equal(map(e, base + 16 * GIB, 16 * GIB, RW, PA | MAP_FIXED_NOREPLACE),
+                     (int64_t)(base + 16 * GIB));
+    assert_int_equal(tu_vma_count(e->t), 3);
+    vms_task *child = vms_fork(e->t);
+    assert_null(child);
+    assert_int_equal(errno, ENOMEM);
+    assert_int_equal(vms_mprotect(e->t, base, 32 * GIB, PROT_READ), 0);
+    assert_int_equal(vms_mprotect(e->t, base, 32 * GIB, RW), -ENOMEM);
+    assert_int_equal(vms_munmap(e->t, base, 32 * GIB), 0);
+    assert_int_equal(map(e, base, 16 * GIB, RW, PA | MAP_FIXED), (int64_t)base);
+    assert_int_equal(vms_mremap(e->t, base, 16 * GIB, 32 * GIB, 0, 0), (int64_t)base);
+    tu_assert_clean(e->m);
+}
+
+/* Without mem_total the policy counts the simulated RAM (64 MiB here). */
+static void test_overcommit_heuristic_defaults_to_the_simulated_ram(void **state)
+{
+    struct env *e = *state;
+    env_overcommit(e, 0, 0);
+    assert_int_equal(map(e, 0, RAM + PG, RW, PA), -ENOMEM);
+    assert_int_equal(map(e, 0, RAM + PG, RW, SA), -ENOMEM);
+    assert_true(map(e, 0, RAM, RW, PA) > 0);
+    assert_true(map(e, 0, RAM + PG, RW, SA | MAP_NORESERVE) > 0);
+    tu_assert_clean(e->m);
+}
+
+static void test_overcommit_always_maps_anything(void **state)
+{
+    struct env *e = *state;
+    env_overcommit(e, 1, 0);
+    assert_true(map(e, 0, 1ULL << 40, RW, PA) > 0);
+    assert_true(map(e, 0, 1ULL << 40, RW, SA) > 0);
+    tu_assert_clean(e->m);
+}
+
+/* Strict mode (Linux's formula in mm/util.c; not measured: the host runs
+ * mode 0 and its sysctl is shared): everything committed stays below
+ * overcommit_ratio percent of RAM plus swap. 1 GiB at 50% is 131072
+ * pages; MAP_NORESERVE counts all the same, munmap gives pages back, a
+ * fork would commit the parent's memory twice. */
+static void test_overcommit_strict_keeps_below_the_limit(void **state)
+{
+    struct env *e = *state;
+    env_overcommit(e, 2, GIB);
+    const uint64_t limit = GIB / 2;
+    int64_t a = map(e, 0, limit - PG, RW, PA);
+    assert_true(a > 0);
+    assert_int_equal(map(e, 0, PG, RW, PA), -ENOMEM);
+    assert_int_equal(map(e, 0, PG, RW, PA | MAP_NORESERVE), -ENOMEM);
+    assert_int_equal(map(e, 0, PG, RW, SA), -ENOMEM);
+    int64_t ro = map(e, 0, GIB, PROT_READ, PA);
+    assert_true(ro > 0); /* read-only private memory commits nothing */
+    assert_int_equal(vms_mprotect(e->t, (vms_addr)ro, PG, RW), -ENOMEM);
+    vms_task *child = vms_fork(e->t);
+    assert_null(child);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)a, 2 * PG), 0);
+    assert_true(map(e, 0, PG, RW, PA) > 0);
+    assert_int_equal(map(e, 0, 2 * PG, RW, PA), -ENOMEM);
+    assert_int_equal(vms_mprotect(e->t, (vms_addr)ro, PG, RW), 0);
+    tu_assert_clean(e->m);
+}
+
+/* Strict mode: overcommit_kbytes replaces the ratio; swap adds to the
+ * limit; an unprivileged task leaves the admin reserve alone. */
+static void test_overcommit_strict_kbytes_swap_and_admin_reserve(void **state)
+{
+    struct env *e = *state;
+    struct vms_config c = tu_config(RAM);
+    c.overcommit_memory = 2;
+    c.overcommit_kbytes = 1024; /* 256 pages */
+    c.swap_bytes = 256 * PG;
+    c.admin_reserve_kbytes = 256; /* 64 pages */
+    c.user_reserve_kbytes = 0;
+    env_reset(e, &c);
+    assert_int_equal(map(e, 0, 448 * PG, RW, PA), -ENOMEM);
+    assert_true(map(e, 0, 447 * PG, RW, PA) > 0);
+    c.privileged = 1;
+    env_reset(e, &c);
+    assert_true(map(e, 0, 511 * PG, RW, PA) > 0);
+    assert_int_equal(map(e, 0, PG, RW, PA), -ENOMEM);
+    tu_assert_clean(e->m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1508,6 +1625,11 @@ int main(void)
         T(test_mmap_fixed_over_first_page_at_max_reaches_max_plus_1),
         T(test_mmap_fixed_over_first_page_past_the_limit_is_enomem),
         T(test_fixed_addresses_past_user_space_are_enomem),
+        T(test_overcommit_heuristic_counts_mem_total),
+        T(test_overcommit_heuristic_defaults_to_the_simulated_ram),
+        T(test_overcommit_always_maps_anything),
+        T(test_overcommit_strict_keeps_below_the_limit),
+        T(test_overcommit_strict_kbytes_swap_and_admin_reserve),
         T(test_map_stack_does_not_merge_with_a_plain_neighbour),
         T(test_map_hugetlb_alignment_errors_come_before_enomem),
     };

@@ -643,12 +643,48 @@ static void test_phys_read_beyond_ram_is_efault(void **state)
     assert_int_equal(vms_phys_read(f->m, (64ULL << 20) - 1, &b, 1), 0);
 }
 
+/* Accesses at the top of user space and at the end of the address space,
+ * with 4-level paging: a page fault in the top user page or the kernel half
+ * is SEGV_MAPERR at the first byte (even when the access would wrap past
+ * 2^64); a non-canonical address is a general protection fault, SI_KERNEL
+ * with address 0. Nothing is copied. Host-measured (Linux 6.18). */
+static void test_accesses_at_the_top_and_end_of_the_address_space(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t buf[16];
+    static const struct {
+        vms_addr va;
+        size_t len;
+        int store, code;
+        vms_addr addr;
+    } cases[] = {
+        {0xfffffffffffffff8ULL, 16, 0, SEGV_MAPERR, 0xfffffffffffffff8ULL},
+        {0xffffffffffffffffULL, 2, 0, SEGV_MAPERR, 0xffffffffffffffffULL},
+        {0x7ffffffffff8ULL, 16, 1, SEGV_MAPERR, 0x7ffffffffff8ULL},
+        {0x7fffffffffffULL, 2, 0, SEGV_MAPERR, 0x7fffffffffffULL},
+        {NONCANONICAL, 1, 0, SI_KERNEL, 0},
+        {0xffff7ffffffffff8ULL, 16, 1, SI_KERNEL, 0},
+        {0xffff800000000000ULL, 1, 0, SEGV_MAPERR, 0xffff800000000000ULL},
+        {0xfffffffffffff000ULL, 8, 1, SEGV_MAPERR, 0xfffffffffffff000ULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(buf, 0xcc, sizeof(buf));
+        int sig = cases[i].store ? vms_store(f->t, cases[i].va, buf, cases[i].len)
+                                 : vms_load(f->t, cases[i].va, buf, cases[i].len);
+        assert_int_equal(sig, SIGSEGV);
+        tu_assert_fault(f->t, SIGSEGV, cases[i].code, cases[i].addr);
+        for (size_t b = 0; b < sizeof(buf); b++)
+            assert_int_equal(buf[b], 0xcc);
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_no_fault_recorded_before_any_signal),
+        T(test_accesses_at_the_top_and_end_of_the_address_space),
         T(test_mmap_alone_takes_no_fault),
         T(test_first_read_is_one_minor_fault_and_reads_zeros),
         T(test_second_read_takes_no_fault),

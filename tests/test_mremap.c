@@ -1465,6 +1465,44 @@ static void test_mremap_grow_in_place_past_the_limit_succeeds(void **state)
     remap_ok(e, V, 5 * PG, 6 * PG, MAYMOVE, 0, V);
 }
 
+/* A shrink unmaps the old range's tail with munmap's check: a tail that
+ * reaches past TASK_SIZE is EINVAL and nothing changes, however little of
+ * it is mapped; a tail within user space is unmapped, VMA or not. The old
+ * length is rounded to pages first, so 2^64 - 1 is 0 (a duplicate of a
+ * shared mapping). Growing or moving with a huge old length is EFAULT (it
+ * leaves the VMA), and an old address above user space has no VMA (EFAULT)
+ * Host-measured (Linux 6.18). */
+static void test_mremap_old_length_past_task_size(void **state)
+{
+    struct env *e = *state;
+    const vms_addr base = 0x200000000000ULL;
+    map_at(e, base, 8 * PG, RW, PA);
+    const uint64_t last = TASK_SIZE - (base + 2 * PG); /* old range ends at TASK_SIZE */
+    assert_int_equal(vms_mremap(e->t, base + 2 * PG, last + 1, PG, 0, 0), -EINVAL);
+    assert_int_equal(vms_mremap(e->t, base + 2 * PG, 1ULL << 63, PG, MAYMOVE, 0), -EINVAL);
+    assert_int_equal(vms_mremap(e->t, base + 2 * PG, UINT64_MAX - 4095, PG, 0, 0), -EINVAL);
+    assert_int_equal(tu_vma_count(e->t), 1);
+    assert_int_equal(vms_mremap(e->t, base + 2 * PG, 0x7fffffffffffffffULL, 0x3000, MAYMOVE, 0) , -EINVAL);
+    assert_int_equal(vms_mremap(e->t, base + 2 * PG, 0x100000, PG, 0, 0), (int64_t)(base + 2 * PG));
+    assert_int_equal(tu_vma_count(e->t), 1);
+    assert_int_equal(vms_mremap(e->t, 0xfffffffffffff000ULL, PG, PG, 0, 0), -EFAULT);
+    assert_int_equal(vms_mremap(e->t, 0x800000000000ULL, PG, PG, FIXED, base + 0x100000), -EFAULT);
+    assert_int_equal(vms_mremap(e->t, 0xffff800000000000ULL, 0, 0xb000, FIXED, base + 0x100000), -EFAULT);
+    tu_assert_clean(e->m);
+}
+
+/* Shared memory: an old length of 2^64 - 1 rounds to 0 and duplicates it. */
+static void test_mremap_old_length_that_rounds_to_0_duplicates(void **state)
+{
+    struct env *e = *state;
+    const vms_addr base = 0x200000000000ULL;
+    map_at(e, base, 8 * PG, RW, SA);
+    int64_t r = vms_mremap(e->t, base + 2 * PG, UINT64_MAX, PG, MAYMOVE, 0);
+    assert_true(r > 0 && (vms_addr)r != base + 2 * PG);
+    assert_int_equal(vms_mremap(e->t, base + 2 * PG, UINT64_MAX, PG, 0, 0), -ENOMEM);
+    tu_assert_clean(e->m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1573,6 +1611,8 @@ int main(void)
         T(test_mremap_old_address_faults_even_if_it_was_in_the_tlb),
         T(test_mremap_shoots_down_another_cpus_tlb_entry),
         T(test_mremap_dontunmap_shoots_down_another_cpus_tlb_entry),
+        T(test_mremap_old_length_past_task_size),
+        T(test_mremap_old_length_that_rounds_to_0_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
