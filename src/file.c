@@ -316,17 +316,12 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     return 0;
 }
 
-/* The flags open(2) knows (Linux's VALID_OPEN_FLAGS, in the kernel's own
- * values: access mode, CREAT ... NOATIME, CLOEXEC, __O_SYNC, PATH,
- * __O_TMPFILE); open and openat ignore any other bit, where openat2 would
- * refuse it. */
-#define VALID_OPEN_FLAGS 037777703
 #define O_SYNC_ONLY 04000000 /* the kernel's __O_SYNC: O_SYNC is it with O_DSYNC */
 
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
 {
     vms_machine *m = t->m;
-    flags &= VALID_OPEN_FLAGS;
+    flags &= VALID_OPEN_FLAGS; /* open and openat ignore other bits; openat2 refuses them */
     if (flags & O_SYNC_ONLY) /* as open does: every sync path looks at O_DSYNC */
         flags |= O_DSYNC;
     if (!path)

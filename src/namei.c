@@ -41,9 +41,6 @@
 
 #define MAXSYMLINKS 40              /* links one resolution may follow */
 #define PROC_ROOT_INO 1
-/* The flags openat2 knows (x86-64, measured bit by bit on the host):
- * access mode, then O_CREAT up to __O_TMPFILE. Others are EINVAL. */
-#define VALID_OPEN_FLAGS 037777703
 #define S_IALLUGO 07777
 
 /* A folder on the walk's way down, for "..". */
