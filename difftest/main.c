@@ -291,6 +291,14 @@ static int replay(const struct dt_config *cfg, const char *path)
     if (!d)
         return 2;
     int rc = dt_run(cfg, &seq, NULL, 0, d, stdout);
+    /* The same rule as for seeds: what the host's timing can cause
+     * must show again to count (vmsim itself gives the same every run). */
+    for (int rerun = 0; rerun < 2 && rc == 1 && may_be_host_timing(&seq, d); rerun++) {
+        print_difference(stdout, &seq, d);
+        rc = dt_run(cfg, &seq, NULL, 0, d, NULL);
+        if (rc == 0)
+            printf("agreed when run again\n");
+    }
     if (rc)
         print_difference(stdout, &seq, d);
     printf("%d passed, %d failed\n", rc == 0, rc != 0);

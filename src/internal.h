@@ -170,6 +170,10 @@ struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
 
 /* ---- namei.c ---- */
+/* The flags open(2) and openat2 know (Linux's VALID_OPEN_FLAGS, the
+ * kernel's values, measured bit by bit on the host): access mode, then
+ * O_CREAT up to __O_TMPFILE. */
+#define VALID_OPEN_FLAGS 037777703
 /* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS, resolved by hand: the host fd or -errno. flags
  * carry neither O_PATH nor O_TMPFILE. */
