@@ -106,7 +106,7 @@ enum {
     DT_FEAT_MAP_STACK = 1u << 10,  /* MAP_STACK */
     DT_FEAT_MSYNC_WRAP = 1u << 11, /* msync lengths that wrap when rounded to a page */
     DT_FEAT_WRITE_PAST_EOF = 1u << 12, /* pwrite offsets and lseek positions past EOF */
-    DT_FEAT_LARGE_IO = 1u << 13,   /* read/write of 8 KiB and more (host: large folios) */
+    /* 1u << 13 was LARGE_IO: writes of 8 KiB and more, now in every mix */
     DT_FEAT_MAP_SYNC = 1u << 14,   /* MAP_SYNC */
     DT_FEAT_EDGE_ARGS = 1u << 18,  /* every argument class: addresses outside the window and
                                       user space, lengths up to 2^64-1, every flag bit */

@@ -514,9 +514,6 @@ static void gen_io(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op
     uint64_t r = below(g, 100);
     op->len = r < 5 ? 0 : r < 55 ? 1 + below(g, DT_PAGE) : r < 90 ? DT_PAGE * (1 + below(g, 3))
                                                                    : DT_PAGE * (1 + below(g, 3)) + below(g, DT_PAGE);
-    /* A write of 8 KiB or more may give the host's cache a large folio. */
-    if (!has(g, DT_FEAT_LARGE_IO) && op->len >= 2 * DT_PAGE)
-        op->len = 2 * DT_PAGE - 1 - below(g, DT_PAGE);
     if (kind != DT_PREAD && kind != DT_PWRITE) {
         if (edge(g, 12))
             edge_io(g, op);
@@ -578,6 +575,15 @@ static void gen_lseek(struct dt_gen *g, struct dt_op *op)
     op->off = chance(g, 90) ? (int64_t)below(g, FILE_MAX) : -(int64_t)below(g, 10000);
     uint64_t r = below(g, 100);
     op->flags = r < 55 ? (int)below(g, 3) : r < 97 ? SEEK_DATA + (int)below(g, 2) : 7;
+    int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
+    int64_t size = name >= 0 ? g->size[name] : 0;
+    /* SEEK_DATA and SEEK_HOLE mostly from inside the file (a block start or
+     * not) or just past its end, where the answers differ. */
+    if ((op->flags == SEEK_DATA || op->flags == SEEK_HOLE) && op->off >= 0 && chance(g, 80)) {
+        op->off = (int64_t)below(g, (uint64_t)size + DT_PAGE);
+        if (chance(g, 40))
+            op->off &= ~(int64_t)(DT_PAGE - 1);
+    }
     if (edge(g, 10)) {
         /* no position a later write could grow a file from (s_maxbytes - 1) */
         static const int64_t offs[] = {INT64_MAX, INT64_MIN, S_MAXBYTES, S_MAXBYTES + 1, -1,
@@ -592,8 +598,6 @@ static void gen_lseek(struct dt_gen *g, struct dt_op *op)
     if (has(g, DT_FEAT_WRITE_PAST_EOF) || op->off < 0)
         return;
     /* Stay within the file, so that a later write() does not start past EOF. */
-    int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
-    int64_t size = name >= 0 ? g->size[name] : 0;
     if (op->flags == SEEK_SET)
         op->off = size ? op->off % (size + 1) : 0;
     else if (op->flags == SEEK_CUR || op->flags == SEEK_END)

@@ -258,6 +258,8 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     if (p->mem_total)
         c->mem_total = p->mem_total;
     c->swap_bytes = p->swap_total;
+    if (p->large_folios >= 0)
+        c->large_folios = p->large_folios;
 }
 
 static void row(FILE *out, const char *name, const char *value, const char *why)

@@ -184,6 +184,39 @@ static int count_shmem(void *arg, uint64_t index, uint32_t pfn)
     return 0;
 }
 
+/* A page-cache folio: one aligned block of frames, holding aligned
+ * consecutive indices of one object, every page cached, the readahead
+ * marker on its head only, unread pages only as order 0. (Dirt is marked on
+ * the whole folio; a truncation that cannot split it cleans the pages it
+ * cuts off, as ext4 discards their buffers.) */
+static void check_folio(struct checker *ck, uint32_t pfn, uint64_t index)
+{
+    const struct phys_mem *pm = &ck->m->pm;
+    const struct page *p = &pm->pages[pfn];
+    uint32_t head = folio_head_pfn(pm, pfn);
+    const struct page *h = &pm->pages[head];
+    if (!(p->flags & (PG_head | PG_tail)))
+        return;
+    if ((p->flags & PG_head) && (p->flags & PG_tail))
+        fail(ck, "page %" PRIx32 " is a folio's head and tail", pfn);
+    if (!(h->flags & PG_head) || h->order < 1 || h->order > MAX_ORDER || pfn - head >= (1u << h->order))
+        fail(ck, "page %" PRIx32 ": its folio head %" PRIx32 " is no head of it", pfn, head);
+    else if ((head & ((1u << h->order) - 1)) || (h->index & ((1ULL << h->order) - 1)))
+        fail(ck, "folio %" PRIx32 " of order %u is not aligned", head, h->order);
+    else if (h->mapping != p->mapping || h->index + (pfn - head) != index)
+        fail(ck, "page %" PRIx32 " is out of place in its folio", pfn);
+    else if ((p->flags ^ h->flags) & PG_unread)
+        fail(ck, "page %" PRIx32 " differs from its folio in reading", pfn);
+    else if ((p->flags & PG_tail) && (p->flags & PG_readahead))
+        fail(ck, "page %" PRIx32 " carries a readahead marker inside its folio", pfn);
+    else if (p->flags & PG_unread)
+        fail(ck, "large folio %" PRIx32 " was never read", head);
+    if (pfn == head && h->order <= MAX_ORDER)
+        for (uint32_t i = 1; i < (1u << h->order); i++)
+            if (xa_load(((const struct address_space *)h->mapping)->pages, index + i) != head + i)
+                fail(ck, "folio %" PRIx32 ": page %u is not in the cache", head, i);
+}
+
 static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
 {
     struct checker *ck = arg;
@@ -195,9 +228,14 @@ static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
              p->mapcount);
     if ((p->flags & PG_unread) && (p->mapcount || (p->flags & PG_dirty)))
         fail(ck, "file page %" PRIx32 " is mapped or dirty but was never read", pfn);
+    check_folio(ck, pfn, index);
     const struct address_space *as = p->mapping;
-    if ((p->flags & (PG_dirty | PG_mapped_bh)) && ext_status_of(&as->extents, index) == EXT_HOLE)
-        fail(ck, "dirty or block-mapped file page %" PRIx32 " lies in a hole", pfn);
+    /* (A large folio is dirty as a whole: a page of it may lie in a hole.) */
+    if ((p->flags & PG_dirty) && !(p->flags & (PG_head | PG_tail)) &&
+        ext_status_of(&as->extents, index) == EXT_HOLE)
+        fail(ck, "dirty file page %" PRIx32 " lies in a hole: its block was never reserved", pfn);
+    if ((p->flags & PG_mapped_bh) && ext_status_of(&as->extents, index) == EXT_HOLE)
+        fail(ck, "block-mapped file page %" PRIx32 " lies in a hole", pfn);
     ck->file_pages++;
     ck->file_dirty += (p->flags & PG_dirty) != 0;
     return 0;

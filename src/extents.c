@@ -7,9 +7,10 @@
  *
  * A block is reserved once a write() began on it (ext4 reserves it before
  * the copy, so even a write that copies nothing leaves it), once a shared
- * mapping wrote to its page (page_mkwrite), and is on the disk once
- * write-back wrote its page, or when the host file had it when the machine
- * first opened the file. Truncation frees the blocks past the new end; a
+ * mapping wrote to its page (page_mkwrite; with large folios, every block
+ * of the folio in either case, those of page_mkwrite before the end of the
+ * file), and is on the disk once write-back wrote its page, or when the
+ * host file had it when the machine first opened the file. Truncation frees the blocks past the new end; a
  * hole punch (MADV_REMOVE) frees the blocks it covers. Reading a hole
  * allocates nothing.
  *

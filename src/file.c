@@ -38,6 +38,7 @@
  * so they stay closed and the first open returns 3, as on the host. */
 #define FIRST_FD 3
 #define MAX_RW_COUNT (INT_MAX & PAGE_MASK)
+#define OPEN_RETRIES 64 /* resolutions raced by renames before EAGAIN shows */
 
 /* ---- the machine's root folder ---- */
 
@@ -101,10 +102,19 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
     /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
      * O_CREAT) takes a mode, or openat2 refuses it. */
     mode = ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) ? mode & 07777 : 0;
-    if (m->namei_by_hand)
-        return namei_open_beneath(m->root_fd, rel, flags, mode);
-    long fd = openat2_beneath(m->root_fd, rel, flags, mode);
-    return fd < 0 ? -errno : (int)fd;
+    /* A ".." that a rename raced gives EAGAIN (openat2: any rename on the
+     * host; namei: its own folder moved) before anything is created. A
+     * program's open() never sees that, so the resolution starts again. */
+    int fd = -EAGAIN;
+    for (int tries = 0; fd == -EAGAIN && tries < OPEN_RETRIES; tries++) {
+        if (m->namei_by_hand) {
+            fd = namei_open_beneath(m->root_fd, rel, flags, mode);
+        } else {
+            long ret = openat2_beneath(m->root_fd, rel, flags, mode);
+            fd = ret < 0 ? -errno : (int)ret;
+        }
+    }
+    return fd;
 }
 
 /* "/" + the path of an open host file relative to the root folder. */
@@ -306,17 +316,12 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     return 0;
 }
 
-/* The flags open(2) knows (Linux's VALID_OPEN_FLAGS, in the kernel's own
- * values: access mode, CREAT ... NOATIME, CLOEXEC, __O_SYNC, PATH,
- * __O_TMPFILE); open and openat ignore any other bit, where openat2 would
- * refuse it. */
-#define VALID_OPEN_FLAGS 037777703
 #define O_SYNC_ONLY 04000000 /* the kernel's __O_SYNC: O_SYNC is it with O_DSYNC */
 
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
 {
     vms_machine *m = t->m;
-    flags &= VALID_OPEN_FLAGS;
+    flags &= VALID_OPEN_FLAGS; /* open and openat ignore other bits; openat2 refuses them */
     if (flags & O_SYNC_ONLY) /* as open does: every sync path looks at O_DSYNC */
         flags |= O_DSYNC;
     if (!path)

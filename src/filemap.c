@@ -6,8 +6,19 @@
  * host file; read() and write() copy between cache and user memory; dirty
  * pages are written back (write-protecting their mappings first) and never
  * dropped while dirty, except by a truncate that cuts them off.
+ * With config.large_folios (ext4 since Linux 6.16) a file's pages come in
+ * folios: one aligned block of 2^order frames from the buddy allocator for
+ * 2^order consecutive, aligned indices. write() sizes them from its length,
+ * readahead grows their order window by window (mm/readahead.c), truncation
+ * and hole punching split the folio they cut (mm/truncate.c), and dirt,
+ * write-back and reclaim take a folio whole. Shmem objects keep order-0
+ * pages (tmpfs without huge=).
  * Simplifications: i_size is the machine's own (the host file is extended on
- * write-back); no readahead for read(); write-back is synchronous.
+ * write-back); reads and write-back are synchronous (the host's fault-around
+ * skips a folio still being read; vmsim's I/O is always done); the index
+ * holds one entry per page, each naming its own frame (Linux stores a
+ * folio once); a split fails for a dirty folio only (ext4's dirty buffers),
+ * never for a clean one.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
@@ -23,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define MAX_PAGECACHE_ORDER 9 /* 2 MiB folios at most (x86-64's PMD order) */
 
 void mapping_get(struct address_space *as) { as->refcount++; }
 
@@ -111,34 +123,78 @@ static int pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
     return 0;
 }
 
-/* A new page-cache page at index: zeroed, or read from the host file. */
-static uint32_t add_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
-                                  int read_from_disk)
+/* Reads page index of the host file into p, zero-filling past its end. */
+static void read_page_from_disk(vms_machine *m, struct address_space *as, uint64_t index,
+                                uint8_t *p)
 {
-    uint32_t pfn = alloc_pages(&m->pm, 0);
+    ssize_t n = pread_full(as->host_fd, p, PAGE_SIZE, index << PAGE_SHIFT);
+    if (n < 0)
+        n = 0; /* an unreadable host file reads as a hole */
+    m->io.disk_to_cache += (uint64_t)n;
+    m->io.disk_reads++;
+    memset(p + n, 0, PAGE_SIZE - (size_t)n);
+}
+
+/* A new folio of 2^order page-cache pages at index (aligned to it): zeroed,
+ * or read from the host file. Returns its first frame; PFN_NONE when out of
+ * memory. */
+static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
+                                        unsigned order, int read_from_disk)
+{
+    uint32_t pfn = alloc_pages(&m->pm, order);
     if (pfn == PFN_NONE)
         return PFN_NONE;
-    uint8_t *p = pfn_to_virt(&m->pm, pfn);
-    ssize_t n = 0;
-    if (read_from_disk) {
-        n = pread_full(as->host_fd, p, PAGE_SIZE, index << PAGE_SHIFT);
-        if (n < 0)
-            n = 0; /* an unreadable host file reads as a hole */
-        m->io.disk_to_cache += (uint64_t)n;
-        m->io.disk_reads++;
+    uint32_t nr = 1u << order;
+    for (uint32_t i = 0; i < nr; i++) {
+        uint8_t *p = pfn_to_virt(&m->pm, pfn + i);
+        if (read_from_disk)
+            read_page_from_disk(m, as, index + i, p);
+        else
+            memset(p, 0, PAGE_SIZE);
+        struct page *page = pfn_to_page(&m->pm, pfn + i);
+        page->flags = PG_file;
+        page->mapping = as;
+        page->index = index + i;
     }
-    memset(p + n, 0, PAGE_SIZE - (size_t)n);
-    struct page *page = pfn_to_page(&m->pm, pfn);
-    page->flags = PG_file;
-    page->mapping = as;
-    page->index = index;
-    if (xa_store(as->pages, index, pfn)) {
-        put_page(&m->pm, pfn);
-        return PFN_NONE;
+    folio_set_order(&m->pm, pfn, order);
+    for (uint32_t i = 0; i < nr; i++) {
+        if (xa_store(as->pages, index + i, pfn + i)) {
+            while (i--)
+                xa_erase(as->pages, index + i);
+            for (uint32_t j = 0; j < nr; j++)
+                put_page(&m->pm, pfn + j);
+            return PFN_NONE;
+        }
     }
     trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
                                        .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "page cache"});
     return pfn;
+}
+
+/* A new page-cache page at index: zeroed, or read from the host file. */
+static uint32_t add_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
+                                  int read_from_disk)
+{
+    return add_folio_to_page_cache(m, as, index, 0, read_from_disk);
+}
+
+/* Does the cache hold any page of [index, index + n)? */
+static int range_has_page(const struct address_space *as, uint64_t index, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (xa_load(as->pages, index + i) != PFN_NONE)
+            return 1;
+    return 0;
+}
+
+static unsigned ilog2_u64(uint64_t v) { return 63u - (unsigned)__builtin_clzll(v); }
+
+/* The largest order that index is aligned to, at most order. */
+static unsigned align_order(uint64_t index, unsigned order)
+{
+    if (index & ((1ULL << order) - 1))
+        return (unsigned)__builtin_ctzll(index);
+    return order;
 }
 
 int page_read_now(vms_machine *m, uint32_t pfn)
@@ -160,20 +216,70 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
     return add_to_page_cache(m, as, index, 1);
 }
 
-void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra)
+/* Order-0 pages for [index, end), skipping cached ones (Linux's
+ * page_cache_ra_unbounded); mark is the index of the page to mark. */
+static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, uint64_t end,
+                      uint64_t mark, int marked)
 {
-    uint64_t end = ra->start + ra->size, marker = end - ra->async_size;
-    if (end > size_pages(as))
-        end = size_pages(as);
-    for (uint64_t i = ra->start; i < end; i++) {
+    for (uint64_t i = index; i < end; i++) {
         if (xa_load(as->pages, i) != PFN_NONE)
             continue;
         uint32_t pfn = add_to_page_cache(m, as, i, 1);
         if (pfn == PFN_NONE)
             return;
-        if (i == marker && ra->async_size)
+        if (i == mark && marked)
             m->pm.pages[pfn].flags |= PG_readahead;
     }
+}
+
+/* Linux's page_cache_ra_order: folios of ra->order (at most the largest
+ * page-cache order and the window's size, aligned to their index, none past
+ * the end of the file); a cached page in the way ends the large folios and
+ * the rest is read in order-0 pages. The folio holding the marker index
+ * (rounded down to its order) gets the marker. */
+void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
+{
+    uint64_t end = ra->start + ra->size, mark = end - ra->async_size;
+    if (end > size_pages(as))
+        end = size_pages(as);
+    uint64_t index = ra->start;
+    if (!mapping_large_folio_support(m, as) || ra->size < 4) {
+        ra->order = 0;
+        ra_order0(m, as, index, end, mark, ra->async_size != 0);
+        return;
+    }
+    unsigned order = ra->order < MAX_PAGECACHE_ORDER ? ra->order : MAX_PAGECACHE_ORDER;
+    if (order > ilog2_u64(ra->size))
+        order = ilog2_u64(ra->size);
+    ra->order = order;
+    while (index < end) {
+        unsigned o = align_order(index, order);
+        while (o && index + (1ULL << o) > end)
+            o--;
+        if (range_has_page(as, index, 1ULL << o))
+            break;
+        uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1);
+        if (pfn == PFN_NONE)
+            return;
+        if (index == (mark & ~((1ULL << o) - 1)))
+            m->pm.pages[pfn].flags |= PG_readahead;
+        index += 1ULL << o;
+    }
+    ra_order0(m, as, index, end, mark, ra->async_size != 0);
+}
+
+void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
+{
+    if (mapping_large_folio_support(m, as)) {
+        ra->order += 2;
+        uint64_t end = ra->start + ra->size;
+        uint64_t aligned = end & ~((1ULL << ra->order) - 1);
+        if (aligned > ra->start) {
+            ra->async_size -= end - aligned < ra->async_size ? end - aligned : ra->async_size;
+            ra->size = aligned - ra->start;
+        }
+    }
+    page_cache_ra(m, as, ra);
 }
 
 void set_page_dirty(vms_machine *m, uint32_t pfn)
@@ -187,8 +293,15 @@ void set_page_dirty(vms_machine *m, uint32_t pfn)
         page->flags |= PG_dirty;
     if (!(page->flags & PG_file))
         return;
-    page->flags |= PG_dirty;
-    ((struct address_space *)page->mapping)->nrdirty++;
+    /* Linux keeps the dirty bit on the folio: all its pages go to the disk. */
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    for (uint32_t i = 0; i < nr; i++) {
+        struct page *p = pfn_to_page(&m->pm, head + i);
+        if (!(p->flags & PG_dirty)) {
+            p->flags |= PG_dirty;
+            ((struct address_space *)p->mapping)->nrdirty++;
+        }
+    }
 }
 
 static void clear_page_dirty(vms_machine *m, uint32_t pfn)
@@ -216,12 +329,15 @@ static int mkclean_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void
     return 0;
 }
 
-/* Write-protect and clean every PTE that maps the page, so that the next
- * write faults and dirties it again (Linux's page_mkclean, by rmap). */
-static void page_mkclean(vms_machine *m, uint32_t pfn, unsigned cpu)
+/* Write-protect and clean every PTE that maps a page of the folio, so that
+ * the next write faults and dirties it again (Linux's folio_mkclean, by
+ * rmap). */
+static void folio_mkclean(vms_machine *m, uint32_t pfn, unsigned cpu)
 {
     struct mkclean c = {m, cpu};
-    rmap_walk(m, pfn, mkclean_one, &c);
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    for (uint32_t i = 0; i < nr; i++)
+        rmap_walk(m, head + i, mkclean_one, &c);
 }
 
 struct page_list {
@@ -272,6 +388,10 @@ static int write_page(vms_machine *m, struct address_space *as, uint64_t index, 
     uint64_t off = index << PAGE_SHIFT;
     if (off >= as->size)
         return 0;
+    /* A page of a dirty large folio that nothing wrote (its block still a
+     * hole) has no dirty block: ext4 writes nothing there. */
+    if (ext_status_of(&as->extents, index) == EXT_HOLE)
+        return 0;
     if (ext_reserve_room(&as->extents))
         return -ENOMEM;
     uint8_t *p = pfn_to_virt(&m->pm, pfn);
@@ -291,10 +411,21 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
 {
     if (as->kind != MAPPING_FILE)
         return 0;
+    /* A folio is written whole, and cleaned whole. */
+    uint32_t pfn = xa_load(as->pages, first);
+    if (pfn != PFN_NONE)
+        first = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index;
+    pfn = last == UINT64_MAX ? PFN_NONE : xa_load(as->pages, last);
+    if (pfn != PFN_NONE)
+        last = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index + folio_nr_pages(&m->pm, pfn) - 1;
     struct page_list l = {.first = first, .last = last, .dirty_only = 1, .pm = &m->pm};
     int err = as->nrdirty ? xa_for_each(as->pages, collect_page, &l) : 0;
+    uint32_t cleaned = PFN_NONE; /* the folio made clean last */
     for (size_t i = 0; !err && i < l.n; i++) {
-        page_mkclean(m, l.pfn[i], cpu);
+        if (folio_head_pfn(&m->pm, l.pfn[i]) != cleaned) {
+            cleaned = folio_head_pfn(&m->pm, l.pfn[i]);
+            folio_mkclean(m, l.pfn[i], cpu);
+        }
         err = write_page(m, as, l.index[i], l.pfn[i]);
         if (!err)
             clear_page_dirty(m, l.pfn[i]);
@@ -390,6 +521,7 @@ static void sync_readahead(vms_machine *m, struct address_space *as, struct file
         ra->start = index;
         ra->size = init_ra_size(req, max);
         ra->async_size = ra->size > req ? ra->size - req : ra->size >> 1;
+        ra->order = 0;
         page_cache_ra(m, as, ra);
         return;
     }
@@ -414,22 +546,27 @@ static void sync_readahead(vms_machine *m, struct address_space *as, struct file
     ra->start = index;
     ra->size = contig + req < max ? contig + req : max;
     ra->async_size = 1;
+    ra->order = 0;
     page_cache_ra(m, as, ra);
 }
 
 /* Linux's page_cache_async_ra: a read() (or a fault, asking for a whole
- * window) reached the marked page at index. */
+ * window) reached the marked page pfn at index; the folio holding it
+ * decides (its first index, rounded as Linux rounds the expected one). */
 void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
                          uint32_t pfn, uint64_t index, uint64_t req)
 {
-    m->pm.pages[pfn].flags &= ~PG_readahead;
+    folio_clear_readahead(m, pfn);
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    uint64_t nr = folio_nr_pages(&m->pm, pfn);
+    index -= pfn - head;
     uint64_t max = ra_max_pages(m, req);
-    if (index == ra->start + ra->size - ra->async_size) {
+    if (index == ((ra->start + ra->size - ra->async_size) & ~(nr - 1))) {
         ra->start += ra->size;
         uint64_t next = next_ra_size(ra->size, max);
         ra->size = next > ra->size ? next : ra->size;
         ra->async_size = ra->size;
-        page_cache_ra(m, as, ra);
+        page_cache_async_window(m, as, ra);
         return;
     }
     /* A marked page without the window that marked it (interleaved reads):
@@ -442,7 +579,7 @@ void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_r
     ra->start = start;
     ra->size = next_ra_size(start - index + req, max);
     ra->async_size = ra->size;
-    page_cache_ra(m, as, ra);
+    page_cache_async_window(m, as, ra);
 }
 
 /* Linux's filemap_get_pages: the cached run of pages from index, reading
@@ -461,7 +598,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
                 break;
             page_read_now(m, p);
             pfn[n++] = p;
-            if (m->pm.pages[p].flags & PG_readahead)
+            if (folio_test_readahead(m, p))
                 break;
         }
     }
@@ -471,9 +608,11 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
             return 0;
         pfn[n++] = p;
     }
-    uint64_t last = index + n - 1;
-    if (m->pm.pages[pfn[n - 1]].flags & PG_readahead)
-        page_cache_async_ra(m, as, ra, pfn[n - 1], last, last_index - last);
+    uint32_t marked = pfn[n - 1];
+    if (folio_test_readahead(m, marked)) {
+        uint64_t folio_index = m->pm.pages[folio_head_pfn(&m->pm, marked)].index;
+        page_cache_async_ra(m, as, ra, marked, index + n - 1, last_index - folio_index);
+    }
     return n;
 }
 
@@ -517,16 +656,152 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
+/* A folio is dirty while any of its pages is (PG_dirty on a page stands
+ * for its dirty block buffer). */
+static int folio_test_dirty(const vms_machine *m, uint32_t head)
+{
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++)
+        if (m->pm.pages[head + i].flags & PG_dirty)
+            return 1;
+    return 0;
+}
+
+struct unmap_folio_ctx {
+    vms_machine *m;
+    unsigned cpu;
+};
+
+static int unmap_folio_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
+{
+    const struct unmap_folio_ctx *c = arg;
+    uint32_t pfn = (uint32_t)pte_pfn(*pte);
+    if (pte_dirty(*pte))
+        set_page_dirty(c->m, pfn);
+    *pte = 0;
+    c->m->pm.pages[pfn].mapcount--;
+    put_page(&c->m->pm, pfn);
+    flush_tlb_mm_range(c->m, vma->vm_mm, c->cpu, va, va + PAGE_SIZE);
+    return 0;
+}
+
+/* Every PTE that maps a page of the folio goes, in every address space
+ * (Linux's unmap_folio before a split: file pages are not mapped back). */
+static void unmap_folio(vms_machine *m, uint32_t head, unsigned cpu)
+{
+    struct unmap_folio_ctx c = {m, cpu};
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++)
+        rmap_walk(m, head + i, unmap_folio_one, &c);
+}
+
+/* Linux's non-uniform folio split (try_folio_split): the folio holding the
+ * cached page at index becomes pieces of falling order around it, the page
+ * itself an order-0 folio. The folio is unmapped first; a dirty one (ext4:
+ * its dirty buffers cannot be released) then stays whole: 0, or -EBUSY. */
+static int split_folio_at(vms_machine *m, const struct address_space *as, uint64_t index,
+                          unsigned cpu)
+{
+    uint32_t at = xa_load(as->pages, index);
+    if (at == PFN_NONE || !folio_order(&m->pm, at))
+        return 0;
+    uint32_t head = folio_head_pfn(&m->pm, at);
+    unsigned order = folio_order(&m->pm, at);
+    unmap_folio(m, head, cpu);
+    if (folio_test_dirty(m, head))
+        return -EBUSY;
+    while (order--) {
+        uint32_t half = 1u << order;
+        int upper = at - head >= half;
+        folio_set_order(&m->pm, upper ? head : head + half, order);
+        if (upper)
+            head += half;
+    }
+    folio_set_order(&m->pm, at, 0);
+    return 0;
+}
+
+int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    if (nr == 1)
+        return 0;
+    unmap_folio(m, head, cpu);
+    if (folio_test_dirty(m, head))
+        return -EBUSY;
+    for (uint32_t i = 0; i < nr; i++)
+        folio_set_order(&m->pm, head + i, 0);
+    return 0;
+}
+
+/* Is index cached inside a large folio, past its first page? */
+static int folio_straddles(const vms_machine *m, const struct address_space *as, uint64_t index)
+{
+    uint32_t pfn = xa_load(as->pages, index);
+    return pfn != PFN_NONE && folio_head_pfn(&m->pm, pfn) != pfn;
+}
+
+/* Linux's truncate_inode_partial_folio for the pages [first, last) (last
+ * UINT64_MAX: to the end; cut: the range starts inside page first): a large
+ * folio the range covers in part is split at the range's first page, and
+ * again at its end, so that the folios inside the range can go whole and
+ * the rest stays. */
+static void split_partial_folios(vms_machine *m, const struct address_space *as, uint64_t first,
+                                 uint64_t last, int cut, unsigned cpu)
+{
+    uint32_t pfn = xa_load(as->pages, first);
+    uint64_t start = 0, end = 0; /* the folio holding first, before a split */
+    if (pfn != PFN_NONE && folio_order(&m->pm, pfn)) {
+        start = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index;
+        end = start + folio_nr_pages(&m->pm, pfn);
+        if ((cut || first > start || last < end) && split_folio_at(m, as, first, cpu))
+            return; /* Linux tries the end too, in the same folio: it fails */
+    }
+    if (last == UINT64_MAX)
+        return;
+    /* Linux splits again at the end of the range, even where the first
+     * split left a folio starting there. */
+    uint32_t at = xa_load(as->pages, last);
+    if (folio_straddles(m, as, last) ||
+        (at != PFN_NONE && folio_order(&m->pm, at) && last > start && last < end))
+        split_folio_at(m, as, last, cpu);
+}
+
+/* Does the range [first, last] hold the whole folio of the page? A folio
+ * that a range cuts could not be split (it is dirty): it stays, and the
+ * part inside the range is zeroed instead. */
+static int folio_within(const vms_machine *m, uint32_t pfn, uint64_t first, uint64_t last)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    uint64_t start = m->pm.pages[head].index;
+    return start >= first && start + folio_nr_pages(&m->pm, pfn) - 1 <= last;
+}
+
+/* Removes the collected pages whose folios lie inside [first, last]; zeroes
+ * the others. */
+static void remove_collected(vms_machine *m, struct address_space *as, const struct page_list *l,
+                             uint64_t first, uint64_t last)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (!folio_within(m, l->pfn[i], first, last)) {
+            /* ext4 discards the page's buffers: write-back skips it. */
+            memset(pfn_to_virt(&m->pm, l->pfn[i]), 0, PAGE_SIZE);
+            clear_page_dirty(m, l->pfn[i]);
+            m->pm.pages[l->pfn[i]].flags &= ~PG_mapped_bh;
+            continue;
+        }
+        clear_page_dirty(m, l->pfn[i]);
+        xa_erase(as->pages, l->index[i]);
+        put_page(&m->pm, l->pfn[i]);
+    }
+}
+
 /* Removes the cache pages [first, ...), which nothing maps any more. */
 static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t first)
 {
     struct page_list l = {.first = first, .last = UINT64_MAX, .pm = &m->pm};
     xa_for_each(as->pages, collect_page, &l);
-    for (size_t i = 0; i < l.n; i++) {
-        clear_page_dirty(m, l.pfn[i]);
-        xa_erase(as->pages, l.index[i]);
-        put_page(&m->pm, l.pfn[i]);
-    }
+    remove_collected(m, as, &l, first, UINT64_MAX);
     page_list_free(&l);
 }
 
@@ -541,15 +816,75 @@ static int reserve_block(struct address_space *as, uint64_t index)
     return ext_reserve_block(&as->extents, index);
 }
 
+/* ext4's page_mkwrite reserves the blocks of the whole folio, those before
+ * the end of the file. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
     if (!(page->flags & PG_file))
         return 0;
-    int err = reserve_block(page->mapping, page->index);
+    struct address_space *as = page->mapping;
+    int err = reserve_block(as, page->index);
     if (!err)
         page->flags |= PG_mapped_bh;
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    for (uint32_t i = 0; !err && i < nr; i++) {
+        struct page *p = &m->pm.pages[head + i];
+        if (p->index < size_pages(as) && !(err = reserve_block(as, p->index)))
+            p->flags |= PG_mapped_bh;
+    }
     return err;
+}
+
+/* Linux 6.18's write_begin with large folios: the folio for a write at pos
+ * with left bytes to go has the order of the bytes this step may copy (at
+ * most a 2 MiB chunk), lowered to the alignment of its index and until it
+ * overlaps no cached page (host-measured on ext4). */
+static unsigned write_folio_order(const vms_machine *m, const struct address_space *as,
+                                  uint64_t pos, uint64_t left)
+{
+    if (!mapping_large_folio_support(m, as))
+        return 0;
+    uint64_t chunk = PAGE_SIZE << MAX_PAGECACHE_ORDER;
+    uint64_t bytes = chunk - (pos & (chunk - 1));
+    if (bytes > left)
+        bytes = left;
+    unsigned order = ilog2_u64(bytes) > PAGE_SHIFT ? ilog2_u64(bytes) - PAGE_SHIFT : 0;
+    uint64_t index = pos >> PAGE_SHIFT;
+    order = align_order(index, order);
+    while (order && range_has_page(as, index, 1ULL << order))
+        order--;
+    return order;
+}
+
+/* A new folio for a write at pos: the pages the write covers whole are not
+ * read (their bytes come from the write: *unread_end says how far), a page
+ * it covers in part is read when it holds file data. */
+static uint32_t write_begin_folio(vms_machine *m, struct address_space *as, uint64_t pos,
+                                  uint64_t left, uint64_t *unread_end)
+{
+    uint64_t index = pos >> PAGE_SHIFT, off = pos & (PAGE_SIZE - 1);
+    unsigned order = write_folio_order(m, as, pos, left);
+    uint64_t n = PAGE_SIZE - off < left ? PAGE_SIZE - off : left;
+    int inside = (index << PAGE_SHIFT) < as->size;
+    int whole = !off && n == PAGE_SIZE;
+    uint32_t pfn = add_folio_to_page_cache(m, as, index, order, inside && !whole);
+    if (pfn == PFN_NONE)
+        return PFN_NONE;
+    /* ext4's write_begin reserves (and maps) the blocks of the whole folio,
+     * so a copy that comes up short leaves them all holding data. */
+    for (uint64_t i = 1; i < (1ULL << order); i++) {
+        if (reserve_block(as, index + i))
+            return PFN_NONE;
+        m->pm.pages[pfn + i].flags |= PG_mapped_bh;
+    }
+    /* Pages of the folio inside the file were read only if partly written:
+     * the others (all but the first) are covered whole by the write. */
+    *unread_end = index;
+    for (uint64_t i = whole ? 0 : 1; i < (1ULL << order); i++)
+        if (((index + i) << PAGE_SHIFT) < as->size)
+            *unread_end = index + i + 1;
+    return pfn;
 }
 
 /* Whether ext4 finds the block of a write new (so that it zeroes, and
@@ -602,30 +937,43 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
     }
     unsigned stuck = 0;
     int first = 1;
+    int64_t err = 0;
+    uint64_t unread_start = 0, unread_end = 0; /* fresh pages not read from the disk */
+    uint64_t fresh_from = 0, fresh_to = 0;     /* the pages of a new folio after its first */
     while (done < len) {
         uint64_t index = *pos >> PAGE_SHIFT, off = *pos & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
         if (n > len - done)
             n = len - done;
         uint32_t pfn = xa_load(as->pages, index);
-        int new_block = block_is_new(m, as, index, pfn);
-        if (reserve_block(as, index))
-            return done ? (int64_t)done : -ENOMEM;
-        int unread = 0;
-        if (pfn == PFN_NONE) {
-            /* Read the old bytes only when some of the page survives the write. */
-            int inside = (index << PAGE_SHIFT) < as->size;
-            unread = inside && !off && n == PAGE_SIZE;
-            pfn = add_to_page_cache(m, as, index, inside && !unread);
+        /* The pages of a folio this write made were reserved with it: their
+         * blocks are new unless they were on the disk. */
+        int new_block = index >= fresh_from && index < fresh_to
+                            ? ext_status_of(&as->extents, index) != EXT_WRITTEN
+                            : block_is_new(m, as, index, pfn);
+        if (reserve_block(as, index)) {
+            err = -ENOMEM;
+            break;
         }
-        if (pfn == PFN_NONE)
-            return done ? (int64_t)done : -ENOMEM;
+        if (pfn == PFN_NONE) {
+            pfn = write_begin_folio(m, as, *pos, len - done, &unread_end);
+            unread_start = (!off && n == PAGE_SIZE) ? index : index + 1;
+            fresh_from = index + 1;
+            fresh_to = pfn == PFN_NONE ? 0 : index + folio_nr_pages(&m->pm, pfn);
+        }
+        if (pfn == PFN_NONE) {
+            err = -ENOMEM;
+            break;
+        }
         m->pm.pages[pfn].flags |= PG_mapped_bh;
+        int unread = index >= unread_start && index < unread_end && !off && n == PAGE_SIZE;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
         /* Linux copies with page faults disabled while it holds the page. */
         uint64_t c = copy_from_user_nofault(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
+        if (unread)
+            unread_start = index + 1;
         /* Even a copy that comes up short dirties the page when its block
          * was new (Linux's page_zero_new_buffers; the bytes it would zero
          * are zeros already: a hole's page holds nothing else) or when it
@@ -648,10 +996,16 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         /* Linux retries for as long as the fault-in succeeds; a copy that
          * keeps failing after one is ended here rather than spun on. */
         stuck = c ? 0 : stuck + 1;
-        if (c < n && (stuck > 8 || !fault_in_readable(t, buf + done, n - c)))
-            return done ? (int64_t)done : -EFAULT;
+        if (c < n && (stuck > 8 || !fault_in_readable(t, buf + done, n - c))) {
+            err = -EFAULT;
+            break;
+        }
     }
-    return (int64_t)done;
+    /* A copy that failed leaves the rest of a new folio unwritten: those
+     * pages hold the file's bytes. */
+    for (uint64_t i = unread_start; i < unread_end; i++)
+        read_page_from_disk(m, as, i, pfn_to_virt(&m->pm, xa_load(as->pages, i)));
+    return done ? (int64_t)done : err;
 }
 
 /* Zap every mapping of pages [first, ...) of the object, private copies
@@ -701,6 +1055,8 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     if (size >= old) {
         /* Linux truncates the page cache to the new size even when the
          * file grows: a page a failed write left past the end goes. */
+        split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0,
+                         t->cpu);
         drop_pages_from(m, as, size_pages(as));
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
@@ -709,6 +1065,8 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
     }
     uint64_t first = size_pages(as);
     unmap_mapping_pages(t, as, first);
+    split_partial_folios(m, as, size >> PAGE_SHIFT, UINT64_MAX, (size & (PAGE_SIZE - 1)) != 0,
+                         t->cpu);
     drop_pages_from(m, as, first);
     leave_unread_eof_page(m, as, old, size);
     zero_tail(m, as, size);
@@ -757,29 +1115,35 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
         return -errno;
     for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next)
         unmap_shared_pages(t, vma, as, first, last);
+    split_partial_folios(m, as, first, last, 0, t->cpu);
     struct page_list l = {.first = first, .last = last - 1, .pm = &m->pm};
     if (xa_for_each(as->pages, collect_page, &l)) {
         page_list_free(&l);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < l.n; i++) {
-        clear_page_dirty(m, l.pfn[i]);
-        xa_erase(as->pages, l.index[i]);
-        put_page(&m->pm, l.pfn[i]);
-    }
+    remove_collected(m, as, &l, first, last - 1);
     page_list_free(&l);
     ext_set(&as->extents, first, last, EXT_HOLE); /* cannot fail: room was reserved */
     return 0;
 }
 
+static int cache_page_reclaimable(const struct page *page)
+{
+    return (page->flags & (PG_file | PG_shmem)) && !(page->flags & PG_dirty) && !page->mapcount &&
+           page->refcount == 1;
+}
+
+/* Reclaim takes a folio whole: only when none of its pages is dirty or in use. */
 int remove_clean_cache_page(vms_machine *m, uint32_t pfn)
 {
-    struct page *page = pfn_to_page(&m->pm, pfn);
-    struct address_space *as = page->mapping;
-    if (!(page->flags & (PG_file | PG_shmem)) || (page->flags & PG_dirty) || page->mapcount ||
-        page->refcount != 1)
-        return 0;
-    xa_erase(as->pages, page->index);
-    put_page(&m->pm, pfn);
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    for (uint32_t i = 0; i < nr; i++)
+        if (!cache_page_reclaimable(pfn_to_page(&m->pm, head + i)))
+            return 0;
+    struct address_space *as = m->pm.pages[head].mapping;
+    for (uint32_t i = 0; i < nr; i++) {
+        xa_erase(as->pages, m->pm.pages[head + i].index);
+        put_page(&m->pm, head + i);
+    }
     return 1;
 }

@@ -170,6 +170,10 @@ struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
 
 /* ---- namei.c ---- */
+/* The flags open(2) and openat2 know (Linux's VALID_OPEN_FLAGS, the
+ * kernel's values, measured bit by bit on the host): access mode, then
+ * O_CREAT up to __O_TMPFILE. */
+#define VALID_OPEN_FLAGS 037777703
 /* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS, resolved by hand: the host fd or -errno. flags
  * carry neither O_PATH nor O_TMPFILE. */
@@ -189,6 +193,10 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
  * shared mapping (private copies stay), and punches the same hole in the
  * host file: fallocate(PUNCH_HOLE). 0 or -errno. */
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last);
+/* Splits the large folio holding pfn into order-0 pages (Linux's
+ * split_folio), unmapping it everywhere first; -EBUSY for a dirty one,
+ * which stays whole. */
+int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu);
 /* Reclaims a clean, unmapped page-cache page: 1 if it was dropped. */
 int remove_clean_cache_page(vms_machine *m, uint32_t pfn);
 /* A PG_unread page becomes an ordinary cached one: 1 if it was unread. */
@@ -201,8 +209,27 @@ void set_page_dirty(vms_machine *m, uint32_t pfn);
  * file page's block holds data from now on. 0 or -ENOMEM. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn);
 /* Reads the missing pages of the window ra describes (clipped to the file)
- * and marks the page ra->async_size before its end. */
-void page_cache_ra(vms_machine *m, struct address_space *as, const struct file_ra_state *ra);
+ * in folios of up to ra->order (large folios; the order used is stored back)
+ * and marks the folio ra->async_size before its end. */
+void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
+/* The next window of a stream (Linux's page_cache_async_ra once it has set
+ * start and size): with large folios the order grows by 2 and the window
+ * ends on a boundary of it. */
+void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
+/* Does the page cache of as hold large folios? */
+static inline int mapping_large_folio_support(const vms_machine *m, const struct address_space *as)
+{
+    return m->cfg.large_folios && as->kind == MAPPING_FILE;
+}
+/* The readahead marker of the folio holding the page. */
+static inline int folio_test_readahead(const vms_machine *m, uint32_t pfn)
+{
+    return (m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags & PG_readahead) != 0;
+}
+static inline void folio_clear_readahead(vms_machine *m, uint32_t pfn)
+{
+    m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags &= ~PG_readahead;
+}
 /* The marked page pfn at index was reached by a request of req pages: the
  * next window if the state expects it there, else one sized by the cached
  * run after it (interleaved streams). Clears the mark. */

@@ -31,6 +31,7 @@ void vms_config_init(struct vms_config *c)
     c->overcommit_ratio = 50;
     c->admin_reserve_kbytes = UINT64_MAX;
     c->user_reserve_kbytes = UINT64_MAX;
+    c->large_folios = 1;
 }
 
 static int config_valid(const struct vms_config *c)

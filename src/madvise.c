@@ -199,14 +199,71 @@ static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
     return 1;
 }
 
+/* Do the PTEs from va on (up to end) map the whole large folio of pfn,
+ * from its first page, in order? (Linux's batch of a folio's PTEs.) */
+static int folio_mapped_whole_from(struct vm_area_struct *vma, uint64_t va, uint64_t end,
+                                   uint32_t pfn)
+{
+    const struct phys_mem *pm = &vma->vm_mm->m->pm;
+    uint32_t head = folio_head_pfn(pm, pfn), nr = folio_nr_pages(pm, pfn);
+    if (pfn != head || va + (uint64_t)nr * PAGE_SIZE > end)
+        return 0;
+    for (uint32_t i = 1; i < nr; i++) {
+        pte_t *pte = pte_offset(vma->vm_mm, va + (uint64_t)i * PAGE_SIZE);
+        if (!pte || !pte_present(*pte) || pte_special(*pte) || pte_pfn(*pte) != head + i)
+            return 0;
+    }
+    return 1;
+}
+
+/* Is a page of the folio mapped more than once (Linux: maybe by another mm)? */
+static int folio_maybe_mapped_shared(const struct phys_mem *pm, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(pm, pfn), nr = folio_nr_pages(pm, pfn);
+    for (uint32_t i = 0; i < nr; i++)
+        if (pm->pages[head + i].mapcount > 1)
+            return 1;
+    return 0;
+}
+
+/* A large folio the range maps in part is split into pages (which unmaps
+ * it) when only this mapping uses it, and none of it is paged out: its
+ * PTEs are gone when the walk looks again (host-measured). Simplification:
+ * "shared" is a page mapped twice, wherever. */
+static int pageout_partial_folio(struct advice *a, struct vm_area_struct *vma, uint64_t va,
+                                 uint64_t end, pte_t *pte)
+{
+    vms_machine *m = vma->vm_mm->m;
+    if (!pte_present(*pte) || pte_special(*pte))
+        return 0;
+    uint32_t pfn = (uint32_t)pte_pfn(*pte);
+    if (!(m->pm.pages[pfn].flags & PG_file) || folio_nr_pages(&m->pm, pfn) == 1 ||
+        folio_mapped_whole_from(vma, va, end, pfn))
+        return 0;
+    if (!folio_maybe_mapped_shared(&m->pm, pfn))
+        split_folio(m, pfn, a->t->cpu);
+    return 1;
+}
+
 static int pageout(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
     if (vma->vm_flags & VM_LOCKED)
         return -EINVAL;
-    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+    const struct phys_mem *pm = &vma->vm_mm->m->pm;
+    for (uint64_t va = start; va < end;) {
         pte_t *pte = pte_offset(vma->vm_mm, va);
-        if (pte && pageout_pte(vma, pte))
-            widen(&a->fs, &a->fe, va, va + PAGE_SIZE);
+        if (!pte || pageout_partial_folio(a, vma, va, end, pte)) {
+            va += PAGE_SIZE;
+            continue;
+        }
+        /* A folio mapped whole goes page by page; the last one frees it. */
+        uint64_t nr = pte_present(*pte) && !pte_special(*pte)
+                          ? folio_nr_pages(pm, (uint32_t)pte_pfn(*pte)) : 1;
+        for (uint64_t i = 0; i < nr; i++, va += PAGE_SIZE) {
+            pte = pte_offset(vma->vm_mm, va);
+            if (pte && pageout_pte(vma, pte))
+                widen(&a->fs, &a->fe, va, va + PAGE_SIZE);
+        }
     }
     return 0;
 }

@@ -4,7 +4,9 @@
  * SEGV_ACCERR), then build the missing page tables and fill the PTE: the zero
  * page for a read of private anonymous memory, a fresh zeroed frame for a
  * write, copy-on-write (or reuse of an exclusive page) on a write-protect
- * fault, a shmem page for shared anonymous memory, with fault-around.
+ * fault, a shmem page for shared anonymous memory, with fault-around
+ * (which maps a large folio whole where Linux 6.18 does: inside the VMA and
+ * the PTE table, and not holding the file's last page).
  * Faults are counted per task as getrusage() counts them.
  * Simplification: no huge pages, no swap entries, no userfaultfd.
  */
@@ -143,10 +145,48 @@ static int first_page_is_last(vms_machine *m, const struct address_space *as, ui
 {
     for (uint64_t i = from; i < to; i++) {
         uint32_t pfn = xa_load(as->pages, index0 + i);
-        if (pfn != PFN_NONE && !(m->pm.pages[pfn].flags & (PG_readahead | PG_unread)))
+        if (pfn != PFN_NONE && !(m->pm.pages[pfn].flags & PG_unread) &&
+            !folio_test_readahead(m, pfn))
             return index0 + i == size_pages(as) - 1;
     }
     return 0;
+}
+
+/* What fault-around maps into one PTE table. Slots [slot_lo, slot_hi) lie
+ * inside the VMA. */
+struct around {
+    pte_t *table;
+    uint64_t prot, slot_lo, slot_hi;
+    unsigned hits;
+};
+
+static void map_around_slot(vms_machine *m, struct around *a, uint64_t slot, uint32_t pfn)
+{
+    a->hits++; /* mapped or not: Linux counts it before it looks at the PTE */
+    if (!pte_none(a->table[slot]))
+        return;
+    get_page(&m->pm, pfn);
+    map_new_page(m, pfn);
+    a->table[slot] = mk_pte(pfn, a->prot);
+}
+
+/* Linux 6.18's filemap_map_folio_range: the pages of the folio holding pfn
+ * (found at slot) inside the window [slot, to), or the whole folio when it
+ * lies inside the VMA and this PTE table and the file goes on past it (a
+ * folio holding the file's last page is never mapped beyond the window).
+ * Returns the slot after the folio's last page in the window. */
+static uint64_t map_folio_around(vms_machine *m, const struct address_space *as, struct around *a,
+                                 uint64_t slot, uint64_t to, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    uint64_t first = slot - (pfn - head); /* the head's slot; may wrap below 0 */
+    uint64_t end = first + nr;
+    int whole = nr > 1 && slot >= pfn - head && first >= a->slot_lo && end <= a->slot_hi &&
+                m->pm.pages[head].index + nr <= size_pages(as) - 1;
+    uint64_t from = whole ? first : slot, stop = whole ? end : (end < to ? end : to);
+    for (uint64_t i = from; i < stop; i++)
+        map_around_slot(m, a, i, head + (uint32_t)(i - first));
+    return end < to ? end : to;
 }
 
 /* Map, around a read fault, the pages the object already holds (Linux's
@@ -184,9 +224,10 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
             return;
     }
     pte_t *table = pte - pte_off;
-    uint64_t prot = vm_page_prot(vma);
+    struct around a = {.table = table, .prot = vm_page_prot(vma),
+                       .slot_lo = pte_off - (pte_off < vma_off ? pte_off : vma_off),
+                       .slot_hi = vma_end_off < PTRS_PER_TABLE ? vma_end_off : PTRS_PER_TABLE};
     const uint32_t *leaf = NULL;
-    unsigned hits = 0;
     for (uint64_t i = from; i < to; i++) {
         uint64_t index = index0 + i;
         if (!leaf || index % XA_LEAF_SLOTS == 0)
@@ -194,18 +235,13 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
         if (!leaf)
             continue;
         uint32_t pfn = leaf[index % XA_LEAF_SLOTS];
-        if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & (PG_readahead | PG_unread)))
+        if (pfn == PFN_NONE || (m->pm.pages[pfn].flags & PG_unread) || folio_test_readahead(m, pfn))
             continue;
-        hits++; /* mapped or not: Linux counts it before it looks at the PTE */
-        if (!pte_none(table[i]))
-            continue;
-        get_page(&m->pm, pfn);
-        map_new_page(m, pfn);
-        table[i] = mk_pte(pfn, prot);
+        i = map_folio_around(m, as, &a, i, to, pfn) - 1;
     }
     if (vma->vm_file && as->kind == MAPPING_FILE) {
         struct file_ra_state *ra = &vma->vm_file->ra;
-        ra->mmap_miss = hits >= ra->mmap_miss ? 0 : ra->mmap_miss - hits;
+        ra->mmap_miss = a.hits >= ra->mmap_miss ? 0 : ra->mmap_miss - a.hits;
     }
 }
 
@@ -248,6 +284,7 @@ static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint6
         ra->size = window;
         ra->async_size = window / 4;
     }
+    ra->order = 0;
     page_cache_ra(m, as, ra);
 }
 
@@ -255,17 +292,16 @@ static void filemap_readaround(vms_machine *m, struct vm_area_struct *vma, uint6
  * waiting for it (Linux's do_async_mmap_readahead); 1 if it did. */
 static int async_readahead(vms_machine *m, struct vm_area_struct *vma, uint32_t pfn)
 {
-    struct page *page = pfn_to_page(&m->pm, pfn);
     struct file_ra_state *ra = &vma->vm_file->ra;
     if ((vma->vm_flags & VM_RAND_READ) || !ra_pages(m))
         return 0;
     if (ra->mmap_miss) /* a fault that found its page: one miss less */
         ra->mmap_miss--;
-    if (!(page->flags & PG_readahead))
+    if (!folio_test_readahead(m, pfn))
         return 0;
     /* A fault asks for a whole window; the file's state may be another
      * stream's (or none: a descriptor that never read). */
-    page_cache_async_ra(m, vma->mapping, ra, pfn, page->index, ra_pages(m));
+    page_cache_async_ra(m, vma->mapping, ra, pfn, m->pm.pages[pfn].index, ra_pages(m));
     return 1;
 }
 

@@ -90,6 +90,7 @@ struct address_space {
 struct file_ra_state {
     uint64_t start, size, async_size; /* pages */
     uint64_t prev_pos;                /* where the last read() ended; UINT64_MAX: none */
+    unsigned order;                   /* folio order of the last window (large folios) */
     unsigned mmap_miss;               /* faults that missed the cache, less pages hit */
 };
 

@@ -20,7 +20,8 @@
  * Where it differs from openat2: a folder moved out of the root while a
  * path is walked through it is not noticed (openat2 checks at the end), and
  * ".." gives EAGAIN only when its own folder moved (openat2 when any rename
- * raced it). Neither can happen in a root only its user can change.
+ * on the host raced it; src/file.c tries again either way). The first
+ * cannot happen in a root only its user can change.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* O_PATH, readlinkat with an empty path */
@@ -40,9 +41,6 @@
 
 #define MAXSYMLINKS 40              /* links one resolution may follow */
 #define PROC_ROOT_INO 1
-/* The flags openat2 knows (x86-64, measured bit by bit on the host):
- * access mode, then O_CREAT up to __O_TMPFILE. Others are EINVAL. */
-#define VALID_OPEN_FLAGS 037777703
 #define S_IALLUGO 07777
 
 /* A folder on the walk's way down, for "..". */

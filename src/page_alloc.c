@@ -6,7 +6,12 @@
  * The RAM and the struct page array are one host reservation each, made with
  * MAP_NORESERVE: the host backs a frame only when it is first touched, so 64 GiB
  * of simulated RAM costs nothing until used.
- * Simplifications: one zone, one node, no per-CPU page lists, no watermarks.
+ * A large folio is one allocated block: its first frame carries PG_head and
+ * the order, the others PG_tail and the first frame's number.
+ * Simplifications: one zone, one node, no per-CPU page lists, no watermarks;
+ * references are counted per page and a folio's block is freed when none of
+ * its pages has one left (Linux counts them on the folio: the sum is its
+ * refcount).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
@@ -140,11 +145,36 @@ uint32_t alloc_zeroed_page(struct phys_mem *pm)
     return pfn;
 }
 
+void folio_set_order(struct phys_mem *pm, uint32_t pfn, unsigned order)
+{
+    struct page *head = &pm->pages[pfn];
+    head->flags &= ~(PG_head | PG_tail);
+    head->order = order;
+    if (order)
+        head->flags |= PG_head;
+    for (uint32_t i = 1; i < (1u << order); i++) {
+        struct page *tail = &pm->pages[pfn + i];
+        tail->flags = (tail->flags & ~PG_head) | PG_tail;
+        tail->compound_head = pfn;
+        tail->order = 0;
+    }
+}
+
 void put_page(struct phys_mem *pm, uint32_t pfn)
 {
     struct page *p = &pm->pages[pfn];
     if (p->flags & PG_reserved)
         return;
-    if (--p->refcount == 0)
+    if (--p->refcount != 0)
+        return;
+    if (!(p->flags & (PG_head | PG_tail))) {
         free_pages(pm, pfn, 0);
+        return;
+    }
+    uint32_t head = folio_head_pfn(pm, pfn);
+    unsigned order = folio_order(pm, pfn);
+    for (uint32_t i = 0; i < (1u << order); i++)
+        if (pm->pages[head + i].refcount)
+            return;
+    free_pages(pm, head, order);
 }

@@ -24,6 +24,8 @@ enum page_flag {
     PG_readahead = 1u << 8,      /* readahead marker: touching it reads the next window */
     PG_lazyfree = 1u << 9,       /* MADV_FREE: reclaim may drop it while its PTE is clean */
     PG_unread = 1u << 10,        /* cached but not yet read (Linux's !uptodate): see truncate */
+    PG_head = 1u << 11,          /* first page of a large folio; order is the folio's */
+    PG_tail = 1u << 12,          /* another page of a large folio; compound_head names the first */
     PG_mapped_bh = 1u << 13,     /* its file block is mapped for it (Linux keeps it in the page's
                                     buffer head): a write or page_mkwrite reserved it */
 };
@@ -32,7 +34,8 @@ struct page {
     uint32_t flags;
     int32_t refcount;  /* references: the cache, each PTE mapping it, transient users */
     int32_t mapcount;  /* PTEs that map it */
-    uint32_t order;    /* block order while PG_buddy */
+    uint32_t order;    /* block order while PG_buddy; folio order with PG_head */
+    uint32_t compound_head; /* with PG_tail: the frame of the folio's first page */
     uint32_t next, prev; /* free-list links (frame numbers) while PG_buddy */
     void *mapping;     /* anon_vma or shmem object, by flag */
     uint64_t index;    /* page offset within mapping */
@@ -74,8 +77,28 @@ static inline uint64_t frames_used(const struct phys_mem *pm)
     return pm->nframes - pm->nr_free;
 }
 
-/* Drops one reference; frees the frame when none is left. */
+/* Drops one reference; frees the frame when none is left. A large folio's
+ * block is freed when none of its pages has a reference left.
+ * Simplification: references are counted per page (Linux counts them on the
+ * folio); the sum over the folio's pages is Linux's folio refcount. */
 void put_page(struct phys_mem *pm, uint32_t pfn);
+
+/* Linux's folio helpers, by frame: the folio's first frame, and its order. */
+static inline uint32_t folio_head_pfn(const struct phys_mem *pm, uint32_t pfn)
+{
+    return (pm->pages[pfn].flags & PG_tail) ? pm->pages[pfn].compound_head : pfn;
+}
+static inline unsigned folio_order(const struct phys_mem *pm, uint32_t pfn)
+{
+    const struct page *head = &pm->pages[folio_head_pfn(pm, pfn)];
+    return (head->flags & PG_head) ? head->order : 0;
+}
+static inline uint32_t folio_nr_pages(const struct phys_mem *pm, uint32_t pfn)
+{
+    return 1u << folio_order(pm, pfn);
+}
+/* Makes frames [pfn, pfn + 2^order) one folio (order 0: a plain page). */
+void folio_set_order(struct phys_mem *pm, uint32_t pfn, unsigned order);
 static inline void get_page(struct phys_mem *pm, uint32_t pfn) { pm->pages[pfn].refcount++; }
 
 #endif

@@ -1,0 +1,685 @@
+/*
+ * test_folio.c - large folios in the page cache of a file, as ext4 keeps them
+ * on Linux 6.18 (config.large_folios = 1): the orders write() gives its
+ * folios, the orders readahead grows, fault-around mapping whole folios, the
+ * splits of truncation and hole punching, reclaim and write-back taking
+ * folios whole; and the classic 4 KiB page cache (large_folios = 0) beside
+ * them where the two differ.
+ *
+ * Every value was measured on the host (Linux 6.18, ext4 with 4 KiB blocks,
+ * read_ahead_kb 128, THP off for the process, the file's cache dropped):
+ * folio boundaries from /proc/self/pagemap and /proc/kpageflags (compound
+ * head and tail bits), residency with mincore, faults with getrusage. The
+ * layouts are read here from the machine's page cache ("index:oORDER" for
+ * each folio, "R" on the one carrying the readahead marker).
+ */
+#include "testutil.h"
+
+#include "internal.h"
+#include "xarray.h"
+
+#include <errno.h>
+
+#define PG 4096ULL
+#define RW (PROT_READ | PROT_WRITE)
+#define BASE 0x200000000ULL /* 2 MiB-aligned: the start of a PTE table */
+
+struct env {
+    char dir[256];
+    char root[300];
+    vms_machine *m;
+    vms_task *t;
+};
+
+static int setup_with(void **state, int large_folios)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    tu_root_make(e->dir, sizeof(e->dir), e->root, sizeof(e->root));
+    struct vms_config c = tu_config(256ULL << 20);
+    c.root = e->root;
+    c.readahead_kb = 128;
+    c.large_folios = large_folios;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    *state = e;
+    return 0;
+}
+
+static int setup(void **state) { return setup_with(state, 1); }
+static int setup_classic(void **state) { return setup_with(state, 0); }
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    if (e->m) {
+        tu_assert_clean(e->m);
+        vms_machine_destroy(e->m);
+    }
+    tu_scratch_remove(e->dir);
+    free(e);
+    return 0;
+}
+
+/* A host file of `pages` pages of tu_pattern, not cached by the machine. */
+static int cold_file(struct env *e, const char *name, uint64_t pages)
+{
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, name), pages * PG);
+    int fd = vms_open(e->t, name, O_RDWR, 0);
+    assert_true(fd >= 3);
+    return fd;
+}
+
+static int new_file(struct env *e, const char *name)
+{
+    int fd = vms_open(e->t, name, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 3);
+    return fd;
+}
+
+/* The folios cached for pages [0, pages) of the file open at fd. */
+static const char *folio_layout(struct env *e, int fd, uint64_t pages, char *out, size_t size)
+{
+    const struct address_space *as = fget(e->t, fd)->mapping;
+    const struct phys_mem *pm = &e->m->pm;
+    size_t len = 0;
+    out[0] = '\0';
+    for (uint64_t i = 0; i < pages;) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn == PFN_NONE) {
+            i++;
+            continue;
+        }
+        uint32_t head = folio_head_pfn(pm, pfn);
+        int n = snprintf(out + len, size - len, "%s%llu:o%u%s", len ? " " : "",
+                         (unsigned long long)i, folio_order(pm, pfn),
+                         (pm->pages[head].flags & PG_readahead) ? "R" : "");
+        assert_true(n > 0 && (size_t)n < size - len);
+        len += (size_t)n;
+        i += folio_nr_pages(pm, pfn) - (pfn - head);
+    }
+    return out;
+}
+
+static void assert_layout(struct env *e, int fd, uint64_t pages, const char *want)
+{
+    char got[2048];
+    assert_string_equal(folio_layout(e, fd, pages, got, sizeof(got)), want);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* pwrite of len bytes of 'x' at off, from the task's memory. */
+static void write_at(struct env *e, int fd, uint64_t off, uint64_t len)
+{
+    vms_addr buf = tu_anon(e->t, len, RW);
+    uint8_t *x = malloc(len);
+    assert_non_null(x);
+    memset(x, 'x', len);
+    assert_int_equal(vms_store(e->t, buf, x, len), 0);
+    free(x);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, len, (int64_t)off), (int64_t)len);
+}
+
+/* mincore of pages [0, pages) of the file, through a new shared mapping. */
+static void assert_cached(struct env *e, int fd, int pages, const char *want)
+{
+    char got[300];
+    int64_t p = vms_mmap(e->t, 0, (uint64_t)pages * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(p > 0);
+    tu_residency(e->t, (vms_addr)p, pages, got);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)p, (uint64_t)pages * PG), 0);
+    assert_string_equal(got, want);
+}
+
+/* Reads the file from its start in reads of chunk pages, upto pages in all. */
+static void read_stream(struct env *e, int fd, uint64_t chunk, uint64_t upto)
+{
+    vms_addr buf = tu_anon(e->t, chunk * PG, RW);
+    for (uint64_t done = 0; done < upto; done += chunk)
+        assert_true(vms_read(e->t, fd, buf, chunk * PG) > 0);
+}
+
+/* ---- write() ---- */
+
+struct write_case {
+    uint64_t off, len; /* bytes */
+    const char *layout;
+};
+
+static void check_writes(void **state, const struct write_case *c, size_t n, uint64_t old_pages)
+{
+    struct env *e = *state;
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "w%zu", i);
+        int fd = old_pages ? cold_file(e, name, old_pages) : new_file(e, name);
+        write_at(e, fd, c[i].off, c[i].len);
+        assert_layout(e, fd, 1024, c[i].layout);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
+/* Each step of a write gets a folio of the order of the bytes left (at most
+ * 2 MiB), lowered to the alignment of its index: 12 KiB at 0 is an order-1
+ * folio and a page. Into a new, empty file. */
+static void test_write_folio_order_follows_length_and_alignment(void **state)
+{
+    static const struct write_case c[] = {
+        {0, 2 * PG, "0:o1"},
+        {0, 3 * PG, "0:o1 2:o0"},
+        {0, 7 * PG, "0:o2 4:o1 6:o0"},
+        {0, 16 * PG, "0:o4"},
+        {0, 20 * PG, "0:o4 16:o2"},
+        {1 * PG, 7 * PG, "1:o0 2:o1 4:o2"},
+        {1 * PG, 15 * PG, "1:o0 2:o1 4:o2 8:o3"},
+        {3 * PG, 13 * PG, "3:o0 4:o2 8:o3"},
+        {3 * PG, 20 * PG, "3:o0 4:o2 8:o3 16:o2 20:o1 22:o0"},
+        {0, 4 << 20, "0:o9 512:o9"},
+        {12 * PG, 3 << 20,
+         "12:o2 16:o4 32:o5 64:o6 128:o7 256:o8 512:o8 768:o3 776:o2"},
+    };
+    check_writes(state, c, sizeof(c) / sizeof(c[0]), 0);
+}
+
+/* The same over a file whose data is on the disk but not cached, and with
+ * offsets inside a page: the bytes from the write's position decide. */
+static void test_write_folio_order_over_old_data_and_unaligned(void **state)
+{
+    static const struct write_case c[] = {
+        {0, 6 * PG, "0:o2 4:o1"},
+        {3 * PG, 9 * PG, "3:o0 4:o2 8:o2"},
+        {100, 8192, "0:o1 2:o0"},
+        {100, 65536, "0:o4 16:o0"},
+        {4000, 8092, "0:o0 1:o0 2:o0"},
+        {4000, 16384, "0:o2 4:o0"},
+        {4196, 12288, "1:o0 2:o1 4:o0"},
+        {4196, 65536, "1:o0 2:o1 4:o2 8:o3 16:o0 17:o0"},
+    };
+    check_writes(state, c, sizeof(c) / sizeof(c[0]), 64);
+}
+
+/* A folio never overlaps a cached page: the order drops until it fits. */
+static void test_write_folio_fits_between_cached_pages(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "a");
+    write_at(e, fd, 3 * PG, PG);
+    write_at(e, fd, 0, 8 * PG);
+    assert_layout(e, fd, 16, "0:o1 2:o0 3:o0 4:o2");
+    int fd2 = new_file(e, "b");
+    write_at(e, fd2, 9 * PG, PG);
+    write_at(e, fd2, 0, 16 * PG);
+    assert_layout(e, fd2, 32, "0:o3 8:o0 9:o0 10:o1 12:o2");
+}
+
+/* A write whose source cannot be read keeps the folio it made past the end
+ * of the file (zeros, cached): 8 KiB leaves two pages, 16 KiB four. */
+static void test_failed_write_leaves_its_whole_folio(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_mprotect(e->t, src, 4 * PG, PROT_NONE), 0);
+    static const struct {
+        uint64_t off, len;
+        const char *cached;
+    } c[] = {
+        {0, 2 * PG, "11000000"},
+        {0, 4 * PG, "11110000"},
+        {PG, 2 * PG, "01000000"},
+        {0, 3 * PG, "11000000"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%zu", i);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, src, c[i].len, (int64_t)c[i].off), -EFAULT);
+        struct stat st;
+        assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+        assert_int_equal(st.st_size, (off_t)c[i].off); /* i_size moves to the position */
+        assert_cached(e, fd, 8, c[i].cached);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+    /* With the first page readable, 4 KiB are written; the folio stays whole. */
+    assert_int_equal(vms_mprotect(e->t, src, PG, PROT_READ), 0);
+    int fd = new_file(e, "half");
+    assert_int_equal(vms_pwrite(e->t, fd, src, 2 * PG, 0), (int64_t)PG);
+    assert_cached(e, fd, 8, "11000000");
+    assert_layout(e, fd, 8, "0:o1");
+}
+
+/* ext4 reserves the blocks of the whole folio a write begins: a write that
+ * copies nothing leaves them all holding data (SEEK_HOLE after growing the
+ * file to 6 pages). */
+static void test_failed_write_reserves_its_whole_folio(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_mprotect(e->t, src, 4 * PG, PROT_NONE), 0);
+    static const struct {
+        uint64_t len;
+        int64_t hole;
+    } c[] = {{PG, PG}, {2 * PG, 2 * PG}, {4 * PG, 4 * PG}, {3 * PG, 2 * PG}};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "r%zu", i);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, src, c[i].len, 0), -EFAULT);
+        assert_int_equal(vms_ftruncate(e->t, fd, 6 * PG), 0);
+        assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_HOLE), c[i].hole);
+        assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), 0);
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
+/* A store through a shared mapping reserves the blocks of the page's whole
+ * folio: one byte in page 40 of a sparse file read in order makes data of
+ * the folio 32-47, before and after write-back. */
+static void test_store_reserves_its_whole_folio(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "s");
+    assert_int_equal(vms_ftruncate(e->t, fd, 64 * PG), 0);
+    int rfd = vms_open(e->t, "s", O_RDONLY, 0);
+    assert_true(rfd >= 3);
+    read_stream(e, rfd, 1, 64);
+    assert_layout(e, fd, 64, "0:o0 1:o0 2:o0 3:o0 4:o2 8:o2 12:o2 16:o3 24:o3 32:o4 48:o4");
+    int64_t p = vms_mmap(e->t, 0, 64 * PG, RW, MAP_SHARED, fd, 0);
+    assert_true(p > 0);
+    tu_store_byte(e->t, (vms_addr)p + 40 * PG, 1);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_HOLE), 0);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), (int64_t)(32 * PG));
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), (int64_t)(32 * PG));
+    assert_int_equal(vms_lseek(e->t, fd, 32 * PG, SEEK_HOLE), (int64_t)(48 * PG));
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* ---- readahead ---- */
+
+/* read() one page at a time: windows of 4 (order 0), 8 (order 2), then 4:
+ * the window is cut to end on a boundary of its growing order, so the third
+ * window differs from a 4 KiB cache's; orders go 0, 2, 2, 3, 3, 4, 4, 5 and
+ * stay at 5 (a 32-page window); none crosses the end of the file. */
+static void test_read_readahead_grows_the_folio_order(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "r", 200);
+    read_stream(e, fd, 1, 13);
+    assert_layout(e, fd, 200, "0:o0 1:o0 2:o0 3:o0 4:o2 8:o2 12:o2 16:o3R");
+    read_stream(e, fd, 1, 200 - 13);
+    assert_layout(e, fd, 200,
+                  "0:o0 1:o0 2:o0 3:o0 4:o2 8:o2 12:o2 16:o3 24:o3 32:o4 48:o4 64:o5 96:o5 "
+                  "128:o5 160:o5 192:o3");
+}
+
+static void test_read_readahead_orders_for_other_read_sizes(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "a", 300);
+    read_stream(e, fd, 3, 300);
+    assert_layout(e, fd, 300,
+                  "0:o0 1:o0 2:o0 3:o0 4:o0 5:o0 6:o0 7:o0 8:o2 12:o2 16:o2 20:o2 24:o3 32:o4 "
+                  "48:o4 64:o5 96:o5 128:o5 160:o5 192:o5 224:o5 256:o5 288:o3 296:o2");
+    int fd2 = cold_file(e, "b", 300);
+    read_stream(e, fd2, 5, 40);
+    assert_layout(e, fd2, 300,
+                  "0:o0 1:o0 2:o0 3:o0 4:o0 5:o0 6:o0 7:o0 8:o0 9:o0 10:o0 11:o0 12:o0 13:o0 "
+                  "14:o0 15:o0 16:o2 20:o2 24:o2 28:o2 32:o2 36:o2 40:o2 44:o2 48:o4R 64:o4");
+    int fd3 = cold_file(e, "c", 600);
+    read_stream(e, fd3, 16, 600);
+    char want[2048];
+    size_t len = 0;
+    for (int i = 0; i < 32; i++)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o0 ", i);
+    for (int i = 32; i < 64; i += 4)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o2 ", i);
+    len += (size_t)snprintf(want + len, sizeof(want) - len, "64:o4 80:o4 ");
+    for (int i = 96; i < 576; i += 32)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o5 ", i);
+    snprintf(want + len, sizeof(want) - len, "576:o4 592:o3");
+    assert_layout(e, fd3, 600, want);
+}
+
+/* A read() that finds its first page cached and misses the next is not
+ * sequential to its own start (Linux records where a read ended only when
+ * it returns): with pages 0-3 cached, pread of 4 pages at page 3 by a new
+ * descriptor reads ahead from the trace of cached pages, 4-14 with the
+ * marker on 14, not an initial window of 16. */
+static void test_miss_inside_one_read_reads_ahead_from_the_cached_trace(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "p", 64);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 10, 1), 10);
+    assert_layout(e, fd, 64, "0:o0 1:o0R 2:o0 3:o0");
+    int fd2 = vms_open(e->t, "p", O_RDONLY, 0);
+    assert_true(fd2 >= 3);
+    assert_int_equal(vms_pread(e->t, fd2, buf, 4 * PG, 3 * PG), (int64_t)(4 * PG));
+    assert_layout(e, fd, 64,
+                  "0:o0 1:o0R 2:o0 3:o0 4:o0 5:o0 6:o0 7:o0 8:o0 9:o0 10:o0 11:o0 12:o0 13:o0 "
+                  "14:o0R");
+}
+
+/* ---- faults ---- */
+
+/* Reads a cold 1 MiB file through a shared mapping page by page; returns
+ * the pages whose access faulted ("M" after a major fault). */
+static void cold_mapping_faults(struct env *e, uint64_t slot, char *out, size_t size)
+{
+    int fd = cold_file(e, "m", 256);
+    vms_addr p = BASE + slot * PG;
+    assert_int_equal(vms_mmap(e->t, p, 256 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
+                     (int64_t)p);
+    char pattern[257];
+    tu_fault_pattern(e->t, p, 256, 0, pattern);
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < 256; i++)
+        if (pattern[i] != '0')
+            len += (size_t)snprintf(out + len, size - len, "%s%d%s", len ? " " : "", i,
+                                    pattern[i] == 'M' ? "M" : pattern[i] == '1' ? "" : "?");
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* Fault-around maps a whole folio that lies in the VMA and the PTE table,
+ * however little of it the 16-page window holds, but not the folio that
+ * holds the file's last page. Where the mapping starts in its PTE table
+ * moves the windows: 12, 14 and 15 minor faults after the major one. */
+static void test_cold_mapping_read_maps_whole_folios(void **state)
+{
+    struct env *e = *state;
+    char got[512];
+    cold_mapping_faults(e, 0, got, sizeof(got));
+    assert_string_equal(got, "0M 16 24 32 48 64 80 96 128 160 192 224 240");
+}
+
+static void test_cold_mapping_read_two_pages_into_a_table(void **state)
+{
+    struct env *e = *state;
+    char got[512];
+    cold_mapping_faults(e, 2, got, sizeof(got));
+    assert_string_equal(got, "0M 16 24 30 32 48 64 80 96 128 160 192 224 238 254");
+}
+
+static void test_cold_mapping_read_78_pages_into_a_table(void **state)
+{
+    struct env *e = *state;
+    char got[512];
+    cold_mapping_faults(e, 78, got, sizeof(got));
+    assert_string_equal(got, "0M 16 18 24 32 36 52 64 80 96 128 160 192 224 226 242");
+}
+
+/* The classic 4 KiB cache faults once per 16-page window (and at the first
+ * marker): 16 minor faults after the major one, whatever the alignment. */
+static void test_classic_cold_mapping_read_faults_every_window(void **state)
+{
+    struct env *e = *state;
+    char got[512];
+    cold_mapping_faults(e, 0, got, sizeof(got));
+    assert_string_equal(got, "0M 16 24 32 48 64 80 96 112 128 144 160 176 192 208 224 240");
+}
+
+/* ---- truncation, holes, reclaim, write-back ---- */
+
+/* Two 64 KiB writes: folios 0-15 and 16-31, written back. */
+static int two_folios(struct env *e, const char *name)
+{
+    int fd = new_file(e, name);
+    write_at(e, fd, 0, 16 * PG);
+    write_at(e, fd, 16 * PG, 16 * PG);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_layout(e, fd, 32, "0:o4 16:o4");
+    return fd;
+}
+
+/* Truncation splits the folio it cuts at the new end: the pages before it
+ * stay in folios of falling order, the end page alone when the end is
+ * inside it; a cut on a folio boundary drops the folio whole. */
+static void test_truncate_splits_the_folio_it_cuts(void **state)
+{
+    struct env *e = *state;
+    static const struct {
+        int64_t size;
+        const char *layout;
+    } c[] = {
+        {20 * PG, "0:o4 16:o2"},
+        {20 * PG + 100, "0:o4 16:o2 20:o0"},
+        {17 * PG - 1, "0:o4 16:o0"},
+        {31 * PG, "0:o4 16:o3 24:o2 28:o1 30:o0"},
+        {16 * PG, "0:o4"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "t%zu", i);
+        int fd = two_folios(e, name);
+        assert_int_equal(vms_ftruncate(e->t, fd, c[i].size), 0);
+        assert_layout(e, fd, 34, c[i].layout);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
+/* MADV_REMOVE of part of a folio splits it at both ends of the hole; only
+ * the hole leaves the cache. */
+static void test_madv_remove_splits_the_folio_at_both_ends(void **state)
+{
+    struct env *e = *state;
+    static const struct {
+        uint64_t first, pages;
+        const char *layout, *cached;
+    } c[] = {
+        {18, 2, "0:o4 16:o1 20:o0 21:o0 22:o1 24:o3", "111111111111111111001111111111110"},
+        {16, 8, "0:o4 24:o0 25:o0 26:o1 28:o2", "111111111111111100000000111111110"},
+        {20, 12, "0:o4 16:o2", "111111111111111111110000000000000"},
+        {16, 16, "0:o4", "111111111111111100000000000000000"},
+        {17, 1, "0:o4 16:o0 18:o0 19:o0 20:o2 24:o3", "111111111111111110111111111111110"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "h%zu", i);
+        int fd = two_folios(e, name);
+        int64_t p = vms_mmap(e->t, 0, 32 * PG, RW, MAP_SHARED, fd, 0);
+        assert_true(p > 0);
+        assert_int_equal(vms_madvise(e->t, (vms_addr)p + c[i].first * PG, c[i].pages * PG,
+                                     MADV_REMOVE), 0);
+        assert_layout(e, fd, 34, c[i].layout);
+        assert_cached(e, fd, 33, c[i].cached);
+        assert_int_equal(vms_munmap(e->t, (vms_addr)p, 32 * PG), 0);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
+/* A split unmaps its folio first, everywhere: after truncating a mapped
+ * 64 KiB folio at 20 pages and 100 bytes, page 16 faults again (and maps
+ * 16-20 around it); pages 0-15, another folio, stay mapped. */
+static void test_split_unmaps_the_folio(void **state)
+{
+    struct env *e = *state;
+    int fd = two_folios(e, "u");
+    assert_int_equal(vms_mmap(e->t, BASE, 32 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
+                     (int64_t)BASE);
+    char got[40];
+    tu_fault_pattern(e->t, BASE, 32, 0, got);
+    assert_int_equal(vms_ftruncate(e->t, fd, 20 * PG + 100), 0);
+    tu_fault_pattern(e->t, BASE, 21, 0, got);
+    assert_string_equal(got, "000000000000000010000");
+    assert_layout(e, fd, 32, "0:o4 16:o2 20:o0");
+}
+
+/* A dirty folio cannot be split (ext4 cannot release its dirty buffers):
+ * a hole punched in part of it leaves it whole and cached, the hole zeroed,
+ * the folio unmapped all the same. Dirtied through the mapping or by
+ * write(), alike; a truncation keeps it whole past the new end. */
+static void test_dirty_folio_is_not_split(void **state)
+{
+    struct env *e = *state;
+    for (int how = 0; how < 2; how++) {
+        char name[8];
+        snprintf(name, sizeof(name), "d%d", how);
+        int fd = two_folios(e, name);
+        vms_addr p = BASE + (uint64_t)how * 64 * PG;
+        assert_int_equal(vms_mmap(e->t, p, 32 * PG, RW, MAP_SHARED | MAP_FIXED, fd, 0),
+                         (int64_t)p);
+        char got[40];
+        tu_fault_pattern(e->t, p, 32, how == 0, got);
+        if (how == 1)
+            write_at(e, fd, 17 * PG, 10);
+        assert_int_equal(vms_madvise(e->t, p + 20 * PG, 12 * PG, MADV_REMOVE), 0);
+        assert_cached(e, fd, 33, "111111111111111111111111111111110");
+        tu_fault_pattern(e->t, p, 32, 0, got);
+        assert_string_equal(got, "00000000000000001000000000000000");
+        assert_int_equal(tu_load_byte(e->t, p + 25 * PG), 0);
+        assert_layout(e, fd, 34, "0:o4 16:o4");
+    }
+    int fd = two_folios(e, "t");
+    write_at(e, fd, 17 * PG, 10);
+    assert_int_equal(vms_ftruncate(e->t, fd, 20 * PG), 0);
+    assert_cached(e, fd, 34, "1111111111111111111111111111111100");
+    assert_layout(e, fd, 34, "0:o4 16:o4");
+}
+
+/* The pages a truncation cuts off a folio it cannot split lose their dirt
+ * (ext4 discards their buffers): a failed 12 KiB write leaves folio 0-1
+ * dirty with both blocks reserved; after truncations to 100 bytes and to
+ * 32 KiB, write-back puts block 0 on the disk and not block 1 (host: FIEMAP
+ * maps block 0, block 1 stays delayed). */
+static void test_pages_cut_off_an_unsplit_folio_are_not_written_back(void **state)
+{
+    struct env *e = *state;
+    vms_addr src = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_mprotect(e->t, src, 4 * PG, PROT_NONE), 0);
+    int fd = new_file(e, "c");
+    assert_int_equal(vms_pwrite(e->t, fd, src, 12872, 0), -EFAULT);
+    assert_int_equal(vms_ftruncate(e->t, fd, 100), 0);
+    assert_layout(e, fd, 8, "0:o1");
+    assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    char path[400];
+    int hfd = open(tu_join(path, sizeof(path), e->root, "c"), O_RDONLY);
+    assert_true(hfd >= 0);
+    assert_int_equal(lseek(hfd, 0, SEEK_DATA), 0);
+    assert_int_equal(lseek(hfd, 0, SEEK_HOLE), (off_t)PG);
+    close(hfd);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* MADV_PAGEOUT reclaims a folio only when the range maps all of it; a
+ * folio the range maps in part is split into pages, which unmaps it, and
+ * none of it goes. File: two 64 KiB folios and a last page of 16 bytes,
+ * all mapped read-only once. */
+static void test_pageout_takes_only_whole_folios(void **state)
+{
+    struct env *e = *state;
+    static const struct {
+        uint64_t first, pages;
+        const char *cached, *faults, *layout;
+    } c[] = {
+        {18, 2, "111111111111111111111111111111111", "000000000000000010000000000000000",
+         "0:o4 16:o0 17:o0 18:o0 19:o0 20:o0 21:o0 22:o0 23:o0 24:o0 25:o0 26:o0 27:o0 "
+         "28:o0 29:o0 30:o0 31:o0 32:o0"},
+        {16, 16, "111111111111111100000000000000001", "0000000000000000M000000010000000"
+                                                      "0",
+         "0:o4 16:o0 17:o0 18:o0 19:o0 20:o0 21:o0 22:o0 23:o0 24:o0 25:o0 26:o0 27:o0 "
+         "28:o0 29:o0 30:o0 31:o0 32:o0"},
+        {8, 16, "111111111111111111111111111111111", "100000000000000010000000000000000",
+         "0:o0 1:o0 2:o0 3:o0 4:o0 5:o0 6:o0 7:o0 8:o0 9:o0 10:o0 11:o0 12:o0 13:o0 14:o0 "
+         "15:o0 16:o0 17:o0 18:o0 19:o0 20:o0 21:o0 22:o0 23:o0 24:o0 25:o0 26:o0 27:o0 "
+         "28:o0 29:o0 30:o0 31:o0 32:o0"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "p%zu", i);
+        int fd = two_folios(e, name);
+        write_at(e, fd, 32 * PG, 16);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        vms_addr p = BASE + i * 64 * PG;
+        assert_int_equal(vms_mmap(e->t, p, 33 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
+                         (int64_t)p);
+        char got[40];
+        tu_fault_pattern(e->t, p, 33, 0, got);
+        assert_int_equal(vms_madvise(e->t, p + c[i].first * PG, c[i].pages * PG, MADV_PAGEOUT),
+                         0);
+        assert_cached(e, fd, 33, c[i].cached);
+        tu_fault_pattern(e->t, p, 33, 0, got);
+        assert_string_equal(got, c[i].faults);
+        assert_layout(e, fd, 33, c[i].layout);
+    }
+}
+
+/* Writing back one page writes its whole folio and write-protects every
+ * page of it: after msync of page 0, a store to each of the 16 pages of a
+ * 64 KiB folio faults again. */
+static void test_msync_of_one_page_cleans_its_whole_folio(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "s");
+    write_at(e, fd, 0, 16 * PG);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    int64_t p = vms_mmap(e->t, 0, 16 * PG, RW, MAP_SHARED, fd, 0);
+    assert_true(p > 0);
+    char got[17];
+    tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
+    assert_string_equal(got, "1111111111111111");
+    assert_int_equal(vms_msync(e->t, (vms_addr)p, PG, MS_SYNC), 0);
+    tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
+    assert_string_equal(got, "1111111111111111");
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* The 4 KiB cache writes back the page alone: only page 0 faults again. */
+static void test_classic_msync_of_one_page_cleans_that_page(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "s");
+    write_at(e, fd, 0, 16 * PG);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    int64_t p = vms_mmap(e->t, 0, 16 * PG, RW, MAP_SHARED, fd, 0);
+    assert_true(p > 0);
+    char got[17];
+    tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
+    assert_int_equal(vms_msync(e->t, (vms_addr)p, PG, MS_SYNC), 0);
+    tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
+    assert_string_equal(got, "1000000000000000");
+}
+
+/* The classic cache holds order-0 pages only, whatever the write. */
+static void test_classic_write_makes_single_pages(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "c");
+    write_at(e, fd, 0, 5 * PG);
+    assert_layout(e, fd, 8, "0:o0 1:o0 2:o0 3:o0 4:o0");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define C(f) cmocka_unit_test_setup_teardown(f, setup_classic, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_write_folio_order_follows_length_and_alignment),
+        T(test_write_folio_order_over_old_data_and_unaligned),
+        T(test_write_folio_fits_between_cached_pages),
+        T(test_failed_write_leaves_its_whole_folio),
+        T(test_failed_write_reserves_its_whole_folio),
+        T(test_store_reserves_its_whole_folio),
+        T(test_read_readahead_grows_the_folio_order),
+        T(test_read_readahead_orders_for_other_read_sizes),
+        T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),
+        T(test_cold_mapping_read_maps_whole_folios),
+        T(test_cold_mapping_read_two_pages_into_a_table),
+        T(test_cold_mapping_read_78_pages_into_a_table),
+        C(test_classic_cold_mapping_read_faults_every_window),
+        T(test_truncate_splits_the_folio_it_cuts),
+        T(test_madv_remove_splits_the_folio_at_both_ends),
+        T(test_split_unmaps_the_folio),
+        T(test_dirty_folio_is_not_split),
+        T(test_pages_cut_off_an_unsplit_folio_are_not_written_back),
+        T(test_pageout_takes_only_whole_folios),
+        T(test_msync_of_one_page_cleans_its_whole_folio),
+        C(test_classic_msync_of_one_page_cleans_that_page),
+        C(test_classic_write_makes_single_pages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
