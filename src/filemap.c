@@ -596,6 +596,11 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
             uint32_t p = xa_load(as->pages, index + n);
             if (p == PFN_NONE)
                 break;
+            /* A cached page not yet read ends the batch before it: it is
+             * read only when the copy gets there (host-measured: a read
+             * whose copy faults on an earlier page leaves it unread). */
+            if (n && (m->pm.pages[p].flags & PG_unread))
+                break;
             page_read_now(m, p);
             pfn[n++] = p;
             if (folio_test_readahead(m, p))

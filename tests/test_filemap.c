@@ -1567,6 +1567,56 @@ static void test_kernel_copy_from_the_readahead_marker_is_a_major_fault(void **s
     tu_assert_clean(e->m);
 }
 
+/* read() gathers cached pages up to, not including, one that is cached but
+ * unread: that page is read only when the copy reaches it. Host (ext4,
+ * 6.18, read_ahead_kb 8192), a file grown 0 -> 0x1388 -> 0xc001 (page 1 unread), read of
+ * 0x18f1 bytes at 0 on a fresh descriptor: into a bad buffer (EFAULT) it
+ * leaves 1011111100000 resident (page 1 still unread: a later load costs
+ * a minor fault), into a good one 1111111100000. With page 0 cached
+ * first (a pread while the file was 0x1000 bytes), the failing read
+ * leaves 1000000000000. */
+static void test_read_reads_an_unread_page_only_when_it_gets_there(void **state)
+{
+    struct env *e = *state;
+    /* The host's disk reads ahead 8192 KiB: the first window is 8 pages. */
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(64ULL << 20);
+    c.root = e->root;
+    c.readahead_kb = 8192;
+    c.max_sectors_kb = 4096;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    vms_addr buf = tu_anon(e->t, 2 * PG, RW);
+    const vms_addr bad = 0x7f0000000000ULL;
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "u%d", i);
+        make_file(e, name, 0);
+        int fd = open_ok(e, name, O_RDWR);
+        vms_addr m = map_at(e, 512 * (uint64_t)i, 13, PROT_READ, MAP_SHARED, fd, 0);
+        if (i == 2) { /* page 0 cached first: the file is one page then */
+            assert_int_equal(vms_ftruncate(e->t, fd, 0x1000), 0);
+            assert_int_equal(vms_pread(e->t, fd, buf, 100, 0), 100);
+        }
+        assert_int_equal(vms_ftruncate(e->t, fd, 0x1388), 0);
+        assert_int_equal(vms_ftruncate(e->t, fd, 0xc001), 0);
+        int fresh = open_ok(e, name, O_RDONLY);
+        if (i == 1) {
+            assert_int_equal(vms_read(e->t, fresh, buf, 0x18f1), 0x18f1);
+            assert_residency(e, m, 13, "1111111100000"); /* host: 1111111100000 */
+            continue;
+        }
+        assert_int_equal(vms_read(e->t, fresh, bad, 0x18f1), -EFAULT);
+        if (i == 0) {
+            assert_residency(e, m, 13, "1011111100000"); /* host: 1011111100000 */
+            assert_int_equal(tu_fault_cost(e->t, m + PG, 0), '1'); /* host: minor */
+        } else {
+            assert_residency(e, m, 13, "1000000000000"); /* host: 1000000000000 */
+        }
+    }
+    tu_assert_clean(e->m);
+}
+
 /* mincore does not count a page that is cached but unread. */
 static void test_unread_eof_page_is_not_resident_until_read(void **state)
 {
@@ -1756,6 +1806,7 @@ int main(void)
         T(test_write_past_eof_leaves_the_old_eof_page_unread),
         T(test_write_faults_its_source_in_after_moving_i_size),
         T(test_unread_eof_page_is_not_resident_until_read),
+        T(test_read_reads_an_unread_page_only_when_it_gets_there),
         T(test_unread_page_touched_by_the_program_is_a_minor_fault),
         T(test_unread_page_touched_by_the_kernel_is_a_major_fault),
         T(test_kernel_copy_from_the_readahead_marker_is_a_major_fault),

@@ -1396,6 +1396,34 @@ static void test_madvise_without_a_guard_the_same_mprotect_merges(void **state)
                               "30002000-30005000 rw-p 00000000 00:00 0 \n");
 }
 
+/* Only a private VMA takes an anon_vma for its guards. In a forked child,
+ * a VMA with a forked anon_vma refuses to merge into a neighbour without
+ * one; a shared VMA's guards give it none, so there the merge happens.
+ * Host (Linux 6.18): 13 pages PROT_NONE at V, pages 1-3 made RW, guards on
+ * 7-10, fork, the child's mprotect(V + 2 pages, 3 pages, PROT_EXEC): 4 VMAs
+ * when shared (pages 2-4 one VMA), 5 when private. */
+static void check_forked_guard_vma_merge(struct env *e, int flags, int want_vmas)
+{
+    map_at(e, V, 13 * PG, PROT_NONE, flags);
+    assert_int_equal(vms_mprotect(e->t, V + PG, 3 * PG, RW), 0);
+    advise(e, V + 7 * PG, 4 * PG, MADV_GUARD_INSTALL, 0);
+    vms_task *child = vms_fork(e->t);
+    assert_non_null(child);
+    assert_int_equal(vms_mprotect(child, V + 2 * PG, 3 * PG, PROT_EXEC), 0);
+    assert_int_equal(tu_vma_count(child), want_vmas);
+    tu_assert_clean(e->m);
+}
+
+static void test_madvise_guards_of_a_shared_vma_leave_its_fork_mergeable(void **state)
+{
+    check_forked_guard_vma_merge(*state, SA, 4); /* host: 4 */
+}
+
+static void test_madvise_guards_of_a_private_vma_keep_its_fork_apart(void **state)
+{
+    check_forked_guard_vma_merge(*state, PA, 5); /* host: 5 */
+}
+
 /* Populating stops at the guard: the page before it is mapped, no more. */
 static void test_madvise_populate_stops_at_a_guard_with_efault(void **state)
 {
@@ -1709,6 +1737,8 @@ int main(void)
         T(test_madvise_guard_markers_survive_mprotect),
         T(test_madvise_guard_markers_do_not_reach_a_wipeonfork_child),
         T(test_madvise_guard_install_prepares_an_anon_vma_that_blocks_a_merge),
+        T(test_madvise_guards_of_a_shared_vma_leave_its_fork_mergeable),
+        T(test_madvise_guards_of_a_private_vma_keep_its_fork_apart),
         T(test_madvise_without_a_guard_the_same_mprotect_merges),
         T(test_madvise_populate_stops_at_a_guard_with_efault),
         T(test_madvise_guard_on_shared_anon_and_file_mappings),
