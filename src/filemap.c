@@ -934,9 +934,13 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
     vms_machine *m = t->m;
     uint64_t done = 0;
     uint64_t old_size = as->size, start = *pos;
-    if (len && *pos > as->size) {
-        /* ext4 zeroes the rest of the old last block first, as a truncate
-         * that grows the file does: an uncached end page stays unread. */
+    /* A write that starts past the end inside the old last page makes that
+     * page part of its own folio (host-measured: an order-1 folio for an
+     * 8 KiB write there); one that starts further on first zeroes the rest
+     * of the old last block, as a truncate that grows the file does, and an
+     * uncached end page stays an unread single page. */
+    int eof_page_is_first = len && *pos > as->size && (*pos >> PAGE_SHIFT) == (as->size >> PAGE_SHIFT);
+    if (len && *pos > as->size && !eof_page_is_first) {
         leave_unread_eof_page(m, as, as->size, *pos);
         zero_tail(m, as, as->size);
     }
@@ -970,6 +974,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
             break;
         }
         m->pm.pages[pfn].flags |= PG_mapped_bh;
+        if (first && eof_page_is_first)
+            zero_tail(m, as, old_size); /* the page was read with the new folio */
         int unread = index >= unread_start && index < unread_end && !off && n == PAGE_SIZE;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);

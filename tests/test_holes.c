@@ -657,6 +657,26 @@ static void test_a_failed_write_in_a_hole_leaves_a_dirty_page(void **state)
     }
 }
 
+/* host: a failed 8 KiB write that starts past the end inside the old last
+ * page gets an order-1 folio there (no single end page made first), and
+ * ext4 reserves both its blocks: the second shows once the file grows. */
+static void test_a_failed_write_in_the_last_page_reserves_its_whole_folio(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "f");
+    assert_int_equal(vms_ftruncate(e->t, fd, 0xc001), 0);
+    assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 2 * PG, 0xc840), -EFAULT);
+    assert_map(e, fd, "[49152,51264)", 16);
+    assert_int_equal(vms_ftruncate(e->t, fd, 16 * PG), 0);
+    assert_map(e, fd, "[49152,57344)", 16);
+    /* host: the same with the end in the first page, grown to 5000 bytes. */
+    int g = new_file(e, "g");
+    assert_int_equal(vms_ftruncate(e->t, g, 100), 0);
+    assert_int_equal(vms_pwrite(e->t, g, UNMAPPED, 2 * PG, 0xd8c), -EFAULT);
+    assert_int_equal(vms_ftruncate(e->t, g, 5000), 0);
+    assert_map(e, g, "[0,5000)", 16);
+}
+
 static void test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size(
     void **state)
 {
@@ -812,6 +832,7 @@ int main(void)
         T(test_truncate_dirties_the_page_it_zeroes),
         T(test_a_failed_write_leaves_its_block_holding_data),
         T(test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size),
+        T(test_a_failed_write_in_the_last_page_reserves_its_whole_folio),
         T(test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk),
         T(test_a_failed_write_in_a_hole_leaves_a_dirty_page),
         T(test_a_failed_write_inside_a_block_dirties_its_page),
