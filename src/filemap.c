@@ -700,6 +700,17 @@ static void unmap_folio(vms_machine *m, uint32_t head, unsigned cpu)
         rmap_walk(m, head + i, unmap_folio_one, &c);
 }
 
+/* Before a split Linux releases the folio's buffers (filemap_release_folio):
+ * its pages no longer map their blocks, so a block reserved but not yet
+ * on the disk is new again to the next write (host-measured: a failed
+ * write into a page split out of a clean order-1 folio dirties it). */
+static void release_folio_buffers(vms_machine *m, uint32_t head)
+{
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++)
+        m->pm.pages[head + i].flags &= ~PG_mapped_bh;
+}
+
 /* Linux's non-uniform folio split (try_folio_split): the folio holding the
  * cached page at index becomes pieces of falling order around it, the page
  * itself an order-0 folio. The folio is unmapped first; a dirty one (ext4:
@@ -715,6 +726,7 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
     unmap_folio(m, head, cpu);
     if (folio_test_dirty(m, head))
         return -EBUSY;
+    release_folio_buffers(m, head);
     while (order--) {
         uint32_t half = 1u << order;
         int upper = at - head >= half;
@@ -734,6 +746,7 @@ int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
     unmap_folio(m, head, cpu);
     if (folio_test_dirty(m, head))
         return -EBUSY;
+    release_folio_buffers(m, head);
     for (uint32_t i = 0; i < nr; i++)
         folio_set_order(&m->pm, head + i, 0);
     return 0;

@@ -574,6 +574,27 @@ static void test_a_block_reserved_through_a_cached_page_is_not_new_again(void **
     assert_host_map(e, "f", "");
 }
 
+/* host: a failed 8 KiB write on an empty file leaves a clean order-1 folio
+ * once written back; a truncate that splits it releases its buffers, so a
+ * failed write into its first page finds the block new and dirties the
+ * page (write-back puts it on the disk). Unsplit, nothing reaches it. */
+static void test_a_split_folio_no_longer_maps_its_reserved_blocks(void **state)
+{
+    struct env *e = *state;
+    for (int grow_to = 1; grow_to <= 2; grow_to++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", grow_to);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 2 * PG, 0), -EFAULT);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_int_equal(vms_ftruncate(e->t, fd, (int64_t)(grow_to * PG)), 0);
+        assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 10, 0), -EFAULT);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_map(e, fd, grow_to == 1 ? "[0,4096)" : "[0,8192)", 16);
+        assert_host_map(e, name, grow_to == 1 ? "[0,4096)" : "");
+    }
+}
+
 /* A write that starts past the end zeroes the rest of the old last block
  * through the cache, which dirties that page (MADV_PAGEOUT keeps it), also
  * when the write copies nothing; a write that starts at the end zeroes
@@ -838,6 +859,7 @@ int main(void)
         T(test_a_failed_write_inside_a_block_dirties_its_page),
         T(test_a_reserved_block_not_on_disk_is_new_to_the_next_write),
         T(test_a_block_reserved_through_a_cached_page_is_not_new_again),
+        T(test_a_split_folio_no_longer_maps_its_reserved_blocks),
         T(test_write_past_eof_dirties_the_old_last_page),
         T(test_a_short_write_reserves_the_page_where_it_stopped),
         T(test_a_host_files_holes_are_read_at_first_open),
