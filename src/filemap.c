@@ -918,6 +918,32 @@ static int block_is_new(const vms_machine *m, const struct address_space *as, ui
     return pfn == PFN_NONE || !(m->pm.pages[pfn].flags & PG_mapped_bh);
 }
 
+/* ext4's write_begin maps the blocks of every page of the folio the step
+ * covers, not only the page the copy reaches: when the copy comes up short
+ * in page index, the pages after it in its folio up to last have their
+ * blocks reserved and mapped, and those whose block was new are zeroed and
+ * dirtied (page_zero_new_buffers). Host-measured: a failed 12 KiB write
+ * into a cached order-1 folio whose second block a truncate had discarded
+ * puts both blocks on the disk. */
+static int write_begin_rest_of_folio(vms_machine *m, struct address_space *as, uint32_t pfn,
+                                     uint64_t index, uint64_t last)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    uint64_t folio_last = m->pm.pages[head].index + folio_nr_pages(&m->pm, pfn) - 1;
+    if (last > folio_last)
+        last = folio_last;
+    for (uint64_t i = index + 1; i <= last; i++) {
+        uint32_t p = head + (uint32_t)(i - m->pm.pages[head].index);
+        int new_block = block_is_new(m, as, i, p);
+        if (reserve_block(as, i))
+            return -ENOMEM;
+        m->pm.pages[p].flags |= PG_mapped_bh;
+        if (new_block)
+            set_page_dirty(m, p);
+    }
+    return 0;
+}
+
 /* ext4 zeroes partial blocks through the page cache: the rest of the last
  * block when a truncate moves the end (the new end, or the old one when
  * the file grows), and when a write starts past the end both the rest of
@@ -1005,6 +1031,10 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
          * holds the position, whatever was copied). */
         if (c || new_block || off)
             set_page_dirty(m, pfn);
+        if (c < n && write_begin_rest_of_folio(m, as, pfn, index, (start + len - 1) >> PAGE_SHIFT)) {
+            err = -ENOMEM;
+            break;
+        }
         if (first && start > old_size) /* only the first write_end starts past the end */
             dirty_zeroed_blocks(m, as, old_size, start);
         first = 0;

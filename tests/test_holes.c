@@ -595,6 +595,29 @@ static void test_a_split_folio_no_longer_maps_its_reserved_blocks(void **state)
     }
 }
 
+/* host: a failed 8 KiB write leaves a dirty order-1 folio; a truncate into
+ * its first page cannot split it and discards the second page's buffer.
+ * A failed 12 KiB write at 0 then maps the blocks of the whole folio and
+ * dirties the second page (its block new again): write-back puts both
+ * blocks on the disk. Without that write only the first gets there. */
+static void test_a_failed_write_maps_and_dirties_the_rest_of_its_folio(void **state)
+{
+    struct env *e = *state;
+    for (int again = 0; again <= 1; again++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", again);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 2 * PG, 0), -EFAULT);
+        assert_int_equal(vms_ftruncate(e->t, fd, 100), 0);
+        assert_int_equal(vms_ftruncate(e->t, fd, 0xc001), 0);
+        if (again)
+            assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 3 * PG, 0), -EFAULT);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_map(e, fd, "[0,8192)", 16);
+        assert_host_map(e, name, again ? "[0,8192)" : "[0,4096)");
+    }
+}
+
 /* A write that starts past the end zeroes the rest of the old last block
  * through the cache, which dirties that page (MADV_PAGEOUT keeps it), also
  * when the write copies nothing; a write that starts at the end zeroes
@@ -860,6 +883,7 @@ int main(void)
         T(test_a_reserved_block_not_on_disk_is_new_to_the_next_write),
         T(test_a_block_reserved_through_a_cached_page_is_not_new_again),
         T(test_a_split_folio_no_longer_maps_its_reserved_blocks),
+        T(test_a_failed_write_maps_and_dirties_the_rest_of_its_folio),
         T(test_write_past_eof_dirties_the_old_last_page),
         T(test_a_short_write_reserves_the_page_where_it_stopped),
         T(test_a_host_files_holes_are_read_at_first_open),
