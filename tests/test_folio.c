@@ -460,6 +460,34 @@ static void test_truncate_splits_the_folio_it_cuts(void **state)
     }
 }
 
+/* host: a growing truncate zeroes (and dirties) the old last block before
+ * it truncates the page cache, so the clean folio holding it stays whole;
+ * a shrinking one splits first. Each file: a write, a cut, fsync, a resize. */
+static void test_growth_does_not_split_the_folio_of_the_old_end(void **state)
+{
+    struct env *e = *state;
+    static const struct {
+        uint64_t len;
+        int64_t cut, resize;
+        const char *layout;
+    } c[] = {
+        {2 * PG, 0x800, PG, "0:o1"},
+        {4 * PG, 0x1800, 0x2800, "0:o2"},
+        {2 * PG, 0x1800, PG, "0:o0"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "g%zu", i);
+        int fd = new_file(e, name);
+        write_at(e, fd, 0, c[i].len);
+        assert_int_equal(vms_ftruncate(e->t, fd, c[i].cut), 0);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_int_equal(vms_ftruncate(e->t, fd, c[i].resize), 0);
+        assert_layout(e, fd, 4, c[i].layout);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
 /* MADV_REMOVE of part of a folio splits it at both ends of the hole; only
  * the hole leaves the cache. */
 static void test_madv_remove_splits_the_folio_at_both_ends(void **state)
@@ -672,6 +700,7 @@ int main(void)
         T(test_cold_mapping_read_78_pages_into_a_table),
         C(test_classic_cold_mapping_read_faults_every_window),
         T(test_truncate_splits_the_folio_it_cuts),
+        T(test_growth_does_not_split_the_folio_of_the_old_end),
         T(test_madv_remove_splits_the_folio_at_both_ends),
         T(test_split_unmaps_the_folio),
         T(test_dirty_folio_is_not_split),
