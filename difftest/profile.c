@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define PROFILE_PAGE 4096u
@@ -177,6 +179,15 @@ out:
     return result;
 }
 
+/* Where a file's holes and disk blocks are as ext4 (4 KiB blocks, delayed
+ * allocation) makes them: another filesystem places and reports them its
+ * own way (tmpfs has no disk, XFS preallocates, ZFS sees holes per record). */
+static int fs_is_ext4(const char *dir)
+{
+    struct statfs fs;
+    return statfs(dir, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC;
+}
+
 void host_profile_read(struct host_profile *p, const char *dir)
 {
     struct vms_config d;
@@ -233,6 +244,7 @@ void host_profile_read(struct host_profile *p, const char *dir)
         p->src.max_sectors_kb = "unreadable: vmsim's default";
     }
     p->large_folios = fs_has_large_folios(dir);
+    p->ext4 = fs_is_ext4(dir);
 }
 
 void host_profile_apply(const struct host_profile *p, struct vms_config *c)
@@ -310,6 +322,9 @@ void host_profile_print(const struct host_profile *p, FILE *out)
         p->large_folios < 0 ? "could not be measured in the scratch folder"
         : p->large_folios   ? "a partial fadvise(DONTNEED) keeps a 64 KiB write cached"
                             : "a partial fadvise(DONTNEED) drops its page");
-    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness, large_folios\n"
+    row_u64(out, "ext4", (uint64_t)p->ext4,
+            p->ext4 ? "the scratch folder is on ext4: holes and disk blocks are compared"
+                    : "the scratch folder is not on ext4: holes and disk blocks are not compared");
+    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness\n"
                  "(read here for the models that will use them).\n");
 }

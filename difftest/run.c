@@ -456,6 +456,8 @@ static int compare_holes(struct run_state *st, int name, int step, struct dt_dif
     char a_path[4096], b_path[4096];
     char host_seek[MAX_MAP_BLOCKS], sim_seek[MAX_MAP_BLOCKS];
     char host_disk[MAX_MAP_BLOCKS], sim_disk[MAX_MAP_BLOCKS];
+    if (!st->cfg->profile->ext4)
+        return 0; /* vmsim models ext4's holes; another filesystem's differ */
     snprintf(a_path, sizeof(a_path), "%s/A/%s", st->cfg->scratch, dt_file_names[name]);
     snprintf(b_path, sizeof(b_path), "%s/B/%s", st->cfg->scratch, dt_file_names[name]);
     int a = open(a_path, O_RDONLY | O_CLOEXEC), b = open(b_path, O_RDONLY | O_CLOEXEC);
