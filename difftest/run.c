@@ -366,9 +366,9 @@ struct run_state {
 
 #define MAX_MAP_BLOCKS 4096 /* files stay far smaller (see gen.c) */
 
-/* One char per 4 KiB block of the open file: '1' where SEEK_DATA and
- * SEEK_HOLE see data, '0' in a hole. 0, or -1. */
-static int seek_blocks(int fd, char *out, size_t n)
+/* out as a string of '0', one per 4 KiB block of the open file; the
+ * number of blocks, or -1 when out cannot hold them. */
+static int64_t blank_blocks(int fd, char *out, size_t n)
 {
     struct stat st;
     if (fstat(fd, &st) || (uint64_t)st.st_size / DT_PAGE + 1 >= n)
@@ -376,7 +376,17 @@ static int seek_blocks(int fd, char *out, size_t n)
     uint64_t blocks = ((uint64_t)st.st_size + DT_PAGE - 1) / DT_PAGE;
     memset(out, '0', blocks);
     out[blocks] = '\0';
-    for (off_t off = 0; off < st.st_size;) {
+    return (int64_t)blocks;
+}
+
+/* One char per 4 KiB block of the open file: '1' where SEEK_DATA and
+ * SEEK_HOLE see data, '0' in a hole. 0, or -1. */
+static int seek_blocks(int fd, char *out, size_t n)
+{
+    int64_t blocks = blank_blocks(fd, out, n);
+    if (blocks < 0)
+        return -1;
+    for (off_t off = 0; off < blocks * (int64_t)DT_PAGE;) {
         off_t data = lseek(fd, off, SEEK_DATA), hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
         if (data < 0)
             return errno == ENXIO ? 0 : -1;
@@ -396,12 +406,10 @@ static int seek_blocks(int fd, char *out, size_t n)
 static int disk_blocks(int fd, char *out, size_t n)
 {
     enum { BATCH = 64 };
-    struct stat st;
-    if (fstat(fd, &st) || (uint64_t)st.st_size / DT_PAGE + 1 >= n)
+    int64_t count = blank_blocks(fd, out, n);
+    if (count < 0)
         return -1;
-    uint64_t blocks = ((uint64_t)st.st_size + DT_PAGE - 1) / DT_PAGE;
-    memset(out, '0', blocks);
-    out[blocks] = '\0';
+    uint64_t blocks = (uint64_t)count;
     struct fiemap *fm = calloc(1, sizeof(*fm) + BATCH * sizeof(struct fiemap_extent));
     int rc = fm ? 0 : -1;
     for (uint64_t start = 0; rc == 0 && start < blocks * DT_PAGE;) {
