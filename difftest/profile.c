@@ -210,9 +210,9 @@ void host_profile_read(struct host_profile *p, const char *dir)
     take_unsigned("/proc/sys/vm/max_map_count", &p->max_map_count, &p->src.max_map_count);
     p->mmap_min_addr = d.mmap_min_addr;
     take_u64("/proc/sys/vm/mmap_min_addr", &p->mmap_min_addr, &p->src.mmap_min_addr);
-    p->overcommit_memory = 0;
+    p->overcommit_memory = d.overcommit_memory;
     take_unsigned("/proc/sys/vm/overcommit_memory", &p->overcommit_memory, &p->src.overcommit_memory);
-    p->overcommit_ratio = 50;
+    p->overcommit_ratio = d.overcommit_ratio;
     take_unsigned("/proc/sys/vm/overcommit_ratio", &p->overcommit_ratio, &p->src.overcommit_ratio);
     p->overcommit_kbytes = d.overcommit_kbytes;
     take_u64("/proc/sys/vm/overcommit_kbytes", &p->overcommit_kbytes, &p->src.overcommit_kbytes);
