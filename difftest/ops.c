@@ -92,8 +92,10 @@ static const struct flag_name msync_flags[] = {
     {"ASYNC", MS_ASYNC}, {"INVALIDATE", MS_INVALIDATE}, {"SYNC", MS_SYNC}, {NULL, 0},
 };
 
+/* ACC3: both access-mode bits, which open accepts (a descriptor for ioctl
+ * only; a random flag bit makes it). */
 static const struct flag_name open_modes[] = {
-    {"RDONLY", O_RDONLY}, {"WRONLY", O_WRONLY}, {"RDWR", O_RDWR}, {NULL, 0},
+    {"RDONLY", O_RDONLY}, {"WRONLY", O_WRONLY}, {"RDWR", O_RDWR}, {"ACC3", 3}, {NULL, 0},
 };
 
 static const struct flag_name open_flags[] = {
