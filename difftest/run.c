@@ -88,6 +88,8 @@ int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize)
         }
     }
     fclose(f);
+    if (rc)
+        dt_seq_free(s); /* a scenario that does not load leaves nothing to free */
     return rc;
 }
 
