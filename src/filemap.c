@@ -21,7 +21,7 @@
  * never for a clean one.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
+#define _GNU_SOURCE /* pread, pwrite, fallocate */
 #endif
 #include "internal.h"
 #include "xarray.h"
@@ -467,7 +467,7 @@ static void zero_tail(vms_machine *m, struct address_space *as, uint64_t size)
         memset((uint8_t *)pfn_to_virt(&m->pm, pfn) + off, 0, PAGE_SIZE - off);
 }
 
-/* ---- read() and its readahead (Linux's mm/readahead.c, order-0 pages) ---- */
+/* ---- read() and its readahead (Linux's mm/readahead.c) ---- */
 
 #define READ_BATCH 31      /* pages one pass of read() takes (a folio batch) */
 
