@@ -822,20 +822,22 @@ static int reserve_block(struct address_space *as, uint64_t index)
 }
 
 /* ext4's page_mkwrite reserves the blocks of the whole folio, those before
- * the end of the file. */
+ * the end of the file. A page already block-mapped has its block (vms_check
+ * holds it to that), so a folio's later faults only test its flags. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
     if (!(page->flags & PG_file))
         return 0;
     struct address_space *as = page->mapping;
-    int err = reserve_block(as, page->index);
+    int err = (page->flags & PG_mapped_bh) ? 0 : reserve_block(as, page->index);
     if (!err)
         page->flags |= PG_mapped_bh;
     uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
     for (uint32_t i = 0; !err && i < nr; i++) {
         struct page *p = &m->pm.pages[head + i];
-        if (p->index < size_pages(as) && !(err = reserve_block(as, p->index)))
+        if (!(p->flags & PG_mapped_bh) && p->index < size_pages(as) &&
+            !(err = reserve_block(as, p->index)))
             p->flags |= PG_mapped_bh;
     }
     return err;
