@@ -325,6 +325,5 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "ext4", (uint64_t)p->ext4,
             p->ext4 ? "the scratch folder is on ext4: holes and disk blocks are compared"
                     : "the scratch folder is not on ext4: holes and disk blocks are not compared");
-    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness\n"
-                 "(read here for the models that will use them).\n");
+    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness (read for the swap model).\n");
 }
