@@ -551,7 +551,7 @@ static void test_a_block_reserved_through_a_cached_page_is_not_new_again(void **
  * page (write-back puts it on the disk). Unsplit, nothing reaches it. */
 static void test_a_split_folio_no_longer_maps_its_reserved_blocks(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     for (int grow_to = 1; grow_to <= 2; grow_to++) {
         char name[8];
         snprintf(name, sizeof(name), "f%d", grow_to);
@@ -573,7 +573,7 @@ static void test_a_split_folio_no_longer_maps_its_reserved_blocks(void **state)
  * blocks on the disk. Without that write only the first gets there. */
 static void test_a_failed_write_maps_and_dirties_the_rest_of_its_folio(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     for (int again = 0; again <= 1; again++) {
         char name[8];
         snprintf(name, sizeof(name), "f%d", again);
@@ -677,7 +677,7 @@ static void test_a_failed_write_in_a_hole_leaves_a_dirty_page(void **state)
  * ext4 reserves both its blocks: the second shows once the file grows. */
 static void test_a_failed_write_in_the_last_page_reserves_its_whole_folio(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = new_file(e, "f");
     assert_int_equal(vms_ftruncate(e->t, fd, 0xc001), 0);
     assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, 2 * PG, 0xc840), -EFAULT);
