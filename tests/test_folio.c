@@ -296,6 +296,43 @@ static void test_store_reserves_its_whole_folio(void **state)
     assert_int_equal(vms_check(e->m, stderr), 0);
 }
 
+/* Stores into a new RW mapping of pages [off, off + pages) of a 4-page file
+ * written in chunk-byte writes; what each store cost, as tu_fault_pattern. */
+static void store_pattern(struct env *e, uint64_t chunk, uint64_t off, int pages, int flags,
+                          char *out)
+{
+    int fd = new_file(e, "w");
+    for (uint64_t o = 0; o < 4 * PG; o += chunk)
+        write_at(e, fd, o, chunk);
+    assert_int_equal(vms_mmap(e->t, BASE, (uint64_t)pages * PG, RW, flags | MAP_FIXED, fd,
+                              (int64_t)(off * PG)),
+                     (int64_t)BASE);
+    tu_fault_pattern(e->t, BASE, pages, 1, out);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* A shared write fault maps the whole folio, writable, when it lies inside
+ * the VMA and the PTE table; else only its page. A private one copies one
+ * page. host: 16 KiB folio 1000; four 4 KiB folios 1111; two 8 KiB folios
+ * 1010; VMA of pages 1-3 or 0-2 of the 16 KiB folio 111; private 1111. */
+static void test_shared_write_fault_maps_the_whole_folio(void **state)
+{
+    struct env *e = *state;
+    char got[8];
+    store_pattern(e, 4 * PG, 0, 4, MAP_SHARED, got);
+    assert_string_equal(got, "1000");
+    store_pattern(e, PG, 0, 4, MAP_SHARED, got);
+    assert_string_equal(got, "1111");
+    store_pattern(e, 2 * PG, 0, 4, MAP_SHARED, got);
+    assert_string_equal(got, "1010");
+    store_pattern(e, 4 * PG, 1, 3, MAP_SHARED, got);
+    assert_string_equal(got, "111");
+    store_pattern(e, 4 * PG, 0, 3, MAP_SHARED, got);
+    assert_string_equal(got, "111");
+    store_pattern(e, 4 * PG, 0, 4, MAP_PRIVATE, got);
+    assert_string_equal(got, "1111");
+}
+
 /* ---- readahead ---- */
 
 /* read() one page at a time: windows of 4 (order 0), 8 (order 2), then 4:
@@ -608,8 +645,9 @@ static void test_pageout_takes_only_whole_folios(void **state)
 }
 
 /* Writing back one page writes its whole folio and write-protects every
- * page of it: after msync of page 0, a store to each of the 16 pages of a
- * 64 KiB folio faults again. */
+ * page of it: the first store maps the whole 64 KiB folio writable, and
+ * after msync of page 0 a store to each of its 16 pages faults again
+ * (host: 1000000000000000, then 1111111111111111). */
 static void test_msync_of_one_page_cleans_its_whole_folio(void **state)
 {
     struct env *e = *state;
@@ -620,7 +658,7 @@ static void test_msync_of_one_page_cleans_its_whole_folio(void **state)
     assert_true(p > 0);
     char got[17];
     tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
-    assert_string_equal(got, "1111111111111111");
+    assert_string_equal(got, "1000000000000000");
     assert_int_equal(vms_msync(e->t, (vms_addr)p, PG, MS_SYNC), 0);
     tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
     assert_string_equal(got, "1111111111111111");
@@ -664,6 +702,7 @@ int main(void)
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
+    T(test_shared_write_fault_maps_the_whole_folio),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
         T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),
