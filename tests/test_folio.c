@@ -458,6 +458,60 @@ static void test_classic_cold_mapping_read_faults_every_window(void **state)
     assert_string_equal(got, "0M 16 24 32 48 64 80 96 112 128 144 160 176 192 208 224 240");
 }
 
+/* A store into page 1 of a cold 12-page file through a private mapping
+ * with the given advice, then a write(2) from page `from` of a second
+ * mapping: the file's cached pages, and what that write's fault cost. */
+static void hugepage_case(struct env *e, const char *name, int advice, uint64_t from,
+                          char *cached, char *cost)
+{
+    int fd = cold_file(e, name, 12);
+    int64_t p = vms_mmap(e->t, 0, 12 * PG, RW, MAP_PRIVATE, fd, 0);
+    int64_t q = vms_mmap(e->t, 0, 12 * PG, RW, MAP_PRIVATE, fd, 0);
+    assert_true(p > 0 && q > 0);
+    if (advice & 1)
+        assert_int_equal(vms_madvise(e->t, (vms_addr)p, 12 * PG, MADV_HUGEPAGE), 0);
+    if (advice & 2)
+        assert_int_equal(vms_madvise(e->t, (vms_addr)p, 12 * PG, MADV_RANDOM), 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)p + PG, 1), 'M');
+    tu_residency(e->t, (vms_addr)q, 12, cached);
+    int out = new_file(e, "out");
+    uint64_t min0, maj0, min1, maj1;
+    vms_task_rusage(e->t, &min0, &maj0);
+    assert_int_equal(vms_write(e->t, out, (vms_addr)q + from * PG, PG), (int64_t)PG);
+    vms_task_rusage(e->t, &min1, &maj1);
+    snprintf(cost, 8, "%llu/%llu", (unsigned long long)(min1 - min0),
+             (unsigned long long)(maj1 - maj0));
+    assert_int_equal(vms_close(e->t, out), 0);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)p, 12 * PG), 0);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)q, 12 * PG), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* MADV_HUGEPAGE reads the 2 MiB block around a miss, MADV_RANDOM or not;
+ * with MADV_RANDOM its marker is on the block's first folio, so a later
+ * fault in that folio from another mapping reads ahead and retries (a major
+ * fault in a copy). host: HUGEPAGE+RANDOM 111111111111 then 0/1 (from page
+ * 1 or 5); HUGEPAGE alone 111111111111 then 1/0; RANDOM alone 010000000000
+ * then 1/0. */
+static void test_hugepage_miss_reads_the_whole_block(void **state)
+{
+    struct env *e = *state;
+    char cached[16], cost[8];
+    hugepage_case(e, "h1", 3, 1, cached, cost);
+    assert_string_equal(cached, "111111111111");
+    assert_string_equal(cost, "0/1");
+    hugepage_case(e, "h2", 3, 5, cached, cost);
+    assert_string_equal(cached, "111111111111");
+    assert_string_equal(cost, "0/1");
+    hugepage_case(e, "h3", 1, 1, cached, cost);
+    assert_string_equal(cached, "111111111111");
+    assert_string_equal(cost, "1/0");
+    hugepage_case(e, "h4", 2, 1, cached, cost);
+    assert_string_equal(cached, "010000000000");
+    assert_string_equal(cost, "1/0");
+}
+
 /* ---- truncation, holes, reclaim, write-back ---- */
 
 /* Two 64 KiB writes: folios 0-15 and 16-31, written back. */
@@ -703,6 +757,7 @@ int main(void)
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
     T(test_shared_write_fault_maps_the_whole_folio),
+    T(test_hugepage_miss_reads_the_whole_block),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
         T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),
