@@ -310,6 +310,5 @@ void host_profile_print(const struct host_profile *p, FILE *out)
         p->large_folios < 0 ? "could not be measured in the scratch folder"
         : p->large_folios   ? "a partial fadvise(DONTNEED) keeps a 64 KiB write cached"
                             : "a partial fadvise(DONTNEED) drops its page");
-    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness, large_folios\n"
-                 "(read here for the models that will use them).\n");
+    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness (read for the swap model).\n");
 }
