@@ -698,6 +698,27 @@ static void test_pageout_takes_only_whole_folios(void **state)
     }
 }
 
+/* MADV_PAGEOUT of one page of a larger folio splits it only when it is
+ * clean: a dirty one keeps its buffers, so the split fails before it
+ * unmaps anything. host: pwrite of 8 KiB, a 1-page shared mapping, PAGEOUT,
+ * load: 0 faults; with an fsync first: 1 fault. */
+static void test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "p");
+    write_at(e, fd, 0, 2 * PG);
+    assert_layout(e, fd, 2, "0:o1");
+    assert_int_equal(vms_mmap(e->t, BASE, PG, RW, MAP_SHARED | MAP_FIXED, fd, 0), (int64_t)BASE);
+    assert_int_equal(tu_fault_cost(e->t, BASE, 0), '1');
+    assert_int_equal(vms_madvise(e->t, BASE, PG, MADV_PAGEOUT), 0);
+    assert_int_equal(tu_fault_cost(e->t, BASE, 0), '0');
+    assert_layout(e, fd, 2, "0:o1");
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_madvise(e->t, BASE, PG, MADV_PAGEOUT), 0);
+    assert_int_equal(tu_fault_cost(e->t, BASE, 0), '1');
+    assert_layout(e, fd, 2, "0:o0 1:o0");
+}
+
 /* Writing back one page writes its whole folio and write-protects every
  * page of it: the first store maps the whole 64 KiB folio writable, and
  * after msync of page 0 a store to each of its 16 pages faults again
@@ -758,6 +779,7 @@ int main(void)
         T(test_store_reserves_its_whole_folio),
     T(test_shared_write_fault_maps_the_whole_folio),
     T(test_hugepage_miss_reads_the_whole_block),
+    T(test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
         T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),
