@@ -43,12 +43,12 @@ difftest: all
 	./$(BUILD)/vmsim-difftest --seeds $(SEEDS)
 
 # The long run: the default mix at 200 steps over 10,000 seeds, the range
-# split in two niced processes (one per core), one closing line. Override
+# split among JOBS niced processes (one per core), one closing line. Override
 # with LONG_SEEDS=A-B (or SEEDS=A-B), LONG_STEPS=N; DIVERGED=DIR keeps each
 # minimal scenario as DIR/seed-N.txt; LONG_OPTS go to the tester (e.g.
 # --no-shrink, which keeps whole sequences instead).
 difftest-long: all
-	sh scripts/difftest-long.sh ./$(BUILD)/vmsim-difftest $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),$(LONG_SEEDS)) $(LONG_STEPS) '$(DIVERGED)' $(LONG_OPTS)
+	JOBS=$(JOBS) sh scripts/difftest-long.sh ./$(BUILD)/vmsim-difftest $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),$(LONG_SEEDS)) $(LONG_STEPS) '$(DIVERGED)' $(LONG_OPTS)
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

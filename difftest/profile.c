@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define PROFILE_PAGE 4096u
@@ -177,6 +179,15 @@ out:
     return result;
 }
 
+/* Where a file's holes and disk blocks are as ext4 (4 KiB blocks, delayed
+ * allocation) makes them: another filesystem places and reports them its
+ * own way (tmpfs has no disk, XFS preallocates, ZFS sees holes per record). */
+static int fs_is_ext4(const char *dir)
+{
+    struct statfs fs;
+    return statfs(dir, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC;
+}
+
 void host_profile_read(struct host_profile *p, const char *dir)
 {
     struct vms_config d;
@@ -199,9 +210,9 @@ void host_profile_read(struct host_profile *p, const char *dir)
     take_unsigned("/proc/sys/vm/max_map_count", &p->max_map_count, &p->src.max_map_count);
     p->mmap_min_addr = d.mmap_min_addr;
     take_u64("/proc/sys/vm/mmap_min_addr", &p->mmap_min_addr, &p->src.mmap_min_addr);
-    p->overcommit_memory = 0;
+    p->overcommit_memory = d.overcommit_memory;
     take_unsigned("/proc/sys/vm/overcommit_memory", &p->overcommit_memory, &p->src.overcommit_memory);
-    p->overcommit_ratio = 50;
+    p->overcommit_ratio = d.overcommit_ratio;
     take_unsigned("/proc/sys/vm/overcommit_ratio", &p->overcommit_ratio, &p->src.overcommit_ratio);
     p->overcommit_kbytes = d.overcommit_kbytes;
     take_u64("/proc/sys/vm/overcommit_kbytes", &p->overcommit_kbytes, &p->src.overcommit_kbytes);
@@ -233,6 +244,7 @@ void host_profile_read(struct host_profile *p, const char *dir)
         p->src.max_sectors_kb = "unreadable: vmsim's default";
     }
     p->large_folios = fs_has_large_folios(dir);
+    p->ext4 = fs_is_ext4(dir);
 }
 
 void host_profile_apply(const struct host_profile *p, struct vms_config *c)
@@ -310,5 +322,8 @@ void host_profile_print(const struct host_profile *p, FILE *out)
         p->large_folios < 0 ? "could not be measured in the scratch folder"
         : p->large_folios   ? "a partial fadvise(DONTNEED) keeps a 64 KiB write cached"
                             : "a partial fadvise(DONTNEED) drops its page");
+    row_u64(out, "ext4", (uint64_t)p->ext4,
+            p->ext4 ? "the scratch folder is on ext4: holes and disk blocks are compared"
+                    : "the scratch folder is not on ext4: holes and disk blocks are not compared");
     fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness (read for the swap model).\n");
 }

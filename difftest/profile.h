@@ -31,6 +31,7 @@ struct host_profile {
     unsigned readahead_kb;      /* the scratch disk's read_ahead_kb */
     unsigned max_sectors_kb;    /* the scratch disk's max_sectors_kb */
     int large_folios;           /* the scratch filesystem caches large folios; -1 unknown */
+    int ext4;                   /* the scratch filesystem is ext4, whose holes vmsim models */
     struct {                    /* where each value came from */
         const char *max_map_count, *mmap_min_addr, *overcommit_memory, *overcommit_ratio;
         const char *overcommit_kbytes, *admin_reserve_kbytes, *user_reserve_kbytes;

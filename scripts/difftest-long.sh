@@ -1,8 +1,9 @@
 #!/bin/sh
-# Runs vmsim-difftest over a seed range in two processes (one per half of
-# the range, each niced) and merges what they print: each half's lines in
-# seed order, then one total "N passed, M failed" line (and how many seeds
-# agreed only when run again). Exit status 1 if any seed failed.
+# Runs vmsim-difftest over a seed range in one niced process per core
+# (JOBS, default nproc; each takes a slice of the range) and merges what
+# they print: each slice's lines in seed order, then one total
+# "N passed, M failed" line (and how many seeds agreed only when run again).
+# Exit status 1 if any seed failed.
 # usage: difftest-long.sh VMSIM-DIFFTEST A-B STEPS [OUT-DIR [OPTION...]]
 # (an empty OUT-DIR keeps no scenarios; OPTIONs go to the tester, e.g.
 # --no-shrink)
@@ -13,7 +14,10 @@ if [ $# -gt 0 ]; then shift; fi
 first=${range%-*} last=${range#*-}
 case "$first$last" in *[!0-9]*|'') echo "seeds must be A-B, got '$range'" >&2; exit 2 ;; esac
 [ "$first" -le "$last" ] || { echo "seeds: $first > $last" >&2; exit 2; }
-mid=$(( (first + last) / 2 ))
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+case "$jobs" in *[!0-9]*|''|0) jobs=2 ;; esac
+count=$((last - first + 1))
+[ "$jobs" -le "$count" ] || jobs=$count
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 run() { # A B LOG OPTION...
@@ -26,21 +30,25 @@ run() { # A B LOG OPTION...
     fi
 }
 [ -n "$out" ] && mkdir -p "$out"
-run "$first" "$mid" "$logs/a" "$@" &
-a=$!
-if [ "$mid" -lt "$last" ]; then
-    run $((mid + 1)) "$last" "$logs/b" "$@" &
-    b=$!
-    wait "$b"
-else
-    : >"$logs/b"
-fi
-wait "$a"
+pids=""
+i=0
+while [ "$i" -lt "$jobs" ]; do # slice i: seeds [lo, hi]
+    lo=$((first + count * i / jobs)) hi=$((first + count * (i + 1) / jobs - 1))
+    run "$lo" "$hi" "$logs/$i" "$@" &
+    pids="$pids $!"
+    i=$((i + 1))
+done
+for pid in $pids; do
+    wait "$pid"
+done
 passed=0 failed=0 steps=0
-for f in "$logs/a" "$logs/b"; do
+i=0
+while [ "$i" -lt "$jobs" ]; do
+    f=$logs/$i
+    i=$((i + 1))
     grep -v -e '^[0-9]* passed, [0-9]* failed$' -e '^([0-9]* steps in agreeing sequences)$' "$f" || true
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$f" | tail -n 1)
-    [ -n "$line" ] || [ ! -s "$f" ] || { echo "a half printed no total (crashed?)" >&2; failed=$((failed + 1)); }
+    [ -n "$line" ] || [ ! -s "$f" ] || { echo "a slice printed no total (crashed?)" >&2; failed=$((failed + 1)); }
     [ -n "$line" ] || continue
     passed=$((passed + ${line%% passed*}))
     rest=${line#*, }
@@ -48,7 +56,7 @@ for f in "$logs/a" "$logs/b"; do
     s=$(sed -n 's/^(\([0-9]*\) steps in agreeing sequences)$/\1/p' "$f" | tail -n 1)
     steps=$((steps + ${s:-0}))
 done
-reruns=$(cat "$logs/a" "$logs/b" | grep -c 'agreed when run again' || true)
+reruns=$(cat "$logs"/* | grep -c 'agreed when run again' || true)
 echo "($steps steps in agreeing sequences; $reruns seeds agreed when run again)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,9 +10,9 @@
  * mapping wrote to its page (page_mkwrite; with large folios, every block
  * of the folio in either case, those of page_mkwrite before the end of the
  * file), and is on the disk once write-back wrote its page, or when the
- * host file had it when the machine first opened the file. Truncation frees the blocks past the new end; a
- * hole punch (MADV_REMOVE) frees the blocks it covers. Reading a hole
- * allocates nothing.
+ * host file had it when the machine first opened the file. Truncation
+ * frees the blocks past the new end; a hole punch (MADV_REMOVE) frees the
+ * blocks it covers. Reading a hole allocates nothing.
  *
  * Simplifications: a block is one page (ext4 with 4 KiB blocks, as on the
  * host); an unwritten (preallocated) extent of the host file reads as a

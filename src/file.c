@@ -13,8 +13,7 @@
  * the same answers.
  * Inside the machine the root folder is "/": maps show "/name".
  * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
- * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open; readahead
- * on read() only for a first read from the start of the file.
+ * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */

@@ -21,7 +21,7 @@
  * never for a clean one.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* openat2, O_PATH, SEEK_DATA, pread */
+#define _GNU_SOURCE /* pread, pwrite, fallocate */
 #endif
 #include "internal.h"
 #include "xarray.h"
@@ -467,7 +467,7 @@ static void zero_tail(vms_machine *m, struct address_space *as, uint64_t size)
         memset((uint8_t *)pfn_to_virt(&m->pm, pfn) + off, 0, PAGE_SIZE - off);
 }
 
-/* ---- read() and its readahead (Linux's mm/readahead.c, order-0 pages) ---- */
+/* ---- read() and its readahead (Linux's mm/readahead.c) ---- */
 
 #define READ_BATCH 31      /* pages one pass of read() takes (a folio batch) */
 
@@ -825,20 +825,22 @@ static int reserve_block(struct address_space *as, uint64_t index)
 }
 
 /* ext4's page_mkwrite reserves the blocks of the whole folio, those before
- * the end of the file. */
+ * the end of the file. A page already block-mapped has its block (vms_check
+ * holds it to that), so a folio's later faults only test its flags. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
     if (!(page->flags & PG_file))
         return 0;
     struct address_space *as = page->mapping;
-    int err = reserve_block(as, page->index);
+    int err = (page->flags & PG_mapped_bh) ? 0 : reserve_block(as, page->index);
     if (!err)
         page->flags |= PG_mapped_bh;
     uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
     for (uint32_t i = 0; !err && i < nr; i++) {
         struct page *p = &m->pm.pages[head + i];
-        if (p->index < size_pages(as) && !(err = reserve_block(as, p->index)))
+        if (!(p->flags & PG_mapped_bh) && p->index < size_pages(as) &&
+            !(err = reserve_block(as, p->index)))
             p->flags |= PG_mapped_bh;
     }
     return err;

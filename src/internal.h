@@ -144,6 +144,8 @@ void vma_unlink_file(struct vm_area_struct *vma);
 
 /* ---- mmap.c ---- */
 int do_munmap(struct vms_task *t, uint64_t start, uint64_t end);
+/* munmap(addr, len) with munmap's EINVAL checks (used by mremap's shrink). */
+int do_munmap_checked(struct vms_task *t, uint64_t addr, uint64_t len);
 void exit_mmap(struct mm_struct *mm, unsigned cpu);
 void mm_set_layout(struct mm_struct *mm);
 /* Where a mapping of len bytes goes (Linux's get_unmapped_area), in *out;

@@ -5,9 +5,9 @@
  * DONTDUMP, DODUMP, HUGEPAGE, NOHUGEPAGE, MERGEABLE, UNMERGEABLE). Advice
  * about pages acts at once: DONTNEED drops the PTEs (private pages are gone,
  * shared ones stay in their object), FREE marks exclusive anonymous pages
- * clean and lazily freeable, WILLNEED reads a file range into the page cache (at most one disk request),
- * REMOVE punches a hole in a shared object, POPULATE_READ/WRITE fault pages
- * in. A range with unmapped holes is still advised, then gives ENOMEM.
+ * clean and lazily freeable, WILLNEED reads a file range into the page
+ * cache (at most one disk request), REMOVE punches a hole in a shared
+ * object, POPULATE_READ/WRITE fault pages in. A range with unmapped holes is still advised, then gives ENOMEM.
  * GUARD_INSTALL puts guard markers in the PTEs (a touch raises SIGSEGV; they
  * survive DONTNEED, mprotect and fork, move with mremap, go with munmap);
  * GUARD_REMOVE takes them away. VMAs are not split by either.
@@ -15,8 +15,9 @@
  * maps: file and shmem pages are unmapped (clean file pages leave the
  * cache: the next touch reads the file again), clean MADV_FREE pages are
  * dropped (zeros next time), other anonymous pages stay.
- * Simplifications: COLD succeeds but moves nothing (no LRU lists yet); HWPOISON and SOFT_OFFLINE are refused as by a kernel built
- * without memory-failure support; COLLAPSE fails on every VMA (EINVAL), as
+ * Simplifications: COLD succeeds but moves nothing (no LRU lists yet);
+ * HWPOISON and SOFT_OFFLINE are refused as by a kernel built without
+ * memory-failure support; COLLAPSE fails on every VMA (EINVAL), as
  * with THP off.
  */
 #include "internal.h"

@@ -595,9 +595,11 @@ int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags, 
     return do_mmap(t, addr, len, prot, flags, fd, off);
 }
 
-int vms_munmap(vms_task *t, vms_addr addr, uint64_t len)
+/* munmap's checks, then the unmap (Linux's do_vmi_munmap): an unaligned
+ * start, or a range reaching past TASK_SIZE however little of it is mapped,
+ * is EINVAL. */
+int do_munmap_checked(struct vms_task *t, uint64_t addr, uint64_t len)
 {
-    task_cpu_enter(t);
     uint64_t task_size = t->mm->task_size;
     if ((addr & ~PAGE_MASK) || addr > task_size || len > task_size - addr)
         return -EINVAL;
@@ -605,6 +607,12 @@ int vms_munmap(vms_task *t, vms_addr addr, uint64_t len)
     if (!len)
         return -EINVAL;
     return do_munmap(t, addr, addr + len);
+}
+
+int vms_munmap(vms_task *t, vms_addr addr, uint64_t len)
+{
+    task_cpu_enter(t);
+    return do_munmap_checked(t, addr, len);
 }
 
 /* Tear down a whole address space: the last task of the mm exits. */

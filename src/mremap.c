@@ -214,16 +214,11 @@ static int64_t set_new_addr_and_move(struct remap *r)
 
 /* ---- the two paths ---- */
 
-/* A shrink unmaps the old range's tail as munmap would, with munmap's
- * check: a tail that reaches past TASK_SIZE (an old length of 2^63, say)
- * is EINVAL, however little of it is mapped. */
+/* A shrink unmaps the old range's tail as munmap does, checks included: a
+ * tail that reaches past TASK_SIZE (an old length of 2^63, say) is EINVAL. */
 static int unmap_tail(struct remap *r)
 {
-    uint64_t start = r->addr + r->new_len, len = r->old_len - r->new_len;
-    uint64_t task_size = r->t->mm->task_size;
-    if (start > task_size || len > task_size - start)
-        return -EINVAL;
-    return do_munmap(r->t, start, start + len);
+    return do_munmap_checked(r->t, r->addr + r->new_len, r->old_len - r->new_len);
 }
 
 static int64_t remap_to(struct remap *r)

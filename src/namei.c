@@ -11,9 +11,10 @@
  * ever seen as the link itself. A link is read through the descriptor that
  * opened it and its target walked by hand: from the link's folder when
  * relative, EXDEV when absolute, ELOOP after 40 links or for a /proc magic
- * link, EACCES where fs.protected_symlinks forbids it. ".." is the folder the walk came from (EXDEV at the root; EAGAIN if
- * the host's ".." is no longer that folder, as openat2 answers when a
- * rename races it). Only the last component is opened with the caller's
+ * link, EACCES where the host's fs.protected_symlinks forbids it (as the
+ * host's openat2 would). ".." is the folder the walk came from (EXDEV at
+ * the root; EAGAIN if the host's ".." is no longer that folder, as openat2
+ * answers when a rename races it). Only the last component is opened with the caller's
  * flags, always with O_NOFOLLOW: when it is a link that must be followed,
  * that open fails and the link is walked by hand instead.
  *

@@ -29,69 +29,41 @@
 #define PROT_SEM 0x8
 #endif
 
-struct env {
-    char dir[256];  /* the scratch folder */
-    char root[300]; /* dir/root: the machine's root folder */
-    vms_machine *m;
-    vms_task *t;
-};
-
-static int setup(void **state)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    if (!e)
-        return -1;
-    tu_root_make(e->dir, sizeof(e->dir), e->root, sizeof(e->root));
-    e->m = tu_machine_in(e->root);
-    e->t = tu_spawn(e->m);
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    vms_machine_destroy(e->m);
-    int err = tu_scratch_remove(e->dir);
-    free(e);
-    return err;
-}
-
 /* End the machine now (writing back what is dirty); teardown skips it. */
-static void destroy_machine(struct env *e)
+static void destroy_machine(struct tu_env *e)
 {
     tu_assert_clean(e->m);
     vms_machine_destroy(e->m);
     e->m = NULL;
 }
 
-static const char *host_path(const struct env *e, const char *name, char *buf, size_t size)
+static const char *host_path(const struct tu_env *e, const char *name, char *buf, size_t size)
 {
     return tu_join(buf, size, e->root, name);
 }
 
 /* A file of len bytes of tu_pattern, written on the host in 4 KiB writes. */
-static void make_file(const struct env *e, const char *name, size_t len)
+static void make_file(const struct tu_env *e, const char *name, size_t len)
 {
     char path[400];
     tu_host_fill(host_path(e, name, path, sizeof(path)), len);
 }
 
 /* A file of len bytes, all c. */
-static void make_byte_file(const struct env *e, const char *name, size_t len, uint8_t c)
+static void make_byte_file(const struct tu_env *e, const char *name, size_t len, uint8_t c)
 {
     char path[400];
     tu_host_fill_byte(host_path(e, name, path, sizeof(path)), len, c);
 }
 
-static int open_ok(struct env *e, const char *name, int flags)
+static int open_ok(struct tu_env *e, const char *name, int flags)
 {
     int fd = vms_open(e->t, name, flags, 0644);
     assert_true(fd >= 3);
     return fd;
 }
 
-static vms_addr map_ok(struct env *e, vms_addr addr, uint64_t len, int prot, int flags, int fd,
+static vms_addr map_ok(struct tu_env *e, vms_addr addr, uint64_t len, int prot, int flags, int fd,
                        int64_t off)
 {
     int64_t r = vms_mmap(e->t, addr, len, prot, flags, fd, off);
@@ -103,7 +75,7 @@ static vms_addr map_ok(struct env *e, vms_addr addr, uint64_t len, int prot, int
 }
 
 /* A mapping of pages [pgoff, pgoff + pages) of fd at BASE + slot pages. */
-static vms_addr map_at(struct env *e, uint64_t slot, uint64_t pages, int prot, int flags, int fd,
+static vms_addr map_at(struct tu_env *e, uint64_t slot, uint64_t pages, int prot, int flags, int fd,
                        uint64_t pgoff)
 {
     return map_ok(e, BASE + slot * PG, pages * PG, prot, flags | MAP_FIXED, fd,
@@ -113,7 +85,7 @@ static vms_addr map_at(struct env *e, uint64_t slot, uint64_t pages, int prot, i
 /* Bring pages [0, pages) of the file into the page cache with pread(),
  * except `skip` (-1: none). Page 0 is read from offset 1 so that no
  * readahead brings in more than asked. */
-static void warm_cache(struct env *e, int fd, uint64_t pages, int64_t skip)
+static void warm_cache(struct tu_env *e, int fd, uint64_t pages, int64_t skip)
 {
     vms_addr buf = tu_anon(e->t, PG, RW);
     /* Backwards, so that no read looks sequential and reads ahead (only the
@@ -127,7 +99,7 @@ static void warm_cache(struct env *e, int fd, uint64_t pages, int64_t skip)
 }
 
 /* A file of `pages` pages, opened with flags and fully cached. */
-static int hot_file(struct env *e, uint64_t pages, int flags)
+static int hot_file(struct tu_env *e, uint64_t pages, int flags)
 {
     make_file(e, "f", pages * PG);
     int fd = open_ok(e, "f", flags);
@@ -135,7 +107,7 @@ static int hot_file(struct env *e, uint64_t pages, int flags)
     return fd;
 }
 
-static void assert_pattern(struct env *e, vms_addr start, int pages, int write, const char *want)
+static void assert_pattern(struct tu_env *e, vms_addr start, int pages, int write, const char *want)
 {
     char got[300];
     assert_true(pages < (int)sizeof(got));
@@ -143,7 +115,7 @@ static void assert_pattern(struct env *e, vms_addr start, int pages, int write, 
     assert_string_equal(got, want);
 }
 
-static void assert_residency(struct env *e, vms_addr start, int pages, const char *want)
+static void assert_residency(struct tu_env *e, vms_addr start, int pages, const char *want)
 {
     char got[300];
     assert_true(pages < (int)sizeof(got));
@@ -160,26 +132,26 @@ static const char *ones(char *buf, int n, int first, int last)
     return buf;
 }
 
-static void assert_load_sigbus(struct env *e, vms_addr va)
+static void assert_load_sigbus(struct tu_env *e, vms_addr va)
 {
     uint8_t c;
     assert_int_equal(vms_load(e->t, va, &c, 1), SIGBUS);
     tu_assert_fault(e->t, SIGBUS, BUS_ADRERR, va);
 }
 
-static void assert_store_sigbus(struct env *e, vms_addr va)
+static void assert_store_sigbus(struct tu_env *e, vms_addr va)
 {
     uint8_t c = 'q';
     assert_int_equal(vms_store(e->t, va, &c, 1), SIGBUS);
     tu_assert_fault(e->t, SIGBUS, BUS_ADRERR, va);
 }
 
-static void store_text(struct env *e, vms_addr va, const char *text)
+static void store_text(struct tu_env *e, vms_addr va, const char *text)
 {
     assert_int_equal(vms_store(e->t, va, text, strlen(text)), 0);
 }
 
-static void assert_user_text(struct env *e, vms_addr va, const char *text)
+static void assert_user_text(struct tu_env *e, vms_addr va, const char *text)
 {
     char got[128] = {0};
     size_t n = strlen(text);
@@ -189,7 +161,7 @@ static void assert_user_text(struct env *e, vms_addr va, const char *text)
 }
 
 /* Every byte of [va, va + len) is c. */
-static void assert_user_bytes(struct env *e, vms_addr va, uint64_t len, uint8_t c)
+static void assert_user_bytes(struct tu_env *e, vms_addr va, uint64_t len, uint8_t c)
 {
     uint8_t *got = malloc(len);
     assert_non_null(got);
@@ -214,7 +186,7 @@ static void assert_host_text(const char *path, off_t off, const char *text)
 
 /* open, fstat, mmap MAP_SHARED read-write, close; load through the mapping,
  * store "Hi". Returns the mapping. */
-static vms_addr greet(struct env *e)
+static vms_addr greet(struct tu_env *e)
 {
     char path[400];
     tu_host_write(host_path(e, "file.txt", path, sizeof(path)), GREETING, strlen(GREETING));
@@ -233,7 +205,7 @@ static vms_addr greet(struct env *e)
 
 static void test_seed_example_msync_puts_hi_in_the_file_on_disk(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     host_path(e, "file.txt", path, sizeof(path));
     vms_addr p = greet(e);
@@ -248,7 +220,7 @@ static void test_seed_example_msync_puts_hi_in_the_file_on_disk(void **state)
 
 static void test_seed_example_without_msync_reaches_the_disk_on_destroy(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     host_path(e, "file.txt", path, sizeof(path));
     vms_addr p = greet(e);
@@ -262,7 +234,7 @@ static void test_seed_example_without_msync_reaches_the_disk_on_destroy(void **s
  * cache until something writes it back. */
 static void test_dirty_pages_stay_in_the_cache_until_written_back(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     make_byte_file(e, "f", 2 * PG, 'a');
     host_path(e, "f", path, sizeof(path));
@@ -285,7 +257,7 @@ static void test_dirty_pages_stay_in_the_cache_until_written_back(void **state)
  * and by stores are on disk afterwards, and the file has grown. */
 static void test_destroy_writes_every_dirty_page(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     make_byte_file(e, "f", 2 * PG, 'a');
     host_path(e, "f", path, sizeof(path));
@@ -304,7 +276,7 @@ static void test_destroy_writes_every_dirty_page(void **state)
 
 static void test_sync_writes_back_every_file(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char a[400], b[400];
     make_byte_file(e, "a", PG, 'a');
     make_byte_file(e, "b", PG, 'b');
@@ -327,7 +299,7 @@ struct fds {
 };
 
 /* A two-page file "f" opened three ways, and a folder "d". */
-static struct fds open_fds(struct env *e)
+static struct fds open_fds(struct tu_env *e)
 {
     char path[400];
     make_file(e, "f", 2 * PG);
@@ -337,14 +309,14 @@ static struct fds open_fds(struct env *e)
     return f;
 }
 
-static int64_t try_map(struct env *e, uint64_t len, int prot, int flags, int fd, int64_t off)
+static int64_t try_map(struct tu_env *e, uint64_t len, int prot, int flags, int fd, int64_t off)
 {
     return vms_mmap(e->t, 0, len, prot, flags, fd, off);
 }
 
 static void test_mmap_of_a_bad_fd_is_ebadf(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, 999, 0), -EBADF);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, -1, 0), -EBADF);
@@ -355,7 +327,7 @@ static void test_mmap_of_a_bad_fd_is_ebadf(void **state)
 
 static void test_mmap_of_a_write_only_fd_is_eacces(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     int types[] = {MAP_PRIVATE, MAP_SHARED};
     int prots[] = {PROT_READ, PROT_NONE};
@@ -368,7 +340,7 @@ static void test_mmap_of_a_write_only_fd_is_eacces(void **state)
 
 static void test_mmap_shared_writable_of_a_read_only_fd_is_eacces(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, RW, MAP_SHARED, f.ro, 0), -EACCES);
     assert_int_equal(try_map(e, PG, PROT_WRITE, MAP_SHARED, f.ro, 0), -EACCES);
@@ -381,7 +353,7 @@ static void test_mmap_shared_writable_of_a_read_only_fd_is_eacces(void **state)
  * LLONG_MAX (the file-size limit of the VFS, not ext4's). */
 static void test_mmap_offset_must_be_aligned_and_below_the_vfs_limit(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, 100), -EINVAL);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.rw, -4096), -EOVERFLOW);
@@ -399,7 +371,7 @@ static void test_mmap_offset_must_be_aligned_and_below_the_vfs_limit(void **stat
 
 static void test_mmap_of_a_directory_is_enodev(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.dir, 0), -ENODEV);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.dir, 0), -ENODEV);
@@ -408,7 +380,7 @@ static void test_mmap_of_a_directory_is_enodev(void **state)
 
 static void test_mmap_hugetlb_of_a_file_is_einval(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, 2 * MIB, PROT_READ, MAP_PRIVATE | MAP_HUGETLB, f.rw, 0), -EINVAL);
     tu_assert_clean(e->m);
@@ -419,7 +391,7 @@ static void test_mmap_hugetlb_of_a_file_is_einval(void **state)
  * validated flags. Anonymous private memory ignores it. */
 static void test_mmap_sync_of_a_file_is_eopnotsupp(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE | MAP_SYNC, f.rw, 0), -EOPNOTSUPP);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, f.rw, 0),
@@ -434,7 +406,7 @@ static void test_mmap_sync_of_a_file_is_eopnotsupp(void **state)
  * VM_SYNC from the flags as given, and ext4's mmap refuses it. */
 static void test_mmap_shared_without_validate_still_refuses_map_sync(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, RW, MAP_SHARED | MAP_SYNC, f.rw, 0), -EOPNOTSUPP);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED | MAP_SYNC, f.ro, 0), -EOPNOTSUPP);
@@ -443,7 +415,7 @@ static void test_mmap_shared_without_validate_still_refuses_map_sync(void **stat
 
 static void test_mmap_shared_validate_with_an_unknown_bit(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_UNKNOWN_BIT, f.rw, 0),
                      -EOPNOTSUPP);
@@ -462,7 +434,7 @@ static void test_mmap_shared_validate_with_an_unknown_bit(void **state)
  * so bit 31 sets unknown bits 32-63 too (host-measured, Linux 6.18). */
 static void test_mmap_shared_validate_above4g_and_bit_31(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     int64_t r = try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | 0x80, f.rw, 0);
     assert_int_equal(r, (int64_t)FIRST_PAGE);
@@ -480,7 +452,7 @@ static void test_mmap_shared_validate_above4g_and_bit_31(void **state)
 
 static void test_mmap_of_a_file_with_growsdown_is_einval(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, RW, MAP_PRIVATE | MAP_GROWSDOWN, f.rw, 0), -EINVAL);
     assert_int_equal(try_map(e, PG, RW, MAP_SHARED | MAP_GROWSDOWN, f.rw, 0), -EINVAL);
@@ -489,7 +461,7 @@ static void test_mmap_of_a_file_with_growsdown_is_einval(void **state)
 
 static void test_mmap_length_checks_for_a_file(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, 0, PROT_READ, MAP_SHARED, f.rw, 0), -EINVAL);
     assert_int_equal(try_map(e, (uint64_t)-4096, PROT_READ, MAP_SHARED, f.rw, 0), -ENOMEM);
@@ -499,7 +471,7 @@ static void test_mmap_length_checks_for_a_file(void **state)
 
 static void test_mmap_of_a_file_accepts_what_linux_accepts(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     int app = open_ok(e, "f", O_RDWR | O_APPEND);
     assert_int_equal(try_map(e, PG, PROT_READ | PROT_SEM, MAP_SHARED, f.rw, 0), (int64_t)FIRST_PAGE);
@@ -513,7 +485,7 @@ static void test_mmap_of_a_file_accepts_what_linux_accepts(void **state)
 /* Which error wins, checked one pair at a time. */
 static void test_mmap_errno_priority_for_files(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     const int64_t too_far = 0x7ffffffffffff000LL;
     /* unaligned offset before the fd */
@@ -544,7 +516,7 @@ static void test_mmap_errno_priority_for_files(void **state)
  * of MAP_SYNC itself comes last, from ext4's own mmap. */
 static void test_mmap_shared_write_of_a_read_only_fd_beats_map_sync(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, RW, MAP_SHARED_VALIDATE | MAP_SYNC, f.ro, 0), -EACCES);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, f.wo, 0), -EACCES);
@@ -555,7 +527,7 @@ static void test_mmap_shared_write_of_a_read_only_fd_beats_map_sync(void **state
 
 static void test_mprotect_write_on_a_shared_map_of_a_read_only_fd_is_eacces(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char line[256];
     struct fds f = open_fds(e);
     vms_addr p = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, f.ro, 0);
@@ -573,7 +545,7 @@ static void test_mprotect_write_on_a_shared_map_of_a_read_only_fd_is_eacces(void
  * later changes nothing. */
 static void test_mprotect_write_on_a_shared_map_of_a_closed_rdwr_fd_succeeds(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     struct fds f = open_fds(e);
     vms_addr p = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, f.rw, 0);
@@ -587,7 +559,7 @@ static void test_mprotect_write_on_a_shared_map_of_a_closed_rdwr_fd_succeeds(voi
 
 static void test_mprotect_write_on_a_private_map_of_a_read_only_fd_succeeds(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     struct fds f = open_fds(e);
     vms_addr p = map_ok(e, 0, PG, PROT_READ, MAP_PRIVATE, f.ro, 0);
@@ -605,7 +577,7 @@ static void test_mprotect_write_on_a_private_map_of_a_read_only_fd_succeeds(void
  * the machine's own; the offset widens past eight digits. */
 static void test_maps_lines_of_file_mappings(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400], want[1024], l1[256], l2[256], l3[256], l4[256];
     make_file(e, "maps_file", 4 * PG);
     assert_int_equal(mkdir(host_path(e, "sub", path, sizeof(path)), 0755), 0);
@@ -631,7 +603,7 @@ static void test_maps_lines_of_file_mappings(void **state)
 /* A private mapping keeps its name and offset after a copy-on-write. */
 static void test_maps_line_of_a_private_map_is_unchanged_by_cow(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char line[256];
     make_file(e, "f", 4 * PG);
     int fd = open_ok(e, "f", O_RDWR);
@@ -644,7 +616,7 @@ static void test_maps_line_of_a_private_map_is_unchanged_by_cow(void **state)
 
 static void test_mprotect_of_the_middle_page_splits_with_each_piece_offset(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[1024], l1[256], l2[256], l3[256];
     make_file(e, "f", 8 * PG);
     int fd = open_ok(e, "f", O_RDWR);
@@ -661,7 +633,7 @@ static void test_mprotect_of_the_middle_page_splits_with_each_piece_offset(void 
 /* ---- placement: 2 MiB alignment of file ranges ---- */
 
 /* Where a mapping of len bytes at offset off lands in an empty task. */
-static vms_addr placed(struct env *e, int fd, uint64_t len, int64_t off, int flags)
+static vms_addr placed(struct tu_env *e, int fd, uint64_t len, int64_t off, int flags)
 {
     vms_addr p = map_ok(e, 0, len, PROT_READ, flags, fd, off);
     assert_int_equal(vms_munmap(e->t, p, len), 0);
@@ -672,7 +644,7 @@ static vms_addr placed(struct env *e, int fd, uint64_t len, int64_t off, int fla
  * address = offset (mod 2 MiB); the file's end does not matter. */
 static void test_file_range_with_a_whole_2mib_chunk_is_aligned_to_its_offset(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "f", PG);
     int fd = open_ok(e, "f", O_RDONLY);
     assert_int_equal(placed(e, fd, 2 * MIB, 0, MAP_SHARED), 0x7ffff7c00000ULL);
@@ -685,7 +657,7 @@ static void test_file_range_with_a_whole_2mib_chunk_is_aligned_to_its_offset(voi
 
 static void test_file_range_without_a_whole_2mib_chunk_is_placed_as_usual(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "f", PG);
     int fd = open_ok(e, "f", O_RDONLY);
     assert_int_equal(placed(e, fd, 2 * MIB, 0x1000, MAP_SHARED), MMAP_BASE - 2 * MIB);
@@ -698,7 +670,7 @@ static void test_file_range_without_a_whole_2mib_chunk_is_placed_as_usual(void *
  * the mapping goes 2 MiB higher, not at the result itself. */
 static void test_congruent_search_result_moves_up_2mib(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "f", PG);
     int fd = open_ok(e, "f", O_RDONLY);
     /* len + 2 MiB = 0x5ff000 ends at mmap_base: the search gives 0x7ffff7a00000 */
@@ -708,7 +680,7 @@ static void test_congruent_search_result_moves_up_2mib(void **state)
 
 static void test_usable_hint_is_honored_for_a_file(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "f", PG);
     int fd = open_ok(e, "f", O_RDONLY);
     assert_int_equal(vms_mmap(e->t, 0x100001000ULL, 4 * MIB, PROT_READ, MAP_SHARED, fd, 0),
@@ -720,7 +692,7 @@ static void test_usable_hint_is_honored_for_a_file(void **state)
 
 static void test_fault_around_maps_the_aligned_16_page_block(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDONLY);
     vms_addr p = map_at(e, 0, 64, PROT_READ, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
@@ -733,7 +705,7 @@ static void test_fault_around_maps_the_aligned_16_page_block(void **state)
  * the VMA's start, not the 13 left in the block. */
 static void test_fault_around_window_slides_forward_from_the_vma_start(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDONLY);
     vms_addr p = map_at(e, 3, 64, PROT_READ, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
@@ -744,7 +716,7 @@ static void test_fault_around_window_slides_forward_from_the_vma_start(void **st
 
 static void test_fault_around_later_windows_are_aligned_blocks(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDONLY);
     vms_addr p = map_at(e, 3, 64, PROT_READ, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p + 14 * PG, 0), '1'); /* VA page 17: block 16..31 */
@@ -754,7 +726,7 @@ static void test_fault_around_later_windows_are_aligned_blocks(void **state)
 
 static void test_fault_around_maps_the_block_of_the_faulting_page(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDONLY);
     vms_addr p = map_at(e, 0, 64, PROT_READ, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p + 21 * PG, 0), '1');
@@ -766,7 +738,7 @@ static void test_fault_around_maps_the_block_of_the_faulting_page(void **state)
 /* The window never crosses into the next 2 MiB page table. */
 static void test_fault_around_stops_at_the_page_table_boundary(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDONLY);
     vms_addr p = map_at(e, 512 - 8, 32, PROT_READ, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p + 7 * PG, 0), '1');
@@ -777,7 +749,7 @@ static void test_fault_around_stops_at_the_page_table_boundary(void **state)
 /* Windows follow the virtual address, whatever the file offset. */
 static void test_fault_around_follows_the_address_not_the_file_offset(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDONLY);
     vms_addr p = map_at(e, 0, 32, PROT_READ, MAP_SHARED, fd, 5);
     assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
@@ -788,7 +760,7 @@ static void test_fault_around_follows_the_address_not_the_file_offset(void **sta
 /* The VMA's end clips the window; it is not moved back to make 16. */
 static void test_fault_around_is_clipped_by_the_vma_end(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDONLY);
     vms_addr p = map_at(e, 0, 20, PROT_READ, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p + 18 * PG, 0), '1');
@@ -799,7 +771,7 @@ static void test_fault_around_is_clipped_by_the_vma_end(void **state)
 /* The partial last page is mapped with its neighbours; nothing after it. */
 static void test_fault_around_maps_the_partial_eof_page(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "f", 5000);
     int fd = open_ok(e, "f", O_RDONLY);
     warm_cache(e, fd, 2, -1);
@@ -813,7 +785,7 @@ static void test_fault_around_maps_the_partial_eof_page(void **state)
  * major fault of its own. */
 static void test_fault_around_leaves_an_uncached_page_to_a_major_fault(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "f", 64 * PG);
     int fd = open_ok(e, "f", O_RDONLY);
     warm_cache(e, fd, 64, 7);
@@ -828,7 +800,7 @@ static void test_fault_around_leaves_an_uncached_page_to_a_major_fault(void **st
  * of the file, not emptied. Host: one fault at page 1 maps pages 0-3. */
 static void test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 4, O_RDONLY);
     vms_addr p = map_at(e, 5, 6, PROT_READ, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p + PG, 0), '1');
@@ -843,7 +815,7 @@ static void test_fault_around_of_a_file_mapped_above_its_offset_reaches_eof(void
  * it reads only what it asks for. */
 static void test_read_readahead_grows_as_a_stream_goes_on(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     enum { N = 48 };
     char want[N + 1];
     make_file(e, "s", N * PG);
@@ -870,7 +842,7 @@ static void test_read_readahead_grows_as_a_stream_goes_on(void **state)
  * faults does count. Host-measured (64 KiB file, 100-byte preads). */
 static void test_read_that_copies_nothing_keeps_the_last_reads_end(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     enum { N = 16 };
     vms_addr buf = tu_anon(e->t, PG, RW);
     const char *names[] = {"h", "i", "k"};
@@ -904,7 +876,7 @@ static void test_read_that_copies_nothing_keeps_the_last_reads_end(void **state)
  * pages 1-2 cached the same. */
 static void test_a_miss_within_one_read_is_not_taken_for_a_stream(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     enum { N = 16 };
     vms_addr buf = tu_anon(e->t, 2 * PG, RW);
     make_file(e, "p1", N * PG);
@@ -925,7 +897,7 @@ static void test_a_miss_within_one_read_is_not_taken_for_a_stream(void **state)
 
 static void test_fault_around_is_the_same_for_private_mappings(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDWR);
     const char *want =
         "0000000000000000" "1000000000000000" "1000000000000000" "1000000000000000";
@@ -942,7 +914,7 @@ static void test_fault_around_is_the_same_for_private_mappings(void **state)
 
 static void test_first_shared_write_maps_no_neighbours(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDWR);
     vms_addr p = map_at(e, 0, 64, RW, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
@@ -956,7 +928,7 @@ static void test_first_shared_write_maps_no_neighbours(void **state)
  * cost their own. */
 static void test_write_after_read_on_a_shared_mapping_costs_one_fault(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDWR);
     vms_addr p = map_at(e, 0, 64, RW, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p, 0), '1');
@@ -969,7 +941,7 @@ static void test_write_after_read_on_a_shared_mapping_costs_one_fault(void **sta
 
 static void test_private_write_copies_once(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     int fd = hot_file(e, 64, O_RDWR);
     vms_addr p = map_at(e, 0, 64, RW, MAP_PRIVATE, fd, 0);
@@ -988,7 +960,7 @@ static void test_private_write_copies_once(void **state)
 
 static void test_first_private_write_maps_no_neighbours(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDWR);
     vms_addr p = map_at(e, 0, 64, RW, MAP_PRIVATE, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
@@ -1000,7 +972,7 @@ static void test_first_private_write_maps_no_neighbours(void **state)
  * aside; the others are still write-protected. */
 static void test_read_after_a_shared_write_maps_the_rest_read_only(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = hot_file(e, 64, O_RDWR);
     vms_addr p = map_at(e, 0, 64, RW, MAP_SHARED, fd, 0);
     assert_int_equal(tu_fault_cost(e->t, p + 5 * PG, 1), '1');
@@ -1016,7 +988,7 @@ static void test_read_after_a_shared_write_maps_the_rest_read_only(void **state)
 #define COLD_PAGES 256
 
 /* A 256-page file the machine has never read; mapped at BASE. */
-static vms_addr map_cold(struct env *e, int prot, int flags, int open_flags)
+static vms_addr map_cold(struct tu_env *e, int prot, int flags, int open_flags)
 {
     make_file(e, "big", COLD_PAGES * PG);
     int fd = open_ok(e, "big", open_flags);
@@ -1028,7 +1000,7 @@ static vms_addr map_cold(struct env *e, int prot, int flags, int open_flags)
  * which fault-around skips: it costs a fault, which reads the next window. */
 static void test_cold_first_read_is_one_major_fault_and_reads_32_pages(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
     assert_int_equal(tu_fault_cost(e->t, p, 0), 'M');
@@ -1043,7 +1015,7 @@ static void test_cold_first_read_is_one_major_fault_and_reads_32_pages(void **st
  * read at random anyway (host: the same 100..131 as without the advice). */
 static void test_cold_exec_read_ignores_madv_random(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     vms_addr all = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
     int fd = open_ok(e, "big", O_RDONLY);
@@ -1060,7 +1032,7 @@ static void test_cold_exec_read_ignores_madv_random(void **state)
  * pages 16..31 cost nothing; page 32, in the window just read, one. */
 static void test_marker_fault_maps_its_block_when_it_retries(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
     assert_int_equal(tu_fault_cost(e->t, p, 0), 'M');
     assert_int_equal(tu_fault_cost(e->t, p + 24 * PG, 0), '1');
@@ -1082,7 +1054,7 @@ static void test_marker_fault_maps_its_block_when_it_retries(void **state)
  * are one large folio holding the marker.) */
 static void test_marker_of_another_descriptor_reads_the_next_window(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "x", 0);
     int a = open_ok(e, "x", O_RDWR);
     assert_int_equal(vms_ftruncate(e->t, a, 0xc001), 0);
@@ -1100,7 +1072,7 @@ static void test_marker_of_another_descriptor_reads_the_next_window(void **state
 /* Reading on through the file never waits for the disk again. */
 static void test_cold_sequential_reads_cost_one_major_fault_in_all(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
     for (int i = 0; i < COLD_PAGES; i++)
@@ -1114,7 +1086,7 @@ static void test_cold_sequential_reads_cost_one_major_fault_in_all(void **state)
  * 108; touching the marker reads 116..147 without a major fault. */
 static void test_cold_read_in_the_middle_reads_around_the_fault(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     vms_addr p = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
     assert_int_equal(tu_fault_cost(e->t, p + 100 * PG, 0), 'M');
@@ -1129,7 +1101,7 @@ static void test_cold_read_in_the_middle_reads_around_the_fault(void **state)
 
 static void test_cold_private_read_reads_around_the_same_way(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     vms_addr p = map_cold(e, PROT_READ, MAP_PRIVATE, O_RDONLY);
     assert_int_equal(tu_fault_cost(e->t, p + 100 * PG, 0), 'M');
@@ -1144,7 +1116,7 @@ static void test_cold_private_read_reads_around_the_same_way(void **state)
  * page 95 reads 95..99; page 135 reads 135..149. */
 static void test_cold_exec_read_reads_ahead_within_the_vma_only(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     vms_addr all = map_cold(e, PROT_READ, MAP_SHARED, O_RDONLY);
     int fd = open_ok(e, "big", O_RDONLY);
@@ -1172,7 +1144,7 @@ static void test_cold_exec_read_reads_ahead_within_the_vma_only(void **state)
  * many of the 64 pages from fault k are cached after it. */
 #define MISS_STRIDE 64
 #define MISS_FAULTS 105
-static void check_misses(struct env *e, int write, int around_until)
+static void check_misses(struct tu_env *e, int write, int around_until)
 {
     make_file(e, "misses", (size_t)MISS_STRIDE * MISS_FAULTS * PG);
     int fd = open_ok(e, "misses", O_RDONLY);
@@ -1204,7 +1176,7 @@ static void test_cold_read_faults_keep_reading_around(void **state)
 
 static void test_cold_shared_write_is_one_major_fault_and_reads_around(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     vms_addr p = map_cold(e, RW, MAP_SHARED, O_RDWR);
     assert_int_equal(tu_fault_cost(e->t, p + 100 * PG, 1), 'M');
@@ -1219,7 +1191,7 @@ static void test_cold_shared_write_is_one_major_fault_and_reads_around(void **st
  * four pages, elsewhere only the page asked for. */
 static void test_cold_pread_reads_ahead_only_from_the_start(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char want[COLD_PAGES + 1];
     make_file(e, "big", COLD_PAGES * PG);
     int fd = open_ok(e, "big", O_RDONLY);
@@ -1242,7 +1214,7 @@ static void test_cold_pread_reads_ahead_only_from_the_start(void **state)
 
 /* A 5000-byte file of 'a': page 1 is the partial last page, page 2 lies
  * wholly beyond EOF. */
-static int eof_file(struct env *e, int flags)
+static int eof_file(struct tu_env *e, int flags)
 {
     make_byte_file(e, "eof", 5000, 'a');
     return open_ok(e, "eof", flags);
@@ -1250,7 +1222,7 @@ static int eof_file(struct env *e, int flags)
 
 static void test_tail_of_the_last_page_reads_zero(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = eof_file(e, O_RDWR);
     vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
     assert_int_equal(tu_load_byte(e->t, m + 4999), 'a');
@@ -1262,7 +1234,7 @@ static void test_tail_of_the_last_page_reads_zero(void **state)
  * is never file data: the size stays, and write-back zeroes it. */
 static void test_store_past_eof_stays_until_written_back_then_reads_zero(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     host_path(e, "eof", path, sizeof(path));
     int fd = eof_file(e, O_RDWR);
@@ -1286,7 +1258,7 @@ static void test_store_past_eof_stays_until_written_back_then_reads_zero(void **
 
 static void test_store_past_eof_survives_munmap_and_ms_async_but_not_fsync(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = eof_file(e, O_RDWR);
     vms_addr m = map_ok(e, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
     tu_store_byte(e->t, m + 6000, 'W');
@@ -1304,7 +1276,7 @@ static void test_store_past_eof_survives_munmap_and_ms_async_but_not_fsync(void 
  * and private alike; the partial last page stays writable. */
 static void test_access_to_a_page_wholly_beyond_eof_is_sigbus(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = eof_file(e, O_RDWR);
     vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
     assert_load_sigbus(e, m + 2 * PG + 123);
@@ -1324,7 +1296,7 @@ static void test_access_to_a_page_wholly_beyond_eof_is_sigbus(void **state)
  * 6.18 makes no new table for a window whose first page is the file's last:
  * then nothing is mapped. `want` is the cost of loading pages first..2
  * afterwards (measured on the host). */
-static void check_fault_past_eof_maps_around(struct env *e, uint64_t first, int table,
+static void check_fault_past_eof_maps_around(struct tu_env *e, uint64_t first, int table,
                                              const char *want)
 {
     make_file(e, "eof3", 0x2388);
@@ -1363,7 +1335,7 @@ static void test_fault_past_eof_maps_a_window_that_starts_before_the_last_page(v
  * mprotect; the stores after it cost nothing. */
 static void test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = open_ok(e, "grown", O_RDWR | O_CREAT | O_TRUNC);
     vms_addr m = map_ok(e, 0, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_LOCKED, fd, 0);
     assert_int_equal(vms_ftruncate(e->t, fd, 0x3007), 0);
@@ -1399,7 +1371,7 @@ static void test_truncate_leaves_the_eof_page_cached_but_unread(void **state)
         {4, 0x2000, -1, "M0"},          {2, 0x1800, 0x5007, "M10000"},
         {2, 0x5007, -1, "M00000"},      {0, 0x5007, 0x5007, "M00001"},
     };
-    struct env *e = *state;
+    struct tu_env *e = *state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct truncate_case *c = &cases[i];
         char name[16], got[20];
@@ -1424,7 +1396,7 @@ static void test_truncate_leaves_the_eof_page_cached_but_unread(void **state)
  * 0..3). Both as on the host. */
 static void test_page_of_a_failed_write_stays_until_a_truncate(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "w", 0);
     int fd = open_ok(e, "w", O_RDWR);
     vms_addr m = map_at(e, 0, 8, PROT_READ, MAP_SHARED, fd, 0);
@@ -1462,7 +1434,7 @@ static void test_write_past_eof_leaves_the_old_eof_page_unread(void **state)
         {0x1000, 0x2000, 0x28d9, 1, "001", 'M'}, /* host: 001, major: the end is page-aligned */
         {0x1000, 0x1388, 0x800, 1, "100", 'M'},  /* host: 100, major: no growth */
     };
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr buf = tu_anon(e->t, PG, RW);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct write_past_eof_case *c = &cases[i];
@@ -1497,7 +1469,7 @@ static void test_write_faults_its_source_in_after_moving_i_size(void **state)
     static const int kinds[][2] = {{PROT_READ | PROT_EXEC, MAP_PRIVATE},
                                    {PROT_READ, MAP_PRIVATE},
                                    {PROT_READ, MAP_SHARED}};
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr zeros = tu_anon(e->t, 2 * PG, PROT_READ);
     for (size_t i = 0; i < 3; i++) {
         char name[16];
@@ -1520,7 +1492,7 @@ static void test_write_faults_its_source_in_after_moving_i_size(void **state)
  * retries a kernel fault as FAULT_FLAG_TRIED. Host: a 3-page shared map,
  * the file truncated to 0x8000 then 0x1388; write(fd, map + 0x1f41, 4096)
  * at 0 copies 191 bytes and costs 1 major fault; a load there costs 1 minor. */
-static void check_unread_page_fault(struct env *e, int from_kernel, char want)
+static void check_unread_page_fault(struct tu_env *e, int from_kernel, char want)
 {
     make_file(e, "k", 0);
     int fd = open_ok(e, "k", O_RDWR);
@@ -1554,7 +1526,7 @@ static void test_unread_page_touched_by_the_kernel_is_a_major_fault(void **state
  * then pwrite(fd, map of page 2, 0x8f8, 0x3000): 2296 bytes, 1 major. */
 static void test_kernel_copy_from_the_readahead_marker_is_a_major_fault(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "mk", 0);
     int fd = open_ok(e, "mk", O_RDWR);
     assert_int_equal(vms_ftruncate(e->t, fd, 0x3007), 0);
@@ -1577,7 +1549,7 @@ static void test_kernel_copy_from_the_readahead_marker_is_a_major_fault(void **s
  * leaves 1000000000000. */
 static void test_read_reads_an_unread_page_only_when_it_gets_there(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     /* The host's disk reads ahead 8192 KiB: the first window is 8 pages. */
     vms_machine_destroy(e->m);
     struct vms_config c = tu_config(64ULL << 20);
@@ -1620,7 +1592,7 @@ static void test_read_reads_an_unread_page_only_when_it_gets_there(void **state)
 /* mincore does not count a page that is cached but unread. */
 static void test_unread_eof_page_is_not_resident_until_read(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_file(e, "u", 0);
     int fd = open_ok(e, "u", O_RDWR);
     assert_int_equal(vms_ftruncate(e->t, fd, 0x8000), 0);
@@ -1635,7 +1607,7 @@ static void test_unread_eof_page_is_not_resident_until_read(void **state)
 
 static void test_mapping_of_an_empty_file_is_sigbus_on_access(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     tu_host_write(host_path(e, "empty", path, sizeof(path)), "", 0);
     int fd = open_ok(e, "empty", O_RDWR);
@@ -1647,7 +1619,7 @@ static void test_mapping_of_an_empty_file_is_sigbus_on_access(void **state)
 
 static void test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = eof_file(e, O_RDWR);
     vms_addr w = map_ok(e, 0, PG, PROT_READ, MAP_SHARED, fd, 16 * (int64_t)PG);
     assert_load_sigbus(e, w + 8);
@@ -1660,7 +1632,7 @@ static void test_mapping_at_an_offset_beyond_eof_is_sigbus_on_access(void **stat
  * kept part of the last page reads zero past the new size. */
 static void test_shrink_makes_cut_pages_sigbus_private_copies_included(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     char path[400];
     int fd = eof_file(e, O_RDWR);
     vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
@@ -1681,7 +1653,7 @@ static void test_shrink_makes_cut_pages_sigbus_private_copies_included(void **st
 /* Growing back brings zeros, never the old data or the old copy. */
 static void test_grow_after_shrink_reads_zeros(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = eof_file(e, O_RDWR);
     vms_addr m = map_ok(e, 0, 3 * PG, RW, MAP_SHARED, fd, 0);
     vms_addr pv = map_ok(e, 0, 2 * PG, RW, MAP_PRIVATE, fd, 0);
@@ -1701,7 +1673,7 @@ static void test_grow_after_shrink_reads_zeros(void **state)
 /* A cut inside a page keeps that page, and a private copy of it. */
 static void test_shrink_within_a_page_keeps_its_private_copy(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     make_byte_file(e, "f", 2 * PG, 'a');
     int fd = open_ok(e, "f", O_RDWR);
     vms_addr pv = map_ok(e, 0, 2 * PG, RW, MAP_PRIVATE, fd, 0);
@@ -1716,7 +1688,7 @@ static void test_shrink_within_a_page_keeps_its_private_copy(void **state)
 /* Growing a file zeroes what a mapping had stored past the old end. */
 static void test_grow_zeroes_what_was_stored_past_the_old_eof(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = eof_file(e, O_RDWR);
     vms_addr m = map_ok(e, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
     tu_store_byte(e->t, m + 6000, 'Z');
@@ -1728,7 +1700,7 @@ static void test_grow_zeroes_what_was_stored_past_the_old_eof(void **state)
     tu_assert_clean(e->m);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_env_setup, tu_env_teardown)
 
 int main(void)
 {

@@ -401,10 +401,14 @@ static void test_miss_inside_one_read_reads_ahead_from_the_cached_trace(void **s
 
 /* ---- faults ---- */
 
-/* Reads a cold 1 MiB file through a shared mapping page by page; returns
- * the pages whose access faulted ("M" after a major fault). */
-static void cold_mapping_faults(struct env *e, uint64_t slot, char *out, size_t size)
+/* Reads a cold 1 MiB file through a shared mapping, slot pages into its
+ * PTE table, page by page; the pages whose access faulted ("M" after a
+ * major fault) must be expected. */
+static void assert_cold_mapping_faults(void **state, uint64_t slot, const char *expected)
 {
+    struct env *e = *state;
+    char out[512];
+    size_t size = sizeof(out);
     int fd = cold_file(e, "m", 256);
     vms_addr p = BASE + slot * PG;
     assert_int_equal(vms_mmap(e->t, p, 256 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
@@ -417,6 +421,7 @@ static void cold_mapping_faults(struct env *e, uint64_t slot, char *out, size_t 
         if (pattern[i] != '0')
             len += (size_t)snprintf(out + len, size - len, "%s%d%s", len ? " " : "", i,
                                     pattern[i] == 'M' ? "M" : pattern[i] == '1' ? "" : "?");
+    assert_string_equal(out, expected);
     assert_int_equal(vms_check(e->m, stderr), 0);
 }
 
@@ -426,36 +431,25 @@ static void cold_mapping_faults(struct env *e, uint64_t slot, char *out, size_t 
  * moves the windows: 12, 14 and 15 minor faults after the major one. */
 static void test_cold_mapping_read_maps_whole_folios(void **state)
 {
-    struct env *e = *state;
-    char got[512];
-    cold_mapping_faults(e, 0, got, sizeof(got));
-    assert_string_equal(got, "0M 16 24 32 48 64 80 96 128 160 192 224 240");
+    assert_cold_mapping_faults(state, 0, "0M 16 24 32 48 64 80 96 128 160 192 224 240");
 }
 
 static void test_cold_mapping_read_two_pages_into_a_table(void **state)
 {
-    struct env *e = *state;
-    char got[512];
-    cold_mapping_faults(e, 2, got, sizeof(got));
-    assert_string_equal(got, "0M 16 24 30 32 48 64 80 96 128 160 192 224 238 254");
+    assert_cold_mapping_faults(state, 2, "0M 16 24 30 32 48 64 80 96 128 160 192 224 238 254");
 }
 
 static void test_cold_mapping_read_78_pages_into_a_table(void **state)
 {
-    struct env *e = *state;
-    char got[512];
-    cold_mapping_faults(e, 78, got, sizeof(got));
-    assert_string_equal(got, "0M 16 18 24 32 36 52 64 80 96 128 160 192 224 226 242");
+    assert_cold_mapping_faults(state, 78, "0M 16 18 24 32 36 52 64 80 96 128 160 192 224 226 242");
 }
 
 /* The classic 4 KiB cache faults once per 16-page window (and at the first
  * marker): 16 minor faults after the major one, whatever the alignment. */
 static void test_classic_cold_mapping_read_faults_every_window(void **state)
 {
-    struct env *e = *state;
-    char got[512];
-    cold_mapping_faults(e, 0, got, sizeof(got));
-    assert_string_equal(got, "0M 16 24 32 48 64 80 96 112 128 144 160 176 192 208 224 240");
+    assert_cold_mapping_faults(state, 0,
+                               "0M 16 24 32 48 64 80 96 112 128 144 160 176 192 208 224 240");
 }
 
 /* A store into page 1 of a cold 12-page file through a private mapping

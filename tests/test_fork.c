@@ -30,35 +30,6 @@
 #define SHARED (MAP_SHARED | MAP_ANONYMOUS)
 #define MACHINE_FRAMES 2 /* frame 0 and the zero page */
 
-struct env {
-    char dir[256];  /* the scratch folder */
-    char root[300]; /* dir/root: the machine's root folder */
-    vms_machine *m;
-    vms_task *t; /* the parent */
-};
-
-static int setup(void **state)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    if (!e)
-        return -1;
-    tu_root_make(e->dir, sizeof(e->dir), e->root, sizeof(e->root));
-    e->m = tu_machine_in(e->root);
-    e->t = tu_spawn(e->m);
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    if (e->m)
-        vms_machine_destroy(e->m);
-    int err = tu_scratch_remove(e->dir);
-    free(e);
-    return err;
-}
-
 /* ---- helpers ---- */
 
 /* The start of slot k: 256 MiB apart, so mappings never touch. */
@@ -88,7 +59,7 @@ static vms_addr written_at(vms_task *t, int k, uint64_t pages, uint8_t first)
 }
 
 /* fork() that must succeed, leaving every invariant true. */
-static vms_task *fork_ok(struct env *e, vms_task *t)
+static vms_task *fork_ok(struct tu_env *e, vms_task *t)
 {
     vms_task *c = vms_fork(t);
     assert_non_null(c);
@@ -131,7 +102,7 @@ static void assert_page_bytes(vms_task *t, vms_addr va, uint64_t pages, uint8_t 
 /* A file of `pages` pages of tu_pattern in the machine's root, opened O_RDWR
  * and fully cached with pread (backwards, and page 0 from offset 1, so that
  * no readahead marks a page). */
-static int cached_file(struct env *e, const char *name, uint64_t pages)
+static int cached_file(struct tu_env *e, const char *name, uint64_t pages)
 {
     char path[400];
     tu_host_fill(tu_join(path, sizeof(path), e->root, name), pages * PG);
@@ -158,7 +129,7 @@ static void test_fork_of_null_is_einval(void **state)
 
 static void test_child_gets_the_next_pid_and_the_parents_cpu(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     assert_int_equal(vms_schedule(e->t, 2), 0);
     vms_task *c = fork_ok(e, e->t);
     assert_int_equal(vms_task_pid(c), vms_task_pid(e->t) + 1);
@@ -182,7 +153,7 @@ static void record_fork(void *arg, const struct vms_event *ev)
 /* A tracer sees one fork event: the CPU, the parent's pid, the child's. */
 static void test_fork_is_traced_with_both_pids(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_machine_destroy(e->m);
     struct fork_events fe = {0};
     struct vms_config cfg = tu_config(64 * MIB);
@@ -201,7 +172,7 @@ static void test_fork_is_traced_with_both_pids(void **state)
 
 static void test_child_fault_counts_start_at_zero(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 4, RW, PRIV);
     assert_faults(e->t, a, 4, 1, "1111");
     vms_task *c = fork_ok(e, e->t);
@@ -216,7 +187,7 @@ static void test_child_fault_counts_start_at_zero(void **state)
 
 static void test_child_reads_parents_private_pages_without_faults(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 16, 'a');
     vms_task *c = fork_ok(e, e->t);
     assert_faults(c, a, 16, 0, "0000000000000000"); /* host: 0 faults */
@@ -228,7 +199,7 @@ static void test_child_reads_parents_private_pages_without_faults(void **state)
 
 static void test_child_first_write_copies_the_page(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -241,7 +212,7 @@ static void test_child_first_write_copies_the_page(void **state)
 
 static void test_child_writes_do_not_reach_the_parent(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 16, 'a');
     vms_task *c = fork_ok(e, e->t);
     assert_faults(c, a, 16, 1, "1111111111111111"); /* host: 15 + 1 */
@@ -256,7 +227,7 @@ static void test_child_writes_do_not_reach_the_parent(void **state)
  * flushed it, or this store would land in the frame the child still uses. */
 static void test_parent_store_after_fork_faults_and_misses_the_child(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     tu_store_byte(e->t, a, 'b'); /* a writable DTLB entry on CPU 0 */
     vms_task *c = fork_ok(e, e->t);
@@ -270,7 +241,7 @@ static void test_parent_store_after_fork_faults_and_misses_the_child(void **stat
  * entries stayed tagged in the TLB across both switches. */
 static void test_parent_store_after_fork_faults_with_pcid(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_machine_destroy(e->m);
     struct vms_config cfg = tu_config(64 * MIB);
     cfg.root = e->root;
@@ -289,7 +260,7 @@ static void test_parent_store_after_fork_faults_with_pcid(void **state)
 
 static void test_parent_write_after_child_exit_reuses_its_frame(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -304,7 +275,7 @@ static void test_parent_write_after_child_exit_reuses_its_frame(void **state)
 
 static void test_parent_write_while_child_lives_copies(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -318,7 +289,7 @@ static void test_parent_write_while_child_lives_copies(void **state)
 /* Once the parent has its copy, the child is the original's only user. */
 static void test_child_write_after_parent_copied_reuses_its_frame(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -330,7 +301,7 @@ static void test_child_write_after_parent_copied_reuses_its_frame(void **state)
 
 static void test_parent_write_after_child_copied_reuses_its_frame(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -343,7 +314,7 @@ static void test_parent_write_after_child_copied_reuses_its_frame(void **state)
 
 static void test_child_write_after_parent_exit_reuses_its_frame(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -357,7 +328,7 @@ static void test_child_write_after_parent_exit_reuses_its_frame(void **state)
 
 static void test_parent_write_after_child_unmapped_reuses_its_frame(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'a');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -370,7 +341,7 @@ static void test_parent_write_after_child_unmapped_reuses_its_frame(void **state
 /* mprotect cannot make a shared page writable again: the write still copies. */
 static void test_mprotect_round_trip_after_fork_keeps_copy_on_write(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 't');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -386,7 +357,7 @@ static void test_mprotect_round_trip_after_fork_keeps_copy_on_write(void **state
  * so: mprotect leaves it read-only and the write faults once, reusing it. */
 static void test_mprotect_round_trip_after_child_exit_faults_once_and_reuses(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'q');
     uint64_t pf = frame_of(e->t, a);
     vms_exit(fork_ok(e, e->t));
@@ -400,7 +371,7 @@ static void test_mprotect_round_trip_after_child_exit_faults_once_and_reuses(voi
 /* PROT_NONE pages are copied too, and stay copy-on-write once accessible. */
 static void test_prot_none_pages_are_shared_copy_on_write(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 2, 'a');
     uint64_t pf = frame_of(e->t, a);
     assert_int_equal(vms_mprotect(e->t, a, 2 * PG, PROT_NONE), 0);
@@ -421,7 +392,7 @@ static void test_prot_none_pages_are_shared_copy_on_write(void **state)
 /* MADV_DONTNEED in the child drops only its own mapping of the pages. */
 static void test_dontneed_in_the_child_leaves_the_parent_its_pages(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 2, 'r');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c = fork_ok(e, e->t);
@@ -437,7 +408,7 @@ static void test_dontneed_in_the_child_leaves_the_parent_its_pages(void **state)
 /* Two children in turn each copy; then the parent is the only user left. */
 static void test_parent_reuses_after_two_children_copied_in_turn(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'p');
     uint64_t pf = frame_of(e->t, a);
     for (int k = 0; k < 2; k++) {
@@ -454,7 +425,7 @@ static void test_parent_reuses_after_two_children_copied_in_turn(void **state)
 /* One child copied and left, the other still shares: the parent copies. */
 static void test_parent_copies_while_one_of_two_children_shares(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 1, 'p');
     uint64_t pf = frame_of(e->t, a);
     vms_task *c1 = fork_ok(e, e->t);
@@ -474,7 +445,7 @@ static void test_parent_copies_while_one_of_two_children_shares(void **state)
  * child's tables stay empty and it faults every page in again. */
 static void test_zero_page_only_vma_is_not_copied(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 16, RW, PRIV);
     assert_faults(e->t, a, 16, 0, "1111111111111111");
     vms_task *c = fork_ok(e, e->t);
@@ -493,7 +464,7 @@ static void test_zero_page_only_vma_is_not_copied(void **state)
  * zero-page ones too. */
 static void test_vma_with_an_anon_page_copies_its_zero_page_ptes(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 16, RW, PRIV);
     tu_store_byte(e->t, a, 'w');
     assert_faults(e->t, a + PG, 15, 0, "111111111111111");
@@ -508,7 +479,7 @@ static void test_vma_with_an_anon_page_copies_its_zero_page_ptes(void **state)
 
 static void test_untouched_private_memory_faults_in_the_child(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 4, RW, PRIV);
     vms_task *c = fork_ok(e, e->t);
     assert_false(mapped(c, a));
@@ -523,7 +494,7 @@ static void test_untouched_private_memory_faults_in_the_child(void **state)
 
 static void test_shared_anon_child_read_faults_around(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 16, RW, SHARED);
     assert_faults(e->t, a, 16, 1, "1111111111111111");
     vms_task *c = fork_ok(e, e->t);
@@ -538,7 +509,7 @@ static void test_shared_anon_child_read_faults_around(void **state)
 
 static void test_shared_anon_child_write_faults_every_page(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 16, RW, SHARED);
     assert_faults(e->t, a, 16, 1, "1111111111111111");
     vms_task *c = fork_ok(e, e->t);
@@ -549,7 +520,7 @@ static void test_shared_anon_child_write_faults_every_page(void **state)
 /* Pages the object does not hold yet are not mapped around a fault. */
 static void test_shared_anon_child_read_of_holes_faults_every_page(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 16, RW, SHARED);
     tu_store_byte(e->t, a, '1');
     vms_task *c = fork_ok(e, e->t);
@@ -559,7 +530,7 @@ static void test_shared_anon_child_read_of_holes_faults_every_page(void **state)
 
 static void test_shared_anon_stores_are_seen_both_ways(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = map_at(e->t, 0, 2, RW, SHARED);
     tu_store_byte(e->t, a, 's');
     vms_task *c = fork_ok(e, e->t);
@@ -576,7 +547,7 @@ static void test_shared_anon_stores_are_seen_both_ways(void **state)
 
 static void test_shared_file_child_read_faults_once_per_window(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 16);
     vms_addr a = map_fd_at(e->t, 0, 16, RW, MAP_SHARED, fd);
     assert_faults(e->t, a, 16, 0, "1000000000000000");
@@ -591,7 +562,7 @@ static void test_shared_file_child_read_faults_once_per_window(void **state)
 
 static void test_shared_file_untouched_by_parent_child_reads_four_windows(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 64);
     vms_addr a = map_fd_at(e->t, 0, 64, PROT_READ, MAP_SHARED, fd);
     vms_task *c = fork_ok(e, e->t);
@@ -607,7 +578,7 @@ static void test_shared_file_untouched_by_parent_child_reads_four_windows(void *
  * store to each page faults, and the parent sees what it stored. */
 static void test_shared_file_child_store_is_write_notify_and_seen(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 16);
     vms_addr a = map_fd_at(e->t, 0, 16, RW, MAP_SHARED, fd);
     assert_faults(e->t, a, 16, 0, "1000000000000000");
@@ -623,7 +594,7 @@ static void test_shared_file_child_store_is_write_notify_and_seen(void **state)
  * inherits it (not the file's bytes), and every mapped PTE with it. */
 static void test_private_file_child_sees_the_parents_copy(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 16);
     vms_addr a = map_fd_at(e->t, 0, 16, RW, MAP_PRIVATE, fd);
     assert_int_equal(tu_fault_cost(e->t, a + PG, 0), '1'); /* maps the window */
@@ -650,7 +621,7 @@ static void test_private_file_child_sees_the_parents_copy(void **state)
 
 static void test_private_file_without_copies_is_not_copied(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 16);
     vms_addr a = map_fd_at(e->t, 0, 16, RW, MAP_PRIVATE, fd);
     assert_faults(e->t, a, 16, 0, "1000000000000000");
@@ -664,7 +635,7 @@ static void test_private_file_without_copies_is_not_copied(void **state)
  * maps the file, private copies included: both then get SIGBUS there. */
 static void test_truncate_after_fork_reaches_the_childs_copies(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 2);
     vms_addr a = map_fd_at(e->t, 0, 2, RW, MAP_PRIVATE, fd);
     tu_store_byte(e->t, a + PG, 'x');
@@ -685,7 +656,7 @@ static void test_truncate_after_fork_reaches_the_childs_copies(void **state)
 
 static void test_grandchild_shares_with_both_generations(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 8, 'a');
     vms_task *c = fork_ok(e, e->t);
     tu_store_byte(c, a + PG, 'c');
@@ -711,7 +682,7 @@ static void test_grandchild_shares_with_both_generations(void **state)
  * ones, stay reachable through their anon_vma chains. */
 static void test_parent_exits_first_under_two_generations(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 4, 'a');
     vms_task *c = fork_ok(e, e->t);
     vms_task *g = fork_ok(e, c);
@@ -737,7 +708,7 @@ static void test_parent_exits_first_under_two_generations(void **state)
  * fork's flush reaches that CPU, so the thread's next store faults. */
 static void test_fork_flushes_the_writable_entries_of_other_threads(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_task *th = vms_clone_thread(e->t);
     assert_non_null(th);
     assert_int_equal(vms_schedule(th, 1), 0);
@@ -753,7 +724,7 @@ static void test_fork_flushes_the_writable_entries_of_other_threads(void **state
 /* The child is one task; the parent's other thread leaving changes nothing. */
 static void test_fork_of_a_threaded_process_gives_one_task(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_task *th = vms_clone_thread(e->t);
     assert_non_null(th);
     vms_addr a = written_at(th, 0, 2, 'a');
@@ -773,7 +744,7 @@ static void test_fork_of_a_threaded_process_gives_one_task(void **state)
  * copy of the locked VMA accepts MADV_DONTNEED, which the parent's refuses. */
 static void test_mlock_is_not_inherited(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int64_t r = vms_mmap(e->t, slot(0), 8 * MIB, RW, PRIV | MAP_LOCKED | MAP_FIXED_NOREPLACE,
                          -1, 0);
     assert_int_equal(r, slot(0));
@@ -799,7 +770,7 @@ static void test_mlock_is_not_inherited(void **state)
 
 static void test_dontfork_memory_is_missing_in_the_child(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr d = written_at(e->t, 0, 4, 'd');
     vms_addr k = written_at(e->t, 1, 1, 'k');
     assert_int_equal(vms_madvise(e->t, d, 4 * PG, MADV_DONTFORK), 0);
@@ -815,7 +786,7 @@ static void test_dontfork_memory_is_missing_in_the_child(void **state)
 
 static void test_wipeonfork_memory_starts_empty_in_the_child(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr w = written_at(e->t, 0, 4, 'w');
     assert_int_equal(vms_madvise(e->t, w, 4 * PG, MADV_WIPEONFORK), 0);
     vms_task *c = fork_ok(e, e->t);
@@ -833,7 +804,7 @@ static void test_wipeonfork_memory_starts_empty_in_the_child(void **state)
 
 static void test_child_maps_text_is_the_parents(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 16);
     written_at(e->t, 0, 4, 'a');
     map_at(e->t, 1, 4, RW, PRIV);
@@ -857,7 +828,7 @@ static void test_child_maps_text_is_the_parents(void **state)
  * merge with it (its anon_vma is not its own alone); in the parent it does. */
 static void test_new_mapping_does_not_merge_with_a_forked_vma(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 4, 'a');
     vms_addr b = map_at(e->t, 1, 4, RW, PRIV);
     vms_task *c = fork_ok(e, e->t);
@@ -879,7 +850,7 @@ static void test_new_mapping_does_not_merge_with_a_forked_vma(void **state)
  * gives the VMA its anon_vma before it looks for the page: so the child's
  * copy of that VMA shares its parent's anon_vma and will not merge with a
  * new neighbour. Without the failed write, it would. */
-static void check_remap_first_page_in_child(struct env *e, int write_past_eof, const char *expected)
+static void check_remap_first_page_in_child(struct tu_env *e, int write_past_eof, const char *expected)
 {
     int fd = vms_open(e->t, "empty", O_RDWR | O_CREAT, 0644);
     assert_true(fd >= 3);
@@ -910,7 +881,7 @@ static void test_without_the_failed_write_the_child_merges(void **state)
 /* A split of a forked VMA merges back: both halves keep one anon_vma. */
 static void test_mprotect_split_of_a_forked_vma_merges_back(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 4, 'a');
     vms_task *c = fork_ok(e, e->t);
     assert_int_equal(vms_mprotect(c, a + PG, PG, PROT_READ), 0);
@@ -924,7 +895,7 @@ static void test_mprotect_split_of_a_forked_vma_merges_back(void **state)
  * reverse mapping at their new address. */
 static void test_mremap_in_the_child_keeps_sharing(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr s = written_at(e->t, 0, 4, 'a');
     vms_task *c = fork_ok(e, e->t);
     vms_addr n = slot(8);
@@ -941,7 +912,7 @@ static void test_mremap_in_the_child_keeps_sharing(void **state)
 
 static void test_fork_of_many_vmas(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     enum { N = 1000 };
     vms_addr base = slot(0);
     for (int i = 0; i < N; i++) {
@@ -975,7 +946,7 @@ static void test_fork_of_many_vmas(void **state)
  * objects hold. */
 static void test_mincore_in_the_child_shows_what_was_copied(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 4);
     vms_addr z = map_at(e->t, 0, 4, RW, PRIV);
     assert_faults(e->t, z, 4, 0, "1111");
@@ -1004,7 +975,7 @@ static void test_mincore_in_the_child_shows_what_was_copied(void **state)
 /* Execute-only memory keeps its protection key in the child. */
 static void test_child_keeps_the_protection_key_of_execute_only_memory(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr x = map_at(e->t, 0, 1, PROT_EXEC, PRIV);
     vms_task *c = fork_ok(e, e->t);
     uint8_t v;
@@ -1018,7 +989,7 @@ static void test_child_keeps_the_protection_key_of_execute_only_memory(void **st
 /* With 5-level tables the copy walks one more level. */
 static void test_fork_with_five_level_tables(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_machine_destroy(e->m);
     struct vms_config cfg = tu_config(64 * MIB);
     cfg.root = e->root;
@@ -1039,7 +1010,7 @@ static void test_fork_with_five_level_tables(void **state)
 /* The child's descriptors are the same open files: one offset between them. */
 static void test_child_shares_file_offsets_with_the_parent(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 4);
     vms_addr buf = map_at(e->t, 0, 1, RW, PRIV);
     vms_task *c = fork_ok(e, e->t);
@@ -1055,7 +1026,7 @@ static void test_child_shares_file_offsets_with_the_parent(void **state)
 
 static void test_child_close_leaves_the_parents_descriptor(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 4);
     char path[400];
     tu_host_fill(tu_join(path, sizeof(path), e->root, "g"), PG);
@@ -1072,7 +1043,7 @@ static void test_child_close_leaves_the_parents_descriptor(void **state)
 
 static void test_exit_of_every_generation_returns_every_frame(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr a = written_at(e->t, 0, 16, 'a');
     vms_addr s = map_at(e->t, 1, 4, RW, SHARED);
     assert_faults(e->t, s, 4, 1, "1111");
@@ -1094,7 +1065,7 @@ static void test_exit_of_every_generation_returns_every_frame(void **state)
 /* Only the page cache outlives the processes (the inode lives on). */
 static void test_exit_keeps_only_the_page_cache(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = cached_file(e, "f", 16);
     vms_addr p = map_fd_at(e->t, 0, 16, RW, MAP_PRIVATE, fd);
     assert_faults(e->t, p, 4, 1, "1111");
@@ -1119,7 +1090,7 @@ static void test_exit_keeps_only_the_page_cache(void **state)
  * leaves the parent's memory as it was. */
 static void test_fork_without_frames_for_tables_is_enomem(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_machine_destroy(e->m);
     struct vms_config cfg = tu_config(4 * MIB);
     cfg.root = e->root;
@@ -1149,7 +1120,7 @@ static void test_fork_without_frames_for_tables_is_enomem(void **state)
     assert_int_equal(tu_load_byte(c, a + 7 * PG), (uint8_t)~7u);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_env_setup, tu_env_teardown)
 
 int main(void)
 {

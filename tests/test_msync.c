@@ -21,41 +21,13 @@
 #define TASK_SIZE 0x7ffffffff000ULL
 #define MS_UNKNOWN 0x8
 
-struct env {
-    char dir[256];
-    char root[300];
-    vms_machine *m;
-    vms_task *t;
-};
-
-static int setup(void **state)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    if (!e)
-        return -1;
-    tu_root_make(e->dir, sizeof(e->dir), e->root, sizeof(e->root));
-    e->m = tu_machine_in(e->root);
-    e->t = tu_spawn(e->m);
-    *state = e;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct env *e = *state;
-    vms_machine_destroy(e->m);
-    int err = tu_scratch_remove(e->dir);
-    free(e);
-    return err;
-}
-
-static const char *host_path(const struct env *e, const char *name, char *buf, size_t size)
+static const char *host_path(const struct tu_env *e, const char *name, char *buf, size_t size)
 {
     return tu_join(buf, size, e->root, name);
 }
 
 /* A file "f" of `pages` pages of 'a', opened read-write. */
-static int file_of_a(struct env *e, uint64_t pages)
+static int file_of_a(struct tu_env *e, uint64_t pages)
 {
     char path[400];
     tu_host_fill_byte(host_path(e, "f", path, sizeof(path)), pages * PG, 'a');
@@ -64,7 +36,7 @@ static int file_of_a(struct env *e, uint64_t pages)
     return fd;
 }
 
-static vms_addr map_fixed(struct env *e, vms_addr addr, uint64_t len, int prot, int flags, int fd,
+static vms_addr map_fixed(struct tu_env *e, vms_addr addr, uint64_t len, int prot, int flags, int fd,
                           int64_t off)
 {
     assert_int_equal(vms_mmap(e->t, addr, len, prot, flags | MAP_FIXED, fd, off), (int64_t)addr);
@@ -73,7 +45,7 @@ static vms_addr map_fixed(struct env *e, vms_addr addr, uint64_t len, int prot, 
 
 /* A shared read-write mapping of all `pages` pages of "f", at BASE, with
  * the file already in the page cache (so that faults are minor ones). */
-static vms_addr shared_file(struct env *e, uint64_t pages)
+static vms_addr shared_file(struct tu_env *e, uint64_t pages)
 {
     int fd = file_of_a(e, pages);
     vms_addr buf = tu_anon(e->t, pages * PG, RW);
@@ -82,12 +54,12 @@ static vms_addr shared_file(struct env *e, uint64_t pages)
     return map_fixed(e, BASE, pages * PG, RW, MAP_SHARED, fd, 0);
 }
 
-static void store_text(struct env *e, vms_addr va, const char *text)
+static void store_text(struct tu_env *e, vms_addr va, const char *text)
 {
     assert_int_equal(vms_store(e->t, va, text, strlen(text)), 0);
 }
 
-static void assert_host_text(const struct env *e, off_t off, const char *text)
+static void assert_host_text(const struct tu_env *e, off_t off, const char *text)
 {
     char path[400], got[64] = {0};
     size_t n = strlen(text);
@@ -99,7 +71,7 @@ static void assert_host_text(const struct env *e, off_t off, const char *text)
 
 static void test_msync_of_an_unaligned_address_is_einval(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(vms_msync(e->t, p + 1, PG, MS_SYNC), -EINVAL);
     tu_assert_clean(e->m);
@@ -107,7 +79,7 @@ static void test_msync_of_an_unaligned_address_is_einval(void **state)
 
 static void test_msync_with_bad_flags_is_einval(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(vms_msync(e->t, p, PG, MS_ASYNC | MS_SYNC), -EINVAL);
     assert_int_equal(vms_msync(e->t, p, PG, MS_UNKNOWN), -EINVAL);
@@ -117,7 +89,7 @@ static void test_msync_with_bad_flags_is_einval(void **state)
 
 static void test_msync_with_flags_0_or_invalidate_alone_succeeds(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(vms_msync(e->t, p, PG, 0), 0);
     assert_int_equal(vms_msync(e->t, p, PG, MS_INVALIDATE), 0);
@@ -128,7 +100,7 @@ static void test_msync_with_flags_0_or_invalidate_alone_succeeds(void **state)
  * flags are checked first. */
 static void test_msync_of_length_0(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(vms_msync(e->t, p, 0, MS_SYNC), 0);
     assert_int_equal(vms_msync(e->t, UNMAPPED, 0, MS_SYNC), 0);
@@ -140,7 +112,7 @@ static void test_msync_of_length_0(void **state)
 /* A length within a page of 2^64 rounds up to 0: nothing to do (host: 0). */
 static void test_msync_of_a_length_that_rounds_to_0_succeeds(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(vms_msync(e->t, p, UINT64_MAX, MS_SYNC), 0);
     assert_int_equal(vms_msync(e->t, UNMAPPED, UINT64_MAX - 4094, MS_ASYNC), 0);
@@ -149,7 +121,7 @@ static void test_msync_of_a_length_that_rounds_to_0_succeeds(void **state)
 
 static void test_msync_length_is_rounded_up_to_whole_pages(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 2);
     store_text(e, p + 3000, "synced");
     assert_int_equal(vms_msync(e->t, p, 100, MS_SYNC), 0);
@@ -159,7 +131,7 @@ static void test_msync_length_is_rounded_up_to_whole_pages(void **state)
 
 static void test_msync_of_unmapped_memory_is_enomem(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     assert_int_equal(vms_msync(e->t, UNMAPPED, PG, MS_SYNC), -ENOMEM);
     assert_int_equal(vms_msync(e->t, UNMAPPED, PG, MS_ASYNC), -ENOMEM);
     assert_int_equal(vms_msync(e->t, (vms_addr)-4096, 2 * PG, MS_SYNC), -ENOMEM);
@@ -169,7 +141,7 @@ static void test_msync_of_unmapped_memory_is_enomem(void **state)
 
 static void test_msync_of_anonymous_and_prot_none_memory_succeeds(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr anon = tu_anon(e->t, PG, RW);
     tu_store_byte(e->t, anon, 1);
     assert_int_equal(vms_msync(e->t, anon, PG, MS_SYNC), 0);
@@ -181,7 +153,7 @@ static void test_msync_of_anonymous_and_prot_none_memory_succeeds(void **state)
 /* ---- msync over holes ---- */
 
 /* Pages 0, 1, 3 mapped, 2 not, each dirtied with "pN". */
-static vms_addr map_with_hole_at_2(struct env *e)
+static vms_addr map_with_hole_at_2(struct tu_env *e)
 {
     vms_addr p = shared_file(e, 4);
     store_text(e, p, "p0");
@@ -195,7 +167,7 @@ static vms_addr map_with_hole_at_2(struct env *e)
  * write-protected), and the result is ENOMEM all the same. */
 static void test_ms_sync_over_a_hole_syncs_both_sides_and_is_enomem(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = map_with_hole_at_2(e);
     assert_int_equal(vms_msync(e->t, p, 4 * PG, MS_SYNC), -ENOMEM);
     assert_host_text(e, 0, "p0a");
@@ -208,7 +180,7 @@ static void test_ms_sync_over_a_hole_syncs_both_sides_and_is_enomem(void **state
 
 static void test_ms_sync_starting_in_a_hole_syncs_what_follows_and_is_enomem(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = map_with_hole_at_2(e);
     assert_int_equal(vms_msync(e->t, p + 2 * PG, 2 * PG, MS_SYNC), -ENOMEM);
     assert_host_text(e, (off_t)(3 * PG), "p3a");
@@ -220,7 +192,7 @@ static void test_ms_sync_starting_in_a_hole_syncs_what_follows_and_is_enomem(voi
 
 static void test_msync_ending_in_a_hole_is_enomem(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = map_with_hole_at_2(e);
     assert_int_equal(vms_msync(e->t, p, 3 * PG, MS_ASYNC), -ENOMEM);
     assert_int_equal(vms_msync(e->t, p, 3 * PG, MS_SYNC), -ENOMEM);
@@ -233,7 +205,7 @@ static void test_msync_ending_in_a_hole_is_enomem(void **state)
 
 static void test_ms_invalidate_on_locked_memory_is_ebusy(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = map_fixed(e, BASE, 2 * PG, RW, MAP_SHARED | MAP_LOCKED, file_of_a(e, 2), 0);
     assert_int_equal(vms_msync(e->t, p, 2 * PG, MS_INVALIDATE), -EBUSY);
     assert_int_equal(vms_msync(e->t, p, 2 * PG, MS_SYNC | MS_INVALIDATE), -EBUSY);
@@ -246,7 +218,7 @@ static void test_ms_invalidate_on_locked_memory_is_ebusy(void **state)
 /* EBUSY beats the ENOMEM of a hole before the locked part. */
 static void test_ms_invalidate_over_a_hole_then_locked_memory_is_ebusy(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = file_of_a(e, 3);
     map_fixed(e, BASE, PG, RW, MAP_SHARED, fd, 0);
     map_fixed(e, BASE + 2 * PG, PG, RW, MAP_SHARED | MAP_LOCKED, fd, 2 * (int64_t)PG);
@@ -257,7 +229,7 @@ static void test_ms_invalidate_over_a_hole_then_locked_memory_is_ebusy(void **st
 
 static void test_ms_invalidate_keeps_a_private_copy(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = map_fixed(e, BASE, PG, RW, MAP_PRIVATE, file_of_a(e, 1), 0);
     tu_store_byte(e->t, p, 'P');
     assert_int_equal(vms_msync(e->t, p, PG, MS_INVALIDATE), 0);
@@ -270,7 +242,7 @@ static void test_ms_invalidate_keeps_a_private_copy(void **state)
 
 static void test_ms_sync_write_protects_so_the_next_write_faults(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
     assert_int_equal(tu_fault_cost(e->t, p, 1), '0');
@@ -284,7 +256,7 @@ static void test_ms_sync_write_protects_so_the_next_write_faults(void **state)
 /* A cleaned page is still mapped for reading. */
 static void test_read_after_ms_sync_does_not_fault(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
     assert_int_equal(vms_msync(e->t, p, PG, MS_SYNC), 0);
@@ -296,7 +268,7 @@ static void test_read_after_ms_sync_does_not_fault(void **state)
 /* MS_ASYNC leaves the page dirty and writable: no fault, now or later. */
 static void test_ms_async_leaves_the_page_writable(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
     uint64_t before = tu_minflt(e->t);
@@ -308,7 +280,7 @@ static void test_ms_async_leaves_the_page_writable(void **state)
 
 static void test_fsync_write_protects_like_ms_sync(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
     assert_int_equal(vms_fsync(e->t, 3), 0);
@@ -320,7 +292,7 @@ static void test_fsync_write_protects_like_ms_sync(void **state)
 
 static void test_sync_write_protects_like_ms_sync(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 1);
     assert_int_equal(tu_fault_cost(e->t, p, 1), '1');
     assert_int_equal(vms_sync(e->m), 0);
@@ -332,7 +304,7 @@ static void test_sync_write_protects_like_ms_sync(void **state)
 /* Only the pages in the range are written and write-protected. */
 static void test_ms_sync_writes_only_its_range(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = shared_file(e, 2);
     store_text(e, p, "p0");
     store_text(e, p + PG, "p1");
@@ -348,7 +320,7 @@ static void test_ms_sync_writes_only_its_range(void **state)
  * is write-protected too. */
 static void test_ms_sync_cleans_the_page_in_every_mapping(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = file_of_a(e, 1);
     vms_addr a = map_fixed(e, BASE, PG, RW, MAP_SHARED, fd, 0);
     vms_addr b = map_fixed(e, BASE + 16 * PG, PG, RW, MAP_SHARED, fd, 0);
@@ -363,7 +335,7 @@ static void test_ms_sync_cleans_the_page_in_every_mapping(void **state)
 
 static void test_mincore_of_an_unaligned_address_is_einval(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     unsigned char vec[2] = {0xee, 0xee};
     vms_addr p = tu_anon(e->t, PG, RW);
     assert_int_equal(vms_mincore(e->t, p + 1, PG, vec), -EINVAL);
@@ -374,7 +346,7 @@ static void test_mincore_of_an_unaligned_address_is_einval(void **state)
 
 static void test_mincore_of_length_0_succeeds_anywhere(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     unsigned char vec[1] = {0xee};
     vms_addr p = tu_anon(e->t, PG, RW);
     assert_int_equal(vms_mincore(e->t, p, 0, vec), 0);
@@ -388,7 +360,7 @@ static void test_mincore_of_length_0_succeeds_anywhere(void **state)
 /* An unmapped range is ENOMEM, before the vector is looked at. */
 static void test_mincore_of_unmapped_memory_is_enomem(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     unsigned char vec[4];
     vms_addr p = tu_anon(e->t, PG, RW);
     assert_int_equal(vms_mincore(e->t, UNMAPPED, PG, vec), -ENOMEM);
@@ -401,7 +373,7 @@ static void test_mincore_of_unmapped_memory_is_enomem(void **state)
 
 static void test_mincore_with_no_vector_is_efault(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = tu_anon(e->t, PG, RW);
     assert_int_equal(vms_mincore(e->t, p, PG, NULL), -EFAULT);
     tu_assert_clean(e->m);
@@ -410,7 +382,7 @@ static void test_mincore_with_no_vector_is_efault(void **state)
 /* The pages before a hole are reported; the rest of the vector is left. */
 static void test_mincore_over_a_hole_fills_the_part_before_it(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     unsigned char vec[3] = {0xee, 0xee, 0xee};
     vms_addr p = tu_anon(e->t, 3 * PG, RW);
     tu_store_byte(e->t, p, 1);
@@ -425,7 +397,7 @@ static void test_mincore_over_a_hole_fills_the_part_before_it(void **state)
 
 /* ---- mincore: anonymous memory ---- */
 
-static void assert_residency(struct env *e, vms_addr start, int pages, const char *want)
+static void assert_residency(struct tu_env *e, vms_addr start, int pages, const char *want)
 {
     char got[64];
     tu_residency(e->t, start, pages, got);
@@ -435,7 +407,7 @@ static void assert_residency(struct env *e, vms_addr start, int pages, const cha
 /* Written pages and pages read through the zero page are resident. */
 static void test_mincore_of_private_anonymous_memory(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = tu_anon(e->t, 4 * PG, RW);
     assert_residency(e, p, 4, "0000");
     tu_store_byte(e->t, p, 1);
@@ -446,7 +418,7 @@ static void test_mincore_of_private_anonymous_memory(void **state)
 
 static void test_mincore_of_shared_anonymous_memory(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr p = tu_mmap(e->t, 0, 4 * PG, RW, MAP_SHARED | MAP_ANONYMOUS);
     assert_residency(e, p, 4, "0000");
     tu_store_byte(e->t, p, 1);
@@ -458,7 +430,7 @@ static void test_mincore_of_shared_anonymous_memory(void **state)
 /* PROT_NONE hides nothing from mincore: a page written before is resident. */
 static void test_mincore_of_prot_none_anonymous_memory(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     vms_addr none = tu_anon(e->t, 2 * PG, PROT_NONE);
     assert_residency(e, none, 2, "00");
     vms_addr p = tu_anon(e->t, 2 * PG, RW);
@@ -472,7 +444,7 @@ static void test_mincore_of_prot_none_anonymous_memory(void **state)
 
 /* An 8-page file of which a 4 KiB pread() from offset 0 has cached pages
  * 0..3 (readahead); nothing is mapped yet. */
-static int half_cached_file(struct env *e)
+static int half_cached_file(struct tu_env *e)
 {
     int fd = file_of_a(e, 8);
     vms_addr buf = tu_anon(e->t, PG, RW);
@@ -482,7 +454,7 @@ static int half_cached_file(struct env *e)
 
 static void test_mincore_of_a_file_mapping_reports_the_page_cache(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = half_cached_file(e);
     vms_addr shared = map_fixed(e, BASE, 8 * PG, PROT_READ, MAP_SHARED, fd, 0);
     assert_residency(e, shared, 8, "11110000");
@@ -497,7 +469,7 @@ static void test_mincore_of_a_file_mapping_reports_the_page_cache(void **state)
  * around it into the cache, which every mapping of the file now reports. */
 static void test_mincore_after_a_private_copy_of_an_uncached_page(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = half_cached_file(e);
     vms_addr priv = map_fixed(e, BASE, 8 * PG, RW, MAP_PRIVATE, fd, 0);
     tu_store_byte(e->t, priv + 5 * PG, 'P');
@@ -509,7 +481,7 @@ static void test_mincore_after_a_private_copy_of_an_uncached_page(void **state)
 
 static void test_mincore_reports_pages_beyond_eof_as_not_resident(void **state)
 {
-    struct env *e = *state;
+    struct tu_env *e = *state;
     int fd = file_of_a(e, 8);
     vms_addr buf = tu_anon(e->t, 8 * PG, RW);
     assert_int_equal(vms_pread(e->t, fd, buf, 8 * PG, 0), (int64_t)(8 * PG));
@@ -520,7 +492,7 @@ static void test_mincore_reports_pages_beyond_eof_as_not_resident(void **state)
     tu_assert_clean(e->m);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_env_setup, tu_env_teardown)
 
 int main(void)
 {

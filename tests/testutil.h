@@ -312,6 +312,36 @@ static inline vms_machine *tu_machine_in(const char *root)
     return tu_machine_with(&c);
 }
 
+/* The fixture of the tests on files: a scratch folder holding the
+ * machine's root folder, the default machine over it and one task. */
+struct tu_env {
+    char dir[256];  /* the scratch folder */
+    char root[300]; /* dir/root: the machine's root folder */
+    vms_machine *m; /* NULL once a test has ended it itself */
+    vms_task *t;
+};
+
+static inline int tu_env_setup(void **state)
+{
+    struct tu_env *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    tu_root_make(e->dir, sizeof(e->dir), e->root, sizeof(e->root));
+    e->m = tu_machine_in(e->root);
+    e->t = tu_spawn(e->m);
+    *state = e;
+    return 0;
+}
+
+static inline int tu_env_teardown(void **state)
+{
+    struct tu_env *e = *state;
+    vms_machine_destroy(e->m);
+    int err = tu_scratch_remove(e->dir);
+    free(e);
+    return err;
+}
+
 static inline uint64_t tu_majflt(const vms_task *t)
 {
     uint64_t minflt = 0, majflt = 0;
