@@ -425,6 +425,11 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
         if (folio_head_pfn(&m->pm, l.pfn[i]) != cleaned) {
             cleaned = folio_head_pfn(&m->pm, l.pfn[i]);
             folio_mkclean(m, l.pfn[i], cpu);
+            /* Linux's readahead marker is the reclaim flag, which the end
+             * of write-back clears (host: read 0x37b bytes of an 8-page
+             * file, write 1 byte into page 1, fsync: a read of pages 0-2
+             * then reads nothing ahead; without the fsync, pages 4-7). */
+            folio_clear_readahead(m, l.pfn[i]);
         }
         err = write_page(m, as, l.index[i], l.pfn[i]);
         if (!err)

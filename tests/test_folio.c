@@ -713,6 +713,28 @@ static void test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped(void **state)
     assert_layout(e, fd, 2, "0:o0 1:o0");
 }
 
+/* The readahead marker is the flag the end of write-back clears. host: a
+ * read of 0x37b bytes of an 8-page file caches pages 0-3; after a 1-byte
+ * write into page 1 and fsync, a read of pages 0-2 reads nothing ahead;
+ * without the fsync it reads pages 4-7. */
+static void test_writeback_clears_the_readahead_marker(void **state)
+{
+    struct env *e = *state;
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    for (int sync = 0; sync < 2; sync++) {
+        int fd = new_file(e, sync ? "ws" : "wn");
+        assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
+        assert_int_equal(vms_pread(e->t, fd, buf, 0x37b, 0), 0x37b);
+        assert_cached(e, fd, 8, "11110000");
+        assert_int_equal(vms_pwrite(e->t, fd, buf, 1, 0x1038), 1);
+        if (sync)
+            assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_int_equal(vms_pread(e->t, fd, buf, 0x2856, 0), 0x2856);
+        assert_cached(e, fd, 8, sync ? "11110000" : "11111111");
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
 /* Writing back one page writes its whole folio and write-protects every
  * page of it: the first store maps the whole 64 KiB folio writable, and
  * after msync of page 0 a store to each of its 16 pages faults again
@@ -774,6 +796,7 @@ int main(void)
     T(test_shared_write_fault_maps_the_whole_folio),
     T(test_hugepage_miss_reads_the_whole_block),
     T(test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped),
+    T(test_writeback_clears_the_readahead_marker),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
         T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),
