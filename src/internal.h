@@ -197,7 +197,7 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
 int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uint64_t last);
 /* Splits the large folio holding pfn into order-0 pages (Linux's
  * split_folio), unmapping it everywhere first; -EBUSY for a dirty one,
- * which stays whole. */
+ * which stays whole and mapped. */
 int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu);
 /* Reclaims a clean, unmapped page-cache page: 1 if it was dropped. */
 int remove_clean_cache_page(vms_machine *m, uint32_t pfn);

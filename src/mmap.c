@@ -19,6 +19,7 @@
 #define STACK_RND_BYTES (0x3fffffULL << PAGE_SHIFT) /* stack_maxrandom_size() */
 #define MAP_32BIT_BASE 0x40000000ULL
 #define MAP_32BIT_END 0x80000000ULL
+#define MAP_32BIT_RND_BYTES 0x02000000ULL /* x86's random start of the MAP_32BIT search */
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE 0x08
 #endif
@@ -99,7 +100,11 @@ static int get_unmapped_area_bottomup(struct mm_struct *mm, uint64_t addr, uint6
 {
     uint64_t begin = PAGE_ALIGN(mm->map_window / 3), end = mm->map_window;
     if (flags & MAP_32BIT) {
+        /* With a randomised layout the search starts at a random page in
+         * the first 32 MiB: a 1 GiB request then never fits (host). */
         begin = MAP_32BIT_BASE;
+        if (mm->m->cfg.aslr_seed)
+            begin += machine_random(mm->m) % (MAP_32BIT_RND_BYTES >> PAGE_SHIFT) << PAGE_SHIFT;
         end = MAP_32BIT_END;
     } else if (addr > mm->map_window) {
         end = mm->task_size;

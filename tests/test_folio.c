@@ -296,6 +296,43 @@ static void test_store_reserves_its_whole_folio(void **state)
     assert_int_equal(vms_check(e->m, stderr), 0);
 }
 
+/* Stores into a new RW mapping of pages [off, off + pages) of a 4-page file
+ * written in chunk-byte writes; what each store cost, as tu_fault_pattern. */
+static void store_pattern(struct env *e, uint64_t chunk, uint64_t off, int pages, int flags,
+                          char *out)
+{
+    int fd = new_file(e, "w");
+    for (uint64_t o = 0; o < 4 * PG; o += chunk)
+        write_at(e, fd, o, chunk);
+    assert_int_equal(vms_mmap(e->t, BASE, (uint64_t)pages * PG, RW, flags | MAP_FIXED, fd,
+                              (int64_t)(off * PG)),
+                     (int64_t)BASE);
+    tu_fault_pattern(e->t, BASE, pages, 1, out);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* A shared write fault maps the whole folio, writable, when it lies inside
+ * the VMA and the PTE table; else only its page. A private one copies one
+ * page. host: 16 KiB folio 1000; four 4 KiB folios 1111; two 8 KiB folios
+ * 1010; VMA of pages 1-3 or 0-2 of the 16 KiB folio 111; private 1111. */
+static void test_shared_write_fault_maps_the_whole_folio(void **state)
+{
+    struct env *e = *state;
+    char got[8];
+    store_pattern(e, 4 * PG, 0, 4, MAP_SHARED, got);
+    assert_string_equal(got, "1000");
+    store_pattern(e, PG, 0, 4, MAP_SHARED, got);
+    assert_string_equal(got, "1111");
+    store_pattern(e, 2 * PG, 0, 4, MAP_SHARED, got);
+    assert_string_equal(got, "1010");
+    store_pattern(e, 4 * PG, 1, 3, MAP_SHARED, got);
+    assert_string_equal(got, "111");
+    store_pattern(e, 4 * PG, 0, 3, MAP_SHARED, got);
+    assert_string_equal(got, "111");
+    store_pattern(e, 4 * PG, 0, 4, MAP_PRIVATE, got);
+    assert_string_equal(got, "1111");
+}
+
 /* ---- readahead ---- */
 
 /* read() one page at a time: windows of 4 (order 0), 8 (order 2), then 4:
@@ -413,6 +450,60 @@ static void test_classic_cold_mapping_read_faults_every_window(void **state)
 {
     assert_cold_mapping_faults(state, 0,
                                "0M 16 24 32 48 64 80 96 112 128 144 160 176 192 208 224 240");
+}
+
+/* A store into page 1 of a cold 12-page file through a private mapping
+ * with the given advice, then a write(2) from page `from` of a second
+ * mapping: the file's cached pages, and what that write's fault cost. */
+static void hugepage_case(struct env *e, const char *name, int advice, uint64_t from,
+                          char *cached, char *cost)
+{
+    int fd = cold_file(e, name, 12);
+    int64_t p = vms_mmap(e->t, 0, 12 * PG, RW, MAP_PRIVATE, fd, 0);
+    int64_t q = vms_mmap(e->t, 0, 12 * PG, RW, MAP_PRIVATE, fd, 0);
+    assert_true(p > 0 && q > 0);
+    if (advice & 1)
+        assert_int_equal(vms_madvise(e->t, (vms_addr)p, 12 * PG, MADV_HUGEPAGE), 0);
+    if (advice & 2)
+        assert_int_equal(vms_madvise(e->t, (vms_addr)p, 12 * PG, MADV_RANDOM), 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)p + PG, 1), 'M');
+    tu_residency(e->t, (vms_addr)q, 12, cached);
+    int out = new_file(e, "out");
+    uint64_t min0, maj0, min1, maj1;
+    vms_task_rusage(e->t, &min0, &maj0);
+    assert_int_equal(vms_write(e->t, out, (vms_addr)q + from * PG, PG), (int64_t)PG);
+    vms_task_rusage(e->t, &min1, &maj1);
+    snprintf(cost, 8, "%llu/%llu", (unsigned long long)(min1 - min0),
+             (unsigned long long)(maj1 - maj0));
+    assert_int_equal(vms_close(e->t, out), 0);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)p, 12 * PG), 0);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)q, 12 * PG), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+/* MADV_HUGEPAGE reads the 2 MiB block around a miss, MADV_RANDOM or not;
+ * with MADV_RANDOM its marker is on the block's first folio, so a later
+ * fault in that folio from another mapping reads ahead and retries (a major
+ * fault in a copy). host: HUGEPAGE+RANDOM 111111111111 then 0/1 (from page
+ * 1 or 5); HUGEPAGE alone 111111111111 then 1/0; RANDOM alone 010000000000
+ * then 1/0. */
+static void test_hugepage_miss_reads_the_whole_block(void **state)
+{
+    struct env *e = *state;
+    char cached[16], cost[8];
+    hugepage_case(e, "h1", 3, 1, cached, cost);
+    assert_string_equal(cached, "111111111111");
+    assert_string_equal(cost, "0/1");
+    hugepage_case(e, "h2", 3, 5, cached, cost);
+    assert_string_equal(cached, "111111111111");
+    assert_string_equal(cost, "0/1");
+    hugepage_case(e, "h3", 1, 1, cached, cost);
+    assert_string_equal(cached, "111111111111");
+    assert_string_equal(cost, "1/0");
+    hugepage_case(e, "h4", 2, 1, cached, cost);
+    assert_string_equal(cached, "010000000000");
+    assert_string_equal(cost, "1/0");
 }
 
 /* ---- truncation, holes, reclaim, write-back ---- */
@@ -629,9 +720,53 @@ static void test_pageout_takes_only_whole_folios(void **state)
     }
 }
 
+/* MADV_PAGEOUT of one page of a larger folio splits it only when it is
+ * clean: a dirty one keeps its buffers, so the split fails before it
+ * unmaps anything. host: pwrite of 8 KiB, a 1-page shared mapping, PAGEOUT,
+ * load: 0 faults; with an fsync first: 1 fault. */
+static void test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "p");
+    write_at(e, fd, 0, 2 * PG);
+    assert_layout(e, fd, 2, "0:o1");
+    assert_int_equal(vms_mmap(e->t, BASE, PG, RW, MAP_SHARED | MAP_FIXED, fd, 0), (int64_t)BASE);
+    assert_int_equal(tu_fault_cost(e->t, BASE, 0), '1');
+    assert_int_equal(vms_madvise(e->t, BASE, PG, MADV_PAGEOUT), 0);
+    assert_int_equal(tu_fault_cost(e->t, BASE, 0), '0');
+    assert_layout(e, fd, 2, "0:o1");
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_int_equal(vms_madvise(e->t, BASE, PG, MADV_PAGEOUT), 0);
+    assert_int_equal(tu_fault_cost(e->t, BASE, 0), '1');
+    assert_layout(e, fd, 2, "0:o0 1:o0");
+}
+
+/* The readahead marker is the flag the end of write-back clears. host: a
+ * read of 0x37b bytes of an 8-page file caches pages 0-3; after a 1-byte
+ * write into page 1 and fsync, a read of pages 0-2 reads nothing ahead;
+ * without the fsync it reads pages 4-7. */
+static void test_writeback_clears_the_readahead_marker(void **state)
+{
+    struct env *e = *state;
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    for (int sync = 0; sync < 2; sync++) {
+        int fd = new_file(e, sync ? "ws" : "wn");
+        assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
+        assert_int_equal(vms_pread(e->t, fd, buf, 0x37b, 0), 0x37b);
+        assert_cached(e, fd, 8, "11110000");
+        assert_int_equal(vms_pwrite(e->t, fd, buf, 1, 0x1038), 1);
+        if (sync)
+            assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_int_equal(vms_pread(e->t, fd, buf, 0x2856, 0), 0x2856);
+        assert_cached(e, fd, 8, sync ? "11110000" : "11111111");
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
 /* Writing back one page writes its whole folio and write-protects every
- * page of it: after msync of page 0, a store to each of the 16 pages of a
- * 64 KiB folio faults again. */
+ * page of it: the first store maps the whole 64 KiB folio writable, and
+ * after msync of page 0 a store to each of its 16 pages faults again
+ * (host: 1000000000000000, then 1111111111111111). */
 static void test_msync_of_one_page_cleans_its_whole_folio(void **state)
 {
     struct env *e = *state;
@@ -642,7 +777,7 @@ static void test_msync_of_one_page_cleans_its_whole_folio(void **state)
     assert_true(p > 0);
     char got[17];
     tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
-    assert_string_equal(got, "1111111111111111");
+    assert_string_equal(got, "1000000000000000");
     assert_int_equal(vms_msync(e->t, (vms_addr)p, PG, MS_SYNC), 0);
     tu_fault_pattern(e->t, (vms_addr)p, 16, 1, got);
     assert_string_equal(got, "1111111111111111");
@@ -686,6 +821,10 @@ int main(void)
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
+    T(test_shared_write_fault_maps_the_whole_folio),
+    T(test_hugepage_miss_reads_the_whole_block),
+    T(test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped),
+    T(test_writeback_clears_the_readahead_marker),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
         T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),

@@ -1006,6 +1006,38 @@ static void test_mmap_32bit_2gib_is_enomem(void **state)
     tu_assert_clean(e->m);
 }
 
+/* With a randomised layout the search starts at a random page of the first
+ * 32 MiB above 1 GiB, drawn anew for each call. host (ASLR on, 2000 calls
+ * each): one page lands in 0x40000000-0x41fff000; 1 GiB - 32 MiB always
+ * fits, 1 GiB never (0/2000; without ASLR it lands at 0x40000000). */
+static void test_mmap_32bit_start_is_randomised_with_aslr(void **state)
+{
+    struct env *e = *state;
+    struct vms_config c = tu_config(RAM);
+    c.aslr_seed = 7;
+    env_reset(e, &c);
+    uint64_t lowest = UINT64_MAX, highest = 0;
+    for (int i = 0; i < 200; i++) {
+        int64_t p = map(e, 0, PG, RW, PA | MAP_32BIT);
+        assert_true(p >= 0x40000000 && p < 0x42000000);
+        lowest = (uint64_t)p < lowest ? (uint64_t)p : lowest;
+        highest = (uint64_t)p > highest ? (uint64_t)p : highest;
+        assert_int_equal(vms_munmap(e->t, (vms_addr)p, PG), 0);
+    }
+    assert_true(highest - lowest >= 16 * MIB);
+    assert_int_equal(map(e, 0, 1024 * MIB, PROT_NONE, PA | MAP_32BIT), -ENOMEM);
+    int64_t p = map(e, 0, 992 * MIB, PROT_NONE, PA | MAP_32BIT);
+    assert_true(p >= 0x40000000 && p + 992 * MIB <= 0x80000000);
+    tu_assert_clean(e->m);
+}
+
+static void test_mmap_32bit_1gib_fits_without_aslr(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(map(e, 0, 1024 * MIB, PROT_NONE, PA | MAP_32BIT), 0x40000000);
+    tu_assert_clean(e->m);
+}
+
 /* ---- MAP_FIXED over existing mappings ---- */
 
 static void fill_pages(vms_task *t, vms_addr start, int pages, uint8_t v)
@@ -1596,6 +1628,8 @@ int main(void)
         T(test_mmap_32bit_hint_is_honoured_only_below_2gib),
         T(test_mmap_32bit_fixed_above_4gib_succeeds),
         T(test_mmap_32bit_2gib_is_enomem),
+        T(test_mmap_32bit_start_is_randomised_with_aslr),
+        T(test_mmap_32bit_1gib_fits_without_aslr),
         T(test_mmap_fixed_over_touched_memory_gives_zeroes),
         T(test_mmap_fixed_over_middle_with_same_prot_leaves_one_vma),
         T(test_mmap_fixed_over_middle_with_other_prot_splits_in_three),
