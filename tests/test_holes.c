@@ -79,9 +79,31 @@ static void assert_map(struct tu_env *e, int fd, const char *expected, long long
     tu_assert_clean(e->m);
 }
 
+/* Does the filesystem of dir keep 4 KiB holes and report them? Measured,
+ * not assumed: a file with one byte at 4096 and a hole before it. The
+ * machine's own maps are checked everywhere; the host file's only where
+ * its filesystem can show them (ext4 and tmpfs can; others may report a
+ * whole file as data, or holes in larger blocks). */
+static int host_reports_4k_holes(const char *dir)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/.hole-probe", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    int ok = pwrite(fd, "x", 1, 4096) == 1 && fsync(fd) == 0 && lseek(fd, 0, SEEK_DATA) == 4096;
+    close(fd);
+    unlink(path);
+    return ok;
+}
+
 /* The host file's own map (after write-back: its bytes and holes). */
 static void assert_host_map(struct tu_env *e, const char *name, const char *expected)
 {
+    if (!host_reports_4k_holes(e->dir)) {
+        fprintf(stderr, "note: this filesystem does not report 4 KiB holes; host map of %s not compared\n",
+                name);
+        return;
+    }
     char path[400], got[256];
     int fd = open(host_path(e, name, path, sizeof(path)), O_RDONLY);
     assert_true(fd >= 0);
