@@ -216,6 +216,39 @@ static void test_write_folio_fits_between_cached_pages(void **state)
 
 /* A write whose source cannot be read keeps the folio it made past the end
  * of the file (zeros, cached): 8 KiB leaves two pages, 16 KiB four. */
+/* A write whose source is an unfaulted mapping of the same file: after the
+ * short copy Linux faults in the source of the rest of the step, which
+ * ends at the folio's end, not the page's. Host: a 100-byte file mapped
+ * privately (4 pages), pwrite of the mapping's first 0x3a08 bytes at
+ * 0x20b9 (an order-1 folio at page 2): 1 minor + 2 major faults, all 4
+ * pages cached; 0x800 bytes there (order 0): 0 + 1, pages 0 and 2; at
+ * 0x3000: 0 + 2. */
+static void check_write_from_own_mapping(struct env *e, const char *name, uint64_t off,
+                                         uint64_t len, uint64_t minflt, uint64_t majflt,
+                                         const char *cached)
+{
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, name), 100);
+    int fd = vms_open(e->t, name, O_RDWR, 0);
+    assert_true(fd >= 3);
+    int64_t map = vms_mmap(e->t, 0, 4 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(map > 0);
+    uint64_t min0 = tu_minflt(e->t), maj0 = tu_majflt(e->t);
+    assert_int_equal(vms_pwrite(e->t, fd, (vms_addr)map, len, (int64_t)off), (int64_t)len);
+    assert_int_equal(tu_minflt(e->t) - min0, minflt);
+    assert_int_equal(tu_majflt(e->t) - maj0, majflt);
+    assert_cached(e, fd, 4, cached);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)map, 4 * PG), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
+}
+
+static void test_write_faults_in_the_source_of_its_whole_folio(void **state)
+{
+    check_write_from_own_mapping(*state, "a", 0x20b9, 0x3a08, 1, 2, "1111");
+    check_write_from_own_mapping(*state, "b", 0x20b9, 0x800, 0, 1, "1010");
+    check_write_from_own_mapping(*state, "c", 0x3000, 0x3a08, 0, 2, "1111");
+}
+
 static void test_failed_write_leaves_its_whole_folio(void **state)
 {
     struct env *e = *state;
@@ -818,6 +851,7 @@ int main(void)
         T(test_write_folio_order_follows_length_and_alignment),
         T(test_write_folio_order_over_old_data_and_unaligned),
         T(test_write_folio_fits_between_cached_pages),
+        T(test_write_faults_in_the_source_of_its_whole_folio),
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
