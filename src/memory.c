@@ -744,9 +744,20 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 uint64_t move_page_tables(struct mm_struct *mm, uint64_t old_addr, uint64_t new_addr,
                           uint64_t len)
 {
+    const uint64_t table_span = 1ULL << 21; /* what one PTE table maps */
     uint64_t va = old_addr, end = old_addr + len;
     pte_t *pte;
     while ((pte = next_pte(mm, &va, end)) != NULL) {
+        /* Linux gives each extent whose source has a PTE table a table at
+         * the destination before it looks at the entries: even an empty
+         * source range makes one (host-measured with VmPTE). */
+        uint64_t seg_end = (va | (table_span - 1)) + 1;
+        if (seg_end > end)
+            seg_end = end;
+        for (uint64_t d = new_addr + (va - old_addr); d < new_addr + (seg_end - old_addr);
+             d = (d | (table_span - 1)) + 1)
+            if (!pte_alloc(mm, d))
+                return va - old_addr;
         do {
             if (!pte_none(*pte)) {
                 pte_t *dst = pte_alloc(mm, new_addr + (va - old_addr));
