@@ -24,6 +24,7 @@ struct vl_ctx {
     int hooked;                       /* call_begin or call_end set */
     struct vl_machine_rec *machines;  /* alive, oldest first */
     unsigned long failures;           /* failed expectations */
+    unsigned machines_made;           /* numbers the machines 1, 2, ... */
     FILE *report;                     /* where they are printed */
 };
 
@@ -39,6 +40,7 @@ struct vl_machine_rec {
     int handler_error;  /* registry reference of the error it raised */
     struct vl_ctx *ctx;
     struct vl_machine_rec *next, **pprev;
+    unsigned number; /* 1, 2, ... in the order of creation */
     unsigned ncpus;
     uint64_t phys_bytes;
 };
@@ -51,6 +53,7 @@ struct vl_task_ud {
     struct vl_machine_rec *rec;
     vms_task *t; /* NULL once exited */
     int pid;
+    unsigned machine; /* its machine's number */
 };
 
 /* A method: its C function, its name and which arguments/results are

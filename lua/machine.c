@@ -180,7 +180,7 @@ void vl_rec_put(lua_State *L, struct vl_machine_rec *rec)
 void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int owner_arg)
 {
     struct vl_task_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 1);
-    *ud = (struct vl_task_ud){.rec = rec, .t = t, .pid = vms_task_pid(t)};
+    *ud = (struct vl_task_ud){.rec = rec, .t = t, .pid = vms_task_pid(t), .machine = rec->number};
     rec->refs++;
     luaL_setmetatable(L, VL_TASK);
     /* The task keeps its machine's handle alive: the machine is collected
@@ -490,7 +490,8 @@ static int l_machine(lua_State *L)
         return luaL_error(L, "vmsim.machine: out of memory");
     *rec = (struct vl_machine_rec){.refs = 1, .handler = LUA_NOREF,
                                    .handler_error = LUA_NOREF, .ctx = ctx,
-                                   .ncpus = c.ncpus, .phys_bytes = c.phys_bytes};
+                                   .number = ++ctx->machines_made, .ncpus = c.ncpus,
+                                   .phys_bytes = c.phys_bytes};
     ud->rec = rec;
     c.trace = on_trace;
     c.trace_arg = rec;
@@ -529,6 +530,8 @@ static void destroy_rec(struct vl_machine_rec *rec)
         return;
     rec->closing = 1;
     vms_machine *m = rec->m;
+    if (rec->ctx->hooks.machine_end)
+        rec->ctx->hooks.machine_end(rec->ctx->hooks.arg, m, rec->number);
     vms_machine_destroy(m);
     rec->m = NULL;
     unlink_rec(rec);
@@ -572,7 +575,8 @@ static int m_tostring(lua_State *L)
     if (!ud->rec || !ud->rec->m)
         lua_pushliteral(L, "vmsim.machine (destroyed)");
     else
-        lua_pushfstring(L, "vmsim.machine (%d CPUs, %d MiB)", (int)ud->rec->ncpus,
+        lua_pushfstring(L, "vmsim.machine %d (%d CPUs, %d MiB)", (int)ud->rec->number,
+                        (int)ud->rec->ncpus,
                         (int)(ud->rec->phys_bytes >> 20));
     return 1;
 }
@@ -794,8 +798,8 @@ int luaopen_vmsim(lua_State *L)
     open_machine(L, ctx);
     vl_open_task(L, ctx);
     lua_newtable(L);
-    lua_pushcfunction(L, l_machine);
-    lua_setfield(L, -2, "machine");
+    static const struct vl_method functions[] = {{"machine", l_machine, 0}, {NULL, NULL, 0}};
+    vl_register_methods(L, ctx, functions);
     set_constants(L);
     vl_open_expect(L, ctx);
     return 1;

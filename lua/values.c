@@ -175,11 +175,12 @@ static void json_value(lua_State *L, int index, FILE *out, int depth)
     case LUA_TUSERDATA: {
         struct vl_task_ud *t = luaL_testudata(L, index, VL_TASK);
         if (t) {
-            fprintf(out, "{\"task\":%d}", t->pid);
+            fprintf(out, "{\"machine\":%u,\"task\":%d}", t->machine, t->pid);
             break;
         }
-        if (luaL_testudata(L, index, VL_MACHINE)) {
-            fputs("\"machine\"", out);
+        struct vl_machine_ud *m = luaL_testudata(L, index, VL_MACHINE);
+        if (m) {
+            fprintf(out, "{\"machine\":%u}", m->rec ? m->rec->number : 0);
             break;
         }
     }
@@ -243,8 +244,9 @@ void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out)
             fprintf(out, "task %d", t->pid);
             break;
         }
-        if (luaL_testudata(L, index, VL_MACHINE)) {
-            fputs("machine", out);
+        struct vl_machine_ud *m = luaL_testudata(L, index, VL_MACHINE);
+        if (m) {
+            fprintf(out, "machine %u", m->rec ? m->rec->number : 0);
             break;
         }
     }

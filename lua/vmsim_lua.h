@@ -35,6 +35,9 @@ struct vmsim_lua_hooks {
     void (*call_begin)(void *arg, lua_State *L, const struct vmsim_lua_call *call);
     void (*call_end)(void *arg, lua_State *L, const struct vmsim_lua_call *call);
     void (*event)(void *arg, const struct vms_event *ev);
+    /* Machine `number` (1, 2, ... in the order of creation in this state)
+     * is about to be destroyed: its counters are final. */
+    void (*machine_end)(void *arg, vms_machine *m, unsigned number);
 };
 
 /* A new Lua state with the standard libraries, package.loaded.vmsim and the
@@ -57,13 +60,14 @@ unsigned long vmsim_lua_failures(lua_State *L);
  * are written back); their handles then raise errors. Returns how many. */
 int vmsim_lua_destroy_machines(lua_State *L);
 
-/* Writes a Lua value as JSON (nil: null; a task: {"task":PID}; a machine:
- * "machine"; tables with keys 1..n as arrays, other tables as objects;
+/* Writes a Lua value as JSON (nil: null; a task: {"machine":N,"task":PID};
+ * a machine: {"machine":N}; tables with keys 1..n as arrays, other tables as objects;
  * functions and other values as strings naming their type). */
 void vmsim_lua_write_json(lua_State *L, int index, FILE *out);
 
 /* Writes a Lua value as a script would spell it: strings quoted with Lua's
- * escapes, integers in decimal (hex when as_hex), tables abbreviated. */
+ * escapes (long ones cut), integers in decimal (hex when as_hex), tables as
+ * {...}, a task as "task PID", a machine as "machine N". */
 void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out);
 
 #endif
