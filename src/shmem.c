@@ -27,6 +27,7 @@ struct address_space *shmem_create(vms_machine *m, uint64_t size)
     as->refcount = 1;
     as->pages = xa;
     as->host_fd = -1;
+    as->host_wfd = -1;
     return as;
 }
 
