@@ -9,7 +9,11 @@ build=$1 cc=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
-cmake --install "$build" --prefix "$prefix" >/dev/null
+# Staged under DESTDIR as a package is, then moved into place: nothing may
+# land outside the temporary folder, even a file whose destination is an
+# absolute path.
+DESTDIR=$tmp/stage cmake --install "$build" --prefix "$prefix" >/dev/null
+mv "$tmp/stage$prefix" "$prefix"
 for f in bin/vmsim include/vmsim.h share/man/man1/vmsim.1; do
     [ -f "$prefix/$f" ] || { echo "not installed: $f" >&2; exit 1; }
 done
