@@ -159,6 +159,10 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
         page->index = index + i;
     }
     folio_set_order(&m->pm, pfn, order);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .level = (int)order,
+                                       .detail = read_from_disk ? "page cache"
+                                                                : "page cache, zeroed"});
     for (uint32_t i = 0; i < nr; i++) {
         if (xa_store(as->pages, index + i, pfn + i)) {
             while (i--)
@@ -168,8 +172,6 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
             return PFN_NONE;
         }
     }
-    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
-                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "page cache"});
     return pfn;
 }
 
