@@ -341,6 +341,8 @@ void page_cache_async_window(vms_machine *m, struct address_space *as, struct fi
 void set_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
+    if (page->flags & PG_file)
+        page->flags |= PG_dirty_bh;
     if (page->flags & PG_dirty)
         return;
     /* A written shmem page stays dirty: nothing writes it back, and only a
@@ -363,6 +365,7 @@ void set_page_dirty(vms_machine *m, uint32_t pfn)
 static void clear_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
+    page->flags &= ~PG_dirty_bh;
     if (page->flags & PG_dirty) {
         page->flags &= ~PG_dirty;
         ((struct address_space *)page->mapping)->nrdirty--;
@@ -722,13 +725,13 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
-/* A folio is dirty while any of its pages is (PG_dirty on a page stands
- * for its dirty block buffer). */
-static int folio_test_dirty(const vms_machine *m, uint32_t head)
+/* Can the folio's buffers not be released (one of them is dirty)? That
+ * is what keeps a folio from being split. */
+static int folio_has_dirty_buffers(const vms_machine *m, uint32_t head)
 {
     uint32_t nr = folio_nr_pages(&m->pm, head);
     for (uint32_t i = 0; i < nr; i++)
-        if (m->pm.pages[head + i].flags & PG_dirty)
+        if (m->pm.pages[head + i].flags & PG_dirty_bh)
             return 1;
     return 0;
 }
@@ -785,7 +788,7 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
     uint32_t head = folio_head_pfn(&m->pm, at);
     unsigned order = folio_order(&m->pm, at);
     unmap_folio(m, head, cpu);
-    if (folio_test_dirty(m, head))
+    if (folio_has_dirty_buffers(m, head))
         return -EBUSY;
     release_folio_buffers(m, head);
     while (order--) {
@@ -807,7 +810,7 @@ int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
     /* Linux releases the buffers before it unmaps: a dirty folio fails
      * there and stays mapped (host: MADV_PAGEOUT of one page of a dirty
      * 8 KiB folio leaves it mapped, 0 faults after; once clean, 1). */
-    if (folio_test_dirty(m, head))
+    if (folio_has_dirty_buffers(m, head))
         return -EBUSY;
     unmap_folio(m, head, cpu);
     release_folio_buffers(m, head);
@@ -823,6 +826,22 @@ static int folio_straddles(const vms_machine *m, const struct address_space *as,
     return pfn != PFN_NONE && folio_head_pfn(&m->pm, pfn) != pfn;
 }
 
+/* The blocks of pages [from, to) of a folio that a truncate or punch
+ * removes are invalidated first (block_invalidate_folio): their dirt goes,
+ * so only the pages that stay decide whether the folio can be split
+ * (host-measured: an order-1 folio left dirty by a failed write stays
+ * whole when cut to 100 bytes unless written back first; written back,
+ * then page 1 written again, it splits and page 1 goes). */
+static void invalidate_folio_range(vms_machine *m, const struct address_space *as, uint64_t from,
+                                   uint64_t to)
+{
+    for (uint64_t i = from; i < to; i++) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn != PFN_NONE)
+            clear_page_dirty(m, pfn);
+    }
+}
+
 /* Linux's truncate_inode_partial_folio for the pages [first, last) (last
  * UINT64_MAX: to the end; cut: the range starts inside page first): a large
  * folio the range covers in part is split at the range's first page, and
@@ -836,6 +855,7 @@ static void split_partial_folios(vms_machine *m, const struct address_space *as,
     if (pfn != PFN_NONE && folio_order(&m->pm, pfn)) {
         start = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index;
         end = start + folio_nr_pages(&m->pm, pfn);
+        invalidate_folio_range(m, as, cut ? first + 1 : first, last < end ? last : end);
         if ((cut || first > start || last < end) && split_folio_at(m, as, first, cpu))
             return; /* Linux tries the end too, in the same folio: it fails */
     }

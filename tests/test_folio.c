@@ -311,6 +311,39 @@ static void test_window_meeting_a_cached_page_near_eof_keeps_no_marker(void **st
     assert_string_equal(got, "00000000");
 }
 
+/* A truncate that cuts a folio first drops the dirt of the pages it
+ * removes: only the dirty blocks of the pages that stay keep it from being
+ * split. Host: an empty file, a failed 12 KiB write (an order-1 folio,
+ * both blocks new and dirty), then a truncate to 100 bytes: page 1 stays
+ * cached; written back first: it goes; written back and then page 1
+ * written again (or a failed write begun in it): it goes too. */
+static void check_cut_of_a_folio(struct env *e, const char *name, int sync, int rewrite,
+                                 const char *cached)
+{
+    int fd = new_file(e, name);
+    vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+    vms_addr one = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_write(e->t, fd, bad, 3 * PG), -EFAULT);
+    assert_cached(e, fd, 4, "1100");
+    if (sync)
+        assert_int_equal(vms_sync(e->m), 0);
+    if (rewrite == 1)
+        assert_int_equal(vms_pwrite(e->t, fd, bad, PG, 0x125c), -EFAULT);
+    if (rewrite == 2)
+        assert_int_equal(vms_pwrite(e->t, fd, one, 1, 0x125c), 1);
+    assert_int_equal(vms_ftruncate(e->t, fd, 100), 0);
+    assert_cached(e, fd, 4, cached);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+static void test_cut_folio_splits_unless_a_page_that_stays_is_dirty(void **state)
+{
+    check_cut_of_a_folio(*state, "dirty", 0, 0, "1100");
+    check_cut_of_a_folio(*state, "clean", 1, 0, "1000");
+    check_cut_of_a_folio(*state, "failed", 1, 1, "1000");
+    check_cut_of_a_folio(*state, "written", 1, 2, "1000");
+}
+
 static void test_failed_write_leaves_its_whole_folio(void **state)
 {
     struct env *e = *state;
@@ -916,6 +949,7 @@ int main(void)
         T(test_write_faults_in_the_source_of_its_whole_folio),
         T(test_fault_maps_no_page_of_a_folio_past_eof),
         T(test_window_meeting_a_cached_page_near_eof_keeps_no_marker),
+        T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
