@@ -194,7 +194,7 @@ struct vms_config {
     /* What execve writes into a new program's auxiliary vector. The CPU's
      * words are this default or, in the tester, the host's (getauxval). */
     unsigned uid, gid;            /* AT_UID/AT_EUID, AT_GID/AT_EGID; 0 */
-    uint64_t hwcap, hwcap2;       /* AT_HWCAP (CPUID 1 EDX), AT_HWCAP2; 0x178bfbff, 2 */
+    uint64_t hwcap, hwcap2;       /* AT_HWCAP (CPUID 1 EDX), AT_HWCAP2; 0x178bebff, 0 */
     uint64_t minsigstksz;         /* AT_MINSIGSTKSZ (the signal frame the CPU's xsave
                                      features need); 3376 */
     int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */
@@ -267,8 +267,10 @@ int vms_madvise(vms_task *t, vms_addr addr, uint64_t len, int advice);
  * ENAMETOOLONG, ENOTDIR, EIO (headers cut short), ENOMEM. An error found
  * after the old address space is gone (Linux's point of no return: a segment
  * that cannot be mapped) kills the process on Linux: vmsim returns that errno
- * too, records SIGSEGV/SI_KERNEL in vms_last_fault() and leaves the task an
- * empty address space, good only for vms_exit. */
+ * too, records SIGSEGV/SI_KERNEL in vms_last_fault() and leaves the task the
+ * half-built address space, good only for vms_exit.
+ * With config.root "/" an absolute symbolic link resolves from "/" as for any
+ * program (Debian's /lib64/ld-linux-x86-64.so.2 is one). */
 int vms_execve(vms_task *t, const char *path, char *const argv[], char *const envp[]);
 /* brk(2): the new break, or the current one when addr is 0 or the request
  * fails (below the start, RLIMIT_DATA, the next mapping or its stack guard

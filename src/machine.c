@@ -28,8 +28,8 @@ void vms_config_init(struct vms_config *c)
     c->memlock_rlimit = 8ULL << 20;
     c->stack_rlimit = 8ULL << 20;
     c->data_rlimit = UINT64_MAX;
-    c->hwcap = 0x178bfbff;
-    c->hwcap2 = 2;
+    c->hwcap = 0x178bebff;
+    c->hwcap2 = 0;
     c->minsigstksz = 3376;
     c->pku = 1;
     c->zero_page = 1;
