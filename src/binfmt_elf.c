@@ -10,9 +10,9 @@
  * write that copies that page), the loader mapped the same way, [vdso], and
  * the tables on the stack (argc, argv, envp, the auxiliary vector, the
  * platform string and AT_RANDOM's 16 bytes), then the heap's start.
- * Simplifications: the class byte must say ELF64 (Linux reads any header
- * with e_machine EM_X86_64 as ELF64); no 32-bit programs (Linux runs them
- * through its compat loader); PT_GNU_PROPERTY (shadow stacks) is not read.
+ * Simplifications: no 32-bit programs (EM_386 is ENOEXEC; Linux runs them
+ * through its compat loader when IA32 emulation is on); PT_GNU_PROPERTY
+ * (shadow stacks, IBT) is not read.
  */
 #include "internal.h"
 
@@ -54,8 +54,9 @@ static int elf_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len,
 
 static int elf_header_ok(const Elf64_Ehdr *ex)
 {
-    return memcmp(ex->e_ident, ELFMAG, SELFMAG) == 0 && ex->e_ident[EI_CLASS] == ELFCLASS64 &&
-           ex->e_machine == EM_X86_64;
+    /* The class byte is not looked at (host: an ELFCLASS32 header with
+     * EM_X86_64 and ELF64 fields runs). */
+    return memcmp(ex->e_ident, ELFMAG, SELFMAG) == 0 && ex->e_machine == EM_X86_64;
 }
 
 /* The program headers, or NULL: wrong entry size, none, more than 64 KiB of
@@ -246,7 +247,7 @@ static int open_interpreter(struct linux_binprm *bprm, struct elf_load_state *s,
     if (!err && path[ph->p_filesz - 1] != '\0')
         err = -ENOEXEC;
     if (!err)
-        err = open_exec(bprm->t, path, &s->interp);
+        err = open_exec(bprm->t, path, 1, &s->interp);
     free(path);
     if (!err)
         err = elf_read(m, s->interp, &s->iex, sizeof(s->iex), 0);

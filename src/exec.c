@@ -213,7 +213,7 @@ int vms_execve(vms_task *t, const char *path, char *const argv[], char *const en
         return -EFAULT;
     task_cpu_enter(t);
     struct linux_binprm bprm = {.t = t, .filename = path, .argv = argv, .envp = envp};
-    int err = open_exec(t, path, &bprm.file);
+    int err = open_exec(t, path, 0, &bprm.file);
     if (err)
         return err;
     bprm.argc = count_strings(argv);

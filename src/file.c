@@ -99,7 +99,17 @@ static const char *beneath_root(const vms_machine *m, const char *path)
     return path[n] && path[n + 1] ? path + n + 1 : ".";
 }
 
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root);
+
 static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigned mode)
+{
+    return host_open_in(m, rel, flags, mode, strcmp(m->root_path, "/") == 0);
+}
+
+/* in_root: resolve as a program inside the machine would, "/" and ".." stopping
+ * at the root folder (RESOLVE_IN_ROOT); where the host refuses openat2, as
+ * beneath it. */
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root)
 {
     flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
@@ -113,8 +123,7 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
         if (m->namei_by_hand) {
             fd = namei_open_beneath(m->root_fd, rel, flags, mode);
         } else {
-            long ret = openat2_beneath(m->root_fd, rel, flags, mode,
-                                       strcmp(m->root_path, "/") == 0);
+            long ret = openat2_beneath(m->root_fd, rel, flags, mode, in_root);
             fd = ret < 0 ? -errno : (int)ret;
         }
     }
@@ -580,17 +589,19 @@ int vms_sync(vms_machine *m)
 
 /* ---- execve's file (Linux's do_open_execat and kernel_read) ---- */
 
-int open_exec(vms_task *t, const char *path, struct vms_file **out)
+int open_exec(vms_task *t, const char *path, int in_machine, struct vms_file **out)
 {
     vms_machine *m = t->m;
     if (!path[0])
         return -ENOENT;
     if (strlen(path) >= PATH_MAX)
         return -ENAMETOOLONG;
-    const char *rel = beneath_root(m, path);
+    const char *rel = in_machine ? (path[0] == '/' ? (path[1] ? path + 1 : ".") : path)
+                                 : beneath_root(m, path);
     if (!rel)
         return -EXDEV;
-    int host_fd = host_open_beneath(m, rel, O_RDONLY, 0);
+    int host_fd = in_machine ? host_open_in(m, rel, O_RDONLY, 0, 1)
+                             : host_open_beneath(m, rel, O_RDONLY, 0);
     if (host_fd < 0)
         return host_fd;
     struct stat st;

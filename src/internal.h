@@ -180,8 +180,10 @@ void files_put(vms_machine *m, struct files_struct *files);
 struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
 /* Opens path for execve (read-only): ENOENT, EACCES for a file that is not
- * regular or has no execute bit, and open's errors. 0 or -errno. */
-int open_exec(struct vms_task *t, const char *path, struct vms_file **out);
+ * regular or has no execute bit, and open's errors. 0 or -errno.
+ * in_machine: a path a program names (PT_INTERP), "/" being the root folder;
+ * else a path as vms_open takes it. */
+int open_exec(struct vms_task *t, const char *path, int in_machine, struct vms_file **out);
 /* Reads len bytes at pos through the page cache into a kernel buffer: the
  * bytes read (fewer at the end of the file), or -ENOMEM. */
 int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len, uint64_t pos);
