@@ -296,6 +296,37 @@ int vm_enough_memory(struct mm_struct *mm, uint64_t pages)
     return pages < allowed - reserve && committed < allowed - reserve - pages;
 }
 
+/* ---- RLIMIT_DATA (Linux's may_expand_vm and mm->data_vm) ---- */
+
+/* Private writable memory that is not a stack: what RLIMIT_DATA limits. */
+static int is_data_mapping(uint64_t vm_flags)
+{
+    return (vm_flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE;
+}
+
+/* Pages of data mappings in [start, end). Linux keeps the sum in
+ * mm->data_vm; vmsim adds it up when a limit is set. */
+static uint64_t data_pages(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+    uint64_t n = 0;
+    for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end; v = v->vm_next)
+        if (is_data_mapping(v->vm_flags)) {
+            uint64_t s = v->vm_start > start ? v->vm_start : start;
+            uint64_t e = v->vm_end < end ? v->vm_end : end;
+            n += (e - s) >> PAGE_SHIFT;
+        }
+    return n;
+}
+
+/* May mm map npages more with vm_flags, replacing `replaced` data pages? */
+static int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
+{
+    uint64_t lim = mm->m->cfg.data_rlimit;
+    if (lim == UINT64_MAX || !is_data_mapping(vm_flags))
+        return 1;
+    return data_pages(mm, 0, UINT64_MAX) - replaced + npages <= lim >> PAGE_SHIFT;
+}
+
 static int accountable(uint64_t vm_flags)
 {
     return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
@@ -370,6 +401,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     struct mm_struct *mm = t->mm;
     vms_machine *m = t->m;
     uint64_t end = addr + len;
+    if (!may_expand_vm(mm, vm_flags, len >> PAGE_SHIFT, data_pages(mm, addr, end)))
+        return -ENOMEM;
     /* Charge first, so that a refused mapping leaves the old ones in place.
      * Shared anonymous memory is charged whole, for its shmem object. */
     if (!file && (vm_flags & VM_SHARED) && !(vm_flags & VM_NORESERVE) &&
@@ -665,7 +698,8 @@ static int do_brk_flags(struct vms_task *t, struct vm_area_struct *prev, uint64_
     vms_machine *m = t->m;
     uint64_t pages = len >> PAGE_SHIFT;
     vm_flags |= brk_vm_flags(m);
-    if (mm->map_count > (int)m->cfg.max_map_count || !vm_enough_memory(mm, pages))
+    if (!may_expand_vm(mm, vm_flags, pages, 0) || mm->map_count > (int)m->cfg.max_map_count ||
+        !vm_enough_memory(mm, pages))
         return -ENOMEM;
     if (prev && prev->vm_end == addr && prev->vm_flags == vm_flags && !prev->mapping &&
         !prev->vm_name && !vma_is_fork_child(prev) &&
