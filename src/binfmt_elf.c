@@ -409,7 +409,7 @@ static int create_elf_tables(struct linux_binprm *bprm, const Elf64_Ehdr *ex)
     struct vms_task *t = bprm->t;
     vms_machine *m = t->m;
     struct mm_exec_layout *x = &t->mm->exec;
-    uint64_t p = bprm->p;
+    uint64_t p = x->arg_start;
     if (m->cfg.aslr_seed)
         p -= machine_random(m) % 8192;
     p &= ~0xfULL;
@@ -419,7 +419,8 @@ static int create_elf_tables(struct linux_binprm *bprm, const Elf64_Ehdr *ex)
     p -= sizeof(rnd);
     uint64_t u_rand = p;
     x->at_random = u_rand;
-    x->at_execfn = bprm->exec;
+    uint64_t top = x->arg_start + bprm->used;
+    x->at_execfn = top - bprm->exec;
     x->auxv_words = fill_auxv(x->saved_auxv, m, x, ex, u_rand, u_platform);
     uint64_t items = (uint64_t)bprm->argc + 1 + (uint64_t)bprm->envc + 1 + 1;
     uint64_t sp = (p - x->auxv_words * 8 - items * 8) & ~0xfULL;
@@ -429,16 +430,22 @@ static int create_elf_tables(struct linux_binprm *bprm, const Elf64_Ehdr *ex)
         return -ENOMEM;
     unsigned k = 0;
     w[k++] = (uint64_t)bprm->argc;
+    /* The pointers follow the strings as Linux walks them (strnlen_user). */
     uint64_t s = x->arg_start;
+    const char *str = bprm->area + bprm->cap - bprm->used;
     for (int i = 0; i < bprm->argc; i++) {
         w[k++] = s;
-        s += strlen(bprm->empty_argv0 ? "" : bprm->argv[i]) + 1;
+        size_t len = strlen(str) + 1;
+        s += len;
+        str += len;
     }
     w[k++] = 0;
     x->arg_end = x->env_start = s;
     for (int i = 0; i < bprm->envc; i++) {
         w[k++] = s;
-        s += strlen(bprm->envp[i]) + 1;
+        size_t len = strlen(str) + 1;
+        s += len;
+        str += len;
     }
     w[k++] = 0;
     x->env_end = s;

@@ -7,15 +7,18 @@
  * one and descriptors opened with O_CLOEXEC close; the stack VMA then gets
  * the strings at its top, laid out as Linux lays them: argv[0] lowest, then
  * the environment, then the file name, then 8 zero bytes below the top.
- * Simplifications: the strings are written straight into the new mm after
- * the point of no return (Linux copies them into the new mm before it, with
- * the same addresses and the same limits); only ELF programs run (a "#!"
- * script or a binfmt_misc format is ENOEXEC); no set-user-ID programs,
- * capabilities or ETXTBSY (a program open for writing runs anyway).
+ * A "#!" script (src/binfmt_script.c) names the next file to load, up to 5
+ * deep.
+ * Simplifications: the strings are built in a host buffer and copied into
+ * the new mm after the point of no return (Linux copies them into the new
+ * mm before it, with the same addresses and the same limits, so no result
+ * differs); no binfmt_misc formats, set-user-ID programs, capabilities or
+ * ETXTBSY (a program open for writing runs anyway).
  */
 #include "internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define STK_LIM (8ULL << 20)        /* _STK_LIM: the default stack rlimit */
@@ -32,10 +35,9 @@ static int count_strings(char *const *v)
     return n;
 }
 
-/* Linux's bprm_stack_limits + copy_strings' checks: every string at most
- * MAX_ARG_STRLEN, all of them and their pointers within a quarter of the
- * stack rlimit (at most 6 MiB, at least ARG_MAX). */
-static int check_strings(struct linux_binprm *bprm, uint64_t rlim_stack)
+/* Linux's bprm_stack_limits: the strings and their pointers within a
+ * quarter of the stack rlimit (at most 6 MiB, at least ARG_MAX). */
+static int bprm_stack_limits(struct linux_binprm *bprm, uint64_t rlim_stack)
 {
     uint64_t limit = STK_LIM / 4 * 3;
     if (rlim_stack / 4 < limit)
@@ -45,22 +47,86 @@ static int check_strings(struct linux_binprm *bprm, uint64_t rlim_stack)
     uint64_t ptr_size = ((uint64_t)(bprm->argc ? bprm->argc : 1) + (uint64_t)bprm->envc) * 8;
     if (limit <= ptr_size)
         return -E2BIG;
-    limit -= ptr_size;
-    uint64_t total = 0;
-    const char *name = bprm->filename;
-    for (int i = -1; i < bprm->envc + bprm->argc; i++) {
-        const char *s = i < 0 ? name : i < bprm->envc ? bprm->envp[i] : bprm->argv[i - bprm->envc];
-        uint64_t len = strnlen(s, MAX_ARG_STRLEN + 1) + 1;
-        if (len > MAX_ARG_STRLEN)
-            return -E2BIG;
-        total += len;
-        if (total > limit)
-            return -E2BIG;
-    }
-    if (!bprm->argc && ++total > limit) /* the empty argv[0] execve adds */
-        return -E2BIG;
-    bprm->strings_len = total;
+    bprm->room = 8 + limit - ptr_size; /* the top's 8 zero bytes, then the strings */
     return 0;
+}
+
+static int area_reserve(struct linux_binprm *bprm, uint64_t used)
+{
+    if (used <= bprm->cap)
+        return 0;
+    uint64_t cap = bprm->cap ? bprm->cap : 4096;
+    while (cap < used)
+        cap *= 2;
+    char *area = malloc(cap);
+    if (!area)
+        return -ENOMEM;
+    memset(area, 0, cap - bprm->cap);
+    if (bprm->cap)
+        memcpy(area + cap - bprm->cap, bprm->area, bprm->cap);
+    free(bprm->area);
+    bprm->area = area;
+    bprm->cap = cap;
+    return 0;
+}
+
+/* Pushes len bytes below the strings, checking MAX_ARG_STRLEN and argmin. */
+static int push_bytes(struct linux_binprm *bprm, const char *s, uint64_t len)
+{
+    if (len > MAX_ARG_STRLEN || bprm->used + len > bprm->room)
+        return -E2BIG;
+    int err = area_reserve(bprm, bprm->used + len);
+    if (err)
+        return err;
+    bprm->used += len;
+    memcpy(bprm->area + bprm->cap - bprm->used, s, len);
+    if (bprm->used > bprm->max_used)
+        bprm->max_used = bprm->used;
+    return 0;
+}
+
+int copy_string_kernel(struct linux_binprm *bprm, const char *s)
+{
+    return push_bytes(bprm, s, strnlen(s, MAX_ARG_STRLEN + 1) + 1);
+}
+
+/* Linux's copy_strings: the last string first, so that v[0] ends lowest. */
+static int copy_strings(struct linux_binprm *bprm, int n, char *const *v)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        int err = copy_string_kernel(bprm, v[i]);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+void remove_arg_zero(struct linux_binprm *bprm)
+{
+    if (!bprm->argc)
+        return;
+    bprm->used -= strlen(bprm->area + bprm->cap - bprm->used) + 1;
+    bprm->argc--;
+}
+
+/* The top 8 zero bytes, the file name (AT_EXECFN), the environment, argv;
+ * an empty argv gets "" as argv[0] (Linux 5.18+). */
+static int bprm_strings(struct linux_binprm *bprm, char *const argv[], char *const envp[])
+{
+    static const char zero[8];
+    int err = push_bytes(bprm, zero, sizeof(zero));
+    if (!err)
+        err = copy_string_kernel(bprm, bprm->filename);
+    bprm->exec = bprm->used;
+    if (!err)
+        err = copy_strings(bprm, bprm->envc, envp);
+    if (!err)
+        err = copy_strings(bprm, bprm->argc, argv);
+    if (!err && !bprm->argc) {
+        err = copy_string_kernel(bprm, "");
+        bprm->argc = 1;
+    }
+    return err;
 }
 
 /* de_thread: the other threads of the process (tasks sharing its mm) end. */
@@ -115,31 +181,11 @@ int begin_new_exec(struct linux_binprm *bprm)
     return 0;
 }
 
-/* The strings, from the lowest byte: argv, the environment, the file name. */
-static int copy_strings(struct linux_binprm *bprm, uint64_t top)
+/* Every byte the strings ever took, stale ones below argv[0] included. */
+static int copy_strings_to_stack(struct linux_binprm *bprm, uint64_t top)
 {
-    struct vms_task *t = bprm->t;
-    uint64_t p = top - 8 - bprm->strings_len;
-    bprm->p = p;
-    if (!bprm->argc)
-        p += copy_to_user(t, p, "", 1);
-    for (int i = 0; i < bprm->argc + bprm->envc; i++) {
-        const char *s = i < bprm->argc ? bprm->argv[i] : bprm->envp[i - bprm->argc];
-        uint64_t len = strlen(s) + 1;
-        if (copy_to_user(t, p, s, len) != len)
-            return -EFAULT;
-        p += len;
-    }
-    bprm->exec = p;
-    if (!bprm->argc) { /* the empty string counts as argv[0] from here */
-        bprm->argc = 1;
-        bprm->empty_argv0 = 1;
-    }
-    uint64_t len = strlen(bprm->filename) + 1;
-    if (copy_to_user(t, p, bprm->filename, len) != len)
-        return -EFAULT;
-    static const uint64_t zero;
-    return copy_to_user(t, p + len, &zero, 8) == 8 ? 0 : -EFAULT;
+    uint64_t n = bprm->max_used;
+    return copy_to_user(bprm->t, top - n, bprm->area + bprm->cap - n, n) == n ? 0 : -EFAULT;
 }
 
 /* The stack VMA: first the pages the strings need (at least one), as the
@@ -180,15 +226,15 @@ int setup_arg_pages(struct linux_binprm *bprm, uint64_t stack_top, int executabl
     vms_machine *m = t->m;
     if (m->cfg.aslr_seed)
         stack_top = random_stack_top(m, stack_top);
-    uint64_t lowest = (stack_top - 8 - bprm->strings_len) & PAGE_MASK;
+    uint64_t lowest = (stack_top - bprm->max_used) & PAGE_MASK;
     if (lowest > stack_top - PAGE_SIZE)
         lowest = stack_top - PAGE_SIZE;
     int err = stack_vma(t, lowest, stack_top, executable_stack);
     if (err)
         return err;
-    t->mm->exec.arg_start = stack_top - 8 - bprm->strings_len;
+    t->mm->exec.arg_start = stack_top - bprm->used;
     t->mm->exec.start_stack = stack_top - 8; /* inside the stack until the tables are built */
-    err = copy_strings(bprm, stack_top);
+    err = copy_strings_to_stack(bprm, stack_top);
     if (err)
         return err;
     /* 128 KiB more, within RLIMIT_STACK: a fault just below grows it. */
@@ -205,6 +251,29 @@ int setup_arg_pages(struct linux_binprm *bprm, uint64_t stack_top, int executabl
     return 0;
 }
 
+/* Reads the file's first bytes and hands them to the formats: a script
+ * names the next file to load, up to 5 deep (Linux's exec_binprm). */
+static int exec_binprm(struct linux_binprm *bprm)
+{
+    vms_machine *m = bprm->t->m;
+    for (int depth = 0;; depth++) {
+        if (depth > 5)
+            return -ELOOP;
+        memset(bprm->buf, 0, sizeof(bprm->buf));
+        int64_t n = kernel_read(m, bprm->file, bprm->buf, sizeof(bprm->buf), 0);
+        if (n < 0)
+            return (int)n;
+        int err = load_script(bprm);
+        if (err == -ENOEXEC)
+            err = load_elf_binary(bprm);
+        if (err || !bprm->interpreter)
+            return err;
+        fput(m, bprm->file);
+        bprm->file = bprm->interpreter;
+        bprm->interpreter = NULL;
+    }
+}
+
 int vms_execve(vms_task *t, const char *path, char *const argv[], char *const envp[])
 {
     if (!t)
@@ -212,20 +281,22 @@ int vms_execve(vms_task *t, const char *path, char *const argv[], char *const en
     if (!path)
         return -EFAULT;
     task_cpu_enter(t);
-    struct linux_binprm bprm = {.t = t, .filename = path, .argv = argv, .envp = envp};
+    struct linux_binprm bprm = {.t = t, .filename = path, .interp = path};
     int err = open_exec(t, path, 0, &bprm.file);
     if (err)
         return err;
     bprm.argc = count_strings(argv);
     bprm.envc = count_strings(envp);
-    err = check_strings(&bprm, t->m->cfg.stack_rlimit);
-    if (!err) {
-        int64_t n = kernel_read(t->m, bprm.file, bprm.buf, sizeof(bprm.buf), 0);
-        err = n < 0 ? (int)n : 0;
-    }
+    err = bprm_stack_limits(&bprm, t->m->cfg.stack_rlimit);
     if (!err)
-        err = load_elf_binary(&bprm);
+        err = bprm_strings(&bprm, argv, envp);
+    if (!err)
+        err = exec_binprm(&bprm);
     fput(t->m, bprm.file);
+    if (bprm.interpreter)
+        fput(t->m, bprm.interpreter);
+    free(bprm.area);
+    free(bprm.interp_owned);
     if (err && bprm.point_of_no_return) /* Linux kills the process: SIGSEGV */
         t->fault = (struct vms_fault){.signo = SIGSEGV, .code = SI_KERNEL};
     return err;

@@ -291,20 +291,33 @@ struct cpu *task_cpu_enter(struct vms_task *t);
 /* ---- exec.c, binfmt_elf.c, vdso.c: starting a program ---- */
 #define BINPRM_BUF_SIZE 256 /* the file's first bytes, read once for every format */
 
-/* One execve in progress (Linux's struct linux_binprm). */
+/* One execve in progress (Linux's struct linux_binprm). The strings are
+ * built in a host buffer that stands for the top of the new stack, pushed
+ * downwards as Linux's copy_strings pushes them, and copied to the stack
+ * by setup_arg_pages. */
 struct linux_binprm {
     struct vms_task *t;
-    struct vms_file *file;          /* the program, open for reading */
+    struct vms_file *file;          /* the file being loaded, open for reading */
+    struct vms_file *interpreter;   /* a script's interpreter, to load next */
     const char *filename;           /* the path as given: AT_EXECFN */
-    char *const *argv, *const *envp;
-    int argc, envc;                 /* argc 0 becomes 1 once the strings are on the stack */
-    int empty_argv0;                /* ... with "" as argv[0] */
-    uint64_t strings_len;           /* bytes of every string, filename included */
-    uint64_t p;                     /* the lowest string byte; later the stack pointer */
-    uint64_t exec;                  /* where the filename lies on the stack */
+    const char *interp;             /* the name a script's interpreter gets as argv[1+] */
+    char *interp_owned;             /* interp, when a script named it */
+    int argc, envc;
+    char *area;                     /* area[cap - used, cap) is [top - used, top) */
+    uint64_t cap, used, max_used;   /* max_used: the lowest byte ever written */
+    uint64_t room;                  /* used may not pass this (E2BIG): argmin */
+    uint64_t exec;                  /* bytes from the top to the filename */
+    uint64_t p;                     /* after create_elf_tables: the stack pointer */
     int point_of_no_return;         /* the old mm is gone: errors kill the process */
     unsigned char buf[BINPRM_BUF_SIZE];
 };
+/* Pushes a kernel string below the strings (Linux's copy_string_kernel):
+ * 0, -E2BIG or -ENOMEM. */
+int copy_string_kernel(struct linux_binprm *bprm, const char *s);
+/* Drops argv[0] (a script's loader replaces it). */
+void remove_arg_zero(struct linux_binprm *bprm);
+/* binfmt_script.c: a "#!" file; 0 (bprm->interpreter set) or -errno. */
+int load_script(struct linux_binprm *bprm);
 /* binfmt_elf.c: loads an ELF64 x86-64 program; 0 or -errno. */
 int load_elf_binary(struct linux_binprm *bprm);
 /* exec.c: what binfmt_elf calls. begin_new_exec replaces the mm (the point of

@@ -655,6 +655,93 @@ static void test_executable_stack(void **state)
     tu_assert_clean(e->m);
 }
 
+/* ---- "#!" scripts (host-checked with the same lines and /bin/sh) ---- */
+
+static void write_script(struct ex_env *e, const char *name, const char *text, size_t len)
+{
+    char path[600];
+    tu_host_write(tu_join(path, sizeof(path), e->root, name), text, len);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* argv[0] gives way to the interpreter, its one argument (inner spaces
+ * kept, trailing blanks cut) and the script's path; the bytes of a longer
+ * old argv[0] stay below the new strings. */
+static void test_script(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf p = eb_program(0x400000, 0);
+    eb_install(e->root, "exec", &p);
+    static const char line[] = "#! /exec   -x  y \t \n";
+    write_script(e, "s", line, sizeof(line) - 1);
+    char *const argv[] = {"a-very-long-argv0", "a", NULL};
+    assert_int_equal(vms_execve(e->t, "./s", argv, ENVP), 0);
+    struct vms_exec_info i;
+    vms_task_exec_info(e->t, &i);
+    static const char strings[] = "/exec\0-x  y\0./s\0a\0HOME=/root\0A=b\0./s\0\0\0\0\0\0\0\0\0";
+    uint64_t len = sizeof(strings) - 1;
+    assert_int_equal(i.arg_start, TOP - len);
+    char got[sizeof(strings)];
+    vms_load(e->t, i.arg_start, got, len);
+    assert_memory_equal(got, strings, len);
+    uint64_t w[6];
+    vms_load(e->t, i.sp, w, sizeof(w));
+    assert_int_equal(w[0], 4);
+    assert_int_equal(w[1], i.arg_start);
+    assert_int_equal(w[2], i.arg_start + 6);
+    assert_int_equal(w[3], i.arg_start + 12);
+    assert_int_equal(w[4], i.arg_start + 16);
+    assert_int_equal(w[5], 0);
+    assert_int_equal(i.at_execfn, TOP - 8 - 4);
+    /* "a-very-long-argv0" took 18 bytes where the new argv[0..2] take 16:
+     * its first 2 bytes are still there, unless the platform string took them */
+    uint64_t stale = i.arg_start - 2, plat_end = i.arg_start & ~0xfULL;
+    for (uint64_t a = stale > plat_end ? stale : plat_end; a < i.arg_start; a++)
+        assert_int_equal(tu_load_byte(e->t, a), "a-"[a - stale]);
+    char want[256];
+    tu_file_maps_line(want, sizeof(want), 0x400000, 0x401000, "r--p", 0, 1002, "/exec");
+    char *text = tu_maps(e->t);
+    assert_non_null(strstr(text, want));
+    free(text);
+    tu_assert_clean(e->m);
+}
+
+/* A script may name a script, 5 deep at most (ELOOP past it). */
+static void test_script_chain(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf p = eb_program(0x400000, 0);
+    eb_install(e->root, "exec", &p);
+    write_script(e, "c6", "#!/exec\n", 8);
+    char name[8], line[32];
+    for (int k = 5; k >= 0; k--) {
+        snprintf(name, sizeof(name), "c%d", k);
+        int n = snprintf(line, sizeof(line), "#!/c%d\n", k + 1);
+        write_script(e, name, line, (size_t)n);
+    }
+    assert_int_equal(vms_execve(e->t, "./c2", ARGV, ENVP), 0);
+    assert_int_equal(vms_execve(e->t, "./c1", ARGV, ENVP), -ELOOP);
+    assert_int_equal(vms_last_fault(e->t)->signo, 0);
+    /* the chain's last interpreter is the program; argv: /c6 /c5 ... ./c2 */
+    tu_assert_clean(e->m);
+}
+
+static void test_script_errors(void **state)
+{
+    struct ex_env *e = *state;
+    write_script(e, "bare", "#!\n", 3);
+    assert_exec_fails(e, "./bare", -ENOEXEC);
+    write_script(e, "blank", "#!   \n", 6);
+    assert_exec_fails(e, "./blank", -ENOEXEC);
+    char cut[300];
+    memset(cut, 'a', sizeof(cut));
+    memcpy(cut, "#!/", 3);
+    write_script(e, "cut", cut, sizeof(cut)); /* a name the 256 bytes cut short */
+    assert_exec_fails(e, "./cut", -ENOEXEC);
+    write_script(e, "missing", "#!/nothere\n", 11);
+    assert_exec_fails(e, "./missing", -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +761,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_segments, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_but_runs, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_executable_stack, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_script, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_script_chain, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_script_errors, ex_setup, ex_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
