@@ -618,20 +618,5 @@ int open_exec(vms_task *t, const char *path, int in_machine, struct vms_file **o
 
 int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len, uint64_t pos)
 {
-    struct address_space *as = f->mapping;
-    uint64_t done = 0;
-    while (done < len && pos + done < as->size) {
-        uint64_t at = pos + done, off = at & ~PAGE_MASK;
-        uint32_t pfn = filemap_get_page(m, as, at >> PAGE_SHIFT, NULL);
-        if (pfn == PFN_NONE)
-            return -ENOMEM;
-        uint64_t n = PAGE_SIZE - off;
-        if (n > len - done)
-            n = len - done;
-        if (n > as->size - at)
-            n = as->size - at;
-        memcpy((char *)buf + done, (const char *)pfn_to_virt(&m->pm, pfn) + off, n);
-        done += n;
-    }
-    return (int64_t)done;
+    return filemap_read_kernel(m, f->mapping, &f->ra, buf, len, pos);
 }

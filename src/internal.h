@@ -184,8 +184,9 @@ void fput(vms_machine *m, struct vms_file *f);
  * in_machine: a path a program names (PT_INTERP), "/" being the root folder;
  * else a path as vms_open takes it. */
 int open_exec(struct vms_task *t, const char *path, int in_machine, struct vms_file **out);
-/* Reads len bytes at pos through the page cache into a kernel buffer: the
- * bytes read (fewer at the end of the file), or -ENOMEM. */
+/* Reads len bytes at pos through the page cache into a kernel buffer, with
+ * the file's readahead (Linux's kernel_read): the bytes read (fewer at the
+ * end of the file), or -ENOMEM. */
 int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len, uint64_t pos);
 
 /* ---- namei.c ---- */
@@ -207,6 +208,9 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
                      uint64_t *pos);
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos);
+/* The same into a kernel buffer: the bytes read, or -ENOMEM. */
+int64_t filemap_read_kernel(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                            void *buf, uint64_t len, uint64_t pos);
 void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t size);
 /* Drops pages [first, last) of the object from its cache and from every
  * shared mapping (private copies stay), and punches the same hole in the

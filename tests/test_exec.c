@@ -28,6 +28,8 @@ static vms_machine *ex_machine(const char *root, uint64_t stack_rlimit)
     c.gid = 0;
     c.privileged = 0;
     c.pgtable_levels = 4;
+    c.readahead_kb = 128;
+    c.large_folios = 1;
     return tu_machine_with(&c);
 }
 
@@ -655,6 +657,29 @@ static void test_executable_stack(void **state)
     tu_assert_clean(e->m);
 }
 
+/* The headers are read as read() reads: the first read of a file opens a
+ * 4-page window (host: a 1668-page program copied and dropped from the
+ * cache has pages 0-3 cached after its exec, plus the read-around of its
+ * bss page's fault). */
+static void test_header_readahead(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf p = eb_program(0x400000, 0);
+    p.file_size = 0x40000;
+    p.seg[3].memsz = p.seg[3].filesz; /* no bss: no page-tail zeroing */
+    eb_install(e->root, "big", &p);
+    char *const argv[] = {"./big", NULL};
+    assert_int_equal(vms_execve(e->t, "./big", argv, NULL), 0);
+    int fd = vms_open(e->t, "big", O_RDONLY, 0);
+    int64_t a = vms_mmap(e->t, 0, 0x40000, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(a > 0);
+    unsigned char vec[64];
+    assert_int_equal(vms_mincore(e->t, (vms_addr)a, 0x40000, vec), 0);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(vec[i] & 1, i < 4);
+    tu_assert_clean(e->m);
+}
+
 /* ---- "#!" scripts (host-checked with the same lines and /bin/sh) ---- */
 
 static void write_script(struct ex_env *e, const char *name, const char *text, size_t len)
@@ -761,6 +786,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_segments, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_but_runs, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_executable_stack, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_header_readahead, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_chain, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_errors, ex_setup, ex_teardown),
