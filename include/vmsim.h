@@ -143,17 +143,32 @@ struct vms_tlb_geometry {
  * tracing. Never raised on the TLB-hit fast path. */
 enum vms_event_kind {
     VMS_EV_TLB_MISS,      /* a: va; level: 1 (L1 missed) or 2 (L2 missed too) */
-    VMS_EV_WALK_STEP,     /* a: va; level 4..1 (5..1); pa: table; index; entry */
-    VMS_EV_PGTABLE_ALLOC, /* a: va; level of the new table; pa: its address */
-    VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa */
+    VMS_EV_WALK_STEP,     /* a: va; level 4..1 (5..1); pa: table; index; entry;
+                             detail: the table's name ("PGD", "P4D", "PUD", "PMD", "PTE");
+                             b: the paging levels (4 or 5) */
+    VMS_EV_PGTABLE_ALLOC, /* a: va; level of the new table; pa: its address; detail: its
+                             name; b: the paging levels */
+    VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa; detail; b: as above */
     VMS_EV_FAULT,         /* a: va; detail: "anon", "zero-page", "cow", ... */
-    VMS_EV_FRAME_ALLOC,   /* pa of a frame given to a page of memory */
+    VMS_EV_FRAME_ALLOC,   /* pa: the first frame of a block given to pages of memory;
+                             level: its order (2^level frames; > 0 only for large page-cache
+                             folios); detail, and a: "anon" (a write to untouched private
+                             memory; a: the page's va), "anon-read" (a read of it, without
+                             the zero page; a: va), "cow" (a private copy for a write; a: va),
+                             "shmem" (a: offset in the object), "page cache" (read from the
+                             file; a: file offset), "page cache, zeroed" (a new page, not
+                             read: written whole, or past the end of the file; a: offset).
+                             Page tables are VMS_EV_PGTABLE_ALLOC; a new mm's PGD and the
+                             zero page are not reported */
     VMS_EV_TLB_FILL,      /* a: va; pa: frame */
     VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
     VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
     VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
+    VMS_EV_FRAME_FREE,    /* a block of VMS_EV_FRAME_ALLOC back to the allocator: pa; level:
+                             its order; detail: "anon" (anon, anon-read and cow pages alike),
+                             "shmem" or "page cache" */
 };
 
 struct vms_event {
@@ -166,6 +181,31 @@ struct vms_event {
 };
 
 typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
+
+/* Printing events (src/trace.c). The JSON schema is docs/events.md. */
+
+/* The kind's stable name, as the JSON "kind" field carries it: "tlb-miss",
+ * "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
+ * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "frame-free";
+ * "unknown" for a value outside the enum. */
+const char *vms_event_name(enum vms_event_kind k);
+
+/* The event narrated in one line, without a newline, as `vmsim demo` prints
+ * it: a one-word tag padded to 6 columns and a space (callers may colour
+ * that word), the CPU column ("CPU n  ", blank when the event belongs to no
+ * CPU), then the text, e.g.
+ *   "walk   CPU 0  PGD[255] @ 0x00002000 = 0x0000000000003067  -> PUD 0x00003000"
+ * snprintf semantics: writes at most len bytes including the terminating
+ * '\0' (nothing when len is 0, and buf may then be NULL) and returns the
+ * length the whole line needs, not counting the '\0'. */
+int vms_event_format(const struct vms_event *ev, char *buf, size_t len);
+
+/* The event as one JSON object, without a newline: "v":1 (the schema
+ * version), "type":"event", "kind" (vms_event_name), then every field of
+ * struct vms_event by name; a field the kind does not use is null; a, b, pa
+ * and entry are hex strings ("0x7ffff7ffe000"), being 64 bits wide.
+ * snprintf semantics, as vms_event_format. */
+int vms_event_json(const struct vms_event *ev, char *buf, size_t len);
 
 struct vms_config {
     uint64_t phys_bytes;          /* simulated RAM; default 1 GiB */
@@ -219,6 +259,16 @@ struct vms_config {
 };
 
 void vms_config_init(struct vms_config *c);
+/* 0 when vms_machine_create accepts c's values; otherwise -EINVAL and msg
+ * (snprintf semantics, may be NULL with len 0) names the first bad field,
+ * its value and what it allows: "ncpus = 0: must be 1..64". The empty
+ * string in msg on success. Fields it checks: phys_bytes, ncpus,
+ * pgtable_levels, dtlb, itlb, stlb (entries and ways), fault_around_bytes,
+ * max_map_count, readahead_kb, max_sectors_kb, overcommit_memory. Does not
+ * look at the host (config.root is opened by vms_machine_create). */
+int vms_config_check(const struct vms_config *c, char *msg, size_t len);
+/* NULL with errno EINVAL when vms_config_check refuses c (ENOENT, ENOMEM,
+ * ... from the host otherwise). */
 vms_machine *vms_machine_create(const struct vms_config *c);
 void vms_machine_destroy(vms_machine *m);
 
@@ -365,6 +415,13 @@ struct vms_stats {
     struct vms_cpu_stats cpu[VMS_MAX_CPUS];
 };
 void vms_get_stats(vms_machine *m, struct vms_stats *s);
+/* What happened between two vms_get_stats(): every field after - before,
+ * cpu[] and io included, except ncpus and frames_total, which describe the
+ * machine and are copied from after. The gauges (frames_used,
+ * pgtable_frames, cache_frames, dirty_pages) give their change modulo 2^64:
+ * read a decrease as (int64_t). out may be after or before. */
+void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *before,
+                    struct vms_stats *out);
 
 int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
 int vms_check(vms_machine *m, FILE *report); /* 0 when every invariant holds */

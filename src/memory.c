@@ -109,7 +109,7 @@ static void map_new_page(vms_machine *m, uint32_t pfn)
 /* A new anonymous page for va, owned by this mm alone and counted as mapped
  * once: zeroed, or a copy of frame src. PFN_NONE when out of memory. */
 static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint64_t va,
-                                uint32_t src)
+                                uint32_t src, const char *why)
 {
     if (anon_vma_prepare(m, vma))
         return PFN_NONE;
@@ -123,6 +123,8 @@ static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint
     page->mapping = vma->anon_vma;
     page->index = linear_page_index(vma, va);
     map_new_page(m, pfn);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = va & PAGE_MASK,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = why});
     return pfn;
 }
 
@@ -138,7 +140,7 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
         fault_event(t, va, "zero-page", (uint64_t)m->pm.zero_pfn << PAGE_SHIFT);
         return 0;
     }
-    uint32_t pfn = alloc_anon_page(m, vma, va, PFN_NONE);
+    uint32_t pfn = alloc_anon_page(m, vma, va, PFN_NONE, write ? "anon" : "anon-read");
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     *pte = maybe_mkwrite(mk_pte(pfn, prot), vma);
@@ -370,8 +372,8 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
 }
 
 /* How many pages of pfn's folio a fault at va maps, and the first of them
- * (Linux 6.18's finish_fault): the whole folio when it lies inside the VMA
- * and this PTE table and none of its PTEs is set, else the faulting page
+ * (Linux 6.18's finish_fault): the whole folio when it lies inside the VMA,
+ * this PTE table and the file, and none of its PTEs is set, else the faulting page
  * alone (host-measured: a shared write fault on an ext4 folio of 4 pages
  * maps all 4; on 4 order-0 folios, 1). */
 static uint32_t fault_folio_span(vms_machine *m, const struct vm_area_struct *vma, uint64_t va,
@@ -384,6 +386,12 @@ static uint32_t fault_folio_span(vms_machine *m, const struct vm_area_struct *vm
     uint64_t pte_off = table_index(va, 1);
     if (nr == 1 || vma_off < idx || vma_off + (nr - idx) > vma_pages || pte_off < idx ||
         pte_off + (nr - idx) > PTRS_PER_TABLE)
+        return 1;
+    /* Nor past the end of a file (6.18 maps no PTE beyond i_size): a folio
+     * a failed write left there is mapped a page at a time. */
+    const struct address_space *as = vma->mapping;
+    if (as->kind != MAPPING_SHMEM &&
+        m->pm.pages[head].index + nr > (as->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
         return 1;
     const pte_t *first = pte - idx;
     for (uint32_t i = 0; i < nr; i++)
@@ -429,7 +437,7 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
     unsigned ret = fault_get_page(t, vma, va, &src);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
-    uint32_t pfn = alloc_anon_page(m, vma, va, src);
+    uint32_t pfn = alloc_anon_page(m, vma, va, src, "cow");
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     *pte = maybe_mkwrite(mk_pte(pfn, vm_page_prot(vma)), vma);
@@ -495,7 +503,7 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "reuse", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
-    uint32_t pfn = alloc_anon_page(m, vma, va, old);
+    uint32_t pfn = alloc_anon_page(m, vma, va, old, "cow");
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     if (!pte_special(*pte)) {
@@ -754,9 +762,20 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 uint64_t move_page_tables(struct mm_struct *mm, uint64_t old_addr, uint64_t new_addr,
                           uint64_t len)
 {
+    const uint64_t table_span = 1ULL << 21; /* what one PTE table maps */
     uint64_t va = old_addr, end = old_addr + len;
     pte_t *pte;
     while ((pte = next_pte(mm, &va, end)) != NULL) {
+        /* Linux gives each extent whose source has a PTE table a table at
+         * the destination before it looks at the entries: even an empty
+         * source range makes one (host-measured with VmPTE). */
+        uint64_t seg_end = (va | (table_span - 1)) + 1;
+        if (seg_end > end)
+            seg_end = end;
+        for (uint64_t d = new_addr + (va - old_addr); d < new_addr + (seg_end - old_addr);
+             d = (d | (table_span - 1)) + 1)
+            if (!pte_alloc(mm, d))
+                return va - old_addr;
         do {
             if (!pte_none(*pte)) {
                 pte_t *dst = pte_alloc(mm, new_addr + (va - old_addr));
