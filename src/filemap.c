@@ -712,6 +712,33 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
+/* kernel_read: read() into a kernel buffer (execve reads a program's
+ * headers so), with the file's readahead state as a read() would use it. */
+int64_t filemap_read_kernel(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                            void *buf, uint64_t len, uint64_t pos)
+{
+    uint64_t done = 0;
+    uint32_t pfn[READ_BATCH];
+    while (done < len && pos < as->size) {
+        uint64_t index = pos >> PAGE_SHIFT;
+        uint64_t last_index = (pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+        unsigned n = get_read_batch(m, as, ra, index, last_index, pfn);
+        if (!n)
+            return done ? (int64_t)done : -ENOMEM;
+        uint64_t end = as->size < pos + (len - done) ? as->size : pos + (len - done);
+        for (unsigned i = 0; i < n && pos < end; i++) {
+            uint64_t off = pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
+            if (c > end - pos)
+                c = end - pos;
+            memcpy((uint8_t *)buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
+            done += c;
+            pos += c;
+        }
+    }
+    ra->prev_pos = pos;
+    return (int64_t)done;
+}
+
 /* Can the folio's buffers not be released (one of them is dirty)? That
  * is what keeps a folio from being split. */
 static int folio_has_dirty_buffers(const vms_machine *m, uint32_t head)
