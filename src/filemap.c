@@ -1241,11 +1241,13 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
      * failed write reserved just past it survives only a growth. */
     if (size <= old)
         ext_set(&as->extents, size_pages(as), EXT_NONE, EXT_HOLE);
-    if (size >= old) {
+    if (size > old) {
         /* ext4 zeroes the old last block before it truncates the page
-         * cache: a clean folio holding it is dirty by then and is not split
-         * (host-measured: 8 KiB written, cut to 2 KiB, written back, grown
-         * to 4 KiB: the order-1 folio stays whole). */
+         * cache when the file grows: a clean folio holding it is dirty by
+         * then and is not split (host-measured: 8 KiB written, cut to 2 KiB,
+         * written back, grown to 4 KiB: the order-1 folio stays whole). A
+         * truncate to the same size cuts the cache first, as a shrink does
+         * (host: the clean folio splits). */
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
         dirty_zeroed_blocks(m, as, old, PAGE_ALIGN(old));
