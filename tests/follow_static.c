@@ -3,8 +3,8 @@
  * libraries) that `vmsim follow` runs in ctest: its memory calls are the
  * ones a C program makes without ld.so (brk for the heap and the TLS block,
  * mmap for a large allocation) plus a few made on purpose: a brk that
- * grows and shrinks the heap, an mprotect that splits a mapping, mremap
- * growing it, and munmap.
+ * grows and shrinks the heap, an mprotect that splits a mapping and one
+ * that merges it again, mremap growing it, and munmap.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -24,7 +24,8 @@ int main(void)
     if (sbrk(64 << 10) == (void *)-1 || brk(top))
         return 1;
     char *p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || mprotect(p + 4096, 4096, PROT_READ))
+    if (p == MAP_FAILED || mprotect(p + 4096, 4096, PROT_READ) ||
+        mprotect(p + 4096, 4096, PROT_READ | PROT_WRITE))
         return 1;
     p = mremap(p, 4 * 4096, 8 * 4096, MREMAP_MAYMOVE);
     if (p == MAP_FAILED || munmap(p, 8 * 4096))

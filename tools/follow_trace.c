@@ -257,9 +257,9 @@ int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened)
         return -1;
     c->ret = (int64_t)r.rax;
     enum fl_kind kind = fl_classify(c);
-    if (c->ret >= 0 && (kind == FL_OPEN || kind == FL_DUP || kind == FL_NEW_FD))
-        fd_target(t, (int)c->ret, c->target, sizeof(c->target));
     int in_memory = fl_new_fds_in_memory(c->nr);
+    if (c->ret >= 0 && !in_memory && (kind == FL_OPEN || kind == FL_DUP || kind == FL_NEW_FD))
+        fd_target(t, (int)c->ret, c->target, sizeof(c->target));
     if (in_memory && c->ret == 0) {
         uint64_t where = c->nr == SYS_socketpair ? c->arg[3] : c->arg[0];
         if (fl_trace_read(t, where, c->new_fds, sizeof(c->new_fds)))
