@@ -10,7 +10,10 @@
  * something inside the folder. Where the host refuses openat2 (ENOSYS before
  * Linux 5.6 and under Valgrind, EPERM or ENOSYS from a seccomp filter),
  * decided once per machine, src/namei.c resolves the same paths by hand with
- * the same answers.
+ * the same answers. A machine whose root is the host's own "/" (vmsim
+ * follow's) resolves as the host does: absolute symlinks from "/" and ".."
+ * at "/" staying there (RESOLVE_IN_ROOT, which is plain resolution at "/"),
+ * as no path can leave it.
  * Inside the machine the root folder is "/": maps show "/name".
  * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
  * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open.
@@ -41,12 +44,12 @@
 
 /* ---- the machine's root folder ---- */
 
-static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
+static long openat2_beneath(int dir, const char *path, int flags, unsigned mode, int in_root)
 {
     struct open_how how = {
         .flags = (uint64_t)flags,
         .mode = mode,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        .resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS,
     };
     return syscall(SYS_openat2, dir, path, &how, sizeof(how));
 }
@@ -55,7 +58,7 @@ static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
  * not know it, ENOSYS or EPERM from a seccomp filter. */
 static int openat2_refused(int root_fd)
 {
-    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0);
+    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0, 0);
     if (fd >= 0) {
         close((int)fd);
         return 0;
@@ -71,7 +74,10 @@ int fs_init(vms_machine *m)
         return -errno;
     m->namei_by_hand = openat2_refused(m->root_fd);
     m->root_path = realpath(root, NULL);
-    return m->root_path ? 0 : -errno;
+    if (!m->root_path)
+        return -errno;
+    m->root_is_host_root = strcmp(m->root_path, "/") == 0;
+    return 0;
 }
 
 void fs_exit(vms_machine *m)
@@ -107,9 +113,9 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
     int fd = -EAGAIN;
     for (int tries = 0; fd == -EAGAIN && tries < OPEN_RETRIES; tries++) {
         if (m->namei_by_hand) {
-            fd = namei_open_beneath(m->root_fd, rel, flags, mode);
+            fd = namei_open_beneath(m->root_fd, rel, flags, mode, m->root_is_host_root);
         } else {
-            long ret = openat2_beneath(m->root_fd, rel, flags, mode);
+            long ret = openat2_beneath(m->root_fd, rel, flags, mode, m->root_is_host_root);
             fd = ret < 0 ? -errno : (int)ret;
         }
     }

@@ -196,6 +196,7 @@ struct vms_machine {
     int root_fd;                  /* the root folder, O_PATH */
     char *root_path;              /* its real path on the host */
     int namei_by_hand;            /* the host refuses openat2: src/namei.c resolves */
+    int root_is_host_root;        /* the root is the host's "/": paths resolve as the host's */
     struct address_space *inodes; /* every host file the machine has opened */
     struct vms_io_stats io;
     uint64_t commit_walks;        /* committed_pages() walks so far */
