@@ -38,6 +38,7 @@ struct follow {
     unsigned mm_calls;   /* of which memory calls */
     unsigned file_calls; /* of which opens and closes */
     unsigned number;     /* the program's system calls seen */
+    unsigned long mirrored; /* pages the program wrote, stored on vmsim too */
 };
 
 static void usage(FILE *out)
@@ -197,6 +198,52 @@ static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind k
     return kind == FL_MM && compare_maps(f, call) ? 1 : 0;
 }
 
+#define PM_PRESENT (UINT64_C(1) << 63)
+#define PM_FILE_OR_SHARED (UINT64_C(1) << 61)
+#define PM_CHUNK 512
+
+/* The pages of one private writable range that hold an anonymous page on
+ * the host and none on vmsim get a store of the host's byte. */
+static void mirror_range(struct follow *f, uint64_t start, uint64_t end)
+{
+    uint64_t entries[PM_CHUNK];
+    for (uint64_t at = start; at < end; at += PM_CHUNK * 4096) {
+        size_t n = (end - at) / 4096 < PM_CHUNK ? (size_t)((end - at) / 4096) : PM_CHUNK;
+        if (fl_trace_pagemap(&f->tracee, at, n, entries))
+            return;
+        for (size_t i = 0; i < n; i++) {
+            if (!(entries[i] & PM_PRESENT) || (entries[i] & PM_FILE_OR_SHARED))
+                continue;
+            uint64_t va = at + i * 4096;
+            unsigned char byte = 0;
+            if (fl_trace_read(&f->tracee, va, &byte, 1) == 0 &&
+                fl_sim_mirror_store(f->sim, va, byte) == 1)
+                f->mirrored++;
+        }
+    }
+}
+
+/* Before a memory call: what the program wrote since the last one, as far
+ * as the address space shows it. A write gives a private VMA its anon_vma,
+ * which decides whether VMAs merge (and mprotect's VM_ACCOUNT): every
+ * private writable page that holds an anonymous page on the host (pagemap:
+ * present, not a file page) is written on vmsim too, with the host's byte,
+ * so that both address spaces have the same anon_vmas when the call runs. */
+static void mirror_writes(struct follow *f)
+{
+    char *maps = fl_trace_maps(&f->tracee);
+    for (const char *p = maps; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        unsigned long long start, end;
+        char perms[8];
+        if (sscanf(p, "%llx-%llx %7s", &start, &end, perms) == 3 && perms[1] == 'w' &&
+            perms[3] == 'p' && end <= UINT64_C(1) << 47)
+            mirror_range(f, start, end);
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    free(maps);
+}
+
 /* After the program's first thread: the rest runs untraced. */
 static void stop_at_thread(struct follow *f)
 {
@@ -219,6 +266,8 @@ static int follow_program(struct follow *f)
             break;
         f->number++;
         enum fl_kind kind = fl_classify(c);
+        if (kind == FL_MM)
+            mirror_writes(f);
         int exec_happened = 0;
         if (fl_trace_finish(&f->tracee, c, &exec_happened))
             break; /* exit_group, or the program was killed */
@@ -352,8 +401,8 @@ int follow_main(int argc, char **argv)
         printf("vmsim follow: vmsim's invariants do not hold (above)\n");
         status = CLI_FAILED;
     }
-    printf("vmsim follow: %s: %u calls compared (%u memory, %u open/close), %s\n", cmd[0], f.calls,
-           f.mm_calls, f.file_calls,
+    printf("vmsim follow: %s: %u calls compared (%u memory, %u open/close; %lu pages written "
+           "mirrored), %s\n", cmd[0], f.calls, f.mm_calls, f.file_calls, f.mirrored,
            status == CLI_OK ? (f.tracee.threads ? "all agreed up to the first thread"
                                                 : "all agreed")
            : status == CLI_FAILED ? "one differed"

@@ -127,6 +127,9 @@ void fl_trace_fd_path(const struct fl_tracee *t, int fd, char *buf, size_t size)
 void fl_trace_exe(const struct fl_tracee *t, char *buf, size_t size);
 /* Reads len bytes of the program's memory; 0 or -1. */
 int fl_trace_read(const struct fl_tracee *t, uint64_t addr, void *buf, size_t len);
+/* The program's pagemap entries (bit 63 present, bit 61 file page or shared
+ * anonymous) for npages pages from start; 0 or -1. */
+int fl_trace_pagemap(const struct fl_tracee *t, uint64_t start, size_t npages, uint64_t *entries);
 /* Reads the program's argv and envp at an exec stop, from its stack (the strings the
  * kernel copied); malloc'd NULL-terminated arrays. */
 int fl_trace_exec_args(const struct fl_tracee *t, char ***argv, char ***envp);
@@ -158,5 +161,12 @@ char *fl_sim_maps(struct fl_sim *s);
 /* The stack grew on the host (faults the follower does not see): a load at the host's
  * lowest stack address grows vmsim's stack the same way. */
 void fl_sim_grow_stack(struct fl_sim *s, uint64_t host_stack_start);
+/* The program wrote a page of private memory on the host (it holds an
+ * anonymous page there): the same byte is stored at va on vmsim, unless
+ * vmsim has a page there already. 1 when it stored, 0 when not needed, -1
+ * when the store raised a signal. */
+int fl_sim_mirror_store(struct fl_sim *s, uint64_t va, unsigned char byte);
+/* Whether vmsim maps a page at va. */
+int fl_sim_present(struct fl_sim *s, uint64_t va);
 
 #endif

@@ -375,3 +375,19 @@ void fl_sim_grow_stack(struct fl_sim *s, uint64_t host_stack_start)
     scenario_line(s, line);
     vms_load(s->t, host_stack_start, &byte, 1);
 }
+
+int fl_sim_present(struct fl_sim *s, uint64_t va)
+{
+    struct vms_walk w;
+    return vms_walk(s->t, va, &w) == 0 && w.present;
+}
+
+int fl_sim_mirror_store(struct fl_sim *s, uint64_t va, unsigned char byte)
+{
+    if (fl_sim_present(s, va))
+        return 0;
+    char line[80];
+    snprintf(line, sizeof(line), "store 0x%llx 0x1 0x%02x", (unsigned long long)va, byte);
+    scenario_line(s, line);
+    return vms_store(s->t, va, &byte, 1) ? -1 : 1;
+}

@@ -268,6 +268,19 @@ int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened)
     return 0;
 }
 
+int fl_trace_pagemap(const struct fl_tracee *t, uint64_t start, size_t npages, uint64_t *entries)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)t->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t bytes = npages * sizeof(*entries);
+    ssize_t n = pread(fd, entries, bytes, (off_t)((start / 4096) * sizeof(*entries)));
+    close(fd);
+    return n == (ssize_t)bytes ? 0 : -1;
+}
+
 static char *slurp(const char *path, size_t *len_out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
