@@ -30,6 +30,7 @@
 extern char **environ;
 
 struct follow {
+    FILE *out;           /* the report: stderr, so the program's stdout stays its own */
     int quiet;
     FILE *scenario;
     struct fl_tracee tracee;
@@ -52,6 +53,7 @@ static void usage(FILE *out)
             "  -o FILE     write vmsim's calls as a scenario (line format, absolute addresses)\n"
             "  -q, --quiet print only differences and the summary\n"
             "  -h, --help  show this help\n\n"
+            "The report goes to standard error; the program keeps its own output.\n"
             "Exit status: 0 every call agreed; 1 a call differed (shown); 2 cannot run or\n"
             "cannot follow further (not found, ptrace refused, a call vmsim does not model).\n"
             "Only the first process is followed; at its first thread the comparison stops.\n"
@@ -90,8 +92,8 @@ static void row(struct follow *f, const char *kernel, const char *vmsim, const c
 {
     if (f->quiet)
         return;
-    printf("%6u  %-16s %-16s %s%s\n", f->number, kernel, vmsim, call, mark);
-    fflush(stdout);
+    fprintf(f->out, "%6u  %-16s %-16s %s%s\n", f->number, kernel, vmsim, call, mark);
+    fflush(f->out);
 }
 
 static void scenario_comment(struct follow *f, const char *kernel, const char *vmsim)
@@ -111,17 +113,30 @@ static int compare_maps(struct follow *f, const char *what)
     char *host = fl_maps_normalise(host_raw), *sim = sim_raw ? fl_maps_normalise(sim_raw) : NULL;
     int differ = host && sim ? fl_maps_diff(host, sim, NULL) : 1;
     if (differ) {
-        printf("\nvmsim follow: the maps differ after call %u, %s (kernel -, vmsim +):\n", f->number,
+        fprintf(f->out, "\nvmsim follow: the maps differ after call %u, %s (kernel -, vmsim +):\n", f->number,
                what);
         if (host && sim)
-            fl_maps_diff(host, sim, stdout);
-        printf("kernel's maps:\n%svmsim's maps:\n%s", host ? host : "?\n", sim ? sim : "?\n");
+            fl_maps_diff(host, sim, f->out);
+        fprintf(f->out, "kernel's maps:\n%svmsim's maps:\n%s", host ? host : "?\n", sim ? sim : "?\n");
     }
     free(host_raw);
     free(sim_raw);
     free(host);
     free(sim);
     return differ;
+}
+
+/* Whether path starts with "#!", which the host's binfmt_script runs. */
+static int is_script(const char *path)
+{
+    char magic[2] = {0, 0};
+    FILE *file = fopen(path, "rb");
+    if (file) {
+        if (fread(magic, 1, 2, file) != 2)
+            magic[0] = 0;
+        fclose(file);
+    }
+    return magic[0] == '#' && magic[1] == '!';
 }
 
 static int exec_on_sim(struct follow *f, const char *path, char *const argv[], char *const envp[])
@@ -134,8 +149,9 @@ static int exec_on_sim(struct follow *f, const char *path, char *const argv[], c
     f->calls++;
     if (r != 0) {
         row(f, "0", vm, call, "  <- differs");
-        printf("\nvmsim follow: vms_execve of %s failed (%s) where the kernel's exec succeeded\n",
-               path, strerrorname_np(-r) ? strerrorname_np(-r) : "?");
+        fprintf(f->out, "\nvmsim follow: vms_execve of %s failed (%s) where the kernel's exec succeeded%s\n",
+                path, strerrorname_np(-r) ? strerrorname_np(-r) : "?",
+                r == -ENOEXEC && is_script(path) ? " (a #! script: vmsim's execve runs ELF programs only)" : "");
         return 1;
     }
     row(f, "0", "0", call, "");
@@ -154,7 +170,7 @@ static int follow_exec(struct follow *f, const struct fl_call *c)
         fl_trace_exe(&f->tracee, path, sizeof(path));
     char **argv = NULL, **envp = NULL;
     if (fl_trace_exec_args(&f->tracee, &argv, &envp)) {
-        printf("vmsim follow: cannot read the arguments of the exec of %s\n", path);
+        fprintf(f->out, "vmsim follow: cannot read the arguments of the exec of %s\n", path);
         return 2;
     }
     int fds[1024];
@@ -178,7 +194,7 @@ static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind k
         if (!note)
             return 0;
         row(f, kernel, "-", call, "  <- not followed");
-        printf("\nvmsim follow: cannot follow call %u, %s: %s\n", f->number, call, note);
+        fprintf(f->out, "\nvmsim follow: cannot follow call %u, %s: %s\n", f->number, call, note);
         return 2;
     }
     fl_format_ret(c, vm, vmsim, sizeof(vmsim));
@@ -188,7 +204,7 @@ static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind k
     scenario_comment(f, kernel, vmsim);
     if (vm != c->ret) {
         row(f, kernel, vmsim, call, "  <- differs");
-        printf("\nvmsim follow: call %u differs: %s\n  kernel: %s\n  vmsim:  %s\n", f->number, call,
+        fprintf(f->out, "\nvmsim follow: call %u differs: %s\n  kernel: %s\n  vmsim:  %s\n", f->number, call,
                kernel, vmsim);
         if (kind == FL_MM)
             compare_maps(f, call);
@@ -247,7 +263,7 @@ static void mirror_writes(struct follow *f)
 /* After the program's first thread: the rest runs untraced. */
 static void stop_at_thread(struct follow *f)
 {
-    printf("vmsim follow: the program started a thread at call %u: threads share the address "
+    fprintf(f->out, "vmsim follow: the program started a thread at call %u: threads share the address "
            "space and are not followed; the comparison stops here\n", f->number);
     f->tracee.threads = 1;
     ptrace(PTRACE_DETACH, f->tracee.pid, NULL, NULL);
@@ -359,6 +375,7 @@ int follow_main(int argc, char **argv)
 {
     struct follow f;
     memset(&f, 0, sizeof(f));
+    f.out = stderr;
     const char *out_path = NULL;
     int cmd_at = 0;
     int p = parse_args(argc, argv, &f, &out_path, &cmd_at);
@@ -393,15 +410,15 @@ int follow_main(int argc, char **argv)
         goto out;
     }
     if (!f.quiet)
-        printf("%6s  %-16s %-16s %s\n", "#", "kernel", "vmsim", "call");
+        fprintf(f.out, "%6s  %-16s %-16s %s\n", "#", "kernel", "vmsim", "call");
     status = exec_on_sim(&f, path, cmd, environ);
     if (status == CLI_OK)
         status = follow_program(&f);
-    if (status == CLI_OK && vms_check(fl_sim_machine(f.sim), stdout)) {
-        printf("vmsim follow: vmsim's invariants do not hold (above)\n");
+    if (status == CLI_OK && vms_check(fl_sim_machine(f.sim), f.out)) {
+        fprintf(f.out, "vmsim follow: vmsim's invariants do not hold (above)\n");
         status = CLI_FAILED;
     }
-    printf("vmsim follow: %s: %u calls compared (%u memory, %u open/close; %lu pages written "
+    fprintf(f.out, "vmsim follow: %s: %u calls compared (%u memory, %u open/close; %lu pages written "
            "mirrored), %s\n", cmd[0], f.calls, f.mm_calls, f.file_calls, f.mirrored,
            status == CLI_OK ? (f.tracee.threads ? "all agreed up to the first thread"
                                                 : "all agreed")
