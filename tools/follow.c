@@ -324,8 +324,9 @@ static void scenario_header(FILE *out, char *const argv[])
         fprintf(out, " %s", argv[i]);
     fprintf(out, "\n# Linux %s. The calls vmsim made for the program, in the tester's line\n"
                  "# format with absolute addresses; each is followed by the kernel's and vmsim's\n"
-                 "# results. Lines the tester does not replay yet: execve \"PATH\" \"ARG\"...\n"
-                 "# --env \"NAME=VALUE\"..., brk ADDR, and open PATH FLAGS (a host path).\n",
+                 "# results; \"store\" lines repeat what the program wrote before a call.\n"
+                 "# Lines the tester does not replay yet: execve \"PATH\" \"ARG\"... --env\n"
+                 "# \"NAME=xxx\"... (values masked, lengths kept), brk ADDR, open PATH FLAGS.\n",
             uname(&u) ? "?" : u.release);
 }
 

@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -456,9 +457,25 @@ void fl_format_open_line(const char *path, int flags, char *buf, size_t size)
     put_open_flags(&o, flags, 1);
 }
 
-/* An exec as a scenario line: execve "PATH" "ARG"... --env "NAME=VALUE"...
- * (every string quoted: arguments may hold spaces). Long lines are cut with
- * "..." at the end of the buffer; the caller sizes it. */
+/* An environment string with its value masked: "NAME=xxxx", as long as the
+ * original. A scenario file must not carry the user's secrets (tokens live
+ * in environments), and the stack's layout depends only on the lengths. */
+static void put_masked_env(struct out *o, const char *env)
+{
+    const char *eq = strchr(env, '=');
+    size_t name = eq ? (size_t)(eq - env) + 1 : strlen(env);
+    char *copy = strdup(env);
+    if (!copy)
+        return;
+    for (size_t i = name; copy[i]; i++)
+        copy[i] = 'x';
+    put_string(o, copy);
+    free(copy);
+}
+
+/* An exec as a scenario line: execve "PATH" "ARG"... --env "NAME=xxx"...
+ * (every string quoted: arguments may hold spaces; values masked, lengths
+ * kept). A line too long for the buffer is cut at its end; the caller sizes it. */
 void fl_format_execve_line(const char *path, char *const argv[], char *const envp[], char *buf,
                            size_t size)
 {
@@ -474,6 +491,6 @@ void fl_format_execve_line(const char *path, char *const argv[], char *const env
     put(&o, " --env");
     for (size_t i = 0; envp && envp[i]; i++) {
         put(&o, " ");
-        put_string(&o, envp[i]);
+        put_masked_env(&o, envp[i]);
     }
 }
