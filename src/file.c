@@ -175,15 +175,31 @@ static int read_host_extents(struct extent_tree *t, int fd, uint64_t size)
     return 0;
 }
 
-static struct address_space *new_inode(vms_machine *m, int host_fd, const struct stat *st)
+/* The inode's own host descriptor, opened again from the one the open just
+ * made: read-write only when the machine's open may write (a descriptor
+ * that writes, or O_TRUNC), read-only otherwise. A host descriptor open for
+ * writing is a write reference on the host's inode, and while one exists
+ * the host refuses to exec that file (ETXTBSY): holding the loader or a
+ * program read-write would stop every program on the host that uses it.
+ * Nothing else needs it: write-back, truncation and hole punching happen
+ * only after an open that may write. -1 when it cannot be opened. */
+static int reopen_host(int host_fd, int write, int *writable)
+{
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
+    int fd = write ? open(proc, O_RDWR | O_CLOEXEC | O_NONBLOCK) : -1;
+    *writable = fd >= 0;
+    if (fd < 0)
+        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    return fd;
+}
+
+static struct address_space *new_inode(vms_machine *m, int host_fd, const struct stat *st, int write)
 {
     struct address_space *as = calloc(1, sizeof(*as));
     struct xarray *xa = calloc(1, sizeof(*xa));
-    char proc[64];
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
-    int fd = open(proc, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int writable = 0;
+    int fd = reopen_host(host_fd, write, &writable);
     if (!as || !xa || fd < 0 || read_host_extents(&as->extents, fd, (uint64_t)st->st_size)) {
         if (as)
             ext_destroy(&as->extents);
@@ -196,6 +212,7 @@ static struct address_space *new_inode(vms_machine *m, int host_fd, const struct
     as->kind = MAPPING_FILE;
     as->pages = xa;
     as->host_fd = fd;
+    as->host_writable = writable;
     as->host_dev = (uint64_t)st->st_dev;
     as->host_ino = (uint64_t)st->st_ino;
     as->size = (uint64_t)st->st_size;
@@ -307,10 +324,21 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     f->dir_size = f->is_dir ? (uint64_t)st.st_size : 0;
     f->mode = st.st_mode;
     if (!f->is_dir) {
+        int write = f->writable || (flags & O_TRUNC);
         struct address_space *as = find_inode(m, &st);
-        if (!as && !(as = new_inode(m, host_fd, &st))) {
+        if (!as && !(as = new_inode(m, host_fd, &st, write))) {
             free(f);
             return -ENOMEM;
+        }
+        if (write && !as->host_writable) { /* the first open that may write */
+            int writable = 0, fd = reopen_host(host_fd, 1, &writable);
+            if (writable) {
+                close(as->host_fd);
+                as->host_fd = fd;
+                as->host_writable = 1;
+            } else if (fd >= 0) {
+                close(fd);
+            }
         }
         mapping_get(as);
         f->mapping = as;

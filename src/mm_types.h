@@ -76,7 +76,8 @@ struct address_space {
     struct vm_area_struct *i_mmap; /* VMAs that map it (Linux's i_mmap tree) */
     uint64_t nrdirty;              /* pages with PG_dirty */
     /* host files only */
-    int host_fd;                   /* read-write when the host allows it */
+    int host_fd;                   /* read-only until the machine opens the file to write */
+    int host_writable;             /* host_fd was opened read-write */
     uint64_t host_dev, host_ino;   /* the page-cache key */
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */
