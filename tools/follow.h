@@ -152,6 +152,9 @@ int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *
 /* The call made on vmsim: its result, -errno; *note (static text) says why the call
  * could not be repeated when the result is meaningless (then it returns INT64_MIN). */
 int64_t fl_sim_call(struct fl_sim *s, const struct fl_call *c, const char **note);
+/* Every descriptor has the same number on both sides (until the program
+ * picks a number itself, dup2, or gets one below 3, which vmsim never gives). */
+int fl_sim_fds_match(const struct fl_sim *s);
 /* The descriptor on vmsim's side for the host's fd, or -1. */
 int fl_sim_fd(const struct fl_sim *s, int host_fd);
 /* After an exec: descriptors the host closed (close-on-exec) are closed here too. */

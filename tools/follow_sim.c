@@ -113,6 +113,14 @@ static struct fd_entry *entry(struct fl_sim *s, int host_fd)
     return &s->fds[host_fd];
 }
 
+int fl_sim_fds_match(const struct fl_sim *s)
+{
+    for (size_t fd = 0; fd < s->nfds; fd++)
+        if (s->fds[fd].vmfd >= 0 && s->fds[fd].vmfd != (int)fd)
+            return 0;
+    return 1;
+}
+
 int fl_sim_fd(const struct fl_sim *s, int host_fd)
 {
     return host_fd >= 0 && (size_t)host_fd < s->nfds ? s->fds[host_fd].vmfd : -1;

@@ -51,6 +51,11 @@ static void child(int report, const char *path, char *const argv[], char *const 
 {
     if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
         child_fail(report, 0);
+    /* 0, 1 and 2 open, as vmsim's descriptor table starts (it never hands
+     * them out): a closed one would take the program's first open. */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            child_fail(report, 0);
     personality(ADDR_NO_RANDOMIZE);
     prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
     /* The program gets the follower's 0, 1 and 2 and nothing else, so that
