@@ -25,6 +25,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -275,7 +276,23 @@ static void stop_at_thread(struct follow *f)
     fprintf(f->out, "vmsim follow: the program started a thread at call %u: threads share the address "
            "space and are not followed; the comparison stops here\n", f->number);
     f->tracee.threads = 1;
-    ptrace(PTRACE_DETACH, f->tracee.pid, NULL, NULL);
+    fflush(f->out);
+    if (ptrace(PTRACE_DETACH, f->tracee.pid, NULL, NULL) == 0 &&
+        waitpid(f->tracee.pid, &f->tracee.status, 0) == f->tracee.pid) /* it runs to its end */
+        f->tracee.exited = 1;
+}
+
+/* How the program ended, when it did. */
+static void print_end(struct follow *f)
+{
+    int st = f->tracee.status;
+    if (!f->tracee.exited)
+        return;
+    if (WIFEXITED(st))
+        fprintf(f->out, "vmsim follow: the program exited with status %d\n", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        fprintf(f->out, "vmsim follow: the program was killed by %s\n",
+                sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "a signal");
 }
 
 /* Follows the program from its exec to its exit; the exit status of follow. */
@@ -386,6 +403,7 @@ int follow_main(int argc, char **argv)
     struct follow f;
     memset(&f, 0, sizeof(f));
     f.out = stderr;
+    f.tracee.mem_fd = -1;
     const char *out_path = NULL;
     int cmd_at = 0;
     int p = parse_args(argc, argv, &f, &out_path, &cmd_at);
@@ -428,6 +446,7 @@ int follow_main(int argc, char **argv)
         fprintf(f.out, "vmsim follow: vmsim's invariants do not hold (above)\n");
         status = CLI_FAILED;
     }
+    print_end(&f);
     fprintf(f.out, "vmsim follow: %s: %u calls compared (%u memory, %u open/close; %lu pages written "
            "mirrored), %s\n", cmd[0], f.calls, f.mm_calls, f.file_calls, f.mirrored,
            status == CLI_OK ? (f.tracee.threads ? "all agreed up to the first thread"
@@ -435,8 +454,7 @@ int follow_main(int argc, char **argv)
            : status == CLI_FAILED ? "one differed"
                                   : "not followed to the end");
 out:
-    if (!f.tracee.threads)
-        fl_trace_kill(&f.tracee);
+    fl_trace_kill(&f.tracee);
     fl_sim_destroy(f.sim);
     if (f.scenario)
         fclose(f.scenario);
