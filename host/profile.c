@@ -188,36 +188,6 @@ static int fs_is_ext4(const char *dir)
     return statfs(dir, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC;
 }
 
-/* The kernel's auxiliary vector of this process, from /proc/self/auxv:
- * glibc's getauxval(AT_HWCAP) answers its own platform bits on x86-64, not
- * the kernel's word. Fields not found keep what they hold. */
-static void read_auxv(struct host_profile *p)
-{
-    int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    uint64_t pair[2];
-    enum { AUX_HWCAP = 16, AUX_HWCAP2 = 26, AUX_MINSIGSTKSZ = 51 };
-    while (read(fd, pair, sizeof(pair)) == (ssize_t)sizeof(pair) && pair[0] != 0) {
-        if (pair[0] == AUX_HWCAP)
-            p->hwcap = pair[1];
-        else if (pair[0] == AUX_HWCAP2)
-            p->hwcap2 = pair[1];
-        else if (pair[0] == AUX_MINSIGSTKSZ)
-            p->minsigstksz = pair[1];
-    }
-    close(fd);
-}
-
-/* A soft resource limit in bytes (UINT64_MAX: unlimited), or fallback. */
-static uint64_t rlimit_bytes(int resource, uint64_t fallback)
-{
-    struct rlimit rl;
-    if (getrlimit(resource, &rl))
-        return fallback;
-    return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
-}
-
 void host_profile_read(struct host_profile *p, const char *dir)
 {
     struct vms_config d;
@@ -235,16 +205,6 @@ void host_profile_read(struct host_profile *p, const char *dir)
     p->memlock_rlimit = d.memlock_rlimit;
     if (!getrlimit(RLIMIT_MEMLOCK, &rl))
         p->memlock_rlimit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
-
-    p->stack_rlimit = rlimit_bytes(RLIMIT_STACK, d.stack_rlimit);
-    p->data_rlimit = rlimit_bytes(RLIMIT_DATA, d.data_rlimit);
-    p->uid = (unsigned)getuid();
-    p->gid = (unsigned)getgid();
-    /* The CPU's words, as the kernel gave them to this process. */
-    p->hwcap = d.hwcap;
-    p->hwcap2 = d.hwcap2;
-    p->minsigstksz = 0;
-    read_auxv(p);
 
     p->max_map_count = d.max_map_count;
     take_unsigned("/proc/sys/vm/max_map_count", &p->max_map_count, &p->src.max_map_count);
@@ -294,14 +254,6 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     c->zero_page = p->zero_page;
     c->privileged = p->privileged;
     c->memlock_rlimit = p->memlock_rlimit;
-    c->stack_rlimit = p->stack_rlimit;
-    c->data_rlimit = p->data_rlimit;
-    c->uid = p->uid;
-    c->gid = p->gid;
-    c->hwcap = p->hwcap;
-    c->hwcap2 = p->hwcap2;
-    if (p->minsigstksz)
-        c->minsigstksz = p->minsigstksz;
     c->max_map_count = p->max_map_count;
     c->mmap_min_addr = p->mmap_min_addr;
     c->fault_around_bytes = p->fault_around_bytes;
@@ -352,16 +304,6 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "privileged", (uint64_t)p->privileged,
             p->privileged ? "effective uid 0" : "effective uid not 0");
     row_u64(out, "memlock_rlimit", p->memlock_rlimit, "getrlimit(RLIMIT_MEMLOCK)");
-    row_u64(out, "stack_rlimit", p->stack_rlimit, "getrlimit(RLIMIT_STACK): mmap_base, stack growth");
-    row_u64(out, "data_rlimit", p->data_rlimit, "getrlimit(RLIMIT_DATA): brk's limit");
-    row_u64(out, "uid", p->uid, "getuid(): AT_UID, AT_EUID");
-    row_u64(out, "gid", p->gid, "getgid(): AT_GID, AT_EGID");
-    char hex[24];
-    snprintf(hex, sizeof(hex), "0x%" PRIx64, p->hwcap);
-    row(out, "hwcap", hex, "/proc/self/auxv AT_HWCAP: the CPU's features");
-    snprintf(hex, sizeof(hex), "0x%" PRIx64, p->hwcap2);
-    row(out, "hwcap2", hex, "/proc/self/auxv AT_HWCAP2");
-    row_u64(out, "minsigstksz", p->minsigstksz, "/proc/self/auxv AT_MINSIGSTKSZ (0: none given)");
     row_u64(out, "max_map_count", p->max_map_count, p->src.max_map_count);
     row_u64(out, "mmap_min_addr", p->mmap_min_addr, p->src.mmap_min_addr);
     row_u64(out, "overcommit_memory", p->overcommit_memory, p->src.overcommit_memory);

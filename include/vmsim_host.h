@@ -20,11 +20,6 @@ struct host_profile {
     int zero_page;              /* anonymous read faults map the zero page */
     int privileged;             /* root: CAP_SYS_RAWIO, CAP_IPC_LOCK */
     uint64_t memlock_rlimit;    /* RLIMIT_MEMLOCK soft limit, bytes; UINT64_MAX unlimited */
-    uint64_t stack_rlimit;      /* RLIMIT_STACK soft limit, bytes; UINT64_MAX unlimited */
-    uint64_t data_rlimit;       /* RLIMIT_DATA soft limit, bytes; UINT64_MAX unlimited */
-    unsigned uid, gid;          /* the real user and group a program run here gets */
-    uint64_t hwcap, hwcap2;     /* the auxiliary vector's AT_HWCAP, AT_HWCAP2 (the CPU's) */
-    uint64_t minsigstksz;       /* AT_MINSIGSTKSZ; 0: the kernel gave none (vmsim's default) */
     unsigned max_map_count;     /* vm.max_map_count */
     uint64_t mmap_min_addr;     /* vm.mmap_min_addr */
     unsigned overcommit_memory; /* vm.overcommit_memory: 0 heuristic, 1 always, 2 never */
