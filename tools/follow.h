@@ -143,7 +143,6 @@ struct fl_sim;
  * disk to measure), rooted at "/", whose one task runs vms_execve of path. */
 struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize);
 void fl_sim_destroy(struct fl_sim *s);
-vms_task *fl_sim_task(struct fl_sim *s);
 vms_machine *fl_sim_machine(struct fl_sim *s);
 /* Every call vmsim makes from now on is written to out as a scenario line. */
 void fl_sim_set_scenario(struct fl_sim *s, FILE *out);

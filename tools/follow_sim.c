@@ -86,7 +86,6 @@ void fl_sim_destroy(struct fl_sim *s)
     free(s);
 }
 
-vms_task *fl_sim_task(struct fl_sim *s) { return s->t; }
 vms_machine *fl_sim_machine(struct fl_sim *s) { return s->m; }
 void fl_sim_set_scenario(struct fl_sim *s, FILE *out) { s->scenario = out; }
 
