@@ -150,14 +150,25 @@ enum vms_event_kind {
                              name; b: the paging levels */
     VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa; detail; b: as above */
     VMS_EV_FAULT,         /* a: va; detail: "anon", "zero-page", "cow", ... */
-    VMS_EV_FRAME_ALLOC,   /* pa of a frame given to a page of memory; detail: "page cache"
-                             (a: file offset), "shmem" (a: offset in the object) */
+    VMS_EV_FRAME_ALLOC,   /* pa: the first frame of a block given to pages of memory;
+                             level: its order (2^level frames; > 0 only for large page-cache
+                             folios); detail, and a: "anon" (a write to untouched private
+                             memory; a: the page's va), "anon-read" (a read of it, without
+                             the zero page; a: va), "cow" (a private copy for a write; a: va),
+                             "shmem" (a: offset in the object), "page cache" (read from the
+                             file; a: file offset), "page cache, zeroed" (a new page, not
+                             read: written whole, or past the end of the file; a: offset).
+                             Page tables are VMS_EV_PGTABLE_ALLOC; a new mm's PGD and the
+                             zero page are not reported */
     VMS_EV_TLB_FILL,      /* a: va; pa: frame */
     VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
     VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
     VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
+    VMS_EV_FRAME_FREE,    /* a block of VMS_EV_FRAME_ALLOC back to the allocator: pa; level:
+                             its order; detail: "anon" (anon, anon-read and cow pages alike),
+                             "shmem" or "page cache" */
 };
 
 struct vms_event {
@@ -175,8 +186,8 @@ typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
 
 /* The kind's stable name, as the JSON "kind" field carries it: "tlb-miss",
  * "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
- * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork"; "unknown" for a value
- * outside the enum. */
+ * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "frame-free";
+ * "unknown" for a value outside the enum. */
 const char *vms_event_name(enum vms_event_kind k);
 
 /* The event narrated in one line, without a newline, as `vmsim demo` prints
@@ -223,7 +234,7 @@ struct vms_config {
     /* What execve writes into a new program's auxiliary vector. The CPU's
      * words are this default or, in the tester, the host's (getauxval). */
     unsigned uid, gid;            /* AT_UID/AT_EUID, AT_GID/AT_EGID; 0 */
-    uint64_t hwcap, hwcap2;       /* AT_HWCAP (CPUID 1 EDX), AT_HWCAP2; 0x178bfbff, 2 */
+    uint64_t hwcap, hwcap2;       /* AT_HWCAP (CPUID 1 EDX), AT_HWCAP2; 0x178bebff, 0 */
     uint64_t minsigstksz;         /* AT_MINSIGSTKSZ (the signal frame the CPU's xsave
                                      features need); 3376 */
     int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */
@@ -306,8 +317,10 @@ int vms_madvise(vms_task *t, vms_addr addr, uint64_t len, int advice);
  * ENAMETOOLONG, ENOTDIR, EIO (headers cut short), ENOMEM. An error found
  * after the old address space is gone (Linux's point of no return: a segment
  * that cannot be mapped) kills the process on Linux: vmsim returns that errno
- * too, records SIGSEGV/SI_KERNEL in vms_last_fault() and leaves the task an
- * empty address space, good only for vms_exit. */
+ * too, records SIGSEGV/SI_KERNEL in vms_last_fault() and leaves the task the
+ * half-built address space, good only for vms_exit.
+ * With config.root "/" an absolute symbolic link resolves from "/" as for any
+ * program (Debian's /lib64/ld-linux-x86-64.so.2 is one). */
 int vms_execve(vms_task *t, const char *path, char *const argv[], char *const envp[]);
 /* brk(2): the new break, or the current one when addr is 0 or the request
  * fails (below the start, RLIMIT_DATA, the next mapping or its stack guard

@@ -11,9 +11,8 @@
  * Linux 5.6 and under Valgrind, EPERM or ENOSYS from a seccomp filter),
  * decided once per machine, src/namei.c resolves the same paths by hand with
  * the same answers. A machine whose root is the host's own "/" (vmsim
- * follow's) resolves as the host does: absolute symlinks from "/" and ".."
- * at "/" staying there (RESOLVE_IN_ROOT, which is plain resolution at "/"),
- * as no path can leave it.
+ * follow's) resolves as the host does (RESOLVE_IN_ROOT): absolute symlinks
+ * from "/", ".." at "/" staying there, as no path can leave it.
  * Inside the machine the root folder is "/": maps show "/name".
  * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
  * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open.
@@ -44,6 +43,10 @@
 
 /* ---- the machine's root folder ---- */
 
+/* in_root: the root folder is the host's "/", where nothing can escape and an
+ * absolute symbolic link (as /lib64/ld-linux-x86-64.so.2 on Debian) names a
+ * path from it, as for any program: RESOLVE_IN_ROOT, which resolves as
+ * open(2) does there. */
 static long openat2_beneath(int dir, const char *path, int flags, unsigned mode, int in_root)
 {
     struct open_how how = {
@@ -74,10 +77,7 @@ int fs_init(vms_machine *m)
         return -errno;
     m->namei_by_hand = openat2_refused(m->root_fd);
     m->root_path = realpath(root, NULL);
-    if (!m->root_path)
-        return -errno;
-    m->root_is_host_root = strcmp(m->root_path, "/") == 0;
-    return 0;
+    return m->root_path ? 0 : -errno;
 }
 
 void fs_exit(vms_machine *m)
@@ -101,7 +101,17 @@ static const char *beneath_root(const vms_machine *m, const char *path)
     return path[n] && path[n + 1] ? path + n + 1 : ".";
 }
 
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root);
+
 static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigned mode)
+{
+    return host_open_in(m, rel, flags, mode, strcmp(m->root_path, "/") == 0);
+}
+
+/* in_root: resolve as a program inside the machine would, "/" and ".." stopping
+ * at the root folder (RESOLVE_IN_ROOT; src/namei.c the same where the host
+ * refuses openat2). */
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root)
 {
     flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
@@ -113,9 +123,9 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
     int fd = -EAGAIN;
     for (int tries = 0; fd == -EAGAIN && tries < OPEN_RETRIES; tries++) {
         if (m->namei_by_hand) {
-            fd = namei_open_beneath(m->root_fd, rel, flags, mode, m->root_is_host_root);
+            fd = namei_open_beneath(m->root_fd, rel, flags, mode, in_root);
         } else {
-            long ret = openat2_beneath(m->root_fd, rel, flags, mode, m->root_is_host_root);
+            long ret = openat2_beneath(m->root_fd, rel, flags, mode, in_root);
             fd = ret < 0 ? -errno : (int)ret;
         }
     }
@@ -175,31 +185,13 @@ static int read_host_extents(struct extent_tree *t, int fd, uint64_t size)
     return 0;
 }
 
-/* The inode's own host descriptor, opened again from the one the open just
- * made: read-write only when the machine's open may write (a descriptor
- * that writes, or O_TRUNC), read-only otherwise. A host descriptor open for
- * writing is a write reference on the host's inode, and while one exists
- * the host refuses to exec that file (ETXTBSY): holding the loader or a
- * program read-write would stop every program on the host that uses it.
- * Nothing else needs it: write-back, truncation and hole punching happen
- * only after an open that may write. -1 when it cannot be opened. */
-static int reopen_host(int host_fd, int write, int *writable)
-{
-    char proc[64];
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
-    int fd = write ? open(proc, O_RDWR | O_CLOEXEC | O_NONBLOCK) : -1;
-    *writable = fd >= 0;
-    if (fd < 0)
-        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    return fd;
-}
-
-static struct address_space *new_inode(vms_machine *m, int host_fd, const struct stat *st, int write)
+static struct address_space *new_inode(vms_machine *m, int host_fd, const struct stat *st)
 {
     struct address_space *as = calloc(1, sizeof(*as));
     struct xarray *xa = calloc(1, sizeof(*xa));
-    int writable = 0;
-    int fd = reopen_host(host_fd, write, &writable);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
+    int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (!as || !xa || fd < 0 || read_host_extents(&as->extents, fd, (uint64_t)st->st_size)) {
         if (as)
             ext_destroy(&as->extents);
@@ -212,7 +204,7 @@ static struct address_space *new_inode(vms_machine *m, int host_fd, const struct
     as->kind = MAPPING_FILE;
     as->pages = xa;
     as->host_fd = fd;
-    as->host_writable = writable;
+    as->host_wfd = -1;
     as->host_dev = (uint64_t)st->st_dev;
     as->host_ino = (uint64_t)st->st_ino;
     as->size = (uint64_t)st->st_size;
@@ -304,6 +296,20 @@ static int install_fd(struct files_struct *files, struct vms_file *f)
 
 /* ---- open and close ---- */
 
+/* The first open for writing gives the inode its writing descriptor: the
+ * host file opened again, write-only (never O_APPEND, which would move
+ * every write-back to the end), through the descriptor the open just got,
+ * so the host checked the right to write already. */
+static int inode_open_for_write(struct address_space *as, int host_fd)
+{
+    if (as->host_wfd >= 0)
+        return 0;
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
+    as->host_wfd = open(proc, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    return as->host_wfd < 0 ? -errno : 0;
+}
+
 static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
 {
     vms_machine *m = t->m;
@@ -324,24 +330,18 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
     f->dir_size = f->is_dir ? (uint64_t)st.st_size : 0;
     f->mode = st.st_mode;
     if (!f->is_dir) {
-        int write = f->writable || (flags & O_TRUNC);
         struct address_space *as = find_inode(m, &st);
-        if (!as && !(as = new_inode(m, host_fd, &st, write))) {
+        if (!as && !(as = new_inode(m, host_fd, &st))) {
             free(f);
             return -ENOMEM;
         }
-        if (write && !as->host_writable) { /* the first open that may write */
-            int writable = 0, fd = reopen_host(host_fd, 1, &writable);
-            if (writable) {
-                close(as->host_fd);
-                as->host_fd = fd;
-                as->host_writable = 1;
-            } else if (fd >= 0) {
-                close(fd);
-            }
-        }
         mapping_get(as);
         f->mapping = as;
+        int err = f->writable ? inode_open_for_write(as, host_fd) : 0;
+        if (err) {
+            fput(m, f);
+            return err;
+        }
         if (flags & O_TRUNC) /* the host emptied the file; so must its cache */
             truncate_mapping(t, as, 0);
     }
@@ -554,7 +554,7 @@ int vms_ftruncate(vms_task *t, int fd, int64_t len)
         return -EINVAL;
     if ((uint64_t)len > MAX_FILE_SIZE)
         return -EFBIG;
-    if (ftruncate(f->mapping->host_fd, len))
+    if (ftruncate(f->mapping->host_wfd, len))
         return -errno;
     truncate_mapping(t, f->mapping, (uint64_t)len);
     return 0;
@@ -605,4 +605,38 @@ int vms_sync(vms_machine *m)
             err = e;
     }
     return err;
+}
+
+/* ---- execve's file (Linux's do_open_execat and kernel_read) ---- */
+
+int open_exec(vms_task *t, const char *path, int in_machine, struct vms_file **out)
+{
+    vms_machine *m = t->m;
+    if (!path[0])
+        return -ENOENT;
+    if (strlen(path) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    const char *rel = in_machine ? (path[0] == '/' ? (path[1] ? path + 1 : ".") : path)
+                                 : beneath_root(m, path);
+    if (!rel)
+        return -EXDEV;
+    int host_fd = in_machine ? host_open_in(m, rel, O_RDONLY, 0, 1)
+                             : host_open_beneath(m, rel, O_RDONLY, 0);
+    if (host_fd < 0)
+        return host_fd;
+    struct stat st;
+    int err = fstat(host_fd, &st) ? -errno : 0;
+    /* may_open with MAY_EXEC: only a regular file with an execute bit runs
+     * (for root too: CAP_DAC_OVERRIDE needs one x bit). */
+    if (!err && (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)))
+        err = -EACCES;
+    if (!err)
+        err = open_file(t, host_fd, O_RDONLY, out);
+    close(host_fd);
+    return err;
+}
+
+int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len, uint64_t pos)
+{
+    return filemap_read_kernel(m, f->mapping, &f->ra, buf, len, pos);
 }

@@ -28,6 +28,8 @@ enum page_flag {
     PG_tail = 1u << 12,          /* another page of a large folio; compound_head names the first */
     PG_mapped_bh = 1u << 13,     /* its file block is mapped for it (Linux keeps it in the page's
                                     buffer head): a write or page_mkwrite reserved it */
+    PG_dirty_bh = 1u << 14,      /* its own block buffer is dirty: the page a write or store
+                                    dirtied (PG_dirty spreads to the whole folio) */
 };
 
 struct page {
@@ -49,6 +51,9 @@ struct phys_mem {
     uint64_t nr_free;     /* free frames, all orders */
     uint64_t nr_table;    /* frames holding page tables */
     uint32_t zero_pfn;    /* the shared zero page */
+    /* Told of each block put_page() frees (flags: its first page's, before
+     * the free); NULL: nobody listens. The machine raises VMS_EV_FRAME_FREE. */
+    void (*freed)(struct phys_mem *pm, uint32_t pfn, unsigned order, uint32_t flags);
 };
 
 int phys_mem_init(struct phys_mem *pm, uint64_t bytes); /* 0 or -errno */
