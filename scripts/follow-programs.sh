@@ -5,6 +5,9 @@
 # linked program (the build's follow_static). Exit 1 when any differed.
 vmsim=${1:?usage: follow-programs.sh VMSIM [STATIC]}
 static=$2
+# The programs run in a scratch folder: paths given relative to here made absolute.
+case $vmsim in /*) ;; */*) vmsim=$PWD/$vmsim ;; esac
+case $static in /* | "") ;; *) static=$PWD/$static ;; esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmsim-follow-programs.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT
 seq 1 20000 > "$work/numbers.txt" 2>/dev/null || printf '3\n1\n2\n' > "$work/numbers.txt"
