@@ -41,6 +41,7 @@ struct follow {
     unsigned file_calls; /* of which opens and closes */
     unsigned number;     /* the program's system calls seen */
     unsigned long mirrored; /* pages the program wrote, stored on vmsim too */
+    unsigned children;   /* processes the program started (not followed) */
 };
 
 static void usage(FILE *out)
@@ -324,6 +325,9 @@ static int follow_program(struct follow *f)
                 free(c);
                 return CLI_OK;
             }
+            if (c->ret > 0 && !f->children++ && !f->quiet)
+                fprintf(f->out, "vmsim follow: the program started a child (pid %" PRId64 ") at call "
+                        "%u: children run untraced, only this process is followed\n", c->ret, f->number);
             break;
         case FL_MM_UNMODELLED:
             if (c->ret >= 0)
