@@ -122,7 +122,14 @@ struct dt_seq {
 void dt_seq_push(struct dt_seq *s, const struct dt_op *op);
 void dt_seq_free(struct dt_seq *s);
 void dt_seq_print(const struct dt_seq *s, FILE *out);
-int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize);
+/* Scenario text of len bytes (any bytes at all) into s, one op per line
+ * (scenario.c); lines, when not NULL, gets each op's line number
+ * (malloc'ed). 0, or -1 with "NAME:LINE: what is wrong" in err, s and
+ * *lines left empty. */
+int dt_scenario_parse(const char *name, const char *text, size_t len, struct dt_seq *s, int **lines,
+                      char *err, size_t errsize);
+int dt_scenario_load(const char *path, struct dt_seq *s, int **lines, char *err, size_t errsize);
+int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize); /* lines not kept */
 
 struct dt_diff {
     int step;   /* index of the diverging op; n for the final disk check */

@@ -34,65 +34,6 @@ const char *dt_aspect_name(int aspect)
     return aspect >= 0 && aspect < DT_NASPECTS ? names[aspect] : "?";
 }
 
-/* ---- sequences ---- */
-
-void dt_seq_push(struct dt_seq *s, const struct dt_op *op)
-{
-    if (s->n == s->cap) {
-        int cap = s->cap ? s->cap * 2 : 64;
-        struct dt_op *grown = realloc(s->ops, (size_t)cap * sizeof(*grown));
-        if (!grown) {
-            fprintf(stderr, "vmsim-difftest: out of memory\n");
-            exit(2);
-        }
-        s->ops = grown;
-        s->cap = cap;
-    }
-    s->ops[s->n++] = *op;
-}
-
-void dt_seq_free(struct dt_seq *s)
-{
-    free(s->ops);
-    *s = (struct dt_seq){0};
-}
-
-void dt_seq_print(const struct dt_seq *s, FILE *out)
-{
-    char line[256];
-    for (int i = 0; i < s->n; i++) {
-        dt_format_op(&s->ops[i], line, sizeof(line));
-        fprintf(out, "%s\n", line);
-    }
-}
-
-int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return snprintf(err, errsize, "%s: %s", path, strerror(errno)), -1;
-    char line[512], msg[256];
-    int lineno = 0, rc = 0;
-    while (!rc && fgets(line, sizeof(line), f)) {
-        lineno++;
-        char *p = line + strspn(line, " \t");
-        if (*p == '#' || *p == '\n' || *p == '\0')
-            continue;
-        struct dt_op op;
-        const char *unsafe = NULL;
-        if (dt_parse_op(p, &op, msg, sizeof(msg)) || (unsafe = dt_op_unsafe(&op))) {
-            snprintf(err, errsize, "%s:%d: %s", path, lineno, unsafe ? unsafe : msg);
-            rc = -1;
-        } else {
-            dt_seq_push(s, &op);
-        }
-    }
-    fclose(f);
-    if (rc)
-        dt_seq_free(s); /* a scenario that does not load leaves nothing to free */
-    return rc;
-}
-
 /* ---- maps ---- */
 
 int dt_maps_parse(const char *text, uint64_t window, struct dt_maps *out)
