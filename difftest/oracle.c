@@ -298,7 +298,8 @@ int oracle_replay(oracle *o, const oracle_scenario *s, struct oracle_report *r)
         size_t len = strlen(r->noise);
         snprintf(r->noise + len, sizeof(r->noise) - len, ", agreed in run %d", r->runs);
     } else if (rc == 1 && r->runs > 1) {
-        snprintf(r->noise, sizeof(r->noise), "it showed in each of %d runs", r->runs);
+        snprintf(r->noise, sizeof(r->noise), "%s differed in each of %d runs, so it counts",
+                 dt_aspect_name(d->aspect), r->runs);
     }
     r->outcome = rc == 0 ? ORACLE_AGREE : rc == 1 ? ORACLE_DIFFER : ORACLE_ERROR;
     if (rc != 0) {

@@ -146,7 +146,7 @@ static void print_text(const struct compare_options *o, const oracle_scenario *s
     for (int i = 0; i < r->nsteps; i++)
         print_step(&r->steps[i], &w, color);
     if (r->noise[0])
-        printf("(host timing: %s)\n", r->noise);
+        printf("(run again, as the host's timing can cause such a difference: %s)\n", r->noise);
     if (r->outcome == ORACLE_AGREE) {
         printf("all %d steps agree (results, signals, bytes, fault counts, maps, vms_check, files on disk)\n",
                oracle_scenario_steps(sc));
