@@ -135,7 +135,10 @@ int oracle_set(oracle *o, const char *assignment, char *err, size_t errsize)
         return -1;
     o->settings[o->nsettings] = s;
     struct vms_config c;
+    char why[256];
     sim_config(&c, o->scratch, &o->profile, o->settings, o->nsettings + 1);
+    if (vms_config_check(&c, why, sizeof(why)))
+        return snprintf(err, errsize, "%s: %s", assignment, why), -1;
     vms_machine *m = vms_machine_create(&c);
     if (!m)
         return snprintf(err, errsize, "%s: the machine refuses this value (%s)", assignment,
