@@ -98,9 +98,10 @@ oracle *oracle_open(const char *scratch_parent, char *err, size_t errsize)
         return snprintf(err, errsize, "out of memory"), NULL;
     signal(SIGPIPE, SIG_IGN);
     const char *parent = scratch_parent ? scratch_parent : getenv("TMPDIR");
-    snprintf(o->scratch, sizeof(o->scratch), "%s/vmsim-oracle.XXXXXX", parent && *parent ? parent : "/tmp");
+    parent = parent && *parent ? parent : "/tmp";
+    snprintf(o->scratch, sizeof(o->scratch), "%s/vmsim-oracle.XXXXXX", parent);
     if (!mkdtemp(o->scratch)) {
-        snprintf(err, errsize, "cannot make a scratch folder %s: %s", o->scratch, strerror(errno));
+        snprintf(err, errsize, "cannot make a scratch folder in %s: %s", parent, strerror(errno));
         free(o);
         return NULL;
     }

@@ -28,7 +28,7 @@ static const char compare_usage[] =
     "                     readahead_kb=0; VALUE is a number, 0x hex, K/M/G/T or\n"
     "                     unlimited; FIELD is a vms_config field\n"
     "  --json             one JSON object per step, then one with the outcome\n"
-    "  --profile          print the host profile before the steps\n"
+    "  --profile          print the host profile before the steps (not with --json)\n"
     "  --scratch DIR      folder for the two scratch roots (default $TMPDIR or /tmp)\n"
     "  --no-color         no colour (also NO_COLOR=1, or output not a terminal)\n"
     "  -h, --help         this text\n"
@@ -155,6 +155,10 @@ static void print_text(const struct compare_options *o, const oracle_scenario *s
     char call[256];
     oracle_scenario_call(sc, r->diff_step, call, sizeof(call));
     int line = oracle_scenario_line(sc, r->diff_step);
+    if (r->outcome == ORACLE_ERROR && r->nsteps == 0) {
+        printf("could not start the two sides: %s", r->diff_text);
+        return;
+    }
     if (r->outcome == ORACLE_ERROR) {
         printf("could not run step %d (line %d: %s): %s", r->diff_step + 1, line, call, r->diff_text);
         return;
