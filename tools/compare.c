@@ -134,6 +134,28 @@ static void print_step(const struct oracle_step *s, const struct widths *w, int 
            w->call, s->call, w->vmsim, v, faults[0] ? w->host : 0, h, faults[0] ? "  " : "", faults, off);
 }
 
+/* The last lines: agreement, or the first difference with both sides. */
+static void print_outcome(const oracle_scenario *sc, const struct oracle_report *r, int color)
+{
+    const char *red = color ? "\033[1;31m" : "", *plain = color ? "\033[0m" : "";
+    char call[256];
+    oracle_scenario_call(sc, r->diff_step, call, sizeof(call));
+    int line = oracle_scenario_line(sc, r->diff_step);
+    if (r->outcome == ORACLE_AGREE)
+        printf("all %d steps agree (results, signals, bytes, fault counts, maps, vms_check, files on disk)\n",
+               oracle_scenario_steps(sc));
+    else if (r->outcome == ORACLE_ERROR && r->nsteps == 0)
+        printf("could not start the two sides: %s", r->diff_text);
+    else if (r->outcome == ORACLE_ERROR)
+        printf("could not run step %d (line %d: %s): %s", r->diff_step + 1, line, call, r->diff_text);
+    else if (r->diff_step >= oracle_scenario_steps(sc))
+        printf("%sDIFFERENT%s after the last step, in %s (files on disk):\n%s", red, plain, r->diff_aspect,
+               r->diff_text);
+    else
+        printf("%sDIFFERENT%s at step %d (line %d: %s), in %s:\n%s", red, plain, r->diff_step + 1, line, call,
+               r->diff_aspect, r->diff_text);
+}
+
 static void print_text(const struct compare_options *o, const oracle_scenario *sc,
                        const struct oracle_report *r, const oracle *orc, int color)
 {
@@ -147,28 +169,7 @@ static void print_text(const struct compare_options *o, const oracle_scenario *s
         print_step(&r->steps[i], &w, color);
     if (r->noise[0])
         printf("(run again, as the host's timing can cause such a difference: %s)\n", r->noise);
-    if (r->outcome == ORACLE_AGREE) {
-        printf("all %d steps agree (results, signals, bytes, fault counts, maps, vms_check, files on disk)\n",
-               oracle_scenario_steps(sc));
-        return;
-    }
-    char call[256];
-    oracle_scenario_call(sc, r->diff_step, call, sizeof(call));
-    int line = oracle_scenario_line(sc, r->diff_step);
-    if (r->outcome == ORACLE_ERROR && r->nsteps == 0) {
-        printf("could not start the two sides: %s", r->diff_text);
-        return;
-    }
-    if (r->outcome == ORACLE_ERROR) {
-        printf("could not run step %d (line %d: %s): %s", r->diff_step + 1, line, call, r->diff_text);
-        return;
-    }
-    if (r->diff_step >= oracle_scenario_steps(sc))
-        printf("%sDIFFERENT%s after the last step, in %s (files on disk):\n%s", color ? "\033[1;31m" : "",
-               color ? "\033[0m" : "", r->diff_aspect, r->diff_text);
-    else
-        printf("%sDIFFERENT%s at step %d (line %d: %s), in %s:\n%s", color ? "\033[1;31m" : "",
-               color ? "\033[0m" : "", r->diff_step + 1, line, call, r->diff_aspect, r->diff_text);
+    print_outcome(sc, r, color);
 }
 
 /* ---- JSON ---- */
