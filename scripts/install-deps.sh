@@ -1,10 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages vmsim needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
-# Optional ones leave their tests out when missing, and say so:
-#   valgrind                    the valgrind tests
-#   clang, libclang-rt-N-dev    the fuzz targets (libFuzzer: `make fuzz`,
-#                               the fuzz_* tests), N being clang's version
+# valgrind, python3 and groff are optional: without one, its tests are left out.
+# clang and libclang-rt-N-dev (N: clang's version) are optional too: without
+# them the fuzz tests are skipped and `make fuzz` cannot run.
 set -e
 need=""
 want=""
@@ -13,6 +12,9 @@ for pkg in gcc make cmake pkg-config libcmocka-dev; do
     have "$pkg" || need="$need $pkg"
 done
 have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
+command -v python3 >/dev/null 2>&1 || want="$want python3"
+command -v groff >/dev/null 2>&1 || want="$want groff-base"
+command -v man >/dev/null 2>&1 || want="$want man-db"
 # libFuzzer's runtime comes with the clang release: libclang-rt-14-dev for
 # clang 14 (Debian 12).
 fuzz_packages() {
@@ -35,7 +37,7 @@ if [ "$(id -u)" = 0 ]; then
     fi
     if [ -n "$want" ]; then
         apt-get install -y -qq --no-install-recommends $want ||
-            echo "could not install$want: the valgrind tests are left out" >&2
+            echo "could not install$want: their tests are left out" >&2
     fi
     if [ -n "$fuzz" ]; then
         apt-get install -y -qq --no-install-recommends $fuzz ||
@@ -46,7 +48,7 @@ elif [ -n "$need" ]; then
     echo "run: sudo apt-get install -y$need$want$fuzz" >&2
     exit 1
 else
-    [ -n "$want" ] && echo "optional:$want (the valgrind tests are left out without it)" >&2
+    [ -n "$want" ] && echo "optional:$want (their tests are left out without them)" >&2
     [ -n "$fuzz" ] && echo "optional:$fuzz (the fuzz tests are skipped and make fuzz cannot run without it)" >&2
     echo "run: sudo apt-get install -y$want$fuzz" >&2
 fi
