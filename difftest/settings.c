@@ -41,7 +41,10 @@ static const struct field fields[] = {
     FIELD(zero_page, F_INT),            FIELD(overcommit_memory, F_UNSIGNED),
     FIELD(overcommit_ratio, F_UNSIGNED), FIELD(overcommit_kbytes, F_U64),
     FIELD(mem_total, F_U64),            FIELD(admin_reserve_kbytes, F_U64),
-    FIELD(user_reserve_kbytes, F_U64),
+    FIELD(user_reserve_kbytes, F_U64),  FIELD(stack_rlimit, F_U64),
+    FIELD(data_rlimit, F_U64),          FIELD(uid, F_UNSIGNED),
+    FIELD(gid, F_UNSIGNED),             FIELD(hwcap, F_U64),
+    FIELD(hwcap2, F_U64),               FIELD(minsigstksz, F_U64),
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
