@@ -20,5 +20,7 @@ int demo_main(int argc, char **argv);
 
 /* `vmsim follow -- CMD ARGS`: argv[0] is "follow" (tools/follow.c). */
 int follow_main(int argc, char **argv);
+/* `vmsim compare SCENARIO`: argv[0] is "compare". */
+int compare_main(int argc, char **argv);
 
 #endif
