@@ -18,4 +18,7 @@ int cli_use_color(FILE *out, int no_color_flag);
 /* `vmsim demo`: argv[0] is "demo". */
 int demo_main(int argc, char **argv);
 
+/* `vmsim shell`: argv[0] is "shell". */
+int shell_main(int argc, char **argv);
+
 #endif

@@ -17,6 +17,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"demo", demo_main, "map a file with mmap and follow its page, step by step"},
+    {"shell", shell_main, "an interactive Lua session with a machine ready"},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

@@ -1,0 +1,19 @@
+/*
+ * The objects behind the handles, for the tools: a tool may look inside a
+ * machine between calls (maps, walks, counters) with the C API itself.
+ */
+#include "binding.h"
+
+vms_machine *vmsim_lua_to_machine(lua_State *L, int index)
+{
+    struct vl_machine_ud *ud = luaL_testudata(L, index, VL_MACHINE);
+    return ud && ud->rec ? ud->rec->m : NULL;
+}
+
+vms_task *vmsim_lua_to_task(lua_State *L, int index)
+{
+    struct vl_task_ud *ud = luaL_testudata(L, index, VL_TASK);
+    if (!ud || !ud->rec || !ud->rec->m)
+        return NULL;
+    return ud->t;
+}
