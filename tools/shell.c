@@ -741,9 +741,10 @@ static void list_matches(const struct names *ns)
             width = strlen(ns->v[i]);
     size_t per_line = 78 / (width + 2);
     per_line = per_line ? per_line : 1;
-    for (size_t i = 0; i < ns->n; i++)
-        printf("%-*s%s", (int)(width + 2), ns->v[i],
-               (i + 1) % per_line == 0 || i + 1 == ns->n ? "\n" : "");
+    for (size_t i = 0; i < ns->n; i++) {
+        int last_of_row = (i + 1) % per_line == 0 || i + 1 == ns->n;
+        printf("%-*s%s", last_of_row ? 0 : (int)(width + 2), ns->v[i], last_of_row ? "\n" : "");
+    }
     fflush(stdout);
 }
 
