@@ -9,6 +9,7 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 for pkg in gcc make cmake pkg-config libcmocka-dev; do
     have "$pkg" || need="$need $pkg"
 done
+have libedit-dev || need="$need libedit-dev" # required: vmsim shell's line editing
 have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
 [ -z "$need$want" ] && exit 0
 if [ "$(id -u)" = 0 ]; then

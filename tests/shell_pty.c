@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,7 +64,12 @@ static void exec_shell(const char *tool, char *const extra[])
     for (int i = 0; extra && extra[i] && n < 15; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    execv(tool, argv);
+    for (int tries = 0; tries < 50; tries++) { /* ETXTBSY: a write handle lingers briefly */
+        execv(tool, argv);
+        if (errno != ETXTBSY)
+            break;
+        usleep(100 * 1000);
+    }
     _exit(127);
 }
 
@@ -220,15 +226,29 @@ static int count_text(const struct session *s, const char *text)
     return n;
 }
 
+/* The terminal is in libedit's mode: not canonical (the master's termios
+ * are the terminal's own). libedit writes its prompt before it leaves the
+ * canonical mode, and a key sent in between would reach the line
+ * discipline instead of libedit. */
+static int editing(const struct session *s)
+{
+    struct termios t;
+    return tcgetattr(s->fd, &t) == 0 && !(t.c_lflag & ICANON);
+}
+
 /* Waits until the shell waits for a line: a prompt ("vmsim> " or ">> ")
- * at the end of the output, on a line begun since keys were last sent. */
+ * at the end of the output, on a line begun since keys were last sent, and
+ * the terminal in libedit's hands. */
 static void wait_prompt(struct session *s)
 {
     long deadline = now_ms() + WAIT_MS;
     for (;;) {
         if (s->len >= s->sent + 2 && memcmp(s->out + s->len - 2, "> ", 2) == 0 &&
-            memchr(s->out + s->sent, '\n', s->len - s->sent))
+            memchr(s->out + s->sent, '\n', s->len - s->sent)) {
+            while (!editing(s) && now_ms() < deadline)
+                usleep(2000);
             return;
+        }
         long left = deadline - now_ms();
         if (left <= 0 || !read_some(s, (int)left))
             fail_msg("expected a prompt; the shell wrote:\n%s", s->out);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #define PROMPT "vmsim> "
 #define PROMPT_MORE ">> "
@@ -838,7 +839,9 @@ static int open_editor(struct shell *s, const char *argv0)
     el_set(s->el, EL_SIGNAL, 1);
     el_set(s->el, EL_PROMPT, prompt_text);
     el_set(s->el, EL_HIST, history, s->hist);
-    el_set(s->el, EL_ADDFN, "vmsim-complete", "complete a name", on_tab);
+    /* the wide call keeps these strings; the narrow one copies them and
+     * never frees the copies */
+    el_wset(s->el, EL_ADDFN, L"vmsim-complete", L"complete a name", on_tab);
     el_set(s->el, EL_BIND, "^I", "vmsim-complete", NULL);
     return 0;
 }
