@@ -618,11 +618,15 @@ static void a_bad_configuration_is_refused(void **state)
     char *extra[] = {"--ram", "12Q", NULL};
     start_pipe(&s, *state, extra);
     assert_int_equal(finish(&s), 2);
-    assert_non_null(strstr(s.out, "field 'ram'"));
+    assert_non_null(strstr(s.out, "vmsim shell: --ram: field 'ram': not a size"));
     char *unknown[] = {"--colour", NULL};
     start_pipe(&s, *state, unknown);
     assert_int_equal(finish(&s), 2);
-    assert_non_null(strstr(s.out, "unknown config field 'colour'"));
+    assert_non_null(strstr(s.out, "vmsim shell: --colour: unknown config field 'colour'"));
+    char *root[] = {"--root", "/nonexistent/vmsim-shell-test", NULL};
+    start_pipe(&s, *state, root);
+    assert_int_equal(finish(&s), 2);
+    assert_non_null(strstr(s.out, "cannot make the machine: ENOENT"));
     char *stray[] = {"script.lua", NULL};
     start_pipe(&s, *state, stray);
     assert_int_equal(finish(&s), 2);

@@ -990,9 +990,10 @@ static void push_option_value(lua_State *L, const char *text)
         lua_pushstring(L, text);
 }
 
-/* Parses argv into o and the config table at the top of the stack.
- * 0, or CLI_USAGE after a message. */
-static int parse_options(lua_State *L, int argc, char **argv, struct shell_options *o)
+/* Parses argv into o, the config table at index cfg and, at cfg + 1, the
+ * option each field came from (for messages). 0, or CLI_USAGE after a
+ * message. */
+static int parse_options(lua_State *L, int argc, char **argv, struct shell_options *o, int cfg)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1025,41 +1026,71 @@ static int parse_options(lua_State *L, int argc, char **argv, struct shell_optio
             push_option_value(L, argv[++i]);
         else
             lua_pushboolean(L, 1);
-        lua_setfield(L, -2, field);
+        lua_setfield(L, cfg, field);
+        lua_pushstring(L, a);
+        lua_setfield(L, cfg + 1, field);
     }
     return 0;
 }
 
-/* Runs code, which returns a handle or nil and an error name, and sets the
- * global `name` to the handle. 0, or -1 after a message. */
-static int make_global(lua_State *L, const char *name, const char *code)
+/* The machine's refusal, named by the option it came from when the message
+ * quotes a field an option set: "--ram 12Q: field 'ram': not a size". */
+static void report_config_error(lua_State *L, const char *msg, int origins)
 {
-    int base = lua_gettop(L);
-    if (luaL_loadstring(L, code) != LUA_OK || lua_pcall(L, 0, 2, 0) != LUA_OK) {
-        fprintf(stderr, "vmsim shell: %s\n", lua_tostring(L, -1));
-        lua_settop(L, base);
+    lua_pushnil(L);
+    while (lua_next(L, origins)) {
+        char quoted[80];
+        snprintf(quoted, sizeof(quoted), "'%s'", lua_tostring(L, -2));
+        const char *detail = strchr(msg, '(');
+        if (strstr(msg, quoted) && detail) {
+            size_t len = strlen(detail + 1);
+            fprintf(stderr, "vmsim shell: %s: %.*s\n", lua_tostring(L, -1),
+                    (int)(len && detail[len] == ')' ? len - 1 : len), detail + 1);
+            lua_pop(L, 2);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    fprintf(stderr, "vmsim shell: %s\n", msg);
+}
+
+/* After a pcall of vmsim.machine or m:spawn: 0 with the handle at the top,
+ * or -1 after a message. */
+static int handle_made(lua_State *L, int status, const char *what, int origins)
+{
+    if (status != LUA_OK) {
+        report_config_error(L, lua_tostring(L, -1), origins);
         return -1;
     }
     if (lua_isnil(L, -2)) {
-        fprintf(stderr, "vmsim shell: cannot make %s: %s\n", name,
+        fprintf(stderr, "vmsim shell: cannot make %s: %s\n", what,
                 lua_isstring(L, -1) ? lua_tostring(L, -1) : "no reason given");
-        lua_settop(L, base);
         return -1;
     }
     lua_pop(L, 1);
-    lua_setglobal(L, name);
     return 0;
 }
 
-/* m and t, from the config table at the top of the stack (popped). */
-static int make_machine(lua_State *L)
+/* The globals m and t, from the config table at cfg. */
+static int make_machine(lua_State *L, int cfg)
 {
-    lua_setglobal(L, "_VMSIM_SHELL_CONFIG");
-    int r = make_global(L, "m", "return vmsim.machine(_VMSIM_SHELL_CONFIG)");
-    lua_pushnil(L);
-    lua_setglobal(L, "_VMSIM_SHELL_CONFIG");
+    int base = lua_gettop(L);
+    lua_getglobal(L, "vmsim");
+    lua_getfield(L, -1, "machine");
+    lua_pushvalue(L, cfg);
+    if (handle_made(L, lua_pcall(L, 1, 2, 0), "the machine", cfg + 1) != 0) {
+        lua_settop(L, base);
+        return -1;
+    }
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "m");
+    lua_getfield(L, -1, "spawn");
+    lua_insert(L, -2);
+    lua_pushliteral(L, "shell");
+    int r = handle_made(L, lua_pcall(L, 2, 2, 0), "the task", cfg + 1);
     if (r == 0)
-        r = make_global(L, "t", "return m:spawn('shell')");
+        lua_setglobal(L, "t");
+    lua_settop(L, base);
     return r;
 }
 
@@ -1080,15 +1111,18 @@ static int finish(struct shell *s)
 static int shell_run(struct shell *s, int argc, char **argv)
 {
     struct shell_options o = {0};
-    lua_newtable(s->L);
-    int status = parse_options(s->L, argc, argv, &o);
+    lua_newtable(s->L); /* the config */
+    lua_newtable(s->L); /* the option of each field */
+    int status = parse_options(s->L, argc, argv, &o, lua_gettop(s->L) - 1);
     if (status || o.help) {
         if (o.help)
             usage(stdout);
         lua_close(s->L);
         return status;
     }
-    if (make_machine(s->L) != 0) {
+    int made = make_machine(s->L, lua_gettop(s->L) - 1);
+    lua_pop(s->L, 2);
+    if (made != 0) {
         lua_close(s->L);
         fprintf(stderr, "Try 'vmsim shell --help'.\n");
         return CLI_USAGE;
