@@ -4,10 +4,14 @@
  */
 #include "binding.h"
 
-vms_machine *vmsim_lua_to_machine(lua_State *L, int index)
+vms_machine *vmsim_lua_to_machine(lua_State *L, int index, unsigned *number)
 {
     struct vl_machine_ud *ud = luaL_testudata(L, index, VL_MACHINE);
-    return ud && ud->rec ? ud->rec->m : NULL;
+    if (!ud || !ud->rec || !ud->rec->m)
+        return NULL;
+    if (number)
+        *number = ud->rec->number;
+    return ud->rec->m;
 }
 
 vms_task *vmsim_lua_to_task(lua_State *L, int index)

@@ -602,6 +602,45 @@ static void an_unfinished_statement_fails_the_feed(void **state)
     assert_non_null(strstr(s.out, "the input ended inside a statement"));
 }
 
+static void os_exit_ends_the_session_cleanly(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/file.txt", f->home);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs("Hello\n", file);
+    fclose(file);
+    char *extra[] = {"--root", f->home, "--quiet", NULL};
+    struct session s;
+    start_pipe(&s, f, extra);
+    send_text(&s, "fd = t:open('file.txt', 'rdwr')\n"
+                  "p = t:mmap(0, 6, 'rw', 'shared', fd, 0)\n"
+                  "t:store(p, 'J')\n"
+                  "os.exit(3)\n"
+                  "print('not run')\n");
+    assert_int_equal(finish(&s), 3);
+    assert_string_equal(s.out, "true\n");
+    char text[16] = {0};
+    file = fopen(path, "r");
+    assert_non_null(file);
+    assert_non_null(fgets(text, sizeof(text), file));
+    fclose(file);
+    assert_string_equal(text, "Jello\n"); /* written back on the way out */
+}
+
+static void tables_print_their_fields(void **state)
+{
+    struct session s;
+    start_pipe(&s, *state, NULL);
+    send_text(&s, "{3, 2, 1, b = 'x', a = {true}, [1.5] = 0}\n"
+                  "local t = {} for i = 1, 40 do t[i] = i end return t\n");
+    assert_int_equal(finish(&s), 0);
+    assert_non_null(strstr(s.out, "{3, 2, 1, a = {true}, b = \"x\", ...}\n"));
+    assert_non_null(strstr(s.out, "{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, "
+                                  "19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, ...}\n"));
+}
+
 static void quiet_tells_no_calls(void **state)
 {
     struct session s;
@@ -668,6 +707,8 @@ int main(int argc, char **argv)
         T(a_pipe_is_a_script_feed),
         T(a_failing_line_fails_the_feed),
         T(an_unfinished_statement_fails_the_feed),
+        T(os_exit_ends_the_session_cleanly),
+        T(tables_print_their_fields),
         T(quiet_tells_no_calls),
         T(a_bad_configuration_is_refused),
         T(help),

@@ -50,13 +50,19 @@ struct shell {
     struct vms_stats stats_before; /* its counters at the last :stats */
     unsigned long failed_lines;  /* lines that raised an error */
     int quit;
+    int exit_status; /* os.exit's, when it ended the session */
+    int exited;      /* os.exit was called */
 };
+
+/* The error object os.exit raises to unwind the line: its address. */
+static const char EXIT_REQUEST = 'x';
 
 /* The registry key of the last call's results: its address, a constant. */
 static const char LAST_RESULTS_KEY = 'r';
 
-/* Set by SIGINT, read by the Lua hook that stops a running line: the one
- * thing a signal handler may touch is a volatile sig_atomic_t. */
+/* Set by SIGINT (1), and by the Lua hook that stopped a running line on it
+ * (2): the one thing a signal handler may touch is a volatile
+ * sig_atomic_t. */
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
@@ -68,8 +74,8 @@ static void on_sigint(int sig)
 static void stop_if_interrupted(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (interrupted) {
-        interrupted = 0;
+    if (interrupted == 1) {
+        interrupted = 2;
         luaL_error(L, "interrupted");
     }
 }
@@ -113,6 +119,33 @@ static void install_hooks(struct shell *s)
     struct vmsim_lua_hooks h = {.arg = s, .call_begin = on_call_begin,
                                 .call_end = on_call_end, .event = on_machine_event};
     vmsim_lua_set_hooks(s->L, &h);
+}
+
+/* os.exit([code [, close]]) ends the session as :quit does, so that every
+ * machine is destroyed and its dirty file pages are written back; code
+ * (true 0, false 1, an integer) becomes the exit status. */
+static int shell_os_exit(lua_State *L)
+{
+    struct shell *s = lua_touserdata(L, lua_upvalueindex(1));
+    if (lua_isboolean(L, 1))
+        s->exit_status = lua_toboolean(L, 1) ? CLI_OK : CLI_FAILED;
+    else
+        s->exit_status = (int)(luaL_optinteger(L, 1, 0) & 0xff);
+    s->exited = 1;
+    s->quit = 1;
+    lua_pushlightuserdata(L, (void *)&EXIT_REQUEST); /* unwinds the line, unreported */
+    return lua_error(L);
+}
+
+static void replace_os_exit(struct shell *s)
+{
+    lua_getglobal(s->L, "os");
+    if (lua_istable(s->L, -1)) {
+        lua_pushlightuserdata(s->L, s);
+        lua_pushcclosure(s->L, shell_os_exit, 1);
+        lua_setfield(s->L, -2, "exit");
+    }
+    lua_pop(s->L, 1);
 }
 
 /* ---- output ---- */
@@ -170,7 +203,7 @@ static void print_table(struct shell *s, int index, int depth)
     }
     luaL_checkstack(L, 4, "vmsim shell");
     lua_Integer len = (lua_Integer)lua_rawlen(L, index);
-    int shown = 0;
+    int shown = 0, more = len > TABLE_SHOWN;
     fputc('{', stdout);
     for (lua_Integer i = 1; i <= len && shown < TABLE_SHOWN; i++, shown++) {
         fputs(shown ? ", " : "", stdout);
@@ -180,7 +213,6 @@ static void print_table(struct shell *s, int index, int depth)
     }
     const char *names[TABLE_SHOWN];
     size_t nnames = 0;
-    int more = 0;
     lua_pushnil(L);
     while (lua_next(L, index)) {
         lua_pop(L, 1);
@@ -192,7 +224,8 @@ static void print_table(struct shell *s, int index, int depth)
             more = 1;
     }
     qsort(names, nnames, sizeof(names[0]), compare_names);
-    for (size_t i = 0; i < nnames && shown < TABLE_SHOWN; i++, shown++) {
+    size_t i;
+    for (i = 0; i < nnames && shown < TABLE_SHOWN; i++, shown++) {
         fputs(shown ? ", " : "", stdout);
         if (is_identifier(names[i]))
             printf("%s = ", names[i]);
@@ -202,7 +235,7 @@ static void print_table(struct shell *s, int index, int depth)
         print_value(s, lua_gettop(L), depth + 1, is_address_key(names[i]));
         lua_pop(L, 1);
     }
-    if (more || shown < (int)nnames + (int)(len < TABLE_SHOWN ? len : TABLE_SHOWN))
+    if (more || i < nnames)
         fputs(shown ? ", ..." : "...", stdout);
     fputc('}', stdout);
 }
@@ -252,7 +285,7 @@ static void print_results(struct shell *s, int base)
 /* An error object as text: its __tostring, or its type named. */
 static int message_handler(lua_State *L)
 {
-    if (lua_type(L, 1) == LUA_TSTRING)
+    if (lua_type(L, 1) == LUA_TSTRING || lua_touserdata(L, 1) == &EXIT_REQUEST)
         return 1;
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
         return 1;
@@ -272,6 +305,13 @@ static int run_chunk(struct shell *s, int base)
     int status = lua_pcall(L, 0, LUA_MULTRET, base + 1);
     lua_sethook(L, NULL, 0, 0);
     lua_remove(L, base + 1);
+    if (interrupted && !s->interactive) /* Ctrl-C ends a script feed, cleanly */
+        s->quit = 1;
+    interrupted = 0;
+    if (status != LUA_OK && lua_touserdata(L, -1) == &EXIT_REQUEST) {
+        lua_settop(L, base);
+        return -1;
+    }
     if (status != LUA_OK) {
         report(s, "%s", lua_tostring(L, -1));
         lua_settop(L, base);
@@ -456,11 +496,9 @@ static void cmd_stats(struct shell *s, const char *arg)
 {
     if (eval_argument(s, arg, "m") != 0)
         return;
-    vms_machine *m = vmsim_lua_to_machine(s->L, -1);
-    unsigned number = 0; /* the handle's text: "vmsim.machine N (...)" */
-    if (m)
-        sscanf(luaL_tolstring(s->L, -1, NULL), "vmsim.machine %u", &number);
-    lua_settop(s->L, lua_gettop(s->L) - (m ? 2 : 1));
+    unsigned number;
+    vms_machine *m = vmsim_lua_to_machine(s->L, -1, &number);
+    lua_pop(s->L, 1);
     if (!m) {
         report(s, "%s is not a live machine", *arg ? arg : "m");
         return;
@@ -1103,6 +1141,8 @@ static int finish(struct shell *s)
     lua_close(s->L);
     close_editor(s);
     fflush(stdout);
+    if (s->exited)
+        return s->exit_status;
     if (s->interactive)
         return CLI_OK;
     return s->failed_lines || failed ? CLI_FAILED : CLI_OK;
@@ -1142,12 +1182,14 @@ static int shell_run(struct shell *s, int argc, char **argv)
             s->interactive = 0;
         }
     }
-    if (s->interactive) {
-        struct sigaction sa = {.sa_handler = on_sigint}; /* no SA_RESTART: reads stop */
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
+    /* Ctrl-C stops a line (and a script feed) without losing dirty pages;
+     * no SA_RESTART: a read in progress stops too */
+    struct sigaction sa = {.sa_handler = on_sigint};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    if (s->interactive)
         banner(s);
-    }
+    replace_os_exit(s);
     install_hooks(s);
     session(s);
     return finish(s);
