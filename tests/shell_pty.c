@@ -423,6 +423,8 @@ static void errors_print_and_the_session_goes_on(void **state)
     expect_text(&s, "= nil, \"EINVAL\", 22");
     type(&s, ":nothing\r");
     expect_text(&s, "unknown command :nothing");
+    type(&s, ":help\r");
+    expect_text(&s, ":walk ADDR       ADDR's 9/9/9/9/12 split");
     type(&s, "20 + 22\r");
     expect_text(&s, "\r\n42\r\n");
     type(&s, KEY_CTRL_D);
