@@ -1103,8 +1103,12 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
             break;
         }
         m->pm.pages[pfn].flags |= PG_mapped_bh;
+        /* ext4 zeroes the gap the write leaves after the old end, no more:
+         * what a mapping stored further on in a cached end page stays
+         * (host-measured, even when the write copies nothing). */
         if (first && eof_page_is_first)
-            zero_tail(m, as, old_size); /* the page was read with the new folio */
+            memset((uint8_t *)pfn_to_virt(&m->pm, pfn) + (old_size & (PAGE_SIZE - 1)), 0,
+                   start - old_size);
         int unread = index >= unread_start && index < unread_end && !off && n == PAGE_SIZE;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
