@@ -320,9 +320,12 @@ static void banner_prompt_and_ctrl_d(void **state)
     start_tty(&s, *state, NULL, 0, NULL);
     expect_text(&s, "m = vmsim.machine 1");
     expect_text(&s, "t = vmsim.task 1000");
-    expect_text(&s, "vmsim> ");
+    /* inside a line Ctrl-D deletes the character under the cursor */
+    type(&s, "512" "\002" KEY_CTRL_D "\r"); /* Ctrl-B: back one character */
+    expect_text(&s, "\r\n52\r\n");
     type(&s, KEY_CTRL_D);
     assert_int_equal(finish(&s), 0);
+    assert_int_equal(count_text(&s, "^D"), 0); /* leaves without an echo */
 }
 
 static void tab_completes_a_method_and_the_call_is_told(void **state)
@@ -343,9 +346,12 @@ static void tab_completes_a_method_and_the_call_is_told(void **state)
     expect_text(&s, "= true");
     type(&s, "t:load(a, 2)\r");
     expect_text(&s, "load(0x7ffff7ffe000, 2) = \"Hi\"");
-    expect_text(&s, "vmsim> ");
+    /* inside a line Ctrl-D deletes the character under the cursor */
+    type(&s, "512" "\002" KEY_CTRL_D "\r"); /* Ctrl-B: back one character */
+    expect_text(&s, "\r\n52\r\n");
     type(&s, KEY_CTRL_D);
     assert_int_equal(finish(&s), 0);
+    assert_int_equal(count_text(&s, "^D"), 0); /* leaves without an echo */
 }
 
 static void tab_completes_constants_and_commands(void **state)

@@ -44,6 +44,7 @@ struct shell {
     EditLine *el;
     History *hist;
     char history_path[PATH_MAX]; /* "" when there is none */
+    char root[PATH_MAX];         /* the machine's root folder, as given */
     const char *prompt;
     int last_nres;   /* results of the last call of the current line, -1: none */
     vms_machine *stats_of;       /* the machine of stats_before */
@@ -832,6 +833,21 @@ static unsigned char on_tab(EditLine *el, int ch)
     return result;
 }
 
+/* Ctrl-D: the end on an empty line (without libedit's "^D" echo), else
+ * the character under the cursor deleted. */
+static unsigned char on_ctrl_d(EditLine *el, int ch)
+{
+    (void)ch;
+    const LineInfo *li = el_line(el);
+    if (li->buffer == li->lastchar)
+        return CC_EOF;
+    if (li->cursor == li->lastchar)
+        return CC_ERROR;
+    el_cursor(el, 1);
+    el_deletestr(el, 1);
+    return CC_REFRESH;
+}
+
 /* ---- reading lines ---- */
 
 static char *prompt_text(EditLine *el)
@@ -881,6 +897,8 @@ static int open_editor(struct shell *s, const char *argv0)
      * never frees the copies */
     el_wset(s->el, EL_ADDFN, L"vmsim-complete", L"complete a name", on_tab);
     el_set(s->el, EL_BIND, "^I", "vmsim-complete", NULL);
+    el_wset(s->el, EL_ADDFN, L"vmsim-eof", L"leave on an empty line, else delete", on_ctrl_d);
+    el_set(s->el, EL_BIND, "^D", "vmsim-eof", NULL);
     return 0;
 }
 
@@ -951,6 +969,7 @@ static void banner(struct shell *s)
     printf("  t = %s, a process of m with no mappings yet, on CPU 0\n",
            luaL_tolstring(L, -1, NULL));
     lua_pop(L, 3);
+    printf("  files: the folder \"%s\" of this machine is \"/\" inside m\n", s->root);
     printf("Each call prints its result and the events under it.\n"
            ":help lists the commands, Tab completes names, Ctrl-D leaves.\n");
 }
@@ -1161,7 +1180,10 @@ static int shell_run(struct shell *s, int argc, char **argv)
         return status;
     }
     int made = make_machine(s->L, lua_gettop(s->L) - 1);
-    lua_pop(s->L, 2);
+    lua_getfield(s->L, -2, "root");
+    snprintf(s->root, sizeof(s->root), "%s",
+             lua_type(s->L, -1) == LUA_TSTRING ? lua_tostring(s->L, -1) : ".");
+    lua_pop(s->L, 3);
     if (made != 0) {
         lua_close(s->L);
         fprintf(stderr, "Try 'vmsim shell --help'.\n");
