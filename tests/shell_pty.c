@@ -599,6 +599,18 @@ static void a_failing_line_fails_the_feed(void **state)
     assert_non_null(strstr(s.out, "stdin:1: boom\nstill here\t1\n"));
 }
 
+static void handles_of_a_destroyed_machine_are_refused(void **state)
+{
+    struct session s;
+    start_pipe(&s, *state, NULL);
+    send_text(&s, "m:destroy()\n:maps\n:stats\n:walk 4096\nt:mmap(0, 4096, 'rw', 'private')\n");
+    assert_int_equal(finish(&s), 1);
+    assert_non_null(strstr(s.out, "t is not a live task"));
+    assert_non_null(strstr(s.out, "m is not a live machine"));
+    assert_int_equal(count_text(&s, "is not a live"), 3);
+    assert_null(strstr(s.out, "Sanitizer"));
+}
+
 static void an_unfinished_statement_fails_the_feed(void **state)
 {
     struct session s;
@@ -712,6 +724,7 @@ int main(int argc, char **argv)
         T(ctrl_d_writes_dirty_pages_back),
         T(a_pipe_is_a_script_feed),
         T(a_failing_line_fails_the_feed),
+        T(handles_of_a_destroyed_machine_are_refused),
         T(an_unfinished_statement_fails_the_feed),
         T(os_exit_ends_the_session_cleanly),
         T(tables_print_their_fields),

@@ -49,7 +49,7 @@ struct shell {
     int last_nres;   /* results of the last call of the current line, -1: none */
     vms_machine *stats_of;       /* the machine of stats_before */
     struct vms_stats stats_before; /* its counters at the last :stats */
-    unsigned long failed_lines;  /* lines that raised an error */
+    unsigned long failed_lines;  /* errors reported */
     int quit;
     int exit_status; /* os.exit's, when it ended the session */
     int exited;      /* os.exit was called */
@@ -151,7 +151,8 @@ static void replace_os_exit(struct shell *s)
 
 /* ---- output ---- */
 
-/* Errors go to stderr, after what stdout holds so far. */
+/* Errors go to stderr, after what stdout holds so far; each one fails a
+ * script feed. */
 static void report(struct shell *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(struct shell *s, const char *fmt, ...)
 {
@@ -162,6 +163,7 @@ static void report(struct shell *s, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    s->failed_lines++;
 }
 
 static int is_identifier(const char *name)
@@ -316,7 +318,6 @@ static int run_chunk(struct shell *s, int base)
     if (status != LUA_OK) {
         report(s, "%s", lua_tostring(L, -1));
         lua_settop(L, base);
-        s->failed_lines++;
         return -1;
     }
     return 0;
@@ -361,7 +362,6 @@ static int load_statement(struct shell *s, const char *first)
         if (!is_incomplete(L, status)) {
             report(s, "%s", lua_tostring(L, -1));
             lua_pop(L, 2);
-            s->failed_lines++;
             return -1;
         }
         lua_pop(L, 1);
@@ -369,7 +369,6 @@ static int load_statement(struct shell *s, const char *first)
         if (!more) {
             report(s, "stdin: the input ended inside a statement");
             lua_pop(L, 1);
-            s->failed_lines++;
             return -1;
         }
         luaL_buffinit(L, &b);
@@ -639,7 +638,6 @@ static void run_colon_command(struct shell *s, const char *line)
         }
     if (!found) {
         report(s, "unknown command :%.*s (:help lists them)", (int)len, name);
-        s->failed_lines++;
         return;
     }
     found->run(s, arg);
@@ -744,6 +742,13 @@ static void complete_word(struct shell *s, const char *word, int line_start, str
     if (colon && (!sep || colon > sep))
         sep = colon;
     if (!sep) {
+        static const char *const keywords[] = {
+            "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+            "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
+            "until", "while"};
+        for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+            if (strncmp(keywords[i], word, strlen(word)) == 0)
+                names_add(ns, "", 0, keywords[i]);
         lua_pushglobaltable(L);
         add_keys(L, -1, word, 0, "", 0, ns);
         lua_settop(L, top);
