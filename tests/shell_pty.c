@@ -32,6 +32,7 @@
 struct fixture {
     const char *tool;
     char home[64]; /* a fresh HOME, removed afterwards */
+    char state[96]; /* XDG_STATE_HOME when not empty */
 };
 
 struct session {
@@ -46,11 +47,14 @@ struct session {
 
 /* ---- the child ---- */
 
-static void child_env(const char *home, int color)
+static void child_env(const struct fixture *f, const char *home, int color)
 {
     setenv("TERM", "xterm", 1);
     setenv("HOME", home, 1);
-    unsetenv("XDG_STATE_HOME");
+    if (f->state[0])
+        setenv("XDG_STATE_HOME", f->state, 1);
+    else
+        unsetenv("XDG_STATE_HOME");
     if (color)
         unsetenv("NO_COLOR");
     else
@@ -82,7 +86,7 @@ static void start_tty(struct session *s, const struct fixture *f, const char *ho
     s->pid = forkpty(&s->fd, NULL, NULL, &ws);
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
-        child_env(home ? home : f->home, color);
+        child_env(f, home ? home : f->home, color);
         exec_shell(f->tool, extra);
     }
     s->outfd = s->fd;
@@ -102,7 +106,7 @@ static void start_pipe(struct session *s, const struct fixture *f, char *const e
         dup2(out[1], 1);
         dup2(out[1], 2);
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-        child_env(f->home, 0);
+        child_env(f, f->home, 0);
         exec_shell(f->tool, extra);
     }
     close(in[0]);
@@ -293,6 +297,7 @@ static int finish(struct session *s)
 static int setup(void **state)
 {
     struct fixture *f = *state;
+    f->state[0] = '\0';
     snprintf(f->home, sizeof(f->home), "/tmp/vmsim-shell-test-XXXXXX");
     return mkdtemp(f->home) ? 0 : -1;
 }
@@ -301,7 +306,8 @@ static void remove_in(const char *dir, const char *name)
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    unlink(path);
+    if (unlink(path) != 0 && errno == EISDIR)
+        rmdir(path);
 }
 
 static int teardown(void **state)
@@ -309,6 +315,9 @@ static int teardown(void **state)
     struct fixture *f = *state;
     remove_in(f->home, ".vmsim_history");
     remove_in(f->home, "file.txt");
+    remove_in(f->home, "state/vmsim/history");
+    remove_in(f->home, "state/vmsim");
+    remove_in(f->home, "state");
     return rmdir(f->home);
 }
 
@@ -492,6 +501,29 @@ static void history_outlives_the_session(void **state)
     expect_text(&s, "\r\n42\r\n");
     type(&s, KEY_CTRL_D);
     assert_int_equal(finish(&s), 0);
+}
+
+static void history_in_xdg_state_home(void **state)
+{
+    struct fixture *f = *state;
+    snprintf(f->state, sizeof(f->state), "%s/state", f->home);
+    assert_int_equal(mkdir(f->state, 0700), 0);
+    struct session s;
+    start_tty(&s, f, NULL, 0, NULL);
+    type(&s, "return 3 * 5\r");
+    expect_text(&s, "\r\n15\r\n");
+    type(&s, KEY_CTRL_D);
+    assert_int_equal(finish(&s), 0);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/vmsim/history", f->state);
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    char text[256] = {0};
+    assert_true(fread(text, 1, sizeof(text) - 1, file) > 0);
+    fclose(file);
+    assert_non_null(strstr(text, "return")); /* libedit's encoding keeps the letters */
+    snprintf(path, sizeof(path), "%s/.vmsim_history", f->home);
+    assert_int_not_equal(access(path, F_OK), 0); /* not in HOME */
 }
 
 static void an_unwritable_home_only_loses_the_history(void **state)
@@ -718,6 +750,7 @@ int main(int argc, char **argv)
         T(a_statement_over_several_lines),
         T(up_arrow_recalls_a_line),
         T(history_outlives_the_session),
+        T(history_in_xdg_state_home),
         T(an_unwritable_home_only_loses_the_history),
         T(ctrl_c_stops_a_line_and_abandons_another),
         T(colour_on_a_terminal),
