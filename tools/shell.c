@@ -349,7 +349,6 @@ static char *read_line(struct shell *s, const char *prompt);
 static int load_statement(struct shell *s, const char *first)
 {
     lua_State *L = s->L;
-    luaL_Buffer b;
     lua_pushstring(L, first);
     for (;;) {
         size_t len;
@@ -371,14 +370,10 @@ static int load_statement(struct shell *s, const char *first)
             lua_pop(L, 1);
             return -1;
         }
-        luaL_buffinit(L, &b);
-        lua_pushvalue(L, -2);
-        luaL_addvalue(&b);
-        luaL_addchar(&b, '\n');
-        luaL_addstring(&b, more);
+        lua_pushliteral(L, "\n");
+        lua_pushstring(L, more);
         free(more);
-        luaL_pushresult(&b);
-        lua_remove(L, -2);
+        lua_concat(L, 3); /* the statement so far, a newline, the new line */
     }
 }
 
