@@ -271,6 +271,37 @@ static void test_pie_with_loader(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Segments aligned to 2 MiB (p_align): a PIE's base is ELF_ET_DYN_BASE
+ * rounded down to it, a program without PT_INTERP is placed by a first
+ * mapping of the whole image and then aligned (host, gcc -z
+ * max-page-size=0x200000: 555555400000; a static PIE at 7ffff7600000). */
+static void test_large_alignment(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf ld = eb_loader();
+    eb_install(e->root, "ld.so", &ld);
+    struct eb_elf p = eb_program(0, 1);
+    p.interp = "/ld.so";
+    for (int k = 0; k < 4; k++)
+        p.seg[k].align = 0x200000;
+    eb_install(e->root, "pie", &p);
+    char *const argv[] = {"./pie", NULL};
+    assert_int_equal(vms_execve(e->t, "./pie", argv, NULL), 0);
+    struct vms_exec_info i;
+    vms_task_exec_info(e->t, &i);
+    assert_int_equal(i.load_bias, 0x555555400000ULL);
+    p.interp = NULL;
+    eb_install(e->root, "spie", &p);
+    char *const argv2[] = {"./spie", NULL};
+    assert_int_equal(vms_execve(e->t, "./spie", argv2, NULL), 0);
+    vms_task_exec_info(e->t, &i);
+    /* 0x6e10 bytes: reserved top-down below mmap_base at 7ffff7ff8000, then
+     * rounded down to 2 MiB */
+    assert_int_equal(i.load_bias, 0x7ffff7e00000ULL);
+    assert_int_equal(i.start_brk, 0x555555555000ULL);
+    tu_assert_clean(e->m);
+}
+
 /* The loader run directly (ET_DYN without PT_INTERP): where mmap puts its
  * image; the heap starts at ELF_ET_DYN_BASE (host: ld.so at 7ffff7fca000,
  * start_brk 555555555000). */
@@ -775,6 +806,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stack_layout, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_pie_with_loader, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_loader_run_directly, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_large_alignment, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_empty_argv, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_exec_replaces_mm, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_exec_twice, ex_setup, ex_teardown),
