@@ -711,6 +711,47 @@ static void test_header_readahead(void **state)
     tu_assert_clean(e->m);
 }
 
+/* The vDSO's mappings behave as Linux's special mappings (host, from a
+ * program's own [vdso] and [vvar]): no split (EINVAL), no growth (EFAULT),
+ * [vvar] takes no MADV_DONTNEED, DODUMP or DOFORK and never becomes
+ * writable; [vdso] may, and may move, its name with it. */
+static void test_special_mappings(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf p = eb_program(0x400000, 0);
+    eb_install(e->root, "exec", &p);
+    assert_int_equal(vms_execve(e->t, "./exec", ARGV, ENVP), 0);
+    struct vms_exec_info i;
+    vms_task_exec_info(e->t, &i);
+    vms_addr v = i.vdso, vv = v - 0x6000;
+    assert_int_equal(vms_mremap(e->t, v, 0x2000, 0x3000, MREMAP_MAYMOVE, 0), -EFAULT);
+    assert_int_equal(vms_mremap(e->t, vv, 0x4000, 0x2000, 0, 0), -EINVAL);
+    assert_int_equal(vms_mprotect(e->t, vv, 0x1000, PROT_NONE), -EINVAL);
+    assert_int_equal(vms_mprotect(e->t, vv, 0x1000, PROT_READ), 0); /* nothing to change */
+    assert_int_equal(vms_mprotect(e->t, vv, 0x4000, PROT_READ | PROT_WRITE), -EACCES);
+    assert_int_equal(vms_madvise(e->t, vv, 0x4000, MADV_DONTNEED), -EINVAL);
+    assert_int_equal(vms_madvise(e->t, vv, 0x4000, MADV_DODUMP), -EINVAL);
+    assert_int_equal(vms_madvise(e->t, vv, 0x4000, MADV_DOFORK), -EINVAL);
+    assert_int_equal(vms_madvise(e->t, v, 0x2000, MADV_DONTNEED), 0);
+    assert_int_equal(vms_munmap(e->t, v + 0x1000, 0x1000), -EINVAL);
+    assert_int_equal(vms_munmap(e->t, vv + 0x1000, 0x1000), -EINVAL);
+    /* the image starts with an ELF header */
+    uint8_t magic[4];
+    assert_int_equal(vms_load(e->t, v, magic, 4), 0);
+    assert_memory_equal(magic, "\x7f" "ELF", 4);
+    assert_int_equal(vms_mprotect(e->t, v, 0x2000, PROT_READ | PROT_WRITE), 0);
+    assert_int_equal(vms_mremap(e->t, v, 0x2000, 0x2000, MREMAP_MAYMOVE | MREMAP_FIXED, 0x10000000),
+                     0x10000000);
+    assert_int_equal(vms_munmap(e->t, vv, 0x4000), 0);
+    char *text = tu_maps(e->t);
+    char line[256];
+    anon_line(line, sizeof(line), 0x10000000, 0x10002000, "rw-p", "[vdso]");
+    assert_non_null(strstr(text, line));
+    assert_null(strstr(text, "[vvar]"));
+    free(text);
+    tu_assert_clean(e->m);
+}
+
 /* ---- "#!" scripts (host-checked with the same lines and /bin/sh) ---- */
 
 static void write_script(struct ex_env *e, const char *name, const char *text, size_t len)
@@ -819,6 +860,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_but_runs, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_executable_stack, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_header_readahead, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_special_mappings, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_chain, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_errors, ex_setup, ex_teardown),
