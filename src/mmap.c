@@ -319,7 +319,7 @@ static uint64_t data_pages(struct mm_struct *mm, uint64_t start, uint64_t end)
 }
 
 /* May mm map npages more with vm_flags, replacing `replaced` data pages? */
-static int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
+int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
 {
     uint64_t lim = mm->m->cfg.data_rlimit;
     if (lim == UINT64_MAX || !is_data_mapping(vm_flags))

@@ -87,6 +87,9 @@ static int check_vma(struct remap *r)
     if (r->new_len > r->old_len &&
         !mlock_future_ok(r->t->mm, vma->vm_flags, r->new_len - r->old_len))
         return -EAGAIN;
+    if (r->new_len > r->old_len &&
+        !may_expand_vm(r->t->mm, vma->vm_flags, (r->new_len - r->old_len) >> PAGE_SHIFT, 0))
+        return -ENOMEM;
     return 0;
 }
 
