@@ -752,6 +752,48 @@ static void test_special_mappings(void **state)
     tu_assert_clean(e->m);
 }
 
+/* With ASLR (config.aslr_seed not 0) a PIE's base, the stack top, the heap
+ * and mmap_base move within Linux's ranges, the same for the same seed. */
+static void test_aslr(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf ld = eb_loader();
+    eb_install(e->root, "ld.so", &ld);
+    struct eb_elf p = eb_program(0, 1);
+    p.interp = "/ld.so";
+    eb_install(e->root, "pie", &p);
+    char *const argv[] = {"./pie", NULL};
+    struct vms_exec_info info[3];
+    char *maps[3];
+    for (int k = 0; k < 3; k++) {
+        struct vms_config c = tu_config(64ULL << 20);
+        c.root = e->root;
+        c.aslr_seed = k < 2 ? 42 : 43;
+        vms_machine *m = tu_machine_with(&c);
+        vms_task *t = tu_spawn(m);
+        assert_int_equal(vms_execve(t, "./pie", argv, NULL), 0);
+        vms_task_exec_info(t, &info[k]);
+        maps[k] = tu_maps(t);
+        tu_assert_clean(m);
+        vms_machine_destroy(m);
+    }
+    assert_string_equal(maps[0], maps[1]);
+    assert_string_not_equal(maps[0], maps[2]);
+    for (int k = 0; k < 3; k++) {
+        const struct vms_exec_info *i = &info[k];
+        /* arch_mmap_rnd: 28 bits of pages above ELF_ET_DYN_BASE */
+        assert_true(i->load_bias >= PIE_BASE && i->load_bias < PIE_BASE + (1ULL << 40));
+        assert_int_equal(i->load_bias & 0xfff, 0);
+        /* the stack top: up to 16 GiB lower, then up to 8 KiB (16-aligned) */
+        assert_true(i->arg_start < TOP && i->arg_start > TOP - (16ULL << 30) - 0x4000);
+        /* brk: a page and up to 32 MiB after the bss */
+        uint64_t bss_end = i->load_bias + 0x7000;
+        assert_true(i->start_brk >= bss_end + 0x1000 && i->start_brk < bss_end + 0x1000 + (32ULL << 20));
+        assert_true(i->mmap_base < TOP - (128ULL << 20));
+        free(maps[k]);
+    }
+}
+
 /* ---- "#!" scripts (host-checked with the same lines and /bin/sh) ---- */
 
 static void write_script(struct ex_env *e, const char *name, const char *text, size_t len)
@@ -861,6 +903,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_executable_stack, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_header_readahead, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_special_mappings, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_aslr, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_chain, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_errors, ex_setup, ex_teardown),
