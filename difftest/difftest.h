@@ -9,7 +9,7 @@
 #define DIFFTEST_H
 
 #include "ops.h"
-#include "profile.h"
+#include "vmsim_host.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -2,11 +2,12 @@
 # Installs the Debian packages vmsim needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 # valgrind, python3 and groff are optional: without one, its tests are left out.
+# libc6-dev brings libc.a, which the test follow_static links statically.
 set -e
 need=""
 want=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in gcc make cmake pkg-config libcmocka-dev; do
+for pkg in gcc libc6-dev make cmake pkg-config libcmocka-dev; do
     have "$pkg" || need="$need $pkg"
 done
 have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
