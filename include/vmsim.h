@@ -154,6 +154,9 @@ enum vms_event_kind {
     VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
     VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
+    VMS_EV_OOM_KILL,      /* a: victim's pid; b: its badness (oom_badness: pages);
+                             level: its oom_score_adj; detail: the kernel's log line
+                             ("Out of memory: Killed process ...") */
 };
 
 struct vms_event {
@@ -216,10 +219,34 @@ void vms_machine_destroy(vms_machine *m);
 vms_task *vms_spawn(vms_machine *m, const char *comm); /* new process, on CPU 0 */
 vms_task *vms_fork(vms_task *parent);                  /* copy-on-write copy of the mm */
 vms_task *vms_clone_thread(vms_task *t);               /* shares t's mm */
+/* Ends a task, or releases the handle of one the OOM killer killed. */
 void vms_exit(vms_task *t);
 int vms_schedule(vms_task *t, unsigned cpu);           /* 0, or -EINVAL */
 int vms_task_pid(const vms_task *t);
 unsigned vms_task_cpu(const vms_task *t);
+
+/* Out of memory. When an allocation finds no frame and nothing can be
+ * reclaimed, the OOM killer kills the process with the highest badness (its
+ * resident pages + swap entries + page-table pages, plus oom_score_adj
+ * thousandths of RAM + swap; the youngest among equals), which may be
+ * another process than the one allocating. Every thread of it is killed and
+ * its memory freed (address space, descriptors) before the next call
+ * returns, as the OOM reaper does; a VMS_EV_OOM_KILL event says so.
+ * The handles stay valid until vms_exit releases them: an access through one
+ * returns SIGKILL (vms_last_fault: SIGKILL, SI_KERNEL), every system call
+ * -ESRCH, vms_fork and vms_clone_thread NULL with errno ESRCH;
+ * vms_task_pid, vms_task_cpu, vms_task_rusage and vms_task_killed still
+ * answer. A call during which the caller's own process was killed returns
+ * what the failed allocation gave (an access: SIGKILL). When no process may
+ * be killed (all at -1000) the allocation fails: the access returns SIGKILL
+ * and the task lives on. */
+int vms_task_killed(const vms_task *t); /* 1 once the OOM killer killed its process */
+/* /proc/PID/oom_score_adj, for the task's whole process: 0, -EINVAL outside
+ * -1000..1000, -EACCES below the process's floor (0 unless set by a
+ * privileged task) without config.privileged (CAP_SYS_RESOURCE), -ESRCH. */
+int vms_set_oom_score_adj(vms_task *t, int adj);
+int vms_get_oom_score_adj(vms_task *t, int *adj); /* 0 and *adj, or -ESRCH */
+int vms_oom_score(vms_task *t);      /* /proc/PID/oom_score: 0..1333, or -ESRCH */
 
 /* Files: host paths confined to config.root (EXDEV for a path that leaves it). */
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode);
@@ -268,7 +295,7 @@ struct vms_walk {
     int present; /* 1 when va maps to a frame */
     uint64_t pa; /* physical address of va when present */
 };
-int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w); /* 0, or -EFAULT */
+int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w); /* 0, -EFAULT or -ESRCH */
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len);
 void vms_task_rusage(const vms_task *t, uint64_t *minflt, uint64_t *majflt);
 
@@ -307,6 +334,7 @@ struct vms_stats {
     uint64_t pgtable_frames;         /* of which page tables */
     uint64_t cache_frames;           /* of which host files' page cache */
     uint64_t dirty_pages;            /* page-cache pages not yet written back */
+    uint64_t oom_kill;               /* processes the OOM killer killed (vmstat oom_kill) */
     struct vms_io_stats io;
     unsigned ncpus;
     struct vms_cpu_stats cpu[VMS_MAX_CPUS];

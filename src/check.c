@@ -372,8 +372,29 @@ static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const c
     }
 }
 
+/* The OOM killer's work is done: every killed task's memory is reaped, no
+ * live mm is a victim, no CPU runs a killed task. */
+static void check_oom_victims(struct checker *ck)
+{
+    vms_machine *m = ck->m;
+    for (const struct vms_task *t = m->tasks; t; t = t->next) {
+        if (t->oom_killed && (t->mm != &m->exited_mm || t->files))
+            fail(ck, "task %d: killed but its memory not reaped", t->pid);
+        if (!t->oom_killed && t->mm == &m->exited_mm)
+            fail(ck, "task %d: lost its mm without being killed", t->pid);
+    }
+    for (const struct mm_struct *mm = m->mms; mm; mm = mm->mm_next)
+        if (mm->oom_victim)
+            fail(ck, "an OOM victim's mm outlived the reaper");
+    for (unsigned i = 0; i < m->ncpus; i++)
+        if (m->cpus[i].curr && m->cpus[i].curr->oom_killed)
+            fail(ck, "cpu %u runs a killed task", i);
+}
+
 int vms_check(vms_machine *m, FILE *report)
 {
+    m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(m);
     struct checker ck = {.m = m, .report = report};
     ck.mapped = calloc(m->pm.nframes, sizeof(*ck.mapped));
     if (!ck.mapped) {
@@ -387,6 +408,7 @@ int vms_check(vms_machine *m, FILE *report)
     }
     check_shmem_objects(&ck);
     check_inodes(&ck);
+    check_oom_victims(&ck);
     check_frames(&ck);
     for (unsigned i = 0; i < m->ncpus; i++) {
         struct cpu *c = &m->cpus[i];

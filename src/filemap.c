@@ -137,11 +137,12 @@ static void read_page_from_disk(vms_machine *m, struct address_space *as, uint64
 
 /* A new folio of 2^order page-cache pages at index (aligned to it): zeroed,
  * or read from the host file. Returns its first frame; PFN_NONE when out of
- * memory. */
+ * memory. A large folio never calls the OOM killer (Linux's __GFP_NORETRY
+ * above the mapping's smallest order). */
 static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
-                                        unsigned order, int read_from_disk)
+                                        unsigned order, int read_from_disk, enum gfp gfp)
 {
-    uint32_t pfn = alloc_pages(&m->pm, order);
+    uint32_t pfn = alloc_pages_gfp(m, order, order ? GFP_NORETRY : gfp);
     if (pfn == PFN_NONE)
         return PFN_NONE;
     uint32_t nr = 1u << order;
@@ -173,9 +174,9 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
 
 /* A new page-cache page at index: zeroed, or read from the host file. */
 static uint32_t add_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
-                                  int read_from_disk)
+                                  int read_from_disk, enum gfp gfp)
 {
-    return add_folio_to_page_cache(m, as, index, 0, read_from_disk);
+    return add_folio_to_page_cache(m, as, index, 0, read_from_disk, gfp);
 }
 
 /* Does the cache hold any page of [index, index + n)? */
@@ -213,7 +214,7 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
         return pfn;
     if (major)
         *major = 1;
-    return add_to_page_cache(m, as, index, 1);
+    return add_to_page_cache(m, as, index, 1, GFP_USER);
 }
 
 /* Order-0 pages for [index, end), skipping cached ones (Linux's
@@ -224,7 +225,7 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
     for (uint64_t i = index; i < end; i++) {
         if (xa_load(as->pages, i) != PFN_NONE)
             continue;
-        uint32_t pfn = add_to_page_cache(m, as, i, 1);
+        uint32_t pfn = add_to_page_cache(m, as, i, 1, GFP_NORETRY); /* readahead */
         if (pfn == PFN_NONE)
             return;
         if (i == mark && marked)
@@ -258,7 +259,7 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
             o--;
         if (range_has_page(as, index, 1ULL << o))
             break;
-        uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1);
+        uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1, GFP_NORETRY);
         if (pfn == PFN_NONE)
             return;
         if (index == (mark & ~((1ULL << o) - 1)))
@@ -896,7 +897,11 @@ static uint32_t write_begin_folio(vms_machine *m, struct address_space *as, uint
     uint64_t n = PAGE_SIZE - off < left ? PAGE_SIZE - off : left;
     int inside = (index << PAGE_SHIFT) < as->size;
     int whole = !off && n == PAGE_SIZE;
-    uint32_t pfn = add_folio_to_page_cache(m, as, index, order, inside && !whole);
+    uint32_t pfn = add_folio_to_page_cache(m, as, index, order, inside && !whole, GFP_USER);
+    if (pfn == PFN_NONE && order) { /* Linux falls back to smaller folios */
+        order = 0;
+        pfn = add_folio_to_page_cache(m, as, index, 0, inside && !whole, GFP_USER);
+    }
     if (pfn == PFN_NONE)
         return PFN_NONE;
     /* ext4's write_begin reserves (and maps) the blocks of the whole folio,
@@ -1102,7 +1107,7 @@ static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint
     uint64_t end = size > old ? old : size;
     if (!(end & (PAGE_SIZE - 1)) || xa_load(as->pages, end >> PAGE_SHIFT) != PFN_NONE)
         return;
-    uint32_t pfn = add_to_page_cache(m, as, end >> PAGE_SHIFT, 1);
+    uint32_t pfn = add_to_page_cache(m, as, end >> PAGE_SHIFT, 1, GFP_NORETRY);
     if (pfn != PFN_NONE)
         m->pm.pages[pfn].flags |= PG_unread;
 }

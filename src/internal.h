@@ -265,8 +265,49 @@ struct mm_struct *mm_alloc(vms_machine *m);
 vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *files,
                      const char *comm, unsigned cpu);
 void mm_free(struct mm_struct *mm);
+/* The last user of mm is gone: its memory and tables are freed, CPUs leave it. */
+void mm_release(vms_machine *m, struct mm_struct *mm, unsigned cpu);
+/* t stops running where it ran: that CPU idles, in lazy TLB mode. */
+void task_leave_cpu(struct vms_task *t);
+/* Every system call of a task begins here (Linux's syscall entry): the OOM
+ * reaper first finishes what a kill left, a killed task gets -ESRCH, and t
+ * becomes the machine's current task. */
+int syscall_enter(struct vms_task *t);
+#define SYSCALL_ENTER(t)                                                     \
+    do {                                                                     \
+        int enter_err_ = syscall_enter(t);                                   \
+        if (enter_err_)                                                      \
+            return enter_err_;                                               \
+    } while (0)
 /* The CPU a task runs on, with its mm loaded (switching if needed). */
 struct cpu *task_cpu_enter(struct vms_task *t);
+
+/* ---- oom_kill.c ---- */
+/* The allocator found no frame and reclaim freed none (Linux's
+ * out_of_memory): kills the process of highest badness. Returns 1 when
+ * memory was freed at once (another process than the current one was
+ * killed and reaped), 0 when nothing was (the current process was killed,
+ * its memory reaped when its call returns, or nothing may be killed). */
+int out_of_memory(vms_machine *m);
+/* The OOM reaper: frees the memory of killed processes whose call has
+ * returned. Every entry point that may find one calls it first. */
+void oom_reap_pending(vms_machine *m);
+/* Was the current task's process killed (its allocations fail at once)? */
+static inline int current_is_oom_victim(const vms_machine *m)
+{
+    return m->current && m->current->oom_killed;
+}
+
+/* ---- vmscan.c: the allocator's slow path ---- */
+/* How hard an allocation tries (the part of Linux's gfp flags vmsim models). */
+enum gfp {
+    GFP_USER,     /* reclaims, then calls the OOM killer */
+    GFP_NORETRY,  /* never calls the OOM killer: readahead, large folios */
+};
+/* A block of 2^order frames (metadata reset, contents not cleared), or
+ * PFN_NONE once reclaim and the OOM killer found nothing. */
+uint32_t alloc_pages_gfp(vms_machine *m, unsigned order, enum gfp gfp);
+uint32_t alloc_zeroed_page_gfp(vms_machine *m, enum gfp gfp);
 
 /* ---- machine.c ---- */
 uint64_t machine_random(vms_machine *m);

@@ -112,6 +112,8 @@ uint64_t machine_random(vms_machine *m)
 
 void vms_get_stats(vms_machine *m, struct vms_stats *s)
 {
+    m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(m);
     memset(s, 0, sizeof(*s));
     s->ncpus = m->ncpus;
     for (unsigned i = 0; i < m->ncpus; i++) {
@@ -138,10 +140,13 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
         s->dirty_pages += as->nrdirty;
     }
     s->io = m->io;
+    s->oom_kill = m->oom_kills;
 }
 
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len)
 {
+    m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(m);
     uint64_t size = m->pm.nframes << PAGE_SHIFT;
     if (pa > size || len > size - pa)
         return -EFAULT;

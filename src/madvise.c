@@ -344,6 +344,7 @@ static int behavior_valid(int behavior)
 
 int vms_madvise(vms_task *t, vms_addr start, uint64_t len_in, int behavior)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     if (!behavior_valid(behavior) || (start & ~PAGE_MASK))
         return -EINVAL;

@@ -8,6 +8,8 @@
  * (which maps a large folio whole where Linux 6.18 does: inside the VMA and
  * the PTE table, and not holding the file's last page).
  * Faults are counted per task as getrusage() counts them.
+ * Out of memory, a fault gets SIGKILL (the OOM killer's, src/oom_kill.c,
+ * when it chose this process).
  * Simplification: no huge pages, no swap entries, no userfaultfd.
  */
 #include "internal.h"
@@ -103,7 +105,8 @@ static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint
 {
     if (anon_vma_prepare(m, vma))
         return PFN_NONE;
-    uint32_t pfn = src == PFN_NONE ? alloc_zeroed_page(&m->pm) : alloc_pages(&m->pm, 0);
+    uint32_t pfn = src == PFN_NONE ? alloc_zeroed_page_gfp(m, GFP_USER)
+                                   : alloc_pages_gfp(m, 0, GFP_USER);
     if (pfn == PFN_NONE)
         return PFN_NONE;
     if (src != PFN_NONE)
@@ -545,6 +548,7 @@ static int account_fault(struct vms_task *t, unsigned ret, uint64_t va)
 int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
 {
     struct mm_struct *mm = t->mm;
+    t->m->current = t;
     struct vm_area_struct *vma = va < mm->task_size ? find_vma(mm, va) : NULL;
     if (!vma)
         return raise_signal(t, SIGSEGV, SEGV_MAPERR, va);

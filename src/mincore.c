@@ -24,6 +24,7 @@ static unsigned char page_resident(struct mm_struct *mm, const struct vm_area_st
 
 int vms_mincore(vms_task *t, vms_addr start, uint64_t len, unsigned char *vec)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     struct mm_struct *mm = t->mm;
     if (start & ~PAGE_MASK)

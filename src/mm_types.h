@@ -145,6 +145,11 @@ struct mm_struct {
     uint64_t ctx_id;                /* unique, never reused (PCID bookkeeping) */
     uint64_t total_vm;              /* pages mapped */
     uint64_t locked_vm;             /* pages in VM_LOCKED VMAs */
+    /* The process's OOM settings (Linux keeps them in signal_struct: one
+     * per process, as an mm is here; fork copies them). */
+    int oom_score_adj;              /* -1000 (never killed) .. 1000 */
+    int oom_score_adj_min;          /* lowest value an unprivileged task may set */
+    int oom_victim;                 /* killed by the OOM killer, memory not yet reaped */
     struct mm_struct *mm_next, *mm_prev; /* machine's list of mms */
 };
 
@@ -160,6 +165,11 @@ struct vms_task {
     char comm[16];
     uint64_t min_flt, maj_flt;
     struct vms_fault fault;
+    /* The OOM killer killed its process: every call on it fails (a system
+     * call with -ESRCH, an access with SIGKILL) until vms_exit releases the
+     * handle. Once reaped, mm points at the machine's exited_mm and files is
+     * NULL. */
+    int oom_killed;
     struct vms_task *next, *prev; /* machine's task list */
 };
 
@@ -199,6 +209,16 @@ struct vms_machine {
     struct address_space *inodes; /* every host file the machine has opened */
     struct vms_io_stats io;
     uint64_t commit_walks;        /* committed_pages() walks so far */
+    /* The task whose system call or access runs now (Linux's current); NULL
+     * in a call made for no task (vms_spawn, vms_sync). The OOM killer must
+     * not tear down its mm under its feet: a kill of it waits for the reaper. */
+    struct vms_task *current;
+    int oom_reap_pending;         /* a victim's mm waits for the OOM reaper */
+    /* What a killed task's mm points at once reaped: an empty mm no CPU
+     * ever runs, so the access fast path can never hit for it. */
+    struct mm_struct exited_mm;
+    uint64_t oom_kills;           /* vmstat's oom_kill */
+    char oom_msg[256];            /* the kernel log line of the last kill */
 };
 
 /* A macro, so that the event is only built when someone is listening. */

@@ -591,6 +591,7 @@ int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t byte
 int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags, int fd,
                  int64_t off)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     return do_mmap(t, addr, len, prot, flags, fd, off);
 }
@@ -611,6 +612,7 @@ int do_munmap_checked(struct vms_task *t, uint64_t addr, uint64_t len)
 
 int vms_munmap(vms_task *t, vms_addr addr, uint64_t len)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     return do_munmap_checked(t, addr, len);
 }

@@ -17,7 +17,7 @@ int pgtable_levels(const struct mm_struct *mm) { return mm->m->cfg.pgtable_level
 
 static uint32_t alloc_table(vms_machine *m)
 {
-    uint32_t pfn = alloc_zeroed_page(&m->pm);
+    uint32_t pfn = alloc_zeroed_page_gfp(m, GFP_USER);
     if (pfn != PFN_NONE) {
         m->pm.pages[pfn].flags = PG_table;
         m->pm.nr_table++;
@@ -169,6 +169,7 @@ void pgd_free(struct mm_struct *mm)
 
 int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w)
 {
+    SYSCALL_ENTER(t);
     struct mm_struct *mm = t->mm;
     const struct phys_mem *pm = &mm->m->pm;
     int levels = pgtable_levels(mm);

@@ -35,7 +35,7 @@ uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index
     uint32_t pfn = xa_load(as->pages, index);
     if (pfn != PFN_NONE)
         return pfn;
-    pfn = alloc_zeroed_page(&m->pm);
+    pfn = alloc_zeroed_page_gfp(m, GFP_USER);
     if (pfn == PFN_NONE)
         return PFN_NONE;
     struct page *page = pfn_to_page(&m->pm, pfn);
