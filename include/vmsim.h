@@ -208,6 +208,13 @@ struct vms_config {
                                       1/32 of mem_total up to 8 MiB */
     uint64_t user_reserve_kbytes; /* vm.user_reserve_kbytes (strict mode); UINT64_MAX: 1/32 of
                                      mem_total up to 128 MiB */
+    /* Reclaim (src/vmscan.c). */
+    uint64_t min_free_kbytes;     /* vm.min_free_kbytes: the min watermark; UINT64_MAX: Linux's
+                                     boot value from phys_bytes, sqrt(16 * KiB) within 128 KiB..
+                                     256 MiB; 0: no reserve */
+    unsigned watermark_scale_factor; /* vm.watermark_scale_factor: low and high lie this many
+                                        ten-thousandths of RAM (at least min/4) above min; 10 */
+    unsigned swappiness;          /* vm.swappiness: anon against file pages in reclaim, 0..200; 60 */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };
@@ -322,6 +329,20 @@ struct vms_io_stats {
     uint64_t disk_reads, disk_writes; /* pages */
 };
 
+/* Reclaim's counters, as /proc/vmstat names them (pages unless named). */
+struct vms_vmstat {
+    uint64_t pgscan_kswapd, pgscan_direct;   /* inactive-list pages looked at */
+    uint64_t pgsteal_kswapd, pgsteal_direct; /* ... and freed */
+    uint64_t pgscan_anon, pgscan_file, pgsteal_anon, pgsteal_file;
+    uint64_t pgrefill;      /* active-list pages looked at */
+    uint64_t pgactivate, pgdeactivate;
+    uint64_t pgpgout;       /* KiB written back by reclaim */
+    uint64_t pswpin, pswpout; /* pages read from and written to swap */
+    uint64_t allocstall;    /* direct reclaims */
+    uint64_t pageoutrun;    /* kswapd runs */
+    uint64_t unevictable_pgs_mlocked, unevictable_pgs_munlocked;
+};
+
 struct vms_stats {
     uint64_t tlb_hits, tlb_misses;   /* accesses that hit / missed every TLB level */
     uint64_t page_walks, walk_refs;
@@ -335,6 +356,8 @@ struct vms_stats {
     uint64_t cache_frames;           /* of which host files' page cache */
     uint64_t dirty_pages;            /* page-cache pages not yet written back */
     uint64_t oom_kill;               /* processes the OOM killer killed (vmstat oom_kill) */
+    uint64_t watermark[3];           /* min, low, high free frames (/proc/zoneinfo) */
+    struct vms_vmstat vm;
     struct vms_io_stats io;
     unsigned ncpus;
     struct vms_cpu_stats cpu[VMS_MAX_CPUS];
@@ -342,6 +365,9 @@ struct vms_stats {
 void vms_get_stats(vms_machine *m, struct vms_stats *s);
 
 int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
+/* /proc/meminfo, line for line in Linux's format ("MemTotal:    1048576 kB");
+ * 0, or -EIO when out cannot be written. */
+int vms_meminfo(vms_machine *m, FILE *out);
 int vms_check(vms_machine *m, FILE *report); /* 0 when every invariant holds */
 
 #ifdef __cplusplus

@@ -372,6 +372,48 @@ static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const c
     }
 }
 
+/* The LRU lists: well linked, counted right, each folio on the list its
+ * flags name; every anonymous, shmem and page-cache folio on one. */
+static void check_lru(struct checker *ck)
+{
+    const struct phys_mem *pm = &ck->m->pm;
+    uint64_t on_lists = 0;
+    for (int l = 0; l < NR_LRU_LISTS; l++) {
+        uint64_t pages = 0, n = 0;
+        uint32_t prev = PFN_NONE;
+        for (uint32_t pfn = pm->lru[l].head; pfn != PFN_NONE && n <= pm->nframes;
+             pfn = pm->pages[pfn].next, n++) {
+            const struct page *p = &pm->pages[pfn];
+            if (p->prev != prev)
+                fail(ck, "lru %d: frame %" PRIx32 " has a broken back link", l, pfn);
+            if (!(p->flags & PG_lru) || (p->flags & PG_tail) || (int)folio_lru_list(p) != l)
+                fail(ck, "lru %d: frame %" PRIx32 " (flags %x) does not belong", l, pfn,
+                     p->flags);
+            if ((p->flags & PG_mlocked) && !(p->flags & PG_unevictable))
+                fail(ck, "frame %" PRIx32 ": mlocked but evictable", pfn);
+            pages += folio_nr_pages(pm, pfn);
+            prev = pfn;
+        }
+        if (prev != pm->lru[l].tail)
+            fail(ck, "lru %d: the tail is not the last folio", l);
+        if (pages != pm->lru[l].nr_pages)
+            fail(ck, "lru %d: %" PRIu64 " pages counted, %" PRIu64 " found", l,
+                 pm->lru[l].nr_pages, pages);
+        on_lists += n;
+    }
+    uint64_t folios = 0;
+    for (uint64_t pfn = 0; pfn < pm->nframes; pfn++) {
+        const struct page *p = &pm->pages[pfn];
+        if ((p->flags & (PG_anon | PG_shmem | PG_file)) && !(p->flags & (PG_tail | PG_buddy))) {
+            folios++;
+            if (!(p->flags & PG_lru))
+                fail(ck, "frame %" PRIx64 " (flags %x) is on no LRU list", pfn, p->flags);
+        }
+    }
+    if (folios != on_lists)
+        fail(ck, "%" PRIu64 " folios, %" PRIu64 " on the LRU lists", folios, on_lists);
+}
+
 /* The OOM killer's work is done: every killed task's memory is reaped, no
  * live mm is a victim, no CPU runs a killed task. */
 static void check_oom_victims(struct checker *ck)
@@ -409,6 +451,7 @@ int vms_check(vms_machine *m, FILE *report)
     check_shmem_objects(&ck);
     check_inodes(&ck);
     check_oom_victims(&ck);
+    check_lru(&ck);
     check_frames(&ck);
     for (unsigned i = 0; i < m->ncpus; i++) {
         struct cpu *c = &m->cpus[i];

@@ -167,6 +167,7 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
             return PFN_NONE;
         }
     }
+    lru_add(&m->pm, pfn); /* file folios start inactive */
     trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
                                        .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "page cache"});
     return pfn;
@@ -608,6 +609,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
             if (n && (m->pm.pages[p].flags & PG_unread))
                 break;
             page_read_now(m, p);
+            get_page(&m->pm, p); /* held until copied: reclaim passes it by */
             pfn[n++] = p;
             if (folio_test_readahead(m, p))
                 break;
@@ -617,6 +619,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
         uint32_t p = filemap_get_page(m, as, index, NULL);
         if (p == PFN_NONE)
             return 0;
+        get_page(&m->pm, p);
         pfn[n++] = p;
     }
     uint32_t marked = pfn[n - 1];
@@ -625,6 +628,23 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
         page_cache_async_ra(m, as, ra, marked, index + n - 1, last_index - folio_index);
     }
     return n;
+}
+
+/* read() marks each folio it copies from accessed, once: not again for
+ * the folio where the last copy ended (Linux's pos_same_folio test).
+ * Simplification: every folio of the batch is marked (Linux marks the
+ * batch's first and those it reaches at a new folio). */
+static void mark_read_accessed(vms_machine *m, uint32_t pfn, uint64_t last_pos)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    const struct page *p = &m->pm.pages[head];
+    uint64_t first = p->index, end = first + folio_nr_pages(&m->pm, head);
+    if (last_pos != UINT64_MAX && last_pos > 0) {
+        uint64_t last = (last_pos - 1) >> PAGE_SHIFT;
+        if (last >= first && last < end)
+            return;
+    }
+    folio_mark_accessed(m, head);
 }
 
 int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_ra_state *ra,
@@ -648,20 +668,21 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             break;
         }
         uint64_t end = as->size < *pos + (len - done) ? as->size : *pos + (len - done);
-        for (unsigned i = 0; i < n && *pos < end; i++) {
+        for (unsigned i = 0; i < n && *pos < end && !err; i++) {
             uint64_t off = *pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
             if (c > end - *pos)
                 c = end - *pos;
+            mark_read_accessed(m, pfn[i], last_pos);
             uint64_t got = copy_to_user(t, buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
             m->io.cache_to_user += got;
             done += got;
             *pos += got;
             last_pos = *pos;
-            if (got < c) {
+            if (got < c)
                 err = -EFAULT;
-                break;
-            }
         }
+        for (unsigned i = 0; i < n; i++)
+            put_page(&m->pm, pfn[i]);
     }
     ra->prev_pos = last_pos;
     return done ? (int64_t)done : err;

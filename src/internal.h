@@ -153,6 +153,9 @@ void mm_set_layout(struct mm_struct *mm);
 int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
                       uint64_t len, uint64_t off, int flags, uint64_t *out);
 int vm_enough_memory(struct mm_struct *mm, uint64_t pages);
+/* Committed_AS and CommitLimit of /proc/meminfo, in pages. */
+uint64_t committed_pages(vms_machine *m);
+uint64_t commit_limit(const vms_machine *m);
 int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
 {
@@ -308,6 +311,19 @@ enum gfp {
  * PFN_NONE once reclaim and the OOM killer found nothing. */
 uint32_t alloc_pages_gfp(vms_machine *m, unsigned order, enum gfp gfp);
 uint32_t alloc_zeroed_page_gfp(vms_machine *m, enum gfp gfp);
+/* Linux's boot-time min_free_kbytes for a RAM of ram_kbytes. */
+uint64_t min_free_kbytes_for(uint64_t ram_kbytes);
+void setup_watermarks(vms_machine *m);
+/* A VM_LOCKED VMA maps the folio: onto the unevictable list; and off it. */
+void mlock_folio(vms_machine *m, uint32_t pfn);
+void munlock_folio(vms_machine *m, uint32_t pfn);
+/* read() used the folio: referenced, or active the second time. */
+void folio_mark_accessed(vms_machine *m, uint32_t pfn);
+void folio_deactivate(vms_machine *m, uint32_t pfn);
+/* MADV_COLD of one PTE: the page (if only this mapping maps it) loses its
+ * references and leaves the active list. 1 if the PTE was young (the
+ * caller flushes it). */
+int madvise_cold_pte(vms_machine *m, pte_t *pte);
 
 /* ---- machine.c ---- */
 uint64_t machine_random(vms_machine *m);

@@ -32,6 +32,9 @@ void vms_config_init(struct vms_config *c)
     c->admin_reserve_kbytes = UINT64_MAX;
     c->user_reserve_kbytes = UINT64_MAX;
     c->large_folios = 1;
+    c->min_free_kbytes = UINT64_MAX;
+    c->watermark_scale_factor = 10;
+    c->swappiness = 60;
 }
 
 static int config_valid(const struct vms_config *c)
@@ -43,7 +46,10 @@ static int config_valid(const struct vms_config *c)
            fa >= PAGE_SIZE && fa <= PTRS_PER_TABLE * PAGE_SIZE && (fa & (fa - 1)) == 0 &&
            c->max_map_count >= 1 && c->max_map_count < INT32_MAX &&
            c->readahead_kb >= 4 && c->readahead_kb <= (1u << 20) &&
-           c->max_sectors_kb >= 4 && c->max_sectors_kb <= (1u << 20) && c->overcommit_memory <= 2;
+           c->max_sectors_kb >= 4 && c->max_sectors_kb <= (1u << 20) && c->overcommit_memory <= 2 &&
+           c->swappiness <= 200 && c->watermark_scale_factor >= 1 &&
+           c->watermark_scale_factor <= 3000 &&
+           (c->min_free_kbytes == UINT64_MAX || c->min_free_kbytes < c->phys_bytes / 1024);
 }
 
 vms_machine *vms_machine_create(const struct vms_config *c)
@@ -65,6 +71,8 @@ vms_machine *vms_machine_create(const struct vms_config *c)
     int err = fs_init(m);
     if (!err)
         err = phys_mem_init(&m->pm, c->phys_bytes);
+    if (!err)
+        setup_watermarks(m);
     m->cpus = err ? NULL : calloc(c->ncpus, sizeof(*m->cpus));
     if (!err && !m->cpus)
         err = -ENOMEM;
@@ -141,6 +149,8 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
     }
     s->io = m->io;
     s->oom_kill = m->oom_kills;
+    s->vm = m->vmstat;
+    memcpy(s->watermark, m->wmark, sizeof(s->watermark));
 }
 
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len)

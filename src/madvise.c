@@ -246,6 +246,21 @@ static int pageout_partial_folio(struct advice *a, struct vm_area_struct *vma, u
     return 1;
 }
 
+/* MADV_COLD: each page only this mapping maps loses its references (the
+ * PTE's Accessed bit, flushed from the TLBs, and PG_referenced) and, if
+ * active, moves to the head of its inactive list. */
+static int cold(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    if (vma->vm_flags & VM_LOCKED)
+        return -EINVAL;
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        pte_t *pte = pte_offset(vma->vm_mm, va);
+        if (pte && madvise_cold_pte(vma->vm_mm->m, pte))
+            widen(&a->fs, &a->fe, va, va + PAGE_SIZE);
+    }
+    return 0;
+}
+
 static int pageout(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
     if (vma->vm_flags & VM_LOCKED)
@@ -318,7 +333,7 @@ static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
     case MADV_FREE: return lazyfree(a, vma, start, end);
     case MADV_WILLNEED: return willneed(a, vma, start, end);
     case MADV_REMOVE: return remove_range(a, vma, start, end);
-    case MADV_COLD: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
+    case MADV_COLD: return cold(a, vma, start, end);
     case MADV_COLLAPSE: return -EINVAL; /* no huge page may back it: THP is off */
     case MADV_PAGEOUT: return pageout(a, vma, start, end);
     case MADV_GUARD_INSTALL: return guard_install(a, vma, start, end);

@@ -116,6 +116,7 @@ static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint
     page->mapping = vma->anon_vma;
     page->index = linear_page_index(vma, va);
     map_new_page(m, pfn);
+    lru_add(&m->pm, pfn); /* new anonymous folios start inactive (Linux 5.9+) */
     return pfn;
 }
 
@@ -350,7 +351,9 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
     unsigned ret = 0;
     *pfn = find_get_page(as, index);
     if (*pfn != PFN_NONE) {
+        get_page(&m->pm, *pfn); /* the readahead's allocations may reclaim */
         int marker = async_readahead(m, vma, *pfn);
+        put_page(&m->pm, *pfn);
         /* Cached but never read: read it now; Linux then faults again. */
         if (page_read_now(m, *pfn))
             return VM_FAULT_UNREAD | VM_FAULT_RETRY;
@@ -422,7 +425,9 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
     unsigned ret = fault_get_page(t, vma, va, &src);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
+    get_page(&m->pm, src); /* held while the allocation may reclaim */
     uint32_t pfn = alloc_anon_page(m, vma, va, src);
+    put_page(&m->pm, src);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     *pte = maybe_mkwrite(mk_pte(pfn, vm_page_prot(vma)), vma);
@@ -488,7 +493,12 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "reuse", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
+    int held = !pte_special(*pte);
+    if (held)
+        get_page(&m->pm, old); /* reclaim must not unmap it under the copy */
     uint32_t pfn = alloc_anon_page(m, vma, va, old);
+    if (held)
+        put_page(&m->pm, old);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     if (!pte_special(*pte)) {
@@ -525,6 +535,16 @@ static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, 
     /* Spurious: another path fixed the PTE first; just mark it used. */
     *pte |= _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
     return 0;
+}
+
+/* A page a fault mapped into a VM_LOCKED VMA is mlocked (unevictable). */
+static void mlock_faulted(vms_machine *m, const struct vm_area_struct *vma, uint64_t va)
+{
+    if (!(vma->vm_flags & VM_LOCKED))
+        return;
+    pte_t *pte = pte_offset(vma->vm_mm, va);
+    if (pte && pte_present(*pte) && !pte_special(*pte))
+        mlock_folio(m, (uint32_t)pte_pfn(*pte));
 }
 
 static int account_fault(struct vms_task *t, unsigned ret, uint64_t va)
@@ -564,7 +584,10 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
         }
         return raise_signal(t, SIGSEGV, SEGV_ACCERR, va);
     }
-    return account_fault(t, handle_mm_fault(t, vma, va, (err & PF_WRITE) != 0), va);
+    unsigned ret = handle_mm_fault(t, vma, va, (err & PF_WRITE) != 0);
+    if (!(ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)))
+        mlock_faulted(t->m, vma, va);
+    return account_fault(t, ret, va);
 }
 
 /* ---- populate and zap ---- */
@@ -593,6 +616,8 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
         if (pte && pte_present(*pte) && (!w || pte_write(*pte)))
             continue;
         unsigned ret = handle_mm_fault(t, vma, va, w);
+        if (!(ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)))
+            mlock_faulted(t->m, vma, va);
         if (mode == POPULATE_REFAULT)
             ret &= ~(VM_FAULT_MAJOR | VM_FAULT_RETRY);
         else if (mode == POPULATE_TRIED && (ret & VM_FAULT_RETRY))
@@ -652,8 +677,8 @@ void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t s
 void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, uint64_t end,
               uint64_t *fs, uint64_t *fe, int drop_markers)
 {
-    (void)vma;
     struct phys_mem *pm = &mm->m->pm;
+    int locked = vma && (vma->vm_flags & VM_LOCKED);
     uint64_t va = start;
     pte_t *pte;
     while ((pte = next_pte(mm, &va, end)) != NULL) {
@@ -669,6 +694,8 @@ void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, 
                     struct page *page = pfn_to_page(pm, pfn);
                     if (pte_dirty(e))
                         set_page_dirty(mm->m, pfn);
+                    if (locked)
+                        munlock_folio(mm->m, pfn);
                     page->mapcount--;
                     put_page(pm, pfn);
                 }
@@ -726,9 +753,10 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
     while ((pte = next_pte(src_mm, &va, end)) != NULL) {
         pte_t *dst = NULL;
         do {
+            if (!pte_none(*pte) && !dst && !(dst = pte_alloc(dst_vma->vm_mm, va)))
+                return -1;
+            /* The allocation may have reclaimed this very page: look again. */
             if (!pte_none(*pte)) {
-                if (!dst && !(dst = pte_alloc(dst_vma->vm_mm, va)))
-                    return -1;
                 if (pte_is_guard(*pte))
                     *dst = *pte;
                 else

@@ -218,8 +218,17 @@ struct vms_machine {
      * ever runs, so the access fast path can never hit for it. */
     struct mm_struct exited_mm;
     uint64_t oom_kills;           /* vmstat's oom_kill */
+    /* Reclaim (src/vmscan.c). */
+    uint64_t wmark[3];            /* min, low, high watermarks, in free frames */
+    int kswapd_failures;          /* balance runs in a row that freed nothing */
+    int in_reclaim;               /* reclaim runs: no reclaim inside it */
+    uint64_t anon_cost, file_cost; /* what reclaiming each type cost lately */
+    struct vms_vmstat vmstat;
+    uint64_t nr_swap_used;        /* swap slots in use */
     char oom_msg[256];            /* the kernel log line of the last kill */
 };
+
+enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH };
 
 /* A macro, so that the event is only built when someone is listening. */
 #define trace_event(m, ...)                                                  \

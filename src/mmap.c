@@ -244,7 +244,7 @@ static uint64_t reserve_pages(const vms_machine *m, uint64_t kbytes, uint64_t ca
 /* Pages committed machine-wide (Linux's vm_committed_as): every VM_ACCOUNT
  * VMA, and once each shmem object made without MAP_NORESERVE. Linux keeps
  * the sum in a counter; vmsim adds it up when strict mode asks. */
-static uint64_t committed_pages(vms_machine *m)
+uint64_t committed_pages(vms_machine *m)
 {
     uint64_t n = 0, walk = ++m->commit_walks;
     for (struct mm_struct *mm = m->mms; mm; mm = mm->mm_next) {
@@ -263,7 +263,7 @@ static uint64_t committed_pages(vms_machine *m)
 
 /* The strict limit: overcommit_kbytes, or overcommit_ratio percent of RAM,
  * plus swap (Linux's vm_commit_limit). */
-static uint64_t commit_limit(const vms_machine *m)
+uint64_t commit_limit(const vms_machine *m)
 {
     uint64_t ram = totalram_pages(m), ratio = m->cfg.overcommit_ratio;
     uint64_t limit = m->cfg.overcommit_kbytes ? m->cfg.overcommit_kbytes >> (PAGE_SHIFT - 10)

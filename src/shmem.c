@@ -46,6 +46,7 @@ uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index
         put_page(&m->pm, pfn);
         return PFN_NONE;
     }
+    lru_add(&m->pm, pfn); /* swap-backed: the anon lists */
     trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .pa = (uint64_t)pfn << PAGE_SHIFT,
                                        .detail = "shmem"});
     return pfn;

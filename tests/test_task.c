@@ -343,6 +343,14 @@ static void test_destroying_a_machine_ends_its_live_tasks(void **state)
 
 #define SMALL_RAM (1ULL << 20) /* 256 frames */
 
+/* No free-memory reserve, so that every frame can be counted. */
+static struct vms_config small_ram_config(void)
+{
+    struct vms_config c = tu_config(SMALL_RAM);
+    c.min_free_kbytes = 0;
+    return c;
+}
+
 /* Stores one byte per page from a upward; returns how many succeeded. */
 static unsigned store_until_refused(vms_task *t, vms_addr a, unsigned pages)
 {
@@ -360,7 +368,7 @@ static unsigned store_until_refused(vms_task *t, vms_addr a, unsigned pages)
 static void test_store_loop_in_small_ram_ends_with_sigkill(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_addr a = tu_anon(t, 256 * TU_PAGE, RW);
@@ -383,7 +391,7 @@ static void test_store_loop_in_small_ram_ends_with_sigkill(void **state)
 static void test_oom_killed_process_is_gone(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_addr a = tu_anon(t, 256 * TU_PAGE, RW);
@@ -413,7 +421,7 @@ static void test_oom_killed_process_is_gone(void **state)
 static void test_oom_while_building_tables_is_sigkill(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_addr a = tu_anon(t, 256 * TU_PAGE, RW);
@@ -432,7 +440,7 @@ static void test_oom_while_building_tables_is_sigkill(void **state)
 static void test_exit_after_oom_returns_every_frame(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_task *th = thread_of(t);
