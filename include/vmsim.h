@@ -143,11 +143,15 @@ struct vms_tlb_geometry {
  * tracing. Never raised on the TLB-hit fast path. */
 enum vms_event_kind {
     VMS_EV_TLB_MISS,      /* a: va; level: 1 (L1 missed) or 2 (L2 missed too) */
-    VMS_EV_WALK_STEP,     /* a: va; level 4..1 (5..1); pa: table; index; entry */
-    VMS_EV_PGTABLE_ALLOC, /* a: va; level of the new table; pa: its address */
-    VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa */
+    VMS_EV_WALK_STEP,     /* a: va; level 4..1 (5..1); pa: table; index; entry;
+                             detail: the table's name ("PGD", "P4D", "PUD", "PMD", "PTE");
+                             b: the paging levels (4 or 5) */
+    VMS_EV_PGTABLE_ALLOC, /* a: va; level of the new table; pa: its address; detail: its
+                             name; b: the paging levels */
+    VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa; detail; b: as above */
     VMS_EV_FAULT,         /* a: va; detail: "anon", "zero-page", "cow", ... */
-    VMS_EV_FRAME_ALLOC,   /* pa of a frame given to a page of memory */
+    VMS_EV_FRAME_ALLOC,   /* pa of a frame given to a page of memory; detail: "page cache"
+                             (a: file offset), "shmem" (a: offset in the object) */
     VMS_EV_TLB_FILL,      /* a: va; pa: frame */
     VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
@@ -169,6 +173,31 @@ struct vms_event {
 };
 
 typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
+
+/* Printing events (src/trace.c). The JSON schema is docs/events.md. */
+
+/* The kind's stable name, as the JSON "kind" field carries it: "tlb-miss",
+ * "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
+ * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork"; "unknown" for a value
+ * outside the enum. */
+const char *vms_event_name(enum vms_event_kind k);
+
+/* The event narrated in one line, without a newline, as `vmsim demo` prints
+ * it: a one-word tag padded to 6 columns and a space (callers may colour
+ * that word), the CPU column ("CPU n  ", blank when the event belongs to no
+ * CPU), then the text, e.g.
+ *   "walk   CPU 0  PGD[255] @ 0x00002000 = 0x0000000000003067  -> PUD 0x00003000"
+ * snprintf semantics: writes at most len bytes including the terminating
+ * '\0' (nothing when len is 0, and buf may then be NULL) and returns the
+ * length the whole line needs, not counting the '\0'. */
+int vms_event_format(const struct vms_event *ev, char *buf, size_t len);
+
+/* The event as one JSON object, without a newline: "v":1 (the schema
+ * version), "type":"event", "kind" (vms_event_name), then every field of
+ * struct vms_event by name; a field the kind does not use is null; a, b, pa
+ * and entry are hex strings ("0x7ffff7ffe000"), being 64 bits wide.
+ * snprintf semantics, as vms_event_format. */
+int vms_event_json(const struct vms_event *ev, char *buf, size_t len);
 
 struct vms_config {
     uint64_t phys_bytes;          /* simulated RAM; default 1 GiB */
@@ -220,6 +249,16 @@ struct vms_config {
 };
 
 void vms_config_init(struct vms_config *c);
+/* 0 when vms_machine_create accepts c's values; otherwise -EINVAL and msg
+ * (snprintf semantics, may be NULL with len 0) names the first bad field,
+ * its value and what it allows: "ncpus = 0: must be 1..64". The empty
+ * string in msg on success. Fields it checks: phys_bytes, ncpus,
+ * pgtable_levels, dtlb, itlb, stlb (entries and ways), fault_around_bytes,
+ * max_map_count, readahead_kb, max_sectors_kb, overcommit_memory. Does not
+ * look at the host (config.root is opened by vms_machine_create). */
+int vms_config_check(const struct vms_config *c, char *msg, size_t len);
+/* NULL with errno EINVAL when vms_config_check refuses c (ENOENT, ENOMEM,
+ * ... from the host otherwise). */
 vms_machine *vms_machine_create(const struct vms_config *c);
 void vms_machine_destroy(vms_machine *m);
 
@@ -356,13 +395,20 @@ struct vms_stats {
     uint64_t cache_frames;           /* of which host files' page cache */
     uint64_t dirty_pages;            /* page-cache pages not yet written back */
     uint64_t oom_kill;               /* processes the OOM killer killed (vmstat oom_kill) */
-    uint64_t watermark[3];           /* min, low, high free frames (/proc/zoneinfo) */
     struct vms_vmstat vm;
     struct vms_io_stats io;
     unsigned ncpus;
+    uint64_t watermark[3];           /* min, low, high free frames (/proc/zoneinfo); not counters */
     struct vms_cpu_stats cpu[VMS_MAX_CPUS];
 };
 void vms_get_stats(vms_machine *m, struct vms_stats *s);
+/* What happened between two vms_get_stats(): every field after - before,
+ * cpu[] and io included, except ncpus and frames_total, which describe the
+ * machine and are copied from after. The gauges (frames_used,
+ * pgtable_frames, cache_frames, dirty_pages) give their change modulo 2^64:
+ * read a decrease as (int64_t). out may be after or before. */
+void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *before,
+                    struct vms_stats *out);
 
 int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
 /* /proc/meminfo, line for line in Linux's format ("MemTotal:    1048576 kB");

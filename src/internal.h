@@ -45,6 +45,8 @@ void pte_table_drop_empty(struct mm_struct *mm, uint64_t va);
 unsigned free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t floor,
                        uint64_t ceiling, uint64_t *fs, uint64_t *fe);
 int pgtable_levels(const struct mm_struct *mm);
+/* "PGD", "P4D", "PUD", "PMD" or "PTE": the table at level (1..levels). */
+const char *pgtable_level_name(int level, int levels);
 static inline pte_t *table_of(const struct phys_mem *pm, uint64_t pfn)
 {
     return (pte_t *)pfn_to_virt(pm, pfn);

@@ -6,6 +6,7 @@
 #include "xarray.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,24 +38,101 @@ void vms_config_init(struct vms_config *c)
     c->swappiness = 60;
 }
 
-static int config_valid(const struct vms_config *c)
+/* The ranges vms_config_check enforces: what the structures below can hold. */
+#define MIN_PHYS_BYTES (64 * PAGE_SIZE)
+#define MAX_PHYS_BYTES (((uint64_t)PFN_NONE << PAGE_SHIFT) - 1) /* frame numbers are 32-bit */
+#define MAX_IO_KB (1u << 20)
+
+/* Refuses field `name` holding `value`: always -EINVAL. */
+static int refuse(char *msg, size_t len, const char *name, uint64_t value, const char *allowed)
 {
-    unsigned fa = c->fault_around_bytes;
-    return c->ncpus >= 1 && c->ncpus <= VMS_MAX_CPUS &&
-           (c->pgtable_levels == 4 || c->pgtable_levels == 5) &&
-           c->phys_bytes >= 64 * PAGE_SIZE && (c->phys_bytes >> PAGE_SHIFT) < PFN_NONE &&
-           fa >= PAGE_SIZE && fa <= PTRS_PER_TABLE * PAGE_SIZE && (fa & (fa - 1)) == 0 &&
-           c->max_map_count >= 1 && c->max_map_count < INT32_MAX &&
-           c->readahead_kb >= 4 && c->readahead_kb <= (1u << 20) &&
-           c->max_sectors_kb >= 4 && c->max_sectors_kb <= (1u << 20) && c->overcommit_memory <= 2 &&
-           c->swappiness <= 200 && c->watermark_scale_factor >= 1 &&
-           c->watermark_scale_factor <= 3000 &&
-           (c->min_free_kbytes == UINT64_MAX || c->min_free_kbytes < c->phys_bytes / 1024);
+    if (len)
+        snprintf(msg, len, "%s = %" PRIu64 ": must be %s", name, value, allowed);
+    return -EINVAL;
+}
+
+static int check_range(char *msg, size_t len, const char *name, uint64_t value, uint64_t lo,
+                       uint64_t hi)
+{
+    if (value >= lo && value <= hi)
+        return 0;
+    char allowed[48];
+    snprintf(allowed, sizeof(allowed), "%" PRIu64 "..%" PRIu64, lo, hi);
+    return refuse(msg, len, name, value, allowed);
+}
+
+static int power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
+
+/* A TLB is `ways`-way set-associative with a power-of-two number of sets. */
+static int check_tlb(char *msg, size_t len, const char *name, struct vms_tlb_geometry g)
+{
+    char field[24];
+    snprintf(field, sizeof(field), "%s.ways", name);
+    int err = check_range(msg, len, field, g.ways, 1, UINT32_MAX);
+    if (err)
+        return err;
+    snprintf(field, sizeof(field), "%s.entries", name);
+    if (g.entries && g.entries % g.ways == 0 && power_of_two(g.entries / g.ways))
+        return 0;
+    char allowed[96];
+    snprintf(allowed, sizeof(allowed), "%s.ways (%u) times a power of two (1, 2, 4, ...)", name,
+             g.ways);
+    return refuse(msg, len, field, g.entries, allowed);
+}
+
+static int check_fields(const struct vms_config *c, char *msg, size_t len)
+{
+    int err = check_range(msg, len, "phys_bytes", c->phys_bytes, MIN_PHYS_BYTES, MAX_PHYS_BYTES);
+    if (!err)
+        err = check_range(msg, len, "ncpus", c->ncpus, 1, VMS_MAX_CPUS);
+    if (!err && c->pgtable_levels != 4 && c->pgtable_levels != 5) {
+        if (len)
+            snprintf(msg, len, "pgtable_levels = %d: must be 4 or 5", c->pgtable_levels);
+        err = -EINVAL;
+    }
+    if (!err)
+        err = check_tlb(msg, len, "dtlb", c->dtlb);
+    if (!err)
+        err = check_tlb(msg, len, "itlb", c->itlb);
+    if (!err)
+        err = check_tlb(msg, len, "stlb", c->stlb);
+    if (!err && !(power_of_two(c->fault_around_bytes) && c->fault_around_bytes >= PAGE_SIZE &&
+                  c->fault_around_bytes <= PTRS_PER_TABLE * PAGE_SIZE))
+        err = refuse(msg, len, "fault_around_bytes", c->fault_around_bytes,
+                     "a power of two, 4096..2097152");
+    if (!err)
+        err = check_range(msg, len, "max_map_count", c->max_map_count, 1, INT32_MAX - 1);
+    if (!err)
+        err = check_range(msg, len, "readahead_kb", c->readahead_kb, 4, MAX_IO_KB);
+    if (!err)
+        err = check_range(msg, len, "max_sectors_kb", c->max_sectors_kb, 4, MAX_IO_KB);
+    if (!err)
+        err = check_range(msg, len, "overcommit_memory", c->overcommit_memory, 0, 2);
+    if (!err)
+        err = check_range(msg, len, "swappiness", c->swappiness, 0, 200);
+    if (!err)
+        err = check_range(msg, len, "watermark_scale_factor", c->watermark_scale_factor, 1, 3000);
+    if (!err && c->min_free_kbytes != UINT64_MAX && c->min_free_kbytes >= c->phys_bytes / 1024)
+        err = refuse(msg, len, "min_free_kbytes", c->min_free_kbytes,
+                     "below phys_bytes / 1024, or UINT64_MAX (Linux's boot value)");
+    return err;
+}
+
+int vms_config_check(const struct vms_config *c, char *msg, size_t len)
+{
+    if (len)
+        msg[0] = '\0';
+    if (!c) {
+        if (len)
+            snprintf(msg, len, "no config (NULL)");
+        return -EINVAL;
+    }
+    return check_fields(c, msg, len);
 }
 
 vms_machine *vms_machine_create(const struct vms_config *c)
 {
-    if (!c || !config_valid(c)) {
+    if (vms_config_check(c, NULL, 0)) {
         errno = EINVAL;
         return NULL;
     }
@@ -151,6 +229,43 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
     s->oom_kill = m->oom_kills;
     s->vm = m->vmstat;
     memcpy(s->watermark, m->wmark, sizeof(s->watermark));
+}
+
+static void cpu_stats_diff(const struct vms_cpu_stats *a, const struct vms_cpu_stats *b,
+                           struct vms_cpu_stats *d)
+{
+#define D(f) d->f = a->f - b->f
+    D(dtlb_hits); D(dtlb_misses); D(itlb_hits); D(itlb_misses); D(stlb_hits); D(stlb_misses);
+    D(page_walks); D(walk_refs); D(flushes_full); D(flushes_single); D(shootdowns);
+    D(ipis_sent); D(ipis_received); D(context_switches); D(lazy_skips);
+#undef D
+}
+
+void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *before,
+                    struct vms_stats *out)
+{
+    struct vms_stats d; /* out may alias either input */
+    memset(&d, 0, sizeof(d));
+#define D(f) d.f = after->f - before->f
+    D(tlb_hits); D(tlb_misses); D(page_walks); D(walk_refs); D(shootdowns); D(ipis);
+    D(flushes_full); D(flushes_single); D(context_switches);
+    D(minor_faults); D(major_faults); D(cow_faults);
+    D(frames_used); D(pgtable_frames); D(cache_frames); D(dirty_pages);
+    D(io.disk_to_cache); D(io.cache_to_user); D(io.user_to_cache); D(io.cache_to_disk);
+    D(io.disk_reads); D(io.disk_writes);
+    D(oom_kill);
+    D(vm.pgscan_kswapd); D(vm.pgscan_direct); D(vm.pgsteal_kswapd); D(vm.pgsteal_direct);
+    D(vm.pgscan_anon); D(vm.pgscan_file); D(vm.pgsteal_anon); D(vm.pgsteal_file);
+    D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgpgout);
+    D(vm.pswpin); D(vm.pswpout); D(vm.allocstall); D(vm.pageoutrun);
+    D(vm.unevictable_pgs_mlocked); D(vm.unevictable_pgs_munlocked);
+#undef D
+    d.frames_total = after->frames_total;
+    memcpy(d.watermark, after->watermark, sizeof(d.watermark));
+    d.ncpus = after->ncpus;
+    for (unsigned i = 0; i < VMS_MAX_CPUS; i++)
+        cpu_stats_diff(&after->cpu[i], &before->cpu[i], &d.cpu[i]);
+    *out = d;
 }
 
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len)

@@ -197,6 +197,12 @@ static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
     put_page(&m->pm, pfn); /* a clean MADV_FREE page is gone now */
     if (!(page->flags & PG_dirty))
         remove_clean_cache_page(m, pfn);
+    else if (page->flags & PG_file)
+        /* Reclaim cannot write a dirty file folio from here: it marks it
+         * PG_reclaim, which is PG_readahead's bit, so the next fault on it
+         * reads ahead (host-measured: a fault on file page 1 then reads
+         * pages 2-15 of a 16-page file). */
+        m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags |= PG_readahead;
     return 1;
 }
 

@@ -366,8 +366,8 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
 }
 
 /* How many pages of pfn's folio a fault at va maps, and the first of them
- * (Linux 6.18's finish_fault): the whole folio when it lies inside the VMA
- * and this PTE table and none of its PTEs is set, else the faulting page
+ * (Linux 6.18's finish_fault): the whole folio when it lies inside the VMA,
+ * this PTE table and the file, and none of its PTEs is set, else the faulting page
  * alone (host-measured: a shared write fault on an ext4 folio of 4 pages
  * maps all 4; on 4 order-0 folios, 1). */
 static uint32_t fault_folio_span(vms_machine *m, const struct vm_area_struct *vma, uint64_t va,
@@ -380,6 +380,12 @@ static uint32_t fault_folio_span(vms_machine *m, const struct vm_area_struct *vm
     uint64_t pte_off = table_index(va, 1);
     if (nr == 1 || vma_off < idx || vma_off + (nr - idx) > vma_pages || pte_off < idx ||
         pte_off + (nr - idx) > PTRS_PER_TABLE)
+        return 1;
+    /* Nor past the end of a file (6.18 maps no PTE beyond i_size): a folio
+     * a failed write left there is mapped a page at a time. */
+    const struct address_space *as = vma->mapping;
+    if (as->kind != MAPPING_SHMEM &&
+        m->pm.pages[head].index + nr > (as->size + PAGE_SIZE - 1) >> PAGE_SHIFT)
         return 1;
     const pte_t *first = pte - idx;
     for (uint32_t i = 0; i < nr; i++)
@@ -776,9 +782,20 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 uint64_t move_page_tables(struct mm_struct *mm, uint64_t old_addr, uint64_t new_addr,
                           uint64_t len)
 {
+    const uint64_t table_span = 1ULL << 21; /* what one PTE table maps */
     uint64_t va = old_addr, end = old_addr + len;
     pte_t *pte;
     while ((pte = next_pte(mm, &va, end)) != NULL) {
+        /* Linux gives each extent whose source has a PTE table a table at
+         * the destination before it looks at the entries: even an empty
+         * source range makes one (host-measured with VmPTE). */
+        uint64_t seg_end = (va | (table_span - 1)) + 1;
+        if (seg_end > end)
+            seg_end = end;
+        for (uint64_t d = new_addr + (va - old_addr); d < new_addr + (seg_end - old_addr);
+             d = (d | (table_span - 1)) + 1)
+            if (!pte_alloc(mm, d))
+                return va - old_addr;
         do {
             if (!pte_none(*pte)) {
                 pte_t *dst = pte_alloc(mm, new_addr + (va - old_addr));

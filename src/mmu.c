@@ -39,7 +39,9 @@ static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uin
         c->st.walk_refs++;
         trace_event(m, &(struct vms_event){.kind = VMS_EV_WALK_STEP, .cpu = c->id, .a = va,
                                            .level = level, .index = idx, .entry = *e,
-                                           .pa = (uint64_t)((uint8_t *)table - m->pm.ram)});
+                                           .pa = (uint64_t)((uint8_t *)table - m->pm.ram),
+                                           .b = (uint64_t)pgtable_levels(mm),
+                                           .detail = pgtable_level_name(level, pgtable_levels(mm))});
         if (!(*e & _PAGE_PRESENT))
             return PF_USER | pf_of[acc];
         allow &= *e;

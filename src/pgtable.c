@@ -11,9 +11,15 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *const level_name[] = {"", "PTE", "PMD", "PUD", "P4D", "PGD"};
-
 int pgtable_levels(const struct mm_struct *mm) { return mm->m->cfg.pgtable_levels; }
+
+const char *pgtable_level_name(int level, int levels)
+{
+    static const char *const names[] = {"", "PTE", "PMD", "PUD", "P4D", "PGD"};
+    if (level == levels)
+        return "PGD";
+    return level >= 1 && level <= 4 ? names[level] : "";
+}
 
 static uint32_t alloc_table(vms_machine *m)
 {
@@ -69,9 +75,11 @@ pte_t *pte_alloc_fresh(struct mm_struct *mm, uint64_t va, int *fresh)
                 return NULL;
             *fresh = level == 2;
             *e = ((uint64_t)pfn << PAGE_SHIFT) | _PAGE_TABLE;
-            trace_event(m, &(struct vms_event){.kind = VMS_EV_PGTABLE_ALLOC, .a = va,
-                                               .level = level - 1, .detail = level_name[level - 1],
-                                               .pa = (uint64_t)pfn << PAGE_SHIFT});
+            trace_event(m, &(struct vms_event){
+                .kind = VMS_EV_PGTABLE_ALLOC, .a = va, .level = level - 1,
+                .b = (uint64_t)pgtable_levels(mm),
+                .detail = pgtable_level_name(level - 1, pgtable_levels(mm)),
+                .pa = (uint64_t)pfn << PAGE_SHIFT});
         }
         table = table_of(&m->pm, pte_pfn(*e));
     }
@@ -92,7 +100,8 @@ static void free_subtree(struct mm_struct *mm, pte_t *e, int level, uint64_t bas
     }
     *e = 0;
     trace_event(m, &(struct vms_event){.kind = VMS_EV_PGTABLE_FREE, .a = base, .level = level - 1,
-                                       .detail = level_name[level - 1],
+                                       .b = (uint64_t)pgtable_levels(mm),
+                                       .detail = pgtable_level_name(level - 1, pgtable_levels(mm)),
                                        .pa = (uint64_t)pfn << PAGE_SHIFT});
     free_table(m, pfn);
 }

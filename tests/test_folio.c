@@ -216,6 +216,65 @@ static void test_write_folio_fits_between_cached_pages(void **state)
 
 /* A write whose source cannot be read keeps the folio it made past the end
  * of the file (zeros, cached): 8 KiB leaves two pages, 16 KiB four. */
+/* A write whose source is an unfaulted mapping of the same file: after the
+ * short copy Linux faults in the source of the rest of the step, which
+ * ends at the folio's end, not the page's. Host: a 100-byte file mapped
+ * privately (4 pages), pwrite of the mapping's first 0x3a08 bytes at
+ * 0x20b9 (an order-1 folio at page 2): 1 minor + 2 major faults, all 4
+ * pages cached; 0x800 bytes there (order 0): 0 + 1, pages 0 and 2; at
+ * 0x3000: 0 + 2. */
+static void check_write_from_own_mapping(struct env *e, const char *name, uint64_t off,
+                                         uint64_t len, uint64_t minflt, uint64_t majflt,
+                                         const char *cached)
+{
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, name), 100);
+    int fd = vms_open(e->t, name, O_RDWR, 0);
+    assert_true(fd >= 3);
+    int64_t map = vms_mmap(e->t, 0, 4 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(map > 0);
+    uint64_t min0 = tu_minflt(e->t), maj0 = tu_majflt(e->t);
+    assert_int_equal(vms_pwrite(e->t, fd, (vms_addr)map, len, (int64_t)off), (int64_t)len);
+    assert_int_equal(tu_minflt(e->t) - min0, minflt);
+    assert_int_equal(tu_majflt(e->t) - maj0, majflt);
+    assert_cached(e, fd, 4, cached);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)map, 4 * PG), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
+}
+
+static void test_write_faults_in_the_source_of_its_whole_folio(void **state)
+{
+    check_write_from_own_mapping(*state, "a", 0x20b9, 0x3a08, 1, 2, "1111");
+    check_write_from_own_mapping(*state, "b", 0x20b9, 0x800, 0, 1, "1010");
+    check_write_from_own_mapping(*state, "c", 0x3000, 0x3a08, 0, 2, "1111");
+}
+
+/* A fault maps no page past the end of the file, even of a folio that
+ * reaches there. Host: a failed 0x299e-byte write at 0xfbc into a new file
+ * leaves an order-1 folio (pages 0 and 1, both cached) and i_size 0xfbc;
+ * a load of page 0 of a mapping then costs one fault, and after a truncate
+ * to 0x2000 a load of page 1 costs another, private or shared. */
+static void check_fault_maps_nothing_past_eof(struct env *e, const char *name, int flags)
+{
+    int fd = new_file(e, name);
+    vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+    assert_int_equal(vms_pwrite(e->t, fd, bad, 0x299e, 0xfbc), -EFAULT);
+    assert_layout(e, fd, 3, "0:o1");
+    int64_t map = vms_mmap(e->t, 0, 3 * PG, RW, flags, fd, 0);
+    assert_true(map > 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)map, 0), '1');
+    assert_int_equal(vms_ftruncate(e->t, fd, 2 * PG), 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)map + PG, 0), '1');
+    assert_int_equal(vms_munmap(e->t, (vms_addr)map, 3 * PG), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
+}
+
+static void test_fault_maps_no_page_of_a_folio_past_eof(void **state)
+{
+    check_fault_maps_nothing_past_eof(*state, "private", MAP_PRIVATE);
+    check_fault_maps_nothing_past_eof(*state, "shared", MAP_SHARED);
+}
+
 static void test_failed_write_leaves_its_whole_folio(void **state)
 {
     struct env *e = *state;
@@ -818,6 +877,8 @@ int main(void)
         T(test_write_folio_order_follows_length_and_alignment),
         T(test_write_folio_order_over_old_data_and_unaligned),
         T(test_write_folio_fits_between_cached_pages),
+        T(test_write_faults_in_the_source_of_its_whole_folio),
+        T(test_fault_maps_no_page_of_a_folio_past_eof),
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),

@@ -486,6 +486,45 @@ static void test_madvise_pageout_drops_clean_file_pages_mapped_once(void **state
     tu_assert_clean(e->m);
 }
 
+/* Reclaim cannot write a dirty file page back from madvise: PAGEOUT unmaps
+ * it and marks it PG_reclaim, the bit PG_readahead shares, so the next
+ * fault on it reads ahead. Host (16-page file on ext4, cold cache, page 1
+ * dirtied by pwrite, mapped and touched, then advised): one minor fault,
+ * then pages 1-15 cached after PAGEOUT, only page 1 after DONTNEED. */
+static void check_fault_after_advice_on_dirty_file_page(struct env *e, int flags, int advice,
+                                                         const char *after)
+{
+    int fd = open_file(e, "f", 16, O_RDWR);
+    vms_addr buf = tu_anon(e->t, PG, PROT_READ | PROT_WRITE);
+    tu_store_byte(e->t, buf, 'b');
+    assert_int_equal(vms_pwrite(e->t, fd, buf, 1, PG), 1);
+    map_file_at(e, V, 16 * PG, PROT_READ, flags, fd);
+    (void)tu_load_byte(e->t, V + PG);
+    advise(e, V + PG, PG, advice, 0);
+    assert_residency(e->t, V, "0100000000000000");
+    assert_int_equal(tu_fault_cost(e->t, V + PG, 0), '1');
+    assert_residency(e->t, V, after);
+    tu_assert_clean(e->m);
+}
+
+static void test_madvise_pageout_of_a_dirty_shared_file_page_marks_it_for_readahead(void **state)
+{
+    check_fault_after_advice_on_dirty_file_page(*state, MAP_SHARED, MADV_PAGEOUT,
+                                                "0111111111111111");
+}
+
+static void test_madvise_pageout_of_a_dirty_private_file_page_marks_it_for_readahead(void **state)
+{
+    check_fault_after_advice_on_dirty_file_page(*state, MAP_PRIVATE, MADV_PAGEOUT,
+                                                "0111111111111111");
+}
+
+static void test_madvise_dontneed_of_a_dirty_file_page_reads_nothing_ahead(void **state)
+{
+    check_fault_after_advice_on_dirty_file_page(*state, MAP_PRIVATE, MADV_DONTNEED,
+                                                "0100000000000000");
+}
+
 /* Shared anonymous memory without swap: reclaim unmaps its pages; one never
  * written holds only zeros and is dropped, a written one stays in memory.
  * Host: 18 populated pages, PAGEOUT of pages 1..17, then a load of each:
@@ -1664,6 +1703,9 @@ int main(void)
         T(test_madvise_pageout_drops_a_lazily_freed_page_that_was_only_read),
         T(test_madvise_pageout_keeps_a_page_written_after_free),
         T(test_madvise_pageout_drops_clean_file_pages_mapped_once),
+        T(test_madvise_pageout_of_a_dirty_shared_file_page_marks_it_for_readahead),
+        T(test_madvise_pageout_of_a_dirty_private_file_page_marks_it_for_readahead),
+        T(test_madvise_dontneed_of_a_dirty_file_page_reads_nothing_ahead),
         T(test_madvise_pageout_drops_shared_anon_pages_never_written),
         T(test_madvise_pageout_unmaps_but_keeps_written_shared_anon_pages),
         T(test_madvise_cold_succeeds_and_keeps_the_pages),

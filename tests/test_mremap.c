@@ -140,6 +140,35 @@ static void file_line(char *out, size_t size, uint64_t start, uint64_t end, cons
 
 /* ---- shrinking ---- */
 
+/* Moving a range whose source has a PTE table gives the destination one,
+ * even when no entry of the range is set; a source without a table gives
+ * none. Host (VmPTE): anonymous memory at 4 GiB with page 0 touched, page
+ * 1 moved to 8 GiB: +8 kB (a PMD table and a PTE table); a page of the
+ * untouched next table moved to 12 GiB: +0; the same for shared memory. */
+static void check_move_of_untouched_page(struct env *e, int flags)
+{
+    map_at(e, 1ULL << 32, 4ULL << 20, RW, flags);
+    tu_store_byte(e->t, 1ULL << 32, 1);
+    uint64_t tables = tu_pgtable_frames(e->m);
+    assert_int_equal(vms_mremap(e->t, (1ULL << 32) + PG, PG, PG, FIXED, 2ULL << 32),
+                     (int64_t)(2ULL << 32));
+    assert_int_equal(tu_pgtable_frames(e->m), tables + 2);
+    assert_int_equal(vms_mremap(e->t, (1ULL << 32) + (2ULL << 20), PG, PG, FIXED, 3ULL << 32),
+                     (int64_t)(3ULL << 32));
+    assert_int_equal(tu_pgtable_frames(e->m), tables + 2);
+    tu_assert_clean(e->m);
+}
+
+static void test_mremap_of_an_untouched_page_makes_the_destination_table(void **state)
+{
+    check_move_of_untouched_page(*state, PA);
+}
+
+static void test_mremap_of_an_untouched_shared_page_makes_the_destination_table(void **state)
+{
+    check_move_of_untouched_page(*state, SA);
+}
+
 static void test_mremap_shrink_in_place_unmaps_the_tail(void **state)
 {
     struct env *e = *state;
@@ -1508,6 +1537,8 @@ static void test_mremap_old_length_that_rounds_to_0_duplicates(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_mremap_of_an_untouched_page_makes_the_destination_table),
+        T(test_mremap_of_an_untouched_shared_page_makes_the_destination_table),
         T(test_mremap_shrink_in_place_unmaps_the_tail),
         T(test_mremap_shrink_in_the_middle_leaves_a_hole),
         T(test_mremap_shrink_past_the_vma_end_succeeds),

@@ -1,9 +1,9 @@
 /*
  * `vmsim demo`, the narration: headings and colours, one line per trace event
- * (TLB miss, walk step, new table, fault, page-cache read, flush, IPI), the
- * counter tables, the maps text and a PTE taken apart bit by bit. Everything
- * comes through the public API: the trace callback, vms_walk, vms_maps and
- * the counters.
+ * (worded by the library's vms_event_format, coloured here), the counter
+ * tables, the maps text and a PTE taken apart bit by bit. Everything comes
+ * through the public API: the trace callback, vms_walk, vms_maps and the
+ * counters.
  */
 #include "demo.h"
 
@@ -94,159 +94,36 @@ const char *si_code_name(int signo, int code)
 
 /* ---- trace events ---- */
 
-static const char *level_name(int level, int levels)
+static const char *event_color(const struct palette *c, enum vms_event_kind kind)
 {
-    static const char *const names[] = {"?", "PTE", "PMD", "PUD", "P4D", "PGD"};
-    if (level == levels)
-        return "PGD";
-    return level >= 1 && level <= 4 ? names[level] : "?";
-}
-
-static unsigned index_at(uint64_t va, int level)
-{
-    return (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
-}
-
-/* One narrated event: a coloured tag, then the CPU (if any), then the text. */
-static void event_line(struct demo *d, const char *color, const char *tag, int cpu,
-                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void event_line(struct demo *d, const char *color, const char *tag, int cpu,
-                       const char *fmt, ...)
-{
-    say(d, "    %s%-6s%s ", color, tag, d->c.reset);
-    if (cpu >= 0)
-        say(d, "CPU %d  ", cpu);
-    else
-        say(d, "       ");
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(d->out, fmt, ap);
-    va_end(ap);
-    fputc('\n', d->out);
-}
-
-static void on_tlb_miss(struct demo *d, const struct vms_event *ev)
-{
-    event_line(d, d->c.miss, "miss", (int)ev->cpu, "%s",
-               ev->level == 2 ? "L1 DTLB miss, L2 TLB miss: walk the page tables"
-                              : "L1 DTLB miss, L2 TLB hit");
-}
-
-static void on_walk_step(struct demo *d, const struct vms_event *ev)
-{
-    char what[48];
-    uint64_t next = ev->entry & 0x000ffffffffff000ULL;
-    if (!(ev->entry & 1))
-        snprintf(what, sizeof(what), "not present -> #PF");
-    else if (ev->level == 1)
-        snprintf(what, sizeof(what), "-> frame 0x%08" PRIx64, next);
-    else
-        snprintf(what, sizeof(what), "-> %s 0x%08" PRIx64, level_name(ev->level - 1, 4), next);
-    char slot[16];
-    snprintf(slot, sizeof(slot), "%s[%u]", level_name(ev->level, 4), ev->index);
-    event_line(d, d->c.walk, "walk", (int)ev->cpu, "%-8s @ 0x%08" PRIx64 " = 0x%016" PRIx64 "  %s",
-               slot, ev->pa, ev->entry, what);
-}
-
-static void on_pgtable(struct demo *d, const struct vms_event *ev, int alloc)
-{
-    if (alloc)
-        event_line(d, d->c.alloc, "alloc", -1,
-                   "new %s table at 0x%08" PRIx64 ", linked from %s[%u]",
-                   level_name(ev->level, 4), ev->pa, level_name(ev->level + 1, 4),
-                   index_at(ev->a, ev->level + 1));
-    else
-        event_line(d, d->c.alloc, "free", -1, "%s table at 0x%08" PRIx64 " freed",
-                   level_name(ev->level, 4), ev->pa);
-}
-
-static void on_fault(struct demo *d, const struct vms_event *ev)
-{
-    const char *detail = ev->detail ? ev->detail : "?";
-    unsigned slot = index_at(ev->a, 1);
-    int cpu = (int)ev->cpu;
-    if (strcmp(detail, "anon") == 0)
-        event_line(d, d->c.fault, "fault", cpu,
-                   "anonymous, demand-zero: frame 0x%08" PRIx64 " zeroed, PTE[%u] -> it",
-                   ev->pa, slot);
-    else if (strcmp(detail, "zero-page") == 0)
-        event_line(d, d->c.fault, "fault", cpu,
-                   "read of untouched memory: PTE[%u] -> the zero page 0x%08" PRIx64, slot, ev->pa);
-    else if (strcmp(detail, "write-notify") == 0)
-        event_line(d, d->c.fault, "fault", cpu,
-                   "write-notify: cache frame 0x%08" PRIx64 " now dirty, PTE[%u] made writable",
-                   ev->pa, slot);
-    else if (strcmp(detail, "file") == 0)
-        event_line(d, d->c.fault, "fault", cpu,
-                   "file page: PTE[%u] -> page-cache frame 0x%08" PRIx64, slot, ev->pa);
-    else
-        event_line(d, d->c.fault, "fault", cpu, "%s: frame 0x%08" PRIx64 ", PTE[%u]", detail,
-                   ev->pa, slot);
-}
-
-static void on_signal(struct demo *d, const struct vms_event *ev)
-{
-    int signo = (int)ev->index;
-    event_line(d, d->c.fault, "signal", (int)ev->cpu, "%s %s at 0x%" PRIx64, signal_name(signo),
-               si_code_name(signo, ev->level), ev->a);
-}
-
-static void on_flush(struct demo *d, const struct vms_event *ev)
-{
-    if (ev->b == 0) {
-        event_line(d, d->c.flush, "flush", (int)ev->cpu, "whole TLB context flushed");
-        return;
-    }
-    uint64_t pages = (ev->b - ev->a) / PAGE_BYTES;
-    event_line(d, d->c.flush, "flush", (int)ev->cpu, "INVLPG 0x%" PRIx64 " (%" PRIu64 " page%s)",
-               ev->a, pages, pages == 1 ? "" : "s");
-}
-
-static void on_frame_alloc(struct demo *d, const struct vms_event *ev)
-{
-    if (ev->detail && strcmp(ev->detail, "page cache") == 0)
-        event_line(d, d->c.alloc, "disk", -1,
-                   "page-cache miss: file offset 0x%" PRIx64 " read into frame 0x%08" PRIx64,
-                   ev->a, ev->pa);
-    else
-        event_line(d, d->c.alloc, "frame", -1, "frame 0x%08" PRIx64 " allocated", ev->pa);
-}
-
-static void on_event_other(struct demo *d, const struct vms_event *ev)
-{
-    switch (ev->kind) {
-    case VMS_EV_TLB_FILL:
-        event_line(d, d->c.fill, "fill", (int)ev->cpu,
-                   "TLB: page 0x%" PRIx64 " -> frame 0x%08" PRIx64 " (L1 DTLB and L2 TLB)",
-                   ev->a & ~(PAGE_BYTES - 1), ev->pa);
-        break;
+    switch (kind) {
+    case VMS_EV_TLB_MISS: return c->miss;
+    case VMS_EV_WALK_STEP: return c->walk;
+    case VMS_EV_PGTABLE_ALLOC:
+    case VMS_EV_PGTABLE_FREE:
+    case VMS_EV_FRAME_ALLOC: return c->alloc;
+    case VMS_EV_FAULT:
+    case VMS_EV_SIGNAL: return c->fault;
+    case VMS_EV_TLB_FILL: return c->fill;
+    case VMS_EV_FLUSH:
     case VMS_EV_IPI:
-        event_line(d, d->c.flush, "ipi", (int)ev->cpu, "interrupted: flush request (shootdown)");
-        break;
-    case VMS_EV_CR3:
-        event_line(d, d->c.flush, "cr3", (int)ev->cpu,
-                   "CR3 <- PGD 0x%08" PRIx64 " (context switch, TLB flushed)", ev->pa);
-        break;
-    case VMS_EV_FRAME_ALLOC: on_frame_alloc(d, ev); break;
-    default: break;
+    case VMS_EV_CR3: return c->flush;
+    default: return c->head;
     }
 }
 
+/* The library's line for the event (vms_event_format), indented, its tag
+ * word in the kind's colour. */
 void on_event(void *arg, const struct vms_event *ev)
 {
     struct demo *d = arg;
     if (!d->narrate)
         return;
-    switch (ev->kind) {
-    case VMS_EV_TLB_MISS: on_tlb_miss(d, ev); break;
-    case VMS_EV_WALK_STEP: on_walk_step(d, ev); break;
-    case VMS_EV_PGTABLE_ALLOC: on_pgtable(d, ev, 1); break;
-    case VMS_EV_PGTABLE_FREE: on_pgtable(d, ev, 0); break;
-    case VMS_EV_FAULT: on_fault(d, ev); break;
-    case VMS_EV_SIGNAL: on_signal(d, ev); break;
-    case VMS_EV_FLUSH: on_flush(d, ev); break;
-    default: on_event_other(d, ev); break;
-    }
+    char line[256];
+    vms_event_format(ev, line, sizeof(line)); /* longer lines are cut, never overrun */
+    size_t tag = strcspn(line, " ");
+    say(d, "    %s%.*s%s%s\n", event_color(&d->c, ev->kind), (int)tag, line, d->c.reset,
+        line + tag);
 }
 
 /* ---- counters ---- */

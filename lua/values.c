@@ -1,0 +1,282 @@
+/*
+ * Lua values written out for the tools: as JSON (--json) and as a script
+ * would spell them (narration, expectation messages); and the ready Lua
+ * state the tools start from.
+ */
+#include "binding.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 8
+#define MAX_SHOWN_BYTES 40 /* a longer string is cut in narration */
+
+/* ---- JSON ---- */
+
+static void json_string(const char *s, size_t len, FILE *out)
+{
+    fputc('"', out);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20 || c >= 0x7f)
+            fprintf(out, "\\u%04x", c); /* each byte as the code point of its value */
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+struct json_key {
+    int is_int;
+    lua_Integer i;
+    const char *s;
+    size_t len;
+};
+
+static int key_order(const void *pa, const void *pb)
+{
+    const struct json_key *a = pa, *b = pb;
+    if (a->is_int != b->is_int)
+        return a->is_int ? -1 : 1;
+    if (a->is_int)
+        return (a->i > b->i) - (a->i < b->i);
+    return strcmp(a->s, b->s);
+}
+
+static void json_value(lua_State *L, int index, FILE *out, int depth);
+
+/* 1..n with nothing else: an array. */
+static int is_array(lua_State *L, int index, size_t *n_out)
+{
+    size_t n = (size_t)lua_rawlen(L, index), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, index)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1)) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        count++;
+    }
+    *n_out = n;
+    return count == n;
+}
+
+/* An object with its keys sorted (integers first, in order), so that the
+ * output does not depend on Lua's hash order. */
+static void json_object(lua_State *L, int index, FILE *out, int depth)
+{
+    size_t n = 0, cap = 16;
+    struct json_key *keys = malloc(cap * sizeof(*keys));
+    lua_pushnil(L);
+    while (keys && lua_next(L, index)) {
+        lua_pop(L, 1);
+        int type = lua_type(L, -1);
+        if (type != LUA_TSTRING && !lua_isinteger(L, -1))
+            continue; /* keys JSON cannot spell are left out */
+        if (n == cap) {
+            struct json_key *more = realloc(keys, 2 * cap * sizeof(*keys));
+            if (!more) {
+                lua_pop(L, 1);
+                break;
+            }
+            keys = more;
+            cap *= 2;
+        }
+        keys[n] = (struct json_key){.is_int = type != LUA_TSTRING};
+        if (keys[n].is_int)
+            keys[n].i = lua_tointeger(L, -1);
+        else
+            keys[n].s = lua_tolstring(L, -1, &keys[n].len); /* anchored by the table */
+        n++;
+    }
+    if (!keys) {
+        fputs("{}", out);
+        return;
+    }
+    qsort(keys, n, sizeof(*keys), key_order);
+    fputc('{', out);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', out);
+        if (keys[i].is_int) {
+            fprintf(out, "\"%" PRId64 "\":", (int64_t)keys[i].i);
+            lua_rawgeti(L, index, keys[i].i);
+        } else {
+            json_string(keys[i].s, keys[i].len, out);
+            fputc(':', out);
+            lua_pushlstring(L, keys[i].s, keys[i].len);
+            lua_rawget(L, index);
+        }
+        json_value(L, lua_gettop(L), out, depth + 1);
+        lua_pop(L, 1);
+    }
+    fputc('}', out);
+    free(keys);
+}
+
+static void json_table(lua_State *L, int index, FILE *out, int depth)
+{
+    size_t n;
+    if (depth >= MAX_DEPTH || !lua_checkstack(L, 4)) {
+        fputs("\"...\"", out);
+        return;
+    }
+    if (!is_array(L, index, &n) || n == 0) {
+        json_object(L, index, out, depth);
+        return;
+    }
+    fputc('[', out);
+    for (size_t i = 1; i <= n; i++) {
+        if (i > 1)
+            fputc(',', out);
+        lua_rawgeti(L, index, (lua_Integer)i);
+        json_value(L, lua_gettop(L), out, depth + 1);
+        lua_pop(L, 1);
+    }
+    fputc(']', out);
+}
+
+static void json_value(lua_State *L, int index, FILE *out, int depth)
+{
+    index = lua_absindex(L, index);
+    switch (lua_type(L, index)) {
+    case LUA_TNIL:
+    case LUA_TNONE: fputs("null", out); break;
+    case LUA_TBOOLEAN: fputs(lua_toboolean(L, index) ? "true" : "false", out); break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, index)) {
+            fprintf(out, "%" PRId64, (int64_t)lua_tointeger(L, index));
+        } else {
+            double d = lua_tonumber(L, index);
+            if (isfinite(d))
+                fprintf(out, "%.17g", d);
+            else
+                fputs("null", out);
+        }
+        break;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, index, &len);
+        json_string(s, len, out);
+        break;
+    }
+    case LUA_TTABLE: json_table(L, index, out, depth); break;
+    case LUA_TUSERDATA: {
+        struct vl_task_ud *t = luaL_testudata(L, index, VL_TASK);
+        if (t) {
+            fprintf(out, "{\"machine\":%u,\"task\":%d}", t->machine, t->pid);
+            break;
+        }
+        struct vl_machine_ud *m = luaL_testudata(L, index, VL_MACHINE);
+        if (m) {
+            fprintf(out, "{\"machine\":%u}", m->rec ? m->rec->number : 0);
+            break;
+        }
+    }
+        /* fall through */
+    default: json_string(luaL_typename(L, index), strlen(luaL_typename(L, index)), out); break;
+    }
+}
+
+void vmsim_lua_write_json(lua_State *L, int index, FILE *out)
+{
+    json_value(L, index, out, 0);
+}
+
+/* ---- as a script spells it ---- */
+
+static void lua_string(const char *s, size_t len, FILE *out)
+{
+    size_t shown = len > MAX_SHOWN_BYTES ? MAX_SHOWN_BYTES : len;
+    fputc('"', out);
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (isprint(c))
+            fputc(c, out);
+        else
+            fprintf(out, "\\x%02x", c);
+    }
+    fputc('"', out);
+    if (shown < len)
+        fprintf(out, "...(%zu bytes)", len);
+}
+
+void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out)
+{
+    index = lua_absindex(L, index);
+    switch (lua_type(L, index)) {
+    case LUA_TNIL:
+    case LUA_TNONE: fputs("nil", out); break;
+    case LUA_TBOOLEAN: fputs(lua_toboolean(L, index) ? "true" : "false", out); break;
+    case LUA_TNUMBER:
+        if (!lua_isinteger(L, index))
+            fprintf(out, "%.14g", lua_tonumber(L, index));
+        else if (as_hex)
+            fprintf(out, "0x%" PRIx64, (uint64_t)lua_tointeger(L, index));
+        else
+            fprintf(out, "%" PRId64, (int64_t)lua_tointeger(L, index));
+        break;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, index, &len);
+        lua_string(s, len, out);
+        break;
+    }
+    case LUA_TTABLE: fputs("{...}", out); break;
+    case LUA_TUSERDATA: {
+        struct vl_task_ud *t = luaL_testudata(L, index, VL_TASK);
+        if (t) {
+            fprintf(out, "task %d", t->pid);
+            break;
+        }
+        struct vl_machine_ud *m = luaL_testudata(L, index, VL_MACHINE);
+        if (m) {
+            fprintf(out, "machine %u", m->rec ? m->rec->number : 0);
+            break;
+        }
+    }
+        /* fall through */
+    default: fputs(luaL_typename(L, index), out); break;
+    }
+}
+
+/* ---- the tools' state ---- */
+
+static int open_all(lua_State *L)
+{
+    FILE *report = lua_touserdata(L, 1);
+    luaL_openlibs(L);
+    luaL_requiref(L, "vmsim", luaopen_vmsim, 1);
+    lua_pop(L, 1);
+    vmsim_lua_install_expect(L, report);
+    return 0;
+}
+
+lua_State *vmsim_lua_new_state(FILE *report)
+{
+    lua_State *L = luaL_newstate();
+    if (!L)
+        return NULL;
+    lua_pushcfunction(L, open_all);
+    lua_pushlightuserdata(L, report);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        lua_close(L);
+        return NULL;
+    }
+    return L;
+}
