@@ -202,7 +202,8 @@ int vms_event_json(const struct vms_event *ev, char *buf, size_t len);
 struct vms_config {
     uint64_t phys_bytes;          /* simulated RAM; default 1 GiB */
     unsigned ncpus;               /* default 4, at most VMS_MAX_CPUS */
-    uint64_t swap_bytes;          /* swap space (SwapTotal); 0. Only the commit limit counts it */
+    uint64_t swap_bytes;          /* swap space (SwapTotal), in a host file the machine makes in
+                                     its root folder (or $TMPDIR) and removes; 0 */
     int pgtable_levels;           /* 4 (48-bit) or 5 (57-bit); default 4 */
     int pcid;                     /* tag TLB entries by PCID; default 0 */
     struct vms_tlb_geometry dtlb; /* L1 data TLB: 64 entries, 4-way */
@@ -244,6 +245,7 @@ struct vms_config {
     unsigned watermark_scale_factor; /* vm.watermark_scale_factor: low and high lie this many
                                         ten-thousandths of RAM (at least min/4) above min; 10 */
     unsigned swappiness;          /* vm.swappiness: anon against file pages in reclaim, 0..200; 60 */
+    unsigned page_cluster;        /* vm.page-cluster: swap-in reads up to 2^page_cluster slots; 3 */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };
@@ -340,6 +342,12 @@ struct vms_walk {
     } step[5];   /* top level first; steps past a missing table are zero */
     int present; /* 1 when va maps to a frame */
     uint64_t pa; /* physical address of va when present */
+    /* A non-present PTE holding a swap entry (x86-64's layout: type in bits
+     * 59-63, offset inverted in bits 9-58, bit 7 exclusive): */
+    int swap;              /* 1 when the PTE holds one */
+    unsigned swap_type;    /* the swap area: 0 */
+    uint64_t swap_offset;  /* the slot, in pages from the start of the area */
+    int swap_exclusive;    /* the page was this mm's alone */
 };
 int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w); /* 0, -EFAULT or -ESRCH */
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len);

@@ -21,6 +21,7 @@ struct checker {
     uint64_t tables;    /* table frames reached from pgds */
     uint64_t shmem_pages;
     uint64_t file_pages, file_dirty;
+    uint32_t *swap_refs; /* per swap slot: swap entries found in PTEs */
 };
 
 static void fail(struct checker *ck, const char *fmt, ...)
@@ -119,6 +120,18 @@ static void check_pte(struct checker *ck, struct mm_struct *mm, uint64_t va, pte
     if (pte_is_guard(e)) {
         if (!vma->may_have_guards)
             fail(ck, "guard marker for %" PRIx64 " in a vma without guards", va);
+        return;
+    }
+    if (pte_is_swap(e)) {
+        uint64_t off = pte_swp_offset(e);
+        const struct swap_info *si = &ck->m->swap;
+        if (pte_swp_type(e) != 0 || off == 0 || off >= si->max || !swap_count(ck->m, off))
+            fail(ck, "pte for %" PRIx64 " names swap slot %" PRIu64 " that is not in use", va,
+                 off);
+        else
+            ck->swap_refs[off]++;
+        if (!vma->anon_vma)
+            fail(ck, "swap entry for %" PRIx64 " in a vma without anonymous memory", va);
         return;
     }
     if (!pte_present(e)) {
@@ -317,12 +330,15 @@ static void check_frames(struct checker *ck)
             shmem++;
         else if (p->flags & PG_file)
             file++;
-        else if (p->flags & PG_anon)
+        else if (p->flags & (PG_anon | PG_swapcache))
             anon++;
         if (p->mapcount != ck->mapped[pfn])
             fail(ck, "frame %" PRIx64 ": mapcount %d but %d ptes map it", pfn, p->mapcount,
                  ck->mapped[pfn]);
-        if ((p->flags & PG_anon) && (p->mapcount < 1 || p->refcount != p->mapcount))
+        /* An anonymous page is held by its PTEs and, in the swap cache, once more. */
+        int cached = (p->flags & PG_swapcache) != 0;
+        if ((p->flags & (PG_anon | PG_swapcache)) &&
+            ((p->mapcount < 1 && !cached) || p->refcount != p->mapcount + cached))
             fail(ck, "anon frame %" PRIx64 ": refcount %d, mapcount %d (leaked?)", pfn,
                  p->refcount, p->mapcount);
         check_rmap(ck, pfn, p);
@@ -404,7 +420,8 @@ static void check_lru(struct checker *ck)
     uint64_t folios = 0;
     for (uint64_t pfn = 0; pfn < pm->nframes; pfn++) {
         const struct page *p = &pm->pages[pfn];
-        if ((p->flags & (PG_anon | PG_shmem | PG_file)) && !(p->flags & (PG_tail | PG_buddy))) {
+        if ((p->flags & (PG_anon | PG_shmem | PG_file | PG_swapcache)) &&
+            !(p->flags & (PG_tail | PG_buddy))) {
             folios++;
             if (!(p->flags & PG_lru))
                 fail(ck, "frame %" PRIx64 " (flags %x) is on no LRU list", pfn, p->flags);
@@ -412,6 +429,42 @@ static void check_lru(struct checker *ck)
     }
     if (folios != on_lists)
         fail(ck, "%" PRIu64 " folios, %" PRIu64 " on the LRU lists", folios, on_lists);
+}
+
+/* Every slot's count is the swap entries naming it, plus the swap cache's
+ * flag exactly when the cache holds a page for it, which knows its slot. */
+static void check_swap(struct checker *ck)
+{
+    vms_machine *m = ck->m;
+    const struct swap_info *si = &m->swap;
+    uint64_t inuse = 0;
+    for (uint64_t off = 1; off < si->max; off++) {
+        unsigned count = swap_count(m, off);
+        uint32_t pfn = swap_cache_pfn(m, off);
+        int has_cache = (si->map[off] & SWAP_HAS_CACHE) != 0;
+        inuse += si->map[off] != 0;
+        if (count != ck->swap_refs[off])
+            fail(ck, "swap slot %" PRIu64 ": count %u, %u swap entries name it", off, count,
+                 ck->swap_refs[off]);
+        if (has_cache != (pfn != PFN_NONE))
+            fail(ck, "swap slot %" PRIu64 ": cache flag and swap cache disagree", off);
+        if (pfn != PFN_NONE && (pfn >= m->pm.nframes ||
+                                !(m->pm.pages[pfn].flags & PG_swapcache) ||
+                                m->pm.pages[pfn].swap_off != off))
+            fail(ck, "swap slot %" PRIu64 ": its cached frame does not know it", off);
+        if (pfn != PFN_NONE && !count && !m->pm.pages[pfn].mapcount &&
+            !(m->pm.pages[pfn].flags & PG_lru))
+            fail(ck, "swap slot %" PRIu64 ": an unused page left in the cache", off);
+    }
+    if (inuse != si->inuse || inuse != m->nr_swap_used)
+        fail(ck, "%" PRIu64 " swap slots in use, counted %" PRIu64, inuse, si->inuse);
+    for (uint64_t pfn = 0; pfn < m->pm.nframes; pfn++) {
+        const struct page *p = &m->pm.pages[pfn];
+        if ((p->flags & PG_swapcache) && !(p->flags & PG_buddy) &&
+            (p->swap_off >= si->max || swap_cache_pfn(m, p->swap_off) != pfn))
+            fail(ck, "frame %" PRIx64 ": in the swap cache under a slot that does not hold it",
+                 pfn);
+    }
 }
 
 /* The OOM killer's work is done: every killed task's memory is reaped, no
@@ -439,7 +492,10 @@ int vms_check(vms_machine *m, FILE *report)
     oom_reap_pending(m);
     struct checker ck = {.m = m, .report = report};
     ck.mapped = calloc(m->pm.nframes, sizeof(*ck.mapped));
-    if (!ck.mapped) {
+    ck.swap_refs = calloc(m->swap.max ? m->swap.max : 1, sizeof(*ck.swap_refs));
+    if (!ck.mapped || !ck.swap_refs) {
+        free(ck.mapped);
+        free(ck.swap_refs);
         if (report)
             fputs("vms_check: out of memory\n", report);
         return -1;
@@ -452,6 +508,7 @@ int vms_check(vms_machine *m, FILE *report)
     check_inodes(&ck);
     check_oom_victims(&ck);
     check_lru(&ck);
+    check_swap(&ck);
     check_frames(&ck);
     for (unsigned i = 0; i < m->ncpus; i++) {
         struct cpu *c = &m->cpus[i];
@@ -469,5 +526,6 @@ int vms_check(vms_machine *m, FILE *report)
         check_tlb(&ck, c, &c->stlb, "stlb");
     }
     free(ck.mapped);
+    free(ck.swap_refs);
     return ck.errors ? -1 : 0;
 }

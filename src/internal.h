@@ -326,6 +326,40 @@ void folio_deactivate(vms_machine *m, uint32_t pfn);
  * references and leaves the active list. 1 if the PTE was young (the
  * caller flushes it). */
 int madvise_cold_pte(vms_machine *m, pte_t *pte);
+/* MADV_PAGEOUT of an anonymous page mapped once (Linux's reclaim_pages,
+ * references ignored): to swap and freed; 1 if it is no longer mapped. */
+int reclaim_folio(vms_machine *m, uint32_t pfn);
+
+/* ---- swapfile.c: the swap area ---- */
+int swap_init(vms_machine *m);  /* 0 or -errno */
+void swap_exit(vms_machine *m);
+uint64_t swap_pages_total(const vms_machine *m);
+uint64_t swap_pages_free(const vms_machine *m);
+int vm_swap_full(const vms_machine *m); /* more than half in use */
+uint64_t get_swap_page(vms_machine *m); /* a slot held by the swap cache; 0: none free */
+void swap_duplicate(vms_machine *m, uint64_t off); /* one more swap entry names it */
+void swap_put(vms_machine *m, uint64_t off);       /* one swap entry fewer */
+void swap_put_cache(vms_machine *m, uint64_t off); /* the swap cache lets it go */
+unsigned swap_count(const vms_machine *m, uint64_t off); /* swap entries naming it */
+void free_swap_and_cache(vms_machine *m, uint64_t off);
+int swap_writepage(vms_machine *m, uint32_t pfn); /* 0 or -errno; the page is clean after */
+int swap_readpage(vms_machine *m, uint32_t pfn, uint64_t off);
+/* Takes a mapped page out of the swap cache when no swap entry names its
+ * slot any more: 1 if it did (the slot is freed). */
+int folio_free_swap(vms_machine *m, uint32_t pfn);
+
+/* ---- swap_state.c: the swap cache ---- */
+void add_to_swap_cache(vms_machine *m, uint32_t pfn, uint64_t off);
+void delete_from_swap_cache(vms_machine *m, uint32_t pfn); /* the caller drops its reference */
+/* An anonymous page gets a slot and enters the swap cache, dirty: 0 when
+ * no slot is free. */
+int add_to_swap(vms_machine *m, uint32_t pfn);
+/* The swap cache's page for slot off, or PFN_NONE (a hit on a page read
+ * ahead counts for the next readahead window). */
+uint32_t lookup_swap_cache(vms_machine *m, uint64_t off);
+/* Reads slot off (and the readahead window around it) into the swap cache;
+ * its page, or PFN_NONE when out of memory. */
+uint32_t swapin_readahead(vms_machine *m, uint64_t off);
 
 /* ---- machine.c ---- */
 uint64_t machine_random(vms_machine *m);

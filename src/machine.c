@@ -36,6 +36,7 @@ void vms_config_init(struct vms_config *c)
     c->min_free_kbytes = UINT64_MAX;
     c->watermark_scale_factor = 10;
     c->swappiness = 60;
+    c->page_cluster = 3;
 }
 
 /* The ranges vms_config_check enforces: what the structures below can hold. */
@@ -111,6 +112,10 @@ static int check_fields(const struct vms_config *c, char *msg, size_t len)
     if (!err)
         err = check_range(msg, len, "swappiness", c->swappiness, 0, 200);
     if (!err)
+        err = check_range(msg, len, "page_cluster", c->page_cluster, 0, 10);
+    if (!err)
+        err = check_range(msg, len, "swap_bytes", c->swap_bytes, 0, 1ULL << 43);
+    if (!err)
         err = check_range(msg, len, "watermark_scale_factor", c->watermark_scale_factor, 1, 3000);
     if (!err && c->min_free_kbytes != UINT64_MAX && c->min_free_kbytes >= c->phys_bytes / 1024)
         err = refuse(msg, len, "min_free_kbytes", c->min_free_kbytes,
@@ -146,11 +151,14 @@ vms_machine *vms_machine_create(const struct vms_config *c)
     m->next_ino = 1000;
     m->aslr_state = c->aslr_seed;
     m->root_fd = -1;
+    m->swap.fd = -1;
     int err = fs_init(m);
     if (!err)
         err = phys_mem_init(&m->pm, c->phys_bytes);
     if (!err)
         setup_watermarks(m);
+    if (!err)
+        err = swap_init(m);
     m->cpus = err ? NULL : calloc(c->ncpus, sizeof(*m->cpus));
     if (!err && !m->cpus)
         err = -ENOMEM;
@@ -179,6 +187,7 @@ void vms_machine_destroy(vms_machine *m)
         m->inodes = as->next;
         mapping_destroy(m, as);
     }
+    swap_exit(m);
     fs_exit(m);
     for (unsigned i = 0; i < m->ncpus; i++)
         cpu_destroy(&m->cpus[i]);

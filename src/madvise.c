@@ -112,6 +112,12 @@ static int lazyfree(struct advice *a, struct vm_area_struct *vma, uint64_t start
     struct phys_mem *pm = &mm->m->pm;
     for (uint64_t va = start; va < end; va += PAGE_SIZE) {
         pte_t *pte = pte_offset(mm, va);
+        if (pte && pte_is_swap(*pte)) { /* swapped out: the copy is dropped now */
+            uint64_t off = pte_swp_offset(*pte);
+            *pte = 0;
+            free_swap_and_cache(mm->m, off);
+            continue;
+        }
         if (!pte || !pte_present(*pte) || pte_special(*pte))
             continue;
         struct page *page = pfn_to_page(pm, pte_pfn(*pte));
@@ -189,7 +195,7 @@ static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
     /* MAP_DROPPABLE memory may always be dropped, written or not. */
     int droppable = (vma->vm_flags & VM_DROPPABLE) != 0;
     if ((page->flags & PG_anon) && !droppable && (!(page->flags & PG_lazyfree) || pte_dirty(e)))
-        return 0;
+        return reclaim_folio(m, pfn); /* to swap, if there is any */
     *pte = 0;
     if (pte_dirty(e))
         set_page_dirty(m, pfn);

@@ -10,7 +10,8 @@
  * Faults are counted per task as getrusage() counts them.
  * Out of memory, a fault gets SIGKILL (the OOM killer's, src/oom_kill.c,
  * when it chose this process).
- * Simplification: no huge pages, no swap entries, no userfaultfd.
+ * A swap entry faults its page back (src/swap_state.c).
+ * Simplification: no huge pages, no userfaultfd.
  */
 #include "internal.h"
 #include "xarray.h"
@@ -490,6 +491,9 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "write-notify", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
+    /* A copy in the swap cache that no swap entry names is let go first. */
+    if (!pte_special(*pte) && (op->flags & PG_swapcache) && !(op->flags & PG_anon_exclusive))
+        folio_free_swap(m, old);
     /* Reuse: an anonymous page this mm owns, or one whose other users (a
      * forked relative) have all gone (Linux's wp_can_reuse_anon_folio). */
     if (!pte_special(*pte) && (op->flags & PG_anon) &&
@@ -519,6 +523,73 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
     return 0;
 }
 
+/* Linux's should_try_to_free_swap: a page back from swap keeps its slot
+ * (a clean copy, free to drop again) unless swap is over half full, the
+ * memory is locked, or a write will make the copy stale anyway. */
+static int should_free_swap(const vms_machine *m, const struct vm_area_struct *vma,
+                            const struct page *p, int write)
+{
+    if (vm_swap_full(m) || (vma->vm_flags & VM_LOCKED) || (p->flags & PG_mlocked))
+        return 1;
+    return write && p->refcount == 2; /* the swap cache and this fault */
+}
+
+/* A fault on a swap entry (Linux's do_swap_page): the page from the swap
+ * cache (minor), or read from the swap area with the window around it
+ * (major). An exclusive page is mapped writable (dirty on a write); a
+ * shared one read-only, and a write then copies it. */
+static unsigned do_swap_page(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                             pte_t *pte, int write)
+{
+    vms_machine *m = t->m;
+    pte_t entry = *pte;
+    uint64_t off = pte_swp_offset(entry);
+    if (anon_vma_prepare(m, vma))
+        return VM_FAULT_OOM;
+    unsigned ret = 0;
+    uint32_t pfn = lookup_swap_cache(m, off);
+    if (pfn == PFN_NONE) {
+        pfn = swapin_readahead(m, off);
+        if (pfn == PFN_NONE)
+            return VM_FAULT_OOM;
+        ret = VM_FAULT_MAJOR;
+    }
+    struct page *p = pfn_to_page(&m->pm, pfn);
+    get_page(&m->pm, pfn); /* this PTE's reference, from now on */
+    swap_put(m, off);      /* this PTE names the slot no more */
+    if (should_free_swap(m, vma, p, write))
+        folio_free_swap(m, pfn);
+    /* Exclusive: the entry said so, or nothing else holds the page now. */
+    int exclusive = pte_swp_exclusive(entry) || (!(p->flags & PG_swapcache) && p->refcount == 1);
+    if (!(p->flags & PG_anon)) {
+        /* Read from swap: it becomes anonymous memory here. A page others
+         * may share belongs to the root anon_vma, which every relative's
+         * VMA links to (Linux's __folio_set_anon). */
+        const struct anon_vma *av = vma->anon_vma;
+        while (!exclusive && av->parent)
+            av = av->parent;
+        p->flags |= PG_anon;
+        p->mapping = (void *)av;
+        p->index = linear_page_index(vma, va);
+    }
+    map_new_page(m, pfn);
+    pte_t e = mk_pte(pfn, vm_page_prot(vma));
+    if (exclusive) {
+        p->flags |= PG_anon_exclusive;
+        if (vma->vm_flags & VM_WRITE) {
+            e |= _PAGE_RW;
+            if (write)
+                e |= _PAGE_DIRTY;
+        }
+    }
+    *pte = e;
+    fault_event(t, va, ret ? "swap-in, read from swap" : "swap-in, from the swap cache",
+                (uint64_t)pfn << PAGE_SHIFT);
+    if (write && !pte_write(*pte))
+        ret |= do_wp_page(t, vma, va, pte);
+    return ret;
+}
+
 static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
                                 int write)
 {
@@ -528,6 +599,8 @@ static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, 
         return VM_FAULT_OOM;
     if (pte_is_guard(*pte))
         return VM_FAULT_SIGSEGV;
+    if (pte_is_swap(*pte))
+        return do_swap_page(t, vma, va, pte, write);
     if (pte_none(*pte)) {
         unsigned ret = vma->mapping ? do_fault(t, vma, va, pte, write, fresh_table)
                                     : do_anonymous_page(t, vma, va, pte, write);
@@ -694,6 +767,9 @@ void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, 
             if (pte_is_guard(e)) {
                 if (drop_markers)
                     *pte = 0; /* never in a TLB: nothing to flush */
+            } else if (pte_is_swap(e)) {
+                *pte = 0; /* never in a TLB either */
+                free_swap_and_cache(mm->m, pte_swp_offset(e));
             } else if (!pte_none(e)) {
                 if (!pte_special(e)) {
                     uint32_t pfn = (uint32_t)pte_pfn(e);
@@ -704,6 +780,10 @@ void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, 
                         munlock_folio(mm->m, pfn);
                     page->mapcount--;
                     put_page(pm, pfn);
+                    /* No PTE maps it and no swap entry names its slot: the
+                     * swap cache lets it go (Linux's free_swap_cache). */
+                    if ((page->flags & PG_swapcache) && !page->mapcount)
+                        folio_free_swap(mm->m, pfn);
                 }
                 *pte = 0;
                 widen(fs, fe, va, va + PAGE_SIZE);
@@ -749,6 +829,15 @@ static int copy_present_pte(vms_machine *m, const struct vm_area_struct *src_vma
     return wrprotected;
 }
 
+/* A swap entry into the child (Linux's copy_nonpresent_pte): the slot
+ * gains a reference, and neither side holds the page exclusively now. */
+static void copy_swap_pte(vms_machine *m, pte_t *src, pte_t *dst)
+{
+    swap_duplicate(m, pte_swp_offset(*src));
+    *src &= ~_PAGE_SWP_EXCLUSIVE;
+    *dst = *src;
+}
+
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
                     int *wrprotected)
 {
@@ -765,6 +854,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
             if (!pte_none(*pte)) {
                 if (pte_is_guard(*pte))
                     *dst = *pte;
+                else if (pte_is_swap(*pte))
+                    copy_swap_pte(m, pte, dst);
                 else
                     *wrprotected |= copy_present_pte(m, src_vma, pte, dst);
             }

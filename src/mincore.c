@@ -2,7 +2,7 @@
  * mincore, as Linux's mm/mincore.c: one byte per page, 1 when the page is
  * resident: mapped by a PTE of this process (the zero page and PROT_NONE
  * pages included), or, for a file or shmem mapping, present and up to date in
- * its page cache.
+ * its page cache; a swapped-out page while the swap cache still holds it.
  */
 #include "internal.h"
 
@@ -14,6 +14,8 @@ static unsigned char page_resident(struct mm_struct *mm, const struct vm_area_st
     pte_t *pte = pte_offset(mm, va);
     if (pte && pte_present(*pte))
         return 1;
+    if (pte && pte_is_swap(*pte)) /* resident while the swap cache holds it */
+        return swap_cache_pfn(mm->m, pte_swp_offset(*pte)) != PFN_NONE;
     if (vma->mapping) {
         /* An unread page (not up to date) does not count, as in Linux. */
         uint32_t pfn = find_get_page(vma->mapping, vma->vm_pgoff + ((va - vma->vm_start) >> PAGE_SHIFT));

@@ -192,6 +192,23 @@ struct cpu {
     struct vms_cpu_stats st;
 };
 
+#define SWAP_HAS_CACHE 0x8000 /* in swap_map: the swap cache holds a page for the slot */
+#define SWAP_MAP_BAD 0x7fff   /* in swap_map: never handed out (the header) */
+
+/* The one swap area (Linux's swap_info_struct), src/swapfile.c. */
+struct swap_info {
+    int fd;                  /* the host file; -1 without swap */
+    uint64_t max;            /* slots, the header's included */
+    uint16_t *map;           /* per slot: swap entries naming it, | SWAP_HAS_CACHE */
+    uint32_t *cache;         /* per slot: the swap cache's frame + 1, or 0 (swap_cache_pfn) */
+    uint32_t *cluster_used;  /* per cluster of 512 slots: slots in use */
+    uint64_t nr_clusters;
+    uint64_t next;           /* the next slot to try in the current cluster; 0: none */
+    uint64_t inuse;          /* slots in use */
+    uint64_t ra_prev_offset; /* swap-in readahead's state (swapin_nr_pages) */
+    unsigned ra_hits, ra_last_pages;
+};
+
 struct vms_machine {
     struct vms_config cfg;
     struct phys_mem pm;
@@ -225,10 +242,16 @@ struct vms_machine {
     uint64_t anon_cost, file_cost; /* what reclaiming each type cost lately */
     struct vms_vmstat vmstat;
     uint64_t nr_swap_used;        /* swap slots in use */
+    struct swap_info swap;
     char oom_msg[256];            /* the kernel log line of the last kill */
 };
 
 enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH };
+
+static inline uint32_t swap_cache_pfn(const vms_machine *m, uint64_t off)
+{
+    return m->swap.cache[off] ? m->swap.cache[off] - 1 : PFN_NONE;
+}
 
 /* A macro, so that the event is only built when someone is listening. */
 #define trace_event(m, ...)                                                  \

@@ -28,14 +28,17 @@
 /* What a process holds, as its mm counters and mm_pgtables_bytes say. */
 struct oom_usage {
     uint64_t anon, file, shmem; /* resident pages (MM_ANONPAGES, ...) */
-    uint64_t swapents;          /* swap entries in its page tables (none without swap) */
+    uint64_t swapents;          /* swap entries in its page tables */
     uint64_t pgtables;          /* PTE, PMD and PUD tables (Linux counts no PGD or P4D) */
 };
 
 static void count_pte(const vms_machine *m, pte_t e, struct oom_usage *u)
 {
-    if (!pte_present(e))
+    if (!pte_present(e)) {
+        if (pte_is_swap(e))
+            u->swapents++;
         return; /* none, or a guard marker */
+    }
     if (pte_special(e))
         return; /* the zero page is nobody's */
     uint32_t flags = m->pm.pages[pte_pfn(e)].flags;

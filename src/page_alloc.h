@@ -64,6 +64,7 @@ struct page {
     uint32_t next, prev; /* free-list links (frame numbers) while PG_buddy; LRU links with PG_lru */
     void *mapping;     /* anon_vma or shmem object, by flag */
     uint64_t index;    /* page offset within mapping */
+    uint32_t swap_off; /* with PG_swapcache: its slot in the swap area */
 };
 
 struct phys_mem {

@@ -195,6 +195,12 @@ int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w)
             w->present = (e & _PAGE_PRESENT) != 0;
             if (w->present)
                 w->pa = (e & PTE_PFN_MASK) | (va & (PAGE_SIZE - 1));
+            if (pte_is_swap(e)) {
+                w->swap = 1;
+                w->swap_type = pte_swp_type(e);
+                w->swap_offset = pte_swp_offset(e);
+                w->swap_exclusive = pte_swp_exclusive(e);
+            }
             return 0;
         }
         if (!(e & _PAGE_PRESENT))

@@ -130,9 +130,17 @@ static int unmap_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *
     vms_machine *m = mm->m;
     pte_t e = *pte;
     uint32_t pfn = (uint32_t)pte_pfn(e);
+    struct page *p = &m->pm.pages[pfn];
     *pte = 0;
-    if (pte_dirty(e))
+    if (p->flags & PG_swapcache) { /* the PTE names the slot instead */
+        *pte = swp_entry_pte(0, p->swap_off, (p->flags & PG_anon_exclusive) != 0);
+        swap_duplicate(m, p->swap_off);
+        p->flags &= ~PG_anon_exclusive;
+        if (pte_dirty(e))
+            p->flags |= PG_dirty;
+    } else if (pte_dirty(e)) {
         set_page_dirty(m, pfn);
+    }
     m->pm.pages[pfn].mapcount--;
     put_page(&m->pm, pfn);
     unsigned cpu = m->current ? m->current->cpu : 0;
@@ -252,12 +260,11 @@ static uint64_t lru_pages(const vms_machine *m, enum lru_list l) { return m->pm.
 
 static int is_file_lru(enum lru_list l) { return l == LRU_INACTIVE_FILE || l == LRU_ACTIVE_FILE; }
 
-/* Is there swap to put anonymous pages in? None yet: anonymous and shmem
- * memory stays where it is, and only the file lists are scanned. */
+/* Is there swap to put anonymous pages in? Without it only the file lists
+ * are scanned. */
 static int can_reclaim_anon_pages(const vms_machine *m)
 {
-    (void)m;
-    return 0;
+    return swap_pages_free(m) > 0;
 }
 
 /* Linux's inactive_is_low: the inactive list is under its share, which is
@@ -422,17 +429,34 @@ static enum folio_references folio_check_references(vms_machine *m, uint32_t hea
     return FOLIOREF_RECLAIM;
 }
 
-/* Writes a dirty file folio back (Linux's pageout, completed at once): 0,
- * or -errno with the folio still dirty. */
+/* Writes a dirty folio back (Linux's pageout, completed at once): a file
+ * folio to its file, a swap-cache page to its slot. 0, or -errno with the
+ * folio still dirty. */
 static int pageout(vms_machine *m, uint32_t head)
 {
     struct page *p = &m->pm.pages[head];
+    if (p->flags & PG_swapcache)
+        return swap_writepage(m, head);
     struct address_space *as = p->mapping;
     uint64_t first = p->index, last = first + folio_nr_pages(&m->pm, head) - 1;
     int err = writeback_range(m, as, first, last, m->current ? m->current->cpu : 0);
     if (!err)
         m->vmstat.pgpgout += (last - first + 1) * (PAGE_SIZE / 1024);
     return err ? err : folio_dirty(m, head) ? -EIO : 0;
+}
+
+/* Frees a clean, unmapped folio only its cache holds (Linux's
+ * __remove_mapping): 1 if it went. */
+static int remove_mapping(vms_machine *m, uint32_t head)
+{
+    struct page *p = &m->pm.pages[head];
+    if (!(p->flags & PG_swapcache))
+        return remove_clean_cache_page(m, head);
+    if (p->refcount != 1 || p->mapcount || (p->flags & PG_dirty))
+        return 0;
+    delete_from_swap_cache(m, head);
+    put_page(&m->pm, head);
+    return 1;
 }
 
 /* What became of one folio in shrink_folio_list. */
@@ -452,8 +476,11 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
         return FATE_ACTIVATE;
     if (ref == FOLIOREF_KEEP)
         return FATE_KEEP;
-    /* Anonymous and shmem pages would need a swap slot: there is none. */
-    if (!(p->flags & PG_file))
+    /* Shmem pages stay (their swap-out is not modelled); anonymous pages
+     * need a swap slot first. */
+    if (p->flags & PG_shmem)
+        return FATE_ACTIVATE;
+    if (!(p->flags & (PG_file | PG_swapcache)) && !add_to_swap(m, head))
         return FATE_ACTIVATE;
     if (!try_to_unmap(m, head))
         return FATE_ACTIVATE;
@@ -464,7 +491,7 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
             return FATE_ACTIVATE;
         (*pageouts)++;
     }
-    return remove_clean_cache_page(m, head) ? FATE_FREED : FATE_KEEP;
+    return remove_mapping(m, head) ? FATE_FREED : FATE_KEEP;
 }
 
 /* Linux's shrink_inactive_list with shrink_folio_list: pages freed. */
@@ -634,6 +661,32 @@ uint32_t alloc_zeroed_page_gfp(vms_machine *m, enum gfp gfp)
     if (pfn != PFN_NONE)
         memset(pfn_to_virt(&m->pm, pfn), 0, PAGE_SIZE);
     return pfn;
+}
+
+/* ---- MADV_PAGEOUT ---- */
+
+int reclaim_folio(vms_machine *m, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    struct page *p = &m->pm.pages[head];
+    if (!can_reclaim_anon_pages(m) && !(p->flags & PG_swapcache))
+        return 0;
+    if (!(p->flags & PG_lru) || (p->flags & PG_mlocked) || folio_held(m, head))
+        return 0;
+    lru_del(&m->pm, head);
+    p->flags &= ~PG_referenced;
+    enum folio_fate fate = FATE_KEEP;
+    if (((p->flags & PG_swapcache) || add_to_swap(m, head)) && try_to_unmap(m, head)) {
+        fate = FATE_FREED;
+        if (folio_dirty(m, head) && pageout(m, head))
+            fate = FATE_KEEP;
+        if (fate == FATE_FREED && !remove_mapping(m, head))
+            fate = FATE_KEEP;
+    }
+    if (fate == FATE_FREED)
+        return 1;
+    putback(m, head);
+    return !m->pm.pages[head].mapcount;
 }
 
 /* ---- MADV_COLD ---- */
