@@ -272,6 +272,19 @@ static void check_inodes(struct checker *ck)
 }
 
 /* Each shmem object is counted once, at its first VMA in machine order. */
+/* A shmem page in swap: its slot is in use, named once by the object, and
+ * the page is not in memory too. */
+static int count_shmem_swap(void *arg, uint64_t index, uint32_t off)
+{
+    struct checker *ck = arg;
+    (void)index;
+    if (off == 0 || off >= ck->m->swap.max || !swap_count(ck->m, off))
+        fail(ck, "shmem index %" PRIu64 " names swap slot %" PRIu32 " not in use", index, off);
+    else
+        ck->swap_refs[off]++;
+    return 0;
+}
+
 static void check_shmem_objects(struct checker *ck)
 {
     for (struct mm_struct *mm = ck->m->mms; mm; mm = mm->mm_next)
@@ -286,8 +299,10 @@ static void check_shmem_objects(struct checker *ck)
                     seen = w->mapping == v->mapping;
                 }
         first:
-            if (!seen)
+            if (!seen) {
                 xa_for_each(v->mapping->pages, count_shmem, ck);
+                xa_for_each(v->mapping->swapped, count_shmem_swap, ck);
+            }
         }
 }
 

@@ -51,6 +51,11 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     xa_for_each(as->pages, drop_page, &m->pm);
     xa_destroy(as->pages);
     free(as->pages);
+    if (as->swapped) {
+        shmem_free_swap(m, as, 0, UINT64_MAX);
+        xa_destroy(as->swapped);
+        free(as->swapped);
+    }
     ext_destroy(&as->extents);
     if (as->host_fd >= 0)
         close(as->host_fd);
@@ -1248,6 +1253,8 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
     }
     remove_collected(m, as, &l, first, last - 1);
     page_list_free(&l);
+    if (as->kind == MAPPING_SHMEM)
+        return shmem_free_swap(m, as, first, last);
     ext_set(&as->extents, first, last, EXT_HOLE); /* cannot fail: room was reserved */
     return 0;
 }

@@ -133,8 +133,15 @@ uint64_t move_page_tables(struct mm_struct *mm, uint64_t old_addr, uint64_t new_
 
 /* ---- shmem.c ---- */
 struct address_space *shmem_create(vms_machine *m, uint64_t size);
-/* The frame at page index, allocated zeroed if absent; PFN_NONE when out of memory. */
-uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index);
+/* The frame at page index, allocated zeroed if absent or read back from
+ * swap (*major set); PFN_NONE when out of memory. */
+uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index, int *major);
+/* Reclaim of a dirty, unmapped shmem page: to a swap slot, and freed. 0 or -errno. */
+int shmem_writeout(vms_machine *m, uint32_t pfn);
+/* Frees the swap slots of pages [first, last) of the object. 0 or -ENOMEM. */
+int shmem_free_swap(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last);
+/* The swap slot holding page index of a shmem object, or 0. */
+uint64_t shmem_swapped_slot(const struct address_space *as, uint64_t index);
 
 /* ---- filemap.c ---- */
 void mapping_get(struct address_space *as);

@@ -209,6 +209,8 @@ static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
          * reads ahead (host-measured: a fault on file page 1 then reads
          * pages 2-15 of a 16-page file). */
         m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags |= PG_readahead;
+    else if ((page->flags & PG_shmem) && page->refcount == 1 && swap_pages_free(m))
+        shmem_writeout(m, pfn); /* a written shmem page goes to swap, if any */
     return 1;
 }
 

@@ -344,8 +344,9 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
     if (as->kind == MAPPING_SHMEM) {
         if (index >= size_pages(as))
             return VM_FAULT_SIGBUS; /* past the object, as after an mremap that grew it */
-        *pfn = shmem_get_page(m, as, index);
-        return *pfn == PFN_NONE ? VM_FAULT_OOM : 0;
+        int major = 0;
+        *pfn = shmem_get_page(m, as, index, &major);
+        return *pfn == PFN_NONE ? VM_FAULT_OOM : major ? VM_FAULT_MAJOR : 0;
     }
     if (index >= size_pages(as))
         return VM_FAULT_SIGBUS;

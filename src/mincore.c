@@ -18,7 +18,11 @@ static unsigned char page_resident(struct mm_struct *mm, const struct vm_area_st
         return swap_cache_pfn(mm->m, pte_swp_offset(*pte)) != PFN_NONE;
     if (vma->mapping) {
         /* An unread page (not up to date) does not count, as in Linux. */
-        uint32_t pfn = find_get_page(vma->mapping, vma->vm_pgoff + ((va - vma->vm_start) >> PAGE_SHIFT));
+        uint64_t index = vma->vm_pgoff + ((va - vma->vm_start) >> PAGE_SHIFT);
+        uint32_t pfn = find_get_page(vma->mapping, index);
+        uint64_t slot = vma->mapping->kind == MAPPING_SHMEM ? shmem_swapped_slot(vma->mapping, index) : 0;
+        if (slot) /* swapped shmem: resident while the swap cache holds it */
+            return swap_cache_pfn(mm->m, slot) != PFN_NONE;
         return pfn != PFN_NONE && !(mm->m->pm.pages[pfn].flags & PG_unread);
     }
     return 0;

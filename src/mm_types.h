@@ -81,6 +81,7 @@ struct address_space {
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
+    struct xarray *swapped;        /* shmem only: page index -> the swap slot holding it */
     /* shmem only: its size is committed (made without MAP_NORESERVE) */
     int commit_charged;
     uint64_t commit_walk;          /* the last committed_pages() walk that counted it */

@@ -476,14 +476,20 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
         return FATE_ACTIVATE;
     if (ref == FOLIOREF_KEEP)
         return FATE_KEEP;
-    /* Shmem pages stay (their swap-out is not modelled); anonymous pages
-     * need a swap slot first. */
-    if (p->flags & PG_shmem)
-        return FATE_ACTIVATE;
-    if (!(p->flags & (PG_file | PG_swapcache)) && !add_to_swap(m, head))
+    /* Anonymous pages need a swap slot first; shmem pages get theirs when
+     * written out. */
+    if (!(p->flags & (PG_file | PG_shmem | PG_swapcache)) && !add_to_swap(m, head))
         return FATE_ACTIVATE;
     if (!try_to_unmap(m, head))
         return FATE_ACTIVATE;
+    if (p->flags & PG_shmem) {
+        if (!folio_dirty(m, head)) /* never written: zeros a fault makes again */
+            return remove_clean_cache_page(m, head) ? FATE_FREED : FATE_KEEP;
+        if (ref == FOLIOREF_RECLAIM_CLEAN || shmem_writeout(m, head))
+            return FATE_ACTIVATE;
+        (*pageouts)++;
+        return FATE_FREED;
+    }
     if (folio_dirty(m, head)) {
         if (ref == FOLIOREF_RECLAIM_CLEAN)
             return FATE_KEEP;

@@ -238,6 +238,42 @@ static void test_mincore_of_swapped_pages(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Shared anonymous memory swaps too: the object keeps the slot, the next
+ * fault reads the page back (major) and frees it. */
+static void test_shmem_pages_swap_out_and_back(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = tu_mmap(e->t, 0, 8 * PG, RW, MAP_SHARED | MAP_ANONYMOUS);
+    for (unsigned i = 0; i < 8; i++)
+        tu_store_byte(e->t, a + i * PG, (uint8_t)(i + 9));
+    vms_task *child = vms_fork(e->t);
+    assert_non_null(child);
+    for (unsigned i = 0; i < 8; i++) /* fork copied no PTEs of shared memory */
+        assert_int_equal(tu_load_byte(child, a + i * PG), (uint8_t)(i + 9));
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 32);
+    /* Mapped by two processes: PAGEOUT of one mapping leaves them. */
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 32);
+    vms_exit(child);
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 0);
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096 - 32);
+    tu_assert_clean(e->m);
+    uint64_t maj = tu_majflt(e->t);
+    assert_int_equal(tu_load_byte(e->t, a + 5 * PG), 14);
+    assert_true(tu_majflt(e->t) == maj + 1);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(tu_load_byte(e->t, a + i * PG), (uint8_t)(i + 9));
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096);
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 32);
+    tu_assert_clean(e->m);
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(vms_munmap(e->t, a, 8 * PG), 0); /* the object dies: its slots go */
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096);
+    tu_assert_clean(e->m);
+}
+
 /* Twice the RAM of private memory, written and read back twice: reclaim
  * swaps pages out and in and every byte survives. */
 static void test_anonymous_memory_larger_than_ram(void **state)
@@ -292,6 +328,7 @@ int main(void)
         T(test_fork_shares_swapped_pages),
         T(test_munmap_frees_slots_and_mremap_moves_them),
         T(test_mincore_of_swapped_pages),
+        T(test_shmem_pages_swap_out_and_back),
         T(test_anonymous_memory_larger_than_ram),
         T(test_full_swap_ends_in_the_oom_killer),
     };
