@@ -150,14 +150,25 @@ enum vms_event_kind {
                              name; b: the paging levels */
     VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa; detail; b: as above */
     VMS_EV_FAULT,         /* a: va; detail: "anon", "zero-page", "cow", ... */
-    VMS_EV_FRAME_ALLOC,   /* pa of a frame given to a page of memory; detail: "page cache"
-                             (a: file offset), "shmem" (a: offset in the object) */
+    VMS_EV_FRAME_ALLOC,   /* pa: the first frame of a block given to pages of memory;
+                             level: its order (2^level frames; > 0 only for large page-cache
+                             folios); detail, and a: "anon" (a write to untouched private
+                             memory; a: the page's va), "anon-read" (a read of it, without
+                             the zero page; a: va), "cow" (a private copy for a write; a: va),
+                             "shmem" (a: offset in the object), "page cache" (read from the
+                             file; a: file offset), "page cache, zeroed" (a new page, not
+                             read: written whole, or past the end of the file; a: offset).
+                             Page tables are VMS_EV_PGTABLE_ALLOC; a new mm's PGD and the
+                             zero page are not reported */
     VMS_EV_TLB_FILL,      /* a: va; pa: frame */
     VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
     VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
     VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
+    VMS_EV_FRAME_FREE,    /* a block of VMS_EV_FRAME_ALLOC back to the allocator: pa; level:
+                             its order; detail: "anon" (anon, anon-read and cow pages alike),
+                             "shmem" or "page cache" */
     VMS_EV_OOM_KILL,      /* a: victim's pid; b: its badness (oom_badness: pages);
                              level: its oom_score_adj; detail: the kernel's log line
                              ("Out of memory: Killed process ...") */
@@ -178,8 +189,8 @@ typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
 
 /* The kind's stable name, as the JSON "kind" field carries it: "tlb-miss",
  * "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
- * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork"; "unknown" for a value
- * outside the enum. */
+ * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "frame-free";
+ * "unknown" for a value outside the enum. */
 const char *vms_event_name(enum vms_event_kind k);
 
 /* The event narrated in one line, without a newline, as `vmsim demo` prints
@@ -221,6 +232,15 @@ struct vms_config {
     const char *root;             /* host folder that confines paths; "." */
     int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
     uint64_t memlock_rlimit;      /* RLIMIT_MEMLOCK in bytes (UINT64_MAX: unlimited); 8 MiB */
+    uint64_t stack_rlimit;        /* RLIMIT_STACK in bytes (UINT64_MAX: unlimited): mmap_base,
+                                     how far a stack grows, execve's E2BIG limit; 8 MiB */
+    uint64_t data_rlimit;         /* RLIMIT_DATA in bytes, as brk checks it; UINT64_MAX */
+    /* What execve writes into a new program's auxiliary vector. The CPU's
+     * words are this default or, in the tester, the host's (getauxval). */
+    unsigned uid, gid;            /* AT_UID/AT_EUID, AT_GID/AT_EGID; 0 */
+    uint64_t hwcap, hwcap2;       /* AT_HWCAP (CPUID 1 EDX), AT_HWCAP2; 0x178bebff, 0 */
+    uint64_t minsigstksz;         /* AT_MINSIGSTKSZ (the signal frame the CPU's xsave
+                                     features need); 3376 */
     int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */
     int zero_page;                /* read faults of private anonymous memory map the shared
                                      zero page (0: a kernel that allocates a page instead); 1 */
@@ -283,8 +303,8 @@ unsigned vms_task_cpu(const vms_task *t);
  * The handles stay valid until vms_exit releases them: an access through one
  * returns SIGKILL (vms_last_fault: SIGKILL, SI_KERNEL), every system call
  * -ESRCH, vms_fork and vms_clone_thread NULL with errno ESRCH;
- * vms_task_pid, vms_task_cpu, vms_task_rusage and vms_task_killed still
- * answer. A call during which the caller's own process was killed returns
+ * vms_brk returns 0; vms_task_pid, vms_task_cpu, vms_task_rusage and
+ * vms_task_killed still answer. A call during which the caller's own process was killed returns
  * what the failed allocation gave (an access: SIGKILL). When no process may
  * be killed (all at -1000) the allocation fails: the access returns SIGKILL
  * and the task lives on. */
@@ -319,6 +339,50 @@ int vms_mincore(vms_task *t, vms_addr addr, uint64_t len, unsigned char *vec);
 int64_t vms_mremap(vms_task *t, vms_addr addr, uint64_t old_len, uint64_t new_len, int flags,
                    vms_addr new_addr);
 int vms_madvise(vms_task *t, vms_addr addr, uint64_t len, int advice);
+
+/* Programs. vms_execve runs an x86-64 ELF64 executable as Linux's execve and
+ * binfmt_elf do: path resolves beneath config.root as vms_open's; a new
+ * address space replaces the old (the other threads of the process end: their
+ * handles are freed and must not be used again); PT_LOAD segments become
+ * private file mappings, the bss anonymous memory, PT_INTERP's loader is
+ * mapped too; the stack holds argv, envp and the auxiliary vector byte for
+ * byte as Linux lays them out (read them with vms_load); [vvar],
+ * [vvar_vclock], [vdso] and [vsyscall] appear in vms_maps as on the host.
+ * argv and envp end with NULL (either may be NULL itself: no strings).
+ * Returns 0, or -errno as execve: ENOENT, EACCES, ENOEXEC, E2BIG, ELOOP,
+ * ENAMETOOLONG, ENOTDIR, EIO (headers cut short), ENOMEM. An error found
+ * after the old address space is gone (Linux's point of no return: a segment
+ * that cannot be mapped) kills the process on Linux: vmsim returns that errno
+ * too, records SIGSEGV/SI_KERNEL in vms_last_fault() and leaves the task the
+ * half-built address space, good only for vms_exit.
+ * With config.root "/" an absolute symbolic link resolves from "/" as for any
+ * program (Debian's /lib64/ld-linux-x86-64.so.2 is one). */
+int vms_execve(vms_task *t, const char *path, char *const argv[], char *const envp[]);
+/* brk(2): the new break, or the current one when addr is 0 or the request
+ * fails (below the start, RLIMIT_DATA, the next mapping or its stack guard
+ * gap in the way, overcommit). The heap is the [heap] line of vms_maps. */
+vms_addr vms_brk(vms_task *t, vms_addr addr);
+
+/* What the last successful vms_execve set up (all 0 before one). */
+struct vms_exec_info {
+    vms_addr entry;       /* where the task starts: the loader's entry, else the program's */
+    vms_addr sp;          /* the stack pointer at entry: the address of argc */
+    vms_addr at_entry;    /* AT_ENTRY: the program's entry point */
+    vms_addr at_base;     /* AT_BASE: the loader's load address; 0 without PT_INTERP */
+    vms_addr at_phdr;     /* AT_PHDR: the program headers in memory */
+    vms_addr at_random;   /* AT_RANDOM: the 16 random bytes (from config.aslr_seed) */
+    vms_addr at_execfn;   /* AT_EXECFN: the path given to execve, on the stack */
+    vms_addr vdso;        /* AT_SYSINFO_EHDR: the start of [vdso] */
+    vms_addr load_bias;   /* added to the program's p_vaddr (0 for ET_EXEC) */
+    vms_addr auxv;        /* the auxiliary vector on the stack (pairs up to AT_NULL) */
+    unsigned auxv_count;  /* its entries, AT_NULL included */
+    vms_addr start_code, end_code, start_data, end_data; /* as /proc/PID/stat */
+    vms_addr start_brk, brk; /* the heap [start_brk, brk): brk moves with vms_brk */
+    vms_addr start_stack; /* mm->start_stack */
+    vms_addr arg_start, arg_end, env_start, env_end;
+    vms_addr mmap_base;   /* where top-down mmap searches start */
+};
+int vms_task_exec_info(const vms_task *t, struct vms_exec_info *info); /* 0, or -EINVAL */
 
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len);
 int vms_store(vms_task *t, vms_addr va, const void *src, size_t len);

@@ -41,12 +41,16 @@
 
 /* ---- the machine's root folder ---- */
 
-static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
+/* in_root: the root folder is the host's "/", where nothing can escape and an
+ * absolute symbolic link (as /lib64/ld-linux-x86-64.so.2 on Debian) names a
+ * path from it, as for any program: RESOLVE_IN_ROOT, which resolves as
+ * open(2) does there. */
+static long openat2_beneath(int dir, const char *path, int flags, unsigned mode, int in_root)
 {
     struct open_how how = {
         .flags = (uint64_t)flags,
         .mode = mode,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        .resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS,
     };
     return syscall(SYS_openat2, dir, path, &how, sizeof(how));
 }
@@ -55,7 +59,7 @@ static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
  * not know it, ENOSYS or EPERM from a seccomp filter. */
 static int openat2_refused(int root_fd)
 {
-    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0);
+    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0, 0);
     if (fd >= 0) {
         close((int)fd);
         return 0;
@@ -95,7 +99,17 @@ static const char *beneath_root(const vms_machine *m, const char *path)
     return path[n] && path[n + 1] ? path + n + 1 : ".";
 }
 
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root);
+
 static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigned mode)
+{
+    return host_open_in(m, rel, flags, mode, strcmp(m->root_path, "/") == 0);
+}
+
+/* in_root: resolve as a program inside the machine would, "/" and ".." stopping
+ * at the root folder (RESOLVE_IN_ROOT); where the host refuses openat2, as
+ * beneath it. */
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root)
 {
     flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
@@ -109,7 +123,7 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
         if (m->namei_by_hand) {
             fd = namei_open_beneath(m->root_fd, rel, flags, mode);
         } else {
-            long ret = openat2_beneath(m->root_fd, rel, flags, mode);
+            long ret = openat2_beneath(m->root_fd, rel, flags, mode, in_root);
             fd = ret < 0 ? -errno : (int)ret;
         }
     }
@@ -175,9 +189,7 @@ static struct address_space *new_inode(vms_machine *m, int host_fd, const struct
     struct xarray *xa = calloc(1, sizeof(*xa));
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
-    int fd = open(proc, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (!as || !xa || fd < 0 || read_host_extents(&as->extents, fd, (uint64_t)st->st_size)) {
         if (as)
             ext_destroy(&as->extents);
@@ -190,6 +202,7 @@ static struct address_space *new_inode(vms_machine *m, int host_fd, const struct
     as->kind = MAPPING_FILE;
     as->pages = xa;
     as->host_fd = fd;
+    as->host_wfd = -1;
     as->host_dev = (uint64_t)st->st_dev;
     as->host_ino = (uint64_t)st->st_ino;
     as->size = (uint64_t)st->st_size;
@@ -281,6 +294,20 @@ static int install_fd(struct files_struct *files, struct vms_file *f)
 
 /* ---- open and close ---- */
 
+/* The first open for writing gives the inode its writing descriptor: the
+ * host file opened again, write-only (never O_APPEND, which would move
+ * every write-back to the end), through the descriptor the open just got,
+ * so the host checked the right to write already. */
+static int inode_open_for_write(struct address_space *as, int host_fd)
+{
+    if (as->host_wfd >= 0)
+        return 0;
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
+    as->host_wfd = open(proc, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    return as->host_wfd < 0 ? -errno : 0;
+}
+
 static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
 {
     vms_machine *m = t->m;
@@ -308,6 +335,11 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
         }
         mapping_get(as);
         f->mapping = as;
+        int err = f->writable ? inode_open_for_write(as, host_fd) : 0;
+        if (err) {
+            fput(m, f);
+            return err;
+        }
         if (flags & O_TRUNC) /* the host emptied the file; so must its cache */
             truncate_mapping(t, as, 0);
     }
@@ -528,7 +560,7 @@ int vms_ftruncate(vms_task *t, int fd, int64_t len)
         return -EINVAL;
     if ((uint64_t)len > MAX_FILE_SIZE)
         return -EFBIG;
-    if (ftruncate(f->mapping->host_fd, len))
+    if (ftruncate(f->mapping->host_wfd, len))
         return -errno;
     truncate_mapping(t, f->mapping, (uint64_t)len);
     return 0;
@@ -583,4 +615,38 @@ int vms_sync(vms_machine *m)
             err = e;
     }
     return err;
+}
+
+/* ---- execve's file (Linux's do_open_execat and kernel_read) ---- */
+
+int open_exec(vms_task *t, const char *path, int in_machine, struct vms_file **out)
+{
+    vms_machine *m = t->m;
+    if (!path[0])
+        return -ENOENT;
+    if (strlen(path) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    const char *rel = in_machine ? (path[0] == '/' ? (path[1] ? path + 1 : ".") : path)
+                                 : beneath_root(m, path);
+    if (!rel)
+        return -EXDEV;
+    int host_fd = in_machine ? host_open_in(m, rel, O_RDONLY, 0, 1)
+                             : host_open_beneath(m, rel, O_RDONLY, 0);
+    if (host_fd < 0)
+        return host_fd;
+    struct stat st;
+    int err = fstat(host_fd, &st) ? -errno : 0;
+    /* may_open with MAY_EXEC: only a regular file with an execute bit runs
+     * (for root too: CAP_DAC_OVERRIDE needs one x bit). */
+    if (!err && (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)))
+        err = -EACCES;
+    if (!err)
+        err = open_file(t, host_fd, O_RDONLY, out);
+    close(host_fd);
+    return err;
+}
+
+int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len, uint64_t pos)
+{
+    return filemap_read_kernel(m, f->mapping, &f->ra, buf, len, pos);
 }

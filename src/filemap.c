@@ -59,6 +59,8 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     ext_destroy(&as->extents);
     if (as->host_fd >= 0)
         close(as->host_fd);
+    if (as->host_wfd >= 0)
+        close(as->host_wfd);
     free(as->path);
     free(as);
 }
@@ -163,6 +165,10 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
         page->index = index + i;
     }
     folio_set_order(&m->pm, pfn, order);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .level = (int)order,
+                                       .detail = read_from_disk ? "page cache"
+                                                                : "page cache, zeroed"});
     for (uint32_t i = 0; i < nr; i++) {
         if (xa_store(as->pages, index + i, pfn + i)) {
             while (i--)
@@ -173,8 +179,6 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
         }
     }
     lru_add(&m->pm, pfn); /* file folios start inactive */
-    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
-                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "page cache"});
     return pfn;
 }
 
@@ -223,27 +227,65 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
     return add_to_page_cache(m, as, index, 1, GFP_USER);
 }
 
-/* Order-0 pages for [index, end), skipping cached ones (Linux's
- * page_cache_ra_unbounded); mark is the index of the page to mark. */
-static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, uint64_t end,
-                      uint64_t mark, int marked)
+/* Order-0 pages for nr pages from index, skipping cached ones, none past
+ * the end of the file (Linux's do_page_cache_ra and
+ * page_cache_ra_unbounded): the page lookahead pages before the end of
+ * what is left to read gets the marker, none when the end of the file
+ * left fewer than lookahead pages to read. */
+static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, uint64_t nr,
+                      uint64_t lookahead)
 {
+    uint64_t eof = size_pages(as);
+    if (index >= eof)
+        return;
+    if (nr > eof - index)
+        nr = eof - index;
+    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX;
+    for (uint64_t i = 0; i < nr; i++) {
+        if (xa_load(as->pages, index + i) != PFN_NONE)
+            continue;
+        uint32_t pfn = add_to_page_cache(m, as, index + i, 1, GFP_NORETRY); /* readahead */
+        if (pfn == PFN_NONE)
+            return;
+        if (i == mark)
+            m->pm.pages[pfn].flags |= PG_readahead;
+    }
+}
+
+/* A window whose large folios met a cached page at index: the rest of it
+ * is read in order-0 pages (Linux's fallback to do_page_cache_ra). A
+ * marker the folios already carry stays; the rest gets one only when what
+ * is left of the window before the end of the file still holds the async
+ * part, at the window's own marker index counted from index with the
+ * window's full length (so none when that lies past the end).
+ * Simplification: the rule every host measurement fits, not a reading of
+ * Linux's code: a 16-page read window from page 0 of an 8-page file whose
+ * pages 1 and 2 were cached: no marker; an 8-page window from page 0 of a
+ * 5-page file meeting page 4: the folios' marker on page 2 stays; a
+ * 32-page read-around from page 0 of a 16-page file whose page 0 was
+ * cached: none; of a 33-page file whose pages 0-15 were: page 24. */
+static void ra_after_cached_page(vms_machine *m, struct address_space *as,
+                                 const struct file_ra_state *ra, uint64_t index, uint64_t end)
+{
+    uint64_t eof = size_pages(as), left = ra->size - (index - ra->start);
+    uint64_t nr = index < eof ? (left < eof - index ? left : eof - index) : 0;
+    uint64_t mark = ra->async_size <= nr ? index + left - ra->async_size : UINT64_MAX;
     for (uint64_t i = index; i < end; i++) {
         if (xa_load(as->pages, i) != PFN_NONE)
             continue;
         uint32_t pfn = add_to_page_cache(m, as, i, 1, GFP_NORETRY); /* readahead */
         if (pfn == PFN_NONE)
             return;
-        if (i == mark && marked)
+        if (i == mark)
             m->pm.pages[pfn].flags |= PG_readahead;
     }
 }
 
 /* Linux's page_cache_ra_order: folios of ra->order (at most the largest
  * page-cache order and the window's size, aligned to their index, none past
- * the end of the file); a cached page in the way ends the large folios and
- * the rest is read in order-0 pages. The folio holding the marker index
- * (rounded down to its order) gets the marker. */
+ * the end of the file); the folio holding the marker index (rounded down to
+ * its order) gets the marker. A cached page in the way ends the large
+ * folios (ra_after_cached_page). */
 void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
 {
     uint64_t end = ra->start + ra->size, mark = end - ra->async_size;
@@ -252,7 +294,7 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
     uint64_t index = ra->start;
     if (!mapping_large_folio_support(m, as) || ra->size < 4) {
         ra->order = 0;
-        ra_order0(m, as, index, end, mark, ra->async_size != 0);
+        ra_order0(m, as, index, ra->size, ra->async_size);
         return;
     }
     unsigned order = ra->order < MAX_PAGECACHE_ORDER ? ra->order : MAX_PAGECACHE_ORDER;
@@ -263,8 +305,10 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         unsigned o = align_order(index, order);
         while (o && index + (1ULL << o) > end)
             o--;
-        if (range_has_page(as, index, 1ULL << o))
-            break;
+        if (range_has_page(as, index, 1ULL << o)) {
+            ra_after_cached_page(m, as, ra, index, end);
+            return;
+        }
         uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1, GFP_NORETRY);
         if (pfn == PFN_NONE)
             return;
@@ -272,7 +316,6 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
             m->pm.pages[pfn].flags |= PG_readahead;
         index += 1ULL << o;
     }
-    ra_order0(m, as, index, end, mark, ra->async_size != 0);
 }
 
 void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
@@ -292,6 +335,8 @@ void page_cache_async_window(vms_machine *m, struct address_space *as, struct fi
 void set_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
+    if (page->flags & PG_file)
+        page->flags |= PG_dirty_bh;
     if (page->flags & PG_dirty)
         return;
     /* A written shmem page stays dirty: nothing writes it back, and only a
@@ -314,6 +359,7 @@ void set_page_dirty(vms_machine *m, uint32_t pfn)
 static void clear_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
+    page->flags &= ~PG_dirty_bh;
     if (page->flags & PG_dirty) {
         page->flags &= ~PG_dirty;
         ((struct address_space *)page->mapping)->nrdirty--;
@@ -404,7 +450,7 @@ static int write_page(vms_machine *m, struct address_space *as, uint64_t index, 
     uint8_t *p = pfn_to_virt(&m->pm, pfn);
     size_t len = as->size - off < PAGE_SIZE ? (size_t)(as->size - off) : PAGE_SIZE;
     memset(p + len, 0, PAGE_SIZE - len);
-    int err = pwrite_full(as->host_fd, p, len, off);
+    int err = pwrite_full(as->host_wfd, p, len, off);
     if (!err) {
         m->io.cache_to_disk += len;
         m->io.disk_writes++;
@@ -447,7 +493,7 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
      * one that copied nothing (Linux sets i_size to the write's position). */
     struct stat st;
     if (!err && !fstat(as->host_fd, &st) && (uint64_t)st.st_size < as->size &&
-        ftruncate(as->host_fd, (off_t)as->size))
+        ftruncate(as->host_wfd, (off_t)as->size))
         err = -errno;
     return err;
 }
@@ -693,13 +739,43 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
-/* A folio is dirty while any of its pages is (PG_dirty on a page stands
- * for its dirty block buffer). */
-static int folio_test_dirty(const vms_machine *m, uint32_t head)
+/* kernel_read: read() into a kernel buffer (execve reads a program's
+ * headers so), with the file's readahead state as a read() would use it. */
+int64_t filemap_read_kernel(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                            void *buf, uint64_t len, uint64_t pos)
+{
+    uint64_t done = 0;
+    uint32_t pfn[READ_BATCH];
+    while (done < len && pos < as->size) {
+        uint64_t index = pos >> PAGE_SHIFT;
+        uint64_t last_index = (pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+        unsigned n = get_read_batch(m, as, ra, index, last_index, pfn);
+        if (!n)
+            return done ? (int64_t)done : -ENOMEM;
+        uint64_t end = as->size < pos + (len - done) ? as->size : pos + (len - done);
+        for (unsigned i = 0; i < n && pos < end; i++) {
+            uint64_t off = pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
+            if (c > end - pos)
+                c = end - pos;
+            mark_read_accessed(m, pfn[i], ra->prev_pos);
+            memcpy((uint8_t *)buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
+            done += c;
+            pos += c;
+        }
+        for (unsigned i = 0; i < n; i++) /* the batch's references */
+            put_page(&m->pm, pfn[i]);
+    }
+    ra->prev_pos = pos;
+    return (int64_t)done;
+}
+
+/* Can the folio's buffers not be released (one of them is dirty)? That
+ * is what keeps a folio from being split. */
+static int folio_has_dirty_buffers(const vms_machine *m, uint32_t head)
 {
     uint32_t nr = folio_nr_pages(&m->pm, head);
     for (uint32_t i = 0; i < nr; i++)
-        if (m->pm.pages[head + i].flags & PG_dirty)
+        if (m->pm.pages[head + i].flags & PG_dirty_bh)
             return 1;
     return 0;
 }
@@ -756,7 +832,7 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
     uint32_t head = folio_head_pfn(&m->pm, at);
     unsigned order = folio_order(&m->pm, at);
     unmap_folio(m, head, cpu);
-    if (folio_test_dirty(m, head))
+    if (folio_has_dirty_buffers(m, head))
         return -EBUSY;
     release_folio_buffers(m, head);
     while (order--) {
@@ -778,7 +854,7 @@ int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
     /* Linux releases the buffers before it unmaps: a dirty folio fails
      * there and stays mapped (host: MADV_PAGEOUT of one page of a dirty
      * 8 KiB folio leaves it mapped, 0 faults after; once clean, 1). */
-    if (folio_test_dirty(m, head))
+    if (folio_has_dirty_buffers(m, head))
         return -EBUSY;
     unmap_folio(m, head, cpu);
     release_folio_buffers(m, head);
@@ -794,6 +870,22 @@ static int folio_straddles(const vms_machine *m, const struct address_space *as,
     return pfn != PFN_NONE && folio_head_pfn(&m->pm, pfn) != pfn;
 }
 
+/* The blocks of pages [from, to) of a folio that a truncate or punch
+ * removes are invalidated first (block_invalidate_folio): their dirt goes,
+ * so only the pages that stay decide whether the folio can be split
+ * (host-measured: an order-1 folio left dirty by a failed write stays
+ * whole when cut to 100 bytes unless written back first; written back,
+ * then page 1 written again, it splits and page 1 goes). */
+static void invalidate_folio_range(vms_machine *m, const struct address_space *as, uint64_t from,
+                                   uint64_t to)
+{
+    for (uint64_t i = from; i < to; i++) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn != PFN_NONE)
+            clear_page_dirty(m, pfn);
+    }
+}
+
 /* Linux's truncate_inode_partial_folio for the pages [first, last) (last
  * UINT64_MAX: to the end; cut: the range starts inside page first): a large
  * folio the range covers in part is split at the range's first page, and
@@ -807,6 +899,7 @@ static void split_partial_folios(vms_machine *m, const struct address_space *as,
     if (pfn != PFN_NONE && folio_order(&m->pm, pfn)) {
         start = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index;
         end = start + folio_nr_pages(&m->pm, pfn);
+        invalidate_folio_range(m, as, cut ? first + 1 : first, last < end ? last : end);
         if ((cut || first > start || last < end) && split_folio_at(m, as, first, cpu))
             return; /* Linux tries the end too, in the same folio: it fails */
     }
@@ -1078,8 +1171,12 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
             break;
         }
         m->pm.pages[pfn].flags |= PG_mapped_bh;
+        /* ext4 zeroes the gap the write leaves after the old end, no more:
+         * what a mapping stored further on in a cached end page stays
+         * (host-measured, even when the write copies nothing). */
         if (first && eof_page_is_first)
-            zero_tail(m, as, old_size); /* the page was read with the new folio */
+            memset((uint8_t *)pfn_to_virt(&m->pm, pfn) + (old_size & (PAGE_SIZE - 1)), 0,
+                   start - old_size);
         int unread = index >= unread_start && index < unread_end && !off && n == PAGE_SIZE;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
@@ -1240,7 +1337,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
     if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
         return -ENOMEM;
     if (as->kind == MAPPING_FILE &&
-        fallocate(as->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+        fallocate(as->host_wfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)(first << PAGE_SHIFT), (off_t)((last - first) << PAGE_SHIFT)))
         return -errno;
     for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next)

@@ -44,6 +44,7 @@ static int dup_mmap(struct mm_struct *mm, struct vms_task *parent)
     mm->map_window = oldmm->map_window;
     mm->oom_score_adj = oldmm->oom_score_adj; /* the process's settings */
     mm->oom_score_adj_min = oldmm->oom_score_adj_min;
+    mm->exec = oldmm->exec;
     int wrprotected = 0, err = 0;
     for (struct vm_area_struct *pvma = oldmm->mmap; pvma && !err; pvma = pvma->vm_next) {
         if (pvma->vm_flags & VM_DONTCOPY)

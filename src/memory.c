@@ -27,7 +27,6 @@ enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4, VM_FAULT_SIGSE
        VM_FAULT_RETRY = 16, VM_FAULT_UNREAD = 32 };
 
 
-#define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
 
 static int raise_signal(struct vms_task *t, int signo, int code, uint64_t va)
 {
@@ -76,21 +75,32 @@ static int access_error(unsigned err, const struct vm_area_struct *vma)
     return !(vma->vm_flags & VM_ACCESS_FLAGS);
 }
 
-/* Grow a VM_GROWSDOWN VMA down to cover va, as expand_stack() does. */
+/* Grow a VM_GROWSDOWN VMA down to cover va, as expand_downwards() does on a
+ * fault below it (from the program or from a kernel copy): the page must lie
+ * above mmap_min_addr and keep the stack guard gap above an accessible VMA
+ * below; the stack may reach RLIMIT_STACK (acct_stack_growth), within
+ * RLIMIT_MEMLOCK when locked and the overcommit policy. */
 static int expand_stack(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t va)
 {
+    vms_machine *m = mm->m;
     uint64_t start = va & PAGE_MASK;
     struct vm_area_struct *prev = vma->vm_prev;
-    if (start < mm->m->cfg.mmap_min_addr || vma->vm_end - start > RLIMIT_STACK_BYTES)
+    if (start < m->cfg.mmap_min_addr)
         return -1;
     if (prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS) &&
         (start < prev->vm_end || start - prev->vm_end < stack_guard_gap_bytes()))
         return -1;
-    if (anon_vma_prepare(mm->m, vma))
+    if (anon_vma_prepare(m, vma))
         return -1;
     uint64_t grow = (vma->vm_start - start) >> PAGE_SHIFT;
+    if (grow > vma->vm_pgoff || vma->vm_end - start > m->cfg.stack_rlimit ||
+        !mlock_future_ok(mm, vma->vm_flags, grow << PAGE_SHIFT) ||
+        !vm_enough_memory(mm, grow))
+        return -1;
     vma_set_range(vma, start, vma->vm_end, vma->vm_pgoff - grow);
     mm->total_vm += grow;
+    if (vma->vm_flags & VM_LOCKED)
+        mm->locked_vm += grow;
     return 0;
 }
 
@@ -102,7 +112,7 @@ static void map_new_page(vms_machine *m, uint32_t pfn)
 /* A new anonymous page for va, owned by this mm alone and counted as mapped
  * once: zeroed, or a copy of frame src. PFN_NONE when out of memory. */
 static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint64_t va,
-                                uint32_t src)
+                                uint32_t src, const char *why)
 {
     if (anon_vma_prepare(m, vma))
         return PFN_NONE;
@@ -117,6 +127,8 @@ static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint
     page->mapping = vma->anon_vma;
     page->index = linear_page_index(vma, va);
     map_new_page(m, pfn);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = va & PAGE_MASK,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = why});
     lru_add(&m->pm, pfn); /* new anonymous folios start inactive (Linux 5.9+) */
     return pfn;
 }
@@ -133,7 +145,7 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
         fault_event(t, va, "zero-page", (uint64_t)m->pm.zero_pfn << PAGE_SHIFT);
         return 0;
     }
-    uint32_t pfn = alloc_anon_page(m, vma, va, PFN_NONE);
+    uint32_t pfn = alloc_anon_page(m, vma, va, PFN_NONE, write ? "anon" : "anon-read");
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     *pte = maybe_mkwrite(mk_pte(pfn, prot), vma);
@@ -434,7 +446,7 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
     get_page(&m->pm, src); /* held while the allocation may reclaim */
-    uint32_t pfn = alloc_anon_page(m, vma, va, src);
+    uint32_t pfn = alloc_anon_page(m, vma, va, src, "cow");
     put_page(&m->pm, src);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
@@ -507,7 +519,7 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
     int held = !pte_special(*pte);
     if (held)
         get_page(&m->pm, old); /* reclaim must not unmap it under the copy */
-    uint32_t pfn = alloc_anon_page(m, vma, va, old);
+    uint32_t pfn = alloc_anon_page(m, vma, va, old, "cow");
     if (held)
         put_page(&m->pm, old);
     if (pfn == PFN_NONE)

@@ -76,7 +76,10 @@ struct address_space {
     struct vm_area_struct *i_mmap; /* VMAs that map it (Linux's i_mmap tree) */
     uint64_t nrdirty;              /* pages with PG_dirty */
     /* host files only */
-    int host_fd;                   /* read-write when the host allows it */
+    int host_fd;                   /* reads the host file: read-only */
+    int host_wfd;                  /* writes it: -1 until the machine opens the file for
+                                      writing, so that a file only read is never held open
+                                      for writing (a program run from it would fail) */
     uint64_t host_dev, host_ino;   /* the page-cache key */
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */
@@ -128,6 +131,23 @@ struct vm_area_struct {
     struct address_space *mapping;  /* its pages: the file's, or the shmem object's */
     struct vm_area_struct *shared_next, *shared_prev; /* in mapping->i_mmap */
     int may_have_guards;       /* MADV_GUARD_INSTALL was used: fork copies its tables */
+    const char *vm_name;       /* a special mapping's name ("[vdso]", "[vvar]", ...): it
+                                  never merges and shows no file in the maps */
+};
+
+#define AT_VECTOR_WORDS 64 /* Linux's AT_VECTOR_SIZE on x86-64: the saved auxv's room */
+
+/* What execve set up in an mm (Linux keeps these in mm_struct). */
+struct mm_exec_layout {
+    int done;                      /* an execve built this mm: the maps show [vsyscall] */
+    uint64_t start_code, end_code, start_data, end_data;
+    uint64_t start_brk, brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t vdso;                 /* context.vdso: the start of [vdso] */
+    uint64_t entry, sp, at_entry, at_base, at_phdr, at_random, at_execfn, load_bias;
+    uint64_t auxv_addr;            /* where create_elf_tables put the vector */
+    unsigned auxv_words;           /* saved_auxv's words up to AT_NULL's pair */
+    uint64_t saved_auxv[AT_VECTOR_WORDS];
 };
 
 struct mm_struct {
@@ -151,6 +171,7 @@ struct mm_struct {
     int oom_score_adj;              /* -1000 (never killed) .. 1000 */
     int oom_score_adj_min;          /* lowest value an unprivileged task may set */
     int oom_victim;                 /* killed by the OOM killer, memory not yet reaped */
+    struct mm_exec_layout exec;     /* code, data, heap and stack bounds from execve */
     struct mm_struct *mm_next, *mm_prev; /* machine's list of mms */
 };
 

@@ -28,13 +28,15 @@ enum page_flag {
     PG_tail = 1u << 12,          /* another page of a large folio; compound_head names the first */
     PG_mapped_bh = 1u << 13,     /* its file block is mapped for it (Linux keeps it in the page's
                                     buffer head): a write or page_mkwrite reserved it */
+    PG_dirty_bh = 1u << 14,      /* its own block buffer is dirty: the page a write or store
+                                    dirtied (PG_dirty spreads to the whole folio) */
     /* Reclaim's flags, on a folio's first page (src/vmscan.c). */
-    PG_lru = 1u << 14,           /* on one of the LRU lists */
-    PG_active = 1u << 15,        /* on an active list */
-    PG_referenced = 1u << 16,    /* used once since it was last looked at (read(), a scan) */
-    PG_unevictable = 1u << 17,   /* on the unevictable list */
-    PG_mlocked = 1u << 18,       /* mapped by a VM_LOCKED VMA */
-    PG_swapcache = 1u << 19,     /* an anonymous or shmem page with a swap slot (index) */
+    PG_lru = 1u << 15,           /* on one of the LRU lists */
+    PG_active = 1u << 16,        /* on an active list */
+    PG_referenced = 1u << 17,    /* used once since it was last looked at (read(), a scan) */
+    PG_unevictable = 1u << 18,   /* on the unevictable list */
+    PG_mlocked = 1u << 19,       /* mapped by a VM_LOCKED VMA */
+    PG_swapcache = 1u << 20,     /* an anonymous or shmem page with a swap slot (index) */
 };
 
 /* The LRU lists of the one node, in Linux's order (enum lru_list). */
@@ -76,6 +78,9 @@ struct phys_mem {
     uint64_t nr_table;    /* frames holding page tables */
     uint32_t zero_pfn;    /* the shared zero page */
     struct lru_head lru[NR_LRU_LISTS];
+    /* Told of each block put_page() frees (flags: its first page's, before
+     * the free); NULL: nobody listens. The machine raises VMS_EV_FRAME_FREE. */
+    void (*freed)(struct phys_mem *pm, uint32_t pfn, unsigned order, uint32_t flags);
 };
 
 int phys_mem_init(struct phys_mem *pm, uint64_t bytes); /* 0 or -errno */

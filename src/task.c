@@ -124,9 +124,14 @@ void vms_exit(vms_task *t)
 {
     if (!t)
         return;
+    t->m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(t->m);
+    do_exit(t);
+}
+
+void do_exit(struct vms_task *t)
+{
     vms_machine *m = t->m;
-    m->current = NULL;
-    oom_reap_pending(m);
     if (!t->oom_killed) { /* a killed task's mm and files are gone already */
         task_leave_cpu(t);
         if (--t->mm->users == 0)
