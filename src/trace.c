@@ -65,6 +65,7 @@ static const char *const kind_names[] = {
     [VMS_EV_SIGNAL] = "signal",
     [VMS_EV_FORK] = "fork",
     [VMS_EV_FRAME_FREE] = "frame-free",
+    [VMS_EV_OOM_KILL] = "oom-kill",
 };
 
 #define NR_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
@@ -294,6 +295,10 @@ static void say_other(struct out *o, const struct vms_event *ev)
         put(o, "pid %" PRIu64 " forked pid %" PRIu64 ": its mm copied, anonymous pages shared "
                "copy-on-write", ev->a, ev->b);
         break;
+    case VMS_EV_OOM_KILL:
+        line_start(o, "oom", ev, 1);
+        put(o, "%s (badness %" PRIu64 ")", ev->detail ? ev->detail : "", ev->b);
+        break;
     default:
         line_start(o, "?", ev, 0);
         put(o, "event of unknown kind %u", (unsigned)ev->kind);
@@ -345,6 +350,7 @@ static const unsigned kind_fields[] = {
     [VMS_EV_SIGNAL] = F_CPU | F_A | F_INDEX | F_LEVEL,
     [VMS_EV_FORK] = F_CPU | F_A | F_B,
     [VMS_EV_FRAME_FREE] = F_PA | F_DETAIL | F_LEVEL,
+    [VMS_EV_OOM_KILL] = F_CPU | F_A | F_B | F_LEVEL | F_DETAIL,
 };
 
 static unsigned fields_of(enum vms_event_kind k)
