@@ -194,18 +194,10 @@ void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int own
 
 /* ---- events ---- */
 
-static const char *event_kind_name(enum vms_event_kind k)
-{
-    static const char *const names[] = {"tlb_miss", "walk_step", "pgtable_alloc", "pgtable_free",
-                                        "fault", "frame_alloc", "tlb_fill", "flush", "ipi",
-                                        "cr3", "signal", "fork"};
-    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
-}
-
 static void push_event(lua_State *L, const struct vms_event *ev)
 {
     lua_createtable(L, 0, 9);
-    lua_pushstring(L, event_kind_name(ev->kind));
+    lua_pushstring(L, vms_event_name(ev->kind));
     lua_setfield(L, -2, "kind");
 #define EV_INT(field)                                     \
     lua_pushinteger(L, (lua_Integer)ev->field);           \
@@ -493,6 +485,9 @@ static int l_machine(lua_State *L)
                                    .number = ++ctx->machines_made, .ncpus = c.ncpus,
                                    .phys_bytes = c.phys_bytes};
     ud->rec = rec;
+    char msg[160];
+    if (vms_config_check(&c, msg, sizeof(msg)))
+        return luaL_argerror(L, 1, msg); /* "ncpus = 0: must be 1..64" */
     c.trace = on_trace;
     c.trace_arg = rec;
     rec->m = vms_machine_create(&c);

@@ -17,6 +17,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"demo", demo_main, "map a file with mmap and follow its page, step by step"},
+    {"run", run_main, "run a Lua scenario (SCRIPT.lua) and tell every call and event"},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
