@@ -418,16 +418,20 @@ static int t_walk(lua_State *L)
     vl_enter(L, ud->rec);
     int r = vms_walk(ud->t, va, &w);
     vl_leave(L, ud->rec);
+    /* -EFAULT: a table on the way is missing; the steps read so far are
+     * the answer (steps holds only those), present is false. */
+    int read = w.levels;
     if (r < 0)
-        return vl_push_errno(L, -r);
+        for (read = 1; read < w.levels && w.step[read].table_pa; read++)
+            ;
     lua_createtable(L, 0, 4);
     set_int(L, "levels", (uint64_t)w.levels);
     lua_pushboolean(L, w.present);
     lua_setfield(L, -2, "present");
     if (w.present)
         set_int(L, "pa", w.pa);
-    lua_createtable(L, w.levels, 0);
-    for (int i = 0; i < w.levels && i < 5; i++) {
+    lua_createtable(L, read, 0);
+    for (int i = 0; i < read && i < 5; i++) {
         lua_createtable(L, 0, 4);
         set_int(L, "level", (uint64_t)(w.levels - i));
         set_int(L, "table", w.step[i].table_pa);
