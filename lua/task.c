@@ -508,9 +508,9 @@ static const struct vl_method task_methods[] = {
     {"mincore", t_mincore, A2},
     {"mremap", t_mremap, A2 | VL_HEX_ARG(6) | VL_HEX_RES(1)},
     {"madvise", t_madvise, A2},
-    {"store", t_store, A2},
-    {"load", t_load, A2},
-    {"fetch", t_fetch, A2},
+    {"store", t_store, A2 | VL_HEX_RES(4)}, /* the fourth result: a signal's address */
+    {"load", t_load, A2 | VL_HEX_RES(4)},
+    {"fetch", t_fetch, A2 | VL_HEX_RES(4)},
     {"open", t_open, 0},
     {"close", t_close, 0},
     {"read", t_read, VL_HEX_ARG(3)},

@@ -109,9 +109,10 @@ static void narrate_begin(void *arg, lua_State *L, const struct vmsim_lua_call *
 static void narrate_end(void *arg, lua_State *L, const struct vmsim_lua_call *call)
 {
     struct runner *r = arg;
-    if (!r->open_call) { /* events came between: the results on a line of their own */
+    if (!r->open_call && call->nres == 0)
+        return; /* events came between, and there is no result to show */
+    if (!r->open_call) /* events came between: the results on a line of their own */
         fputs("   ", r->out);
-    }
     print_results(r, L, call);
     r->open_call = 0;
 }
