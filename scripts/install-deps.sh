@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages vmsim needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
-# valgrind is optional: without it the valgrind tests are left out.
+# lua5.4 and liblua5.4-dev are required (the Lua binding, vmsim run, their
+# tests). valgrind is optional: without it the valgrind tests are left out.
 set -e
 need=""
 want=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in gcc make cmake pkg-config libcmocka-dev; do
+for pkg in gcc make cmake pkg-config libcmocka-dev lua5.4 liblua5.4-dev; do
     have "$pkg" || need="$need $pkg"
 done
 have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
