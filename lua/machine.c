@@ -570,8 +570,8 @@ static int m_tostring(lua_State *L)
     if (!ud->rec || !ud->rec->m)
         lua_pushliteral(L, "vmsim.machine (destroyed)");
     else
-        lua_pushfstring(L, "vmsim.machine %d (%d CPUs, %d MiB)", (int)ud->rec->number,
-                        (int)ud->rec->ncpus,
+        lua_pushfstring(L, "vmsim.machine %d (%d CPU%s, %d MiB)", (int)ud->rec->number,
+                        (int)ud->rec->ncpus, ud->rec->ncpus == 1 ? "" : "s",
                         (int)(ud->rec->phys_bytes >> 20));
     return 1;
 }
