@@ -32,7 +32,8 @@ struct runner {
     FILE *out;
     struct run_options opt;
     struct palette c;
-    int open_call; /* a call's line is printed, its results not yet */
+    int open_call;   /* a call's line is printed, its results not yet */
+    int exit_status; /* what the script's os.exit asked for */
 };
 
 /* ---- narration ---- */
@@ -255,6 +256,35 @@ static void set_arg(lua_State *L, int argc, char **argv, int script_index)
     lua_setglobal(L, "arg");
 }
 
+/* os.exit(code): C's exit() would skip the machines' write-back, so the
+ * script unwinds instead (the error value is the runner itself) and the
+ * tool exits with the code once every machine is destroyed. */
+static int script_exit(lua_State *L)
+{
+    struct runner *r = lua_touserdata(L, lua_upvalueindex(1));
+    if (lua_isnoneornil(L, 1) || (lua_isboolean(L, 1) && lua_toboolean(L, 1)))
+        r->exit_status = CLI_OK;
+    else if (lua_isboolean(L, 1))
+        r->exit_status = CLI_FAILED;
+    else
+        r->exit_status = (int)(luaL_checkinteger(L, 1) & 0xff);
+    lua_pushlightuserdata(L, r);
+    return lua_error(L);
+}
+
+static void replace_os_exit(struct runner *r, lua_State *L)
+{
+    lua_getglobal(L, "os");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushlightuserdata(L, r);
+    lua_pushcclosure(L, script_exit, 1);
+    lua_setfield(L, -2, "exit");
+    lua_pop(L, 1);
+}
+
 /* The script's error as "file:line: message" (a non-string error is named). */
 static void report_error(lua_State *L)
 {
@@ -269,6 +299,7 @@ static void report_error(lua_State *L)
 static int run_script(struct runner *r, lua_State *L, int argc, char **argv)
 {
     set_arg(L, argc, argv, r->opt.script_index);
+    replace_os_exit(r, L);
     if (luaL_loadfile(L, r->opt.script) != LUA_OK) {
         report_error(L);
         return CLI_FAILED;
@@ -280,6 +311,8 @@ static int run_script(struct runner *r, lua_State *L, int argc, char **argv)
         fputc('\n', r->out);
         r->open_call = 0;
     }
+    if (status != LUA_OK && lua_touserdata(L, -1) == r)
+        return r->exit_status; /* os.exit */
     if (status != LUA_OK) {
         fflush(r->out);
         report_error(L);

@@ -39,6 +39,11 @@ expect_status 1 "$vmsim" run --quiet "$dir/error_after_store.lua" "$scratch"
 expect_in err "error_after_store.lua:8: the script fails here"
 [ "$(head -c 5 "$scratch/data.txt")" = DIRTY ] || fail "the dirty page was not written back"
 
+# os.exit: the same write-back, and its code as the exit status.
+printf 'clean text\n' >"$scratch/data.txt"
+expect_status 3 "$vmsim" run --quiet "$dir/os_exit.lua" "$scratch"
+[ "$(head -c 5 "$scratch/data.txt")" = EXIT! ] || fail "os.exit lost the dirty page"
+
 # Failed expectations: each with file:line, expected and got; exit 1.
 expect_status 1 "$vmsim" run "$dir/expect_fail.lua"
 expect_in err "expect_fail.lua:2: expectation failed: arithmetic"
@@ -65,6 +70,16 @@ expect_in out '= nil, "EINVAL", 22'
 expect_in out 'fault  CPU 0  anonymous'
 expect_in out 'walk   CPU 0  PGD['
 expect_not_in out "$(printf '\033')"
+
+# Colour on a terminal only (script(1) gives the run a pseudo-terminal).
+if command -v script >/dev/null 2>&1; then
+    script -qec "\"$vmsim\" run \"$dir/calls.lua\"" /dev/null >"$scratch/out" 2>&1 </dev/null
+    expect_in out "$(printf '\033[1mmmap')"
+    NO_COLOR=1 script -qec "\"$vmsim\" run \"$dir/calls.lua\"" /dev/null >"$scratch/out" 2>&1 </dev/null
+    expect_not_in out "$(printf '\033')"
+else
+    echo "script(1) not found: colour on a terminal is not checked" >&2
+fi
 
 # --quiet: nothing told.
 expect_status 0 "$vmsim" run --quiet "$dir/calls.lua"
