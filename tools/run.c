@@ -300,7 +300,9 @@ static int run_script(struct runner *r, lua_State *L, int argc, char **argv)
 {
     set_arg(L, argc, argv, r->opt.script_index);
     replace_os_exit(r, L);
-    if (luaL_loadfile(L, r->opt.script) != LUA_OK) {
+    /* Text only: precompiled chunks are not checked by Lua and a crafted
+     * one could crash the tool. */
+    if (luaL_loadfilex(L, r->opt.script, "t") != LUA_OK) {
         report_error(L);
         return CLI_FAILED;
     }

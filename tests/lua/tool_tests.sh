@@ -126,6 +126,16 @@ expect_in err "cannot open"
 printf 'local x = = 1\n' >"$scratch/syntax.lua"
 expect_status 1 "$vmsim" run "$scratch/syntax.lua"
 expect_in err "syntax.lua:1:"
+i=0
+while [ $i -lt 64 ]; do # the same garbage every run: every byte value, scrambled
+    printf '\377\000\001\033\177\200\n\r\t"[[=]]--%s\\' $i
+    i=$((i + 1))
+done >"$scratch/garbage.lua"
+expect_status 1 "$vmsim" run "$scratch/garbage.lua"
+expect_in err "garbage.lua"
+printf '\033Lua' >"$scratch/bytecode.lua" # precompiled code is refused
+expect_status 1 "$vmsim" run "$scratch/bytecode.lua"
+expect_in err "attempt to load a binary chunk"
 expect_status 0 "$vmsim" --help
 expect_in out "run"
 
