@@ -97,9 +97,12 @@ uint64_t vl_check_size(lua_State *L, int arg)
 {
     if (lua_type(L, arg) == LUA_TSTRING)
         return size_from_string(L, arg);
-    if (!lua_isinteger(L, arg) && lua_type(L, arg) == LUA_TNUMBER)
+    int exact = 0;
+    lua_Integer v = lua_tointegerx(L, arg, &exact); /* 4096.0 is 4096, as luaL_checkinteger says */
+    if (!exact && lua_type(L, arg) == LUA_TNUMBER)
         luaL_argerror(L, arg, "size has no integer representation");
-    lua_Integer v = luaL_checkinteger(L, arg);
+    if (!exact)
+        v = luaL_checkinteger(L, arg); /* raises "number expected, got ..." */
     if (v < 0)
         luaL_argerror(L, arg, "negative size");
     return (uint64_t)v;
@@ -355,12 +358,13 @@ static uint64_t field_size(lua_State *L, const char *field, const char *max_word
             field_error(L, field, err);
         return v;
     }
-    if (!lua_isinteger(L, -1)) {
+    int exact = 0;
+    lua_Integer v = lua_tointegerx(L, -1, &exact);
+    if (!exact) {
         lua_pushfstring(L, "size expected (an integer or a string such as \"64M\"), got %s",
                         lua_type(L, -1) == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1));
         field_error(L, field, lua_tostring(L, -1));
     }
-    lua_Integer v = lua_tointeger(L, -1);
     if (v < 0)
         field_error(L, field, "negative size");
     return (uint64_t)v;
@@ -378,9 +382,10 @@ static int field_int(lua_State *L, const char *field, int boolean)
 {
     if (boolean && lua_isboolean(L, -1))
         return lua_toboolean(L, -1);
-    if (!lua_isinteger(L, -1))
+    int exact = 0;
+    lua_Integer v = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &exact) : 0;
+    if (!exact)
         field_error(L, field, boolean ? "true, false, 0 or 1 expected" : "integer expected");
-    lua_Integer v = lua_tointeger(L, -1);
     if (v < INT32_MIN || v > INT32_MAX || (boolean && v != 0 && v != 1))
         field_error(L, field, boolean ? "true, false, 0 or 1 expected" : "out of range");
     return (int)v;

@@ -37,7 +37,7 @@ for text, bytes in pairs(sizes) do
   expect_eq(mm:stats().frames_total, bytes // 4096, "frames of ram = '" .. text .. "'")
   mm:destroy()
 end
-local mm = vmsim.machine{ram = 32 << 20, cpus = 3}
+local mm = vmsim.machine{ram = 32.0 * 1024 * 1024, cpus = 3.0}
 expect_eq(mm:stats().ncpus, 3, "cpus alias")
 mm:destroy()
 
