@@ -145,6 +145,10 @@ int64_t vl_opt_flags(lua_State *L, int arg, const struct vl_flag_kind *k, int64_
 
 static void check_usable(lua_State *L, struct vl_machine_rec *rec, int arg, const char *what)
 {
+    if (!rec) { /* the handle's finalizer ran (the debug library can call it) */
+        lua_pushfstring(L, "%s used after it was finalized", what);
+        luaL_argerror(L, arg, lua_tostring(L, -1));
+    }
     if (!rec->m) {
         lua_pushfstring(L, "%s used after its machine was destroyed", what);
         luaL_argerror(L, arg, lua_tostring(L, -1));
@@ -746,6 +750,8 @@ static void open_machine(lua_State *L, struct vl_ctx *ctx)
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, m_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, VL_MACHINE); /* getmetatable(m) gives this, not __gc */
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
 }
 

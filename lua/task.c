@@ -546,5 +546,7 @@ void vl_open_task(lua_State *L, struct vl_ctx *ctx)
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, t_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, VL_TASK); /* getmetatable(t) gives this, not __gc */
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
 }

@@ -149,6 +149,21 @@ H.expect_error("task used after its machine was destroyed", t.pid, t)
 H.expect_error("task used after its machine was destroyed", t.maps, t)
 expect(tostring(t):find("machine destroyed"), "tostring of a task after destroy")
 
+-- the metatables are hidden: a script cannot run a finalizer by hand
+expect_eq(getmetatable(m), "vmsim.machine", "getmetatable of a machine")
+expect_eq(getmetatable(t), "vmsim.task", "getmetatable of a task")
+-- and one run through the debug library leaves a dead handle, not a crash
+do
+  local mf = vmsim.machine{ram = "16M", cpus = 1}
+  local tf = mf:spawn("finalized")
+  debug.getmetatable(tf).__gc(tf)
+  H.expect_error("task used after it was finalized", tf.pid, tf)
+  debug.getmetatable(mf).__gc(mf)
+  H.expect_error("machine used after it was finalized", mf.stats, mf)
+  mf:destroy()
+  expect_eq(tostring(mf), "vmsim.machine (destroyed)", "tostring after the finalizer")
+end
+
 -- wrong receivers
 H.expect_error("vmsim.machine expected", m.stats, t)
 H.expect_error("vmsim.machine expected", m.stats, {})
