@@ -366,7 +366,12 @@ static void test_values_written_out(void **state)
     assert_written(L, "'a\\nb'", 0, 0, "\"a\\nb\"");
     assert_written(L, "string.rep('z', 50)", 0, 0,
                    "\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\"...(50 bytes)");
-    assert_written(L, "{1}", 0, 0, "{...}");
+    assert_written(L, "{1, 0, 1}", 0, 0, "{1, 0, 1}");
+    assert_written(L, "{}", 0, 0, "{}");
+    assert_written(L, "{levels = 4, present = true, pa = 4096, steps = {{}}}", 0, 0,
+                   "{levels = 4, pa = 0x1000, present = true, steps = {...}}");
+    assert_written(L, "{[0] = 'a', [2] = 'b'}", 0, 0, "{[0] = \"a\", [2] = \"b\"}");
+    assert_written(L, "{1, 2, 3, 4, 5, 6, 7, 8, 9}", 0, 0, "{1, 2, 3, 4, 5, 6, 7, 8, ...}");
     /* a deep table is cut, not followed forever */
     char *deep = written(L, "(function() local t = {} t[1] = t return t end)()", 1, 0);
     assert_non_null(strstr(deep, "\"...\""));
