@@ -184,11 +184,18 @@ void vl_rec_put(lua_State *L, struct vl_machine_rec *rec)
     free(rec);
 }
 
-void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int owner_arg)
+void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int owner_arg,
+                  unsigned group)
 {
     struct vl_task_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 1);
-    *ud = (struct vl_task_ud){.rec = rec, .t = t, .pid = vms_task_pid(t), .machine = rec->number};
+    *ud = (struct vl_task_ud){.rec = rec, .t = t, .pid = vms_task_pid(t), .machine = rec->number,
+                              .group = group ? group : ++rec->next_group};
     rec->refs++;
+    ud->next = rec->tasks;
+    if (ud->next)
+        ud->next->pprev = &ud->next;
+    ud->pprev = &rec->tasks;
+    rec->tasks = ud;
     luaL_setmetatable(L, VL_TASK);
     /* The task keeps its machine's handle alive: the machine is collected
      * (and destroyed) only when no handle of it or of its tasks is left. */
@@ -197,6 +204,17 @@ void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int own
     else
         lua_getiuservalue(L, owner_arg, 1);
     lua_setiuservalue(L, -2, 1);
+}
+
+void vl_task_unlink(struct vl_task_ud *ud)
+{
+    if (!ud->pprev)
+        return;
+    *ud->pprev = ud->next;
+    if (ud->next)
+        ud->next->pprev = ud->pprev;
+    ud->pprev = NULL;
+    ud->next = NULL;
 }
 
 /* ---- events ---- */
@@ -337,6 +355,13 @@ static const struct config_field config_fields[] = {
     FIELD("mem_total", NULL, F_SIZE, mem_total),
     {"admin_reserve_kbytes", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, admin_reserve_kbytes), "default"},
     {"user_reserve_kbytes", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, user_reserve_kbytes), "default"},
+    {"stack_rlimit", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, stack_rlimit), "unlimited"},
+    {"data_rlimit", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, data_rlimit), "unlimited"},
+    FIELD("uid", NULL, F_U32, uid),
+    FIELD("gid", NULL, F_U32, gid),
+    FIELD("hwcap", NULL, F_SIZE, hwcap),
+    FIELD("hwcap2", NULL, F_SIZE, hwcap2),
+    FIELD("minsigstksz", NULL, F_SIZE, minsigstksz),
 };
 #undef FIELD
 #define NR_FIELDS (sizeof(config_fields) / sizeof(config_fields[0]))
@@ -595,7 +620,7 @@ static int m_spawn(lua_State *L)
     vl_leave(L, rec);
     if (!t)
         return vl_push_errno(L, err);
-    vl_push_task(L, rec, t, 1);
+    vl_push_task(L, rec, t, 1, 0);
     return 1;
 }
 
