@@ -20,5 +20,9 @@ int demo_main(int argc, char **argv);
 
 /* `vmsim run SCRIPT.lua [ARGS]`: argv[0] is "run". */
 int run_main(int argc, char **argv);
+/* `vmsim follow -- CMD ARGS`: argv[0] is "follow" (tools/follow.c). */
+int follow_main(int argc, char **argv);
+/* `vmsim compare SCENARIO`: argv[0] is "compare". */
+int compare_main(int argc, char **argv);
 
 #endif

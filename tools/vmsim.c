@@ -18,6 +18,8 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
     {"demo", demo_main, "map a file with mmap and follow its page, step by step"},
     {"run", run_main, "run a Lua scenario (SCRIPT.lua) and tell every call and event"},
+    {"follow", follow_main, "run a program and repeat its memory calls on vmsim, compared"},
+    {"compare", compare_main, "run a scenario on vmsim and on this kernel, side by side"},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
