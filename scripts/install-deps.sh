@@ -14,6 +14,7 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 for pkg in gcc libc6-dev make cmake pkg-config libcmocka-dev lua5.4 liblua5.4-dev; do
     have "$pkg" || need="$need $pkg"
 done
+have libedit-dev || need="$need libedit-dev" # required: vmsim shell's line editing
 have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
 command -v python3 >/dev/null 2>&1 || want="$want python3"
 command -v groff >/dev/null 2>&1 || want="$want groff-base"

@@ -24,5 +24,7 @@ int run_main(int argc, char **argv);
 int follow_main(int argc, char **argv);
 /* `vmsim compare SCENARIO`: argv[0] is "compare". */
 int compare_main(int argc, char **argv);
+/* `vmsim shell`: argv[0] is "shell". */
+int shell_main(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
     {"run", run_main, "run a Lua scenario (SCRIPT.lua) and tell every call and event"},
     {"follow", follow_main, "run a program and repeat its memory calls on vmsim, compared"},
     {"compare", compare_main, "run a scenario on vmsim and on this kernel, side by side"},
+    {"shell", shell_main, "an interactive Lua session with a machine ready"},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
