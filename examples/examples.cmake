@@ -21,3 +21,7 @@ endforeach()
 if(NOT VMSIM_EXAMPLES_LUA)
   message(NOTICE "lua5.4 not found: the examples run through `vmsim run` only")
 endif()
+# examples/README.md's narrated excerpt is what its example prints.
+add_test(NAME example_readme_excerpt
+         COMMAND sh ${CMAKE_SOURCE_DIR}/examples/check_excerpt.sh $<TARGET_FILE:vmsim_tool>
+                 ${CMAKE_SOURCE_DIR}/examples/README.md)
