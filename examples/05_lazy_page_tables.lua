@@ -26,7 +26,7 @@ end
 
 local GiB, MiB = 1 << 30, 1 << 20
 local base = 0x7f0000000000
-print(("A new process has only its PGD: %d page-table frame."):format(tables()))
+print(("This new process maps nothing yet: %d page-table frame, its PGD."):format(tables()))
 expect_eq(tables(), 1, "page-table frames of a new process")
 
 expect_eq(new_tables(function()

@@ -7,8 +7,8 @@
 -- PTEs point to the one page-cache page, so that is shared memory too.
 --
 -- Measured on Linux 6.18, the same sequences in C: the child's store 1
--- minor fault, the parent's load 1 minor fault (fork copied no PTE of the
--- shared mapping, so the parent maps the page on its own first access);
+-- minor fault, the parent's load 1 minor fault (the child's store made the
+-- page, but the parent's page table has no entry for it until it faults);
 -- B's store to the file, its page not cached, 1 major fault; A's load then
 -- 1 minor fault, and A reads B's bytes.
 local vmsim = require "vmsim"
