@@ -8,9 +8,10 @@
 -- another PGD into CR3; without PCIDs that flushes the TLB, with PCIDs the
 -- entries stay, tagged by their address space, and are found again.
 --
--- Not measured on the host: this machine's kernel runs as a paravirtualised
--- guest that flushes other CPUs' TLBs through the hypervisor, and its
--- /proc/interrupts counts 0 TLB shootdowns for the same sequence in C.
+-- Not measured on Linux: the TLB is invisible from user space, and the
+-- Linux 6.18 host the other examples were measured on runs as a
+-- paravirtualised guest that flushes other CPUs' TLBs through its
+-- hypervisor (/proc/interrupts counts 0 TLB shootdowns for this sequence).
 local vmsim = require "vmsim"
 
 local m = vmsim.machine{ram = "64M", cpus = 2, pcid = false}
