@@ -150,8 +150,16 @@ enum vms_event_kind {
                              name; b: the paging levels */
     VMS_EV_PGTABLE_FREE,  /* a: first va it covered; level; pa; detail; b: as above */
     VMS_EV_FAULT,         /* a: va; detail: "anon", "zero-page", "cow", ... */
-    VMS_EV_FRAME_ALLOC,   /* pa of a frame given to a page of memory; detail: "page cache"
-                             (a: file offset), "shmem" (a: offset in the object) */
+    VMS_EV_FRAME_ALLOC,   /* pa: the first frame of a block given to pages of memory;
+                             level: its order (2^level frames; > 0 only for large page-cache
+                             folios); detail, and a: "anon" (a write to untouched private
+                             memory; a: the page's va), "anon-read" (a read of it, without
+                             the zero page; a: va), "cow" (a private copy for a write; a: va),
+                             "shmem" (a: offset in the object), "page cache" (read from the
+                             file; a: file offset), "page cache, zeroed" (a new page, not
+                             read: written whole, or past the end of the file; a: offset).
+                             Page tables are VMS_EV_PGTABLE_ALLOC; a new mm's PGD and the
+                             zero page are not reported */
     VMS_EV_TLB_FILL,      /* a: va; pa: frame */
     VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
@@ -159,6 +167,9 @@ enum vms_event_kind {
                              (0: none, TLB flushed), b: 1 when the PCID's entries were kept */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
     VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
+    VMS_EV_FRAME_FREE,    /* a block of VMS_EV_FRAME_ALLOC back to the allocator: pa; level:
+                             its order; detail: "anon" (anon, anon-read and cow pages alike),
+                             "shmem" or "page cache" */
 };
 
 struct vms_event {
@@ -176,8 +187,8 @@ typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
 
 /* The kind's stable name, as the JSON "kind" field carries it: "tlb-miss",
  * "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
- * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork"; "unknown" for a value
- * outside the enum. */
+ * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "frame-free";
+ * "unknown" for a value outside the enum. */
 const char *vms_event_name(enum vms_event_kind k);
 
 /* The event narrated in one line, without a newline, as `vmsim demo` prints

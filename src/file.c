@@ -175,9 +175,7 @@ static struct address_space *new_inode(vms_machine *m, int host_fd, const struct
     struct xarray *xa = calloc(1, sizeof(*xa));
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
-    int fd = open(proc, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (!as || !xa || fd < 0 || read_host_extents(&as->extents, fd, (uint64_t)st->st_size)) {
         if (as)
             ext_destroy(&as->extents);
@@ -190,6 +188,7 @@ static struct address_space *new_inode(vms_machine *m, int host_fd, const struct
     as->kind = MAPPING_FILE;
     as->pages = xa;
     as->host_fd = fd;
+    as->host_wfd = -1;
     as->host_dev = (uint64_t)st->st_dev;
     as->host_ino = (uint64_t)st->st_ino;
     as->size = (uint64_t)st->st_size;
@@ -281,6 +280,20 @@ static int install_fd(struct files_struct *files, struct vms_file *f)
 
 /* ---- open and close ---- */
 
+/* The first open for writing gives the inode its writing descriptor: the
+ * host file opened again, write-only (never O_APPEND, which would move
+ * every write-back to the end), through the descriptor the open just got,
+ * so the host checked the right to write already. */
+static int inode_open_for_write(struct address_space *as, int host_fd)
+{
+    if (as->host_wfd >= 0)
+        return 0;
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", host_fd);
+    as->host_wfd = open(proc, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    return as->host_wfd < 0 ? -errno : 0;
+}
+
 static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
 {
     vms_machine *m = t->m;
@@ -308,6 +321,11 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
         }
         mapping_get(as);
         f->mapping = as;
+        int err = f->writable ? inode_open_for_write(as, host_fd) : 0;
+        if (err) {
+            fput(m, f);
+            return err;
+        }
         if (flags & O_TRUNC) /* the host emptied the file; so must its cache */
             truncate_mapping(t, as, 0);
     }
@@ -520,7 +538,7 @@ int vms_ftruncate(vms_task *t, int fd, int64_t len)
         return -EINVAL;
     if ((uint64_t)len > MAX_FILE_SIZE)
         return -EFBIG;
-    if (ftruncate(f->mapping->host_fd, len))
+    if (ftruncate(f->mapping->host_wfd, len))
         return -errno;
     truncate_mapping(t, f->mapping, (uint64_t)len);
     return 0;

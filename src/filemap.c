@@ -54,6 +54,8 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     ext_destroy(&as->extents);
     if (as->host_fd >= 0)
         close(as->host_fd);
+    if (as->host_wfd >= 0)
+        close(as->host_wfd);
     free(as->path);
     free(as);
 }
@@ -157,6 +159,10 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
         page->index = index + i;
     }
     folio_set_order(&m->pm, pfn, order);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .level = (int)order,
+                                       .detail = read_from_disk ? "page cache"
+                                                                : "page cache, zeroed"});
     for (uint32_t i = 0; i < nr; i++) {
         if (xa_store(as->pages, index + i, pfn + i)) {
             while (i--)
@@ -166,8 +172,6 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
             return PFN_NONE;
         }
     }
-    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
-                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "page cache"});
     return pfn;
 }
 
@@ -216,27 +220,78 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
     return add_to_page_cache(m, as, index, 1);
 }
 
-/* Order-0 pages for [index, end), skipping cached ones (Linux's
- * page_cache_ra_unbounded); mark is the index of the page to mark. */
-static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, uint64_t end,
-                      uint64_t mark, int marked)
+/* Order-0 pages for nr pages from index, skipping cached ones, none past
+ * the end of the file (Linux's do_page_cache_ra and
+ * page_cache_ra_unbounded): the page lookahead pages before the end of
+ * what is left to read gets the marker, none when the end of the file
+ * left fewer than lookahead pages to read. */
+static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, uint64_t nr,
+                      uint64_t lookahead)
 {
+    uint64_t eof = size_pages(as);
+    if (index >= eof)
+        return;
+    if (nr > eof - index)
+        nr = eof - index;
+    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX;
+    for (uint64_t i = 0; i < nr; i++) {
+        if (xa_load(as->pages, index + i) != PFN_NONE)
+            continue;
+        uint32_t pfn = add_to_page_cache(m, as, index + i, 1);
+        if (pfn == PFN_NONE)
+            return;
+        if (i == mark)
+            m->pm.pages[pfn].flags |= PG_readahead;
+    }
+}
+
+/* Takes the marker off the folios just added in [from, to). */
+static void unmark_window(vms_machine *m, struct address_space *as, uint64_t from, uint64_t to)
+{
+    for (uint64_t i = from; i < to; i++) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn != PFN_NONE)
+            m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags &= ~PG_readahead;
+    }
+}
+
+/* A window whose large folios met a cached page at index: the rest of it
+ * is read in order-0 pages, and the window keeps its marker only when
+ * what is left of it before the end of the file still holds the async
+ * part; else it carries none, not even on a folio added before index.
+ * Simplification: this is the rule every host measurement fits, not a
+ * reading of Linux's code (whose fallback would mark page nr - async of
+ * what is left): a 16-page read window from page 0 of an 8-page file whose
+ * pages 1 and 2 were cached: no marker; a 32-page read-around from page 0
+ * of a 16-page file whose page 0 was cached: none; of a 33-page file whose
+ * pages 0-15 were cached: page 24; an async window from page 4 meeting a
+ * cached page 6: none (not even on page 4). */
+static void ra_after_cached_page(vms_machine *m, struct address_space *as,
+                                 const struct file_ra_state *ra, uint64_t index, uint64_t end,
+                                 uint64_t mark)
+{
+    uint64_t eof = size_pages(as), left = ra->size - (index - ra->start);
+    uint64_t nr = index < eof ? (left < eof - index ? left : eof - index) : 0;
+    if (ra->async_size > nr) {
+        unmark_window(m, as, ra->start, index);
+        mark = UINT64_MAX;
+    }
     for (uint64_t i = index; i < end; i++) {
         if (xa_load(as->pages, i) != PFN_NONE)
             continue;
         uint32_t pfn = add_to_page_cache(m, as, i, 1);
         if (pfn == PFN_NONE)
             return;
-        if (i == mark && marked)
+        if (i == mark)
             m->pm.pages[pfn].flags |= PG_readahead;
     }
 }
 
 /* Linux's page_cache_ra_order: folios of ra->order (at most the largest
  * page-cache order and the window's size, aligned to their index, none past
- * the end of the file); a cached page in the way ends the large folios and
- * the rest is read in order-0 pages. The folio holding the marker index
- * (rounded down to its order) gets the marker. */
+ * the end of the file); the folio holding the marker index (rounded down to
+ * its order) gets the marker. A cached page in the way ends the large
+ * folios (ra_after_cached_page). */
 void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
 {
     uint64_t end = ra->start + ra->size, mark = end - ra->async_size;
@@ -245,7 +300,7 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
     uint64_t index = ra->start;
     if (!mapping_large_folio_support(m, as) || ra->size < 4) {
         ra->order = 0;
-        ra_order0(m, as, index, end, mark, ra->async_size != 0);
+        ra_order0(m, as, index, ra->size, ra->async_size);
         return;
     }
     unsigned order = ra->order < MAX_PAGECACHE_ORDER ? ra->order : MAX_PAGECACHE_ORDER;
@@ -256,8 +311,10 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         unsigned o = align_order(index, order);
         while (o && index + (1ULL << o) > end)
             o--;
-        if (range_has_page(as, index, 1ULL << o))
-            break;
+        if (range_has_page(as, index, 1ULL << o)) {
+            ra_after_cached_page(m, as, ra, index, end, mark);
+            return;
+        }
         uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1);
         if (pfn == PFN_NONE)
             return;
@@ -265,7 +322,6 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
             m->pm.pages[pfn].flags |= PG_readahead;
         index += 1ULL << o;
     }
-    ra_order0(m, as, index, end, mark, ra->async_size != 0);
 }
 
 void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
@@ -397,7 +453,7 @@ static int write_page(vms_machine *m, struct address_space *as, uint64_t index, 
     uint8_t *p = pfn_to_virt(&m->pm, pfn);
     size_t len = as->size - off < PAGE_SIZE ? (size_t)(as->size - off) : PAGE_SIZE;
     memset(p + len, 0, PAGE_SIZE - len);
-    int err = pwrite_full(as->host_fd, p, len, off);
+    int err = pwrite_full(as->host_wfd, p, len, off);
     if (!err) {
         m->io.cache_to_disk += len;
         m->io.disk_writes++;
@@ -440,7 +496,7 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
      * one that copied nothing (Linux sets i_size to the write's position). */
     struct stat st;
     if (!err && !fstat(as->host_fd, &st) && (uint64_t)st.st_size < as->size &&
-        ftruncate(as->host_fd, (off_t)as->size))
+        ftruncate(as->host_wfd, (off_t)as->size))
         err = -errno;
     return err;
 }
@@ -1047,8 +1103,12 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
             break;
         }
         m->pm.pages[pfn].flags |= PG_mapped_bh;
+        /* ext4 zeroes the gap the write leaves after the old end, no more:
+         * what a mapping stored further on in a cached end page stays
+         * (host-measured, even when the write copies nothing). */
         if (first && eof_page_is_first)
-            zero_tail(m, as, old_size); /* the page was read with the new folio */
+            memset((uint8_t *)pfn_to_virt(&m->pm, pfn) + (old_size & (PAGE_SIZE - 1)), 0,
+                   start - old_size);
         int unread = index >= unread_start && index < unread_end && !off && n == PAGE_SIZE;
         page_read_now(m, pfn);
         uint8_t *page = pfn_to_virt(&m->pm, pfn);
@@ -1209,7 +1269,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
     if (as->kind == MAPPING_FILE && ext_reserve_room(&as->extents))
         return -ENOMEM;
     if (as->kind == MAPPING_FILE &&
-        fallocate(as->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+        fallocate(as->host_wfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)(first << PAGE_SHIFT), (off_t)((last - first) << PAGE_SHIFT)))
         return -errno;
     for (struct vm_area_struct *vma = as->i_mmap; vma; vma = vma->shared_next)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,25 @@ int vms_config_check(const struct vms_config *c, char *msg, size_t len)
     return check_fields(c, msg, len);
 }
 
+/* What a freed frame held, in the words of its VMS_EV_FRAME_ALLOC. */
+static const char *frame_use(uint32_t flags)
+{
+    if (flags & PG_anon)
+        return "anon";
+    if (flags & PG_shmem)
+        return "shmem";
+    if (flags & PG_file)
+        return "page cache";
+    return "other";
+}
+
+static void frame_freed(struct phys_mem *pm, uint32_t pfn, unsigned order, uint32_t flags)
+{
+    vms_machine *m = (vms_machine *)((char *)pm - offsetof(struct vms_machine, pm));
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_FREE, .pa = (uint64_t)pfn << PAGE_SHIFT,
+                                       .level = (int)order, .detail = frame_use(flags)});
+}
+
 vms_machine *vms_machine_create(const struct vms_config *c)
 {
     if (vms_config_check(c, NULL, 0)) {
@@ -139,6 +159,7 @@ vms_machine *vms_machine_create(const struct vms_config *c)
     int err = fs_init(m);
     if (!err)
         err = phys_mem_init(&m->pm, c->phys_bytes);
+    m->pm.freed = frame_freed;
     m->cpus = err ? NULL : calloc(c->ncpus, sizeof(*m->cpus));
     if (!err && !m->cpus)
         err = -ENOMEM;

@@ -99,7 +99,7 @@ static void map_new_page(vms_machine *m, uint32_t pfn)
 /* A new anonymous page for va, owned by this mm alone and counted as mapped
  * once: zeroed, or a copy of frame src. PFN_NONE when out of memory. */
 static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint64_t va,
-                                uint32_t src)
+                                uint32_t src, const char *why)
 {
     if (anon_vma_prepare(m, vma))
         return PFN_NONE;
@@ -113,6 +113,8 @@ static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint
     page->mapping = vma->anon_vma;
     page->index = linear_page_index(vma, va);
     map_new_page(m, pfn);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = va & PAGE_MASK,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = why});
     return pfn;
 }
 
@@ -128,7 +130,7 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
         fault_event(t, va, "zero-page", (uint64_t)m->pm.zero_pfn << PAGE_SHIFT);
         return 0;
     }
-    uint32_t pfn = alloc_anon_page(m, vma, va, PFN_NONE);
+    uint32_t pfn = alloc_anon_page(m, vma, va, PFN_NONE, write ? "anon" : "anon-read");
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     *pte = maybe_mkwrite(mk_pte(pfn, prot), vma);
@@ -425,7 +427,7 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
     unsigned ret = fault_get_page(t, vma, va, &src);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
-    uint32_t pfn = alloc_anon_page(m, vma, va, src);
+    uint32_t pfn = alloc_anon_page(m, vma, va, src, "cow");
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     *pte = maybe_mkwrite(mk_pte(pfn, vm_page_prot(vma)), vma);
@@ -491,7 +493,7 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "reuse", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
-    uint32_t pfn = alloc_anon_page(m, vma, va, old);
+    uint32_t pfn = alloc_anon_page(m, vma, va, old, "cow");
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     if (!pte_special(*pte)) {

@@ -76,7 +76,10 @@ struct address_space {
     struct vm_area_struct *i_mmap; /* VMAs that map it (Linux's i_mmap tree) */
     uint64_t nrdirty;              /* pages with PG_dirty */
     /* host files only */
-    int host_fd;                   /* read-write when the host allows it */
+    int host_fd;                   /* reads the host file: read-only */
+    int host_wfd;                  /* writes it: -1 until the machine opens the file for
+                                      writing, so that a file only read is never held open
+                                      for writing (a program run from it would fail) */
     uint64_t host_dev, host_ino;   /* the page-cache key */
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */

@@ -167,14 +167,16 @@ void put_page(struct phys_mem *pm, uint32_t pfn)
         return;
     if (--p->refcount != 0)
         return;
-    if (!(p->flags & (PG_head | PG_tail))) {
-        free_pages(pm, pfn, 0);
-        return;
+    uint32_t head = pfn;
+    unsigned order = 0;
+    if (p->flags & (PG_head | PG_tail)) {
+        head = folio_head_pfn(pm, pfn);
+        order = folio_order(pm, pfn);
+        for (uint32_t i = 0; i < (1u << order); i++)
+            if (pm->pages[head + i].refcount)
+                return;
     }
-    uint32_t head = folio_head_pfn(pm, pfn);
-    unsigned order = folio_order(pm, pfn);
-    for (uint32_t i = 0; i < (1u << order); i++)
-        if (pm->pages[head + i].refcount)
-            return;
+    if (pm->freed)
+        pm->freed(pm, head, order, pm->pages[head].flags);
     free_pages(pm, head, order);
 }

@@ -49,6 +49,9 @@ struct phys_mem {
     uint64_t nr_free;     /* free frames, all orders */
     uint64_t nr_table;    /* frames holding page tables */
     uint32_t zero_pfn;    /* the shared zero page */
+    /* Told of each block put_page() frees (flags: its first page's, before
+     * the free); NULL: nobody listens. The machine raises VMS_EV_FRAME_FREE. */
+    void (*freed)(struct phys_mem *pm, uint32_t pfn, unsigned order, uint32_t flags);
 };
 
 int phys_mem_init(struct phys_mem *pm, uint64_t bytes); /* 0 or -errno */

@@ -27,6 +27,7 @@ struct address_space *shmem_create(vms_machine *m, uint64_t size)
     as->refcount = 1;
     as->pages = xa;
     as->host_fd = -1;
+    as->host_wfd = -1;
     return as;
 }
 
@@ -42,11 +43,11 @@ uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index
     page->flags = PG_shmem;
     page->mapping = as;
     page->index = index;
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = index << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "shmem"});
     if (xa_store(as->pages, index, pfn)) {
         put_page(&m->pm, pfn);
         return PFN_NONE;
     }
-    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .pa = (uint64_t)pfn << PAGE_SHIFT,
-                                       .detail = "shmem"});
     return pfn;
 }

@@ -64,6 +64,7 @@ static const char *const kind_names[] = {
     [VMS_EV_CR3] = "cr3",
     [VMS_EV_SIGNAL] = "signal",
     [VMS_EV_FORK] = "fork",
+    [VMS_EV_FRAME_FREE] = "frame-free",
 };
 
 #define NR_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
@@ -205,18 +206,49 @@ static void say_fault(struct out *o, const struct vms_event *ev)
     put(o, "%s: frame 0x%08" PRIx64 ", PTE[%u]", detail, ev->pa, slot);
 }
 
+/* A large folio's frames after its first. */
+static void say_folio(struct out *o, const struct vms_event *ev)
+{
+    if (ev->level > 0 && ev->level < 32)
+        put(o, " (a folio of %u frames)", 1u << ev->level);
+}
+
+static int detail_is(const struct vms_event *ev, const char *word)
+{
+    return ev->detail && strcmp(ev->detail, word) == 0;
+}
+
 static void say_frame_alloc(struct out *o, const struct vms_event *ev)
 {
-    if (ev->detail && strcmp(ev->detail, "page cache") == 0) {
+    if (detail_is(ev, "page cache")) {
         line_start(o, "disk", ev, 0);
         put(o, "page-cache miss: file offset 0x%" PRIx64 " read into frame 0x%08" PRIx64, ev->a,
             ev->pa);
+        say_folio(o, ev);
         return;
     }
     line_start(o, "frame", ev, 0);
-    put(o, "frame 0x%08" PRIx64 " allocated", ev->pa);
-    if (ev->detail)
-        put(o, " (%s)", ev->detail);
+    put(o, "frame 0x%08" PRIx64, ev->pa);
+    if (detail_is(ev, "anon"))
+        put(o, " zeroed for a write to anonymous memory at 0x%" PRIx64, ev->a);
+    else if (detail_is(ev, "anon-read"))
+        put(o, " zeroed for a read of anonymous memory at 0x%" PRIx64 " (no zero page)", ev->a);
+    else if (detail_is(ev, "cow"))
+        put(o, " takes a private copy of the page at 0x%" PRIx64, ev->a);
+    else if (detail_is(ev, "shmem"))
+        put(o, " zeroed for shared anonymous memory, offset 0x%" PRIx64, ev->a);
+    else if (detail_is(ev, "page cache, zeroed"))
+        put(o, " zeroed for the page cache, file offset 0x%" PRIx64 " (not read)", ev->a);
+    else
+        put(o, " allocated (%s)", ev->detail ? ev->detail : "?");
+    say_folio(o, ev);
+}
+
+static void say_frame_free(struct out *o, const struct vms_event *ev)
+{
+    line_start(o, "free", ev, 0);
+    put(o, "frame 0x%08" PRIx64 " freed, was %s", ev->pa, ev->detail ? ev->detail : "?");
+    say_folio(o, ev);
 }
 
 static void say_signal(struct out *o, const struct vms_event *ev)
@@ -284,6 +316,7 @@ int vms_event_format(const struct vms_event *ev, char *buf, size_t len)
     case VMS_EV_PGTABLE_FREE: say_pgtable(&o, ev, 0); break;
     case VMS_EV_FAULT: say_fault(&o, ev); break;
     case VMS_EV_FRAME_ALLOC: say_frame_alloc(&o, ev); break;
+    case VMS_EV_FRAME_FREE: say_frame_free(&o, ev); break;
     case VMS_EV_SIGNAL: say_signal(&o, ev); break;
     case VMS_EV_FLUSH: say_flush(&o, ev); break;
     default: say_other(&o, ev); break;
@@ -308,13 +341,14 @@ static const unsigned kind_fields[] = {
     [VMS_EV_PGTABLE_ALLOC] = F_A | F_LEVEL | F_PA | F_DETAIL | F_B,
     [VMS_EV_PGTABLE_FREE] = F_A | F_LEVEL | F_PA | F_DETAIL | F_B,
     [VMS_EV_FAULT] = F_CPU | F_A | F_PA | F_DETAIL,
-    [VMS_EV_FRAME_ALLOC] = F_A | F_PA | F_DETAIL,
+    [VMS_EV_FRAME_ALLOC] = F_A | F_PA | F_DETAIL | F_LEVEL,
     [VMS_EV_TLB_FILL] = F_CPU | F_A | F_PA,
     [VMS_EV_FLUSH] = F_CPU | F_A | F_B,
     [VMS_EV_IPI] = F_CPU,
     [VMS_EV_CR3] = F_CPU | F_PA | F_INDEX | F_B,
     [VMS_EV_SIGNAL] = F_CPU | F_A | F_INDEX | F_LEVEL,
     [VMS_EV_FORK] = F_CPU | F_A | F_B,
+    [VMS_EV_FRAME_FREE] = F_PA | F_DETAIL | F_LEVEL,
 };
 
 static unsigned fields_of(enum vms_event_kind k)

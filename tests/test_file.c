@@ -218,6 +218,44 @@ static void test_first_open_returns_fd_3(void **state)
     tu_assert_clean(e->m);
 }
 
+/* How many of this process's descriptors name the host file at path and
+ * may write it. */
+static int host_writers_of(const char *path)
+{
+    struct stat want, st;
+    assert_int_equal(stat(path, &want), 0);
+    int writers = 0;
+    for (int fd = 0; fd < 1024; fd++) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fstat(fd, &st) || st.st_dev != want.st_dev || st.st_ino != want.st_ino)
+            continue;
+        writers += (fl & O_ACCMODE) != O_RDONLY;
+    }
+    return writers;
+}
+
+/* A file the machine only reads is never held open for writing on the host
+ * (a program run from it would fail with ETXTBSY, and nothing could ever
+ * write it by mistake); the first open for writing makes one writer. */
+static void test_a_file_only_read_is_not_held_open_for_writing(void **state)
+{
+    struct env *e = *state;
+    char path[PATH_MAX + 8];
+    make_file(e, "f", 2 * PG);
+    tu_join(path, sizeof(path), e->root, "f");
+    int fd = vms_open(e->t, "f", O_RDONLY, 0);
+    assert_true(fd >= 3);
+    vms_addr m = (vms_addr)vms_mmap(e->t, 0, 2 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_int_equal(tu_load_byte(e->t, m), tu_pattern(0));
+    assert_int_equal(host_writers_of(path), 0);
+    int wfd = vms_open(e->t, "f", O_WRONLY | O_APPEND, 0);
+    assert_true(wfd > fd);
+    assert_int_equal(host_writers_of(path), 1);
+    assert_int_equal(vms_close(e->t, wfd), 0);
+    assert_int_equal(vms_munmap(e->t, m, 2 * PG), 0);
+    tu_assert_clean(e->m);
+}
+
 static void test_open_returns_the_lowest_free_fd(void **state)
 {
     struct env *e = *state;
@@ -1713,6 +1751,7 @@ static int run_file_tests(const char *name)
     const struct CMUnitTest tests[] = {
         T(test_first_open_returns_fd_3),
         T(test_open_returns_the_lowest_free_fd),
+        T(test_a_file_only_read_is_not_held_open_for_writing),
         T(test_close_of_a_bad_fd_is_ebadf),
         T(test_io_on_a_bad_fd_is_ebadf),
         T(test_read_of_a_write_only_fd_is_ebadf_before_the_buffer),

@@ -1424,6 +1424,44 @@ struct write_past_eof_case {
     char page1_cost;
 };
 
+/* A write that starts past the end inside the cached end page zeroes the
+ * gap it leaves after the old end, and nothing further: what a shared
+ * mapping stored beyond the write's start stays. Host: a 100-byte file
+ * mapped shared, bytes stored at 0x200 and 0xcd8, then a write at 0x8d5
+ * (of 2 bytes, or from an unmapped buffer): 0x200 reads 0, 0xcd8 keeps
+ * its byte, i_size is 0x8d7 or 0x8d5; a truncate to 0x8d5 zeroes both. */
+static void check_write_past_eof_in_a_cached_page(struct tu_env *e, const char *name, int how,
+                                                  uint8_t at_cd8, int64_t size)
+{
+    make_file(e, name, 100);
+    int fd = open_ok(e, name, O_RDWR);
+    vms_addr m = map_ok(e, 0, PG, RW, MAP_SHARED, fd, 0);
+    tu_store_byte(e->t, m + 0x200, 0x33);
+    tu_store_byte(e->t, m + 0xcd8, 0x59);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    tu_store_byte(e->t, buf, 'z');
+    if (how == 0)
+        assert_int_equal(vms_pwrite(e->t, fd, 0x7f0000000000ULL, 0xab0, 0x8d5), -EFAULT);
+    else if (how == 1)
+        assert_int_equal(vms_pwrite(e->t, fd, buf, 2, 0x8d5), 2);
+    else
+        assert_int_equal(vms_ftruncate(e->t, fd, 0x8d5), 0);
+    struct stat st;
+    assert_int_equal(vms_fstat(e->t, fd, &st), 0);
+    assert_int_equal(st.st_size, size);
+    assert_int_equal(tu_load_byte(e->t, m + 0x200), 0);
+    assert_int_equal(tu_load_byte(e->t, m + 0xcd8), at_cd8);
+    assert_int_equal(vms_munmap(e->t, m, PG), 0);
+    tu_assert_clean(e->m);
+}
+
+static void test_write_past_eof_in_a_cached_page_zeroes_only_the_gap(void **state)
+{
+    check_write_past_eof_in_a_cached_page(*state, "failed", 0, 0x59, 0x8d5);
+    check_write_past_eof_in_a_cached_page(*state, "written", 1, 0x59, 0x8d7);
+    check_write_past_eof_in_a_cached_page(*state, "truncated", 2, 0, 0x8d5);
+}
+
 static void test_write_past_eof_leaves_the_old_eof_page_unread(void **state)
 {
     static const struct write_past_eof_case cases[] = {
@@ -1775,6 +1813,7 @@ int main(void)
         T(test_fault_past_eof_maps_a_window_that_starts_before_the_last_page),
         T(test_mprotect_writable_of_locked_private_file_memory_counts_the_read_major),
         T(test_truncate_leaves_the_eof_page_cached_but_unread),
+        T(test_write_past_eof_in_a_cached_page_zeroes_only_the_gap),
         T(test_write_past_eof_leaves_the_old_eof_page_unread),
         T(test_write_faults_its_source_in_after_moving_i_size),
         T(test_unread_eof_page_is_not_resident_until_read),

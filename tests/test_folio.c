@@ -275,6 +275,42 @@ static void test_fault_maps_no_page_of_a_folio_past_eof(void **state)
     check_fault_maps_nothing_past_eof(*state, "shared", MAP_SHARED);
 }
 
+/* A readahead window that meets a cached page keeps no marker when what is
+ * left of it before the end of the file is shorter than its async part.
+ * Host: an empty file grown to 8 pages, a failed pread of 0xa48 bytes at
+ * 0x1dc3 (caches pages 1 and 2), a failed read of 3 pages from 0 (a 16-page
+ * window with 13 async pages, meeting page 1), then a mapping of the file:
+ * a 16-byte load across pages 2 and 3 costs one fault, and nothing else
+ * faults after it (no page was left out for a marker). */
+static void test_window_meeting_a_cached_page_near_eof_keeps_no_marker(void **state)
+{
+    struct env *e = *state;
+    /* The host's disk reads ahead 8 MiB, so a first read of 3 pages opens
+     * a 16-page window (with 128 KiB it would be 8). */
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(256ULL << 20);
+    c.root = e->root;
+    c.readahead_kb = 8192;
+    c.max_sectors_kb = 4096;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    int fd = new_file(e, "w");
+    assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
+    vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+    assert_int_equal(vms_pread(e->t, fd, bad, 0xa48, 0x1dc3), -EFAULT);
+    assert_int_equal(vms_read(e->t, fd, bad, 3 * PG), -EFAULT);
+    assert_cached(e, fd, 8, "11111111");
+    int64_t map = vms_mmap(e->t, 0, 8 * PG, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    uint8_t buf[16];
+    uint64_t min0 = tu_minflt(e->t);
+    assert_int_equal(vms_load(e->t, (vms_addr)map + 2 * PG + 0xff4, buf, sizeof(buf)), 0);
+    assert_int_equal(tu_minflt(e->t) - min0, 1);
+    char got[9];
+    tu_fault_pattern(e->t, (vms_addr)map, 8, 0, got);
+    assert_string_equal(got, "00000000");
+}
+
 static void test_failed_write_leaves_its_whole_folio(void **state)
 {
     struct env *e = *state;
@@ -879,6 +915,7 @@ int main(void)
         T(test_write_folio_fits_between_cached_pages),
         T(test_write_faults_in_the_source_of_its_whole_folio),
         T(test_fault_maps_no_page_of_a_folio_past_eof),
+        T(test_window_meeting_a_cached_page_near_eof_keeps_no_marker),
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),

@@ -143,6 +143,11 @@ struct run {
     struct mfile file[NFILES];
     uint64_t baseline_frames, cache_pages;
     unsigned done[OP_KINDS], failed[OP_KINDS];
+    /* Frames of memory (not page tables) in use when the machine was made,
+     * and the frame-alloc minus frame-free events since: always equal to
+     * frames_used - pgtable_frames. */
+    uint64_t first_frames;
+    int64_t reported_frames;
 };
 
 static uint64_t rnd(struct run *r) { return splitmix64(&r->rng); }
@@ -1498,6 +1503,26 @@ static void random_step(struct run *r)
         probe_bystander(r);
 }
 
+static void count_frames(void *arg, const struct vms_event *ev)
+{
+    struct run *r = arg;
+    if (ev->kind == VMS_EV_FRAME_ALLOC)
+        r->reported_frames += 1LL << ev->level;
+    else if (ev->kind == VMS_EV_FRAME_FREE)
+        r->reported_frames -= 1LL << ev->level;
+}
+
+/* Every frame given to memory or back was reported. */
+static void check_frame_events(struct run *r)
+{
+    struct vms_stats *s = tu_stats(r->m);
+    int64_t data = (int64_t)(s->frames_used - s->pgtable_frames);
+    free(s);
+    CHECK(r, data == (int64_t)r->first_frames + r->reported_frames,
+          "%" PRId64 " frames hold memory, the frame events account for %" PRId64, data,
+          (int64_t)r->first_frames + r->reported_frames);
+}
+
 static void full_check(struct run *r)
 {
     snprintf(r->op, sizeof(r->op), "full comparison after step %d", r->step);
@@ -1509,6 +1534,7 @@ static void full_check(struct run *r)
         check_maps(r, pi);
     }
     CHECK(r, vms_check(r->m, stderr) == 0, "vms_check");
+    check_frame_events(r);
 }
 
 /* ---- files, the frame baseline, set-up and tear-down ---- */
@@ -1593,7 +1619,11 @@ static void start_run(struct run *r, uint64_t seed, int pcid, int levels)
     c.ncpus = NCPUS;
     c.pcid = pcid;
     c.pgtable_levels = levels;
+    c.trace = count_frames;
+    c.trace_arg = r;
     r->m = tu_machine_with(&c);
+    r->reported_frames = 0;
+    r->first_frames = tu_frames_used(r->m) - tu_pgtable_frames(r->m);
     snprintf(r->op, sizeof(r->op), "reading the files before the run");
     read_back_files(r);
     CHECK(r, cache_frames(r->m) == r->cache_pages, "page cache holds %" PRIu64
@@ -1619,6 +1649,7 @@ static void finish(struct run *r)
         p->task[r->at] = p->task[--p->ntasks];
         p->alive = p->ntasks > 0;
         CHECK(r, vms_check(r->m, stderr) == 0, "vms_check after an exit");
+        check_frame_events(r);
     }
     snprintf(r->op, sizeof(r->op), "reading the files after the run");
     read_back_files(r);

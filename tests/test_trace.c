@@ -6,7 +6,9 @@
  * the schema version; both writers keep to snprintf's contract at every
  * buffer length; vms_stats_diff subtracts every field; vms_config_check
  * names each field it refuses with its value and range, and
- * vms_machine_create refuses exactly what it refuses.
+ * vms_machine_create refuses exactly what it refuses. Every frame given to
+ * memory is reported (VMS_EV_FRAME_ALLOC) and every one given back
+ * (VMS_EV_FRAME_FREE): the events account for frames_used after each call.
  *
  * `test_trace --json-lines` prints the JSON of every event of the scenario
  * below, one per line, for tests/check_events_json.py to parse with Python's
@@ -47,7 +49,7 @@ static size_t count_kind(const struct recorder *r, enum vms_event_kind k)
 static const enum vms_event_kind all_kinds[] = {
     VMS_EV_TLB_MISS, VMS_EV_WALK_STEP, VMS_EV_PGTABLE_ALLOC, VMS_EV_PGTABLE_FREE,
     VMS_EV_FAULT, VMS_EV_FRAME_ALLOC, VMS_EV_TLB_FILL, VMS_EV_FLUSH, VMS_EV_IPI,
-    VMS_EV_CR3, VMS_EV_SIGNAL, VMS_EV_FORK,
+    VMS_EV_CR3, VMS_EV_SIGNAL, VMS_EV_FORK, VMS_EV_FRAME_FREE,
 };
 #define NR_KINDS (sizeof(all_kinds) / sizeof(all_kinds[0]))
 
@@ -110,7 +112,7 @@ static void test_every_kind_has_a_stable_name(void **state)
     (void)state;
     static const char *const names[] = {"tlb-miss", "walk", "pgtable-alloc", "pgtable-free",
                                         "fault", "frame-alloc", "tlb-fill", "flush", "ipi",
-                                        "cr3", "signal", "fork"};
+                                        "cr3", "signal", "fork", "frame-free"};
     for (size_t i = 0; i < NR_KINDS; i++)
         assert_string_equal(vms_event_name(all_kinds[i]), names[i]);
     assert_string_equal(vms_event_name((enum vms_event_kind)999), "unknown");
@@ -177,6 +179,40 @@ static void test_demo_lines(void **state)
     assert_line(&(struct vms_event){.kind = VMS_EV_SIGNAL, .cpu = 1, .a = va, .index = SIGSEGV,
                                     .level = SEGV_MAPERR},
                 "signal CPU 1  SIGSEGV SEGV_MAPERR at 0x7ffff7ffe000");
+}
+
+/* What each frame was given for, and given back. */
+static void test_frame_lines(void **state)
+{
+    (void)state;
+    const uint64_t va = 0x7ffff7ffe000;
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = va, .pa = 0x6000,
+                                    .detail = "anon"},
+                "frame         frame 0x00006000 zeroed for a write to anonymous memory at "
+                "0x7ffff7ffe000");
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = va, .pa = 0x6000,
+                                    .detail = "anon-read"},
+                "frame         frame 0x00006000 zeroed for a read of anonymous memory at "
+                "0x7ffff7ffe000 (no zero page)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = va, .pa = 0x7000,
+                                    .detail = "cow"},
+                "frame         frame 0x00007000 takes a private copy of the page at 0x7ffff7ffe000");
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = 0x2000, .pa = 0x7000,
+                                    .detail = "shmem"},
+                "frame         frame 0x00007000 zeroed for shared anonymous memory, offset 0x2000");
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = 0x10000, .pa = 0x10000,
+                                    .level = 4, .detail = "page cache"},
+                "disk          page-cache miss: file offset 0x10000 read into frame 0x00010000 "
+                "(a folio of 16 frames)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = 0x3000, .pa = 0x9000,
+                                    .detail = "page cache, zeroed"},
+                "frame         frame 0x00009000 zeroed for the page cache, file offset 0x3000 "
+                "(not read)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_FREE, .pa = 0x9000, .detail = "anon"},
+                "free          frame 0x00009000 freed, was anon");
+    assert_line(&(struct vms_event){.kind = VMS_EV_FRAME_FREE, .pa = 0x10000, .level = 2,
+                                    .detail = "page cache"},
+                "free          frame 0x00010000 freed, was page cache (a folio of 4 frames)");
 }
 
 /* With 57-bit addresses the top table is the PGD at level 5 and level 4 is
@@ -497,6 +533,184 @@ static void test_stats_diff_of_a_store(void **state)
     free(d);
 }
 
+/* ---- every frame reported ---- */
+
+/* The frames the events say are in use, and what each allocation was for. */
+struct ledger {
+    int64_t frames; /* frame-alloc minus frame-free, 2^level each */
+    int64_t tables; /* pgtable-alloc minus pgtable-free */
+    unsigned allocs[8], frees[8]; /* by detail, as named in details[] */
+    unsigned large;               /* allocations of more than one frame */
+    unsigned unknown;             /* a detail not in details[] */
+};
+
+static const char *const details[] = {"anon", "anon-read", "cow", "shmem", "page cache",
+                                      "page cache, zeroed"};
+#define NR_DETAILS (sizeof(details) / sizeof(details[0]))
+
+static int detail_index(const char *d)
+{
+    for (size_t i = 0; d && i < NR_DETAILS; i++)
+        if (strcmp(d, details[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void post(void *arg, const struct vms_event *ev)
+{
+    struct ledger *l = arg;
+    int i = detail_index(ev->detail);
+    switch (ev->kind) {
+    case VMS_EV_FRAME_ALLOC:
+        l->frames += 1LL << ev->level;
+        l->large += ev->level > 0;
+        if (i < 0)
+            l->unknown++;
+        else
+            l->allocs[i]++;
+        break;
+    case VMS_EV_FRAME_FREE:
+        l->frames -= 1LL << ev->level;
+        if (i < 0)
+            l->unknown++;
+        else
+            l->frees[i]++;
+        break;
+    case VMS_EV_PGTABLE_ALLOC: l->tables++; break;
+    case VMS_EV_PGTABLE_FREE: l->tables--; break;
+    default: break;
+    }
+}
+
+struct books {
+    struct ledger l;
+    vms_machine *m;
+    int64_t base; /* frames_used before anything: the zero page and reserved frame 0 */
+    int64_t mms;  /* live address spaces, each holding a PGD the events do not report */
+    char dir[256], root[300];
+};
+
+/* frames_used is what the events say, plus one PGD per address space. */
+static void balance(struct books *b, const char *after)
+{
+    struct vms_stats *s = tu_stats(b->m);
+    int64_t expected = b->base + b->l.frames + b->l.tables + b->mms;
+    if ((int64_t)s->frames_used != expected)
+        fail_msg("after %s: frames_used %llu, the events account for %lld", after,
+                 (unsigned long long)s->frames_used, (long long)expected);
+    assert_int_equal(s->pgtable_frames, b->l.tables + b->mms);
+    free(s);
+    assert_int_equal(b->l.unknown, 0);
+}
+
+#define STEP(b, call)                                                                          \
+    do {                                                                                       \
+        call;                                                                                  \
+        balance(b, #call);                                                                     \
+    } while (0)
+
+static void books_open(struct books *b, int zero_page, int large_folios)
+{
+    memset(b, 0, sizeof(*b));
+    tu_root_make(b->dir, sizeof(b->dir), b->root, sizeof(b->root));
+    struct vms_config c = tu_config(64ULL << 20);
+    c.ncpus = 2;
+    c.zero_page = zero_page;
+    c.large_folios = large_folios;
+    c.root = b->root;
+    c.trace = post;
+    c.trace_arg = &b->l;
+    b->m = tu_machine_with(&c);
+    b->base = (int64_t)tu_frames_used(b->m);
+}
+
+static void books_close(struct books *b)
+{
+    tu_assert_clean(b->m);
+    vms_machine_destroy(b->m);
+    assert_int_equal(tu_scratch_remove(b->dir), 0);
+}
+
+/* Anonymous memory: read faults without the zero page, writes, fork and
+ * copy-on-write both ways, MADV_DONTNEED, munmap, exit. */
+static void test_every_anonymous_frame_is_reported(void **state)
+{
+    (void)state;
+    struct books b;
+    books_open(&b, 0, 1);
+    vms_task *t = NULL, *child = NULL;
+    STEP(&b, (t = tu_spawn(b.m), b.mms++));
+    vms_addr a = tu_anon(t, 8 * PG, RW);
+    STEP(&b, (void)tu_load_byte(t, a));
+    STEP(&b, tu_store_byte(t, a + PG, 1));
+    STEP(&b, tu_store_byte(t, a + 2 * PG, 2));
+    STEP(&b, (child = vms_fork(t), b.mms++));
+    assert_non_null(child);
+    STEP(&b, tu_store_byte(child, a + PG, 3));  /* copy in the child */
+    STEP(&b, tu_store_byte(t, a + 2 * PG, 4));  /* copy in the parent */
+    STEP(&b, tu_store_byte(child, a + 2 * PG, 5)); /* the last user reuses it */
+    STEP(&b, assert_int_equal(vms_madvise(t, a, 2 * PG, MADV_DONTNEED), 0));
+    vms_addr s = tu_mmap(t, 0, 2 * PG, RW, MAP_SHARED | MAP_ANONYMOUS);
+    STEP(&b, tu_store_byte(t, s, 6));
+    STEP(&b, (void)tu_load_byte(t, s + PG)); /* a read of shmem takes a page too */
+    STEP(&b, (vms_exit(child), b.mms--));
+    STEP(&b, assert_int_equal(vms_munmap(t, a, 8 * PG), 0));
+    STEP(&b, assert_int_equal(vms_munmap(t, s, 2 * PG), 0));
+    assert_true(b.l.allocs[detail_index("anon")] >= 2);
+    assert_true(b.l.allocs[detail_index("anon-read")] >= 1);
+    assert_true(b.l.allocs[detail_index("cow")] >= 2);
+    assert_true(b.l.allocs[detail_index("shmem")] >= 1);
+    assert_true(b.l.frees[detail_index("anon")] >= 4);
+    assert_true(b.l.frees[detail_index("shmem")] >= 1);
+    assert_int_equal(b.l.frames, 0);
+    books_close(&b);
+}
+
+/* Files: read() and readahead in large folios, write() of new pages, a
+ * private mapping's copies, truncation and MADV_PAGEOUT giving frames
+ * back. */
+static void test_every_file_frame_is_reported(void **state)
+{
+    (void)state;
+    struct books b;
+    books_open(&b, 1, 1);
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), b.root, "f"), 64 * PG);
+    vms_task *t = NULL;
+    STEP(&b, (t = tu_spawn(b.m), b.mms++));
+    int fd = vms_open(t, "f", O_RDWR, 0);
+    assert_true(fd >= 0);
+    vms_addr buf = tu_anon(t, 64 * PG, RW);
+    STEP(&b, assert_int_equal(vms_pread(t, fd, buf, 32 * PG, 0), (int64_t)(32 * PG)));
+    int g = vms_open(t, "g", O_RDWR | O_CREAT, 0644);
+    assert_true(g >= 0);
+    STEP(&b, assert_int_equal(vms_write(t, g, buf, 16 * PG), (int64_t)(16 * PG)));
+    STEP(&b, assert_int_equal(vms_fsync(t, g), 0));
+    unsigned before = b.l.frees[detail_index("page cache")];
+    STEP(&b, assert_int_equal(vms_ftruncate(t, g, 3 * PG), 0)); /* splits the clean folio */
+    assert_true(b.l.frees[detail_index("page cache")] > before);
+    int64_t f = vms_mmap(t, 0, 64 * PG, RW, MAP_PRIVATE, fd, 0);
+    assert_true(f >= 0);
+    STEP(&b, (void)tu_load_byte(t, (vms_addr)f + 40 * PG));
+    STEP(&b, tu_store_byte(t, (vms_addr)f + 40 * PG, 1)); /* copy of a file page */
+    STEP(&b, tu_store_byte(t, (vms_addr)f + 50 * PG, 2)); /* copy of a page read for it */
+    int64_t sh = vms_mmap(t, 0, 64 * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(sh >= 0);
+    STEP(&b, (void)tu_load_byte(t, (vms_addr)sh + 60 * PG));
+    STEP(&b, assert_int_equal(vms_madvise(t, (vms_addr)sh, 64 * PG, MADV_PAGEOUT), 0));
+    STEP(&b, assert_int_equal(vms_munmap(t, (vms_addr)f, 64 * PG), 0));
+    STEP(&b, assert_int_equal(vms_close(t, fd), 0));
+    STEP(&b, assert_int_equal(vms_close(t, g), 0));
+    STEP(&b, (vms_exit(t), b.mms--));
+    assert_true(b.l.allocs[detail_index("page cache")] >= 1);
+    assert_true(b.l.allocs[detail_index("page cache, zeroed")] >= 1);
+    assert_true(b.l.allocs[detail_index("cow")] >= 2);
+    assert_true(b.l.large >= 1);
+    assert_true(b.l.frees[detail_index("page cache")] >= 1);
+    assert_true(b.l.frees[detail_index("anon")] >= 2);
+    books_close(&b);
+}
+
 /* ---- vms_config_check ---- */
 
 struct bad_config {
@@ -667,6 +881,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kind_has_a_stable_name),
         cmocka_unit_test(test_demo_lines),
+        cmocka_unit_test(test_frame_lines),
         cmocka_unit_test(test_five_level_names_and_wide_cpus),
         cmocka_unit_test(test_every_kind_formats),
         cmocka_unit_test(test_json_of_every_event_parses),
@@ -675,6 +890,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_buffers_of_every_length),
         cmocka_unit_test(test_stats_diff_every_field),
         cmocka_unit_test(test_stats_diff_of_a_store),
+        cmocka_unit_test(test_every_anonymous_frame_is_reported),
+        cmocka_unit_test(test_every_file_frame_is_reported),
         cmocka_unit_test(test_config_check_names_each_refused_field),
         cmocka_unit_test(test_config_check_accepts_the_edges),
         cmocka_unit_test(test_config_check_message_buffers),

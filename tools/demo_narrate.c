@@ -101,7 +101,8 @@ static const char *event_color(const struct palette *c, enum vms_event_kind kind
     case VMS_EV_WALK_STEP: return c->walk;
     case VMS_EV_PGTABLE_ALLOC:
     case VMS_EV_PGTABLE_FREE:
-    case VMS_EV_FRAME_ALLOC: return c->alloc;
+    case VMS_EV_FRAME_ALLOC:
+    case VMS_EV_FRAME_FREE: return c->alloc;
     case VMS_EV_FAULT:
     case VMS_EV_SIGNAL: return c->fault;
     case VMS_EV_TLB_FILL: return c->fill;

@@ -69,11 +69,18 @@ int main(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *first = argv[1];
-    if (strcmp(first, "-h") == 0 || strcmp(first, "--help") == 0) {
+    int help = strcmp(first, "-h") == 0 || strcmp(first, "--help") == 0;
+    int version = strcmp(first, "-V") == 0 || strcmp(first, "--version") == 0;
+    if ((help || version) && argc > 2) {
+        fprintf(stderr, "vmsim: %s takes no argument, not '%s'\nTry 'vmsim --help'.\n", first,
+                argv[2]);
+        return CLI_USAGE;
+    }
+    if (help) {
         usage(stdout);
         return CLI_OK;
     }
-    if (strcmp(first, "-V") == 0 || strcmp(first, "--version") == 0) {
+    if (version) {
         printf("vmsim %s\n", VMSIM_VERSION);
         return CLI_OK;
     }
