@@ -245,37 +245,24 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
     }
 }
 
-/* Takes the marker off the folios just added in [from, to). */
-static void unmark_window(vms_machine *m, struct address_space *as, uint64_t from, uint64_t to)
-{
-    for (uint64_t i = from; i < to; i++) {
-        uint32_t pfn = xa_load(as->pages, i);
-        if (pfn != PFN_NONE)
-            m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags &= ~PG_readahead;
-    }
-}
-
 /* A window whose large folios met a cached page at index: the rest of it
- * is read in order-0 pages, and the window keeps its marker only when
- * what is left of it before the end of the file still holds the async
- * part; else it carries none, not even on a folio added before index.
- * Simplification: this is the rule every host measurement fits, not a
- * reading of Linux's code (whose fallback would mark page nr - async of
- * what is left): a 16-page read window from page 0 of an 8-page file whose
- * pages 1 and 2 were cached: no marker; a 32-page read-around from page 0
- * of a 16-page file whose page 0 was cached: none; of a 33-page file whose
- * pages 0-15 were cached: page 24; an async window from page 4 meeting a
- * cached page 6: none (not even on page 4). */
+ * is read in order-0 pages (Linux's fallback to do_page_cache_ra). A
+ * marker the folios already carry stays; the rest gets one only when what
+ * is left of the window before the end of the file still holds the async
+ * part, at the window's own marker index counted from index with the
+ * window's full length (so none when that lies past the end).
+ * Simplification: the rule every host measurement fits, not a reading of
+ * Linux's code: a 16-page read window from page 0 of an 8-page file whose
+ * pages 1 and 2 were cached: no marker; an 8-page window from page 0 of a
+ * 5-page file meeting page 4: the folios' marker on page 2 stays; a
+ * 32-page read-around from page 0 of a 16-page file whose page 0 was
+ * cached: none; of a 33-page file whose pages 0-15 were: page 24. */
 static void ra_after_cached_page(vms_machine *m, struct address_space *as,
-                                 const struct file_ra_state *ra, uint64_t index, uint64_t end,
-                                 uint64_t mark)
+                                 const struct file_ra_state *ra, uint64_t index, uint64_t end)
 {
     uint64_t eof = size_pages(as), left = ra->size - (index - ra->start);
     uint64_t nr = index < eof ? (left < eof - index ? left : eof - index) : 0;
-    if (ra->async_size > nr) {
-        unmark_window(m, as, ra->start, index);
-        mark = UINT64_MAX;
-    }
+    uint64_t mark = ra->async_size <= nr ? index + left - ra->async_size : UINT64_MAX;
     for (uint64_t i = index; i < end; i++) {
         if (xa_load(as->pages, i) != PFN_NONE)
             continue;
@@ -312,7 +299,7 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         while (o && index + (1ULL << o) > end)
             o--;
         if (range_has_page(as, index, 1ULL << o)) {
-            ra_after_cached_page(m, as, ra, index, end, mark);
+            ra_after_cached_page(m, as, ra, index, end);
             return;
         }
         uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1);
@@ -341,6 +328,8 @@ void page_cache_async_window(vms_machine *m, struct address_space *as, struct fi
 void set_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
+    if (page->flags & PG_file)
+        page->flags |= PG_dirty_bh;
     if (page->flags & PG_dirty)
         return;
     /* A written shmem page stays dirty: nothing writes it back, and only a
@@ -363,6 +352,7 @@ void set_page_dirty(vms_machine *m, uint32_t pfn)
 static void clear_page_dirty(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
+    page->flags &= ~PG_dirty_bh;
     if (page->flags & PG_dirty) {
         page->flags &= ~PG_dirty;
         ((struct address_space *)page->mapping)->nrdirty--;
@@ -722,13 +712,40 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     return done ? (int64_t)done : err;
 }
 
-/* A folio is dirty while any of its pages is (PG_dirty on a page stands
- * for its dirty block buffer). */
-static int folio_test_dirty(const vms_machine *m, uint32_t head)
+/* kernel_read: read() into a kernel buffer (execve reads a program's
+ * headers so), with the file's readahead state as a read() would use it. */
+int64_t filemap_read_kernel(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                            void *buf, uint64_t len, uint64_t pos)
+{
+    uint64_t done = 0;
+    uint32_t pfn[READ_BATCH];
+    while (done < len && pos < as->size) {
+        uint64_t index = pos >> PAGE_SHIFT;
+        uint64_t last_index = (pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+        unsigned n = get_read_batch(m, as, ra, index, last_index, pfn);
+        if (!n)
+            return done ? (int64_t)done : -ENOMEM;
+        uint64_t end = as->size < pos + (len - done) ? as->size : pos + (len - done);
+        for (unsigned i = 0; i < n && pos < end; i++) {
+            uint64_t off = pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
+            if (c > end - pos)
+                c = end - pos;
+            memcpy((uint8_t *)buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
+            done += c;
+            pos += c;
+        }
+    }
+    ra->prev_pos = pos;
+    return (int64_t)done;
+}
+
+/* Can the folio's buffers not be released (one of them is dirty)? That
+ * is what keeps a folio from being split. */
+static int folio_has_dirty_buffers(const vms_machine *m, uint32_t head)
 {
     uint32_t nr = folio_nr_pages(&m->pm, head);
     for (uint32_t i = 0; i < nr; i++)
-        if (m->pm.pages[head + i].flags & PG_dirty)
+        if (m->pm.pages[head + i].flags & PG_dirty_bh)
             return 1;
     return 0;
 }
@@ -785,7 +802,7 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
     uint32_t head = folio_head_pfn(&m->pm, at);
     unsigned order = folio_order(&m->pm, at);
     unmap_folio(m, head, cpu);
-    if (folio_test_dirty(m, head))
+    if (folio_has_dirty_buffers(m, head))
         return -EBUSY;
     release_folio_buffers(m, head);
     while (order--) {
@@ -807,7 +824,7 @@ int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
     /* Linux releases the buffers before it unmaps: a dirty folio fails
      * there and stays mapped (host: MADV_PAGEOUT of one page of a dirty
      * 8 KiB folio leaves it mapped, 0 faults after; once clean, 1). */
-    if (folio_test_dirty(m, head))
+    if (folio_has_dirty_buffers(m, head))
         return -EBUSY;
     unmap_folio(m, head, cpu);
     release_folio_buffers(m, head);
@@ -823,6 +840,22 @@ static int folio_straddles(const vms_machine *m, const struct address_space *as,
     return pfn != PFN_NONE && folio_head_pfn(&m->pm, pfn) != pfn;
 }
 
+/* The blocks of pages [from, to) of a folio that a truncate or punch
+ * removes are invalidated first (block_invalidate_folio): their dirt goes,
+ * so only the pages that stay decide whether the folio can be split
+ * (host-measured: an order-1 folio left dirty by a failed write stays
+ * whole when cut to 100 bytes unless written back first; written back,
+ * then page 1 written again, it splits and page 1 goes). */
+static void invalidate_folio_range(vms_machine *m, const struct address_space *as, uint64_t from,
+                                   uint64_t to)
+{
+    for (uint64_t i = from; i < to; i++) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn != PFN_NONE)
+            clear_page_dirty(m, pfn);
+    }
+}
+
 /* Linux's truncate_inode_partial_folio for the pages [first, last) (last
  * UINT64_MAX: to the end; cut: the range starts inside page first): a large
  * folio the range covers in part is split at the range's first page, and
@@ -836,6 +869,7 @@ static void split_partial_folios(vms_machine *m, const struct address_space *as,
     if (pfn != PFN_NONE && folio_order(&m->pm, pfn)) {
         start = m->pm.pages[folio_head_pfn(&m->pm, pfn)].index;
         end = start + folio_nr_pages(&m->pm, pfn);
+        invalidate_folio_range(m, as, cut ? first + 1 : first, last < end ? last : end);
         if ((cut || first > start || last < end) && split_folio_at(m, as, first, cpu))
             return; /* Linux tries the end too, in the same folio: it fails */
     }

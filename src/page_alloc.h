@@ -28,6 +28,8 @@ enum page_flag {
     PG_tail = 1u << 12,          /* another page of a large folio; compound_head names the first */
     PG_mapped_bh = 1u << 13,     /* its file block is mapped for it (Linux keeps it in the page's
                                     buffer head): a write or page_mkwrite reserved it */
+    PG_dirty_bh = 1u << 14,      /* its own block buffer is dirty: the page a write or store
+                                    dirtied (PG_dirty spreads to the whole folio) */
 };
 
 struct page {
