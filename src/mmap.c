@@ -495,14 +495,14 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
     case MAP_PRIVATE:
         if (!file->readable)
             return -EACCES;
+        if (file->is_dir)
+            return -ENODEV; /* no ->mmap at all; asked before the stack flag */
         if (vm_flags & VM_GROWSDOWN)
             return -EINVAL;
         break;
     default:
         return -EINVAL;
     }
-    if (file->is_dir)
-        return -ENODEV; /* no ->mmap at all */
     return (int64_t)vm_flags;
 }
 
