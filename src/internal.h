@@ -196,10 +196,11 @@ int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len,
  * kernel's values, measured bit by bit on the host): access mode, then
  * O_CREAT up to __O_TMPFILE. */
 #define VALID_OPEN_FLAGS 037777703
-/* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH |
- * RESOLVE_NO_MAGICLINKS, resolved by hand: the host fd or -errno. flags
- * carry neither O_PATH nor O_TMPFILE. */
-int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode);
+/* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH (RESOLVE_IN_ROOT
+ * when in_root: the root is the host's "/") | RESOLVE_NO_MAGICLINKS,
+ * resolved by hand: the host fd or -errno. flags carry neither O_PATH nor
+ * O_TMPFILE. */
+int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode, int in_root);
 
 /* ---- filemap.c: the page cache of host files ---- */
 /* The page at index, read from the host file on a miss (*major set); the

@@ -286,11 +286,13 @@ static int guard_install(struct advice *a, struct vm_area_struct *vma, uint64_t 
     if (vma->vm_flags & VM_LOCKED)
         return -EINVAL;
     struct mm_struct *mm = vma->vm_mm;
-    /* Markers make the page tables non-empty, so a private VMA takes an
-     * anon_vma as Linux's does (this decides later merges); a shared one
-     * (shmem or file) takes none (host-measured: its forked copy merges
-     * with a neighbour that has none). Fork copies the markers either way. */
-    if (!(vma->vm_flags & VM_SHARED) && anon_vma_prepare(mm->m, vma))
+    /* Markers make the page tables non-empty, so private anonymous memory
+     * takes an anon_vma as Linux's does (this decides later merges); a
+     * file or shmem VMA, private or shared, acts as if it took none
+     * (host-measured: a guarded private file VMA split in three by
+     * mprotect merges again in a forked child, as an anonymous one does
+     * not). Fork copies the markers either way. */
+    if (!vma->vm_file && !(vma->vm_flags & VM_SHARED) && anon_vma_prepare(mm->m, vma))
         return -ENOMEM;
     zap_page_range(mm, vma, start, end, &a->fs, &a->fe);
     vma->may_have_guards = 1;
