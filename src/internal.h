@@ -164,6 +164,9 @@ void mm_set_layout(struct mm_struct *mm);
 int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
                       uint64_t len, uint64_t off, int flags, uint64_t *out);
 int vm_enough_memory(struct mm_struct *mm, uint64_t pages);
+/* RLIMIT_DATA (Linux's may_expand_vm): may mm map npages more with vm_flags,
+ * `replaced` data pages going at the same time? */
+int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced);
 int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
 {

@@ -319,7 +319,7 @@ static uint64_t data_pages(struct mm_struct *mm, uint64_t start, uint64_t end)
 }
 
 /* May mm map npages more with vm_flags, replacing `replaced` data pages? */
-static int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
+int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
 {
     uint64_t lim = mm->m->cfg.data_rlimit;
     if (lim == UINT64_MAX || !is_data_mapping(vm_flags))
@@ -346,12 +346,16 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
         /* Splitting in the middle leaves one more VMA than before. */
         if (end < vma->vm_end && mm->map_count >= (int)m->cfg.max_map_count)
             return -ENOMEM;
-        if (split_vma(mm, vma, start, 1))
-            return -ENOMEM;
+        int err = split_vma(mm, vma, start, 1);
+        if (err)
+            return err;
     }
     struct vm_area_struct *last = find_vma(mm, end - 1);
-    if (last && last->vm_start < end && last->vm_end > end && split_vma(mm, last, end, 0))
-        return -ENOMEM;
+    if (last && last->vm_start < end && last->vm_end > end) {
+        int err = split_vma(mm, last, end, 0);
+        if (err)
+            return err;
+    }
     struct vm_area_struct *prev = vma->vm_prev;
     uint64_t fs = UINT64_MAX, fe = 0;
     while (vma && vma->vm_start < end) {
