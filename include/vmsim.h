@@ -163,7 +163,8 @@ enum vms_event_kind {
     VMS_EV_TLB_FILL,      /* a: va; pa: frame */
     VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
-    VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
+    VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd, index: its PCID
+                             (0: none, TLB flushed), b: 1 when the PCID's entries were kept */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
     VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
     VMS_EV_FRAME_FREE,    /* a block of VMS_EV_FRAME_ALLOC back to the allocator: pa; level:

@@ -171,6 +171,11 @@ static void test_demo_lines(void **state)
                 "ipi    CPU 1  interrupted: flush request (shootdown)");
     assert_line(&(struct vms_event){.kind = VMS_EV_CR3, .pa = 0x2000},
                 "cr3    CPU 0  CR3 <- PGD 0x00002000 (context switch, TLB flushed)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_CR3, .pa = 0x2000, .index = 1, .b = 1},
+                "cr3    CPU 0  CR3 <- PGD 0x00002000, PCID 1 (context switch, its TLB entries kept)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_CR3, .pa = 0x2000, .index = 2},
+                "cr3    CPU 0  CR3 <- PGD 0x00002000, PCID 2 (context switch, its old TLB entries "
+                "flushed)");
     assert_line(&(struct vms_event){.kind = VMS_EV_SIGNAL, .cpu = 1, .a = va, .index = SIGSEGV,
                                     .level = SEGV_MAPERR},
                 "signal CPU 1  SIGSEGV SEGV_MAPERR at 0x7ffff7ffe000");
