@@ -7,7 +7,7 @@
  * page tables no VMA needs any more, shoot down TLB entries.
  * File mappings share the file's page-cache pages (MAP_SHARED) or copy them
  * on the first write (MAP_PRIVATE).
- * Simplification: MAP_HUGETLB fails as with an empty huge page pool.
+ * MAP_HUGETLB maps hugetlbfs as a machine with an empty pool (hugetlb.c).
  */
 #include "internal.h"
 
@@ -154,6 +154,30 @@ static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, uint64
     return off_sub ? ret + off_sub : ret + PMD_SIZE;
 }
 
+/* hugetlbfs places whole huge pages (Linux's hugetlb_get_unmapped_area): a
+ * fixed address must be aligned, a hint is rounded up to a huge page, and
+ * the search finds room for len plus the alignment slack, then aligns the
+ * top-down result down (the bottom-up one of MAP_32BIT up). */
+static int hugetlb_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags,
+                                     uint64_t *out)
+{
+    if (flags & MAP_FIXED)
+        return (addr & (PMD_SIZE - 1)) ? -EINVAL : arch_get_unmapped_area(mm, addr, len, flags, out);
+    uint64_t hint = hugetlb_align(addr);
+    if (hint && !(flags & MAP_32BIT) && hint_fits(mm, hint, len, mm->task_size)) {
+        *out = hint;
+        return 0;
+    }
+    uint64_t slack = PMD_SIZE - PAGE_SIZE, found;
+    if (len + slack < len)
+        return -ENOMEM;
+    int err = arch_get_unmapped_area(mm, hint, len + slack, flags, &found);
+    if (err)
+        return err;
+    *out = (flags & MAP_32BIT) ? hugetlb_align(found) : (found + slack) & ~(PMD_SIZE - 1);
+    return 0;
+}
+
 /* Addresses are unsigned and every one of them can be a result (a fixed
  * address of the kernel half included, before it is refused), so the
  * result comes in *out and the return value is 0 or -errno. */
@@ -162,9 +186,8 @@ int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_
 {
     if (len > mm->task_size)
         return -ENOMEM;
-    /* hugetlbfs places whole huge pages: a fixed address must be aligned. */
-    if ((flags & MAP_HUGETLB) && (flags & MAP_FIXED) && (addr & (PMD_SIZE - 1)))
-        return -EINVAL;
+    if (flags & MAP_HUGETLB)
+        return hugetlb_get_unmapped_area(mm, addr, len, flags, out);
     if (thp_wanted(file, addr, len, off, flags)) {
         uint64_t aligned = thp_get_unmapped_area(mm, len, file ? off : 0, flags);
         if (aligned) {
@@ -314,12 +337,17 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
         /* Splitting in the middle leaves one more VMA than before. */
         if (end < vma->vm_end && mm->map_count >= (int)m->cfg.max_map_count)
             return -ENOMEM;
-        if (split_vma(mm, vma, start, 1))
-            return -ENOMEM;
+        int err = split_vma(mm, vma, start, 1);
+        if (err)
+            return err;
     }
+    /* A refused end split leaves the start split done (hugetlb). */
     struct vm_area_struct *last = find_vma(mm, end - 1);
-    if (last && last->vm_start < end && last->vm_end > end && split_vma(mm, last, end, 0))
-        return -ENOMEM;
+    if (last && last->vm_start < end && last->vm_end > end) {
+        int err = split_vma(mm, last, end, 0);
+        if (err)
+            return err;
+    }
     struct vm_area_struct *prev = vma->vm_prev;
     uint64_t fs = UINT64_MAX, fe = 0;
     while (vma && vma->vm_start < end) {
@@ -385,6 +413,10 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
         err = file_mmap_hook(flags);
     if (err)
         return err;
+    /* mlock leaves hugetlb memory alone: it is never VM_LOCKED (the
+     * populate that MAP_LOCKED asks for is still tried). */
+    if (vm_flags & VM_HUGETLB)
+        vm_flags &= ~VM_LOCKED;
     struct vm_area_struct *vma = vma_alloc(mm);
     if (!vma)
         return -ENOMEM;
@@ -404,6 +436,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
             return -ENOMEM;
         }
         vma->mapping->commit_charged = !(vm_flags & VM_NORESERVE);
+    } else if (vm_flags & VM_HUGETLB) {
+        hugetlb_init_vma(m, vma, pgoff);
     } else {
         vma->vm_pgoff = addr >> PAGE_SHIFT;
     }
@@ -536,7 +570,9 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         if (flags & MAP_HUGETLB)
             return -EINVAL; /* not a hugetlbfs file */
     } else if (flags & MAP_HUGETLB) {
-        len = (len + PMD_SIZE - 1) & ~(PMD_SIZE - 1); /* whole huge pages (0 if it wraps) */
+        if (!hugetlb_size_valid(flags))
+            return -EINVAL; /* no pool of that page size */
+        len = hugetlb_align(len);
     }
     uint64_t pgoff = (uint64_t)off >> PAGE_SHIFT;
     if (!len)
@@ -567,12 +603,15 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
      * nothing all the same). */
     if ((flags & MAP_NORESERVE) && m->cfg.overcommit_memory != 2)
         vm_flags |= VM_NORESERVE;
-    if ((flags & MAP_HUGETLB) && ((uint64_t)off & (PMD_SIZE - 1)))
-        return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
-    /* The huge page pool is empty. Simplification: with MAP_NORESERVE Linux
-     * maps it anyway (every touch is SIGBUS); vmsim has no hugetlb VMAs. */
-    if (flags & MAP_HUGETLB)
-        return -ENOMEM;
+    if (flags & MAP_HUGETLB) {
+        if ((uint64_t)off & (PMD_SIZE - 1))
+            return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
+        /* The pool is empty: only a mapping that reserves nothing is made
+         * (hugetlbfs honours MAP_NORESERVE whatever the overcommit mode). */
+        if (!(flags & MAP_NORESERVE))
+            return -ENOMEM;
+        vm_flags |= VM_NORESERVE | VM_HUGETLB | VM_DONTEXPAND;
+    }
     int64_t r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff, flags);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);

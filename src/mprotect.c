@@ -75,12 +75,14 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
     }
     int max = (int)m->cfg.max_map_count;
     if (start > vma->vm_start) {
-        if (mm->map_count >= max || split_vma(mm, vma, start, 1))
-            return -ENOMEM;
+        int err = mm->map_count >= max ? -ENOMEM : split_vma(mm, vma, start, 1);
+        if (err)
+            return err;
     }
     if (end < vma->vm_end) {
-        if (mm->map_count >= max || split_vma(mm, vma, end, 0))
-            return -ENOMEM;
+        int err = mm->map_count >= max ? -ENOMEM : split_vma(mm, vma, end, 0);
+        if (err)
+            return err;
     }
     vma->vm_flags = newflags;
     change_protection(mm, vma, fs, fe);

@@ -296,6 +296,9 @@ struct vm_area_struct *vm_area_dup(struct mm_struct *mm, const struct vm_area_st
 
 int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, int new_below)
 {
+    int err = hugetlb_may_split(vma, addr);
+    if (err)
+        return err;
     struct vm_area_struct *new = vm_area_dup(mm, vma);
     if (!new)
         return -12; /* ENOMEM */
@@ -327,10 +330,12 @@ static int anon_vmas_compatible(const struct vm_area_struct *a, const struct vm_
     return a->anon_vma == b->anon_vma;
 }
 
-/* Linux's is_mergeable_vma + anon_vma checks, for a directly below b. */
+/* Linux's is_mergeable_vma + anon_vma checks, for a directly below b. A
+ * hugetlb VMA never merges (host-measured: not even with the other piece of
+ * its own split). */
 static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
-    return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
+    return !((a->vm_flags | b->vm_flags) & VM_HUGETLB) && a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
            a->mapping == b->mapping && a->vm_file == b->vm_file &&
            anon_vmas_compatible(a, b) &&
            a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
