@@ -320,7 +320,7 @@ int vm_enough_memory(struct mm_struct *mm, uint64_t pages)
 
 static int accountable(uint64_t vm_flags)
 {
-    return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
+    return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE | VM_HUGETLB)) == VM_WRITE;
 }
 
 /* The unmap half of munmap and of MAP_FIXED over existing mappings. */
@@ -399,7 +399,7 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     uint64_t end = addr + len;
     /* Charge first, so that a refused mapping leaves the old ones in place.
      * Shared anonymous memory is charged whole, for its shmem object. */
-    if (!file && (vm_flags & VM_SHARED) && !(vm_flags & VM_NORESERVE) &&
+    if (!file && (vm_flags & (VM_SHARED | VM_HUGETLB)) == VM_SHARED && !(vm_flags & VM_NORESERVE) &&
         !vm_enough_memory(mm, len >> PAGE_SHIFT))
         return -ENOMEM;
     if (accountable(vm_flags)) {
@@ -411,6 +411,10 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     int err = do_munmap(t, addr, end);
     if (!err && file)
         err = file_mmap_hook(flags);
+    /* hugetlbfs reserves the pages only then: from an empty pool it cannot
+     * (host-measured: a MAP_FIXED one leaves the range it replaced a hole). */
+    if (!err && (vm_flags & VM_HUGETLB) && !(vm_flags & VM_NORESERVE))
+        err = -ENOMEM;
     if (err)
         return err;
     /* mlock leaves hugetlb memory alone: it is never VM_LOCKED (the
@@ -606,11 +610,8 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     if (flags & MAP_HUGETLB) {
         if ((uint64_t)off & (PMD_SIZE - 1))
             return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
-        /* The pool is empty: only a mapping that reserves nothing is made
-         * (hugetlbfs honours MAP_NORESERVE whatever the overcommit mode). */
-        if (!(flags & MAP_NORESERVE))
-            return -ENOMEM;
-        vm_flags |= VM_NORESERVE | VM_HUGETLB | VM_DONTEXPAND;
+        /* hugetlbfs honours MAP_NORESERVE whatever the overcommit mode. */
+        vm_flags |= VM_HUGETLB | VM_DONTEXPAND | ((flags & MAP_NORESERVE) ? VM_NORESERVE : 0);
     }
     int64_t r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff, flags);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
