@@ -391,6 +391,16 @@ static int file_mmap_hook(int flags)
     return (flags & MAP_SYNC) ? -EOPNOTSUPP : 0;
 }
 
+/* hugetlbfs's ->mmap, run after a MAP_FIXED range was unmapped (host-
+ * measured: a refused one leaves that range a hole): whole huge pages of
+ * its file only, and the reservation the empty pool cannot make. */
+static int hugetlbfs_mmap_hook(uint64_t vm_flags, uint64_t pgoff)
+{
+    if (!hugetlb_aligned(pgoff << PAGE_SHIFT))
+        return -EINVAL;
+    return (vm_flags & VM_NORESERVE) ? 0 : -ENOMEM;
+}
+
 static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint64_t vm_flags,
                            struct vms_file *file, uint64_t pgoff, int flags)
 {
@@ -411,10 +421,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     int err = do_munmap(t, addr, end);
     if (!err && file)
         err = file_mmap_hook(flags);
-    /* hugetlbfs reserves the pages only then: from an empty pool it cannot
-     * (host-measured: a MAP_FIXED one leaves the range it replaced a hole). */
-    if (!err && (vm_flags & VM_HUGETLB) && !(vm_flags & VM_NORESERVE))
-        err = -ENOMEM;
+    if (!err && (vm_flags & VM_HUGETLB))
+        err = hugetlbfs_mmap_hook(vm_flags, pgoff);
     if (err)
         return err;
     /* mlock leaves hugetlb memory alone: it is never VM_LOCKED (the
@@ -608,8 +616,6 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     if ((flags & MAP_NORESERVE) && m->cfg.overcommit_memory != 2)
         vm_flags |= VM_NORESERVE;
     if (flags & MAP_HUGETLB) {
-        if ((uint64_t)off & (PMD_SIZE - 1))
-            return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
         /* hugetlbfs honours MAP_NORESERVE whatever the overcommit mode. */
         vm_flags |= VM_HUGETLB | VM_DONTEXPAND | ((flags & MAP_NORESERVE) ? VM_NORESERVE : 0);
     }
