@@ -441,6 +441,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
         vma->mapping = file->mapping;
         mapping_get(vma->mapping);
         vma->vm_pgoff = pgoff;
+    } else if (vm_flags & VM_HUGETLB) {
+        hugetlb_init_vma(m, vma, pgoff);
     } else if (vm_flags & VM_SHARED) {
         vma->mapping = shmem_create(m, len);
         if (!vma->mapping) {
@@ -448,8 +450,6 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
             return -ENOMEM;
         }
         vma->mapping->commit_charged = !(vm_flags & VM_NORESERVE);
-    } else if (vm_flags & VM_HUGETLB) {
-        hugetlb_init_vma(m, vma, pgoff);
     } else {
         vma->vm_pgoff = addr >> PAGE_SHIFT;
     }
@@ -544,8 +544,10 @@ static int64_t anon_vm_flags(int flags, uint64_t vm_flags)
 /* MAP_HUGETLB: Linux maps a file of its own hugetlbfs, open read-write, so
  * do_mmap's rules for files apply (hugetlbfs has no MAP_SYNC); returns
  * vm_flags or -errno. */
-static int64_t hugetlb_vm_flags(int flags, uint64_t vm_flags)
+static int64_t hugetlb_vm_flags(int flags, uint64_t pgoff, uint64_t len, uint64_t vm_flags)
 {
+    if (pgoff + (len >> PAGE_SHIFT) < pgoff || pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT))
+        return -EOVERFLOW; /* beyond the largest file offset */
     /* The kernel takes flags as an unsigned long and the C library widens
      * the int with its sign: bit 31 sets the 32 bits above it too. */
     uint64_t checked = (uint64_t)(int64_t)flags;
@@ -607,7 +609,7 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
     if ((flags & MAP_LOCKED) && !mlock_future_ok(mm, VM_LOCKED, len))
         return -EAGAIN;
     int64_t vm_flags = file                     ? file_vm_flags(file, prot, flags, pgoff, len, base)
-                       : (flags & MAP_HUGETLB) ? hugetlb_vm_flags(flags, base)
+                       : (flags & MAP_HUGETLB) ? hugetlb_vm_flags(flags, pgoff, len, base)
                                                : anon_vm_flags(flags, base);
     if (vm_flags < 0)
         return vm_flags;
