@@ -82,8 +82,9 @@ int hugetlb_madvise(const struct vm_area_struct *vma, int behavior, uint64_t sta
 }
 
 /* mremap of a hugetlb VMA (Linux's align_hugetlb): lengths are rounded up
- * to huge pages, the address (and a new one that MREMAP_FIXED or
- * MREMAP_DONTUNMAP asks for) must be aligned, and it may not grow. */
+ * to huge pages, both addresses must be aligned (new_addr as passed, even
+ * when no flag asks for a new address: host-measured), and it may not
+ * grow. */
 int hugetlb_mremap_check(uint64_t addr, uint64_t *old_len, uint64_t *new_len, uint64_t new_addr)
 {
     *old_len = hugetlb_align(*old_len);

@@ -67,10 +67,10 @@ static int check_vma(struct remap *r)
     struct vm_area_struct *vma = r->vma;
     if (!vma)
         return -EFAULT;
-    if (!implies_new_addr(r))
-        r->new_addr = r->addr;
     if ((vma->vm_flags & VM_HUGETLB) && hugetlb_mremap_check(r->addr, &r->old_len, &r->new_len, r->new_addr))
         return -EINVAL;
+    if (!implies_new_addr(r))
+        r->new_addr = r->addr;
     if (remap_type(r) != REMAP_EXPAND && !implies_new_addr(r))
         return 0;
     /* Duplicating a private mapping (old_len 0) makes no sense. */
