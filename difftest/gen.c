@@ -449,11 +449,11 @@ static int map_extras(struct dt_gen *g)
             odd[n++] = MAP_STACK;
         f |= odd[below(g, (uint64_t)n)];
     }
-    if (has(g, DT_FEAT_HUGETLB) && chance(g, 6)) {
+    if (has(g, DT_FEAT_HUGETLB) && chance(g, 10)) {
         /* Without MAP_NORESERVE the empty pool refuses it (ENOMEM); a 1 GiB
          * size has no pool at all (EINVAL), nor has 4 KiB. */
-        static const int sizes[] = {0, 0, 0, MAP_HUGE_2MB, MAP_HUGE_2MB, MAP_HUGE_1GB, 12 << 26};
-        f |= MAP_HUGETLB | sizes[below(g, 7)] | (chance(g, 75) ? MAP_NORESERVE : 0);
+        static const int sizes[] = {0, 0, 0, 0, MAP_HUGE_2MB, MAP_HUGE_2MB, MAP_HUGE_1GB, 12 << 26};
+        f |= MAP_HUGETLB | sizes[below(g, 8)] | (chance(g, 85) ? MAP_NORESERVE : 0);
     }
     return f;
 }
@@ -497,7 +497,7 @@ static void gen_mmap(struct dt_gen *g, const struct dt_maps *now, struct dt_op *
         op->off = chance(g, 92) ? 0 : (int64_t)(below(g, 8) * DT_PAGE);
     }
     if ((op->flags & MAP_HUGETLB) && !file) {
-        if (chance(g, 75))
+        if (chance(g, 85))
             op->addr &= ~(HPAGE - 1);
         if (chance(g, 10))
             op->off = (int64_t)(HPAGE * below(g, 3)); /* hugetlbfs offsets are whole pages */

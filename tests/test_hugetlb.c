@@ -138,7 +138,7 @@ static void test_mmap_errors(void **state)
     assert_int_equal(map(e, 0, H, RW, PA | HUGE | (29 << 26), 0), -EINVAL);
     assert_int_equal(map(e, 0, H, RW, PA | HUGE | (16 << 26), 0), -EINVAL);
     assert_int_equal(map(e, 0, H, RW, PA | HUGE | (12 << 26), 0), -EINVAL);
-    assert_int_equal(map(e, 0, H, RW, PA | HUGE | (63 << 26), 0), -EINVAL);
+    assert_int_equal(map(e, 0, H, RW, PA | HUGE | (int)(63u << 26), 0), -EINVAL);
     assert_true(map(e, 0, H, RW, PA | HUGE | MAP_HUGE_2MB, 0) > 0);
     assert_true(map(e, 0, H, RW, PA | MAP_NORESERVE | MAP_HUGE_2MB, 0) > 0); /* bits alone: ignored */
     assert_int_equal(map(e, 0, H, RW, PA | HUGE | MAP_GROWSDOWN, 0), -EINVAL);
