@@ -19,6 +19,7 @@
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -182,6 +183,23 @@ out:
 /* Where a file's holes and disk blocks are as ext4 (4 KiB blocks, delayed
  * allocation) makes them: another filesystem places and reports them its
  * own way (tmpfs has no disk, XFS preallocates, ZFS sees holes per record). */
+/* AT_HWCAP, AT_HWCAP2 and AT_MINSIGSTKSZ from /proc/self/auxv. */
+static void read_auxv(struct host_profile *p)
+{
+    uint64_t v[2];
+    FILE *f = fopen("/proc/self/auxv", "rb");
+    while (f && fread(v, sizeof(v), 1, f) == 1 && v[0] != AT_NULL) {
+        if (v[0] == AT_HWCAP)
+            p->hwcap = v[1];
+        else if (v[0] == AT_HWCAP2)
+            p->hwcap2 = v[1];
+        else if (v[0] == AT_MINSIGSTKSZ)
+            p->minsigstksz = v[1];
+    }
+    if (f)
+        fclose(f);
+}
+
 static int fs_is_ext4(const char *dir)
 {
     struct statfs fs;
@@ -228,6 +246,22 @@ void host_profile_read(struct host_profile *p, const char *dir)
     p->memlock_rlimit = d.memlock_rlimit;
     if (!getrlimit(RLIMIT_MEMLOCK, &rl))
         p->memlock_rlimit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+
+    p->stack_rlimit = d.stack_rlimit;
+    if (!getrlimit(RLIMIT_STACK, &rl))
+        p->stack_rlimit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+    p->data_rlimit = d.data_rlimit;
+    if (!getrlimit(RLIMIT_DATA, &rl))
+        p->data_rlimit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+    p->uid = (unsigned)getuid();
+    p->gid = (unsigned)getgid();
+    /* The CPU's words a new program finds in its auxiliary vector: this
+     * process got the same ones at its own exec (read from the kernel's
+     * copy: glibc's getauxval(AT_HWCAP) answers its own bits on x86). */
+    p->hwcap = d.hwcap;
+    p->hwcap2 = d.hwcap2;
+    p->minsigstksz = d.minsigstksz;
+    read_auxv(p);
 
     p->max_map_count = d.max_map_count;
     take_unsigned("/proc/sys/vm/max_map_count", &p->max_map_count, &p->src.max_map_count);
@@ -278,6 +312,13 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     c->zero_page = p->zero_page;
     c->privileged = p->privileged;
     c->memlock_rlimit = p->memlock_rlimit;
+    c->stack_rlimit = p->stack_rlimit;
+    c->data_rlimit = p->data_rlimit;
+    c->uid = p->uid;
+    c->gid = p->gid;
+    c->hwcap = p->hwcap;
+    c->hwcap2 = p->hwcap2;
+    c->minsigstksz = p->minsigstksz;
     c->max_map_count = p->max_map_count;
     c->mmap_min_addr = p->mmap_min_addr;
     c->fault_around_bytes = p->fault_around_bytes;
@@ -328,6 +369,13 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "privileged", (uint64_t)p->privileged,
             p->privileged ? "effective uid 0" : "effective uid not 0");
     row_u64(out, "memlock_rlimit", p->memlock_rlimit, "getrlimit(RLIMIT_MEMLOCK)");
+    row_u64(out, "stack_rlimit", p->stack_rlimit, "getrlimit(RLIMIT_STACK): mmap_base, stack growth");
+    row_u64(out, "data_rlimit", p->data_rlimit, "getrlimit(RLIMIT_DATA): brk and data mappings");
+    row_u64(out, "uid", p->uid, "getuid(): AT_UID and AT_EUID of a new program");
+    row_u64(out, "gid", p->gid, "getgid(): AT_GID and AT_EGID of a new program");
+    row_u64(out, "hwcap", p->hwcap, "/proc/self/auxv AT_HWCAP");
+    row_u64(out, "hwcap2", p->hwcap2, "/proc/self/auxv AT_HWCAP2");
+    row_u64(out, "minsigstksz", p->minsigstksz, "/proc/self/auxv AT_MINSIGSTKSZ");
     row_u64(out, "max_map_count", p->max_map_count, p->src.max_map_count);
     row_u64(out, "mmap_min_addr", p->mmap_min_addr, p->src.mmap_min_addr);
     row_u64(out, "overcommit_memory", p->overcommit_memory, p->src.overcommit_memory);

@@ -17,6 +17,11 @@ struct host_profile {
     int zero_page;              /* anonymous read faults map the zero page */
     int privileged;             /* root: CAP_SYS_RAWIO, CAP_IPC_LOCK */
     uint64_t memlock_rlimit;    /* RLIMIT_MEMLOCK soft limit, bytes; UINT64_MAX unlimited */
+    uint64_t stack_rlimit;      /* RLIMIT_STACK soft limit, bytes; UINT64_MAX unlimited */
+    uint64_t data_rlimit;       /* RLIMIT_DATA soft limit, bytes; UINT64_MAX unlimited */
+    unsigned uid, gid;          /* the real uid and gid (a new program's AT_UID, AT_GID) */
+    uint64_t hwcap, hwcap2;     /* AT_HWCAP, AT_HWCAP2 of this process's exec */
+    uint64_t minsigstksz;       /* AT_MINSIGSTKSZ of this process's exec */
     unsigned max_map_count;     /* vm.max_map_count */
     uint64_t mmap_min_addr;     /* vm.mmap_min_addr */
     unsigned overcommit_memory; /* vm.overcommit_memory: 0 heuristic, 1 always, 2 never */

@@ -228,6 +228,15 @@ struct vms_config {
     const char *root;             /* host folder that confines paths; "." */
     int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
     uint64_t memlock_rlimit;      /* RLIMIT_MEMLOCK in bytes (UINT64_MAX: unlimited); 8 MiB */
+    uint64_t stack_rlimit;        /* RLIMIT_STACK in bytes (UINT64_MAX: unlimited): mmap_base,
+                                     how far a stack grows, execve's E2BIG limit; 8 MiB */
+    uint64_t data_rlimit;         /* RLIMIT_DATA in bytes, as brk checks it; UINT64_MAX */
+    /* What execve writes into a new program's auxiliary vector. The CPU's
+     * words are this default or, in the tester, the host's (getauxval). */
+    unsigned uid, gid;            /* AT_UID/AT_EUID, AT_GID/AT_EGID; 0 */
+    uint64_t hwcap, hwcap2;       /* AT_HWCAP (CPUID 1 EDX), AT_HWCAP2; 0x178bebff, 0 */
+    uint64_t minsigstksz;         /* AT_MINSIGSTKSZ (the signal frame the CPU's xsave
+                                     features need); 3376 */
     int pku;                      /* protection keys: PROT_EXEC-only memory is unreadable; 1 */
     int zero_page;                /* read faults of private anonymous memory map the shared
                                      zero page (0: a kernel that allocates a page instead); 1 */
@@ -294,6 +303,50 @@ int vms_mincore(vms_task *t, vms_addr addr, uint64_t len, unsigned char *vec);
 int64_t vms_mremap(vms_task *t, vms_addr addr, uint64_t old_len, uint64_t new_len, int flags,
                    vms_addr new_addr);
 int vms_madvise(vms_task *t, vms_addr addr, uint64_t len, int advice);
+
+/* Programs. vms_execve runs an x86-64 ELF64 executable as Linux's execve and
+ * binfmt_elf do: path resolves beneath config.root as vms_open's; a new
+ * address space replaces the old (the other threads of the process end: their
+ * handles are freed and must not be used again); PT_LOAD segments become
+ * private file mappings, the bss anonymous memory, PT_INTERP's loader is
+ * mapped too; the stack holds argv, envp and the auxiliary vector byte for
+ * byte as Linux lays them out (read them with vms_load); [vvar],
+ * [vvar_vclock], [vdso] and [vsyscall] appear in vms_maps as on the host.
+ * argv and envp end with NULL (either may be NULL itself: no strings).
+ * Returns 0, or -errno as execve: ENOENT, EACCES, ENOEXEC, E2BIG, ELOOP,
+ * ENAMETOOLONG, ENOTDIR, EIO (headers cut short), ENOMEM. An error found
+ * after the old address space is gone (Linux's point of no return: a segment
+ * that cannot be mapped) kills the process on Linux: vmsim returns that errno
+ * too, records SIGSEGV/SI_KERNEL in vms_last_fault() and leaves the task the
+ * half-built address space, good only for vms_exit.
+ * With config.root "/" an absolute symbolic link resolves from "/" as for any
+ * program (Debian's /lib64/ld-linux-x86-64.so.2 is one). */
+int vms_execve(vms_task *t, const char *path, char *const argv[], char *const envp[]);
+/* brk(2): the new break, or the current one when addr is 0 or the request
+ * fails (below the start, RLIMIT_DATA, the next mapping or its stack guard
+ * gap in the way, overcommit). The heap is the [heap] line of vms_maps. */
+vms_addr vms_brk(vms_task *t, vms_addr addr);
+
+/* What the last successful vms_execve set up (all 0 before one). */
+struct vms_exec_info {
+    vms_addr entry;       /* where the task starts: the loader's entry, else the program's */
+    vms_addr sp;          /* the stack pointer at entry: the address of argc */
+    vms_addr at_entry;    /* AT_ENTRY: the program's entry point */
+    vms_addr at_base;     /* AT_BASE: the loader's load address; 0 without PT_INTERP */
+    vms_addr at_phdr;     /* AT_PHDR: the program headers in memory */
+    vms_addr at_random;   /* AT_RANDOM: the 16 random bytes (from config.aslr_seed) */
+    vms_addr at_execfn;   /* AT_EXECFN: the path given to execve, on the stack */
+    vms_addr vdso;        /* AT_SYSINFO_EHDR: the start of [vdso] */
+    vms_addr load_bias;   /* added to the program's p_vaddr (0 for ET_EXEC) */
+    vms_addr auxv;        /* the auxiliary vector on the stack (pairs up to AT_NULL) */
+    unsigned auxv_count;  /* its entries, AT_NULL included */
+    vms_addr start_code, end_code, start_data, end_data; /* as /proc/PID/stat */
+    vms_addr start_brk, brk; /* the heap [start_brk, brk): brk moves with vms_brk */
+    vms_addr start_stack; /* mm->start_stack */
+    vms_addr arg_start, arg_end, env_start, env_end;
+    vms_addr mmap_base;   /* where top-down mmap searches start */
+};
+int vms_task_exec_info(const vms_task *t, struct vms_exec_info *info); /* 0, or -EINVAL */
 
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len);
 int vms_store(vms_task *t, vms_addr va, const void *src, size_t len);

@@ -41,12 +41,16 @@
 
 /* ---- the machine's root folder ---- */
 
-static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
+/* in_root: the root folder is the host's "/", where nothing can escape and an
+ * absolute symbolic link (as /lib64/ld-linux-x86-64.so.2 on Debian) names a
+ * path from it, as for any program: RESOLVE_IN_ROOT, which resolves as
+ * open(2) does there. */
+static long openat2_beneath(int dir, const char *path, int flags, unsigned mode, int in_root)
 {
     struct open_how how = {
         .flags = (uint64_t)flags,
         .mode = mode,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        .resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) | RESOLVE_NO_MAGICLINKS,
     };
     return syscall(SYS_openat2, dir, path, &how, sizeof(how));
 }
@@ -55,7 +59,7 @@ static long openat2_beneath(int dir, const char *path, int flags, unsigned mode)
  * not know it, ENOSYS or EPERM from a seccomp filter. */
 static int openat2_refused(int root_fd)
 {
-    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0);
+    long fd = openat2_beneath(root_fd, ".", O_PATH | O_CLOEXEC, 0, 0);
     if (fd >= 0) {
         close((int)fd);
         return 0;
@@ -95,7 +99,17 @@ static const char *beneath_root(const vms_machine *m, const char *path)
     return path[n] && path[n + 1] ? path + n + 1 : ".";
 }
 
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root);
+
 static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigned mode)
+{
+    return host_open_in(m, rel, flags, mode, strcmp(m->root_path, "/") == 0);
+}
+
+/* in_root: resolve as a program inside the machine would, "/" and ".." stopping
+ * at the root folder (RESOLVE_IN_ROOT); where the host refuses openat2, as
+ * beneath it. */
+static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root)
 {
     flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
@@ -109,7 +123,7 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
         if (m->namei_by_hand) {
             fd = namei_open_beneath(m->root_fd, rel, flags, mode);
         } else {
-            long ret = openat2_beneath(m->root_fd, rel, flags, mode);
+            long ret = openat2_beneath(m->root_fd, rel, flags, mode, in_root);
             fd = ret < 0 ? -errno : (int)ret;
         }
     }
@@ -589,4 +603,38 @@ int vms_sync(vms_machine *m)
             err = e;
     }
     return err;
+}
+
+/* ---- execve's file (Linux's do_open_execat and kernel_read) ---- */
+
+int open_exec(vms_task *t, const char *path, int in_machine, struct vms_file **out)
+{
+    vms_machine *m = t->m;
+    if (!path[0])
+        return -ENOENT;
+    if (strlen(path) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    const char *rel = in_machine ? (path[0] == '/' ? (path[1] ? path + 1 : ".") : path)
+                                 : beneath_root(m, path);
+    if (!rel)
+        return -EXDEV;
+    int host_fd = in_machine ? host_open_in(m, rel, O_RDONLY, 0, 1)
+                             : host_open_beneath(m, rel, O_RDONLY, 0);
+    if (host_fd < 0)
+        return host_fd;
+    struct stat st;
+    int err = fstat(host_fd, &st) ? -errno : 0;
+    /* may_open with MAY_EXEC: only a regular file with an execute bit runs
+     * (for root too: CAP_DAC_OVERRIDE needs one x bit). */
+    if (!err && (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)))
+        err = -EACCES;
+    if (!err)
+        err = open_file(t, host_fd, O_RDONLY, out);
+    close(host_fd);
+    return err;
+}
+
+int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len, uint64_t pos)
+{
+    return filemap_read_kernel(m, f->mapping, &f->ra, buf, len, pos);
 }

@@ -245,37 +245,24 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
     }
 }
 
-/* Takes the marker off the folios just added in [from, to). */
-static void unmark_window(vms_machine *m, struct address_space *as, uint64_t from, uint64_t to)
-{
-    for (uint64_t i = from; i < to; i++) {
-        uint32_t pfn = xa_load(as->pages, i);
-        if (pfn != PFN_NONE)
-            m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags &= ~PG_readahead;
-    }
-}
-
 /* A window whose large folios met a cached page at index: the rest of it
- * is read in order-0 pages, and the window keeps its marker only when
- * what is left of it before the end of the file still holds the async
- * part; else it carries none, not even on a folio added before index.
- * Simplification: this is the rule every host measurement fits, not a
- * reading of Linux's code (whose fallback would mark page nr - async of
- * what is left): a 16-page read window from page 0 of an 8-page file whose
- * pages 1 and 2 were cached: no marker; a 32-page read-around from page 0
- * of a 16-page file whose page 0 was cached: none; of a 33-page file whose
- * pages 0-15 were cached: page 24; an async window from page 4 meeting a
- * cached page 6: none (not even on page 4). */
+ * is read in order-0 pages (Linux's fallback to do_page_cache_ra). A
+ * marker the folios already carry stays; the rest gets one only when what
+ * is left of the window before the end of the file still holds the async
+ * part, at the window's own marker index counted from index with the
+ * window's full length (so none when that lies past the end).
+ * Simplification: the rule every host measurement fits, not a reading of
+ * Linux's code: a 16-page read window from page 0 of an 8-page file whose
+ * pages 1 and 2 were cached: no marker; an 8-page window from page 0 of a
+ * 5-page file meeting page 4: the folios' marker on page 2 stays; a
+ * 32-page read-around from page 0 of a 16-page file whose page 0 was
+ * cached: none; of a 33-page file whose pages 0-15 were: page 24. */
 static void ra_after_cached_page(vms_machine *m, struct address_space *as,
-                                 const struct file_ra_state *ra, uint64_t index, uint64_t end,
-                                 uint64_t mark)
+                                 const struct file_ra_state *ra, uint64_t index, uint64_t end)
 {
     uint64_t eof = size_pages(as), left = ra->size - (index - ra->start);
     uint64_t nr = index < eof ? (left < eof - index ? left : eof - index) : 0;
-    if (ra->async_size > nr) {
-        unmark_window(m, as, ra->start, index);
-        mark = UINT64_MAX;
-    }
+    uint64_t mark = ra->async_size <= nr ? index + left - ra->async_size : UINT64_MAX;
     for (uint64_t i = index; i < end; i++) {
         if (xa_load(as->pages, i) != PFN_NONE)
             continue;
@@ -312,7 +299,7 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         while (o && index + (1ULL << o) > end)
             o--;
         if (range_has_page(as, index, 1ULL << o)) {
-            ra_after_cached_page(m, as, ra, index, end, mark);
+            ra_after_cached_page(m, as, ra, index, end);
             return;
         }
         uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1);
@@ -723,6 +710,33 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
     }
     ra->prev_pos = last_pos;
     return done ? (int64_t)done : err;
+}
+
+/* kernel_read: read() into a kernel buffer (execve reads a program's
+ * headers so), with the file's readahead state as a read() would use it. */
+int64_t filemap_read_kernel(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                            void *buf, uint64_t len, uint64_t pos)
+{
+    uint64_t done = 0;
+    uint32_t pfn[READ_BATCH];
+    while (done < len && pos < as->size) {
+        uint64_t index = pos >> PAGE_SHIFT;
+        uint64_t last_index = (pos + (len - done) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+        unsigned n = get_read_batch(m, as, ra, index, last_index, pfn);
+        if (!n)
+            return done ? (int64_t)done : -ENOMEM;
+        uint64_t end = as->size < pos + (len - done) ? as->size : pos + (len - done);
+        for (unsigned i = 0; i < n && pos < end; i++) {
+            uint64_t off = pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
+            if (c > end - pos)
+                c = end - pos;
+            memcpy((uint8_t *)buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
+            done += c;
+            pos += c;
+        }
+    }
+    ra->prev_pos = pos;
+    return (int64_t)done;
 }
 
 /* Can the folio's buffers not be released (one of them is dirty)? That
@@ -1227,11 +1241,13 @@ void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t siz
      * failed write reserved just past it survives only a growth. */
     if (size <= old)
         ext_set(&as->extents, size_pages(as), EXT_NONE, EXT_HOLE);
-    if (size >= old) {
+    if (size > old) {
         /* ext4 zeroes the old last block before it truncates the page
-         * cache: a clean folio holding it is dirty by then and is not split
-         * (host-measured: 8 KiB written, cut to 2 KiB, written back, grown
-         * to 4 KiB: the order-1 folio stays whole). */
+         * cache when the file grows: a clean folio holding it is dirty by
+         * then and is not split (host-measured: 8 KiB written, cut to 2 KiB,
+         * written back, grown to 4 KiB: the order-1 folio stays whole). A
+         * truncate to the same size cuts the cache first, as a shrink does
+         * (host: the clean folio splits). */
         leave_unread_eof_page(m, as, old, size);
         zero_tail(m, as, old);
         dirty_zeroed_blocks(m, as, old, PAGE_ALIGN(old));

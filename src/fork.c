@@ -42,6 +42,7 @@ static int dup_mmap(struct mm_struct *mm, struct vms_task *parent)
     mm->mmap_base = oldmm->mmap_base;
     mm->task_size = oldmm->task_size;
     mm->map_window = oldmm->map_window;
+    mm->exec = oldmm->exec;
     int wrprotected = 0, err = 0;
     for (struct vm_area_struct *pvma = oldmm->mmap; pvma && !err; pvma = pvma->vm_next) {
         if (pvma->vm_flags & VM_DONTCOPY)

@@ -78,6 +78,8 @@ struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area
 uint64_t vma_page_prot(uint64_t vm_flags);    /* PTE bits for vm_flags */
 uint64_t vm_page_prot(const struct vm_area_struct *vma); /* ... with write-notify */
 uint64_t stack_guard_gap_bytes(void);
+/* Where vma's start lies for a new neighbour below: its guard gap below a stack. */
+uint64_t vm_start_gap(const struct vm_area_struct *vma);
 /* The pkey bits a VMA gets for prot: x86 gives PROT_EXEC-only memory the
  * execute-only key; any other prot drops that key. */
 uint64_t vma_pkey_flags(const vms_machine *m, int prot);
@@ -164,6 +166,13 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end);
 /* munmap(addr, len) with munmap's EINVAL checks (used by mremap's shrink). */
 int do_munmap_checked(struct vms_task *t, uint64_t addr, uint64_t len);
 void exit_mmap(struct mm_struct *mm, unsigned cpu);
+/* mmap of an open file (NULL: anonymous memory, flags say which), as the
+ * kernel's vm_mmap: every check of mmap(2) after the descriptor's. */
+int64_t do_mmap_file(struct vms_task *t, uint64_t addr, uint64_t len, int prot, int flags,
+                     struct vms_file *file, int64_t off);
+/* Linux's vm_brk_flags: anonymous memory at [addr, addr + len) for a bss,
+ * extending the VMA below when it can; exec_flag adds VM_EXEC. 0 or -errno. */
+int vm_brk_flags(struct vms_task *t, uint64_t addr, uint64_t len, int exec_flag);
 void mm_set_layout(struct mm_struct *mm);
 /* Where a mapping of len bytes goes (Linux's get_unmapped_area), in *out;
  * flags as mmap's. 0, or -errno. */
@@ -187,6 +196,15 @@ struct files_struct *files_dup(const struct files_struct *files); /* fork's copy
 void files_put(vms_machine *m, struct files_struct *files);
 struct vms_file *fget(const struct vms_task *t, int fd);
 void fput(vms_machine *m, struct vms_file *f);
+/* Opens path for execve (read-only): ENOENT, EACCES for a file that is not
+ * regular or has no execute bit, and open's errors. 0 or -errno.
+ * in_machine: a path a program names (PT_INTERP), "/" being the root folder;
+ * else a path as vms_open takes it. */
+int open_exec(struct vms_task *t, const char *path, int in_machine, struct vms_file **out);
+/* Reads len bytes at pos through the page cache into a kernel buffer, with
+ * the file's readahead (Linux's kernel_read): the bytes read (fewer at the
+ * end of the file), or -ENOMEM. */
+int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len, uint64_t pos);
 
 /* ---- namei.c ---- */
 /* The flags open(2) and openat2 know (Linux's VALID_OPEN_FLAGS, the
@@ -207,6 +225,9 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
                      uint64_t *pos);
 int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf, uint64_t len,
                       uint64_t *pos);
+/* The same into a kernel buffer: the bytes read, or -ENOMEM. */
+int64_t filemap_read_kernel(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                            void *buf, uint64_t len, uint64_t pos);
 void truncate_mapping(struct vms_task *t, struct address_space *as, uint64_t size);
 /* Drops pages [first, last) of the object from its cache and from every
  * shared mapping (private copies stay), and punches the same hole in the
@@ -282,8 +303,51 @@ struct mm_struct *mm_alloc(vms_machine *m);
 vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *files,
                      const char *comm, unsigned cpu);
 void mm_free(struct mm_struct *mm);
+/* The last user of mm has gone: tear it down (CPUs that still hold it
+ * switch away) and free it. */
+void mm_release(vms_machine *m, struct mm_struct *mm, unsigned cpu);
 /* The CPU a task runs on, with its mm loaded (switching if needed). */
 struct cpu *task_cpu_enter(struct vms_task *t);
+
+/* ---- exec.c, binfmt_elf.c, vdso.c: starting a program ---- */
+#define BINPRM_BUF_SIZE 256 /* the file's first bytes, read once for every format */
+
+/* One execve in progress (Linux's struct linux_binprm). The strings are
+ * built in a host buffer that stands for the top of the new stack, pushed
+ * downwards as Linux's copy_strings pushes them, and copied to the stack
+ * by setup_arg_pages. */
+struct linux_binprm {
+    struct vms_task *t;
+    struct vms_file *file;          /* the file being loaded, open for reading */
+    struct vms_file *interpreter;   /* a script's interpreter, to load next */
+    const char *filename;           /* the path as given: AT_EXECFN */
+    const char *interp;             /* the name a script's interpreter gets as argv[1+] */
+    char *interp_owned;             /* interp, when a script named it */
+    int argc, envc;
+    char *area;                     /* area[cap - used, cap) is [top - used, top) */
+    uint64_t cap, used, max_used;   /* max_used: the lowest byte ever written */
+    uint64_t room;                  /* used may not pass this (E2BIG): argmin */
+    uint64_t exec;                  /* bytes from the top to the filename */
+    uint64_t p;                     /* after create_elf_tables: the stack pointer */
+    int point_of_no_return;         /* the old mm is gone: errors kill the process */
+    unsigned char buf[BINPRM_BUF_SIZE];
+};
+/* Pushes a kernel string below the strings (Linux's copy_string_kernel):
+ * 0, -E2BIG or -ENOMEM. */
+int copy_string_kernel(struct linux_binprm *bprm, const char *s);
+/* Drops argv[0] (a script's loader replaces it). */
+void remove_arg_zero(struct linux_binprm *bprm);
+/* binfmt_script.c: a "#!" file; 0 (bprm->interpreter set) or -errno. */
+int load_script(struct linux_binprm *bprm);
+/* binfmt_elf.c: loads an ELF64 x86-64 program; 0 or -errno. */
+int load_elf_binary(struct linux_binprm *bprm);
+/* exec.c: what binfmt_elf calls. begin_new_exec replaces the mm (the point of
+ * no return); setup_arg_pages makes the stack VMA at stack_top with the
+ * strings and grows it by 128 KiB (as far as RLIMIT_STACK allows). */
+int begin_new_exec(struct linux_binprm *bprm);
+int setup_arg_pages(struct linux_binprm *bprm, uint64_t stack_top, int executable_stack);
+/* vdso.c: maps [vvar], [vvar_vclock] and [vdso] below mmap_base; 0 or -errno. */
+int arch_setup_additional_pages(struct vms_task *t);
 
 /* ---- machine.c ---- */
 uint64_t machine_random(vms_machine *m);

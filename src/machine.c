@@ -28,6 +28,11 @@ void vms_config_init(struct vms_config *c)
     c->max_sectors_kb = 1280;
     c->root = ".";
     c->memlock_rlimit = 8ULL << 20;
+    c->stack_rlimit = 8ULL << 20;
+    c->data_rlimit = UINT64_MAX;
+    c->hwcap = 0x178bebff;
+    c->hwcap2 = 0;
+    c->minsigstksz = 3376;
     c->pku = 1;
     c->zero_page = 1;
     c->overcommit_ratio = 50;

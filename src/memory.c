@@ -24,7 +24,6 @@ enum { VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_MAJOR = 4, VM_FAULT_SIGSE
        VM_FAULT_RETRY = 16, VM_FAULT_UNREAD = 32 };
 
 
-#define RLIMIT_STACK_BYTES (8ULL << 20) /* the default stack rlimit */
 
 static int raise_signal(struct vms_task *t, int signo, int code, uint64_t va)
 {
@@ -73,21 +72,32 @@ static int access_error(unsigned err, const struct vm_area_struct *vma)
     return !(vma->vm_flags & VM_ACCESS_FLAGS);
 }
 
-/* Grow a VM_GROWSDOWN VMA down to cover va, as expand_stack() does. */
+/* Grow a VM_GROWSDOWN VMA down to cover va, as expand_downwards() does on a
+ * fault below it (from the program or from a kernel copy): the page must lie
+ * above mmap_min_addr and keep the stack guard gap above an accessible VMA
+ * below; the stack may reach RLIMIT_STACK (acct_stack_growth), within
+ * RLIMIT_MEMLOCK when locked and the overcommit policy. */
 static int expand_stack(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t va)
 {
+    vms_machine *m = mm->m;
     uint64_t start = va & PAGE_MASK;
     struct vm_area_struct *prev = vma->vm_prev;
-    if (start < mm->m->cfg.mmap_min_addr || vma->vm_end - start > RLIMIT_STACK_BYTES)
+    if (start < m->cfg.mmap_min_addr)
         return -1;
     if (prev && !(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS) &&
         (start < prev->vm_end || start - prev->vm_end < stack_guard_gap_bytes()))
         return -1;
-    if (anon_vma_prepare(mm->m, vma))
+    if (anon_vma_prepare(m, vma))
         return -1;
     uint64_t grow = (vma->vm_start - start) >> PAGE_SHIFT;
+    if (grow > vma->vm_pgoff || vma->vm_end - start > m->cfg.stack_rlimit ||
+        !mlock_future_ok(mm, vma->vm_flags, grow << PAGE_SHIFT) ||
+        !vm_enough_memory(mm, grow))
+        return -1;
     vma_set_range(vma, start, vma->vm_end, vma->vm_pgoff - grow);
     mm->total_vm += grow;
+    if (vma->vm_flags & VM_LOCKED)
+        mm->locked_vm += grow;
     return 0;
 }
 

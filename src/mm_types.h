@@ -133,6 +133,23 @@ struct vm_area_struct {
     struct vm_area_struct *shared_next, *shared_prev; /* in mapping->i_mmap */
     int may_have_guards;       /* MADV_GUARD_INSTALL was used: fork copies its tables */
     uint64_t hugetlb_ino;      /* VM_HUGETLB: the inode of its hugetlbfs file (for the maps) */
+    const char *vm_name;       /* a special mapping's name ("[vdso]", "[vvar]", ...): it
+                                  never merges and shows no file in the maps */
+};
+
+#define AT_VECTOR_WORDS 64 /* Linux's AT_VECTOR_SIZE on x86-64: the saved auxv's room */
+
+/* What execve set up in an mm (Linux keeps these in mm_struct). */
+struct mm_exec_layout {
+    int done;                      /* an execve built this mm: the maps show [vsyscall] */
+    uint64_t start_code, end_code, start_data, end_data;
+    uint64_t start_brk, brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t vdso;                 /* context.vdso: the start of [vdso] */
+    uint64_t entry, sp, at_entry, at_base, at_phdr, at_random, at_execfn, load_bias;
+    uint64_t auxv_addr;            /* where create_elf_tables put the vector */
+    unsigned auxv_words;           /* saved_auxv's words up to AT_NULL's pair */
+    uint64_t saved_auxv[AT_VECTOR_WORDS];
 };
 
 struct mm_struct {
@@ -151,6 +168,7 @@ struct mm_struct {
     uint64_t ctx_id;                /* unique, never reused (PCID bookkeeping) */
     uint64_t total_vm;              /* pages mapped */
     uint64_t locked_vm;             /* pages in VM_LOCKED VMAs */
+    struct mm_exec_layout exec;     /* code, data, heap and stack bounds from execve */
     struct mm_struct *mm_next, *mm_prev; /* machine's list of mms */
 };
 

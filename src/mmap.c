@@ -14,7 +14,6 @@
 #include <errno.h>
 
 #define SIZE_128M (128ULL << 20)
-#define RLIMIT_STACK_BYTES (8ULL << 20)
 #define MMAP_RND_BITS 28
 #define STACK_RND_BYTES (0x3fffffULL << PAGE_SHIFT) /* stack_maxrandom_size() */
 #define MAP_32BIT_BASE 0x40000000ULL
@@ -51,7 +50,9 @@ void mm_set_layout(struct mm_struct *mm)
         rnd = (machine_random(m) & ((1ULL << MMAP_RND_BITS) - 1)) << PAGE_SHIFT;
         pad += STACK_RND_BYTES;
     }
-    uint64_t gap = RLIMIT_STACK_BYTES + pad, gap_max = mm->map_window / 6 * 5;
+    uint64_t gap = m->cfg.stack_rlimit, gap_max = mm->map_window / 6 * 5;
+    if (gap + pad > gap)
+        gap += pad;
     if (gap < SIZE_128M)
         gap = SIZE_128M;
     if (gap > gap_max)
@@ -318,6 +319,37 @@ int vm_enough_memory(struct mm_struct *mm, uint64_t pages)
     return pages < allowed - reserve && committed < allowed - reserve - pages;
 }
 
+/* ---- RLIMIT_DATA (Linux's may_expand_vm and mm->data_vm) ---- */
+
+/* Private writable memory that is not a stack: what RLIMIT_DATA limits. */
+static int is_data_mapping(uint64_t vm_flags)
+{
+    return (vm_flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE;
+}
+
+/* Pages of data mappings in [start, end). Linux keeps the sum in
+ * mm->data_vm; vmsim adds it up when a limit is set. */
+static uint64_t data_pages(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+    uint64_t n = 0;
+    for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end; v = v->vm_next)
+        if (is_data_mapping(v->vm_flags)) {
+            uint64_t s = v->vm_start > start ? v->vm_start : start;
+            uint64_t e = v->vm_end < end ? v->vm_end : end;
+            n += (e - s) >> PAGE_SHIFT;
+        }
+    return n;
+}
+
+/* May mm map npages more with vm_flags, replacing `replaced` data pages? */
+static int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
+{
+    uint64_t lim = mm->m->cfg.data_rlimit;
+    if (lim == UINT64_MAX || !is_data_mapping(vm_flags))
+        return 1;
+    return data_pages(mm, 0, UINT64_MAX) - replaced + npages <= lim >> PAGE_SHIFT;
+}
+
 static int accountable(uint64_t vm_flags)
 {
     return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE | VM_HUGETLB)) == VM_WRITE;
@@ -407,6 +439,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     struct mm_struct *mm = t->mm;
     vms_machine *m = t->m;
     uint64_t end = addr + len;
+    if (!may_expand_vm(mm, vm_flags, len >> PAGE_SHIFT, data_pages(mm, addr, end)))
+        return -ENOMEM;
     /* Charge first, so that a refused mapping leaves the old ones in place.
      * Shared anonymous memory is charged whole, for its shmem object. */
     if (!file && (vm_flags & (VM_SHARED | VM_HUGETLB)) == VM_SHARED && !(vm_flags & VM_NORESERVE) &&
@@ -507,14 +541,14 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
     case MAP_PRIVATE:
         if (!file->readable)
             return -EACCES;
+        if (file->is_dir)
+            return -ENODEV; /* no ->mmap at all; asked before the stack flag */
         if (vm_flags & VM_GROWSDOWN)
             return -EINVAL;
         break;
     default:
         return -EINVAL;
     }
-    if (file->is_dir)
-        return -ENODEV; /* no ->mmap at all */
     return (int64_t)vm_flags;
 }
 
@@ -572,8 +606,6 @@ static int64_t hugetlb_vm_flags(int flags, uint64_t pgoff, uint64_t len, uint64_
 static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot, int flags,
                        int fd, int64_t off)
 {
-    struct mm_struct *mm = t->mm;
-    vms_machine *m = t->m;
     if (off & (int64_t)~PAGE_MASK)
         return -EINVAL;
     struct vms_file *file = NULL;
@@ -588,6 +620,16 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
             return -EINVAL; /* no pool of that page size */
         len = hugetlb_align(len);
     }
+    return do_mmap_file(t, addr, len, prot, flags, file, off);
+}
+
+int64_t do_mmap_file(struct vms_task *t, uint64_t addr, uint64_t len, int prot, int flags,
+                     struct vms_file *file, int64_t off)
+{
+    struct mm_struct *mm = t->mm;
+    vms_machine *m = t->m;
+    if (off & (int64_t)~PAGE_MASK)
+        return -EINVAL;
     uint64_t pgoff = (uint64_t)off >> PAGE_SHIFT;
     if (!len)
         return -EINVAL;
@@ -678,4 +720,120 @@ void exit_mmap(struct mm_struct *mm, unsigned cpu)
     if (fe > fs)
         flush_tlb_mm_range(mm->m, mm, cpu, 0, UINT64_MAX & PAGE_MASK);
     mm->total_vm = mm->locked_vm = 0;
+}
+
+/* ---- brk (Linux's sys_brk, do_brk_flags and vm_brk_flags) ---- */
+
+static struct vm_area_struct *last_vma(struct mm_struct *mm)
+{
+    return mm->mmap ? find_vma(mm, mm->highest_vm_end - 1) : NULL;
+}
+
+/* The flags of heap and bss memory: VM_DATA_DEFAULT_FLAGS, charged. */
+static uint64_t brk_vm_flags(const vms_machine *m)
+{
+    return VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT |
+           vma_pkey_flags(m, PROT_READ | PROT_WRITE);
+}
+
+/* Anonymous memory at [addr, addr + len), already unmapped: prev (the VMA
+ * ending at addr, if the caller found one) grows over it when it can merge,
+ * else a new VMA. Never merges with the VMA above. */
+static int do_brk_flags(struct vms_task *t, struct vm_area_struct *prev, uint64_t addr,
+                        uint64_t len, uint64_t vm_flags)
+{
+    struct mm_struct *mm = t->mm;
+    vms_machine *m = t->m;
+    uint64_t pages = len >> PAGE_SHIFT;
+    vm_flags |= brk_vm_flags(m);
+    if (!may_expand_vm(mm, vm_flags, pages, 0) || mm->map_count > (int)m->cfg.max_map_count ||
+        !vm_enough_memory(mm, pages))
+        return -ENOMEM;
+    if (prev && prev->vm_end == addr && prev->vm_flags == vm_flags && !prev->mapping &&
+        !prev->vm_name && !vma_is_fork_child(prev) &&
+        prev->vm_pgoff + ((addr - prev->vm_start) >> PAGE_SHIFT) == addr >> PAGE_SHIFT) {
+        vma_set_range(prev, prev->vm_start, addr + len, prev->vm_pgoff);
+    } else {
+        struct vm_area_struct *vma = vma_alloc(mm);
+        if (!vma)
+            return -ENOMEM;
+        vma->vm_start = addr;
+        vma->vm_end = addr + len;
+        vma->vm_flags = vm_flags;
+        vma->vm_pgoff = addr >> PAGE_SHIFT;
+        vma_link(mm, vma);
+    }
+    mm->total_vm += pages;
+    return 0;
+}
+
+int vm_brk_flags(struct vms_task *t, uint64_t addr, uint64_t len, int exec_flag)
+{
+    uint64_t request = len;
+    len = PAGE_ALIGN(len);
+    if (len < request)
+        return -ENOMEM;
+    if (!len)
+        return 0;
+    /* check_brk_limits: the range must be one mmap could place. */
+    uint64_t at;
+    int err = get_unmapped_area(t->mm, NULL, addr, len, 0, MAP_FIXED, &at);
+    if (!err)
+        err = do_munmap(t, addr, addr + len);
+    if (err)
+        return err;
+    struct vm_area_struct *next = find_vma(t->mm, addr);
+    struct vm_area_struct *prev = next ? next->vm_prev : t->mm->mmap ? last_vma(t->mm) : NULL;
+    return do_brk_flags(t, prev, addr, len, exec_flag ? VM_EXEC : 0);
+}
+
+/* RLIMIT_DATA as brk checks it: the heap and the data segment together. */
+static int data_rlimit_exceeded(const vms_machine *m, const struct mm_exec_layout *x, uint64_t brk)
+{
+    uint64_t lim = m->cfg.data_rlimit;
+    return lim != UINT64_MAX && (brk - x->start_brk) + (x->end_data - x->start_data) > lim;
+}
+
+/* The shrink half of brk: unmaps [newbrk, oldbrk) if a heap VMA is there. */
+static int brk_shrink(struct vms_task *t, uint64_t newbrk, uint64_t oldbrk)
+{
+    struct vm_area_struct *vma = find_vma(t->mm, newbrk);
+    if (!vma || vma->vm_start >= oldbrk)
+        return -ENOMEM; /* something other than the heap lies there */
+    return do_munmap(t, newbrk, oldbrk);
+}
+
+/* The grow half: the new end must leave a page before the next mapping (its
+ * guard gap, for a stack). */
+static int brk_grow(struct vms_task *t, uint64_t oldbrk, uint64_t newbrk)
+{
+    struct mm_struct *mm = t->mm;
+    struct vm_area_struct *next = find_vma(mm, oldbrk);
+    if (next && newbrk + PAGE_SIZE > vm_start_gap(next))
+        return -ENOMEM;
+    /* The VMA below oldbrk extends only if it reaches into the heap. */
+    struct vm_area_struct *prev = next ? next->vm_prev : last_vma(mm);
+    if (prev && prev->vm_end <= mm->exec.start_brk)
+        prev = NULL;
+    return do_brk_flags(t, prev, oldbrk, newbrk - oldbrk, 0);
+}
+
+vms_addr vms_brk(vms_task *t, vms_addr brk)
+{
+    task_cpu_enter(t);
+    struct mm_exec_layout *x = &t->mm->exec;
+    if (brk < x->start_brk || data_rlimit_exceeded(t->m, x, brk))
+        return x->brk;
+    uint64_t newbrk = PAGE_ALIGN(brk), oldbrk = PAGE_ALIGN(x->brk);
+    if (newbrk < brk) /* the page-aligned end wraps: no room */
+        return x->brk;
+    if (oldbrk == newbrk) {
+        x->brk = brk;
+        return brk;
+    }
+    int err = brk <= x->brk ? brk_shrink(t, newbrk, oldbrk) : brk_grow(t, oldbrk, newbrk);
+    if (err)
+        return x->brk;
+    x->brk = brk;
+    return brk;
 }

@@ -102,7 +102,7 @@ static void task_leave_cpu(struct vms_task *t)
         cpu_idle(t->cpu_ptr);
 }
 
-static void mm_release(vms_machine *m, struct mm_struct *mm, unsigned cpu)
+void mm_release(vms_machine *m, struct mm_struct *mm, unsigned cpu)
 {
     exit_mmap(mm, cpu);
     /* CPUs still running this mm switch away (to the kernel's own mm). */

@@ -23,7 +23,7 @@ static struct vm_area_struct *rb_vma(struct rb_node *n)
 }
 
 /* Where the gap below a VMA ends: a stack keeps a guard gap below itself. */
-static uint64_t vm_start_gap(const struct vm_area_struct *vma)
+uint64_t vm_start_gap(const struct vm_area_struct *vma)
 {
     uint64_t start = vma->vm_start;
     if (vma->vm_flags & VM_GROWSDOWN)
@@ -335,7 +335,8 @@ static int anon_vmas_compatible(const struct vm_area_struct *a, const struct vm_
  * its own split). */
 static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
-    return !((a->vm_flags | b->vm_flags) & VM_HUGETLB) && a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
+    return !((a->vm_flags | b->vm_flags) & VM_HUGETLB) && a->vm_end == b->vm_start &&
+           a->vm_flags == b->vm_flags && !a->vm_name && !b->vm_name &&
            a->mapping == b->mapping && a->vm_file == b->vm_file &&
            anon_vmas_compatible(a, b) &&
            a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;

@@ -375,6 +375,9 @@ static void test_mmap_of_a_directory_is_enodev(void **state)
     struct fds f = open_fds(e);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.dir, 0), -ENODEV);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_SHARED, f.dir, 0), -ENODEV);
+    /* Before the stack flag, which a file mapping may not have (host). */
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE | MAP_GROWSDOWN, f.dir, 0), -ENODEV);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE | MAP_GROWSDOWN, f.rw, 0), -EINVAL);
     tu_assert_clean(e->m);
 }
 

@@ -275,6 +275,41 @@ static void test_fault_maps_no_page_of_a_folio_past_eof(void **state)
     check_fault_maps_nothing_past_eof(*state, "shared", MAP_SHARED);
 }
 
+/* The disk the values below were measured on reads ahead 8 MiB (a first
+ * read of 3 pages opens a 16-page window; with 128 KiB it would be 8). */
+static void use_disk_of_the_measuring_host(struct env *e)
+{
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(256ULL << 20);
+    c.root = e->root;
+    c.readahead_kb = 8192;
+    c.max_sectors_kb = 4096;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+}
+
+/* The marker a window's folios already carry stays when the window then
+ * meets a cached page. Host: an empty file, a failed write at 0x4d4b
+ * (caches page 4), a failed pread of 4 KiB at 0xce1 (an 8-page window from
+ * page 0 marked at page 2, meeting page 4), then MAP_POPULATE of pages 0-2
+ * of a shared writable mapping: 2 faults (page 2's marker stops the
+ * fault-around). */
+static void test_window_meeting_a_cached_page_keeps_its_folios_marker(void **state)
+{
+    struct env *e = *state;
+    use_disk_of_the_measuring_host(e);
+    int fd = new_file(e, "m");
+    vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+    assert_int_equal(vms_lseek(e->t, fd, 0x4d4b, SEEK_END), 0x4d4b);
+    assert_int_equal(vms_write(e->t, fd, bad, PG), -EFAULT);
+    assert_int_equal(vms_pread(e->t, fd, bad, PG, 0xce1), -EFAULT);
+    assert_cached(e, fd, 5, "11111");
+    uint64_t min0 = tu_minflt(e->t);
+    int64_t map = vms_mmap(e->t, 0, 3 * PG, RW, MAP_SHARED | MAP_POPULATE, fd, 0);
+    assert_true(map > 0);
+    assert_int_equal(tu_minflt(e->t) - min0, 2);
+}
+
 /* A readahead window that meets a cached page keeps no marker when what is
  * left of it before the end of the file is shorter than its async part.
  * Host: an empty file grown to 8 pages, a failed pread of 0xa48 bytes at
@@ -285,15 +320,7 @@ static void test_fault_maps_no_page_of_a_folio_past_eof(void **state)
 static void test_window_meeting_a_cached_page_near_eof_keeps_no_marker(void **state)
 {
     struct env *e = *state;
-    /* The host's disk reads ahead 8 MiB, so a first read of 3 pages opens
-     * a 16-page window (with 128 KiB it would be 8). */
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(256ULL << 20);
-    c.root = e->root;
-    c.readahead_kb = 8192;
-    c.max_sectors_kb = 4096;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    use_disk_of_the_measuring_host(e);
     int fd = new_file(e, "w");
     assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
     vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
@@ -342,6 +369,24 @@ static void test_cut_folio_splits_unless_a_page_that_stays_is_dirty(void **state
     check_cut_of_a_folio(*state, "clean", 1, 0, "1000");
     check_cut_of_a_folio(*state, "failed", 1, 1, "1000");
     check_cut_of_a_folio(*state, "written", 1, 2, "1000");
+}
+
+/* A truncate to the size the file has cuts the page cache before it
+ * zeroes the end block, as a shrink does. Host: a failed 8 KiB write into
+ * an empty file (an order-1 folio), a truncate to 100 bytes (dirty: the
+ * folio stays), sync, the same truncate again: the clean folio splits and
+ * page 1 goes. */
+static void test_truncate_to_the_same_size_splits_a_clean_folio(void **state)
+{
+    struct env *e = *state;
+    int fd = new_file(e, "same");
+    vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+    assert_int_equal(vms_write(e->t, fd, bad, 2 * PG), -EFAULT);
+    assert_int_equal(vms_ftruncate(e->t, fd, 100), 0);
+    assert_cached(e, fd, 4, "1100");
+    assert_int_equal(vms_sync(e->m), 0);
+    assert_int_equal(vms_ftruncate(e->t, fd, 100), 0);
+    assert_cached(e, fd, 4, "1000");
 }
 
 static void test_failed_write_leaves_its_whole_folio(void **state)
@@ -950,6 +995,8 @@ int main(void)
         T(test_fault_maps_no_page_of_a_folio_past_eof),
         T(test_window_meeting_a_cached_page_near_eof_keeps_no_marker),
         T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
+        T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
+        T(test_truncate_to_the_same_size_splits_a_clean_folio),
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
