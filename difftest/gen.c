@@ -70,7 +70,7 @@
 #define HPAGE (UINT64_C(2) << 20)          /* a huge page, and its alignment */
 #define MAP_HUGE_2MB (21 << 26)
 #define MAP_HUGE_1GB (30 << 26)
-#define MAP_HUGE_BITS (0x3f << 26)
+#define MAP_HUGE_BITS ((int)(0x3fu << 26)) /* bit 31 too: no signed shift */
 #define ARENA_PAGES 128
 #define ARENA_LO (ARENA_CENTER - ARENA_PAGES / 2 * DT_PAGE)
 #define WINDOW_PAGES (DT_WINDOW_SIZE / DT_PAGE)
