@@ -8,8 +8,9 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 SEEDS   ?= 1-500
 LONG_SEEDS ?= 1-10000
 LONG_STEPS ?= 200
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps demo test test-fast bench difftest difftest-long install clean
+.PHONY: all deps demo test test-fast bench difftest difftest-long fuzz install clean
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -50,8 +51,14 @@ difftest: all
 difftest-long: all
 	JOBS=$(JOBS) sh scripts/difftest-long.sh ./$(BUILD)/vmsim-difftest $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),$(LONG_SEEDS)) $(LONG_STEPS) '$(DIVERGED)' $(LONG_OPTS)
 
+# Each fuzz target (fuzz/) for FUZZ_SECONDS, built with clang's libFuzzer in
+# $(BUILD)-fuzz, whose corpus/ keeps what it finds and crashes/ what fails;
+# FUZZ_TARGET=NAME runs one. fuzz/README.md says more.
+fuzz: deps
+	sh fuzz/run.sh fuzz $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGET)
+
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(BUILD)-bench
+	rm -rf $(BUILD) $(ASAN) $(BUILD)-bench $(BUILD)-fuzz

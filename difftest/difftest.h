@@ -9,7 +9,7 @@
 #define DIFFTEST_H
 
 #include "ops.h"
-#include "profile.h"
+#include "vmsim_host.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -47,9 +47,26 @@ uint64_t host_pick_window(void);
 
 /* ---- the simulated side ---- */
 
+/* One "field=value" assignment to the machine's config (settings.c),
+ * applied after the host profile: a machine unlike this host. */
+struct dt_setting {
+    const char *name; /* the field, as vms_config names it */
+    size_t offset;    /* in struct vms_config */
+    int type;
+    uint64_t value;
+};
+/* 0, or -1 with what is wrong (an unknown field, with the list of them; a
+ * value that is no number or too large for the field) in err. */
+int dt_setting_parse(const char *text, struct dt_setting *out, char *err, size_t errsize);
+void dt_setting_apply(const struct dt_setting *s, struct vms_config *c);
+
+/* The machine's config: the host profile, then the settings, then root. */
+void sim_config(struct vms_config *c, const char *dir, const struct host_profile *profile,
+                const struct dt_setting *settings, int nsettings);
+
 struct dt_sim;
 struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
-                         char *err, size_t errsize);
+                         const struct dt_setting *settings, int nsettings, char *err, size_t errsize);
 void sim_run(struct dt_sim *s, const struct dt_op *op, struct dt_result *r);
 char *sim_maps(struct dt_sim *s, int proc); /* malloc'ed vms_maps text, or NULL */
 /* 0 when vms_check passes; else the report, malloc'ed, in *report. */
@@ -88,6 +105,13 @@ struct dt_config {
     int verbose;              /* print each step with both results */
     int keep_going;           /* report a divergence and carry on (replay) */
     const struct host_profile *profile; /* the host's values for the machine's config */
+    const struct dt_setting *settings;  /* then these (none: a machine like the host) */
+    int nsettings;
+    /* Called after each step with both sides' results (addresses made
+     * relative), before they are compared; may be NULL. */
+    void (*on_step)(void *arg, int step, const struct dt_op *op, const struct dt_result *host,
+                    const struct dt_result *vmsim);
+    void *on_step_arg;
 };
 
 /* Generator features beyond the plain op kinds, each of which can be turned
@@ -122,7 +146,14 @@ struct dt_seq {
 void dt_seq_push(struct dt_seq *s, const struct dt_op *op);
 void dt_seq_free(struct dt_seq *s);
 void dt_seq_print(const struct dt_seq *s, FILE *out);
-int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize);
+/* Scenario text of len bytes (any bytes at all) into s, one op per line
+ * (scenario.c); lines, when not NULL, gets each op's line number
+ * (malloc'ed). 0, or -1 with "NAME:LINE: what is wrong" in err, s and
+ * *lines left empty. */
+int dt_scenario_parse(const char *name, const char *text, size_t len, struct dt_seq *s, int **lines,
+                      char *err, size_t errsize);
+int dt_scenario_load(const char *path, struct dt_seq *s, int **lines, char *err, size_t errsize);
+int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize); /* lines not kept */
 
 struct dt_diff {
     int step;   /* index of the diverging op; n for the final disk check */
@@ -147,6 +178,13 @@ void gen_observe(struct dt_gen *g, const struct dt_op *op, const struct dt_resul
  * one at a time). 0: agree; 1: diverged (diff filled); -1: could not run. */
 int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, int steps,
            struct dt_diff *diff, FILE *trace);
+
+/* Can the host's own timing have caused d (its background write-back, a
+ * readahead still reading)? Such a difference must show again to count. */
+int dt_may_be_host_timing(const struct dt_seq *seq, const struct dt_diff *d);
+
+/* Removes the scratch folder and the two roots A and B in it. */
+void dt_remove_scratch(const char *scratch);
 
 /* Shrinks a diverging seq in place to a small one that still diverges in
  * the same aspect; diff gets the final difference. */

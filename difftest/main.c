@@ -42,7 +42,8 @@ static const char usage[] =
     "  -v, --verbose   print every step with both results\n"
     "  -h, --help      this text\n"
     "\n"
-    "Scenario lines (addresses \"+0x...\" are relative to the 64 MiB test window,\n"
+    "Scenario lines (docs/scenarios.md has them all; addresses \"+0x...\" are\n"
+    "relative to the 64 MiB test window,\n"
     "\"+-0x...\" below it, \"0x...\" absolute; flags are names joined by '|', or\n"
     "numbers):\n"
     "  mmap ADDR LEN PROT FLAGS FD OFF     munmap ADDR LEN      mprotect ADDR LEN PROT\n"
@@ -137,29 +138,6 @@ static void default_mix(struct dt_config *cfg, const struct host_profile *profil
         cfg->features &= ~DT_FEAT_HUGETLB;
 }
 
-/* ---- scratch folders ---- */
-
-static void remove_tree(const char *dir)
-{
-    char path[4096];
-    for (int i = 0; i < DT_NNAMES; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[i]);
-        if (unlink(path) && (errno == EISDIR || errno == EPERM))
-            rmdir(path);
-    }
-    rmdir(dir);
-}
-
-static void remove_scratch(const char *scratch)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/A", scratch);
-    remove_tree(path);
-    snprintf(path, sizeof(path), "%s/B", scratch);
-    remove_tree(path);
-    rmdir(scratch);
-}
-
 /* ---- reporting ---- */
 
 static void print_scenario(FILE *out, const struct dt_seq *seq, const struct dt_diff *d, uint64_t seed)
@@ -197,20 +175,6 @@ static void save_scenario(const char *dir, uint64_t seed, const struct dt_seq *s
     fclose(f);
 }
 
-/* A difference the host's own timing can cause: its background write-back
- * (a fault count, a load's bytes past the end of a file) or a readahead
- * whose reads have not all completed (a mincore vector: a page still being
- * read is not yet up to date). vmsim does both at once. */
-static int may_be_host_timing(const struct dt_seq *seq, const struct dt_diff *d)
-{
-    if (d->aspect == DT_ASPECT_FAULTS)
-        return 1;
-    if (d->aspect != DT_ASPECT_DATA || d->step >= seq->n)
-        return 0;
-    int kind = seq->ops[d->step].kind;
-    return kind == DT_LOAD || kind == DT_MINCORE;
-}
-
 static int run_seed(const struct dt_config *cfg, const struct options *o, uint64_t seed, int *steps_ok)
 {
     struct dt_seq seq = {0};
@@ -229,7 +193,7 @@ static int run_seed(const struct dt_config *cfg, const struct options *o, uint64
      * must show again to count. Under load (other write-back keeps the
      * flusher busy) it can strike twice, so there are two reruns; a real
      * difference in vmsim shows every time. */
-    int excusable = rc == 1 && may_be_host_timing(&seq, d);
+    int excusable = rc == 1 && dt_may_be_host_timing(&seq, d);
     const char *what = !excusable                       ? ""
                        : d->aspect == DT_ASPECT_FAULTS ? "fault counts"
                        : seq.ops[d->step].kind == DT_MINCORE ? "mincore vectors"
@@ -288,7 +252,7 @@ static int replay(const struct dt_config *cfg, const char *path)
     int rc = dt_run(cfg, &seq, NULL, 0, d, stdout);
     /* The same rule as for seeds: what the host's timing can cause
      * must show again to count (vmsim itself gives the same every run). */
-    for (int rerun = 0; rerun < 2 && rc == 1 && may_be_host_timing(&seq, d); rerun++) {
+    for (int rerun = 0; rerun < 2 && rc == 1 && dt_may_be_host_timing(&seq, d); rerun++) {
         print_difference(stdout, &seq, d);
         rc = dt_run(cfg, &seq, NULL, 0, d, NULL);
         if (rc == 0)
@@ -355,6 +319,6 @@ int main(int argc, char **argv)
         printf("%d passed, %d failed\n", passed, failed);
         status = failed ? 1 : 0;
     }
-    remove_scratch(scratch);
+    dt_remove_scratch(scratch);
     return status;
 }

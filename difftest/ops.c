@@ -301,8 +301,15 @@ void dt_format_result(const struct dt_op *op, const struct dt_result *r, char *b
     }
 }
 
-/* ---- parsing ---- */
+/* ---- parsing ----
+ *
+ * Every number is checked against the field it goes into: a value that does
+ * not fit is an error, never silently cut (a file descriptor 0x100000003 is
+ * not 3). Numbers are decimal, or hexadecimal after "0x"; a leading zero
+ * does not make a number octal. */
 
+/* A number of up to 64 bits, optionally negative ("-0x10"); the magnitude
+ * of a negative one is at most 2^63. */
 static int parse_number(const char *s, int64_t *v)
 {
     int neg = *s == '-';
@@ -310,32 +317,61 @@ static int parse_number(const char *s, int64_t *v)
         s++;
     if (!isdigit((unsigned char)*s))
         return -1;
+    int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    if (hex && !isxdigit((unsigned char)s[2]))
+        return -1;
     char *end;
     errno = 0;
-    uint64_t u = strtoull(s, &end, 0);
-    if (*end || errno)
+    uint64_t u = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
+    if (*end || errno || (neg && u > (UINT64_C(1) << 63)))
         return -1;
-    *v = neg ? -(int64_t)u : (int64_t)u;
+    /* Two's complement by hand: negating INT64_MIN as int64_t would overflow. */
+    uint64_t bits = neg ? 0 - u : u;
+    memcpy(v, &bits, sizeof(*v));
     return 0;
 }
 
+/* A value for an int field: INT_MIN..UINT32_MAX (a 32-bit pattern such as
+ * 0x80000000 is taken as the int it is in memory). */
+static int fits_int(int64_t v) { return v >= INT32_MIN && v <= (int64_t)UINT32_MAX; }
+
+static int to_int(int64_t v)
+{
+    uint32_t bits = (uint32_t)(uint64_t)v;
+    int32_t i;
+    memcpy(&i, &bits, sizeof(i));
+    return i;
+}
+
+#define MAX_TOKEN 255
+
+static const struct flag_name *find_name(const struct flag_name *t, const char *name)
+{
+    for (; t && t->name; t++)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+/* Names of table t1 or t2 (or numbers) joined by '|', each part non-empty. */
 static int parse_bits(const char *tok, const struct flag_name *t1, const struct flag_name *t2,
                       int64_t *v)
 {
-    char copy[256];
-    snprintf(copy, sizeof(copy), "%s", tok);
+    char copy[MAX_TOKEN + 1];
+    if (strlen(tok) > MAX_TOKEN)
+        return -1;
+    memcpy(copy, tok, strlen(tok) + 1);
     *v = 0;
     if (strcmp(tok, "NONE") == 0)
         return 0;
-    for (char *save = NULL, *p = strtok_r(copy, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
+    for (char *p = copy, *bar; p; p = bar ? bar + 1 : NULL) {
+        bar = strchr(p, '|');
+        if (bar)
+            *bar = '\0';
         int64_t bit;
-        const struct flag_name *hit = NULL;
-        for (const struct flag_name *t = t1; t && t->name && !hit; t++)
-            if (strcmp(t->name, p) == 0)
-                hit = t;
-        for (const struct flag_name *t = t2; t && t->name && !hit; t++)
-            if (strcmp(t->name, p) == 0)
-                hit = t;
+        const struct flag_name *hit = find_name(t1, p);
+        if (!hit)
+            hit = find_name(t2, p);
         if (hit)
             bit = hit->value;
         else if (parse_number(p, &bit))
@@ -345,60 +381,158 @@ static int parse_bits(const char *tok, const struct flag_name *t1, const struct 
     return 0;
 }
 
+/* An int field from flag names or numbers. */
+static int parse_int_bits(const char *tok, const struct flag_name *t1, const struct flag_name *t2,
+                          int *out)
+{
+    int64_t v;
+    if (parse_bits(tok, t1, t2, &v) || !fits_int(v))
+        return -1;
+    *out = to_int(v);
+    return 0;
+}
+
+/* "+0x...": relative to the window ("+-0x..." below it); "0x...": absolute. */
+static int parse_address(const char *tok, int *abs, uint64_t *addr)
+{
+    int64_t v;
+    *abs = tok[0] != '+';
+    if (parse_number(tok + !*abs, &v))
+        return -1;
+    *addr = (uint64_t)v;
+    return 0;
+}
+
+static int parse_u64(const char *tok, uint64_t *out)
+{
+    int64_t v;
+    if (parse_number(tok, &v))
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int parse_int(const char *tok, int *out)
+{
+    int64_t v;
+    if (parse_number(tok, &v) || !fits_int(v))
+        return -1;
+    *out = to_int(v);
+    return 0;
+}
+
+static int parse_name(const char *tok, int *name)
+{
+    for (int i = 0; i < DT_NNAMES; i++)
+        if (strcmp(tok, dt_file_names[i]) == 0) {
+            *name = i;
+            return 0;
+        }
+    return -1;
+}
+
 static int parse_arg(struct dt_op *op, char a, const char *tok)
 {
     int64_t v = 0;
     switch (a) {
-    case 'a':
-        op->abs = tok[0] != '+';
-        if (parse_number(tok + !op->abs, &v))
-            return -1;
-        op->addr = (uint64_t)v;
-        return 0;
-    case 'l':
+    case 'a': return parse_address(tok, &op->abs, &op->addr);
+    case 'A': return parse_address(tok, &op->abs2, &op->addr2);
+    case 'l': return parse_u64(tok, &op->len);
+    case 'L': return parse_u64(tok, &op->len2);
+    case 'o':
         if (parse_number(tok, &v))
             return -1;
-        op->len = (uint64_t)v;
+        op->off = v;
         return 0;
-    case 'p': if (parse_bits(tok, prot_flags, NULL, &v)) return -1; op->prot = (int)v; return 0;
-    case 'm': if (parse_bits(tok, map_types, map_flags, &v)) return -1; op->flags = (int)v; return 0;
-    case 's': if (parse_bits(tok, msync_flags, NULL, &v)) return -1; op->flags = (int)v; return 0;
-    case 'O': if (parse_bits(tok, open_modes, open_flags, &v)) return -1; op->flags = (int)v; return 0;
-    case 'w': if (parse_bits(tok, whences, NULL, &v)) return -1; op->flags = (int)v; return 0;
-    case 'f': if (parse_number(tok, &v)) return -1; op->fd = (int)v; return 0;
-    case 'L': if (parse_number(tok, &v)) return -1; op->len2 = (uint64_t)v; return 0;
-    case 'r': if (parse_bits(tok, mremap_flags, NULL, &v)) return -1; op->flags = (int)v; return 0;
-    case 'd': if (parse_bits(tok, advices, NULL, &v)) return -1; op->flags = (int)v; return 0;
-    case 'A':
-        op->abs2 = tok[0] != '+';
-        if (parse_number(tok + !op->abs2, &v))
+    case 'f': return parse_int(tok, &op->fd);
+    case 'p': return parse_int_bits(tok, prot_flags, NULL, &op->prot);
+    case 'm': return parse_int_bits(tok, map_types, map_flags, &op->flags);
+    case 's': return parse_int_bits(tok, msync_flags, NULL, &op->flags);
+    case 'O': return parse_int_bits(tok, open_modes, open_flags, &op->flags);
+    case 'w': return parse_int_bits(tok, whences, NULL, &op->flags);
+    case 'r': return parse_int_bits(tok, mremap_flags, NULL, &op->flags);
+    case 'd': return parse_int_bits(tok, advices, NULL, &op->flags);
+    case 't':
+        if (parse_number(tok, &v) || v < 0 || v > 0xff)
             return -1;
-        op->addr2 = (uint64_t)v;
+        op->pattern = (int)v;
         return 0;
-    case 'o': if (parse_number(tok, &v)) return -1; op->off = v; return 0;
-    case 't': if (parse_number(tok, &v)) return -1; op->pattern = (int)(v & 0xff); return 0;
     case 'v':
         if (strcmp(tok, "vecnull") != 0)
             return -1;
         op->flags |= DT_VEC_NULL;
         return 0;
-    case 'N':
-        for (int i = 0; i < DT_NNAMES; i++)
-            if (strcmp(tok, dt_file_names[i]) == 0) {
-                op->name = i;
-                return 0;
-            }
-        return -1;
+    case 'N': return parse_name(tok, &op->name);
     default: return -1;
     }
 }
 
+/* What argument letter a stands for, for messages. */
+static const char *arg_meaning(char a)
+{
+    switch (a) {
+    case 'a': return "an address: +0x... in the window, +-0x... below it, 0x... absolute";
+    case 'A': return "a new address: +0x... in the window, +-0x... below it, 0x... absolute";
+    case 'l': case 'L': return "a length: a number";
+    case 'o': return "an offset: a number, may be negative";
+    case 'f': return "a file descriptor: a number";
+    case 'p': return "protection: READ|WRITE|EXEC|SEM|GROWSDOWN|GROWSUP, NONE or a number";
+    case 'm': return "mmap flags: SHARED, PRIVATE, ... joined by '|', or a number";
+    case 's': return "msync flags: ASYNC|INVALIDATE|SYNC or a number";
+    case 'O': return "open flags: RDONLY, WRONLY, RDWR or ACC3, then |CREAT|EXCL|TRUNC|APPEND|DIRECTORY|NOFOLLOW";
+    case 'w': return "whence: SET, CUR, END, DATA, HOLE or a number";
+    case 'r': return "mremap flags: MAYMOVE|FIXED|DONTUNMAP, 0 or a number";
+    case 'd': return "advice: DONTNEED, FREE, ... or a number";
+    case 't': return "the first byte stored: 0..0xff";
+    case 'v': return "\"vecnull\" or nothing";
+    case 'N': return "a file name: f0, f1, f2, f3, new, d or missing";
+    default: return "?";
+    }
+}
+
+/* The token after *save, or NULL at the end of the line. */
+static char *next_token(char **save) { return strtok_r(NULL, " \t\r\n", save); }
+
+static int parse_args(struct dt_op *op, char **save, char *err, size_t errsize)
+{
+    const char *args = kind_args[op->kind];
+    for (const char *a = args; *a; a++) {
+        char *tok = next_token(save);
+        if (!tok && *a == 'v')
+            break;
+        if (!tok) {
+            snprintf(err, errsize, "%s: missing argument %d (%s); %s takes %d", kind_names[op->kind],
+                     (int)(a - args) + 1, arg_meaning(*a), kind_names[op->kind],
+                     (int)strlen(args) - (strchr(args, 'v') != NULL));
+            return -1;
+        }
+        if (parse_arg(op, *a, tok)) {
+            snprintf(err, errsize, "%s: bad or missing argument %d ('%.40s%s': expected %s)",
+                     kind_names[op->kind], (int)(a - args) + 1, tok, strlen(tok) > 40 ? "..." : "",
+                     arg_meaning(*a));
+            return -1;
+        }
+    }
+    char *tok = next_token(save);
+    if (tok) {
+        snprintf(err, errsize, "%s: unexpected '%.40s%s' after the last argument", kind_names[op->kind],
+                 tok, strlen(tok) > 40 ? "..." : "");
+        return -1;
+    }
+    return 0;
+}
+
 int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
 {
-    char copy[512];
-    snprintf(copy, sizeof(copy), "%s", line);
+    char copy[DT_MAX_LINE + 1];
     memset(op, 0, sizeof(*op));
     op->fd = -1;
+    size_t len = strlen(line);
+    if (len > DT_MAX_LINE) {
+        snprintf(err, errsize, "line longer than %d bytes", DT_MAX_LINE);
+        return -1;
+    }
+    memcpy(copy, line, len + 1);
     char *save = NULL, *tok = strtok_r(copy, " \t\r\n", &save);
     if (!tok) {
         snprintf(err, errsize, "empty line");
@@ -407,11 +541,11 @@ int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
     if (tok[0] == '@') {
         int64_t proc = -1;
         if (parse_number(tok + 1, &proc) || proc < 0 || proc >= DT_MAX_PROCS) {
-            snprintf(err, errsize, "bad process '%s' (@0..@%d)", tok, DT_MAX_PROCS - 1);
+            snprintf(err, errsize, "bad process '%.40s' (@0..@%d)", tok, DT_MAX_PROCS - 1);
             return -1;
         }
         op->proc = (int)proc;
-        tok = strtok_r(NULL, " \t\r\n", &save);
+        tok = next_token(&save);
         if (!tok) {
             snprintf(err, errsize, "no operation after '@%d'", op->proc);
             return -1;
@@ -422,24 +556,10 @@ int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
         if (strcmp(tok, kind_names[k]) == 0)
             op->kind = k;
     if (op->kind < 0) {
-        snprintf(err, errsize, "unknown operation '%s'", tok);
+        snprintf(err, errsize, "unknown operation '%.40s%s'", tok, strlen(tok) > 40 ? "..." : "");
         return -1;
     }
-    for (const char *a = kind_args[op->kind]; *a; a++) {
-        tok = strtok_r(NULL, " \t\r\n", &save);
-        if (!tok && *a == 'v')
-            break;
-        if (!tok || parse_arg(op, *a, tok)) {
-            snprintf(err, errsize, "%s: bad or missing argument %d ('%s')", kind_names[op->kind],
-                     (int)(a - kind_args[op->kind]) + 1, tok ? tok : "");
-            return -1;
-        }
-    }
-    if ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
-        snprintf(err, errsize, "%s: unexpected '%s'", kind_names[op->kind], tok);
-        return -1;
-    }
-    return 0;
+    return parse_args(op, &save, err, errsize);
 }
 
 /* ---- safety ----

@@ -29,6 +29,7 @@
 #define DT_MAX_FD 99                          /* operations use fds -1 and 3..99 */
 #define DT_VEC_NULL 1                         /* mincore: pass a NULL vector */
 #define DT_MAX_PROCS 8                        /* processes in one sequence */
+#define DT_MAX_LINE 400                       /* bytes of one scenario line */
 
 enum dt_kind {
     DT_MMAP,
@@ -96,7 +97,8 @@ uint8_t dt_initial_byte(int name, uint64_t off);
 
 const char *dt_kind_name(int kind);
 void dt_format_op(const struct dt_op *op, char *buf, size_t size);
-/* One scenario line into *op; 0, or -1 with a message in err. */
+/* One scenario line (at most DT_MAX_LINE bytes, no comment) into *op; 0,
+ * or -1 with a message in err. */
 int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize);
 /* NULL when the op cannot harm the host child (stays inside the window, or
  * must fail before touching anything); else why it is refused. */

@@ -34,63 +34,18 @@ const char *dt_aspect_name(int aspect)
     return aspect >= 0 && aspect < DT_NASPECTS ? names[aspect] : "?";
 }
 
-/* ---- sequences ---- */
-
-void dt_seq_push(struct dt_seq *s, const struct dt_op *op)
+/* A difference the host's own timing can cause: its background write-back
+ * (a fault count, a load's bytes past the end of a file) or a readahead
+ * whose reads have not all completed (a mincore vector: a page still being
+ * read is not yet up to date). vmsim does both at once. */
+int dt_may_be_host_timing(const struct dt_seq *seq, const struct dt_diff *d)
 {
-    if (s->n == s->cap) {
-        int cap = s->cap ? s->cap * 2 : 64;
-        struct dt_op *grown = realloc(s->ops, (size_t)cap * sizeof(*grown));
-        if (!grown) {
-            fprintf(stderr, "vmsim-difftest: out of memory\n");
-            exit(2);
-        }
-        s->ops = grown;
-        s->cap = cap;
-    }
-    s->ops[s->n++] = *op;
-}
-
-void dt_seq_free(struct dt_seq *s)
-{
-    free(s->ops);
-    *s = (struct dt_seq){0};
-}
-
-void dt_seq_print(const struct dt_seq *s, FILE *out)
-{
-    char line[256];
-    for (int i = 0; i < s->n; i++) {
-        dt_format_op(&s->ops[i], line, sizeof(line));
-        fprintf(out, "%s\n", line);
-    }
-}
-
-int dt_seq_load(const char *path, struct dt_seq *s, char *err, size_t errsize)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return snprintf(err, errsize, "%s: %s", path, strerror(errno)), -1;
-    char line[512], msg[256];
-    int lineno = 0, rc = 0;
-    while (!rc && fgets(line, sizeof(line), f)) {
-        lineno++;
-        char *p = line + strspn(line, " \t");
-        if (*p == '#' || *p == '\n' || *p == '\0')
-            continue;
-        struct dt_op op;
-        const char *unsafe = NULL;
-        if (dt_parse_op(p, &op, msg, sizeof(msg)) || (unsafe = dt_op_unsafe(&op))) {
-            snprintf(err, errsize, "%s:%d: %s", path, lineno, unsafe ? unsafe : msg);
-            rc = -1;
-        } else {
-            dt_seq_push(s, &op);
-        }
-    }
-    fclose(f);
-    if (rc)
-        dt_seq_free(s); /* a scenario that does not load leaves nothing to free */
-    return rc;
+    if (d->aspect == DT_ASPECT_FAULTS)
+        return 1;
+    if (d->aspect != DT_ASPECT_DATA || d->step >= seq->n)
+        return 0;
+    int kind = seq->ops[d->step].kind;
+    return kind == DT_LOAD || kind == DT_MINCORE;
 }
 
 /* ---- maps ---- */
@@ -184,6 +139,27 @@ static int write_file(const char *dir, int name)
         rc = -1;
     close(fd);
     return rc;
+}
+
+static void remove_tree(const char *dir)
+{
+    char path[4096];
+    for (int i = 0; i < DT_NNAMES; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[i]);
+        if (unlink(path) && (errno == EISDIR || errno == EPERM))
+            rmdir(path);
+    }
+    rmdir(dir);
+}
+
+void dt_remove_scratch(const char *scratch)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/A", scratch);
+    remove_tree(path);
+    snprintf(path, sizeof(path), "%s/B", scratch);
+    remove_tree(path);
+    rmdir(scratch);
 }
 
 static int prepare_dir(const char *dir)
@@ -714,6 +690,8 @@ static int run_step(struct run_state *st, const struct dt_op *op, int step, stru
     relativize(op, s, st->cfg->window);
     if (st->trace)
         trace_step(st->trace, step, op, h, s);
+    if (st->cfg->on_step)
+        st->cfg->on_step(st->cfg->on_step_arg, step, op, h, s);
     follow_fds(st, op, s);
     if (compare_results(st->cfg, op, h, s, step, d))
         return 1;
@@ -754,7 +732,7 @@ static int start_sides(struct run_state *st, struct dt_diff *d)
         diff_set(d, 0, DT_ASPECT_HOST, "cannot prepare %s: %s\n", cfg->scratch, strerror(errno));
         return -1;
     }
-    st->sim = sim_start(a, cfg->window, cfg->profile, err, sizeof(err));
+    st->sim = sim_start(a, cfg->window, cfg->profile, cfg->settings, cfg->nsettings, err, sizeof(err));
     st->host = st->sim ? host_start(b, cfg->window, err, sizeof(err)) : NULL;
     if (!st->host) {
         diff_set(d, 0, DT_ASPECT_HOST, "%s\n", err);

@@ -58,14 +58,22 @@ static int warm_page_cache(vms_machine *m)
     return err;
 }
 
+void sim_config(struct vms_config *c, const char *dir, const struct host_profile *profile,
+                const struct dt_setting *settings, int nsettings)
+{
+    vms_config_init(c);
+    host_profile_apply(profile, c); /* the host's CPU, sysctls and disk */
+    c->phys_bytes = SIM_RAM;
+    for (int i = 0; i < nsettings; i++)
+        dt_setting_apply(&settings[i], c);
+    c->root = dir;
+}
+
 struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
-                         char *err, size_t errsize)
+                         const struct dt_setting *settings, int nsettings, char *err, size_t errsize)
 {
     struct vms_config c;
-    vms_config_init(&c);
-    host_profile_apply(profile, &c); /* the host's CPU, sysctls and disk */
-    c.root = dir;
-    c.phys_bytes = SIM_RAM;
+    sim_config(&c, dir, profile, settings, nsettings);
     struct dt_sim *s = calloc(1, sizeof(*s));
     if (!s)
         return snprintf(err, errsize, "out of memory"), NULL;

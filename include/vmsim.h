@@ -327,7 +327,8 @@ int vms_execve(vms_task *t, const char *path, char *const argv[], char *const en
  * gap in the way, overcommit). The heap is the [heap] line of vms_maps. */
 vms_addr vms_brk(vms_task *t, vms_addr addr);
 
-/* What the last successful vms_execve set up (all 0 before one). */
+/* What the last successful vms_execve set up (all 0 before one, mmap_base
+ * aside). */
 struct vms_exec_info {
     vms_addr entry;       /* where the task starts: the loader's entry, else the program's */
     vms_addr sp;          /* the stack pointer at entry: the address of argc */

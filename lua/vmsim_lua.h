@@ -70,4 +70,11 @@ void vmsim_lua_write_json(lua_State *L, int index, FILE *out);
  * {...}, a task as "task PID", a machine as "machine N". */
 void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out);
 
+/* The machine or the task behind the handle at index, for a tool that looks
+ * inside between calls (vmsim shell's :maps, :walk, :stats); NULL when the
+ * value is no such handle, its machine is destroyed or the task has exited.
+ * number (may be NULL) gets the machine's number. */
+vms_machine *vmsim_lua_to_machine(lua_State *L, int index, unsigned *number);
+vms_task *vmsim_lua_to_task(lua_State *L, int index);
+
 #endif

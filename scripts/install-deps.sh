@@ -2,20 +2,36 @@
 # Installs the Debian packages vmsim needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 # valgrind, python3 and groff are optional: without one, its tests are left out.
+# libc6-dev brings libc.a, which the test follow_static links statically.
+# clang and libclang-rt-N-dev (N: clang's version) are optional too: without
+# them the fuzz tests are skipped and `make fuzz` cannot run.
 set -e
 need=""
 want=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in gcc make cmake pkg-config libcmocka-dev; do
+for pkg in gcc libc6-dev make cmake pkg-config libcmocka-dev; do
     have "$pkg" || need="$need $pkg"
 done
+have libedit-dev || need="$need libedit-dev" # required: vmsim shell's line editing
 have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
 command -v python3 >/dev/null 2>&1 || want="$want python3"
 command -v groff >/dev/null 2>&1 || want="$want groff-base"
 command -v man >/dev/null 2>&1 || want="$want man-db"
-[ -z "$need$want" ] && exit 0
+# libFuzzer's runtime comes with the clang release: libclang-rt-14-dev for
+# clang 14 (Debian 12).
+fuzz_packages() {
+    if command -v clang >/dev/null 2>&1; then
+        major=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+        [ -n "$major" ] && ! have "libclang-rt-$major-dev" && echo " libclang-rt-$major-dev"
+    else
+        echo " clang libclang-rt-14-dev"
+    fi
+    return 0
+}
+fuzz=$(fuzz_packages)
+[ -z "$need$want$fuzz" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
-    echo "installing:$need$want"
+    echo "installing:$need$want$fuzz"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     if [ -n "$need" ]; then
@@ -25,11 +41,16 @@ if [ "$(id -u)" = 0 ]; then
         apt-get install -y -qq --no-install-recommends $want ||
             echo "could not install$want: their tests are left out" >&2
     fi
+    if [ -n "$fuzz" ]; then
+        apt-get install -y -qq --no-install-recommends $fuzz ||
+            echo "could not install$fuzz: the fuzz tests are skipped and make fuzz cannot run" >&2
+    fi
 elif [ -n "$need" ]; then
     echo "vmsim needs:$need" >&2
-    echo "run: sudo apt-get install -y$need$want" >&2
+    echo "run: sudo apt-get install -y$need$want$fuzz" >&2
     exit 1
 else
-    echo "optional:$want (their tests are left out without them)" >&2
-    echo "run: sudo apt-get install -y$want" >&2
+    [ -n "$want" ] && echo "optional:$want (their tests are left out without them)" >&2
+    [ -n "$fuzz" ] && echo "optional:$fuzz (the fuzz tests are skipped and make fuzz cannot run without it)" >&2
+    echo "run: sudo apt-get install -y$want$fuzz" >&2
 fi

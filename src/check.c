@@ -104,9 +104,18 @@ static void check_vmas(struct checker *ck, struct mm_struct *mm)
              !hugetlb_aligned(vma->vm_pgoff << PAGE_SHIFT) || vma->mapping || vma->anon_vma))
             fail(ck, "hugetlb vma %" PRIx64 ": not whole huge pages, or holds pages", vma->vm_start);
         check_anon_vma_chain(ck, vma);
+        /* A special mapping ([vdso], [vvar]) is private and has its object. */
+        if (vma->vm_name && (!vma->mapping || (vma->vm_flags & VM_SHARED)))
+            fail(ck, "vma %" PRIx64 ": special mapping %s without its object", vma->vm_start,
+                 vma->vm_name);
     }
     if (n)
         fail(ck, "mm %" PRIu64 ": tree has more VMAs than the list", mm->ctx_id);
+    /* brk never goes below the heap's start, which is page-aligned. */
+    const struct mm_exec_layout *x = &mm->exec;
+    if (x->brk < x->start_brk || (x->start_brk & ~PAGE_MASK))
+        fail(ck, "mm %" PRIu64 ": heap [%" PRIx64 ", %" PRIx64 ") is malformed", mm->ctx_id,
+             x->start_brk, x->brk);
     if (count != mm->map_count)
         fail(ck, "mm %" PRIu64 ": map_count %d, list holds %d", mm->ctx_id, mm->map_count, count);
     if (mm->highest_vm_end != (prev ? prev->vm_end : 0))

@@ -10,7 +10,9 @@
  * something inside the folder. Where the host refuses openat2 (ENOSYS before
  * Linux 5.6 and under Valgrind, EPERM or ENOSYS from a seccomp filter),
  * decided once per machine, src/namei.c resolves the same paths by hand with
- * the same answers.
+ * the same answers. A machine whose root is the host's own "/" (vmsim
+ * follow's) resolves as the host does (RESOLVE_IN_ROOT): absolute symlinks
+ * from "/", ".." at "/" staying there, as no path can leave it.
  * Inside the machine the root folder is "/": maps show "/name".
  * Simplifications: regular files and directories only (EOPNOTSUPP otherwise,
  * and for O_PATH and O_TMPFILE); descriptors 0-2 are never open.
@@ -107,8 +109,8 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
 }
 
 /* in_root: resolve as a program inside the machine would, "/" and ".." stopping
- * at the root folder (RESOLVE_IN_ROOT); where the host refuses openat2, as
- * beneath it. */
+ * at the root folder (RESOLVE_IN_ROOT; src/namei.c the same where the host
+ * refuses openat2). */
 static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root)
 {
     flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
@@ -121,7 +123,7 @@ static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mod
     int fd = -EAGAIN;
     for (int tries = 0; fd == -EAGAIN && tries < OPEN_RETRIES; tries++) {
         if (m->namei_by_hand) {
-            fd = namei_open_beneath(m->root_fd, rel, flags, mode);
+            fd = namei_open_beneath(m->root_fd, rel, flags, mode, in_root);
         } else {
             long ret = openat2_beneath(m->root_fd, rel, flags, mode, in_root);
             fd = ret < 0 ? -errno : (int)ret;

@@ -1026,7 +1026,8 @@ static int block_is_new(const vms_machine *m, const struct address_space *as, ui
  * into a cached order-1 folio whose second block a truncate had discarded
  * puts both blocks on the disk. */
 static int write_begin_rest_of_folio(vms_machine *m, struct address_space *as, uint32_t pfn,
-                                     uint64_t index, uint64_t last)
+                                     uint64_t index, uint64_t last, uint64_t fresh_from,
+                                     uint64_t fresh_to)
 {
     uint32_t head = folio_head_pfn(&m->pm, pfn);
     uint64_t folio_last = m->pm.pages[head].index + folio_nr_pages(&m->pm, pfn) - 1;
@@ -1034,7 +1035,11 @@ static int write_begin_rest_of_folio(vms_machine *m, struct address_space *as, u
         last = folio_last;
     for (uint64_t i = index + 1; i <= last; i++) {
         uint32_t p = head + (uint32_t)(i - m->pm.pages[head].index);
-        int new_block = block_is_new(m, as, i, p);
+        /* The pages of a folio this write made had their blocks reserved
+         * with it: new unless they were on the disk. */
+        int new_block = i >= fresh_from && i < fresh_to
+                            ? ext_status_of(&as->extents, i) != EXT_WRITTEN
+                            : block_is_new(m, as, i, p);
         if (reserve_block(as, i))
             return -ENOMEM;
         m->pm.pages[p].flags |= PG_mapped_bh;
@@ -1159,7 +1164,8 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
          * holds the position, whatever was copied). */
         if (c || new_block || off)
             set_page_dirty(m, pfn);
-        if (c < n && write_begin_rest_of_folio(m, as, pfn, index, (start + len - 1) >> PAGE_SHIFT)) {
+        if (c < n && write_begin_rest_of_folio(m, as, pfn, index, (start + len - 1) >> PAGE_SHIFT,
+                                               fresh_from, fresh_to)) {
             err = -ENOMEM;
             break;
         }

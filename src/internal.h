@@ -179,6 +179,9 @@ void mm_set_layout(struct mm_struct *mm);
 int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_t addr,
                       uint64_t len, uint64_t off, int flags, uint64_t *out);
 int vm_enough_memory(struct mm_struct *mm, uint64_t pages);
+/* RLIMIT_DATA (Linux's may_expand_vm): may mm map npages more with vm_flags,
+ * `replaced` data pages going at the same time? */
+int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced);
 int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
 {
@@ -211,10 +214,11 @@ int64_t kernel_read(vms_machine *m, struct vms_file *f, void *buf, uint64_t len,
  * kernel's values, measured bit by bit on the host): access mode, then
  * O_CREAT up to __O_TMPFILE. */
 #define VALID_OPEN_FLAGS 037777703
-/* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH |
- * RESOLVE_NO_MAGICLINKS, resolved by hand: the host fd or -errno. flags
- * carry neither O_PATH nor O_TMPFILE. */
-int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode);
+/* openat2(root_fd, path, flags, mode) with RESOLVE_BENEATH (RESOLVE_IN_ROOT
+ * when in_root: the root is the host's "/") | RESOLVE_NO_MAGICLINKS,
+ * resolved by hand: the host fd or -errno. flags carry neither O_PATH nor
+ * O_TMPFILE. */
+int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode, int in_root);
 
 /* ---- filemap.c: the page cache of host files ---- */
 /* The page at index, read from the host file on a miss (*major set); the

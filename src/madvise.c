@@ -42,10 +42,13 @@ static int64_t advised_flags(const struct vm_area_struct *vma, int behavior)
     case MADV_RANDOM: return (int64_t)((f & ~VM_SEQ_READ) | VM_RAND_READ);
     case MADV_SEQUENTIAL: return (int64_t)((f & ~VM_RAND_READ) | VM_SEQ_READ);
     case MADV_DONTFORK: return (int64_t)(f | VM_DONTCOPY);
-    case MADV_DOFORK: return (int64_t)(f & ~VM_DONTCOPY);
+    case MADV_DOFORK:
+        if (f & VM_IO)
+            return -EINVAL;
+        return (int64_t)(f & ~VM_DONTCOPY);
     case MADV_DONTDUMP: return (int64_t)(f | VM_DONTDUMP);
     case MADV_DODUMP:
-        if (f & VM_DROPPABLE)
+        if (f & (VM_DROPPABLE | VM_SPECIAL))
             return -EINVAL; /* droppable memory is never dumped */
         return (int64_t)(f & ~VM_DONTDUMP);
     case MADV_HUGEPAGE: return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
@@ -82,12 +85,12 @@ static int update_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
     /* A split the VMA limit refuses is EAGAIN for madvise ("try again"). */
     int max = (int)a->t->m->cfg.max_map_count;
     if (start > vma->vm_start) {
-        int err = mm->map_count >= max ? -EAGAIN : split_vma(mm, vma, start, 1);
+        int err = mm->map_count >= max ? -ENOMEM : split_vma(mm, vma, start, 1);
         if (err)
             return err == -ENOMEM ? -EAGAIN : err;
     }
     if (end < vma->vm_end) {
-        int err = mm->map_count >= max ? -EAGAIN : split_vma(mm, vma, end, 0);
+        int err = mm->map_count >= max ? -ENOMEM : split_vma(mm, vma, end, 0);
         if (err)
             return err == -ENOMEM ? -EAGAIN : err;
     }
@@ -100,7 +103,8 @@ static int update_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
 
 static int dontneed(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
-    if ((vma->vm_flags & VM_LOCKED) && a->behavior != MADV_DONTNEED_LOCKED)
+    if (((vma->vm_flags & VM_LOCKED) && a->behavior != MADV_DONTNEED_LOCKED) ||
+        (vma->vm_flags & VM_PFNMAP))
         return -EINVAL;
     zap_page_range(vma->vm_mm, vma, start, end, &a->fs, &a->fe);
     return 0;
@@ -110,7 +114,7 @@ static int dontneed(struct advice *a, struct vm_area_struct *vma, uint64_t start
  * them instead of swapping, unless they are written again. */
 static int lazyfree(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
-    if (vma->vm_flags & VM_LOCKED)
+    if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP))
         return -EINVAL;
     if (vma->mapping || (vma->vm_flags & VM_SHARED))
         return -EINVAL; /* anonymous private memory only */
@@ -288,11 +292,13 @@ static int guard_install(struct advice *a, struct vm_area_struct *vma, uint64_t 
     if (vma->vm_flags & VM_LOCKED)
         return -EINVAL;
     struct mm_struct *mm = vma->vm_mm;
-    /* Markers make the page tables non-empty, so a private VMA takes an
-     * anon_vma as Linux's does (this decides later merges); a shared one
-     * (shmem or file) takes none (host-measured: its forked copy merges
-     * with a neighbour that has none). Fork copies the markers either way. */
-    if (!(vma->vm_flags & VM_SHARED) && anon_vma_prepare(mm->m, vma))
+    /* Markers make the page tables non-empty, so private anonymous memory
+     * takes an anon_vma as Linux's does (this decides later merges); a
+     * file or shmem VMA, private or shared, acts as if it took none
+     * (host-measured: a guarded private file VMA split in three by
+     * mprotect merges again in a forked child, as an anonymous one does
+     * not). Fork copies the markers either way. */
+    if (!vma->vm_file && !(vma->vm_flags & VM_SHARED) && anon_vma_prepare(mm->m, vma))
         return -ENOMEM;
     zap_page_range(mm, vma, start, end, &a->fs, &a->fe);
     vma->may_have_guards = 1;

@@ -745,11 +745,15 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
     uint64_t va = src_vma->vm_start, end = src_vma->vm_end;
     pte_t *pte;
     while ((pte = next_pte(src_mm, &va, end)) != NULL) {
-        pte_t *dst = NULL;
+        /* Linux gives the child a PTE table wherever the parent has one in
+         * the VMA, even an empty one (copy_pte_range allocates before it
+         * looks): a later fault-around past EOF there then maps the last
+         * page, as it does into any existing table (host-measured). */
+        pte_t *dst = pte_alloc(dst_vma->vm_mm, va);
+        if (!dst)
+            return -1;
         do {
             if (!pte_none(*pte)) {
-                if (!dst && !(dst = pte_alloc(dst_vma->vm_mm, va)))
-                    return -1;
                 if (pte_is_guard(*pte))
                     *dst = *pte;
                 else
@@ -757,8 +761,7 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
             }
             va += PAGE_SIZE;
             pte++;
-            if (dst)
-                dst++;
+            dst++;
         } while (va < end && table_index(va, 1) != 0);
     }
     return 0;

@@ -23,11 +23,13 @@
 #define VM_MAYEXEC 0x40ULL
 #define VM_MAYSHARE 0x80ULL
 #define VM_GROWSDOWN 0x100ULL
+#define VM_PFNMAP 0x400ULL /* pages with no struct page: [vvar] */
 #define VM_LOCKED 0x2000ULL
+#define VM_IO 0x4000ULL
 #define VM_SEQ_READ 0x8000ULL
 #define VM_RAND_READ 0x10000ULL
 #define VM_DONTCOPY 0x20000ULL
-#define VM_DONTEXPAND 0x40000ULL /* mremap may not grow it (hugetlbfs sets it) */
+#define VM_DONTEXPAND 0x40000ULL /* special mappings and hugetlbfs: mremap cannot grow them */
 #define VM_ACCOUNT 0x100000ULL
 #define VM_NORESERVE 0x200000ULL
 #define VM_HUGETLB 0x00400000ULL /* a hugetlbfs mapping: see hugetlb.c */
@@ -40,6 +42,7 @@
 #define VM_DROPPABLE (1ULL << 40)
 #define VM_PKEY_BIT0 0x100000000ULL /* protection key 1: x86's execute-only key */
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+#define VM_SPECIAL (VM_IO | VM_DONTEXPAND | VM_PFNMAP)
 /* Linux's default PKRU denies data access through every key but 0. */
 #define PKRU_DENIES(pkey) ((pkey) != 0)
 

@@ -342,7 +342,7 @@ static uint64_t data_pages(struct mm_struct *mm, uint64_t start, uint64_t end)
 }
 
 /* May mm map npages more with vm_flags, replacing `replaced` data pages? */
-static int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
+int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced)
 {
     uint64_t lim = mm->m->cfg.data_rlimit;
     if (lim == UINT64_MAX || !is_data_mapping(vm_flags))
@@ -519,7 +519,11 @@ static uint64_t base_vm_flags(const vms_machine *m, int prot, int flags)
 static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, uint64_t pgoff,
                              uint64_t len, uint64_t vm_flags)
 {
-    if (pgoff + (len >> PAGE_SHIFT) < pgoff || pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT))
+    /* file_mmap_ok: a regular file ends at MAX_LFS_FILESIZE; a directory's
+     * limit is ULONG_MAX, so only its missing ->mmap refuses it (ENODEV,
+     * host-measured at offset 2^63 - 4096). */
+    if (pgoff + (len >> PAGE_SHIFT) < pgoff ||
+        (!file->is_dir && pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT)))
         return -EOVERFLOW;
     /* The kernel takes flags as an unsigned long and the C library widens
      * the int with its sign: bit 31 sets the 32 bits above it too. */

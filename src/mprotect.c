@@ -65,6 +65,10 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
     if (newflags == oldflags)
         return 0;
     if (newflags & VM_WRITE) {
+        /* Memory turning into data counts against RLIMIT_DATA. */
+        uint64_t nrpages = (end - start) >> PAGE_SHIFT;
+        if (!may_expand_vm(mm, newflags, nrpages, 0) && may_expand_vm(mm, oldflags, nrpages, 0))
+            return -ENOMEM;
         if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) {
             if (!vm_enough_memory(mm, (end - start) >> PAGE_SHIFT))
                 return -ENOMEM;
@@ -75,12 +79,16 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
     }
     int max = (int)m->cfg.max_map_count;
     if (start > vma->vm_start) {
-        int err = mm->map_count >= max ? -ENOMEM : split_vma(mm, vma, start, 1);
+        if (mm->map_count >= max)
+            return -ENOMEM;
+        int err = split_vma(mm, vma, start, 1);
         if (err)
             return err;
     }
     if (end < vma->vm_end) {
-        int err = mm->map_count >= max ? -ENOMEM : split_vma(mm, vma, end, 0);
+        if (mm->map_count >= max)
+            return -ENOMEM;
+        int err = split_vma(mm, vma, end, 0);
         if (err)
             return err;
     }

@@ -85,9 +85,14 @@ static int check_vma(struct remap *r)
     uint64_t pgoff = vma->vm_pgoff + ((r->addr - vma->vm_start) >> PAGE_SHIFT);
     if (pgoff + (r->new_len >> PAGE_SHIFT) < pgoff)
         return -EINVAL;
+    if (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP))
+        return -EFAULT; /* a special mapping keeps its size */
     if (r->new_len > r->old_len &&
         !mlock_future_ok(r->t->mm, vma->vm_flags, r->new_len - r->old_len))
         return -EAGAIN;
+    if (r->new_len > r->old_len &&
+        !may_expand_vm(r->t->mm, vma->vm_flags, (r->new_len - r->old_len) >> PAGE_SHIFT, 0))
+        return -ENOMEM;
     return 0;
 }
 

@@ -18,6 +18,11 @@
  * flags, always with O_NOFOLLOW: when it is a link that must be followed,
  * that open fails and the link is walked by hand instead.
  *
+ * A machine whose root is the host's own "/" resolves as the host does
+ * (openat2's RESOLVE_IN_ROOT, which at "/" is plain resolution): an
+ * absolute link starts again from the root, and ".." at the root stays
+ * there. Nothing can leave "/", so nothing needs refusing.
+ *
  * Where it differs from openat2: a folder moved out of the root while a
  * path is walked through it is not noticed (openat2 checks at the end), and
  * ".." gives EAGAIN only when its own folder moved (openat2 when any rename
@@ -51,6 +56,8 @@ struct walked {
 };
 
 struct nameidata {
+    int root_fd;           /* the machine's root folder (not ours) */
+    bool in_root;          /* the root is the host's "/": RESOLVE_IN_ROOT */
     int dir;               /* the folder reached so far (ours to close) */
     struct walked *stack;  /* stack[0] the root, stack[depth] dir */
     int depth, cap;
@@ -83,10 +90,10 @@ static int push_dir(struct nameidata *nd, int fd, const struct stat *st)
     return 0;
 }
 
-static int nd_init(struct nameidata *nd, int root_fd, const char *path)
+static int nd_init(struct nameidata *nd, int root_fd, const char *path, int in_root)
 {
     struct stat st;
-    *nd = (struct nameidata){.dir = -1, .cap = 16};
+    *nd = (struct nameidata){.root_fd = root_fd, .in_root = in_root, .dir = -1, .cap = 16};
     nd->stack = malloc(sizeof(*nd->stack) * (size_t)nd->cap);
     nd->path = nd->rest = strdup(path);
     if (!nd->stack || !nd->path)
@@ -152,7 +159,7 @@ static int follow_dotdot(struct nameidata *nd)
 {
     if (nd->depth == 0) {
         int err = may_lookup(nd->dir);
-        return err ? err : -EXDEV;
+        return err ? err : nd->in_root ? 0 : -EXDEV;
     }
     int fd = openat(nd->dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -228,13 +235,28 @@ static int follow_link(struct nameidata *nd, int link, bool slash, bool last)
         return -ENAMETOOLONG;
     if (n == 0)
         return -ENOENT;
-    if (target[0] == '/')
-        return -EXDEV;
+    target[n] = '\0';
+    const char *from = target;
+    if (target[0] == '/') {
+        if (!nd->in_root)
+            return -EXDEV;
+        int root = fcntl(nd->root_fd, F_DUPFD_CLOEXEC, 0); /* the walk starts again at the root */
+        if (root < 0)
+            return -errno;
+        close(nd->dir);
+        nd->dir = root;
+        nd->depth = 0;
+        while (*from == '/')
+            from++;
+        if (!*from)
+            from = ".";
+        n = (ssize_t)strlen(from);
+    }
     size_t rest = strlen(nd->rest);
     char *path = malloc((size_t)n + 1 + rest + 1);
     if (!path)
         return -ENOMEM;
-    memcpy(path, target, (size_t)n);
+    memcpy(path, from, (size_t)n);
     size_t len = (size_t)n;
     if (slash)
         path[len++] = '/';
@@ -325,7 +347,7 @@ static int check_how(int flags, unsigned mode)
     return 0;
 }
 
-int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode)
+int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode, int in_root)
 {
     int err = check_how(flags, mode);
     if (err)
@@ -335,7 +357,7 @@ int namei_open_beneath(int root_fd, const char *path, int flags, unsigned mode)
     if (!path[0])
         return -ENOENT;
     struct nameidata nd;
-    int ret = nd_init(&nd, root_fd, path);
+    int ret = nd_init(&nd, root_fd, path, in_root);
     while (ret == 0) {
         struct component c = next_component(&nd);
         if (!c.last) {

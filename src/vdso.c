@@ -6,8 +6,9 @@
  * VMA of its own that never merges. AT_SYSINFO_EHDR points at [vdso].
  * Simplifications: the image is vmsim's own (an ELF header, then zeros: no
  * code runs in vmsim), the data pages read as zeros, and the pages belong to
- * each process (Linux shares one copy); [vvar] is plain read-only memory
- * where Linux makes it VM_IO|VM_PFNMAP (madvise and mremap treat it as such).
+ * each process (Linux shares one copy). As in Linux a special mapping cannot
+ * be split (EINVAL: munmap or mprotect of a part), mremap cannot grow it
+ * (EFAULT), and [vvar]'s VM_PFNMAP refuses MADV_DONTNEED and MADV_FREE.
  */
 #include "internal.h"
 #include "xarray.h"
@@ -19,6 +20,7 @@
 #define VVAR_PAGES 4
 #define VCLOCK_PAGES 2
 #define VDSO_IMAGE_PAGES 2
+#define VVAR_FLAGS (VM_READ | VM_MAYREAD | VM_IO | VM_DONTDUMP | VM_PFNMAP | VM_DONTEXPAND)
 
 /* The first page of the image: an ELF header that says what it is. */
 static void write_vdso_image(void *page)
@@ -78,14 +80,15 @@ int arch_setup_additional_pages(struct vms_task *t)
         return err;
     uint64_t text = addr + ((uint64_t)(VVAR_PAGES + VCLOCK_PAGES) << PAGE_SHIFT);
     err = install_special_mapping(t, text, VDSO_IMAGE_PAGES,
-                                  VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC,
+                                  VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC |
+                                      VM_DONTEXPAND,
                                   "[vdso]", 1);
     if (!err)
-        err = install_special_mapping(t, addr, VVAR_PAGES, VM_READ | VM_MAYREAD | VM_DONTDUMP,
+        err = install_special_mapping(t, addr, VVAR_PAGES, VVAR_FLAGS,
                                       "[vvar]", 0);
     if (!err)
         err = install_special_mapping(t, addr + ((uint64_t)VVAR_PAGES << PAGE_SHIFT), VCLOCK_PAGES,
-                                      VM_READ | VM_MAYREAD | VM_DONTDUMP, "[vvar_vclock]", 0);
+                                      VVAR_FLAGS, "[vvar_vclock]", 0);
     if (!err)
         t->mm->exec.vdso = text;
     return err;

@@ -296,6 +296,8 @@ struct vm_area_struct *vm_area_dup(struct mm_struct *mm, const struct vm_area_st
 
 int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, int new_below)
 {
+    if (vma->vm_name) /* a special mapping's may_split refuses */
+        return -22; /* EINVAL */
     int err = hugetlb_may_split(vma, addr);
     if (err)
         return err;

@@ -202,6 +202,27 @@ static void test_data_rlimit(void **state)
     vms_machine_destroy(m);
 }
 
+/* RLIMIT_DATA for mprotect (memory turning writable) and mremap (growth)
+ * too (host, 10-page limit, 2-page bss, 8 pages mapped read-write: both
+ * ENOMEM). Here the bss is 4 pages, so 6 pages fill the limit. */
+static void test_data_rlimit_mprotect_mremap(void **state)
+{
+    struct brk_env *e = *state;
+    vms_machine *m = brk_machine(e->root, 40960, 0);
+    vms_task *t = tu_spawn(m);
+    char *const argv[] = {"./nb", NULL};
+    assert_int_equal(vms_execve(t, "./nb", argv, NULL), 0);
+    int64_t a = vms_mmap(t, 0, 0x6000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int64_t b = vms_mmap(t, 0, 0x4000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(a > 0 && b > 0);
+    assert_int_equal(vms_mprotect(t, (vms_addr)b, 0x1000, PROT_READ | PROT_WRITE), -ENOMEM);
+    assert_int_equal(vms_mremap(t, (vms_addr)a, 0x6000, 0x7000, MREMAP_MAYMOVE, 0), -ENOMEM);
+    assert_int_equal(vms_munmap(t, (vms_addr)a, 0x1000), 0);
+    assert_int_equal(vms_mprotect(t, (vms_addr)b, 0x1000, PROT_READ | PROT_WRITE), 0);
+    tu_assert_clean(m);
+    vms_machine_destroy(m);
+}
+
 /* Strict overcommit refuses a heap larger than the commit limit. */
 static void test_overcommit(void **state)
 {
@@ -250,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_mapping_and_guard_gap, brk_setup, brk_teardown),
         cmocka_unit_test_setup_teardown(test_heap_split_hole_and_blocker, brk_setup, brk_teardown),
         cmocka_unit_test_setup_teardown(test_data_rlimit, brk_setup, brk_teardown),
+        cmocka_unit_test_setup_teardown(test_data_rlimit_mprotect_mremap, brk_setup, brk_teardown),
         cmocka_unit_test_setup_teardown(test_overcommit, brk_setup, brk_teardown),
         cmocka_unit_test_setup_teardown(test_fork_keeps_break, brk_setup, brk_teardown),
         cmocka_unit_test_setup_teardown(test_spawned_task, brk_setup, brk_teardown),

@@ -271,6 +271,37 @@ static void test_pie_with_loader(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Segments aligned to 2 MiB (p_align): a PIE's base is ELF_ET_DYN_BASE
+ * rounded down to it, a program without PT_INTERP is placed by a first
+ * mapping of the whole image and then aligned (host, gcc -z
+ * max-page-size=0x200000: 555555400000; a static PIE at 7ffff7600000). */
+static void test_large_alignment(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf ld = eb_loader();
+    eb_install(e->root, "ld.so", &ld);
+    struct eb_elf p = eb_program(0, 1);
+    p.interp = "/ld.so";
+    for (int k = 0; k < 4; k++)
+        p.seg[k].align = 0x200000;
+    eb_install(e->root, "pie", &p);
+    char *const argv[] = {"./pie", NULL};
+    assert_int_equal(vms_execve(e->t, "./pie", argv, NULL), 0);
+    struct vms_exec_info i;
+    vms_task_exec_info(e->t, &i);
+    assert_int_equal(i.load_bias, 0x555555400000ULL);
+    p.interp = NULL;
+    eb_install(e->root, "spie", &p);
+    char *const argv2[] = {"./spie", NULL};
+    assert_int_equal(vms_execve(e->t, "./spie", argv2, NULL), 0);
+    vms_task_exec_info(e->t, &i);
+    /* 0x6e10 bytes: reserved top-down below mmap_base at 7ffff7ff8000, then
+     * rounded down to 2 MiB */
+    assert_int_equal(i.load_bias, 0x7ffff7e00000ULL);
+    assert_int_equal(i.start_brk, 0x555555555000ULL);
+    tu_assert_clean(e->m);
+}
+
 /* The loader run directly (ET_DYN without PT_INTERP): where mmap puts its
  * image; the heap starts at ELF_ET_DYN_BASE (host: ld.so at 7ffff7fca000,
  * start_brk 555555555000). */
@@ -680,6 +711,89 @@ static void test_header_readahead(void **state)
     tu_assert_clean(e->m);
 }
 
+/* The vDSO's mappings behave as Linux's special mappings (host, from a
+ * program's own [vdso] and [vvar]): no split (EINVAL), no growth (EFAULT),
+ * [vvar] takes no MADV_DONTNEED, DODUMP or DOFORK and never becomes
+ * writable; [vdso] may, and may move, its name with it. */
+static void test_special_mappings(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf p = eb_program(0x400000, 0);
+    eb_install(e->root, "exec", &p);
+    assert_int_equal(vms_execve(e->t, "./exec", ARGV, ENVP), 0);
+    struct vms_exec_info i;
+    vms_task_exec_info(e->t, &i);
+    vms_addr v = i.vdso, vv = v - 0x6000;
+    assert_int_equal(vms_mremap(e->t, v, 0x2000, 0x3000, MREMAP_MAYMOVE, 0), -EFAULT);
+    assert_int_equal(vms_mremap(e->t, vv, 0x4000, 0x2000, 0, 0), -EINVAL);
+    assert_int_equal(vms_mprotect(e->t, vv, 0x1000, PROT_NONE), -EINVAL);
+    assert_int_equal(vms_mprotect(e->t, vv, 0x1000, PROT_READ), 0); /* nothing to change */
+    assert_int_equal(vms_mprotect(e->t, vv, 0x4000, PROT_READ | PROT_WRITE), -EACCES);
+    assert_int_equal(vms_madvise(e->t, vv, 0x4000, MADV_DONTNEED), -EINVAL);
+    assert_int_equal(vms_madvise(e->t, vv, 0x4000, MADV_DODUMP), -EINVAL);
+    assert_int_equal(vms_madvise(e->t, vv, 0x4000, MADV_DOFORK), -EINVAL);
+    assert_int_equal(vms_madvise(e->t, v, 0x2000, MADV_DONTNEED), 0);
+    assert_int_equal(vms_munmap(e->t, v + 0x1000, 0x1000), -EINVAL);
+    assert_int_equal(vms_munmap(e->t, vv + 0x1000, 0x1000), -EINVAL);
+    /* the image starts with an ELF header */
+    uint8_t magic[4];
+    assert_int_equal(vms_load(e->t, v, magic, 4), 0);
+    assert_memory_equal(magic, "\x7f" "ELF", 4);
+    assert_int_equal(vms_mprotect(e->t, v, 0x2000, PROT_READ | PROT_WRITE), 0);
+    assert_int_equal(vms_mremap(e->t, v, 0x2000, 0x2000, MREMAP_MAYMOVE | MREMAP_FIXED, 0x10000000),
+                     0x10000000);
+    assert_int_equal(vms_munmap(e->t, vv, 0x4000), 0);
+    char *text = tu_maps(e->t);
+    char line[256];
+    anon_line(line, sizeof(line), 0x10000000, 0x10002000, "rw-p", "[vdso]");
+    assert_non_null(strstr(text, line));
+    assert_null(strstr(text, "[vvar]"));
+    free(text);
+    tu_assert_clean(e->m);
+}
+
+/* With ASLR (config.aslr_seed not 0) a PIE's base, the stack top, the heap
+ * and mmap_base move within Linux's ranges, the same for the same seed. */
+static void test_aslr(void **state)
+{
+    struct ex_env *e = *state;
+    struct eb_elf ld = eb_loader();
+    eb_install(e->root, "ld.so", &ld);
+    struct eb_elf p = eb_program(0, 1);
+    p.interp = "/ld.so";
+    eb_install(e->root, "pie", &p);
+    char *const argv[] = {"./pie", NULL};
+    struct vms_exec_info info[3];
+    char *maps[3];
+    for (int k = 0; k < 3; k++) {
+        struct vms_config c = tu_config(64ULL << 20);
+        c.root = e->root;
+        c.aslr_seed = k < 2 ? 42 : 43;
+        vms_machine *m = tu_machine_with(&c);
+        vms_task *t = tu_spawn(m);
+        assert_int_equal(vms_execve(t, "./pie", argv, NULL), 0);
+        vms_task_exec_info(t, &info[k]);
+        maps[k] = tu_maps(t);
+        tu_assert_clean(m);
+        vms_machine_destroy(m);
+    }
+    assert_string_equal(maps[0], maps[1]);
+    assert_string_not_equal(maps[0], maps[2]);
+    for (int k = 0; k < 3; k++) {
+        const struct vms_exec_info *i = &info[k];
+        /* arch_mmap_rnd: 28 bits of pages above ELF_ET_DYN_BASE */
+        assert_true(i->load_bias >= PIE_BASE && i->load_bias < PIE_BASE + (1ULL << 40));
+        assert_int_equal(i->load_bias & 0xfff, 0);
+        /* the stack top: up to 16 GiB lower, then up to 8 KiB (16-aligned) */
+        assert_true(i->arg_start < TOP && i->arg_start > TOP - (16ULL << 30) - 0x4000);
+        /* brk: a page and up to 32 MiB after the bss */
+        uint64_t bss_end = i->load_bias + 0x7000;
+        assert_true(i->start_brk >= bss_end + 0x1000 && i->start_brk < bss_end + 0x1000 + (32ULL << 20));
+        assert_true(i->mmap_base < TOP - (128ULL << 20));
+        free(maps[k]);
+    }
+}
+
 /* ---- "#!" scripts (host-checked with the same lines and /bin/sh) ---- */
 
 static void write_script(struct ex_env *e, const char *name, const char *text, size_t len)
@@ -775,6 +889,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stack_layout, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_pie_with_loader, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_loader_run_directly, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_large_alignment, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_empty_argv, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_exec_replaces_mm, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_exec_twice, ex_setup, ex_teardown),
@@ -787,6 +902,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_but_runs, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_executable_stack, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_header_readahead, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_special_mappings, ex_setup, ex_teardown),
+        cmocka_unit_test_setup_teardown(test_aslr, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_chain, ex_setup, ex_teardown),
         cmocka_unit_test_setup_teardown(test_script_errors, ex_setup, ex_teardown),

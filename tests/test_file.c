@@ -1060,6 +1060,51 @@ static void test_symlink_inside_the_root_works_when_relative(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A machine whose root is the host's own "/" resolves paths as the host
+ * does: an absolute symlink is followed from "/" and "/.." is "/" (the
+ * host's open(2) of both succeeds, measured here on each run; beneath any
+ * other root both stay EXDEV, above). Programs need it: their loader's
+ * path, /lib64/ld-linux-x86-64.so.2, is an absolute symlink on Debian. */
+static void test_root_slash_follows_absolute_symlinks_as_the_host(void **state)
+{
+    struct env *e = *state;
+    char link[400], target[400], chain[400];
+    make_text_file(e, "f", "inside");
+    in_root(e, "f", target, sizeof(target));
+    assert_int_equal(symlink(target, in_root(e, "abs", link, sizeof(link))), 0);
+    /* A link to "/" and back down: the walk restarts at the root mid-path. */
+    assert_int_equal(symlink("/", in_root(e, "slash", chain, sizeof(chain))), 0);
+    int host_fd = open(link, O_RDONLY);
+    assert_true(host_fd >= 0);
+    close(host_fd);
+    host_fd = open("/..", O_RDONLY | O_DIRECTORY);
+    assert_true(host_fd >= 0);
+    close(host_fd);
+
+    vms_machine *m = tu_machine_in("/");
+    vms_task *t = tu_spawn(m);
+    struct stat via_link, direct;
+    assert_int_equal(vms_fstat(t, vms_open(t, target, O_RDONLY, 0), &direct), 0);
+    int fd = vms_open(t, link, O_RDONLY, 0);
+    assert_int_equal(fd, 4);
+    assert_int_equal(vms_fstat(t, fd, &via_link), 0);
+    assert_int_equal(via_link.st_ino, direct.st_ino); /* the machine's inode: one file */
+    assert_int_equal(via_link.st_size, 6);
+    char through_slash[900];
+    snprintf(through_slash, sizeof(through_slash), "%s/%s", chain, target + 1);
+    fd = vms_open(t, through_slash, O_RDONLY, 0);
+    assert_int_equal(fd, 5);
+    assert_int_equal(vms_fstat(t, fd, &via_link), 0);
+    assert_int_equal(via_link.st_ino, direct.st_ino);
+    assert_int_equal(vms_open(t, "/..", O_RDONLY | O_DIRECTORY, 0), 6);
+    assert_int_equal(vms_open(t, "../..", O_RDONLY | O_DIRECTORY, 0), 7);
+    tu_assert_clean(m);
+    vms_machine_destroy(m);
+    /* Beneath the scratch root the same absolute link is still refused. */
+    assert_int_equal(vms_open(e->t, "abs", O_RDONLY, 0), -EXDEV);
+    tu_assert_clean(e->m);
+}
+
 static void test_absolute_path_inside_the_root_names_the_same_file(void **state)
 {
     struct env *e = *state;
@@ -1796,6 +1841,7 @@ static int run_file_tests(const char *name)
         T(test_dotdot_that_stays_inside_the_root_works),
         T(test_symlink_out_of_the_root_is_exdev_and_the_target_untouched),
         T(test_symlink_inside_the_root_works_when_relative),
+        T(test_root_slash_follows_absolute_symlinks_as_the_host),
         T(test_absolute_path_inside_the_root_names_the_same_file),
         T(test_o_creat_never_creates_outside_the_root),
         T(test_o_creat_inside_the_root_creates_the_host_file),

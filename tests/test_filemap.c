@@ -378,6 +378,9 @@ static void test_mmap_of_a_directory_is_enodev(void **state)
     /* Before the stack flag, which a file mapping may not have (host). */
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE | MAP_GROWSDOWN, f.dir, 0), -ENODEV);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE | MAP_GROWSDOWN, f.rw, 0), -EINVAL);
+    /* A directory's offsets have no limit of a regular file's size. */
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.dir, 0x7ffffffffffff000LL), -ENODEV);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.rw, 0x7ffffffffffff000LL), -EOVERFLOW);
     tu_assert_clean(e->m);
 }
 

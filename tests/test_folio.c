@@ -371,6 +371,28 @@ static void test_cut_folio_splits_unless_a_page_that_stays_is_dirty(void **state
     check_cut_of_a_folio(*state, "written", 1, 2, "1000");
 }
 
+/* A failed write dirties the new blocks of the whole folio it made, not
+ * only the one it began in: a hole punched in the folio's first page then
+ * cannot split it (its second page's buffer is dirty), so the page stays,
+ * zeroed. Host: a 5000-byte file, a failed 12 KiB write at 0x2000 (an
+ * order-1 folio, pages 2-3), MADV_REMOVE of page 2 through a shared
+ * mapping: pages 2 and 3 still cached. */
+static void test_punch_cannot_split_a_folio_a_failed_write_dirtied(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "punch"), 5000);
+    int fd = vms_open(e->t, "punch", O_RDWR, 0);
+    assert_true(fd >= 3);
+    vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+    int64_t map = vms_mmap(e->t, 0, PG, RW, MAP_SHARED, fd, 2 * PG);
+    assert_true(map > 0);
+    assert_int_equal(vms_pwrite(e->t, fd, bad, 3 * PG, 2 * PG), -EFAULT);
+    assert_layout(e, fd, 5, "1:o0 2:o1");
+    assert_int_equal(vms_madvise(e->t, (vms_addr)map, PG, MADV_REMOVE), 0);
+    assert_layout(e, fd, 5, "1:o0 2:o1");
+}
+
 /* A truncate to the size the file has cuts the page cache before it
  * zeroes the end block, as a shrink does. Host: a failed 8 KiB write into
  * an empty file (an order-1 folio), a truncate to 100 bytes (dirty: the
@@ -997,6 +1019,7 @@ int main(void)
         T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
+        T(test_punch_cannot_split_a_folio_a_failed_write_dirtied),
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),

@@ -1120,12 +1120,32 @@ static void test_fork_without_frames_for_tables_is_enomem(void **state)
     assert_int_equal(tu_load_byte(c, a + 7 * PG), (uint8_t)~7u);
 }
 
+/* The child gets a page table wherever the parent has one in memory it
+ * copies, even an empty one. Host (VmPTE): 4 MiB of anonymous memory with
+ * page 0 written and then dropped by MADV_DONTNEED: the child's page
+ * tables take as much as the parent's (56 kB both). */
+static void test_child_gets_the_parents_empty_page_tables(void **state)
+{
+    struct tu_env *e = *state;
+    vms_addr a = tu_mmap(e->t, 1ULL << 34, 4ULL << 20, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    tu_store_byte(e->t, a, 1);
+    assert_int_equal(vms_madvise(e->t, a, 4096, MADV_DONTNEED), 0);
+    uint64_t parent = tu_pgtable_frames(e->m);
+    vms_task *child = vms_fork(e->t);
+    assert_non_null(child);
+    assert_int_equal(tu_pgtable_frames(e->m), 2 * parent);
+    vms_exit(child);
+    tu_assert_clean(e->m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tu_env_setup, tu_env_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_fork_of_null_is_einval),
+        T(test_child_gets_the_parents_empty_page_tables),
         T(test_child_gets_the_next_pid_and_the_parents_cpu),
         T(test_fork_is_traced_with_both_pids),
         T(test_child_fault_counts_start_at_zero),

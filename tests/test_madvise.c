@@ -525,6 +525,41 @@ static void test_madvise_dontneed_of_a_dirty_file_page_reads_nothing_ahead(void 
                                                 "0100000000000000");
 }
 
+/* Guard markers give private anonymous memory an anon_vma, and a file
+ * VMA none that fork would copy apart: 15 pages guarded at pages 3-5,
+ * page 7 made readable (three VMAs), a fork, then pages 4-8 made
+ * executable in the child. Host: a private file mapping merges back into
+ * three VMAs; anonymous memory stays in five (each child VMA has an
+ * anon_vma of its own). */
+static int vmas_after_guard_split_fork_and_mprotect(struct env *e, int file)
+{
+    if (file) {
+        int fd = open_file(e, "g", 15, O_RDONLY);
+        map_file_at(e, V, 15 * PG, PROT_NONE, MAP_PRIVATE, fd);
+    } else {
+        map_at(e, V, 15 * PG, RW, MAP_PRIVATE | MAP_ANONYMOUS);
+    }
+    assert_int_equal(vms_madvise(e->t, V + 3 * PG, 3 * PG, MADV_GUARD_INSTALL), 0);
+    assert_int_equal(vms_mprotect(e->t, V + 7 * PG, PG, PROT_READ), 0);
+    vms_task *child = vms_fork(e->t);
+    assert_non_null(child);
+    assert_int_equal(vms_mprotect(child, V + 4 * PG, 5 * PG, PROT_EXEC), 0);
+    int n = tu_vma_count(child);
+    vms_exit(child);
+    tu_assert_clean(e->m);
+    return n;
+}
+
+static void test_guarded_file_vma_merges_again_after_fork(void **state)
+{
+    assert_int_equal(vmas_after_guard_split_fork_and_mprotect(*state, 1), 3);
+}
+
+static void test_guarded_anon_vma_stays_split_after_fork(void **state)
+{
+    assert_int_equal(vmas_after_guard_split_fork_and_mprotect(*state, 0), 5);
+}
+
 /* Shared anonymous memory without swap: reclaim unmaps its pages; one never
  * written holds only zeros and is dropped, a written one stays in memory.
  * Host: 18 populated pages, PAGEOUT of pages 1..17, then a load of each:
@@ -1703,6 +1738,8 @@ int main(void)
         T(test_madvise_pageout_drops_a_lazily_freed_page_that_was_only_read),
         T(test_madvise_pageout_keeps_a_page_written_after_free),
         T(test_madvise_pageout_drops_clean_file_pages_mapped_once),
+        T(test_guarded_file_vma_merges_again_after_fork),
+        T(test_guarded_anon_vma_stays_split_after_fork),
         T(test_madvise_pageout_of_a_dirty_shared_file_page_marks_it_for_readahead),
         T(test_madvise_pageout_of_a_dirty_private_file_page_marks_it_for_readahead),
         T(test_madvise_dontneed_of_a_dirty_file_page_reads_nothing_ahead),

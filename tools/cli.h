@@ -18,4 +18,11 @@ int cli_use_color(FILE *out, int no_color_flag);
 /* `vmsim demo`: argv[0] is "demo". */
 int demo_main(int argc, char **argv);
 
+/* `vmsim follow -- CMD ARGS`: argv[0] is "follow" (tools/follow.c). */
+int follow_main(int argc, char **argv);
+/* `vmsim compare SCENARIO`: argv[0] is "compare". */
+int compare_main(int argc, char **argv);
+/* `vmsim shell`: argv[0] is "shell". */
+int shell_main(int argc, char **argv);
+
 #endif

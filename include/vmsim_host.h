@@ -1,9 +1,12 @@
 /*
- * profile.h - the host profile: what one Linux host may differ in from
- * another, read from this host (profile.c) and put into a machine's config.
+ * vmsim_host.h - the host profile: what one Linux host may differ in from
+ * another, read from this host (host/profile.c, library vmsim_host) and put
+ * into a machine's config. The one place that reads the host: the tester
+ * (vmsim-difftest) and `vmsim follow` both take their machine's config from
+ * it, so that the simulated kernel and the host's compare like with like.
  */
-#ifndef DIFFTEST_PROFILE_H
-#define DIFFTEST_PROFILE_H
+#ifndef VMSIM_HOST_H
+#define VMSIM_HOST_H
 
 #include <stdint.h>
 #include <stdio.h>

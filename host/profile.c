@@ -1,9 +1,9 @@
 /*
- * profile.c - the host profile: everything vmsim models as configuration in
- * which one Linux host can differ from another, read from this host in one
- * place and put into a machine's config, so that the oracle compares like
- * with like. Nothing else in the tester (and no unit test) may look at the
- * host's CPU, sysctls or disk.
+ * profile.c - the host profile (include/vmsim_host.h): everything vmsim
+ * models as configuration in which one Linux host can differ from another,
+ * read from this host in one place and put into a machine's config, so that the oracle compares like
+ * with like. Nothing else in the tester, the tool (vmsim follow) or a unit
+ * test may look at the host's CPU, sysctls or disk.
  *
  * Each value is measured the way a program would notice it (pkey_alloc
  * succeeds or not; a hint above 47 bits is honoured or not; a partial
@@ -11,7 +11,7 @@
  * kernel publishes it in. A value that cannot be read keeps vmsim's default,
  * and the profile says so.
  */
-#include "profile.h"
+#include "vmsim_host.h"
 
 #include <errno.h>
 #include <fcntl.h>

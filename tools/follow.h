@@ -1,0 +1,174 @@
+/*
+ * follow.h - `vmsim follow`: a real program of this machine, run under
+ * ptrace, is the oracle. Each memory-management call it makes (and each open
+ * and close of a file, which decide the descriptors those calls name) is
+ * made again on a vmsim machine; the return values and /proc/PID/maps are
+ * compared after each.
+ *
+ * The parts, each in its own file:
+ *   follow_decode.c  system calls: what each number is to the follower, how
+ *                    it prints (strace-like) and how it reads as a scenario line;
+ *   follow_maps.c    maps text: the columns that cannot agree (device, inode)
+ *                    normalised, and a line-by-line difference;
+ *   follow_trace.c   the host side: the program under ptrace, stopped at
+ *                    every system call;
+ *   follow_sim.c     the vmsim side: the machine, the descriptor map, the calls;
+ *   follow.c         the command.
+ */
+#ifndef VMSIM_FOLLOW_H
+#define VMSIM_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "vmsim.h"
+
+/* ---- decoding (follow_decode.c) ---- */
+
+/* What a system call is to the follower. */
+enum fl_kind {
+    FL_OTHER,      /* nothing the follower repeats */
+    FL_MM,         /* mmap, munmap, mprotect, brk, mremap, madvise, msync, mincore */
+    FL_MM_UNMODELLED, /* changes the address space in a way vmsim cannot repeat */
+    FL_OPEN,       /* open, openat, openat2, creat: a path becomes a descriptor */
+    FL_CLOSE,      /* close */
+    FL_CLOSE_RANGE,
+    FL_DUP,        /* dup, dup2, dup3, fcntl(F_DUPFD*): a copy of a descriptor */
+    FL_NEW_FD,     /* a descriptor of something that is not a path (pipe, socket, ...) */
+    FL_EXEC,       /* execve, execveat */
+    FL_CLONE,      /* clone, clone3, fork, vfork */
+    FL_EXIT,       /* exit, exit_group */
+};
+
+/* One system call as the host made it. */
+struct fl_call {
+    long nr;           /* orig_rax */
+    uint64_t arg[6];   /* rdi rsi rdx r10 r8 r9 */
+    int64_t ret;       /* rax at the exit: >= 0, or -errno */
+    uint64_t mem_flags; /* flags the call passed in memory: openat2's how.flags,
+                           clone3's cl_args.flags */
+    int new_fds[2];    /* pipe, pipe2, socketpair: the descriptors written to memory */
+    char path[4096];   /* FL_OPEN: the path argument as the program passed it */
+    char target[4096]; /* FL_OPEN, FL_DUP: the file the new descriptor names
+                          (/proc/PID/fd), "" when it is not a path */
+};
+
+const char *fl_syscall_name(long nr); /* "mmap", ...; NULL when the follower does not know it */
+enum fl_kind fl_classify(const struct fl_call *c);
+/* Which argument of an FL_OPEN call is the path (0 for open/creat, 1 for openat/openat2). */
+int fl_path_arg(long nr);
+/* The open flags of an FL_OPEN call (openat2: mem_flags). */
+int fl_open_flags(const struct fl_call *c);
+/* FL_DUP: the descriptor copied. */
+int fl_dup_source(const struct fl_call *c);
+/* FL_NEW_FD: how many descriptors the call writes to memory (pipe, socketpair: 2), 0 for
+ * the ones it returns. */
+int fl_new_fds_in_memory(long nr);
+/* FL_CLONE: the new task shares the address space (a thread, or vfork before its exec). */
+int fl_clone_shares_vm(const struct fl_call *c);
+int fl_clone_is_thread(const struct fl_call *c);
+
+/* The call as a program's source would spell it, e.g.
+ * "mmap(NULL, 0x2000, READ|WRITE, PRIVATE|ANONYMOUS, -1, 0)". */
+void fl_format_call(const struct fl_call *c, char *buf, size_t size);
+/* A result: an address in hex for mmap/mremap/brk, else decimal, or -ENOMEM. */
+void fl_format_ret(const struct fl_call *c, int64_t ret, char *buf, size_t size);
+/* The call as a scenario line (docs: vmsim follow -o), vmfd the descriptor on
+ * vmsim's side; "" when the call has no line. */
+void fl_format_scenario(const struct fl_call *c, int vmfd, char *buf, size_t size);
+
+/* Scenario lines for what vmsim did where the call was not the program's
+ * own: "open PATH FLAGS" (the descriptor vmsim opened), and the exec. */
+void fl_format_open_line(const char *path, int flags, char *buf, size_t size);
+void fl_format_execve_line(const char *path, char *const argv[], char *const envp[], char *buf,
+                           size_t size);
+
+/* ---- maps (follow_maps.c) ---- */
+
+/* The maps text with the device and inode of each file line replaced by
+ * "dev ino", so that the host's and vmsim's files compare by path. Returns a
+ * malloc'd string, or NULL when out of memory. */
+char *fl_maps_normalise(const char *maps);
+/* Prints the lines that differ, "-" kernel, "+" vmsim; returns how many
+ * differences (a line of each side whose ranges overlap is one). */
+int fl_maps_diff(const char *kernel, const char *vmsim, FILE *out);
+/* The start of the [stack] line, or 0 when there is none. */
+uint64_t fl_maps_stack_start(const char *maps);
+
+/* ---- the host side (follow_trace.c) ---- */
+
+struct fl_tracee {
+    pid_t pid;
+    int exited;      /* the program is gone: status holds how */
+    int status;      /* waitpid status */
+    int threads;     /* the program made a thread (not followed) */
+    int mem_fd;      /* /proc/PID/mem of the current image, or -1 */
+};
+
+/* Starts path under ptrace with ASLR off and transparent huge pages off;
+ * returns at its first exec with the new image in place. 0, or -1 with the
+ * reason in err (ENOENT, ptrace refused, ...). */
+int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
+                   char *const envp[], char *err, size_t errsize);
+/* Runs to the next system call entry; 0, 1 when the program is gone, -1 on error. */
+int fl_trace_next_entry(struct fl_tracee *t, struct fl_call *c);
+/* Runs to that call's exit and fills c->ret (and the paths). 1 when the call did not
+ * return (exit_group, or an exec: then c->ret is 0 and *exec_happened is 1). */
+int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened);
+/* /proc/PID/maps as a malloc'd string, or NULL. */
+char *fl_trace_maps(const struct fl_tracee *t);
+/* The descriptors open in the program (ascending); returns how many, or -1. */
+int fl_trace_fds(const struct fl_tracee *t, int *fds, int max);
+/* readlink(/proc/PID/fd/N): the path, or "" when it is not one (pipe:, socket:, ...). */
+void fl_trace_fd_path(const struct fl_tracee *t, int fd, char *buf, size_t size);
+/* The program's executable, from /proc/PID/exe. */
+void fl_trace_exe(const struct fl_tracee *t, char *buf, size_t size);
+/* Reads len bytes of the program's memory; 0 or -1. */
+int fl_trace_read(const struct fl_tracee *t, uint64_t addr, void *buf, size_t len);
+/* The program's pagemap entries (bit 63 present, bit 61 file page or shared
+ * anonymous) for npages pages from start; 0 or -1. */
+int fl_trace_pagemap(const struct fl_tracee *t, uint64_t start, size_t npages, uint64_t *entries);
+/* Reads the program's argv and envp at an exec stop, from its stack (the strings the
+ * kernel copied); malloc'd NULL-terminated arrays. */
+int fl_trace_exec_args(const struct fl_tracee *t, char ***argv, char ***envp);
+void fl_free_strings(char **v);
+void fl_trace_kill(struct fl_tracee *t);
+
+/* ---- the vmsim side (follow_sim.c) ---- */
+
+struct fl_sim;
+/* A machine configured from the host profile (scratch: a folder of the
+ * disk to measure), rooted at "/", whose one task runs vms_execve of path. */
+struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize);
+void fl_sim_destroy(struct fl_sim *s);
+vms_machine *fl_sim_machine(struct fl_sim *s);
+/* Every call vmsim makes from now on is written to out as a scenario line. */
+void fl_sim_set_scenario(struct fl_sim *s, FILE *out);
+/* vms_execve: 0 or -errno. */
+int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *const envp[]);
+/* The call made on vmsim: its result, -errno; *note (static text) says why the call
+ * could not be repeated when the result is meaningless (then it returns INT64_MIN). */
+int64_t fl_sim_call(struct fl_sim *s, const struct fl_call *c, const char **note);
+/* Every descriptor has the same number on both sides (until the program
+ * picks a number itself, dup2, or gets one below 3, which vmsim never gives). */
+int fl_sim_fds_match(const struct fl_sim *s);
+/* The descriptor on vmsim's side for the host's fd, or -1. */
+int fl_sim_fd(const struct fl_sim *s, int host_fd);
+/* After an exec: descriptors the host closed (close-on-exec) are closed here too. */
+void fl_sim_sync_fds(struct fl_sim *s, const int *host_fds, int n);
+/* vms_maps as a malloc'd string. */
+char *fl_sim_maps(struct fl_sim *s);
+/* The stack grew on the host (faults the follower does not see): a load at the host's
+ * lowest stack address grows vmsim's stack the same way. */
+void fl_sim_grow_stack(struct fl_sim *s, uint64_t host_stack_start);
+/* The program wrote a page of private memory on the host (it holds an
+ * anonymous page there): the same byte is stored at va on vmsim, unless
+ * vmsim has a page there already. 1 when it stored, 0 when not needed, -1
+ * when the store raised a signal. */
+int fl_sim_mirror_store(struct fl_sim *s, uint64_t va, unsigned char byte);
+/* Whether vmsim maps a page at va. */
+int fl_sim_present(struct fl_sim *s, uint64_t va);
+
+#endif

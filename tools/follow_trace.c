@@ -1,0 +1,433 @@
+/*
+ * follow_trace.c - the host side of `vmsim follow`: a real program under
+ * ptrace, stopped at the entry and at the exit of each of its system calls.
+ *
+ * The program starts as Linux starts a program run with `setarch -R`: the
+ * child asks to be traced, turns address randomisation off
+ * (personality(ADDR_NO_RANDOMIZE), kept across exec) and transparent huge
+ * pages off (PR_SET_THP_DISABLE, kept across exec), stops, and execs. The
+ * tracer takes it from its first exec (PTRACE_O_TRACEEXEC), when the new
+ * image is in place. Only that process is traced: its children and threads
+ * run untraced (no PTRACE_O_TRACECLONE), and the follower says so.
+ */
+#include "follow.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PR_SET_THP_DISABLE
+#define PR_SET_THP_DISABLE 41
+#endif
+#define SYSCALL_STOP (SIGTRAP | 0x80) /* PTRACE_O_TRACESYSGOOD */
+
+/* What the child tells the tracer when it cannot get as far as its exec. */
+struct child_failure {
+    int step; /* 0 ptrace, 1 exec */
+    int err;
+};
+
+static void child_fail(int fd, int step)
+{
+    struct child_failure f = {step, errno};
+    if (write(fd, &f, sizeof(f)) < 0)
+        _exit(126);
+    _exit(127);
+}
+
+static void child(int report, const char *path, char *const argv[], char *const envp[])
+{
+    if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+        child_fail(report, 0);
+    /* 0, 1 and 2 open, as vmsim's descriptor table starts (it never hands
+     * them out): a closed one would take the program's first open. */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            child_fail(report, 0);
+    personality(ADDR_NO_RANDOMIZE);
+    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    /* The program gets the follower's 0, 1 and 2 and nothing else, so that
+     * its first open returns 3, as vmsim's first open does. */
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    raise(SIGSTOP);
+    execve(path, argv, envp);
+    child_fail(report, 1);
+}
+
+static int wait_stop(struct fl_tracee *t)
+{
+    int status;
+    if (waitpid(t->pid, &status, 0) < 0)
+        return -1;
+    t->status = status;
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        t->exited = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Resumes to the next stop; a signal the program was to receive is passed on. */
+static int resume(struct fl_tracee *t, int sig) { return ptrace(PTRACE_SYSCALL, t->pid, NULL, (void *)(long)sig) ? -1 : 0; }
+
+static int is_exec_event(int status) { return WIFSTOPPED(status) && status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)); }
+static int is_syscall_stop(int status) { return WIFSTOPPED(status) && WSTOPSIG(status) == SYSCALL_STOP; }
+
+/* The signal to deliver when the program resumes from this stop: a
+ * signal-delivery stop passes its signal on; ptrace's own stops none. */
+static int pending_signal(int status)
+{
+    if (!WIFSTOPPED(status) || is_syscall_stop(status) || status >> 16)
+        return 0;
+    return WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
+}
+
+static void open_mem(struct fl_tracee *t)
+{
+    char path[64];
+    if (t->mem_fd >= 0)
+        close(t->mem_fd);
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+    t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
+                   char *const envp[], char *err, size_t errsize)
+{
+    memset(t, 0, sizeof(*t));
+    t->mem_fd = -1;
+    int report[2];
+    if (pipe2(report, O_CLOEXEC)) {
+        snprintf(err, errsize, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    t->pid = fork();
+    if (t->pid < 0) {
+        snprintf(err, errsize, "fork: %s", strerror(errno));
+        close(report[0]);
+        close(report[1]);
+        return -1;
+    }
+    if (t->pid == 0) {
+        close(report[0]);
+        child(report[1], path, argv, envp);
+    }
+    close(report[1]);
+    int stopped = wait_stop(t) == 0;
+    if (stopped && ptrace(PTRACE_SETOPTIONS, t->pid, NULL,
+                          (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL))) {
+        snprintf(err, errsize, "ptrace(PTRACE_SETOPTIONS): %s", strerror(errno));
+        fl_trace_kill(t);
+        close(report[0]);
+        return -1;
+    }
+    /* Up to the exec event, from the child's own SIGSTOP (not delivered:
+     * ptrace took it) through execve's entry. */
+    for (int sig = 0; stopped && !is_exec_event(t->status); sig = pending_signal(t->status)) {
+        if (resume(t, sig) || wait_stop(t))
+            stopped = 0;
+    }
+    if (!stopped) {
+        struct child_failure f;
+        ssize_t n = read(report[0], &f, sizeof(f));
+        close(report[0]);
+        if (n == (ssize_t)sizeof(f) && f.step == 0)
+            snprintf(err, errsize,
+                     "ptrace is refused here (%s): a container or a security policy forbids "
+                     "tracing (it needs ptrace, e.g. CAP_SYS_PTRACE or kernel.yama.ptrace_scope "
+                     "0/1)", strerrordesc_np(f.err) ? strerrordesc_np(f.err) : "?");
+        else if (n == (ssize_t)sizeof(f))
+            snprintf(err, errsize, "cannot execute %s: %s", path,
+                     strerrordesc_np(f.err) ? strerrordesc_np(f.err) : "?");
+        else
+            snprintf(err, errsize, "the program ended before its exec");
+        if (!t->exited)
+            fl_trace_kill(t);
+        return -1;
+    }
+    close(report[0]);
+    /* execve's exit stop: the program is about to run its first instruction. */
+    if (resume(t, 0) || wait_stop(t)) {
+        snprintf(err, errsize, "the program ended at its exec");
+        return -1;
+    }
+    open_mem(t);
+    return 0;
+}
+
+int fl_trace_read(const struct fl_tracee *t, uint64_t addr, void *buf, size_t len)
+{
+    struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+    if (process_vm_readv(t->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+        return 0;
+    /* process_vm_readv may be refused where /proc/PID/mem is not. */
+    if (t->mem_fd >= 0 && pread(t->mem_fd, buf, len, (off_t)addr) == (ssize_t)len)
+        return 0;
+    return -1;
+}
+
+/* A NUL-terminated string of the program's, read a byte range at a time so
+ * that no read crosses into a page that is not mapped. */
+static void read_string(const struct fl_tracee *t, uint64_t addr, char *buf, size_t size)
+{
+    size_t got = 0;
+    buf[0] = '\0';
+    while (got + 1 < size) {
+        size_t chunk = 4096 - ((addr + got) & 4095);
+        if (chunk > size - 1 - got)
+            chunk = size - 1 - got;
+        if (fl_trace_read(t, addr + got, buf + got, chunk))
+            break;
+        void *nul = memchr(buf + got, '\0', chunk);
+        if (nul)
+            return;
+        got += chunk;
+    }
+    buf[got] = '\0';
+}
+
+static void read_args(struct fl_tracee *t, struct fl_call *c)
+{
+    struct user_regs_struct r;
+    memset(c, 0, sizeof(*c));
+    if (ptrace(PTRACE_GETREGS, t->pid, NULL, &r))
+        return;
+    c->nr = (long)r.orig_rax;
+    uint64_t a[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+    memcpy(c->arg, a, sizeof(a));
+    enum fl_kind kind = fl_classify(c);
+    if (kind == FL_OPEN || kind == FL_EXEC) {
+        int at = c->nr == SYS_execveat ? 1 : kind == FL_OPEN ? fl_path_arg(c->nr) : 0;
+        read_string(t, c->arg[at], c->path, sizeof(c->path));
+    }
+    uint64_t word;
+    if (c->nr == SYS_openat2 && !fl_trace_read(t, c->arg[2], &word, sizeof(word)))
+        c->mem_flags = word; /* struct open_how: flags first */
+    if (c->nr == SYS_clone3 && !fl_trace_read(t, c->arg[0], &word, sizeof(word)))
+        c->mem_flags = word; /* struct clone_args: flags first */
+}
+
+int fl_trace_next_entry(struct fl_tracee *t, struct fl_call *c)
+{
+    for (;;) {
+        if (resume(t, pending_signal(t->status)))
+            return -1;
+        int r = wait_stop(t);
+        if (r)
+            return r;
+        if (is_syscall_stop(t->status)) {
+            read_args(t, c);
+            return 0;
+        }
+    }
+}
+
+static void fd_target(const struct fl_tracee *t, int fd, char *buf, size_t size)
+{
+    fl_trace_fd_path(t, fd, buf, size);
+}
+
+int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened)
+{
+    *exec_happened = 0;
+    for (;;) {
+        if (resume(t, pending_signal(t->status)))
+            return -1;
+        int r = wait_stop(t);
+        if (r)
+            return 1;
+        if (is_exec_event(t->status)) {
+            *exec_happened = 1;
+            open_mem(t);
+            continue; /* on to execve's exit stop */
+        }
+        if (is_syscall_stop(t->status))
+            break;
+    }
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, t->pid, NULL, &r))
+        return -1;
+    c->ret = (int64_t)r.rax;
+    enum fl_kind kind = fl_classify(c);
+    int in_memory = fl_new_fds_in_memory(c->nr);
+    if (c->ret >= 0 && !in_memory && (kind == FL_OPEN || kind == FL_DUP || kind == FL_NEW_FD))
+        fd_target(t, (int)c->ret, c->target, sizeof(c->target));
+    if (in_memory && c->ret == 0) {
+        uint64_t where = c->nr == SYS_socketpair ? c->arg[3] : c->arg[0];
+        if (fl_trace_read(t, where, c->new_fds, sizeof(c->new_fds)))
+            c->new_fds[0] = c->new_fds[1] = -1;
+    }
+    return 0;
+}
+
+int fl_trace_pagemap(const struct fl_tracee *t, uint64_t start, size_t npages, uint64_t *entries)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)t->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t bytes = npages * sizeof(*entries);
+    ssize_t n = pread(fd, entries, bytes, (off_t)((start / 4096) * sizeof(*entries)));
+    close(fd);
+    return n == (ssize_t)bytes ? 0 : -1;
+}
+
+static char *slurp(const char *path, size_t *len_out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 8192, len = 0;
+    char *buf = malloc(cap);
+    for (ssize_t n = 1; buf && n > 0;) {
+        if (len + 4096 + 1 > cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n > 0)
+            len += (size_t)n;
+    }
+    close(fd);
+    if (buf)
+        buf[len] = '\0';
+    if (len_out)
+        *len_out = len;
+    return buf;
+}
+
+char *fl_trace_maps(const struct fl_tracee *t)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->pid);
+    return slurp(path, NULL);
+}
+
+static int compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int fl_trace_fds(const struct fl_tracee *t, int *fds, int max)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL && n < max;)
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+            fds[n++] = atoi(e->d_name);
+    closedir(d);
+    qsort(fds, (size_t)n, sizeof(*fds), compare_ints);
+    return n;
+}
+
+void fl_trace_fd_path(const struct fl_tracee *t, int fd, char *buf, size_t size)
+{
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)t->pid, fd);
+    ssize_t n = readlink(link, buf, size - 1);
+    buf[n < 0 ? 0 : n] = '\0';
+    static const char deleted[] = " (deleted)";
+    size_t len = strlen(buf), dl = sizeof(deleted) - 1;
+    /* Only a path vmsim can open again: not pipe:[..], socket:[..],
+     * anon_inode:[..], nor a file removed since (memfd_create's among them). */
+    if (buf[0] != '/' || (len >= dl && strcmp(buf + len - dl, deleted) == 0))
+        buf[0] = '\0';
+}
+
+void fl_trace_exe(const struct fl_tracee *t, char *buf, size_t size)
+{
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/exe", (int)t->pid);
+    ssize_t n = readlink(link, buf, size - 1);
+    buf[n < 0 ? 0 : n] = '\0';
+}
+
+/* A NUL-separated list (/proc/PID/cmdline, environ) as a NULL-terminated array. */
+static char **split_nul(const char *buf, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += buf[i] == '\0';
+    if (len && buf[len - 1] != '\0')
+        n++;
+    char **v = calloc(n + 1, sizeof(*v));
+    if (!v)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < len && k < n; k++) {
+        size_t l = strnlen(buf + i, len - i);
+        v[k] = strndup(buf + i, l);
+        if (!v[k]) {
+            fl_free_strings(v);
+            return NULL;
+        }
+        i += l + 1;
+    }
+    return v;
+}
+
+int fl_trace_exec_args(const struct fl_tracee *t, char ***argv, char ***envp)
+{
+    char path[64];
+    size_t alen = 0, elen = 0;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)t->pid);
+    char *a = slurp(path, &alen);
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)t->pid);
+    char *e = slurp(path, &elen);
+    *argv = a ? split_nul(a, alen) : NULL;
+    *envp = e ? split_nul(e, elen) : NULL;
+    free(a);
+    free(e);
+    if (*argv && *envp)
+        return 0;
+    fl_free_strings(*argv);
+    fl_free_strings(*envp);
+    *argv = *envp = NULL;
+    return -1;
+}
+
+void fl_free_strings(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+void fl_trace_kill(struct fl_tracee *t)
+{
+    if (t->mem_fd >= 0)
+        close(t->mem_fd);
+    t->mem_fd = -1;
+    if (t->pid > 0 && !t->exited) {
+        kill(t->pid, SIGKILL);
+        int status;
+        while (waitpid(t->pid, &status, 0) == t->pid && !WIFEXITED(status) && !WIFSIGNALED(status))
+            ;
+        t->exited = 1;
+    }
+}

@@ -1,0 +1,165 @@
+/*
+ * Narration of Lua scenarios (see narrate.h): the call hooks of the Lua
+ * binding, turned into lines, and the counters as a table.
+ */
+#include "narrate.h"
+
+#include <inttypes.h>
+#include <lua.h>
+#include <string.h>
+
+void narrator_init(struct narrator *n, FILE *out, int color)
+{
+    *n = (struct narrator){.out = out};
+    set_palette(&n->c, color);
+}
+
+void narrator_hooks(struct narrator *n, struct vmsim_lua_hooks *h)
+{
+    h->arg = n;
+    h->call_begin = narrate_call_begin;
+    h->call_end = narrate_call_end;
+    h->event = narrate_event;
+}
+
+void narrate_end_line(struct narrator *n)
+{
+    if (n->open_call) {
+        fputc('\n', n->out);
+        n->open_call = 0;
+    }
+}
+
+/* ---- calls ---- */
+
+/* Slot 1 is the receiver when it is a machine or a task handle. */
+static int has_receiver(lua_State *L, const struct vmsim_lua_call *call)
+{
+    return call->nargs >= 1 && lua_type(L, 1) == LUA_TUSERDATA;
+}
+
+/* "task 1000: mmap(0x0, 8192, "rw", "private|anonymous")" */
+static void print_call(struct narrator *n, lua_State *L, const struct vmsim_lua_call *call)
+{
+    int first = 1;
+    if (has_receiver(L, call)) {
+        vmsim_lua_write_value(L, 1, 0, n->out);
+        fputs(": ", n->out);
+        first = 2;
+    } else {
+        fputs("vmsim.", n->out);
+    }
+    fprintf(n->out, "%s%s%s(", n->c.head, call->name, n->c.reset);
+    for (int i = first; i <= call->nargs; i++) {
+        if (i > first)
+            fputs(", ", n->out);
+        vmsim_lua_write_value(L, i, (call->hex >> (i - 1)) & 1, n->out);
+    }
+    fputc(')', n->out);
+}
+
+static void print_results(struct narrator *n, lua_State *L, const struct vmsim_lua_call *call)
+{
+    if (call->nres == 0) {
+        fputc('\n', n->out);
+        return;
+    }
+    fputs(" = ", n->out);
+    int base = lua_gettop(L) - call->nres;
+    for (int j = 1; j <= call->nres; j++) {
+        if (j > 1)
+            fputs(", ", n->out);
+        vmsim_lua_write_value(L, base + j, (call->hex >> (16 + j - 1)) & 1, n->out);
+    }
+    fputc('\n', n->out);
+}
+
+void narrate_call_begin(void *narrator, lua_State *L, const struct vmsim_lua_call *call)
+{
+    struct narrator *n = narrator;
+    narrate_end_line(n); /* the last call raised an error */
+    print_call(n, L, call);
+    n->open_call = 1;
+}
+
+void narrate_call_end(void *narrator, lua_State *L, const struct vmsim_lua_call *call)
+{
+    struct narrator *n = narrator;
+    if (!n->open_call) /* events came between: the results under them */
+        fputs("   ", n->out);
+    print_results(n, L, call);
+    n->open_call = 0;
+}
+
+/* ---- events ---- */
+
+static const char *event_color(const struct palette *c, enum vms_event_kind kind)
+{
+    switch (kind) {
+    case VMS_EV_TLB_MISS: return c->miss;
+    case VMS_EV_WALK_STEP: return c->walk;
+    case VMS_EV_PGTABLE_ALLOC:
+    case VMS_EV_PGTABLE_FREE:
+    case VMS_EV_FRAME_ALLOC: return c->alloc;
+    case VMS_EV_FAULT:
+    case VMS_EV_SIGNAL: return c->fault;
+    case VMS_EV_TLB_FILL: return c->fill;
+    case VMS_EV_FLUSH:
+    case VMS_EV_IPI:
+    case VMS_EV_CR3: return c->flush;
+    default: return c->head;
+    }
+}
+
+/* The library's line for the event, indented, its tag word in the kind's
+ * colour. */
+void narrate_event(void *narrator, const struct vms_event *ev)
+{
+    struct narrator *n = narrator;
+    narrate_end_line(n);
+    char line[256];
+    vms_event_format(ev, line, sizeof(line)); /* longer lines are cut, never overrun */
+    size_t tag = strcspn(line, " ");
+    fprintf(n->out, "    %s%.*s%s%s\n", event_color(&n->c, ev->kind), (int)tag, line,
+            n->c.reset, line + tag);
+}
+
+/* ---- counters ---- */
+
+#define COUNTER(f) {#f, offsetof(struct vms_stats, f)}
+const struct narrate_counter narrate_counters[] = {
+    COUNTER(tlb_hits), COUNTER(tlb_misses), COUNTER(page_walks), COUNTER(walk_refs),
+    COUNTER(shootdowns), COUNTER(ipis), COUNTER(flushes_full), COUNTER(flushes_single),
+    COUNTER(context_switches), COUNTER(minor_faults), COUNTER(major_faults),
+    COUNTER(cow_faults), COUNTER(frames_total), COUNTER(frames_used), COUNTER(pgtable_frames),
+    COUNTER(cache_frames), COUNTER(dirty_pages), COUNTER(io.disk_to_cache),
+    COUNTER(io.cache_to_user), COUNTER(io.user_to_cache), COUNTER(io.cache_to_disk),
+    COUNTER(io.disk_reads), COUNTER(io.disk_writes),
+};
+#undef COUNTER
+const size_t narrate_nr_counters = sizeof(narrate_counters) / sizeof(narrate_counters[0]);
+
+uint64_t narrate_counter_value(const struct vms_stats *s, const struct narrate_counter *c)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)s + c->offset, sizeof(v));
+    return v;
+}
+
+void narrate_stats(struct narrator *n, unsigned machine, const struct vms_stats *now,
+                   const struct vms_stats *change, const char *change_title)
+{
+    narrate_end_line(n);
+    fprintf(n->out, "%scounters of machine %u:%s\n", n->c.dim, machine, n->c.reset);
+    if (change)
+        fprintf(n->out, "%s  %-20s %12s  %12s%s\n", n->c.dim, "", "now", change_title,
+                n->c.reset);
+    for (size_t i = 0; i < narrate_nr_counters; i++) {
+        const struct narrate_counter *c = &narrate_counters[i];
+        fprintf(n->out, "  %-20s %12" PRIu64, c->name, narrate_counter_value(now, c));
+        /* the gauges' change is modulo 2^64: signed, a decrease shows */
+        if (change && strcmp(c->name, "frames_total") != 0) /* the machine's size */
+            fprintf(n->out, "  %+12" PRId64, (int64_t)narrate_counter_value(change, c));
+        fputc('\n', n->out);
+    }
+}
