@@ -48,8 +48,8 @@ static int64_t advised_flags(const struct vm_area_struct *vma, int behavior)
         return (int64_t)(f & ~VM_DONTCOPY);
     case MADV_DONTDUMP: return (int64_t)(f | VM_DONTDUMP);
     case MADV_DODUMP:
-        if (f & (VM_DROPPABLE | VM_SPECIAL))
-            return -EINVAL; /* droppable memory is never dumped */
+        if ((f & VM_DROPPABLE) || (!(f & VM_HUGETLB) && (f & VM_SPECIAL)))
+            return -EINVAL; /* droppable memory is never dumped; hugetlb's may be */
         return (int64_t)(f & ~VM_DONTDUMP);
     case MADV_HUGEPAGE: return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
     case MADV_NOHUGEPAGE: return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
