@@ -163,12 +163,16 @@ enum vms_event_kind {
     VMS_EV_TLB_FILL,      /* a: va; pa: frame */
     VMS_EV_FLUSH,         /* cpu; a..b: range (b == 0: full flush) */
     VMS_EV_IPI,           /* cpu: target of a shootdown IPI */
-    VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd */
+    VMS_EV_CR3,           /* cpu switched to a task's mm; pa: its pgd, index: its PCID
+                             (0: none, TLB flushed), b: 1 when the PCID's entries were kept */
     VMS_EV_SIGNAL,        /* a: va; index: signo; level: si_code */
     VMS_EV_FORK,          /* cpu; a: parent's pid; b: child's pid */
     VMS_EV_FRAME_FREE,    /* a block of VMS_EV_FRAME_ALLOC back to the allocator: pa; level:
                              its order; detail: "anon" (anon, anon-read and cow pages alike),
                              "shmem" or "page cache" */
+    VMS_EV_OOM_KILL,      /* a: victim's pid; b: its badness (oom_badness: pages);
+                             level: its oom_score_adj; detail: the kernel's log line
+                             ("Out of memory: Killed process ...") */
 };
 
 struct vms_event {
@@ -210,7 +214,8 @@ int vms_event_json(const struct vms_event *ev, char *buf, size_t len);
 struct vms_config {
     uint64_t phys_bytes;          /* simulated RAM; default 1 GiB */
     unsigned ncpus;               /* default 4, at most VMS_MAX_CPUS */
-    uint64_t swap_bytes;          /* swap space (SwapTotal); 0. Only the commit limit counts it */
+    uint64_t swap_bytes;          /* swap space (SwapTotal), in a host file the machine makes in
+                                     its root folder (or $TMPDIR) and removes; 0 */
     int pgtable_levels;           /* 4 (48-bit) or 5 (57-bit); default 4 */
     int pcid;                     /* tag TLB entries by PCID; default 0 */
     struct vms_tlb_geometry dtlb; /* L1 data TLB: 64 entries, 4-way */
@@ -254,6 +259,14 @@ struct vms_config {
                                       1/32 of mem_total up to 8 MiB */
     uint64_t user_reserve_kbytes; /* vm.user_reserve_kbytes (strict mode); UINT64_MAX: 1/32 of
                                      mem_total up to 128 MiB */
+    /* Reclaim (src/vmscan.c). */
+    uint64_t min_free_kbytes;     /* vm.min_free_kbytes: the min watermark; UINT64_MAX: Linux's
+                                     boot value from phys_bytes, sqrt(16 * KiB) within 128 KiB..
+                                     256 MiB; 0: no reserve */
+    unsigned watermark_scale_factor; /* vm.watermark_scale_factor: low and high lie this many
+                                        ten-thousandths of RAM (at least min/4) above min; 10 */
+    unsigned swappiness;          /* vm.swappiness: anon against file pages in reclaim, 0..200; 60 */
+    unsigned page_cluster;        /* vm.page-cluster: swap-in reads up to 2^page_cluster slots; 3 */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };
@@ -275,10 +288,34 @@ void vms_machine_destroy(vms_machine *m);
 vms_task *vms_spawn(vms_machine *m, const char *comm); /* new process, on CPU 0 */
 vms_task *vms_fork(vms_task *parent);                  /* copy-on-write copy of the mm */
 vms_task *vms_clone_thread(vms_task *t);               /* shares t's mm */
+/* Ends a task, or releases the handle of one the OOM killer killed. */
 void vms_exit(vms_task *t);
 int vms_schedule(vms_task *t, unsigned cpu);           /* 0, or -EINVAL */
 int vms_task_pid(const vms_task *t);
 unsigned vms_task_cpu(const vms_task *t);
+
+/* Out of memory. When an allocation finds no frame and nothing can be
+ * reclaimed, the OOM killer kills the process with the highest badness (its
+ * resident pages + swap entries + page-table pages, plus oom_score_adj
+ * thousandths of RAM + swap; the youngest among equals), which may be
+ * another process than the one allocating. Every thread of it is killed and
+ * its memory freed (address space, descriptors) before the next call
+ * returns, as the OOM reaper does; a VMS_EV_OOM_KILL event says so.
+ * The handles stay valid until vms_exit releases them: an access through one
+ * returns SIGKILL (vms_last_fault: SIGKILL, SI_KERNEL), every system call
+ * -ESRCH, vms_fork and vms_clone_thread NULL with errno ESRCH;
+ * vms_brk returns 0; vms_task_pid, vms_task_cpu, vms_task_rusage and
+ * vms_task_killed still answer. A call during which the caller's own process was killed returns
+ * what the failed allocation gave (an access: SIGKILL). When no process may
+ * be killed (all at -1000) the allocation fails: the access returns SIGKILL
+ * and the task lives on. */
+int vms_task_killed(const vms_task *t); /* 1 once the OOM killer killed its process */
+/* /proc/PID/oom_score_adj, for the task's whole process: 0, -EINVAL outside
+ * -1000..1000, -EACCES below the process's floor (0 unless set by a
+ * privileged task) without config.privileged (CAP_SYS_RESOURCE), -ESRCH. */
+int vms_set_oom_score_adj(vms_task *t, int adj);
+int vms_get_oom_score_adj(vms_task *t, int *adj); /* 0 and *adj, or -ESRCH */
+int vms_oom_score(vms_task *t);      /* /proc/PID/oom_score: 0..1333, or -ESRCH */
 
 /* Files: host paths confined to config.root (EXDEV for a path that leaves it). */
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode);
@@ -371,8 +408,14 @@ struct vms_walk {
     } step[5];   /* top level first; steps past a missing table are zero */
     int present; /* 1 when va maps to a frame */
     uint64_t pa; /* physical address of va when present */
+    /* A non-present PTE holding a swap entry (x86-64's layout: type in bits
+     * 59-63, offset inverted in bits 9-58, bit 7 exclusive): */
+    int swap;              /* 1 when the PTE holds one */
+    unsigned swap_type;    /* the swap area: 0 */
+    uint64_t swap_offset;  /* the slot, in pages from the start of the area */
+    int swap_exclusive;    /* the page was this mm's alone */
 };
-int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w); /* 0, or -EFAULT */
+int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w); /* 0, -EFAULT or -ESRCH */
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len);
 void vms_task_rusage(const vms_task *t, uint64_t *minflt, uint64_t *majflt);
 
@@ -399,6 +442,20 @@ struct vms_io_stats {
     uint64_t disk_reads, disk_writes; /* pages */
 };
 
+/* Reclaim's counters, as /proc/vmstat names them (pages unless named). */
+struct vms_vmstat {
+    uint64_t pgscan_kswapd, pgscan_direct;   /* inactive-list pages looked at */
+    uint64_t pgsteal_kswapd, pgsteal_direct; /* ... and freed */
+    uint64_t pgscan_anon, pgscan_file, pgsteal_anon, pgsteal_file;
+    uint64_t pgrefill;      /* active-list pages looked at */
+    uint64_t pgactivate, pgdeactivate;
+    uint64_t pgpgout;       /* KiB written back by reclaim */
+    uint64_t pswpin, pswpout; /* pages read from and written to swap */
+    uint64_t allocstall;    /* direct reclaims */
+    uint64_t pageoutrun;    /* kswapd runs */
+    uint64_t unevictable_pgs_mlocked, unevictable_pgs_munlocked;
+};
+
 struct vms_stats {
     uint64_t tlb_hits, tlb_misses;   /* accesses that hit / missed every TLB level */
     uint64_t page_walks, walk_refs;
@@ -411,8 +468,11 @@ struct vms_stats {
     uint64_t pgtable_frames;         /* of which page tables */
     uint64_t cache_frames;           /* of which host files' page cache */
     uint64_t dirty_pages;            /* page-cache pages not yet written back */
+    uint64_t oom_kill;               /* processes the OOM killer killed (vmstat oom_kill) */
+    struct vms_vmstat vm;
     struct vms_io_stats io;
     unsigned ncpus;
+    uint64_t watermark[3];           /* min, low, high free frames (/proc/zoneinfo); not counters */
     struct vms_cpu_stats cpu[VMS_MAX_CPUS];
 };
 void vms_get_stats(vms_machine *m, struct vms_stats *s);
@@ -425,6 +485,9 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
                     struct vms_stats *out);
 
 int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
+/* /proc/meminfo, line for line in Linux's format ("MemTotal:    1048576 kB");
+ * 0, or -EIO when out cannot be written. */
+int vms_meminfo(vms_machine *m, FILE *out);
 int vms_check(vms_machine *m, FILE *report); /* 0 when every invariant holds */
 
 #ifdef __cplusplus

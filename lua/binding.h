@@ -40,6 +40,8 @@ struct vl_machine_rec {
     int handler_error;  /* registry reference of the error it raised */
     struct vl_ctx *ctx;
     struct vl_machine_rec *next, **pprev;
+    struct vl_task_ud *tasks; /* every live task handle of the machine */
+    unsigned next_group;      /* numbers the address spaces handles share */
     unsigned number; /* 1, 2, ... in the order of creation */
     unsigned ncpus;
     uint64_t phys_bytes;
@@ -54,6 +56,9 @@ struct vl_task_ud {
     vms_task *t; /* NULL once exited */
     int pid;
     unsigned machine; /* its machine's number */
+    unsigned group;   /* handles of threads sharing an address space share it:
+                         execve in one ends the others (they are freed) */
+    struct vl_task_ud *next, **pprev; /* in rec->tasks */
 };
 
 /* A method: its C function, its name and which arguments/results are
@@ -84,8 +89,13 @@ int64_t vl_opt_flags(lua_State *L, int arg, const struct vl_flag_kind *k, int64_
 /* Drops one handle's reference to rec; the last frees it. */
 void vl_rec_put(lua_State *L, struct vl_machine_rec *rec);
 
-/* Pushes a new task handle for t (created by a call on rec's machine). */
-void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int machine_arg);
+/* Pushes a new task handle for t (created by a call on rec's machine): in
+ * the address-space group `group`, or a new one when 0. */
+void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int machine_arg,
+                  unsigned group);
+
+/* Unlinks a task handle from its machine's list (its finalizer). */
+void vl_task_unlink(struct vl_task_ud *ud);
 
 /* Before and after a library call on rec's machine: marks it busy, and
  * re-raises an error its event handler raised meanwhile. */

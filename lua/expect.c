@@ -15,7 +15,7 @@ static void report_where(lua_State *L, struct vl_ctx *ctx)
 {
     luaL_where(L, 1); /* "file:line:" of the script line that called */
     const char *where = lua_tostring(L, -1);
-    fprintf(ctx->report, "%s%s", where, *where ? " " : "");
+    fputs(where, ctx->report); /* "file:line: " */
     lua_pop(L, 1);
 }
 

@@ -97,9 +97,12 @@ uint64_t vl_check_size(lua_State *L, int arg)
 {
     if (lua_type(L, arg) == LUA_TSTRING)
         return size_from_string(L, arg);
-    if (!lua_isinteger(L, arg) && lua_type(L, arg) == LUA_TNUMBER)
+    int exact = 0;
+    lua_Integer v = lua_tointegerx(L, arg, &exact); /* 4096.0 is 4096, as luaL_checkinteger says */
+    if (!exact && lua_type(L, arg) == LUA_TNUMBER)
         luaL_argerror(L, arg, "size has no integer representation");
-    lua_Integer v = luaL_checkinteger(L, arg);
+    if (!exact)
+        v = luaL_checkinteger(L, arg); /* raises "number expected, got ..." */
     if (v < 0)
         luaL_argerror(L, arg, "negative size");
     return (uint64_t)v;
@@ -142,6 +145,10 @@ int64_t vl_opt_flags(lua_State *L, int arg, const struct vl_flag_kind *k, int64_
 
 static void check_usable(lua_State *L, struct vl_machine_rec *rec, int arg, const char *what)
 {
+    if (!rec) { /* the handle's finalizer ran (the debug library can call it) */
+        lua_pushfstring(L, "%s used after it was finalized", what);
+        luaL_argerror(L, arg, lua_tostring(L, -1));
+    }
     if (!rec->m) {
         lua_pushfstring(L, "%s used after its machine was destroyed", what);
         luaL_argerror(L, arg, lua_tostring(L, -1));
@@ -177,11 +184,18 @@ void vl_rec_put(lua_State *L, struct vl_machine_rec *rec)
     free(rec);
 }
 
-void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int owner_arg)
+void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int owner_arg,
+                  unsigned group)
 {
     struct vl_task_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 1);
-    *ud = (struct vl_task_ud){.rec = rec, .t = t, .pid = vms_task_pid(t), .machine = rec->number};
+    *ud = (struct vl_task_ud){.rec = rec, .t = t, .pid = vms_task_pid(t), .machine = rec->number,
+                              .group = group ? group : ++rec->next_group};
     rec->refs++;
+    ud->next = rec->tasks;
+    if (ud->next)
+        ud->next->pprev = &ud->next;
+    ud->pprev = &rec->tasks;
+    rec->tasks = ud;
     luaL_setmetatable(L, VL_TASK);
     /* The task keeps its machine's handle alive: the machine is collected
      * (and destroyed) only when no handle of it or of its tasks is left. */
@@ -192,20 +206,23 @@ void vl_push_task(lua_State *L, struct vl_machine_rec *rec, vms_task *t, int own
     lua_setiuservalue(L, -2, 1);
 }
 
-/* ---- events ---- */
-
-static const char *event_kind_name(enum vms_event_kind k)
+void vl_task_unlink(struct vl_task_ud *ud)
 {
-    static const char *const names[] = {"tlb_miss", "walk_step", "pgtable_alloc", "pgtable_free",
-                                        "fault", "frame_alloc", "tlb_fill", "flush", "ipi",
-                                        "cr3", "signal", "fork"};
-    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
+    if (!ud->pprev)
+        return;
+    *ud->pprev = ud->next;
+    if (ud->next)
+        ud->next->pprev = ud->pprev;
+    ud->pprev = NULL;
+    ud->next = NULL;
 }
+
+/* ---- events ---- */
 
 static void push_event(lua_State *L, const struct vms_event *ev)
 {
     lua_createtable(L, 0, 9);
-    lua_pushstring(L, event_kind_name(ev->kind));
+    lua_pushstring(L, vms_event_name(ev->kind));
     lua_setfield(L, -2, "kind");
 #define EV_INT(field)                                     \
     lua_pushinteger(L, (lua_Integer)ev->field);           \
@@ -338,6 +355,13 @@ static const struct config_field config_fields[] = {
     FIELD("mem_total", NULL, F_SIZE, mem_total),
     {"admin_reserve_kbytes", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, admin_reserve_kbytes), "default"},
     {"user_reserve_kbytes", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, user_reserve_kbytes), "default"},
+    {"stack_rlimit", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, stack_rlimit), "unlimited"},
+    {"data_rlimit", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, data_rlimit), "unlimited"},
+    FIELD("uid", NULL, F_U32, uid),
+    FIELD("gid", NULL, F_U32, gid),
+    FIELD("hwcap", NULL, F_SIZE, hwcap),
+    FIELD("hwcap2", NULL, F_SIZE, hwcap2),
+    FIELD("minsigstksz", NULL, F_SIZE, minsigstksz),
 };
 #undef FIELD
 #define NR_FIELDS (sizeof(config_fields) / sizeof(config_fields[0]))
@@ -363,12 +387,13 @@ static uint64_t field_size(lua_State *L, const char *field, const char *max_word
             field_error(L, field, err);
         return v;
     }
-    if (!lua_isinteger(L, -1)) {
+    int exact = 0;
+    lua_Integer v = lua_tointegerx(L, -1, &exact);
+    if (!exact) {
         lua_pushfstring(L, "size expected (an integer or a string such as \"64M\"), got %s",
                         lua_type(L, -1) == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1));
         field_error(L, field, lua_tostring(L, -1));
     }
-    lua_Integer v = lua_tointeger(L, -1);
     if (v < 0)
         field_error(L, field, "negative size");
     return (uint64_t)v;
@@ -386,9 +411,10 @@ static int field_int(lua_State *L, const char *field, int boolean)
 {
     if (boolean && lua_isboolean(L, -1))
         return lua_toboolean(L, -1);
-    if (!lua_isinteger(L, -1))
+    int exact = 0;
+    lua_Integer v = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &exact) : 0;
+    if (!exact)
         field_error(L, field, boolean ? "true, false, 0 or 1 expected" : "integer expected");
-    lua_Integer v = lua_tointeger(L, -1);
     if (v < INT32_MIN || v > INT32_MAX || (boolean && v != 0 && v != 1))
         field_error(L, field, boolean ? "true, false, 0 or 1 expected" : "out of range");
     return (int)v;
@@ -493,6 +519,9 @@ static int l_machine(lua_State *L)
                                    .number = ++ctx->machines_made, .ncpus = c.ncpus,
                                    .phys_bytes = c.phys_bytes};
     ud->rec = rec;
+    char msg[160];
+    if (vms_config_check(&c, msg, sizeof(msg)))
+        return luaL_argerror(L, 1, msg); /* "ncpus = 0: must be 1..64" */
     c.trace = on_trace;
     c.trace_arg = rec;
     rec->m = vms_machine_create(&c);
@@ -575,8 +604,8 @@ static int m_tostring(lua_State *L)
     if (!ud->rec || !ud->rec->m)
         lua_pushliteral(L, "vmsim.machine (destroyed)");
     else
-        lua_pushfstring(L, "vmsim.machine %d (%d CPUs, %d MiB)", (int)ud->rec->number,
-                        (int)ud->rec->ncpus,
+        lua_pushfstring(L, "vmsim.machine %d (%d CPU%s, %d MiB)", (int)ud->rec->number,
+                        (int)ud->rec->ncpus, ud->rec->ncpus == 1 ? "" : "s",
                         (int)(ud->rec->phys_bytes >> 20));
     return 1;
 }
@@ -591,7 +620,7 @@ static int m_spawn(lua_State *L)
     vl_leave(L, rec);
     if (!t)
         return vl_push_errno(L, err);
-    vl_push_task(L, rec, t, 1);
+    vl_push_task(L, rec, t, 1, 0);
     return 1;
 }
 
@@ -746,6 +775,8 @@ static void open_machine(lua_State *L, struct vl_ctx *ctx)
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, m_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, VL_MACHINE); /* getmetatable(m) gives this, not __gc */
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
 }
 

@@ -327,7 +327,7 @@ static int t_fork(lua_State *L)
     vl_leave(L, ud->rec);
     if (!child)
         return vl_push_errno(L, err);
-    vl_push_task(L, ud->rec, child, 1);
+    vl_push_task(L, ud->rec, child, 1, 0); /* a new address space */
     return 1;
 }
 
@@ -340,7 +340,7 @@ static int t_thread(lua_State *L)
     vl_leave(L, ud->rec);
     if (!thread)
         return vl_push_errno(L, err);
-    vl_push_task(L, ud->rec, thread, 1);
+    vl_push_task(L, ud->rec, thread, 1, ud->group); /* the same address space */
     return 1;
 }
 
@@ -387,6 +387,91 @@ static int t_machine(lua_State *L)
     return 1;
 }
 
+/* ---- programs ---- */
+
+/* A table of strings as a NULL-terminated array (in a userdata pushed on
+ * the stack; the strings stay anchored by the table), or NULL for nil. */
+static char **check_strings(lua_State *L, int arg, const char *what)
+{
+    if (lua_isnoneornil(L, arg))
+        return NULL;
+    luaL_checktype(L, arg, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, arg);
+    if (n < 0 || n > 1 << 20)
+        luaL_argerror(L, arg, "too many strings");
+    char **v = lua_newuserdatauv(L, ((size_t)n + 1) * sizeof(char *), 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_geti(L, arg, i) != LUA_TSTRING) {
+            lua_pushfstring(L, "%s[%d]: string expected, got %s", what, (int)i,
+                            luaL_typename(L, -1));
+            luaL_argerror(L, arg, lua_tostring(L, -1));
+        }
+        v[i - 1] = (char *)lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    v[n] = NULL;
+    return v;
+}
+
+/* execve frees the other threads of the process: their handles die with
+ * them. It did when it succeeded, or when it failed past the point of no
+ * return, which leaves SIGSEGV/SI_KERNEL as the task's last fault. A fault
+ * from before can look the same: the handles then die too, to be safe (a
+ * dead handle raises errors; a freed task would be a crash). */
+static void end_other_threads(struct vl_task_ud *ud, int r)
+{
+    const struct vms_fault *f = vms_last_fault(ud->t);
+    if (r < 0 && !(f->signo == SIGSEGV && f->code == SI_KERNEL))
+        return;
+    for (struct vl_task_ud *o = ud->rec->tasks; o; o = o->next)
+        if (o != ud && o->group == ud->group)
+            o->t = NULL;
+}
+
+static int t_execve(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    if (lua_gettop(L) < 4)
+        lua_settop(L, 4); /* argv's array goes above envp, not in its slot */
+    char **argv = check_strings(L, 3, "argv");
+    char **envp = check_strings(L, 4, "envp");
+    vl_enter(L, ud->rec);
+    int r = vms_execve(ud->t, path, argv, envp);
+    end_other_threads(ud, r);
+    vl_leave(L, ud->rec);
+    return vl_push_result(L, r);
+}
+
+static int t_brk(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    uint64_t addr = lua_isnoneornil(L, 2) ? 0 : vl_check_addr(L, 2);
+    vl_enter(L, ud->rec);
+    vms_addr r = vms_brk(ud->t, addr);
+    vl_leave(L, ud->rec);
+    lua_pushinteger(L, (lua_Integer)r);
+    return 1;
+}
+
+static int t_exec_info(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    struct vms_exec_info x;
+    int r = vms_task_exec_info(ud->t, &x);
+    if (r < 0)
+        return vl_push_errno(L, -r);
+    lua_createtable(L, 0, 24);
+#define X_INT(f) set_int(L, #f, x.f)
+    X_INT(entry); X_INT(sp); X_INT(at_entry); X_INT(at_base); X_INT(at_phdr);
+    X_INT(at_random); X_INT(at_execfn); X_INT(vdso); X_INT(load_bias); X_INT(auxv);
+    X_INT(auxv_count); X_INT(start_code); X_INT(end_code); X_INT(start_data);
+    X_INT(end_data); X_INT(start_brk); X_INT(brk); X_INT(start_stack); X_INT(arg_start);
+    X_INT(arg_end); X_INT(env_start); X_INT(env_end); X_INT(mmap_base);
+#undef X_INT
+    return 1;
+}
+
 /* ---- looking inside ---- */
 
 static int t_maps(lua_State *L)
@@ -418,16 +503,20 @@ static int t_walk(lua_State *L)
     vl_enter(L, ud->rec);
     int r = vms_walk(ud->t, va, &w);
     vl_leave(L, ud->rec);
+    /* -EFAULT: a table on the way is missing; the steps read so far are
+     * the answer (steps holds only those), present is false. */
+    int read = w.levels;
     if (r < 0)
-        return vl_push_errno(L, -r);
+        for (read = 1; read < w.levels && w.step[read].table_pa; read++)
+            ;
     lua_createtable(L, 0, 4);
     set_int(L, "levels", (uint64_t)w.levels);
     lua_pushboolean(L, w.present);
     lua_setfield(L, -2, "present");
     if (w.present)
         set_int(L, "pa", w.pa);
-    lua_createtable(L, w.levels, 0);
-    for (int i = 0; i < w.levels && i < 5; i++) {
+    lua_createtable(L, read, 0);
+    for (int i = 0; i < read && i < 5; i++) {
         lua_createtable(L, 0, 4);
         set_int(L, "level", (uint64_t)(w.levels - i));
         set_int(L, "table", w.step[i].table_pa);
@@ -476,6 +565,7 @@ static int t_gc(lua_State *L)
     struct vl_task_ud *ud = luaL_checkudata(L, 1, VL_TASK);
     if (ud->rec) {
         struct vl_machine_rec *rec = ud->rec;
+        vl_task_unlink(ud);
         ud->rec = NULL;
         ud->t = NULL;
         vl_rec_put(L, rec);
@@ -504,9 +594,9 @@ static const struct vl_method task_methods[] = {
     {"mincore", t_mincore, A2},
     {"mremap", t_mremap, A2 | VL_HEX_ARG(6) | VL_HEX_RES(1)},
     {"madvise", t_madvise, A2},
-    {"store", t_store, A2},
-    {"load", t_load, A2},
-    {"fetch", t_fetch, A2},
+    {"store", t_store, A2 | VL_HEX_RES(4)}, /* the fourth result: a signal's address */
+    {"load", t_load, A2 | VL_HEX_RES(4)},
+    {"fetch", t_fetch, A2 | VL_HEX_RES(4)},
     {"open", t_open, 0},
     {"close", t_close, 0},
     {"read", t_read, VL_HEX_ARG(3)},
@@ -528,6 +618,9 @@ static const struct vl_method task_methods[] = {
     {"walk", t_walk, A2},
     {"rusage", t_rusage, 0},
     {"last_fault", t_last_fault, 0},
+    {"execve", t_execve, 0},
+    {"brk", t_brk, A2 | VL_HEX_RES(1)},
+    {"exec_info", t_exec_info, 0},
     {NULL, NULL, 0},
 };
 #undef A2
@@ -542,5 +635,7 @@ void vl_open_task(lua_State *L, struct vl_ctx *ctx)
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, t_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, VL_TASK); /* getmetatable(t) gives this, not __gc */
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
 }

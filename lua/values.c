@@ -72,9 +72,10 @@ static int is_array(lua_State *L, int index, size_t *n_out)
     return count == n;
 }
 
-/* An object with its keys sorted (integers first, in order), so that the
- * output does not depend on Lua's hash order. */
-static void json_object(lua_State *L, int index, FILE *out, int depth)
+/* The table's keys JSON can spell (strings and integers), sorted: integers
+ * first, in order, then strings. The strings stay anchored by the table.
+ * A malloc'd array (NULL when empty or out of memory) and its length. */
+static struct json_key *sorted_keys(lua_State *L, int index, size_t *count)
 {
     size_t n = 0, cap = 16;
     struct json_key *keys = malloc(cap * sizeof(*keys));
@@ -97,27 +98,43 @@ static void json_object(lua_State *L, int index, FILE *out, int depth)
         if (keys[n].is_int)
             keys[n].i = lua_tointeger(L, -1);
         else
-            keys[n].s = lua_tolstring(L, -1, &keys[n].len); /* anchored by the table */
+            keys[n].s = lua_tolstring(L, -1, &keys[n].len);
         n++;
     }
-    if (!keys) {
-        fputs("{}", out);
-        return;
+    if (keys)
+        qsort(keys, n, sizeof(*keys), key_order);
+    *count = keys ? n : 0;
+    return keys;
+}
+
+/* Pushes t[key]. */
+static void push_field(lua_State *L, int index, const struct json_key *key)
+{
+    if (key->is_int) {
+        lua_rawgeti(L, index, key->i);
+    } else {
+        lua_pushlstring(L, key->s, key->len);
+        lua_rawget(L, index);
     }
-    qsort(keys, n, sizeof(*keys), key_order);
+}
+
+/* An object with its keys sorted, so that the output does not depend on
+ * Lua's hash order. */
+static void json_object(lua_State *L, int index, FILE *out, int depth)
+{
+    size_t n;
+    struct json_key *keys = sorted_keys(L, index, &n);
     fputc('{', out);
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputc(',', out);
-        if (keys[i].is_int) {
+        if (keys[i].is_int)
             fprintf(out, "\"%" PRId64 "\":", (int64_t)keys[i].i);
-            lua_rawgeti(L, index, keys[i].i);
-        } else {
+        else
             json_string(keys[i].s, keys[i].len, out);
+        if (!keys[i].is_int)
             fputc(':', out);
-            lua_pushlstring(L, keys[i].s, keys[i].len);
-            lua_rawget(L, index);
-        }
+        push_field(L, index, &keys[i]);
         json_value(L, lua_gettop(L), out, depth + 1);
         lua_pop(L, 1);
     }
@@ -216,6 +233,49 @@ static void lua_string(const char *s, size_t len, FILE *out)
         fprintf(out, "...(%zu bytes)", len);
 }
 
+/* Fields whose integers are addresses or page-table entries: in hex. */
+static int hex_field(const struct json_key *key)
+{
+    static const char *const names[] = {"pa", "a", "b", "addr", "table", "entry"};
+    if (key->is_int)
+        return 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(key->s, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+#define MAX_SHOWN_FIELDS 8
+
+/* A table, one level deep: {1, 0, 1} or {levels = 4, pa = 0x6000, steps =
+ * {...}}, the first fields in key order and "..." for the rest. */
+static void write_table(lua_State *L, int index, FILE *out)
+{
+    size_t n, len;
+    if (!lua_checkstack(L, 4)) {
+        fputs("{...}", out);
+        return;
+    }
+    int array = is_array(L, index, &len);
+    struct json_key *keys = sorted_keys(L, index, &n);
+    fputc('{', out);
+    for (size_t i = 0; i < n && i < MAX_SHOWN_FIELDS; i++) {
+        fputs(i ? ", " : "", out);
+        if (!array && keys[i].is_int)
+            fprintf(out, "[%" PRId64 "] = ", (int64_t)keys[i].i);
+        else if (!array)
+            fprintf(out, "%.*s = ", (int)keys[i].len, keys[i].s);
+        push_field(L, index, &keys[i]);
+        if (lua_type(L, -1) == LUA_TTABLE)
+            fputs("{...}", out);
+        else
+            vmsim_lua_write_value(L, -1, hex_field(&keys[i]), out);
+        lua_pop(L, 1);
+    }
+    fputs(n > MAX_SHOWN_FIELDS ? ", ...}" : "}", out);
+    free(keys);
+}
+
 void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out)
 {
     index = lua_absindex(L, index);
@@ -237,7 +297,7 @@ void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out)
         lua_string(s, len, out);
         break;
     }
-    case LUA_TTABLE: fputs("{...}", out); break;
+    case LUA_TTABLE: write_table(L, index, out); break;
     case LUA_TUSERDATA: {
         struct vl_task_ud *t = luaL_testudata(L, index, VL_TASK);
         if (t) {

@@ -66,8 +66,10 @@ int vmsim_lua_destroy_machines(lua_State *L);
 void vmsim_lua_write_json(lua_State *L, int index, FILE *out);
 
 /* Writes a Lua value as a script would spell it: strings quoted with Lua's
- * escapes (long ones cut), integers in decimal (hex when as_hex), tables as
- * {...}, a task as "task PID", a machine as "machine N". */
+ * escapes (long ones cut), integers in decimal (hex when as_hex), tables one
+ * level deep ({levels = 4, pa = 0x6000, steps = {...}}, at most eight
+ * fields, address fields in hex), a task as "task PID", a machine as
+ * "machine N". */
 void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out);
 
 /* The machine or the task behind the handle at index, for a tool that looks

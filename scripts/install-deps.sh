@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages vmsim needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
-# valgrind, python3 and groff are optional: without one, its tests are left out.
+# lua5.4 and liblua5.4-dev are required (the Lua binding, vmsim run, their
+# tests). valgrind, python3 and groff are optional: without one, its tests
+# are left out.
 # libc6-dev brings libc.a, which the test follow_static links statically.
 # clang and libclang-rt-N-dev (N: clang's version) are optional too: without
 # them the fuzz tests are skipped and `make fuzz` cannot run.
@@ -9,7 +11,7 @@ set -e
 need=""
 want=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in gcc libc6-dev make cmake pkg-config libcmocka-dev; do
+for pkg in gcc libc6-dev make cmake pkg-config libcmocka-dev lua5.4 liblua5.4-dev; do
     have "$pkg" || need="$need $pkg"
 done
 have libedit-dev || need="$need libedit-dev" # required: vmsim shell's line editing

@@ -21,6 +21,7 @@ struct checker {
     uint64_t tables;    /* table frames reached from pgds */
     uint64_t shmem_pages;
     uint64_t file_pages, file_dirty;
+    uint32_t *swap_refs; /* per swap slot: swap entries found in PTEs */
 };
 
 static void fail(struct checker *ck, const char *fmt, ...)
@@ -137,6 +138,18 @@ static void check_pte(struct checker *ck, struct mm_struct *mm, uint64_t va, pte
     if (pte_is_guard(e)) {
         if (!vma->may_have_guards)
             fail(ck, "guard marker for %" PRIx64 " in a vma without guards", va);
+        return;
+    }
+    if (pte_is_swap(e)) {
+        uint64_t off = pte_swp_offset(e);
+        const struct swap_info *si = &ck->m->swap;
+        if (pte_swp_type(e) != 0 || off == 0 || off >= si->max || !swap_count(ck->m, off))
+            fail(ck, "pte for %" PRIx64 " names swap slot %" PRIu64 " that is not in use", va,
+                 off);
+        else
+            ck->swap_refs[off]++;
+        if (!vma->anon_vma)
+            fail(ck, "swap entry for %" PRIx64 " in a vma without anonymous memory", va);
         return;
     }
     if (!pte_present(e)) {
@@ -277,6 +290,19 @@ static void check_inodes(struct checker *ck)
 }
 
 /* Each shmem object is counted once, at its first VMA in machine order. */
+/* A shmem page in swap: its slot is in use, named once by the object, and
+ * the page is not in memory too. */
+static int count_shmem_swap(void *arg, uint64_t index, uint32_t off)
+{
+    struct checker *ck = arg;
+    (void)index;
+    if (off == 0 || off >= ck->m->swap.max || !swap_count(ck->m, off))
+        fail(ck, "shmem index %" PRIu64 " names swap slot %" PRIu32 " not in use", index, off);
+    else
+        ck->swap_refs[off]++;
+    return 0;
+}
+
 static void check_shmem_objects(struct checker *ck)
 {
     for (struct mm_struct *mm = ck->m->mms; mm; mm = mm->mm_next)
@@ -291,8 +317,10 @@ static void check_shmem_objects(struct checker *ck)
                     seen = w->mapping == v->mapping;
                 }
         first:
-            if (!seen)
+            if (!seen) {
                 xa_for_each(v->mapping->pages, count_shmem, ck);
+                xa_for_each(v->mapping->swapped, count_shmem_swap, ck);
+            }
         }
 }
 
@@ -335,12 +363,15 @@ static void check_frames(struct checker *ck)
             shmem++;
         else if (p->flags & PG_file)
             file++;
-        else if (p->flags & PG_anon)
+        else if (p->flags & (PG_anon | PG_swapcache))
             anon++;
         if (p->mapcount != ck->mapped[pfn])
             fail(ck, "frame %" PRIx64 ": mapcount %d but %d ptes map it", pfn, p->mapcount,
                  ck->mapped[pfn]);
-        if ((p->flags & PG_anon) && (p->mapcount < 1 || p->refcount != p->mapcount))
+        /* An anonymous page is held by its PTEs and, in the swap cache, once more. */
+        int cached = (p->flags & PG_swapcache) != 0;
+        if ((p->flags & (PG_anon | PG_swapcache)) &&
+            ((p->mapcount < 1 && !cached) || p->refcount != p->mapcount + cached))
             fail(ck, "anon frame %" PRIx64 ": refcount %d, mapcount %d (leaked?)", pfn,
                  p->refcount, p->mapcount);
         check_rmap(ck, pfn, p);
@@ -390,11 +421,114 @@ static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const c
     }
 }
 
+/* The LRU lists: well linked, counted right, each folio on the list its
+ * flags name; every anonymous, shmem and page-cache folio on one. */
+static void check_lru(struct checker *ck)
+{
+    const struct phys_mem *pm = &ck->m->pm;
+    uint64_t on_lists = 0;
+    for (int l = 0; l < NR_LRU_LISTS; l++) {
+        uint64_t pages = 0, n = 0;
+        uint32_t prev = PFN_NONE;
+        for (uint32_t pfn = pm->lru[l].head; pfn != PFN_NONE && n <= pm->nframes;
+             pfn = pm->pages[pfn].next, n++) {
+            const struct page *p = &pm->pages[pfn];
+            if (p->prev != prev)
+                fail(ck, "lru %d: frame %" PRIx32 " has a broken back link", l, pfn);
+            if (!(p->flags & PG_lru) || (p->flags & PG_tail) || (int)folio_lru_list(p) != l)
+                fail(ck, "lru %d: frame %" PRIx32 " (flags %x) does not belong", l, pfn,
+                     p->flags);
+            if ((p->flags & PG_mlocked) && !(p->flags & PG_unevictable))
+                fail(ck, "frame %" PRIx32 ": mlocked but evictable", pfn);
+            pages += folio_nr_pages(pm, pfn);
+            prev = pfn;
+        }
+        if (prev != pm->lru[l].tail)
+            fail(ck, "lru %d: the tail is not the last folio", l);
+        if (pages != pm->lru[l].nr_pages)
+            fail(ck, "lru %d: %" PRIu64 " pages counted, %" PRIu64 " found", l,
+                 pm->lru[l].nr_pages, pages);
+        on_lists += n;
+    }
+    uint64_t folios = 0;
+    for (uint64_t pfn = 0; pfn < pm->nframes; pfn++) {
+        const struct page *p = &pm->pages[pfn];
+        if ((p->flags & (PG_anon | PG_shmem | PG_file | PG_swapcache)) &&
+            !(p->flags & (PG_tail | PG_buddy))) {
+            folios++;
+            if (!(p->flags & PG_lru))
+                fail(ck, "frame %" PRIx64 " (flags %x) is on no LRU list", pfn, p->flags);
+        }
+    }
+    if (folios != on_lists)
+        fail(ck, "%" PRIu64 " folios, %" PRIu64 " on the LRU lists", folios, on_lists);
+}
+
+/* Every slot's count is the swap entries naming it, plus the swap cache's
+ * flag exactly when the cache holds a page for it, which knows its slot. */
+static void check_swap(struct checker *ck)
+{
+    vms_machine *m = ck->m;
+    const struct swap_info *si = &m->swap;
+    uint64_t inuse = 0;
+    for (uint64_t off = 1; off < si->max; off++) {
+        unsigned count = swap_count(m, off);
+        uint32_t pfn = swap_cache_pfn(m, off);
+        int has_cache = (si->map[off] & SWAP_HAS_CACHE) != 0;
+        inuse += si->map[off] != 0;
+        if (count != ck->swap_refs[off])
+            fail(ck, "swap slot %" PRIu64 ": count %u, %u swap entries name it", off, count,
+                 ck->swap_refs[off]);
+        if (has_cache != (pfn != PFN_NONE))
+            fail(ck, "swap slot %" PRIu64 ": cache flag and swap cache disagree", off);
+        if (pfn != PFN_NONE && (pfn >= m->pm.nframes ||
+                                !(m->pm.pages[pfn].flags & PG_swapcache) ||
+                                m->pm.pages[pfn].swap_off != off))
+            fail(ck, "swap slot %" PRIu64 ": its cached frame does not know it", off);
+        if (pfn != PFN_NONE && !count && !m->pm.pages[pfn].mapcount &&
+            !(m->pm.pages[pfn].flags & PG_lru))
+            fail(ck, "swap slot %" PRIu64 ": an unused page left in the cache", off);
+    }
+    if (inuse != si->inuse || inuse != m->nr_swap_used)
+        fail(ck, "%" PRIu64 " swap slots in use, counted %" PRIu64, inuse, si->inuse);
+    for (uint64_t pfn = 0; pfn < m->pm.nframes; pfn++) {
+        const struct page *p = &m->pm.pages[pfn];
+        if ((p->flags & PG_swapcache) && !(p->flags & PG_buddy) &&
+            (p->swap_off >= si->max || swap_cache_pfn(m, p->swap_off) != pfn))
+            fail(ck, "frame %" PRIx64 ": in the swap cache under a slot that does not hold it",
+                 pfn);
+    }
+}
+
+/* The OOM killer's work is done: every killed task's memory is reaped, no
+ * live mm is a victim, no CPU runs a killed task. */
+static void check_oom_victims(struct checker *ck)
+{
+    vms_machine *m = ck->m;
+    for (const struct vms_task *t = m->tasks; t; t = t->next) {
+        if (t->oom_killed && (t->mm != &m->exited_mm || t->files))
+            fail(ck, "task %d: killed but its memory not reaped", t->pid);
+        if (!t->oom_killed && t->mm == &m->exited_mm)
+            fail(ck, "task %d: lost its mm without being killed", t->pid);
+    }
+    for (const struct mm_struct *mm = m->mms; mm; mm = mm->mm_next)
+        if (mm->oom_victim)
+            fail(ck, "an OOM victim's mm outlived the reaper");
+    for (unsigned i = 0; i < m->ncpus; i++)
+        if (m->cpus[i].curr && m->cpus[i].curr->oom_killed)
+            fail(ck, "cpu %u runs a killed task", i);
+}
+
 int vms_check(vms_machine *m, FILE *report)
 {
+    m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(m);
     struct checker ck = {.m = m, .report = report};
     ck.mapped = calloc(m->pm.nframes, sizeof(*ck.mapped));
-    if (!ck.mapped) {
+    ck.swap_refs = calloc(m->swap.max ? m->swap.max : 1, sizeof(*ck.swap_refs));
+    if (!ck.mapped || !ck.swap_refs) {
+        free(ck.mapped);
+        free(ck.swap_refs);
         if (report)
             fputs("vms_check: out of memory\n", report);
         return -1;
@@ -405,6 +539,9 @@ int vms_check(vms_machine *m, FILE *report)
     }
     check_shmem_objects(&ck);
     check_inodes(&ck);
+    check_oom_victims(&ck);
+    check_lru(&ck);
+    check_swap(&ck);
     check_frames(&ck);
     for (unsigned i = 0; i < m->ncpus; i++) {
         struct cpu *c = &m->cpus[i];
@@ -422,5 +559,6 @@ int vms_check(vms_machine *m, FILE *report)
         check_tlb(&ck, c, &c->stlb, "stlb");
     }
     free(ck.mapped);
+    free(ck.swap_refs);
     return ck.errors ? -1 : 0;
 }

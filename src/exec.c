@@ -137,7 +137,7 @@ static void de_thread(struct vms_task *t)
     while (o && t->mm->users > 1) {
         struct vms_task *next = o->next;
         if (o != t && o->mm == t->mm)
-            vms_exit(o);
+            do_exit(o);
         o = next;
     }
 }
@@ -170,6 +170,8 @@ int begin_new_exec(struct linux_binprm *bprm)
         return -ENOMEM;
     de_thread(t);
     struct mm_struct *old = t->mm;
+    mm->oom_score_adj = old->oom_score_adj; /* the process's, kept across exec */
+    mm->oom_score_adj_min = old->oom_score_adj_min;
     t->mm = mm;
     task_cpu_enter(t);
     if (--old->users == 0)
@@ -278,6 +280,7 @@ int vms_execve(vms_task *t, const char *path, char *const argv[], char *const en
 {
     if (!t)
         return -EINVAL;
+    SYSCALL_ENTER(t);
     if (!path)
         return -EFAULT;
     task_cpu_enter(t);

@@ -353,6 +353,7 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
 
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
 {
+    SYSCALL_ENTER(t);
     vms_machine *m = t->m;
     flags &= VALID_OPEN_FLAGS; /* open and openat ignore other bits; openat2 refuses them */
     if (flags & O_SYNC_ONLY) /* as open does: every sync path looks at O_DSYNC */
@@ -384,6 +385,7 @@ int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
 
 int vms_close(vms_task *t, int fd)
 {
+    SYSCALL_ENTER(t);
     struct vms_file *f = fget(t, fd);
     if (!f)
         return -EBADF;
@@ -464,18 +466,21 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
 
 int64_t vms_read(vms_task *t, int fd, vms_addr buf, uint64_t len)
 {
+    SYSCALL_ENTER(t);
     struct vms_file *f = fget(t, fd);
     return do_read(t, f, buf, len, f ? &f->pos : NULL);
 }
 
 int64_t vms_write(vms_task *t, int fd, vms_addr buf, uint64_t len)
 {
+    SYSCALL_ENTER(t);
     struct vms_file *f = fget(t, fd);
     return do_write(t, f, buf, len, f ? &f->pos : NULL);
 }
 
 int64_t vms_pread(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
 {
+    SYSCALL_ENTER(t);
     if (off < 0) /* checked before the descriptor, as Linux does */
         return -EINVAL;
     uint64_t pos = (uint64_t)off;
@@ -484,6 +489,7 @@ int64_t vms_pread(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
 
 int64_t vms_pwrite(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
 {
+    SYSCALL_ENTER(t);
     if (off < 0)
         return -EINVAL;
     uint64_t pos = (uint64_t)off; /* with O_APPEND, Linux appends all the same */
@@ -514,6 +520,7 @@ static int64_t seek_data_hole(const struct vms_file *f, int64_t off, int whence,
 
 int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
 {
+    SYSCALL_ENTER(t);
     struct vms_file *f = fget(t, fd);
     if (!f)
         return -EBADF;
@@ -544,6 +551,7 @@ int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
 
 int vms_ftruncate(vms_task *t, int fd, int64_t len)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     if (len < 0)
         return -EINVAL;
@@ -562,6 +570,7 @@ int vms_ftruncate(vms_task *t, int fd, int64_t len)
 
 int vms_fsync(vms_task *t, int fd)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     struct vms_file *f = fget(t, fd);
     if (!f)
@@ -573,6 +582,7 @@ int vms_fsync(vms_task *t, int fd)
 
 int vms_fstat(vms_task *t, int fd, struct stat *st)
 {
+    SYSCALL_ENTER(t);
     struct vms_file *f = fget(t, fd);
     if (!f)
         return -EBADF;
@@ -598,6 +608,8 @@ int vms_fstat(vms_task *t, int fd, struct stat *st)
 
 int vms_sync(vms_machine *m)
 {
+    m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(m);
     int err = 0;
     for (struct address_space *as = m->inodes; as; as = as->next) {
         int e = writeback_range(m, as, 0, UINT64_MAX, 0);

@@ -51,6 +51,11 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     xa_for_each(as->pages, drop_page, &m->pm);
     xa_destroy(as->pages);
     free(as->pages);
+    if (as->swapped) {
+        shmem_free_swap(m, as, 0, UINT64_MAX);
+        xa_destroy(as->swapped);
+        free(as->swapped);
+    }
     ext_destroy(&as->extents);
     if (as->host_fd >= 0)
         close(as->host_fd);
@@ -139,11 +144,12 @@ static void read_page_from_disk(vms_machine *m, struct address_space *as, uint64
 
 /* A new folio of 2^order page-cache pages at index (aligned to it): zeroed,
  * or read from the host file. Returns its first frame; PFN_NONE when out of
- * memory. */
+ * memory. A large folio never calls the OOM killer (Linux's __GFP_NORETRY
+ * above the mapping's smallest order). */
 static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
-                                        unsigned order, int read_from_disk)
+                                        unsigned order, int read_from_disk, enum gfp gfp)
 {
-    uint32_t pfn = alloc_pages(&m->pm, order);
+    uint32_t pfn = alloc_pages_gfp(m, order, order ? GFP_NORETRY : gfp);
     if (pfn == PFN_NONE)
         return PFN_NONE;
     uint32_t nr = 1u << order;
@@ -172,14 +178,15 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
             return PFN_NONE;
         }
     }
+    lru_add(&m->pm, pfn); /* file folios start inactive */
     return pfn;
 }
 
 /* A new page-cache page at index: zeroed, or read from the host file. */
 static uint32_t add_to_page_cache(vms_machine *m, struct address_space *as, uint64_t index,
-                                  int read_from_disk)
+                                  int read_from_disk, enum gfp gfp)
 {
-    return add_folio_to_page_cache(m, as, index, 0, read_from_disk);
+    return add_folio_to_page_cache(m, as, index, 0, read_from_disk, gfp);
 }
 
 /* Does the cache hold any page of [index, index + n)? */
@@ -217,7 +224,7 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
         return pfn;
     if (major)
         *major = 1;
-    return add_to_page_cache(m, as, index, 1);
+    return add_to_page_cache(m, as, index, 1, GFP_USER);
 }
 
 /* Order-0 pages for nr pages from index, skipping cached ones, none past
@@ -237,7 +244,7 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
     for (uint64_t i = 0; i < nr; i++) {
         if (xa_load(as->pages, index + i) != PFN_NONE)
             continue;
-        uint32_t pfn = add_to_page_cache(m, as, index + i, 1);
+        uint32_t pfn = add_to_page_cache(m, as, index + i, 1, GFP_NORETRY); /* readahead */
         if (pfn == PFN_NONE)
             return;
         if (i == mark)
@@ -266,7 +273,7 @@ static void ra_after_cached_page(vms_machine *m, struct address_space *as,
     for (uint64_t i = index; i < end; i++) {
         if (xa_load(as->pages, i) != PFN_NONE)
             continue;
-        uint32_t pfn = add_to_page_cache(m, as, i, 1);
+        uint32_t pfn = add_to_page_cache(m, as, i, 1, GFP_NORETRY); /* readahead */
         if (pfn == PFN_NONE)
             return;
         if (i == mark)
@@ -302,7 +309,7 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
             ra_after_cached_page(m, as, ra, index, end);
             return;
         }
-        uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1);
+        uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1, GFP_NORETRY);
         if (pfn == PFN_NONE)
             return;
         if (index == (mark & ~((1ULL << o) - 1)))
@@ -653,6 +660,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
             if (n && (m->pm.pages[p].flags & PG_unread))
                 break;
             page_read_now(m, p);
+            get_page(&m->pm, p); /* held until copied: reclaim passes it by */
             pfn[n++] = p;
             if (folio_test_readahead(m, p))
                 break;
@@ -662,6 +670,7 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
         uint32_t p = filemap_get_page(m, as, index, NULL);
         if (p == PFN_NONE)
             return 0;
+        get_page(&m->pm, p);
         pfn[n++] = p;
     }
     uint32_t marked = pfn[n - 1];
@@ -670,6 +679,23 @@ static unsigned get_read_batch(vms_machine *m, struct address_space *as, struct 
         page_cache_async_ra(m, as, ra, marked, index + n - 1, last_index - folio_index);
     }
     return n;
+}
+
+/* read() marks each folio it copies from accessed, once: not again for
+ * the folio where the last copy ended (Linux's pos_same_folio test).
+ * Simplification: every folio of the batch is marked (Linux marks the
+ * batch's first and those it reaches at a new folio). */
+static void mark_read_accessed(vms_machine *m, uint32_t pfn, uint64_t last_pos)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    const struct page *p = &m->pm.pages[head];
+    uint64_t first = p->index, end = first + folio_nr_pages(&m->pm, head);
+    if (last_pos != UINT64_MAX && last_pos > 0) {
+        uint64_t last = (last_pos - 1) >> PAGE_SHIFT;
+        if (last >= first && last < end)
+            return;
+    }
+    folio_mark_accessed(m, head);
 }
 
 int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_ra_state *ra,
@@ -693,20 +719,21 @@ int64_t filemap_read(struct vms_task *t, struct address_space *as, struct file_r
             break;
         }
         uint64_t end = as->size < *pos + (len - done) ? as->size : *pos + (len - done);
-        for (unsigned i = 0; i < n && *pos < end; i++) {
+        for (unsigned i = 0; i < n && *pos < end && !err; i++) {
             uint64_t off = *pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
             if (c > end - *pos)
                 c = end - *pos;
+            mark_read_accessed(m, pfn[i], last_pos);
             uint64_t got = copy_to_user(t, buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
             m->io.cache_to_user += got;
             done += got;
             *pos += got;
             last_pos = *pos;
-            if (got < c) {
+            if (got < c)
                 err = -EFAULT;
-                break;
-            }
         }
+        for (unsigned i = 0; i < n; i++)
+            put_page(&m->pm, pfn[i]);
     }
     ra->prev_pos = last_pos;
     return done ? (int64_t)done : err;
@@ -730,10 +757,13 @@ int64_t filemap_read_kernel(vms_machine *m, struct address_space *as, struct fil
             uint64_t off = pos & (PAGE_SIZE - 1), c = PAGE_SIZE - off;
             if (c > end - pos)
                 c = end - pos;
+            mark_read_accessed(m, pfn[i], ra->prev_pos);
             memcpy((uint8_t *)buf + done, (uint8_t *)pfn_to_virt(&m->pm, pfn[i]) + off, c);
             done += c;
             pos += c;
         }
+        for (unsigned i = 0; i < n; i++) /* the batch's references */
+            put_page(&m->pm, pfn[i]);
     }
     ra->prev_pos = pos;
     return (int64_t)done;
@@ -986,7 +1016,11 @@ static uint32_t write_begin_folio(vms_machine *m, struct address_space *as, uint
     uint64_t n = PAGE_SIZE - off < left ? PAGE_SIZE - off : left;
     int inside = (index << PAGE_SHIFT) < as->size;
     int whole = !off && n == PAGE_SIZE;
-    uint32_t pfn = add_folio_to_page_cache(m, as, index, order, inside && !whole);
+    uint32_t pfn = add_folio_to_page_cache(m, as, index, order, inside && !whole, GFP_USER);
+    if (pfn == PFN_NONE && order) { /* Linux falls back to smaller folios */
+        order = 0;
+        pfn = add_folio_to_page_cache(m, as, index, 0, inside && !whole, GFP_USER);
+    }
     if (pfn == PFN_NONE)
         return PFN_NONE;
     /* ext4's write_begin reserves (and maps) the blocks of the whole folio,
@@ -1233,7 +1267,7 @@ static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint
     uint64_t end = size > old ? old : size;
     if (!(end & (PAGE_SIZE - 1)) || xa_load(as->pages, end >> PAGE_SHIFT) != PFN_NONE)
         return;
-    uint32_t pfn = add_to_page_cache(m, as, end >> PAGE_SHIFT, 1);
+    uint32_t pfn = add_to_page_cache(m, as, end >> PAGE_SHIFT, 1, GFP_NORETRY);
     if (pfn != PFN_NONE)
         m->pm.pages[pfn].flags |= PG_unread;
 }
@@ -1324,6 +1358,8 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
     }
     remove_collected(m, as, &l, first, last - 1);
     page_list_free(&l);
+    if (as->kind == MAPPING_SHMEM)
+        return shmem_free_swap(m, as, first, last);
     ext_set(&as->extents, first, last, EXT_HOLE); /* cannot fail: room was reserved */
     return 0;
 }

@@ -42,6 +42,8 @@ static int dup_mmap(struct mm_struct *mm, struct vms_task *parent)
     mm->mmap_base = oldmm->mmap_base;
     mm->task_size = oldmm->task_size;
     mm->map_window = oldmm->map_window;
+    mm->oom_score_adj = oldmm->oom_score_adj; /* the process's settings */
+    mm->oom_score_adj_min = oldmm->oom_score_adj_min;
     mm->exec = oldmm->exec;
     int wrprotected = 0, err = 0;
     for (struct vm_area_struct *pvma = oldmm->mmap; pvma && !err; pvma = pvma->vm_next) {
@@ -77,6 +79,10 @@ vms_task *vms_fork(vms_task *parent)
         return NULL;
     }
     vms_machine *m = parent->m;
+    if (syscall_enter(parent)) {
+        errno = ESRCH;
+        return NULL;
+    }
     task_cpu_enter(parent); /* fork runs on the parent's CPU, in its mm */
     struct mm_struct *mm = mm_alloc(m);
     if (!mm) {

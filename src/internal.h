@@ -150,8 +150,15 @@ int hugetlb_mremap_check(uint64_t addr, uint64_t *old_len, uint64_t *new_len, ui
 
 /* ---- shmem.c ---- */
 struct address_space *shmem_create(vms_machine *m, uint64_t size);
-/* The frame at page index, allocated zeroed if absent; PFN_NONE when out of memory. */
-uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index);
+/* The frame at page index, allocated zeroed if absent or read back from
+ * swap (*major set); PFN_NONE when out of memory. */
+uint32_t shmem_get_page(vms_machine *m, struct address_space *as, uint64_t index, int *major);
+/* Reclaim of a dirty, unmapped shmem page: to a swap slot, and freed. 0 or -errno. */
+int shmem_writeout(vms_machine *m, uint32_t pfn);
+/* Frees the swap slots of pages [first, last) of the object. 0 or -ENOMEM. */
+int shmem_free_swap(vms_machine *m, struct address_space *as, uint64_t first, uint64_t last);
+/* The swap slot holding page index of a shmem object, or 0. */
+uint64_t shmem_swapped_slot(const struct address_space *as, uint64_t index);
 
 /* ---- filemap.c ---- */
 void mapping_get(struct address_space *as);
@@ -182,6 +189,9 @@ int vm_enough_memory(struct mm_struct *mm, uint64_t pages);
 /* RLIMIT_DATA (Linux's may_expand_vm): may mm map npages more with vm_flags,
  * `replaced` data pages going at the same time? */
 int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint64_t replaced);
+/* Committed_AS and CommitLimit of /proc/meminfo, in pages. */
+uint64_t committed_pages(vms_machine *m);
+uint64_t commit_limit(const vms_machine *m);
 int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t bytes);
 static inline void widen(uint64_t *fs, uint64_t *fe, uint64_t start, uint64_t end)
 {
@@ -307,11 +317,98 @@ struct mm_struct *mm_alloc(vms_machine *m);
 vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *files,
                      const char *comm, unsigned cpu);
 void mm_free(struct mm_struct *mm);
-/* The last user of mm has gone: tear it down (CPUs that still hold it
- * switch away) and free it. */
+/* The last user of mm is gone: its memory and tables are freed, CPUs leave it. */
 void mm_release(vms_machine *m, struct mm_struct *mm, unsigned cpu);
+/* t stops running where it ran: that CPU idles, in lazy TLB mode. */
+void task_leave_cpu(struct vms_task *t);
+/* A task ends (exit, or de_thread in execve); vms_exit without the reaper. */
+void do_exit(struct vms_task *t);
+/* Every system call of a task begins here (Linux's syscall entry): the OOM
+ * reaper first finishes what a kill left, a killed task gets -ESRCH, and t
+ * becomes the machine's current task. */
+int syscall_enter(struct vms_task *t);
+#define SYSCALL_ENTER(t)                                                     \
+    do {                                                                     \
+        int enter_err_ = syscall_enter(t);                                   \
+        if (enter_err_)                                                      \
+            return enter_err_;                                               \
+    } while (0)
 /* The CPU a task runs on, with its mm loaded (switching if needed). */
 struct cpu *task_cpu_enter(struct vms_task *t);
+
+/* ---- oom_kill.c ---- */
+/* The allocator found no frame and reclaim freed none (Linux's
+ * out_of_memory): kills the process of highest badness. Returns 1 when
+ * memory was freed at once (another process than the current one was
+ * killed and reaped), 0 when nothing was (the current process was killed,
+ * its memory reaped when its call returns, or nothing may be killed). */
+int out_of_memory(vms_machine *m);
+/* The OOM reaper: frees the memory of killed processes whose call has
+ * returned. Every entry point that may find one calls it first. */
+void oom_reap_pending(vms_machine *m);
+/* Was the current task's process killed (its allocations fail at once)? */
+static inline int current_is_oom_victim(const vms_machine *m)
+{
+    return m->current && m->current->oom_killed;
+}
+
+/* ---- vmscan.c: the allocator's slow path ---- */
+/* How hard an allocation tries (the part of Linux's gfp flags vmsim models). */
+enum gfp {
+    GFP_USER,     /* reclaims, then calls the OOM killer */
+    GFP_NORETRY,  /* never calls the OOM killer: readahead, large folios */
+};
+/* A block of 2^order frames (metadata reset, contents not cleared), or
+ * PFN_NONE once reclaim and the OOM killer found nothing. */
+uint32_t alloc_pages_gfp(vms_machine *m, unsigned order, enum gfp gfp);
+uint32_t alloc_zeroed_page_gfp(vms_machine *m, enum gfp gfp);
+/* Linux's boot-time min_free_kbytes for a RAM of ram_kbytes. */
+uint64_t min_free_kbytes_for(uint64_t ram_kbytes);
+void setup_watermarks(vms_machine *m);
+/* A VM_LOCKED VMA maps the folio: onto the unevictable list; and off it. */
+void mlock_folio(vms_machine *m, uint32_t pfn);
+void munlock_folio(vms_machine *m, uint32_t pfn);
+/* read() used the folio: referenced, or active the second time. */
+void folio_mark_accessed(vms_machine *m, uint32_t pfn);
+void folio_deactivate(vms_machine *m, uint32_t pfn);
+/* MADV_COLD of one PTE: the page (if only this mapping maps it) loses its
+ * references and leaves the active list. 1 if the PTE was young (the
+ * caller flushes it). */
+int madvise_cold_pte(vms_machine *m, pte_t *pte);
+/* MADV_PAGEOUT of an anonymous page mapped once (Linux's reclaim_pages,
+ * references ignored): to swap and freed; 1 if it is no longer mapped. */
+int reclaim_folio(vms_machine *m, uint32_t pfn);
+
+/* ---- swapfile.c: the swap area ---- */
+int swap_init(vms_machine *m);  /* 0 or -errno */
+void swap_exit(vms_machine *m);
+uint64_t swap_pages_total(const vms_machine *m);
+uint64_t swap_pages_free(const vms_machine *m);
+int vm_swap_full(const vms_machine *m); /* more than half in use */
+uint64_t get_swap_page(vms_machine *m); /* a slot held by the swap cache; 0: none free */
+void swap_duplicate(vms_machine *m, uint64_t off); /* one more swap entry names it */
+void swap_put(vms_machine *m, uint64_t off);       /* one swap entry fewer */
+void swap_put_cache(vms_machine *m, uint64_t off); /* the swap cache lets it go */
+unsigned swap_count(const vms_machine *m, uint64_t off); /* swap entries naming it */
+void free_swap_and_cache(vms_machine *m, uint64_t off);
+int swap_writepage(vms_machine *m, uint32_t pfn); /* 0 or -errno; the page is clean after */
+int swap_readpage(vms_machine *m, uint32_t pfn, uint64_t off);
+/* Takes a mapped page out of the swap cache when no swap entry names its
+ * slot any more: 1 if it did (the slot is freed). */
+int folio_free_swap(vms_machine *m, uint32_t pfn);
+
+/* ---- swap_state.c: the swap cache ---- */
+void add_to_swap_cache(vms_machine *m, uint32_t pfn, uint64_t off);
+void delete_from_swap_cache(vms_machine *m, uint32_t pfn); /* the caller drops its reference */
+/* An anonymous page gets a slot and enters the swap cache, dirty: 0 when
+ * no slot is free. */
+int add_to_swap(vms_machine *m, uint32_t pfn);
+/* The swap cache's page for slot off, or PFN_NONE (a hit on a page read
+ * ahead counts for the next readahead window). */
+uint32_t lookup_swap_cache(vms_machine *m, uint64_t off);
+/* Reads slot off (and the readahead window around it) into the swap cache;
+ * its page, or PFN_NONE when out of memory. */
+uint32_t swapin_readahead(vms_machine *m, uint64_t off);
 
 /* ---- exec.c, binfmt_elf.c, vdso.c: starting a program ---- */
 #define BINPRM_BUF_SIZE 256 /* the file's first bytes, read once for every format */

@@ -39,6 +39,10 @@ void vms_config_init(struct vms_config *c)
     c->admin_reserve_kbytes = UINT64_MAX;
     c->user_reserve_kbytes = UINT64_MAX;
     c->large_folios = 1;
+    c->min_free_kbytes = UINT64_MAX;
+    c->watermark_scale_factor = 10;
+    c->swappiness = 60;
+    c->page_cluster = 3;
 }
 
 /* The ranges vms_config_check enforces: what the structures below can hold. */
@@ -111,6 +115,17 @@ static int check_fields(const struct vms_config *c, char *msg, size_t len)
         err = check_range(msg, len, "max_sectors_kb", c->max_sectors_kb, 4, MAX_IO_KB);
     if (!err)
         err = check_range(msg, len, "overcommit_memory", c->overcommit_memory, 0, 2);
+    if (!err)
+        err = check_range(msg, len, "swappiness", c->swappiness, 0, 200);
+    if (!err)
+        err = check_range(msg, len, "page_cluster", c->page_cluster, 0, 10);
+    if (!err)
+        err = check_range(msg, len, "swap_bytes", c->swap_bytes, 0, 1ULL << 43);
+    if (!err)
+        err = check_range(msg, len, "watermark_scale_factor", c->watermark_scale_factor, 1, 3000);
+    if (!err && c->min_free_kbytes != UINT64_MAX && c->min_free_kbytes >= c->phys_bytes / 1024)
+        err = refuse(msg, len, "min_free_kbytes", c->min_free_kbytes,
+                     "below phys_bytes / 1024, or UINT64_MAX (Linux's boot value)");
     return err;
 }
 
@@ -161,9 +176,14 @@ vms_machine *vms_machine_create(const struct vms_config *c)
     m->next_ino = 1000;
     m->aslr_state = c->aslr_seed;
     m->root_fd = -1;
+    m->swap.fd = -1;
     int err = fs_init(m);
     if (!err)
         err = phys_mem_init(&m->pm, c->phys_bytes);
+    if (!err)
+        setup_watermarks(m);
+    if (!err)
+        err = swap_init(m);
     m->pm.freed = frame_freed;
     m->cpus = err ? NULL : calloc(c->ncpus, sizeof(*m->cpus));
     if (!err && !m->cpus)
@@ -193,6 +213,7 @@ void vms_machine_destroy(vms_machine *m)
         m->inodes = as->next;
         mapping_destroy(m, as);
     }
+    swap_exit(m);
     fs_exit(m);
     for (unsigned i = 0; i < m->ncpus; i++)
         cpu_destroy(&m->cpus[i]);
@@ -212,6 +233,8 @@ uint64_t machine_random(vms_machine *m)
 
 void vms_get_stats(vms_machine *m, struct vms_stats *s)
 {
+    m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(m);
     memset(s, 0, sizeof(*s));
     s->ncpus = m->ncpus;
     for (unsigned i = 0; i < m->ncpus; i++) {
@@ -238,6 +261,9 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
         s->dirty_pages += as->nrdirty;
     }
     s->io = m->io;
+    s->oom_kill = m->oom_kills;
+    s->vm = m->vmstat;
+    memcpy(s->watermark, m->wmark, sizeof(s->watermark));
 }
 
 static void cpu_stats_diff(const struct vms_cpu_stats *a, const struct vms_cpu_stats *b,
@@ -262,8 +288,15 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
     D(frames_used); D(pgtable_frames); D(cache_frames); D(dirty_pages);
     D(io.disk_to_cache); D(io.cache_to_user); D(io.user_to_cache); D(io.cache_to_disk);
     D(io.disk_reads); D(io.disk_writes);
+    D(oom_kill);
+    D(vm.pgscan_kswapd); D(vm.pgscan_direct); D(vm.pgsteal_kswapd); D(vm.pgsteal_direct);
+    D(vm.pgscan_anon); D(vm.pgscan_file); D(vm.pgsteal_anon); D(vm.pgsteal_file);
+    D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgpgout);
+    D(vm.pswpin); D(vm.pswpout); D(vm.allocstall); D(vm.pageoutrun);
+    D(vm.unevictable_pgs_mlocked); D(vm.unevictable_pgs_munlocked);
 #undef D
     d.frames_total = after->frames_total;
+    memcpy(d.watermark, after->watermark, sizeof(d.watermark));
     d.ncpus = after->ncpus;
     for (unsigned i = 0; i < VMS_MAX_CPUS; i++)
         cpu_stats_diff(&after->cpu[i], &before->cpu[i], &d.cpu[i]);
@@ -272,6 +305,8 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
 
 int vms_phys_read(vms_machine *m, uint64_t pa, void *dst, size_t len)
 {
+    m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(m);
     uint64_t size = m->pm.nframes << PAGE_SHIFT;
     if (pa > size || len > size - pa)
         return -EFAULT;

@@ -122,6 +122,12 @@ static int lazyfree(struct advice *a, struct vm_area_struct *vma, uint64_t start
     struct phys_mem *pm = &mm->m->pm;
     for (uint64_t va = start; va < end; va += PAGE_SIZE) {
         pte_t *pte = pte_offset(mm, va);
+        if (pte && pte_is_swap(*pte)) { /* swapped out: the copy is dropped now */
+            uint64_t off = pte_swp_offset(*pte);
+            *pte = 0;
+            free_swap_and_cache(mm->m, off);
+            continue;
+        }
         if (!pte || !pte_present(*pte) || pte_special(*pte))
             continue;
         struct page *page = pfn_to_page(pm, pte_pfn(*pte));
@@ -199,7 +205,7 @@ static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
     /* MAP_DROPPABLE memory may always be dropped, written or not. */
     int droppable = (vma->vm_flags & VM_DROPPABLE) != 0;
     if ((page->flags & PG_anon) && !droppable && (!(page->flags & PG_lazyfree) || pte_dirty(e)))
-        return 0;
+        return reclaim_folio(m, pfn); /* to swap, if there is any */
     *pte = 0;
     if (pte_dirty(e))
         set_page_dirty(m, pfn);
@@ -213,6 +219,8 @@ static int pageout_pte(struct vm_area_struct *vma, pte_t *pte)
          * reads ahead (host-measured: a fault on file page 1 then reads
          * pages 2-15 of a 16-page file). */
         m->pm.pages[folio_head_pfn(&m->pm, pfn)].flags |= PG_readahead;
+    else if ((page->flags & PG_shmem) && page->refcount == 1 && swap_pages_free(m))
+        shmem_writeout(m, pfn); /* a written shmem page goes to swap, if any */
     return 1;
 }
 
@@ -260,6 +268,21 @@ static int pageout_partial_folio(struct advice *a, struct vm_area_struct *vma, u
     if (!folio_maybe_mapped_shared(&m->pm, pfn))
         split_folio(m, pfn, a->t->cpu);
     return 1;
+}
+
+/* MADV_COLD: each page only this mapping maps loses its references (the
+ * PTE's Accessed bit, flushed from the TLBs, and PG_referenced) and, if
+ * active, moves to the head of its inactive list. */
+static int cold(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+    if (vma->vm_flags & VM_LOCKED)
+        return -EINVAL;
+    for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+        pte_t *pte = pte_offset(vma->vm_mm, va);
+        if (pte && madvise_cold_pte(vma->vm_mm->m, pte))
+            widen(&a->fs, &a->fe, va, va + PAGE_SIZE);
+    }
+    return 0;
 }
 
 static int pageout(struct advice *a, struct vm_area_struct *vma, uint64_t start, uint64_t end)
@@ -338,7 +361,7 @@ static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
     case MADV_FREE: return lazyfree(a, vma, start, end);
     case MADV_WILLNEED: return willneed(a, vma, start, end);
     case MADV_REMOVE: return remove_range(a, vma, start, end);
-    case MADV_COLD: return (vma->vm_flags & VM_LOCKED) ? -EINVAL : 0;
+    case MADV_COLD: return cold(a, vma, start, end);
     case MADV_COLLAPSE: return -EINVAL; /* no huge page may back it: THP is off */
     case MADV_PAGEOUT: return pageout(a, vma, start, end);
     case MADV_GUARD_INSTALL: return guard_install(a, vma, start, end);
@@ -364,6 +387,7 @@ static int behavior_valid(int behavior)
 
 int vms_madvise(vms_task *t, vms_addr start, uint64_t len_in, int behavior)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     if (!behavior_valid(behavior) || (start & ~PAGE_MASK))
         return -EINVAL;

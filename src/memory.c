@@ -8,7 +8,10 @@
  * (which maps a large folio whole where Linux 6.18 does: inside the VMA and
  * the PTE table, and not holding the file's last page).
  * Faults are counted per task as getrusage() counts them.
- * Simplification: no huge pages, no swap entries, no userfaultfd.
+ * Out of memory, a fault gets SIGKILL (the OOM killer's, src/oom_kill.c,
+ * when it chose this process).
+ * A swap entry faults its page back (src/swap_state.c).
+ * Simplification: no huge pages, no userfaultfd.
  */
 #include "internal.h"
 #include "xarray.h"
@@ -113,7 +116,8 @@ static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint
 {
     if (anon_vma_prepare(m, vma))
         return PFN_NONE;
-    uint32_t pfn = src == PFN_NONE ? alloc_zeroed_page(&m->pm) : alloc_pages(&m->pm, 0);
+    uint32_t pfn = src == PFN_NONE ? alloc_zeroed_page_gfp(m, GFP_USER)
+                                   : alloc_pages_gfp(m, 0, GFP_USER);
     if (pfn == PFN_NONE)
         return PFN_NONE;
     if (src != PFN_NONE)
@@ -125,6 +129,7 @@ static uint32_t alloc_anon_page(vms_machine *m, struct vm_area_struct *vma, uint
     map_new_page(m, pfn);
     trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = va & PAGE_MASK,
                                        .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = why});
+    lru_add(&m->pm, pfn); /* new anonymous folios start inactive (Linux 5.9+) */
     return pfn;
 }
 
@@ -351,15 +356,18 @@ static unsigned fault_get_page(struct vms_task *t, struct vm_area_struct *vma, u
     if (as->kind == MAPPING_SHMEM) {
         if (index >= size_pages(as))
             return VM_FAULT_SIGBUS; /* past the object, as after an mremap that grew it */
-        *pfn = shmem_get_page(m, as, index);
-        return *pfn == PFN_NONE ? VM_FAULT_OOM : 0;
+        int major = 0;
+        *pfn = shmem_get_page(m, as, index, &major);
+        return *pfn == PFN_NONE ? VM_FAULT_OOM : major ? VM_FAULT_MAJOR : 0;
     }
     if (index >= size_pages(as))
         return VM_FAULT_SIGBUS;
     unsigned ret = 0;
     *pfn = find_get_page(as, index);
     if (*pfn != PFN_NONE) {
+        get_page(&m->pm, *pfn); /* the readahead's allocations may reclaim */
         int marker = async_readahead(m, vma, *pfn);
+        put_page(&m->pm, *pfn);
         /* Cached but never read: read it now; Linux then faults again. */
         if (page_read_now(m, *pfn))
             return VM_FAULT_UNREAD | VM_FAULT_RETRY;
@@ -437,7 +445,9 @@ static unsigned do_cow_fault(struct vms_task *t, struct vm_area_struct *vma, uin
     unsigned ret = fault_get_page(t, vma, va, &src);
     if (ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS))
         return ret;
+    get_page(&m->pm, src); /* held while the allocation may reclaim */
     uint32_t pfn = alloc_anon_page(m, vma, va, src, "cow");
+    put_page(&m->pm, src);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     *pte = maybe_mkwrite(mk_pte(pfn, vm_page_prot(vma)), vma);
@@ -494,6 +504,9 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "write-notify", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
+    /* A copy in the swap cache that no swap entry names is let go first. */
+    if (!pte_special(*pte) && (op->flags & PG_swapcache) && !(op->flags & PG_anon_exclusive))
+        folio_free_swap(m, old);
     /* Reuse: an anonymous page this mm owns, or one whose other users (a
      * forked relative) have all gone (Linux's wp_can_reuse_anon_folio). */
     if (!pte_special(*pte) && (op->flags & PG_anon) &&
@@ -503,7 +516,12 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
         fault_event(t, va, "reuse", (uint64_t)old << PAGE_SHIFT);
         return 0;
     }
+    int held = !pte_special(*pte);
+    if (held)
+        get_page(&m->pm, old); /* reclaim must not unmap it under the copy */
     uint32_t pfn = alloc_anon_page(m, vma, va, old, "cow");
+    if (held)
+        put_page(&m->pm, old);
     if (pfn == PFN_NONE)
         return VM_FAULT_OOM;
     if (!pte_special(*pte)) {
@@ -518,6 +536,73 @@ static unsigned do_wp_page(struct vms_task *t, struct vm_area_struct *vma, uint6
     return 0;
 }
 
+/* Linux's should_try_to_free_swap: a page back from swap keeps its slot
+ * (a clean copy, free to drop again) unless swap is over half full, the
+ * memory is locked, or a write will make the copy stale anyway. */
+static int should_free_swap(const vms_machine *m, const struct vm_area_struct *vma,
+                            const struct page *p, int write)
+{
+    if (vm_swap_full(m) || (vma->vm_flags & VM_LOCKED) || (p->flags & PG_mlocked))
+        return 1;
+    return write && p->refcount == 2; /* the swap cache and this fault */
+}
+
+/* A fault on a swap entry (Linux's do_swap_page): the page from the swap
+ * cache (minor), or read from the swap area with the window around it
+ * (major). An exclusive page is mapped writable (dirty on a write); a
+ * shared one read-only, and a write then copies it. */
+static unsigned do_swap_page(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
+                             pte_t *pte, int write)
+{
+    vms_machine *m = t->m;
+    pte_t entry = *pte;
+    uint64_t off = pte_swp_offset(entry);
+    if (anon_vma_prepare(m, vma))
+        return VM_FAULT_OOM;
+    unsigned ret = 0;
+    uint32_t pfn = lookup_swap_cache(m, off);
+    if (pfn == PFN_NONE) {
+        pfn = swapin_readahead(m, off);
+        if (pfn == PFN_NONE)
+            return VM_FAULT_OOM;
+        ret = VM_FAULT_MAJOR;
+    }
+    struct page *p = pfn_to_page(&m->pm, pfn);
+    get_page(&m->pm, pfn); /* this PTE's reference, from now on */
+    swap_put(m, off);      /* this PTE names the slot no more */
+    if (should_free_swap(m, vma, p, write))
+        folio_free_swap(m, pfn);
+    /* Exclusive: the entry said so, or nothing else holds the page now. */
+    int exclusive = pte_swp_exclusive(entry) || (!(p->flags & PG_swapcache) && p->refcount == 1);
+    if (!(p->flags & PG_anon)) {
+        /* Read from swap: it becomes anonymous memory here. A page others
+         * may share belongs to the root anon_vma, which every relative's
+         * VMA links to (Linux's __folio_set_anon). */
+        const struct anon_vma *av = vma->anon_vma;
+        while (!exclusive && av->parent)
+            av = av->parent;
+        p->flags |= PG_anon;
+        p->mapping = (void *)av;
+        p->index = linear_page_index(vma, va);
+    }
+    map_new_page(m, pfn);
+    pte_t e = mk_pte(pfn, vm_page_prot(vma));
+    if (exclusive) {
+        p->flags |= PG_anon_exclusive;
+        if (vma->vm_flags & VM_WRITE) {
+            e |= _PAGE_RW;
+            if (write)
+                e |= _PAGE_DIRTY;
+        }
+    }
+    *pte = e;
+    fault_event(t, va, ret ? "swap-in, read from swap" : "swap-in, from the swap cache",
+                (uint64_t)pfn << PAGE_SHIFT);
+    if (write && !pte_write(*pte))
+        ret |= do_wp_page(t, vma, va, pte);
+    return ret;
+}
+
 static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
                                 int write)
 {
@@ -530,6 +615,8 @@ static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, 
         return VM_FAULT_OOM;
     if (pte_is_guard(*pte))
         return VM_FAULT_SIGSEGV;
+    if (pte_is_swap(*pte))
+        return do_swap_page(t, vma, va, pte, write);
     if (pte_none(*pte)) {
         unsigned ret = vma->mapping ? do_fault(t, vma, va, pte, write, fresh_table)
                                     : do_anonymous_page(t, vma, va, pte, write);
@@ -543,6 +630,16 @@ static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, 
     /* Spurious: another path fixed the PTE first; just mark it used. */
     *pte |= _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
     return 0;
+}
+
+/* A page a fault mapped into a VM_LOCKED VMA is mlocked (unevictable). */
+static void mlock_faulted(vms_machine *m, const struct vm_area_struct *vma, uint64_t va)
+{
+    if (!(vma->vm_flags & VM_LOCKED))
+        return;
+    pte_t *pte = pte_offset(vma->vm_mm, va);
+    if (pte && pte_present(*pte) && !pte_special(*pte))
+        mlock_folio(m, (uint32_t)pte_pfn(*pte));
 }
 
 static int account_fault(struct vms_task *t, unsigned ret, uint64_t va)
@@ -566,6 +663,7 @@ static int account_fault(struct vms_task *t, unsigned ret, uint64_t va)
 int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
 {
     struct mm_struct *mm = t->mm;
+    t->m->current = t;
     struct vm_area_struct *vma = va < mm->task_size ? find_vma(mm, va) : NULL;
     if (!vma)
         return raise_signal(t, SIGSEGV, SEGV_MAPERR, va);
@@ -581,7 +679,10 @@ int do_user_addr_fault(struct vms_task *t, uint64_t va, unsigned err)
         }
         return raise_signal(t, SIGSEGV, SEGV_ACCERR, va);
     }
-    return account_fault(t, handle_mm_fault(t, vma, va, (err & PF_WRITE) != 0), va);
+    unsigned ret = handle_mm_fault(t, vma, va, (err & PF_WRITE) != 0);
+    if (!(ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)))
+        mlock_faulted(t->m, vma, va);
+    return account_fault(t, ret, va);
 }
 
 /* ---- populate and zap ---- */
@@ -614,6 +715,8 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
         if (pte && pte_present(*pte) && (!w || pte_write(*pte)))
             continue;
         unsigned ret = handle_mm_fault(t, vma, va, w);
+        if (!(ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)))
+            mlock_faulted(t->m, vma, va);
         if (mode == POPULATE_REFAULT)
             ret &= ~(VM_FAULT_MAJOR | VM_FAULT_RETRY);
         else if (mode == POPULATE_TRIED && (ret & VM_FAULT_RETRY))
@@ -673,8 +776,8 @@ void zap_page_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t s
 void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, uint64_t end,
               uint64_t *fs, uint64_t *fe, int drop_markers)
 {
-    (void)vma;
     struct phys_mem *pm = &mm->m->pm;
+    int locked = vma && (vma->vm_flags & VM_LOCKED);
     uint64_t va = start;
     pte_t *pte;
     while ((pte = next_pte(mm, &va, end)) != NULL) {
@@ -684,14 +787,23 @@ void zap_ptes(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, 
             if (pte_is_guard(e)) {
                 if (drop_markers)
                     *pte = 0; /* never in a TLB: nothing to flush */
+            } else if (pte_is_swap(e)) {
+                *pte = 0; /* never in a TLB either */
+                free_swap_and_cache(mm->m, pte_swp_offset(e));
             } else if (!pte_none(e)) {
                 if (!pte_special(e)) {
                     uint32_t pfn = (uint32_t)pte_pfn(e);
                     struct page *page = pfn_to_page(pm, pfn);
                     if (pte_dirty(e))
                         set_page_dirty(mm->m, pfn);
+                    if (locked)
+                        munlock_folio(mm->m, pfn);
                     page->mapcount--;
                     put_page(pm, pfn);
+                    /* No PTE maps it and no swap entry names its slot: the
+                     * swap cache lets it go (Linux's free_swap_cache). */
+                    if ((page->flags & PG_swapcache) && !page->mapcount)
+                        folio_free_swap(mm->m, pfn);
                 }
                 *pte = 0;
                 widen(fs, fe, va, va + PAGE_SIZE);
@@ -737,6 +849,15 @@ static int copy_present_pte(vms_machine *m, const struct vm_area_struct *src_vma
     return wrprotected;
 }
 
+/* A swap entry into the child (Linux's copy_nonpresent_pte): the slot
+ * gains a reference, and neither side holds the page exclusively now. */
+static void copy_swap_pte(vms_machine *m, pte_t *src, pte_t *dst)
+{
+    swap_duplicate(m, pte_swp_offset(*src));
+    *src &= ~_PAGE_SWP_EXCLUSIVE;
+    *dst = *src;
+}
+
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
                     int *wrprotected)
 {
@@ -753,9 +874,14 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
         if (!dst)
             return -1;
         do {
+            if (!pte_none(*pte) && !dst && !(dst = pte_alloc(dst_vma->vm_mm, va)))
+                return -1;
+            /* The allocation may have reclaimed this very page: look again. */
             if (!pte_none(*pte)) {
                 if (pte_is_guard(*pte))
                     *dst = *pte;
+                else if (pte_is_swap(*pte))
+                    copy_swap_pte(m, pte, dst);
                 else
                     *wrprotected |= copy_present_pte(m, src_vma, pte, dst);
             }

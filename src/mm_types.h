@@ -89,6 +89,7 @@ struct address_space {
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
+    struct xarray *swapped;        /* shmem only: page index -> the swap slot holding it */
     /* shmem only: its size is committed (made without MAP_NORESERVE) */
     int commit_charged;
     uint64_t commit_walk;          /* the last committed_pages() walk that counted it */
@@ -171,6 +172,11 @@ struct mm_struct {
     uint64_t ctx_id;                /* unique, never reused (PCID bookkeeping) */
     uint64_t total_vm;              /* pages mapped */
     uint64_t locked_vm;             /* pages in VM_LOCKED VMAs */
+    /* The process's OOM settings (Linux keeps them in signal_struct: one
+     * per process, as an mm is here; fork copies them). */
+    int oom_score_adj;              /* -1000 (never killed) .. 1000 */
+    int oom_score_adj_min;          /* lowest value an unprivileged task may set */
+    int oom_victim;                 /* killed by the OOM killer, memory not yet reaped */
     struct mm_exec_layout exec;     /* code, data, heap and stack bounds from execve */
     struct mm_struct *mm_next, *mm_prev; /* machine's list of mms */
 };
@@ -187,6 +193,11 @@ struct vms_task {
     char comm[16];
     uint64_t min_flt, maj_flt;
     struct vms_fault fault;
+    /* The OOM killer killed its process: every call on it fails (a system
+     * call with -ESRCH, an access with SIGKILL) until vms_exit releases the
+     * handle. Once reaped, mm points at the machine's exited_mm and files is
+     * NULL. */
+    int oom_killed;
     struct vms_task *next, *prev; /* machine's task list */
 };
 
@@ -209,6 +220,23 @@ struct cpu {
     struct vms_cpu_stats st;
 };
 
+#define SWAP_HAS_CACHE 0x8000 /* in swap_map: the swap cache holds a page for the slot */
+#define SWAP_MAP_BAD 0x7fff   /* in swap_map: never handed out (the header) */
+
+/* The one swap area (Linux's swap_info_struct), src/swapfile.c. */
+struct swap_info {
+    int fd;                  /* the host file; -1 without swap */
+    uint64_t max;            /* slots, the header's included */
+    uint16_t *map;           /* per slot: swap entries naming it, | SWAP_HAS_CACHE */
+    uint32_t *cache;         /* per slot: the swap cache's frame + 1, or 0 (swap_cache_pfn) */
+    uint32_t *cluster_used;  /* per cluster of 512 slots: slots in use */
+    uint64_t nr_clusters;
+    uint64_t next;           /* the next slot to try in the current cluster; 0: none */
+    uint64_t inuse;          /* slots in use */
+    uint64_t ra_prev_offset; /* swap-in readahead's state (swapin_nr_pages) */
+    unsigned ra_hits, ra_last_pages;
+};
+
 struct vms_machine {
     struct vms_config cfg;
     struct phys_mem pm;
@@ -226,7 +254,32 @@ struct vms_machine {
     struct address_space *inodes; /* every host file the machine has opened */
     struct vms_io_stats io;
     uint64_t commit_walks;        /* committed_pages() walks so far */
+    /* The task whose system call or access runs now (Linux's current); NULL
+     * in a call made for no task (vms_spawn, vms_sync). The OOM killer must
+     * not tear down its mm under its feet: a kill of it waits for the reaper. */
+    struct vms_task *current;
+    int oom_reap_pending;         /* a victim's mm waits for the OOM reaper */
+    /* What a killed task's mm points at once reaped: an empty mm no CPU
+     * ever runs, so the access fast path can never hit for it. */
+    struct mm_struct exited_mm;
+    uint64_t oom_kills;           /* vmstat's oom_kill */
+    /* Reclaim (src/vmscan.c). */
+    uint64_t wmark[3];            /* min, low, high watermarks, in free frames */
+    int kswapd_failures;          /* balance runs in a row that freed nothing */
+    int in_reclaim;               /* reclaim runs: no reclaim inside it */
+    uint64_t anon_cost, file_cost; /* what reclaiming each type cost lately */
+    struct vms_vmstat vmstat;
+    uint64_t nr_swap_used;        /* swap slots in use */
+    struct swap_info swap;
+    char oom_msg[256];            /* the kernel log line of the last kill */
 };
+
+enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH };
+
+static inline uint32_t swap_cache_pfn(const vms_machine *m, uint64_t off)
+{
+    return m->swap.cache[off] ? m->swap.cache[off] - 1 : PFN_NONE;
+}
 
 /* A macro, so that the event is only built when someone is listening. */
 #define trace_event(m, ...)                                                  \

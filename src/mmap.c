@@ -268,7 +268,7 @@ static uint64_t reserve_pages(const vms_machine *m, uint64_t kbytes, uint64_t ca
 /* Pages committed machine-wide (Linux's vm_committed_as): every VM_ACCOUNT
  * VMA, and once each shmem object made without MAP_NORESERVE. Linux keeps
  * the sum in a counter; vmsim adds it up when strict mode asks. */
-static uint64_t committed_pages(vms_machine *m)
+uint64_t committed_pages(vms_machine *m)
 {
     uint64_t n = 0, walk = ++m->commit_walks;
     for (struct mm_struct *mm = m->mms; mm; mm = mm->mm_next) {
@@ -287,7 +287,7 @@ static uint64_t committed_pages(vms_machine *m)
 
 /* The strict limit: overcommit_kbytes, or overcommit_ratio percent of RAM,
  * plus swap (Linux's vm_commit_limit). */
-static uint64_t commit_limit(const vms_machine *m)
+uint64_t commit_limit(const vms_machine *m)
 {
     uint64_t ram = totalram_pages(m), ratio = m->cfg.overcommit_ratio;
     uint64_t limit = m->cfg.overcommit_kbytes ? m->cfg.overcommit_kbytes >> (PAGE_SHIFT - 10)
@@ -685,6 +685,7 @@ int mlock_future_ok(const struct mm_struct *mm, uint64_t vm_flags, uint64_t byte
 int64_t vms_mmap(vms_task *t, vms_addr addr, uint64_t len, int prot, int flags, int fd,
                  int64_t off)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     return do_mmap(t, addr, len, prot, flags, fd, off);
 }
@@ -705,6 +706,7 @@ int do_munmap_checked(struct vms_task *t, uint64_t addr, uint64_t len)
 
 int vms_munmap(vms_task *t, vms_addr addr, uint64_t len)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     return do_munmap_checked(t, addr, len);
 }
@@ -824,6 +826,8 @@ static int brk_grow(struct vms_task *t, uint64_t oldbrk, uint64_t newbrk)
 
 vms_addr vms_brk(vms_task *t, vms_addr brk)
 {
+    if (syscall_enter(t))
+        return 0; /* a killed task has no break */
     task_cpu_enter(t);
     struct mm_exec_layout *x = &t->mm->exec;
     if (brk < x->start_brk || data_rlimit_exceeded(t->m, x, brk))

@@ -108,6 +108,12 @@ static int raise_gp(struct vms_task *t)
 static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int *sig)
 {
     vms_machine *m = t->m;
+    if (unlikely(t->oom_killed)) { /* its process is dead: the kill's signal */
+        if (!t->in_uaccess)
+            t->fault = (struct vms_fault){.signo = SIGKILL, .code = SI_KERNEL, .addr = 0};
+        *sig = SIGKILL;
+        return NULL;
+    }
     if (!canonical(t->mm, va)) {
         *sig = raise_gp(t);
         return NULL;
@@ -258,6 +264,17 @@ uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len)
     return done;
 }
 
+/* An access that raised sig has returned to the program: if the OOM
+ * killer killed the task's own process on the way, its memory goes now. */
+static int access_failed(struct vms_task *t, int sig)
+{
+    if (unlikely(t->m->oom_reap_pending)) {
+        t->m->current = NULL;
+        oom_reap_pending(t->m);
+    }
+    return sig;
+}
+
 /* Copies page by page; bytes before a faulting page are transferred, as a
  * CPU's string copy would. */
 __attribute__((noinline)) /* keeps the fast path's prologue small */
@@ -272,7 +289,7 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
         if (!page)
             page = translate(t, va, acc, &sig);
         if (!page)
-            return sig;
+            return access_failed(t, sig);
         if (acc == ACC_READ)
             memcpy(buf, page + off, n);
         else if (acc == ACC_WRITE)
@@ -294,7 +311,7 @@ static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64
         return 0;
     uint8_t *page = translate(t, va, acc, &sig);
     if (!page)
-        return sig;
+        return access_failed(t, sig);
     if (acc == ACC_READ)
         memcpy(buf, page + (va & (PAGE_SIZE - 1)), len);
     else

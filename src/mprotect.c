@@ -105,6 +105,7 @@ static int mprotect_fixup(struct vms_task *t, struct vm_area_struct **pvma, uint
 
 int vms_mprotect(vms_task *t, vms_addr start, uint64_t len, int prot)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     struct mm_struct *mm = t->mm;
     int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);

@@ -310,6 +310,7 @@ static int64_t remap_move(struct remap *whole)
 int64_t vms_mremap(vms_task *t, vms_addr addr, uint64_t old_len, uint64_t new_len, int flags,
                    vms_addr new_addr)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     struct remap r = {.t = t, .addr = addr, .old_len = PAGE_ALIGN(old_len),
                       .new_len = PAGE_ALIGN(new_len), .flags = flags, .new_addr = new_addr};

@@ -17,6 +17,7 @@
 
 int vms_msync(vms_task *t, vms_addr start, uint64_t len, int flags)
 {
+    SYSCALL_ENTER(t);
     task_cpu_enter(t);
     if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) || (start & ~PAGE_MASK) ||
         ((flags & MS_ASYNC) && (flags & MS_SYNC)))

@@ -8,7 +8,10 @@
  * of simulated RAM costs nothing until used.
  * A large folio is one allocated block: its first frame carries PG_head and
  * the order, the others PG_tail and the first frame's number.
- * Simplifications: one zone, one node, no per-CPU page lists, no watermarks;
+ * The LRU lists of reclaim (src/vmscan.c) are kept here, since freeing a
+ * folio takes it off its list.
+ * Simplifications: one zone, one node, no per-CPU page lists (the
+ * watermarks are src/vmscan.c's);
  * references are counted per page and a folio's block is freed when none of
  * its pages has one left (Linux counts them on the folio: the sum is its
  * refcount).
@@ -68,6 +71,8 @@ int phys_mem_init(struct phys_mem *pm, uint64_t bytes)
     }
     for (unsigned o = 0; o <= MAX_ORDER; o++)
         pm->free_head[o] = PFN_NONE;
+    for (unsigned l = 0; l < NR_LRU_LISTS; l++)
+        pm->lru[l] = (struct lru_head){.head = PFN_NONE, .tail = PFN_NONE};
     /* Largest aligned blocks first, pushed from the top so that the lowest
      * frames are handed out first: addresses read naturally in a demo. */
     uint64_t pfn = pm->nframes;
@@ -145,8 +150,59 @@ uint32_t alloc_zeroed_page(struct phys_mem *pm)
     return pfn;
 }
 
+/* Links pfn into list l after frame at (towards the tail); at PFN_NONE: as the head. */
+static void lru_link_after(struct phys_mem *pm, enum lru_list l, uint32_t at, uint32_t pfn)
+{
+    struct lru_head *lh = &pm->lru[l];
+    struct page *p = &pm->pages[pfn];
+    uint32_t next = at == PFN_NONE ? lh->head : pm->pages[at].next;
+    p->prev = at;
+    p->next = next;
+    if (at == PFN_NONE)
+        lh->head = pfn;
+    else
+        pm->pages[at].next = pfn;
+    if (next == PFN_NONE)
+        lh->tail = pfn;
+    else
+        pm->pages[next].prev = pfn;
+    p->flags |= PG_lru;
+    lh->nr_pages += folio_nr_pages(pm, pfn);
+}
+
+void lru_add(struct phys_mem *pm, uint32_t pfn)
+{
+    lru_link_after(pm, folio_lru_list(&pm->pages[pfn]), PFN_NONE, pfn);
+}
+
+void lru_add_tail(struct phys_mem *pm, uint32_t pfn)
+{
+    enum lru_list l = folio_lru_list(&pm->pages[pfn]);
+    lru_link_after(pm, l, pm->lru[l].tail, pfn);
+}
+
+void lru_del(struct phys_mem *pm, uint32_t pfn)
+{
+    struct page *p = &pm->pages[pfn];
+    struct lru_head *lh = &pm->lru[folio_lru_list(p)];
+    if (p->prev != PFN_NONE)
+        pm->pages[p->prev].next = p->next;
+    else
+        lh->head = p->next;
+    if (p->next != PFN_NONE)
+        pm->pages[p->next].prev = p->prev;
+    else
+        lh->tail = p->prev;
+    p->flags &= ~PG_lru;
+    lh->nr_pages -= folio_nr_pages(pm, pfn);
+}
+
+#define LRU_FLAGS (PG_lru | PG_active | PG_referenced | PG_unevictable | PG_mlocked)
+
 void folio_set_order(struct phys_mem *pm, uint32_t pfn, unsigned order)
 {
+    uint32_t old_head = folio_head_pfn(pm, pfn);
+    int joins = old_head != pfn && (pm->pages[old_head].flags & PG_lru);
     struct page *head = &pm->pages[pfn];
     head->flags &= ~(PG_head | PG_tail);
     head->order = order;
@@ -157,6 +213,13 @@ void folio_set_order(struct phys_mem *pm, uint32_t pfn, unsigned order)
         tail->flags = (tail->flags & ~PG_head) | PG_tail;
         tail->compound_head = pfn;
         tail->order = 0;
+    }
+    if (joins) {
+        uint32_t flags = pm->pages[old_head].flags & LRU_FLAGS & ~PG_lru;
+        head->flags |= flags;
+        /* The old folio's count shrinks by what leaves it; the list's total stays. */
+        pm->lru[folio_lru_list(head)].nr_pages -= 1u << order;
+        lru_link_after(pm, folio_lru_list(head), old_head, pfn);
     }
 }
 
@@ -176,6 +239,8 @@ void put_page(struct phys_mem *pm, uint32_t pfn)
             if (pm->pages[head + i].refcount)
                 return;
     }
+    if (pm->pages[head].flags & PG_lru)
+        lru_del(pm, head);
     if (pm->freed)
         pm->freed(pm, head, order, pm->pages[head].flags);
     free_pages(pm, head, order);

@@ -30,6 +30,31 @@ enum page_flag {
                                     buffer head): a write or page_mkwrite reserved it */
     PG_dirty_bh = 1u << 14,      /* its own block buffer is dirty: the page a write or store
                                     dirtied (PG_dirty spreads to the whole folio) */
+    /* Reclaim's flags, on a folio's first page (src/vmscan.c). */
+    PG_lru = 1u << 15,           /* on one of the LRU lists */
+    PG_active = 1u << 16,        /* on an active list */
+    PG_referenced = 1u << 17,    /* used once since it was last looked at (read(), a scan) */
+    PG_unevictable = 1u << 18,   /* on the unevictable list */
+    PG_mlocked = 1u << 19,       /* mapped by a VM_LOCKED VMA */
+    PG_swapcache = 1u << 20,     /* an anonymous or shmem page with a swap slot (index) */
+};
+
+/* The LRU lists of the one node, in Linux's order (enum lru_list). */
+enum lru_list {
+    LRU_INACTIVE_ANON,
+    LRU_ACTIVE_ANON,
+    LRU_INACTIVE_FILE,
+    LRU_ACTIVE_FILE,
+    LRU_UNEVICTABLE,
+    NR_LRU_LISTS
+};
+
+/* A list of folios linked through their first pages' next/prev (the buddy
+ * links, free while a frame is allocated): head is the newest, tail the
+ * oldest, where reclaim looks first. */
+struct lru_head {
+    uint32_t head, tail;
+    uint64_t nr_pages;
 };
 
 struct page {
@@ -38,9 +63,10 @@ struct page {
     int32_t mapcount;  /* PTEs that map it */
     uint32_t order;    /* block order while PG_buddy; folio order with PG_head */
     uint32_t compound_head; /* with PG_tail: the frame of the folio's first page */
-    uint32_t next, prev; /* free-list links (frame numbers) while PG_buddy */
+    uint32_t next, prev; /* free-list links (frame numbers) while PG_buddy; LRU links with PG_lru */
     void *mapping;     /* anon_vma or shmem object, by flag */
     uint64_t index;    /* page offset within mapping */
+    uint32_t swap_off; /* with PG_swapcache: its slot in the swap area */
 };
 
 struct phys_mem {
@@ -51,6 +77,7 @@ struct phys_mem {
     uint64_t nr_free;     /* free frames, all orders */
     uint64_t nr_table;    /* frames holding page tables */
     uint32_t zero_pfn;    /* the shared zero page */
+    struct lru_head lru[NR_LRU_LISTS];
     /* Told of each block put_page() frees (flags: its first page's, before
      * the free); NULL: nobody listens. The machine raises VMS_EV_FRAME_FREE. */
     void (*freed)(struct phys_mem *pm, uint32_t pfn, unsigned order, uint32_t flags);
@@ -102,8 +129,26 @@ static inline uint32_t folio_nr_pages(const struct phys_mem *pm, uint32_t pfn)
 {
     return 1u << folio_order(pm, pfn);
 }
-/* Makes frames [pfn, pfn + 2^order) one folio (order 0: a plain page). */
+/* Makes frames [pfn, pfn + 2^order) one folio (order 0: a plain page). A
+ * piece split off a folio on an LRU list joins that list beside it, with
+ * its flags (Linux's lru_add_split_folio). */
 void folio_set_order(struct phys_mem *pm, uint32_t pfn, unsigned order);
+
+/* ---- the LRU lists (Linux's mm_inline.h) ---- */
+/* The list a folio belongs on by its flags: anonymous and shmem pages are
+ * swap-backed (the anon lists), page-cache pages the file lists. */
+static inline enum lru_list folio_lru_list(const struct page *head)
+{
+    if (head->flags & PG_unevictable)
+        return LRU_UNEVICTABLE;
+    enum lru_list l = (head->flags & PG_file) ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON;
+    return (enum lru_list)(l + ((head->flags & PG_active) ? 1 : 0));
+}
+/* Adds the folio whose first frame is pfn at the head of its list. */
+void lru_add(struct phys_mem *pm, uint32_t pfn);
+/* ... at the tail, where reclaim looks next (Linux's lruvec_add_folio_tail). */
+void lru_add_tail(struct phys_mem *pm, uint32_t pfn);
+void lru_del(struct phys_mem *pm, uint32_t pfn);
 static inline void get_page(struct phys_mem *pm, uint32_t pfn) { pm->pages[pfn].refcount++; }
 
 #endif

@@ -23,7 +23,7 @@ const char *pgtable_level_name(int level, int levels)
 
 static uint32_t alloc_table(vms_machine *m)
 {
-    uint32_t pfn = alloc_zeroed_page(&m->pm);
+    uint32_t pfn = alloc_zeroed_page_gfp(m, GFP_USER);
     if (pfn != PFN_NONE) {
         m->pm.pages[pfn].flags = PG_table;
         m->pm.nr_table++;
@@ -178,6 +178,7 @@ void pgd_free(struct mm_struct *mm)
 
 int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w)
 {
+    SYSCALL_ENTER(t);
     struct mm_struct *mm = t->mm;
     const struct phys_mem *pm = &mm->m->pm;
     int levels = pgtable_levels(mm);
@@ -194,6 +195,12 @@ int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w)
             w->present = (e & _PAGE_PRESENT) != 0;
             if (w->present)
                 w->pa = (e & PTE_PFN_MASK) | (va & (PAGE_SIZE - 1));
+            if (pte_is_swap(e)) {
+                w->swap = 1;
+                w->swap_type = pte_swp_type(e);
+                w->swap_offset = pte_swp_offset(e);
+                w->swap_exclusive = pte_swp_exclusive(e);
+            }
             return 0;
         }
         if (!(e & _PAGE_PRESENT))

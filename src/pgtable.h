@@ -34,6 +34,26 @@ typedef uint64_t pte_t;
  * ignores and the fault handler answers with SIGSEGV. */
 #define PTE_MARKER_GUARD (1ULL << 58)
 
+/* A swap entry in a non-present PTE, as x86-64 encodes it: the type in
+ * bits 59-63, the offset inverted in bits 9-58 (so that a stray walk finds
+ * no real frame there: the L1TF mitigation), bit 7 when the page was
+ * exclusive to this mm. */
+#define SWP_TYPE_BITS 5
+#define SWP_OFFSET_SHIFT 14 /* the bit after _PAGE_PROTNONE, plus SWP_TYPE_BITS */
+#define _PAGE_SWP_EXCLUSIVE (1ULL << 7)
+
+static inline pte_t swp_entry_pte(unsigned type, uint64_t offset, int exclusive)
+{
+    return ((~offset << SWP_OFFSET_SHIFT) >> SWP_TYPE_BITS) | ((uint64_t)type << (64 - SWP_TYPE_BITS)) |
+           (exclusive ? _PAGE_SWP_EXCLUSIVE : 0);
+}
+static inline uint64_t pte_swp_offset(pte_t e)
+{
+    return ~(e & ~_PAGE_SWP_EXCLUSIVE) << SWP_TYPE_BITS >> SWP_OFFSET_SHIFT;
+}
+static inline unsigned pte_swp_type(pte_t e) { return (unsigned)(e >> (64 - SWP_TYPE_BITS)); }
+static inline int pte_swp_exclusive(pte_t e) { return (e & _PAGE_SWP_EXCLUSIVE) != 0; }
+
 static inline uint64_t pte_pfn(pte_t e) { return (e & PTE_PFN_MASK) >> 12; }
 static inline int pte_none(pte_t e) { return e == 0; }
 /* Present to the kernel: mapped, possibly PROT_NONE. */
@@ -42,6 +62,7 @@ static inline int pte_write(pte_t e) { return (e & _PAGE_RW) != 0; }
 static inline int pte_dirty(pte_t e) { return (e & _PAGE_DIRTY) != 0; }
 static inline int pte_special(pte_t e) { return (e & _PAGE_SPECIAL) != 0; }
 static inline int pte_is_guard(pte_t e) { return e == PTE_MARKER_GUARD; }
+static inline int pte_is_swap(pte_t e) { return !pte_none(e) && !pte_present(e) && !pte_is_guard(e); }
 static inline unsigned pte_pkey(pte_t e) { return (unsigned)((e & _PAGE_PKEY_MASK) >> _PAGE_PKEY_SHIFT); }
 static inline unsigned table_index(uint64_t va, int level)
 {

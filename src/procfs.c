@@ -65,6 +65,7 @@ static void show_map_vma(FILE *out, const struct vm_area_struct *vma)
 
 int vms_maps(vms_task *t, FILE *out)
 {
+    SYSCALL_ENTER(t);
     for (const struct vm_area_struct *vma = t->mm->mmap; vma; vma = vma->vm_next)
         show_map_vma(out, vma);
     if (t->mm->exec.done) /* execute-only, as vsyscall=xonly (the default) maps it */

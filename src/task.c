@@ -5,7 +5,9 @@
  * tears it down and frees its page tables and pgd.
  * A process has its own descriptor table; threads share it.
  * Simplification: no signals are delivered (an access returns
- * the signal it raised and the task carries on).
+ * the signal it raised and the task carries on), except the OOM killer's
+ * SIGKILL (src/oom_kill.c): a killed task's handle lives on, refusing every
+ * call, until vms_exit releases it (a zombie waiting to be reaped).
  */
 #include "internal.h"
 
@@ -67,6 +69,8 @@ vms_task *task_alloc(vms_machine *m, struct mm_struct *mm, struct files_struct *
 
 vms_task *vms_spawn(vms_machine *m, const char *comm)
 {
+    m->current = NULL; /* a new process: no task of it runs yet */
+    oom_reap_pending(m);
     struct mm_struct *mm = mm_alloc(m);
     if (!mm) {
         errno = ENOMEM;
@@ -85,6 +89,10 @@ vms_task *vms_spawn(vms_machine *m, const char *comm)
 
 vms_task *vms_clone_thread(vms_task *t)
 {
+    if (syscall_enter(t)) {
+        errno = ESRCH;
+        return NULL;
+    }
     vms_task *c = task_alloc(t->m, t->mm, t->files, t->comm, t->cpu);
     if (!c) {
         errno = ENOMEM;
@@ -95,8 +103,7 @@ vms_task *vms_clone_thread(vms_task *t)
     return c;
 }
 
-/* t stops running where it ran: that CPU idles, in lazy TLB mode. */
-static void task_leave_cpu(struct vms_task *t)
+void task_leave_cpu(struct vms_task *t)
 {
     if (t->cpu_ptr->curr == t)
         cpu_idle(t->cpu_ptr);
@@ -117,11 +124,20 @@ void vms_exit(vms_task *t)
 {
     if (!t)
         return;
+    t->m->current = NULL; /* called between calls: the reaper may run */
+    oom_reap_pending(t->m);
+    do_exit(t);
+}
+
+void do_exit(struct vms_task *t)
+{
     vms_machine *m = t->m;
-    task_leave_cpu(t);
-    if (--t->mm->users == 0)
-        mm_release(m, t->mm, t->cpu);
-    files_put(m, t->files);
+    if (!t->oom_killed) { /* a killed task's mm and files are gone already */
+        task_leave_cpu(t);
+        if (--t->mm->users == 0)
+            mm_release(m, t->mm, t->cpu);
+        files_put(m, t->files);
+    }
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -134,13 +150,31 @@ void vms_exit(vms_task *t)
 struct cpu *task_cpu_enter(struct vms_task *t)
 {
     struct cpu *c = t->cpu_ptr;
+    if (unlikely(t->oom_killed)) { /* never runs again: no TLB fast path for it */
+        task_leave_cpu(t);
+        return c;
+    }
     if (c->running_mm != t->mm || c->curr != t)
         cpu_run(t->m, c, t);
     return c;
 }
 
+int syscall_enter(struct vms_task *t)
+{
+    vms_machine *m = t->m;
+    m->current = NULL; /* the last call has returned: the reaper may run */
+    oom_reap_pending(m);
+    if (t->oom_killed)
+        return -ESRCH;
+    m->current = t;
+    return 0;
+}
+
+int vms_task_killed(const vms_task *t) { return t->oom_killed; }
+
 int vms_schedule(vms_task *t, unsigned cpu)
 {
+    SYSCALL_ENTER(t);
     if (cpu >= t->m->ncpus)
         return -EINVAL;
     if (cpu != t->cpu)

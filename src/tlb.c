@@ -187,6 +187,7 @@ void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next)
     c->loaded_mm = next;
     c->running_mm = NULL;
     c->st.context_switches++;
+    int kept = 0; /* the PCID's entries are still current: nothing flushed */
     if (!m->cfg.pcid) {
         c->pcid = 0;
         cpu_flush_context(c, 0);
@@ -201,6 +202,8 @@ void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next)
         } else if (c->asid[slot].tlb_gen != next->tlb_gen) {
             c->asid[slot].tlb_gen = next->tlb_gen;
             cpu_flush_context(c, (unsigned)slot + 1);
+        } else {
+            kept = 1;
         }
         c->pcid = (unsigned)slot + 1;
     } else {
@@ -208,7 +211,8 @@ void switch_mm(vms_machine *m, struct cpu *c, struct mm_struct *next)
     }
     if (next)
         trace_event(m, &(struct vms_event){.kind = VMS_EV_CR3, .cpu = c->id,
-                                           .pa = (uint64_t)next->pgd << PAGE_SHIFT});
+                                           .pa = (uint64_t)next->pgd << PAGE_SHIFT,
+                                           .index = c->pcid, .b = (uint64_t)kept});
 }
 
 void cpu_run(vms_machine *m, struct cpu *c, struct vms_task *t)

@@ -65,6 +65,7 @@ static const char *const kind_names[] = {
     [VMS_EV_SIGNAL] = "signal",
     [VMS_EV_FORK] = "fork",
     [VMS_EV_FRAME_FREE] = "frame-free",
+    [VMS_EV_OOM_KILL] = "oom-kill",
 };
 
 #define NR_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
@@ -287,12 +288,20 @@ static void say_other(struct out *o, const struct vms_event *ev)
         break;
     case VMS_EV_CR3:
         line_start(o, "cr3", ev, 1);
-        put(o, "CR3 <- PGD 0x%08" PRIx64 " (context switch, TLB flushed)", ev->pa);
+        if (ev->index == 0) /* no PCID: the switch flushes the whole TLB */
+            put(o, "CR3 <- PGD 0x%08" PRIx64 " (context switch, TLB flushed)", ev->pa);
+        else
+            put(o, "CR3 <- PGD 0x%08" PRIx64 ", PCID %u (context switch, %s)", ev->pa,
+                ev->index, ev->b ? "its TLB entries kept" : "its old TLB entries flushed");
         break;
     case VMS_EV_FORK:
         line_start(o, "fork", ev, 1);
         put(o, "pid %" PRIu64 " forked pid %" PRIu64 ": its mm copied, anonymous pages shared "
                "copy-on-write", ev->a, ev->b);
+        break;
+    case VMS_EV_OOM_KILL:
+        line_start(o, "oom", ev, 1);
+        put(o, "%s (badness %" PRIu64 ")", ev->detail ? ev->detail : "", ev->b);
         break;
     default:
         line_start(o, "?", ev, 0);
@@ -341,10 +350,11 @@ static const unsigned kind_fields[] = {
     [VMS_EV_TLB_FILL] = F_CPU | F_A | F_PA,
     [VMS_EV_FLUSH] = F_CPU | F_A | F_B,
     [VMS_EV_IPI] = F_CPU,
-    [VMS_EV_CR3] = F_CPU | F_PA,
+    [VMS_EV_CR3] = F_CPU | F_PA | F_INDEX | F_B,
     [VMS_EV_SIGNAL] = F_CPU | F_A | F_INDEX | F_LEVEL,
     [VMS_EV_FORK] = F_CPU | F_A | F_B,
     [VMS_EV_FRAME_FREE] = F_PA | F_DETAIL | F_LEVEL,
+    [VMS_EV_OOM_KILL] = F_CPU | F_A | F_B | F_LEVEL | F_DETAIL,
 };
 
 static unsigned fields_of(enum vms_event_kind k)

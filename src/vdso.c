@@ -49,12 +49,15 @@ static int install_special_mapping(struct vms_task *t, uint64_t addr, unsigned p
     if (!as)
         return -ENOMEM;
     if (image) {
-        uint32_t pfn = shmem_get_page(m, as, 0);
+        int major = 0;
+        uint32_t pfn = shmem_get_page(m, as, 0, &major);
         if (pfn == PFN_NONE) {
             mapping_put(m, as);
             return -ENOMEM;
         }
         write_vdso_image(pfn_to_virt(&m->pm, pfn));
+        /* Written: reclaim must keep (or swap) it, never drop it as zeros. */
+        m->pm.pages[pfn].flags |= PG_dirty;
     }
     struct vm_area_struct *vma = vma_alloc(mm);
     if (!vma) {

@@ -1086,14 +1086,17 @@ static void test_exit_keeps_only_the_page_cache(void **state)
 
 /* ---- out of memory ---- */
 
-/* Not enough frames for the child's page tables: fork fails with ENOMEM and
- * leaves the parent's memory as it was. */
-static void test_fork_without_frames_for_tables_is_enomem(void **state)
+/* Not enough frames for the child's page tables: the OOM killer kills the
+ * only process there is, the parent (the child is not one yet, as in
+ * Linux's copy_process); fork fails with ENOMEM and the parent's memory is
+ * freed. */
+static void test_fork_without_frames_for_tables_kills_the_parent(void **state)
 {
     struct tu_env *e = *state;
     vms_machine_destroy(e->m);
     struct vms_config cfg = tu_config(4 * MIB);
     cfg.root = e->root;
+    cfg.min_free_kbytes = 0; /* every frame counts */
     e->m = tu_machine_with(&cfg);
     e->t = tu_spawn(e->m);
     vms_addr a = map_at(e->t, 0, 1024, RW, PRIV);
@@ -1103,18 +1106,20 @@ static void test_fork_without_frames_for_tables_is_enomem(void **state)
     uint64_t pages = 0;
     for (; tu_frames_used(e->m) + 3 < total; pages++) /* at most 3 frames left */
         tu_store_byte(e->t, a + PG * pages, (uint8_t)pages);
-    uint64_t used = tu_frames_used(e->m);
     errno = 0;
     assert_null(vms_fork(e->t));
     assert_int_equal(errno, ENOMEM);
+    assert_true(vms_task_killed(e->t));
     tu_assert_clean(e->m);
-    assert_int_equal(tu_frames_used(e->m), used);
+    assert_int_equal(tu_frames_used(e->m), MACHINE_FRAMES);
+    uint8_t v;
+    assert_int_equal(vms_load(e->t, a, &v, 1), SIGKILL);
+    /* A new process has the whole RAM. */
+    vms_exit(e->t);
+    e->t = tu_spawn(e->m);
+    a = map_at(e->t, 0, 1024, RW, PRIV);
     for (uint64_t i = 0; i < pages; i++)
-        assert_int_equal(tu_load_byte(e->t, a + PG * i), (uint8_t)i);
-    for (uint64_t i = 0; i < pages; i++)
-        tu_store_byte(e->t, a + PG * i, (uint8_t)~i); /* no copy needed: no child */
-    assert_int_equal(tu_frames_used(e->m), used);
-    tu_assert_clean(e->m);
+        tu_store_byte(e->t, a + PG * i, (uint8_t)~i);
     assert_int_equal(vms_munmap(e->t, a + 512 * PG, 512 * PG), 0);
     vms_task *c = fork_ok(e, e->t);
     assert_int_equal(tu_load_byte(c, a + 7 * PG), (uint8_t)~7u);
@@ -1200,7 +1205,7 @@ int main(void)
         T(test_child_close_leaves_the_parents_descriptor),
         T(test_exit_of_every_generation_returns_every_frame),
         T(test_exit_keeps_only_the_page_cache),
-        T(test_fork_without_frames_for_tables_is_enomem),
+        T(test_fork_without_frames_for_tables_kills_the_parent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

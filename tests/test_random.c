@@ -922,8 +922,8 @@ static uint64_t frames_used(vms_machine *m)
     return used;
 }
 
-static struct run *run_create(uint64_t seed, int levels, int pcid, unsigned ncpus, int ntasks,
-                              int with_other)
+static struct run *run_create_with(uint64_t seed, int levels, int pcid, unsigned ncpus,
+                                   int ntasks, int with_other, uint64_t phys, uint64_t swap)
 {
     struct run *r = calloc(1, sizeof(*r));
     assert_non_null(r);
@@ -932,7 +932,8 @@ static struct run *run_create(uint64_t seed, int levels, int pcid, unsigned ncpu
     assert_non_null(r->md.bytes);
     struct vms_config c;
     vms_config_init(&c);
-    c.phys_bytes = 16ULL << 20; /* ample for two windows of 512 pages, and quick to check */
+    c.phys_bytes = phys;
+    c.swap_bytes = swap;
     c.pgtable_levels = levels;
     c.pcid = pcid;
     c.ncpus = ncpus;
@@ -951,6 +952,13 @@ static struct run *run_create(uint64_t seed, int levels, int pcid, unsigned ncpu
     if (with_other)
         start_other(r);
     return r;
+}
+
+static struct run *run_create(uint64_t seed, int levels, int pcid, unsigned ncpus, int ntasks,
+                              int with_other)
+{
+    /* 16 MiB: ample for two windows of 512 pages, and quick to check */
+    return run_create_with(seed, levels, pcid, ncpus, ntasks, with_other, 16ULL << 20, 0);
 }
 
 static int teardown_run(void **state)
@@ -1023,9 +1031,23 @@ static void test_random_ops_match_model_two_threads_5level_pcid(void **state)
     run_steps(r);
 }
 
+/* RAM smaller than the windows (3 MiB: 768 frames, 221 KiB kept free)
+ * with 16 MiB of swap: reclaim swaps private pages out and in all the
+ * time, and every byte still matches the model. */
+static void test_random_ops_match_model_small_ram_with_swap(void **state)
+{
+    struct run *r = run_create_with(UINT64_C(0x5eed0003), 4, 0, 4, 1, 1, 3ULL << 20, 16ULL << 20);
+    *state = r;
+    run_steps(r);
+    struct vms_stats s;
+    vms_get_stats(r->m, &s);
+    assert_true(s.vm.pswpout > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_random_ops_match_model_small_ram_with_swap, teardown_run),
         cmocka_unit_test_teardown(test_random_ops_match_model_one_task, teardown_run),
         cmocka_unit_test_teardown(test_random_ops_match_model_two_threads_5level_pcid,
                                   teardown_run),

@@ -89,6 +89,7 @@ struct run {
     int ntasks, actor;
     struct mfile file[NFILES];
     struct wpage win[WIN_PAGES];
+    uint64_t reclaimed; /* pages reclaim freed in the run */
     uint8_t buf[BUF_PAGES * PAGE];
 };
 
@@ -569,9 +570,13 @@ static void make_files(struct run *r)
     }
 }
 
-static void start_machine(struct run *r, int threads)
+static void start_machine(struct run *r, int threads, uint64_t ram, uint64_t swap)
 {
-    r->m = tu_machine_in(r->root);
+    struct vms_config c = tu_config(ram);
+    c.root = r->root;
+    c.swap_bytes = swap;
+    c.min_free_kbytes = swap ? 32 : UINT64_MAX; /* a small RAM keeps a small reserve */
+    r->m = tu_machine_with(&c);
     r->task[0] = tu_spawn(r->m);
     r->ntasks = threads;
     if (threads > 1) {
@@ -607,6 +612,9 @@ static void finish(struct run *r)
         if (r->file[i].fd >= 0)
             expect_result(r, vms_close(actor(r), r->file[i].fd), 0);
     expect_clean(r);
+    struct vms_stats st;
+    vms_get_stats(r->m, &st);
+    r->reclaimed = st.vm.pgsteal_kswapd + st.vm.pgsteal_direct;
     for (int i = r->ntasks - 1; i >= 0; i--)
         vms_exit(r->task[i]);
     vms_machine_destroy(r->m);
@@ -636,11 +644,11 @@ static int teardown(void **state)
     return err;
 }
 
-static void run_seed(struct run *r, uint64_t seed, int threads)
+static void run_seed_in(struct run *r, uint64_t seed, int threads, uint64_t ram, uint64_t swap)
 {
     r->seed = r->rng = seed;
     make_files(r);
-    start_machine(r, threads);
+    start_machine(r, threads, ram, swap);
     for (r->step = 1; r->step <= STEPS; r->step++) {
         r->actor = r->ntasks > 1 ? (int)below(r, 2) : 0;
         one_step(r);
@@ -649,6 +657,21 @@ static void run_seed(struct run *r, uint64_t seed, int threads)
             sync_and_compare(r);
     }
     finish(r);
+}
+
+static void run_seed(struct run *r, uint64_t seed, int threads)
+{
+    run_seed_in(r, seed, threads, 64ULL << 20, 0);
+}
+
+/* 256 KiB of RAM (64 frames, 8 kept free) and 1 MiB of swap: the files'
+ * pages and the buffers are reclaimed (dirty ones written back, anonymous
+ * ones swapped) over and over, and the files still match. */
+static void test_random_file_operations_in_small_ram_with_swap(void **state)
+{
+    struct run *r = *state;
+    run_seed_in(r, 0x736d616c6cu, 1, 256ULL << 10, 1ULL << 20);
+    assert_true(r->reclaimed > 0);
 }
 
 static void test_random_file_operations_match_the_model(void **state)
@@ -664,6 +687,8 @@ static void test_random_file_operations_with_two_threads_on_two_cpus(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_random_file_operations_in_small_ram_with_swap, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_random_file_operations_match_the_model, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_random_file_operations_with_two_threads_on_two_cpus,

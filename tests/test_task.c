@@ -1,7 +1,7 @@
 /*
  * test_task.c - processes and threads: pids, the CPU a task runs on, threads
  * sharing one mm, exit of a thread and of the last task (every frame comes
- * back), running out of simulated RAM (SIGKILL, with the machine still
+ * back), running out of simulated RAM (SIGKILL from the OOM killer, with the machine still
  * consistent), and two machines in one process that share nothing.
  *
  * A fresh machine uses two frames (the reserved frame 0 and the zero page);
@@ -343,6 +343,14 @@ static void test_destroying_a_machine_ends_its_live_tasks(void **state)
 
 #define SMALL_RAM (1ULL << 20) /* 256 frames */
 
+/* No free-memory reserve, so that every frame can be counted. */
+static struct vms_config small_ram_config(void)
+{
+    struct vms_config c = tu_config(SMALL_RAM);
+    c.min_free_kbytes = 0;
+    return c;
+}
+
 /* Stores one byte per page from a upward; returns how many succeeded. */
 static unsigned store_until_refused(vms_task *t, vms_addr a, unsigned pages)
 {
@@ -360,7 +368,7 @@ static unsigned store_until_refused(vms_task *t, vms_addr a, unsigned pages)
 static void test_store_loop_in_small_ram_ends_with_sigkill(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_addr a = tu_anon(t, 256 * TU_PAGE, RW);
@@ -370,25 +378,42 @@ static void test_store_loop_in_small_ram_ends_with_sigkill(void **state)
     assert_int_equal(stored, 250);
     tu_assert_fault(t, SIGKILL, 0, a + 250 * TU_PAGE);
     assert_int_equal(tu_minflt(t), 250);
+    /* The only process was the OOM killer's victim: its memory is gone. */
+    assert_true(vms_task_killed(t));
     struct vms_stats *s = tu_stats(m);
-    assert_int_equal(s->frames_used, s->frames_total);
+    assert_int_equal(s->frames_used, MACHINE_FRAMES);
+    assert_int_equal(s->oom_kill, 1);
     free(s);
     tu_assert_clean(m);
     vms_machine_destroy(m);
 }
 
-static void test_memory_stays_readable_after_oom(void **state)
+static void test_oom_killed_process_is_gone(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_addr a = tu_anon(t, 256 * TU_PAGE, RW);
     assert_int_equal(store_until_refused(t, a, 256), 250);
-    for (unsigned i = 0; i < 250; i++)
-        assert_int_equal(tu_load_byte(t, a + i * TU_PAGE), (uint8_t)(i + 1));
-    /* An untouched page in a table that exists needs no frame: the zero page. */
-    assert_int_equal(tu_load_byte(t, a + 255 * TU_PAGE), 0);
+    /* Its memory no longer reads back: every access is SIGKILL, from the
+     * kill (SI_KERNEL), not a fault at the address. */
+    uint8_t v = 0;
+    assert_int_equal(vms_load(t, a, &v, 1), SIGKILL);
+    tu_assert_fault(t, SIGKILL, SI_KERNEL, 0);
+    assert_int_equal(vms_store(t, a, &v, 1), SIGKILL);
+    assert_int_equal(vms_fetch(t, a, 1), SIGKILL);
+    assert_int_equal(vms_mmap(t, 0, TU_PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), -ESRCH);
+    assert_int_equal(vms_munmap(t, a, TU_PAGE), -ESRCH);
+    assert_int_equal(vms_schedule(t, 1), -ESRCH);
+    errno = 0;
+    assert_null(vms_fork(t));
+    assert_int_equal(errno, ESRCH);
+    assert_null(vms_clone_thread(t));
+    assert_int_equal(errno, ESRCH);
+    assert_int_equal(tu_frames_used(m), MACHINE_FRAMES);
+    tu_assert_clean(m);
+    vms_exit(t); /* releases the handle */
     tu_assert_clean(m);
     vms_machine_destroy(m);
 }
@@ -396,16 +421,18 @@ static void test_memory_stays_readable_after_oom(void **state)
 static void test_oom_while_building_tables_is_sigkill(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_addr a = tu_anon(t, 256 * TU_PAGE, RW);
-    assert_int_equal(store_until_refused(t, a, 256), 250);
+    assert_int_equal(store_until_refused(t, a, 249), 249); /* one frame left */
     vms_addr far = tu_mmap(t, 0x10000000, TU_PAGE, RW, PRIV | MAP_FIXED);
     uint8_t v = 0;
-    /* Even a read needs page tables that there is no frame for. */
+    /* Even a read needs page tables (three here) that there is no frame for. */
     assert_int_equal(vms_load(t, far, &v, 1), SIGKILL);
     tu_assert_fault(t, SIGKILL, 0, far);
+    assert_true(vms_task_killed(t));
+    assert_int_equal(tu_frames_used(m), MACHINE_FRAMES);
     tu_assert_clean(m);
     vms_machine_destroy(m);
 }
@@ -413,7 +440,7 @@ static void test_oom_while_building_tables_is_sigkill(void **state)
 static void test_exit_after_oom_returns_every_frame(void **state)
 {
     (void)state;
-    struct vms_config c = tu_config(SMALL_RAM);
+    struct vms_config c = small_ram_config();
     vms_machine *m = tu_machine_with(&c);
     vms_task *t = tu_spawn(m);
     vms_task *th = thread_of(t);
@@ -504,7 +531,7 @@ int main(void)
         cmocka_unit_test(test_exit_of_null_does_nothing),
         cmocka_unit_test(test_destroying_a_machine_ends_its_live_tasks),
         cmocka_unit_test(test_store_loop_in_small_ram_ends_with_sigkill),
-        cmocka_unit_test(test_memory_stays_readable_after_oom),
+        cmocka_unit_test(test_oom_killed_process_is_gone),
         cmocka_unit_test(test_oom_while_building_tables_is_sigkill),
         cmocka_unit_test(test_exit_after_oom_returns_every_frame),
         cmocka_unit_test(test_two_machines_share_nothing),

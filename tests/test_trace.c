@@ -49,7 +49,7 @@ static size_t count_kind(const struct recorder *r, enum vms_event_kind k)
 static const enum vms_event_kind all_kinds[] = {
     VMS_EV_TLB_MISS, VMS_EV_WALK_STEP, VMS_EV_PGTABLE_ALLOC, VMS_EV_PGTABLE_FREE,
     VMS_EV_FAULT, VMS_EV_FRAME_ALLOC, VMS_EV_TLB_FILL, VMS_EV_FLUSH, VMS_EV_IPI,
-    VMS_EV_CR3, VMS_EV_SIGNAL, VMS_EV_FORK, VMS_EV_FRAME_FREE,
+    VMS_EV_CR3, VMS_EV_SIGNAL, VMS_EV_FORK, VMS_EV_FRAME_FREE, VMS_EV_OOM_KILL,
 };
 #define NR_KINDS (sizeof(all_kinds) / sizeof(all_kinds[0]))
 
@@ -112,7 +112,7 @@ static void test_every_kind_has_a_stable_name(void **state)
     (void)state;
     static const char *const names[] = {"tlb-miss", "walk", "pgtable-alloc", "pgtable-free",
                                         "fault", "frame-alloc", "tlb-fill", "flush", "ipi",
-                                        "cr3", "signal", "fork", "frame-free"};
+                                        "cr3", "signal", "fork", "frame-free", "oom-kill"};
     for (size_t i = 0; i < NR_KINDS; i++)
         assert_string_equal(vms_event_name(all_kinds[i]), names[i]);
     assert_string_equal(vms_event_name((enum vms_event_kind)999), "unknown");
@@ -171,9 +171,17 @@ static void test_demo_lines(void **state)
                 "ipi    CPU 1  interrupted: flush request (shootdown)");
     assert_line(&(struct vms_event){.kind = VMS_EV_CR3, .pa = 0x2000},
                 "cr3    CPU 0  CR3 <- PGD 0x00002000 (context switch, TLB flushed)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_CR3, .pa = 0x2000, .index = 1, .b = 1},
+                "cr3    CPU 0  CR3 <- PGD 0x00002000, PCID 1 (context switch, its TLB entries kept)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_CR3, .pa = 0x2000, .index = 2},
+                "cr3    CPU 0  CR3 <- PGD 0x00002000, PCID 2 (context switch, its old TLB entries "
+                "flushed)");
     assert_line(&(struct vms_event){.kind = VMS_EV_SIGNAL, .cpu = 1, .a = va, .index = SIGSEGV,
                                     .level = SEGV_MAPERR},
                 "signal CPU 1  SIGSEGV SEGV_MAPERR at 0x7ffff7ffe000");
+    assert_line(&(struct vms_event){.kind = VMS_EV_OOM_KILL, .cpu = 2, .a = 1000, .b = 203,
+                                    .detail = "Out of memory: Killed process 1000 (test)"},
+                "oom    CPU 2  Out of memory: Killed process 1000 (test) (badness 203)");
 }
 
 /* What each frame was given for, and given back. */
@@ -236,10 +244,10 @@ static void test_every_kind_formats(void **state)
     (void)state;
     static const char *const tags[] = {"miss", "walk", "alloc", "free", "fault", "disk",
                                        "frame", "fill", "flush", "ipi", "cr3", "signal",
-                                       "fork"};
+                                       "fork", "oom"};
     struct recorder *r = scenario_events();
-    for (size_t k = 0; k < NR_KINDS; k++)
-        assert_true(count_kind(r, all_kinds[k]) > 0);
+    for (size_t k = 0; k < NR_KINDS; k++) /* the scenario runs out of nothing */
+        assert_true(count_kind(r, all_kinds[k]) > 0 || all_kinds[k] == VMS_EV_OOM_KILL);
     for (size_t i = 0; i < r->n; i++) {
         char buf[256];
         int n = vms_event_format(&r->ev[i], buf, sizeof(buf));

@@ -18,6 +18,8 @@ int cli_use_color(FILE *out, int no_color_flag);
 /* `vmsim demo`: argv[0] is "demo". */
 int demo_main(int argc, char **argv);
 
+/* `vmsim run SCRIPT.lua [ARGS]`: argv[0] is "run". */
+int run_main(int argc, char **argv);
 /* `vmsim follow -- CMD ARGS`: argv[0] is "follow" (tools/follow.c). */
 int follow_main(int argc, char **argv);
 /* `vmsim compare SCENARIO`: argv[0] is "compare". */

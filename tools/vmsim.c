@@ -17,6 +17,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"demo", demo_main, "map a file with mmap and follow its page, step by step"},
+    {"run", run_main, "run a Lua scenario (SCRIPT.lua) and tell every call and event"},
     {"follow", follow_main, "run a program and repeat its memory calls on vmsim, compared"},
     {"compare", compare_main, "run a scenario on vmsim and on this kernel, side by side"},
     {"shell", shell_main, "an interactive Lua session with a machine ready"},

@@ -1,0 +1,714 @@
+/*
+ * Page reclaim and the allocator's slow path, as Linux 6.18's mm/vmscan.c
+ * without MGLRU and __alloc_pages_slowpath:
+ *
+ * - Watermarks from RAM as Linux computes them at boot: min_free_kbytes =
+ *   sqrt(16 * RAM in KiB), clamped to 128 KiB .. 256 MiB; low and high lie
+ *   above min by the larger of min/4 and watermark_scale_factor / 10000 of
+ *   RAM, once and twice (host: min 9706, low 12132, high 14558 pages in its
+ *   Normal zone: 12132 - 9706 = 9706 / 4).
+ * - An allocation that would leave no more than the low watermark free wakes
+ *   kswapd, run here as one deterministic step that reclaims until more than
+ *   the high watermark is free (balance_pgdat, priorities 12 down to 0); one
+ *   that would leave no more than min reclaims itself (direct reclaim, 32
+ *   pages a pass), then calls the OOM killer (src/oom_kill.c) and retries.
+ * - Five LRU lists (src/page_alloc.c): new anonymous, shmem and file folios
+ *   start on the inactive lists; read() marks a folio referenced, a second
+ *   time active. Reclaim takes folios from the tails: the scan of a list is
+ *   its size >> priority, split between anon and file by swappiness and the
+ *   recent cost of each (get_scan_count); active lists are aged into the
+ *   inactive ones when these fall below their share (inactive_is_low).
+ * - A folio's references are the Accessed bits of the PTEs that map it,
+ *   found through the reverse map and cleared (no TLB flush, as x86's
+ *   ptep_clear_flush_young: an entry still in a TLB sets no new bit), and
+ *   its PG_referenced flag (folio_check_references).
+ * - A clean file folio is unmapped and freed; a dirty one is unmapped,
+ *   written back and freed, so nothing written is ever lost. A folio mapped
+ *   by a VM_LOCKED VMA goes to the unevictable list.
+ * Simplifications: no per-CPU LRU batches (a folio is on its list at
+ * once); kswapd runs inside the allocation that woke it; a dirty file folio
+ * is written synchronously and freed in the same pass (Linux starts the
+ * write, rotates the folio to the tail and frees it on a later pass); a
+ * folio someone holds a reference to (a copy in progress) is passed over
+ * before it is unmapped; no workingset refault detection; the proportional
+ * scan adjustment once the target is met is a plain stop; a page locked by
+ * two VMAs is unlocked by the first unmap (no mlock_count; reclaim culls it
+ * again through the reverse map).
+ */
+#include "internal.h"
+#include "xarray.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define SWAP_CLUSTER_MAX 32
+#define DEF_PRIORITY 12
+#define MAX_RECLAIM_RETRIES 16
+#define MAX_SWAPPINESS 200
+
+/* ---- watermarks ---- */
+
+static uint64_t int_sqrt(uint64_t x)
+{
+    uint64_t r = 0;
+    for (uint64_t bit = 1ULL << 62; bit; bit >>= 2) {
+        if (x >= r + bit) {
+            x -= r + bit;
+            r = (r >> 1) + bit;
+        } else {
+            r >>= 1;
+        }
+    }
+    return r;
+}
+
+uint64_t min_free_kbytes_for(uint64_t ram_kbytes)
+{
+    uint64_t kb = int_sqrt(ram_kbytes * 16);
+    return kb < 128 ? 128 : kb > 262144 ? 262144 : kb;
+}
+
+void setup_watermarks(vms_machine *m)
+{
+    uint64_t managed = m->pm.nframes;
+    uint64_t kb = m->cfg.min_free_kbytes;
+    if (kb == UINT64_MAX)
+        kb = min_free_kbytes_for(managed * (PAGE_SIZE / 1024));
+    uint64_t min = kb / (PAGE_SIZE / 1024);
+    uint64_t scaled = managed * m->cfg.watermark_scale_factor / 10000;
+    uint64_t gap = min / 4 > scaled ? min / 4 : scaled;
+    m->wmark[WMARK_MIN] = min;
+    m->wmark[WMARK_LOW] = min + gap;
+    m->wmark[WMARK_HIGH] = min + 2 * gap;
+}
+
+/* Would 2^order frames leave more than mark free? (zone_watermark_ok) */
+static int watermark_ok(const vms_machine *m, unsigned order, uint64_t mark)
+{
+    int64_t free = (int64_t)m->pm.nr_free - (1 << order) + 1;
+    return free > (int64_t)mark;
+}
+
+/* ---- references ---- */
+
+struct referenced {
+    int ptes;          /* PTEs found young (their bit now cleared) */
+    uint64_t vm_flags; /* the flags of every VMA that maps it, or-ed */
+    int mapped;        /* PTEs found */
+};
+
+static int referenced_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
+{
+    (void)va;
+    struct referenced *r = arg;
+    r->mapped++;
+    r->vm_flags |= vma->vm_flags;
+    if (*pte & _PAGE_ACCESSED) {
+        *pte &= ~_PAGE_ACCESSED;
+        r->ptes++;
+    }
+    return 0;
+}
+
+/* Linux's folio_referenced: the young PTEs of every page of the folio. */
+static struct referenced folio_referenced(vms_machine *m, uint32_t head)
+{
+    struct referenced r = {0};
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++)
+        if (m->pm.pages[head + i].mapcount)
+            rmap_walk(m, head + i, referenced_one, &r);
+    return r;
+}
+
+/* ---- unmapping ---- */
+
+static int unmap_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
+{
+    (void)arg;
+    struct mm_struct *mm = vma->vm_mm;
+    vms_machine *m = mm->m;
+    pte_t e = *pte;
+    uint32_t pfn = (uint32_t)pte_pfn(e);
+    struct page *p = &m->pm.pages[pfn];
+    *pte = 0;
+    if (p->flags & PG_swapcache) { /* the PTE names the slot instead */
+        *pte = swp_entry_pte(0, p->swap_off, (p->flags & PG_anon_exclusive) != 0);
+        swap_duplicate(m, p->swap_off);
+        p->flags &= ~PG_anon_exclusive;
+        if (pte_dirty(e))
+            p->flags |= PG_dirty;
+    } else if (pte_dirty(e)) {
+        set_page_dirty(m, pfn);
+    }
+    m->pm.pages[pfn].mapcount--;
+    put_page(&m->pm, pfn);
+    unsigned cpu = m->current ? m->current->cpu : 0;
+    flush_tlb_mm_range(m, mm, cpu, va, va + PAGE_SIZE);
+    return 0;
+}
+
+/* Linux's try_to_unmap: 1 when no PTE maps the folio any more. */
+static int try_to_unmap(vms_machine *m, uint32_t head)
+{
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    int mapped = 0;
+    for (uint32_t i = 0; i < nr; i++) {
+        if (m->pm.pages[head + i].mapcount)
+            rmap_walk(m, head + i, unmap_one, NULL);
+        mapped |= m->pm.pages[head + i].mapcount != 0;
+    }
+    return !mapped;
+}
+
+/* Does anyone but the page cache and the PTEs hold the folio? */
+static int folio_held(const vms_machine *m, uint32_t head)
+{
+    const struct page *p = &m->pm.pages[head];
+    int cache = (p->flags & (PG_file | PG_shmem | PG_swapcache)) != 0;
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++) {
+        const struct page *q = &m->pm.pages[head + i];
+        if (q->refcount != q->mapcount + cache)
+            return 1;
+    }
+    return 0;
+}
+
+static int folio_dirty(const vms_machine *m, uint32_t head)
+{
+    uint32_t nr = folio_nr_pages(&m->pm, head);
+    for (uint32_t i = 0; i < nr; i++)
+        if (m->pm.pages[head + i].flags & PG_dirty)
+            return 1;
+    return 0;
+}
+
+/* ---- mlock ---- */
+
+void mlock_folio(vms_machine *m, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    struct page *p = &m->pm.pages[head];
+    if (!(p->flags & PG_lru) || (p->flags & PG_mlocked))
+        return;
+    lru_del(&m->pm, head);
+    p->flags = (p->flags & ~(PG_active | PG_referenced)) | PG_mlocked | PG_unevictable;
+    lru_add(&m->pm, head);
+    m->vmstat.unevictable_pgs_mlocked += folio_nr_pages(&m->pm, head);
+}
+
+void munlock_folio(vms_machine *m, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    struct page *p = &m->pm.pages[head];
+    if (!(p->flags & PG_mlocked))
+        return;
+    int on_lru = (p->flags & PG_lru) != 0;
+    if (on_lru)
+        lru_del(&m->pm, head);
+    p->flags &= ~(PG_mlocked | PG_unevictable);
+    if (on_lru)
+        lru_add(&m->pm, head);
+    m->vmstat.unevictable_pgs_munlocked += folio_nr_pages(&m->pm, head);
+}
+
+/* ---- the page cache's and read()'s references ---- */
+
+void folio_mark_accessed(vms_machine *m, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    struct page *p = &m->pm.pages[head];
+    if (!(p->flags & PG_referenced)) {
+        p->flags |= PG_referenced;
+        return;
+    }
+    if ((p->flags & (PG_active | PG_unevictable)) || !(p->flags & PG_lru))
+        return;
+    lru_del(&m->pm, head);
+    p->flags = (p->flags | PG_active) & ~PG_referenced;
+    lru_add(&m->pm, head);
+    m->vmstat.pgactivate += folio_nr_pages(&m->pm, head);
+}
+
+/* Linux's folio_deactivate: an active folio moves to its inactive list
+ * (the head); an inactive one stays where it is. */
+void folio_deactivate(vms_machine *m, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    struct page *p = &m->pm.pages[head];
+    if (!(p->flags & PG_lru) || (p->flags & PG_unevictable) || !(p->flags & PG_active))
+        return;
+    lru_del(&m->pm, head);
+    p->flags &= ~(PG_active | PG_referenced);
+    lru_add(&m->pm, head);
+    m->vmstat.pgdeactivate += folio_nr_pages(&m->pm, head);
+}
+
+/* ---- scanning ---- */
+
+struct scan_control {
+    uint64_t nr_to_reclaim, nr_reclaimed, nr_scanned;
+    int priority;
+    int kswapd;
+    int may_deactivate_anon, may_deactivate_file;
+    int cache_trim_mode, file_is_tiny;
+    uint64_t anon_cost, file_cost;
+};
+
+static uint64_t lru_pages(const vms_machine *m, enum lru_list l) { return m->pm.lru[l].nr_pages; }
+
+static int is_file_lru(enum lru_list l) { return l == LRU_INACTIVE_FILE || l == LRU_ACTIVE_FILE; }
+
+/* Is there swap to put anonymous pages in? Without it only the file lists
+ * are scanned. */
+static int can_reclaim_anon_pages(const vms_machine *m)
+{
+    return swap_pages_free(m) > 0;
+}
+
+/* Linux's inactive_is_low: the inactive list is under its share, which is
+ * 1 : sqrt(10 * GiB) of the type's pages. */
+static int inactive_is_low(const vms_machine *m, enum lru_list inactive)
+{
+    uint64_t in = lru_pages(m, inactive), act = lru_pages(m, (enum lru_list)(inactive + 1));
+    uint64_t gb = (in + act) >> (30 - PAGE_SHIFT);
+    uint64_t ratio = gb ? int_sqrt(10 * gb) : 1;
+    return in * ratio < act;
+}
+
+/* Linux's lru_note_cost: what reclaiming a type cost (I/O weighs a
+ * cluster, a rotation one page), halved once it outweighs a quarter of
+ * the lists. */
+static void lru_note_cost(vms_machine *m, int file, uint64_t nr_io, uint64_t nr_rotated)
+{
+    uint64_t cost = nr_io * SWAP_CLUSTER_MAX + nr_rotated;
+    if (file)
+        m->file_cost += cost;
+    else
+        m->anon_cost += cost;
+    uint64_t lrusize = 0;
+    for (int l = 0; l < LRU_UNEVICTABLE; l++)
+        lrusize += lru_pages(m, (enum lru_list)l);
+    if (m->file_cost + m->anon_cost > lrusize / 4) {
+        m->file_cost /= 2;
+        m->anon_cost /= 2;
+    }
+}
+
+static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
+{
+    sc->anon_cost = m->anon_cost;
+    sc->file_cost = m->file_cost;
+    sc->may_deactivate_anon = inactive_is_low(m, LRU_INACTIVE_ANON);
+    sc->may_deactivate_file = inactive_is_low(m, LRU_INACTIVE_FILE);
+    uint64_t file = lru_pages(m, LRU_INACTIVE_FILE);
+    sc->cache_trim_mode = (file >> sc->priority) && !sc->may_deactivate_file;
+    /* Too little file cache to matter (it and free memory below high):
+     * anonymous memory goes, if there is plenty of it inactive. */
+    uint64_t all_file = file + lru_pages(m, LRU_ACTIVE_FILE);
+    uint64_t anon = lru_pages(m, LRU_INACTIVE_ANON);
+    sc->file_is_tiny = all_file + m->pm.nr_free <= m->wmark[WMARK_HIGH] &&
+                       !inactive_is_low(m, LRU_INACTIVE_ANON) && (anon >> sc->priority);
+}
+
+enum scan_balance { SCAN_EQUAL, SCAN_FRACT, SCAN_ANON, SCAN_FILE };
+
+/* Linux's get_scan_count: how many pages of each evictable list to scan. */
+static void get_scan_count(const vms_machine *m, const struct scan_control *sc, uint64_t nr[4])
+{
+    unsigned swappiness = m->cfg.swappiness;
+    enum scan_balance balance;
+    uint64_t fraction[2] = {0, 0}, denominator = 1;
+    if (!can_reclaim_anon_pages(m))
+        balance = SCAN_FILE;
+    else if (!sc->priority && swappiness)
+        balance = SCAN_EQUAL;
+    else if (sc->file_is_tiny)
+        balance = SCAN_ANON;
+    else if (sc->cache_trim_mode)
+        balance = SCAN_FILE;
+    else {
+        balance = SCAN_FRACT;
+        uint64_t total = sc->anon_cost + sc->file_cost;
+        uint64_t anon_cost = total + sc->anon_cost, file_cost = total + sc->file_cost;
+        total = anon_cost + file_cost;
+        fraction[0] = swappiness * (total + 1) / (anon_cost + 1);
+        fraction[1] = (MAX_SWAPPINESS - swappiness) * (total + 1) / (file_cost + 1);
+        denominator = fraction[0] + fraction[1];
+        if (!denominator)
+            denominator = 1;
+    }
+    for (int l = 0; l < LRU_UNEVICTABLE; l++) {
+        int file = is_file_lru((enum lru_list)l);
+        uint64_t scan = lru_pages(m, (enum lru_list)l) >> sc->priority;
+        if (balance == SCAN_FRACT)
+            scan = scan * fraction[file] / denominator;
+        else if ((balance == SCAN_FILE && !file) || (balance == SCAN_ANON && file))
+            scan = 0;
+        nr[l] = scan;
+    }
+}
+
+/* Takes up to nr_to_scan pages' worth of folios from the tail of list l;
+ * returns how many it took into out[], counting pages in *scanned. */
+static unsigned isolate_lru_folios(vms_machine *m, enum lru_list l, uint64_t nr_to_scan,
+                                   uint32_t *out, unsigned cap, uint64_t *scanned)
+{
+    unsigned n = 0;
+    *scanned = 0;
+    while (n < cap && *scanned < nr_to_scan && m->pm.lru[l].tail != PFN_NONE) {
+        uint32_t pfn = m->pm.lru[l].tail;
+        *scanned += folio_nr_pages(&m->pm, pfn);
+        lru_del(&m->pm, pfn);
+        out[n++] = pfn;
+    }
+    return n;
+}
+
+/* A folio taken off a list goes back on the one its flags name, at the head. */
+static void putback(vms_machine *m, uint32_t head) { lru_add(&m->pm, head); }
+
+static void shrink_active_list(vms_machine *m, struct scan_control *sc, enum lru_list l,
+                               uint64_t nr_to_scan)
+{
+    uint32_t folios[SWAP_CLUSTER_MAX];
+    uint64_t scanned;
+    unsigned n = isolate_lru_folios(m, l, nr_to_scan, folios, SWAP_CLUSTER_MAX, &scanned);
+    m->vmstat.pgrefill += scanned;
+    uint64_t deactivated = 0, rotated = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t head = folios[i];
+        struct page *p = &m->pm.pages[head];
+        struct referenced r = folio_referenced(m, head);
+        if (r.vm_flags & VM_LOCKED) {
+            p->flags = (p->flags & ~(PG_active | PG_referenced)) | PG_mlocked | PG_unevictable;
+            putback(m, head);
+            continue;
+        }
+        /* Executable file memory in use stays active: code is precious. */
+        if (r.ptes && (r.vm_flags & VM_EXEC) && is_file_lru(l)) {
+            rotated += folio_nr_pages(&m->pm, head);
+            putback(m, head);
+            continue;
+        }
+        p->flags &= ~PG_active;
+        deactivated += folio_nr_pages(&m->pm, head);
+        putback(m, head);
+    }
+    m->vmstat.pgdeactivate += deactivated;
+    (void)sc;
+    (void)rotated;
+}
+
+enum folio_references { FOLIOREF_RECLAIM, FOLIOREF_RECLAIM_CLEAN, FOLIOREF_KEEP, FOLIOREF_ACTIVATE,
+                        FOLIOREF_MLOCK };
+
+/* Linux's folio_check_references. */
+static enum folio_references folio_check_references(vms_machine *m, uint32_t head)
+{
+    struct page *p = &m->pm.pages[head];
+    struct referenced r = folio_referenced(m, head);
+    if (r.vm_flags & VM_LOCKED)
+        return FOLIOREF_MLOCK;
+    int referenced_folio = (p->flags & PG_referenced) != 0;
+    p->flags &= ~PG_referenced;
+    int file = (p->flags & PG_file) != 0;
+    if (r.ptes) {
+        /* Every mapped folio has the reference of the fault that mapped
+         * it: look twice before activating. */
+        p->flags |= PG_referenced;
+        if (referenced_folio || r.ptes > 1)
+            return FOLIOREF_ACTIVATE;
+        if ((r.vm_flags & VM_EXEC) && file)
+            return FOLIOREF_ACTIVATE;
+        return FOLIOREF_KEEP;
+    }
+    if (referenced_folio && file)
+        return FOLIOREF_RECLAIM_CLEAN;
+    return FOLIOREF_RECLAIM;
+}
+
+/* Writes a dirty folio back (Linux's pageout, completed at once): a file
+ * folio to its file, a swap-cache page to its slot. 0, or -errno with the
+ * folio still dirty. */
+static int pageout(vms_machine *m, uint32_t head)
+{
+    struct page *p = &m->pm.pages[head];
+    if (p->flags & PG_swapcache)
+        return swap_writepage(m, head);
+    struct address_space *as = p->mapping;
+    uint64_t first = p->index, last = first + folio_nr_pages(&m->pm, head) - 1;
+    int err = writeback_range(m, as, first, last, m->current ? m->current->cpu : 0);
+    if (!err)
+        m->vmstat.pgpgout += (last - first + 1) * (PAGE_SIZE / 1024);
+    return err ? err : folio_dirty(m, head) ? -EIO : 0;
+}
+
+/* Frees a clean, unmapped folio only its cache holds (Linux's
+ * __remove_mapping): 1 if it went. */
+static int remove_mapping(vms_machine *m, uint32_t head)
+{
+    struct page *p = &m->pm.pages[head];
+    if (!(p->flags & PG_swapcache))
+        return remove_clean_cache_page(m, head);
+    if (p->refcount != 1 || p->mapcount || (p->flags & PG_dirty))
+        return 0;
+    delete_from_swap_cache(m, head);
+    put_page(&m->pm, head);
+    return 1;
+}
+
+/* What became of one folio in shrink_folio_list. */
+enum folio_fate { FATE_FREED, FATE_KEEP, FATE_ACTIVATE, FATE_MLOCK };
+
+static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pageouts)
+{
+    struct page *p = &m->pm.pages[head];
+    if (p->flags & PG_mlocked)
+        return FATE_MLOCK;
+    if (folio_held(m, head))
+        return FATE_KEEP;
+    enum folio_references ref = folio_check_references(m, head);
+    if (ref == FOLIOREF_MLOCK)
+        return FATE_MLOCK;
+    if (ref == FOLIOREF_ACTIVATE)
+        return FATE_ACTIVATE;
+    if (ref == FOLIOREF_KEEP)
+        return FATE_KEEP;
+    /* Anonymous pages need a swap slot first; shmem pages get theirs when
+     * written out. */
+    if (!(p->flags & (PG_file | PG_shmem | PG_swapcache)) && !add_to_swap(m, head))
+        return FATE_ACTIVATE;
+    if (!try_to_unmap(m, head))
+        return FATE_ACTIVATE;
+    if (p->flags & PG_shmem) {
+        if (!folio_dirty(m, head)) /* never written: zeros a fault makes again */
+            return remove_clean_cache_page(m, head) ? FATE_FREED : FATE_KEEP;
+        if (ref == FOLIOREF_RECLAIM_CLEAN || shmem_writeout(m, head))
+            return FATE_ACTIVATE;
+        (*pageouts)++;
+        return FATE_FREED;
+    }
+    if (folio_dirty(m, head)) {
+        if (ref == FOLIOREF_RECLAIM_CLEAN)
+            return FATE_KEEP;
+        if (pageout(m, head))
+            return FATE_ACTIVATE;
+        (*pageouts)++;
+    }
+    return remove_mapping(m, head) ? FATE_FREED : FATE_KEEP;
+}
+
+/* Linux's shrink_inactive_list with shrink_folio_list: pages freed. */
+static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, enum lru_list l,
+                                     uint64_t nr_to_scan)
+{
+    uint32_t folios[SWAP_CLUSTER_MAX];
+    uint64_t scanned, reclaimed = 0, pageouts = 0;
+    unsigned n = isolate_lru_folios(m, l, nr_to_scan, folios, SWAP_CLUSTER_MAX, &scanned);
+    if (sc->kswapd)
+        m->vmstat.pgscan_kswapd += scanned;
+    else
+        m->vmstat.pgscan_direct += scanned;
+    if (is_file_lru(l))
+        m->vmstat.pgscan_file += scanned;
+    else
+        m->vmstat.pgscan_anon += scanned;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t head = folios[i];
+        uint32_t nr = folio_nr_pages(&m->pm, head);
+        struct page *p = &m->pm.pages[head];
+        switch (shrink_folio(m, head, &pageouts)) {
+        case FATE_FREED:
+            reclaimed += nr;
+            continue;
+        case FATE_ACTIVATE:
+            p->flags |= PG_active;
+            m->vmstat.pgactivate += nr;
+            break;
+        case FATE_MLOCK:
+            p->flags = (p->flags & ~(PG_active | PG_referenced)) | PG_mlocked | PG_unevictable;
+            break;
+        case FATE_KEEP:
+            break;
+        }
+        putback(m, head);
+    }
+    if (sc->kswapd)
+        m->vmstat.pgsteal_kswapd += reclaimed;
+    else
+        m->vmstat.pgsteal_direct += reclaimed;
+    if (is_file_lru(l))
+        m->vmstat.pgsteal_file += reclaimed;
+    else
+        m->vmstat.pgsteal_anon += reclaimed;
+    lru_note_cost(m, is_file_lru(l), pageouts, scanned - reclaimed);
+    sc->nr_scanned += scanned;
+    return reclaimed;
+}
+
+static uint64_t shrink_list(vms_machine *m, struct scan_control *sc, enum lru_list l,
+                            uint64_t nr_to_scan)
+{
+    if (l == LRU_ACTIVE_ANON || l == LRU_ACTIVE_FILE) {
+        if (is_file_lru(l) ? sc->may_deactivate_file : sc->may_deactivate_anon)
+            shrink_active_list(m, sc, l, nr_to_scan);
+        return 0;
+    }
+    return shrink_inactive_list(m, sc, l, nr_to_scan);
+}
+
+/* Linux's shrink_lruvec (the one node's lists). */
+static void shrink_node(vms_machine *m, struct scan_control *sc)
+{
+    prepare_scan_control(m, sc);
+    uint64_t nr[4];
+    get_scan_count(m, sc, nr);
+    /* Global direct reclaim at the first priority scans everything it
+     * meant to; otherwise the scan stops once the target is met. */
+    int proportional = !sc->kswapd && sc->priority == DEF_PRIORITY;
+    uint64_t reclaimed = 0;
+    while (nr[LRU_INACTIVE_ANON] || nr[LRU_ACTIVE_FILE] || nr[LRU_INACTIVE_FILE]) {
+        for (int l = 0; l < LRU_UNEVICTABLE; l++) {
+            if (!nr[l])
+                continue;
+            uint64_t scan = nr[l] < SWAP_CLUSTER_MAX ? nr[l] : SWAP_CLUSTER_MAX;
+            nr[l] -= scan;
+            reclaimed += shrink_list(m, sc, (enum lru_list)l, scan);
+        }
+        if (reclaimed >= sc->nr_to_reclaim && !proportional)
+            break;
+    }
+    sc->nr_reclaimed += reclaimed;
+    /* Anonymous memory ages even when it was not scanned (swap present). */
+    if (can_reclaim_anon_pages(m) && inactive_is_low(m, LRU_INACTIVE_ANON))
+        shrink_active_list(m, sc, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX);
+    if (reclaimed)
+        m->kswapd_failures = 0;
+}
+
+/* kswapd's balance_pgdat: reclaim until more than the high watermark is free. */
+static void kswapd(vms_machine *m)
+{
+    if (m->kswapd_failures >= MAX_RECLAIM_RETRIES || m->in_reclaim)
+        return;
+    m->in_reclaim = 1;
+    m->vmstat.pageoutrun++;
+    uint64_t total = 0;
+    int priority = DEF_PRIORITY;
+    while (priority >= 0 && !watermark_ok(m, 0, m->wmark[WMARK_HIGH])) {
+        uint64_t high = m->wmark[WMARK_HIGH];
+        struct scan_control sc = {.nr_to_reclaim = high > SWAP_CLUSTER_MAX ? high : SWAP_CLUSTER_MAX,
+                                  .priority = priority, .kswapd = 1};
+        shrink_node(m, &sc);
+        total += sc.nr_reclaimed;
+        /* Enough at this priority: try it again before raising it. */
+        if (sc.nr_reclaimed < sc.nr_to_reclaim || !sc.nr_reclaimed)
+            priority--;
+    }
+    if (!total)
+        m->kswapd_failures++;
+    m->in_reclaim = 0;
+}
+
+/* Direct reclaim (try_to_free_pages): pages freed. */
+static uint64_t try_to_free_pages(vms_machine *m)
+{
+    if (m->in_reclaim)
+        return 0;
+    m->in_reclaim = 1;
+    m->vmstat.allocstall++;
+    uint64_t total = 0;
+    for (int priority = DEF_PRIORITY; priority >= 0; priority--) {
+        struct scan_control sc = {.nr_to_reclaim = SWAP_CLUSTER_MAX, .priority = priority};
+        shrink_node(m, &sc);
+        total += sc.nr_reclaimed;
+        if (total >= SWAP_CLUSTER_MAX)
+            break;
+    }
+    m->in_reclaim = 0;
+    return total;
+}
+
+/* ---- the allocator's slow path ---- */
+
+uint32_t alloc_pages_gfp(vms_machine *m, unsigned order, enum gfp gfp)
+{
+    if (!watermark_ok(m, order, m->wmark[WMARK_LOW]))
+        kswapd(m);
+    int retries = 0;
+    for (;;) {
+        if (watermark_ok(m, order, m->wmark[WMARK_MIN]) || m->in_reclaim) {
+            uint32_t pfn = alloc_pages(&m->pm, order);
+            if (pfn != PFN_NONE)
+                return pfn;
+        }
+        if (m->in_reclaim)
+            return PFN_NONE; /* reclaim's own allocations take what is left */
+        if (m->oom_reap_pending) { /* a victim's memory not yet freed */
+            oom_reap_pending(m);
+            if (!m->oom_reap_pending)
+                continue;
+        }
+        if (try_to_free_pages(m) && ++retries <= MAX_RECLAIM_RETRIES)
+            continue;
+        if (gfp == GFP_NORETRY)
+            return PFN_NONE;
+        if (!out_of_memory(m))
+            return PFN_NONE;
+        retries = 0;
+    }
+}
+
+uint32_t alloc_zeroed_page_gfp(vms_machine *m, enum gfp gfp)
+{
+    uint32_t pfn = alloc_pages_gfp(m, 0, gfp);
+    if (pfn != PFN_NONE)
+        memset(pfn_to_virt(&m->pm, pfn), 0, PAGE_SIZE);
+    return pfn;
+}
+
+/* ---- MADV_PAGEOUT ---- */
+
+int reclaim_folio(vms_machine *m, uint32_t pfn)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    struct page *p = &m->pm.pages[head];
+    if (!can_reclaim_anon_pages(m) && !(p->flags & PG_swapcache))
+        return 0;
+    if (!(p->flags & PG_lru) || (p->flags & PG_mlocked) || folio_held(m, head))
+        return 0;
+    lru_del(&m->pm, head);
+    p->flags &= ~PG_referenced;
+    enum folio_fate fate = FATE_KEEP;
+    if (((p->flags & PG_swapcache) || add_to_swap(m, head)) && try_to_unmap(m, head)) {
+        fate = FATE_FREED;
+        if (folio_dirty(m, head) && pageout(m, head))
+            fate = FATE_KEEP;
+        if (fate == FATE_FREED && !remove_mapping(m, head))
+            fate = FATE_KEEP;
+    }
+    if (fate == FATE_FREED)
+        return 1;
+    putback(m, head);
+    return !m->pm.pages[head].mapcount;
+}
+
+/* ---- MADV_COLD ---- */
+
+int madvise_cold_pte(vms_machine *m, pte_t *pte)
+{
+    pte_t e = *pte;
+    if (!pte_present(e) || pte_special(e))
+        return 0;
+    uint32_t pfn = (uint32_t)pte_pfn(e);
+    if (m->pm.pages[pfn].mapcount != 1)
+        return 0; /* another mapping may use it: left alone */
+    int young = (e & _PAGE_ACCESSED) != 0;
+    *pte &= ~_PAGE_ACCESSED;
+    uint32_t head = folio_head_pfn(&m->pm, pfn);
+    m->pm.pages[head].flags &= ~PG_referenced;
+    folio_deactivate(m, head);
+    return young;
+}

@@ -1,0 +1,336 @@
+/*
+ * test_swap.c - swap: anonymous pages written to a host file the machine
+ * makes (and nobody sees), swap entries in the PTEs in x86-64's layout,
+ * the swap cache (a second fault on a page still there is minor),
+ * swap-in readahead of up to 2^page_cluster slots sized by Linux's
+ * __swapin_nr_pages, fork sharing slots, munmap freeing them, mremap
+ * moving them, mincore, reclaim under pressure keeping every byte, and the
+ * OOM killer once swap is full.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+
+#define RW (PROT_READ | PROT_WRITE)
+#define PRIV (MAP_PRIVATE | MAP_ANONYMOUS)
+#define MIB (1ULL << 20)
+#define PG TU_PAGE
+
+static void machine(struct tu_env *e, uint64_t ram, uint64_t swap)
+{
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(ram);
+    c.root = e->root;
+    c.swap_bytes = swap;
+    c.page_cluster = 3;
+    c.swappiness = 60;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.zero_page = 1;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+}
+
+static long long meminfo_kb(vms_machine *m, const char *name)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    assert_int_equal(vms_meminfo(m, f), 0);
+    fclose(f);
+    long long v = -1;
+    size_t n = strlen(name);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l, name, n) && l[n] == ':')
+            v = strtoll(l + n + 1, NULL, 10);
+    free(text);
+    return v;
+}
+
+/* n pages of private memory, page i holding i * 7 + 1 in its first byte
+ * and i in its last. */
+static vms_addr written_pages(vms_task *t, unsigned n)
+{
+    vms_addr a = tu_anon(t, n * PG, RW);
+    for (unsigned i = 0; i < n; i++) {
+        tu_store_byte(t, a + i * PG, (uint8_t)(i * 7 + 1));
+        tu_store_byte(t, a + i * PG + PG - 1, (uint8_t)i);
+    }
+    return a;
+}
+
+static void assert_pages(vms_task *t, vms_addr a, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(tu_load_byte(t, a + i * PG), (uint8_t)(i * 7 + 1));
+        assert_int_equal(tu_load_byte(t, a + i * PG + PG - 1), (uint8_t)i);
+    }
+}
+
+static struct vms_stats *stats(struct tu_env *e) { return tu_stats(e->m); }
+
+static void test_the_swap_file_is_nowhere_to_be_seen(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    DIR *d = opendir(e->root);
+    assert_non_null(d);
+    int entries = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    closedir(d);
+    assert_int_equal(entries, 0);
+    assert_int_equal(meminfo_kb(e->m, "SwapTotal"), 4096);
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096);
+}
+
+/* MADV_PAGEOUT sends a page to swap: the PTE holds swap entry (type 0,
+ * the slot inverted in bits 9-58, bit 7: exclusive), the page is written
+ * once and read back on the next access, a major fault. */
+static void test_pageout_leaves_a_swap_entry_and_a_major_fault(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = written_pages(e->t, 1);
+    assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, a, &w), 0);
+    assert_false(w.present);
+    assert_true(w.swap);
+    assert_int_equal(w.swap_type, 0);
+    /* The first slot of the first free cluster of 512 (cluster 0 holds
+     * the header, and Linux takes a free cluster before a partly used one). */
+    assert_int_equal(w.swap_offset, 512);
+    assert_true(w.swap_exclusive);
+    uint64_t want = ((~w.swap_offset << 14) >> 5) | (1ULL << 7);
+    assert_int_equal(w.step[3].entry, want);
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096 - 4);
+    struct vms_stats *s = stats(e);
+    assert_int_equal(s->vm.pswpout, 1);
+    free(s);
+    uint64_t maj = tu_majflt(e->t);
+    assert_pages(e->t, a, 1);
+    assert_int_equal(tu_majflt(e->t), maj + 1);
+    s = stats(e);
+    assert_int_equal(s->vm.pswpin, 1);
+    free(s);
+    /* Read back, it keeps its slot (swap is far from full): a clean copy. */
+    assert_int_equal(meminfo_kb(e->m, "SwapCached"), 4);
+    assert_int_equal(vms_walk(e->t, a, &w), 0);
+    assert_true(w.present);
+    tu_assert_clean(e->m);
+    /* Paged out again unchanged, it is not written again. */
+    assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+    s = stats(e);
+    assert_int_equal(s->vm.pswpout, 1);
+    free(s);
+    assert_pages(e->t, a, 1);
+    tu_assert_clean(e->m);
+}
+
+/* 16 pages paged out in order land in slots 512-527; read back in order,
+ * Linux's window (__swapin_nr_pages) grows with the hits: 512 alone (far
+ * from the last fault), 513 (2 slots, 512 cached), 514 with 515 ahead,
+ * 516 with 3 ahead (2 hits: 4), 520 with 7 ahead (3 hits: 8, the most
+ * page_cluster 3 allows): 5 major faults, 11 minor. */
+static void test_swap_in_readahead_grows_with_hits(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = written_pages(e->t, 16);
+    assert_int_equal(vms_madvise(e->t, a, 16 * PG, MADV_PAGEOUT), 0);
+    uint64_t min0 = 0, maj0 = 0, min1 = 0, maj1 = 0;
+    vms_task_rusage(e->t, &min0, &maj0);
+    for (unsigned i = 0; i < 16; i++)
+        (void)tu_load_byte(e->t, a + i * PG);
+    vms_task_rusage(e->t, &min1, &maj1);
+    assert_int_equal(maj1 - maj0, 5);
+    assert_int_equal(min1 - min0, 11);
+    assert_pages(e->t, a, 16);
+    tu_assert_clean(e->m);
+}
+
+static void test_page_cluster_0_reads_one_page_a_fault(void **state)
+{
+    struct tu_env *e = *state;
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(16 * MIB);
+    c.root = e->root;
+    c.swap_bytes = 4 * MIB;
+    c.page_cluster = 0;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    vms_addr a = written_pages(e->t, 8);
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    uint64_t maj0 = tu_majflt(e->t);
+    assert_pages(e->t, a, 8);
+    assert_int_equal(tu_majflt(e->t) - maj0, 8);
+    tu_assert_clean(e->m);
+}
+
+/* fork shares the slot: the first to fault reads it (major), the other
+ * finds it in the swap cache (minor); a write then copies the page. */
+static void test_fork_shares_swapped_pages(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = written_pages(e->t, 1);
+    assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+    vms_task *child = vms_fork(e->t);
+    assert_non_null(child);
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, a, &w), 0);
+    assert_true(w.swap);
+    assert_false(w.swap_exclusive); /* shared now */
+    tu_assert_clean(e->m);
+    uint64_t cmaj = tu_majflt(child), pmaj = tu_majflt(e->t);
+    assert_pages(child, a, 1);
+    assert_int_equal(tu_majflt(child), cmaj + 1);
+    assert_pages(e->t, a, 1);
+    assert_int_equal(tu_majflt(e->t), pmaj);
+    tu_store_byte(child, a, 0x55);
+    assert_int_equal(tu_load_byte(child, a), 0x55);
+    assert_int_equal(tu_load_byte(e->t, a), 1);
+    tu_assert_clean(e->m);
+    vms_exit(child);
+    tu_assert_clean(e->m);
+}
+
+static void test_munmap_frees_slots_and_mremap_moves_them(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = written_pages(e->t, 8);
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096 - 32);
+    int64_t b = vms_mremap(e->t, a, 8 * PG, 16 * PG, MREMAP_MAYMOVE, 0);
+    assert_true(b > 0);
+    tu_assert_clean(e->m);
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, (vms_addr)b + 3 * PG, &w), 0);
+    assert_true(w.swap);
+    assert_pages(e->t, (vms_addr)b, 4);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)b, 16 * PG), 0);
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096);
+    assert_int_equal(meminfo_kb(e->m, "SwapCached"), 0);
+    tu_assert_clean(e->m);
+}
+
+/* mincore: a swapped-out page is resident while the swap cache holds it. */
+static void test_mincore_of_swapped_pages(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = written_pages(e->t, 4);
+    assert_int_equal(vms_madvise(e->t, a, 4 * PG, MADV_PAGEOUT), 0);
+    unsigned char vec[4];
+    assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
+    assert_memory_equal(vec, "\0\0\0\0", 4);
+    /* Slots 512-515: the third fault reads 515 ahead into the swap cache. */
+    for (int i = 0; i < 3; i++)
+        (void)tu_load_byte(e->t, a + (uint64_t)i * PG);
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, a + 3 * PG, &w), 0);
+    assert_true(w.swap);
+    assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
+    assert_memory_equal(vec, "\1\1\1\1", 4);
+    tu_assert_clean(e->m);
+}
+
+/* Shared anonymous memory swaps too: the object keeps the slot, the next
+ * fault reads the page back (major) and frees it. */
+static void test_shmem_pages_swap_out_and_back(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = tu_mmap(e->t, 0, 8 * PG, RW, MAP_SHARED | MAP_ANONYMOUS);
+    for (unsigned i = 0; i < 8; i++)
+        tu_store_byte(e->t, a + i * PG, (uint8_t)(i + 9));
+    vms_task *child = vms_fork(e->t);
+    assert_non_null(child);
+    for (unsigned i = 0; i < 8; i++) /* fork copied no PTEs of shared memory */
+        assert_int_equal(tu_load_byte(child, a + i * PG), (uint8_t)(i + 9));
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 32);
+    /* Mapped by two processes: PAGEOUT of one mapping leaves them. */
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 32);
+    vms_exit(child);
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 0);
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096 - 32);
+    tu_assert_clean(e->m);
+    uint64_t maj = tu_majflt(e->t);
+    assert_int_equal(tu_load_byte(e->t, a + 5 * PG), 14);
+    assert_true(tu_majflt(e->t) == maj + 1);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(tu_load_byte(e->t, a + i * PG), (uint8_t)(i + 9));
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096);
+    assert_int_equal(meminfo_kb(e->m, "Shmem"), 32);
+    tu_assert_clean(e->m);
+    assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(vms_munmap(e->t, a, 8 * PG), 0); /* the object dies: its slots go */
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 4096);
+    tu_assert_clean(e->m);
+}
+
+/* Twice the RAM of private memory, written and read back twice: reclaim
+ * swaps pages out and in and every byte survives. */
+static void test_anonymous_memory_larger_than_ram(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, 8 * MIB);
+    unsigned n = 2 * 4 * MIB / PG;
+    vms_addr a = written_pages(e->t, n);
+    tu_assert_clean(e->m);
+    assert_pages(e->t, a, n);
+    assert_pages(e->t, a, n);
+    struct vms_stats *s = stats(e);
+    assert_true(s->vm.pswpout > n / 2);
+    assert_true(s->vm.pswpin > n / 2);
+    assert_true(s->vm.pgsteal_anon > 0);
+    assert_true(s->major_faults > 0);
+    free(s);
+    assert_false(vms_task_killed(e->t));
+    tu_assert_clean(e->m);
+}
+
+/* Once RAM and swap are full, the OOM killer: its badness counts the
+ * swap entries too. */
+static void test_full_swap_ends_in_the_oom_killer(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 2 * MIB, 1 * MIB);
+    vms_task *t = tu_spawn(e->m);
+    vms_addr a = tu_anon(t, 3 * MIB, RW);
+    unsigned i = 0;
+    for (; i < 3 * MIB / PG; i++) {
+        uint8_t v = 1;
+        if (vms_store(t, a + i * PG, &v, 1))
+            break;
+    }
+    assert_true(i < 3 * MIB / PG);
+    assert_true(i > 1 * MIB / PG); /* it did use the swap */
+    assert_true(vms_task_killed(t));
+    assert_int_equal(meminfo_kb(e->m, "SwapFree"), 1024);
+    tu_assert_clean(e->m);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_env_setup, tu_env_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_the_swap_file_is_nowhere_to_be_seen),
+        T(test_pageout_leaves_a_swap_entry_and_a_major_fault),
+        T(test_swap_in_readahead_grows_with_hits),
+        T(test_page_cluster_0_reads_one_page_a_fault),
+        T(test_fork_shares_swapped_pages),
+        T(test_munmap_frees_slots_and_mremap_moves_them),
+        T(test_mincore_of_swapped_pages),
+        T(test_shmem_pages_swap_out_and_back),
+        T(test_anonymous_memory_larger_than_ram),
+        T(test_full_swap_ends_in_the_oom_killer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,370 @@
+/*
+ * test_vmscan.c - reclaim without swap: the watermarks Linux computes from
+ * RAM, the LRU lists (new folios inactive, read() twice active, mlock
+ * unevictable, MADV_COLD back to inactive), kswapd reclaiming clean file
+ * pages up to the high watermark, dirty file pages written back before they
+ * go (never lost), anonymous memory kept (nowhere to put it) until the OOM
+ * killer acts at the min watermark, and /proc/meminfo's lines.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+
+#define RW (PROT_READ | PROT_WRITE)
+#define MIB (1ULL << 20)
+#define PG TU_PAGE
+
+/* One /proc/meminfo value (kB), by name ("Active(file)"); -1 if absent. */
+static long long meminfo(vms_machine *m, const char *name)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    assert_non_null(f);
+    assert_int_equal(vms_meminfo(m, f), 0);
+    fclose(f);
+    long long v = -1;
+    size_t n = strlen(name);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (!strncmp(l, name, n) && l[n] == ':') {
+            v = strtoll(l + n + 1, NULL, 10);
+            break;
+        }
+    }
+    free(text);
+    return v;
+}
+
+static long long meminfo_pages(vms_machine *m, const char *name)
+{
+    return meminfo(m, name) / 4;
+}
+
+/* A machine of ram bytes over the fixture's root, Linux's reserve unless told. */
+static void machine(struct tu_env *e, uint64_t ram, uint64_t min_free_kbytes)
+{
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(ram);
+    c.root = e->root;
+    c.min_free_kbytes = min_free_kbytes;
+    c.watermark_scale_factor = 10;
+    c.swappiness = 60;
+    c.swap_bytes = 0;
+    c.large_folios = 0; /* page counts stay page counts */
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+}
+
+static int open_file(struct tu_env *e, const char *name, uint64_t len, int flags)
+{
+    char path[512];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, name), len);
+    int fd = vms_open(e->t, name, flags, 0);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* ---- watermarks ---- */
+
+/* Linux's rule, written out again: sqrt(16 * KiB), 128 KiB .. 256 MiB. */
+static uint64_t expected_min_kb(uint64_t ram)
+{
+    uint64_t x = ram / 1024 * 16, kb = 0;
+    while ((kb + 1) * (kb + 1) <= x)
+        kb++;
+    return kb < 128 ? 128 : kb > 262144 ? 262144 : kb;
+}
+
+static void test_min_free_kbytes_follows_the_square_root_rule(void **state)
+{
+    struct tu_env *e = *state;
+    static const uint64_t rams[] = {1 * MIB, 16 * MIB, 64 * MIB, 1024 * MIB};
+    for (size_t i = 0; i < sizeof(rams) / sizeof(*rams); i++) {
+        machine(e, rams[i], UINT64_MAX);
+        struct vms_stats *s = tu_stats(e->m);
+        uint64_t min = expected_min_kb(rams[i]) / 4, frames = rams[i] / PG;
+        uint64_t gap = min / 4 > frames * 10 / 10000 ? min / 4 : frames * 10 / 10000;
+        assert_int_equal(s->watermark[0], min);
+        assert_int_equal(s->watermark[1], min + gap);
+        assert_int_equal(s->watermark[2], min + 2 * gap);
+        free(s);
+    }
+    /* 1 GiB: 4096 KiB; 1 MiB: the 128 KiB floor. */
+    assert_int_equal(expected_min_kb(1024 * MIB), 4096);
+    assert_int_equal(expected_min_kb(1 * MIB), 128);
+}
+
+/* Anonymous memory cannot go anywhere: the OOM killer acts when an
+ * allocation would leave no more than min free (32 frames on 1 MiB). */
+static void test_anonymous_memory_stops_at_the_min_watermark(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 1 * MIB, UINT64_MAX);
+    vms_task *t = tu_spawn(e->m); /* the fixture's task holds a pgd too */
+    vms_addr a = tu_anon(t, 250 * PG, RW);
+    unsigned stored = 0;
+    for (; stored < 250; stored++) {
+        uint8_t v = 1;
+        if (vms_store(t, a + stored * PG, &v, 1))
+            break;
+    }
+    /* 256 - 2 (machine) - 1 (fixture's pgd) - 4 (tables): each store may
+     * take a frame while more than 32 (min) are free. */
+    assert_int_equal(stored, 256 - 2 - 1 - 4 - 32);
+    assert_true(vms_task_killed(t));
+    tu_assert_clean(e->m);
+}
+
+/* ---- the lists ---- */
+
+static void test_new_folios_start_inactive_and_read_twice_is_active(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 64 * MIB, UINT64_MAX);
+    vms_addr a = tu_anon(e->t, 8 * PG, RW);
+    for (int i = 0; i < 8; i++)
+        tu_store_byte(e->t, a + i * PG, 1);
+    assert_int_equal(meminfo_pages(e->m, "Inactive(anon)"), 8);
+    assert_int_equal(meminfo_pages(e->m, "Active(anon)"), 0);
+    assert_int_equal(meminfo_pages(e->m, "AnonPages"), 8);
+    int fd = open_file(e, "f", 4 * PG, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 0), 100);
+    long long inactive = meminfo_pages(e->m, "Inactive(file)");
+    assert_true(inactive >= 1);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), 0);
+    /* The same folio again, but where the last read ended: not counted. */
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 100), 100);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), 0);
+    /* A read that starts elsewhere first: the page is used a second time. */
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 2 * PG), 100);
+    assert_int_equal(vms_pread(e->t, fd, buf, 100, 0), 100);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), 1);
+    assert_int_equal(meminfo_pages(e->m, "Inactive(file)"), inactive - 1);
+    struct vms_stats *s = tu_stats(e->m);
+    assert_int_equal(s->vm.pgactivate, 1);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
+static void test_madv_cold_deactivates_an_active_page(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 64 * MIB, UINT64_MAX);
+    int fd = open_file(e, "f", 4 * PG, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 10, 0), 10);
+    assert_int_equal(vms_pread(e->t, fd, buf, 10, PG), 10);
+    assert_int_equal(vms_pread(e->t, fd, buf, 10, 0), 10);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), 1);
+    int64_t map = vms_mmap(e->t, 0, 4 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(map > 0);
+    (void)tu_load_byte(e->t, (vms_addr)map);
+    assert_int_equal(vms_madvise(e->t, (vms_addr)map, 4 * PG, MADV_COLD), 0);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), 0);
+    struct vms_stats *s = tu_stats(e->m);
+    assert_int_equal(s->vm.pgdeactivate, 1);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
+static void test_locked_memory_is_unevictable_until_unmapped(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 64 * MIB, UINT64_MAX);
+    vms_addr a = tu_mmap(e->t, 0, 16 * PG, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED);
+    assert_int_equal(meminfo_pages(e->m, "Unevictable"), 16);
+    assert_int_equal(meminfo_pages(e->m, "Mlocked"), 16);
+    assert_int_equal(meminfo_pages(e->m, "Inactive(anon)"), 0);
+    assert_int_equal(vms_munmap(e->t, a, 16 * PG), 0);
+    assert_int_equal(meminfo_pages(e->m, "Unevictable"), 0);
+    assert_int_equal(meminfo_pages(e->m, "Mlocked"), 0);
+    struct vms_stats *s = tu_stats(e->m);
+    assert_int_equal(s->vm.unevictable_pgs_mlocked, 16);
+    assert_int_equal(s->vm.unevictable_pgs_munlocked, 16);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
+/* ---- reclaim ---- */
+
+/* A file twice the size of RAM, read through a mapping: kswapd frees the
+ * clean pages behind, every byte reads right, and free memory never sinks
+ * to min. */
+static void test_reading_a_file_larger_than_ram_reclaims_clean_pages(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, UINT64_MAX);
+    uint64_t len = 8 * MIB;
+    int fd = open_file(e, "big", len, O_RDONLY);
+    int64_t map = vms_mmap(e->t, 0, len, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    struct vms_stats *s = tu_stats(e->m);
+    uint64_t min = s->watermark[0];
+    free(s);
+    for (uint64_t off = 0; off < len; off += PG) {
+        uint8_t v = 0;
+        assert_int_equal(vms_load(e->t, (vms_addr)map + off + off % 251, &v, 1), 0);
+        assert_int_equal(v, tu_pattern(off + off % 251));
+        s = tu_stats(e->m);
+        assert_true(s->frames_total - s->frames_used >= min);
+        free(s);
+    }
+    s = tu_stats(e->m);
+    assert_true(s->vm.pageoutrun > 0);
+    assert_true(s->vm.pgscan_kswapd > 0);
+    assert_true(s->vm.pgsteal_kswapd > 0);
+    assert_int_equal(s->vm.pgsteal_file, s->vm.pgsteal_kswapd + s->vm.pgsteal_direct);
+    assert_true(s->cache_frames < len / PG / 2);
+    free(s);
+    assert_false(vms_task_killed(e->t));
+    tu_assert_clean(e->m);
+}
+
+/* Writes through a shared mapping of a file larger than RAM: reclaim
+ * writes each dirty page back before it frees it, so the host file and a
+ * second pass through the mapping read every byte written. */
+static void test_dirty_pages_are_written_back_before_they_go(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, UINT64_MAX);
+    uint64_t len = 6 * MIB;
+    int fd = open_file(e, "big", len, O_RDWR);
+    int64_t map = vms_mmap(e->t, 0, len, RW, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    for (uint64_t off = 0; off < len; off += PG) {
+        uint8_t v = (uint8_t)~tu_pattern(off);
+        assert_int_equal(vms_store(e->t, (vms_addr)map + off, &v, 1), 0);
+    }
+    struct vms_stats *s = tu_stats(e->m);
+    assert_true(s->vm.pgpgout > 0);
+    assert_true(s->vm.pgsteal_kswapd + s->vm.pgsteal_direct > 0);
+    free(s);
+    for (uint64_t off = 0; off < len; off += PG) {
+        assert_int_equal(tu_load_byte(e->t, (vms_addr)map + off), (uint8_t)~tu_pattern(off));
+        assert_int_equal(tu_load_byte(e->t, (vms_addr)map + off + 1), tu_pattern(off + 1));
+    }
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    char path[512];
+    tu_join(path, sizeof(path), e->root, "big");
+    for (uint64_t off = 0; off < len; off += PG)
+        assert_int_equal(tu_host_byte(path, (off_t)off), (uint8_t)~tu_pattern(off));
+    tu_assert_clean(e->m);
+}
+
+/* write() of a file larger than RAM, then read() of it all. */
+static void test_write_then_read_a_file_larger_than_ram(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, UINT64_MAX);
+    uint64_t len = 6 * MIB;
+    int fd = open_file(e, "w", 0, O_RDWR);
+    vms_addr buf = tu_anon(e->t, 16 * PG, RW);
+    for (uint64_t off = 0; off < len; off += 16 * PG) {
+        for (uint64_t i = 0; i < 16 * PG; i += PG)
+            tu_store_byte(e->t, buf + i, (uint8_t)((off + i) >> 12));
+        assert_int_equal(vms_pwrite(e->t, fd, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    }
+    for (uint64_t off = 0; off < len; off += 16 * PG) {
+        assert_int_equal(vms_pread(e->t, fd, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+        for (uint64_t i = 0; i < 16 * PG; i += PG)
+            assert_int_equal(tu_load_byte(e->t, buf + i), (uint8_t)((off + i) >> 12));
+    }
+    tu_assert_clean(e->m);
+}
+
+/* A page read twice (active) outlives a stream of pages read once. */
+static void test_a_hot_page_survives_a_cold_stream(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, UINT64_MAX);
+    int hot = open_file(e, "hot", 2 * PG, O_RDONLY);
+    int cold = open_file(e, "cold", 8 * MIB, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, 16 * PG, RW);
+    assert_int_equal(vms_pread(e->t, hot, buf, 10, 0), 10);
+    assert_int_equal(vms_pread(e->t, hot, buf, 10, 100), 10); /* where the last ended: once */
+    assert_int_equal(vms_pread(e->t, hot, buf, 10, PG), 10);
+    assert_int_equal(vms_pread(e->t, hot, buf, 10, 0), 10);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), 1);
+    for (uint64_t off = 0; off < 8 * MIB; off += 16 * PG)
+        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    /* Still cached: reading it again takes nothing from the disk. */
+    struct vms_stats *s = tu_stats(e->m);
+    uint64_t reads = s->io.disk_reads;
+    assert_true(s->vm.pgsteal_file > 0);
+    free(s);
+    assert_int_equal(vms_pread(e->t, hot, buf, 10, 0), 10);
+    s = tu_stats(e->m);
+    assert_int_equal(s->io.disk_reads, reads);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
+/* ---- /proc/meminfo ---- */
+
+static void test_meminfo_lines_and_format(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 64 * MIB, UINT64_MAX);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    assert_int_equal(vms_meminfo(e->m, f), 0);
+    fclose(f);
+    assert_memory_equal(text, "MemTotal:          65536 kB\n", 28);
+    static const char *const order[] = {
+        "MemTotal:", "MemFree:", "MemAvailable:", "Buffers:", "Cached:", "SwapCached:",
+        "Active:", "Inactive:", "Active(anon):", "Inactive(anon):", "Active(file):",
+        "Inactive(file):", "Unevictable:", "Mlocked:", "SwapTotal:", "SwapFree:", "Zswap:",
+        "Zswapped:", "Dirty:", "Writeback:", "AnonPages:", "Mapped:", "Shmem:",
+        "KReclaimable:", "Slab:", "SReclaimable:", "SUnreclaim:", "KernelStack:",
+        "PageTables:", "SecPageTables:", "NFS_Unstable:", "Bounce:", "WritebackTmp:",
+        "CommitLimit:", "Committed_AS:", "VmallocTotal:", "VmallocUsed:", "VmallocChunk:",
+        "Percpu:", "AnonHugePages:", "ShmemHugePages:", "ShmemPmdMapped:", "FileHugePages:",
+        "FilePmdMapped:", "Balloon:", "HugePages_Total:", "HugePages_Free:", "HugePages_Rsvd:",
+        "HugePages_Surp:", "Hugepagesize:", "Hugetlb:", "DirectMap4k:", "DirectMap2M:"};
+    const char *l = text;
+    for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
+        assert_non_null(l);
+        assert_memory_equal(l, order[i], strlen(order[i]));
+        l = strchr(l, '\n') + 1;
+    }
+    assert_int_equal(*l, '\0');
+    assert_non_null(strstr(text, "VmallocTotal:   34359738367 kB\n"));
+    assert_non_null(strstr(text, "HugePages_Total:       0\n"));
+    free(text);
+    /* MemAvailable: free - high + cache - min(cache / 2, low). */
+    int fd = open_file(e, "f", 64 * PG, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, 64 * PG, RW);
+    assert_int_equal(vms_pread(e->t, fd, buf, 64 * PG, 0), (int64_t)(64 * PG));
+    struct vms_stats *s = tu_stats(e->m);
+    long long cache = meminfo_pages(e->m, "Active(file)") + meminfo_pages(e->m, "Inactive(file)");
+    long long low = (long long)s->watermark[1], high = (long long)s->watermark[2];
+    long long free_pages = (long long)(s->frames_total - s->frames_used);
+    assert_int_equal(meminfo_pages(e->m, "MemFree"), free_pages);
+    assert_int_equal(meminfo_pages(e->m, "MemAvailable"),
+                     free_pages - high + cache - (cache / 2 < low ? cache / 2 : low));
+    assert_int_equal(meminfo_pages(e->m, "Cached"), (long long)s->cache_frames);
+    assert_int_equal(meminfo_pages(e->m, "PageTables"), (long long)s->pgtable_frames);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_env_setup, tu_env_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_min_free_kbytes_follows_the_square_root_rule),
+        T(test_anonymous_memory_stops_at_the_min_watermark),
+        T(test_new_folios_start_inactive_and_read_twice_is_active),
+        T(test_madv_cold_deactivates_an_active_page),
+        T(test_locked_memory_is_unevictable_until_unmapped),
+        T(test_reading_a_file_larger_than_ram_reclaims_clean_pages),
+        T(test_dirty_pages_are_written_back_before_they_go),
+        T(test_write_then_read_a_file_larger_than_ram),
+        T(test_a_hot_page_survives_a_cold_stream),
+        T(test_meminfo_lines_and_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
