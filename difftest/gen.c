@@ -48,6 +48,15 @@
  *              and beyond memory.
  * An edge argument that the safety rules refuse after all (they hold for a
  * 5-level host too) is replaced by an ordinary one.
+ *
+ * MAP_HUGETLB (private and shared, with and without MAP_NORESERVE, with the
+ * MAP_HUGE_2MB and MAP_HUGE_1GB size bits or none) is generated only on a
+ * host whose huge page pool is the empty 2 MiB one vmsim models (the host
+ * profile says). Its mappings are often placed at a 2 MiB boundary (the
+ * window starts at one), and ranges that meet them are often aligned to
+ * one. Never sent: an mremap with MREMAP_FIXED or MREMAP_DONTUNMAP whose old
+ * range meets a hugetlb VMA. Moving one made Linux 6.18 loop in the kernel
+ * (the test process hung until killed); the host child refuses it too.
  */
 #include "difftest.h"
 
@@ -58,6 +67,10 @@
 #include <unistd.h>
 
 #define ARENA_CENTER (UINT64_C(32) << 20) /* a 2 MiB boundary */
+#define HPAGE (UINT64_C(2) << 20)          /* a huge page, and its alignment */
+#define MAP_HUGE_2MB (21 << 26)
+#define MAP_HUGE_1GB (30 << 26)
+#define MAP_HUGE_BITS ((int)(0x3fu << 26)) /* bit 31 too: no signed shift */
 #define ARENA_PAGES 128
 #define ARENA_LO (ARENA_CENTER - ARENA_PAGES / 2 * DT_PAGE)
 #define WINDOW_PAGES (DT_WINDOW_SIZE / DT_PAGE)
@@ -154,6 +167,33 @@ static int file_is_mapped(const struct dt_maps *now, int name)
         if (strcmp(now->v[i].name, dt_file_names[name]) == 0)
             return 1;
     return 0;
+}
+
+/* The maps name of a MAP_HUGETLB mapping (its file on hugetlbfs). */
+static int is_hugetlb(const struct dt_vma *v) { return !strcmp(v->name, "anon_hugepage (deleted)"); }
+
+/* Does [addr, addr + len) (window-relative; len 0: the page at addr) meet
+ * a hugetlb VMA of the window? */
+static int meets_hugetlb(const struct dt_maps *now, uint64_t addr, uint64_t len)
+{
+    uint64_t end = addr + (len ? len : DT_PAGE);
+    if (end < addr)
+        end = UINT64_MAX;
+    for (int i = 0; i < now->n; i++)
+        if (is_hugetlb(&now->v[i]) && now->v[i].end > addr && now->v[i].start < end)
+            return 1;
+    return 0;
+}
+
+/* A range that starts in a hugetlb VMA is often made of whole huge pages,
+ * so that splits, unmaps and advice succeed as well as fail. */
+static void align_to_hugetlb(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)
+{
+    if (op->abs || !meets_hugetlb(now, op->addr, 0) || !chance(g, 50))
+        return;
+    op->addr &= ~(HPAGE - 1);
+    if (chance(g, 70))
+        op->len = HPAGE * (1 + below(g, 2));
 }
 
 /* ---- addresses and lengths ---- */
@@ -407,9 +447,13 @@ static int map_extras(struct dt_gen *g)
             odd[n++] = MAP_SYNC;
         if (has(g, DT_FEAT_MAP_STACK))
             odd[n++] = MAP_STACK;
-        if (has(g, DT_FEAT_HUGETLB))
-            odd[n++] = MAP_HUGETLB;
         f |= odd[below(g, (uint64_t)n)];
+    }
+    if (has(g, DT_FEAT_HUGETLB) && chance(g, 10)) {
+        /* Without MAP_NORESERVE the empty pool refuses it (ENOMEM); a 1 GiB
+         * size has no pool at all (EINVAL), nor has 4 KiB. */
+        static const int sizes[] = {0, 0, 0, 0, MAP_HUGE_2MB, MAP_HUGE_2MB, MAP_HUGE_1GB, 12 << 26};
+        f |= MAP_HUGETLB | sizes[below(g, 8)] | (chance(g, 85) ? MAP_NORESERVE : 0);
     }
     return f;
 }
@@ -443,12 +487,20 @@ static void gen_mmap(struct dt_gen *g, const struct dt_maps *now, struct dt_op *
     op->addr = op->abs ? 0 : pick_page(g, now);
     op->len = pick_len(g, op->addr, 1);
     op->prot = pick_prot(g);
+    if (file && (op->flags & MAP_HUGETLB) && chance(g, 80))
+        op->flags &= ~(MAP_HUGETLB | MAP_HUGE_BITS); /* of a file, only EINVAL */
     if (file) {
         op->fd = chance(g, 94) ? fd : pick_fd(g);
         op->off = pick_file_off(g, g->fd_name[fd]);
     } else {
         op->fd = chance(g, 97) ? -1 : pick_fd(g);
         op->off = chance(g, 92) ? 0 : (int64_t)(below(g, 8) * DT_PAGE);
+    }
+    if ((op->flags & MAP_HUGETLB) && !file) {
+        if (chance(g, 85))
+            op->addr &= ~(HPAGE - 1);
+        if (chance(g, 10))
+            op->off = (int64_t)(HPAGE * below(g, 3)); /* hugetlbfs offsets are whole pages */
     }
     if (edge(g, 12))
         edge_mmap(g, op);
@@ -459,6 +511,7 @@ static void gen_range(struct dt_gen *g, const struct dt_maps *now, struct dt_op 
 {
     op->addr = pick_page(g, now);
     op->len = pick_len(g, op->addr, huge_ok);
+    align_to_hugetlb(g, now, op);
     if (edge(g, 10))
         edge_range(g, op);
 }
@@ -712,10 +765,19 @@ static void gen_mremap(struct dt_gen *g, const struct dt_maps *now, struct dt_op
         if (op->len2 > DT_WINDOW_SIZE - op->addr2)
             op->addr2 = DT_WINDOW_SIZE - op->len2;
     }
+    if (meets_hugetlb(now, op->addr, 0) && chance(g, 50)) {
+        /* A hugetlb VMA shrinks (or stays) at whole huge pages. */
+        op->addr &= ~(HPAGE - 1);
+        op->len = HPAGE * (1 + below(g, 2));
+        op->len2 = chance(g, 70) ? HPAGE : (1 + below(g, 600)) * DT_PAGE;
+    }
     if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 3))
         op->len2 = chance(g, 50) ? 0 : op->len2 - 1 - below(g, 100);
     if (edge(g, 12))
         edge_mremap(g, op);
+    /* Never move a hugetlb VMA on the host (see the opening comment). */
+    if (!op->abs && meets_hugetlb(now, op->addr, op->len))
+        op->flags &= ~(2 | 4); /* MREMAP_FIXED, MREMAP_DONTUNMAP */
 }
 
 static void gen_madvise(struct dt_gen *g, const struct dt_maps *now, struct dt_op *op)

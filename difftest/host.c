@@ -237,12 +237,18 @@ static int64_t run_syscall(struct child_bufs *b, uint64_t va, uint64_t window)
 }
 
 /* The operation alone, between two getrusage calls. */
+static int moves_hugetlb(const struct dt_op *op, uint64_t va);
+
 static void run_op(struct child_bufs *b, uint64_t window)
 {
     const struct dt_op *op = &b->op;
     struct dt_result *r = &b->res;
     uint64_t va = op->abs ? op->addr : window + op->addr;
     prepare(b);
+    if (moves_hugetlb(op, va)) {
+        r->ret = -EDEADLK; /* refused, never run: see moves_hugetlb */
+        return;
+    }
     syscall(SYS_getrusage, RUSAGE_SELF, &b->ru0);
     if (op->kind == DT_LOAD)
         access_result(r, dt_user_copy(r->data, (const void *)(uintptr_t)va, op->len));
@@ -286,6 +292,29 @@ static char *read_text(const char *path)
     if (text)
         text[len] = '\0';
     return text;
+}
+
+/* Would this mremap move a hugetlb VMA (MREMAP_FIXED or MREMAP_DONTUNMAP
+ * with an old range that meets one)? Linux 6.18 looped in the kernel on
+ * such a move (the process hung until killed). The generator never asks for
+ * one; a scenario that does is refused here, before the step's counts. */
+static int moves_hugetlb(const struct dt_op *op, uint64_t va)
+{
+    if (op->kind != DT_MREMAP || !(op->flags & (2 | 4)))
+        return 0;
+    uint64_t end = va + (op->len ? op->len : 1);
+    if (end < va)
+        end = UINT64_MAX;
+    char *text = read_text("/proc/self/maps");
+    int found = !text; /* unreadable: refuse rather than risk it */
+    for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line && !found;
+         line = strtok_r(NULL, "\n", &save)) {
+        unsigned long start, stop;
+        found = sscanf(line, "%lx-%lx", &start, &stop) == 2 && stop > va && start < end &&
+                strstr(line, "/anon_hugepage") != NULL;
+    }
+    free(text);
+    return found;
 }
 
 /* Map the code and read-only data of every file the child runs from, so

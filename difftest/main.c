@@ -33,13 +33,12 @@ static const char usage[] =
     "  --replay FILE   run the scenario in FILE (one op per line) on both sides,\n"
     "                  printing every step\n"
     "  --keep-going    with --replay: report each divergence and carry on\n"
-    "  --full          also generate what is known to diverge (see below)\n"
     "  --no-shrink     print the failing sequence as generated\n"
     "  --out DIR       also write each minimal scenario to DIR/seed-N.txt\n"
     "  --scratch DIR   folder for the two scratch roots (default $TMPDIR or /tmp)\n"
     "  --profile       print the host profile (what vmsim's config takes from this\n"
     "                  host: protection keys, paging levels, sysctls, the disk's\n"
-    "                  readahead, large folios) and exit\n"
+    "                  readahead, large folios, the huge page pool) and exit\n"
     "  -v, --verbose   print every step with both results\n"
     "  -h, --help      this text\n"
     "\n"
@@ -65,12 +64,13 @@ static const char usage[] =
     "  mmap +0x2000000 0x2000 READ|WRITE SHARED|FIXED 3 0\n"
     "  store +0x2000ffe 4 0x41\n"
     "\n"
-    "The default mix leaves out the divergences docs/fidelity.md names (MAP_HUGETLB,\n"
-    "writes of 8 KiB and more); --full puts them back.\n";
+    "Every run generates every operation and flag the tester supports. MAP_HUGETLB\n"
+    "is left out (and the run says so) on a host whose huge page pool is not the\n"
+    "empty 2 MiB one vmsim models (see --profile).\n";
 
 struct options {
     uint64_t first, last;
-    int steps, shrink, full, verbose, keep_going, profile;
+    int steps, shrink, verbose, keep_going, profile;
     const char *replay, *out_dir, *scratch_parent;
 };
 
@@ -111,8 +111,6 @@ static int parse_options(int argc, char **argv, struct options *o)
             i++;
         } else if (!strcmp(a, "--profile")) {
             o->profile = 1;
-        } else if (!strcmp(a, "--full")) {
-            o->full = 1;
         } else if (!strcmp(a, "--keep-going")) {
             o->keep_going = 1;
         } else if (!strcmp(a, "--no-shrink")) {
@@ -126,21 +124,18 @@ static int parse_options(int argc, char **argv, struct options *o)
     return o->steps > 0 ? 0 : -1;
 }
 
-/* What the default mix leaves out (--full restores it): only the known
- * divergences that docs/fidelity.md names, so that a default run is exact.
- *   HUGETLB     vmsim has no hugetlbfs: MAP_HUGETLB|MAP_NORESERVE maps on
- *               the host and is ENOMEM in vmsim.
- */
-static void default_mix(struct dt_config *cfg, int full)
+/* The mix: every operation and feature, less what this host cannot be
+ * compared on (MAP_HUGETLB where the huge page pool is not the empty 2 MiB
+ * one vmsim models: the host would map pages where vmsim raises SIGBUS). */
+static void default_mix(struct dt_config *cfg, const struct host_profile *profile)
 {
     cfg->kinds = ALL_KINDS;
     cfg->features = DT_FEAT_ALL;
     /* A forking host process writes its own (now copy-on-write) stack as the
      * call returns: the fork step's count is the harness's, not the call's. */
     cfg->fault_kinds = ALL_KINDS & ~(1u << DT_FORK);
-    if (full)
-        return;
-    cfg->features &= ~DT_FEAT_HUGETLB;
+    if (!profile->hugetlb_as_vmsim)
+        cfg->features &= ~DT_FEAT_HUGETLB;
 }
 
 /* ---- reporting ---- */
@@ -280,7 +275,6 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN); /* a dead host child shows as a failed read instead */
     struct dt_config cfg = {.check_every_step = 1, .verbose = o.verbose, .keep_going = o.keep_going};
-    default_mix(&cfg, o.full || o.replay);
     cfg.window = host_pick_window();
     if (!cfg.window) {
         fprintf(stderr, "vmsim-difftest: no free window in this process's address space\n");
@@ -299,6 +293,12 @@ int main(int argc, char **argv)
     struct host_profile profile;
     host_profile_read(&profile, scratch);
     cfg.profile = &profile;
+    default_mix(&cfg, &profile);
+    if (!o.profile && !profile.hugetlb_as_vmsim)
+        printf("MAP_HUGETLB left out: this host's huge page pool is not the empty 2 MiB one "
+               "vmsim models (nr_hugepages %" PRIu64 ", nr_overcommit_hugepages %" PRIu64
+               "; see --profile)\n",
+               profile.nr_hugepages, profile.nr_overcommit_hugepages);
     int status;
     if (o.profile) {
         host_profile_print(&profile, stdout);

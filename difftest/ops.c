@@ -611,16 +611,29 @@ static int never_mapped(uint64_t addr) { return addr < 0x10000 || addr >= DT_TAS
  * or reaches past the largest TASK_SIZE (ENOMEM, EINVAL). */
 static int len_refused(uint64_t len) { return page_align(len) == 0 || len > TASK_SIZE_MAX; }
 
+/* Whole huge pages: an anonymous MAP_HUGETLB mapping is rounded up to
+ * them, and an mremap of a hugetlb VMA rounds its lengths so. */
+static uint64_t hpage_align(uint64_t len)
+{
+    const uint64_t hpage = UINT64_C(2) << 20;
+    return len > UINT64_MAX - (hpage - 1) ? 0 : (len + hpage - 1) & ~(hpage - 1);
+}
+
 static const char *mmap_unsafe(const struct dt_op *op)
 {
     int fixed = op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+    int hugetlb = (op->flags & (MAP_HUGETLB | MAP_ANONYMOUS)) == (MAP_HUGETLB | MAP_ANONYMOUS);
+    /* A hugetlb hint is rounded up to a huge page as well. */
+    uint64_t reach = hugetlb ? hpage_align(op->len) + (fixed ? 0 : hpage_align(1)) : page_align(op->len);
     int must_fail = op->len == 0 || len_refused(op->len) || (op->off & (int64_t)(DT_PAGE - 1));
     if (must_fail)
         return NULL;
     /* Populating (or locking) more than the window could exhaust the host. */
     if ((op->flags & (MAP_POPULATE | MAP_LOCKED)) && op->len > DT_WINDOW_SIZE)
         return "MAP_POPULATE/MAP_LOCKED longer than the window";
-    if (fixed && !in_window(op, page_align(op->len)) && !far_above(op) &&
+    if (hugetlb && !reach)
+        return NULL; /* rounds to 0: EINVAL */
+    if (fixed && !in_window(op, reach) && !far_above(op) &&
         !(op->abs && op->addr & (DT_PAGE - 1)))
         return "MAP_FIXED outside the window";
     /* A hint the kernel may honour: the mapping must not reach past the
@@ -629,7 +642,7 @@ static const char *mmap_unsafe(const struct dt_op *op)
      * outside the window, never over anything, and the runner unmaps it
      * before the next step. */
     int no_hint = op->abs && (op->addr < 0x10000 || op->addr >= HIGH_USER);
-    if (!fixed && !no_hint && !in_window(op, page_align(op->len)))
+    if (!fixed && !no_hint && !in_window(op, reach))
         return "a hint whose mapping could reach past the window";
     return NULL;
 }
@@ -644,6 +657,9 @@ static const char *mremap_unsafe(const struct dt_op *op)
         return NULL; /* EINVAL before anything */
     uint64_t old_end = page_align(op->len), new_len = page_align(op->len2);
     uint64_t reach = old_end > new_len ? old_end : new_len;
+    /* At a huge page boundary the VMA may be hugetlb: lengths round up. */
+    if (!(op->addr & ((UINT64_C(2) << 20) - 1)))
+        reach = hpage_align(reach) ? hpage_align(reach) : reach;
     if (!in_window(op, reach) && !far_above(op))
         return "mremap outside the window";
     struct dt_op to = {.abs = op->abs2, .addr = op->addr2};

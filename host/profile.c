@@ -206,6 +206,29 @@ static int fs_is_ext4(const char *dir)
     return statfs(dir, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC;
 }
 
+/* vmsim models hugetlbfs with an empty pool of 2 MiB pages and no 1 GiB
+ * ones; a host with pages in a pool (or that may allocate surplus ones)
+ * would map them, so the tester generates MAP_HUGETLB only on a host like
+ * that. A value that cannot be read counts as a pool that is not empty. */
+static void read_hugetlb(struct host_profile *p)
+{
+    p->nr_hugepages = UINT64_MAX;
+    if (read_u64_file("/proc/sys/vm/nr_hugepages", &p->nr_hugepages))
+        p->src.nr_hugepages = "unreadable: taken as a pool that is not empty";
+    else
+        p->src.nr_hugepages = "/proc/sys/vm/nr_hugepages";
+    p->nr_overcommit_hugepages = UINT64_MAX;
+    if (read_u64_file("/proc/sys/vm/nr_overcommit_hugepages", &p->nr_overcommit_hugepages))
+        p->src.nr_overcommit_hugepages = "unreadable: taken as a pool that is not empty";
+    else
+        p->src.nr_overcommit_hugepages = "/proc/sys/vm/nr_overcommit_hugepages";
+    p->hugepage_kb = meminfo_bytes("Hugepagesize") >> 10;
+    struct stat st;
+    p->gigantic_pages = stat("/sys/kernel/mm/hugepages/hugepages-1048576kB", &st) == 0;
+    p->hugetlb_as_vmsim = p->nr_hugepages == 0 && p->nr_overcommit_hugepages == 0 &&
+                          p->hugepage_kb == 2048 && !p->gigantic_pages;
+}
+
 void host_profile_read(struct host_profile *p, const char *dir)
 {
     struct vms_config d;
@@ -279,6 +302,7 @@ void host_profile_read(struct host_profile *p, const char *dir)
     }
     p->large_folios = fs_has_large_folios(dir);
     p->ext4 = fs_is_ext4(dir);
+    read_hugetlb(p);
 }
 
 void host_profile_apply(const struct host_profile *p, struct vms_config *c)
@@ -373,5 +397,13 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "ext4", (uint64_t)p->ext4,
             p->ext4 ? "the scratch folder is on ext4: holes and disk blocks are compared"
                     : "the scratch folder is not on ext4: holes and disk blocks are not compared");
+    row_u64(out, "nr_hugepages", p->nr_hugepages, p->src.nr_hugepages);
+    row_u64(out, "nr_overcommit_hp", p->nr_overcommit_hugepages, p->src.nr_overcommit_hugepages);
+    row_u64(out, "hugepage_kb", p->hugepage_kb, "/proc/meminfo Hugepagesize");
+    row_u64(out, "gigantic_pages", (uint64_t)p->gigantic_pages,
+            p->gigantic_pages ? "a 1 GiB huge page size exists" : "no 1 GiB huge page size");
+    row_u64(out, "hugetlb_as_vmsim", (uint64_t)p->hugetlb_as_vmsim,
+            p->hugetlb_as_vmsim ? "an empty 2 MiB pool, as vmsim models: MAP_HUGETLB is tested"
+                                : "not the empty 2 MiB pool vmsim models: MAP_HUGETLB is left out");
     fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness (read for the swap model).\n");
 }

@@ -40,11 +40,17 @@ struct host_profile {
     unsigned max_sectors_kb;    /* the scratch disk's max_sectors_kb */
     int large_folios;           /* the scratch filesystem caches large folios; -1 unknown */
     int ext4;                   /* the scratch filesystem is ext4, whose holes vmsim models */
+    uint64_t nr_hugepages;      /* vm.nr_hugepages: the default huge page pool */
+    uint64_t nr_overcommit_hugepages; /* vm.nr_overcommit_hugepages: surplus pages allowed */
+    uint64_t hugepage_kb;       /* /proc/meminfo Hugepagesize: the default page size */
+    int gigantic_pages;         /* a 1 GiB hstate exists (MAP_HUGE_1GB is not EINVAL) */
+    int hugetlb_as_vmsim;       /* all four as vmsim models: an empty 2 MiB pool, no 1 GiB */
     struct {                    /* where each value came from */
         const char *max_map_count, *mmap_min_addr, *overcommit_memory, *overcommit_ratio;
         const char *overcommit_kbytes, *admin_reserve_kbytes, *user_reserve_kbytes;
         const char *page_cluster, *swappiness, *fault_around_bytes;
         const char *readahead_kb, *max_sectors_kb;
+        const char *nr_hugepages, *nr_overcommit_hugepages;
     } src;
     char ra_path[128], ms_path[128]; /* the sysfs files read for the disk */
 };

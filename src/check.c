@@ -99,6 +99,11 @@ static void check_vmas(struct checker *ck, struct mm_struct *mm)
             fail(ck, "vmas %" PRIx64 " and %" PRIx64 " overlap", prev->vm_start, vma->vm_start);
         if (vma->vm_mm != mm)
             fail(ck, "vma %" PRIx64 ": wrong mm", vma->vm_start);
+        /* hugetlb: whole huge pages of its file, and nothing of its own. */
+        if ((vma->vm_flags & VM_HUGETLB) &&
+            (!hugetlb_aligned(vma->vm_start) || !hugetlb_aligned(vma->vm_end) ||
+             !hugetlb_aligned(vma->vm_pgoff << PAGE_SHIFT) || vma->mapping || vma->anon_vma))
+            fail(ck, "hugetlb vma %" PRIx64 ": not whole huge pages, or holds pages", vma->vm_start);
         check_anon_vma_chain(ck, vma);
         /* A special mapping ([vdso], [vvar]) is private and has its object. */
         if (vma->vm_name && (!vma->mapping || (vma->vm_flags & VM_SHARED)))
@@ -124,6 +129,10 @@ static void check_pte(struct checker *ck, struct mm_struct *mm, uint64_t va, pte
     struct vm_area_struct *vma = find_vma(mm, va);
     if (!vma || vma->vm_start > va) {
         fail(ck, "pte for %" PRIx64 " outside any vma", va);
+        return;
+    }
+    if (vma->vm_flags & VM_HUGETLB) {
+        fail(ck, "pte for %" PRIx64 " in a hugetlb vma (the pool is empty)", va);
         return;
     }
     if (pte_is_guard(e)) {

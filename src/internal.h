@@ -16,6 +16,11 @@
 #define PF_INSTR 0x10
 #define PF_PK 0x20    /* refused by a protection key */
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
 /* ---- tlb.c ---- */
 int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg);
 void cpu_destroy(struct cpu *c);
@@ -132,6 +137,16 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
  * The caller flushes the old range from the TLBs. */
 uint64_t move_page_tables(struct mm_struct *mm, uint64_t old_addr, uint64_t new_addr,
                           uint64_t len);
+
+/* ---- hugetlb.c ---- */
+int hugetlb_size_valid(int flags);           /* the MAP_HUGE_* size bits name a page size */
+uint64_t hugetlb_align(uint64_t len);        /* up to whole huge pages; 0 if it wraps */
+int hugetlb_aligned(uint64_t addr);
+int hugetlb_may_split(const struct vm_area_struct *vma, uint64_t addr); /* 0 or -EINVAL */
+void hugetlb_init_vma(vms_machine *m, struct vm_area_struct *vma, uint64_t pgoff);
+/* madvise's answer for a hugetlb VMA: 0 or -errno, 1: go on as for any VMA. */
+int hugetlb_madvise(const struct vm_area_struct *vma, int behavior, uint64_t start);
+int hugetlb_mremap_check(uint64_t addr, uint64_t *old_len, uint64_t *new_len, uint64_t new_addr);
 
 /* ---- shmem.c ---- */
 struct address_space *shmem_create(vms_machine *m, uint64_t size);

@@ -48,13 +48,13 @@ static int64_t advised_flags(const struct vm_area_struct *vma, int behavior)
         return (int64_t)(f & ~VM_DONTCOPY);
     case MADV_DONTDUMP: return (int64_t)(f | VM_DONTDUMP);
     case MADV_DODUMP:
-        if (f & (VM_DROPPABLE | VM_SPECIAL))
-            return -EINVAL; /* droppable memory is never dumped */
+        if ((f & VM_DROPPABLE) || (!(f & VM_HUGETLB) && (f & VM_SPECIAL)))
+            return -EINVAL; /* droppable memory is never dumped; hugetlb's may be */
         return (int64_t)(f & ~VM_DONTDUMP);
     case MADV_HUGEPAGE: return (int64_t)((f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
     case MADV_NOHUGEPAGE: return (int64_t)((f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
     case MADV_WIPEONFORK:
-        if (vma->vm_file || vma->mapping || (f & VM_SHARED))
+        if (vma->vm_file || vma->mapping || (f & (VM_SHARED | VM_HUGETLB)))
             return -EINVAL; /* private anonymous memory only */
         return (int64_t)(f | VM_WIPEONFORK);
     case MADV_KEEPONFORK:
@@ -63,7 +63,7 @@ static int64_t advised_flags(const struct vm_area_struct *vma, int behavior)
         return (int64_t)(f & ~VM_WIPEONFORK);
     case MADV_MERGEABLE:
         /* KSM ignores what it cannot merge: shared or droppable memory. */
-        if (f & (VM_SHARED | VM_MAYSHARE | VM_DROPPABLE))
+        if (f & (VM_SHARED | VM_MAYSHARE | VM_DROPPABLE | VM_HUGETLB | VM_DONTEXPAND))
             return (int64_t)f;
         return (int64_t)(f | VM_MERGEABLE);
     case MADV_UNMERGEABLE: return (int64_t)(f & ~VM_MERGEABLE);
@@ -308,10 +308,6 @@ static int pageout(struct advice *a, struct vm_area_struct *vma, uint64_t start,
     return 0;
 }
 
-#ifndef MADV_GUARD_INSTALL
-#define MADV_GUARD_INSTALL 102
-#define MADV_GUARD_REMOVE 103
-#endif
 
 static int guard_install(struct advice *a, struct vm_area_struct *vma, uint64_t start,
                          uint64_t end)
@@ -353,6 +349,12 @@ static int advise_vma(struct advice *a, struct vm_area_struct **pvma, uint64_t s
                       uint64_t end)
 {
     struct vm_area_struct *vma = *pvma;
+    if (vma->vm_flags & VM_HUGETLB) {
+        int r = hugetlb_madvise(vma, a->behavior, start);
+        if (r <= 0)
+            return r;
+        return update_vma(a, pvma, start, end);
+    }
     switch (a->behavior) {
     case MADV_DONTNEED:
     case MADV_DONTNEED_LOCKED: return dontneed(a, vma, start, end);

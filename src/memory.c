@@ -606,6 +606,9 @@ static unsigned do_swap_page(struct vms_task *t, struct vm_area_struct *vma, uin
 static unsigned handle_mm_fault(struct vms_task *t, struct vm_area_struct *vma, uint64_t va,
                                 int write)
 {
+    /* Linux's hugetlb_fault: the empty pool has no page (hugetlb.c). */
+    if (vma->vm_flags & VM_HUGETLB)
+        return VM_FAULT_SIGBUS;
     int fresh_table;
     pte_t *pte = pte_alloc_fresh(t->mm, va, &fresh_table);
     if (!pte)
@@ -701,6 +704,10 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
             return -1;
         /* Kernel access is data access: execute-only memory refuses it. */
         if (!pkey_allows(0, vma))
+            return -1;
+        /* GUP's hugetlb fault fails as a user's does, but sends no signal
+         * and counts no fault. */
+        if (vma->vm_flags & VM_HUGETLB)
             return -1;
         /* Writable private memory is touched with a write, to break COW now. */
         int w = write >= 0 ? write : (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;

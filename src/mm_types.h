@@ -29,9 +29,10 @@
 #define VM_SEQ_READ 0x8000ULL
 #define VM_RAND_READ 0x10000ULL
 #define VM_DONTCOPY 0x20000ULL
-#define VM_DONTEXPAND 0x40000ULL /* special mappings: mremap cannot grow them */
+#define VM_DONTEXPAND 0x40000ULL /* special mappings and hugetlbfs: mremap cannot grow them */
 #define VM_ACCOUNT 0x100000ULL
 #define VM_NORESERVE 0x200000ULL
+#define VM_HUGETLB 0x00400000ULL /* a hugetlbfs mapping: see hugetlb.c */
 #define VM_SYNC 0x00800000ULL /* MAP_SYNC, kept even where it means nothing */
 #define VM_WIPEONFORK 0x02000000ULL
 #define VM_HUGEPAGE 0x20000000ULL
@@ -135,6 +136,7 @@ struct vm_area_struct {
     struct address_space *mapping;  /* its pages: the file's, or the shmem object's */
     struct vm_area_struct *shared_next, *shared_prev; /* in mapping->i_mmap */
     int may_have_guards;       /* MADV_GUARD_INSTALL was used: fork copies its tables */
+    uint64_t hugetlb_ino;      /* VM_HUGETLB: the inode of its hugetlbfs file (for the maps) */
     const char *vm_name;       /* a special mapping's name ("[vdso]", "[vvar]", ...): it
                                   never merges and shows no file in the maps */
 };

@@ -7,7 +7,7 @@
  * page tables no VMA needs any more, shoot down TLB entries.
  * File mappings share the file's page-cache pages (MAP_SHARED) or copy them
  * on the first write (MAP_PRIVATE).
- * Simplification: MAP_HUGETLB fails as with an empty huge page pool.
+ * MAP_HUGETLB maps hugetlbfs as a machine with an empty pool (hugetlb.c).
  */
 #include "internal.h"
 
@@ -155,6 +155,30 @@ static uint64_t thp_get_unmapped_area(struct mm_struct *mm, uint64_t len, uint64
     return off_sub ? ret + off_sub : ret + PMD_SIZE;
 }
 
+/* hugetlbfs places whole huge pages (Linux's hugetlb_get_unmapped_area): a
+ * fixed address must be aligned, a hint is rounded up to a huge page, and
+ * the search finds room for len plus the alignment slack, then aligns the
+ * top-down result down (the bottom-up one of MAP_32BIT up). */
+static int hugetlb_get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags,
+                                     uint64_t *out)
+{
+    if (flags & MAP_FIXED)
+        return (addr & (PMD_SIZE - 1)) ? -EINVAL : arch_get_unmapped_area(mm, addr, len, flags, out);
+    uint64_t hint = hugetlb_align(addr);
+    if (hint && !(flags & MAP_32BIT) && hint_fits(mm, hint, len, mm->task_size)) {
+        *out = hint;
+        return 0;
+    }
+    uint64_t slack = PMD_SIZE - PAGE_SIZE, found;
+    if (len + slack < len)
+        return -ENOMEM;
+    int err = arch_get_unmapped_area(mm, hint, len + slack, flags, &found);
+    if (err)
+        return err;
+    *out = (flags & MAP_32BIT) ? hugetlb_align(found) : (found + slack) & ~(PMD_SIZE - 1);
+    return 0;
+}
+
 /* Addresses are unsigned and every one of them can be a result (a fixed
  * address of the kernel half included, before it is refused), so the
  * result comes in *out and the return value is 0 or -errno. */
@@ -163,9 +187,8 @@ int get_unmapped_area(struct mm_struct *mm, const struct vms_file *file, uint64_
 {
     if (len > mm->task_size)
         return -ENOMEM;
-    /* hugetlbfs places whole huge pages: a fixed address must be aligned. */
-    if ((flags & MAP_HUGETLB) && (flags & MAP_FIXED) && (addr & (PMD_SIZE - 1)))
-        return -EINVAL;
+    if (flags & MAP_HUGETLB)
+        return hugetlb_get_unmapped_area(mm, addr, len, flags, out);
     if (thp_wanted(file, addr, len, off, flags)) {
         uint64_t aligned = thp_get_unmapped_area(mm, len, file ? off : 0, flags);
         if (aligned) {
@@ -329,7 +352,7 @@ int may_expand_vm(struct mm_struct *mm, uint64_t vm_flags, uint64_t npages, uint
 
 static int accountable(uint64_t vm_flags)
 {
-    return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
+    return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE | VM_HUGETLB)) == VM_WRITE;
 }
 
 /* The unmap half of munmap and of MAP_FIXED over existing mappings. */
@@ -350,6 +373,7 @@ int do_munmap(struct vms_task *t, uint64_t start, uint64_t end)
         if (err)
             return err;
     }
+    /* A refused end split leaves the start split done (hugetlb). */
     struct vm_area_struct *last = find_vma(mm, end - 1);
     if (last && last->vm_start < end && last->vm_end > end) {
         int err = split_vma(mm, last, end, 0);
@@ -399,6 +423,16 @@ static int file_mmap_hook(int flags)
     return (flags & MAP_SYNC) ? -EOPNOTSUPP : 0;
 }
 
+/* hugetlbfs's ->mmap, run after a MAP_FIXED range was unmapped (host-
+ * measured: a refused one leaves that range a hole): whole huge pages of
+ * its file only, and the reservation the empty pool cannot make. */
+static int hugetlbfs_mmap_hook(uint64_t vm_flags, uint64_t pgoff)
+{
+    if (!hugetlb_aligned(pgoff << PAGE_SHIFT))
+        return -EINVAL;
+    return (vm_flags & VM_NORESERVE) ? 0 : -ENOMEM;
+}
+
 static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint64_t vm_flags,
                            struct vms_file *file, uint64_t pgoff, int flags)
 {
@@ -409,7 +443,7 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
         return -ENOMEM;
     /* Charge first, so that a refused mapping leaves the old ones in place.
      * Shared anonymous memory is charged whole, for its shmem object. */
-    if (!file && (vm_flags & VM_SHARED) && !(vm_flags & VM_NORESERVE) &&
+    if (!file && (vm_flags & (VM_SHARED | VM_HUGETLB)) == VM_SHARED && !(vm_flags & VM_NORESERVE) &&
         !vm_enough_memory(mm, len >> PAGE_SHIFT))
         return -ENOMEM;
     if (accountable(vm_flags)) {
@@ -421,8 +455,14 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
     int err = do_munmap(t, addr, end);
     if (!err && file)
         err = file_mmap_hook(flags);
+    if (!err && (vm_flags & VM_HUGETLB))
+        err = hugetlbfs_mmap_hook(vm_flags, pgoff);
     if (err)
         return err;
+    /* mlock leaves hugetlb memory alone: it is never VM_LOCKED (the
+     * populate that MAP_LOCKED asks for is still tried). */
+    if (vm_flags & VM_HUGETLB)
+        vm_flags &= ~VM_LOCKED;
     struct vm_area_struct *vma = vma_alloc(mm);
     if (!vma)
         return -ENOMEM;
@@ -435,6 +475,8 @@ static int64_t mmap_region(struct vms_task *t, uint64_t addr, uint64_t len, uint
         vma->mapping = file->mapping;
         mapping_get(vma->mapping);
         vma->vm_pgoff = pgoff;
+    } else if (vm_flags & VM_HUGETLB) {
+        hugetlb_init_vma(m, vma, pgoff);
     } else if (vm_flags & VM_SHARED) {
         vma->mapping = shmem_create(m, len);
         if (!vma->mapping) {
@@ -540,8 +582,10 @@ static int64_t anon_vm_flags(int flags, uint64_t vm_flags)
 /* MAP_HUGETLB: Linux maps a file of its own hugetlbfs, open read-write, so
  * do_mmap's rules for files apply (hugetlbfs has no MAP_SYNC); returns
  * vm_flags or -errno. */
-static int64_t hugetlb_vm_flags(int flags, uint64_t vm_flags)
+static int64_t hugetlb_vm_flags(int flags, uint64_t pgoff, uint64_t len, uint64_t vm_flags)
 {
+    if (pgoff + (len >> PAGE_SHIFT) < pgoff || pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT))
+        return -EOVERFLOW; /* beyond the largest file offset */
     /* The kernel takes flags as an unsigned long and the C library widens
      * the int with its sign: bit 31 sets the 32 bits above it too. */
     uint64_t checked = (uint64_t)(int64_t)flags;
@@ -576,7 +620,9 @@ static int64_t do_mmap(struct vms_task *t, uint64_t addr, uint64_t len, int prot
         if (flags & MAP_HUGETLB)
             return -EINVAL; /* not a hugetlbfs file */
     } else if (flags & MAP_HUGETLB) {
-        len = (len + PMD_SIZE - 1) & ~(PMD_SIZE - 1); /* whole huge pages (0 if it wraps) */
+        if (!hugetlb_size_valid(flags))
+            return -EINVAL; /* no pool of that page size */
+        len = hugetlb_align(len);
     }
     return do_mmap_file(t, addr, len, prot, flags, file, off);
 }
@@ -609,7 +655,7 @@ int64_t do_mmap_file(struct vms_task *t, uint64_t addr, uint64_t len, int prot, 
     if ((flags & MAP_LOCKED) && !mlock_future_ok(mm, VM_LOCKED, len))
         return -EAGAIN;
     int64_t vm_flags = file                     ? file_vm_flags(file, prot, flags, pgoff, len, base)
-                       : (flags & MAP_HUGETLB) ? hugetlb_vm_flags(flags, base)
+                       : (flags & MAP_HUGETLB) ? hugetlb_vm_flags(flags, pgoff, len, base)
                                                : anon_vm_flags(flags, base);
     if (vm_flags < 0)
         return vm_flags;
@@ -617,12 +663,10 @@ int64_t do_mmap_file(struct vms_task *t, uint64_t addr, uint64_t len, int prot, 
      * nothing all the same). */
     if ((flags & MAP_NORESERVE) && m->cfg.overcommit_memory != 2)
         vm_flags |= VM_NORESERVE;
-    if ((flags & MAP_HUGETLB) && ((uint64_t)off & (PMD_SIZE - 1)))
-        return -EINVAL; /* hugetlbfs maps whole huge pages of its file */
-    /* The huge page pool is empty. Simplification: with MAP_NORESERVE Linux
-     * maps it anyway (every touch is SIGBUS); vmsim has no hugetlb VMAs. */
-    if (flags & MAP_HUGETLB)
-        return -ENOMEM;
+    if (flags & MAP_HUGETLB) {
+        /* hugetlbfs honours MAP_NORESERVE whatever the overcommit mode. */
+        vm_flags |= VM_HUGETLB | VM_DONTEXPAND | ((flags & MAP_NORESERVE) ? VM_NORESERVE : 0);
+    }
     int64_t r = mmap_region(t, addr, len, (uint64_t)vm_flags, file, pgoff, flags);
     if (r >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
         populate_range(t, addr, addr + len);

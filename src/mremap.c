@@ -6,6 +6,7 @@
  * never copied. MREMAP_DONTUNMAP leaves the old range mapped but empty.
  * Arguments are checked in Linux's order, with its errno.
  * MREMAP_FIXED with an unchanged length moves every VMA of the range (6.17+).
+ * A hugetlb VMA (hugetlb.c) is remapped in whole huge pages and never grows.
  */
 #include "internal.h"
 
@@ -67,6 +68,8 @@ static int check_vma(struct remap *r)
     struct vm_area_struct *vma = r->vma;
     if (!vma)
         return -EFAULT;
+    if ((vma->vm_flags & VM_HUGETLB) && hugetlb_mremap_check(r->addr, &r->old_len, &r->new_len, r->new_addr))
+        return -EINVAL;
     if (!implies_new_addr(r))
         r->new_addr = r->addr;
     if (remap_type(r) != REMAP_EXPAND && !implies_new_addr(r))
@@ -135,6 +138,8 @@ static int new_location(const struct remap *r, uint64_t *out)
     int flags = (r->flags & MREMAP_FIXED) ? MAP_FIXED : 0;
     if (vma->vm_flags & VM_MAYSHARE)
         flags |= MAP_SHARED;
+    if (vma->vm_flags & VM_HUGETLB)
+        flags |= MAP_HUGETLB; /* placed as hugetlbfs places: at a huge page */
     uint64_t hint = implies_new_addr(r) ? r->new_addr : 0;
     return get_unmapped_area(r->t->mm, vma->vm_file, hint, r->new_len, pgoff << PAGE_SHIFT,
                              flags, out);

@@ -12,6 +12,9 @@
 #include <inttypes.h>
 
 #define MAPS_PAD_WIDTH 72 /* seq_setwidth(25 + 6 * sizeof(void *) - 1) */
+/* hugetlbfs's internal mount has an unnamed device; 00:11 is the one the
+ * host measured had (its number depends on the order of boot-time mounts). */
+#define HUGETLBFS_DEV_MINOR 0x11
 
 /* Linux's vma_is_initial_heap and vma_is_initial_stack. */
 static const char *anon_name(const struct vm_area_struct *vma)
@@ -42,6 +45,11 @@ static void show_map_vma(FILE *out, const struct vm_area_struct *vma)
     uint64_t f = vma->vm_flags;
     if (vma->vm_name) {
         show_line(out, vma->vm_start, vma->vm_end, f, 0, 0, 0, 0, vma->vm_name);
+        return;
+    }
+    if (f & VM_HUGETLB) { /* a file of hugetlbfs's internal mount */
+        show_line(out, vma->vm_start, vma->vm_end, f, vma->vm_pgoff << PAGE_SHIFT, 0,
+                  HUGETLBFS_DEV_MINOR, vma->hugetlb_ino, "/anon_hugepage (deleted)");
         return;
     }
     if (!vma->mapping) {

@@ -298,6 +298,9 @@ int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, i
 {
     if (vma->vm_name) /* a special mapping's may_split refuses */
         return -22; /* EINVAL */
+    int err = hugetlb_may_split(vma, addr);
+    if (err)
+        return err;
     struct vm_area_struct *new = vm_area_dup(mm, vma);
     if (!new)
         return -12; /* ENOMEM */
@@ -329,10 +332,13 @@ static int anon_vmas_compatible(const struct vm_area_struct *a, const struct vm_
     return a->anon_vma == b->anon_vma;
 }
 
-/* Linux's is_mergeable_vma + anon_vma checks, for a directly below b. */
+/* Linux's is_mergeable_vma + anon_vma checks, for a directly below b. A
+ * hugetlb VMA never merges (host-measured: not even with the other piece of
+ * its own split). */
 static int can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
-    return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags && !a->vm_name && !b->vm_name &&
+    return !((a->vm_flags | b->vm_flags) & VM_HUGETLB) && a->vm_end == b->vm_start &&
+           a->vm_flags == b->vm_flags && !a->vm_name && !b->vm_name &&
            a->mapping == b->mapping && a->vm_file == b->vm_file &&
            anon_vmas_compatible(a, b) &&
            a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
