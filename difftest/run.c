@@ -539,6 +539,10 @@ static int remove_outside(struct run_state *st, const struct dt_op *op, const st
         return 0;
     struct dt_op un = {.kind = DT_MUNMAP, .abs = 1, .proc = op->proc,
                        .len = op->kind == DT_MREMAP ? op->len2 : op->len, .fd = -1};
+    /* A hugetlb mapping goes only in whole huge pages: a shorter munmap
+     * would split it and fail, leaving it where no later step sees it. */
+    if (op->kind == DT_MMAP && (op->flags & MAP_HUGETLB))
+        un.len = (un.len + (UINT64_C(2) << 20) - 1) & ~((UINT64_C(2) << 20) - 1);
     struct dt_result scratch;
     if (h->ret >= 0 && !inside((uint64_t)h->ret, st->cfg->window)) {
         un.addr = (uint64_t)h->ret;
