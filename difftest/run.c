@@ -487,8 +487,13 @@ static int compare_all_files(struct run_state *st, int step, struct dt_diff *d)
 }
 
 /* After msync(MS_SYNC): the file pages that shared mappings in the range map. */
-static int compare_synced_range(const struct dt_config *cfg, const struct dt_op *op,
-                                const struct dt_maps *maps, int step, struct dt_diff *d)
+/* The host's O_DIRECT read of the range writes its dirty pages back
+ * first, whatever msync did (an msync of a mapping made through a read-only
+ * descriptor writes nothing: it is not VM_SHARED): the vmsim side writes
+ * back the same range before the two are compared. */
+static int compare_synced_range(struct dt_sim *sim, const struct dt_config *cfg,
+                                const struct dt_op *op, const struct dt_maps *maps, int step,
+                                struct dt_diff *d)
 {
     uint64_t lo = op->addr, hi = op->addr + ((op->len + DT_PAGE - 1) & ~(DT_PAGE - 1));
     for (int i = 0; i < maps->n; i++) {
@@ -499,7 +504,9 @@ static int compare_synced_range(const struct dt_config *cfg, const struct dt_op 
             if (strcmp(v->name, dt_file_names[name]) != 0)
                 continue;
             uint64_t s = v->start > lo ? v->start : lo, e = v->end < hi ? v->end : hi;
-            if (compare_file(cfg, name, v->offset + (s - v->start), v->offset + (e - v->start), step, d))
+            uint64_t from = v->offset + (s - v->start), to = v->offset + (e - v->start);
+            sim_flush_range(sim, name, from & ~(uint64_t)(DT_PAGE - 1), to);
+            if (compare_file(cfg, name, from, to, step, d))
                 return 1;
         }
     }
@@ -638,7 +645,7 @@ static int disk_checks(struct run_state *st, const struct dt_op *op, const struc
         fds[op->fd] >= 0 && fds[op->fd] != DT_NAME_DIR)
         return compare_whole_file(st, fds[op->fd], step, d);
     if (op->kind == DT_MSYNC && r->ret == 0 && (op->flags & MS_SYNC) && !op->abs)
-        return compare_synced_range(st->cfg, op, &st->maps[op->proc], step, d);
+        return compare_synced_range(st->sim, st->cfg, op, &st->maps[op->proc], step, d);
     if (op->kind == DT_SYNC && r->ret == 0) /* not in a process that is gone */
         return compare_all_files(st, step, d);
     return 0;

@@ -240,6 +240,17 @@ int sim_check(struct dt_sim *s, char **report)
 
 int sim_sync(struct dt_sim *s) { return vms_sync(s->m); }
 
+int sim_flush_range(struct dt_sim *s, int name, uint64_t from, uint64_t to)
+{
+    vms_task *t = s->t[0];
+    int fd = vms_open(t, dt_file_names[name], O_RDONLY, 0);
+    if (fd < 0)
+        return fd;
+    int err = vms_sync_file_range(t, fd, (int64_t)from, (int64_t)(to - from), SYNC_FILE_RANGE_WRITE);
+    vms_close(t, fd);
+    return err;
+}
+
 int sim_data_blocks(struct dt_sim *s, int name, char *out, size_t n)
 {
     vms_task *t = s->t[0];

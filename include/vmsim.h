@@ -107,6 +107,11 @@
 #define MADV_GUARD_INSTALL 102
 #define MADV_GUARD_REMOVE 103
 #endif
+#ifndef SYNC_FILE_RANGE_WRITE
+#define SYNC_FILE_RANGE_WAIT_BEFORE 1
+#define SYNC_FILE_RANGE_WRITE 2
+#define SYNC_FILE_RANGE_WAIT_AFTER 4
+#endif
 #ifndef SEGV_MAPERR
 #define SEGV_MAPERR 1
 #endif
@@ -327,6 +332,11 @@ int64_t vms_pwrite(vms_task *t, int fd, vms_addr buf, uint64_t len, int64_t off)
 int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence);
 int vms_ftruncate(vms_task *t, int fd, int64_t len);
 int vms_fsync(vms_task *t, int fd);
+/* sync_file_range(2): with SYNC_FILE_RANGE_WRITE the dirty pages of
+ * [off, off + nbytes) (nbytes 0: to the end) go to the disk; the WAIT
+ * flags add nothing, as vmsim's writes complete at once. 0, or -EINVAL
+ * (unknown flag, negative or overflowing range), -EBADF, -ESPIPE. */
+int vms_sync_file_range(vms_task *t, int fd, int64_t off, int64_t nbytes, unsigned flags);
 int vms_fstat(vms_task *t, int fd, struct stat *st);
 int vms_sync(vms_machine *m); /* sync(2): write back every dirty page */
 

@@ -580,6 +580,26 @@ int vms_fsync(vms_task *t, int fd)
     return writeback_range(t->m, f->mapping, 0, UINT64_MAX, t->cpu);
 }
 
+int vms_sync_file_range(vms_task *t, int fd, int64_t off, int64_t nbytes, unsigned flags)
+{
+    SYSCALL_ENTER(t);
+    task_cpu_enter(t);
+    const unsigned valid = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                           SYNC_FILE_RANGE_WAIT_AFTER;
+    /* The descriptor first, then the flags and the range (host-measured:
+     * fd -1 with flag 8 is EBADF). */
+    struct vms_file *f = fget(t, fd);
+    if (!f)
+        return -EBADF;
+    if ((flags & ~valid) || off < 0 || nbytes < 0 || nbytes > INT64_MAX - off)
+        return -EINVAL;
+    if (f->is_dir || !(flags & SYNC_FILE_RANGE_WRITE))
+        return 0;
+    uint64_t first = (uint64_t)off >> PAGE_SHIFT;
+    uint64_t last = nbytes ? ((uint64_t)off + (uint64_t)nbytes - 1) >> PAGE_SHIFT : UINT64_MAX;
+    return writeback_range(t->m, f->mapping, first, last, t->cpu);
+}
+
 int vms_fstat(vms_task *t, int fd, struct stat *st)
 {
     SYSCALL_ENTER(t);

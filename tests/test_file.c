@@ -256,6 +256,40 @@ static void test_a_file_only_read_is_not_held_open_for_writing(void **state)
     tu_assert_clean(e->m);
 }
 
+/* sync_file_range(2). Host: fd -1 is EBADF whatever the flags; then flag
+ * 8, a negative offset or length, or a range past 2^63 is EINVAL; a
+ * directory, no flag, or a range starting at 2^63 - 1 with length 0 is 0.
+ * SYNC_FILE_RANGE_WRITE writes back the range's dirty pages, no others. */
+static void test_sync_file_range_writes_back_only_its_range(void **state)
+{
+    struct env *e = *state;
+    char path[PATH_MAX + 8];
+    make_file(e, "r", 2 * PG);
+    tu_join(path, sizeof(path), e->root, "r");
+    int fd = vms_open(e->t, "r", O_RDWR, 0);
+    int dir = vms_open(e->t, ".", O_RDONLY | O_DIRECTORY, 0);
+    assert_true(fd >= 3 && dir > fd);
+    assert_int_equal(vms_sync_file_range(e->t, -1, 0, 0, 8), -EBADF);
+    assert_int_equal(vms_sync_file_range(e->t, fd, 0, 0, 8), -EINVAL);
+    assert_int_equal(vms_sync_file_range(e->t, fd, -1, 0, 2), -EINVAL);
+    assert_int_equal(vms_sync_file_range(e->t, fd, 0, -1, 2), -EINVAL);
+    assert_int_equal(vms_sync_file_range(e->t, fd, INT64_MAX, 1, 2), -EINVAL);
+    assert_int_equal(vms_sync_file_range(e->t, fd, INT64_MAX, 0, 2), 0);
+    assert_int_equal(vms_sync_file_range(e->t, dir, 0, 0, 2), 0);
+    vms_addr m = (vms_addr)vms_mmap(e->t, 0, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    tu_store_byte(e->t, m, 'a');
+    tu_store_byte(e->t, m + PG, 'b');
+    assert_int_equal(vms_sync_file_range(e->t, fd, 0, PG, 0), 0);
+    assert_int_equal(tu_host_byte(path, 0), tu_pattern(0));
+    assert_int_equal(vms_sync_file_range(e->t, fd, 0, PG, SYNC_FILE_RANGE_WRITE), 0);
+    assert_int_equal(tu_host_byte(path, 0), 'a');
+    assert_int_equal(tu_host_byte(path, PG), tu_pattern(PG));
+    assert_int_equal(vms_sync_file_range(e->t, fd, PG, 0, SYNC_FILE_RANGE_WRITE), 0);
+    assert_int_equal(tu_host_byte(path, PG), 'b');
+    assert_int_equal(vms_munmap(e->t, m, 2 * PG), 0);
+    tu_assert_clean(e->m);
+}
+
 static void test_open_returns_the_lowest_free_fd(void **state)
 {
     struct env *e = *state;
@@ -1796,6 +1830,7 @@ static int run_file_tests(const char *name)
     const struct CMUnitTest tests[] = {
         T(test_first_open_returns_fd_3),
         T(test_open_returns_the_lowest_free_fd),
+        T(test_sync_file_range_writes_back_only_its_range),
         T(test_a_file_only_read_is_not_held_open_for_writing),
         T(test_close_of_a_bad_fd_is_ebadf),
         T(test_io_on_a_bad_fd_is_ebadf),
