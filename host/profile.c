@@ -308,6 +308,8 @@ void host_profile_read(struct host_profile *p, const char *dir)
 void host_profile_apply(const struct host_profile *p, struct vms_config *c)
 {
     c->pku = p->pku;
+    c->swappiness = p->swappiness;
+    c->page_cluster = p->page_cluster;
     c->pgtable_levels = p->pgtable_levels;
     c->zero_page = p->zero_page;
     c->privileged = p->privileged;
@@ -405,5 +407,4 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "hugetlb_as_vmsim", (uint64_t)p->hugetlb_as_vmsim,
             p->hugetlb_as_vmsim ? "an empty 2 MiB pool, as vmsim models: MAP_HUGETLB is tested"
                                 : "not the empty 2 MiB pool vmsim models: MAP_HUGETLB is left out");
-    fprintf(out, "Not yet in vmsim's config: page_cluster, swappiness (read for the swap model).\n");
 }
