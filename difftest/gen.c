@@ -177,11 +177,13 @@ static int is_hugetlb(const struct dt_vma *v) { return !strcmp(v->name, "anon_hu
 static int meets_hugetlb(const struct dt_maps *now, uint64_t addr, uint64_t len)
 {
     uint64_t end = addr + (len ? len : DT_PAGE);
-    if (end < addr)
-        end = UINT64_MAX;
-    for (int i = 0; i < now->n; i++)
-        if (is_hugetlb(&now->v[i]) && now->v[i].end > addr && now->v[i].start < end)
+    int wraps = end < addr; /* a range from below the window ("+-0x1000") wraps past 0 */
+    for (int i = 0; i < now->n; i++) {
+        const struct dt_vma *v = &now->v[i];
+        if (is_hugetlb(v) && (wraps ? v->end > addr || v->start < end
+                                    : v->end > addr && v->start < end))
             return 1;
+    }
     return 0;
 }
 
