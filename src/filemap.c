@@ -1189,6 +1189,12 @@ int64_t filemap_write(struct vms_task *t, struct address_space *as, uint64_t buf
         uint64_t c = copy_from_user_nofault(t, page + off, buf + done, n);
         if (unread && c < n) /* a short copy: the rest must be the file's bytes */
             fill_from_disk(m, as, index, page, c);
+        /* A page that copied nothing over a block on the disk was never
+         * read: its buffer is not up to date (a new block's is zeroed), so
+         * Linux's folio stays !uptodate and the next fault reads it
+         * (host-measured: a kernel copy from it then counts a major fault). */
+        if (unread && !c && !new_block && ext_status_of(&as->extents, index) == EXT_WRITTEN)
+            m->pm.pages[pfn].flags |= PG_unread;
         if (unread)
             unread_start = index + 1;
         /* Even a copy that comes up short dirties the page when its block

@@ -411,6 +411,34 @@ static void test_truncate_to_the_same_size_splits_a_clean_folio(void **state)
     assert_cached(e, fd, 4, "1000");
 }
 
+/* A write that copies nothing over a page whose block is on the disk
+ * leaves that page cached but not up to date (its buffer was never read;
+ * a new block's would have been zeroed): mincore passes it by, and the
+ * next fault reads it. Host: a 5000-byte file, its cache dropped, a failed
+ * write of 4 KiB at 0: mincore of page 0 gives 0; a pwrite whose
+ * source maps page 0 then takes one major fault and copies the file's
+ * bytes. */
+static void test_failed_write_over_disk_blocks_leaves_the_page_unread(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "disk"), 5000);
+    int fd = vms_open(e->t, "disk", O_RDWR, 0);
+    int out = new_file(e, "out");
+    vms_addr bad = tu_anon(e->t, PG, PROT_NONE);
+    assert_int_equal(vms_write(e->t, fd, bad, PG), -EFAULT);
+    int64_t map = vms_mmap(e->t, 0, 2 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
+    assert_true(map > 0);
+    char got[2];
+    tu_residency(e->t, (vms_addr)map, 1, got);
+    assert_string_equal(got, "0");
+    uint64_t min0 = tu_minflt(e->t), maj0 = tu_majflt(e->t);
+    assert_int_equal(vms_pwrite(e->t, out, (vms_addr)map, PG, 0), (int64_t)PG);
+    assert_int_equal(tu_minflt(e->t) - min0, 0);
+    assert_int_equal(tu_majflt(e->t) - maj0, 1);
+    assert_int_equal(tu_load_byte(e->t, (vms_addr)map), tu_pattern(0));
+}
+
 static void test_failed_write_leaves_its_whole_folio(void **state)
 {
     struct env *e = *state;
@@ -1020,6 +1048,7 @@ int main(void)
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
         T(test_punch_cannot_split_a_folio_a_failed_write_dirtied),
+        T(test_failed_write_over_disk_blocks_leaves_the_page_unread),
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
