@@ -85,6 +85,8 @@ void narrate_call_begin(void *narrator, lua_State *L, const struct vmsim_lua_cal
 void narrate_call_end(void *narrator, lua_State *L, const struct vmsim_lua_call *call)
 {
     struct narrator *n = narrator;
+    if (!n->open_call && call->nres == 0)
+        return; /* events came between, and there is no result to show */
     if (!n->open_call) /* events came between: the results under them */
         fputs("   ", n->out);
     print_results(n, L, call);

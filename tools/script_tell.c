@@ -9,100 +9,27 @@
 #include <lua.h>
 #include <string.h>
 
-/* ---- narration ---- */
+/* ---- narration: tools/narrate.c's, with the teller as the hooks' arg ---- */
 
-static const char *event_color(const struct palette *c, enum vms_event_kind kind)
+static void narrate_begin(void *arg, lua_State *L, const struct vmsim_lua_call *call)
 {
-    switch (kind) {
-    case VMS_EV_TLB_MISS: return c->miss;
-    case VMS_EV_WALK_STEP: return c->walk;
-    case VMS_EV_PGTABLE_ALLOC:
-    case VMS_EV_PGTABLE_FREE:
-    case VMS_EV_FRAME_ALLOC: return c->alloc;
-    case VMS_EV_FAULT:
-    case VMS_EV_SIGNAL: return c->fault;
-    case VMS_EV_TLB_FILL: return c->fill;
-    case VMS_EV_FLUSH:
-    case VMS_EV_IPI:
-    case VMS_EV_CR3: return c->flush;
-    default: return c->head;
-    }
+    narrate_call_begin(&((struct teller *)arg)->n, L, call);
+}
+
+static void narrate_end(void *arg, lua_State *L, const struct vmsim_lua_call *call)
+{
+    narrate_call_end(&((struct teller *)arg)->n, L, call);
+}
+
+static void narrate_ev(void *arg, const struct vms_event *ev)
+{
+    narrate_event(&((struct teller *)arg)->n, ev);
 }
 
 /* Slot 1 is the receiver when it is a machine or a task handle. */
 static int has_receiver(lua_State *L, const struct vmsim_lua_call *call)
 {
     return call->nargs >= 1 && lua_type(L, 1) == LUA_TUSERDATA;
-}
-
-/* "task 1000: mmap(0x0, 8192, "rw", "private|anonymous")" */
-static void print_call(struct teller *r, lua_State *L, const struct vmsim_lua_call *call)
-{
-    int first = 1;
-    if (has_receiver(L, call)) {
-        vmsim_lua_write_value(L, 1, 0, r->out);
-        fputs(": ", r->out);
-        first = 2;
-    } else {
-        fputs("vmsim.", r->out);
-    }
-    fprintf(r->out, "%s%s%s(", r->c.head, call->name, r->c.reset);
-    for (int i = first; i <= call->nargs; i++) {
-        if (i > first)
-            fputs(", ", r->out);
-        vmsim_lua_write_value(L, i, (call->hex >> (i - 1)) & 1, r->out);
-    }
-    fputc(')', r->out);
-}
-
-static void print_results(struct teller *r, lua_State *L, const struct vmsim_lua_call *call)
-{
-    if (call->nres == 0) {
-        fputc('\n', r->out);
-        return;
-    }
-    fputs(" = ", r->out);
-    int base = lua_gettop(L) - call->nres;
-    for (int j = 1; j <= call->nres; j++) {
-        if (j > 1)
-            fputs(", ", r->out);
-        vmsim_lua_write_value(L, base + j, (call->hex >> (16 + j - 1)) & 1, r->out);
-    }
-    fputc('\n', r->out);
-}
-
-static void narrate_begin(void *arg, lua_State *L, const struct vmsim_lua_call *call)
-{
-    struct teller *r = arg;
-    if (r->open_call) /* the last call raised an error: end its line */
-        fputc('\n', r->out);
-    print_call(r, L, call);
-    r->open_call = 1;
-}
-
-static void narrate_end(void *arg, lua_State *L, const struct vmsim_lua_call *call)
-{
-    struct teller *r = arg;
-    if (!r->open_call && call->nres == 0)
-        return; /* events came between, and there is no result to show */
-    if (!r->open_call) /* events came between: the results on a line of their own */
-        fputs("   ", r->out);
-    print_results(r, L, call);
-    r->open_call = 0;
-}
-
-static void narrate_event(void *arg, const struct vms_event *ev)
-{
-    struct teller *r = arg;
-    if (r->open_call) {
-        fputc('\n', r->out);
-        r->open_call = 0;
-    }
-    char line[256];
-    vms_event_format(ev, line, sizeof(line)); /* longer lines are cut, never overrun */
-    size_t tag = strcspn(line, " ");
-    fprintf(r->out, "    %s%.*s%s%s\n", event_color(&r->c, ev->kind), (int)tag, line,
-            r->c.reset, line + tag);
 }
 
 /* ---- JSON ---- */
@@ -164,34 +91,6 @@ static void json_event(void *arg, const struct vms_event *ev)
 
 /* ---- counters (--stats) ---- */
 
-struct stat_row {
-    const char *name;
-    size_t offset; /* of a uint64_t in struct vms_stats */
-};
-
-#define ROW(f) {#f, offsetof(struct vms_stats, f)}
-static const struct stat_row stat_rows[] = {
-    ROW(tlb_hits), ROW(tlb_misses), ROW(page_walks), ROW(walk_refs), ROW(shootdowns),
-    ROW(ipis), ROW(flushes_full), ROW(flushes_single), ROW(context_switches),
-    ROW(minor_faults), ROW(major_faults), ROW(cow_faults), ROW(frames_total),
-    ROW(frames_used), ROW(pgtable_frames), ROW(cache_frames), ROW(dirty_pages),
-    {"io.disk_to_cache", offsetof(struct vms_stats, io.disk_to_cache)},
-    {"io.cache_to_user", offsetof(struct vms_stats, io.cache_to_user)},
-    {"io.user_to_cache", offsetof(struct vms_stats, io.user_to_cache)},
-    {"io.cache_to_disk", offsetof(struct vms_stats, io.cache_to_disk)},
-    {"io.disk_reads", offsetof(struct vms_stats, io.disk_reads)},
-    {"io.disk_writes", offsetof(struct vms_stats, io.disk_writes)},
-};
-#undef ROW
-#define NR_STAT_ROWS (sizeof(stat_rows) / sizeof(stat_rows[0]))
-
-static uint64_t stat_at(const struct vms_stats *s, size_t offset)
-{
-    uint64_t v;
-    memcpy(&v, (const char *)s + offset, sizeof(v));
-    return v;
-}
-
 static void print_stats(void *arg, vms_machine *m, unsigned number)
 {
     struct teller *r = arg;
@@ -199,19 +98,13 @@ static void print_stats(void *arg, vms_machine *m, unsigned number)
     vms_get_stats(m, &s);
     if (r->mode == TELL_JSON) {
         fprintf(r->out, "{\"v\":1,\"type\":\"stats\",\"machine\":%u", number);
-        for (size_t i = 0; i < NR_STAT_ROWS; i++)
-            fprintf(r->out, ",\"%s\":%" PRIu64, stat_rows[i].name, stat_at(&s, stat_rows[i].offset));
+        for (size_t i = 0; i < narrate_nr_counters; i++)
+            fprintf(r->out, ",\"%s\":%" PRIu64, narrate_counters[i].name,
+                    narrate_counter_value(&s, &narrate_counters[i]));
         fputs("}\n", r->out);
         return;
     }
-    if (r->open_call) {
-        fputc('\n', r->out);
-        r->open_call = 0;
-    }
-    fprintf(r->out, "%scounters of machine %u:%s\n", r->c.dim, number, r->c.reset);
-    for (size_t i = 0; i < NR_STAT_ROWS; i++)
-        fprintf(r->out, "  %-20s %12" PRIu64 "\n", stat_rows[i].name,
-                stat_at(&s, stat_rows[i].offset));
+    narrate_stats(&r->n, number, &s, NULL, NULL);
 }
 
 /* ---- installing ---- */
@@ -219,7 +112,7 @@ static void print_stats(void *arg, vms_machine *m, unsigned number)
 void teller_init(struct teller *t, FILE *out, enum tell_mode mode, int stats, int color)
 {
     *t = (struct teller){.out = out, .mode = mode, .stats = stats};
-    set_palette(&t->c, mode == TELL_NARRATE && color);
+    narrator_init(&t->n, out, mode == TELL_NARRATE && color);
 }
 
 void teller_install(struct teller *t, lua_State *L)
@@ -228,7 +121,7 @@ void teller_install(struct teller *t, lua_State *L)
     if (t->mode == TELL_NARRATE) {
         h.call_begin = narrate_begin;
         h.call_end = narrate_end;
-        h.event = narrate_event;
+        h.event = narrate_ev;
     } else if (t->mode == TELL_JSON) {
         h.call_end = json_end;
         h.event = json_event;
@@ -244,10 +137,4 @@ void teller_install_quiet(struct teller *t, lua_State *L)
     vmsim_lua_set_hooks(L, &h);
 }
 
-void teller_end_line(struct teller *t)
-{
-    if (t->open_call) {
-        fputc('\n', t->out);
-        t->open_call = 0;
-    }
-}
+void teller_end_line(struct teller *t) { narrate_end_line(&t->n); }

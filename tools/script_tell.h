@@ -8,7 +8,7 @@
 #ifndef VMSIM_SCRIPT_TELL_H
 #define VMSIM_SCRIPT_TELL_H
 
-#include "demo.h"
+#include "narrate.h"
 #include "vmsim_lua.h"
 
 #include <stdio.h>
@@ -18,9 +18,8 @@ enum tell_mode { TELL_NARRATE, TELL_QUIET, TELL_JSON };
 struct teller {
     FILE *out;
     enum tell_mode mode;
-    int stats;       /* each machine's counters when it ends */
-    struct palette c;
-    int open_call;   /* a call's line is printed, its results not yet */
+    int stats;          /* each machine's counters when it ends */
+    struct narrator n;  /* the narration (tools/narrate.c), coloured in TELL_NARRATE only */
 };
 
 /* Colour only in TELL_NARRATE mode, and only when color is set. */
