@@ -10,6 +10,7 @@
  * is lost. Exit status: 0, or 1 after a script error or a failed expectation.
  */
 #include "cli.h"
+#include "record_lua.h"
 #include "script_tell.h"
 #include "vmsim_lua.h"
 
@@ -23,11 +24,14 @@ struct run_options {
     int no_color;
     const char *script;
     int script_index; /* in argv */
+    struct picture_options pictures;
 };
 
 struct runner {
     struct run_options opt;
     struct teller tell;
+    struct record rec;     /* the pictures of the run (--perfetto) */
+    struct record_lua rec_hooks;
     int exit_status; /* what the script's os.exit asked for */
 };
 
@@ -114,7 +118,8 @@ static int run_script(struct runner *r, lua_State *L, int argc, char **argv)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: vmsim run [--quiet | --json] [--stats] [--no-color] SCRIPT.lua [ARGS]\n\n"
+    fprintf(out, "Usage: vmsim run [--quiet | --json] [--stats] [--no-color] [--perfetto FILE]\n"
+                 "                 SCRIPT.lua [ARGS]\n\n"
                  "Runs a Lua scenario on simulated machines: the script sees the module as\n"
                  "`vmsim` (docs/lua.md), its arguments in `arg`, and expect(cond, msg) and\n"
                  "expect_eq(got, want, what). Each call and every event it raises is told\n"
@@ -127,8 +132,10 @@ static void usage(FILE *out)
                  "  --stats     each machine's counters when it ends\n"
                  "  --no-color  never colour the output (also: NO_COLOR set and not empty)\n"
                  "  -h, --help  show this help and exit\n\n"
-                 "Exit status: 0; 1 after a script error or a failed expectation; 2 for a\n"
-                 "bad command line.\n");
+                 "Pictures of the run (docs/report.md):\n%s\n"
+                 "Exit status: 0; 1 after a script error, a failed expectation or a picture\n"
+                 "that could not be written; 2 for a bad command line.\n",
+            picture_options_help);
 }
 
 static int usage_error(const char *what, const char *arg)
@@ -148,6 +155,11 @@ static int parse_run_args(int argc, char **argv, struct run_options *o)
             i++;
             break;
         }
+        int picture = picture_option(argc, argv, &i, &o->pictures, "vmsim run");
+        if (picture < 0)
+            return CLI_USAGE;
+        if (picture)
+            continue;
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             o->mode = o->mode == TELL_JSON ? TELL_JSON : TELL_QUIET;
         else if (strcmp(a, "--json") == 0)
@@ -179,19 +191,30 @@ int run_main(int argc, char **argv)
     if (parsed)
         return parsed;
     teller_init(&r.tell, stdout, r.opt.mode, r.opt.stats, cli_use_color(stdout, r.opt.no_color));
+    char err[512];
+    if (record_open(&r.rec, &r.opt.pictures, err, sizeof(err))) {
+        fprintf(stderr, "vmsim run: %s\n", err);
+        return CLI_FAILED;
+    }
     lua_State *L = vmsim_lua_new_state(stderr);
     if (!L) {
         fprintf(stderr, "vmsim run: out of memory\n");
+        record_close(&r.rec, "vmsim run");
         return CLI_FAILED;
     }
-    teller_install(&r.tell, L);
+    struct vmsim_lua_hooks hooks;
+    teller_hooks(&r.tell, &hooks);
+    record_lua_install(&r.rec_hooks, &r.rec, L, &hooks);
     int status = run_script(&r, L, argc, argv);
     /* Every machine still alive ends here, written back; quietly, but for
-     * --stats. */
-    teller_install_quiet(&r.tell, L);
+     * --stats, and for the pictures of their last state. */
+    teller_quiet_hooks(&r.tell, &hooks);
+    record_lua_install(&r.rec_hooks, &r.rec, L, &hooks);
     vmsim_lua_destroy_machines(L);
     unsigned long failed = vmsim_lua_failures(L);
     lua_close(L);
+    if (record_close(&r.rec, "vmsim run") && status == CLI_OK)
+        status = CLI_FAILED;
     fflush(stdout);
     if (failed) {
         fprintf(stderr, "vmsim run: %lu expectation%s failed\n", failed, failed == 1 ? "" : "s");

@@ -1,0 +1,278 @@
+/*
+ * The watcher behind the picture options (record.h): the run's clock, the
+ * tracks each event belongs to, the calls kept for the timeline picture,
+ * and the writers fed as the run goes.
+ */
+#include "record.h"
+
+#include "perfetto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char picture_options_help[] =
+    "  --perfetto FILE  write the run's timeline to FILE in the Chrome trace-event\n"
+    "                   JSON format (Perfetto, chrome://tracing): calls, events and\n"
+    "                   counters on one track per CPU and per task\n";
+
+struct option_name {
+    const char *name;
+    size_t offset; /* of its const char * in struct picture_options */
+    const char *needs;
+};
+
+static const struct option_name option_names[] = {
+    {"--perfetto", offsetof(struct picture_options, perfetto), "a file"},
+};
+
+int picture_option(int argc, char **argv, int *i, struct picture_options *o, const char *tool)
+{
+    const char *a = argv[*i];
+    for (size_t k = 0; k < sizeof(option_names) / sizeof(option_names[0]); k++) {
+        const struct option_name *n = &option_names[k];
+        size_t len = strlen(n->name);
+        const char *value = NULL;
+        if (strcmp(a, n->name) == 0) {
+            if (*i + 1 < argc)
+                value = argv[++*i];
+        } else if (strncmp(a, n->name, len) == 0 && a[len] == '=') {
+            value = a + len + 1;
+        } else {
+            continue;
+        }
+        if (!value || !*value) {
+            fprintf(stderr, "%s: %s needs %s\nTry '%s --help'.\n", tool, n->name, n->needs, tool);
+            return -1;
+        }
+        memcpy((char *)o + n->offset, &value, sizeof(value));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- opening and closing ---- */
+
+int record_open(struct record *r, const struct picture_options *o, char *err, size_t errsize)
+{
+    *r = (struct record){.opt = *o};
+    if (o->perfetto) {
+        r->perfetto = perfetto_open(o->perfetto, err, errsize);
+        if (!r->perfetto)
+            return -1;
+    }
+    return 0;
+}
+
+int record_active(const struct record *r) { return r->perfetto != NULL; }
+
+static void forget(struct record *r)
+{
+    free(r->cur_text);
+    r->cur_text = NULL;
+    r->ncalls = 0;
+    r->ntracks = 0;
+    r->tick = 0;
+    r->in_call = 0;
+    r->event_machine = 0;
+}
+
+void record_restart(struct record *r)
+{
+    forget(r);
+    if (r->perfetto && perfetto_restart(r->perfetto))
+        r->failed = 1;
+}
+
+int record_close(struct record *r, const char *tool)
+{
+    int rc = r->failed ? -1 : 0;
+    if (r->perfetto && perfetto_close(r->perfetto)) {
+        fprintf(stderr, "%s: cannot write %s\n", tool, r->opt.perfetto);
+        rc = -1;
+    } else if (r->failed) {
+        fprintf(stderr, "%s: the pictures of the run are incomplete (out of memory)\n", tool);
+    }
+    forget(r);
+    free(r->calls);
+    free(r->tracks);
+    *r = (struct record){0};
+    return rc;
+}
+
+/* ---- tracks ---- */
+
+static struct record_track *find_track(const struct record *r, unsigned machine, int tid)
+{
+    for (size_t i = 0; i < r->ntracks; i++)
+        if (r->tracks[i].machine == machine && r->tracks[i].tid == tid)
+            return &r->tracks[i];
+    return NULL;
+}
+
+static int track_known(const struct record *r, unsigned machine, int tid)
+{
+    return find_track(r, machine, tid) != NULL;
+}
+
+static void track_name(int tid, char *buf, size_t size)
+{
+    if (tid == PERFETTO_MACHINE_TID)
+        snprintf(buf, size, "machine");
+    else if (tid <= VMS_MAX_CPUS)
+        snprintf(buf, size, "CPU %d", tid - 1);
+    else
+        snprintf(buf, size, "task %d", tid);
+}
+
+/* Names the track (and its machine) the first time it is used. */
+static void use_track(struct record *r, unsigned machine, int tid)
+{
+    if (!r->perfetto || track_known(r, machine, tid))
+        return;
+    if (!track_known(r, machine, PERFETTO_MACHINE_TID) && tid != PERFETTO_MACHINE_TID)
+        use_track(r, machine, PERFETTO_MACHINE_TID);
+    if (r->ntracks == r->tracks_cap) {
+        size_t cap = r->tracks_cap ? 2 * r->tracks_cap : 16;
+        struct record_track *grown = realloc(r->tracks, cap * sizeof(*grown));
+        if (!grown) {
+            r->failed = 1;
+            return;
+        }
+        r->tracks = grown;
+        r->tracks_cap = cap;
+    }
+    r->tracks[r->ntracks++] = (struct record_track){.machine = machine, .tid = tid,
+                                                    .counters = {UINT64_MAX}};
+    char name[32];
+    if (tid == PERFETTO_MACHINE_TID) {
+        snprintf(name, sizeof(name), "machine %u", machine);
+        perfetto_process(r->perfetto, machine, name);
+    }
+    track_name(tid, name, sizeof(name));
+    perfetto_thread(r->perfetto, machine, tid, name);
+}
+
+/* ---- calls ---- */
+
+void record_call_begin(struct record *r, unsigned machine, int task, const char *name,
+                       const char *text)
+{
+    r->tick++;
+    r->in_call = 1;
+    r->cur = (struct record_call){.machine = machine, .task = task, .begin = r->tick};
+    snprintf(r->cur.name, sizeof(r->cur.name), "%s", name);
+    snprintf(r->cur.text, sizeof(r->cur.text), "%s", text ? text : name);
+    free(r->cur_text);
+    r->cur_text = strdup(text ? text : name);
+    if (!r->cur_text)
+        r->failed = 1;
+    if (machine)
+        r->event_machine = machine;
+}
+
+static void keep_call(struct record *r)
+{
+    if (r->ncalls == r->calls_cap) {
+        size_t cap = r->calls_cap ? 2 * r->calls_cap : 64;
+        struct record_call *grown = realloc(r->calls, cap * sizeof(*grown));
+        if (!grown) {
+            r->failed = 1;
+            return;
+        }
+        r->calls = grown;
+        r->calls_cap = cap;
+    }
+    r->calls[r->ncalls++] = r->cur;
+}
+
+/* The counters, when they changed since the machine's last sample. */
+static void write_counters(struct record *r, unsigned machine, uint64_t ts,
+                           const struct vms_stats *s)
+{
+    use_track(r, machine, PERFETTO_MACHINE_TID);
+    struct record_track *t = find_track(r, machine, PERFETTO_MACHINE_TID);
+    uint64_t now[7] = {s->minor_faults, s->major_faults, s->tlb_misses, s->page_walks,
+                       s->frames_used, s->pgtable_frames, s->cache_frames};
+    if (t && memcmp(t->counters, now, sizeof(now)) == 0)
+        return;
+    if (t)
+        memcpy(t->counters, now, sizeof(now));
+    perfetto_counters(r->perfetto, machine, ts, s);
+}
+
+void record_call_end(struct record *r, vms_machine *m, unsigned machine, const char *result)
+{
+    if (!r->in_call)
+        return;
+    r->tick++;
+    r->in_call = 0;
+    struct record_call *c = &r->cur;
+    c->end = r->tick;
+    if (!c->machine)
+        c->machine = machine;
+    snprintf(c->result, sizeof(c->result), "%s", result ? result : "");
+    struct vms_stats s;
+    if (m) {
+        vms_get_stats(m, &s);
+        c->minor_faults = s.minor_faults;
+        c->major_faults = s.major_faults;
+        c->tlb_misses = s.tlb_misses;
+        c->frames_used = s.frames_used;
+    }
+    if (!c->machine)
+        return; /* a call that made no machine: nothing to draw it on */
+    r->event_machine = c->machine;
+    keep_call(r);
+    if (!r->perfetto)
+        return;
+    use_track(r, c->machine, c->task);
+    perfetto_call(r->perfetto, c->machine, c->task, c->begin, c->end, c->name, r->cur_text,
+                  c->result);
+    if (m)
+        write_counters(r, c->machine, c->end, &s);
+}
+
+/* ---- events ---- */
+
+/* Whether the event happened on a CPU: its JSON's "cpu" is not null (so a
+ * kind this file does not know is placed as its schema says). */
+static int event_on_cpu(const struct vms_event *ev)
+{
+    char json[512];
+    int n = vms_event_json(ev, json, sizeof(json));
+    return n > 0 && (size_t)n < sizeof(json) && !strstr(json, "\"cpu\":null") &&
+           ev->cpu < VMS_MAX_CPUS;
+}
+
+void record_event(struct record *r, const struct vms_event *ev)
+{
+    r->tick++;
+    if (r->in_call) {
+        unsigned k = (unsigned)ev->kind;
+        r->cur.kinds[k < RECORD_KINDS - 1 ? k : RECORD_KINDS - 1]++;
+    }
+    unsigned machine = r->in_call && r->cur.machine ? r->cur.machine : r->event_machine;
+    if (!r->perfetto || !machine)
+        return;
+    int tid = PERFETTO_MACHINE_TID;
+    if (event_on_cpu(ev))
+        tid = PERFETTO_CPU_TID(ev->cpu);
+    else if (r->in_call)
+        tid = r->cur.task;
+    use_track(r, machine, tid);
+    perfetto_event(r->perfetto, machine, tid, r->tick, ev);
+}
+
+uint64_t record_span_begin(struct record *r) { return ++r->tick; }
+
+void record_span_end(struct record *r, unsigned machine, uint64_t begin, const char *name)
+{
+    r->tick++;
+    if (!r->perfetto)
+        return;
+    use_track(r, machine, PERFETTO_MACHINE_TID);
+    perfetto_span(r->perfetto, machine, PERFETTO_MACHINE_TID, begin, r->tick, name);
+}
+
+void record_set_machine(struct record *r, unsigned machine) { r->event_machine = machine; }
