@@ -29,6 +29,8 @@ struct oracle {
     struct dt_config cfg;
     struct dt_setting settings[MAX_SETTINGS];
     int nsettings;
+    struct oracle_watch watch;  /* the caller's */
+    struct dt_watch dt_watch;   /* the runner's, calling it */
 };
 
 /* ---- scenarios ---- */
@@ -229,6 +231,61 @@ static void show_side(const struct dt_op *op, const struct dt_result *r, struct 
     show_detail(op, r, side->detail, sizeof(side->detail));
     side->minflt = r->minflt;
     side->majflt = r->majflt;
+}
+
+/* ---- watching ---- */
+
+static void watch_run_begin(void *arg)
+{
+    const oracle *o = arg;
+    if (o->watch.run_begin)
+        o->watch.run_begin(o->watch.arg);
+}
+
+static void watch_event(void *arg, const struct vms_event *ev)
+{
+    const oracle *o = arg;
+    if (o->watch.event)
+        o->watch.event(o->watch.arg, ev);
+}
+
+static void watch_step_begin(void *arg, int step, const struct dt_op *op, vms_task *t)
+{
+    const oracle *o = arg;
+    char call[256];
+    dt_format_op(op, call, sizeof(call));
+    if (o->watch.step_begin)
+        o->watch.step_begin(o->watch.arg, step, call, t ? vms_task_pid(t) : 0);
+}
+
+static void watch_step_end(void *arg, int step, const struct dt_op *op, vms_machine *m,
+                           const struct dt_result *vmsim)
+{
+    const oracle *o = arg;
+    char ret[48];
+    show_ret(op, vmsim, ret, sizeof(ret));
+    if (o->watch.step_end)
+        o->watch.step_end(o->watch.arg, step, m, ret);
+}
+
+static void watch_run_end(void *arg, vms_machine *m)
+{
+    const oracle *o = arg;
+    if (o->watch.run_end)
+        o->watch.run_end(o->watch.arg, m);
+}
+
+void oracle_watch(oracle *o, const struct oracle_watch *w)
+{
+    if (!w) {
+        o->cfg.watch = NULL;
+        return;
+    }
+    o->watch = *w;
+    o->dt_watch = (struct dt_watch){.arg = o, .run_begin = watch_run_begin, .event = watch_event,
+                                    .step_begin = watch_step_begin, .step_end = watch_step_end,
+                                    .run_end = watch_run_end};
+    o->cfg.watch = &o->dt_watch;
 }
 
 /* ---- replaying ---- */

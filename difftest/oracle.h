@@ -11,6 +11,8 @@
 #ifndef VMSIM_ORACLE_H
 #define VMSIM_ORACLE_H
 
+#include "vmsim.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +51,25 @@ int oracle_set(oracle *o, const char *assignment, char *err, size_t errsize);
 void oracle_print_profile(const oracle *o, FILE *out);
 const char *oracle_host_kernel(const oracle *o); /* uname release */
 void oracle_close(oracle *o);                    /* removes the scratch folder */
+
+/* Watching the vmsim side as it runs (vmsim compare's pictures). Events
+ * come from the first step on (the setup that fills the page cache is left
+ * out); run_end gives the machine after the last step, before it goes.
+ * Any member may be NULL. */
+struct oracle_watch {
+    void *arg;
+    /* A run begins on a new machine: a second or third one (a difference
+     * the host's timing may cause is run again) replaces what came before. */
+    void (*run_begin)(void *arg);
+    void (*event)(void *arg, const struct vms_event *ev);
+    /* call: the step as a scenario line; pid: its task's (0: none) */
+    void (*step_begin)(void *arg, int step, const char *call, int pid);
+    /* result: the vmsim side's, as struct oracle_side's ret */
+    void (*step_end)(void *arg, int step, vms_machine *m, const char *result);
+    void (*run_end)(void *arg, vms_machine *m);
+};
+/* Watches every replay from now on; NULL stops. w is copied. */
+void oracle_watch(oracle *o, const struct oracle_watch *w);
 
 /* One side's result of one step. */
 struct oracle_side {

@@ -31,7 +31,16 @@ struct dt_sim {
     vms_task *t[DT_MAX_PROCS]; /* NULL: not made yet, or exited */
     int nprocs;                /* processes made so far */
     uint64_t window;
+    const struct dt_watch *watch; /* NULL: nobody watches */
+    int live;                  /* the setup is over: events go to the watcher */
 };
+
+static void sim_on_event(void *arg, const struct vms_event *ev)
+{
+    struct dt_sim *s = arg;
+    if (s->live && s->watch && s->watch->event)
+        s->watch->event(s->watch->arg, ev);
+}
 
 /* Read every starting file once, from another task, so that all its pages
  * are cached (and clean) before the test task starts. */
@@ -70,7 +79,8 @@ void sim_config(struct vms_config *c, const char *dir, const struct host_profile
 }
 
 struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
-                         const struct dt_setting *settings, int nsettings, char *err, size_t errsize)
+                         const struct dt_setting *settings, int nsettings,
+                         const struct dt_watch *watch, char *err, size_t errsize)
 {
     struct vms_config c;
     sim_config(&c, dir, profile, settings, nsettings);
@@ -78,6 +88,11 @@ struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_pro
     if (!s)
         return snprintf(err, errsize, "out of memory"), NULL;
     s->window = window;
+    s->watch = watch;
+    if (watch) {
+        c.trace = sim_on_event;
+        c.trace_arg = s;
+    }
     s->m = vms_machine_create(&c);
     if (!s->m) {
         snprintf(err, errsize, "vms_machine_create: %s", strerror(errno));
@@ -87,6 +102,7 @@ struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_pro
     int e = warm_page_cache(s->m);
     s->t[0] = e ? NULL : vms_spawn(s->m, "difftest");
     s->nprocs = 1;
+    s->live = 1;
     if (!s->t[0]) {
         snprintf(err, errsize, "cannot prepare the machine: %s", strerror(e ? -e : ENOMEM));
         sim_stop(s);
@@ -283,10 +299,18 @@ int sim_data_blocks(struct dt_sim *s, int name, char *out, size_t n)
     return err;
 }
 
+vms_machine *sim_machine(struct dt_sim *s) { return s->m; }
+
+vms_task *sim_task(struct dt_sim *s, int proc)
+{
+    return proc >= 0 && proc < DT_MAX_PROCS ? s->t[proc] : NULL;
+}
+
 void sim_stop(struct dt_sim *s)
 {
     if (!s)
         return;
+    s->live = 0; /* the teardown is not a step */
     vms_machine_destroy(s->m);
     free(s);
 }

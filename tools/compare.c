@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "oracle.h"
+#include "record.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -33,6 +34,9 @@ static const char compare_usage[] =
     "  --no-color         no colour (also NO_COLOR=1, or output not a terminal)\n"
     "  -h, --help         this text\n"
     "\n"
+    "Pictures of the vmsim side's run (docs/report.md):\n"
+    "%s"
+    "\n"
     "Exit status: 0 every step agrees, 1 the sides differ, 2 bad input (a\n"
     "scenario line that does not parse says its line number) or the host side\n"
     "could not run.\n";
@@ -41,6 +45,7 @@ struct compare_options {
     const char *path, *scratch;
     const char *settings[64];
     int nsettings, json, profile, no_color;
+    struct picture_options pictures;
 };
 
 static int compare_usage_error(const char *what, const char *arg)
@@ -55,8 +60,13 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int picture = picture_option(argc, argv, &i, &o->pictures, "vmsim compare");
+        if (picture < 0)
+            return CLI_USAGE;
+        if (picture)
+            continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(compare_usage, stdout);
+            printf(compare_usage, picture_options_help);
             return 1;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
@@ -231,6 +241,38 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
     printf("}\n");
 }
 
+/* ---- pictures of the vmsim side ---- */
+
+/* The scenario runs on one machine; its steps are the calls. */
+#define COMPARE_MACHINE 1
+
+static void rec_run_begin(void *arg) { record_restart(arg); }
+
+static void rec_event(void *arg, const struct vms_event *ev) { record_event(arg, ev); }
+
+static void rec_step_begin(void *arg, int step, const char *call, int pid)
+{
+    (void)step;
+    char name[24];
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(call, " "), call);
+    record_call_begin(arg, COMPARE_MACHINE, pid, name, call);
+}
+
+static void rec_step_end(void *arg, int step, vms_machine *m, const char *result)
+{
+    (void)step;
+    record_call_end(arg, m, 0, result);
+}
+
+static void watch_for_pictures(oracle *orc, struct record *rec)
+{
+    if (!record_active(rec))
+        return;
+    struct oracle_watch w = {.arg = rec, .run_begin = rec_run_begin, .event = rec_event,
+                             .step_begin = rec_step_begin, .step_end = rec_step_end};
+    oracle_watch(orc, &w);
+}
+
 static int bad_input(const struct compare_options *o, const char *err)
 {
     fprintf(stderr, "vmsim compare: %s\n", err);
@@ -267,8 +309,16 @@ int compare_main(int argc, char **argv)
     }
     if (o.profile && !o.json)
         oracle_print_profile(orc, stdout);
+    struct record rec;
+    if (record_open(&rec, &o.pictures, err, sizeof(err))) {
+        oracle_close(orc);
+        oracle_scenario_free(sc);
+        return bad_input(&o, err);
+    }
+    watch_for_pictures(orc, &rec);
     struct oracle_report r;
     int outcome = oracle_replay(orc, sc, &r);
+    int pictures_failed = record_close(&rec, "vmsim compare");
     if (o.json)
         print_json(&o, sc, &r);
     else
@@ -276,5 +326,7 @@ int compare_main(int argc, char **argv)
     oracle_report_free(&r);
     oracle_close(orc);
     oracle_scenario_free(sc);
+    if (pictures_failed && outcome == ORACLE_AGREE)
+        return CLI_FAILED;
     return outcome == ORACLE_AGREE ? CLI_OK : outcome == ORACLE_DIFFER ? CLI_FAILED : CLI_USAGE;
 }
