@@ -264,12 +264,15 @@ static void rec_step_end(void *arg, int step, vms_machine *m, const char *result
     record_call_end(arg, m, 0, result);
 }
 
+static void rec_run_end(void *arg, vms_machine *m) { record_snapshot(arg, m, COMPARE_MACHINE, 0, 0); }
+
 static void watch_for_pictures(oracle *orc, struct record *rec)
 {
     if (!record_active(rec))
         return;
     struct oracle_watch w = {.arg = rec, .run_begin = rec_run_begin, .event = rec_event,
-                             .step_begin = rec_step_begin, .step_end = rec_step_end};
+                             .step_begin = rec_step_begin, .step_end = rec_step_end,
+                             .run_end = rec_run_end};
     oracle_watch(orc, &w);
 }
 

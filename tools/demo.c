@@ -328,6 +328,10 @@ static void explain_munmap_flush(struct demo *d)
 
 static void step_munmap(struct demo *d)
 {
+    /* The pictures show the machine at its fullest: the file mapped, its
+     * page in two TLBs, the walk of its address highlighted. */
+    if (d->rec)
+        record_snapshot(d->rec, d->m, 1, 1, d->va);
     heading(d, 6, "munmap removes the VMA and shoots down CPU 1's entry");
     begin_step(d);
     say(d, "  vms_munmap(pid %d, 0x%" PRIx64 ", %" PRIu64 ") on CPU 0:\n", vms_task_pid(d->proc),
@@ -510,7 +514,7 @@ struct demo_options {
 
 static void demo_usage(FILE *out)
 {
-    fprintf(out, "Usage: vmsim demo [--no-color] [--root DIR] [--keep] [--perfetto FILE]\n\n"
+    fprintf(out, "Usage: vmsim demo [--no-color] [--root DIR] [--keep] [PICTURE OPTIONS]\n\n"
                  "Maps a file the classic way: open file.txt, fstat, mmap(MAP_SHARED), close,\n"
                  "read it through the pointer, store \"Hi\" through it, munmap. Shows the\n"
                  "page-table walk, the major fault that fills the page cache, the write\n"

@@ -5,16 +5,24 @@
  */
 #include "record.h"
 
+#include "dot.h"
 #include "perfetto.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char picture_options_help[] =
     "  --perfetto FILE  write the run's timeline to FILE in the Chrome trace-event\n"
     "                   JSON format (Perfetto, chrome://tracing): calls, events and\n"
-    "                   counters on one track per CPU and per task\n";
+    "                   counters on one track per CPU and per task\n"
+    "  --dot DIR        write Graphviz graphs of each address space into DIR (made\n"
+    "                   if missing): its page-table tree and its VMA tree (the\n"
+    "                   red-black tree with colours and gaps), as each machine ends\n"
+    "  --walk ADDR      highlight the walk of ADDR in the page-table trees\n";
 
 struct option_name {
     const char *name;
@@ -24,6 +32,8 @@ struct option_name {
 
 static const struct option_name option_names[] = {
     {"--perfetto", offsetof(struct picture_options, perfetto), "a file"},
+    {"--dot", offsetof(struct picture_options, dot), "a folder"},
+    {"--walk", offsetof(struct picture_options, walk), "an address"},
 };
 
 int picture_option(int argc, char **argv, int *i, struct picture_options *o, const char *tool)
@@ -53,9 +63,34 @@ int picture_option(int argc, char **argv, int *i, struct picture_options *o, con
 
 /* ---- opening and closing ---- */
 
+/* The folder, made when missing (its parent must exist). */
+static int make_dir(const char *dir, char *err, size_t errsize)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) == 0 || (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+        return 0;
+    snprintf(err, errsize, "cannot make the folder %s: %s", dir,
+             errno == EEXIST ? "a file is in the way" : strerror(errno));
+    return -1;
+}
+
 int record_open(struct record *r, const struct picture_options *o, char *err, size_t errsize)
 {
     *r = (struct record){.opt = *o};
+    if (o->walk) {
+        char *end;
+        errno = 0;
+        unsigned long long va = strtoull(o->walk, &end, 0);
+        if (errno || *end || o->walk[0] == '-') {
+            snprintf(err, errsize, "--walk %s: not an address (0x7ffff7ffe000 or a decimal number)",
+                     o->walk);
+            return -1;
+        }
+        r->has_walk = 1;
+        r->walk = va;
+    }
+    if ((o->dot && make_dir(o->dot, err, errsize)) || (o->svg && make_dir(o->svg, err, errsize)))
+        return -1;
     if (o->perfetto) {
         r->perfetto = perfetto_open(o->perfetto, err, errsize);
         if (!r->perfetto)
@@ -64,7 +99,10 @@ int record_open(struct record *r, const struct picture_options *o, char *err, si
     return 0;
 }
 
-int record_active(const struct record *r) { return r->perfetto != NULL; }
+int record_active(const struct record *r)
+{
+    return r->perfetto != NULL || r->opt.dot != NULL || r->opt.svg != NULL;
+}
 
 static void forget(struct record *r)
 {
@@ -75,6 +113,7 @@ static void forget(struct record *r)
     r->tick = 0;
     r->in_call = 0;
     r->event_machine = 0;
+    r->ndrawn = 0;
 }
 
 void record_restart(struct record *r)
@@ -276,3 +315,73 @@ void record_span_end(struct record *r, unsigned machine, uint64_t begin, const c
 }
 
 void record_set_machine(struct record *r, unsigned machine) { r->event_machine = machine; }
+
+/* ---- pictures of the state ---- */
+
+typedef int (*draw_fn)(FILE *out, vms_machine *m, vms_task *t, const char *title, int has_walk,
+                       vms_addr walk);
+
+/* DIR/machine-N-task-PID-WHAT.EXT, drawn by fn; a failure is remembered. */
+static void draw_file(struct record *r, const char *dir, unsigned machine, int pid,
+                      const char *what, const char *ext, draw_fn fn, vms_machine *m, vms_task *t,
+                      const char *title, int has_walk, vms_addr walk)
+{
+    char path[4096];
+    if (pid)
+        snprintf(path, sizeof(path), "%s/machine-%u-task-%d-%s.%s", dir, machine, pid, what, ext);
+    else
+        snprintf(path, sizeof(path), "%s/machine-%u-%s.%s", dir, machine, what, ext);
+    FILE *out = fopen(path, "w");
+    int rc = out ? fn(out, m, t, title, has_walk, walk) : -errno;
+    if (out && fclose(out) != 0 && !rc)
+        rc = -EIO;
+    if (rc) {
+        fprintf(stderr, "cannot write %s: %s\n", path, strerror(-rc));
+        r->failed = 1;
+    }
+}
+
+static int draw_vma_tree(FILE *out, vms_machine *m, vms_task *t, const char *title, int has_walk,
+                         vms_addr walk)
+{
+    (void)m, (void)has_walk, (void)walk;
+    return dot_write_vma_tree(out, t, title);
+}
+
+/* "machine 1, task 1000 (threads 1001, 1002): page tables" */
+static void space_title(char *buf, size_t size, unsigned machine, const int *pids, const char *what)
+{
+    int n = snprintf(buf, size, "machine %u, task %d", machine, pids[0]);
+    for (int k = 1; k < 8 && pids[k] && n > 0 && (size_t)n < size; k++)
+        n += snprintf(buf + n, size - (size_t)n, "%s%d", k == 1 ? " (threads " : ", ", pids[k]);
+    if (pids[1] && n > 0 && (size_t)n < size)
+        n += snprintf(buf + n, size - (size_t)n, ")");
+    if (n > 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, ": %s", what);
+}
+
+void record_snapshot(struct record *r, vms_machine *m, unsigned number, int has_default,
+                     vms_addr default_walk)
+{
+    if (!r->opt.dot && !r->opt.svg)
+        return;
+    for (size_t i = 0; i < r->ndrawn; i++)
+        if (r->drawn[i] == number)
+            return;
+    if (r->ndrawn < sizeof(r->drawn) / sizeof(r->drawn[0]))
+        r->drawn[r->ndrawn++] = number;
+    int has_walk = r->has_walk || has_default;
+    vms_addr walk = r->has_walk ? r->walk : default_walk;
+    struct view_spaces spaces;
+    view_spaces_read(m, &spaces);
+    for (size_t i = 0; i < spaces.n && r->opt.dot; i++) {
+        char title[160];
+        int pid = spaces.pids[i][0];
+        space_title(title, sizeof(title), number, spaces.pids[i], "page tables");
+        draw_file(r, r->opt.dot, number, pid, "pgtable", "dot", dot_write_pgtable, m,
+                  spaces.task[i], title, has_walk, walk);
+        space_title(title, sizeof(title), number, spaces.pids[i], "the VMA tree");
+        draw_file(r, r->opt.dot, number, pid, "vma-tree", "dot", draw_vma_tree, m,
+                  spaces.task[i], title, 0, 0);
+    }
+}

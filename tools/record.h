@@ -18,6 +18,9 @@
 /* The command-line options; NULL: not asked for. */
 struct picture_options {
     const char *perfetto; /* FILE: the timeline, Chrome trace-event JSON */
+    const char *dot;      /* DIR: Graphviz graphs of each address space */
+    const char *svg;      /* DIR: SVG pictures of each machine */
+    const char *walk;     /* ADDR: the walk to highlight in the page-table trees */
 };
 
 /* Takes argv[*i] (and its value) when it is one of the options above:
@@ -62,6 +65,10 @@ struct record {
     struct record_track *tracks; /* named so far (machine tid 0: the machine itself) */
     size_t ntracks, tracks_cap;
     int failed;              /* out of memory or a write failed */
+    int has_walk;
+    vms_addr walk;           /* --walk's address */
+    unsigned drawn[64];      /* machines already drawn */
+    size_t ndrawn;
 };
 
 /* 0, or -1 with the reason in err: a file cannot be written. */
@@ -72,6 +79,12 @@ int record_close(struct record *r, const char *tool);
 /* Forgets the run so far (the oracle runs a scenario again). */
 void record_restart(struct record *r);
 int record_active(const struct record *r);
+/* Draws machine `number`'s state now (--dot, --svg), once per machine: the
+ * tools call it when a machine ends, or at the moment that shows the most.
+ * default_walk (used when has_default) is the address whose walk the trees
+ * highlight when --walk did not choose one. */
+void record_snapshot(struct record *r, vms_machine *m, unsigned number, int has_default,
+                     vms_addr default_walk);
 
 /* A call on machine `machine` (0: not known yet), on task `task` (its pid;
  * 0 for the machine itself). text: the call as written (may be NULL). */

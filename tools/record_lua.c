@@ -99,6 +99,7 @@ static void on_machine_end(void *arg, vms_machine *m, unsigned number)
     struct record_lua *rl = arg;
     if (rl->inner.machine_end)
         rl->inner.machine_end(rl->inner.arg, m, number);
+    record_snapshot(rl->rec, m, number, 0, 0);
     record_set_machine(rl->rec, number); /* the teardown's events are its */
 }
 

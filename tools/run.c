@@ -118,7 +118,7 @@ static int run_script(struct runner *r, lua_State *L, int argc, char **argv)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: vmsim run [--quiet | --json] [--stats] [--no-color] [--perfetto FILE]\n"
+    fprintf(out, "Usage: vmsim run [--quiet | --json] [--stats] [--no-color] [PICTURE OPTIONS]\n"
                  "                 SCRIPT.lua [ARGS]\n\n"
                  "Runs a Lua scenario on simulated machines: the script sees the module as\n"
                  "`vmsim` (docs/lua.md), its arguments in `arg`, and expect(cond, msg) and\n"
