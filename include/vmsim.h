@@ -503,6 +503,7 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
 /* Every task alive on the machine (OOM-killed handles not yet released
  * included), in creation order. */
 int vms_task_visit(vms_machine *m, int (*fn)(void *arg, vms_task *t), void *arg);
+vms_machine *vms_task_machine(const vms_task *t); /* the machine the task runs on */
 /* 1 when a and b share one address space (threads, or the same task). */
 int vms_task_same_mm(const vms_task *a, const vms_task *b);
 

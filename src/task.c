@@ -216,3 +216,5 @@ int vms_task_same_mm(const vms_task *a, const vms_task *b)
 {
     return a->mm == b->mm && !a->oom_killed && !b->oom_killed;
 }
+
+vms_machine *vms_task_machine(const vms_task *t) { return t->m; }

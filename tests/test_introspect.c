@@ -247,6 +247,7 @@ static void test_task_visit_in_creation_order(void **state)
     assert_int_equal(pids[2], vms_task_pid(b));
     assert_int_equal(pids[3], vms_task_pid(c));
     assert_true(vms_task_same_mm(a, c));
+    assert_ptr_equal(vms_task_machine(b), m);
     assert_false(vms_task_same_mm(a, b));
     vms_exit(b);
     memset(pids, 0, sizeof(pids));

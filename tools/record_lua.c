@@ -103,16 +103,16 @@ static void on_machine_end(void *arg, vms_machine *m, unsigned number)
     record_set_machine(rl->rec, number); /* the teardown's events are its */
 }
 
-void record_lua_install(struct record_lua *rl, struct record *rec, lua_State *L,
-                        const struct vmsim_lua_hooks *inner)
+void record_lua_hooks(struct record_lua *rl, struct record *rec,
+                      const struct vmsim_lua_hooks *inner, struct vmsim_lua_hooks *out)
 {
     rl->rec = rec;
     rl->inner = *inner;
     if (!record_active(rec)) {
-        vmsim_lua_set_hooks(L, inner);
+        *out = *inner;
         return;
     }
-    struct vmsim_lua_hooks h = {.arg = rl, .call_begin = on_call_begin, .call_end = on_call_end,
-                                .event = on_event, .machine_end = on_machine_end};
-    vmsim_lua_set_hooks(L, &h);
+    *out = (struct vmsim_lua_hooks){.arg = rl, .call_begin = on_call_begin,
+                                    .call_end = on_call_end, .event = on_event,
+                                    .machine_end = on_machine_end};
 }

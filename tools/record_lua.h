@@ -14,9 +14,10 @@ struct record_lua {
     struct vmsim_lua_hooks inner; /* the tool's own hooks, run first */
 };
 
-/* Installs inner's hooks in L, and the recorder's after them when rec
- * records anything. rl must live as long as the hooks are in L. */
-void record_lua_install(struct record_lua *rl, struct record *rec, lua_State *L,
-                        const struct vmsim_lua_hooks *inner);
+/* Fills out with hooks that pass every hook on to inner (copied; its
+ * members may be NULL), then record into rec; just inner's when rec records
+ * nothing. rl must live as long as the hooks are installed. */
+void record_lua_hooks(struct record_lua *rl, struct record *rec,
+                      const struct vmsim_lua_hooks *inner, struct vmsim_lua_hooks *out);
 
 #endif

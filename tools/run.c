@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "record_lua.h"
+#include "report_lua.h"
 #include "script_tell.h"
 #include "vmsim_lua.h"
 
@@ -25,6 +26,7 @@ struct run_options {
     const char *script;
     int script_index; /* in argv */
     struct picture_options pictures;
+    const char *html; /* --html FILE: the report page */
 };
 
 struct runner {
@@ -33,6 +35,8 @@ struct runner {
     struct record rec;     /* the pictures of the run (--perfetto) */
     struct record_lua rec_hooks;
     int exit_status; /* what the script's os.exit asked for */
+    struct report *report; /* --html */
+    struct report_lua report_hooks;
 };
 
 /* ---- the script ---- */
@@ -108,18 +112,38 @@ static int run_script(struct runner *r, lua_State *L, int argc, char **argv)
         return r->exit_status; /* os.exit */
     if (status != LUA_OK) {
         fflush(r->tell.out);
+        if (r->report && lua_tostring(L, -1))
+            report_note(r->report, lua_tostring(L, -1));
         report_error(L);
         return CLI_FAILED;
     }
     return CLI_OK;
 }
 
+/* The teller's hooks (quiet: the final teardown's), with the report's
+ * around them under --html, and the pictures' around those. */
+static void install_hooks(struct runner *r, lua_State *L, int quiet)
+{
+    struct vmsim_lua_hooks h;
+    if (quiet)
+        teller_quiet_hooks(&r->tell, &h);
+    else
+        teller_hooks(&r->tell, &h);
+    if (r->report) {
+        struct vmsim_lua_hooks inner = h;
+        report_lua_hooks(&r->report_hooks, r->report, &inner, &h);
+    }
+    struct vmsim_lua_hooks inner = h;
+    record_lua_hooks(&r->rec_hooks, &r->rec, &inner, &h);
+    vmsim_lua_set_hooks(L, &h);
+}
+
 /* ---- the command line ---- */
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: vmsim run [--quiet | --json] [--stats] [--no-color] [PICTURE OPTIONS]\n"
-                 "                 SCRIPT.lua [ARGS]\n\n"
+    fprintf(out, "Usage: vmsim run [--quiet | --json] [--stats] [--no-color] [--html FILE]\n"
+                 "                 [PICTURE OPTIONS] SCRIPT.lua [ARGS]\n\n"
                  "Runs a Lua scenario on simulated machines: the script sees the module as\n"
                  "`vmsim` (docs/lua.md), its arguments in `arg`, and expect(cond, msg) and\n"
                  "expect_eq(got, want, what). Each call and every event it raises is told\n"
@@ -130,6 +154,10 @@ static void usage(FILE *out)
                  "  --json      one JSON object per line for every call and event\n"
                  "              (docs/events.md)\n"
                  "  --stats     each machine's counters when it ends\n"
+                 "  --html FILE write FILE, one self-contained HTML page of the run: each\n"
+                 "              process's address space, its page tables, each CPU's TLBs,\n"
+                 "              physical memory and a timeline, after any call\n"
+                 "              (docs/report.md)\n"
                  "  --no-color  never colour the output (also: NO_COLOR set and not empty)\n"
                  "  -h, --help  show this help and exit\n\n"
                  "Pictures of the run (docs/report.md):\n%s\n"
@@ -168,6 +196,12 @@ static int parse_run_args(int argc, char **argv, struct run_options *o)
             o->stats = 1;
         else if (strcmp(a, "--no-color") == 0)
             o->no_color = 1;
+        else if (strcmp(a, "--html") == 0 && i + 1 < argc && argv[i + 1][0])
+            o->html = argv[++i];
+        else if (strncmp(a, "--html=", 7) == 0 && a[7])
+            o->html = a + 7;
+        else if (strcmp(a, "--html") == 0 || strcmp(a, "--html=") == 0)
+            return usage_error("option needs a file:", a);
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             return 1;
         else
@@ -191,25 +225,28 @@ int run_main(int argc, char **argv)
     if (parsed)
         return parsed;
     teller_init(&r.tell, stdout, r.opt.mode, r.opt.stats, cli_use_color(stdout, r.opt.no_color));
+    if (r.opt.html && !(r.report = report_new(r.opt.script))) {
+        fprintf(stderr, "vmsim run: out of memory\n");
+        return CLI_FAILED;
+    }
     char err[512];
     if (record_open(&r.rec, &r.opt.pictures, err, sizeof(err))) {
         fprintf(stderr, "vmsim run: %s\n", err);
+        report_free(r.report);
         return CLI_FAILED;
     }
     lua_State *L = vmsim_lua_new_state(stderr);
     if (!L) {
-        fprintf(stderr, "vmsim run: out of memory\n");
+        report_free(r.report);
         record_close(&r.rec, "vmsim run");
+        fprintf(stderr, "vmsim run: out of memory\n");
         return CLI_FAILED;
     }
-    struct vmsim_lua_hooks hooks;
-    teller_hooks(&r.tell, &hooks);
-    record_lua_install(&r.rec_hooks, &r.rec, L, &hooks);
+    install_hooks(&r, L, 0);
     int status = run_script(&r, L, argc, argv);
     /* Every machine still alive ends here, written back; quietly, but for
-     * --stats, and for the pictures of their last state. */
-    teller_quiet_hooks(&r.tell, &hooks);
-    record_lua_install(&r.rec_hooks, &r.rec, L, &hooks);
+     * --stats (and the report's and the pictures' last states). */
+    install_hooks(&r, L, 1);
     vmsim_lua_destroy_machines(L);
     unsigned long failed = vmsim_lua_failures(L);
     lua_close(L);
@@ -219,6 +256,11 @@ int run_main(int argc, char **argv)
     if (failed) {
         fprintf(stderr, "vmsim run: %lu expectation%s failed\n", failed, failed == 1 ? "" : "s");
         status = CLI_FAILED;
+    }
+    if (r.report) {
+        if (report_save_html(r.report, r.opt.html, "vmsim run") && status == CLI_OK)
+            status = CLI_FAILED;
+        report_free(r.report);
     }
     return status;
 }

@@ -25,8 +25,8 @@ struct teller {
 /* Colour only in TELL_NARRATE mode, and only when color is set. */
 void teller_init(struct teller *t, FILE *out, enum tell_mode mode, int stats, int color);
 
-/* The hooks of the teller's mode (teller_install's), and those of the
- * final teardown (teller_install_quiet's), for a tool that adds its own. */
+/* The hooks teller_install and teller_install_quiet set, for a tool that
+ * chains them with its own. */
 void teller_hooks(struct teller *t, struct vmsim_lua_hooks *h);
 void teller_quiet_hooks(struct teller *t, struct vmsim_lua_hooks *h);
 
