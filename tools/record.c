@@ -7,6 +7,7 @@
 
 #include "dot.h"
 #include "perfetto.h"
+#include "svg.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +23,10 @@ const char picture_options_help[] =
     "  --dot DIR        write Graphviz graphs of each address space into DIR (made\n"
     "                   if missing): its page-table tree and its VMA tree (the\n"
     "                   red-black tree with colours and gaps), as each machine ends\n"
+    "  --svg DIR        write SVG pictures into DIR (made if missing), drawn without\n"
+    "                   Graphviz: each address space, its page-table tree, each\n"
+    "                   CPU's TLBs, physical memory (as each machine ends) and each\n"
+    "                   machine's timeline with its counters (at the end)\n"
     "  --walk ADDR      highlight the walk of ADDR in the page-table trees\n";
 
 struct option_name {
@@ -33,6 +38,7 @@ struct option_name {
 static const struct option_name option_names[] = {
     {"--perfetto", offsetof(struct picture_options, perfetto), "a file"},
     {"--dot", offsetof(struct picture_options, dot), "a folder"},
+    {"--svg", offsetof(struct picture_options, svg), "a folder"},
     {"--walk", offsetof(struct picture_options, walk), "an address"},
 };
 
@@ -123,8 +129,12 @@ void record_restart(struct record *r)
         r->failed = 1;
 }
 
+static void draw_timelines(struct record *r);
+
 int record_close(struct record *r, const char *tool)
 {
+    if (r->opt.svg)
+        draw_timelines(r);
     int rc = r->failed ? -1 : 0;
     if (r->perfetto && perfetto_close(r->perfetto)) {
         fprintf(stderr, "%s: cannot write %s\n", tool, r->opt.perfetto);
@@ -341,6 +351,28 @@ static void draw_file(struct record *r, const char *dir, unsigned machine, int p
     }
 }
 
+static int draw_address_space(FILE *out, vms_machine *m, vms_task *t, const char *title,
+                              int has_walk, vms_addr walk)
+{
+    (void)m, (void)has_walk, (void)walk;
+    return svg_write_address_space(out, t, title);
+}
+
+static int draw_frames(FILE *out, vms_machine *m, vms_task *t, const char *title, int has_walk,
+                       vms_addr walk)
+{
+    (void)t, (void)has_walk, (void)walk;
+    return svg_write_frames(out, m, title);
+}
+
+/* The CPU rides in walk: the drawing functions share one signature. */
+static int draw_tlbs(FILE *out, vms_machine *m, vms_task *t, const char *title, int has_walk,
+                     vms_addr cpu)
+{
+    (void)t, (void)has_walk;
+    return svg_write_tlbs(out, m, (unsigned)cpu, title);
+}
+
 static int draw_vma_tree(FILE *out, vms_machine *m, vms_task *t, const char *title, int has_walk,
                          vms_addr walk)
 {
@@ -383,5 +415,50 @@ void record_snapshot(struct record *r, vms_machine *m, unsigned number, int has_
         space_title(title, sizeof(title), number, spaces.pids[i], "the VMA tree");
         draw_file(r, r->opt.dot, number, pid, "vma-tree", "dot", draw_vma_tree, m,
                   spaces.task[i], title, 0, 0);
+    }
+    for (size_t i = 0; i < spaces.n && r->opt.svg; i++) {
+        char title[160];
+        int pid = spaces.pids[i][0];
+        space_title(title, sizeof(title), number, spaces.pids[i], "address space");
+        draw_file(r, r->opt.svg, number, pid, "address-space", "svg", draw_address_space, m,
+                  spaces.task[i], title, 0, 0);
+        space_title(title, sizeof(title), number, spaces.pids[i], "page tables");
+        draw_file(r, r->opt.svg, number, pid, "pgtable", "svg", svg_write_pgtable, m,
+                  spaces.task[i], title, has_walk, walk);
+    }
+    if (!r->opt.svg)
+        return;
+    for (unsigned cpu = 0; cpu < vms_cpu_count(m); cpu++) {
+        char title[64], what[32];
+        snprintf(title, sizeof(title), "machine %u, CPU %u: TLBs", number, cpu);
+        snprintf(what, sizeof(what), "cpu-%u-tlb", cpu);
+        draw_file(r, r->opt.svg, number, 0, what, "svg", draw_tlbs, m, NULL, title, 0, cpu);
+    }
+    char title[64];
+    snprintf(title, sizeof(title), "machine %u: physical memory", number);
+    draw_file(r, r->opt.svg, number, 0, "frames", "svg", draw_frames, m, NULL, title, 0, 0);
+}
+
+/* One timeline per machine that had calls, at the end of the run. */
+static void draw_timelines(struct record *r)
+{
+    for (size_t i = 0; i < r->ncalls; i++) {
+        unsigned machine = r->calls[i].machine;
+        int first = 1;
+        for (size_t k = 0; k < i && first; k++)
+            first = r->calls[k].machine != machine;
+        if (!first)
+            continue;
+        char path[4096], title[64];
+        snprintf(path, sizeof(path), "%s/machine-%u-timeline.svg", r->opt.svg, machine);
+        snprintf(title, sizeof(title), "machine %u: timeline", machine);
+        FILE *out = fopen(path, "w");
+        int rc = out ? svg_write_timeline(out, r->calls, r->ncalls, machine, title) : -errno;
+        if (out && fclose(out) != 0 && !rc)
+            rc = -EIO;
+        if (rc) {
+            fprintf(stderr, "cannot write %s: %s\n", path, strerror(-rc));
+            r->failed = 1;
+        }
     }
 }

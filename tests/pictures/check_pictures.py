@@ -4,7 +4,8 @@
   check_pictures.py VMSIM dot [--render]
   check_pictures.py VMSIM svg
 
-Runs tests/pictures/scene.lua twice (each time in a new root folder) with
+Runs tests/pictures/scene.lua twice (each time in a new root folder of
+the same path) with
 the option and wants the same files, byte for byte. Then checks each
 picture against what the scene printed (its maps, the walk of 1 GiB, the
 machine's page-table count):
@@ -21,6 +22,7 @@ machine's page-table count):
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,7 +39,8 @@ def fail(msg):
 
 def run_scene(vmsim, option, tmp, name):
     out_dir = os.path.join(tmp, name)
-    root = os.path.join(tmp, name + "-root")
+    root = os.path.join(tmp, "root")  # the same path each time: the timeline shows it
+    shutil.rmtree(root, ignore_errors=True)
     os.mkdir(root)
     argv = [vmsim, "run", "--quiet", option, out_dir, "--walk", "0x40000000", SCENE, root]
     done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -50,7 +53,10 @@ def parse_scene_output(text):
     maps, walk_pa, tables = {}, None, None
     pid = None
     for line in text.splitlines():
-        if line.startswith("maps "):
+        if line.startswith("cpu1 "):
+            maps["cpu1"] = [int(w, 16) for w in line.split()[1:]]
+            pid = None
+        elif line.startswith("maps "):
             pid = int(line.split()[1])
             maps[pid] = []
         elif line.startswith("walk "):
@@ -201,6 +207,7 @@ def check_dot(vmsim, render):
         b, _ = run_scene(vmsim, "--dot", tmp, "b")
         names = same_files(a, b)
         maps, walk_pa, tables = parse_scene_output(out)
+        maps.pop("cpu1")
         counted = 0
         for pid, lines in maps.items():
             pg = os.path.join(a, "machine-1-task-%d-pgtable.dot" % pid)
@@ -221,10 +228,89 @@ def check_dot(vmsim, render):
         print("dot: %d graphs, %d tables" % (len(names), counted))
 
 
+# ---- svg ----
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def load_svg(path):
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        fail("%s is not well-formed XML: %s" % (path, e))
+        return None
+    if root.tag != SVG + "svg" or root.get("role") != "img":
+        fail("%s: the root is not an svg element with role img" % path)
+    kids = list(root)
+    if len(kids) < 2 or kids[0].tag != SVG + "title" or kids[1].tag != SVG + "desc" or \
+            not (kids[0].text or "").strip() or len(kids[1].text or "") < 40:
+        fail("%s does not open with a <title> and a <desc> that says what it shows" % path)
+    return root
+
+
+def tips(root):
+    """The <title> of every drawn rectangle."""
+    return [t.text or "" for r in root.iter(SVG + "rect") for t in r.findall(SVG + "title")]
+
+
+def check_svg(vmsim):
+    with tempfile.TemporaryDirectory() as tmp:
+        a, out = run_scene(vmsim, "--svg", tmp, "a")
+        b, _ = run_scene(vmsim, "--svg", tmp, "b")
+        names = same_files(a, b)
+        maps, walk_pa, tables = parse_scene_output(out)
+        cpu1_pages = maps.pop("cpu1")
+        roots = {n: load_svg(os.path.join(a, n)) for n in names}
+        if any(r is None for r in roots.values()):
+            return
+        want = {"machine-1-frames.svg", "machine-1-timeline.svg", "machine-1-cpu-0-tlb.svg",
+                "machine-1-cpu-1-tlb.svg"}
+        for pid in maps:
+            want |= {"machine-1-task-%d-address-space.svg" % pid, "machine-1-task-%d-pgtable.svg" % pid}
+        if set(names) != want:
+            fail("the pictures are %r, not %r" % (sorted(names), sorted(want)))
+            return
+        drawn_tables = 0
+        for pid, lines in maps.items():
+            got = [t for t in tips(roots["machine-1-task-%d-address-space.svg" % pid])
+                   if re.match(r"[0-9a-f]+-[0-9a-f]+ ", t)]
+            if [" ".join(t.split()) for t in got] != [" ".join(l.split()) for _, _, l in reversed(lines)]:
+                fail("task %d: the address space shows %r, the maps say %r" % (pid, got, lines))
+            pg = tips(roots["machine-1-task-%d-pgtable.svg" % pid])
+            drawn_tables += sum(1 for t in pg if re.match(r"(PGD|P4D|PUD|PMD|PTE) at 0x", t))
+            if pid == min(maps):
+                walk = [t for t in pg if t.endswith("(on the walk)")]
+                if len(walk) != 4 or not any(t.startswith("frame 0x%x:" % (walk_pa >> 12)) for t in pg):
+                    fail("the walk of 0x40000000 is not highlighted down to frame 0x%x: %r" % (
+                        walk_pa >> 12, walk))
+        if drawn_tables != tables:
+            fail("%d tables drawn, the machine has %d page-table frames" % (drawn_tables, tables))
+        tlb = tips(roots["machine-1-cpu-1-tlb.svg"])
+        for page in cpu1_pages:
+            if not any(t.startswith("L1d ") and ("page 0x%x ->" % page) in t for t in tlb):
+                fail("CPU 1's L1d does not show page 0x%x: %r" % (page, tlb))
+        desc = list(roots["machine-1-frames.svg"])[1].text
+        counts = dict((k, int(v)) for k, v in re.findall(r" ([a-z-]+) (\d+);", desc))
+        if counts.get("pgtable") != tables or sum(counts.values()) != 16384:
+            fail("physical memory: %r (want pgtable %d, 16384 frames)" % (counts, tables))
+        root = os.path.join(tmp, "root")
+        shutil.rmtree(root)
+        os.mkdir(root)
+        calls = subprocess.run([vmsim, "run", "--json", SCENE, root],
+                               stdout=subprocess.PIPE).stdout.decode().count('"type":"call"')
+        rows = [g for g in roots["machine-1-timeline.svg"].iter(SVG + "g")]
+        if len(rows) != calls:
+            fail("the timeline has %d calls, the run %d" % (len(rows), calls))
+        print("svg: %d pictures" % len(names))
+
+
 def main():
     vmsim, mode = sys.argv[1], sys.argv[2]
     if mode == "dot":
         check_dot(vmsim, "--render" in sys.argv[3:])
+    elif mode == "svg":
+        check_svg(vmsim)
     else:
         sys.exit("unknown mode " + mode)
     if failures:

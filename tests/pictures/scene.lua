@@ -3,8 +3,8 @@
 -- memory split by mprotect into five VMAs, a mapping at 1 GiB in a page
 -- table of its own, shared anonymous memory; a forked child that copies a
 -- page; a thread on CPU 1. At the end it prints, for the checker, each
--- address space's maps after "maps PID", the walk of 1 GiB and the
--- machine's page-table count.
+-- address space's maps after "maps PID", the walk of 1 GiB, the pages the
+-- thread loaded on CPU 1 and the machine's page-table count.
 -- usage: vmsim run [PICTURE OPTIONS] scene.lua ROOT (an empty folder)
 local root = assert(arg[1], "usage: scene.lua ROOT")
 local f = assert(io.open(root .. "/file.txt", "w"))
@@ -41,5 +41,6 @@ for _, task in ipairs{t, c} do
   print("")
 end
 print(string.format("walk 0x40000000 0x%x", t:walk(0x40000000).pa))
+print(string.format("cpu1 0x%x 0x%x", a >> 12, file >> 12)) -- pages in CPU 1's TLB
 print("pgtable_frames " .. m:stats().pgtable_frames)
 expect(m:check(), "every invariant holds")
