@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "oracle.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ static const char compare_usage[] =
     "  --json             one JSON object per step, then one with the outcome\n"
     "  --profile          print the host profile before the steps (not with --json)\n"
     "  --scratch DIR      folder for the two scratch roots (default $TMPDIR or /tmp)\n"
+    "  --html FILE        also write FILE, one self-contained HTML page of the vmsim\n"
+    "                     side's run: its state after each step (docs/report.md)\n"
     "  --no-color         no colour (also NO_COLOR=1, or output not a terminal)\n"
     "  -h, --help         this text\n"
     "\n"
@@ -38,7 +41,7 @@ static const char compare_usage[] =
     "could not run.\n";
 
 struct compare_options {
-    const char *path, *scratch;
+    const char *path, *scratch, *html;
     const char *settings[64];
     int nsettings, json, profile, no_color;
 };
@@ -64,7 +67,8 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
             o->profile = 1;
         } else if (!strcmp(a, "--no-color")) {
             o->no_color = 1;
-        } else if ((!strcmp(a, "--set") || !strcmp(a, "--scratch")) && !val) {
+        } else if ((!strcmp(a, "--set") || !strcmp(a, "--scratch") || !strcmp(a, "--html")) &&
+                   !val) {
             return compare_usage_error("missing value after", a);
         } else if (!strcmp(a, "--set")) {
             if (o->nsettings == (int)(sizeof(o->settings) / sizeof(o->settings[0])))
@@ -72,6 +76,8 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
             o->settings[o->nsettings++] = argv[++i];
         } else if (!strcmp(a, "--scratch")) {
             o->scratch = argv[++i];
+        } else if (!strcmp(a, "--html")) {
+            o->html = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             return compare_usage_error("unknown option", a);
         } else if (o->path) {
@@ -242,6 +248,32 @@ static int bad_input(const struct compare_options *o, const char *err)
     return CLI_USAGE;
 }
 
+/* ---- the report (--html): the vmsim side, step by step ---- */
+
+static void watch_event(void *arg, const struct vms_event *ev) { report_event(arg, ev); }
+
+static void watch_ready(void *arg, vms_machine *m)
+{
+    report_machine_begin(arg, m, 1);
+    report_set_current(arg, m);
+}
+
+static void watch_step(void *arg, vms_machine *m, const struct oracle_step *s)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "line %d: %s = %s%s%s", s->line, s->call, s->vmsim.ret,
+             s->vmsim.detail[0] ? " " : "", s->vmsim.detail);
+    int failed = s->vmsim.ret[0] == '-' || strncmp(s->vmsim.ret, "SIG", 3) == 0;
+    const char *name = s->call[0] == '@' ? strchr(s->call, ' ') : s->call;
+    char op[32];
+    snprintf(op, sizeof(op), "%.31s", name ? name + (*name == ' ') : s->call);
+    op[strcspn(op, " ")] = '\0';
+    report_call(arg, m, op, text, failed);
+    report_set_current(arg, m);
+}
+
+static void watch_end(void *arg, vms_machine *m) { report_machine_end(arg, m); }
+
 int compare_main(int argc, char **argv)
 {
     struct compare_options o = {0};
@@ -267,8 +299,17 @@ int compare_main(int argc, char **argv)
     }
     if (o.profile && !o.json)
         oracle_print_profile(orc, stdout);
+    struct report *page = o.html ? report_new(o.path) : NULL;
+    if (page) {
+        struct oracle_watch w = {.arg = page, .event = watch_event, .ready = watch_ready,
+                                 .step = watch_step, .end = watch_end};
+        oracle_watch(orc, &w);
+    }
     struct oracle_report r;
     int outcome = oracle_replay(orc, sc, &r);
+    if (page && report_save_html(page, o.html, "vmsim compare") && outcome == ORACLE_AGREE)
+        outcome = ORACLE_ERROR;
+    report_free(page);
     if (o.json)
         print_json(&o, sc, &r);
     else

@@ -6,6 +6,7 @@
  * counters.
  */
 #include "demo.h"
+#include "report.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -23,8 +24,18 @@ void say(struct demo *d, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The report's step for the story's step that ends: the state after it. */
+void demo_report_step(struct demo *d)
+{
+    if (d->report && d->step_title[0])
+        report_call(d->report, d->m, "step", d->step_title, 0);
+    d->step_title[0] = '\0';
+}
+
 void heading(struct demo *d, int number, const char *title)
 {
+    demo_report_step(d);
+    snprintf(d->step_title, sizeof(d->step_title), "%d. %s", number, title);
     char text[RULE_WIDTH + 1];
     int n = snprintf(text, sizeof(text), "== %d. %s ", number, title);
     say(d, "\n%s%s", d->c.head, text);
@@ -118,6 +129,8 @@ static const char *event_color(const struct palette *c, enum vms_event_kind kind
 void on_event(void *arg, const struct vms_event *ev)
 {
     struct demo *d = arg;
+    if (d->report)
+        report_event(d->report, ev);
     if (!d->narrate)
         return;
     char line[256];
