@@ -52,25 +52,6 @@ void oracle_print_profile(const oracle *o, FILE *out);
 const char *oracle_host_kernel(const oracle *o); /* uname release */
 void oracle_close(oracle *o);                    /* removes the scratch folder */
 
-/* Watching the vmsim side as it runs (vmsim compare's pictures). Events
- * come from the first step on (the setup that fills the page cache is left
- * out); run_end gives the machine after the last step, before it goes.
- * Any member may be NULL. */
-struct oracle_watch {
-    void *arg;
-    /* A run begins on a new machine: a second or third one (a difference
-     * the host's timing may cause is run again) replaces what came before. */
-    void (*run_begin)(void *arg);
-    void (*event)(void *arg, const struct vms_event *ev);
-    /* call: the step as a scenario line; pid: its task's (0: none) */
-    void (*step_begin)(void *arg, int step, const char *call, int pid);
-    /* result: the vmsim side's, as struct oracle_side's ret */
-    void (*step_end)(void *arg, int step, vms_machine *m, const char *result);
-    void (*run_end)(void *arg, vms_machine *m);
-};
-/* Watches every replay from now on; NULL stops. w is copied. */
-void oracle_watch(oracle *o, const struct oracle_watch *w);
-
 /* One side's result of one step. */
 struct oracle_side {
     char ret[48];     /* "3", "+0x100000" (window-relative), "outside", "-EINVAL",
@@ -103,6 +84,20 @@ struct oracle_report {
     char diff_text[16384];      /* both sides as compared: results, maps, bytes on disk */
     char noise[256];            /* an earlier run's difference that went away, or "" */
 };
+
+/* Watching the vmsim side of the first run of the next oracle_replay calls
+ * (vmsim compare --html); any member may be NULL, and w NULL stops. */
+struct oracle_watch {
+    void *arg;
+    void (*event)(void *arg, const struct vms_event *ev);  /* as the machine raises them */
+    void (*ready)(void *arg, vms_machine *m);              /* before the first step */
+    void (*step)(void *arg, vms_machine *m, const struct oracle_step *s); /* after each */
+    void (*end)(void *arg, vms_machine *m);                /* before the machine goes */
+    /* Before the vmsim side runs a step: the step (from 0), its operation
+     * as a scenario line, and its task's pid (0: no such process). */
+    void (*step_begin)(void *arg, int step, const char *call, int pid);
+};
+void oracle_watch(oracle *o, const struct oracle_watch *w);
 
 /* Runs s on both sides: ORACLE_AGREE, ORACLE_DIFFER (the first difference
  * in r), or ORACLE_ERROR (the host side could not run: r->diff_text says

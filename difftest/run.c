@@ -692,9 +692,8 @@ static int run_step(struct run_state *st, const struct dt_op *op, int step, stru
         diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
         return -1;
     }
-    const struct dt_watch *w = st->cfg->watch;
-    if (w && w->step_begin)
-        w->step_begin(w->arg, step, op, sim_task(st->sim, op->proc));
+    if (st->cfg->on_sim_begin)
+        st->cfg->on_sim_begin(st->cfg->on_step_arg, step, op, sim_task(st->sim, op->proc));
     sim_run(st->sim, op, s);
     if (remove_outside(st, op, h, s, err, sizeof(err))) {
         diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
@@ -702,12 +701,12 @@ static int run_step(struct run_state *st, const struct dt_op *op, int step, stru
     }
     relativize(op, h, st->cfg->window);
     relativize(op, s, st->cfg->window);
-    if (w && w->step_end)
-        w->step_end(w->arg, step, op, sim_machine(st->sim), s);
     if (st->trace)
         trace_step(st->trace, step, op, h, s);
     if (st->cfg->on_step)
         st->cfg->on_step(st->cfg->on_step_arg, step, op, h, s);
+    if (st->cfg->on_sim)
+        st->cfg->on_sim(st->cfg->on_step_arg, sim_machine(st->sim), step);
     follow_fds(st, op, s);
     if (compare_results(st->cfg, op, h, s, step, d))
         return 1;
@@ -748,10 +747,10 @@ static int start_sides(struct run_state *st, struct dt_diff *d)
         diff_set(d, 0, DT_ASPECT_HOST, "cannot prepare %s: %s\n", cfg->scratch, strerror(errno));
         return -1;
     }
-    if (cfg->watch && cfg->watch->run_begin)
-        cfg->watch->run_begin(cfg->watch->arg);
-    st->sim = sim_start(a, cfg->window, cfg->profile, cfg->settings, cfg->nsettings, cfg->watch,
-                        err, sizeof(err));
+    st->sim = sim_start(a, cfg->window, cfg->profile, cfg->settings, cfg->nsettings, cfg->sim_trace,
+                        cfg->sim_trace_arg, err, sizeof(err));
+    if (st->sim && cfg->on_sim)
+        cfg->on_sim(cfg->on_step_arg, sim_machine(st->sim), DT_SIM_READY);
     st->host = st->sim ? host_start(b, cfg->window, err, sizeof(err)) : NULL;
     if (!st->host) {
         diff_set(d, 0, DT_ASPECT_HOST, "%s\n", err);
@@ -802,8 +801,8 @@ int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, 
     if (rc == 0)
         rc = compare_all_files(&st, n, diff);
     host_stop(st.host);
-    if (st.sim && cfg->watch && cfg->watch->run_end)
-        cfg->watch->run_end(cfg->watch->arg, sim_machine(st.sim));
+    if (cfg->on_sim && st.sim)
+        cfg->on_sim(cfg->on_step_arg, sim_machine(st.sim), DT_SIM_END);
     sim_stop(st.sim);
     for (int i = 0; i < DT_MAX_PROCS; i++)
         dt_maps_free(&st.maps[i]);

@@ -31,16 +31,7 @@ struct dt_sim {
     vms_task *t[DT_MAX_PROCS]; /* NULL: not made yet, or exited */
     int nprocs;                /* processes made so far */
     uint64_t window;
-    const struct dt_watch *watch; /* NULL: nobody watches */
-    int live;                  /* the setup is over: events go to the watcher */
 };
-
-static void sim_on_event(void *arg, const struct vms_event *ev)
-{
-    struct dt_sim *s = arg;
-    if (s->live && s->watch && s->watch->event)
-        s->watch->event(s->watch->arg, ev);
-}
 
 /* Read every starting file once, from another task, so that all its pages
  * are cached (and clean) before the test task starts. */
@@ -79,20 +70,17 @@ void sim_config(struct vms_config *c, const char *dir, const struct host_profile
 }
 
 struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
-                         const struct dt_setting *settings, int nsettings,
-                         const struct dt_watch *watch, char *err, size_t errsize)
+                         const struct dt_setting *settings, int nsettings, vms_trace_fn trace,
+                         void *trace_arg, char *err, size_t errsize)
 {
     struct vms_config c;
     sim_config(&c, dir, profile, settings, nsettings);
+    c.trace = trace;
+    c.trace_arg = trace_arg;
     struct dt_sim *s = calloc(1, sizeof(*s));
     if (!s)
         return snprintf(err, errsize, "out of memory"), NULL;
     s->window = window;
-    s->watch = watch;
-    if (watch) {
-        c.trace = sim_on_event;
-        c.trace_arg = s;
-    }
     s->m = vms_machine_create(&c);
     if (!s->m) {
         snprintf(err, errsize, "vms_machine_create: %s", strerror(errno));
@@ -102,7 +90,6 @@ struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_pro
     int e = warm_page_cache(s->m);
     s->t[0] = e ? NULL : vms_spawn(s->m, "difftest");
     s->nprocs = 1;
-    s->live = 1;
     if (!s->t[0]) {
         snprintf(err, errsize, "cannot prepare the machine: %s", strerror(e ? -e : ENOMEM));
         sim_stop(s);
@@ -310,7 +297,6 @@ void sim_stop(struct dt_sim *s)
 {
     if (!s)
         return;
-    s->live = 0; /* the teardown is not a step */
     vms_machine_destroy(s->m);
     free(s);
 }

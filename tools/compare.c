@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "oracle.h"
 #include "record.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ static const char compare_usage[] =
     "  --json             one JSON object per step, then one with the outcome\n"
     "  --profile          print the host profile before the steps (not with --json)\n"
     "  --scratch DIR      folder for the two scratch roots (default $TMPDIR or /tmp)\n"
+    "  --html FILE        also write FILE, one self-contained HTML page of the vmsim\n"
+    "                     side's run: its state after each step (docs/report.md)\n"
     "  --no-color         no colour (also NO_COLOR=1, or output not a terminal)\n"
     "  -h, --help         this text\n"
     "\n"
@@ -42,7 +45,7 @@ static const char compare_usage[] =
     "could not run.\n";
 
 struct compare_options {
-    const char *path, *scratch;
+    const char *path, *scratch, *html;
     const char *settings[64];
     int nsettings, json, profile, no_color;
     struct picture_options pictures;
@@ -74,7 +77,8 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
             o->profile = 1;
         } else if (!strcmp(a, "--no-color")) {
             o->no_color = 1;
-        } else if ((!strcmp(a, "--set") || !strcmp(a, "--scratch")) && !val) {
+        } else if ((!strcmp(a, "--set") || !strcmp(a, "--scratch") || !strcmp(a, "--html")) &&
+                   !val) {
             return compare_usage_error("missing value after", a);
         } else if (!strcmp(a, "--set")) {
             if (o->nsettings == (int)(sizeof(o->settings) / sizeof(o->settings[0])))
@@ -82,6 +86,8 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
             o->settings[o->nsettings++] = argv[++i];
         } else if (!strcmp(a, "--scratch")) {
             o->scratch = argv[++i];
+        } else if (!strcmp(a, "--html")) {
+            o->html = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             return compare_usage_error("unknown option", a);
         } else if (o->path) {
@@ -241,41 +247,6 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
     printf("}\n");
 }
 
-/* ---- pictures of the vmsim side ---- */
-
-/* The scenario runs on one machine; its steps are the calls. */
-#define COMPARE_MACHINE 1
-
-static void rec_run_begin(void *arg) { record_restart(arg); }
-
-static void rec_event(void *arg, const struct vms_event *ev) { record_event(arg, ev); }
-
-static void rec_step_begin(void *arg, int step, const char *call, int pid)
-{
-    (void)step;
-    char name[24];
-    snprintf(name, sizeof(name), "%.*s", (int)strcspn(call, " "), call);
-    record_call_begin(arg, COMPARE_MACHINE, pid, name, call);
-}
-
-static void rec_step_end(void *arg, int step, vms_machine *m, const char *result)
-{
-    (void)step;
-    record_call_end(arg, m, 0, result);
-}
-
-static void rec_run_end(void *arg, vms_machine *m) { record_snapshot(arg, m, COMPARE_MACHINE, 0, 0); }
-
-static void watch_for_pictures(oracle *orc, struct record *rec)
-{
-    if (!record_active(rec))
-        return;
-    struct oracle_watch w = {.arg = rec, .run_begin = rec_run_begin, .event = rec_event,
-                             .step_begin = rec_step_begin, .step_end = rec_step_end,
-                             .run_end = rec_run_end};
-    oracle_watch(orc, &w);
-}
-
 static int bad_input(const struct compare_options *o, const char *err)
 {
     fprintf(stderr, "vmsim compare: %s\n", err);
@@ -285,6 +256,80 @@ static int bad_input(const struct compare_options *o, const char *err)
         printf("}\n");
     }
     return CLI_USAGE;
+}
+
+/* ---- the report (--html) and the pictures: the vmsim side, step by step ---- */
+
+/* The scenario runs on one machine; its steps are the calls. */
+#define COMPARE_MACHINE 1
+
+struct watchers {
+    struct report *page; /* --html, or NULL */
+    struct record *rec;  /* the picture options, or NULL */
+    int ready;           /* the setup is over: events from now on are the steps' */
+};
+
+static void watch_event(void *arg, const struct vms_event *ev)
+{
+    struct watchers *ws = arg;
+    if (ws->page)
+        report_event(ws->page, ev);
+    if (ws->rec && ws->ready)
+        record_event(ws->rec, ev);
+}
+
+static void watch_ready(void *arg, vms_machine *m)
+{
+    struct watchers *ws = arg;
+    ws->ready = 1;
+    if (!ws->page)
+        return;
+    report_machine_begin(ws->page, m, COMPARE_MACHINE);
+    report_set_current(ws->page, m);
+}
+
+/* The operation's name: the first word after an "@N" process prefix. */
+static void op_name(const char *call, char *op, size_t size)
+{
+    const char *name = call[0] == '@' ? strchr(call, ' ') : call;
+    snprintf(op, size, "%s", name ? name + (*name == ' ') : call);
+    op[strcspn(op, " ")] = '\0';
+}
+
+static void watch_step_begin(void *arg, int step, const char *call, int pid)
+{
+    struct watchers *ws = arg;
+    (void)step;
+    char op[32];
+    op_name(call, op, sizeof(op));
+    if (ws->rec)
+        record_call_begin(ws->rec, COMPARE_MACHINE, pid, op, call);
+}
+
+static void watch_step(void *arg, vms_machine *m, const struct oracle_step *s)
+{
+    struct watchers *ws = arg;
+    if (ws->rec)
+        record_call_end(ws->rec, m, 0, s->vmsim.ret);
+    if (!ws->page)
+        return;
+    char text[512];
+    snprintf(text, sizeof(text), "line %d: %s = %s%s%s", s->line, s->call, s->vmsim.ret,
+             s->vmsim.detail[0] ? " " : "", s->vmsim.detail);
+    int failed = s->vmsim.ret[0] == '-' || strncmp(s->vmsim.ret, "SIG", 3) == 0;
+    char op[32];
+    op_name(s->call, op, sizeof(op));
+    report_call(ws->page, m, op, text, failed);
+    report_set_current(ws->page, m);
+}
+
+static void watch_end(void *arg, vms_machine *m)
+{
+    struct watchers *ws = arg;
+    if (ws->page)
+        report_machine_end(ws->page, m);
+    if (ws->rec)
+        record_snapshot(ws->rec, m, COMPARE_MACHINE, 0, 0);
 }
 
 int compare_main(int argc, char **argv)
@@ -318,10 +363,21 @@ int compare_main(int argc, char **argv)
         oracle_scenario_free(sc);
         return bad_input(&o, err);
     }
-    watch_for_pictures(orc, &rec);
+    struct watchers ws = {.page = o.html ? report_new(o.path) : NULL,
+                          .rec = record_active(&rec) ? &rec : NULL};
+    if (ws.page || ws.rec) {
+        struct oracle_watch w = {.arg = &ws, .event = watch_event, .ready = watch_ready,
+                                 .step = watch_step, .end = watch_end,
+                                 .step_begin = watch_step_begin};
+        oracle_watch(orc, &w);
+    }
     struct oracle_report r;
     int outcome = oracle_replay(orc, sc, &r);
-    int pictures_failed = record_close(&rec, "vmsim compare");
+    if (ws.page && report_save_html(ws.page, o.html, "vmsim compare") && outcome == ORACLE_AGREE)
+        outcome = ORACLE_ERROR;
+    report_free(ws.page);
+    if (record_close(&rec, "vmsim compare") && outcome == ORACLE_AGREE)
+        outcome = ORACLE_ERROR;
     if (o.json)
         print_json(&o, sc, &r);
     else
@@ -329,7 +385,5 @@ int compare_main(int argc, char **argv)
     oracle_report_free(&r);
     oracle_close(orc);
     oracle_scenario_free(sc);
-    if (pictures_failed && outcome == ORACLE_AGREE)
-        return CLI_FAILED;
     return outcome == ORACLE_AGREE ? CLI_OK : outcome == ORACLE_DIFFER ? CLI_FAILED : CLI_USAGE;
 }

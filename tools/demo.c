@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "demo.h"
 #include "record.h"
+#include "report.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -510,11 +511,13 @@ struct demo_options {
     int no_color, keep;
     const char *root;
     struct picture_options pictures;
+    const char *html; /* --html FILE */
 };
 
 static void demo_usage(FILE *out)
 {
-    fprintf(out, "Usage: vmsim demo [--no-color] [--root DIR] [--keep] [PICTURE OPTIONS]\n\n"
+    fprintf(out, "Usage: vmsim demo [--no-color] [--root DIR] [--keep] [--html FILE]\n"
+                 "                  [PICTURE OPTIONS]\n\n"
                  "Maps a file the classic way: open file.txt, fstat, mmap(MAP_SHARED), close,\n"
                  "read it through the pointer, store \"Hi\" through it, munmap. Shows the\n"
                  "page-table walk, the major fault that fills the page cache, the write\n"
@@ -527,6 +530,8 @@ static void demo_usage(FILE *out)
                  "              replaced). Default: a new folder under $TMPDIR or\n"
                  "              /tmp. What the demo created is removed at the end.\n"
                  "  --keep      keep the folder and file.txt (its path goes to stderr)\n"
+                 "  --html FILE also write FILE, one self-contained HTML page of the story:\n"
+                 "              the machine's state after each of its steps (docs/report.md)\n"
                  "  --no-color  never colour the output (also: NO_COLOR set and not empty)\n"
                  "  -h, --help  show this help and exit\n\n"
                  "Pictures of the run (docs/report.md):\n%s",
@@ -559,6 +564,12 @@ static int parse_demo_args(int argc, char **argv, struct demo_options *o)
             o->root = argv[++i];
         } else if (strncmp(a, "--root=", 7) == 0 && a[7]) {
             o->root = a + 7;
+        } else if (strcmp(a, "--html") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0])
+                return usage_error("option needs a file", a);
+            o->html = argv[++i];
+        } else if (strncmp(a, "--html=", 7) == 0 && a[7]) {
+            o->html = a + 7;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             demo_usage(stdout);
             return CLI_OK;
@@ -633,12 +644,30 @@ int demo_main(int argc, char **argv)
         scratch_remove(&scratch);
         return CLI_FAILED;
     }
+    if (opt.html) {
+        d.report = report_new("vmsim demo: a file mapped with mmap");
+        if (!d.report || report_machine_begin(d.report, d.m, 1)) {
+            fprintf(stderr, "vmsim demo: out of memory\n");
+            d.failures++;
+        } else {
+            report_set_current(d.report, d.m);
+        }
+    }
     run_story(&d, &scratch);
+    if (d.report) {
+        demo_report_step(&d);
+        report_machine_end(d.report, d.m);
+    }
     vms_machine_destroy(d.m);
     show_file_at_end(&d, &scratch);
     scratch_remove(&scratch);
     if (record_close(&rec, "vmsim demo"))
         d.failures++;
+    if (d.report) {
+        if (report_save_html(d.report, opt.html, "vmsim demo"))
+            d.failures++;
+        report_free(d.report);
+    }
     if (fflush(stdout) != 0)
         d.failures++;
     return d.failures ? CLI_FAILED : CLI_OK;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct report;
+
 #define PAGE_BYTES ((uint64_t)4096)
 #define RULE_WIDTH 78
 
@@ -40,12 +42,16 @@ struct demo {
     struct vms_stats before; /* counters at the start of the current step */
     int narrate;             /* print trace events as they happen */
     int failures;
+    struct report *report;   /* --html: the page of the story, step by step */
+    char step_title[96];     /* the story's step under way, for the report */
 };
 
 /* ---- output (demo_narrate.c) ---- */
 
 void say(struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void heading(struct demo *d, int number, const char *title);
+/* Ends the report's step of the story's step under way (--html). */
+void demo_report_step(struct demo *d);
 void expect(struct demo *d, int ok, const char *what);
 void set_palette(struct palette *p, int color);
 /* Prints bytes as a C string literal: "Hello\n". */

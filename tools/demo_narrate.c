@@ -7,6 +7,7 @@
  */
 #include "demo.h"
 #include "record.h"
+#include "report.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -24,6 +25,14 @@ void say(struct demo *d, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The report's step for the story's step that ends: the state after it. */
+void demo_report_step(struct demo *d)
+{
+    if (d->report && d->step_title[0])
+        report_call(d->report, d->m, "step", d->step_title, 0);
+    d->step_title[0] = '\0';
+}
+
 void heading(struct demo *d, int number, const char *title)
 {
     demo_chapter_end(d);
@@ -31,6 +40,8 @@ void heading(struct demo *d, int number, const char *title)
         snprintf(d->chapter, sizeof(d->chapter), "%d. %s", number, title);
         d->chapter_begin = record_span_begin(d->rec);
     }
+    demo_report_step(d);
+    snprintf(d->step_title, sizeof(d->step_title), "%d. %s", number, title);
     char text[RULE_WIDTH + 1];
     int n = snprintf(text, sizeof(text), "== %d. %s ", number, title);
     say(d, "\n%s%s", d->c.head, text);
@@ -126,6 +137,8 @@ void on_event(void *arg, const struct vms_event *ev)
     struct demo *d = arg;
     if (d->rec)
         record_event(d->rec, ev);
+    if (d->report)
+        report_event(d->report, ev);
     if (!d->narrate)
         return;
     char line[256];

@@ -1113,7 +1113,8 @@ void report_call(struct report *r, vms_machine *m, const char *name, const char 
     struct open_step *s = &r->cur;
     s->calls++;
     s->failed += failed != 0;
-    step_add_name(s, name); /* names are static strings of the binding */
+    uint32_t id = intern(r, name); /* a copy the report keeps */
+    step_add_name(s, r->oom ? "call" : r->names[id]);
     if (s->calls == 1)
         snprintf(s->text, sizeof(s->text), "%s", text);
     int grouping = r->ncalls > REPORT_DETAILED_CALLS;
