@@ -14,7 +14,6 @@
 
 struct perfetto {
     FILE *out;
-    char *path;
     int records; /* written into the array so far */
 };
 
@@ -25,28 +24,15 @@ static const char header[] = "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"gener
 struct perfetto *perfetto_open(const char *path, char *err, size_t errsize)
 {
     struct perfetto *p = calloc(1, sizeof(*p));
-    char *copy = strdup(path);
-    FILE *out = p && copy ? fopen(path, "w") : NULL;
+    FILE *out = p ? fopen(path, "w") : NULL;
     if (!out) {
-        snprintf(err, errsize, "cannot write %s: %s", path, strerror(p && copy ? errno : ENOMEM));
-        free(copy);
+        snprintf(err, errsize, "cannot write %s: %s", path, strerror(p ? errno : ENOMEM));
         free(p);
         return NULL;
     }
-    *p = (struct perfetto){.out = out, .path = copy};
+    *p = (struct perfetto){.out = out};
     fputs(header, out);
     return p;
-}
-
-int perfetto_restart(struct perfetto *p)
-{
-    FILE *out = freopen(p->path, "w", p->out);
-    p->out = out;
-    p->records = 0;
-    if (!out)
-        return -1;
-    fputs(header, out);
-    return 0;
 }
 
 int perfetto_close(struct perfetto *p)
@@ -60,7 +46,6 @@ int perfetto_close(struct perfetto *p)
         if (fclose(p->out) != 0)
             rc = -1;
     }
-    free(p->path);
     free(p);
     return rc;
 }

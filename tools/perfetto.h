@@ -27,8 +27,6 @@ struct perfetto;
 /* Creates (truncates) path and writes the header; NULL with the reason in
  * err (snprintf semantics). */
 struct perfetto *perfetto_open(const char *path, char *err, size_t errsize);
-/* Throws away what was written and starts again (a run that is run again). */
-int perfetto_restart(struct perfetto *p);
 /* Ends the JSON and closes the file: 0, or -1 when a write failed. */
 int perfetto_close(struct perfetto *p);
 

@@ -122,13 +122,6 @@ static void forget(struct record *r)
     r->ndrawn = 0;
 }
 
-void record_restart(struct record *r)
-{
-    forget(r);
-    if (r->perfetto && perfetto_restart(r->perfetto))
-        r->failed = 1;
-}
-
 static void draw_timelines(struct record *r);
 
 int record_close(struct record *r, const char *tool)

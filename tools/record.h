@@ -76,8 +76,6 @@ int record_open(struct record *r, const struct picture_options *o, char *err, si
 /* Writes what is written at the end and frees r: 0, or -1 after a failed
  * write (the message on stderr, prefixed by tool). */
 int record_close(struct record *r, const char *tool);
-/* Forgets the run so far (the oracle runs a scenario again). */
-void record_restart(struct record *r);
 int record_active(const struct record *r);
 /* Draws machine `number`'s state now (--dot, --svg), once per machine: the
  * tools call it when a machine ends, or at the moment that shows the most.

@@ -115,7 +115,7 @@ static double legend(struct svg *s, double x, double y, const char *fill, const 
 {
     box(s, x, y - 10, 12, 12, fill, "#000000", NULL);
     label(s, x + 16, y, 11, "start", VIEW_BLACK, "%s", words);
-    return x + 28 + 7.0 * (double)strlen(words);
+    return x + 30 + 7.5 * (double)strlen(words);
 }
 
 /* ---- the address space ---- */
@@ -271,9 +271,9 @@ static void frame_box(struct svg *s, vms_machine *m, uint64_t pfn, double x, dou
     char tip[96];
     snprintf(tip, sizeof(tip), "frame 0x%" PRIx64 ": %s, mapped by %d PTEs", pfn, owner,
              known ? fi.mapcount : 0);
-    box(s, x, y, 170, 26, fill, "#000000", tip);
-    label(s, x + 6, y + 17, 11, "start", view_text_on(fill), "frame 0x%" PRIx64 " %s x%d", pfn,
-          owner, known ? fi.mapcount : 0);
+    box(s, x, y, 210, 26, fill, "#000000", tip);
+    label(s, x + 6, y + 17, 11, "start", view_text_on(fill), "frame 0x%" PRIx64 " %s, mapped %d",
+          pfn, owner, known ? fi.mapcount : 0);
 }
 
 static int pt_entry(struct svg *s, struct pt_layout *l, vms_machine *m, const struct view_table *tb,
@@ -357,7 +357,7 @@ int svg_write_pgtable(FILE *out, vms_machine *m, vms_task *t, const char *title,
     if (rc)
         return rc;
     struct svg s;
-    if ((rc = svg_begin(&s, (v.levels + 1) * PT_COL - 60 + 20))) {
+    if ((rc = svg_begin(&s, v.levels * PT_COL + 230))) {
         view_tables_free(&v);
         return rc;
     }
