@@ -69,5 +69,13 @@ names "cannot write /nonexistent-dir/t.json" "$err"
 run 1 demo --perfetto /nonexistent-dir/t.json
 names "cannot write /nonexistent-dir/t.json" "$err"
 [ -s "$out" ] && fail "vmsim demo ran although its --perfetto file cannot be written"
+for opt in --dot --svg; do
+    run 1 demo "$opt" /nonexistent-dir/sub
+    names "cannot make the folder /nonexistent-dir/sub" "$err"
+done
+for cmd in run demo compare; do
+    run 2 "$cmd" --walk 12z
+    names "--walk 12z: not an address" "$err"
+done
 echo "commands: $(echo $commands)"
 [ "$failures" -eq 0 ]

@@ -31,7 +31,7 @@ struct record;
 
 struct demo {
     FILE *out;
-    struct record *rec;      /* the pictures of the run (--perfetto), or NULL */
+    struct record *rec;      /* the pictures of the run (--perfetto, --dot, --svg), or NULL */
     uint64_t chapter_begin;  /* its tick */
     char chapter[RULE_WIDTH]; /* the chapter in progress, "" before the first */
     struct palette c;

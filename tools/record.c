@@ -42,6 +42,18 @@ static const struct option_name option_names[] = {
     {"--walk", offsetof(struct picture_options, walk), "an address"},
 };
 
+/* 0 and *va, or -1: not a whole number below 2^64 (no sign). */
+static int parse_address(const char *text, vms_addr *va)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno || *end || !*text || text[0] == '-' || text[0] == '+' || text[0] == ' ')
+        return -1;
+    *va = v;
+    return 0;
+}
+
 int picture_option(int argc, char **argv, int *i, struct picture_options *o, const char *tool)
 {
     const char *a = argv[*i];
@@ -59,6 +71,13 @@ int picture_option(int argc, char **argv, int *i, struct picture_options *o, con
         }
         if (!value || !*value) {
             fprintf(stderr, "%s: %s needs %s\nTry '%s --help'.\n", tool, n->name, n->needs, tool);
+            return -1;
+        }
+        vms_addr ignored;
+        if (n->offset == offsetof(struct picture_options, walk) && parse_address(value, &ignored)) {
+            fprintf(stderr, "%s: --walk %s: not an address (0x7ffff7ffe000, or decimal)\n"
+                            "Try '%s --help'.\n",
+                    tool, value, tool);
             return -1;
         }
         memcpy((char *)o + n->offset, &value, sizeof(value));
@@ -84,16 +103,11 @@ int record_open(struct record *r, const struct picture_options *o, char *err, si
 {
     *r = (struct record){.opt = *o};
     if (o->walk) {
-        char *end;
-        errno = 0;
-        unsigned long long va = strtoull(o->walk, &end, 0);
-        if (errno || *end || o->walk[0] == '-') {
-            snprintf(err, errsize, "--walk %s: not an address (0x7ffff7ffe000 or a decimal number)",
-                     o->walk);
+        if (parse_address(o->walk, &r->walk)) {
+            snprintf(err, errsize, "--walk %s: not an address (0x7ffff7ffe000, or decimal)", o->walk);
             return -1;
         }
         r->has_walk = 1;
-        r->walk = va;
     }
     if ((o->dot && make_dir(o->dot, err, errsize)) || (o->svg && make_dir(o->svg, err, errsize)))
         return -1;
@@ -330,10 +344,16 @@ static void draw_file(struct record *r, const char *dir, unsigned machine, int p
                       const char *title, int has_walk, vms_addr walk)
 {
     char path[4096];
+    int n;
     if (pid)
-        snprintf(path, sizeof(path), "%s/machine-%u-task-%d-%s.%s", dir, machine, pid, what, ext);
+        n = snprintf(path, sizeof(path), "%s/machine-%u-task-%d-%s.%s", dir, machine, pid, what, ext);
     else
-        snprintf(path, sizeof(path), "%s/machine-%u-%s.%s", dir, machine, what, ext);
+        n = snprintf(path, sizeof(path), "%s/machine-%u-%s.%s", dir, machine, what, ext);
+    if (n < 0 || (size_t)n >= sizeof(path)) { /* never a file of a cut name */
+        fprintf(stderr, "cannot write into %s: the path is too long\n", dir);
+        r->failed = 1;
+        return;
+    }
     FILE *out = fopen(path, "w");
     int rc = out ? fn(out, m, t, title, has_walk, walk) : -errno;
     if (out && fclose(out) != 0 && !rc)
@@ -443,7 +463,12 @@ static void draw_timelines(struct record *r)
         if (!first)
             continue;
         char path[4096], title[64];
-        snprintf(path, sizeof(path), "%s/machine-%u-timeline.svg", r->opt.svg, machine);
+        int n = snprintf(path, sizeof(path), "%s/machine-%u-timeline.svg", r->opt.svg, machine);
+        if (n < 0 || (size_t)n >= sizeof(path)) {
+            fprintf(stderr, "cannot write into %s: the path is too long\n", r->opt.svg);
+            r->failed = 1;
+            return;
+        }
         snprintf(title, sizeof(title), "machine %u: timeline", machine);
         FILE *out = fopen(path, "w");
         int rc = out ? svg_write_timeline(out, r->calls, r->ncalls, machine, title) : -errno;

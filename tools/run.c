@@ -5,7 +5,9 @@
  * arguments and results, and under it every event the call raised, in the
  * library's words (vms_event_format), as `vmsim demo` prints them. --json
  * writes one JSON object per line instead (docs/events.md), --quiet nothing,
- * --stats each machine's counters when it ends. Every machine the script
+ * --stats each machine's counters when it ends; --html a page of the run,
+ * and the picture options (record.h) its timeline and drawings of each
+ * machine's last state. Every machine the script
  * made is destroyed at the end, even after an error, so no dirty file page
  * is lost. Exit status: 0, or 1 after a script error or a failed expectation.
  */
