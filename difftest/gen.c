@@ -83,6 +83,7 @@ struct dt_gen {
     unsigned kinds, features;
     int fd_tables[DT_MAX_PROCS][GEN_FDS]; /* per process; -1: closed */
     int *fd_name;                         /* the table of the process at hand */
+    unsigned char fd_append[DT_MAX_PROCS][GEN_FDS]; /* opened with O_APPEND */
     int64_t size[DT_NNAMES];
     int alive[DT_MAX_PROCS];
     int nprocs; /* made so far */
@@ -580,14 +581,16 @@ static void gen_open(struct dt_gen *g, struct dt_op *op)
  * depends on the CPU's string-copy microcode (rep movsb moves bytes on some
  * CPUs, 64-byte chunks on others), not on the kernel: the generator leaves
  * such copies out (docs/fidelity.md). read() and write() positions are not
- * followed, so for them any mapping of the file under the buffer counts. */
+ * followed, nor is the end of file where an O_APPEND descriptor writes (even
+ * with pwrite), so for them any mapping of the file under the buffer counts. */
 static int copy_overlaps_itself(const struct dt_gen *g, const struct dt_maps *now,
                                 const struct dt_op *op)
 {
     int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
     if (name < 0 || op->abs || op->len == 0 || op->len > DT_WINDOW_SIZE || op->off < 0)
         return 0;
-    int positioned = op->kind == DT_PREAD || op->kind == DT_PWRITE;
+    int appends = op->kind != DT_PREAD && op->kind != DT_READ && g->fd_append[g->cur][op->fd];
+    int positioned = (op->kind == DT_PREAD || op->kind == DT_PWRITE) && !appends;
     for (int i = 0; i < now->n; i++) {
         const struct dt_vma *v = &now->v[i];
         if (strcmp(v->name, dt_file_names[name]) != 0 || v->end <= op->addr ||
@@ -905,6 +908,7 @@ static void observe_process(struct dt_gen *g, const struct dt_op *op, const stru
     if (op->kind == DT_FORK && r->ret > 0 && r->ret < DT_MAX_PROCS) {
         int k = (int)r->ret;
         memcpy(g->fd_tables[k], g->fd_tables[op->proc], sizeof(g->fd_tables[k]));
+        memcpy(g->fd_append[k], g->fd_append[op->proc], sizeof(g->fd_append[k]));
         g->alive[k] = 1;
         g->nprocs = k + 1;
         if (chance(g, 50))
@@ -925,6 +929,7 @@ void gen_observe(struct dt_gen *g, const struct dt_op *op, const struct dt_resul
     case DT_OPEN:
         if (r->ret >= 0 && r->ret < GEN_FDS) {
             g->fd_name[r->ret] = op->name;
+            g->fd_append[op->proc][r->ret] = (op->flags & O_APPEND) != 0;
             if (op->flags & O_TRUNC)
                 g->size[op->name] = 0;
         }
