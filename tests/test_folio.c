@@ -275,6 +275,35 @@ static void test_fault_maps_no_page_of_a_folio_past_eof(void **state)
     check_fault_maps_nothing_past_eof(*state, "shared", MAP_SHARED);
 }
 
+/* A fault whose PTE table does not exist yet maps around it only if the
+ * first folio it finds ends before the file's last page. Host: a file
+ * written by one 8 KiB write (one order-1 folio), a 5-page shared mapping
+ * alone in its 2 MiB: a load of page 2 raises SIGBUS and maps neither page;
+ * with a third page written after it, a load of page 3 maps pages 0-2. */
+static void test_fault_past_eof_maps_around_only_below_the_last_folio(void **state)
+{
+    struct env *e = *state;
+    for (int third = 0; third <= 1; third++) {
+        char name[16];
+        snprintf(name, sizeof(name), "eof%d", third);
+        int fd = new_file(e, name);
+        write_at(e, fd, 0, 2 * PG);
+        if (third)
+            write_at(e, fd, 2 * PG, PG);
+        vms_addr map = BASE + (vms_addr)third * (2ULL << 20);
+        assert_int_equal(vms_mmap(e->t, map, 5 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
+                         (int64_t)map);
+        uint8_t byte;
+        assert_int_equal(vms_load(e->t, map + (vms_addr)(2 + third) * PG, &byte, 1), SIGBUS);
+        for (int page = 0; page < 5; page++) {
+            struct vms_walk w;
+            int rc = vms_walk(e->t, map + (vms_addr)page * PG, &w);
+            assert_int_equal(rc == 0 && w.present, third && page <= 2);
+        }
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
 /* The disk the values below were measured on reads ahead 8 MiB (a first
  * read of 3 pages opens a 16-page window; with 128 KiB it would be 8). */
 static void use_disk_of_the_measuring_host(struct env *e)
@@ -1132,6 +1161,7 @@ int main(void)
         T(test_write_folio_fits_between_cached_pages),
         T(test_write_faults_in_the_source_of_its_whole_folio),
         T(test_fault_maps_no_page_of_a_folio_past_eof),
+    T(test_fault_past_eof_maps_around_only_below_the_last_folio),
         T(test_window_meeting_a_cached_page_near_eof_keeps_no_marker),
         T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
