@@ -1020,8 +1020,10 @@ static int reserve_block(struct address_space *as, uint64_t index)
 }
 
 /* ext4's page_mkwrite reserves the blocks of the whole folio, those before
- * the end of the file. A page already block-mapped has its block (vms_check
- * holds it to that), so a folio's later faults only test its flags. */
+ * the end of the file, and dirties their buffers (block_commit_write over
+ * the folio): a page of it that a later punch keeps then holds the folio
+ * whole. A page already block-mapped has its block (vms_check holds it to
+ * that), so a folio's later faults only test its flags. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
@@ -1034,9 +1036,12 @@ int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
     uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
     for (uint32_t i = 0; !err && i < nr; i++) {
         struct page *p = &m->pm.pages[head + i];
-        if (!(p->flags & PG_mapped_bh) && p->index < size_pages(as) &&
-            !(err = reserve_block(as, p->index)))
+        if (p->index >= size_pages(as))
+            continue;
+        if (!(p->flags & PG_mapped_bh) && !(err = reserve_block(as, p->index)))
             p->flags |= PG_mapped_bh;
+        if (!err)
+            p->flags |= PG_dirty_bh;
     }
     return err;
 }

@@ -304,6 +304,38 @@ static void test_fault_past_eof_maps_around_only_below_the_last_folio(void **sta
     }
 }
 
+/* A store through a shared mapping dirties the buffers of its whole folio
+ * (ext4's page_mkwrite), so a hole punched in one page of it cannot split
+ * it, and a later store to the other page reserves the punched block again.
+ * Host: a 13-page file whose pages 2-3 are one clean order-1 folio (a
+ * failed write of 12 KiB at 0x206d made it), a store to page 3, MADV_REMOVE
+ * of page 3, a store to page 2, fsync: blocks 2 and 3 hold data; without
+ * the first store the punch splits the folio and block 3 stays a hole. */
+static void test_store_dirties_its_whole_folio_against_a_punch(void **state)
+{
+    struct env *e = *state;
+    for (int first_store = 0; first_store <= 1; first_store++) {
+        char name[16];
+        snprintf(name, sizeof(name), "punch%d", first_store);
+        int fd = new_file(e, name);
+        vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+        assert_int_equal(vms_pwrite(e->t, fd, bad, 0x3000, 0x206d), -EFAULT);
+        assert_int_equal(vms_pwrite(e->t, fd, bad, 0x1000, 0xd000), -EFAULT);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_layout(e, fd, 13, "2:o1");
+        int64_t map = vms_mmap(e->t, 0, 4 * PG, RW, MAP_SHARED, fd, 0);
+        assert_true(map > 0);
+        if (first_store)
+            tu_store_byte(e->t, (vms_addr)map + 3 * PG, 0x7a);
+        assert_int_equal(vms_madvise(e->t, (vms_addr)map + 3 * PG, PG, MADV_REMOVE), 0);
+        tu_store_byte(e->t, (vms_addr)map + 2 * PG, 0x7b);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), (int64_t)(2 * PG));
+        assert_int_equal(vms_lseek(e->t, fd, 2 * PG, SEEK_HOLE), (int64_t)((first_store ? 4 : 3) * PG));
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
 /* The disk the values below were measured on reads ahead 8 MiB (a first
  * read of 3 pages opens a 16-page window; with 128 KiB it would be 8). */
 static void use_disk_of_the_measuring_host(struct env *e)
@@ -1171,6 +1203,7 @@ int main(void)
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
+    T(test_store_dirties_its_whole_folio_against_a_punch),
     T(test_shared_write_fault_maps_the_whole_folio),
     T(test_hugepage_miss_reads_the_whole_block),
     T(test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped),
