@@ -81,6 +81,7 @@
 struct dt_gen {
     uint64_t rng;
     unsigned kinds, features;
+    int64_t max_file_bytes; /* the host filesystem's s_maxbytes: offsets at its edge */
     int fd_tables[DT_MAX_PROCS][GEN_FDS]; /* per process; -1: closed */
     int *fd_name;                         /* the table of the process at hand */
     unsigned char fd_append[DT_MAX_PROCS][GEN_FDS]; /* opened with O_APPEND */
@@ -121,6 +122,9 @@ struct dt_gen *gen_create(uint64_t seed, const struct dt_config *cfg)
     g->rng = seed * UINT64_C(0x2545f4914f6cdd1d) + 1;
     g->kinds = cfg->kinds;
     g->features = cfg->features;
+    g->max_file_bytes = cfg->profile && cfg->profile->max_file_bytes
+                            ? (int64_t)cfg->profile->max_file_bytes
+                            : INT64_C(0xffffffff000); /* ext4 with 4 KiB blocks */
     memset(g->fd_tables, 0xff, sizeof(g->fd_tables)); /* -1: closed */
     g->fd_name = g->fd_tables[0];
     g->alive[0] = 1;
@@ -299,7 +303,6 @@ static int64_t pick_file_off(struct dt_gen *g, int name)
 /* ---- arguments at the edges of their range (see the opening comment) ---- */
 
 #define PAGE_ALIGNED_MAX (UINT64_MAX - DT_PAGE + 1)
-#define S_MAXBYTES INT64_C(0xffffffff000) /* ext4 with 4 KiB blocks */
 #define MAX_RW UINT64_C(0x7ffff000)       /* MAX_RW_COUNT */
 
 static const uint64_t far_addrs[] = {
@@ -407,9 +410,9 @@ static void edge_range(struct dt_gen *g, struct dt_op *op)
 
 static void edge_io(struct dt_gen *g, struct dt_op *op)
 {
-    static const int64_t read_offs[] = {INT64_MAX, INT64_MAX - 4095, S_MAXBYTES, S_MAXBYTES - 1,
-                                        S_MAXBYTES + 1, INT64_C(0x7fffffff00000000), -1};
-    static const int64_t write_offs[] = {INT64_MAX, INT64_MAX - 4095, S_MAXBYTES, S_MAXBYTES + 1,
+    const int64_t read_offs[] = {INT64_MAX, INT64_MAX - 4095, g->max_file_bytes, g->max_file_bytes - 1,
+                                        g->max_file_bytes + 1, INT64_C(0x7fffffff00000000), -1};
+    const int64_t write_offs[] = {INT64_MAX, INT64_MAX - 4095, g->max_file_bytes, g->max_file_bytes + 1,
                                          INT64_C(0x7fffffff00000000), -1, INT64_MIN};
     int writes = op->kind == DT_WRITE || op->kind == DT_PWRITE;
     uint64_t r = below(g, 100);
@@ -668,7 +671,7 @@ static void gen_ftruncate(struct dt_gen *g, const struct dt_maps *now, struct dt
     op->off = sizes[below(g, 8)];
     if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 4))
         op->off = chance(g, 50) ? -1 : INT64_C(1) << 62;
-    static const int64_t edges[] = {INT64_MAX, INT64_MIN, S_MAXBYTES + 1};
+    const int64_t edges[] = {INT64_MAX, INT64_MIN, g->max_file_bytes + 1};
     if (edge(g, 6))
         op->off = PICK(g, edges);
     int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
@@ -694,7 +697,7 @@ static void gen_lseek(struct dt_gen *g, struct dt_op *op)
     }
     if (edge(g, 10)) {
         /* no position a later write could grow a file from (s_maxbytes - 1) */
-        static const int64_t offs[] = {INT64_MAX, INT64_MIN, S_MAXBYTES, S_MAXBYTES + 1, -1,
+        const int64_t offs[] = {INT64_MAX, INT64_MIN, g->max_file_bytes, g->max_file_bytes + 1, -1,
                                        INT64_C(0x7ffffffffffff000)};
         static const int whences[] = {-1, 5, 6, 8, INT32_MAX, INT32_MIN};
         if (chance(g, 60))
