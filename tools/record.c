@@ -46,9 +46,11 @@ static const struct option_name option_names[] = {
 static int parse_address(const char *text, vms_addr *va)
 {
     char *end;
+    int hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
     errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
-    if (errno || *end || !*text || text[0] == '-' || text[0] == '+' || text[0] == ' ')
+    unsigned long long v = strtoull(text, &end, hex ? 16 : 10); /* a leading 0 is not octal */
+    if (errno || *end || !*text || text[0] == '-' || text[0] == '+' || text[0] == ' ' ||
+        (hex && !text[2]))
         return -1;
     *va = v;
     return 0;
