@@ -201,7 +201,7 @@
   /* ---- 1. address spaces ---- */
 
   function mapsLine(v) {
-    const [s, e, kind, prot, shared, flags, off, maj, min, ino, name, , , , gate] = v;
+    const [s, e, , , shared, flags, off, maj, min, ino, name] = v;
     const f = Number(flags);
     const perms = (f & 1 ? 'r' : '-') + (f & 2 ? 'w' : '-') + (f & 4 ? 'x' : '-') + (shared ? 's' : 'p');
     let line = pageHex(s).padStart(8, '0') + '-' + pageHex(e).padStart(8, '0') + ' ' + perms + ' ' +
@@ -209,12 +209,12 @@
       min.toString(16).padStart(2, '0') + ' ' + ino + ' ';
     const nm = M.names[name] || '';
     if (nm) line = line.padEnd(73, ' ') + nm;
-    return line + (gate ? '' : '');
+    return line;
   }
   function vmaText(v, pids) {
     const bytes = (v[1] - v[0]) * 4096;
     return mapsLine(v) + '\n' + KIND_TEXT[v[2]] + ', ' + size(bytes) + (v[11] ? ', guard pages installed' : '') +
-      (v[14] ? '\nthe vsyscall page: in no process\'s VMA tree' : '\nVMA tree node: ' + (v[12] ? 'red' : 'black') + ', depth ' + v[13]) +
+      (v[12] ? '\nthe vsyscall page: in no process\'s VMA tree' : '') +
       (pids ? '\nprocess ' + pids : '');
   }
   function segWidth(v) { return Math.round(18 + 9 * Math.log2(v[1] - v[0])); }
@@ -228,7 +228,7 @@
       const vmas = sortedVmas(mm);
       const box = el('section', { 'aria-label': 'Address space of process ' + key });
       let total = 0;
-      for (const v of vmas) if (!v[14]) total += (v[1] - v[0]) * 4096;
+      for (const v of vmas) if (!v[12]) total += (v[1] - v[0]) * 4096;
       box.append(el('h3', { text: 'Process ' + key + (pids.length > 1 ? ' (tasks ' + pids.join(', ') + ')' : '') + ': ' + vmas.length + ' VMAs, ' + size(total) + ' mapped' }));
       box.append(drawStrip(key, vmas, st, pids.join(', ')));
       root.append(box);
@@ -363,7 +363,7 @@
         const e = t ? t.entries.get(idx) : undefined;
         steps.push(names[l] + '[' + idx + ']' + (e === undefined ? ' empty: the walk stops' : ' = ' + e.toString(16).padStart(16, '0')));
         const node = box && box.querySelector(':scope > .pt-entries > [data-idx="' + idx + '"]');
-        if (node) { node.classList.add('hl'); if (node.tagName === 'DETAILS') node.open = true; }
+        if (node) { node.classList.add('hl'); if (node.buildChild) { node.buildChild(); node.open = true; } }
         if (e === undefined || !(e & 1n)) break;
         if (l === 1) { steps.push('frame ' + hex(Number((e >> 12n) & 0xffffffffffn)) + ', physical address ' + hex(Number((e & 0xffffffffff000n) | (va & 4095n)))); break; }
         pfn = Number((e >> 12n) & 0xffffffffffn);
@@ -408,12 +408,14 @@
     const det = el('details', { class: 'pt-entry', 'data-idx': String(idx), role: 'treeitem' });
     const sum = el('summary', {}, label, bitsEl(e), tail + '  va 0x' + va.toString(16) + (changed ? '  (changed)' : ''));
     det.append(sum);
-    det.addEventListener('toggle', () => {
-      if (det.open && !det.querySelector(':scope > .pt-table')) {
+    /* The table below is drawn when first opened: a large tree stays small. */
+    det.buildChild = () => {
+      if (!det.querySelector(':scope > .pt-table')) {
         const child = Number(d.pfn);
         det.append(tableBox(mm, child, mm.tables.get(child), names, st));
       }
-    });
+    };
+    det.addEventListener('toggle', () => { if (det.open) det.buildChild(); });
     return det;
   }
 

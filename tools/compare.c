@@ -299,7 +299,8 @@ int compare_main(int argc, char **argv)
     }
     if (o.profile && !o.json)
         oracle_print_profile(orc, stdout);
-    struct report *page = o.html ? report_new(o.path) : NULL;
+    const char *slash = strrchr(o.path, '/'); /* the page is titled by the file's name */
+    struct report *page = o.html ? report_new(slash ? slash + 1 : o.path) : NULL;
     if (page) {
         struct oracle_watch w = {.arg = page, .event = watch_event, .ready = watch_ready,
                                  .step = watch_step, .end = watch_end};

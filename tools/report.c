@@ -110,8 +110,7 @@ struct vma_rec {
     uint64_t start, end, flags, offset, ino;
     uint32_t name;
     uint16_t dev_major, dev_minor;
-    uint8_t kind, prot, shared, guards, red, gate;
-    int depth;
+    uint8_t kind, prot, shared, guards, gate;
 };
 
 struct pt_rec {
@@ -366,8 +365,7 @@ static int collect_vma(void *arg, const struct vms_vma_info *vi)
         .start = vi->start, .end = vi->end, .flags = vi->vm_flags, .offset = vi->offset,
         .ino = vi->ino, .name = intern(w->r, vi->name), .dev_major = (uint16_t)vi->dev_major,
         .dev_minor = (uint16_t)vi->dev_minor, .kind = (uint8_t)vi->kind, .prot = (uint8_t)vi->prot,
-        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .red = (uint8_t)vi->red,
-        .gate = (uint8_t)vi->gate, .depth = vi->depth};
+        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .gate = (uint8_t)vi->gate};
     return 0;
 }
 
@@ -376,17 +374,16 @@ static int vma_same(const struct vma_rec *a, const struct vma_rec *b)
     return a->start == b->start && a->end == b->end && a->flags == b->flags &&
            a->offset == b->offset && a->ino == b->ino && a->name == b->name &&
            a->dev_major == b->dev_major && a->dev_minor == b->dev_minor && a->kind == b->kind &&
-           a->prot == b->prot && a->guards == b->guards && a->red == b->red &&
-           a->depth == b->depth;
+           a->prot == b->prot && a->guards == b->guards;
 }
 
 static void write_vma(struct sbuf *b, const struct vma_rec *v)
 {
     sb_printf(b,
               "[%" PRIu64 ",%" PRIu64 ",%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%u,%u,%" PRIu64
-              ",%u,%u,%u,%d,%u]",
+              ",%u,%u,%u]",
               v->start >> 12, v->end >> 12, v->kind, v->prot, v->shared, v->flags, v->offset,
-              v->dev_major, v->dev_minor, v->ino, v->name, v->guards, v->red, v->depth, v->gate);
+              v->dev_major, v->dev_minor, v->ino, v->name, v->guards, v->gate);
 }
 
 /* Both lists are in address order: a merge by start address. Writes
@@ -673,7 +670,9 @@ static uint64_t diff_cpus(struct mach *mc, struct sbuf *b, int *wrote)
         struct vms_cpu_info ci;
         if (vms_cpu_info(mc->m, c, &ci))
             continue;
-        if (memcmp(&ci, &mc->cpu[c], sizeof(ci)) == 0 && mc->cpu[c].pid != -1)
+        const struct vms_cpu_info *was = &mc->cpu[c];
+        if (ci.pid == was->pid && ci.pcid == was->pcid && ci.cr3_pa == was->cr3_pa &&
+            ci.lazy == was->lazy)
             continue;
         mc->cpu[c] = ci;
         if (first)
@@ -685,6 +684,12 @@ static uint64_t diff_cpus(struct mach *mc, struct sbuf *b, int *wrote)
         sb_putc(b, ']');
     *wrote = !first;
     return mc->ncpus;
+}
+
+static int frame_same(const struct frame_rec *a, const struct frame_rec *b)
+{
+    return a->owner == b->owner && a->flags == b->flags && a->mapcount == b->mapcount &&
+           a->refcount == b->refcount;
 }
 
 static struct frame_rec frame_now(vms_machine *m, uint64_t pfn)
@@ -705,15 +710,14 @@ static uint64_t diff_frames(struct mach *mc, struct sbuf *b, int *wrote)
     uint64_t pfn = 0;
     while (pfn < mc->hw) {
         struct frame_rec now = frame_now(mc->m, pfn);
-        if (memcmp(&now, &mc->frames[pfn], sizeof(now)) == 0) {
+        if (frame_same(&now, &mc->frames[pfn])) {
             pfn++;
             continue;
         }
         uint64_t n = 0;
         for (; pfn + n < mc->hw; n++) {
             struct frame_rec f = n ? frame_now(mc->m, pfn + n) : now;
-            if (memcmp(&f, &now, sizeof(f)) != 0 ||
-                memcmp(&f, &mc->frames[pfn + n], sizeof(f)) == 0)
+            if (!frame_same(&f, &now) || frame_same(&f, &mc->frames[pfn + n]))
                 break;
             mc->frames[pfn + n] = f;
         }
@@ -1045,9 +1049,10 @@ static void step_close(struct report *r, int force_state)
         }
         if (force_state || mc->need_state || mc->credit >= mc->last_cost) {
             mc->need_state = 0;
-            uint64_t cost = take_state(r, mc, b);
-            mc->credit = mc->credit >= mc->last_cost ? mc->credit - mc->last_cost : 0;
-            mc->last_cost = cost;
+            /* The calls since the last state pay for this one: the work
+             * per call stays bounded however large the state. */
+            mc->last_cost = take_state(r, mc, b);
+            mc->credit = 0;
         }
     }
     sb_putc(b, '}');
