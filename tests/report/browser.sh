@@ -12,6 +12,8 @@ chromium=$2
 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # file:// URLs need an absolute path
+rm -f "$out"/report-*.png "$out/known-check.dom"
 page="$out/known.html"
 "$vmsim" run --quiet --html "$page" "$here/known.lua"
 
