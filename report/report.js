@@ -54,13 +54,27 @@
     if (!mm) { mm = { vmas: new Map(), sorted: null, tables: new Map() }; st.mms.set(key, mm); }
     return mm;
   }
-  function applyRuns(entries, runs, changed, pfn) {
-    for (const [i, n, h] of runs) {
-      const e0 = BigInt('0x' + h), step = (e0 & 1n) ? 0x1000n : 0n;
+  /* A table's entries are kept as the runs that built them until a view
+   * reads them: a large tree costs nothing until it is opened. */
+  function newTable(level, va) {
+    const t = { level, va, pending: [], map: new Map() };
+    Object.defineProperty(t, 'entries', { get() {
+      for (const runs of t.pending) applyRuns(t.map, runs);
+      t.pending.length = 0;
+      return t.map;
+    } });
+    return t;
+  }
+  function markRuns(runs, changed, pfn) {
+    for (const [i, n, , stride] of runs)
+      for (let k = 0; k < n && changed.size < 4096; k++) changed.add(pfn + ':' + (i + k * (stride || 1)));
+  }
+  function applyRuns(entries, runs) {
+    for (const [i, n, h, stride] of runs) {
+      const e0 = BigInt('0x' + h), step = (e0 & 1n) ? 0x1000n : 0n, d = stride || 1;
       for (let k = 0; k < n; k++) {
-        const v = e0 + BigInt(k) * step;
-        if (v === 0n) entries.delete(i + k); else entries.set(i + k, v);
-        if (changed) changed.add(pfn + ':' + (i + k));
+        const v = e0 + BigInt(k) * step, at = i + k * d;
+        if (v === 0n) entries.delete(at); else entries.set(at, v);
       }
     }
   }
@@ -72,27 +86,38 @@
     for (const key in d.mm || {}) {
       const mm = mmOf(st, key), x = d.mm[key];
       for (const s of x.vd || []) mm.vmas.delete(s);
-      for (const v of x.vs || []) { mm.vmas.set(v[0], v); if (mark) ch.vmas.add(key + ':' + v[0]); }
+      let prevEnd = 0;
+      for (const c of x.vs || []) {
+        const start = prevEnd + c[0], end = start + c[1], f = c[3];
+        const v = [start, end, c[2], f & 7, (f & 0x80) ? 1 : 0, f, c[5] || 0, c[6] || 0, c[7] || 0, c[8] || 0, c[4] || 0, c[9] || 0, c[10] || 0];
+        prevEnd = end;
+        mm.vmas.set(start, v);
+        if (mark) ch.vmas.add(key + ':' + start);
+      }
       if (x.vd || x.vs) mm.sorted = null;
       for (const p of x.td || []) mm.tables.delete(p);
       for (const [pfn, level, va, patch, runs] of x.ts || []) {
         let t = mm.tables.get(pfn);
-        if (!patch || !t) { t = { level, va, entries: new Map() }; mm.tables.set(pfn, t); }
-        applyRuns(t.entries, runs, mark ? ch.tables : null, pfn);
+        if (!patch || !t) { t = newTable(level, va); mm.tables.set(pfn, t); }
+        t.pending.push(runs); /* expanded when a view reads the table */
+        if (mark) markRuns(runs, ch.tables, pfn);
       }
     }
     for (const [cpu, level, slots] of d.tlb || []) {
       const arr = st.tlb[cpu][level];
+      let slot = 0, vpn = 0, pfn = 0; /* each record: deltas from the one before */
       for (const s of slots) {
-        arr[s[0]] = s.length > 1 ? s : null;
-        if (mark) ch.tlb.add(cpu + ':' + level + ':' + s[0]);
+        slot += s[0];
+        if (s.length > 1) { vpn += s[1]; pfn += s[2]; arr[slot] = [slot, vpn, pfn, s[3] >> 8, s[3] & 255]; }
+        else arr[slot] = null;
+        if (mark) ch.tlb.add(cpu + ':' + level + ':' + slot);
       }
     }
     for (const c of d.cpu || []) st.cpus[c[0]] = c;
     for (const [pfn, n, owner, mc, rc, fl] of d.fr || []) {
       st.owner.fill(owner, pfn, pfn + n); st.mapcount.fill(mc, pfn, pfn + n);
       st.refcount.fill(rc, pfn, pfn + n); st.fflags.fill(fl, pfn, pfn + n);
-      if (mark) for (let k = 0; k < n && k < 4096; k++) ch.frames.add(pfn + k);
+      if (mark) for (let k = 0; k < n && ch.frames.size < 4096; k++) ch.frames.add(pfn + k);
     }
     if (d.hw !== undefined) st.hw = Math.max(st.hw, d.hw);
   }
@@ -178,14 +203,17 @@
 
   /* tooltip for hover and focus */
   const tip = $('tip');
+  /* Hover and keyboard focus show an element's data-tip; one listener for
+   * the whole page, so that thousands of cells cost no handlers. */
   function tipFor(e, text) {
+    e.dataset.tip = text;
     e.setAttribute('aria-label', text.split('\n')[0]);
-    e.addEventListener('mouseenter', (ev) => { tip.textContent = text; tip.hidden = false; move(ev); });
-    e.addEventListener('mousemove', move);
-    e.addEventListener('mouseleave', () => { tip.hidden = true; });
-    e.addEventListener('focus', () => { tip.textContent = text; tip.hidden = false; const r = e.getBoundingClientRect(); place(r.left, r.bottom + 4); });
-    e.addEventListener('blur', () => { tip.hidden = true; });
   }
+  function tipTarget(ev) { return ev.target && ev.target.closest ? ev.target.closest('[data-tip]') : null; }
+  document.addEventListener('mouseover', (ev) => { const e = tipTarget(ev); if (!e) { tip.hidden = true; return; } tip.textContent = e.dataset.tip; tip.hidden = false; move(ev); });
+  document.addEventListener('mousemove', (ev) => { if (!tip.hidden) move(ev); });
+  document.addEventListener('focusin', (ev) => { const e = tipTarget(ev); if (!e) { tip.hidden = true; return; } tip.textContent = e.dataset.tip; tip.hidden = false; const r = e.getBoundingClientRect(); place(r.left, r.bottom + 4); });
+  document.addEventListener('focusout', () => { tip.hidden = true; });
   function move(ev) { place(ev.clientX + 12, ev.clientY + 14); }
   function place(x, y) {
     tip.style.left = Math.min(x, window.innerWidth - tip.offsetWidth - 8) + 'px';
@@ -201,7 +229,7 @@
   /* ---- 1. address spaces ---- */
 
   function mapsLine(v) {
-    const [s, e, kind, prot, shared, flags, off, maj, min, ino, name, , , , gate] = v;
+    const [s, e, , , shared, flags, off, maj, min, ino, name] = v;
     const f = Number(flags);
     const perms = (f & 1 ? 'r' : '-') + (f & 2 ? 'w' : '-') + (f & 4 ? 'x' : '-') + (shared ? 's' : 'p');
     let line = pageHex(s).padStart(8, '0') + '-' + pageHex(e).padStart(8, '0') + ' ' + perms + ' ' +
@@ -209,12 +237,12 @@
       min.toString(16).padStart(2, '0') + ' ' + ino + ' ';
     const nm = M.names[name] || '';
     if (nm) line = line.padEnd(73, ' ') + nm;
-    return line + (gate ? '' : '');
+    return line;
   }
   function vmaText(v, pids) {
     const bytes = (v[1] - v[0]) * 4096;
     return mapsLine(v) + '\n' + KIND_TEXT[v[2]] + ', ' + size(bytes) + (v[11] ? ', guard pages installed' : '') +
-      (v[14] ? '\nthe vsyscall page: in no process\'s VMA tree' : '\nVMA tree node: ' + (v[12] ? 'red' : 'black') + ', depth ' + v[13]) +
+      (v[12] ? '\nthe vsyscall page: in no process\'s VMA tree' : '') +
       (pids ? '\nprocess ' + pids : '');
   }
   function segWidth(v) { return Math.round(18 + 9 * Math.log2(v[1] - v[0])); }
@@ -228,7 +256,7 @@
       const vmas = sortedVmas(mm);
       const box = el('section', { 'aria-label': 'Address space of process ' + key });
       let total = 0;
-      for (const v of vmas) if (!v[14]) total += (v[1] - v[0]) * 4096;
+      for (const v of vmas) if (!v[12]) total += (v[1] - v[0]) * 4096;
       box.append(el('h3', { text: 'Process ' + key + (pids.length > 1 ? ' (tasks ' + pids.join(', ') + ')' : '') + ': ' + vmas.length + ' VMAs, ' + size(total) + ' mapped' }));
       box.append(drawStrip(key, vmas, st, pids.join(', ')));
       root.append(box);
@@ -337,9 +365,9 @@
     root.append(form, out, tree);
     if (!top) { tree.append(el('p', { text: 'No page table.' })); return; }
     tree.append(tableBox(mm, top[0], top[1], names, st));
-    let totalPresent = 0, nt = 0;
-    for (const t of mm.tables.values()) { nt++; for (const e of t.entries.values()) if (e & 1n) totalPresent++; }
-    root.insertBefore(el('p', { class: 'about', text: nt + ' tables, ' + totalPresent + ' present entries in all.' }), tree);
+    const count = [0, 0, 0, 0, 0, 0];
+    for (const t of mm.tables.values()) count[t.level]++;
+    root.insertBefore(el('p', { class: 'about', text: mm.tables.size + ' tables: ' + count.map((n, l) => n ? n + ' ' + names[l] : '').filter(Boolean).reverse().join(', ') + '.' }), tree);
     function doWalk() {
       out.replaceChildren();
       for (const h of tree.querySelectorAll('.hl')) h.classList.remove('hl');
@@ -363,7 +391,7 @@
         const e = t ? t.entries.get(idx) : undefined;
         steps.push(names[l] + '[' + idx + ']' + (e === undefined ? ' empty: the walk stops' : ' = ' + e.toString(16).padStart(16, '0')));
         const node = box && box.querySelector(':scope > .pt-entries > [data-idx="' + idx + '"]');
-        if (node) { node.classList.add('hl'); if (node.tagName === 'DETAILS') node.open = true; }
+        if (node) { node.classList.add('hl'); if (node.buildChild) { node.buildChild(); node.open = true; } }
         if (e === undefined || !(e & 1n)) break;
         if (l === 1) { steps.push('frame ' + hex(Number((e >> 12n) & 0xffffffffffn)) + ', physical address ' + hex(Number((e & 0xffffffffff000n) | (va & 4095n)))); break; }
         pfn = Number((e >> 12n) & 0xffffffffffn);
@@ -408,12 +436,14 @@
     const det = el('details', { class: 'pt-entry', 'data-idx': String(idx), role: 'treeitem' });
     const sum = el('summary', {}, label, bitsEl(e), tail + '  va 0x' + va.toString(16) + (changed ? '  (changed)' : ''));
     det.append(sum);
-    det.addEventListener('toggle', () => {
-      if (det.open && !det.querySelector(':scope > .pt-table')) {
+    /* The table below is drawn when first opened: a large tree stays small. */
+    det.buildChild = () => {
+      if (!det.querySelector(':scope > .pt-table')) {
         const child = Number(d.pfn);
         det.append(tableBox(mm, child, mm.tables.get(child), names, st));
       }
-    });
+    };
+    det.addEventListener('toggle', () => { if (det.open) det.buildChild(); });
     return det;
   }
 
@@ -622,4 +652,7 @@
     mapsLine,
   };
   init();
+  /* When the first view was drawn, in ms from the start of the page's
+   * loading (the load time make bench reports). */
+  document.documentElement.dataset.readyMs = String(Math.round(performance.now()));
 })();

@@ -8,6 +8,9 @@
 # libc6-dev brings libc.a, which the test follow_static links statically.
 # clang and libclang-rt-N-dev (N: clang's version) are optional too: without
 # them the fuzz tests are skipped and `make fuzz` cannot run.
+# chromium is optional: without it the HTML report's browser tests (and
+# `make screenshots`, and the report's load time in `make bench`) are left
+# out.
 set -e
 need=""
 want=""
@@ -21,6 +24,7 @@ command -v python3 >/dev/null 2>&1 || want="$want python3"
 command -v groff >/dev/null 2>&1 || want="$want groff-base"
 command -v man >/dev/null 2>&1 || want="$want man-db"
 command -v dot >/dev/null 2>&1 || want="$want graphviz"
+command -v chromium >/dev/null 2>&1 || want="$want chromium" # the report's browser tests
 # libFuzzer's runtime comes with the clang release: libclang-rt-14-dev for
 # clang 14 (Debian 12).
 fuzz_packages() {

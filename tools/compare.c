@@ -363,7 +363,8 @@ int compare_main(int argc, char **argv)
         oracle_scenario_free(sc);
         return bad_input(&o, err);
     }
-    struct watchers ws = {.page = o.html ? report_new(o.path) : NULL,
+    const char *slash = strrchr(o.path, '/'); /* the page is titled by the file's name */
+    struct watchers ws = {.page = o.html ? report_new(slash ? slash + 1 : o.path) : NULL,
                           .rec = record_active(&rec) ? &rec : NULL};
     if (ws.page || ws.rec) {
         struct oracle_watch w = {.arg = &ws, .event = watch_event, .ready = watch_ready,

@@ -110,8 +110,7 @@ struct vma_rec {
     uint64_t start, end, flags, offset, ino;
     uint32_t name;
     uint16_t dev_major, dev_minor;
-    uint8_t kind, prot, shared, guards, red, gate;
-    int depth;
+    uint8_t kind, prot, shared, guards, gate;
 };
 
 struct pt_rec {
@@ -366,8 +365,7 @@ static int collect_vma(void *arg, const struct vms_vma_info *vi)
         .start = vi->start, .end = vi->end, .flags = vi->vm_flags, .offset = vi->offset,
         .ino = vi->ino, .name = intern(w->r, vi->name), .dev_major = (uint16_t)vi->dev_major,
         .dev_minor = (uint16_t)vi->dev_minor, .kind = (uint8_t)vi->kind, .prot = (uint8_t)vi->prot,
-        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .red = (uint8_t)vi->red,
-        .gate = (uint8_t)vi->gate, .depth = vi->depth};
+        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .gate = (uint8_t)vi->gate};
     return 0;
 }
 
@@ -376,17 +374,24 @@ static int vma_same(const struct vma_rec *a, const struct vma_rec *b)
     return a->start == b->start && a->end == b->end && a->flags == b->flags &&
            a->offset == b->offset && a->ino == b->ino && a->name == b->name &&
            a->dev_major == b->dev_major && a->dev_minor == b->dev_minor && a->kind == b->kind &&
-           a->prot == b->prot && a->guards == b->guards && a->red == b->red &&
-           a->depth == b->depth;
+           a->prot == b->prot && a->guards == b->guards;
 }
 
-static void write_vma(struct sbuf *b, const struct vma_rec *v)
+/* [start, pages, kind, vm_flags, name, offset, dev_major, dev_minor, ino,
+ * guards, gate], trailing zeros left out; start in pages from the end of
+ * the VMA written before it in the same list (the first: from 0). */
+static void write_vma(struct sbuf *b, const struct vma_rec *v, uint64_t *prev_end)
 {
-    sb_printf(b,
-              "[%" PRIu64 ",%" PRIu64 ",%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%u,%u,%" PRIu64
-              ",%u,%u,%u,%d,%u]",
-              v->start >> 12, v->end >> 12, v->kind, v->prot, v->shared, v->flags, v->offset,
-              v->dev_major, v->dev_minor, v->ino, v->name, v->guards, v->red, v->depth, v->gate);
+    uint64_t f[11] = {(v->start - *prev_end) >> 12, (v->end - v->start) >> 12, v->kind, v->flags,
+                      v->name, v->offset, v->dev_major, v->dev_minor, v->ino, v->guards, v->gate};
+    int n = 11;
+    while (n > 4 && f[n - 1] == 0)
+        n--;
+    sb_putc(b, '[');
+    for (int i = 0; i < n; i++)
+        sb_printf(b, "%s%" PRIu64, i ? "," : "", f[i]);
+    sb_putc(b, ']');
+    *prev_end = v->end;
 }
 
 /* Both lists are in address order: a merge by start address. Writes
@@ -396,6 +401,7 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
 {
     size_t i = 0, j = 0;
     int first_d = 1, first_s = 1;
+    uint64_t prev_end = 0;
     struct sbuf sets = {0};
     while (i < nold || j < ncur) {
         if (j >= ncur || (i < nold && old[i].start < cur[j].start)) {
@@ -409,14 +415,14 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
         if (i < nold && old[i].start == cur[j].start) {
             if (!vma_same(&old[i], &cur[j])) {
                 sb_sep(&sets, &first_s);
-                write_vma(&sets, &cur[j]);
+                write_vma(&sets, &cur[j], &prev_end);
             }
             i++;
             j++;
             continue;
         }
         sb_sep(&sets, &first_s);
-        write_vma(&sets, &cur[j]);
+        write_vma(&sets, &cur[j], &prev_end);
         j++;
     }
     if (!first_d)
@@ -431,30 +437,42 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
     b->oom |= sets.oom;
     free(sets.p);
     *wrote = !first_d || !first_s;
-    return nold + ncur;
+    return ncur > nold ? 2 * ncur : 2 * nold;
 }
 
 /* ---- page tables ---- */
 
-/* Runs of entries: [index, count, "hex"]: count entries from index, each the
- * first plus k pages when it is present (consecutive frames, same bits),
- * else all equal. want(i) says which entries to write. */
+/* Runs of entries: [index, count, "hex", stride]: count entries at index,
+ * index + stride, ..., each the first plus k pages when it is present
+ * (consecutive frames, same bits), else all equal; stride 1 is left out.
+ * want(i) says which entries to write; a run steps over the others. */
 static void write_runs(struct sbuf *b, const uint64_t *e, const uint8_t *want)
 {
     int first = 1;
+    uint8_t done[512] = {0};
     sb_putc(b, '[');
-    for (unsigned i = 0; i < 512;) {
-        if (!want[i]) {
-            i++;
+    for (unsigned i = 0; i < 512; i++) {
+        if (!want[i] || done[i])
             continue;
-        }
         uint64_t step = (e[i] & VMS_PTE_P) ? 0x1000 : 0;
-        unsigned n = 1;
-        while (i + n < 512 && want[i + n] && e[i + n] == e[i] + n * step)
+        unsigned stride = 1, n = 1;
+        for (unsigned j = i + 1; j < 512; j++) /* the next wanted entry sets the stride */
+            if (want[j] && !done[j]) {
+                stride = j - i;
+                break;
+            }
+        while (i + n * stride < 512 && want[i + n * stride] && !done[i + n * stride] &&
+               e[i + n * stride] == e[i] + n * step)
             n++;
+        if (n == 1)
+            stride = 1;
+        for (unsigned k = 0; k < n; k++)
+            done[i + k * stride] = 1;
         sb_sep(b, &first);
-        sb_printf(b, "[%u,%u,\"%" PRIx64 "\"]", i, n, e[i]);
-        i += n;
+        if (stride == 1)
+            sb_printf(b, "[%u,%u,\"%" PRIx64 "\"]", i, n, e[i]);
+        else
+            sb_printf(b, "[%u,%u,\"%" PRIx64 "\",%u]", i, n, e[i], stride);
     }
     sb_putc(b, ']');
 }
@@ -493,7 +511,7 @@ static void note_frame(struct mach *mc, uint64_t pfn, uint64_t count)
 static int collect_table(void *arg, const struct vms_pgtable_info *pi)
 {
     struct pt_walk *w = arg;
-    w->work += 16;
+    w->work += 8;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
         struct pt_rec *v = realloc(w->nt, cap * sizeof(*v));
@@ -612,7 +630,10 @@ static int tlb_same(const struct tlb_slot *a, const struct tlb_slot *b)
                          a->bits == b->bits);
 }
 
-/* "tlb": [[cpu, level, [[slot] | [slot, vpn, pfn, pcid, bits], ...]], ...] */
+/* "tlb": [[cpu, level, [[slot] | [slot, vpn, pfn, bits | pcid << 8], ...]], ...],
+ * slot, vpn and pfn each as the difference from the record before it in the
+ * same list (the first: from 0); bits: 1 writable, 2 dirty, 4 executable,
+ * 8 refused by its protection key, 16 user, 32 global. */
 static uint64_t diff_tlbs(struct mach *mc, struct sbuf *b, int *wrote)
 {
     uint64_t work = 0;
@@ -628,6 +649,7 @@ static uint64_t diff_tlbs(struct mach *mc, struct sbuf *b, int *wrote)
             vms_tlb_visit(mc->m, c, collect_tlb, &w);
         for (int l = 0; l < VMS_TLB_NLEVELS && !b->oom; l++) {
             int first_slot = 1;
+            int64_t prev_slot = 0, prev_vpn = 0, prev_pfn = 0; /* slots are deltas from these */
             for (unsigned s = 0; s < mc->geo[l].entries; s++) {
                 const struct tlb_slot *o = &mc->tlb[c][l][s], *n = &w.now[l][s];
                 if (tlb_same(o, n))
@@ -642,16 +664,20 @@ static uint64_t diff_tlbs(struct mach *mc, struct sbuf *b, int *wrote)
                 }
                 first_slot = 0;
                 if (n->valid) {
-                    sb_printf(b, "[%u,%" PRIu64 ",%" PRIu64 ",%u,%u]", s, n->vpn, n->pfn,
-                              n->pcid, n->bits);
+                    sb_printf(b, "[%" PRId64 ",%" PRId64 ",%" PRId64 ",%u]", (int64_t)s - prev_slot,
+                              (int64_t)n->vpn - prev_vpn, (int64_t)n->pfn - prev_pfn,
+                              n->bits | n->pcid << 8);
+                    prev_vpn = (int64_t)n->vpn;
+                    prev_pfn = (int64_t)n->pfn;
                     note_frame(mc, n->pfn, 1);
                 } else {
-                    sb_printf(b, "[%u]", s);
+                    sb_printf(b, "[%" PRId64 "]", (int64_t)s - prev_slot);
                 }
+                prev_slot = s;
             }
             if (!first_slot)
                 sb_puts(b, "]]");
-            work += mc->geo[l].entries / 8;
+            work += mc->geo[l].entries / 64;
         }
         for (int l = 0; l < VMS_TLB_NLEVELS; l++) {
             if (w.now[l]) {
@@ -673,7 +699,9 @@ static uint64_t diff_cpus(struct mach *mc, struct sbuf *b, int *wrote)
         struct vms_cpu_info ci;
         if (vms_cpu_info(mc->m, c, &ci))
             continue;
-        if (memcmp(&ci, &mc->cpu[c], sizeof(ci)) == 0 && mc->cpu[c].pid != -1)
+        const struct vms_cpu_info *was = &mc->cpu[c];
+        if (ci.pid == was->pid && ci.pcid == was->pcid && ci.cr3_pa == was->cr3_pa &&
+            ci.lazy == was->lazy)
             continue;
         mc->cpu[c] = ci;
         if (first)
@@ -685,6 +713,12 @@ static uint64_t diff_cpus(struct mach *mc, struct sbuf *b, int *wrote)
         sb_putc(b, ']');
     *wrote = !first;
     return mc->ncpus;
+}
+
+static int frame_same(const struct frame_rec *a, const struct frame_rec *b)
+{
+    return a->owner == b->owner && a->flags == b->flags && a->mapcount == b->mapcount &&
+           a->refcount == b->refcount;
 }
 
 static struct frame_rec frame_now(vms_machine *m, uint64_t pfn)
@@ -705,15 +739,14 @@ static uint64_t diff_frames(struct mach *mc, struct sbuf *b, int *wrote)
     uint64_t pfn = 0;
     while (pfn < mc->hw) {
         struct frame_rec now = frame_now(mc->m, pfn);
-        if (memcmp(&now, &mc->frames[pfn], sizeof(now)) == 0) {
+        if (frame_same(&now, &mc->frames[pfn])) {
             pfn++;
             continue;
         }
         uint64_t n = 0;
         for (; pfn + n < mc->hw; n++) {
             struct frame_rec f = n ? frame_now(mc->m, pfn + n) : now;
-            if (memcmp(&f, &now, sizeof(f)) != 0 ||
-                memcmp(&f, &mc->frames[pfn + n], sizeof(f)) == 0)
+            if (!frame_same(&f, &now) || frame_same(&f, &mc->frames[pfn + n]))
                 break;
             mc->frames[pfn + n] = f;
         }
@@ -727,7 +760,7 @@ static uint64_t diff_frames(struct mach *mc, struct sbuf *b, int *wrote)
     if (!first)
         sb_putc(b, ']');
     *wrote = !first;
-    return mc->hw / 4;
+    return mc->hw / 32;
 }
 
 /* ---- a whole state ---- */
@@ -1045,9 +1078,10 @@ static void step_close(struct report *r, int force_state)
         }
         if (force_state || mc->need_state || mc->credit >= mc->last_cost) {
             mc->need_state = 0;
-            uint64_t cost = take_state(r, mc, b);
-            mc->credit = mc->credit >= mc->last_cost ? mc->credit - mc->last_cost : 0;
-            mc->last_cost = cost;
+            /* The calls since the last state pay for this one: the work
+             * per call stays bounded however large the state. */
+            mc->last_cost = take_state(r, mc, b);
+            mc->credit = 0;
         }
     }
     sb_putc(b, '}');

@@ -22,9 +22,9 @@
 
 #define REPORT_DETAILED_CALLS 2000 /* calls with a step of their own */
 #define REPORT_GROUP_CALLS 100     /* calls per step after that */
-#define REPORT_EVENT_LINES 20000   /* events kept word for word, in all */
-#define REPORT_STEP_EVENT_LINES 300 /* ... and in one step */
-#define REPORT_CREDIT_PER_CALL 4000 /* state units a call may pay for (see report.c) */
+#define REPORT_EVENT_LINES 5000    /* events kept word for word, in all */
+#define REPORT_STEP_EVENT_LINES 200 /* ... and in one step */
+#define REPORT_CREDIT_PER_CALL 500  /* state units a call may pay for (see report.c) */
 
 struct report;
 

@@ -227,7 +227,8 @@ int run_main(int argc, char **argv)
     if (parsed)
         return parsed;
     teller_init(&r.tell, stdout, r.opt.mode, r.opt.stats, cli_use_color(stdout, r.opt.no_color));
-    if (r.opt.html && !(r.report = report_new(r.opt.script))) {
+    const char *slash = strrchr(r.opt.script, '/'); /* the page is titled by the file's name */
+    if (r.opt.html && !(r.report = report_new(slash ? slash + 1 : r.opt.script))) {
         fprintf(stderr, "vmsim run: out of memory\n");
         return CLI_FAILED;
     }
