@@ -520,9 +520,12 @@
     root.append(el('p', { text: cfg.frames + ' frames of 4 KiB (' + size(cfg.frames * 4096) + '); drawn: the first ' + hw + ', which hold every frame used so far. ' + M.owners.map((o, i) => OWNER_TEXT[i] + ' ' + counts[i]).filter((x, i) => counts[i]).join(', ') + '.' }));
     let per = 1;
     while (hw / per > MAX_CELLS) per *= 2;
-    const cols = Math.min(64, Math.ceil(Math.sqrt(hw / per) * 2));
+    const big = hw / per <= 256; /* a small memory: larger cells */
+    const cols = big ? 16 : Math.min(64, Math.ceil(Math.sqrt(hw / per) * 2));
     const detail = el('div');
-    root.append(frameGrid(st, 0, hw, per, cols, detail), detail);
+    const grid = frameGrid(st, 0, hw, per, cols, detail);
+    if (big) { grid.classList.add('big'); grid.style.gridTemplateColumns = 'repeat(' + cols + ',28px)'; }
+    root.append(grid, detail);
   }
   function frameGrid(st, from, to, per, cols, detail) {
     const grid = el('div', { class: 'frames', role: 'grid', 'aria-label': per > 1 ? 'Frames ' + from + ' to ' + (to - 1) + ' in blocks of ' + per : 'Frames ' + from + ' to ' + (to - 1), style: 'grid-template-columns:repeat(' + cols + ',16px)' });

@@ -132,9 +132,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    report_free(f->r);
-    if (f->m)
+    if (f->m) /* first: its events may still reach the report */
         vms_machine_destroy(f->m);
+    report_free(f->r);
     free(f->model);
     free(f);
     return 0;

@@ -42,6 +42,8 @@ static void sb_reserve(struct sbuf *b, size_t more)
 
 static void sb_put(struct sbuf *b, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* s may be an empty buffer's NULL */
     sb_reserve(b, n);
     if (b->oom)
         return;
@@ -1101,7 +1103,9 @@ void report_event(struct report *r, const struct vms_event *ev)
         note_frame(mc, ev->pa >> 12, 1ULL << (ev->level > 0 && ev->level < 11 ? ev->level : 0));
     else if (ev->kind == VMS_EV_PGTABLE_ALLOC)
         note_frame(mc, ev->pa >> 12, 1);
-    if (!r->cur.open || r->cur.mc != mc)
+    if (r->cur.open && r->cur.mc != mc)
+        step_close(r, 0); /* another machine's step is done */
+    if (!r->cur.open)
         step_begin(r, mc); /* events before the call's end: its step */
     struct open_step *s = &r->cur;
     if (r->event_lines < REPORT_EVENT_LINES && s->nevents_kept < REPORT_STEP_EVENT_LINES) {
