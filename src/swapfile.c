@@ -7,8 +7,10 @@
  * than SwapTotal. Each slot has a count (swap_map): the swap entries that
  * name it (in PTEs), plus SWAP_HAS_CACHE while the swap cache holds a page
  * for it (src/swap_state.c). Slots are handed out in clusters of 512, as
- * Linux's allocator does: consecutive slots of the current cluster, then
- * the next free cluster, then the first cluster with room.
+ * Linux 6.18's allocator does on a disk without discard: consecutive slots
+ * of the current cluster, then the first cluster in use with room (the
+ * nonfull list, where swapon puts the header's cluster: the first page
+ * swapped goes to slot 1, host-measured), then the first free cluster.
  * Simplifications: one swap area (type 0), no priorities, no discard, no
  * per-CPU clusters (one current cluster), no swapoff.
  */
@@ -117,11 +119,11 @@ uint64_t get_swap_page(vms_machine *m)
     if (!si->max || si->inuse == si->max - 1)
         return 0;
     uint64_t off = si->next ? scan_cluster(si, si->next / SWAPFILE_CLUSTER, si->next) : 0;
-    for (uint64_t c = 0; !off && c < si->nr_clusters; c++) /* a free cluster first */
-        if (!si->cluster_used[c])
+    for (uint64_t c = 0; !off && c < si->nr_clusters; c++) /* nonfull clusters first */
+        if (si->cluster_used[c] && cluster_has_room(si, c))
             off = scan_cluster(si, c, c * SWAPFILE_CLUSTER);
     for (uint64_t c = 0; !off && c < si->nr_clusters; c++)
-        if (cluster_has_room(si, c))
+        if (!si->cluster_used[c])
             off = scan_cluster(si, c, c * SWAPFILE_CLUSTER);
     if (!off)
         return 0;
