@@ -681,16 +681,24 @@ int reclaim_folio(vms_machine *m, uint32_t pfn)
         return 0;
     lru_del(&m->pm, head);
     p->flags &= ~PG_referenced;
-    enum folio_fate fate = FATE_KEEP;
     if (((p->flags & PG_swapcache) || add_to_swap(m, head)) && try_to_unmap(m, head)) {
-        fate = FATE_FREED;
-        if (folio_dirty(m, head) && pageout(m, head))
-            fate = FATE_KEEP;
-        if (fate == FATE_FREED && !remove_mapping(m, head))
-            fate = FATE_KEEP;
+        if (folio_dirty(m, head)) {
+            if (pageout(m, head)) {
+                putback(m, head);
+                return 1;
+            }
+            /* Linux's write to swap is asynchronous: the folio, under
+             * writeback when reclaim_folio_list looks, is kept, clean in the
+             * swap cache, and rotated to the inactive tail when the write
+             * ends, for the next reclaim to free (host-measured: a touch
+             * after MADV_PAGEOUT is a minor fault, mincore says resident). */
+            p->flags &= ~PG_active;
+            lru_add_tail(&m->pm, head);
+            return 1;
+        }
+        if (remove_mapping(m, head))
+            return 1;
     }
-    if (fate == FATE_FREED)
-        return 1;
     putback(m, head);
     return !m->pm.pages[head].mapcount;
 }

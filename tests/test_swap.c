@@ -70,6 +70,33 @@ static void assert_pages(vms_task *t, vms_addr a, unsigned n)
 
 static struct vms_stats *stats(struct tu_env *e) { return tu_stats(e->m); }
 
+/* After MADV_PAGEOUT the written pages stay in the swap cache (the host's
+ * write is asynchronous: a touch then is a minor fault). Memory pressure
+ * frees them: other memory is written until none of [a, a + n pages) is
+ * resident any more (well before 18 MiB on the 16 MiB machine), then
+ * unmapped. */
+static int resident_pages(vms_task *t, vms_addr a, unsigned n)
+{
+    unsigned char vec[64];
+    assert_true(n <= sizeof(vec));
+    assert_int_equal(vms_mincore(t, a, n * PG, vec), 0);
+    int r = 0;
+    for (unsigned i = 0; i < n; i++)
+        r += vec[i];
+    return r;
+}
+
+static void squeeze(struct tu_env *e, vms_addr a, unsigned n)
+{
+    vms_addr f = tu_anon(e->t, 18 * MIB, RW);
+    uint64_t off = 0;
+    for (; off < 18 * MIB && resident_pages(e->t, a, n); off += 64 * PG)
+        for (unsigned i = 0; i < 64; i++)
+            tu_store_byte(e->t, f + off + i * PG, 1);
+    assert_true(off < 18 * MIB);
+    assert_int_equal(vms_munmap(e->t, f, 18 * MIB), 0);
+}
+
 static void test_the_swap_file_is_nowhere_to_be_seen(void **state)
 {
     struct tu_env *e = *state;
@@ -88,7 +115,7 @@ static void test_the_swap_file_is_nowhere_to_be_seen(void **state)
 /* MADV_PAGEOUT sends a page to swap: the PTE holds swap entry (type 0,
  * the slot inverted in bits 9-58, bit 7: exclusive), the page is written
  * once and read back on the next access, a major fault. */
-static void test_pageout_leaves_a_swap_entry_and_a_major_fault(void **state)
+static void test_pageout_leaves_the_page_in_the_swap_cache(void **state)
 {
     struct tu_env *e = *state;
     machine(e, 16 * MIB, 4 * MIB);
@@ -109,7 +136,20 @@ static void test_pageout_leaves_a_swap_entry_and_a_major_fault(void **state)
     struct vms_stats *s = stats(e);
     assert_int_equal(s->vm.pswpout, 1);
     free(s);
-    uint64_t maj = tu_majflt(e->t);
+    /* Still in the swap cache: resident, a minor fault, nothing read
+     * (host-measured: mincore 1, 16 pages back with 16 minor faults). */
+    unsigned char vec = 0;
+    assert_int_equal(vms_mincore(e->t, a, PG, &vec), 0);
+    assert_int_equal(vec, 1);
+    uint64_t maj = tu_majflt(e->t), min = tu_minflt(e->t);
+    assert_pages(e->t, a, 1);
+    assert_int_equal(tu_majflt(e->t), maj);
+    assert_int_equal(tu_minflt(e->t), min + 1);
+    /* Paged out again (clean now: no write), and pushed out by pressure:
+     * the next touch reads it back, a major fault. */
+    assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 1);
+    maj = tu_majflt(e->t);
     assert_pages(e->t, a, 1);
     assert_int_equal(tu_majflt(e->t), maj + 1);
     s = stats(e);
@@ -140,6 +180,7 @@ static void test_swap_in_readahead_grows_with_hits(void **state)
     machine(e, 16 * MIB, 4 * MIB);
     vms_addr a = written_pages(e->t, 16);
     assert_int_equal(vms_madvise(e->t, a, 16 * PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 16);
     uint64_t min0 = 0, maj0 = 0, min1 = 0, maj1 = 0;
     vms_task_rusage(e->t, &min0, &maj0);
     for (unsigned i = 0; i < 16; i++)
@@ -163,6 +204,7 @@ static void test_page_cluster_0_reads_one_page_a_fault(void **state)
     e->t = tu_spawn(e->m);
     vms_addr a = written_pages(e->t, 8);
     assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 8);
     uint64_t maj0 = tu_majflt(e->t);
     assert_pages(e->t, a, 8);
     assert_int_equal(tu_majflt(e->t) - maj0, 8);
@@ -177,6 +219,7 @@ static void test_fork_shares_swapped_pages(void **state)
     machine(e, 16 * MIB, 4 * MIB);
     vms_addr a = written_pages(e->t, 1);
     assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 1);
     vms_task *child = vms_fork(e->t);
     assert_non_null(child);
     struct vms_walk w;
@@ -225,6 +268,10 @@ static void test_mincore_of_swapped_pages(void **state)
     vms_addr a = written_pages(e->t, 4);
     assert_int_equal(vms_madvise(e->t, a, 4 * PG, MADV_PAGEOUT), 0);
     unsigned char vec[4];
+    /* Host-measured: 1111 right after MADV_PAGEOUT (the swap cache). */
+    assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
+    assert_memory_equal(vec, "\1\1\1\1", 4);
+    squeeze(e, a, 4);
     assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
     assert_memory_equal(vec, "\0\0\0\0", 4);
     /* Slots 1-4: the second fault reads slot 3 ahead into the swap cache. */
@@ -322,7 +369,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_the_swap_file_is_nowhere_to_be_seen),
-        T(test_pageout_leaves_a_swap_entry_and_a_major_fault),
+        T(test_pageout_leaves_the_page_in_the_swap_cache),
         T(test_swap_in_readahead_grows_with_hits),
         T(test_page_cluster_0_reads_one_page_a_fault),
         T(test_fork_shares_swapped_pages),
