@@ -12,7 +12,8 @@
  * Swap is on only while the patterns run: swapoff, the file and the cgroups
  * go at the end, on an error and on a signal too.
  *
- * Uses vmsim only through include/vmsim.h and include/vmsim_host.h.
+ * Uses vmsim only through include/vmsim.h and include/vmsim_host.h; the
+ * host's swap and cgroups are made by host_swap.c.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -35,6 +36,7 @@
 
 #include "vmsim.h"
 #include "vmsim_host.h"
+#include "host_swap.h"
 
 #define PG 4096ULL
 #define MIB (1ULL << 20)
@@ -43,14 +45,6 @@
 #define EXIT_SKIP 77
 #define MAX_PHASES 24
 
-/* What must be undone, also from a signal handler: the one piece of static
- * state, as a handler can reach nothing else. */
-static struct {
-    char dir[4096], swapfile[4200], cgroup_root[256], cgroup[512];
-    int swap_on;
-    volatile pid_t child;
-    pid_t main_pid;
-} undo;
 
 /* ---- what one side measured ---- */
 
@@ -243,8 +237,6 @@ static const struct {
 
 /* ---- the host side ---- */
 
-static void cleanup(void);
-
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -252,23 +244,8 @@ static void die(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    if (getpid() == undo.main_pid) /* a child leaves the undoing to the parent */
-        cleanup();
+    host_swap_teardown(); /* nothing in a child: the parent undoes */
     _exit(2);
-}
-
-static uint64_t vmstat_value(const char *key)
-{
-    FILE *f = fopen("/proc/vmstat", "r");
-    char k[64];
-    unsigned long long v;
-    uint64_t found = 0;
-    while (f && fscanf(f, "%63s %llu", k, &v) == 2)
-        if (!strcmp(k, key))
-            found = v;
-    if (f)
-        fclose(f);
-    return found;
 }
 
 static uint64_t host_map_anon(struct side *s, uint64_t pages)
@@ -318,8 +295,8 @@ static void host_counts(struct side *s, struct counts *c)
     getrusage(RUSAGE_SELF, &ru);
     c->minflt = (uint64_t)ru.ru_minflt;
     c->majflt = (uint64_t)ru.ru_majflt;
-    c->pswpin = vmstat_value("pswpin");
-    c->pswpout = vmstat_value("pswpout");
+    c->pswpin = host_vmstat("pswpin");
+    c->pswpout = host_vmstat("pswpout");
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -374,129 +351,7 @@ static void host_in_child(struct side *s, void (*fn)(struct side *, void *, stru
         r->ph[r->nphases++] = cr.ph[i];
 }
 
-/* ---- the host's setup: scratch folder, swap file, cgroups ---- */
-
-
-/* The host's part: its child, its cgroup, its swap. */
-static void host_undo(void)
-{
-    if (undo.child > 0) {
-        kill(undo.child, SIGKILL);
-        waitpid(undo.child, NULL, 0);
-        undo.child = 0;
-    }
-    if (undo.cgroup[0]) {
-        rmdir(undo.cgroup);
-        undo.cgroup[0] = 0;
-    }
-    if (undo.swap_on) {
-        swapoff(undo.swapfile);
-        undo.swap_on = 0;
-    }
-    if (undo.swapfile[0]) {
-        unlink(undo.swapfile);
-        undo.swapfile[0] = 0;
-    }
-}
-
-static void cleanup(void)
-{
-    host_undo();
-    if (undo.dir[0]) {
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/%s", undo.dir, FILE_NAME);
-        unlink(path);
-        rmdir(undo.dir);
-        undo.dir[0] = 0;
-    }
-}
-
-static void on_signal(int sig)
-{
-    if (getpid() == undo.main_pid)
-        cleanup();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void skip(const char *why)
-{
-    printf("vmsim-swapcheck: skipped: %s\n", why);
-    cleanup();
-    exit(EXIT_SKIP);
-}
-
-/* A swap file of SWAP_BYTES (every block written: swapon refuses holes)
- * with a version-1 header, as mkswap writes it. */
-static int make_swap_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return -1;
-    static char page[PG];
-    memset(page, 0, sizeof(page));
-    for (uint64_t off = 0; off < SWAP_BYTES; off += PG)
-        if (write_all(fd, page, PG)) {
-            close(fd);
-            return -1;
-        }
-    uint32_t info[3] = {1, (uint32_t)(SWAP_BYTES / PG - 1), 0}; /* version, last_page, bad */
-    memcpy(page + 1024, info, sizeof(info));
-    memcpy(page + PG - 10, "SWAPSPACE2", 10);
-    int err = pwrite(fd, page, PG, 0) != (ssize_t)PG || fsync(fd);
-    close(fd);
-    return err ? -1 : 0;
-}
-
-static int write_text(const char *dir, const char *file, const char *text)
-{
-    char path[700];
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    int fd = open(path, O_WRONLY);
-    if (fd < 0)
-        return -1;
-    int err = write_all(fd, text, strlen(text));
-    close(fd);
-    return err;
-}
-
-/* The memory controller: cgroup v1's hierarchy, or v2's unified one. */
-static int find_memory_cgroup(int *v2)
-{
-    struct stat st;
-    if (!stat("/sys/fs/cgroup/memory/memory.limit_in_bytes", &st)) {
-        snprintf(undo.cgroup_root, sizeof(undo.cgroup_root), "/sys/fs/cgroup/memory");
-        *v2 = 0;
-        return 0;
-    }
-    FILE *f = fopen("/sys/fs/cgroup/cgroup.subtree_control", "r");
-    char buf[256] = "";
-    if (f) {
-        if (!fgets(buf, sizeof(buf), f))
-            buf[0] = 0;
-        fclose(f);
-    }
-    if (strstr(buf, "memory")) {
-        snprintf(undo.cgroup_root, sizeof(undo.cgroup_root), "/sys/fs/cgroup");
-        *v2 = 1;
-        return 0;
-    }
-    return -1;
-}
-
-static int make_cgroup(int v2, unsigned n)
-{
-    snprintf(undo.cgroup, sizeof(undo.cgroup), "%s/vmsim-swapcheck-%d-%u", undo.cgroup_root,
-             (int)getpid(), n);
-    if (mkdir(undo.cgroup, 0755))
-        return -1;
-    char limit[32];
-    snprintf(limit, sizeof(limit), "%llu", (unsigned long long)LIMIT);
-    if (v2)
-        return write_text(undo.cgroup, "memory.max", limit) ||
-               write_text(undo.cgroup, "memory.swap.max", "max");
-    return write_text(undo.cgroup, "memory.limit_in_bytes", limit);
-}
+/* ---- the host's runs ---- */
 
 static void make_data_file(const char *dir)
 {
@@ -518,11 +373,11 @@ static void make_data_file(const char *dir)
 }
 
 /* One pattern in a child in a fresh cgroup: its phases come back by pipe. */
-static void host_run_pattern(unsigned i, int v2, struct result *r)
+static void host_run_pattern(unsigned i, struct result *r)
 {
-    if (make_cgroup(v2, i))
-        die("cgroup %s: %s", undo.cgroup, strerror(errno));
-    make_data_file(undo.dir);
+    if (host_swap_cgroup_new(LIMIT))
+        die("a memory cgroup: %s", strerror(errno));
+    make_data_file(host_swap_dir());
     int p[2];
     if (pipe(p))
         die("pipe: %s", strerror(errno));
@@ -530,28 +385,25 @@ static void host_run_pattern(unsigned i, int v2, struct result *r)
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
-        char me[32];
-        snprintf(me, sizeof(me), "%d", (int)getpid());
-        if (write_text(undo.cgroup, "cgroup.procs", me))
+        if (host_swap_cgroup_enter())
             _exit(4);
         prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-        struct side s = {"host", undo.dir, host_map_anon, host_map_file, host_store, host_load,
+        struct side s = {"host", (void *)host_swap_dir(), host_map_anon, host_map_file, host_store, host_load,
                          host_pageout, host_counts, host_in_child};
         struct result cr = {0};
         patterns[i].run(&s, &cr);
         _exit(write_all(p[1], &cr, sizeof(cr)) ? 3 : 0);
     }
-    undo.child = pid;
+    host_swap_watch_child(pid);
     close(p[1]);
     int ok = !read_all(p[0], r, sizeof(*r));
     close(p[0]);
     int status;
     waitpid(pid, &status, 0);
-    undo.child = 0;
+    host_swap_watch_child(0);
     if (!ok || !WIFEXITED(status) || WEXITSTATUS(status))
         die("pattern %s failed on the host (status %#x)", patterns[i].name, status);
-    rmdir(undo.cgroup);
-    undo.cgroup[0] = 0;
+    host_swap_cgroup_remove();
 }
 
 /* ---- the vmsim side ---- */
@@ -654,13 +506,13 @@ static vms_machine *sim_machine(const struct host_profile *hp, const char *root)
 
 static void sim_run_pattern(unsigned i, const struct host_profile *hp, struct result *r)
 {
-    struct sim sim = {sim_machine(hp, undo.dir), NULL};
+    struct sim sim = {sim_machine(hp, host_swap_dir()), NULL};
     if (!sim.m)
         die("vmsim: machine: %s", strerror(errno));
     sim.t = vms_spawn(sim.m, "swapcheck");
     if (!sim.t)
         die("vmsim: spawn: %s", strerror(errno));
-    make_data_file(undo.dir);
+    make_data_file(host_swap_dir());
     struct side s = {"vmsim", &sim, sim_map_anon, sim_map_file, sim_store, sim_load,
                      sim_pageout, sim_counts, sim_in_child};
     memset(r, 0, sizeof(*r));
@@ -709,29 +561,6 @@ static unsigned print_table(const struct result *host, const struct result *sim,
 
 /* ---- main ---- */
 
-static void setup_host(int *v2)
-{
-    if (geteuid() != 0)
-        skip("not root (swapon and memory cgroups need it)");
-    if (find_memory_cgroup(v2))
-        skip("no memory cgroup controller mounted");
-    const char *tmp = getenv("TMPDIR");
-    snprintf(undo.dir, sizeof(undo.dir), "%s/vmsim-swapcheck-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(undo.dir)) {
-        undo.dir[0] = 0;
-        skip("no scratch folder");
-    }
-    snprintf(undo.swapfile, sizeof(undo.swapfile), "%s/swapfile", undo.dir);
-    if (make_swap_file(undo.swapfile))
-        skip("the swap file could not be written");
-    if (swapon(undo.swapfile, 0)) {
-        char why[128];
-        snprintf(why, sizeof(why), "swapon: %s", strerror(errno));
-        skip(why);
-    }
-    undo.swap_on = 1;
-}
-
 int main(int argc, char **argv)
 {
     int strict = argc > 1 && !strcmp(argv[1], "--strict");
@@ -741,27 +570,24 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    struct sigaction sa = {.sa_handler = on_signal};
-    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGABRT};
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        sigaction(sigs[i], &sa, NULL);
-    undo.main_pid = getpid();
-    atexit(cleanup);
-    int v2 = 0;
-    setup_host(&v2);
+    char why[160];
+    if (host_swap_setup(SWAP_BYTES, why, sizeof(why))) {
+        printf("vmsim-swapcheck: skipped: %s\n", why);
+        return EXIT_SKIP;
+    }
     struct host_profile hp;
-    host_profile_read(&hp, undo.dir);
+    host_profile_read(&hp, host_swap_dir());
 
     static struct result host[NPATTERNS], sim[NPATTERNS];
     for (unsigned i = 0; i < NPATTERNS; i++)
-        host_run_pattern(i, v2, &host[i]);
-    host_undo(); /* swap off before vmsim's side, which needs none of it */
+        host_run_pattern(i, &host[i]);
+    host_swap_off(); /* swap off before vmsim's side, which needs none of it */
     for (unsigned i = 0; i < NPATTERNS; i++)
         sim_run_pattern(i, &hp, &sim[i]);
 
     printf("Linux %s, cgroup %s limit %llu MiB, swap file %llu MiB, page-cluster %u, "
            "swappiness %u, THP off\n\n",
-           hp.kernel, v2 ? "v2" : "v1", (unsigned long long)(LIMIT / MIB),
+           hp.kernel, host_swap_cgroup_v2() ? "v2" : "v1", (unsigned long long)(LIMIT / MIB),
            (unsigned long long)(SWAP_BYTES / MIB), hp.page_cluster, hp.swappiness);
     printf("| %-28s | %-7s | %8s | %8s | %5s | %s |\n", "pattern", "count", "host", "vmsim",
            "ratio", "within 10 %");
@@ -772,6 +598,6 @@ int main(int argc, char **argv)
         differ += print_table(&host[i], &sim[i], &bad);
     printf("\n%u counts differ by more than 10 %% (and %d pages); %" PRIu64
            " values read back wrong\n", differ, NOISE_PAGES, bad);
-    cleanup();
+    host_swap_teardown();
     return bad ? 1 : strict && differ ? 1 : 0;
 }
