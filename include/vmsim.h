@@ -464,6 +464,12 @@ struct vms_vmstat {
     uint64_t allocstall;    /* direct reclaims */
     uint64_t pageoutrun;    /* kswapd runs */
     uint64_t unevictable_pgs_mlocked, unevictable_pgs_munlocked;
+    /* Pages read back after reclaim freed them (refaults), those of them
+     * recent enough to come back active, and those that were active before
+     * they went (restores), anonymous and file. */
+    uint64_t workingset_refault_anon, workingset_refault_file;
+    uint64_t workingset_activate_anon, workingset_activate_file;
+    uint64_t workingset_restore_anon, workingset_restore_file;
 };
 
 struct vms_stats {

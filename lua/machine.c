@@ -671,6 +671,9 @@ static void push_stats(lua_State *L, const struct vms_stats *s)
     VM_INT(pgrefill); VM_INT(pgactivate); VM_INT(pgdeactivate); VM_INT(pgpgout);
     VM_INT(pswpin); VM_INT(pswpout); VM_INT(allocstall); VM_INT(pageoutrun);
     VM_INT(unevictable_pgs_mlocked); VM_INT(unevictable_pgs_munlocked);
+    VM_INT(workingset_refault_anon); VM_INT(workingset_refault_file);
+    VM_INT(workingset_activate_anon); VM_INT(workingset_activate_file);
+    VM_INT(workingset_restore_anon); VM_INT(workingset_restore_file);
 #undef VM_INT
     lua_setfield(L, -2, "vm");
     lua_createtable(L, 0, 3); /* free frames, as /proc/zoneinfo's min, low, high */

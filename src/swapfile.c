@@ -59,7 +59,8 @@ int swap_init(vms_machine *m)
     si->map = calloc(si->max, sizeof(*si->map));
     si->cache = calloc(si->max, sizeof(*si->cache));
     si->cluster_used = calloc(si->nr_clusters, sizeof(*si->cluster_used));
-    if (!si->map || !si->cache || !si->cluster_used)
+    si->shadow = calloc(si->max, sizeof(*si->shadow));
+    if (!si->map || !si->cache || !si->cluster_used || !si->shadow)
         return -ENOMEM;
     si->map[0] = SWAP_MAP_BAD; /* the header is never handed out */
     si->cluster_used[0] = 1;
@@ -78,6 +79,7 @@ void swap_exit(vms_machine *m)
     free(si->map);
     free(si->cache);
     free(si->cluster_used);
+    free(si->shadow);
     memset(si, 0, sizeof(*si));
     si->fd = -1;
 }
@@ -139,6 +141,7 @@ static void swap_slot_free(vms_machine *m, uint64_t off)
 {
     struct swap_info *si = &m->swap;
     si->cluster_used[off / SWAPFILE_CLUSTER]--;
+    si->shadow[off] = 0; /* nothing will read this page back */
     si->inuse--;
     m->nr_swap_used = si->inuse;
 }

@@ -28,9 +28,13 @@
  * Simplifications: no per-CPU LRU batches (a folio is on its list at
  * once); kswapd runs inside the allocation that woke it; a dirty file folio
  * is written synchronously and freed in the same pass (Linux starts the
- * write, rotates the folio to the tail and frees it on a later pass); a
- * folio someone holds a reference to (a copy in progress) is passed over
- * before it is unmapped; no workingset refault detection; the proportional
+ * write, rotates the folio to the tail and frees it on a later pass), and
+ * so is an anonymous one written to swap (on the host a fast disk ends the
+ * write before the folio goes back to the list: it stays, clean in the swap
+ * cache, until the next pass reaches it; only MADV_PAGEOUT keeps it here);
+ * a folio someone holds a reference to (a copy in progress) is passed over
+ * before it is unmapped; workingset refault detection for anonymous pages
+ * only (src/workingset.c; a file page leaves no shadow); the proportional
  * scan adjustment once the target is met is a plain stop; a page locked by
  * two VMAs is unlocked by the first unmap (no mlock_count; reclaim culls it
  * again through the reverse map).
@@ -229,6 +233,7 @@ void folio_mark_accessed(vms_machine *m, uint32_t pfn)
     p->flags = (p->flags | PG_active) & ~PG_referenced;
     lru_add(&m->pm, head);
     m->vmstat.pgactivate += folio_nr_pages(&m->pm, head);
+    workingset_age_nonresident(m, folio_nr_pages(&m->pm, head)); /* workingset_activation */
 }
 
 /* Linux's folio_deactivate: an active folio moves to its inactive list
@@ -294,6 +299,11 @@ static void lru_note_cost(vms_machine *m, int file, uint64_t nr_io, uint64_t nr_
         m->file_cost /= 2;
         m->anon_cost /= 2;
     }
+}
+
+void lru_note_cost_refault(vms_machine *m, int file, uint64_t nr_pages)
+{
+    lru_note_cost(m, file, nr_pages, 0);
 }
 
 static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
@@ -389,10 +399,11 @@ static void shrink_active_list(vms_machine *m, struct scan_control *sc, enum lru
         /* Executable file memory in use stays active: code is precious. */
         if (r.ptes && (r.vm_flags & VM_EXEC) && is_file_lru(l)) {
             rotated += folio_nr_pages(&m->pm, head);
+            workingset_age_nonresident(m, folio_nr_pages(&m->pm, head));
             putback(m, head);
             continue;
         }
-        p->flags &= ~PG_active;
+        p->flags = (p->flags & ~PG_active) | PG_workingset;
         deactivated += folio_nr_pages(&m->pm, head);
         putback(m, head);
     }
@@ -454,7 +465,9 @@ static int remove_mapping(vms_machine *m, uint32_t head)
         return remove_clean_cache_page(m, head);
     if (p->refcount != 1 || p->mapcount || (p->flags & PG_dirty))
         return 0;
+    uint64_t off = p->swap_off, shadow = workingset_eviction(m, head);
     delete_from_swap_cache(m, head);
+    m->swap.shadow[off] = shadow;
     put_page(&m->pm, head);
     return 1;
 }
@@ -526,6 +539,7 @@ static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, en
         case FATE_ACTIVATE:
             p->flags |= PG_active;
             m->vmstat.pgactivate += nr;
+            workingset_age_nonresident(m, nr); /* move_folios_to_lru */
             break;
         case FATE_MLOCK:
             p->flags = (p->flags & ~(PG_active | PG_referenced)) | PG_mlocked | PG_unevictable;

@@ -285,6 +285,55 @@ static void test_mincore_of_swapped_pages(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Workingset detection (Linux's mm/workingset.c): a page reclaim freed
+ * leaves a shadow in its slot; read back, it is a refault, and it comes
+ * back active when the pages taken in since it left fit in the memory it
+ * competes for (for an anonymous page: the file lists and the active
+ * anonymous list). */
+static struct vms_stats *refault_one(struct tu_env *e, vms_addr x)
+{
+    tu_store_byte(e->t, x, 0x77);
+    assert_int_equal(vms_madvise(e->t, x, PG, MADV_PAGEOUT), 0);
+    squeeze(e, x, 1);
+    struct vms_stats *before = stats(e);
+    assert_int_equal(tu_load_byte(e->t, x), 0x77);
+    struct vms_stats *after = stats(e);
+    vms_stats_diff(after, before, after);
+    free(before);
+    return after;
+}
+
+static void test_refault_comes_back_active_within_the_workingset(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    /* Nothing competes: no file pages, no active anonymous ones. */
+    vms_addr x = tu_anon(e->t, PG, RW);
+    struct vms_stats *d = refault_one(e, x);
+    assert_int_equal(d->vm.workingset_refault_anon, 1);
+    assert_int_equal(d->vm.workingset_activate_anon, 0);
+    free(d);
+    assert_int_equal(meminfo_kb(e->m, "Active(anon)"), 0);
+    /* 4 MiB of a file read twice with read(): active file pages, the
+     * workingset an anonymous refault is measured against. */
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "ws.dat"), 4 * MIB);
+    int fd = vms_open(e->t, "ws.dat", O_RDONLY, 0);
+    assert_true(fd >= 0);
+    vms_addr buf = tu_anon(e->t, 4 * MIB, RW);
+    for (int pass = 0; pass < 2; pass++)
+        assert_int_equal(vms_pread(e->t, fd, buf, 4 * MIB, 0), (int64_t)(4 * MIB));
+    assert_int_equal(vms_munmap(e->t, buf, 4 * MIB), 0);
+    assert_true(meminfo_kb(e->m, "Active(file)") > 2048);
+    vms_addr y = tu_anon(e->t, PG, RW);
+    d = refault_one(e, y);
+    assert_int_equal(d->vm.workingset_refault_anon, 1);
+    assert_int_equal(d->vm.workingset_activate_anon, 1);
+    free(d);
+    assert_int_equal(meminfo_kb(e->m, "Active(anon)"), 4);
+    tu_assert_clean(e->m);
+}
+
 /* Shared anonymous memory swaps too: the object keeps the slot, the next
  * fault reads the page back (major) and frees it. */
 static void test_shmem_pages_swap_out_and_back(void **state)
@@ -375,6 +424,7 @@ int main(void)
         T(test_fork_shares_swapped_pages),
         T(test_munmap_frees_slots_and_mremap_moves_them),
         T(test_mincore_of_swapped_pages),
+        T(test_refault_comes_back_active_within_the_workingset),
         T(test_shmem_pages_swap_out_and_back),
         T(test_anonymous_memory_larger_than_ram),
         T(test_full_swap_ends_in_the_oom_killer),
