@@ -95,10 +95,15 @@ static int watermark_ok(const vms_machine *m, unsigned order, uint64_t mark)
 
 /* ---- references ---- */
 
+#define REFERENCED_VMAS 16 /* distinct mappings told apart; more count each */
+
 struct referenced {
-    int ptes;          /* PTEs found young (their bit now cleared) */
+    int ptes;          /* mappings (VMAs) with a young PTE of the folio (the bits
+                          now cleared): Linux's referenced count, one per VMA
+                          however many of a large folio's PTEs it has young */
     uint64_t vm_flags; /* the flags of every VMA that maps it, or-ed */
     int mapped;        /* PTEs found */
+    const struct vm_area_struct *young[REFERENCED_VMAS];
 };
 
 static int referenced_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
@@ -107,10 +112,15 @@ static int referenced_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, v
     struct referenced *r = arg;
     r->mapped++;
     r->vm_flags |= vma->vm_flags;
-    if (*pte & _PAGE_ACCESSED) {
-        *pte &= ~_PAGE_ACCESSED;
-        r->ptes++;
-    }
+    if (!(*pte & _PAGE_ACCESSED))
+        return 0;
+    *pte &= ~_PAGE_ACCESSED;
+    for (int i = 0; i < r->ptes && i < REFERENCED_VMAS; i++)
+        if (r->young[i] == vma)
+            return 0; /* this mapping already counted */
+    if (r->ptes < REFERENCED_VMAS)
+        r->young[r->ptes] = vma;
+    r->ptes++;
     return 0;
 }
 
