@@ -686,7 +686,7 @@ static const struct vl_method task_methods[] = {
     {"machine", t_machine, 0},
     {"maps", t_maps, 0},
     {"smaps", t_smaps, 0},
-    {"pagemap", t_pagemap, A2},
+    {"pagemap", t_pagemap, A2 | VL_HEX_RES(1)}, /* entries in hex, as their bits read */
     {"set_oom_score_adj", t_set_oom_score_adj, 0},
     {"oom_score_adj", t_oom_score_adj, 0},
     {"oom_score", t_oom_score, 0},
