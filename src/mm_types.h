@@ -87,6 +87,8 @@ struct address_space {
                                       for writing (a program run from it would fail) */
     uint64_t host_dev, host_ino;   /* the page-cache key */
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
+    int da_alloc_close;            /* truncated to 0: the next release of an open file of it
+                                      writes its delayed blocks (ext4's auto_da_alloc) */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
     struct xarray *swapped;        /* shmem only: page index -> the swap slot holding it */
