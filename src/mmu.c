@@ -3,7 +3,9 @@
  * CPU's TLBs; an L1 miss looks in the L2 TLB; an L2 miss walks the page
  * tables in simulated RAM (each entry read is a counted memory reference),
  * checks present, RW, US and NX along the way, sets the Accessed and Dirty
- * bits, and fills both TLB levels. A refusal raises a page fault, handled as
+ * bits, and fills both TLB levels. The walk starts below the top when a
+ * paging-structure cache (src/pwc.c) holds an upper-level entry for the
+ * address, and fills those caches with the entries it reads. A refusal raises a page fault, handled as
  * the kernel would, after which the access is retried.
  *
  * As on x86: a TLB entry that denies an access raises the fault without a new
@@ -26,14 +28,42 @@ static int canonical(const struct mm_struct *mm, uint64_t va)
     return top == 0 || top == (UINT64_MAX >> (bits - 1));
 }
 
-/* The hardware walk. Returns 0 with the leaf PTE, or a page-fault error code. */
+/* Where a walk starts: the top table, or the table the lowest cached
+ * paging-structure entry for va points to, with the rights it carries. */
+static pte_t *walk_start(vms_machine *m, struct cpu *c, struct mm_struct *mm, uint64_t va,
+                         int *level, uint64_t *allow, uint64_t *nx)
+{
+    int levels = pgtable_levels(mm);
+    uint8_t *table;
+    unsigned rights;
+    int hit = pwc_lookup(&c->pwc, va, c->pcid, &table, &rights, ++c->tick);
+    if (!hit) {
+        *level = levels;
+        return table_of(&m->pm, mm->pgd);
+    }
+    *level = hit - 1;
+    *allow = rights & (_PAGE_RW | _PAGE_USER);
+    *nx = (rights & PWC_NX) ? _PAGE_NX : 0;
+    uint64_t *hits[] = {&c->st.pde_cache_hits, &c->st.pdpte_cache_hits, &c->st.pml4e_cache_hits};
+    (*hits[hit - PWC_LOWEST])++;
+    c->st.walk_refs_saved += (uint64_t)(levels - hit + 1);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_PWC_HIT, .cpu = c->id, .a = va,
+                                       .level = hit - 1, .b = (uint64_t)levels,
+                                       .pa = (uint64_t)(table - m->pm.ram),
+                                       .detail = pgtable_level_name(hit - 1, levels)});
+    return (pte_t *)table;
+}
+
+/* The hardware walk, from where the paging-structure caches let it start.
+ * Returns 0 with the leaf PTE, or a page-fault error code. */
 static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uint64_t va,
                         enum access acc, pte_t **leaf)
 {
-    pte_t *table = table_of(&m->pm, mm->pgd);
     uint64_t allow = _PAGE_RW | _PAGE_USER, nx = 0;
+    int level;
+    pte_t *table = walk_start(m, c, mm, va, &level, &allow, &nx);
     c->st.page_walks++;
-    for (int level = pgtable_levels(mm); level >= 1; level--) {
+    for (; level >= 1; level--) {
         unsigned idx = table_index(va, level);
         pte_t *e = &table[idx];
         c->st.walk_refs++;
@@ -51,6 +81,9 @@ static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uin
         if (!(*e & _PAGE_ACCESSED))
             *e |= _PAGE_ACCESSED;
         table = table_of(&m->pm, pte_pfn(*e));
+        if (pwc_present(&c->pwc, level))
+            pwc_fill(&c->pwc, level, va, c->pcid, (uint8_t *)table,
+                     (unsigned)(allow & (_PAGE_RW | _PAGE_USER)) | (nx ? PWC_NX : 0), c->tick);
     }
     pte_t *pte = &table[table_index(va, 1)];
     if (!(allow & _PAGE_USER) || (acc == ACC_WRITE && !(allow & _PAGE_RW)) ||

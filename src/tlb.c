@@ -13,6 +13,9 @@
  * and stays in its cpumask, but ordinary shootdowns skip it; one that frees
  * page tables reaches it too, and it then leaves the mm. When a task of the
  * same mm runs there again, a TLB that missed flushes (tlb_gen) is flushed.
+ * The paging-structure caches (src/pwc.c) are flushed with the TLBs: a
+ * context flush drops the context's entries, INVLPG all of the current
+ * PCID's, a page fault those of the faulting address.
  * Simplifications: IPIs are delivered at once (no queueing); no global pages;
  * a CPU leaves an mm's cpumask when it switches to another mm (Linux 6.13+
  * trims the mask later, on the next shootdown).
@@ -125,6 +128,8 @@ int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg)
         err = tlb_init(&c->itlb, cfg->itlb.entries, cfg->itlb.ways);
     if (!err)
         err = tlb_init(&c->stlb, cfg->stlb.entries, cfg->stlb.ways);
+    if (!err)
+        err = pwc_init(&c->pwc, cfg);
     if (err)
         cpu_destroy(c);
     return err;
@@ -135,6 +140,7 @@ void cpu_destroy(struct cpu *c)
     tlb_destroy(&c->dtlb);
     tlb_destroy(&c->itlb);
     tlb_destroy(&c->stlb);
+    pwc_destroy(&c->pwc);
 }
 
 static void cpu_flush_context(struct cpu *c, unsigned pcid)
@@ -142,10 +148,11 @@ static void cpu_flush_context(struct cpu *c, unsigned pcid)
     tlb_invalidate_pcid(&c->dtlb, pcid);
     tlb_invalidate_pcid(&c->itlb, pcid);
     tlb_invalidate_pcid(&c->stlb, pcid);
+    pwc_invalidate_pcid(&c->pwc, pcid);
     c->st.flushes_full++;
 }
 
-static void cpu_flush_page(struct cpu *c, uint64_t va)
+static void cpu_flush_tlb_page(struct cpu *c, uint64_t va)
 {
     uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
     tlb_invalidate(&c->dtlb, vpn, key);
@@ -154,10 +161,12 @@ static void cpu_flush_page(struct cpu *c, uint64_t va)
 }
 
 /* What the hardware does to the faulting address on a page fault: it drops
- * any TLB entry for it, so the handler's fix is seen without a flush. */
+ * any TLB entry for it and the paging-structure cache entries that would
+ * translate it, so the handler's fix is seen without a flush. */
 void cpu_fault_invalidate(struct cpu *c, uint64_t va)
 {
-    cpu_flush_page(c, va);
+    cpu_flush_tlb_page(c, va);
+    pwc_invalidate_va(&c->pwc, va, c->pcid);
 }
 
 static int asid_slot_of(const struct cpu *c, uint64_t ctx_id)
@@ -234,7 +243,11 @@ void cpu_idle(struct cpu *c)
     c->curr = NULL;
 }
 
-/* Flush [start, end) of mm on one CPU that runs it. */
+/* Flush [start, end) of mm on one CPU that runs it: INVLPG page by page,
+ * each of which also drops (SDM 4.10.4.1) every paging-structure cache entry
+ * of the current PCID, whatever its address. Linux relies on that: after
+ * freeing page tables it flushes only the first page each freed table
+ * covered (pte_free_tlb), or the whole context. */
 static void flush_on_cpu(vms_machine *m, struct cpu *c, struct mm_struct *mm,
                          uint64_t start, uint64_t end, int full)
 {
@@ -242,7 +255,8 @@ static void flush_on_cpu(vms_machine *m, struct cpu *c, struct mm_struct *mm,
         cpu_flush_context(c, c->pcid);
     } else {
         for (uint64_t va = start; va < end; va += PAGE_SIZE)
-            cpu_flush_page(c, va);
+            cpu_flush_tlb_page(c, va);
+        pwc_invalidate_pcid(&c->pwc, c->pcid); /* what each INVLPG does: once is enough */
         c->st.flushes_single += (end - start) >> PAGE_SHIFT;
     }
     *ctx_tlb_gen(c) = mm->tlb_gen;
