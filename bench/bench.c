@@ -1046,6 +1046,23 @@ static int write_json(const struct report *rep, const char *path)
     return fclose(f) ? -errno : 0;
 }
 
+/* Huge pages would hide the host's 4 KiB faults and TLB misses being
+ * measured; vmsim's RAM alone asks for them (MADV_HUGEPAGE), as it always
+ * does, where the kernel can leave advised memory out of the ban (Linux
+ * 6.18's PR_THP_DISABLE_EXCEPT_ADVISED). */
+#ifndef PR_THP_DISABLE_EXCEPT_ADVISED
+#define PR_THP_DISABLE_EXCEPT_ADVISED (1UL << 1)
+#endif
+static void disable_host_thp(struct report *rep)
+{
+    if (!prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED, 0, 0))
+        return;
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+        die("prctl(PR_SET_THP_DISABLE)", errno);
+    add_note(rep, "this kernel cannot exempt advised memory from PR_SET_THP_DISABLE: "
+                  "vmsim's RAM runs on 4 KiB host pages too");
+}
+
 /* ---- command line ---- */
 
 static void usage(FILE *out)
@@ -1155,11 +1172,9 @@ int main(int argc, char **argv)
         usage(a > 0 ? stdout : stderr);
         return a > 0 ? 0 : 2;
     }
-    /* Huge pages would hide the 4 KiB faults and TLB misses being measured. */
-    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
-        die("prctl(PR_SET_THP_DISABLE)", errno);
     struct sizes sz = sizes_for(opt.quick);
     struct report rep = {0};
+    disable_host_thp(&rep);
     if (selected(&opt, "anon_fault"))
         rep.r[rep.n++] = bench_anon_fault(&sz);
     if (selected(&opt, "mmap_munmap"))

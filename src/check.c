@@ -391,6 +391,20 @@ static void check_frames(struct checker *ck)
         fail(ck, "%" PRIu64 " of %" PRIu64 " frames accounted for", accounted, pm->nframes);
 }
 
+/* Each set's count of invalid ways, which replacement trusts. */
+static void check_tlb_nfree(struct checker *ck, const struct cpu *c, const struct tlb *tl,
+                            const char *name)
+{
+    for (uint64_t set = 0; tl->ways && set <= tl->set_mask; set++) {
+        uint32_t n = 0;
+        for (unsigned w = 0; w < tl->ways; w++)
+            n += tl->tag[set * tl->ways + w] == TLB_INVALID;
+        if (n != tl->nfree[set])
+            fail(ck, "cpu %u %s: set %" PRIu64 " has %u invalid ways, counted %u", c->id, name,
+                 set, n, tl->nfree[set]);
+    }
+}
+
 static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const char *name)
 {
     struct mm_struct *mm = c->loaded_mm;
@@ -630,8 +644,15 @@ int vms_check(vms_machine *m, FILE *report)
         check_tlb(&ck, c, &c->itlb, "itlb");
         check_tlb(&ck, c, &c->stlb, "stlb");
     }
-    for (unsigned i = 0; i < m->ncpus; i++)
-        check_pwc(&ck, &m->cpus[i]);
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        struct cpu *c = &m->cpus[i];
+        check_tlb_nfree(&ck, c, &c->dtlb, "dtlb");
+        check_tlb_nfree(&ck, c, &c->itlb, "itlb");
+        check_tlb_nfree(&ck, c, &c->stlb, "stlb");
+        for (int l = 0; l < PWC_NLEVELS; l++)
+            check_tlb_nfree(&ck, c, &c->pwc.level[l], "paging-structure cache");
+        check_pwc(&ck, c);
+    }
     free(ck.mapped);
     free(ck.swap_refs);
     return ck.errors ? -1 : 0;

@@ -151,7 +151,7 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
         *sig = raise_gp(t);
         return NULL;
     }
-    struct cpu *c = task_cpu_enter(t);
+    struct cpu *c = task_cpu(t);
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
     uint64_t *hits = acc == ACC_FETCH ? &c->st.itlb_hits : &c->st.dtlb_hits;
     uint64_t *misses = acc == ACC_FETCH ? &c->st.itlb_misses : &c->st.dtlb_misses;
@@ -206,16 +206,24 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
     return NULL;
 }
 
-/* The fast path: an L1 hit with the rights needed, on the CPU that runs t's mm. */
+/* The fast path: an L1 hit with the rights needed, on the CPU that runs t's
+ * mm. Written for the compiler: an L1 TLB has at least one way, so the set
+ * is searched without a test for an empty one, and an entry found always
+ * has its frame. */
 static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc)
 {
     struct cpu *c = t->cpu_ptr;
     if (unlikely(c->running_mm != t->mm))
         return NULL;
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
-    uint64_t vpn = va >> PAGE_SHIFT;
-    struct tlb_entry *e = tlb_lookup(l1, vpn, tlb_key(vpn, c->pcid));
-    if (unlikely(!e || (e->perm & need_of[acc]) != need_of[acc]))
+    uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
+    size_t i = (vpn & l1->set_mask) * l1->ways, end = i + l1->ways;
+    const uint64_t *tag = l1->tag;
+    while (tag[i] != key)
+        if (++i == end)
+            return NULL;
+    struct tlb_entry *e = &l1->e[i];
+    if (unlikely((e->perm & need_of[acc]) != need_of[acc]))
         return NULL;
     e->lru = ++c->tick;
     if (acc == ACC_FETCH)
@@ -345,10 +353,13 @@ static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64
     uint8_t *page = translate(t, va, acc, &sig);
     if (!page)
         return access_failed(t, sig);
-    if (acc == ACC_READ)
-        memcpy(buf, page + (va & (PAGE_SIZE - 1)), len);
+    page += va & (PAGE_SIZE - 1);
+    uint8_t *dst = acc == ACC_READ ? buf : page;
+    const uint8_t *src = acc == ACC_READ ? page : buf;
+    if (len == 8) /* the common word: a fixed-size copy, no call */
+        memcpy(dst, src, 8);
     else
-        memcpy(page + (va & (PAGE_SIZE - 1)), buf, len);
+        memcpy(dst, src, len);
     return 0;
 }
 

@@ -71,7 +71,8 @@ void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *tab
     if (!pwc_present(p, level))
         return;
     uint64_t prefix = pwc_prefix(p, va, level);
-    tlb_insert(&p->level[level - PWC_LOWEST], prefix, tlb_key(prefix, pcid), table, rights, tick);
+    tlb_insert_new(&p->level[level - PWC_LOWEST], prefix, tlb_key(prefix, pcid), table, rights,
+                   tick);
 }
 
 void pwc_invalidate_pcid(struct pwc *p, unsigned pcid)

@@ -36,7 +36,8 @@ void pwc_destroy(struct pwc *p);
  * table it points to and its rights, or 0 when every cache misses. */
 int pwc_lookup(struct pwc *p, uint64_t va, unsigned pcid, uint8_t **table, unsigned *rights,
                uint32_t tick);
-/* Caches the present entry of the level-`level` table that translates va. */
+/* Caches the present entry of the level-`level` table that translates va,
+ * which the cache of that level does not hold (pwc_lookup just missed it). */
 void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *table,
               unsigned rights, uint32_t tick);
 /* Drops every entry of context pcid (INVLPG, a CR3 load that flushes, INVPCID). */

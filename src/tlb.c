@@ -27,8 +27,7 @@
 
 int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
 {
-    t->e = NULL;
-    t->tag = NULL;
+    *t = (struct tlb){0};
     if (ways == 0 || entries == 0 || entries % ways)
         return -EINVAL;
     unsigned sets = entries / ways;
@@ -36,7 +35,8 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
         return -EINVAL;
     t->e = calloc(entries, sizeof(*t->e));
     t->tag = malloc(sizeof(*t->tag) * entries);
-    if (!t->e || !t->tag) {
+    t->nfree = malloc(sizeof(*t->nfree) * sets);
+    if (!t->e || !t->tag || !t->nfree) {
         tlb_destroy(t);
         return -ENOMEM;
     }
@@ -50,28 +50,40 @@ void tlb_destroy(struct tlb *t)
 {
     free(t->e);
     free(t->tag);
-    t->e = NULL;
-    t->tag = NULL;
+    free(t->nfree);
+    *t = (struct tlb){0};
 }
 
-/* The way to fill in a set: an invalid one, else the least recently used. */
-static size_t tlb_victim(const struct tlb *t, size_t base)
+/* The way to fill in set `set`: the first invalid one, else the least
+ * recently used (stamps compared as differences, so that the clock may
+ * wrap). A full set, the usual case, is scanned without reading its tags
+ * and without data-dependent branches: every TLB miss fills two levels. */
+static size_t tlb_victim(const struct tlb *t, uint64_t set)
 {
-    const uint64_t *tag = t->tag + base;
-    for (unsigned w = 0; w < t->ways; w++)
-        if (tag[w] == TLB_INVALID)
-            return base + w;
+    size_t base = set * t->ways;
+    if (t->nfree[set]) {
+        const uint64_t *tag = t->tag + base;
+        unsigned w = 0;
+        while (tag[w] != TLB_INVALID)
+            w++;
+        return base + w;
+    }
     const struct tlb_entry *e = t->e + base;
+    uint32_t ref = e[0].lru;
+    int32_t best = 0;
     unsigned victim = 0;
-    for (unsigned w = 1; w < t->ways; w++)
-        if ((int32_t)(e[w].lru - e[victim].lru) < 0)
-            victim = w;
+    for (unsigned w = 1; w < t->ways; w++) {
+        int32_t age = (int32_t)(e[w].lru - ref);
+        victim = age < best ? w : victim;
+        best = age < best ? age : best;
+    }
     return base + victim;
 }
 
-static struct tlb_entry *tlb_fill(struct tlb *t, size_t i, uint64_t key, uint8_t *host,
-                                  unsigned perm, uint32_t tick)
+static struct tlb_entry *tlb_fill(struct tlb *t, uint64_t set, size_t i, uint64_t key,
+                                  uint8_t *host, unsigned perm, uint32_t tick)
 {
+    t->nfree[set] -= t->tag[i] == TLB_INVALID;
     t->tag[i] = key;
     t->e[i] = (struct tlb_entry){.host = host, .lru = tick, .perm = perm};
     return &t->e[i];
@@ -80,8 +92,8 @@ static struct tlb_entry *tlb_fill(struct tlb *t, size_t i, uint64_t key, uint8_t
 struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
                                  unsigned perm, uint32_t tick)
 {
-    size_t i = tlb_victim(t, (vpn & t->set_mask) * t->ways);
-    return tlb_fill(t, i, key, host, perm, tick);
+    uint64_t set = vpn & t->set_mask;
+    return tlb_fill(t, set, tlb_victim(t, set), key, host, perm, tick);
 }
 
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
@@ -91,7 +103,7 @@ struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t 
     struct tlb_entry *old = tlb_lookup(t, vpn, key);
     if (!old)
         return tlb_insert_new(t, vpn, key, host, perm, tick);
-    return tlb_fill(t, (size_t)(old - t->e), key, host, perm, tick);
+    return tlb_fill(t, vpn & t->set_mask, (size_t)(old - t->e), key, host, perm, tick);
 }
 
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
@@ -100,15 +112,19 @@ int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
     if (!e)
         return 0;
     *tlb_tag_of(t, e) = TLB_INVALID;
+    t->nfree[vpn & t->set_mask]++;
     return 1;
 }
 
 void tlb_invalidate_pcid(struct tlb *t, unsigned pcid)
 {
-    size_t n = (t->set_mask + 1) * t->ways;
-    for (size_t i = 0; i < n; i++)
-        if (t->tag[i] != TLB_INVALID && (t->tag[i] & 0xfff) == pcid)
-            t->tag[i] = TLB_INVALID;
+    size_t i = 0;
+    for (uint64_t set = 0; t->ways && set <= t->set_mask; set++)
+        for (unsigned w = 0; w < t->ways; w++, i++)
+            if (t->tag[i] != TLB_INVALID && (t->tag[i] & 0xfff) == pcid) {
+                t->tag[i] = TLB_INVALID;
+                t->nfree[set]++;
+            }
 }
 
 void tlb_invalidate_all(struct tlb *t)
@@ -116,6 +132,8 @@ void tlb_invalidate_all(struct tlb *t)
     size_t n = (t->set_mask + 1) * t->ways;
     for (size_t i = 0; i < n; i++)
         t->tag[i] = TLB_INVALID;
+    for (uint64_t set = 0; t->ways && set <= t->set_mask; set++)
+        t->nfree[set] = t->ways;
 }
 
 /* ---- per-CPU operations ---- */
