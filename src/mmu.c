@@ -305,6 +305,19 @@ uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len)
     return done;
 }
 
+/* A copy of what programs load and store: fixed sizes the compiler inlines
+ * for the common words, memcpy for the rest. */
+static inline void copy_small(void *dst, const void *src, size_t len)
+{
+    switch (len) {
+    case 8: memcpy(dst, src, 8); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 1: memcpy(dst, src, 1); break;
+    default: memcpy(dst, src, len); break;
+    }
+}
+
 /* An access that raised sig has returned to the program: if the OOM
  * killer killed the task's own process on the way, its memory goes now. */
 static int access_failed(struct vms_task *t, int sig)
@@ -354,12 +367,10 @@ static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64
     if (!page)
         return access_failed(t, sig);
     page += va & (PAGE_SIZE - 1);
-    uint8_t *dst = acc == ACC_READ ? buf : page;
-    const uint8_t *src = acc == ACC_READ ? page : buf;
-    if (len == 8) /* the common word: a fixed-size copy, no call */
-        memcpy(dst, src, 8);
+    if (acc == ACC_READ)
+        copy_small(buf, page, len);
     else
-        memcpy(dst, src, len);
+        copy_small(page, buf, len);
     return 0;
 }
 
@@ -369,10 +380,7 @@ int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
     if (likely(off + len <= PAGE_SIZE)) {
         uint8_t *page = tlb_fast(t, va, ACC_READ);
         if (likely(page)) {
-            if (len == 8) /* the common word: a fixed-size copy the compiler inlines */
-                memcpy(dst, page + off, 8);
-            else
-                memcpy(dst, page + off, len);
+            copy_small(dst, page + off, len);
             return 0;
         }
         return access_page_slow(t, va, dst, len, ACC_READ);
@@ -386,10 +394,7 @@ int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
     if (likely(off + len <= PAGE_SIZE)) {
         uint8_t *page = tlb_fast(t, va, ACC_WRITE);
         if (likely(page)) {
-            if (len == 8)
-                memcpy(page + off, src, 8);
-            else
-                memcpy(page + off, src, len);
+            copy_small(page + off, src, len);
             return 0;
         }
         return access_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
