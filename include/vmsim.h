@@ -232,7 +232,7 @@ struct vms_config {
     struct vms_tlb_geometry stlb; /* unified L2 TLB: 1536 entries, 12-way */
     /* Paging-structure caches (Intel SDM vol. 3 4.10.3), per CPU, tagged by
      * PCID; entries 0: none, every walk starts at the top. Defaults: the
-     * sizes reported for Intel's Skylake cores (Intel publishes none). */
+     * sizes commonly cited for Intel's Skylake cores (Intel publishes none). */
     struct vms_tlb_geometry pde_cache;   /* PDEs (a walk reads only the PTE): 32, 4-way */
     struct vms_tlb_geometry pdpte_cache; /* PDPTEs (reads the PDE, PTE): 4, fully assoc. */
     struct vms_tlb_geometry pml4e_cache; /* PML4Es (reads PDPTE, PDE, PTE): 2, fully assoc. */

@@ -35,7 +35,7 @@ static inline struct vms_config tu_config(uint64_t phys_bytes)
 }
 
 /* Paging-structure caches on, set here rather than left to the defaults:
- * the sizes reported for Intel's Skylake cores, or tiny ones whose entries
+ * the sizes commonly cited for Intel's Skylake cores, or tiny ones whose entries
  * are replaced all the time (the randomised tests use both). */
 static inline void tu_pwc(struct vms_config *c, int tiny)
 {
