@@ -5,8 +5,9 @@
  * checks present, RW, US and NX along the way, sets the Accessed and Dirty
  * bits, and fills both TLB levels. The walk starts below the top when a
  * paging-structure cache (src/pwc.c) holds an upper-level entry for the
- * address, and fills those caches with the entries it reads. A refusal raises a page fault, handled as
- * the kernel would, after which the access is retried.
+ * address, and fills those caches with the entries it reads. A refusal
+ * raises a page fault, handled as the kernel would, after which the access
+ * is retried.
  *
  * As on x86: a TLB entry that denies an access raises the fault without a new
  * walk (the fault drops the entry), except for a store to a writable page
