@@ -10,6 +10,7 @@
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "rbtree.h"
+#include "pwc.h"
 #include "tlb.h"
 
 /* vm_flags: Linux's bit values, so a reader can match them. */
@@ -217,6 +218,7 @@ struct cpu {
     unsigned pcid;               /* tag of the current context; 0 when PCID is off */
     uint32_t tick;               /* LRU clock for the TLBs */
     struct tlb dtlb, itlb, stlb;
+    struct pwc pwc;              /* paging-structure caches */
     struct { uint64_t ctx_id, tlb_gen; } asid[TLB_NR_DYN_ASIDS];
     unsigned next_asid;
     struct vms_cpu_stats st;
