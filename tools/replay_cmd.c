@@ -175,26 +175,6 @@ static void from_cpu(struct figures *f, const struct vms_cpu_stats *c)
     f->walk_refs = c->walk_refs;
 }
 
-static void print_row(FILE *out, int json, const char *scope, const char *name,
-                      const struct figures *f)
-{
-    if (json) {
-        fprintf(out,
-                "{\"v\":1,\"type\":\"figures\",\"scope\":\"%s\",\"name\":\"%s\",\"accesses\":%" PRIu64
-                ",\"l1_hits\":%" PRIu64 ",\"l1_misses\":%" PRIu64 ",\"l2_hits\":%" PRIu64
-                ",\"l2_misses\":%" PRIu64 ",\"walks\":%" PRIu64 ",\"walk_refs\":%" PRIu64
-                ",\"minflt\":%" PRIu64 ",\"majflt\":%" PRIu64 ",\"pgtables\":%" PRIu64
-                ",\"resident_pages\":%" PRIu64 "}\n",
-                scope, name, f->accesses, f->l1_hits, f->l1_misses, f->l2_hits, f->l2_misses,
-                f->walks, f->walk_refs, f->minflt, f->majflt, f->pgtables, f->resident);
-        return;
-    }
-    fprintf(out, "%-22.22s %11" PRIu64 " %11" PRIu64 " %9" PRIu64 " %9" PRIu64 " %8" PRIu64
-                 " %8" PRIu64 " %9" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64 " %9" PRIu64 "\n",
-            name, f->accesses, f->l1_hits, f->l1_misses, f->l2_hits, f->l2_misses, f->walks,
-            f->walk_refs, f->minflt, f->majflt, f->pgtables, f->resident);
-}
-
 static void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -208,6 +188,41 @@ static void json_string(FILE *out, const char *s)
             fputc(c, out);
     }
     fputc('"', out);
+}
+
+/* A CPU's row leaves out what belongs to no CPU (page tables, resident): NA. */
+#define NA UINT64_MAX
+
+static void print_num(FILE *out, int json, const char *key, uint64_t v, int width)
+{
+    if (json)
+        fprintf(out, v == NA ? ",\"%s\":null" : ",\"%s\":%" PRIu64, key, v);
+    else if (v == NA)
+        fprintf(out, " %*s", width, "-");
+    else
+        fprintf(out, " %*" PRIu64, width, v);
+}
+
+static void print_row(FILE *out, int json, const char *scope, const char *name,
+                      const struct figures *f)
+{
+    if (json) {
+        fprintf(out, "{\"v\":1,\"type\":\"figures\",\"scope\":\"%s\",\"name\":", scope);
+        json_string(out, name);
+    } else
+        fprintf(out, "%-22.22s", name);
+    print_num(out, json, "accesses", f->accesses, 11);
+    print_num(out, json, "l1_hits", f->l1_hits, 11);
+    print_num(out, json, "l1_misses", f->l1_misses, 9);
+    print_num(out, json, "l2_hits", f->l2_hits, 9);
+    print_num(out, json, "l2_misses", f->l2_misses, 8);
+    print_num(out, json, "walks", f->walks, 8);
+    print_num(out, json, "walk_refs", f->walk_refs, 9);
+    print_num(out, json, "minflt", f->minflt, 7);
+    print_num(out, json, "majflt", f->majflt, 7);
+    print_num(out, json, "pgtables", f->pgtables, 8);
+    print_num(out, json, "resident_pages", f->resident, 9);
+    fputs(json ? "}\n" : "\n", out);
 }
 
 static void report_figures(FILE *out, const struct options *o, const struct vmt_replay_result *r)
@@ -228,9 +243,10 @@ static void report_figures(FILE *out, const struct options *o, const struct vmt_
     from_cpu(&f, &sum);
     print_row(out, o->json, "total", "total", &f);
     for (unsigned c = 0; c < r->stats.ncpus; c++) {
-        struct figures fc = {0};
+        /* the trace runs on CPU 0: its accesses and faults are that CPU's */
+        struct figures fc = {.accesses = c == 0 ? r->accesses : 0, .minflt = c == 0 ? r->minflt : 0,
+                             .majflt = c == 0 ? r->majflt : 0, .pgtables = NA, .resident = NA};
         from_cpu(&fc, &r->stats.cpu[c]);
-        fc.accesses = c == 0 ? r->accesses : 0;
         char name[16];
         snprintf(name, sizeof(name), "cpu %u", c);
         print_row(out, o->json, "cpu", name, &fc);

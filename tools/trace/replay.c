@@ -353,14 +353,22 @@ static int do_exec(struct replay *r)
     return rc;
 }
 
-/* The traced segments of path and the place vmsim gave the same file. */
+/* A traced segment of a file moves by the distance between the file's two
+ * load biases (address minus file offset of its lowest mapping), traced
+ * and vmsim's: an ELF image is mapped with one bias, whatever its
+ * segments. */
 static void relocate_file(struct replay *r, const struct vmt_record *seg,
                           const struct vma_line *v, long nv)
 {
+    const struct vmt_record *first = seg;
+    for (size_t k = 0; k < r->nsegs; k++)
+        if (r->segs[k].arg[4] == VMT_SEG_FILE && strcmp(r->segs[k].path, seg->path) == 0 &&
+            r->segs[k].arg[0] < first->arg[0])
+            first = &r->segs[k];
     for (long i = 0; i < nv; i++) {
-        if (strcmp(v[i].path, seg->path) != 0 || v[i].offset != seg->arg[3])
-            continue;
-        int64_t delta = (int64_t)(v[i].start - seg->arg[0]);
+        if (strcmp(v[i].path, seg->path) != 0)
+            continue; /* maps lists a file's VMAs lowest first: v[i] is its first */
+        int64_t delta = (int64_t)((v[i].start - v[i].offset) - (first->arg[0] - first->arg[3]));
         uint64_t end = seg->arg[0] + seg->arg[1];
         /* an anonymous segment right after (its bss) moves with it */
         for (size_t k = 0; k < r->nsegs; k++)
@@ -369,8 +377,7 @@ static void relocate_file(struct replay *r, const struct vmt_record *seg,
         add_reloc(r, seg->arg[0], end, delta);
         return;
     }
-    note(r, NOTE_OTHER, "%s at offset 0x%" PRIx64 ": not in vmsim's image, left where traced",
-         seg->path, seg->arg[3]);
+    note(r, NOTE_OTHER, "%s: not in vmsim's image, left where traced", seg->path);
 }
 
 static void relocate_image(struct replay *r)

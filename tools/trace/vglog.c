@@ -44,6 +44,30 @@ void vglog_free(struct vglog *g)
 
 /* ---- standard error: the starting layout ---- */
 
+static int is_own(const struct vglog *g, uint64_t a)
+{
+    for (size_t i = 0; i < g->nown; i++)
+        if (a >= g->own[i].start && a < g->own[i].end)
+            return 1;
+    return 0;
+}
+
+static void add_own(struct vglog *g, uint64_t start, uint64_t len)
+{
+    struct vglog_range *n = realloc(g->own, (g->nown + 1) * sizeof(*n));
+    if (!n)
+        return;
+    g->own = n;
+    g->own[g->nown++] = (struct vglog_range){start, start + ((len + 4095) & ~4095ull)};
+}
+
+static int valgrind_file(const struct vglog *g, const char *path)
+{
+    size_t n = strlen(g->libdir);
+    return n && path && strncmp(path, g->libdir, n) == 0 && path[n] == '/';
+}
+
+
 static int emit_segment(struct vglog *g, uint64_t start, uint64_t len, int prot, uint64_t off,
                         enum vmt_seg kind, const char *path)
 {
@@ -113,6 +137,10 @@ static int layout_line(struct vglog *g, const char *p)
     uint64_t off = o ? strtoull(o + 3, NULL, 10) : 0;
     unsigned name = n ? (unsigned)strtoul(n + 1, NULL, 10) : ~0u;
     const char *path = name < sizeof(g->names) / sizeof(g->names[0]) ? g->names[name] : NULL;
+    if (valgrind_file(g, path)) { /* a page of Valgrind's handed to the client (its trampoline) */
+        add_own(g, start, len);
+        return 0;
+    }
     return emit_segment(g, start, len, prot_of(perms), off, VMT_SEG_FILE, path);
 }
 
@@ -137,29 +165,6 @@ int vglog_stderr_line(struct vglog *g, const char *line)
 }
 
 /* ---- the log: accesses and system calls ---- */
-
-static int is_own(const struct vglog *g, uint64_t a)
-{
-    for (size_t i = 0; i < g->nown; i++)
-        if (a >= g->own[i].start && a < g->own[i].end)
-            return 1;
-    return 0;
-}
-
-static void add_own(struct vglog *g, uint64_t start, uint64_t len)
-{
-    struct vglog_range *n = realloc(g->own, (g->nown + 1) * sizeof(*n));
-    if (!n)
-        return;
-    g->own = n;
-    g->own[g->nown++] = (struct vglog_range){start, start + ((len + 4095) & ~4095ull)};
-}
-
-static int valgrind_file(const struct vglog *g, const char *path)
-{
-    size_t n = strlen(g->libdir);
-    return n && path && strncmp(path, g->libdir, n) == 0 && path[n] == '/';
-}
 
 /* The numbers of "( a, b, c )": up to max of them; how many. */
 static int call_args(const char *call, uint64_t *args, int max)
