@@ -281,6 +281,13 @@ static void report_samples(FILE *out, const struct options *o, const struct vmt_
         else
             fprintf(out, "%14" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n",
                     s->access, s->frames_used, s->cache_frames, s->pgtable_frames, s->minflt, s->majflt);
+        for (size_t k = 0; o->json && k < r->nregion_samples; k++)
+            if (r->region_samples[k].sample == i) {
+                fprintf(out, "{\"v\":1,\"type\":\"region_sample\",\"access\":%" PRIu64 ",\"name\":",
+                        s->access);
+                json_string(out, r->regions[r->region_samples[k].region].name);
+                fprintf(out, ",\"resident_pages\":%" PRIu64 "}\n", r->region_samples[k].resident);
+            }
         if (i + step >= r->nsamples && i != r->nsamples - 1)
             i = r->nsamples - 1 - step;
     }

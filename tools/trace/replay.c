@@ -99,6 +99,7 @@ void vmt_replay_result_free(struct vmt_replay_result *res)
 {
     free(res->regions);
     free(res->samples);
+    free(res->region_samples);
     if (res->has_lru)
         lru_free(&res->lru);
     memset(res, 0, sizeof(*res));
@@ -591,6 +592,58 @@ static void account(struct replay *r, size_t region, enum vmt_type type, int sig
     r->maj_before = majflt;
 }
 
+/* Each region's resident pages (vms_mincore over its VMAs) into counts[]. */
+static void resident_by_region(struct replay *r, uint64_t *counts)
+{
+    if (r->iv_stale)
+        rebuild_intervals(r);
+    unsigned char vec[4096];
+    for (size_t i = 0; i < r->niv; i++)
+        for (uint64_t a = r->iv[i].start; a < r->iv[i].end; a += sizeof(vec) * PAGE) {
+            uint64_t len = r->iv[i].end - a < sizeof(vec) * PAGE ? r->iv[i].end - a : sizeof(vec) * PAGE;
+            if (vms_mincore(r->t, a, len, vec) < 0)
+                break;
+            for (uint64_t k = 0; k < len / PAGE; k++)
+                counts[r->iv[i].region] += vec[k] & 1;
+        }
+}
+
+static void sample_regions(struct replay *r)
+{
+    struct vmt_replay_result *res = r->res;
+    if (r->iv_stale)
+        rebuild_intervals(r);
+    uint64_t *counts = calloc(res->nregions ? res->nregions : 1, sizeof(*counts));
+    if (!counts)
+        return;
+    resident_by_region(r, counts);
+    for (size_t g = 0; g < res->nregions; g++) {
+        if (!counts[g])
+            continue;
+        struct vmt_region_sample *n =
+            realloc(res->region_samples, (res->nregion_samples + 1) * sizeof(*n));
+        if (!n)
+            break;
+        res->region_samples = n;
+        n[res->nregion_samples++] = (struct vmt_region_sample){res->nsamples - 1, g, counts[g]};
+    }
+    free(counts);
+}
+
+static void count_resident(struct replay *r)
+{
+    struct vmt_replay_result *res = r->res;
+    if (r->iv_stale)
+        rebuild_intervals(r);
+    uint64_t *counts = calloc(res->nregions ? res->nregions : 1, sizeof(*counts));
+    if (!counts)
+        return;
+    resident_by_region(r, counts);
+    for (size_t g = 0; g < res->nregions; g++)
+        res->regions[g].resident = counts[g];
+    free(counts);
+}
+
 static void take_sample(struct replay *r)
 {
     struct vms_stats s;
@@ -605,6 +658,8 @@ static void take_sample(struct replay *r)
     x->cache_frames = s.cache_frames;
     x->pgtable_frames = s.pgtable_frames;
     vms_task_rusage(r->t, &x->minflt, &x->majflt);
+    if (r->o->by_region && !vms_task_killed(r->t))
+        sample_regions(r);
 }
 
 static void replay_access(struct replay *r, const struct vmt_record *rec)
@@ -631,21 +686,6 @@ static void replay_access(struct replay *r, const struct vmt_record *rec)
 }
 
 /* ---- the end ---- */
-
-static void count_resident(struct replay *r)
-{
-    if (r->iv_stale)
-        rebuild_intervals(r);
-    unsigned char vec[4096];
-    for (size_t i = 0; i < r->niv; i++)
-        for (uint64_t a = r->iv[i].start; a < r->iv[i].end; a += sizeof(vec) * PAGE) {
-            uint64_t len = r->iv[i].end - a < sizeof(vec) * PAGE ? r->iv[i].end - a : sizeof(vec) * PAGE;
-            if (vms_mincore(r->t, a, len, vec) < 0)
-                break;
-            for (uint64_t k = 0; k < len / PAGE; k++)
-                r->res->regions[r->iv[i].region].resident += vec[k] & 1;
-        }
-}
 
 static void on_event(void *arg, const struct vms_event *ev)
 {

@@ -34,6 +34,12 @@ struct vmt_sample {
     uint64_t minflt, majflt;
 };
 
+/* A region's resident pages at a sample (by_region only). */
+struct vmt_region_sample {
+    size_t sample, region; /* indexes into samples[] and regions[] */
+    uint64_t resident;
+};
+
 struct vmt_replay_opts {
     struct vms_config config; /* root "/" for a recorded program */
     int by_region;            /* split every figure by region (reads counters after each access) */
@@ -54,6 +60,8 @@ struct vmt_replay_result {
     size_t nregions;
     struct vmt_sample *samples;
     size_t nsamples;
+    struct vmt_region_sample *region_samples; /* regions with pages resident, per sample */
+    size_t nregion_samples;
     struct lru lru;
     int has_lru;
     int has_native;           /* the recording's native run: */

@@ -283,6 +283,10 @@ static int syscall_line(struct vglog *g, const char *line)
         g->pending[0] = 0;
         return rc;
     }
+    if (nr == NR_EXECVE && !strstr(rest, "-->")) {
+        g->stopped = 1; /* a call without a result: the exec went ahead, Valgrind is gone */
+        return 0;
+    }
     if (strstr(rest, "--> [async] ...")) {
         snprintf(g->pending, sizeof(g->pending), "%s", rest);
         return 0;
