@@ -35,6 +35,11 @@ grep -q '"scope":"region","name":"heap","accesses":3,.*"minflt":3,"majflt":0,' "
 grep -q '"scope":"region","name":"mmap@0x[0-9a-f]*","accesses":5,.*"minflt":5,"majflt":0,' "$dir/replay.json" ||
     fail "the mmap's 5 faults: $(grep mmap@ "$dir/replay.json")"
 grep -q '"type":"native","native_minflt":[1-9]' "$dir/replay.json" || fail "no native line"
+if command -v python3 >/dev/null 2>&1; then # every line is JSON
+    python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    json.loads(line)' "$dir/replay.json" || fail "replay --json wrote a line that is not JSON"
+fi
 # the text report and the curve
 "$vmsim" replay -q --ram 4M "$dir/tiny.vmt" --svg "$dir/curve.svg" >"$dir/replay.txt" || fail "replay --ram"
 grep -q "^memory-size curve" "$dir/replay.txt" || fail "no memory-size curve"

@@ -539,6 +539,11 @@ int replay_main(int argc, char **argv)
     struct ram_run runs[MAX_RAM] = {0};
     if (!failed && o.nram)
         ram_runs(&o, runs);
+    if (failed && res.records == 0) { /* nothing replayed: the error says it all */
+        free(exec);
+        vmt_replay_result_free(&res);
+        return CLI_FAILED;
+    }
     report_head(stdout, &o, &res, exec);
     report_figures(stdout, &o, &res);
     report_samples(stdout, &o, &res);
