@@ -200,6 +200,31 @@ static void read_auxv(struct host_profile *p)
         fclose(f);
 }
 
+/* The largest size ftruncate gives a file of dir's filesystem (s_maxbytes),
+ * found by halving on a sparse scratch file; 0 when it cannot be measured. */
+static uint64_t fs_max_file_bytes(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/.vmsim-maxbytes.%d", dir, (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return 0;
+    unlink(path);
+    uint64_t lo = 0, hi = (uint64_t)INT64_MAX; /* lo fits, hi + 1 does not */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (ftruncate(fd, (off_t)mid) == 0)
+            lo = mid;
+        else if (errno == EFBIG || errno == EINVAL)
+            hi = mid - 1;
+        else
+            break;
+    }
+    int ok = lo == hi && ftruncate(fd, 0) == 0;
+    close(fd);
+    return ok ? lo : 0;
+}
+
 static int fs_is_ext4(const char *dir)
 {
     struct statfs fs;
@@ -302,6 +327,7 @@ void host_profile_read(struct host_profile *p, const char *dir)
     }
     p->large_folios = fs_has_large_folios(dir);
     p->ext4 = fs_is_ext4(dir);
+    p->max_file_bytes = fs_max_file_bytes(dir);
     read_hugetlb(p);
 }
 
@@ -339,6 +365,51 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     c->swap_bytes = p->swap_total;
     if (p->large_folios >= 0)
         c->large_folios = p->large_folios;
+    if (p->max_file_bytes)
+        c->max_file_bytes = p->max_file_bytes;
+}
+
+static void note_change(char *what, size_t len, size_t *used, int *n, const char *name,
+                        uint64_t then, uint64_t now)
+{
+    if (then == now)
+        return;
+    if (*used < len) {
+        int k = snprintf(what + *used, len - *used, "%s%s %" PRIu64 " -> %" PRIu64, *n ? ", " : "",
+                         name, then, now);
+        if (k > 0)
+            *used += (size_t)k;
+    }
+    (*n)++;
+}
+
+int host_profile_changed(const struct host_profile *then, const char *dir, char *what, size_t len)
+{
+    struct host_profile now;
+    host_profile_read(&now, dir);
+    size_t used = 0;
+    int n = 0;
+    if (len)
+        what[0] = '\0';
+#define CHANGED(field) note_change(what, len, &used, &n, #field, (uint64_t)then->field, (uint64_t)now.field)
+    CHANGED(swap_total);
+    CHANGED(overcommit_memory);
+    CHANGED(overcommit_ratio);
+    CHANGED(overcommit_kbytes);
+    CHANGED(admin_reserve_kbytes);
+    CHANGED(user_reserve_kbytes);
+    CHANGED(max_map_count);
+    CHANGED(mmap_min_addr);
+    CHANGED(memlock_rlimit);
+    CHANGED(page_cluster);
+    CHANGED(swappiness);
+    CHANGED(fault_around_bytes);
+    CHANGED(readahead_kb);
+    CHANGED(max_sectors_kb);
+    CHANGED(nr_hugepages);
+    CHANGED(nr_overcommit_hugepages);
+#undef CHANGED
+    return n;
 }
 
 static void row(FILE *out, const char *name, const char *value, const char *why)
@@ -399,6 +470,9 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "ext4", (uint64_t)p->ext4,
             p->ext4 ? "the scratch folder is on ext4: holes and disk blocks are compared"
                     : "the scratch folder is not on ext4: holes and disk blocks are not compared");
+    row_u64(out, "max_file_bytes", p->max_file_bytes,
+            p->max_file_bytes ? "the largest ftruncate the scratch folder's filesystem takes"
+                              : "could not be measured: vmsim's default (ext4's)");
     row_u64(out, "nr_hugepages", p->nr_hugepages, p->src.nr_hugepages);
     row_u64(out, "nr_overcommit_hp", p->nr_overcommit_hugepages, p->src.nr_overcommit_hugepages);
     row_u64(out, "hugepage_kb", p->hugepage_kb, "/proc/meminfo Hugepagesize");
