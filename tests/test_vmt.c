@@ -6,6 +6,7 @@
  * replays on a machine: VMAs made for a trace without mm calls, mm calls at
  * the traced addresses, per-region figures that add up to the totals.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -481,6 +482,35 @@ static void replay_mm_calls_at_traced_addresses(void **state)
     free(b.data);
 }
 
+/* One CPU's counters alone: the cpu[] entry of vms_get_stats. */
+static void cpu_stats_of_one_cpu(void **state)
+{
+    (void)state;
+    struct vms_config c;
+    vms_config_init(&c);
+    c.ncpus = 2;
+    c.phys_bytes = 16 << 20;
+    vms_machine *m = vms_machine_create(&c);
+    assert_non_null(m);
+    vms_task *t = vms_spawn(m, "t");
+    int64_t a = vms_mmap(t, 0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(a > 0);
+    assert_int_equal(vms_store(t, (vms_addr)a, "x", 1), 0);
+    assert_int_equal(vms_store(t, (vms_addr)a + 1, "y", 1), 0);
+    struct vms_stats s;
+    vms_get_stats(m, &s);
+    struct vms_cpu_stats one;
+    assert_int_equal(vms_get_cpu_stats(m, 0, &one), 0);
+    assert_memory_equal(&one, &s.cpu[0], sizeof(one));
+    assert_true(one.dtlb_hits >= 1 && one.page_walks >= 1);
+    assert_int_equal(vms_get_cpu_stats(m, 1, &one), 0);
+    assert_int_equal(one.dtlb_hits, 0);
+    assert_int_equal(vms_get_cpu_stats(m, 2, &one), -EINVAL);
+    assert_int_equal(vms_check(m, stderr), 0);
+    vms_exit(t);
+    vms_machine_destroy(m);
+}
+
 /* A trace the reader refuses: the replay says why and frees everything. */
 static void replay_of_a_bad_trace(void **state)
 {
@@ -513,6 +543,7 @@ int main(void)
         cmocka_unit_test(replay_makes_vmas_for_untouched_memory),
         cmocka_unit_test(replay_mm_calls_at_traced_addresses),
         cmocka_unit_test(replay_of_a_bad_trace),
+        cmocka_unit_test(cpu_stats_of_one_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

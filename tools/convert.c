@@ -53,7 +53,8 @@ static void print_lackey(FILE *out, const struct vmt_record *r)
 {
     static const char kind[] = {'L', 'S', 'I', 'M'};
     if (vmt_is_access(r->type)) {
-        fprintf(out, "%s%c %08" PRIx64 ",%" PRIu32 "\n", r->type == VMT_FETCH ? "" : " ",
+        /* lackey's own spelling: "I  ADDR,SIZE", " L ADDR,SIZE" */
+        fprintf(out, r->type == VMT_FETCH ? "%c  %08" PRIx64 ",%" PRIu32 "\n" : " %c %08" PRIx64 ",%" PRIu32 "\n",
                 kind[r->type], r->addr, r->size);
         return;
     }
