@@ -46,7 +46,8 @@ static void usage(FILE *out)
             "one stream; an exec in the program ends the recording.\n");
 }
 
-static int resolve(const char *cmd, char *out, size_t size)
+/* CMD as execvp would find it, absolute (out: PATH_MAX bytes); 0, or -1. */
+static int resolve(const char *cmd, char *out)
 {
     if (strchr(cmd, '/'))
         return realpath(cmd, out) && access(out, X_OK) == 0 ? 0 : -1;
@@ -59,7 +60,6 @@ static int resolve(const char *cmd, char *out, size_t size)
             return 0;
         p += n + (p[n] == ':');
     }
-    (void)size;
     return -1;
 }
 
@@ -208,7 +208,7 @@ static int read_valgrind(struct vglog *g, int logfd, int errfd)
 static int record(const char *out_path, char **argv, int quiet)
 {
     char exe[PATH_MAX];
-    if (resolve(argv[0], exe, sizeof(exe)) < 0) {
+    if (resolve(argv[0], exe) < 0) {
         fprintf(stderr, "vmsim record: %s: command not found\n", argv[0]);
         return CLI_USAGE;
     }
