@@ -41,6 +41,11 @@ struct named_mmap { /* an anonymous mmap the trace made, for naming its VMA */
     uint64_t start, end;
 };
 
+struct named_range { /* without the exec image: the traced stack and brk areas */
+    uint64_t start, end;
+    const char *name;
+};
+
 struct replay {
     const struct vmt_replay_opts *o;
     struct vmt_replay_result *res;
@@ -59,6 +64,8 @@ struct replay {
     size_t last_iv;
     struct named_mmap *anon;
     size_t nanon;
+    struct named_range named[2];
+    size_t nnamed;
     char **paths;            /* files opened for mmap, and their descriptors */
     int *fds;
     size_t npaths;
@@ -68,6 +75,7 @@ struct replay {
     struct vms_cpu_stats cpu_before;
     uint64_t min_before, maj_before;
     uint64_t next_sample, sample_every;
+    size_t unmapped;         /* the region of accesses outside every VMA */
     unsigned char *buf;      /* loads land here; stores write its zeros */
 };
 
@@ -202,28 +210,32 @@ static void name_vma(const struct replay *r, const struct vma_line *v, const str
                      char *name, size_t len)
 {
     const char *p = v->path;
-    if (p[0] == '/' && r->exec_path && strcmp(p, r->exec_path) == 0)
+    if (p[0] == '/' && r->exec_path && strcmp(p, r->exec_path) == 0) {
         snprintf(name, len, "%s", strchr(v->perms, 'x') ? "text" : "data");
-    else if (strcmp(p, "[heap]") == 0)
-        snprintf(name, len, "heap");
-    else if (strcmp(p, "[stack]") == 0)
-        snprintf(name, len, "stack");
-    else if (p[0] == '[')
-        snprintf(name, len, "vdso");
-    else if (p[0])
-        snprintf(name, len, "%.63s", base_name(p));
-    else if (prev && prev->end == v->start && prev->path[0] == '/')
-        snprintf(name, len, "%.63s", r->exec_path && strcmp(prev->path, r->exec_path) == 0
-                                      ? "bss" : base_name(prev->path));
-    else {
-        uint64_t at = v->start;
-        for (size_t i = r->nanon; i-- > 0;)
-            if (v->start < r->anon[i].end && r->anon[i].start < v->end) {
-                at = r->anon[i].start;
-                break;
-            }
-        snprintf(name, len, "mmap@0x%" PRIx64, at);
+        return;
     }
+    if (p[0]) {
+        snprintf(name, len, "%.63s", strcmp(p, "[heap]") == 0 ? "heap" : strcmp(p, "[stack]") == 0 ? "stack"
+                                     : p[0] == '[' ? "vdso" : base_name(p));
+        return;
+    }
+    for (size_t i = 0; i < r->nnamed; i++) /* the traced stack and brk areas, without exec */
+        if (v->start >= r->named[i].start && v->start < r->named[i].end) {
+            snprintf(name, len, "%s", r->named[i].name);
+            return;
+        }
+    if (prev && prev->end == v->start && prev->path[0] == '/') {
+        snprintf(name, len, "%.63s", r->exec_path && strcmp(prev->path, r->exec_path) == 0
+                                         ? "bss" : base_name(prev->path));
+        return;
+    }
+    uint64_t at = v->start;
+    for (size_t i = r->nanon; i-- > 0;)
+        if (v->start < r->anon[i].end && r->anon[i].start < v->end) {
+            at = r->anon[i].start;
+            break;
+        }
+    snprintf(name, len, "mmap@0x%" PRIx64, at);
 }
 
 static int rebuild_intervals(struct replay *r)
@@ -414,6 +426,9 @@ static void map_segments(struct replay *r)
         if (fd < 0)
             flags |= MAP_ANONYMOUS;
         uint64_t len = s->arg[1];
+        if ((s->arg[4] == VMT_SEG_BRK || s->arg[4] == VMT_SEG_STACK) && r->nnamed < 2)
+            r->named[r->nnamed++] = (struct named_range){s->arg[0], s->arg[0] + len,
+                                                         s->arg[4] == VMT_SEG_BRK ? "heap" : "stack"};
         if (s->arg[4] == VMT_SEG_BRK) { /* only its first page is memory; the rest is brk's */
             r->brk_base = r->brk_now = s->arg[0];
             continue;
@@ -669,8 +684,13 @@ static void replay_access(struct replay *r, const struct vmt_record *rec)
         ensure_mapped(r, a, rec->size);
     size_t region = r->o->by_region ? region_of(r, a) : SIZE_MAX;
     int sig = do_access(r, rec->type, a, rec->size);
-    if (r->o->by_region)
+    if (r->o->by_region) {
+        if (region == r->unmapped && !sig) { /* the access grew the stack to reach it */
+            r->iv_stale = 1;
+            region = region_of(r, a);
+        }
         account(r, region, rec->type, sig);
+    }
     if (r->res->has_lru)
         for (uint64_t p = a / PAGE; p <= (a + rec->size - 1) / PAGE; p++)
             lru_touch(&r->res->lru, p);
@@ -800,7 +820,7 @@ int vmt_replay(FILE *in, const struct vmt_replay_opts *o, struct vmt_replay_resu
         r.next_sample = o->samples ? r.sample_every : UINT64_MAX;
         if (o->by_region) {
             vms_get_cpu_stats(r.m, 0, &r.cpu_before);
-            region_index(&r, "unmapped");
+            r.unmapped = region_index(&r, "unmapped");
         }
         rc = run_records(&r, rd, err, errlen);
         finish(&r);
