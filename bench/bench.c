@@ -6,8 +6,9 @@
  * mappings of a file held in the page cache (read, shared write, private
  * copy-on-write), streaming a cached file with read() against mmap, fork of
  * a process with 256 MiB of written private memory, the child's
- * copy-on-write faults over that memory, and a store from a Lua script
- * (bench_lua.c).
+ * copy-on-write faults over that memory, a store from a Lua script
+ * (bench_lua.c), and the read back of pages from swap (swap_in_fault: the
+ * host side in a memory cgroup with a swap file, swapcheck/host_swap.c).
  *
  * Files live in a scratch folder made with mkdtemp and removed at the end;
  * each side gets its own file of the same size, and vmsim's machine has that
@@ -19,6 +20,7 @@
  * that neither pays for the host backing fresh memory for the first time.
  */
 #include "bench_lua.h"
+#include "host_swap.h"
 #include "vmsim.h"
 
 #include <errno.h>
@@ -75,7 +77,7 @@ struct result {
     char work[24]; /* how much work one run did, for the table */
 };
 
-#define NBENCH 13
+#define NBENCH 14
 
 /* Everything the run produces, passed along instead of kept in globals. */
 struct report {
@@ -979,6 +981,105 @@ static struct result bench_fork(const struct sizes *sz, char what)
     return r;
 }
 
+/* ---- swap_in_fault: a read pass over twice the memory, every page from swap ---- */
+
+#define SWAP_LIMIT (16 * MiB)
+#define SWAP_AREA (96 * MiB)
+#define SWAP_REGION (2 * SWAP_LIMIT)
+
+/* ns per page of one read pass over a region twice the memory, written
+ * before: each page comes back from swap (a major fault, or a minor one on a
+ * page swap-in readahead brought in), as others leave for swap. */
+static double sim_swap_round(vms_task *t, vms_addr base)
+{
+    uint64_t v, t0 = now_ns();
+    for (uint64_t off = 0; off < SWAP_REGION; off += PAGE) {
+        int sig = vms_load(t, base + off, &v, sizeof(v));
+        if (sig)
+            die_signal("vms_load", sig);
+    }
+    return (double)(now_ns() - t0) / (double)(SWAP_REGION / PAGE);
+}
+
+static double host_swap_round(volatile uint8_t *p)
+{
+    uint64_t t0 = now_ns();
+    for (uint64_t off = 0; off < SWAP_REGION; off += PAGE)
+        (void)p[off];
+    return (double)(now_ns() - t0) / (double)(SWAP_REGION / PAGE);
+}
+
+/* The host's side in a child confined to the cgroup: its fastest of reps
+ * passes, or a negative value when it could not run. */
+static double host_swap_in(int reps)
+{
+    int pipefd[2];
+    if (host_swap_cgroup_new(SWAP_LIMIT) || pipe(pipefd))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        double best = -1;
+        if (!host_swap_cgroup_enter()) {
+            uint8_t *p = host_mmap(SWAP_REGION, RW);
+            host_touch_pages(p, SWAP_REGION);
+            host_swap_round(p); /* untimed: the steady state */
+            best = 1e300;
+            for (int i = 0; i < reps; i++)
+                best = min_d(best, host_swap_round(p));
+        }
+        _exit(write(pipefd[1], &best, sizeof(best)) == sizeof(best) ? 0 : 1);
+    }
+    close(pipefd[1]);
+    double best = -1;
+    if (pid < 0 || read(pipefd[0], &best, sizeof(best)) != sizeof(best))
+        best = -1;
+    close(pipefd[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    host_swap_cgroup_remove();
+    return best;
+}
+
+static struct result bench_swap_in(const struct sizes *sz, struct report *rep)
+{
+    struct result r = new_result("swap_in_fault", TARGET_RATIO, 1.0);
+    struct vms_config cfg;
+    vms_config_init(&cfg);
+    cfg.phys_bytes = SWAP_LIMIT;
+    cfg.swap_bytes = SWAP_AREA;
+    cfg.zero_page = 0;
+    struct sim s = sim_open_config(&cfg);
+    vms_addr base = sim_mmap(s.t, SWAP_REGION, RW);
+    sim_touch_pages(s.t, base, SWAP_REGION);
+    sim_swap_round(s.t, base);
+    for (int i = 0; i < sz->reps; i++)
+        r.vmsim_ns = min_d(r.vmsim_ns, sim_swap_round(s.t, base));
+    sim_close(&s);
+    char why[100];
+    if (host_swap_setup(SWAP_AREA, why, sizeof(why))) {
+        r.host_ns = 0;
+        r.target = TARGET_NONE;
+        char note[160];
+        snprintf(note, sizeof(note), "swap_in_fault: no host figure: %s", why);
+        add_note(rep, note);
+    } else {
+        double ns = host_swap_in(sz->reps);
+        host_swap_teardown();
+        if (ns < 0) {
+            r.host_ns = 0;
+            r.target = TARGET_NONE;
+            add_note(rep, "swap_in_fault: no host figure: the cgroup's child failed");
+        } else {
+            r.host_ns = ns;
+        }
+    }
+    add_note(rep, "swap_in_fault: ns per page of a read pass over 32 MiB written in 16 MiB "
+                  "of memory (host: a memory cgroup, a swap file; swap-out of the others "
+                  "included)");
+    snprintf(r.work, sizeof(r.work), "%llu pages", (unsigned long long)(SWAP_REGION / PAGE));
+    return r;
+}
+
 /* ---- lua_store: t:store of 8 bytes from a Lua loop, TLB hit ---- */
 
 static struct result bench_lua(const struct sizes *sz, struct report *rep)
@@ -1023,6 +1124,11 @@ static void print_table(const struct report *rep)
         char target[32];
         target_text(r, target, sizeof(target));
         const char *status = r->target == TARGET_NONE ? "-" : target_met(r) ? "PASS" : "MISS";
+        if (r->host_ns <= 0) { /* the host could not run it: a note says why */
+            printf("%-23s %12.1f %12s %10s  %-16s %-6s %s\n", r->name, r->vmsim_ns, "n/a", "n/a",
+                   target, status, r->work);
+            continue;
+        }
         printf("%-23s %12.1f %12.1f %10.2f  %-16s %-6s %s\n", r->name, r->vmsim_ns,
                r->host_ns, r->vmsim_ns / r->host_ns, target, status, r->work);
     }
@@ -1038,6 +1144,11 @@ static int write_json(const struct report *rep, const char *path)
     fprintf(f, "[\n");
     for (int i = 0; i < rep->n; i++) {
         const struct result *r = &rep->r[i];
+        if (r->host_ns <= 0) { /* no host figure: null, as JSON has no NaN */
+            fprintf(f, "  {\"name\": \"%s\", \"vmsim_ns\": %.3f, \"host_ns\": null, \"ratio\": null}%s\n",
+                    r->name, r->vmsim_ns, i + 1 < rep->n ? "," : "");
+            continue;
+        }
         fprintf(f, "  {\"name\": \"%s\", \"vmsim_ns\": %.3f, \"host_ns\": %.3f, \"ratio\": %.4f}%s\n",
                 r->name, r->vmsim_ns, r->host_ns, r->vmsim_ns / r->host_ns,
                 i + 1 < rep->n ? "," : "");
@@ -1059,7 +1170,8 @@ static void usage(FILE *out)
             "  --only NAME  run one benchmark (anon_fault, mmap_munmap, munmap_many,\n"
             "               tlb_hit_load, tlb_miss_load, file_read_fault,\n"
             "               file_shared_write_fault, file_private_cow_fault,\n"
-            "               read_vs_mmap, fork_256m, cow_fault, lua_store), e.g. under\n"
+            "               read_vs_mmap, fork_256m, cow_fault, lua_store,\n"
+            "               swap_in_fault), e.g. under\n"
             "               a profiler\n"
             "  --help       this text\n");
 }
@@ -1174,6 +1286,8 @@ int main(int argc, char **argv)
     run_fork_benches(&opt, &sz, &rep);
     if (selected(&opt, "lua_store"))
         rep.r[rep.n++] = bench_lua(&sz, &rep);
+    if (selected(&opt, "swap_in_fault"))
+        rep.r[rep.n++] = bench_swap_in(&sz, &rep);
     if (rep.n == 0) {
         fprintf(stderr, "vmsim-bench: no benchmark named '%s'\n", opt.only);
         return 2;

@@ -467,6 +467,12 @@ struct vms_vmstat {
     uint64_t allocstall;    /* direct reclaims */
     uint64_t pageoutrun;    /* kswapd runs */
     uint64_t unevictable_pgs_mlocked, unevictable_pgs_munlocked;
+    /* Pages read back after reclaim freed them (refaults), those of them
+     * recent enough to come back active, and those that were active before
+     * they went (restores), anonymous and file. */
+    uint64_t workingset_refault_anon, workingset_refault_file;
+    uint64_t workingset_activate_anon, workingset_activate_file;
+    uint64_t workingset_restore_anon, workingset_restore_file;
 };
 
 struct vms_stats {
@@ -655,6 +661,23 @@ int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
 /* /proc/meminfo, line for line in Linux's format ("MemTotal:    1048576 kB");
  * 0, or -EIO when out cannot be written. */
 int vms_meminfo(vms_machine *m, FILE *out);
+/* /proc/PID/smaps: for each line of vms_maps, the VMA's page counts in
+ * Linux's format and order (Size, KernelPageSize, MMUPageSize, Rss, Pss,
+ * Pss_Dirty, Shared/Private_Clean/Dirty, Referenced, Anonymous, KSM,
+ * LazyFree, AnonHugePages, ShmemPmdMapped, FilePmdMapped, Shared_Hugetlb,
+ * Private_Hugetlb, Swap, SwapPss, Locked, THPeligible, ProtectionKey when
+ * config.pku, VmFlags). 0, -EIO when out cannot be written, or -ESRCH. */
+int vms_smaps(vms_task *t, FILE *out);
+/* /proc/PID/pagemap: one entry per page from va's page on, as Linux's
+ * pagemap_read gives them: bit 63 present, 62 swapped (or a guard region,
+ * bit 58 too), 61 a file or shmem page, 56 mapped exclusively by this
+ * process; bits 0-54 the frame number of a present page, or a swap entry's
+ * type (bits 0-4) and offset (5-54). The frame and swap bits read as 0
+ * unless config.privileged (the reader holds CAP_SYS_ADMIN, as root). Bit 55
+ * (soft-dirty) is never set: vmsim models a kernel without it. Returns the
+ * entries written: npages, fewer when the range reaches the end of user
+ * space; -EINVAL for more than INT_MAX; or -ESRCH. */
+int vms_pagemap(vms_task *t, vms_addr va, uint64_t *out, size_t npages);
 int vms_check(vms_machine *m, FILE *report); /* 0 when every invariant holds */
 
 #ifdef __cplusplus

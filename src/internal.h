@@ -383,6 +383,18 @@ int madvise_cold_pte(vms_machine *m, pte_t *pte);
  * references ignored): to swap and freed; 1 if it is no longer mapped. */
 int reclaim_folio(vms_machine *m, uint32_t pfn);
 
+/* A refaulting page was active once: reclaiming it costs as much again. */
+void lru_note_cost_refault(vms_machine *m, int file, uint64_t nr_pages);
+
+/* ---- workingset.c: refault detection ---- */
+/* The clock of evictions and activations moves on by nr_pages. */
+void workingset_age_nonresident(vms_machine *m, uint64_t nr_pages);
+/* Reclaim frees the folio: the shadow to leave in its place (never 0). */
+uint64_t workingset_eviction(vms_machine *m, uint32_t head);
+/* A new folio (not yet on a list) replaces a shadow (0: none): it is made
+ * active if it left recently. */
+void workingset_refault(vms_machine *m, uint32_t head, uint64_t shadow);
+
 /* ---- swapfile.c: the swap area ---- */
 int swap_init(vms_machine *m);  /* 0 or -errno */
 void swap_exit(vms_machine *m);

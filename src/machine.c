@@ -305,6 +305,9 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
     D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgpgout);
     D(vm.pswpin); D(vm.pswpout); D(vm.allocstall); D(vm.pageoutrun);
     D(vm.unevictable_pgs_mlocked); D(vm.unevictable_pgs_munlocked);
+    D(vm.workingset_refault_anon); D(vm.workingset_refault_file);
+    D(vm.workingset_activate_anon); D(vm.workingset_activate_file);
+    D(vm.workingset_restore_anon); D(vm.workingset_restore_file);
 #undef D
     d.frames_total = after->frames_total;
     memcpy(d.watermark, after->watermark, sizeof(d.watermark));

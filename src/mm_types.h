@@ -233,6 +233,8 @@ struct swap_info {
     uint64_t nr_clusters;
     uint64_t next;           /* the next slot to try in the current cluster; 0: none */
     uint64_t inuse;          /* slots in use */
+    uint64_t *shadow;        /* per slot: what reclaim left of the page it freed (a
+                                workingset shadow entry, src/workingset.c), or 0 */
     uint64_t ra_prev_offset; /* swap-in readahead's state (swapin_nr_pages) */
     unsigned ra_hits, ra_last_pages;
 };
@@ -268,6 +270,7 @@ struct vms_machine {
     int kswapd_failures;          /* balance runs in a row that freed nothing */
     int in_reclaim;               /* reclaim runs: no reclaim inside it */
     uint64_t anon_cost, file_cost; /* what reclaiming each type cost lately */
+    uint64_t nonresident_age;     /* evictions and activations so far (workingset.c) */
     struct vms_vmstat vmstat;
     uint64_t nr_swap_used;        /* swap slots in use */
     struct swap_info swap;
