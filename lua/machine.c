@@ -336,6 +336,9 @@ static const struct config_field config_fields[] = {
     FIELD("dtlb", NULL, F_TLB, dtlb),
     FIELD("itlb", NULL, F_TLB, itlb),
     FIELD("stlb", NULL, F_TLB, stlb),
+    FIELD("pde_cache", NULL, F_TLB, pde_cache),
+    FIELD("pdpte_cache", NULL, F_TLB, pdpte_cache),
+    FIELD("pml4e_cache", NULL, F_TLB, pml4e_cache),
     FIELD("tlb_flush_ceiling", NULL, F_U32, tlb_flush_ceiling),
     FIELD("mmap_min_addr", NULL, F_SIZE, mmap_min_addr),
     FIELD("max_map_count", NULL, F_U32, max_map_count),
@@ -646,10 +649,12 @@ static void set_int(lua_State *L, const char *name, uint64_t v)
 
 static void push_cpu_stats(lua_State *L, const struct vms_cpu_stats *c)
 {
-    lua_createtable(L, 0, 16);
+    lua_createtable(L, 0, 20);
 #define CPU_INT(f) set_int(L, #f, c->f)
     CPU_INT(dtlb_hits); CPU_INT(dtlb_misses); CPU_INT(itlb_hits); CPU_INT(itlb_misses);
     CPU_INT(stlb_hits); CPU_INT(stlb_misses); CPU_INT(page_walks); CPU_INT(walk_refs);
+    CPU_INT(pde_cache_hits); CPU_INT(pdpte_cache_hits); CPU_INT(pml4e_cache_hits);
+    CPU_INT(walk_refs_saved);
     CPU_INT(flushes_full); CPU_INT(flushes_single); CPU_INT(shootdowns); CPU_INT(ipis_sent);
     CPU_INT(ipis_received); CPU_INT(context_switches); CPU_INT(lazy_skips);
 #undef CPU_INT

@@ -48,7 +48,7 @@ void pte_table_drop_empty(struct mm_struct *mm, uint64_t va);
  * remains (ceiling UINT64_MAX: the top). Returns the number of tables freed. */
 unsigned free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t floor,
                        uint64_t ceiling, uint64_t *fs, uint64_t *fe);
-int pgtable_levels(const struct mm_struct *mm);
+static inline int pgtable_levels(const struct mm_struct *mm) { return mm->m->cfg.pgtable_levels; }
 /* "PGD", "P4D", "PUD", "PMD" or "PTE": the table at level (1..levels). */
 const char *pgtable_level_name(int level, int levels);
 static inline pte_t *table_of(const struct phys_mem *pm, uint64_t pfn)
@@ -339,6 +339,14 @@ int syscall_enter(struct vms_task *t);
     } while (0)
 /* The CPU a task runs on, with its mm loaded (switching if needed). */
 struct cpu *task_cpu_enter(struct vms_task *t);
+/* The same, without a call when t already runs there (the access path). */
+static inline struct cpu *task_cpu(struct vms_task *t)
+{
+    struct cpu *c = t->cpu_ptr;
+    if (__builtin_expect(!t->oom_killed && c->running_mm == t->mm && c->curr == t, 1))
+        return c;
+    return task_cpu_enter(t);
+}
 
 /* ---- oom_kill.c ---- */
 /* The allocator found no frame and reclaim freed none (Linux's

@@ -10,6 +10,7 @@
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "rbtree.h"
+#include "pwc.h"
 #include "tlb.h"
 
 /* vm_flags: Linux's bit values, so a reader can match them. */
@@ -87,6 +88,8 @@ struct address_space {
                                       for writing (a program run from it would fail) */
     uint64_t host_dev, host_ino;   /* the page-cache key */
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
+    int da_alloc_close;            /* truncated to 0: the next release of an open file of it
+                                      writes its delayed blocks (ext4's auto_da_alloc) */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
     struct xarray *swapped;        /* shmem only: page index -> the swap slot holding it */
@@ -215,6 +218,7 @@ struct cpu {
     unsigned pcid;               /* tag of the current context; 0 when PCID is off */
     uint32_t tick;               /* LRU clock for the TLBs */
     struct tlb dtlb, itlb, stlb;
+    struct pwc pwc;              /* paging-structure caches */
     struct { uint64_t ctx_id, tlb_gen; } asid[TLB_NR_DYN_ASIDS];
     unsigned next_asid;
     struct vms_cpu_stats st;

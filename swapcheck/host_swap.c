@@ -30,7 +30,7 @@ static struct {
     unsigned ncgroups;
 } hs;
 
-static int write_all(int fd, const void *buf, size_t len)
+int host_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len) {
@@ -127,7 +127,7 @@ static int make_swap_file(const char *path, uint64_t bytes)
     static char page[PG];
     memset(page, 0, sizeof(page));
     for (uint64_t off = 0; off < bytes; off += PG)
-        if (write_all(fd, page, PG)) {
+        if (host_write_all(fd, page, PG)) {
             close(fd);
             return -1;
         }
@@ -146,7 +146,7 @@ static int write_text(const char *dir, const char *file, const char *text)
     int fd = open(path, O_WRONLY);
     if (fd < 0)
         return -1;
-    int err = write_all(fd, text, strlen(text));
+    int err = host_write_all(fd, text, strlen(text));
     close(fd);
     return err;
 }

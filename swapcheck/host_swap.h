@@ -32,5 +32,7 @@ void host_swap_off(void);
 void host_swap_teardown(void);
 /* The host's swap counters (/proc/vmstat). */
 uint64_t host_vmstat(const char *key);
+/* Writes all len bytes (a pipe, a file): 0, or -1 on an error or a short write. */
+int host_write_all(int fd, const void *buf, size_t len);
 
 #endif

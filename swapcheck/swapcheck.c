@@ -299,19 +299,6 @@ static void host_counts(struct side *s, struct counts *c)
     c->pswpout = host_vmstat("pswpout");
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int read_all(int fd, void *buf, size_t len)
 {
     char *p = buf;
@@ -337,7 +324,7 @@ static void host_in_child(struct side *s, void (*fn)(struct side *, void *, stru
     if (pid == 0) {
         struct result cr = {0};
         fn(s, arg, &cr);
-        _exit(write_all(p[1], &cr, sizeof(cr)) ? 3 : 0);
+        _exit(host_write_all(p[1], &cr, sizeof(cr)) ? 3 : 0);
     }
     close(p[1]);
     struct result cr;
@@ -364,7 +351,7 @@ static void make_data_file(const char *dir)
     for (uint64_t i = 0; i < FILE_PAGES; i++) { /* 4 KiB writes: small folios */
         memset(page, 0, sizeof(page));
         page[0] = value_of(i, 3);
-        if (write_all(fd, page, PG))
+        if (host_write_all(fd, page, PG))
             die("%s: %s", path, strerror(errno));
     }
     if (fsync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
@@ -392,7 +379,7 @@ static void host_run_pattern(unsigned i, struct result *r)
                          host_pageout, host_counts, host_in_child};
         struct result cr = {0};
         patterns[i].run(&s, &cr);
-        _exit(write_all(p[1], &cr, sizeof(cr)) ? 3 : 0);
+        _exit(host_write_all(p[1], &cr, sizeof(cr)) ? 3 : 0);
     }
     host_swap_watch_child(pid);
     close(p[1]);
