@@ -161,7 +161,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 /* ---- figures ---- */
 
 struct figures {
-    uint64_t accesses, l1_hits, l1_misses, l2_hits, l2_misses, walks, walk_refs;
+    uint64_t accesses, l1_hits, l1_misses, l2_hits, l2_misses, walks, walk_refs, psc_hits;
     uint64_t minflt, majflt, pgtables, resident;
 };
 
@@ -173,6 +173,7 @@ static void from_cpu(struct figures *f, const struct vms_cpu_stats *c)
     f->l2_misses = c->stlb_misses;
     f->walks = c->page_walks;
     f->walk_refs = c->walk_refs;
+    f->psc_hits = c->pde_cache_hits + c->pdpte_cache_hits + c->pml4e_cache_hits;
 }
 
 static void json_string(FILE *out, const char *s)
@@ -218,6 +219,7 @@ static void print_row(FILE *out, int json, const char *scope, const char *name,
     print_num(out, json, "l2_misses", f->l2_misses, 8);
     print_num(out, json, "walks", f->walks, 8);
     print_num(out, json, "walk_refs", f->walk_refs, 9);
+    print_num(out, json, "psc_hits", f->psc_hits, 8);
     print_num(out, json, "minflt", f->minflt, 7);
     print_num(out, json, "majflt", f->majflt, 7);
     print_num(out, json, "pgtables", f->pgtables, 8);
@@ -228,9 +230,9 @@ static void print_row(FILE *out, int json, const char *scope, const char *name,
 static void report_figures(FILE *out, const struct options *o, const struct vmt_replay_result *r)
 {
     if (!o->json)
-        fprintf(out, "\n%-22s %11s %11s %9s %9s %8s %8s %9s %7s %7s %8s %9s\n", "", "accesses",
-                "L1 hits", "L1 miss", "L2 hits", "L2 miss", "walks", "walk refs", "minflt",
-                "majflt", "pgtables", "resident");
+        fprintf(out, "\n%-22s %11s %11s %9s %9s %8s %8s %9s %8s %7s %7s %8s %9s\n", "", "accesses",
+                "L1 hits", "L1 miss", "L2 hits", "L2 miss", "walks", "walk refs", "PSC hits",
+                "minflt", "majflt", "pgtables", "resident");
     struct figures f = {.accesses = r->accesses, .minflt = r->minflt, .majflt = r->majflt,
                         .pgtables = r->stats.pgtable_frames, .resident = r->stats.frames_used};
     struct vms_cpu_stats sum = {0};
