@@ -510,6 +510,10 @@ struct vms_stats {
     struct vms_cpu_stats cpu[VMS_MAX_CPUS];
 };
 void vms_get_stats(vms_machine *m, struct vms_stats *s);
+/* One CPU's counters alone (the cpu[] entry of vms_get_stats), cheap
+ * enough to read after every access: 0, or -EINVAL for a CPU the machine
+ * does not have. */
+int vms_get_cpu_stats(vms_machine *m, unsigned cpu, struct vms_cpu_stats *out);
 /* What happened between two vms_get_stats(): every field after - before,
  * cpu[] and io included, except ncpus and frames_total, which describe the
  * machine and are copied from after. The gauges (frames_used,

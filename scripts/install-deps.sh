@@ -2,9 +2,10 @@
 # Installs the Debian packages vmsim needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 # lua5.4 and liblua5.4-dev are required (the Lua binding, vmsim run, their
-# tests). valgrind, python3, groff and graphviz are optional: without one,
-# its tests are left out (without graphviz, the --dot graphs are checked but
-# not drawn).
+# tests), and so is libzstd-dev (the .vmt memory traces). valgrind, python3,
+# groff and graphviz are optional: without one, its tests are left out
+# (without graphviz, the --dot graphs are checked but not drawn; vmsim
+# record needs valgrind at run time, and its test skips without it).
 # libc6-dev brings libc.a, which the test follow_static links statically.
 # clang and libclang-rt-N-dev (N: clang's version) are optional too: without
 # them the fuzz tests are skipped and `make fuzz` cannot run.
@@ -19,6 +20,7 @@ for pkg in gcc libc6-dev make cmake pkg-config libcmocka-dev lua5.4 liblua5.4-de
     have "$pkg" || need="$need $pkg"
 done
 have libedit-dev || need="$need libedit-dev" # required: vmsim shell's line editing
+have libzstd-dev || need="$need libzstd-dev" # required: the .vmt traces' compression
 have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
 command -v python3 >/dev/null 2>&1 || want="$want python3"
 command -v groff >/dev/null 2>&1 || want="$want groff-base"

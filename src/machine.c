@@ -284,6 +284,14 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
     memcpy(s->watermark, m->wmark, sizeof(s->watermark));
 }
 
+int vms_get_cpu_stats(vms_machine *m, unsigned cpu, struct vms_cpu_stats *out)
+{
+    if (cpu >= m->ncpus)
+        return -EINVAL;
+    *out = m->cpus[cpu].st;
+    return 0;
+}
+
 static void cpu_stats_diff(const struct vms_cpu_stats *a, const struct vms_cpu_stats *b,
                            struct vms_cpu_stats *d)
 {

@@ -26,5 +26,11 @@ int follow_main(int argc, char **argv);
 int compare_main(int argc, char **argv);
 /* `vmsim shell`: argv[0] is "shell". */
 int shell_main(int argc, char **argv);
+/* `vmsim record -o FILE -- CMD ARGS` (tools/record_cmd.c). */
+int record_main(int argc, char **argv);
+/* `vmsim replay FILE` (tools/replay_cmd.c). */
+int replay_main(int argc, char **argv);
+/* `vmsim convert IN -o OUT` (tools/convert.c). */
+int convert_main(int argc, char **argv);
 
 #endif

@@ -21,6 +21,9 @@ static const struct subcommand subcommands[] = {
     {"follow", follow_main, "run a program and repeat its memory calls on vmsim, compared"},
     {"compare", compare_main, "run a scenario on vmsim and on this kernel, side by side"},
     {"shell", shell_main, "an interactive Lua session with a machine ready"},
+    {"record", record_main, "run a program under Valgrind and write its memory trace (.vmt)"},
+    {"replay", replay_main, "run a memory trace on a machine: TLBs, faults, regions, RAM curve"},
+    {"convert", convert_main, "turn lackey or ChampSim traces into .vmt, and back into text"},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

@@ -1,0 +1,77 @@
+#!/bin/sh
+# vmsim convert from the outside: lackey text into .vmt and back is the
+# same text, byte for byte; ChampSim records become a fetch, loads and
+# stores; `--to info` counts them; bad input is an error naming its place
+# (exit 1), a bad command line a usage error (exit 2); nothing crashes.
+# Usage: trace_convert.sh PATH/TO/vmsim
+set -u
+vmsim=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# lackey's own spelling, as valgrind --tool=lackey --trace-mem=yes prints it
+cat >"$dir/in.txt" <<'END'
+I  0401ab70,3
+ L 1ffefffd48,8
+ S 1ffefffd40,8
+ M 0421c7f0,4
+I  0401ab73,5
+ L 04a1f000,32
+I  ffffffffff600000,64
+END
+"$vmsim" convert "$dir/in.txt" -o "$dir/t.vmt" || fail "lackey into vmt"
+"$vmsim" convert --to lackey "$dir/t.vmt" -o "$dir/back.txt" || fail "vmt into lackey"
+cmp -s "$dir/in.txt" "$dir/back.txt" || fail "the round trip changed the text: $(diff "$dir/in.txt" "$dir/back.txt")"
+# from standard input to standard output, with ==PID== lines skipped
+{ echo "==42== Lackey"; cat "$dir/in.txt"; } | "$vmsim" convert --from lackey - | "$vmsim" convert --to lackey - >"$dir/pipe.txt" ||
+    fail "through pipes"
+cmp -s "$dir/in.txt" "$dir/pipe.txt" || fail "the piped round trip changed the text"
+"$vmsim" convert --to info "$dir/t.vmt" >"$dir/info" || fail "info"
+for want in "fetch 3" "load 2" "store 1" "modify 1"; do
+    grep -qx "$want" "$dir/info" || fail "info lacks '$want': $(cat "$dir/info")"
+done
+
+# two ChampSim records: ip, branch bytes, registers, 2 destination and 4 source addresses
+printf '\000\020\100\000\000\000\000\000\000\000\000\000\000\000\000\000' >"$dir/cs.bin"
+printf '\000\020\140\000\000\000\000\000\000\000\000\000\000\000\000\000' >>"$dir/cs.bin"
+printf '\000\000\377\177\000\000\000\000\000\000\000\000\000\000\000\000' >>"$dir/cs.bin"
+printf '\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' >>"$dir/cs.bin"
+head -c 64 "$dir/cs.bin" >>"$dir/cs.bin"
+"$vmsim" convert --from champsim "$dir/cs.bin" -o "$dir/cs.vmt" || fail "champsim into vmt"
+"$vmsim" convert --to lackey "$dir/cs.vmt" >"$dir/cs.txt" || fail "champsim vmt into lackey"
+printf 'I  00401000,1\n L 7fff0000,1\n S 00601000,1\nI  00401000,1\n L 7fff0000,1\n S 00601000,1\n' >"$dir/cs.want"
+cmp -s "$dir/cs.want" "$dir/cs.txt" || fail "champsim records: $(cat "$dir/cs.txt")"
+
+# errors: a clear message and exit 1, never a crash
+expect() { # STATUS WORDS CMD...
+    want=$1 words=$2
+    shift 2
+    "$@" >"$dir/out" 2>"$dir/err"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "$* exited $got, not $want"
+    grep -q -- "$words" "$dir/err" || fail "$*: no '$words' in: $(cat "$dir/err")"
+}
+printf 'I  0401ab70,3\nX 1,1\n' >"$dir/bad.txt"
+expect 1 "line 2: not a lackey line" "$vmsim" convert "$dir/bad.txt" -o "$dir/x.vmt"
+head -c 100 "$dir/cs.bin" >"$dir/cut.bin"
+expect 1 "truncated: 36 bytes after record 1" "$vmsim" convert --from champsim "$dir/cut.bin" -o "$dir/x.vmt"
+head -c 40 "$dir/t.vmt" >"$dir/cut.vmt"
+expect 1 "truncated" "$vmsim" convert --to info "$dir/cut.vmt"
+expect 1 "truncated" "$vmsim" replay "$dir/cut.vmt"
+expect 1 "bad magic" "$vmsim" replay "$dir/in.txt"
+expect 1 "No such file" "$vmsim" replay "$dir/none.vmt"
+expect 2 "one side must be vmt" "$vmsim" convert --from lackey --to lackey "$dir/in.txt"
+expect 2 "bad value" "$vmsim" replay --ram 0 "$dir/t.vmt"
+expect 2 "missing value" "$vmsim" replay "$dir/t.vmt" --ram
+expect 2 "missing -o" "$vmsim" record -- true
+# an imported trace replays: its memory made, figures for its regions
+"$vmsim" replay --no-lru "$dir/t.vmt" >"$dir/replay.txt" 2>"$dir/notes" || fail "replay of an imported trace"
+grep -q "an anonymous VMA" "$dir/notes" || fail "no note of the VMAs made: $(cat "$dir/notes")"
+grep -q "^mmap@0x" "$dir/replay.txt" || fail "no region of a made VMA: $(cat "$dir/replay.txt")"
+[ "$failures" -eq 0 ] || exit 1
+echo "trace_convert: ok"
