@@ -98,11 +98,6 @@ static void row(struct follow *f, const char *kernel, const char *vmsim, const c
     fflush(f->out);
 }
 
-static void scenario_comment(struct follow *f, const char *kernel, const char *vmsim)
-{
-    if (f->scenario)
-        fprintf(f->scenario, "# kernel %s, vmsim %s\n", kernel, vmsim);
-}
 
 /* The maps of both sides, compared; 0 when they agree, else the difference is printed. */
 static int compare_maps(struct follow *f, const char *what)
@@ -111,6 +106,12 @@ static int compare_maps(struct follow *f, const char *what)
     if (!host_raw)
         return 0; /* the program is gone */
     fl_sim_grow_stack(f->sim, fl_maps_stack_start(host_raw));
+    if (f->scenario) {
+        char *recorded = fl_maps_recorded(host_raw);
+        if (recorded)
+            fl_sim_scenario_maps(f->sim, recorded);
+        free(recorded);
+    }
     char *sim_raw = fl_sim_maps(f->sim);
     char *host = fl_maps_normalise(host_raw), *sim = sim_raw ? fl_maps_normalise(sim_raw) : NULL;
     int differ = host && sim ? fl_maps_diff(host, sim, NULL) : 1;
@@ -144,6 +145,7 @@ static int is_script(const char *path)
 static int exec_on_sim(struct follow *f, const char *path, char *const argv[], char *const envp[])
 {
     int r = fl_sim_execve(f->sim, path, argv, envp);
+    fl_sim_answer(f->sim, "0"); /* the kernel's exec succeeded: the follower is at its stop */
     char call[PATH_MAX + 32];
     snprintf(call, sizeof(call), "execve(\"%s\", ...)", path);
     char vm[32];
@@ -157,7 +159,6 @@ static int exec_on_sim(struct follow *f, const char *path, char *const argv[], c
         return 1;
     }
     row(f, "0", "0", call, "");
-    scenario_comment(f, "0", "0");
     return compare_maps(f, call);
 }
 
@@ -208,11 +209,11 @@ static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind k
     f->calls++;
     f->mm_calls += kind == FL_MM;
     f->file_calls += kind != FL_MM;
-    scenario_comment(f, kernel, vmsim);
     if (vm != c->ret && numbered && !numbers_comparable && vm >= 0 && c->ret >= 0) {
         row(f, kernel, vmsim, call, "  (descriptor numbers not compared: an earlier dup2 or a number below 3)");
         return 0;
     }
+    fl_sim_answer(f->sim, kernel); /* what the numbers make comparable */
     if (vm != c->ret) {
         row(f, kernel, vmsim, call, "  <- differs");
         fprintf(f->out, "\nvmsim follow: call %u differs: %s\n  kernel: %s\n  vmsim:  %s\n", f->number, call,
@@ -352,11 +353,11 @@ static void scenario_header(FILE *out, char *const argv[])
     fprintf(out, "# vmsim follow --");
     for (size_t i = 0; argv[i]; i++)
         fprintf(out, " %s", argv[i]);
-    fprintf(out, "\n# Linux %s. The calls vmsim made for the program, in the tester's line\n"
-                 "# format with absolute addresses; each is followed by the kernel's and vmsim's\n"
-                 "# results; \"store\" lines repeat what the program wrote before a call.\n"
-                 "# Lines the tester does not replay yet: execve \"PATH\" \"ARG\"... --env\n"
-                 "# \"NAME=xxx\"... (values masked, lengths kept), brk ADDR, open PATH FLAGS.\n",
+    fprintf(out, "\n# Linux %s. A recorded scenario (docs/scenarios.md): the calls vmsim made for\n"
+                 "# the program, addresses absolute, each with the kernel's answer after \"=>\" and\n"
+                 "# the kernel's maps after it; \"set\" lines configure the machine as this host,\n"
+                 "# \"store\" lines repeat what the program wrote before a call, environment\n"
+                 "# values are masked (lengths kept). Replay: vmsim compare FILE.\n",
             uname(&u) ? "?" : u.release);
 }
 
@@ -458,6 +459,8 @@ int follow_main(int argc, char **argv)
            : status == CLI_FAILED ? "one differed"
                                   : "not followed to the end");
 out:
+    if (f.sim)
+        fl_sim_scenario_flush(f.sim);
     fl_trace_kill(&f.tracee);
     fl_sim_destroy(f.sim);
     if (f.scenario)

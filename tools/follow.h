@@ -82,8 +82,11 @@ void fl_format_scenario(const struct fl_call *c, int vmfd, char *buf, size_t siz
 /* Scenario lines for what vmsim did where the call was not the program's
  * own: "open PATH FLAGS" (the descriptor vmsim opened), and the exec. */
 void fl_format_open_line(const char *path, int flags, char *buf, size_t size);
-void fl_format_execve_line(const char *path, char *const argv[], char *const envp[], char *buf,
-                           size_t size);
+/* The exec as scenario lines: "arg STRING" per argument (continued by "arg+"
+ * lines when long), "env NAME LEN" per environment string (its value
+ * masked, its length kept), then "execve PATH"; lines joined by '\n', none
+ * at the end. malloc'd, or NULL. */
+char *fl_format_exec_lines(const char *path, char *const argv[], char *const envp[]);
 
 /* ---- maps (follow_maps.c) ---- */
 
@@ -94,6 +97,9 @@ char *fl_maps_normalise(const char *maps);
 /* Prints the lines that differ, "-" kernel, "+" vmsim; returns how many
  * differences (a line of each side whose ranges overlap is one). */
 int fl_maps_diff(const char *kernel, const char *vmsim, FILE *out);
+/* The maps text as a recorded scenario holds it: device and inode dropped,
+ * "START-END PERMS OFFSET NAME" per line. malloc'd, or NULL. */
+char *fl_maps_recorded(const char *maps);
 /* The start of the [stack] line, or 0 when there is none. */
 uint64_t fl_maps_stack_start(const char *maps);
 
@@ -146,6 +152,12 @@ void fl_sim_destroy(struct fl_sim *s);
 vms_machine *fl_sim_machine(struct fl_sim *s);
 /* Every call vmsim makes from now on is written to out as a scenario line. */
 void fl_sim_set_scenario(struct fl_sim *s, FILE *out);
+/* The last line written gets the kernel's answer: "LINE => ANSWER". */
+void fl_sim_answer(struct fl_sim *s, const char *answer);
+/* The kernel's maps (normalised: fl_maps_recorded), one "maps" line each. */
+void fl_sim_scenario_maps(struct fl_sim *s, const char *maps);
+/* Writes what waits (at the end). */
+void fl_sim_scenario_flush(struct fl_sim *s);
 /* vms_execve: 0 or -errno. */
 int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *const envp[]);
 /* The call made on vmsim: its result, -errno; *note (static text) says why the call

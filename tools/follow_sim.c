@@ -24,6 +24,7 @@
  * follower keeps a map from the host's numbers to vmsim's.
  */
 #include "follow.h"
+#include "oracle.h"
 #include "vmsim_host.h"
 
 #include <errno.h>
@@ -46,9 +47,11 @@ struct fd_entry {
 struct fl_sim {
     vms_machine *m;
     vms_task *t;
+    struct vms_config config; /* the machine's, root aside: the scenario's set lines */
     struct fd_entry *fds; /* indexed by the host's descriptor */
     size_t nfds;
     FILE *scenario;
+    char *pending; /* the last scenario line, waiting for the kernel's answer */
 };
 
 struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize)
@@ -64,6 +67,7 @@ struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize)
     vms_config_init(&c);
     host_profile_apply(&profile, &c);
     c.root = "/";
+    s->config = c;
     s->m = vms_machine_create(&c);
     s->t = s->m ? vms_spawn(s->m, "follow") : NULL;
     if (!s->t) {
@@ -81,18 +85,69 @@ void fl_sim_destroy(struct fl_sim *s)
     for (size_t i = 0; i < s->nfds; i++)
         free(s->fds[i].path);
     free(s->fds);
+    free(s->pending);
     if (s->m)
         vms_machine_destroy(s->m);
     free(s);
 }
 
 vms_machine *fl_sim_machine(struct fl_sim *s) { return s->m; }
-void fl_sim_set_scenario(struct fl_sim *s, FILE *out) { s->scenario = out; }
-
-static void scenario_line(struct fl_sim *s, const char *line)
+void fl_sim_set_scenario(struct fl_sim *s, FILE *out)
 {
-    if (s->scenario && *line)
-        fprintf(s->scenario, "%s\n", line);
+    s->scenario = out;
+    oracle_print_config_lines(&s->config, out);
+}
+
+/* The line waiting for its answer goes out without one. */
+static void flush_pending(struct fl_sim *s)
+{
+    if (s->pending)
+        fprintf(s->scenario, "%s\n", s->pending);
+    free(s->pending);
+    s->pending = NULL;
+}
+
+/* Writes the lines of text ('\n' between them); the last waits for the
+ * kernel's answer (fl_sim_answer). */
+static void scenario_line(struct fl_sim *s, const char *text)
+{
+    if (!s->scenario || !*text)
+        return;
+    flush_pending(s);
+    const char *last = strrchr(text, '\n');
+    if (last)
+        fprintf(s->scenario, "%.*s\n", (int)(last - text), text);
+    s->pending = strdup(last ? last + 1 : text);
+}
+
+void fl_sim_answer(struct fl_sim *s, const char *answer)
+{
+    if (!s->scenario || !s->pending)
+        return;
+    fprintf(s->scenario, "%s => %s\n", s->pending, answer);
+    free(s->pending);
+    s->pending = NULL;
+}
+
+void fl_sim_scenario_maps(struct fl_sim *s, const char *maps)
+{
+    if (!s->scenario)
+        return;
+    flush_pending(s);
+    for (const char *p = maps; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        fprintf(s->scenario, "maps %.*s\n", (int)n, p);
+        p += n + (nl != NULL);
+    }
+}
+
+void fl_sim_scenario_flush(struct fl_sim *s)
+{
+    if (s->scenario) {
+        flush_pending(s);
+        fflush(s->scenario);
+    }
 }
 
 static struct fd_entry *entry(struct fl_sim *s, int host_fd)
@@ -325,13 +380,10 @@ int64_t fl_sim_call(struct fl_sim *s, const struct fl_call *c, const char **note
 
 int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *const envp[])
 {
-    size_t size = 1 << 16;
-    char *line = malloc(size);
-    if (line) {
-        fl_format_execve_line(path, argv, envp, line, size);
-        scenario_line(s, line);
-        free(line);
-    }
+    char *lines = s->scenario ? fl_format_exec_lines(path, argv, envp) : NULL;
+    if (lines)
+        scenario_line(s, lines);
+    free(lines);
     return vms_execve(s->t, path, argv, envp);
 }
 
