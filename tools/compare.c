@@ -191,8 +191,11 @@ static void print_text(const struct compare_options *o, const oracle_scenario *s
                oracle_scenario_steps(sc), oracle_host_kernel(orc), o->nsettings ? ", vmsim with --set" : "");
     if (recorded && w.host < 6)
         w.host = 6;
-    printf(" %4s %4s  %-*s  %-*s  %-*s  %s\n", "step", "line", w.call, "call", w.vmsim, "vmsim", w.host,
-           recorded ? "kernel" : "host", recorded ? "" : "faults min/maj: vmsim host");
+    if (recorded)
+        printf(" %4s %4s  %-*s  %-*s  %s\n", "step", "line", w.call, "call", w.vmsim, "vmsim", "kernel");
+    else
+        printf(" %4s %4s  %-*s  %-*s  %-*s  %s\n", "step", "line", w.call, "call", w.vmsim, "vmsim", w.host,
+               "host", "faults min/maj: vmsim host");
     for (int i = 0; i < r->nsteps; i++)
         print_step(&r->steps[i], i + 1, &w, color);
     if (r->noise[0])
@@ -233,7 +236,7 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
 {
     for (int i = 0; i < r->nsteps; i++) {
         const struct oracle_step *s = &r->steps[i];
-        printf("{\"type\":\"step\",\"step\":%d,\"line\":%d,\"call\":", s->step + 1, s->line);
+        printf("{\"type\":\"step\",\"step\":%d,\"line\":%d,\"call\":", i + 1, s->line);
         json_string(s->call);
         putchar(',');
         json_side("vmsim", &s->vmsim);
@@ -245,11 +248,17 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
     static const char *const outcomes[] = {"agree", "differ"};
     printf("{\"type\":\"outcome\",\"scenario\":");
     json_string(o->path);
+    int recorded = oracle_scenario_recorded(sc);
     printf(",\"outcome\":\"%s\",\"steps\":%d,\"runs\":%d,\"noise\":",
-           r->outcome >= 0 ? outcomes[r->outcome] : "error", oracle_scenario_steps(sc), r->runs);
+           r->outcome >= 0 ? outcomes[r->outcome] : "error", recorded ? r->nsteps : oracle_scenario_steps(sc),
+           r->runs);
     json_string(r->noise);
     if (r->outcome != ORACLE_AGREE) {
-        printf(",\"difference\":{\"step\":%d,\"line\":%d,\"aspect\":", r->diff_step + 1,
+        int step = r->diff_step + 1; /* a recorded scenario's steps are counted as shown */
+        for (int i = 0; recorded && i < r->nsteps; i++)
+            if (r->steps[i].step == r->diff_step)
+                step = i + 1;
+        printf(",\"difference\":{\"step\":%d,\"line\":%d,\"aspect\":", step,
                oracle_scenario_line(sc, r->diff_step));
         json_string(r->diff_aspect);
         printf(",\"text\":");
