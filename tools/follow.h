@@ -105,12 +105,44 @@ uint64_t fl_maps_stack_start(const char *maps);
 
 /* ---- the host side (follow_trace.c) ---- */
 
+/* One thread of the program, as the tracer knows it. */
+struct fl_thread {
+    pid_t tid;
+    int in_syscall;    /* between its entry stop and its exit stop */
+    int announced;     /* its parent's clone event was seen (the leader: from the start) */
+    int started;       /* its own first stop was seen */
+    int exec_happened; /* an exec event came inside its call */
+    int signal;        /* to deliver when it resumes */
+    int task;          /* the follower's: vmsim's task for it, -1 none yet */
+    int held;          /* the follower's: stopped at an entry, waiting for its turn */
+    unsigned seq;      /* the follower's: the call's number among the program's calls */
+    struct fl_call call; /* the call it is in (from its entry stop) */
+};
+
 struct fl_tracee {
-    pid_t pid;
+    pid_t pid;       /* the process: its first thread */
     int exited;      /* the program is gone: status holds how */
     int status;      /* waitpid status */
-    int threads;     /* the program made a thread (not followed) */
     int mem_fd;      /* /proc/PID/mem of the current image, or -1 */
+    struct fl_thread *threads; /* the threads alive (the array moves when one is added) */
+    int nthreads;
+};
+
+enum fl_event_kind {
+    FL_EV_ENTRY,       /* a thread entered a call: thread->call has its arguments */
+    FL_EV_EXIT,        /* a thread's call returned: thread->call.ret (exec: an exec happened in it) */
+    FL_EV_NEW_THREAD,  /* thread made a thread, new_tid (it runs on its own) */
+    FL_EV_THREAD_GONE, /* a thread other than the first ended (tid, task) */
+    FL_EV_END,         /* the program is gone (status in the tracee) */
+};
+
+struct fl_event {
+    enum fl_event_kind kind;
+    pid_t tid;
+    struct fl_thread *thread; /* ENTRY, EXIT, NEW_THREAD: the thread (valid until the next wait) */
+    pid_t new_tid;
+    int task;                 /* THREAD_GONE: the follower's task of the thread */
+    int exec;
 };
 
 /* Starts path under ptrace with ASLR off and transparent huge pages off;
@@ -118,11 +150,13 @@ struct fl_tracee {
  * reason in err (ENOENT, ptrace refused, ...). */
 int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
                    char *const envp[], char *err, size_t errsize);
-/* Runs to the next system call entry; 0, 1 when the program is gone, -1 on error. */
-int fl_trace_next_entry(struct fl_tracee *t, struct fl_call *c);
-/* Runs to that call's exit and fills c->ret (and the paths). 1 when the call did not
- * return (exit_group, or an exec: then c->ret is 0 and *exec_happened is 1). */
-int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened);
+/* The next event of any thread; its thread stays stopped until
+ * fl_trace_resume (a thread's stops that are no event are passed by). 0, or
+ * -1 on an error. */
+int fl_trace_wait(struct fl_tracee *t, struct fl_event *ev);
+/* Lets a stopped thread run on to its next stop. */
+int fl_trace_resume(struct fl_tracee *t, pid_t tid);
+struct fl_thread *fl_trace_thread(struct fl_tracee *t, pid_t tid);
 /* /proc/PID/maps as a malloc'd string, or NULL. */
 char *fl_trace_maps(const struct fl_tracee *t);
 /* The descriptors open in the program (ascending); returns how many, or -1. */
@@ -158,7 +192,14 @@ void fl_sim_answer(struct fl_sim *s, const char *answer);
 void fl_sim_scenario_maps(struct fl_sim *s, const char *maps);
 /* Writes what waits (at the end). */
 void fl_sim_scenario_flush(struct fl_sim *s);
-/* vms_execve: 0 or -errno. */
+/* The task the next calls are made in: 0 the program's first, then its
+ * threads by number (scenario lines: "@N"); 0, or -1 when there is none. */
+int fl_sim_use_task(struct fl_sim *s, int task);
+/* vms_clone_thread of task parent ("thread => @N"): the new task's number, or -1. */
+int fl_sim_thread(struct fl_sim *s, int parent);
+/* The thread's task exits ("@N exit"). */
+void fl_sim_thread_exit(struct fl_sim *s, int task);
+/* vms_execve in the current task (the process's other threads end): 0 or -errno. */
 int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *const envp[]);
 /* The call made on vmsim: its result, -errno; *note (static text) says why the call
  * could not be repeated when the result is meaningless (then it returns INT64_MIN). */

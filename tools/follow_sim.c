@@ -44,9 +44,13 @@ struct fd_entry {
     char *path;        /* the file, or NULL for a stand-in */
 };
 
+#define MAX_TASKS 256 /* a recorded scenario's @0..@255 */
+
 struct fl_sim {
     vms_machine *m;
-    vms_task *t;
+    vms_task *t;                 /* the task of the call being made */
+    vms_task *tasks[MAX_TASKS];  /* by number: @0 the program, then its threads; NULL once gone */
+    int ntasks, cur;
     struct vms_config config; /* the machine's, root aside: the scenario's set lines */
     struct fd_entry *fds; /* indexed by the host's descriptor */
     size_t nfds;
@@ -70,6 +74,8 @@ struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize)
     s->config = c;
     s->m = vms_machine_create(&c);
     s->t = s->m ? vms_spawn(s->m, "follow") : NULL;
+    s->tasks[0] = s->t;
+    s->ntasks = 1;
     if (!s->t) {
         snprintf(err, errsize, "cannot make the machine: %s", strerror(errno));
         fl_sim_destroy(s);
@@ -107,17 +113,60 @@ static void flush_pending(struct fl_sim *s)
     s->pending = NULL;
 }
 
-/* Writes the lines of text ('\n' between them); the last waits for the
- * kernel's answer (fl_sim_answer). */
+/* Writes the lines of text ('\n' between them), each with the task's
+ * "@N " when it is not the first; the last waits for the kernel's answer
+ * (fl_sim_answer). */
 static void scenario_line(struct fl_sim *s, const char *text)
 {
     if (!s->scenario || !*text)
         return;
     flush_pending(s);
+    char prefix[16] = "";
+    if (s->cur)
+        snprintf(prefix, sizeof(prefix), "@%d ", s->cur);
+    for (const char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+        fprintf(s->scenario, "%s%.*s\n", prefix, (int)(nl - p), p);
     const char *last = strrchr(text, '\n');
-    if (last)
-        fprintf(s->scenario, "%.*s\n", (int)(last - text), text);
-    s->pending = strdup(last ? last + 1 : text);
+    last = last ? last + 1 : text;
+    size_t n = strlen(prefix) + strlen(last) + 1;
+    s->pending = malloc(n);
+    if (s->pending)
+        snprintf(s->pending, n, "%s%s", prefix, last);
+}
+
+int fl_sim_use_task(struct fl_sim *s, int task)
+{
+    if (task < 0 || task >= s->ntasks || !s->tasks[task])
+        return -1;
+    s->cur = task;
+    s->t = s->tasks[task];
+    return 0;
+}
+
+int fl_sim_thread(struct fl_sim *s, int parent)
+{
+    if (fl_sim_use_task(s, parent) || s->ntasks == MAX_TASKS)
+        return -1;
+    scenario_line(s, "thread");
+    vms_task *t = vms_clone_thread(s->t);
+    if (!t)
+        return -1;
+    s->tasks[s->ntasks] = t;
+    char answer[16];
+    snprintf(answer, sizeof(answer), "@%d", s->ntasks);
+    fl_sim_answer(s, answer);
+    return s->ntasks++;
+}
+
+void fl_sim_thread_exit(struct fl_sim *s, int task)
+{
+    if (task <= 0 || fl_sim_use_task(s, task))
+        return;
+    scenario_line(s, "exit");
+    flush_pending(s);
+    vms_exit(s->t);
+    s->tasks[task] = NULL;
+    fl_sim_use_task(s, 0);
 }
 
 void fl_sim_answer(struct fl_sim *s, const char *answer)
@@ -384,7 +433,13 @@ int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *
     if (lines)
         scenario_line(s, lines);
     free(lines);
-    return vms_execve(s->t, path, argv, envp);
+    int r = vms_execve(s->t, path, argv, envp);
+    /* The other threads of the process end (their handles are freed). */
+    if (r == 0 || vms_task_killed(s->t))
+        for (int i = 0; i < s->ntasks; i++)
+            if (i != s->cur)
+                s->tasks[i] = NULL;
+    return r;
 }
 
 void fl_sim_sync_fds(struct fl_sim *s, const int *host_fds, int n)
