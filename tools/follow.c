@@ -66,12 +66,14 @@ static void usage(FILE *out)
             "The report goes to standard error; the program keeps its own output.\n"
             "Exit status: 0 every call agreed; 1 a call differed (shown); 2 cannot run or\n"
             "cannot follow further (not found, ptrace refused, a call vmsim does not model).\n"
+            "The program's own exit status, or the signal that killed it, is reported, not\n"
+            "returned: a program killed by SIGSEGV whose calls all agreed gives 0.\n"
             "Its threads are followed (one call at a time); its children run untraced.\n"
             "vmsim opens the program's files read-only: it writes no file.\n");
 }
 
 /* CMD as execvp would find it, made absolute (vmsim resolves paths from its
- * root, "/"); 0, or -1 when it is not there. */
+ * root, "/"); 0, or -1 when it is not there (errno: why, for a path). */
 static int resolve_command(const char *cmd, char *out, size_t size)
 {
     if (strchr(cmd, '/')) {
@@ -79,7 +81,9 @@ static int resolve_command(const char *cmd, char *out, size_t size)
         if (cmd[0] != '/' && !getcwd(cwd, sizeof(cwd)))
             return -1;
         int n = cmd[0] == '/' ? snprintf(out, size, "%s", cmd) : snprintf(out, size, "%s/%s", cwd, cmd);
-        return n < 0 || (size_t)n >= size ? -1 : access(out, X_OK);
+        if (n < 0 || (size_t)n >= size)
+            return errno = ENAMETOOLONG, -1;
+        return access(out, X_OK);
     }
     const char *path = getenv("PATH");
     if (!path)
@@ -289,8 +293,8 @@ static void print_end(struct follow *f)
     if (WIFEXITED(st))
         fprintf(f->out, "vmsim follow: the program exited with status %d\n", WEXITSTATUS(st));
     else if (WIFSIGNALED(st))
-        fprintf(f->out, "vmsim follow: the program was killed by %s\n",
-                sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "a signal");
+        fprintf(f->out, "vmsim follow: the program was killed by SIG%s\n",
+                sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
 }
 
 /* Calls that must be made one at a time: those the follower repeats (a
@@ -492,8 +496,12 @@ int follow_main(int argc, char **argv)
         return p == -1 ? CLI_OK : CLI_USAGE;
     char **cmd = argv + cmd_at;
     char path[PATH_MAX];
+    errno = 0;
     if (resolve_command(cmd[0], path, sizeof(path))) {
-        fprintf(stderr, "vmsim follow: %s: command not found\n", cmd[0]);
+        if (strchr(cmd[0], '/') && errno)
+            fprintf(stderr, "vmsim follow: %s: %s\n", cmd[0], strerror(errno));
+        else
+            fprintf(stderr, "vmsim follow: %s: command not found\n", cmd[0]);
         return CLI_USAGE;
     }
     if (out_path && !(f.scenario = fopen(out_path, "w"))) {
