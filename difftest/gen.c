@@ -81,8 +81,10 @@
 struct dt_gen {
     uint64_t rng;
     unsigned kinds, features;
+    int64_t max_file_bytes; /* the host filesystem's s_maxbytes: offsets at its edge */
     int fd_tables[DT_MAX_PROCS][GEN_FDS]; /* per process; -1: closed */
     int *fd_name;                         /* the table of the process at hand */
+    unsigned char fd_append[DT_MAX_PROCS][GEN_FDS]; /* opened with O_APPEND */
     int64_t size[DT_NNAMES];
     int alive[DT_MAX_PROCS];
     int nprocs; /* made so far */
@@ -120,6 +122,9 @@ struct dt_gen *gen_create(uint64_t seed, const struct dt_config *cfg)
     g->rng = seed * UINT64_C(0x2545f4914f6cdd1d) + 1;
     g->kinds = cfg->kinds;
     g->features = cfg->features;
+    g->max_file_bytes = cfg->profile && cfg->profile->max_file_bytes
+                            ? (int64_t)cfg->profile->max_file_bytes
+                            : INT64_C(0xffffffff000); /* ext4 with 4 KiB blocks */
     memset(g->fd_tables, 0xff, sizeof(g->fd_tables)); /* -1: closed */
     g->fd_name = g->fd_tables[0];
     g->alive[0] = 1;
@@ -298,7 +303,6 @@ static int64_t pick_file_off(struct dt_gen *g, int name)
 /* ---- arguments at the edges of their range (see the opening comment) ---- */
 
 #define PAGE_ALIGNED_MAX (UINT64_MAX - DT_PAGE + 1)
-#define S_MAXBYTES INT64_C(0xffffffff000) /* ext4 with 4 KiB blocks */
 #define MAX_RW UINT64_C(0x7ffff000)       /* MAX_RW_COUNT */
 
 static const uint64_t far_addrs[] = {
@@ -406,9 +410,9 @@ static void edge_range(struct dt_gen *g, struct dt_op *op)
 
 static void edge_io(struct dt_gen *g, struct dt_op *op)
 {
-    static const int64_t read_offs[] = {INT64_MAX, INT64_MAX - 4095, S_MAXBYTES, S_MAXBYTES - 1,
-                                        S_MAXBYTES + 1, INT64_C(0x7fffffff00000000), -1};
-    static const int64_t write_offs[] = {INT64_MAX, INT64_MAX - 4095, S_MAXBYTES, S_MAXBYTES + 1,
+    const int64_t read_offs[] = {INT64_MAX, INT64_MAX - 4095, g->max_file_bytes, g->max_file_bytes - 1,
+                                        g->max_file_bytes + 1, INT64_C(0x7fffffff00000000), -1};
+    const int64_t write_offs[] = {INT64_MAX, INT64_MAX - 4095, g->max_file_bytes, g->max_file_bytes + 1,
                                          INT64_C(0x7fffffff00000000), -1, INT64_MIN};
     int writes = op->kind == DT_WRITE || op->kind == DT_PWRITE;
     uint64_t r = below(g, 100);
@@ -580,14 +584,16 @@ static void gen_open(struct dt_gen *g, struct dt_op *op)
  * depends on the CPU's string-copy microcode (rep movsb moves bytes on some
  * CPUs, 64-byte chunks on others), not on the kernel: the generator leaves
  * such copies out (docs/fidelity.md). read() and write() positions are not
- * followed, so for them any mapping of the file under the buffer counts. */
+ * followed, nor is the end of file where an O_APPEND descriptor writes (even
+ * with pwrite), so for them any mapping of the file under the buffer counts. */
 static int copy_overlaps_itself(const struct dt_gen *g, const struct dt_maps *now,
                                 const struct dt_op *op)
 {
     int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
     if (name < 0 || op->abs || op->len == 0 || op->len > DT_WINDOW_SIZE || op->off < 0)
         return 0;
-    int positioned = op->kind == DT_PREAD || op->kind == DT_PWRITE;
+    int appends = op->kind != DT_PREAD && op->kind != DT_READ && g->fd_append[g->cur][op->fd];
+    int positioned = (op->kind == DT_PREAD || op->kind == DT_PWRITE) && !appends;
     for (int i = 0; i < now->n; i++) {
         const struct dt_vma *v = &now->v[i];
         if (strcmp(v->name, dt_file_names[name]) != 0 || v->end <= op->addr ||
@@ -665,7 +671,7 @@ static void gen_ftruncate(struct dt_gen *g, const struct dt_maps *now, struct dt
     op->off = sizes[below(g, 8)];
     if (has(g, DT_FEAT_HUGE_ARGS) && chance(g, 4))
         op->off = chance(g, 50) ? -1 : INT64_C(1) << 62;
-    static const int64_t edges[] = {INT64_MAX, INT64_MIN, S_MAXBYTES + 1};
+    const int64_t edges[] = {INT64_MAX, INT64_MIN, g->max_file_bytes + 1};
     if (edge(g, 6))
         op->off = PICK(g, edges);
     int name = op->fd >= 0 && op->fd < GEN_FDS ? g->fd_name[op->fd] : -1;
@@ -691,7 +697,7 @@ static void gen_lseek(struct dt_gen *g, struct dt_op *op)
     }
     if (edge(g, 10)) {
         /* no position a later write could grow a file from (s_maxbytes - 1) */
-        static const int64_t offs[] = {INT64_MAX, INT64_MIN, S_MAXBYTES, S_MAXBYTES + 1, -1,
+        const int64_t offs[] = {INT64_MAX, INT64_MIN, g->max_file_bytes, g->max_file_bytes + 1, -1,
                                        INT64_C(0x7ffffffffffff000)};
         static const int whences[] = {-1, 5, 6, 8, INT32_MAX, INT32_MIN};
         if (chance(g, 60))
@@ -905,6 +911,7 @@ static void observe_process(struct dt_gen *g, const struct dt_op *op, const stru
     if (op->kind == DT_FORK && r->ret > 0 && r->ret < DT_MAX_PROCS) {
         int k = (int)r->ret;
         memcpy(g->fd_tables[k], g->fd_tables[op->proc], sizeof(g->fd_tables[k]));
+        memcpy(g->fd_append[k], g->fd_append[op->proc], sizeof(g->fd_append[k]));
         g->alive[k] = 1;
         g->nprocs = k + 1;
         if (chance(g, 50))
@@ -925,6 +932,7 @@ void gen_observe(struct dt_gen *g, const struct dt_op *op, const struct dt_resul
     case DT_OPEN:
         if (r->ret >= 0 && r->ret < GEN_FDS) {
             g->fd_name[r->ret] = op->name;
+            g->fd_append[op->proc][r->ret] = (op->flags & O_APPEND) != 0;
             if (op->flags & O_TRUNC)
                 g->size[op->name] = 0;
         }

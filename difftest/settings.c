@@ -37,6 +37,7 @@ static const struct field fields[] = {
     FIELD(aslr_seed, F_U64),            FIELD(fault_around_bytes, F_UNSIGNED),
     FIELD(readahead_kb, F_UNSIGNED),    FIELD(max_sectors_kb, F_UNSIGNED),
     FIELD(large_folios, F_INT),         FIELD(privileged, F_INT),
+    FIELD(max_file_bytes, F_U64),
     FIELD(memlock_rlimit, F_U64),       FIELD(pku, F_INT),
     FIELD(zero_page, F_INT),            FIELD(overcommit_memory, F_UNSIGNED),
     FIELD(overcommit_ratio, F_UNSIGNED), FIELD(overcommit_kbytes, F_U64),

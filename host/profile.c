@@ -200,6 +200,31 @@ static void read_auxv(struct host_profile *p)
         fclose(f);
 }
 
+/* The largest size ftruncate gives a file of dir's filesystem (s_maxbytes),
+ * found by halving on a sparse scratch file; 0 when it cannot be measured. */
+static uint64_t fs_max_file_bytes(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/.vmsim-maxbytes.%d", dir, (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return 0;
+    unlink(path);
+    uint64_t lo = 0, hi = (uint64_t)INT64_MAX; /* lo fits, hi + 1 does not */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (ftruncate(fd, (off_t)mid) == 0)
+            lo = mid;
+        else if (errno == EFBIG || errno == EINVAL)
+            hi = mid - 1;
+        else
+            break;
+    }
+    int ok = lo == hi && ftruncate(fd, 0) == 0;
+    close(fd);
+    return ok ? lo : 0;
+}
+
 static int fs_is_ext4(const char *dir)
 {
     struct statfs fs;
@@ -302,6 +327,7 @@ void host_profile_read(struct host_profile *p, const char *dir)
     }
     p->large_folios = fs_has_large_folios(dir);
     p->ext4 = fs_is_ext4(dir);
+    p->max_file_bytes = fs_max_file_bytes(dir);
     read_hugetlb(p);
 }
 
@@ -339,6 +365,8 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
     c->swap_bytes = p->swap_total;
     if (p->large_folios >= 0)
         c->large_folios = p->large_folios;
+    if (p->max_file_bytes)
+        c->max_file_bytes = p->max_file_bytes;
 }
 
 static void row(FILE *out, const char *name, const char *value, const char *why)
@@ -399,6 +427,9 @@ void host_profile_print(const struct host_profile *p, FILE *out)
     row_u64(out, "ext4", (uint64_t)p->ext4,
             p->ext4 ? "the scratch folder is on ext4: holes and disk blocks are compared"
                     : "the scratch folder is not on ext4: holes and disk blocks are not compared");
+    row_u64(out, "max_file_bytes", p->max_file_bytes,
+            p->max_file_bytes ? "the largest ftruncate the scratch folder's filesystem takes"
+                              : "could not be measured: vmsim's default (ext4's)");
     row_u64(out, "nr_hugepages", p->nr_hugepages, p->src.nr_hugepages);
     row_u64(out, "nr_overcommit_hp", p->nr_overcommit_hugepages, p->src.nr_overcommit_hugepages);
     row_u64(out, "hugepage_kb", p->hugepage_kb, "/proc/meminfo Hugepagesize");

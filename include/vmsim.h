@@ -235,6 +235,9 @@ struct vms_config {
     unsigned max_sectors_kb;      /* the disk's largest request (io_pages); 1280 */
     int large_folios;             /* the page cache holds large folios, as ext4 does since
                                      Linux 6.16 (0: the classic 4 KiB page cache); 1 */
+    uint64_t max_file_bytes;      /* the file system's largest file (s_maxbytes): writes and
+                                     truncates beyond give EFBIG; ext4 with 4 KiB blocks,
+                                     0xffffffff000 */
     const char *root;             /* host folder that confines paths; "." */
     int privileged;               /* tasks hold CAP_SYS_RAWIO and CAP_IPC_LOCK; default 0 */
     uint64_t memlock_rlimit;      /* RLIMIT_MEMLOCK in bytes (UINT64_MAX: unlimited); 8 MiB */

@@ -40,6 +40,7 @@ struct host_profile {
     unsigned max_sectors_kb;    /* the scratch disk's max_sectors_kb */
     int large_folios;           /* the scratch filesystem caches large folios; -1 unknown */
     int ext4;                   /* the scratch filesystem is ext4, whose holes vmsim models */
+    uint64_t max_file_bytes;    /* the scratch filesystem's largest file (s_maxbytes) */
     uint64_t nr_hugepages;      /* vm.nr_hugepages: the default huge page pool */
     uint64_t nr_overcommit_hugepages; /* vm.nr_overcommit_hugepages: surplus pages allowed */
     uint64_t hugepage_kb;       /* /proc/meminfo Hugepagesize: the default page size */

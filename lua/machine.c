@@ -344,6 +344,7 @@ static const struct config_field config_fields[] = {
     FIELD("readahead_kb", NULL, F_U32, readahead_kb),
     FIELD("max_sectors_kb", NULL, F_U32, max_sectors_kb),
     FIELD("large_folios", NULL, F_BOOL, large_folios),
+    FIELD("max_file_bytes", NULL, F_SIZE, max_file_bytes),
     FIELD("root", NULL, F_STRING, root),
     FIELD("privileged", NULL, F_BOOL, privileged),
     {"memlock_rlimit", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, memlock_rlimit), "unlimited"},

@@ -446,10 +446,10 @@ static int64_t do_write(vms_task *t, struct vms_file *f, vms_addr buf, uint64_t 
     /* The position moves only when the write writes something: a failed or
      * empty O_APPEND write leaves it where it was. */
     uint64_t at = (f->flags & O_APPEND) ? f->mapping->size : *pos;
-    if (len && at >= MAX_FILE_SIZE)
+    if (len && at >= t->m->cfg.max_file_bytes)
         return -EFBIG;
-    if (len > MAX_FILE_SIZE - at)
-        len = MAX_FILE_SIZE - at;
+    if (len > t->m->cfg.max_file_bytes - at)
+        len = t->m->cfg.max_file_bytes - at;
     int64_t ret = filemap_write(t, f->mapping, buf, len, &at);
     if (ret > 0)
         *pos = at;
@@ -525,7 +525,7 @@ int64_t vms_lseek(vms_task *t, int fd, int64_t off, int whence)
     if (!f)
         return -EBADF;
     int64_t base;
-    uint64_t size = f->mapping ? f->mapping->size : 0, max = MAX_FILE_SIZE;
+    uint64_t size = f->mapping ? f->mapping->size : 0, max = t->m->cfg.max_file_bytes;
     /* ext4 positions in a (hashed) directory are cookies up to INT64_MAX,
      * and its end is INT64_MAX too. */
     if (f->is_dir)
@@ -560,7 +560,7 @@ int vms_ftruncate(vms_task *t, int fd, int64_t len)
         return -EBADF;
     if (f->is_dir || !f->writable)
         return -EINVAL;
-    if ((uint64_t)len > MAX_FILE_SIZE)
+    if ((uint64_t)len > t->m->cfg.max_file_bytes)
         return -EFBIG;
     if (ftruncate(f->mapping->host_wfd, len))
         return -errno;

@@ -568,6 +568,74 @@ static void read_pages_plain(vms_machine *m, struct address_space *as, uint64_t 
     page_cache_ra(m, as, &plain);
 }
 
+/* Linux's page_cache_prev_miss, with the walk of its xarray cursor: the
+ * first look at index lands on the head slot of a large folio holding it, and
+ * the cursor's index and slot then step down together, one apart by the
+ * folio's tail, so the scan reports a miss that many pages too high (host-
+ * measured: a pread just past an order-1 folio reads one page, past two
+ * order-1 folios four). Leaving a 64-slot leaf at its first slot resyncs or
+ * ends the scan as the cursor does. Simplification: the tree has a level
+ * above the leaves when vmsim's cache index has one (both grow with the
+ * highest index cached). */
+static uint64_t page_cache_prev_miss(const vms_machine *m, const struct address_space *as,
+                                     uint64_t index, uint64_t max_scan)
+{
+    uint64_t rep = index, slot = index; /* the cursor's index and the slot it reads */
+    uint32_t pfn = xa_load(as->pages, slot);
+    if (pfn == PFN_NONE || !max_scan--)
+        return rep;
+    if (folio_order(&m->pm, pfn) < 6)
+        slot -= pfn - folio_head_pfn(&m->pm, pfn);
+    while (max_scan--) {
+        rep--;
+        if (slot % XA_LEAF_SLOTS) {
+            slot--;
+        } else if (rep % XA_LEAF_SLOTS) {
+            /* At a leaf's first slot, the index past it: up the tree and into
+             * the leaf below at the index's slot, or out of the tree. */
+            uint64_t leaf = slot / XA_LEAF_SLOTS;
+            if (as->pages->height < 2 || leaf % XA_LEAF_SLOTS == 0)
+                return rep;
+            slot = (leaf - 1) * XA_LEAF_SLOTS + rep % XA_LEAF_SLOTS;
+        } /* else the index came down onto the slot: read again, in step */
+        if (xa_load(as->pages, slot) == PFN_NONE)
+            return rep;
+    }
+    return rep;
+}
+
+/* Linux's page_cache_next_miss, the same cursor walking up: its first look
+ * lands on the head slot of a large folio, so the slots it reads lag its
+ * index and the miss it reports is that many pages too high (host-measured:
+ * a second descriptor reading the marked order-2 folio at page 4 of a window
+ * ending at page 19 leaves page 20 out and reads from 21). */
+static uint64_t page_cache_next_miss(const vms_machine *m, const struct address_space *as,
+                                     uint64_t index, uint64_t max_scan)
+{
+    uint32_t pfn = max_scan ? xa_load(as->pages, index) : PFN_NONE;
+    if (pfn == PFN_NONE)
+        return index;
+    uint64_t rep = index, slot = index; /* the cursor's index and the slot it reads */
+    if (folio_order(&m->pm, pfn) < 6)
+        slot -= pfn - folio_head_pfn(&m->pm, pfn);
+    for (uint64_t n = 1; n < max_scan; n++) {
+        rep++;
+        if (slot % XA_LEAF_SLOTS != XA_LEAF_SLOTS - 1) {
+            slot++;
+        } else if (rep % XA_LEAF_SLOTS != XA_LEAF_SLOTS - 1) {
+            /* At a leaf's last slot, the index past it: up the tree and into
+             * the next leaf at the index's slot, or out of the tree. */
+            uint64_t leaf = slot / XA_LEAF_SLOTS;
+            if (as->pages->height < 2 || leaf % XA_LEAF_SLOTS == XA_LEAF_SLOTS - 1)
+                return rep;
+            slot = (leaf + 1) * XA_LEAF_SLOTS + rep % XA_LEAF_SLOTS;
+        } /* else the index came up onto the slot: read again, in step */
+        if (xa_load(as->pages, slot) == PFN_NONE)
+            return rep;
+    }
+    return index + max_scan;
+}
+
 /* Linux's page_cache_sync_ra: a read() missed the cache at index. */
 static void sync_readahead(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
                            uint64_t index, uint64_t req)
@@ -584,16 +652,7 @@ static void sync_readahead(vms_machine *m, struct address_space *as, struct file
         return;
     }
     /* How many pages just before index are cached: the trace of a stream. */
-    uint64_t miss = index - 1, scanned = 0;
-    while (scanned < max && xa_load(as->pages, miss) != PFN_NONE) {
-        scanned++;
-        if (miss == 0) {
-            miss = UINT64_MAX; /* cached from the very start */
-            break;
-        }
-        if (scanned < max)
-            miss--;
-    }
+    uint64_t miss = page_cache_prev_miss(m, as, index - 1, max);
     uint64_t contig = index - miss - 1;
     if (contig <= req) {
         read_pages_plain(m, as, index, req); /* a small random read, as asked */
@@ -629,9 +688,7 @@ void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_r
     }
     /* A marked page without the window that marked it (interleaved reads):
      * the cached run after it tells how far the old window went. */
-    uint64_t start = index + 1;
-    while (start - index <= max && xa_load(as->pages, start) != PFN_NONE)
-        start++;
+    uint64_t start = page_cache_next_miss(m, as, index + 1, max);
     if (start - index > max)
         return;
     ra->start = start;
@@ -963,8 +1020,10 @@ static int reserve_block(struct address_space *as, uint64_t index)
 }
 
 /* ext4's page_mkwrite reserves the blocks of the whole folio, those before
- * the end of the file. A page already block-mapped has its block (vms_check
- * holds it to that), so a folio's later faults only test its flags. */
+ * the end of the file, and dirties their buffers (block_commit_write over
+ * the folio): a page of it that a later punch keeps then holds the folio
+ * whole. A page already block-mapped has its block (vms_check holds it to
+ * that), so a folio's later faults only test its flags. */
 int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
 {
     struct page *page = pfn_to_page(&m->pm, pfn);
@@ -977,9 +1036,12 @@ int filemap_page_mkwrite(vms_machine *m, uint32_t pfn)
     uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
     for (uint32_t i = 0; !err && i < nr; i++) {
         struct page *p = &m->pm.pages[head + i];
-        if (!(p->flags & PG_mapped_bh) && p->index < size_pages(as) &&
-            !(err = reserve_block(as, p->index)))
+        if (p->index >= size_pages(as))
+            continue;
+        if (!(p->flags & PG_mapped_bh) && !(err = reserve_block(as, p->index)))
             p->flags |= PG_mapped_bh;
+        if (!err)
+            p->flags |= PG_dirty_bh;
     }
     return err;
 }

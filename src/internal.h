@@ -4,7 +4,6 @@
 
 #include "mm_types.h"
 
-#define MAX_FILE_SIZE 0xffffffff000ULL /* ext4 with 4 KiB blocks (s_maxbytes) */
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

@@ -26,6 +26,7 @@ void vms_config_init(struct vms_config *c)
     c->fault_around_bytes = 65536;
     c->readahead_kb = 128;
     c->max_sectors_kb = 1280;
+    c->max_file_bytes = 0xffffffff000ULL;
     c->root = ".";
     c->memlock_rlimit = 8ULL << 20;
     c->stack_rlimit = 8ULL << 20;
@@ -113,6 +114,8 @@ static int check_fields(const struct vms_config *c, char *msg, size_t len)
         err = check_range(msg, len, "readahead_kb", c->readahead_kb, 4, MAX_IO_KB);
     if (!err)
         err = check_range(msg, len, "max_sectors_kb", c->max_sectors_kb, 4, MAX_IO_KB);
+    if (!err)
+        err = check_range(msg, len, "max_file_bytes", c->max_file_bytes, PAGE_SIZE, INT64_MAX);
     if (!err)
         err = check_range(msg, len, "overcommit_memory", c->overcommit_memory, 0, 2);
     if (!err)

@@ -154,17 +154,22 @@ static unsigned do_anonymous_page(struct vms_task *t, struct vm_area_struct *vma
 }
 
 /* Linux 6.18 installs a new PTE table for fault-around only when the first
- * page it finds to map is not the file's last one; with no table, it maps
- * nothing. So a fault whose window holds only the last page (a fault past
- * EOF, say) maps nothing there until a table exists. */
-static int first_page_is_last(vms_machine *m, const struct address_space *as, uint64_t index0,
-                              uint64_t from, uint64_t to)
+ * folio it finds to map ends before the file's last page (it may map large
+ * across the PMD then); with no table, it maps nothing. So a fault whose
+ * window starts at a folio holding the last page (a fault past EOF, say)
+ * maps nothing there until a table exists (host-measured: a load past the
+ * end of a 2-page file cached in one order-1 folio maps neither page). */
+static int first_folio_holds_last_page(vms_machine *m, const struct address_space *as,
+                                       uint64_t index0, uint64_t from, uint64_t to)
 {
     for (uint64_t i = from; i < to; i++) {
         uint32_t pfn = xa_load(as->pages, index0 + i);
         if (pfn != PFN_NONE && !(m->pm.pages[pfn].flags & PG_unread) &&
-            !folio_test_readahead(m, pfn))
-            return index0 + i == size_pages(as) - 1;
+            !folio_test_readahead(m, pfn)) {
+            uint32_t head = folio_head_pfn(&m->pm, pfn);
+            uint64_t last = index0 + i - (pfn - head) + folio_nr_pages(&m->pm, pfn) - 1;
+            return last >= size_pages(as) - 1;
+        }
     }
     return 0;
 }
@@ -237,7 +242,7 @@ static void do_fault_around(struct vms_task *t, struct vm_area_struct *vma, uint
         int64_t eof_slot = (int64_t)pte_off + (int64_t)size_pages(as) - (int64_t)index;
         if (eof_slot < (int64_t)to)
             to = eof_slot > 0 ? (uint64_t)eof_slot : 0;
-        if (fresh_table && first_page_is_last(m, as, index0, from, to))
+        if (fresh_table && first_folio_holds_last_page(m, as, index0, from, to))
             return;
     }
     pte_t *table = pte - pte_off;

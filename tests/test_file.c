@@ -36,7 +36,10 @@
 
 #define PG 4096ULL
 #define RW (PROT_READ | PROT_WRITE)
-#define S_MAXBYTES 0xffffffff000LL /* ext4's largest file with 4 KiB blocks */
+#define EXT4_MAXBYTES 0xffffffff000LL /* ext4's largest file with 4 KiB blocks */
+/* The largest file of the machines that test the limit: small, so that the
+ * scratch folder's own filesystem (whatever its limit) can hold it. */
+#define S_MAXBYTES 0x40000000LL
 #define UNMAPPED 0x10000000ULL     /* an address no test maps */
 
 struct env {
@@ -637,11 +640,11 @@ static void test_lseek_stops_at_the_largest_file_size(void **state)
     make_file(e, "f", 100);
     int fd = open_ok(e, "f", O_RDONLY);
     assert_int_equal(vms_lseek(e->t, fd, 1LL << 40, SEEK_SET), 1LL << 40);
-    assert_int_equal(vms_lseek(e->t, fd, S_MAXBYTES, SEEK_SET), S_MAXBYTES);
-    assert_int_equal(vms_lseek(e->t, fd, S_MAXBYTES + 1, SEEK_SET), -EINVAL);
+    assert_int_equal(vms_lseek(e->t, fd, EXT4_MAXBYTES, SEEK_SET), EXT4_MAXBYTES);
+    assert_int_equal(vms_lseek(e->t, fd, EXT4_MAXBYTES + 1, SEEK_SET), -EINVAL);
     assert_int_equal(vms_lseek(e->t, fd, LLONG_MAX, SEEK_SET), -EINVAL);
     assert_int_equal(vms_lseek(e->t, fd, 1, SEEK_CUR), -EINVAL);
-    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), S_MAXBYTES);
+    assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_CUR), EXT4_MAXBYTES);
     tu_assert_clean(e->m);
 }
 
@@ -729,9 +732,35 @@ static void test_ftruncate_needs_a_file_open_for_writing(void **state)
     tu_assert_clean(e->m);
 }
 
+/* The machine over the same root with a largest file of S_MAXBYTES. */
+static void use_small_max_file_bytes(struct env *e)
+{
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(64ULL << 20);
+    c.root = e->root;
+    c.max_file_bytes = S_MAXBYTES;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+}
+
+/* A machine's files are as large as ext4's with 4 KiB blocks unless its
+ * config says otherwise (the tester takes the host filesystem's). */
+static void test_largest_file_is_ext4s_by_default(void **state)
+{
+    (void)state;
+    struct vms_config c;
+    vms_config_init(&c);
+    assert_int_equal(c.max_file_bytes, EXT4_MAXBYTES);
+    char msg[200];
+    c.max_file_bytes = 100;
+    assert_int_equal(vms_config_check(&c, msg, sizeof(msg)), -EINVAL);
+    assert_non_null(strstr(msg, "max_file_bytes"));
+}
+
 static void test_ftruncate_beyond_the_largest_file_size_is_efbig(void **state)
 {
     struct env *e = *state;
+    use_small_max_file_bytes(e);
     char path[400];
     make_file(e, "f", 100);
     int fd = open_ok(e, "f", O_RDWR);
@@ -746,6 +775,7 @@ static void test_ftruncate_beyond_the_largest_file_size_is_efbig(void **state)
 static void test_pwrite_at_the_largest_file_size_is_efbig_and_short_below_it(void **state)
 {
     struct env *e = *state;
+    use_small_max_file_bytes(e);
     char path[400];
     make_file(e, "f", 100);
     vms_addr buf = user_buffer(e, PG);
@@ -1857,6 +1887,7 @@ static int run_file_tests(const char *name)
         T(test_lseek_data_or_hole_at_or_beyond_eof_is_enxio),
         T(test_lseek_on_a_directory_to_0_succeeds),
         T(test_ftruncate_needs_a_file_open_for_writing),
+        cmocka_unit_test(test_largest_file_is_ext4s_by_default),
         T(test_ftruncate_beyond_the_largest_file_size_is_efbig),
         T(test_pwrite_at_the_largest_file_size_is_efbig_and_short_below_it),
         T(test_fsync_of_a_read_only_fd_and_of_a_directory_succeeds),

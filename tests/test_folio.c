@@ -275,6 +275,67 @@ static void test_fault_maps_no_page_of_a_folio_past_eof(void **state)
     check_fault_maps_nothing_past_eof(*state, "shared", MAP_SHARED);
 }
 
+/* A fault whose PTE table does not exist yet maps around it only if the
+ * first folio it finds ends before the file's last page. Host: a file
+ * written by one 8 KiB write (one order-1 folio), a 5-page shared mapping
+ * alone in its 2 MiB: a load of page 2 raises SIGBUS and maps neither page;
+ * with a third page written after it, a load of page 3 maps pages 0-2. */
+static void test_fault_past_eof_maps_around_only_below_the_last_folio(void **state)
+{
+    struct env *e = *state;
+    for (int third = 0; third <= 1; third++) {
+        char name[16];
+        snprintf(name, sizeof(name), "eof%d", third);
+        int fd = new_file(e, name);
+        write_at(e, fd, 0, 2 * PG);
+        if (third)
+            write_at(e, fd, 2 * PG, PG);
+        vms_addr map = BASE + (vms_addr)third * (2ULL << 20);
+        assert_int_equal(vms_mmap(e->t, map, 5 * PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
+                         (int64_t)map);
+        uint8_t byte;
+        assert_int_equal(vms_load(e->t, map + (vms_addr)(2 + third) * PG, &byte, 1), SIGBUS);
+        for (int page = 0; page < 5; page++) {
+            struct vms_walk w;
+            int rc = vms_walk(e->t, map + (vms_addr)page * PG, &w);
+            assert_int_equal(rc == 0 && w.present, third && page <= 2);
+        }
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
+/* A store through a shared mapping dirties the buffers of its whole folio
+ * (ext4's page_mkwrite), so a hole punched in one page of it cannot split
+ * it, and a later store to the other page reserves the punched block again.
+ * Host: a 13-page file whose pages 2-3 are one clean order-1 folio (a
+ * failed write of 12 KiB at 0x206d made it), a store to page 3, MADV_REMOVE
+ * of page 3, a store to page 2, fsync: blocks 2 and 3 hold data; without
+ * the first store the punch splits the folio and block 3 stays a hole. */
+static void test_store_dirties_its_whole_folio_against_a_punch(void **state)
+{
+    struct env *e = *state;
+    for (int first_store = 0; first_store <= 1; first_store++) {
+        char name[16];
+        snprintf(name, sizeof(name), "punch%d", first_store);
+        int fd = new_file(e, name);
+        vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+        assert_int_equal(vms_pwrite(e->t, fd, bad, 0x3000, 0x206d), -EFAULT);
+        assert_int_equal(vms_pwrite(e->t, fd, bad, 0x1000, 0xd000), -EFAULT);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_layout(e, fd, 13, "2:o1");
+        int64_t map = vms_mmap(e->t, 0, 4 * PG, RW, MAP_SHARED, fd, 0);
+        assert_true(map > 0);
+        if (first_store)
+            tu_store_byte(e->t, (vms_addr)map + 3 * PG, 0x7a);
+        assert_int_equal(vms_madvise(e->t, (vms_addr)map + 3 * PG, PG, MADV_REMOVE), 0);
+        tu_store_byte(e->t, (vms_addr)map + 2 * PG, 0x7b);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_int_equal(vms_lseek(e->t, fd, 0, SEEK_DATA), (int64_t)(2 * PG));
+        assert_int_equal(vms_lseek(e->t, fd, 2 * PG, SEEK_HOLE), (int64_t)((first_store ? 4 : 3) * PG));
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
 /* The disk the values below were measured on reads ahead 8 MiB (a first
  * read of 3 pages opens a 16-page window; with 128 KiB it would be 8). */
 static void use_disk_of_the_measuring_host(struct env *e)
@@ -620,6 +681,95 @@ static void test_miss_inside_one_read_reads_ahead_from_the_cached_trace(void **s
     assert_layout(e, fd, 64,
                   "0:o0 1:o0R 2:o0 3:o0 4:o0 5:o0 6:o0 7:o0 8:o0 9:o0 10:o0 11:o0 12:o0 13:o0 "
                   "14:o0R");
+}
+
+/* Pages [from, to] cached, in a string of n: '1' cached, '0' not. */
+static const char *cached_ranges(char *out, int n, const int (*ranges)[2], int nranges)
+{
+    memset(out, '0', (size_t)n);
+    out[n] = '\0';
+    for (int r = 0; r < nranges; r++)
+        memset(out + ranges[r][0], '1', (size_t)(ranges[r][1] - ranges[r][0] + 1));
+    return out;
+}
+
+/* A read that misses just past cached pages reads ahead by how many it
+ * finds before it (the trace of a stream), but the scan's first look at a
+ * large folio jumps to the folio's head while its index does not, so it
+ * stops that many pages early. Host: a 24-page file of holes, pwrites of
+ * whole pages (each its own folio, of the write's order), then a pread of
+ * 100 bytes at page 8 by a fresh descriptor into an unmapped buffer
+ * (EFAULT: the readahead happens first). */
+static void test_miss_after_a_large_folio_finds_a_shorter_trace(void **state)
+{
+    static const struct {
+        int writes[3][2]; /* page, pages */
+        int last_read;    /* pages 8..last_read are read */
+    } cases[] = {
+        {{{4, 1}, {5, 1}, {6, 1}}, 12}, /* with 7 below: 4 order-0 pages, 4+1 read */
+        {{{6, 2}}, 8},                  /* one order-1 folio: trace of 1, a plain read */
+        {{{4, 2}, {6, 2}}, 11},         /* two order-1 folios: trace of 3 */
+        {{{4, 4}}, 8},                  /* an order-2 folio: trace of 1 */
+        {{{0, 8}}, 8},                  /* an order-3 folio from page 0: out of the tree */
+        {{{2, 1}, {3, 1}, {4, 4}}, 11}, /* order-2 folio over two pages: trace of 3 */
+    };
+    struct env *e = *state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[16], want[32];
+        snprintf(name, sizeof(name), "trace%zu", i);
+        int fd = new_file(e, name);
+        assert_int_equal(vms_ftruncate(e->t, fd, 24 * PG), 0);
+        int cached[4][2], n = 0;
+        for (int w = 0; w < 3 && cases[i].writes[w][1]; w++) {
+            write_at(e, fd, (uint64_t)cases[i].writes[w][0] * PG, (uint64_t)cases[i].writes[w][1] * PG);
+            cached[n][0] = cases[i].writes[w][0];
+            cached[n][1] = cases[i].writes[w][0] + cases[i].writes[w][1] - 1;
+            n++;
+        }
+        if (i == 0) {
+            write_at(e, fd, 7 * PG, PG);
+            cached[n][0] = cached[n][1] = 7, n++;
+        }
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        int fd2 = vms_open(e->t, name, O_RDONLY, 0);
+        assert_true(fd2 >= 3);
+        assert_int_equal(vms_pread(e->t, fd2, 0x10000000000ULL, 100, 8 * PG), -EFAULT);
+        cached[n][0] = 8, cached[n][1] = cases[i].last_read, n++;
+        assert_cached(e, fd, 24, cached_ranges(want, 24, (const int (*)[2])cached, n));
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
+}
+
+/* A second descriptor reaching the marked folio of another's window has no
+ * window of its own: it finds where the cached run after the folio ends and
+ * reads ahead from there, but the scan's first look inside the folio jumps
+ * to its head, so it reports the miss one page late and that page stays
+ * out. Host (read_ahead_kb 8192): a cold 256-page file; descriptor 1 reads
+ * page 0 (pages 0-3) and page 1 (pages 4-19, order-2 folios, marker on 4);
+ * descriptor 2 then reads page 4 (pages 21-91) or page 5 (pages 21-95). */
+static void test_marked_folio_read_by_another_descriptor_leaves_a_page(void **state)
+{
+    static const struct {
+        int page, last;
+    } cases[] = {{4, 91}, {5, 95}};
+    struct env *e = *state;
+    use_disk_of_the_measuring_host(e);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[16], want[160];
+        snprintf(name, sizeof(name), "marked%zu", i);
+        int fd1 = cold_file(e, name, 256);
+        int fd2 = vms_open(e->t, name, O_RDONLY, 0);
+        assert_true(fd2 >= 3);
+        vms_addr buf = tu_anon(e->t, PG, RW);
+        assert_int_equal(vms_pread(e->t, fd1, buf, PG, 0), (int64_t)PG);
+        assert_int_equal(vms_pread(e->t, fd1, buf, PG, PG), (int64_t)PG);
+        const int window[][2] = {{0, 19}};
+        assert_cached(e, fd1, 128, cached_ranges(want, 128, window, 1));
+        assert_int_equal(vms_pread(e->t, fd2, buf, PG, (int64_t)cases[i].page * (int64_t)PG), (int64_t)PG);
+        const int after[][2] = {{0, 19}, {21, cases[i].last}};
+        assert_cached(e, fd1, 128, cached_ranges(want, 128, after, 2));
+        assert_int_equal(vms_check(e->m, stderr), 0);
+    }
 }
 
 /* ---- faults ---- */
@@ -1043,6 +1193,7 @@ int main(void)
         T(test_write_folio_fits_between_cached_pages),
         T(test_write_faults_in_the_source_of_its_whole_folio),
         T(test_fault_maps_no_page_of_a_folio_past_eof),
+    T(test_fault_past_eof_maps_around_only_below_the_last_folio),
         T(test_window_meeting_a_cached_page_near_eof_keeps_no_marker),
         T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
@@ -1052,6 +1203,7 @@ int main(void)
         T(test_failed_write_leaves_its_whole_folio),
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
+    T(test_store_dirties_its_whole_folio_against_a_punch),
     T(test_shared_write_fault_maps_the_whole_folio),
     T(test_hugepage_miss_reads_the_whole_block),
     T(test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped),
@@ -1059,6 +1211,8 @@ int main(void)
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
         T(test_miss_inside_one_read_reads_ahead_from_the_cached_trace),
+    T(test_miss_after_a_large_folio_finds_a_shorter_trace),
+    T(test_marked_folio_read_by_another_descriptor_leaves_a_page),
         T(test_cold_mapping_read_maps_whole_folios),
         T(test_cold_mapping_read_two_pages_into_a_table),
         T(test_cold_mapping_read_78_pages_into_a_table),
