@@ -547,6 +547,11 @@ int follow_main(int argc, char **argv)
 out:
     if (f.sim)
         fl_sim_scenario_flush(f.sim);
+    if (f.scenario) /* where the recording ends, and why */
+        fprintf(f.scenario, "# vmsim follow: %s\n",
+                status == CLI_OK ? "followed to the program's end, every call agreed"
+                : status == CLI_FAILED ? "stopped at the first difference (the line above)"
+                                       : "not followed to the end (the follower could not go on)");
     fl_trace_kill(&f.tracee);
     fl_sim_destroy(f.sim);
     if (f.scenario)
