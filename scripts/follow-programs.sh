@@ -72,7 +72,7 @@ run cmake cmake --version
 run lua5.4 lua5.4 -e 'local t = {} for i = 1, 100000 do t[i] = i end'
 [ -n "$static" ] && run static "$static"
 # With threads: each thread's calls followed in the shared address space.
-run python3-threads python3 -c 'import threading; t = [threading.Thread(target=lambda: [0] * 100000) for i in range(4)]; [a.start() for a in t]; [a.join() for a in t]'
+run python3-threads /usr/bin/python3 -c 'import threading; t = [threading.Thread(target=lambda: [0] * 100000) for i in range(4)]; [a.start() for a in t]; [a.join() for a in t]'
 run sort-parallel sort --parallel=2 -S 64M -n big.txt
 run xz-threads xz -T2 -c big.txt
 run zstd-threads zstd -T2 -c big.txt

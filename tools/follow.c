@@ -382,6 +382,7 @@ static int follow_event(struct follow *f, const struct fl_event *ev, int *done)
 {
     struct fl_thread *th = ev->thread;
 
+
     switch (ev->kind) {
     case FL_EV_END: *done = 1; return CLI_OK;
     case FL_EV_THREAD_GONE:
@@ -402,7 +403,7 @@ static int follow_event(struct follow *f, const struct fl_event *ev, int *done)
         return enter_call(f, th);
     case FL_EV_EXIT: {
         int status = finish_call(f, th, ev->exec);
-        if (f->busy == th->tid)
+        if (f->busy == th->tid || ev->exec) /* a thread's exec took the first thread's number */
             f->busy = 0;
         if (status == CLI_OK && fl_trace_resume(&f->tracee, th->tid))
             status = CLI_USAGE;

@@ -183,10 +183,13 @@ void fl_sim_scenario_maps(struct fl_sim *s, const char *maps)
     if (!s->scenario)
         return;
     flush_pending(s);
+    char prefix[16] = ""; /* the task whose maps they are: the call's */
+    if (s->cur)
+        snprintf(prefix, sizeof(prefix), "@%d ", s->cur);
     for (const char *p = maps; *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        fprintf(s->scenario, "maps %.*s\n", (int)n, p);
+        fprintf(s->scenario, "%smaps %.*s\n", prefix, (int)n, p);
         p += n + (nl != NULL);
     }
 }
