@@ -224,6 +224,11 @@ static int run_seed(const struct dt_config *cfg, const struct options *o, uint64
             dt_format_op(&seq.ops[d->step], line, sizeof(line));
         printf("seed %" PRIu64 ": diverged in %s at op %d of %d (%s)\n", seed, dt_aspect_name(d->aspect),
                d->step + 1, seq.n, line);
+        char changed[256];
+        if (cfg->profile && host_profile_changed(cfg->profile, cfg->scratch, changed, sizeof(changed)))
+            printf("seed %" PRIu64 ": failed while the host changed under the tester (%s): "
+                   "run it again on a quiet host\n",
+                   seed, changed);
         if (o->shrink && rc == 1)
             dt_shrink(cfg, &seq, d);
         print_scenario(stdout, &seq, d, seed);

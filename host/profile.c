@@ -369,6 +369,49 @@ void host_profile_apply(const struct host_profile *p, struct vms_config *c)
         c->max_file_bytes = p->max_file_bytes;
 }
 
+static void note_change(char *what, size_t len, size_t *used, int *n, const char *name,
+                        uint64_t then, uint64_t now)
+{
+    if (then == now)
+        return;
+    if (*used < len) {
+        int k = snprintf(what + *used, len - *used, "%s%s %" PRIu64 " -> %" PRIu64, *n ? ", " : "",
+                         name, then, now);
+        if (k > 0)
+            *used += (size_t)k;
+    }
+    (*n)++;
+}
+
+int host_profile_changed(const struct host_profile *then, const char *dir, char *what, size_t len)
+{
+    struct host_profile now;
+    host_profile_read(&now, dir);
+    size_t used = 0;
+    int n = 0;
+    if (len)
+        what[0] = '\0';
+#define CHANGED(field) note_change(what, len, &used, &n, #field, (uint64_t)then->field, (uint64_t)now.field)
+    CHANGED(swap_total);
+    CHANGED(overcommit_memory);
+    CHANGED(overcommit_ratio);
+    CHANGED(overcommit_kbytes);
+    CHANGED(admin_reserve_kbytes);
+    CHANGED(user_reserve_kbytes);
+    CHANGED(max_map_count);
+    CHANGED(mmap_min_addr);
+    CHANGED(memlock_rlimit);
+    CHANGED(page_cluster);
+    CHANGED(swappiness);
+    CHANGED(fault_around_bytes);
+    CHANGED(readahead_kb);
+    CHANGED(max_sectors_kb);
+    CHANGED(nr_hugepages);
+    CHANGED(nr_overcommit_hugepages);
+#undef CHANGED
+    return n;
+}
+
 static void row(FILE *out, const char *name, const char *value, const char *why)
 {
     fprintf(out, "  %-19s %-12s %s\n", name, value, why);

@@ -62,5 +62,10 @@ void host_profile_read(struct host_profile *p, const char *dir);
 /* Sets every modelled field of c from the profile. */
 void host_profile_apply(const struct host_profile *p, struct vms_config *c);
 void host_profile_print(const struct host_profile *p, FILE *out);
+/* Reads the profile again and says in what (up to len bytes) how the host
+ * changed since `then` was read (a swap area turned on, a sysctl set):
+ * 0 when it did not, else the number of values that changed. A result the
+ * tester got while the host changed under it proves nothing. */
+int host_profile_changed(const struct host_profile *then, const char *dir, char *what, size_t len);
 
 #endif

@@ -57,6 +57,8 @@ while [ "$i" -lt "$jobs" ]; do
     steps=$((steps + ${s:-0}))
 done
 reruns=$(cat "$logs"/* | grep -c 'agreed when run again' || true)
+changed=$(cat "$logs"/* | grep -c 'failed while the host changed' || true)
 echo "($steps steps in agreeing sequences; $reruns seeds agreed when run again)"
+[ "$changed" -eq 0 ] || echo "($changed of the failed seeds ran while the host changed: run them again)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -520,10 +520,11 @@ static int64_t file_vm_flags(const struct vms_file *file, int prot, int flags, u
                              uint64_t len, uint64_t vm_flags)
 {
     /* file_mmap_ok: a regular file ends at MAX_LFS_FILESIZE; a directory's
-     * limit is ULONG_MAX, so only its missing ->mmap refuses it (ENODEV,
-     * host-measured at offset 2^63 - 4096). */
-    if (pgoff + (len >> PAGE_SHIFT) < pgoff ||
-        (!file->is_dir && pgoff + (len >> PAGE_SHIFT) > (INT64_MAX >> PAGE_SHIFT)))
+     * limit is ULONG_MAX, so its missing ->mmap refuses it (ENODEV) up to
+     * the last page of the 64-bit range (host-measured: ENODEV at offset
+     * 2^63 - 4096, EOVERFLOW at 2^64 - 4096). */
+    uint64_t maxsize = file->is_dir ? UINT64_MAX : (uint64_t)INT64_MAX;
+    if (pgoff + (len >> PAGE_SHIFT) < pgoff || len > maxsize || pgoff > (maxsize - len) >> PAGE_SHIFT)
         return -EOVERFLOW;
     /* The kernel takes flags as an unsigned long and the C library widens
      * the int with its sign: bit 31 sets the 32 bits above it too. */

@@ -381,6 +381,11 @@ static void test_mmap_of_a_directory_is_enodev(void **state)
     /* A directory's offsets have no limit of a regular file's size. */
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.dir, 0x7ffffffffffff000LL), -ENODEV);
     assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.rw, 0x7ffffffffffff000LL), -EOVERFLOW);
+    /* Its limit is the 64-bit range: its last page is past it (host, seed
+     * 1202877: EOVERFLOW before ENODEV). */
+    assert_int_equal(try_map(e, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, f.dir, -0x1000LL),
+                     -EOVERFLOW);
+    assert_int_equal(try_map(e, PG, PROT_READ, MAP_PRIVATE, f.dir, -0x2000LL), -ENODEV);
     tu_assert_clean(e->m);
 }
 
