@@ -10,7 +10,7 @@ LONG_SEEDS ?= 1-10000
 LONG_STEPS ?= 200
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps demo test test-fast bench difftest difftest-long fuzz install clean
+.PHONY: all deps demo test test-fast bench screenshots difftest difftest-long fuzz install clean pictures
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -34,9 +34,18 @@ test-fast: all
 
 bench: deps
 	cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build $(BUILD)-bench -j $(JOBS) --target vmsim-bench -- --no-print-directory
+	cmake --build $(BUILD)-bench -j $(JOBS) --target vmsim-bench vmsim_tool -- --no-print-directory
 	@mkdir -p $(BUILD)
 	./$(BUILD)-bench/vmsim-bench --json $(BUILD)/bench.json
+	sh bench/report.sh ./$(BUILD)-bench/vmsim $(BUILD)
+
+# The screenshots of the HTML report's views in docs/img/, taken by the
+# report's browser test (needs chromium).
+screenshots: all
+	sh tests/report/browser.sh ./$(BUILD)/vmsim "$$(command -v chromium || command -v chromium-browser)" $(BUILD)/report-test
+	cp $(BUILD)/report-test/report-as.png $(BUILD)/report-test/report-pt.png \
+	   $(BUILD)/report-test/report-tlb.png $(BUILD)/report-test/report-mem.png \
+	   $(BUILD)/report-test/report-time.png docs/img/
 
 # Random operation sequences on vmsim and on this machine's kernel, compared
 # step by step; the last line says "N passed, M failed".
@@ -56,6 +65,11 @@ difftest-long: all
 # FUZZ_TARGET=NAME runs one. fuzz/README.md says more.
 fuzz: deps
 	sh fuzz/run.sh fuzz $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGET)
+
+# The README's picture (docs/img/page-walk.svg), redrawn by the tool; the
+# test readme_picture fails when it is not what the tool draws now.
+pictures: all
+	sh scripts/readme-picture.sh ./$(BUILD)/vmsim docs/img/page-walk.svg
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

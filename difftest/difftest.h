@@ -68,9 +68,16 @@ void dt_settings_print(const struct vms_config *base, const struct vms_config *c
 void sim_config(struct vms_config *c, const char *dir, const struct host_profile *profile,
                 const struct dt_setting *settings, int nsettings);
 
+/* on_sim's steps that are no step of the scenario. */
+enum { DT_SIM_END = -1, DT_SIM_READY = -2 };
+
 struct dt_sim;
+/* trace (may be NULL) watches the machine's events, with trace_arg. */
 struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
-                         const struct dt_setting *settings, int nsettings, char *err, size_t errsize);
+                         const struct dt_setting *settings, int nsettings, vms_trace_fn trace,
+                         void *trace_arg, char *err, size_t errsize);
+vms_machine *sim_machine(struct dt_sim *s);
+vms_task *sim_task(struct dt_sim *s, int proc); /* NULL: no such process (yet, or any more) */
 void sim_run(struct dt_sim *s, const struct dt_op *op, struct dt_result *r);
 char *sim_maps(struct dt_sim *s, int proc); /* malloc'ed vms_maps text, or NULL */
 /* 0 when vms_check passes; else the report, malloc'ed, in *report. */
@@ -119,6 +126,16 @@ struct dt_config {
     void (*on_step)(void *arg, int step, const struct dt_op *op, const struct dt_result *host,
                     const struct dt_result *vmsim);
     void *on_step_arg;
+    /* Watching the vmsim side (vmsim compare --html), all may be NULL:
+     * its events, and its machine (with on_step_arg) once it is ready
+     * (step DT_SIM_READY), after each step (after on_step) and before it
+     * stops (step DT_SIM_END). */
+    vms_trace_fn sim_trace;
+    void *sim_trace_arg;
+    void (*on_sim)(void *arg, vms_machine *m, int step);
+    /* Before the vmsim side runs each step (with on_step_arg): the op and
+     * its task (NULL: no such process); may be NULL. */
+    void (*on_sim_begin)(void *arg, int step, const struct dt_op *op, vms_task *t);
 };
 
 /* Generator features beyond the plain op kinds, each of which can be turned

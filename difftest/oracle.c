@@ -29,6 +29,7 @@ struct oracle {
     struct dt_config cfg;
     struct dt_setting settings[MAX_SETTINGS];
     int nsettings;
+    struct oracle_watch watch; /* all NULL: nobody watches */
 };
 
 /* ---- scenarios ---- */
@@ -247,7 +248,46 @@ struct collector {
     const oracle_scenario *scenario;
     unsigned fault_kinds;
     int failed; /* out of memory */
+    const struct oracle_watch *watch; /* NULL: nobody watches this run */
 };
+
+void oracle_watch(oracle *o, const struct oracle_watch *w)
+{
+    o->watch = w ? *w : (struct oracle_watch){0};
+}
+
+static void watch_event(void *arg, const struct vms_event *ev)
+{
+    const struct oracle_watch *w = arg;
+    if (w->event)
+        w->event(w->arg, ev);
+}
+
+/* The machine, ready, after a step, or at its end (difftest.h's on_sim). */
+static void watch_machine(void *arg, vms_machine *m, int step)
+{
+    struct collector *c = arg;
+    const struct oracle_watch *w = c->watch;
+    if (!w)
+        return;
+    if (step == DT_SIM_READY && w->ready)
+        w->ready(w->arg, m);
+    else if (step == DT_SIM_END && w->end)
+        w->end(w->arg, m);
+    else if (step >= 0 && w->step && c->report->nsteps > 0)
+        w->step(w->arg, m, &c->report->steps[c->report->nsteps - 1]);
+}
+
+static void watch_step_begin(void *arg, int step, const struct dt_op *op, vms_task *t)
+{
+    struct collector *c = arg;
+    const struct oracle_watch *w = c->watch;
+    if (!w || !w->step_begin)
+        return;
+    char call[256];
+    dt_format_op(op, call, sizeof(call));
+    w->step_begin(w->arg, step, call, t ? vms_task_pid(t) : 0);
+}
 
 static void collect_step(void *arg, int step, const struct dt_op *op, const struct dt_result *host,
                          const struct dt_result *vmsim)
@@ -277,6 +317,15 @@ static int run_once(oracle *o, const oracle_scenario *s, struct oracle_report *r
     struct dt_config cfg = o->cfg;
     cfg.on_step = collect_step;
     cfg.on_step_arg = &c;
+    int watched = r->runs == 0 && (o->watch.event || o->watch.ready || o->watch.step ||
+                                   o->watch.end || o->watch.step_begin);
+    if (watched) { /* the first run only: a rerun replays the same calls */
+        c.watch = &o->watch;
+        cfg.on_sim = watch_machine;
+        cfg.on_sim_begin = watch_step_begin;
+        cfg.sim_trace = watch_event;
+        cfg.sim_trace_arg = &o->watch;
+    }
     r->nsteps = 0;
     r->runs++;
     struct dt_seq seq = s->seq; /* dt_run only reads a sequence it is given */

@@ -11,6 +11,8 @@
 #ifndef VMSIM_ORACLE_H
 #define VMSIM_ORACLE_H
 
+#include "vmsim.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,9 +96,23 @@ struct oracle_report {
     char noise[256];            /* an earlier run's difference that went away, or "" */
 };
 
+/* Watching the vmsim side of the first run of the next oracle_replay calls
+ * (vmsim compare --html); any member may be NULL, and w NULL stops. */
+struct oracle_watch {
+    void *arg;
+    void (*event)(void *arg, const struct vms_event *ev);  /* as the machine raises them */
+    void (*ready)(void *arg, vms_machine *m);              /* before the first step */
+    void (*step)(void *arg, vms_machine *m, const struct oracle_step *s); /* after each */
+    void (*end)(void *arg, vms_machine *m);                /* before the machine goes */
+    /* Before the vmsim side runs a step: the step (from 0), its operation
+     * as a scenario line, and its task's pid (0: no such process). */
+    void (*step_begin)(void *arg, int step, const char *call, int pid);
+};
+void oracle_watch(oracle *o, const struct oracle_watch *w);
+
 /* Runs s on both sides (a recorded scenario: on vmsim, against its recorded
  * answers and maps, the host side of each step being the recorded answer,
- * "" for a line without one): ORACLE_AGREE, ORACLE_DIFFER (the first difference
+ * "" for a line without one; not watched): ORACLE_AGREE, ORACLE_DIFFER (the first difference
  * in r), or ORACLE_ERROR (the host side could not run: r->diff_text says
  * why). r is to be freed with oracle_report_free. */
 int oracle_replay(oracle *o, const oracle_scenario *s, struct oracle_report *r);

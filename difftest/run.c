@@ -709,6 +709,8 @@ static int run_step(struct run_state *st, const struct dt_op *op, int step, stru
         diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
         return -1;
     }
+    if (st->cfg->on_sim_begin)
+        st->cfg->on_sim_begin(st->cfg->on_step_arg, step, op, sim_task(st->sim, op->proc));
     sim_run(st->sim, op, s);
     if (remove_outside(st, op, h, s, err, sizeof(err))) {
         diff_set(d, step, DT_ASPECT_HOST, "%s\n", err);
@@ -720,6 +722,8 @@ static int run_step(struct run_state *st, const struct dt_op *op, int step, stru
         trace_step(st->trace, step, op, h, s);
     if (st->cfg->on_step)
         st->cfg->on_step(st->cfg->on_step_arg, step, op, h, s);
+    if (st->cfg->on_sim)
+        st->cfg->on_sim(st->cfg->on_step_arg, sim_machine(st->sim), step);
     follow_fds(st, op, s);
     if (compare_results(st->cfg, op, h, s, step, d))
         return 1;
@@ -760,7 +764,10 @@ static int start_sides(struct run_state *st, struct dt_diff *d)
         diff_set(d, 0, DT_ASPECT_HOST, "cannot prepare %s: %s\n", cfg->scratch, strerror(errno));
         return -1;
     }
-    st->sim = sim_start(a, cfg->window, cfg->profile, cfg->settings, cfg->nsettings, err, sizeof(err));
+    st->sim = sim_start(a, cfg->window, cfg->profile, cfg->settings, cfg->nsettings, cfg->sim_trace,
+                        cfg->sim_trace_arg, err, sizeof(err));
+    if (st->sim && cfg->on_sim)
+        cfg->on_sim(cfg->on_step_arg, sim_machine(st->sim), DT_SIM_READY);
     st->host = st->sim ? host_start(b, cfg->window, err, sizeof(err)) : NULL;
     if (!st->host) {
         diff_set(d, 0, DT_ASPECT_HOST, "%s\n", err);
@@ -811,6 +818,8 @@ int dt_run(const struct dt_config *cfg, struct dt_seq *seq, struct dt_gen *gen, 
     if (rc == 0)
         rc = compare_all_files(&st, n, diff);
     host_stop(st.host);
+    if (cfg->on_sim && st.sim)
+        cfg->on_sim(cfg->on_step_arg, sim_machine(st.sim), DT_SIM_END);
     sim_stop(st.sim);
     for (int i = 0; i < DT_MAX_PROCS; i++)
         dt_maps_free(&st.maps[i]);

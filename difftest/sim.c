@@ -70,10 +70,13 @@ void sim_config(struct vms_config *c, const char *dir, const struct host_profile
 }
 
 struct dt_sim *sim_start(const char *dir, uint64_t window, const struct host_profile *profile,
-                         const struct dt_setting *settings, int nsettings, char *err, size_t errsize)
+                         const struct dt_setting *settings, int nsettings, vms_trace_fn trace,
+                         void *trace_arg, char *err, size_t errsize)
 {
     struct vms_config c;
     sim_config(&c, dir, profile, settings, nsettings);
+    c.trace = trace;
+    c.trace_arg = trace_arg;
     struct dt_sim *s = calloc(1, sizeof(*s));
     if (!s)
         return snprintf(err, errsize, "out of memory"), NULL;
@@ -281,6 +284,13 @@ int sim_data_blocks(struct dt_sim *s, int name, char *out, size_t n)
     }
     vms_close(t, fd);
     return err;
+}
+
+vms_machine *sim_machine(struct dt_sim *s) { return s->m; }
+
+vms_task *sim_task(struct dt_sim *s, int proc)
+{
+    return proc >= 0 && proc < DT_MAX_PROCS ? s->t[proc] : NULL;
 }
 
 void sim_stop(struct dt_sim *s)

@@ -497,6 +497,156 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s);
 void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *before,
                     struct vms_stats *out);
 
+/* ---- Introspection: the machine's state, for pictures and tools ----
+ * Read-only: none of these changes any state (no fault, no counter, no LRU
+ * move, no OOM reaping) nor allocates; a pointer handed to a callback is
+ * valid only during that call. A visitor calls fn in order until fn returns
+ * nonzero, and returns that value (0 when it went through), or -errno. */
+
+/* Every task alive on the machine (OOM-killed handles not yet released
+ * included), in creation order. */
+int vms_task_visit(vms_machine *m, int (*fn)(void *arg, vms_task *t), void *arg);
+vms_machine *vms_task_machine(const vms_task *t); /* the machine the task runs on */
+/* 1 when a and b share one address space (threads, or the same task). */
+int vms_task_same_mm(const vms_task *a, const vms_task *b);
+
+/* What a VMA holds, as a picture colours it (src/vma.c). */
+enum vms_vma_kind {
+    VMS_VMA_ANON,         /* private anonymous memory */
+    VMS_VMA_SHARED_ANON,  /* MAP_SHARED|MAP_ANONYMOUS: "/dev/zero (deleted)" */
+    VMS_VMA_FILE_PRIVATE, /* a file mapped MAP_PRIVATE (program segments too) */
+    VMS_VMA_FILE_SHARED,  /* a file mapped MAP_SHARED */
+    VMS_VMA_HEAP,         /* "[heap]": anonymous memory over the brk area */
+    VMS_VMA_STACK,        /* "[stack]": the stack execve set up */
+    VMS_VMA_SPECIAL,      /* "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]" */
+    VMS_VMA_HUGETLB,      /* MAP_HUGETLB: "/anon_hugepage (deleted)" */
+    VMS_VMA_NKINDS
+};
+/* "anon", "shared-anon", "file-private", "file-shared", "heap", "stack",
+ * "special", "hugetlb"; "unknown" outside the enum. */
+const char *vms_vma_kind_name(enum vms_vma_kind k);
+
+struct vms_vma_info {
+    vms_addr start, end;       /* [start, end) */
+    uint64_t pgoff;            /* vm_pgoff: pages into the object (anonymous: start >> 12) */
+    uint64_t offset;           /* the maps line's offset column, in bytes */
+    int prot;                  /* PROT_READ | PROT_WRITE | PROT_EXEC */
+    int shared;                /* VM_MAYSHARE: 's' in the maps line, else 'p' */
+    enum vms_vma_kind kind;
+    uint64_t vm_flags;         /* Linux's VM_* bits (VM_GROWSDOWN 0x100, VM_LOCKED 0x2000, ...) */
+    int guards;                /* MADV_GUARD_INSTALL was used on it: it may hold guard markers */
+    unsigned dev_major, dev_minor;
+    uint64_t ino;              /* the maps line's device and inode columns */
+    const char *name;          /* the maps line's name column; "" when it has none */
+    /* The VMA tree (a red-black tree keyed by start, augmented with gaps):
+     * gate is 1 for [vsyscall], x86's gate area, which is in no mm and no
+     * tree (the rest of the tree fields are then 0). */
+    int gate;
+    int red;                   /* the node's colour: 1 red, 0 black */
+    int depth;                 /* 0 for the root */
+    vms_addr parent, left, right; /* those nodes' start addresses; 0 for none */
+    uint64_t gap;              /* free bytes right below it (from the previous VMA's end, or 0) */
+    uint64_t subtree_gap;      /* the largest such gap in its subtree (rb_subtree_gap) */
+};
+/* The task's VMAs in address order, then [vsyscall] when the maps show it.
+ * -ESRCH for a task the OOM killer killed. */
+int vms_vma_visit(vms_task *t, int (*fn)(void *arg, const struct vms_vma_info *vi), void *arg);
+/* The VMA's /proc/PID/maps line as vms_maps prints it, without the newline.
+ * snprintf semantics, as vms_event_format. */
+int vms_vma_maps_line(const struct vms_vma_info *vi, char *buf, size_t len);
+
+/* The TLBs of a CPU (src/tlb.c). Every entry maps one 4 KiB page. */
+enum vms_tlb_level { VMS_TLB_L1D, VMS_TLB_L1I, VMS_TLB_L2, VMS_TLB_NLEVELS };
+const char *vms_tlb_level_name(enum vms_tlb_level l); /* "L1d", "L1i", "L2" */
+struct vms_tlb_entry {
+    enum vms_tlb_level level;
+    unsigned set, way;         /* set = vpn mod the level's sets */
+    uint64_t vpn, pfn;         /* virtual page -> physical frame */
+    unsigned pcid;             /* 0 when PCID is off */
+    uint64_t page_size;        /* 4096 */
+    int user;                  /* U/S: 1 (vmsim caches user pages only) */
+    int writable;              /* the PTE's RW (the entry may still need to set D) */
+    int dirty;                 /* the PTE's D was set when cached: a store needs no walk */
+    int exec;                  /* not NX: instruction fetches may use it */
+    int pkey_denied;           /* data accesses refused by the page's protection key */
+    int global;                /* G: 0 (vmsim caches no global pages) */
+    uint32_t lru;              /* the CPU's clock when last used (larger: more recent) */
+};
+/* Every valid entry of the CPU's L1d, L1i and L2 TLBs, in that order, set
+ * by set and way by way. -EINVAL for a CPU the machine does not have. */
+int vms_tlb_visit(vms_machine *m, unsigned cpu, int (*fn)(void *arg, const struct vms_tlb_entry *e),
+                  void *arg);
+/* A level's entries and ways (sets = entries / ways); 0, or -EINVAL. */
+int vms_tlb_geometry(vms_machine *m, enum vms_tlb_level l, struct vms_tlb_geometry *g);
+unsigned vms_cpu_count(vms_machine *m);
+/* What a CPU runs: the pid of the task that last ran there (0: none), the
+ * PCID of its current context, its CR3's table address (0: no mm loaded),
+ * and lazy: 1 when it idles in lazy TLB mode (the mm loaded, its task gone). */
+struct vms_cpu_info {
+    int pid;
+    unsigned pcid;
+    uint64_t cr3_pa;
+    int lazy;
+};
+int vms_cpu_info(vms_machine *m, unsigned cpu, struct vms_cpu_info *ci); /* 0, or -EINVAL */
+
+/* Physical frames (src/page_alloc.c). */
+enum vms_frame_owner {
+    VMS_FRAME_FREE,        /* in the buddy allocator */
+    VMS_FRAME_RESERVED,    /* never handed out: frame 0 */
+    VMS_FRAME_ZERO,        /* the shared zero page */
+    VMS_FRAME_PGTABLE,     /* a page table */
+    VMS_FRAME_ANON,        /* private anonymous memory */
+    VMS_FRAME_PAGE_CACHE,  /* a host file's page cache */
+    VMS_FRAME_SHMEM,       /* a shmem object (shared anonymous memory, the vDSO's pages) */
+    VMS_FRAME_SWAP_CACHE,  /* an anonymous or shmem page that holds a swap slot */
+    VMS_FRAME_KERNEL,      /* allocated for no user page: in transit in a kernel path */
+    VMS_FRAME_NOWNERS
+};
+/* "free", "reserved", "zero", "pgtable", "anon", "page-cache", "shmem",
+ * "swap-cache", "kernel"; "unknown" outside the enum. */
+const char *vms_frame_owner_name(enum vms_frame_owner o);
+struct vms_frame_info {
+    enum vms_frame_owner owner;
+    int mapcount;              /* PTEs that map it */
+    int refcount;              /* references (0 when free) */
+    unsigned order;            /* its folio's order (free: the free block's); 0 for a plain page */
+    uint64_t head;             /* the first frame of that folio or free block */
+    uint64_t index;            /* page offset in its file or object (anon: va >> 12) */
+    int dirty, active, lru, referenced, unevictable, mlocked, swapcache;
+};
+uint64_t vms_frame_count(vms_machine *m); /* frames of simulated RAM */
+int vms_frame_info(vms_machine *m, uint64_t pfn, struct vms_frame_info *fi); /* 0, or -EINVAL */
+
+/* Page tables (src/pgtable.c). Entries are Intel's x86-64 format: */
+#define VMS_PTE_P (1ULL << 0)   /* present */
+#define VMS_PTE_RW (1ULL << 1)  /* writable */
+#define VMS_PTE_US (1ULL << 2)  /* user */
+#define VMS_PTE_A (1ULL << 5)   /* accessed */
+#define VMS_PTE_D (1ULL << 6)   /* dirty */
+#define VMS_PTE_PS (1ULL << 7)  /* a huge leaf (never set by vmsim) */
+#define VMS_PTE_G (1ULL << 8)   /* global */
+#define VMS_PTE_NX (1ULL << 63) /* no execute */
+#define VMS_PTE_PFN(e) (((e) & 0x000ffffffffff000ULL) >> 12)
+/* The physical address of the task's top table (CR3 without the PCID), for
+ * vms_phys_read; 0 for a task the OOM killer killed. */
+uint64_t vms_task_pgd(const vms_task *t);
+int vms_task_pgtable_levels(const vms_task *t); /* 4 or 5 */
+struct vms_pgtable_info {
+    int level;                 /* levels..1: the top is the PGD, 1 the PTE table */
+    const char *name;          /* "PGD", "P4D", "PUD", "PMD", "PTE" */
+    uint64_t pa;               /* the table's physical address */
+    vms_addr va;               /* the first address it translates */
+    uint64_t span;             /* bytes one of its entries covers: 4 KiB, 2 MiB, 1 GiB, ... */
+    const uint64_t *entries;   /* its 512 entries, read-only */
+    unsigned present;          /* entries with P set */
+    unsigned used;             /* entries that are not zero (present, swap, guard markers) */
+};
+/* Every table of the task's tree, depth first (a table, then the tables
+ * below its entries in index order). -ESRCH for a killed task. */
+int vms_pgtable_visit(vms_task *t, int (*fn)(void *arg, const struct vms_pgtable_info *pi),
+                      void *arg);
+
 int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
 /* /proc/meminfo, line for line in Linux's format ("MemTotal:    1048576 kB");
  * 0, or -EIO when out cannot be written. */

@@ -21,3 +21,13 @@ vms_task *vmsim_lua_to_task(lua_State *L, int index)
         return NULL;
     return ud->t;
 }
+
+vms_machine *vmsim_lua_task_ids(lua_State *L, int index, unsigned *machine, int *pid)
+{
+    struct vl_task_ud *ud = luaL_testudata(L, index, VL_TASK);
+    if (!ud)
+        return NULL;
+    *machine = ud->machine;
+    *pid = ud->pid;
+    return ud->rec ? ud->rec->m : NULL;
+}

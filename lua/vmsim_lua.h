@@ -78,5 +78,9 @@ void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out);
  * number (may be NULL) gets the machine's number. */
 vms_machine *vmsim_lua_to_machine(lua_State *L, int index, unsigned *number);
 vms_task *vmsim_lua_to_task(lua_State *L, int index);
+/* The task handle at index, even of a task that has exited: its machine's
+ * number and its pid, and the machine (NULL once destroyed); NULL without
+ * touching machine and pid when the value is no task handle. */
+vms_machine *vmsim_lua_task_ids(lua_State *L, int index, unsigned *machine, int *pid);
 
 #endif

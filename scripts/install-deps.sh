@@ -2,11 +2,15 @@
 # Installs the Debian packages vmsim needs to build and test, when missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 # lua5.4 and liblua5.4-dev are required (the Lua binding, vmsim run, their
-# tests). valgrind, python3 and groff are optional: without one, its tests
-# are left out.
+# tests). valgrind, python3, groff and graphviz are optional: without one,
+# its tests are left out (without graphviz, the --dot graphs are checked but
+# not drawn).
 # libc6-dev brings libc.a, which the test follow_static links statically.
 # clang and libclang-rt-N-dev (N: clang's version) are optional too: without
 # them the fuzz tests are skipped and `make fuzz` cannot run.
+# chromium is optional: without it the HTML report's browser tests (and
+# `make screenshots`, and the report's load time in `make bench`) are left
+# out.
 set -e
 need=""
 want=""
@@ -19,6 +23,8 @@ have valgrind || command -v valgrind >/dev/null 2>&1 || want=" valgrind"
 command -v python3 >/dev/null 2>&1 || want="$want python3"
 command -v groff >/dev/null 2>&1 || want="$want groff-base"
 command -v man >/dev/null 2>&1 || want="$want man-db"
+command -v dot >/dev/null 2>&1 || want="$want graphviz"
+command -v chromium >/dev/null 2>&1 || want="$want chromium" # the report's browser tests
 # libFuzzer's runtime comes with the clang release: libclang-rt-14-dev for
 # clang 14 (Debian 12).
 fuzz_packages() {

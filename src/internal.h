@@ -83,6 +83,11 @@ uint64_t vm_start_gap(const struct vm_area_struct *vma);
  * execute-only key; any other prot drops that key. */
 uint64_t vma_pkey_flags(const vms_machine *m, int prot);
 
+/* ---- procfs.c ---- */
+/* A VMA's maps columns (offset, device, inode, name) and kind. */
+void maps_describe(const struct vm_area_struct *vma, struct vms_vma_info *vi);
+void maps_describe_gate(struct vms_vma_info *vi); /* [vsyscall] */
+
 /* ---- rmap.c ---- */
 /* The user address at which vma maps page index of its object, or 0. */
 static inline uint64_t vma_address(const struct vm_area_struct *vma, uint64_t index)

@@ -19,7 +19,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
 #endif
-#include "page_alloc.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <string.h>
@@ -244,4 +244,84 @@ void put_page(struct phys_mem *pm, uint32_t pfn)
     if (pm->freed)
         pm->freed(pm, head, order, pm->pages[head].flags);
     free_pages(pm, head, order);
+}
+
+/* ---- introspection ---- */
+
+const char *vms_frame_owner_name(enum vms_frame_owner o)
+{
+    static const char *const names[VMS_FRAME_NOWNERS] = {
+        [VMS_FRAME_FREE] = "free",         [VMS_FRAME_RESERVED] = "reserved",
+        [VMS_FRAME_ZERO] = "zero",         [VMS_FRAME_PGTABLE] = "pgtable",
+        [VMS_FRAME_ANON] = "anon",         [VMS_FRAME_PAGE_CACHE] = "page-cache",
+        [VMS_FRAME_SHMEM] = "shmem",       [VMS_FRAME_SWAP_CACHE] = "swap-cache",
+        [VMS_FRAME_KERNEL] = "kernel",
+    };
+    return (unsigned)o < VMS_FRAME_NOWNERS ? names[o] : "unknown";
+}
+
+uint64_t vms_frame_count(vms_machine *m) { return m->pm.nframes; }
+
+/* The free block holding pfn: its first frame, or PFN_NONE when pfn is allocated.
+ * Only a block's first frame carries PG_buddy, so look at each aligned start. */
+static uint32_t free_block_of(const struct phys_mem *pm, uint32_t pfn)
+{
+    for (unsigned order = 0; order <= MAX_ORDER; order++) {
+        uint32_t start = pfn & ~((1u << order) - 1);
+        const struct page *p = &pm->pages[start];
+        if ((p->flags & PG_buddy) && p->order >= order)
+            return start;
+    }
+    return PFN_NONE;
+}
+
+static enum vms_frame_owner owner_of(const struct phys_mem *pm, uint32_t pfn, uint32_t hflags)
+{
+    if (pfn == pm->zero_pfn)
+        return VMS_FRAME_ZERO;
+    if (hflags & PG_reserved)
+        return VMS_FRAME_RESERVED;
+    if (hflags & PG_table)
+        return VMS_FRAME_PGTABLE;
+    if (hflags & PG_swapcache)
+        return VMS_FRAME_SWAP_CACHE;
+    if (hflags & PG_shmem)
+        return VMS_FRAME_SHMEM;
+    if (hflags & PG_anon)
+        return VMS_FRAME_ANON;
+    if (hflags & PG_file)
+        return VMS_FRAME_PAGE_CACHE;
+    return VMS_FRAME_KERNEL;
+}
+
+int vms_frame_info(vms_machine *m, uint64_t pfn, struct vms_frame_info *fi)
+{
+    const struct phys_mem *pm = &m->pm;
+    if (pfn >= pm->nframes)
+        return -EINVAL;
+    memset(fi, 0, sizeof(*fi));
+    uint32_t block = free_block_of(pm, (uint32_t)pfn);
+    if (block != PFN_NONE) {
+        fi->owner = VMS_FRAME_FREE;
+        fi->head = block;
+        fi->order = pm->pages[block].order;
+        return 0;
+    }
+    const struct page *p = &pm->pages[pfn];
+    uint32_t head = folio_head_pfn(pm, (uint32_t)pfn);
+    const struct page *h = &pm->pages[head];
+    fi->owner = owner_of(pm, (uint32_t)pfn, h->flags);
+    fi->mapcount = p->mapcount;
+    fi->refcount = p->refcount;
+    fi->head = head;
+    fi->order = (h->flags & PG_head) ? h->order : 0;
+    fi->index = p->index;
+    fi->dirty = (p->flags & PG_dirty) != 0;
+    fi->active = (h->flags & PG_active) != 0;
+    fi->lru = (h->flags & PG_lru) != 0;
+    fi->referenced = (h->flags & PG_referenced) != 0;
+    fi->unevictable = (h->flags & PG_unevictable) != 0;
+    fi->mlocked = (h->flags & PG_mlocked) != 0;
+    fi->swapcache = (h->flags & PG_swapcache) != 0;
+    return 0;
 }

@@ -209,3 +209,60 @@ int vms_walk(vms_task *t, vms_addr va, struct vms_walk *w)
     }
     return 0;
 }
+
+/* ---- introspection ---- */
+
+uint64_t vms_task_pgd(const vms_task *t)
+{
+    return t->oom_killed ? 0 : (uint64_t)t->mm->pgd << PAGE_SHIFT;
+}
+
+int vms_task_pgtable_levels(const vms_task *t) { return t->m->cfg.pgtable_levels; }
+
+struct pgtable_visit {
+    const struct phys_mem *pm;
+    int levels;
+    int (*fn)(void *arg, const struct vms_pgtable_info *pi);
+    void *arg;
+};
+
+/* The table at pfn, at level, translating from va on; then its children. */
+static int visit_table(const struct pgtable_visit *v, uint64_t pfn, int level, uint64_t va)
+{
+    const pte_t *table = table_of(v->pm, pfn);
+    struct vms_pgtable_info pi = {.level = level,
+                                  .name = pgtable_level_name(level, v->levels),
+                                  .pa = pfn << PAGE_SHIFT,
+                                  .va = va,
+                                  .span = 1ULL << TABLE_SHIFT(level),
+                                  .entries = table};
+    for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+        pi.present += (table[i] & _PAGE_PRESENT) != 0;
+        pi.used += table[i] != 0;
+    }
+    int r = v->fn(v->arg, &pi);
+    if (r || level == 1)
+        return r;
+    for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+        if (!(table[i] & _PAGE_PRESENT))
+            continue;
+        uint64_t child_va = va + ((uint64_t)i << TABLE_SHIFT(level));
+        /* The upper half of the address space: sign-extended, as the CPU sees it. */
+        if (level == v->levels && i >= PTRS_PER_TABLE / 2)
+            child_va |= ~0ULL << (TABLE_SHIFT(level) + 9);
+        r = visit_table(v, pte_pfn(table[i]), level - 1, child_va);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+int vms_pgtable_visit(vms_task *t, int (*fn)(void *arg, const struct vms_pgtable_info *pi),
+                      void *arg)
+{
+    if (t->oom_killed)
+        return -ESRCH;
+    struct pgtable_visit v = {.pm = &t->m->pm, .levels = pgtable_levels(t->mm), .fn = fn,
+                              .arg = arg};
+    return visit_table(&v, t->mm->pgd, v.levels, 0);
+}

@@ -10,11 +10,13 @@
 #include "internal.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #define MAPS_PAD_WIDTH 72 /* seq_setwidth(25 + 6 * sizeof(void *) - 1) */
 /* hugetlbfs's internal mount has an unnamed device; 00:11 is the one the
  * host measured had (its number depends on the order of boot-time mounts). */
 #define HUGETLBFS_DEV_MINOR 0x11
+#define VSYSCALL_ADDR 0xffffffffff600000ULL
 
 /* Linux's vma_is_initial_heap and vma_is_initial_stack. */
 static const char *anon_name(const struct vm_area_struct *vma)
@@ -29,39 +31,97 @@ static const char *anon_name(const struct vm_area_struct *vma)
     return NULL;
 }
 
-static void show_line(FILE *out, uint64_t start, uint64_t end, uint64_t f, uint64_t pgoff,
+/* One maps line without its newline, snprintf-like: the length it needs. */
+static int format_line(char *buf, size_t len, uint64_t start, uint64_t end, uint64_t f,
+                       uint64_t off, unsigned dev_major, unsigned dev_minor, uint64_t ino,
+                       const char *name)
+{
+    char head[128];
+    int n = snprintf(head, sizeof(head),
+                     "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
+                     start, end, f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-',
+                     f & VM_EXEC ? 'x' : '-', f & VM_MAYSHARE ? 's' : 'p', off, dev_major,
+                     dev_minor, ino);
+    if (!name || !*name)
+        return snprintf(buf, len, "%s", head);
+    return snprintf(buf, len, "%s%*s %s", head, n < MAPS_PAD_WIDTH ? MAPS_PAD_WIDTH - n : 0, "",
+                    name);
+}
+
+static void show_line(FILE *out, uint64_t start, uint64_t end, uint64_t f, uint64_t off,
                       unsigned dev_major, unsigned dev_minor, uint64_t ino, const char *name)
 {
-    int n = fprintf(out, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
-                    start, end, f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-',
-                    f & VM_EXEC ? 'x' : '-', f & VM_MAYSHARE ? 's' : 'p', pgoff, dev_major, dev_minor, ino);
-    if (name)
-        fprintf(out, "%*s %s", n < MAPS_PAD_WIDTH ? MAPS_PAD_WIDTH - n : 0, "", name);
-    fputc('\n', out);
+    char small[256];
+    int n = format_line(small, sizeof(small), start, end, f, off, dev_major, dev_minor, ino, name);
+    if (n >= 0 && (size_t)n < sizeof(small)) {
+        fprintf(out, "%s\n", small);
+        return;
+    }
+    /* A long path: the name column goes out on its own. */
+    format_line(small, sizeof(small), start, end, f, off, dev_major, dev_minor, ino, "");
+    int head = (int)strlen(small);
+    fprintf(out, "%s%*s %s\n", small, head < MAPS_PAD_WIDTH ? MAPS_PAD_WIDTH - head : 0, "", name);
+}
+
+/* The columns of a VMA's maps line and its kind, for vms_vma_visit. */
+void maps_describe(const struct vm_area_struct *vma, struct vms_vma_info *vi)
+{
+    uint64_t f = vma->vm_flags;
+    vi->offset = 0;
+    vi->dev_major = vi->dev_minor = 0;
+    vi->ino = 0;
+    vi->name = "";
+    if (vma->vm_name) {
+        vi->name = vma->vm_name;
+        vi->kind = VMS_VMA_SPECIAL;
+    } else if (f & VM_HUGETLB) {
+        vi->offset = vma->vm_pgoff << PAGE_SHIFT;
+        vi->dev_minor = HUGETLBFS_DEV_MINOR;
+        vi->ino = vma->hugetlb_ino;
+        vi->name = "/anon_hugepage (deleted)";
+        vi->kind = VMS_VMA_HUGETLB;
+    } else if (!vma->mapping) {
+        const char *name = anon_name(vma);
+        vi->name = name ? name : "";
+        vi->kind = !name ? VMS_VMA_ANON : name[1] == 'h' ? VMS_VMA_HEAP : VMS_VMA_STACK;
+    } else {
+        const struct address_space *as = vma->mapping;
+        vi->offset = vma->vm_pgoff << PAGE_SHIFT;
+        vi->dev_major = as->dev_major;
+        vi->dev_minor = as->dev_minor;
+        vi->ino = as->ino;
+        if (as->kind == MAPPING_SHMEM) {
+            vi->name = "/dev/zero (deleted)";
+            vi->kind = VMS_VMA_SHARED_ANON;
+        } else {
+            vi->name = as->path;
+            vi->kind = (f & VM_MAYSHARE) ? VMS_VMA_FILE_SHARED : VMS_VMA_FILE_PRIVATE;
+        }
+    }
+}
+
+/* [vsyscall], the gate area the maps of an execve'd program end with. */
+void maps_describe_gate(struct vms_vma_info *vi)
+{
+    *vi = (struct vms_vma_info){.start = VSYSCALL_ADDR, .end = VSYSCALL_ADDR + PAGE_SIZE,
+                                .pgoff = VSYSCALL_ADDR >> PAGE_SHIFT, .prot = PROT_EXEC,
+                                .kind = VMS_VMA_SPECIAL, .vm_flags = VM_EXEC,
+                                .name = "[vsyscall]", .gate = 1};
+}
+
+int vms_vma_maps_line(const struct vms_vma_info *vi, char *buf, size_t len)
+{
+    return format_line(buf, len, vi->start, vi->end, vi->vm_flags, vi->offset, vi->dev_major,
+                       vi->dev_minor, vi->ino, vi->name);
 }
 
 static void show_map_vma(FILE *out, const struct vm_area_struct *vma)
 {
-    uint64_t f = vma->vm_flags;
-    if (vma->vm_name) {
-        show_line(out, vma->vm_start, vma->vm_end, f, 0, 0, 0, 0, vma->vm_name);
-        return;
-    }
-    if (f & VM_HUGETLB) { /* a file of hugetlbfs's internal mount */
-        show_line(out, vma->vm_start, vma->vm_end, f, vma->vm_pgoff << PAGE_SHIFT, 0,
-                  HUGETLBFS_DEV_MINOR, vma->hugetlb_ino, "/anon_hugepage (deleted)");
-        return;
-    }
-    if (!vma->mapping) {
-        show_line(out, vma->vm_start, vma->vm_end, f, 0, 0, 0, 0, anon_name(vma));
-        return;
-    }
-    const struct address_space *as = vma->mapping;
-    show_line(out, vma->vm_start, vma->vm_end, f, vma->vm_pgoff << PAGE_SHIFT, as->dev_major,
-              as->dev_minor, as->ino, as->kind == MAPPING_SHMEM ? "/dev/zero (deleted)" : as->path);
+    struct vms_vma_info vi;
+    maps_describe(vma, &vi);
+    show_line(out, vma->vm_start, vma->vm_end, vma->vm_flags, vi.offset, vi.dev_major,
+              vi.dev_minor, vi.ino, vi.name);
 }
-
-#define VSYSCALL_ADDR 0xffffffffff600000ULL
 
 int vms_maps(vms_task *t, FILE *out)
 {

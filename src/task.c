@@ -197,3 +197,24 @@ void vms_task_rusage(const vms_task *t, uint64_t *minflt, uint64_t *majflt)
 }
 
 const struct vms_fault *vms_last_fault(const vms_task *t) { return &t->fault; }
+
+int vms_task_visit(vms_machine *m, int (*fn)(void *arg, vms_task *t), void *arg)
+{
+    /* The list is newest first: the oldest is its last. */
+    vms_task *t = m->tasks;
+    while (t && t->next)
+        t = t->next;
+    for (; t; t = t->prev) {
+        int r = fn(arg, t);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+int vms_task_same_mm(const vms_task *a, const vms_task *b)
+{
+    return a->mm == b->mm && !a->oom_killed && !b->oom_killed;
+}
+
+vms_machine *vms_task_machine(const vms_task *t) { return t->m; }

@@ -293,3 +293,87 @@ void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self, uin
 {
     flush_tlb_range_tables(m, mm, self, start, end, 0);
 }
+
+/* ---- introspection ---- */
+
+const char *vms_tlb_level_name(enum vms_tlb_level l)
+{
+    static const char *const names[VMS_TLB_NLEVELS] = {"L1d", "L1i", "L2"};
+    return (unsigned)l < VMS_TLB_NLEVELS ? names[l] : "unknown";
+}
+
+static const struct tlb *cpu_tlb(const struct cpu *c, enum vms_tlb_level l)
+{
+    return l == VMS_TLB_L1D ? &c->dtlb : l == VMS_TLB_L1I ? &c->itlb : &c->stlb;
+}
+
+static void tlb_entry_describe(const vms_machine *m, const struct tlb *t, size_t i,
+                               enum vms_tlb_level l, struct vms_tlb_entry *out)
+{
+    uint64_t tag = t->tag[i];
+    const struct tlb_entry *e = &t->e[i];
+    unsigned perm = e->perm;
+    *out = (struct vms_tlb_entry){
+        .level = l,
+        .set = (unsigned)(i / t->ways),
+        .way = (unsigned)(i % t->ways),
+        .vpn = tag >> 12,
+        .pfn = (uint64_t)(e->host - m->pm.ram) >> PAGE_SHIFT,
+        .pcid = (unsigned)(tag & 0xfff),
+        .page_size = PAGE_SIZE,
+        .user = 1,
+        .writable = (perm & (TLB_W | TLB_WCLEAN)) != 0,
+        .dirty = (perm & TLB_W) != 0,
+        .exec = (perm & TLB_X) != 0,
+        .pkey_denied = (perm & TLB_PK) != 0,
+        .lru = e->lru,
+    };
+}
+
+int vms_tlb_visit(vms_machine *m, unsigned cpu, int (*fn)(void *arg, const struct vms_tlb_entry *e),
+                  void *arg)
+{
+    if (cpu >= m->ncpus)
+        return -EINVAL;
+    const struct cpu *c = &m->cpus[cpu];
+    for (unsigned l = 0; l < VMS_TLB_NLEVELS; l++) {
+        const struct tlb *t = cpu_tlb(c, (enum vms_tlb_level)l);
+        size_t n = (t->set_mask + 1) * t->ways;
+        for (size_t i = 0; i < n; i++) {
+            if (t->tag[i] == TLB_INVALID)
+                continue;
+            struct vms_tlb_entry e;
+            tlb_entry_describe(m, t, i, (enum vms_tlb_level)l, &e);
+            int r = fn(arg, &e);
+            if (r)
+                return r;
+        }
+    }
+    return 0;
+}
+
+int vms_tlb_geometry(vms_machine *m, enum vms_tlb_level l, struct vms_tlb_geometry *g)
+{
+    switch (l) {
+    case VMS_TLB_L1D: *g = m->cfg.dtlb; return 0;
+    case VMS_TLB_L1I: *g = m->cfg.itlb; return 0;
+    case VMS_TLB_L2: *g = m->cfg.stlb; return 0;
+    default: return -EINVAL;
+    }
+}
+
+unsigned vms_cpu_count(vms_machine *m) { return m->ncpus; }
+
+int vms_cpu_info(vms_machine *m, unsigned cpu, struct vms_cpu_info *ci)
+{
+    if (cpu >= m->ncpus)
+        return -EINVAL;
+    const struct cpu *c = &m->cpus[cpu];
+    *ci = (struct vms_cpu_info){
+        .pid = c->curr ? c->curr->pid : 0,
+        .pcid = c->pcid,
+        .cr3_pa = c->loaded_mm ? (uint64_t)c->loaded_mm->pgd << PAGE_SHIFT : 0,
+        .lazy = c->loaded_mm && !c->running_mm,
+    };
+    return 0;
+}

@@ -11,7 +11,9 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define STACK_GUARD_GAP (256ULL << PAGE_SHIFT) /* Linux's stack_guard_gap */
 
@@ -410,4 +412,63 @@ uint64_t vma_page_prot(uint64_t vm_flags)
     if ((vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE))
         prot |= _PAGE_RW;
     return prot;
+}
+
+/* ---- introspection ---- */
+
+const char *vms_vma_kind_name(enum vms_vma_kind k)
+{
+    static const char *const names[VMS_VMA_NKINDS] = {
+        [VMS_VMA_ANON] = "anon",
+        [VMS_VMA_SHARED_ANON] = "shared-anon",
+        [VMS_VMA_FILE_PRIVATE] = "file-private",
+        [VMS_VMA_FILE_SHARED] = "file-shared",
+        [VMS_VMA_HEAP] = "heap",
+        [VMS_VMA_STACK] = "stack",
+        [VMS_VMA_SPECIAL] = "special",
+        [VMS_VMA_HUGETLB] = "hugetlb",
+    };
+    return (unsigned)k < VMS_VMA_NKINDS ? names[k] : "unknown";
+}
+
+static vms_addr node_start(const struct rb_node *n) { return n ? rb_vma((struct rb_node *)n)->vm_start : 0; }
+
+static void vma_describe(const struct vm_area_struct *vma, struct vms_vma_info *vi)
+{
+    memset(vi, 0, sizeof(*vi));
+    vi->start = vma->vm_start;
+    vi->end = vma->vm_end;
+    vi->pgoff = vma->vm_pgoff;
+    vi->vm_flags = vma->vm_flags;
+    vi->prot = (vma->vm_flags & VM_READ ? PROT_READ : 0) | (vma->vm_flags & VM_WRITE ? PROT_WRITE : 0) |
+               (vma->vm_flags & VM_EXEC ? PROT_EXEC : 0);
+    vi->shared = (vma->vm_flags & VM_MAYSHARE) != 0;
+    vi->guards = vma->may_have_guards;
+    maps_describe(vma, vi);
+    const struct rb_node *n = &vma->vm_rb;
+    vi->red = n->red;
+    for (const struct rb_node *p = n->parent; p; p = p->parent)
+        vi->depth++;
+    vi->parent = node_start(n->parent);
+    vi->left = node_start(n->left);
+    vi->right = node_start(n->right);
+    vi->gap = vma_gap(vma);
+    vi->subtree_gap = vma->rb_subtree_gap;
+}
+
+int vms_vma_visit(vms_task *t, int (*fn)(void *arg, const struct vms_vma_info *vi), void *arg)
+{
+    if (t->oom_killed)
+        return -ESRCH;
+    struct vms_vma_info vi;
+    for (const struct vm_area_struct *vma = t->mm->mmap; vma; vma = vma->vm_next) {
+        vma_describe(vma, &vi);
+        int r = fn(arg, &vi);
+        if (r)
+            return r;
+    }
+    if (!t->mm->exec.done)
+        return 0;
+    maps_describe_gate(&vi);
+    return fn(arg, &vi);
 }

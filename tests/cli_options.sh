@@ -57,5 +57,25 @@ for cmd in $commands; do
     run 2 "$cmd" --no-such-option
     names "--no-such-option" "$err"
 done
+
+# The picture options: a missing value is a usage error; a file that cannot
+# be written stops the command before it runs, with the file named.
+for cmd in run demo compare; do
+    run 2 "$cmd" --perfetto
+    names "--perfetto needs a file" "$err"
+done
+run 1 run --perfetto /nonexistent-dir/t.json /dev/null
+names "cannot write /nonexistent-dir/t.json" "$err"
+run 1 demo --perfetto /nonexistent-dir/t.json
+names "cannot write /nonexistent-dir/t.json" "$err"
+[ -s "$out" ] && fail "vmsim demo ran although its --perfetto file cannot be written"
+for opt in --dot --svg; do
+    run 1 demo "$opt" /nonexistent-dir/sub
+    names "cannot make the folder /nonexistent-dir/sub" "$err"
+done
+for cmd in run demo compare; do
+    run 2 "$cmd" --walk 12z
+    names "--walk 12z: not an address" "$err"
+done
 echo "commands: $(echo $commands)"
 [ "$failures" -eq 0 ]

@@ -719,7 +719,7 @@ static void test_miss_after_a_large_folio_finds_a_shorter_trace(void **state)
         snprintf(name, sizeof(name), "trace%zu", i);
         int fd = new_file(e, name);
         assert_int_equal(vms_ftruncate(e->t, fd, 24 * PG), 0);
-        int cached[4][2], n = 0;
+        int cached[5][2], n = 0; /* up to three writes, the extra page, the read */
         for (int w = 0; w < 3 && cases[i].writes[w][1]; w++) {
             write_at(e, fd, (uint64_t)cases[i].writes[w][0] * PG, (uint64_t)cases[i].writes[w][1] * PG);
             cached[n][0] = cases[i].writes[w][0];

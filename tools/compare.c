@@ -7,6 +7,8 @@
  */
 #include "cli.h"
 #include "oracle.h"
+#include "record.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -30,17 +32,23 @@ static const char compare_usage[] =
     "  --json             one JSON object per step, then one with the outcome\n"
     "  --profile          print the host profile before the steps (not with --json)\n"
     "  --scratch DIR      folder for the two scratch roots (default $TMPDIR or /tmp)\n"
+    "  --html FILE        also write FILE, one self-contained HTML page of the vmsim\n"
+    "                     side's run: its state after each step (docs/report.md)\n"
     "  --no-color         no colour (also NO_COLOR=1, or output not a terminal)\n"
     "  -h, --help         this text\n"
+    "\n"
+    "Pictures of the vmsim side's run (docs/report.md):\n"
+    "%s"
     "\n"
     "Exit status: 0 every step agrees, 1 the sides differ, 2 bad input (a\n"
     "scenario line that does not parse says its line number) or the host side\n"
     "could not run.\n";
 
 struct compare_options {
-    const char *path, *scratch;
+    const char *path, *scratch, *html;
     const char *settings[64];
     int nsettings, json, profile, no_color;
+    struct picture_options pictures;
 };
 
 static int compare_usage_error(const char *what, const char *arg)
@@ -55,8 +63,13 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int picture = picture_option(argc, argv, &i, &o->pictures, "vmsim compare");
+        if (picture < 0)
+            return CLI_USAGE;
+        if (picture)
+            continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(compare_usage, stdout);
+            printf(compare_usage, picture_options_help);
             return 1;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
@@ -64,7 +77,8 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
             o->profile = 1;
         } else if (!strcmp(a, "--no-color")) {
             o->no_color = 1;
-        } else if ((!strcmp(a, "--set") || !strcmp(a, "--scratch")) && !val) {
+        } else if ((!strcmp(a, "--set") || !strcmp(a, "--scratch") || !strcmp(a, "--html")) &&
+                   !val) {
             return compare_usage_error("missing value after", a);
         } else if (!strcmp(a, "--set")) {
             if (o->nsettings == (int)(sizeof(o->settings) / sizeof(o->settings[0])))
@@ -72,6 +86,8 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
             o->settings[o->nsettings++] = argv[++i];
         } else if (!strcmp(a, "--scratch")) {
             o->scratch = argv[++i];
+        } else if (!strcmp(a, "--html")) {
+            o->html = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             return compare_usage_error("unknown option", a);
         } else if (o->path) {
@@ -279,6 +295,80 @@ static int bad_input(const struct compare_options *o, const char *err)
     return CLI_USAGE;
 }
 
+/* ---- the report (--html) and the pictures: the vmsim side, step by step ---- */
+
+/* The scenario runs on one machine; its steps are the calls. */
+#define COMPARE_MACHINE 1
+
+struct watchers {
+    struct report *page; /* --html, or NULL */
+    struct record *rec;  /* the picture options, or NULL */
+    int ready;           /* the setup is over: events from now on are the steps' */
+};
+
+static void watch_event(void *arg, const struct vms_event *ev)
+{
+    struct watchers *ws = arg;
+    if (ws->page)
+        report_event(ws->page, ev);
+    if (ws->rec && ws->ready)
+        record_event(ws->rec, ev);
+}
+
+static void watch_ready(void *arg, vms_machine *m)
+{
+    struct watchers *ws = arg;
+    ws->ready = 1;
+    if (!ws->page)
+        return;
+    report_machine_begin(ws->page, m, COMPARE_MACHINE);
+    report_set_current(ws->page, m);
+}
+
+/* The operation's name: the first word after an "@N" process prefix. */
+static void op_name(const char *call, char *op, size_t size)
+{
+    const char *name = call[0] == '@' ? strchr(call, ' ') : call;
+    snprintf(op, size, "%s", name ? name + (*name == ' ') : call);
+    op[strcspn(op, " ")] = '\0';
+}
+
+static void watch_step_begin(void *arg, int step, const char *call, int pid)
+{
+    struct watchers *ws = arg;
+    (void)step;
+    char op[32];
+    op_name(call, op, sizeof(op));
+    if (ws->rec)
+        record_call_begin(ws->rec, COMPARE_MACHINE, pid, op, call);
+}
+
+static void watch_step(void *arg, vms_machine *m, const struct oracle_step *s)
+{
+    struct watchers *ws = arg;
+    if (ws->rec)
+        record_call_end(ws->rec, m, 0, s->vmsim.ret);
+    if (!ws->page)
+        return;
+    char text[512];
+    snprintf(text, sizeof(text), "line %d: %s = %s%s%s", s->line, s->call, s->vmsim.ret,
+             s->vmsim.detail[0] ? " " : "", s->vmsim.detail);
+    int failed = s->vmsim.ret[0] == '-' || strncmp(s->vmsim.ret, "SIG", 3) == 0;
+    char op[32];
+    op_name(s->call, op, sizeof(op));
+    report_call(ws->page, m, op, text, failed);
+    report_set_current(ws->page, m);
+}
+
+static void watch_end(void *arg, vms_machine *m)
+{
+    struct watchers *ws = arg;
+    if (ws->page)
+        report_machine_end(ws->page, m);
+    if (ws->rec)
+        record_snapshot(ws->rec, m, COMPARE_MACHINE, 0, 0);
+}
+
 int compare_main(int argc, char **argv)
 {
     struct compare_options o = {0};
@@ -304,8 +394,28 @@ int compare_main(int argc, char **argv)
     }
     if (o.profile && !o.json)
         oracle_print_profile(orc, stdout);
+    struct record rec;
+    if (record_open(&rec, &o.pictures, err, sizeof(err))) {
+        oracle_close(orc);
+        oracle_scenario_free(sc);
+        return bad_input(&o, err);
+    }
+    const char *slash = strrchr(o.path, '/'); /* the page is titled by the file's name */
+    struct watchers ws = {.page = o.html ? report_new(slash ? slash + 1 : o.path) : NULL,
+                          .rec = record_active(&rec) ? &rec : NULL};
+    if (ws.page || ws.rec) {
+        struct oracle_watch w = {.arg = &ws, .event = watch_event, .ready = watch_ready,
+                                 .step = watch_step, .end = watch_end,
+                                 .step_begin = watch_step_begin};
+        oracle_watch(orc, &w);
+    }
     struct oracle_report r;
     int outcome = oracle_replay(orc, sc, &r);
+    if (ws.page && report_save_html(ws.page, o.html, "vmsim compare") && outcome == ORACLE_AGREE)
+        outcome = ORACLE_ERROR;
+    report_free(ws.page);
+    if (record_close(&rec, "vmsim compare") && outcome == ORACLE_AGREE)
+        outcome = ORACLE_ERROR;
     if (o.json)
         print_json(&o, sc, &r);
     else

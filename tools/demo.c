@@ -12,6 +12,8 @@
  */
 #include "cli.h"
 #include "demo.h"
+#include "record.h"
+#include "report.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,13 +26,16 @@
 
 static void spawn_process(struct demo *d)
 {
+    demo_call_begin(d, NULL, "spawn", "vms_spawn(\"demo\")");
     d->proc = vms_spawn(d->m, "demo");
+    demo_call_end(d, "pid %d", d->proc ? vms_task_pid(d->proc) : -1);
     expect(d, d->proc != NULL, "vms_spawn failed");
     if (!d->proc)
         return;
     say(d, "  vms_spawn() -> pid %d, a process with an empty address space, on CPU 0:\n",
         vms_task_pid(d->proc));
-    vms_schedule(d->proc, 0);
+    demo_call_begin(d, d->proc, "schedule", "vms_schedule(pid %d, CPU 0)", vms_task_pid(d->proc));
+    demo_call_end(d, "%d", vms_schedule(d->proc, 0));
 }
 
 static void show_call(struct demo *d, const char *call, const char *result)
@@ -42,27 +47,36 @@ static void show_call(struct demo *d, const char *call, const char *result)
 static int open_and_map(struct demo *d)
 {
     char call[80], result[64];
+    demo_call_begin(d, d->proc, "open", "open(\"" DEMO_FILE "\", O_RDWR)");
     int fd = vms_open(d->proc, DEMO_FILE, O_RDWR, 0);
+    demo_call_end(d, "%d", fd);
     snprintf(result, sizeof(result), "%d", fd);
     show_call(d, "open(\"" DEMO_FILE "\", O_RDWR)", result);
     expect(d, fd >= 0, "open failed");
     if (fd < 0)
         return -1;
     struct stat st;
+    demo_call_begin(d, d->proc, "fstat", "fstat(%d, &st)", fd);
     int ret = vms_fstat(d->proc, fd, &st);
+    demo_call_end(d, "%d", ret);
     d->size = ret == 0 ? (uint64_t)st.st_size : 0;
     snprintf(call, sizeof(call), "fstat(%d, &st)", fd);
     snprintf(result, sizeof(result), "%d   (st_size %" PRIu64 ", st_ino %" PRIu64 ")", ret,
              d->size, (uint64_t)st.st_ino);
     show_call(d, call, result);
     expect(d, ret == 0 && d->size == TEXT_LEN, "fstat did not report the file's size");
+    demo_call_begin(d, d->proc, "mmap", "mmap(NULL, %" PRIu64 ", PROT_READ|PROT_WRITE, MAP_SHARED, %d, 0)",
+                    d->size, fd);
     int64_t addr = vms_mmap(d->proc, 0, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    demo_call_end(d, "0x%" PRIx64, (uint64_t)addr);
     snprintf(call, sizeof(call), "mmap(NULL, %" PRIu64 ", PROT_READ|PROT_WRITE, MAP_SHARED, %d, 0)",
              d->size, fd);
     snprintf(result, sizeof(result), "0x%" PRIx64, (uint64_t)addr);
     show_call(d, call, result);
     expect(d, addr > 0, "mmap failed");
+    demo_call_begin(d, d->proc, "close", "close(%d)", fd);
     ret = vms_close(d->proc, fd);
+    demo_call_end(d, "%d", ret);
     snprintf(call, sizeof(call), "close(%d)", fd);
     snprintf(result, sizeof(result), "%d", ret);
     show_call(d, call, result);
@@ -112,7 +126,9 @@ static int walk_now(struct demo *d, vms_task *t, struct vms_walk *w)
 static int load_text(struct demo *d, vms_task *t, const char *expected)
 {
     char text[TEXT_LEN];
+    demo_call_begin(d, t, "load", "load(0x%" PRIx64 ", %zu)", d->va, sizeof(text));
     int sig = vms_load(t, d->va, text, sizeof(text));
+    demo_call_end(d, "%d", sig);
     expect(d, sig == 0, "a load through the mapping failed");
     if (sig)
         return -1;
@@ -174,7 +190,10 @@ static void step_store(struct demo *d)
     say(d, "  addr[0] = 'H'; addr[1] = 'i': vms_store(pid %d, 0x%" PRIx64
            ", \"Hi\", 2) on CPU 0:\n",
         vms_task_pid(d->proc), d->va);
-    expect(d, vms_store(d->proc, d->va, "Hi", 2) == 0, "the store failed");
+    demo_call_begin(d, d->proc, "store", "store(0x%" PRIx64 ", \"Hi\")", d->va);
+    int sig = vms_store(d->proc, d->va, "Hi", 2);
+    demo_call_end(d, "%d", sig);
+    expect(d, sig == 0, "the store failed");
     say(d, "  The L1 DTLB held the page, but read-only: the CPU raised a page fault\n"
            "  without walking. The page was in memory, so the fault was minor: the\n"
            "  handler marked the cache page dirty and set RW and D in the PTE; the\n"
@@ -221,7 +240,10 @@ static void step_msync(struct demo *d, const struct scratch *s)
     begin_step(d);
     say(d, "\n  vms_msync(pid %d, 0x%" PRIx64 ", %" PRIu64 ", MS_SYNC) on CPU 0:\n",
         vms_task_pid(d->proc), d->va, d->size);
+    demo_call_begin(d, d->proc, "msync", "msync(0x%" PRIx64 ", %" PRIu64 ", MS_SYNC)", d->va,
+                    d->size);
     int ret = vms_msync(d->proc, d->va, d->size, MS_SYNC);
+    demo_call_end(d, "%d", ret);
     expect(d, ret == 0, "msync failed");
     say(d, "    = %d\n", ret);
     say(d, "  The page went to the disk (%" PRIu64 " bytes: the file ends there). Its PTE is\n"
@@ -248,14 +270,19 @@ static void step_msync(struct demo *d, const struct scratch *s)
 static void step_thread(struct demo *d)
 {
     heading(d, 5, "A thread on CPU 1 has its own TLB");
+    demo_call_begin(d, d->proc, "thread", "vms_clone_thread(pid %d)", vms_task_pid(d->proc));
     d->thread = vms_clone_thread(d->proc);
+    demo_call_end(d, "pid %d", d->thread ? vms_task_pid(d->thread) : -1);
     expect(d, d->thread != NULL, "vms_clone_thread failed");
     if (!d->thread)
         return;
     say(d, "  vms_clone_thread(pid %d) -> pid %d, sharing the mm and its page tables.\n",
         vms_task_pid(d->proc), vms_task_pid(d->thread));
     say(d, "  vms_schedule(pid %d, CPU 1):\n", vms_task_pid(d->thread));
-    expect(d, vms_schedule(d->thread, 1) == 0, "vms_schedule failed");
+    demo_call_begin(d, d->thread, "schedule", "vms_schedule(pid %d, CPU 1)", vms_task_pid(d->thread));
+    int ret = vms_schedule(d->thread, 1);
+    demo_call_end(d, "%d", ret);
+    expect(d, ret == 0, "vms_schedule failed");
     begin_step(d);
     say(d, "\n  vms_load(pid %d, 0x%" PRIx64 ", %" PRIu64 ") on CPU 1, which never saw the page:\n",
         vms_task_pid(d->thread), d->va, d->size);
@@ -274,7 +301,9 @@ static void touch_after_unmap(struct demo *d)
     char byte;
     say(d, "\n  vms_load(pid %d, 0x%" PRIx64 ", 1) on CPU 1, after the unmap:\n",
         vms_task_pid(d->thread), d->va);
+    demo_call_begin(d, d->thread, "load", "load(0x%" PRIx64 ", 1)", d->va);
     int sig = vms_load(d->thread, d->va, &byte, 1);
+    demo_call_end(d, "%s", sig ? signal_name(sig) : "0");
     const struct vms_fault *f = vms_last_fault(d->thread);
     expect(d, sig == SIGSEGV && f->code == SEGV_MAPERR && f->addr == d->va,
            "no SIGSEGV/SEGV_MAPERR after munmap");
@@ -300,11 +329,17 @@ static void explain_munmap_flush(struct demo *d)
 
 static void step_munmap(struct demo *d)
 {
+    /* The pictures show the machine at its fullest: the file mapped, its
+     * page in two TLBs, the walk of its address highlighted. */
+    if (d->rec)
+        record_snapshot(d->rec, d->m, 1, 1, d->va);
     heading(d, 6, "munmap removes the VMA and shoots down CPU 1's entry");
     begin_step(d);
     say(d, "  vms_munmap(pid %d, 0x%" PRIx64 ", %" PRIu64 ") on CPU 0:\n", vms_task_pid(d->proc),
         d->va, d->size);
+    demo_call_begin(d, d->proc, "munmap", "munmap(0x%" PRIx64 ", %" PRIu64 ")", d->va, d->size);
     int ret = vms_munmap(d->proc, d->va, d->size);
+    demo_call_end(d, "%d", ret);
     expect(d, ret == 0, "munmap failed");
     say(d, "    = %d\n", ret);
     explain_munmap_flush(d);
@@ -475,11 +510,14 @@ static void show_file_at_end(struct demo *d, const struct scratch *s)
 struct demo_options {
     int no_color, keep;
     const char *root;
+    struct picture_options pictures;
+    const char *html; /* --html FILE */
 };
 
 static void demo_usage(FILE *out)
 {
-    fprintf(out, "Usage: vmsim demo [--no-color] [--root DIR] [--keep]\n\n"
+    fprintf(out, "Usage: vmsim demo [--no-color] [--root DIR] [--keep] [--html FILE]\n"
+                 "                  [PICTURE OPTIONS]\n\n"
                  "Maps a file the classic way: open file.txt, fstat, mmap(MAP_SHARED), close,\n"
                  "read it through the pointer, store \"Hi\" through it, munmap. Shows the\n"
                  "page-table walk, the major fault that fills the page cache, the write\n"
@@ -492,8 +530,12 @@ static void demo_usage(FILE *out)
                  "              replaced). Default: a new folder under $TMPDIR or\n"
                  "              /tmp. What the demo created is removed at the end.\n"
                  "  --keep      keep the folder and file.txt (its path goes to stderr)\n"
+                 "  --html FILE also write FILE, one self-contained HTML page of the story:\n"
+                 "              the machine's state after each of its steps (docs/report.md)\n"
                  "  --no-color  never colour the output (also: NO_COLOR set and not empty)\n"
-                 "  -h, --help  show this help and exit\n");
+                 "  -h, --help  show this help and exit\n\n"
+                 "Pictures of the run (docs/report.md):\n%s",
+            picture_options_help);
 }
 
 static int usage_error(const char *what, const char *arg)
@@ -507,6 +549,11 @@ static int parse_demo_args(int argc, char **argv, struct demo_options *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int picture = picture_option(argc, argv, &i, &o->pictures, "vmsim demo");
+        if (picture < 0)
+            return CLI_USAGE;
+        if (picture)
+            continue;
         if (strcmp(a, "--no-color") == 0) {
             o->no_color = 1;
         } else if (strcmp(a, "--keep") == 0) {
@@ -517,6 +564,12 @@ static int parse_demo_args(int argc, char **argv, struct demo_options *o)
             o->root = argv[++i];
         } else if (strncmp(a, "--root=", 7) == 0 && a[7]) {
             o->root = a + 7;
+        } else if (strcmp(a, "--html") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0])
+                return usage_error("option needs a file", a);
+            o->html = argv[++i];
+        } else if (strncmp(a, "--html=", 7) == 0 && a[7]) {
+            o->html = a + 7;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             demo_usage(stdout);
             return CLI_OK;
@@ -558,9 +611,11 @@ static void run_story(struct demo *d, const struct scratch *s)
     if (d->thread)
         step_munmap(d);
     d->narrate = 0;
+    demo_chapter_end(d);
     step_copies(d, s);
     if (d->thread)
         step_summary(d);
+    demo_chapter_end(d);
 }
 
 int demo_main(int argc, char **argv)
@@ -569,21 +624,50 @@ int demo_main(int argc, char **argv)
     int status = parse_demo_args(argc, argv, &opt);
     if (status >= 0)
         return status;
-    struct scratch scratch;
-    if (scratch_create(&scratch, opt.root, opt.keep))
+    struct record rec;
+    char err[512];
+    if (record_open(&rec, &opt.pictures, err, sizeof(err))) {
+        fprintf(stderr, "vmsim demo: %s\n", err);
         return CLI_FAILED;
-    struct demo d = {.out = stdout};
+    }
+    struct scratch scratch;
+    if (scratch_create(&scratch, opt.root, opt.keep)) {
+        record_close(&rec, "vmsim demo");
+        return CLI_FAILED;
+    }
+    struct demo d = {.out = stdout, .rec = record_active(&rec) ? &rec : NULL};
     set_palette(&d.c, cli_use_color(stdout, opt.no_color));
     d.m = create_machine(&d, scratch.dir);
     if (!d.m) {
         perror("vmsim demo: cannot create the machine");
+        record_close(&rec, "vmsim demo");
         scratch_remove(&scratch);
         return CLI_FAILED;
     }
+    if (opt.html) {
+        d.report = report_new("vmsim demo: a file mapped with mmap");
+        if (!d.report || report_machine_begin(d.report, d.m, 1)) {
+            fprintf(stderr, "vmsim demo: out of memory\n");
+            d.failures++;
+        } else {
+            report_set_current(d.report, d.m);
+        }
+    }
     run_story(&d, &scratch);
+    if (d.report) {
+        demo_report_step(&d);
+        report_machine_end(d.report, d.m);
+    }
     vms_machine_destroy(d.m);
     show_file_at_end(&d, &scratch);
     scratch_remove(&scratch);
+    if (record_close(&rec, "vmsim demo"))
+        d.failures++;
+    if (d.report) {
+        if (report_save_html(d.report, opt.html, "vmsim demo"))
+            d.failures++;
+        report_free(d.report);
+    }
     if (fflush(stdout) != 0)
         d.failures++;
     return d.failures ? CLI_FAILED : CLI_OK;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct report;
+
 #define PAGE_BYTES ((uint64_t)4096)
 #define RULE_WIDTH 78
 
@@ -25,8 +27,13 @@ struct palette {
     const char *head, *dim, *miss, *walk, *alloc, *fault, *fill, *flush, *reset;
 };
 
+struct record;
+
 struct demo {
     FILE *out;
+    struct record *rec;      /* the pictures of the run (--perfetto, --dot, --svg), or NULL */
+    uint64_t chapter_begin;  /* its tick */
+    char chapter[RULE_WIDTH]; /* the chapter in progress, "" before the first */
     struct palette c;
     vms_machine *m;
     vms_task *proc, *thread;
@@ -35,12 +42,16 @@ struct demo {
     struct vms_stats before; /* counters at the start of the current step */
     int narrate;             /* print trace events as they happen */
     int failures;
+    struct report *report;   /* --html: the page of the story, step by step */
+    char step_title[96];     /* the story's step under way, for the report */
 };
 
 /* ---- output (demo_narrate.c) ---- */
 
 void say(struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void heading(struct demo *d, int number, const char *title);
+/* Ends the report's step of the story's step under way (--html). */
+void demo_report_step(struct demo *d);
 void expect(struct demo *d, int ok, const char *what);
 void set_palette(struct palette *p, int color);
 /* Prints bytes as a C string literal: "Hello\n". */
@@ -48,7 +59,8 @@ void say_quoted(struct demo *d, const char *bytes, size_t len);
 const char *signal_name(int signo);
 const char *si_code_name(int signo, int code);
 
-/* The trace callback: narrates each event while d->narrate is set. */
+/* The trace callback: narrates each event while d->narrate is set, and
+ * records every event for the pictures. */
 void on_event(void *arg, const struct vms_event *ev);
 
 /* Per-CPU counters, by bit in a row mask. */
@@ -65,6 +77,14 @@ enum {
     MROW_FRAMES = 1 << 0, MROW_PGTABLES = 1 << 1, MROW_CACHE = 1 << 2, MROW_DIRTY = 1 << 3,
     MROW_MINOR = 1 << 4, MROW_MAJOR = 1 << 5, MROW_DISK_IN = 1 << 6, MROW_DISK_OUT = 1 << 7,
 };
+
+/* A call of the story, recorded for the pictures (text and result are
+ * printf formats); nothing without d->rec. */
+void demo_call_begin(struct demo *d, vms_task *t, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void demo_call_end(struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ends the chapter in progress on the pictures' timeline. */
+void demo_chapter_end(struct demo *d);
 
 void begin_step(struct demo *d);
 void print_deltas(struct demo *d, unsigned rows);         /* per CPU, since begin_step */

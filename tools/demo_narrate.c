@@ -6,6 +6,8 @@
  * counters.
  */
 #include "demo.h"
+#include "record.h"
+#include "report.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -23,8 +25,23 @@ void say(struct demo *d, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The report's step for the story's step that ends: the state after it. */
+void demo_report_step(struct demo *d)
+{
+    if (d->report && d->step_title[0])
+        report_call(d->report, d->m, "step", d->step_title, 0);
+    d->step_title[0] = '\0';
+}
+
 void heading(struct demo *d, int number, const char *title)
 {
+    demo_chapter_end(d);
+    if (d->rec) {
+        snprintf(d->chapter, sizeof(d->chapter), "%d. %s", number, title);
+        d->chapter_begin = record_span_begin(d->rec);
+    }
+    demo_report_step(d);
+    snprintf(d->step_title, sizeof(d->step_title), "%d. %s", number, title);
     char text[RULE_WIDTH + 1];
     int n = snprintf(text, sizeof(text), "== %d. %s ", number, title);
     say(d, "\n%s%s", d->c.head, text);
@@ -118,6 +135,10 @@ static const char *event_color(const struct palette *c, enum vms_event_kind kind
 void on_event(void *arg, const struct vms_event *ev)
 {
     struct demo *d = arg;
+    if (d->rec)
+        record_event(d->rec, ev);
+    if (d->report)
+        report_event(d->report, ev);
     if (!d->narrate)
         return;
     char line[256];
@@ -125,6 +146,43 @@ void on_event(void *arg, const struct vms_event *ev)
     size_t tag = strcspn(line, " ");
     say(d, "    %s%.*s%s%s\n", event_color(&d->c, ev->kind), (int)tag, line, d->c.reset,
         line + tag);
+}
+
+/* ---- the pictures of the run ---- */
+
+/* The story runs on machine 1. */
+#define DEMO_MACHINE 1
+
+void demo_call_begin(struct demo *d, vms_task *t, const char *name, const char *fmt, ...)
+{
+    if (!d->rec)
+        return;
+    char text[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    record_call_begin(d->rec, DEMO_MACHINE, t ? vms_task_pid(t) : 0, name, text);
+}
+
+void demo_call_end(struct demo *d, const char *fmt, ...)
+{
+    if (!d->rec)
+        return;
+    char result[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(result, sizeof(result), fmt, ap);
+    va_end(ap);
+    record_call_end(d->rec, d->m, 0, result);
+}
+
+void demo_chapter_end(struct demo *d)
+{
+    if (!d->rec || !d->chapter[0])
+        return;
+    record_span_end(d->rec, DEMO_MACHINE, d->chapter_begin, d->chapter);
+    d->chapter[0] = '\0';
 }
 
 /* ---- counters ---- */

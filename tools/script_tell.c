@@ -115,25 +115,37 @@ void teller_init(struct teller *t, FILE *out, enum tell_mode mode, int stats, in
     narrator_init(&t->n, out, mode == TELL_NARRATE && color);
 }
 
-void teller_install(struct teller *t, lua_State *L)
+void teller_hooks(struct teller *t, struct vmsim_lua_hooks *h)
 {
-    struct vmsim_lua_hooks h = {.arg = t};
+    *h = (struct vmsim_lua_hooks){.arg = t};
     if (t->mode == TELL_NARRATE) {
-        h.call_begin = narrate_begin;
-        h.call_end = narrate_end;
-        h.event = narrate_ev;
+        h->call_begin = narrate_begin;
+        h->call_end = narrate_end;
+        h->event = narrate_ev;
     } else if (t->mode == TELL_JSON) {
-        h.call_end = json_end;
-        h.event = json_event;
+        h->call_end = json_end;
+        h->event = json_event;
     }
     if (t->stats)
-        h.machine_end = print_stats;
+        h->machine_end = print_stats;
+}
+
+void teller_quiet_hooks(struct teller *t, struct vmsim_lua_hooks *h)
+{
+    *h = (struct vmsim_lua_hooks){.arg = t, .machine_end = t->stats ? print_stats : NULL};
+}
+
+void teller_install(struct teller *t, lua_State *L)
+{
+    struct vmsim_lua_hooks h;
+    teller_hooks(t, &h);
     vmsim_lua_set_hooks(L, &h);
 }
 
 void teller_install_quiet(struct teller *t, lua_State *L)
 {
-    struct vmsim_lua_hooks h = {.arg = t, .machine_end = t->stats ? print_stats : NULL};
+    struct vmsim_lua_hooks h;
+    teller_quiet_hooks(t, &h);
     vmsim_lua_set_hooks(L, &h);
 }
 

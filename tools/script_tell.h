@@ -25,6 +25,11 @@ struct teller {
 /* Colour only in TELL_NARRATE mode, and only when color is set. */
 void teller_init(struct teller *t, FILE *out, enum tell_mode mode, int stats, int color);
 
+/* The hooks teller_install and teller_install_quiet set, for a tool that
+ * chains them with its own. */
+void teller_hooks(struct teller *t, struct vmsim_lua_hooks *h);
+void teller_quiet_hooks(struct teller *t, struct vmsim_lua_hooks *h);
+
 /* Hooks the teller into L (vmsim_lua_set_hooks) as its mode says. */
 void teller_install(struct teller *t, lua_State *L);
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # `vmsim run` from the outside: exit statuses, the messages of a script
 # error and of failed expectations, arg, --json (every line a JSON object,
-# checked by python3 when present), --stats, --quiet, and the write-back of
-# a dirty page after a script error.
+# checked by python3 when present), --stats, --quiet, --html, and the
+# write-back of a dirty page after a script error.
 # usage: tool_tests.sh VMSIM TOOL_DIR
 set -u
 vmsim=$1
@@ -138,5 +138,24 @@ expect_status 1 "$vmsim" run "$scratch/bytecode.lua"
 expect_in err "attempt to load a binary chunk"
 expect_status 0 "$vmsim" --help
 expect_in out "run"
+
+# --html FILE: the page is written, the narration unchanged; a script error
+# still writes the page, with the error in its timeline; a file that cannot
+# be written is an error (exit 1) and leaves nothing behind.
+printf 'local m = vmsim.machine{ram = "16M", cpus = 1}\nlocal t = m:spawn("p")\nt:mmap(0, 4096, "rw", "private|anonymous")\n' >"$scratch/small.lua"
+expect_status 0 "$vmsim" run --no-color "$scratch/small.lua"
+cp "$scratch/out" "$scratch/plain"
+expect_status 0 "$vmsim" run --no-color --html "$scratch/small.html" "$scratch/small.lua"
+cmp -s "$scratch/out" "$scratch/plain" || fail "--html changed the narration"
+expect_in small.html '<script type="application/json" id="model">{"v":1'
+expect_in small.html '"title":"small.lua"'
+expect_not_in small.html 'http://'
+printf 'local m = vmsim.machine{ram = "16M", cpus = 1}\nm:spawn("p")\nerror("stop here")\n' >"$scratch/stops.lua"
+expect_status 1 "$vmsim" run --quiet --html "$scratch/stops.html" "$scratch/stops.lua"
+expect_in stops.html 'stops.lua:3: stop here'
+expect_status 1 "$vmsim" run --quiet --html "$scratch/no/such/dir/x.html" "$scratch/small.lua"
+expect_in err "vmsim run: cannot write"
+expect_status 2 "$vmsim" run --html
+expect_in err "option needs a file"
 
 exit $failed

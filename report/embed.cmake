@@ -1,0 +1,20 @@
+# Writes OUT, a C file holding each asset of the report (report/) as a
+# '\0'-terminated char array, so that the vmsim binary needs no file at run
+# time. Run as: cmake -DOUT=file.c -DDIR=report -P embed.cmake
+set(text "/* Generated from report/ by report/embed.cmake: do not edit. */\n")
+foreach(name html css js)
+  if(name STREQUAL "html")
+    set(file report.html)
+  elseif(name STREQUAL "css")
+    set(file report.css)
+  else()
+    set(file report.js)
+  endif()
+  file(READ ${DIR}/${file} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" bytes "${bytes}")
+  string(APPEND text "const char report_asset_${name}[] = {\n${bytes}0};\n")
+endforeach()
+file(WRITE ${OUT}.tmp "${text}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

@@ -1,0 +1,661 @@
+/* The report's script: rebuilds the machine's state at any step from the
+ * model's per-step diffs (docs/report.md) and draws the five views. No
+ * network, no library. window.vmsimReport is the page's interface for
+ * tests and for readers' own scripts. */
+(function () {
+  'use strict';
+  const M = JSON.parse(document.getElementById('model').textContent);
+  const $ = (id) => document.getElementById(id);
+  const KIND_LETTER = ['A', 'S', 'F', 'W', 'H', 'K', 'V', 'U'];
+  const KIND_TEXT = ['private anonymous', 'shared anonymous', 'file, private', 'file, shared',
+    'heap', 'stack', 'special (vdso, vvar, vsyscall)', 'hugetlb'];
+  const OWNER_LETTER = ['', 'R', 'Z', 'T', 'A', 'C', 'S', 'W', 'K'];
+  const OWNER_TEXT = ['free', 'reserved', 'zero page', 'page table', 'anonymous', 'page cache',
+    'shared memory', 'swap cache', 'kernel'];
+  const LIGHT = new Set(['k-hugetlb', 'k-special', 'o-free', 'o-zero', 'k-shared-anon', 'o-shmem',
+    'k-file-private', 'o-page-cache']);
+  const LEVEL_NAMES = { 4: ['', 'PTE', 'PMD', 'PUD', 'PGD'], 5: ['', 'PTE', 'PMD', 'PUD', 'P4D', 'PGD'] };
+  const MAX_ROWS = 200, MAX_CELLS = 4096, MAX_SEGS = 240, WINDOW = 60;
+
+  const hex = (n) => '0x' + n.toString(16);
+  const pageHex = (pg) => (BigInt(pg) << 12n).toString(16);
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) {
+      if (k === 'class') e.className = attrs[k];
+      else if (k === 'text') e.textContent = attrs[k];
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), attrs[k]);
+      else e.setAttribute(k, attrs[k]);
+    }
+    for (const k of kids) if (k != null) e.append(k);
+    return e;
+  }
+  function size(bytes) {
+    const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+    let i = 0, v = bytes;
+    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return (Number.isInteger(v) ? v : v.toFixed(1)) + ' ' + u[i];
+  }
+
+  /* ---- the state at a step ---- */
+
+  function newState(cfg) {
+    return {
+      tasks: [], mms: new Map(), cpus: [],
+      tlb: Array.from({ length: cfg.ncpus }, () => cfg.tlb.map((g) => new Array(g.entries).fill(null))),
+      owner: new Uint8Array(cfg.frames), mapcount: new Int32Array(cfg.frames),
+      refcount: new Int32Array(cfg.frames), fflags: new Uint8Array(cfg.frames), hw: 0,
+      changed: { vmas: new Set(), tables: new Set(), tlb: new Set(), frames: new Set() },
+    };
+  }
+  function mmOf(st, key) {
+    let mm = st.mms.get(key);
+    if (!mm) { mm = { vmas: new Map(), sorted: null, tables: new Map() }; st.mms.set(key, mm); }
+    return mm;
+  }
+  /* A table's entries are kept as the runs that built them until a view
+   * reads them: a large tree costs nothing until it is opened. */
+  function newTable(level, va) {
+    const t = { level, va, pending: [], map: new Map() };
+    Object.defineProperty(t, 'entries', { get() {
+      for (const runs of t.pending) applyRuns(t.map, runs);
+      t.pending.length = 0;
+      return t.map;
+    } });
+    return t;
+  }
+  function markRuns(runs, changed, pfn) {
+    for (const [i, n, , stride] of runs)
+      for (let k = 0; k < n && changed.size < 4096; k++) changed.add(pfn + ':' + (i + k * (stride || 1)));
+  }
+  function applyRuns(entries, runs) {
+    for (const [i, n, h, stride] of runs) {
+      const e0 = BigInt('0x' + h), step = (e0 & 1n) ? 0x1000n : 0n, d = stride || 1;
+      for (let k = 0; k < n; k++) {
+        const v = e0 + BigInt(k) * step, at = i + k * d;
+        if (v === 0n) entries.delete(at); else entries.set(at, v);
+      }
+    }
+  }
+  function apply(st, d, mark) {
+    const ch = st.changed;
+    if (mark) { ch.vmas.clear(); ch.tables.clear(); ch.tlb.clear(); ch.frames.clear(); }
+    if (d.tasks) st.tasks = d.tasks;
+    for (const key of d.mmdel || []) st.mms.delete(String(key));
+    for (const key in d.mm || {}) {
+      const mm = mmOf(st, key), x = d.mm[key];
+      for (const s of x.vd || []) mm.vmas.delete(s);
+      let prevEnd = 0;
+      for (const c of x.vs || []) {
+        const start = prevEnd + c[0], end = start + c[1], f = c[3];
+        const v = [start, end, c[2], f & 7, (f & 0x80) ? 1 : 0, f, c[5] || 0, c[6] || 0, c[7] || 0, c[8] || 0, c[4] || 0, c[9] || 0, c[10] || 0];
+        prevEnd = end;
+        mm.vmas.set(start, v);
+        if (mark) ch.vmas.add(key + ':' + start);
+      }
+      if (x.vd || x.vs) mm.sorted = null;
+      for (const p of x.td || []) mm.tables.delete(p);
+      for (const [pfn, level, va, patch, runs] of x.ts || []) {
+        let t = mm.tables.get(pfn);
+        if (!patch || !t) { t = newTable(level, va); mm.tables.set(pfn, t); }
+        t.pending.push(runs); /* expanded when a view reads the table */
+        if (mark) markRuns(runs, ch.tables, pfn);
+      }
+    }
+    for (const [cpu, level, slots] of d.tlb || []) {
+      const arr = st.tlb[cpu][level];
+      let slot = 0, vpn = 0, pfn = 0; /* each record: deltas from the one before */
+      for (const s of slots) {
+        slot += s[0];
+        if (s.length > 1) { vpn += s[1]; pfn += s[2]; arr[slot] = [slot, vpn, pfn, s[3] >> 8, s[3] & 255]; }
+        else arr[slot] = null;
+        if (mark) ch.tlb.add(cpu + ':' + level + ':' + slot);
+      }
+    }
+    for (const c of d.cpu || []) st.cpus[c[0]] = c;
+    for (const [pfn, n, owner, mc, rc, fl] of d.fr || []) {
+      st.owner.fill(owner, pfn, pfn + n); st.mapcount.fill(mc, pfn, pfn + n);
+      st.refcount.fill(rc, pfn, pfn + n); st.fflags.fill(fl, pfn, pfn + n);
+      if (mark) for (let k = 0; k < n && ch.frames.size < 4096; k++) ch.frames.add(pfn + k);
+    }
+    if (d.hw !== undefined) st.hw = Math.max(st.hw, d.hw);
+  }
+  function sortedVmas(mm) {
+    if (!mm.sorted) mm.sorted = [...mm.vmas.values()].sort((a, b) => a[0] - b[0]);
+    return mm.sorted;
+  }
+
+  /* Steps: each belongs to a machine; a step without a state shows the
+   * last state taken of its machine. */
+  const steps = M.steps;
+  const machines = new Map(M.machines.map((c) => [c.number, c]));
+  const counterAt = [];
+  { const last = new Map(); steps.forEach((s, i) => { if (s.k) last.set(s.m, s.k); counterAt[i] = last.get(s.m) || null; }); }
+  const stateStep = [];
+  { const last = new Map(); steps.forEach((s, i) => { if (s.d) last.set(s.m, i); stateStep[i] = last.get(s.m); }); }
+
+  let built = null; // {idx, states: Map(machine -> state)}
+  function stateAt(i) {
+    if (!built || built.idx > i) built = { idx: -1, states: new Map() };
+    for (let j = built.idx + 1; j <= i; j++) {
+      const s = steps[j];
+      if (!s.d) continue;
+      let st = built.states.get(s.m);
+      if (!st) { st = newState(machines.get(s.m)); built.states.set(s.m, st); }
+      apply(st, s.d, j === i);
+    }
+    if (built.idx !== i) for (const [m, st] of built.states) if (steps[i] && (m !== steps[i].m || !steps[i].d)) {
+      const c = st.changed; c.vmas.clear(); c.tables.clear(); c.tlb.clear(); c.frames.clear();
+    }
+    built.idx = i;
+    return built.states.get(steps[i].m);
+  }
+
+  /* ---- the page's frame ---- */
+
+  let cur = 0, view = 'as', selMm = null, walkAddr = null;
+  const rendered = {};
+  function setStep(i, from) {
+    if (!steps.length) return;
+    cur = Math.max(0, Math.min(steps.length - 1, i));
+    $('step').value = cur;
+    const s = steps[cur];
+    $('stepno').textContent = 'step ' + cur + ' of ' + (steps.length - 1) + ' (machine ' + s.m + ')';
+    $('call').textContent = s.c;
+    $('call').className = 'call' + (s.f ? ' failed' : '');
+    const at = stateStep[cur];
+    $('stateat').textContent = at === cur ? 'The views show the state after this step.'
+      : at === undefined ? 'No state recorded yet.'
+      : 'The views show the state after step ' + at + ', the last one recorded before this step (a large run keeps a state every few calls).';
+    for (const k in rendered) rendered[k] = false;
+    render();
+    if (from !== 'hash') writeHash();
+  }
+  function showView(v) {
+    view = v;
+    for (const t of document.querySelectorAll('[role=tab]')) {
+      const on = t.dataset.view === v;
+      t.setAttribute('aria-selected', on ? 'true' : 'false');
+      t.tabIndex = on ? 0 : -1;
+      $('view-' + t.dataset.view).hidden = !on;
+    }
+    render();
+    writeHash();
+  }
+  function render() {
+    if (!steps.length || rendered[view]) return;
+    const st = stateAt(cur);
+    ({ as: drawAs, pt: drawPt, tlb: drawTlb, mem: drawMem, time: drawTime })[view](st, steps[cur]);
+    rendered[view] = true;
+  }
+  function writeHash() {
+    const h = '#view=' + view + '&step=' + cur + (walkAddr ? '&addr=' + walkAddr : '');
+    if (location.hash !== h) history.replaceState(null, '', h);
+  }
+  function readHash() {
+    const p = new URLSearchParams(location.hash.slice(1));
+    if (p.get('addr')) walkAddr = p.get('addr');
+    if (p.get('view') && $('view-' + p.get('view'))) view = p.get('view');
+    const s = parseInt(p.get('step'), 10);
+    return Number.isFinite(s) ? s : steps.length - 1;
+  }
+
+  /* tooltip for hover and focus */
+  const tip = $('tip');
+  /* Hover and keyboard focus show an element's data-tip; one listener for
+   * the whole page, so that thousands of cells cost no handlers. */
+  function tipFor(e, text) {
+    e.dataset.tip = text;
+    e.setAttribute('aria-label', text.split('\n')[0]);
+  }
+  function tipTarget(ev) { return ev.target && ev.target.closest ? ev.target.closest('[data-tip]') : null; }
+  document.addEventListener('mouseover', (ev) => { const e = tipTarget(ev); if (!e) { tip.hidden = true; return; } tip.textContent = e.dataset.tip; tip.hidden = false; move(ev); });
+  document.addEventListener('mousemove', (ev) => { if (!tip.hidden) move(ev); });
+  document.addEventListener('focusin', (ev) => { const e = tipTarget(ev); if (!e) { tip.hidden = true; return; } tip.textContent = e.dataset.tip; tip.hidden = false; const r = e.getBoundingClientRect(); place(r.left, r.bottom + 4); });
+  document.addEventListener('focusout', () => { tip.hidden = true; });
+  function move(ev) { place(ev.clientX + 12, ev.clientY + 14); }
+  function place(x, y) {
+    tip.style.left = Math.min(x, window.innerWidth - tip.offsetWidth - 8) + 'px';
+    tip.style.top = Math.min(y, window.innerHeight - tip.offsetHeight - 8) + 'px';
+  }
+  function legend(items) {
+    const ul = el('ul', { class: 'legend', 'aria-label': 'Legend' });
+    for (const [cls, letter, text] of items)
+      ul.append(el('li', {}, el('span', { class: 'sw' + (LIGHT.has(cls) ? ' light' : ''), style: 'background:var(--' + cls + ')', 'aria-hidden': 'true', text: letter }), text));
+    return ul;
+  }
+
+  /* ---- 1. address spaces ---- */
+
+  function mapsLine(v) {
+    const [s, e, , , shared, flags, off, maj, min, ino, name] = v;
+    const f = Number(flags);
+    const perms = (f & 1 ? 'r' : '-') + (f & 2 ? 'w' : '-') + (f & 4 ? 'x' : '-') + (shared ? 's' : 'p');
+    let line = pageHex(s).padStart(8, '0') + '-' + pageHex(e).padStart(8, '0') + ' ' + perms + ' ' +
+      off.toString(16).padStart(8, '0') + ' ' + maj.toString(16).padStart(2, '0') + ':' +
+      min.toString(16).padStart(2, '0') + ' ' + ino + ' ';
+    const nm = M.names[name] || '';
+    if (nm) line = line.padEnd(73, ' ') + nm;
+    return line;
+  }
+  function vmaText(v, pids) {
+    const bytes = (v[1] - v[0]) * 4096;
+    return mapsLine(v) + '\n' + KIND_TEXT[v[2]] + ', ' + size(bytes) + (v[11] ? ', guard pages installed' : '') +
+      (v[12] ? '\nthe vsyscall page: in no process\'s VMA tree' : '') +
+      (pids ? '\nprocess ' + pids : '');
+  }
+  function segWidth(v) { return Math.round(18 + 9 * Math.log2(v[1] - v[0])); }
+  function drawAs(st) {
+    const root = $('as');
+    root.replaceChildren();
+    root.append(legend(M.vma_kinds.map((k, i) => ['k-' + k, KIND_LETTER[i], KIND_TEXT[i]])));
+    if (!st || !st.mms.size) { root.append(el('p', { text: 'No process has an address space at this step.' })); return; }
+    for (const [key, mm] of st.mms) {
+      const pids = st.tasks.filter((t) => String(t[1]) === String(key)).map((t) => t[0]);
+      const vmas = sortedVmas(mm);
+      const box = el('section', { 'aria-label': 'Address space of process ' + key });
+      let total = 0;
+      for (const v of vmas) if (!v[12]) total += (v[1] - v[0]) * 4096;
+      box.append(el('h3', { text: 'Process ' + key + (pids.length > 1 ? ' (tasks ' + pids.join(', ') + ')' : '') + ': ' + vmas.length + ' VMAs, ' + size(total) + ' mapped' }));
+      box.append(drawStrip(key, vmas, st, pids.join(', ')));
+      root.append(box);
+    }
+  }
+  function drawStrip(key, vmas, st, pids) {
+    const wrap = el('div');
+    const strip = el('div', { class: 'strip', role: 'list', 'aria-label': 'VMAs in address order' });
+    const per = Math.max(1, Math.ceil(vmas.length / MAX_SEGS));
+    const table = el('div');
+    const showRows = (from, to) => table.replaceChildren(vmaTable(key, vmas, from, to, st, pids));
+    for (let i = 0; i < vmas.length; i += per) {
+      const group = vmas.slice(i, i + per), v = group[0];
+      const prevEnd = i ? vmas[i - 1][1] : null;
+      if (prevEnd !== null && v[0] > prevEnd) strip.append(el('div', { class: 'gap', 'aria-hidden': 'true', title: 'gap of ' + size((v[0] - prevEnd) * 4096), text: size((v[0] - prevEnd) * 4096).replace(' ', '') }));
+      const kinds = new Array(8).fill(0);
+      for (const g of group) kinds[g[2]] += 1;
+      const kind = kinds.indexOf(Math.max(...kinds));
+      const k = M.vma_kinds[kind];
+      const seg = el('div', { class: 'seg' + (LIGHT.has('k-' + k) ? ' light' : '') + (group.some((g) => g[11]) ? ' guards' : '') + (per > 1 ? ' bucket' : ''),
+        role: 'listitem', tabindex: '0', style: 'background-color:var(--k-' + k + ');width:' + (per > 1 ? 14 : segWidth(v)) + 'px', text: per > 1 ? '' : KIND_LETTER[kind] });
+      if (st.changed.vmas.has(key + ':' + v[0])) seg.classList.add('sel');
+      if (per > 1) {
+        const last = group[group.length - 1];
+        tipFor(seg, group.length + ' VMAs from 0x' + pageHex(v[0]) + ' to 0x' + pageHex(last[1]) + ', mostly ' + KIND_TEXT[kind] + '\nopen: Enter or click');
+        const open = () => showRows(i, i + group.length);
+        seg.addEventListener('click', open);
+        seg.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
+      } else {
+        tipFor(seg, vmaText(v, pids));
+      }
+      strip.append(seg);
+    }
+    wrap.append(strip, table);
+    showRows(0, Math.min(vmas.length, MAX_ROWS));
+    return wrap;
+  }
+  function vmaTable(key, vmas, from, to, st, pids) {
+    const box = el('div');
+    const t = el('table', { 'aria-label': 'VMAs ' + (from + 1) + ' to ' + to + ' as /proc/' + key + '/maps shows them' });
+    t.append(el('thead', {}, el('tr', {}, el('th', { text: 'kind' }), el('th', { class: 'num', text: 'size' }), el('th', { text: 'maps line' }))));
+    const tb = el('tbody');
+    for (let i = from; i < to && i < vmas.length; i++) {
+      const v = vmas[i];
+      const k = M.vma_kinds[v[2]];
+      const tr = el('tr', { class: st.changed.vmas.has(key + ':' + v[0]) ? 'changed' : '' },
+        el('td', {}, el('span', { class: 'sw' + (LIGHT.has('k-' + k) ? ' light' : ''), style: 'background:var(--k-' + k + ')', 'aria-hidden': 'true', text: KIND_LETTER[v[2]] }), ' ' + k),
+        el('td', { class: 'num', text: size((v[1] - v[0]) * 4096) }),
+        el('td', { class: 'maps', text: mapsLine(v) }));
+      tipFor(tr, vmaText(v, pids));
+      tb.append(tr);
+    }
+    t.append(tb);
+    box.append(t);
+    if (to < vmas.length || from > 0)
+      box.append(el('p', { class: 'more', text: 'VMAs ' + (from + 1) + ' to ' + Math.min(to, vmas.length) + ' of ' + vmas.length + ' listed. ' }),
+        el('button', { type: 'button', text: 'List the next ' + MAX_ROWS, onclick: () => box.replaceWith(vmaTable(key, vmas, to, Math.min(vmas.length, to + MAX_ROWS), st, pids)) }));
+    return box;
+  }
+
+  /* ---- 2. page tables ---- */
+
+  const BITS = [['P', 0n], ['RW', 1n], ['US', 2n], ['A', 5n], ['D', 6n], ['NX', 63n]];
+  function decode(e) {
+    const pfn = (e >> 12n) & 0xffffffffffn;
+    const present = (e & 1n) === 1n;
+    let what = '';
+    if (!present) what = e === (1n << 58n) ? 'guard marker' : (e & 0x100n) ? 'PROT_NONE' : 'swap entry';
+    return { pfn, present, what };
+  }
+  function bitsEl(e) {
+    const s = el('span', { class: 'bits' });
+    for (const [n, b] of BITS) s.append(el('b', { class: ((e >> b) & 1n) ? 'on' : 'off', text: n }), ' ');
+    return s;
+  }
+  function pickMm(st) {
+    const keys = [...st.mms.keys()];
+    if (!keys.length) return null;
+    if (!keys.includes(selMm)) selMm = keys[0];
+    return selMm;
+  }
+  function mmChooser(st, onchange) {
+    const keys = [...st.mms.keys()];
+    const sel = el('select', { 'aria-label': 'Process' });
+    for (const k of keys) sel.append(el('option', { value: k, text: 'process ' + k }));
+    sel.value = selMm;
+    sel.addEventListener('change', () => { selMm = sel.value; onchange(); });
+    return el('label', {}, 'Process ', sel);
+  }
+  function drawPt(st) {
+    const root = $('pt');
+    root.replaceChildren();
+    const key = st && pickMm(st);
+    if (!key) { root.append(el('p', { text: 'No process has page tables at this step.' })); return; }
+    const mm = st.mms.get(key);
+    let top = null;
+    for (const [pfn, t] of mm.tables) if (!top || t.level > top[1].level) top = [pfn, t];
+    const levels = top ? top[1].level : 4;
+    const names = LEVEL_NAMES[levels] || LEVEL_NAMES[4];
+    const input = el('input', { type: 'text', id: 'walkaddr', size: '20', placeholder: '0x7ffff7ffe000', 'aria-label': 'Virtual address to walk', value: walkAddr || '' });
+    const out = el('div', { id: 'walkout', 'aria-live': 'polite' });
+    const form = el('form', { class: 'walkform' }, mmChooser(st, () => { rendered.pt = false; render(); }), ' ',
+      el('label', {}, 'Walk the address ', input), ' ', el('button', { type: 'submit', text: 'Walk' }));
+    const tree = el('div', { role: 'tree', 'aria-label': 'Page-table tree of process ' + key });
+    form.addEventListener('submit', (e) => { e.preventDefault(); walkAddr = input.value.trim(); writeHash(); doWalk(); });
+    root.append(form, out, tree);
+    if (!top) { tree.append(el('p', { text: 'No page table.' })); return; }
+    tree.append(tableBox(mm, top[0], top[1], names, st));
+    const count = [0, 0, 0, 0, 0, 0];
+    for (const t of mm.tables.values()) count[t.level]++;
+    root.insertBefore(el('p', { class: 'about', text: mm.tables.size + ' tables: ' + count.map((n, l) => n ? n + ' ' + names[l] : '').filter(Boolean).reverse().join(', ') + '.' }), tree);
+    function doWalk() {
+      out.replaceChildren();
+      for (const h of tree.querySelectorAll('.hl')) h.classList.remove('hl');
+      if (!walkAddr) return;
+      let va;
+      try { va = BigInt(walkAddr.startsWith('0x') ? walkAddr : '0x' + walkAddr); } catch (e) { out.append(el('p', { text: 'Not an address: ' + walkAddr })); return; }
+      const split = el('div', { class: 'split', 'aria-label': 'The address split into its indices' });
+      for (let l = levels; l >= 1; l--) {
+        const idx = Number((va >> BigInt(12 + 9 * (l - 1))) & 511n);
+        const hi = 12 + 9 * l - 1;
+        split.append(el('span', {}, names[l] + ' ' + idx, el('small', { text: 'bits ' + hi + '-' + (hi - 8) })));
+      }
+      split.append(el('span', {}, 'offset ' + hex(Number(va & 4095n)), el('small', { text: 'bits 11-0' })));
+      out.append(split);
+      let box = tree.querySelector('.pt-table');
+      let pfn = top[0];
+      const steps = [];
+      for (let l = levels; l >= 1; l--) {
+        const t = mm.tables.get(pfn);
+        const idx = Number((va >> BigInt(12 + 9 * (l - 1))) & 511n);
+        const e = t ? t.entries.get(idx) : undefined;
+        steps.push(names[l] + '[' + idx + ']' + (e === undefined ? ' empty: the walk stops' : ' = ' + e.toString(16).padStart(16, '0')));
+        const node = box && box.querySelector(':scope > .pt-entries > [data-idx="' + idx + '"]');
+        if (node) { node.classList.add('hl'); if (node.buildChild) { node.buildChild(); node.open = true; } }
+        if (e === undefined || !(e & 1n)) break;
+        if (l === 1) { steps.push('frame ' + hex(Number((e >> 12n) & 0xffffffffffn)) + ', physical address ' + hex(Number((e & 0xffffffffff000n) | (va & 4095n)))); break; }
+        pfn = Number((e >> 12n) & 0xffffffffffn);
+        box = node && node.querySelector(':scope > .pt-table');
+      }
+      out.append(el('ol', { class: 'mono' }, ...steps.map((s) => el('li', { text: s }))));
+      const first = tree.querySelector('.hl');
+      if (first && first.scrollIntoView) first.scrollIntoView({ block: 'nearest' });
+    }
+    if (walkAddr) doWalk();
+  }
+  function tableBox(mm, pfn, t, names, st) {
+    const box = el('div', { class: 'pt-table', role: 'group', 'aria-label': names[t.level] + ' table at frame ' + hex(pfn) });
+    const present = [...t.entries.entries()].sort((a, b) => a[0] - b[0]);
+    box.append(el('div', { class: 'pt-head', text: names[t.level] + ' table, frame ' + hex(pfn) + ', covers from 0x' + pageHex(t.va) + ', ' + present.length + ' of 512 entries used' }));
+    const list = el('div', { class: 'pt-entries' });
+    box.append(list);
+    let shown = 0;
+    const more = (limit) => {
+      for (; shown < present.length && shown < limit; shown++) list.append(entryNode(mm, pfn, t, present[shown], names, st));
+    };
+    more(t.level === 1 ? 64 : 512);
+    if (shown < present.length) {
+      const b = el('button', { type: 'button', text: 'Show all ' + present.length + ' entries' });
+      b.addEventListener('click', () => { more(512); b.remove(); });
+      box.append(b);
+    }
+    return box;
+  }
+  function entryNode(mm, pfn, t, [idx, e], names, st) {
+    const d = decode(e);
+    const span = BigInt(1) << BigInt(12 + 9 * (t.level - 1));
+    const va = (BigInt(t.va) << 12n) + BigInt(idx) * span;
+    const label = (names[t.level] + '[' + idx + ']').padEnd(9) + ' ' + e.toString(16).padStart(16, '0') + ' ';
+    const changed = st.changed.tables.has(pfn + ':' + idx);
+    const tail = d.present ? ' PFN ' + hex(Number(d.pfn)) + (t.level > 1 ? ' -> ' + names[t.level - 1] : '') : ' ' + d.what;
+    if (t.level === 1 || !d.present || !mm.tables.get(Number(d.pfn))) {
+      const leaf = el('div', { class: 'pt-leaf' + (changed ? ' changed' : ''), 'data-idx': String(idx), role: 'treeitem', tabindex: '-1' },
+        label, bitsEl(e), tail + '  va 0x' + va.toString(16) + (changed ? '  (changed)' : ''));
+      return leaf;
+    }
+    const det = el('details', { class: 'pt-entry', 'data-idx': String(idx), role: 'treeitem' });
+    const sum = el('summary', {}, label, bitsEl(e), tail + '  va 0x' + va.toString(16) + (changed ? '  (changed)' : ''));
+    det.append(sum);
+    /* The table below is drawn when first opened: a large tree stays small. */
+    det.buildChild = () => {
+      if (!det.querySelector(':scope > .pt-table')) {
+        const child = Number(d.pfn);
+        det.append(tableBox(mm, child, mm.tables.get(child), names, st));
+      }
+    };
+    det.addEventListener('toggle', () => { if (det.open) det.buildChild(); });
+    return det;
+  }
+
+  /* ---- 3. TLBs ---- */
+
+  function drawTlb(st) {
+    const root = $('tlb');
+    root.replaceChildren();
+    const cfg = machines.get(steps[cur].m);
+    root.append(legend([['k-anon', 'W', 'writable'], ['k-shared-anon', 'R', 'read-only'], ['k-file-private', 'X', 'executable']]));
+    if (!st) return;
+    for (let c = 0; c < cfg.ncpus; c++) {
+      const info = st.cpus[c];
+      const sec = el('section', { 'aria-label': 'CPU ' + c });
+      let valid = 0;
+      for (const lv of st.tlb[c]) for (const s of lv) if (s) valid++;
+      sec.append(el('h3', { text: 'CPU ' + c + (info ? (info[1] ? ': runs process ' + info[1] : ': idle') + (info[4] ? ' (lazy TLB mode)' : '') + (info[3] ? ', CR3 frame ' + hex(info[3]) : '') + (info[2] ? ', PCID ' + info[2] : '') : '') + ', ' + valid + ' valid entries' }));
+      const row = el('div', { class: 'tlbs' });
+      cfg.tlb.forEach((g, l) => row.append(tlbGrid(st, c, l, g)));
+      sec.append(row);
+      const list = [];
+      cfg.tlb.forEach((g, l) => st.tlb[c][l].forEach((s) => { if (s) list.push([l, s]); }));
+      if (list.length) {
+        const t = el('table', { 'aria-label': 'Valid TLB entries of CPU ' + c });
+        t.append(el('thead', {}, el('tr', {}, ...['level', 'set', 'way', 'virtual page', 'frame', 'PCID', 'bits'].map((h) => el('th', { text: h })))));
+        const tb = el('tbody');
+        for (const [l, s] of list.slice(0, MAX_ROWS)) {
+          const g = cfg.tlb[l];
+          tb.append(el('tr', { class: st.changed.tlb.has(c + ':' + l + ':' + s[0]) ? 'changed' : '' },
+            el('td', { text: g.name }), el('td', { class: 'num', text: Math.floor(s[0] / g.ways) }), el('td', { class: 'num', text: s[0] % g.ways }),
+            el('td', { class: 'mono', text: '0x' + pageHex(s[1]) }), el('td', { class: 'mono', text: hex(s[2]) }), el('td', { class: 'num', text: s[3] }),
+            el('td', { class: 'mono', text: permText(s[4]) })));
+        }
+        t.append(tb);
+        sec.append(el('details', {}, el('summary', { text: 'The ' + list.length + ' valid entries as a table' }), t));
+      }
+      root.append(sec);
+    }
+  }
+  function permText(b) { return (b & 1 ? 'W' : '-') + (b & 2 ? 'D' : '-') + (b & 4 ? 'X' : '-') + (b & 8 ? ' pkey-denied' : ''); }
+  function tlbGrid(st, c, l, g) {
+    const sets = g.entries / g.ways;
+    const fig = el('figure', { class: 'tlbfig' });
+    fig.append(el('figcaption', { text: g.name + ': ' + sets + ' sets x ' + g.ways + ' ways' }));
+    const slots = st.tlb[c][l];
+    const chunks = el('div', { class: 'tlbchunks', role: 'grid', 'aria-label': g.name + ' TLB of CPU ' + c + ', ' + sets + ' sets by ' + g.ways + ' ways' });
+    for (let first = 0; first < sets; first += 32) {
+      const grid = el('div', { class: 'tlbgrid', role: 'rowgroup', 'aria-label': 'sets ' + first + ' to ' + (Math.min(sets, first + 32) - 1), style: 'grid-template-columns:repeat(' + g.ways + ',10px)' });
+      for (let i = first * g.ways; i < Math.min(sets, first + 32) * g.ways; i++) {
+        const s = slots[i];
+        const cell = el('div', { class: 'slot' + (s ? ' v' + (s[4] & 4 ? ' x' : s[4] & 1 ? '' : ' ro') : '') + (st.changed.tlb.has(c + ':' + l + ':' + i) ? ' changed' : ''), role: 'gridcell' });
+        if (s) { cell.tabIndex = -1; tipFor(cell, g.name + ' set ' + Math.floor(i / g.ways) + ' way ' + (i % g.ways) + ': page 0x' + pageHex(s[1]) + ' -> frame ' + hex(s[2]) + ', PCID ' + s[3] + ', ' + permText(s[4])); }
+        grid.append(cell);
+      }
+      chunks.append(grid);
+    }
+    const grid = chunks;
+    fig.append(grid);
+    return fig;
+  }
+
+  /* ---- 4. physical memory ---- */
+
+  function drawMem(st) {
+    const root = $('mem');
+    root.replaceChildren();
+    root.append(legend(M.owners.map((o, i) => ['o-' + o, OWNER_LETTER[i], OWNER_TEXT[i]])));
+    if (!st) return;
+    const cfg = machines.get(steps[cur].m);
+    const hw = Math.max(1, st.hw);
+    const counts = new Array(M.owners.length).fill(0);
+    for (let p = 0; p < hw; p++) counts[st.owner[p]]++;
+    counts[0] += cfg.frames - hw;
+    root.append(el('p', { text: cfg.frames + ' frames of 4 KiB (' + size(cfg.frames * 4096) + '); drawn: the first ' + hw + ', which hold every frame used so far. ' + M.owners.map((o, i) => OWNER_TEXT[i] + ' ' + counts[i]).filter((x, i) => counts[i]).join(', ') + '.' }));
+    let per = 1;
+    while (hw / per > MAX_CELLS) per *= 2;
+    const big = hw / per <= 256; /* a small memory: larger cells */
+    const cols = big ? 16 : Math.min(64, Math.ceil(Math.sqrt(hw / per) * 2));
+    const detail = el('div');
+    const grid = frameGrid(st, 0, hw, per, cols, detail);
+    if (big) { grid.classList.add('big'); grid.style.gridTemplateColumns = 'repeat(' + cols + ',28px)'; }
+    root.append(grid, detail);
+  }
+  function frameGrid(st, from, to, per, cols, detail) {
+    const grid = el('div', { class: 'frames', role: 'grid', 'aria-label': per > 1 ? 'Frames ' + from + ' to ' + (to - 1) + ' in blocks of ' + per : 'Frames ' + from + ' to ' + (to - 1), style: 'grid-template-columns:repeat(' + cols + ',16px)' });
+    for (let p = from; p < to; p += per) {
+      let owner, mc = 0, text, changed = false;
+      if (per === 1) {
+        owner = st.owner[p]; mc = st.mapcount[p]; changed = st.changed.frames.has(p);
+        text = 'frame ' + hex(p) + ': ' + OWNER_TEXT[owner] + (owner ? ', mapcount ' + mc + ', refcount ' + st.refcount[p] + flagText(st.fflags[p]) : '');
+      } else {
+        const counts = new Array(M.owners.length).fill(0);
+        let shared = 0;
+        for (let q = p; q < p + per && q < to; q++) { counts[st.owner[q]]++; if (st.mapcount[q] > 1) shared++; if (st.changed.frames.has(q)) changed = true; }
+        const used = counts.slice(1);
+        owner = Math.max(...used) > 0 ? 1 + used.indexOf(Math.max(...used)) : 0;
+        mc = shared ? 2 : 0;
+        text = 'frames ' + hex(p) + '-' + hex(Math.min(to, p + per) - 1) + ': ' + M.owners.map((o, i) => counts[i] ? OWNER_TEXT[i] + ' ' + counts[i] : '').filter(Boolean).join(', ') + (shared ? ', ' + shared + ' mapped more than once' : '') + '\nopen: Enter or click';
+      }
+      const o = M.owners[owner];
+      const cell = el('div', { class: 'frame' + (LIGHT.has('o-' + o) ? ' light' : '') + (mc > 1 ? ' shared' : '') + (per > 1 ? ' block' : '') + (changed ? ' changed' : ''), role: 'gridcell', tabindex: owner || per > 1 ? '0' : '-1', style: 'background:var(--o-' + o + ')', text: per === 1 && mc > 1 ? String(mc > 9 ? '+' : mc) : OWNER_LETTER[owner] });
+      tipFor(cell, text);
+      if (per > 1) {
+        const open = () => { detail.replaceChildren(el('h3', { text: 'Frames ' + hex(p) + ' to ' + hex(Math.min(to, p + per) - 1) }), frameGrid(st, p, Math.min(to, p + per), Math.max(1, per / 64 | 0), 32, el('div'))); };
+        cell.addEventListener('click', open);
+        cell.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
+      }
+      grid.append(cell);
+    }
+    return grid;
+  }
+  function flagText(f) {
+    const n = ['dirty', 'active', 'lru', 'referenced', 'unevictable', 'mlocked', 'swapcache'];
+    const on = n.filter((x, i) => f & (1 << i));
+    return on.length ? ', ' + on.join(' ') : '';
+  }
+
+  /* ---- 5. timeline ---- */
+
+  function drawTime() {
+    const root = $('time');
+    root.replaceChildren();
+    const mnum = steps[cur].m;
+    const idx = [];
+    steps.forEach((s, i) => { if (s.m === mnum) idx.push(i); });
+    const charts = el('div', { class: 'charts', role: 'list', 'aria-label': 'Counters over the steps of machine ' + mnum });
+    M.counters.forEach((name, k) => {
+      const vals = idx.map((i) => (counterAt[i] ? counterAt[i][k] : 0));
+      const max = Math.max(...vals, 0), min = Math.min(...vals, max);
+      if (max === min) return;
+      const W = 300, H = 46, n = Math.max(1, vals.length - 1);
+      const pts = vals.map((v, j) => (j * W / n).toFixed(1) + ',' + (H - 3 - (v - min) * (H - 6) / (max - min)).toFixed(1)).join(' ');
+      const x = (idx.indexOf(cur) >= 0 ? idx.indexOf(cur) : 0) * W / n;
+      const now = counterAt[cur] ? counterAt[cur][k] : 0;
+      const fig = el('figure', { class: 'chart', role: 'listitem' });
+      fig.innerHTML = '<figcaption>' + esc(name) + ': ' + now + ' at this step (from ' + min + ' to ' + max + ')</figcaption>' +
+        '<svg viewBox="0 0 ' + W + ' ' + H + '" preserveAspectRatio="none" role="img" aria-label="' + esc(name) + ' over the steps"><polyline fill="none" stroke="#0072b2" stroke-width="2" points="' + pts + '"/><line x1="' + x + '" x2="' + x + '" y1="0" y2="' + H + '" stroke="#d55e00" stroke-width="2"/></svg>';
+      charts.append(fig);
+    });
+    root.append(el('h3', { text: 'Counters' }), charts);
+    const from = Math.max(0, cur - WINDOW), to = Math.min(steps.length, cur + WINDOW + 1);
+    root.append(el('h3', { text: 'Calls ' + from + ' to ' + (to - 1) + ' of ' + (steps.length - 1) + ' (' + M.calls + ' calls in all)' }));
+    const ol = el('ol', { class: 'steps', 'aria-label': 'Calls and their events' });
+    for (let i = from; i < to; i++) {
+      const s = steps[i];
+      const li = el('li', { class: (i === cur ? 'cur' : '') + (s.f ? ' failed' : ''), 'data-step': String(i) });
+      const b = el('button', { type: 'button', class: 'c', 'aria-current': i === cur ? 'step' : 'false', text: i + '  ' + s.c, onclick: () => setStep(i) });
+      li.append(b);
+      const nev = (s.e ? s.e.length : 0) + Object.values(s.ec || {}).reduce((a, b) => a + b, 0);
+      if (nev) {
+        const det = el('details', { open: i === cur ? '' : null });
+        if (i !== cur) det.removeAttribute('open');
+        det.append(el('summary', { text: nev + ' event' + (nev > 1 ? 's' : '') }));
+        for (const [, text] of s.e || []) det.append(el('div', { class: 'ev', text }));
+        for (const k in s.ec || {}) det.append(el('div', { class: 'ev', text: s.ec[k] + ' more ' + k + ' events (counted only)' }));
+        li.append(det);
+      }
+      ol.append(li);
+    }
+    root.append(ol);
+  }
+
+  /* ---- wiring ---- */
+
+  function init() {
+    $('title').textContent = M.title;
+    document.title = M.title + ' - vmsim report';
+    $('summary').textContent = M.generator + ': ' + M.calls + ' calls, ' + steps.length + ' steps, ' + M.machines.length + ' machine' + (M.machines.length === 1 ? '' : 's') + '.';
+    $('step').max = Math.max(0, steps.length - 1);
+    $('step').addEventListener('input', () => setStep(parseInt($('step').value, 10)));
+    $('first').addEventListener('click', () => setStep(0));
+    $('prev').addEventListener('click', () => setStep(cur - 1));
+    $('next').addEventListener('click', () => setStep(cur + 1));
+    $('last').addEventListener('click', () => setStep(steps.length - 1));
+    const tabs = [...document.querySelectorAll('[role=tab]')];
+    tabs.forEach((t, i) => {
+      t.addEventListener('click', () => showView(t.dataset.view));
+      t.addEventListener('keydown', (e) => {
+        const d = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+        if (!d) return;
+        e.preventDefault();
+        const n = tabs[(i + d + tabs.length) % tabs.length];
+        showView(n.dataset.view);
+        n.focus();
+      });
+    });
+    document.addEventListener('keydown', (e) => {
+      const t = e.target;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.getAttribute('role') === 'tab')) return;
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.key === 'ArrowRight' || e.key === 'n') { e.preventDefault(); setStep(cur + 1); }
+      else if (e.key === 'ArrowLeft' || e.key === 'p') { e.preventDefault(); setStep(cur - 1); }
+      else if (e.key === 'Home') { e.preventDefault(); setStep(0); }
+      else if (e.key === 'End') { e.preventDefault(); setStep(steps.length - 1); }
+      else if (e.key >= '1' && e.key <= '5') { const tab = tabs[e.key - 1]; showView(tab.dataset.view); tab.focus(); }
+    });
+    window.addEventListener('hashchange', () => { const s = readHash(); showView(view); setStep(s, 'hash'); });
+    const s = readHash();
+    showView(view);
+    setStep(s, 'hash');
+  }
+
+  window.vmsimReport = {
+    model: M,
+    step: () => cur,
+    view: () => view,
+    setStep, showView,
+    state: (i) => stateAt(i === undefined ? cur : i),
+    mapsLine,
+  };
+  init();
+  /* When the first view was drawn, in ms from the start of the page's
+   * loading (the load time make bench reports). */
+  document.documentElement.dataset.readyMs = String(Math.round(performance.now()));
+})();

@@ -1,0 +1,491 @@
+/*
+ * test_report.c - the data the HTML report's views are built from: the JSON
+ * model tools/report.c writes (docs/report.md). Each test runs calls on a
+ * machine, records them as `vmsim run --html` does, and checks the model:
+ * valid JSON; the first state; a step per call with the VMAs, page-table
+ * entries, TLB slots and frames that call changed, and nothing else (a diff,
+ * not a copy); its events and counters; calls grouped and states spaced
+ * out on a large run; the page that carries it, safe inside <script>.
+ */
+#include "testutil.h"
+
+#include "report.h"
+
+#include <inttypes.h>
+
+#define RW (PROT_READ | PROT_WRITE)
+#define BASE 0x10000000ULL
+
+/* ---- a JSON syntax check: the model must parse ---- */
+
+static const char *json_value(const char *p);
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p && *p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+                        return NULL;
+                p += 4;
+            } else if (!strchr("\"\\/bfnrt", *p) || !*p) {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *json_list(const char *p, char close, int object)
+{
+    p = json_ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (object) {
+            p = json_string(json_ws(p));
+            if (!p || *(p = json_ws(p)) != ':')
+                return NULL;
+            p++;
+        }
+        p = json_value(p);
+        if (!p)
+            return NULL;
+        p = json_ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+    }
+}
+
+static const char *json_value(const char *p)
+{
+    p = json_ws(p);
+    if (*p == '{')
+        return json_list(p, '}', 1);
+    if (*p == '[')
+        return json_list(p, ']', 0);
+    if (*p == '"')
+        return json_string(p);
+    if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4))
+        return p + 4;
+    if (!strncmp(p, "false", 5))
+        return p + 5;
+    const char *q = p + (*p == '-');
+    if (*q < '0' || *q > '9')
+        return NULL;
+    while ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E' || *q == '+' || *q == '-')
+        q++;
+    return q;
+}
+
+static void assert_json(const char *text)
+{
+    const char *end = json_value(text);
+    assert_non_null(end);
+    assert_int_equal(*json_ws(end), '\0');
+}
+
+/* ---- the model, and its steps one by one ---- */
+
+struct fixture {
+    vms_machine *m;
+    vms_task *t;
+    struct report *r;
+    char *model;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct vms_config c = tu_config(64ULL << 20);
+    c.ncpus = 2;
+    c.pcid = 0;
+    c.zero_page = 1;
+    c.dtlb = (struct vms_tlb_geometry){64, 4};
+    c.itlb = (struct vms_tlb_geometry){128, 8};
+    c.stlb = (struct vms_tlb_geometry){1536, 12};
+    f->m = tu_machine_with(&c);
+    f->r = report_new("test");
+    assert_non_null(f->r);
+    assert_int_equal(report_machine_begin(f->r, f->m, 1), 0);
+    report_set_current(f->r, f->m);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->m) /* first: its events may still reach the report */
+        vms_machine_destroy(f->m);
+    report_free(f->r);
+    free(f->model);
+    free(f);
+    return 0;
+}
+
+/* The machine's events go to the report, as the Lua hooks send them. */
+static void to_report(void *arg, const struct vms_event *ev) { report_event(arg, ev); }
+
+static int setup_traced(void **state)
+{
+    setup(state);
+    struct fixture *f = *state;
+    vms_machine_destroy(f->m);
+    report_free(f->r);
+    struct vms_config c = tu_config(64ULL << 20);
+    c.ncpus = 2;
+    c.pcid = 0;
+    c.zero_page = 1;
+    f->r = report_new("test");
+    c.trace = to_report;
+    c.trace_arg = f->r;
+    f->m = tu_machine_with(&c);
+    assert_int_equal(report_machine_begin(f->r, f->m, 1), 0);
+    report_set_current(f->r, f->m);
+    return 0;
+}
+
+static void call(struct fixture *f, const char *name, const char *text)
+{
+    report_call(f->r, f->m, name, text, 0);
+}
+
+static const char *model(struct fixture *f)
+{
+    free(f->model);
+    f->model = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&f->model, &len);
+    assert_non_null(out);
+    assert_int_equal(report_write_json(f->r, out), 0);
+    assert_int_equal(fclose(out), 0);
+    assert_json(f->model);
+    return f->model;
+}
+
+/* Step i of the model as its own string (freed by the caller): the objects
+ * of "steps" split at depth 0, strings skipped. */
+static char *step_of(const char *model, int i)
+{
+    const char *p = strstr(model, "\"steps\":[");
+    assert_non_null(p);
+    p += strlen("\"steps\":[");
+    for (int n = 0;; n++) {
+        assert_int_equal(*p, '{');
+        const char *end = json_value(p);
+        assert_non_null(end);
+        if (n == i)
+            return strndup(p, (size_t)(end - p));
+        if (*end != ',')
+            return NULL;
+        p = end + 1;
+    }
+}
+
+/* Calls fn on each step in one pass: its index, where it starts, its length. */
+static int each_step(const char *model, void (*fn)(void *arg, int i, const char *s, size_t len),
+                     void *arg)
+{
+    const char *p = strstr(model, "\"steps\":[");
+    assert_non_null(p);
+    p += strlen("\"steps\":[");
+    int n = 0;
+    while (*p == '{') {
+        const char *end = json_value(p);
+        assert_non_null(end);
+        if (fn)
+            fn(arg, n, p, (size_t)(end - p));
+        n++;
+        p = end + (*end == ',');
+    }
+    return n;
+}
+
+static int nsteps(const char *model) { return each_step(model, NULL, NULL); }
+
+/* Steps with a state ("d") and without. */
+static void count_states(void *arg, int i, const char *s, size_t len)
+{
+    (void)i;
+    int *counts = arg;
+    char *copy = strndup(s, len);
+    counts[strstr(copy, "\"d\":{") ? 0 : 1]++;
+    free(copy);
+}
+
+/* The frames run of "fr" that holds pfn: its owner and mapcount. */
+static void frame_in_runs(const char *step, uint64_t pfn, int *owner, int *mapcount)
+{
+    const char *p = strstr(step, "\"fr\":[");
+    assert_non_null(p);
+    p += strlen("\"fr\":[");
+    unsigned long long start, n;
+    int o, mc, rc, fl, used;
+    while (sscanf(p, "[%llu,%llu,%d,%d,%d,%d]%n", &start, &n, &o, &mc, &rc, &fl, &used) == 6) {
+        if (pfn >= start && pfn < start + n) {
+            *owner = o;
+            *mapcount = mc;
+            return;
+        }
+        p += used;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    fail_msg("frame %" PRIu64 " not in %s", pfn, step);
+}
+
+static void assert_has(const char *text, const char *part)
+{
+    if (!strstr(text, part))
+        fail_msg("\"%s\" not in %s", part, text);
+}
+
+static void assert_lacks(const char *text, const char *part)
+{
+    if (strstr(text, part))
+        fail_msg("\"%s\" in %s", part, text);
+}
+
+/* ---- the tests ---- */
+
+static void test_first_state_and_machine(void **state)
+{
+    struct fixture *f = *state;
+    f->t = tu_spawn(f->m);
+    call(f, "spawn", "machine 1: spawn(\"t\") = task 1000");
+    const char *m = model(f);
+    assert_has(m, "\"v\":1");
+    assert_has(m, "\"machines\":[{\"number\":1,\"ncpus\":2,\"frames\":16384,\"tlb\":[{\"name\":\"L1d\","
+                  "\"entries\":64,\"ways\":4},{\"name\":\"L1i\",\"entries\":128,\"ways\":8},"
+                  "{\"name\":\"L2\",\"entries\":1536,\"ways\":12}]}]");
+    assert_has(m, "\"counters\":[\"minor_faults\"");
+    assert_has(m, "\"owners\":[\"free\",\"reserved\",\"zero\",\"pgtable\"");
+    assert_int_equal(nsteps(m), 1);
+    char *s = step_of(m, 0);
+    /* the first state: the task, its empty PGD, frames 0 (reserved), 1
+     * (zero page) and the PGD's */
+    assert_has(s, "\"c\":\"machine 1: spawn(\\\"t\\\") = task 1000\"");
+    assert_has(s, "\"tasks\":[[1000,1000]]");
+    char pgd[64];
+    snprintf(pgd, sizeof(pgd), "\"ts\":[[%" PRIu64 ",4,0,0,[]]]", vms_task_pgd(f->t) >> 12);
+    assert_has(s, pgd);
+    assert_has(s, "\"fr\":[[0,1,1,0,1,0],[1,1,2,0,1,0],[2,1,3,0,1,0]]");
+    free(s);
+}
+
+static void test_steps_hold_what_each_call_changed(void **state)
+{
+    struct fixture *f = *state;
+    f->t = tu_spawn(f->m);
+    call(f, "spawn", "spawn");
+    assert_int_equal(vms_mmap(f->t, BASE, 3 * TU_PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                              -1, 0), (int64_t)BASE);
+    call(f, "mmap", "mmap");
+    tu_store_byte(f->t, BASE + TU_PAGE, 7);
+    call(f, "store", "store");
+    struct vms_walk w;
+    assert_int_equal(vms_walk(f->t, BASE + TU_PAGE, &w), 0);
+    (void)tu_load_byte(f->t, BASE + TU_PAGE);
+    call(f, "load", "load");
+    assert_int_equal(vms_munmap(f->t, BASE, 3 * TU_PAGE), 0);
+    call(f, "munmap", "munmap");
+    const char *m = model(f);
+    assert_int_equal(nsteps(m), 5);
+
+    /* mmap: one VMA [0x10000, 0x10003) pages, anonymous, rw, no table */
+    char *s = step_of(m, 1);
+    assert_has(s, "\"n\":\"mmap\"");
+    assert_has(s, "\"vs\":[[65536,3,0,1048691]]"); /* VM_READ|WRITE|MAYREAD|MAYWRITE|MAYEXEC|ACCOUNT */
+    assert_lacks(s, "\"ts\"");
+    assert_lacks(s, "\"tasks\""); /* unchanged: not repeated */
+    free(s);
+
+    /* store: the tables down to the PTE, its entry, the TLB slots, the frame */
+    uint64_t pfn = w.pa >> 12, pte_table = w.step[3].table_pa >> 12;
+    s = step_of(m, 2);
+    char want[160];
+    snprintf(want, sizeof(want), "[%" PRIu64 ",1,65536,0,[[1,1,\"%" PRIx64 "\"]]]", pte_table,
+             w.step[3].entry);
+    assert_has(s, want);
+    snprintf(want, sizeof(want), "\"tlb\":[[0,0,[[%u,65537,%" PRIu64 ",19]]],[0,2,[[%u,65537,%" PRIu64
+             ",19]]]]", (unsigned)(65537 % 16) * 4, pfn, (unsigned)(65537 % 128) * 12, pfn);
+    /* (one slot per list: its deltas are from 0) */
+    assert_has(s, want); /* bits 19: writable, dirty, user */
+    int owner = -1, mapcount = -1;
+    frame_in_runs(s, pfn, &owner, &mapcount);
+    assert_int_equal(owner, VMS_FRAME_ANON);
+    assert_int_equal(mapcount, 1);
+    assert_has(s, "\"k\":[1,0,0,"); /* one minor fault */
+    assert_lacks(s, "\"vs\"");
+    free(s);
+
+    /* a load the TLB answers changes no state: the diff is empty */
+    s = step_of(m, 3);
+    assert_has(s, "\"d\":{\"hw\":");
+    assert_lacks(s, "\"mm\"");
+    assert_lacks(s, "\"fr\"");
+    free(s);
+
+    /* munmap: the VMA and the tables below the PGD go, the TLB slots, the frame */
+    s = step_of(m, 4);
+    assert_has(s, "\"vd\":[65536]");
+    snprintf(want, sizeof(want), "%" PRIu64 "]", pte_table);
+    assert_has(s, "\"td\":[");
+    assert_has(s, want);
+    snprintf(want, sizeof(want), "\"tlb\":[[0,0,[[%u]]],[0,2,[[%u]]]]", (unsigned)(65537 % 16) * 4,
+             (unsigned)(65537 % 128) * 12);
+    assert_has(s, want);
+    frame_in_runs(s, pfn, &owner, &mapcount);
+    assert_int_equal(owner, VMS_FRAME_FREE);
+    frame_in_runs(s, pte_table, &owner, &mapcount);
+    assert_int_equal(owner, VMS_FRAME_FREE);
+    free(s);
+    tu_assert_clean(f->m);
+}
+
+static void test_events_kept_then_counted(void **state)
+{
+    struct fixture *f = *state;
+    f->t = tu_spawn(f->m);
+    call(f, "spawn", "spawn");
+    tu_store_byte(f->t, tu_anon(f->t, TU_PAGE, RW), 1);
+    call(f, "store", "task 1000: store(...)");
+    const char *m = model(f);
+    char *s = step_of(m, 1);
+    assert_has(s, "\"e\":[[");
+    assert_has(s, "L1 DTLB miss");
+    assert_has(s, "fault");
+    assert_lacks(s, "\"ec\"");
+    free(s);
+    /* A call with more events than a step keeps: the rest are counted. */
+    vms_addr big = tu_anon(f->t, 200 * TU_PAGE, RW);
+    for (int i = 0; i < 200; i++)
+        tu_store_byte(f->t, big + (uint64_t)i * TU_PAGE, 1);
+    call(f, "stores", "200 stores");
+    m = model(f);
+    s = step_of(m, 2);
+    assert_has(s, "\"ec\":{");
+    int kept = 0;
+    const char *p = strstr(s, "\"e\":[") + strlen("\"e\":[");
+    for (; *p == '['; kept++) {
+        p = json_value(p);
+        assert_non_null(p);
+        p += *p == ',';
+    }
+    assert_int_equal(kept, REPORT_STEP_EVENT_LINES);
+    free(s);
+}
+
+static void test_texts_are_safe_in_a_script_element(void **state)
+{
+    struct fixture *f = *state;
+    call(f, "x", "</script><b>\"quoted\" & \x01\xff");
+    const char *m = model(f);
+    assert_has(m, "\\u003c/script\\u003e\\u003cb\\u003e\\\"quoted\\\" \\u0026 \\u0001\\u00ff");
+    char *page = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&page, &len);
+    assert_int_equal(report_write_html(f->r, out), 0);
+    fclose(out);
+    assert_has(page, "<!DOCTYPE html>");
+    assert_lacks(page, "/*@MODEL@*/");
+    assert_lacks(page, "/*@CSS@*/");
+    assert_lacks(page, "/*@JS@*/");
+    const char *model_at = strstr(page, "<script type=\"application/json\" id=\"model\">");
+    assert_non_null(model_at);
+    model_at = strchr(model_at, '>') + 1;
+    /* the model ends at the first "</script": exactly where it should */
+    const char *end = strstr(model_at, "</script");
+    assert_non_null(end);
+    char *copy = strndup(model_at, (size_t)(end - model_at));
+    assert_json(copy);
+    /* nothing from the network, no font */
+    assert_lacks(page, "http://");
+    assert_lacks(page, "https://");
+    assert_lacks(page, "@import");
+    assert_lacks(page, "@font-face");
+    free(copy);
+    free(page);
+}
+
+/* A large state: calls share steps after REPORT_DETAILED_CALLS and the
+ * states are spaced out, yet the last state is always taken. */
+static void test_large_runs_group_and_space_out(void **state)
+{
+    struct fixture *f = *state;
+    f->t = tu_spawn(f->m);
+    call(f, "spawn", "spawn");
+    /* 3000 VMAs that cannot merge (alternating protections) */
+    for (int i = 0; i < 3000; i++) {
+        int64_t a = vms_mmap(f->t, BASE + (uint64_t)i * TU_PAGE, TU_PAGE, i % 2 ? PROT_READ : RW,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        assert_int_equal(a, (int64_t)(BASE + (uint64_t)i * TU_PAGE));
+        call(f, "mmap", "mmap");
+    }
+    report_machine_end(f->r, f->m);
+    const char *m = model(f);
+    int n = nsteps(m);
+    /* 2000 calls of their own, then 1001 in groups of 100 */
+    assert_int_equal(n, 1 + (REPORT_DETAILED_CALLS - 1) + (3001 - REPORT_DETAILED_CALLS + 99) / 100);
+    char *s = step_of(m, REPORT_DETAILED_CALLS + 1);
+    assert_has(s, "\"g\":100");
+    assert_has(s, "mmap x 100");
+    free(s);
+    int counts[2] = {0, 0};
+    each_step(m, count_states, counts);
+    assert_true(counts[1] > 0);  /* spaced out */
+    assert_true(counts[0] > 20); /* but many */
+    /* the last step holds the last state: the last VMA is in some step */
+    s = step_of(m, n - 1);
+    assert_has(s, "\"d\":{");
+    free(s);
+    /* Each VMA is written once, when it is made: one page, anonymous, rw or r. */
+    int vmas = 0;
+    for (const char *p = m; (p = strstr(p, ",1,0,")) != NULL; p++) /* rw: VM_ACCOUNT too */
+        vmas += !strncmp(p, ",1,0,1048691]", 13) || !strncmp(p, ",1,0,113]", 9);
+    assert_int_equal(vmas, 3000);
+}
+
+static void test_machine_end_takes_the_last_state(void **state)
+{
+    struct fixture *f = *state;
+    f->t = tu_spawn(f->m);
+    call(f, "spawn", "spawn");
+    report_machine_end(f->r, f->m);
+    /* After its end the machine is forgotten: calls on it are not recorded. */
+    call(f, "late", "late");
+    const char *m = model(f);
+    assert_int_equal(nsteps(m), 1);
+    assert_int_equal(model(f) != NULL, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_first_state_and_machine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steps_hold_what_each_call_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_kept_then_counted, setup_traced, teardown),
+        cmocka_unit_test_setup_teardown(test_texts_are_safe_in_a_script_element, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_runs_group_and_space_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_machine_end_takes_the_last_state, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
