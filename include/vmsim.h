@@ -178,6 +178,10 @@ enum vms_event_kind {
     VMS_EV_OOM_KILL,      /* a: victim's pid; b: its badness (oom_badness: pages);
                              level: its oom_score_adj; detail: the kernel's log line
                              ("Out of memory: Killed process ...") */
+    VMS_EV_PWC_HIT,       /* a walk starts below the top: a paging-structure cache held the
+                             entry above; cpu; a: va; level: of the first table read (1:
+                             a PDE-cache hit, 2: PDPTE, 3: PML4E); pa: that table; detail:
+                             its name; b: the paging levels. The walk steps follow */
 };
 
 struct vms_event {
@@ -195,8 +199,8 @@ typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
 
 /* The kind's stable name, as the JSON "kind" field carries it: "tlb-miss",
  * "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
- * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "frame-free";
- * "unknown" for a value outside the enum. */
+ * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "frame-free",
+ * "oom-kill", "pwc-hit"; "unknown" for a value outside the enum. */
 const char *vms_event_name(enum vms_event_kind k);
 
 /* The event narrated in one line, without a newline, as `vmsim demo` prints
@@ -226,6 +230,12 @@ struct vms_config {
     struct vms_tlb_geometry dtlb; /* L1 data TLB: 64 entries, 4-way */
     struct vms_tlb_geometry itlb; /* L1 instruction TLB: 128 entries, 8-way */
     struct vms_tlb_geometry stlb; /* unified L2 TLB: 1536 entries, 12-way */
+    /* Paging-structure caches (Intel SDM vol. 3 4.10.3), per CPU, tagged by
+     * PCID; entries 0: none, every walk starts at the top. Defaults: the
+     * sizes commonly cited for Intel's Skylake cores (Intel publishes none). */
+    struct vms_tlb_geometry pde_cache;   /* PDEs (a walk reads only the PTE): 32, 4-way */
+    struct vms_tlb_geometry pdpte_cache; /* PDPTEs (reads the PDE, PTE): 4, fully assoc. */
+    struct vms_tlb_geometry pml4e_cache; /* PML4Es (reads PDPTE, PDE, PTE): 2, fully assoc. */
     unsigned tlb_flush_ceiling;   /* single-page flushes up to this; 33 */
     uint64_t mmap_min_addr;       /* vm.mmap_min_addr; 4096 */
     unsigned max_map_count;       /* vm.max_map_count; 65530 */
@@ -284,7 +294,8 @@ void vms_config_init(struct vms_config *c);
  * (snprintf semantics, may be NULL with len 0) names the first bad field,
  * its value and what it allows: "ncpus = 0: must be 1..64". The empty
  * string in msg on success. Fields it checks: phys_bytes, ncpus,
- * pgtable_levels, dtlb, itlb, stlb (entries and ways), fault_around_bytes,
+ * pgtable_levels, dtlb, itlb, stlb (entries and ways), pde_cache,
+ * pdpte_cache, pml4e_cache (as a TLB's, or 0 entries), fault_around_bytes,
  * max_map_count, readahead_kb, max_sectors_kb, overcommit_memory. Does not
  * look at the host (config.root is opened by vms_machine_create). */
 int vms_config_check(const struct vms_config *c, char *msg, size_t len);
@@ -438,6 +449,10 @@ struct vms_cpu_stats {
     uint64_t stlb_hits, stlb_misses; /* L2 TLB, looked up on an L1 miss */
     uint64_t page_walks;             /* walks of the tables after an L2 miss */
     uint64_t walk_refs;              /* page-table entries read by walks */
+    uint64_t pde_cache_hits;         /* walks that started at the PTE table */
+    uint64_t pdpte_cache_hits;       /* ... at the page directory (PDE cache missed) */
+    uint64_t pml4e_cache_hits;       /* ... at the PDPT (PDE and PDPTE caches missed) */
+    uint64_t walk_refs_saved;        /* entries those walks did not read */
     uint64_t flushes_full;           /* whole-context flushes */
     uint64_t flushes_single;         /* single-page invalidations (INVLPG) */
     uint64_t shootdowns;             /* flush requests this CPU started that sent IPIs */
@@ -467,6 +482,12 @@ struct vms_vmstat {
     uint64_t allocstall;    /* direct reclaims */
     uint64_t pageoutrun;    /* kswapd runs */
     uint64_t unevictable_pgs_mlocked, unevictable_pgs_munlocked;
+    /* Pages read back after reclaim freed them (refaults), those of them
+     * recent enough to come back active, and those that were active before
+     * they went (restores), anonymous and file. */
+    uint64_t workingset_refault_anon, workingset_refault_file;
+    uint64_t workingset_activate_anon, workingset_activate_file;
+    uint64_t workingset_restore_anon, workingset_restore_file;
 };
 
 struct vms_stats {
@@ -651,6 +672,23 @@ int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
 /* /proc/meminfo, line for line in Linux's format ("MemTotal:    1048576 kB");
  * 0, or -EIO when out cannot be written. */
 int vms_meminfo(vms_machine *m, FILE *out);
+/* /proc/PID/smaps: for each line of vms_maps, the VMA's page counts in
+ * Linux's format and order (Size, KernelPageSize, MMUPageSize, Rss, Pss,
+ * Pss_Dirty, Shared/Private_Clean/Dirty, Referenced, Anonymous, KSM,
+ * LazyFree, AnonHugePages, ShmemPmdMapped, FilePmdMapped, Shared_Hugetlb,
+ * Private_Hugetlb, Swap, SwapPss, Locked, THPeligible, ProtectionKey when
+ * config.pku, VmFlags). 0, -EIO when out cannot be written, or -ESRCH. */
+int vms_smaps(vms_task *t, FILE *out);
+/* /proc/PID/pagemap: one entry per page from va's page on, as Linux's
+ * pagemap_read gives them: bit 63 present, 62 swapped (or a guard region,
+ * bit 58 too), 61 a file or shmem page, 56 mapped exclusively by this
+ * process; bits 0-54 the frame number of a present page, or a swap entry's
+ * type (bits 0-4) and offset (5-54). The frame and swap bits read as 0
+ * unless config.privileged (the reader holds CAP_SYS_ADMIN, as root). Bit 55
+ * (soft-dirty) is never set: vmsim models a kernel without it. Returns the
+ * entries written: npages, fewer when the range reaches the end of user
+ * space; -EINVAL for more than INT_MAX; or -ESRCH. */
+int vms_pagemap(vms_task *t, vms_addr va, uint64_t *out, size_t npages);
 int vms_check(vms_machine *m, FILE *report); /* 0 when every invariant holds */
 
 #ifdef __cplusplus

@@ -336,6 +336,9 @@ static const struct config_field config_fields[] = {
     FIELD("dtlb", NULL, F_TLB, dtlb),
     FIELD("itlb", NULL, F_TLB, itlb),
     FIELD("stlb", NULL, F_TLB, stlb),
+    FIELD("pde_cache", NULL, F_TLB, pde_cache),
+    FIELD("pdpte_cache", NULL, F_TLB, pdpte_cache),
+    FIELD("pml4e_cache", NULL, F_TLB, pml4e_cache),
     FIELD("tlb_flush_ceiling", NULL, F_U32, tlb_flush_ceiling),
     FIELD("mmap_min_addr", NULL, F_SIZE, mmap_min_addr),
     FIELD("max_map_count", NULL, F_U32, max_map_count),
@@ -363,6 +366,10 @@ static const struct config_field config_fields[] = {
     FIELD("hwcap", NULL, F_SIZE, hwcap),
     FIELD("hwcap2", NULL, F_SIZE, hwcap2),
     FIELD("minsigstksz", NULL, F_SIZE, minsigstksz),
+    {"min_free_kbytes", NULL, F_SIZE_OR_MAX, offsetof(struct vms_config, min_free_kbytes), "default"},
+    FIELD("watermark_scale_factor", NULL, F_U32, watermark_scale_factor),
+    FIELD("swappiness", NULL, F_U32, swappiness),
+    FIELD("page_cluster", NULL, F_U32, page_cluster),
 };
 #undef FIELD
 #define NR_FIELDS (sizeof(config_fields) / sizeof(config_fields[0]))
@@ -642,10 +649,12 @@ static void set_int(lua_State *L, const char *name, uint64_t v)
 
 static void push_cpu_stats(lua_State *L, const struct vms_cpu_stats *c)
 {
-    lua_createtable(L, 0, 16);
+    lua_createtable(L, 0, 20);
 #define CPU_INT(f) set_int(L, #f, c->f)
     CPU_INT(dtlb_hits); CPU_INT(dtlb_misses); CPU_INT(itlb_hits); CPU_INT(itlb_misses);
     CPU_INT(stlb_hits); CPU_INT(stlb_misses); CPU_INT(page_walks); CPU_INT(walk_refs);
+    CPU_INT(pde_cache_hits); CPU_INT(pdpte_cache_hits); CPU_INT(pml4e_cache_hits);
+    CPU_INT(walk_refs_saved);
     CPU_INT(flushes_full); CPU_INT(flushes_single); CPU_INT(shootdowns); CPU_INT(ipis_sent);
     CPU_INT(ipis_received); CPU_INT(context_switches); CPU_INT(lazy_skips);
 #undef CPU_INT
@@ -659,8 +668,25 @@ static void push_stats(lua_State *L, const struct vms_stats *s)
     ST_INT(shootdowns); ST_INT(ipis); ST_INT(flushes_full); ST_INT(flushes_single);
     ST_INT(context_switches); ST_INT(minor_faults); ST_INT(major_faults); ST_INT(cow_faults);
     ST_INT(frames_total); ST_INT(frames_used); ST_INT(pgtable_frames); ST_INT(cache_frames);
-    ST_INT(dirty_pages); ST_INT(ncpus);
+    ST_INT(dirty_pages); ST_INT(oom_kill); ST_INT(ncpus);
 #undef ST_INT
+    lua_createtable(L, 0, 20);
+#define VM_INT(f) set_int(L, #f, s->vm.f)
+    VM_INT(pgscan_kswapd); VM_INT(pgscan_direct); VM_INT(pgsteal_kswapd); VM_INT(pgsteal_direct);
+    VM_INT(pgscan_anon); VM_INT(pgscan_file); VM_INT(pgsteal_anon); VM_INT(pgsteal_file);
+    VM_INT(pgrefill); VM_INT(pgactivate); VM_INT(pgdeactivate); VM_INT(pgpgout);
+    VM_INT(pswpin); VM_INT(pswpout); VM_INT(allocstall); VM_INT(pageoutrun);
+    VM_INT(unevictable_pgs_mlocked); VM_INT(unevictable_pgs_munlocked);
+    VM_INT(workingset_refault_anon); VM_INT(workingset_refault_file);
+    VM_INT(workingset_activate_anon); VM_INT(workingset_activate_file);
+    VM_INT(workingset_restore_anon); VM_INT(workingset_restore_file);
+#undef VM_INT
+    lua_setfield(L, -2, "vm");
+    lua_createtable(L, 0, 3); /* free frames, as /proc/zoneinfo's min, low, high */
+    set_int(L, "min", s->watermark[0]);
+    set_int(L, "low", s->watermark[1]);
+    set_int(L, "high", s->watermark[2]);
+    lua_setfield(L, -2, "watermark");
     lua_createtable(L, 0, 6);
 #define IO_INT(f) set_int(L, #f, s->io.f)
     IO_INT(disk_to_cache); IO_INT(cache_to_user); IO_INT(user_to_cache); IO_INT(cache_to_disk);
@@ -684,6 +710,27 @@ static int m_stats(lua_State *L)
     vms_get_stats(rec->m, s);
     push_stats(L, s);
     lua_remove(L, -2);
+    return 1;
+}
+
+static int m_meminfo(lua_State *L)
+{
+    struct vl_machine_rec *rec = vl_check_machine(L, 1);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return luaL_error(L, "vmsim: out of memory");
+    vl_enter(L, rec);
+    int r = vms_meminfo(rec->m, f);
+    vl_leave(L, rec);
+    int closed = fclose(f);
+    if (r < 0 || closed) {
+        free(text);
+        return vl_push_errno(L, r < 0 ? -r : ENOMEM);
+    }
+    lua_pushlstring(L, text ? text : "", size);
+    free(text);
     return 1;
 }
 
@@ -755,6 +802,7 @@ static const struct vl_method machine_methods[] = {
     {"spawn", m_spawn, 0},
     {"sync", m_sync, 0},
     {"stats", m_stats, 0},
+    {"meminfo", m_meminfo, 0},
     {"check", m_check, 0},
     {"phys_read", m_phys_read, VL_HEX_ARG(2)},
     {"on_event", m_on_event, 0},

@@ -474,7 +474,9 @@ static int t_exec_info(lua_State *L)
 
 /* ---- looking inside ---- */
 
-static int t_maps(lua_State *L)
+/* Pushes the text fn wrote for the task (maps, smaps), or nil, message,
+ * errno. */
+static int task_text(lua_State *L, int (*fn)(vms_task *, FILE *))
 {
     struct vl_task_ud *ud = vl_check_task(L, 1);
     char *text = NULL;
@@ -483,7 +485,7 @@ static int t_maps(lua_State *L)
     if (!f)
         return luaL_error(L, "vmsim: out of memory");
     vl_enter(L, ud->rec);
-    int r = vms_maps(ud->t, f);
+    int r = fn(ud->t, f);
     vl_leave(L, ud->rec);
     int closed = fclose(f);
     if (r < 0 || closed) {
@@ -492,6 +494,66 @@ static int t_maps(lua_State *L)
     }
     lua_pushlstring(L, text ? text : "", size);
     free(text);
+    return 1;
+}
+
+static int t_maps(lua_State *L) { return task_text(L, vms_maps); }
+static int t_smaps(lua_State *L) { return task_text(L, vms_smaps); }
+
+#define PAGEMAP_MAX_PAGES (1 << 20) /* one call's entries, 8 MiB of them */
+
+/* t:pagemap(va [, npages]): the entries as a list of integers. */
+static int t_pagemap(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    uint64_t va = vl_check_addr(L, 2);
+    lua_Integer n = luaL_optinteger(L, 3, 1);
+    luaL_argcheck(L, n >= 0 && n <= PAGEMAP_MAX_PAGES, 3, "0 .. 1048576 pages expected");
+    uint64_t *e = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(uint64_t), 0);
+    vl_enter(L, ud->rec);
+    int r = vms_pagemap(ud->t, va, e, (size_t)n);
+    vl_leave(L, ud->rec);
+    if (r < 0)
+        return vl_push_errno(L, -r);
+    lua_createtable(L, r, 0);
+    for (int i = 0; i < r; i++) {
+        lua_pushinteger(L, (lua_Integer)e[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* ---- out of memory ---- */
+
+static int t_set_oom_score_adj(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    lua_Integer adj = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, adj >= INT_MIN && adj <= INT_MAX, 2, "out of range");
+    vl_enter(L, ud->rec);
+    int r = vms_set_oom_score_adj(ud->t, (int)adj);
+    vl_leave(L, ud->rec);
+    return vl_push_result(L, r);
+}
+
+static int t_oom_score_adj(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    int adj = 0;
+    int r = vms_get_oom_score_adj(ud->t, &adj);
+    return vl_push_result(L, r < 0 ? r : adj);
+}
+
+static int t_oom_score(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    return vl_push_result(L, vms_oom_score(ud->t));
+}
+
+static int t_killed(lua_State *L)
+{
+    struct vl_task_ud *ud = vl_check_task(L, 1);
+    lua_pushboolean(L, vms_task_killed(ud->t));
     return 1;
 }
 
@@ -525,6 +587,14 @@ static int t_walk(lua_State *L)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "steps");
+    if (w.swap) { /* the PTE holds a swap entry */
+        lua_createtable(L, 0, 3);
+        set_int(L, "type", w.swap_type);
+        set_int(L, "offset", w.swap_offset);
+        lua_pushboolean(L, w.swap_exclusive);
+        lua_setfield(L, -2, "exclusive");
+        lua_setfield(L, -2, "swap");
+    }
     return 1;
 }
 
@@ -615,6 +685,12 @@ static const struct vl_method task_methods[] = {
     {"cpu", t_cpu, 0},
     {"machine", t_machine, 0},
     {"maps", t_maps, 0},
+    {"smaps", t_smaps, 0},
+    {"pagemap", t_pagemap, A2 | VL_HEX_RES(1)}, /* entries in hex, as their bits read */
+    {"set_oom_score_adj", t_set_oom_score_adj, 0},
+    {"oom_score_adj", t_oom_score_adj, 0},
+    {"oom_score", t_oom_score, 0},
+    {"killed", t_killed, 0},
     {"walk", t_walk, A2},
     {"rusage", t_rusage, 0},
     {"last_fault", t_last_fault, 0},

@@ -248,8 +248,9 @@ static int hex_field(const struct json_key *key)
 #define MAX_SHOWN_FIELDS 8
 
 /* A table, one level deep: {1, 0, 1} or {levels = 4, pa = 0x6000, steps =
- * {...}}, the first fields in key order and "..." for the rest. */
-static void write_table(lua_State *L, int index, FILE *out)
+ * {...}}, the first fields in key order and "..." for the rest; a list's
+ * integers in hex when as_hex (pagemap entries). */
+static void write_table(lua_State *L, int index, int as_hex, FILE *out)
 {
     size_t n, len;
     if (!lua_checkstack(L, 4)) {
@@ -269,7 +270,7 @@ static void write_table(lua_State *L, int index, FILE *out)
         if (lua_type(L, -1) == LUA_TTABLE)
             fputs("{...}", out);
         else
-            vmsim_lua_write_value(L, -1, hex_field(&keys[i]), out);
+            vmsim_lua_write_value(L, -1, hex_field(&keys[i]) || (array && as_hex), out);
         lua_pop(L, 1);
     }
     fputs(n > MAX_SHOWN_FIELDS ? ", ...}" : "}", out);
@@ -297,7 +298,7 @@ void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out)
         lua_string(s, len, out);
         break;
     }
-    case LUA_TTABLE: write_table(L, index, out); break;
+    case LUA_TTABLE: write_table(L, index, as_hex, out); break;
     case LUA_TUSERDATA: {
         struct vl_task_ud *t = luaL_testudata(L, index, VL_TASK);
         if (t) {

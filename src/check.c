@@ -3,8 +3,8 @@
  * Linux's CONFIG_DEBUG_VM and validate_mm() check, and more): the VMA tree's
  * colours and gaps, list order, no overlap; page tables that map only inside
  * VMAs and never more than a VMA allows; each page's mapcount equal to the
- * PTEs that map it; every frame accounted for; every TLB entry a CPU may use
- * agreeing with the page tables.
+ * PTEs that map it; every frame accounted for; every TLB and
+ * paging-structure cache entry a CPU may use agreeing with the page tables.
  */
 #include "internal.h"
 #include "xarray.h"
@@ -391,6 +391,20 @@ static void check_frames(struct checker *ck)
         fail(ck, "%" PRIu64 " of %" PRIu64 " frames accounted for", accounted, pm->nframes);
 }
 
+/* Each set's count of invalid ways, which replacement trusts. */
+static void check_tlb_nfree(struct checker *ck, const struct cpu *c, const struct tlb *tl,
+                            const char *name)
+{
+    for (uint64_t set = 0; tl->ways && set <= tl->set_mask; set++) {
+        uint32_t n = 0;
+        for (unsigned w = 0; w < tl->ways; w++)
+            n += tl->tag[set * tl->ways + w] == TLB_INVALID;
+        if (n != tl->nfree[set])
+            fail(ck, "cpu %u %s: set %" PRIu64 " has %u invalid ways, counted %u", c->id, name,
+                 set, n, tl->nfree[set]);
+    }
+}
+
 static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const char *name)
 {
     struct mm_struct *mm = c->loaded_mm;
@@ -418,6 +432,78 @@ static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const c
         if ((e->perm & TLB_X) && (*pte & _PAGE_NX))
             fail(ck, "cpu %u %s: entry for %" PRIx64 " allows fetches the pte forbids", c->id,
                  name, va);
+    }
+}
+
+/* The mm whose context `pcid` names on CPU c, if the CPU may use the
+ * context's cached entries without flushing them first; else NULL (a dead
+ * context, or one whose mm changed since: it is flushed before it runs). */
+static struct mm_struct *usable_context(vms_machine *m, const struct cpu *c, unsigned pcid)
+{
+    if (!m->cfg.pcid) {
+        struct mm_struct *mm = c->loaded_mm;
+        return mm && c->tlb_gen == mm->tlb_gen ? mm : NULL;
+    }
+    if (pcid == 0 || pcid > TLB_NR_DYN_ASIDS)
+        return NULL;
+    for (struct mm_struct *mm = m->mms; mm; mm = mm->mm_next)
+        if (mm->ctx_id == c->asid[pcid - 1].ctx_id)
+            return c->asid[pcid - 1].tlb_gen == mm->tlb_gen ? mm : NULL;
+    return NULL;
+}
+
+/* One paging-structure cache entry against mm's tables: the entry of `level`
+ * for va is present, points to a live table, the one cached, with the rights
+ * cached (R/W and U/S of the entries above ANDed, XD ORed). */
+static void check_pwc_entry(struct checker *ck, const struct cpu *c, struct mm_struct *mm,
+                            int level, uint64_t va, const struct tlb_entry *e)
+{
+    static const char *const cache[] = {"PDE", "PDPTE", "PML4E"};
+    const char *name = cache[level - PWC_LOWEST];
+    const struct phys_mem *pm = &ck->m->pm;
+    const pte_t *table = table_of(pm, mm->pgd);
+    uint64_t allow = _PAGE_RW | _PAGE_USER, nx = 0;
+    for (int l = pgtable_levels(mm); l >= level; l--) {
+        pte_t pe = table[table_index(va, l)];
+        if (!(pe & _PAGE_PRESENT)) {
+            fail(ck, "cpu %u %s cache: entry for %" PRIx64 " names a table no longer linked",
+                 c->id, name, va);
+            return;
+        }
+        allow &= pe;
+        nx |= pe & _PAGE_NX;
+        table = table_of(pm, pte_pfn(pe));
+    }
+    unsigned rights = (unsigned)(allow & (_PAGE_RW | _PAGE_USER)) | (nx ? PWC_NX : 0);
+    uint64_t pfn = (uint64_t)((const uint8_t *)e->host - pm->ram) >> PAGE_SHIFT;
+    if ((const uint8_t *)table != e->host || !(pm->pages[pfn].flags & PG_table))
+        fail(ck, "cpu %u %s cache: entry for %" PRIx64 " points to another table (0x%" PRIx64 ")",
+             c->id, name, va, pfn << PAGE_SHIFT);
+    else if (e->perm != rights)
+        fail(ck, "cpu %u %s cache: entry for %" PRIx64 " holds rights %#x, the tables %#x", c->id,
+             name, va, e->perm, rights);
+}
+
+/* Every paging-structure cache entry a CPU may use matches the tables: none
+ * points to a freed table or to one since unlinked. */
+static void check_pwc(struct checker *ck, const struct cpu *c)
+{
+    for (int level = PWC_LOWEST; level < PWC_LOWEST + PWC_NLEVELS; level++) {
+        const struct tlb *tl = &c->pwc.level[level - PWC_LOWEST];
+        size_t n = tl->ways ? (tl->set_mask + 1) * tl->ways : 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t tag = tl->tag[i];
+            if (tag == TLB_INVALID)
+                continue;
+            for (size_t j = i - i % tl->ways; j < i; j++)
+                if (tl->tag[j] == tag)
+                    fail(ck, "cpu %u: two paging-structure cache entries for one prefix", c->id);
+            struct mm_struct *mm = usable_context(ck->m, c, (unsigned)(tag & 0xfff));
+            if (mm)
+                check_pwc_entry(ck, c, mm, level, (tag >> 12) << TABLE_SHIFT(level), &tl->e[i]);
+            else if (!ck->m->cfg.pcid && !c->loaded_mm)
+                fail(ck, "cpu %u: paging-structure cache entries with no mm loaded", c->id);
+        }
     }
 }
 
@@ -557,6 +643,15 @@ int vms_check(vms_machine *m, FILE *report)
         check_tlb(&ck, c, &c->dtlb, "dtlb");
         check_tlb(&ck, c, &c->itlb, "itlb");
         check_tlb(&ck, c, &c->stlb, "stlb");
+    }
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        struct cpu *c = &m->cpus[i];
+        check_tlb_nfree(&ck, c, &c->dtlb, "dtlb");
+        check_tlb_nfree(&ck, c, &c->itlb, "itlb");
+        check_tlb_nfree(&ck, c, &c->stlb, "stlb");
+        for (int l = 0; l < PWC_NLEVELS; l++)
+            check_tlb_nfree(&ck, c, &c->pwc.level[l], "paging-structure cache");
+        check_pwc(&ck, c);
     }
     free(ck.mapped);
     free(ck.swap_refs);

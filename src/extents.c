@@ -138,6 +138,14 @@ int ext_reserve_block(struct extent_tree *t, uint64_t blk)
     return ext_set(t, blk, blk + 1, EXT_DELAYED);
 }
 
+int ext_has_delayed(const struct extent_tree *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].status == EXT_DELAYED)
+            return 1;
+    return 0;
+}
+
 uint64_t ext_next_data(const struct extent_tree *t, uint64_t blk)
 {
     size_t i = first_ending_after(t, blk);

@@ -36,6 +36,7 @@ enum ext_status ext_status_of(const struct extent_tree *t, uint64_t blk);
 uint64_t ext_next_data(const struct extent_tree *t, uint64_t blk); /* EXT_NONE: none */
 uint64_t ext_next_hole(const struct extent_tree *t, uint64_t blk);
 uint64_t ext_count_blocks(const struct extent_tree *t);
+int ext_has_delayed(const struct extent_tree *t); /* any block reserved, not on the disk */
 void ext_destroy(struct extent_tree *t);
 /* NULL when the tree keeps its rules, else what is broken. */
 const char *ext_check(const struct extent_tree *t);

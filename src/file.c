@@ -113,7 +113,9 @@ static int host_open_beneath(vms_machine *m, const char *rel, int flags, unsigne
  * refuses openat2). */
 static int host_open_in(vms_machine *m, const char *rel, int flags, unsigned mode, int in_root)
 {
-    flags |= O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    /* O_PATH (a look at a path) takes no other flags but these in openat2. */
+    flags = (flags & O_PATH) ? O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY))
+                             : flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     /* O_DIRECTORY shares a bit with O_TMPFILE: only a whole O_TMPFILE (or
      * O_CREAT) takes a mode, or openat2 refuses it. */
     mode = ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) ? mode & 07777 : 0;
@@ -248,12 +250,28 @@ struct files_struct *files_dup(const struct files_struct *files)
     return copy;
 }
 
+/* ext4's release of an open file (its last descriptor or mapping gone):
+ * a file truncated to 0 since the last such release has the blocks written
+ * to it since allocated now, so that a file rewritten in place is on the
+ * disk once closed (auto_da_alloc, on by default): a write-back of the
+ * whole file, as fsync's but not waited for. */
+static void ext4_release_file(vms_machine *m, struct address_space *as)
+{
+    if (!as || as->kind != MAPPING_FILE || !as->da_alloc_close)
+        return;
+    as->da_alloc_close = 0;
+    if (ext_has_delayed(&as->extents))
+        writeback_range(m, as, 0, UINT64_MAX, m->current ? m->current->cpu : 0);
+}
+
 void fput(vms_machine *m, struct vms_file *f)
 {
     if (--f->refcount > 0)
         return;
-    if (f->mapping)
+    if (f->mapping) {
+        ext4_release_file(m, f->mapping);
         mapping_put(m, f->mapping);
+    }
     free(f);
 }
 
@@ -310,7 +328,7 @@ static int inode_open_for_write(struct address_space *as, int host_fd)
     return as->host_wfd < 0 ? -errno : 0;
 }
 
-static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
+static int open_file(vms_task *t, int host_fd, int flags, int created, struct vms_file **out)
 {
     vms_machine *m = t->m;
     struct stat st;
@@ -342,14 +360,29 @@ static int open_file(vms_task *t, int host_fd, int flags, struct vms_file **out)
             fput(m, f);
             return err;
         }
-        if (flags & O_TRUNC) /* the host emptied the file; so must its cache */
+        if (flags & O_TRUNC) { /* the host emptied the file; so must its cache */
             truncate_mapping(t, as, 0);
+            /* ext4_truncate ran only if the file was there before the open
+             * (open does not truncate a file it creates). */
+            as->da_alloc_close = !created;
+        }
     }
     *out = f;
     return 0;
 }
 
 #define O_SYNC_ONLY 04000000 /* the kernel's __O_SYNC: O_SYNC is it with O_DSYNC */
+
+/* Whether rel names something before an open with O_CREAT makes it: only
+ * "no such file" counts as absent (a path that cannot be looked at for
+ * another reason fails the open itself). */
+static int host_path_exists(vms_machine *m, const char *rel, int flags)
+{
+    int fd = host_open_beneath(m, rel, O_PATH | (flags & O_NOFOLLOW), 0);
+    if (fd >= 0)
+        close(fd);
+    return fd != -ENOENT;
+}
 
 int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
 {
@@ -369,11 +402,12 @@ int vms_open(vms_task *t, const char *path, int flags, unsigned mode)
     const char *rel = beneath_root(m, path);
     if (!rel)
         return -EXDEV;
+    int created = (flags & O_CREAT) && (flags & O_TRUNC) && !host_path_exists(m, rel, flags);
     int host_fd = host_open_beneath(m, rel, flags, mode);
     if (host_fd < 0)
         return host_fd;
     struct vms_file *f = NULL;
-    int err = open_file(t, host_fd, flags, &f);
+    int err = open_file(t, host_fd, flags, created, &f);
     close(host_fd);
     if (err)
         return err;
@@ -565,6 +599,8 @@ int vms_ftruncate(vms_task *t, int fd, int64_t len)
     if (ftruncate(f->mapping->host_wfd, len))
         return -errno;
     truncate_mapping(t, f->mapping, (uint64_t)len);
+    if (len == 0) /* ext4_truncate of a file left empty */
+        f->mapping->da_alloc_close = 1;
     return 0;
 }
 
@@ -663,7 +699,7 @@ int open_exec(vms_task *t, const char *path, int in_machine, struct vms_file **o
     if (!err && (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)))
         err = -EACCES;
     if (!err)
-        err = open_file(t, host_fd, O_RDONLY, out);
+        err = open_file(t, host_fd, O_RDONLY, 0, out);
     close(host_fd);
     return err;
 }

@@ -48,7 +48,7 @@ void pte_table_drop_empty(struct mm_struct *mm, uint64_t va);
  * remains (ceiling UINT64_MAX: the top). Returns the number of tables freed. */
 unsigned free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t floor,
                        uint64_t ceiling, uint64_t *fs, uint64_t *fe);
-int pgtable_levels(const struct mm_struct *mm);
+static inline int pgtable_levels(const struct mm_struct *mm) { return mm->m->cfg.pgtable_levels; }
 /* "PGD", "P4D", "PUD", "PMD" or "PTE": the table at level (1..levels). */
 const char *pgtable_level_name(int level, int levels);
 static inline pte_t *table_of(const struct phys_mem *pm, uint64_t pfn)
@@ -339,6 +339,14 @@ int syscall_enter(struct vms_task *t);
     } while (0)
 /* The CPU a task runs on, with its mm loaded (switching if needed). */
 struct cpu *task_cpu_enter(struct vms_task *t);
+/* The same, without a call when t already runs there (the access path). */
+static inline struct cpu *task_cpu(struct vms_task *t)
+{
+    struct cpu *c = t->cpu_ptr;
+    if (__builtin_expect(!t->oom_killed && c->running_mm == t->mm && c->curr == t, 1))
+        return c;
+    return task_cpu_enter(t);
+}
 
 /* ---- oom_kill.c ---- */
 /* The allocator found no frame and reclaim freed none (Linux's
@@ -382,6 +390,18 @@ int madvise_cold_pte(vms_machine *m, pte_t *pte);
 /* MADV_PAGEOUT of an anonymous page mapped once (Linux's reclaim_pages,
  * references ignored): to swap and freed; 1 if it is no longer mapped. */
 int reclaim_folio(vms_machine *m, uint32_t pfn);
+
+/* A refaulting page was active once: reclaiming it costs as much again. */
+void lru_note_cost_refault(vms_machine *m, int file, uint64_t nr_pages);
+
+/* ---- workingset.c: refault detection ---- */
+/* The clock of evictions and activations moves on by nr_pages. */
+void workingset_age_nonresident(vms_machine *m, uint64_t nr_pages);
+/* Reclaim frees the folio: the shadow to leave in its place (never 0). */
+uint64_t workingset_eviction(vms_machine *m, uint32_t head);
+/* A new folio (not yet on a list) replaces a shadow (0: none): it is made
+ * active if it left recently. */
+void workingset_refault(vms_machine *m, uint32_t head, uint64_t shadow);
 
 /* ---- swapfile.c: the swap area ---- */
 int swap_init(vms_machine *m);  /* 0 or -errno */

@@ -20,6 +20,9 @@ void vms_config_init(struct vms_config *c)
     c->dtlb = (struct vms_tlb_geometry){64, 4};
     c->itlb = (struct vms_tlb_geometry){128, 8};
     c->stlb = (struct vms_tlb_geometry){1536, 12};
+    c->pde_cache = (struct vms_tlb_geometry){32, 4};
+    c->pdpte_cache = (struct vms_tlb_geometry){4, 4};
+    c->pml4e_cache = (struct vms_tlb_geometry){2, 2};
     c->tlb_flush_ceiling = 33;
     c->mmap_min_addr = 4096;
     c->max_map_count = 65530;
@@ -88,6 +91,12 @@ static int check_tlb(char *msg, size_t len, const char *name, struct vms_tlb_geo
     return refuse(msg, len, field, g.entries, allowed);
 }
 
+/* A paging-structure cache: absent (0 entries, ways ignored) or a TLB's shape. */
+static int check_cache(char *msg, size_t len, const char *name, struct vms_tlb_geometry g)
+{
+    return g.entries ? check_tlb(msg, len, name, g) : 0;
+}
+
 static int check_fields(const struct vms_config *c, char *msg, size_t len)
 {
     int err = check_range(msg, len, "phys_bytes", c->phys_bytes, MIN_PHYS_BYTES, MAX_PHYS_BYTES);
@@ -104,6 +113,12 @@ static int check_fields(const struct vms_config *c, char *msg, size_t len)
         err = check_tlb(msg, len, "itlb", c->itlb);
     if (!err)
         err = check_tlb(msg, len, "stlb", c->stlb);
+    if (!err)
+        err = check_cache(msg, len, "pde_cache", c->pde_cache);
+    if (!err)
+        err = check_cache(msg, len, "pdpte_cache", c->pdpte_cache);
+    if (!err)
+        err = check_cache(msg, len, "pml4e_cache", c->pml4e_cache);
     if (!err && !(power_of_two(c->fault_around_bytes) && c->fault_around_bytes >= PAGE_SIZE &&
                   c->fault_around_bytes <= PTRS_PER_TABLE * PAGE_SIZE))
         err = refuse(msg, len, "fault_around_bytes", c->fault_around_bytes,
@@ -274,7 +289,8 @@ static void cpu_stats_diff(const struct vms_cpu_stats *a, const struct vms_cpu_s
 {
 #define D(f) d->f = a->f - b->f
     D(dtlb_hits); D(dtlb_misses); D(itlb_hits); D(itlb_misses); D(stlb_hits); D(stlb_misses);
-    D(page_walks); D(walk_refs); D(flushes_full); D(flushes_single); D(shootdowns);
+    D(page_walks); D(walk_refs); D(pde_cache_hits); D(pdpte_cache_hits); D(pml4e_cache_hits);
+    D(walk_refs_saved); D(flushes_full); D(flushes_single); D(shootdowns);
     D(ipis_sent); D(ipis_received); D(context_switches); D(lazy_skips);
 #undef D
 }
@@ -297,6 +313,9 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
     D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgpgout);
     D(vm.pswpin); D(vm.pswpout); D(vm.allocstall); D(vm.pageoutrun);
     D(vm.unevictable_pgs_mlocked); D(vm.unevictable_pgs_munlocked);
+    D(vm.workingset_refault_anon); D(vm.workingset_refault_file);
+    D(vm.workingset_activate_anon); D(vm.workingset_activate_file);
+    D(vm.workingset_restore_anon); D(vm.workingset_restore_file);
 #undef D
     d.frames_total = after->frames_total;
     memcpy(d.watermark, after->watermark, sizeof(d.watermark));

@@ -10,6 +10,7 @@
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "rbtree.h"
+#include "pwc.h"
 #include "tlb.h"
 
 /* vm_flags: Linux's bit values, so a reader can match them. */
@@ -87,6 +88,8 @@ struct address_space {
                                       for writing (a program run from it would fail) */
     uint64_t host_dev, host_ino;   /* the page-cache key */
     struct extent_tree extents;    /* which blocks hold data, the rest are holes */
+    int da_alloc_close;            /* truncated to 0: the next release of an open file of it
+                                      writes its delayed blocks (ext4's auto_da_alloc) */
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
     struct xarray *swapped;        /* shmem only: page index -> the swap slot holding it */
@@ -215,6 +218,7 @@ struct cpu {
     unsigned pcid;               /* tag of the current context; 0 when PCID is off */
     uint32_t tick;               /* LRU clock for the TLBs */
     struct tlb dtlb, itlb, stlb;
+    struct pwc pwc;              /* paging-structure caches */
     struct { uint64_t ctx_id, tlb_gen; } asid[TLB_NR_DYN_ASIDS];
     unsigned next_asid;
     struct vms_cpu_stats st;
@@ -233,6 +237,8 @@ struct swap_info {
     uint64_t nr_clusters;
     uint64_t next;           /* the next slot to try in the current cluster; 0: none */
     uint64_t inuse;          /* slots in use */
+    uint64_t *shadow;        /* per slot: what reclaim left of the page it freed (a
+                                workingset shadow entry, src/workingset.c), or 0 */
     uint64_t ra_prev_offset; /* swap-in readahead's state (swapin_nr_pages) */
     unsigned ra_hits, ra_last_pages;
 };
@@ -268,6 +274,7 @@ struct vms_machine {
     int kswapd_failures;          /* balance runs in a row that freed nothing */
     int in_reclaim;               /* reclaim runs: no reclaim inside it */
     uint64_t anon_cost, file_cost; /* what reclaiming each type cost lately */
+    uint64_t nonresident_age;     /* evictions and activations so far (workingset.c) */
     struct vms_vmstat vmstat;
     uint64_t nr_swap_used;        /* swap slots in use */
     struct swap_info swap;

@@ -3,8 +3,11 @@
  * CPU's TLBs; an L1 miss looks in the L2 TLB; an L2 miss walks the page
  * tables in simulated RAM (each entry read is a counted memory reference),
  * checks present, RW, US and NX along the way, sets the Accessed and Dirty
- * bits, and fills both TLB levels. A refusal raises a page fault, handled as
- * the kernel would, after which the access is retried.
+ * bits, and fills both TLB levels. The walk starts below the top when a
+ * paging-structure cache (src/pwc.c) holds an upper-level entry for the
+ * address, and fills those caches with the entries it reads. A refusal
+ * raises a page fault, handled as the kernel would, after which the access
+ * is retried.
  *
  * As on x86: a TLB entry that denies an access raises the fault without a new
  * walk (the fault drops the entry), except for a store to a writable page
@@ -26,14 +29,42 @@ static int canonical(const struct mm_struct *mm, uint64_t va)
     return top == 0 || top == (UINT64_MAX >> (bits - 1));
 }
 
-/* The hardware walk. Returns 0 with the leaf PTE, or a page-fault error code. */
+/* Where a walk starts: the top table, or the table the lowest cached
+ * paging-structure entry for va points to, with the rights it carries. */
+static pte_t *walk_start(vms_machine *m, struct cpu *c, struct mm_struct *mm, uint64_t va,
+                         int *level, uint64_t *allow, uint64_t *nx)
+{
+    int levels = pgtable_levels(mm);
+    uint8_t *table;
+    unsigned rights;
+    int hit = pwc_lookup(&c->pwc, va, c->pcid, &table, &rights, ++c->tick);
+    if (!hit) {
+        *level = levels;
+        return table_of(&m->pm, mm->pgd);
+    }
+    *level = hit - 1;
+    *allow = rights & (_PAGE_RW | _PAGE_USER);
+    *nx = (rights & PWC_NX) ? _PAGE_NX : 0;
+    uint64_t *hits[] = {&c->st.pde_cache_hits, &c->st.pdpte_cache_hits, &c->st.pml4e_cache_hits};
+    (*hits[hit - PWC_LOWEST])++;
+    c->st.walk_refs_saved += (uint64_t)(levels - hit + 1);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_PWC_HIT, .cpu = c->id, .a = va,
+                                       .level = hit - 1, .b = (uint64_t)levels,
+                                       .pa = (uint64_t)(table - m->pm.ram),
+                                       .detail = pgtable_level_name(hit - 1, levels)});
+    return (pte_t *)table;
+}
+
+/* The hardware walk, from where the paging-structure caches let it start.
+ * Returns 0 with the leaf PTE, or a page-fault error code. */
 static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uint64_t va,
                         enum access acc, pte_t **leaf)
 {
-    pte_t *table = table_of(&m->pm, mm->pgd);
     uint64_t allow = _PAGE_RW | _PAGE_USER, nx = 0;
+    int level;
+    pte_t *table = walk_start(m, c, mm, va, &level, &allow, &nx);
     c->st.page_walks++;
-    for (int level = pgtable_levels(mm); level >= 1; level--) {
+    for (; level >= 1; level--) {
         unsigned idx = table_index(va, level);
         pte_t *e = &table[idx];
         c->st.walk_refs++;
@@ -51,6 +82,9 @@ static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uin
         if (!(*e & _PAGE_ACCESSED))
             *e |= _PAGE_ACCESSED;
         table = table_of(&m->pm, pte_pfn(*e));
+        if (pwc_present(&c->pwc, level))
+            pwc_fill(&c->pwc, level, va, c->pcid, (uint8_t *)table,
+                     (unsigned)(allow & (_PAGE_RW | _PAGE_USER)) | (nx ? PWC_NX : 0), c->tick);
     }
     pte_t *pte = &table[table_index(va, 1)];
     if (!(allow & _PAGE_USER) || (acc == ACC_WRITE && !(allow & _PAGE_RW)) ||
@@ -118,7 +152,7 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
         *sig = raise_gp(t);
         return NULL;
     }
-    struct cpu *c = task_cpu_enter(t);
+    struct cpu *c = task_cpu(t);
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
     uint64_t *hits = acc == ACC_FETCH ? &c->st.itlb_hits : &c->st.dtlb_hits;
     uint64_t *misses = acc == ACC_FETCH ? &c->st.itlb_misses : &c->st.dtlb_misses;
@@ -173,16 +207,24 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
     return NULL;
 }
 
-/* The fast path: an L1 hit with the rights needed, on the CPU that runs t's mm. */
+/* The fast path: an L1 hit with the rights needed, on the CPU that runs t's
+ * mm. Written for the compiler: an L1 TLB has at least one way, so the set
+ * is searched without a test for an empty one, and an entry found always
+ * has its frame. */
 static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc)
 {
     struct cpu *c = t->cpu_ptr;
     if (unlikely(c->running_mm != t->mm))
         return NULL;
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
-    uint64_t vpn = va >> PAGE_SHIFT;
-    struct tlb_entry *e = tlb_lookup(l1, vpn, tlb_key(vpn, c->pcid));
-    if (unlikely(!e || (e->perm & need_of[acc]) != need_of[acc]))
+    uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
+    size_t i = (vpn & l1->set_mask) * l1->ways, end = i + l1->ways;
+    const uint64_t *tag = l1->tag;
+    while (tag[i] != key)
+        if (++i == end)
+            return NULL;
+    struct tlb_entry *e = &l1->e[i];
+    if (unlikely((e->perm & need_of[acc]) != need_of[acc]))
         return NULL;
     e->lru = ++c->tick;
     if (acc == ACC_FETCH)
@@ -264,6 +306,19 @@ uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len)
     return done;
 }
 
+/* A copy of what programs load and store: fixed sizes the compiler inlines
+ * for the common words, memcpy for the rest. */
+static inline void copy_small(void *dst, const void *src, size_t len)
+{
+    switch (len) {
+    case 8: memcpy(dst, src, 8); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 1: memcpy(dst, src, 1); break;
+    default: memcpy(dst, src, len); break;
+    }
+}
+
 /* An access that raised sig has returned to the program: if the OOM
  * killer killed the task's own process on the way, its memory goes now. */
 static int access_failed(struct vms_task *t, int sig)
@@ -312,10 +367,11 @@ static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64
     uint8_t *page = translate(t, va, acc, &sig);
     if (!page)
         return access_failed(t, sig);
+    page += va & (PAGE_SIZE - 1);
     if (acc == ACC_READ)
-        memcpy(buf, page + (va & (PAGE_SIZE - 1)), len);
+        copy_small(buf, page, len);
     else
-        memcpy(page + (va & (PAGE_SIZE - 1)), buf, len);
+        copy_small(page, buf, len);
     return 0;
 }
 
@@ -325,10 +381,7 @@ int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
     if (likely(off + len <= PAGE_SIZE)) {
         uint8_t *page = tlb_fast(t, va, ACC_READ);
         if (likely(page)) {
-            if (len == 8) /* the common word: a fixed-size copy the compiler inlines */
-                memcpy(dst, page + off, 8);
-            else
-                memcpy(dst, page + off, len);
+            copy_small(dst, page + off, len);
             return 0;
         }
         return access_page_slow(t, va, dst, len, ACC_READ);
@@ -342,10 +395,7 @@ int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
     if (likely(off + len <= PAGE_SIZE)) {
         uint8_t *page = tlb_fast(t, va, ACC_WRITE);
         if (likely(page)) {
-            if (len == 8)
-                memcpy(page + off, src, 8);
-            else
-                memcpy(page + off, src, len);
+            copy_small(page + off, src, len);
             return 0;
         }
         return access_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);

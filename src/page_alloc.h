@@ -37,6 +37,7 @@ enum page_flag {
     PG_unevictable = 1u << 18,   /* on the unevictable list */
     PG_mlocked = 1u << 19,       /* mapped by a VM_LOCKED VMA */
     PG_swapcache = 1u << 20,     /* an anonymous or shmem page with a swap slot (index) */
+    PG_workingset = 1u << 21,    /* was active once (deactivated or refaulted): src/workingset.c */
 };
 
 /* The LRU lists of the one node, in Linux's order (enum lru_list). */

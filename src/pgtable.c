@@ -11,8 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-int pgtable_levels(const struct mm_struct *mm) { return mm->m->cfg.pgtable_levels; }
-
 const char *pgtable_level_name(int level, int levels)
 {
     static const char *const names[] = {"", "PTE", "PMD", "PUD", "P4D", "PGD"};

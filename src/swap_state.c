@@ -79,7 +79,9 @@ static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp
     m->swap.map[off] |= SWAP_HAS_CACHE;
     add_to_swap_cache(m, pfn, off);
     put_page(&m->pm, pfn); /* the cache's reference is the only one */
-    lru_add(&m->pm, pfn);  /* swap-backed: the anon lists */
+    workingset_refault(m, pfn, m->swap.shadow[off]); /* recently out: back active */
+    m->swap.shadow[off] = 0;
+    lru_add(&m->pm, pfn); /* swap-backed: the anon lists */
     return pfn;
 }
 

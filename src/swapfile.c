@@ -7,8 +7,10 @@
  * than SwapTotal. Each slot has a count (swap_map): the swap entries that
  * name it (in PTEs), plus SWAP_HAS_CACHE while the swap cache holds a page
  * for it (src/swap_state.c). Slots are handed out in clusters of 512, as
- * Linux's allocator does: consecutive slots of the current cluster, then
- * the next free cluster, then the first cluster with room.
+ * Linux 6.18's allocator does on a disk without discard: consecutive slots
+ * of the current cluster, then the first cluster in use with room (the
+ * nonfull list, where swapon puts the header's cluster: the first page
+ * swapped goes to slot 1, host-measured), then the first free cluster.
  * Simplifications: one swap area (type 0), no priorities, no discard, no
  * per-CPU clusters (one current cluster), no swapoff.
  */
@@ -57,7 +59,8 @@ int swap_init(vms_machine *m)
     si->map = calloc(si->max, sizeof(*si->map));
     si->cache = calloc(si->max, sizeof(*si->cache));
     si->cluster_used = calloc(si->nr_clusters, sizeof(*si->cluster_used));
-    if (!si->map || !si->cache || !si->cluster_used)
+    si->shadow = calloc(si->max, sizeof(*si->shadow));
+    if (!si->map || !si->cache || !si->cluster_used || !si->shadow)
         return -ENOMEM;
     si->map[0] = SWAP_MAP_BAD; /* the header is never handed out */
     si->cluster_used[0] = 1;
@@ -76,6 +79,7 @@ void swap_exit(vms_machine *m)
     free(si->map);
     free(si->cache);
     free(si->cluster_used);
+    free(si->shadow);
     memset(si, 0, sizeof(*si));
     si->fd = -1;
 }
@@ -117,11 +121,11 @@ uint64_t get_swap_page(vms_machine *m)
     if (!si->max || si->inuse == si->max - 1)
         return 0;
     uint64_t off = si->next ? scan_cluster(si, si->next / SWAPFILE_CLUSTER, si->next) : 0;
-    for (uint64_t c = 0; !off && c < si->nr_clusters; c++) /* a free cluster first */
-        if (!si->cluster_used[c])
+    for (uint64_t c = 0; !off && c < si->nr_clusters; c++) /* nonfull clusters first */
+        if (si->cluster_used[c] && cluster_has_room(si, c))
             off = scan_cluster(si, c, c * SWAPFILE_CLUSTER);
     for (uint64_t c = 0; !off && c < si->nr_clusters; c++)
-        if (cluster_has_room(si, c))
+        if (!si->cluster_used[c])
             off = scan_cluster(si, c, c * SWAPFILE_CLUSTER);
     if (!off)
         return 0;
@@ -137,6 +141,7 @@ static void swap_slot_free(vms_machine *m, uint64_t off)
 {
     struct swap_info *si = &m->swap;
     si->cluster_used[off / SWAPFILE_CLUSTER]--;
+    si->shadow[off] = 0; /* nothing will read this page back */
     si->inuse--;
     m->nr_swap_used = si->inuse;
 }

@@ -13,6 +13,9 @@
  * and stays in its cpumask, but ordinary shootdowns skip it; one that frees
  * page tables reaches it too, and it then leaves the mm. When a task of the
  * same mm runs there again, a TLB that missed flushes (tlb_gen) is flushed.
+ * The paging-structure caches (src/pwc.c) are flushed with the TLBs: a
+ * context flush drops the context's entries, INVLPG all of the current
+ * PCID's, a page fault those of the faulting address.
  * Simplifications: IPIs are delivered at once (no queueing); no global pages;
  * a CPU leaves an mm's cpumask when it switches to another mm (Linux 6.13+
  * trims the mask later, on the next shootdown).
@@ -24,8 +27,7 @@
 
 int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
 {
-    t->e = NULL;
-    t->tag = NULL;
+    *t = (struct tlb){0};
     if (ways == 0 || entries == 0 || entries % ways)
         return -EINVAL;
     unsigned sets = entries / ways;
@@ -33,7 +35,8 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
         return -EINVAL;
     t->e = calloc(entries, sizeof(*t->e));
     t->tag = malloc(sizeof(*t->tag) * entries);
-    if (!t->e || !t->tag) {
+    t->nfree = malloc(sizeof(*t->nfree) * sets);
+    if (!t->e || !t->tag || !t->nfree) {
         tlb_destroy(t);
         return -ENOMEM;
     }
@@ -47,28 +50,40 @@ void tlb_destroy(struct tlb *t)
 {
     free(t->e);
     free(t->tag);
-    t->e = NULL;
-    t->tag = NULL;
+    free(t->nfree);
+    *t = (struct tlb){0};
 }
 
-/* The way to fill in a set: an invalid one, else the least recently used. */
-static size_t tlb_victim(const struct tlb *t, size_t base)
+/* The way to fill in set `set`: the first invalid one, else the least
+ * recently used (stamps compared as differences, so that the clock may
+ * wrap). A full set, the usual case, is scanned without reading its tags
+ * and without data-dependent branches: every TLB miss fills two levels. */
+static size_t tlb_victim(const struct tlb *t, uint64_t set)
 {
-    const uint64_t *tag = t->tag + base;
-    for (unsigned w = 0; w < t->ways; w++)
-        if (tag[w] == TLB_INVALID)
-            return base + w;
+    size_t base = set * t->ways;
+    if (t->nfree[set]) {
+        const uint64_t *tag = t->tag + base;
+        unsigned w = 0;
+        while (tag[w] != TLB_INVALID)
+            w++;
+        return base + w;
+    }
     const struct tlb_entry *e = t->e + base;
+    uint32_t ref = e[0].lru;
+    int32_t best = 0;
     unsigned victim = 0;
-    for (unsigned w = 1; w < t->ways; w++)
-        if ((int32_t)(e[w].lru - e[victim].lru) < 0)
-            victim = w;
+    for (unsigned w = 1; w < t->ways; w++) {
+        int32_t age = (int32_t)(e[w].lru - ref);
+        victim = age < best ? w : victim;
+        best = age < best ? age : best;
+    }
     return base + victim;
 }
 
-static struct tlb_entry *tlb_fill(struct tlb *t, size_t i, uint64_t key, uint8_t *host,
-                                  unsigned perm, uint32_t tick)
+static struct tlb_entry *tlb_fill(struct tlb *t, uint64_t set, size_t i, uint64_t key,
+                                  uint8_t *host, unsigned perm, uint32_t tick)
 {
+    t->nfree[set] -= t->tag[i] == TLB_INVALID;
     t->tag[i] = key;
     t->e[i] = (struct tlb_entry){.host = host, .lru = tick, .perm = perm};
     return &t->e[i];
@@ -77,8 +92,8 @@ static struct tlb_entry *tlb_fill(struct tlb *t, size_t i, uint64_t key, uint8_t
 struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
                                  unsigned perm, uint32_t tick)
 {
-    size_t i = tlb_victim(t, (vpn & t->set_mask) * t->ways);
-    return tlb_fill(t, i, key, host, perm, tick);
+    uint64_t set = vpn & t->set_mask;
+    return tlb_fill(t, set, tlb_victim(t, set), key, host, perm, tick);
 }
 
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
@@ -88,7 +103,7 @@ struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t 
     struct tlb_entry *old = tlb_lookup(t, vpn, key);
     if (!old)
         return tlb_insert_new(t, vpn, key, host, perm, tick);
-    return tlb_fill(t, (size_t)(old - t->e), key, host, perm, tick);
+    return tlb_fill(t, vpn & t->set_mask, (size_t)(old - t->e), key, host, perm, tick);
 }
 
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
@@ -97,15 +112,19 @@ int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
     if (!e)
         return 0;
     *tlb_tag_of(t, e) = TLB_INVALID;
+    t->nfree[vpn & t->set_mask]++;
     return 1;
 }
 
 void tlb_invalidate_pcid(struct tlb *t, unsigned pcid)
 {
-    size_t n = (t->set_mask + 1) * t->ways;
-    for (size_t i = 0; i < n; i++)
-        if (t->tag[i] != TLB_INVALID && (t->tag[i] & 0xfff) == pcid)
-            t->tag[i] = TLB_INVALID;
+    size_t i = 0;
+    for (uint64_t set = 0; t->ways && set <= t->set_mask; set++)
+        for (unsigned w = 0; w < t->ways; w++, i++)
+            if (t->tag[i] != TLB_INVALID && (t->tag[i] & 0xfff) == pcid) {
+                t->tag[i] = TLB_INVALID;
+                t->nfree[set]++;
+            }
 }
 
 void tlb_invalidate_all(struct tlb *t)
@@ -113,6 +132,8 @@ void tlb_invalidate_all(struct tlb *t)
     size_t n = (t->set_mask + 1) * t->ways;
     for (size_t i = 0; i < n; i++)
         t->tag[i] = TLB_INVALID;
+    for (uint64_t set = 0; t->ways && set <= t->set_mask; set++)
+        t->nfree[set] = t->ways;
 }
 
 /* ---- per-CPU operations ---- */
@@ -125,6 +146,8 @@ int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg)
         err = tlb_init(&c->itlb, cfg->itlb.entries, cfg->itlb.ways);
     if (!err)
         err = tlb_init(&c->stlb, cfg->stlb.entries, cfg->stlb.ways);
+    if (!err)
+        err = pwc_init(&c->pwc, cfg);
     if (err)
         cpu_destroy(c);
     return err;
@@ -135,6 +158,7 @@ void cpu_destroy(struct cpu *c)
     tlb_destroy(&c->dtlb);
     tlb_destroy(&c->itlb);
     tlb_destroy(&c->stlb);
+    pwc_destroy(&c->pwc);
 }
 
 static void cpu_flush_context(struct cpu *c, unsigned pcid)
@@ -142,10 +166,11 @@ static void cpu_flush_context(struct cpu *c, unsigned pcid)
     tlb_invalidate_pcid(&c->dtlb, pcid);
     tlb_invalidate_pcid(&c->itlb, pcid);
     tlb_invalidate_pcid(&c->stlb, pcid);
+    pwc_invalidate_pcid(&c->pwc, pcid);
     c->st.flushes_full++;
 }
 
-static void cpu_flush_page(struct cpu *c, uint64_t va)
+static void cpu_flush_tlb_page(struct cpu *c, uint64_t va)
 {
     uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
     tlb_invalidate(&c->dtlb, vpn, key);
@@ -154,10 +179,12 @@ static void cpu_flush_page(struct cpu *c, uint64_t va)
 }
 
 /* What the hardware does to the faulting address on a page fault: it drops
- * any TLB entry for it, so the handler's fix is seen without a flush. */
+ * any TLB entry for it and the paging-structure cache entries that would
+ * translate it, so the handler's fix is seen without a flush. */
 void cpu_fault_invalidate(struct cpu *c, uint64_t va)
 {
-    cpu_flush_page(c, va);
+    cpu_flush_tlb_page(c, va);
+    pwc_invalidate_va(&c->pwc, va, c->pcid);
 }
 
 static int asid_slot_of(const struct cpu *c, uint64_t ctx_id)
@@ -234,7 +261,11 @@ void cpu_idle(struct cpu *c)
     c->curr = NULL;
 }
 
-/* Flush [start, end) of mm on one CPU that runs it. */
+/* Flush [start, end) of mm on one CPU that runs it: INVLPG page by page,
+ * each of which also drops (SDM 4.10.4.1) every paging-structure cache entry
+ * of the current PCID, whatever its address. Linux relies on that: after
+ * freeing page tables it flushes only the first page each freed table
+ * covered (pte_free_tlb), or the whole context. */
 static void flush_on_cpu(vms_machine *m, struct cpu *c, struct mm_struct *mm,
                          uint64_t start, uint64_t end, int full)
 {
@@ -242,7 +273,8 @@ static void flush_on_cpu(vms_machine *m, struct cpu *c, struct mm_struct *mm,
         cpu_flush_context(c, c->pcid);
     } else {
         for (uint64_t va = start; va < end; va += PAGE_SIZE)
-            cpu_flush_page(c, va);
+            cpu_flush_tlb_page(c, va);
+        pwc_invalidate_pcid(&c->pwc, c->pcid); /* what each INVLPG does: once is enough */
         c->st.flushes_single += (end - start) >> PAGE_SHIFT;
     }
     *ctx_tlb_gen(c) = mm->tlb_gen;

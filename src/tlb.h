@@ -26,6 +26,7 @@ struct tlb_entry {
 struct tlb {
     uint64_t *tag;       /* (vpn << 12) | pcid, or TLB_INVALID; nsets * ways, set-major */
     struct tlb_entry *e; /* the entries, indexed as tag */
+    uint32_t *nfree;     /* per set: its invalid ways (0: full, replace the LRU) */
     uint64_t set_mask;
     unsigned ways;
 };

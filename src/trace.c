@@ -66,6 +66,7 @@ static const char *const kind_names[] = {
     [VMS_EV_FORK] = "fork",
     [VMS_EV_FRAME_FREE] = "frame-free",
     [VMS_EV_OOM_KILL] = "oom-kill",
+    [VMS_EV_PWC_HIT] = "pwc-hit",
 };
 
 #define NR_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
@@ -150,6 +151,16 @@ static void say_walk_step(struct out *o, const struct vms_event *ev)
         put(o, "-> frame 0x%08" PRIx64, next);
     else
         put(o, "-> %s 0x%08" PRIx64, level_name(ev, ev->level - 1), next);
+}
+
+/* The cache that held the entry above the first table read. */
+static void say_pwc_hit(struct out *o, const struct vms_event *ev)
+{
+    static const char *const cache[] = {"", "PDE", "PDPTE", "PML4E"};
+    line_start(o, "pwc", ev, 1);
+    put(o, "%s cache hit: the walk starts at %s 0x%08" PRIx64,
+        ev->level >= 1 && ev->level <= 3 ? cache[ev->level] : "?", level_name(ev, ev->level),
+        ev->pa);
 }
 
 static void say_pgtable(struct out *o, const struct vms_event *ev, int alloc)
@@ -317,6 +328,7 @@ int vms_event_format(const struct vms_event *ev, char *buf, size_t len)
     switch (ev->kind) {
     case VMS_EV_TLB_MISS: say_tlb_miss(&o, ev); break;
     case VMS_EV_WALK_STEP: say_walk_step(&o, ev); break;
+    case VMS_EV_PWC_HIT: say_pwc_hit(&o, ev); break;
     case VMS_EV_PGTABLE_ALLOC: say_pgtable(&o, ev, 1); break;
     case VMS_EV_PGTABLE_FREE: say_pgtable(&o, ev, 0); break;
     case VMS_EV_FAULT: say_fault(&o, ev); break;
@@ -355,6 +367,7 @@ static const unsigned kind_fields[] = {
     [VMS_EV_FORK] = F_CPU | F_A | F_B,
     [VMS_EV_FRAME_FREE] = F_PA | F_DETAIL | F_LEVEL,
     [VMS_EV_OOM_KILL] = F_CPU | F_A | F_B | F_LEVEL | F_DETAIL,
+    [VMS_EV_PWC_HIT] = F_CPU | F_A | F_LEVEL | F_PA | F_DETAIL | F_B,
 };
 
 static unsigned fields_of(enum vms_event_kind k)

@@ -28,9 +28,13 @@
  * Simplifications: no per-CPU LRU batches (a folio is on its list at
  * once); kswapd runs inside the allocation that woke it; a dirty file folio
  * is written synchronously and freed in the same pass (Linux starts the
- * write, rotates the folio to the tail and frees it on a later pass); a
- * folio someone holds a reference to (a copy in progress) is passed over
- * before it is unmapped; no workingset refault detection; the proportional
+ * write, rotates the folio to the tail and frees it on a later pass), and
+ * so is an anonymous one written to swap (on the host a fast disk ends the
+ * write before the folio goes back to the list: it stays, clean in the swap
+ * cache, until the next pass reaches it; only MADV_PAGEOUT keeps it here);
+ * a folio someone holds a reference to (a copy in progress) is passed over
+ * before it is unmapped; workingset refault detection for anonymous pages
+ * only (src/workingset.c; a file page leaves no shadow); the proportional
  * scan adjustment once the target is met is a plain stop; a page locked by
  * two VMAs is unlocked by the first unmap (no mlock_count; reclaim culls it
  * again through the reverse map).
@@ -91,10 +95,15 @@ static int watermark_ok(const vms_machine *m, unsigned order, uint64_t mark)
 
 /* ---- references ---- */
 
+#define REFERENCED_VMAS 16 /* distinct mappings told apart; more count each */
+
 struct referenced {
-    int ptes;          /* PTEs found young (their bit now cleared) */
+    int ptes;          /* mappings (VMAs) with a young PTE of the folio (the bits
+                          now cleared): Linux's referenced count, one per VMA
+                          however many of a large folio's PTEs it has young */
     uint64_t vm_flags; /* the flags of every VMA that maps it, or-ed */
     int mapped;        /* PTEs found */
+    const struct vm_area_struct *young[REFERENCED_VMAS];
 };
 
 static int referenced_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
@@ -103,10 +112,15 @@ static int referenced_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, v
     struct referenced *r = arg;
     r->mapped++;
     r->vm_flags |= vma->vm_flags;
-    if (*pte & _PAGE_ACCESSED) {
-        *pte &= ~_PAGE_ACCESSED;
-        r->ptes++;
-    }
+    if (!(*pte & _PAGE_ACCESSED))
+        return 0;
+    *pte &= ~_PAGE_ACCESSED;
+    for (int i = 0; i < r->ptes && i < REFERENCED_VMAS; i++)
+        if (r->young[i] == vma)
+            return 0; /* this mapping already counted */
+    if (r->ptes < REFERENCED_VMAS)
+        r->young[r->ptes] = vma;
+    r->ptes++;
     return 0;
 }
 
@@ -229,6 +243,7 @@ void folio_mark_accessed(vms_machine *m, uint32_t pfn)
     p->flags = (p->flags | PG_active) & ~PG_referenced;
     lru_add(&m->pm, head);
     m->vmstat.pgactivate += folio_nr_pages(&m->pm, head);
+    workingset_age_nonresident(m, folio_nr_pages(&m->pm, head)); /* workingset_activation */
 }
 
 /* Linux's folio_deactivate: an active folio moves to its inactive list
@@ -294,6 +309,11 @@ static void lru_note_cost(vms_machine *m, int file, uint64_t nr_io, uint64_t nr_
         m->file_cost /= 2;
         m->anon_cost /= 2;
     }
+}
+
+void lru_note_cost_refault(vms_machine *m, int file, uint64_t nr_pages)
+{
+    lru_note_cost(m, file, nr_pages, 0);
 }
 
 static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
@@ -389,10 +409,11 @@ static void shrink_active_list(vms_machine *m, struct scan_control *sc, enum lru
         /* Executable file memory in use stays active: code is precious. */
         if (r.ptes && (r.vm_flags & VM_EXEC) && is_file_lru(l)) {
             rotated += folio_nr_pages(&m->pm, head);
+            workingset_age_nonresident(m, folio_nr_pages(&m->pm, head));
             putback(m, head);
             continue;
         }
-        p->flags &= ~PG_active;
+        p->flags = (p->flags & ~PG_active) | PG_workingset;
         deactivated += folio_nr_pages(&m->pm, head);
         putback(m, head);
     }
@@ -454,7 +475,9 @@ static int remove_mapping(vms_machine *m, uint32_t head)
         return remove_clean_cache_page(m, head);
     if (p->refcount != 1 || p->mapcount || (p->flags & PG_dirty))
         return 0;
+    uint64_t off = p->swap_off, shadow = workingset_eviction(m, head);
     delete_from_swap_cache(m, head);
+    m->swap.shadow[off] = shadow;
     put_page(&m->pm, head);
     return 1;
 }
@@ -526,6 +549,7 @@ static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, en
         case FATE_ACTIVATE:
             p->flags |= PG_active;
             m->vmstat.pgactivate += nr;
+            workingset_age_nonresident(m, nr); /* move_folios_to_lru */
             break;
         case FATE_MLOCK:
             p->flags = (p->flags & ~(PG_active | PG_referenced)) | PG_mlocked | PG_unevictable;
@@ -681,16 +705,24 @@ int reclaim_folio(vms_machine *m, uint32_t pfn)
         return 0;
     lru_del(&m->pm, head);
     p->flags &= ~PG_referenced;
-    enum folio_fate fate = FATE_KEEP;
     if (((p->flags & PG_swapcache) || add_to_swap(m, head)) && try_to_unmap(m, head)) {
-        fate = FATE_FREED;
-        if (folio_dirty(m, head) && pageout(m, head))
-            fate = FATE_KEEP;
-        if (fate == FATE_FREED && !remove_mapping(m, head))
-            fate = FATE_KEEP;
+        if (folio_dirty(m, head)) {
+            if (pageout(m, head)) {
+                putback(m, head);
+                return 1;
+            }
+            /* Linux's write to swap is asynchronous: the folio, under
+             * writeback when reclaim_folio_list looks, is kept, clean in the
+             * swap cache, and rotated to the inactive tail when the write
+             * ends, for the next reclaim to free (host-measured: a touch
+             * after MADV_PAGEOUT is a minor fault, mincore says resident). */
+            p->flags &= ~PG_active;
+            lru_add_tail(&m->pm, head);
+            return 1;
+        }
+        if (remove_mapping(m, head))
+            return 1;
     }
-    if (fate == FATE_FREED)
-        return 1;
     putback(m, head);
     return !m->pm.pages[head].mapcount;
 }

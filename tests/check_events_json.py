@@ -11,7 +11,8 @@ import sys
 
 FIELDS = ["v", "type", "kind", "cpu", "level", "index", "a", "b", "pa", "entry", "detail"]
 KINDS = {"tlb-miss", "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
-         "frame-free", "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "unknown"}
+         "frame-free", "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "oom-kill", "pwc-hit",
+         "unknown"}
 HEX = re.compile(r"^0x[0-9a-f]+$")
 
 

@@ -794,6 +794,72 @@ static void test_pwrite_at_the_largest_file_size_is_efbig_and_short_below_it(voi
     tu_assert_clean(e->m);
 }
 
+/* ext4's auto_da_alloc: a file left empty by a truncate has the blocks
+ * written to it since allocated when an open file of it is released, so a
+ * shared mapping's dirty page is written back (clean, write-protected: the
+ * next store takes a write-notify fault). Host-measured with one page
+ * written by pwrite, stored to through a shared mapping, then a second
+ * descriptor opened and closed: a fault for O_TRUNC of an existing file and
+ * for ftruncate to 0; none for O_CREAT|O_TRUNC of a new file (open does
+ * not truncate what it creates), for ftruncate to 0x100, nor for a release
+ * the mapping holds off (its descriptor closed, the mapping still there:
+ * host-measured too). */
+static void check_release_writes_back(struct env *e, const char *name, int flags, int64_t cut,
+                                      char want)
+{
+    vms_addr buf = user_buffer(e, PG);
+    store_text(e, buf, "data");
+    int fd = open_ok(e, name, flags);
+    if (cut >= 0)
+        assert_int_equal(vms_ftruncate(e->t, fd, cut), 0);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, PG, 0), (int64_t)PG);
+    int64_t map = vms_mmap(e->t, 0, PG, RW, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)map, 1), '1');
+    int other = open_ok(e, name, O_RDONLY);
+    assert_int_equal(vms_close(e->t, other), 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)map, 1), want);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)map, PG), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
+static void test_release_of_a_file_truncated_to_zero_writes_it_back(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "old", 5000);
+    check_release_writes_back(e, "old", O_RDWR | O_TRUNC, -1, '1');
+    make_file(e, "cut", 5000);
+    check_release_writes_back(e, "cut", O_RDWR, 0, '1');
+    check_release_writes_back(e, "new", O_RDWR | O_CREAT | O_TRUNC, -1, '0');
+    make_file(e, "short", 5000);
+    check_release_writes_back(e, "short", O_RDWR, 0x100, '0');
+    /* Once released, the file is written back no more at a release. */
+    check_release_writes_back(e, "old", O_RDWR, -1, '0');
+}
+
+/* A mapping holds the open file: closing its descriptor releases nothing,
+ * the munmap does. */
+static void test_release_waits_for_the_mapping(void **state)
+{
+    struct env *e = *state;
+    make_file(e, "f", 5000);
+    vms_addr buf = user_buffer(e, PG);
+    store_text(e, buf, "data");
+    int fd = open_ok(e, "f", O_RDWR | O_TRUNC);
+    assert_int_equal(vms_pwrite(e->t, fd, buf, PG, 0), (int64_t)PG);
+    int64_t map = vms_mmap(e->t, 0, 2 * PG, RW, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    int64_t other = vms_mmap(e->t, 0, PG, RW, MAP_SHARED, fd, 0);
+    assert_true(other > 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)map, 1), '1');
+    assert_int_equal(vms_close(e->t, fd), 0);
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)map, 1), '0');
+    assert_int_equal(vms_munmap(e->t, (vms_addr)other, PG), 0); /* the same open file: held */
+    assert_int_equal(tu_fault_cost(e->t, (vms_addr)map, 1), '0');
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
 static void test_fsync_of_a_read_only_fd_and_of_a_directory_succeeds(void **state)
 {
     struct env *e = *state;
@@ -1890,6 +1956,8 @@ static int run_file_tests(const char *name)
         cmocka_unit_test(test_largest_file_is_ext4s_by_default),
         T(test_ftruncate_beyond_the_largest_file_size_is_efbig),
         T(test_pwrite_at_the_largest_file_size_is_efbig_and_short_below_it),
+        T(test_release_of_a_file_truncated_to_zero_writes_it_back),
+        T(test_release_waits_for_the_mapping),
         T(test_fsync_of_a_read_only_fd_and_of_a_directory_succeeds),
         T(test_fstat_reports_size_machine_inode_and_device),
         T(test_open_errors_are_the_hosts),

@@ -937,6 +937,10 @@ static struct run *run_create_with(uint64_t seed, int levels, int pcid, unsigned
     c.pgtable_levels = levels;
     c.pcid = pcid;
     c.ncpus = ncpus;
+    /* Paging-structure caches on; tiny ones (replaced all the time) for odd seeds. */
+    c.pde_cache = (seed & 1) ? (struct vms_tlb_geometry){4, 2} : (struct vms_tlb_geometry){32, 4};
+    c.pdpte_cache = (seed & 1) ? (struct vms_tlb_geometry){2, 2} : (struct vms_tlb_geometry){4, 4};
+    c.pml4e_cache = (seed & 1) ? (struct vms_tlb_geometry){1, 1} : (struct vms_tlb_geometry){2, 2};
     r->m = vms_machine_create(&c);
     assert_non_null(r->m);
     r->frames_before = frames_used(r->m);

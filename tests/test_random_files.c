@@ -576,6 +576,7 @@ static void start_machine(struct run *r, int threads, uint64_t ram, uint64_t swa
     c.root = r->root;
     c.swap_bytes = swap;
     c.min_free_kbytes = swap ? 32 : UINT64_MAX; /* a small RAM keeps a small reserve */
+    tu_pwc(&c, 0);
     r->m = tu_machine_with(&c);
     r->task[0] = tu_spawn(r->m);
     r->ntasks = threads;

@@ -1621,6 +1621,7 @@ static void start_run(struct run *r, uint64_t seed, int pcid, int levels)
     c.pgtable_levels = levels;
     c.trace = count_frames;
     c.trace_arg = r;
+    tu_pwc(&c, (int)(seed & 1));
     r->m = tu_machine_with(&c);
     r->reported_frames = 0;
     r->first_frames = tu_frames_used(r->m) - tu_pgtable_frames(r->m);

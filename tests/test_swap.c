@@ -70,6 +70,33 @@ static void assert_pages(vms_task *t, vms_addr a, unsigned n)
 
 static struct vms_stats *stats(struct tu_env *e) { return tu_stats(e->m); }
 
+/* After MADV_PAGEOUT the written pages stay in the swap cache (the host's
+ * write is asynchronous: a touch then is a minor fault). Memory pressure
+ * frees them: other memory is written until none of [a, a + n pages) is
+ * resident any more (well before 18 MiB on the 16 MiB machine), then
+ * unmapped. */
+static int resident_pages(vms_task *t, vms_addr a, unsigned n)
+{
+    unsigned char vec[64];
+    assert_true(n <= sizeof(vec));
+    assert_int_equal(vms_mincore(t, a, n * PG, vec), 0);
+    int r = 0;
+    for (unsigned i = 0; i < n; i++)
+        r += vec[i];
+    return r;
+}
+
+static void squeeze(struct tu_env *e, vms_addr a, unsigned n)
+{
+    vms_addr f = tu_anon(e->t, 18 * MIB, RW);
+    uint64_t off = 0;
+    for (; off < 18 * MIB && resident_pages(e->t, a, n); off += 64 * PG)
+        for (unsigned i = 0; i < 64; i++)
+            tu_store_byte(e->t, f + off + i * PG, 1);
+    assert_true(off < 18 * MIB);
+    assert_int_equal(vms_munmap(e->t, f, 18 * MIB), 0);
+}
+
 static void test_the_swap_file_is_nowhere_to_be_seen(void **state)
 {
     struct tu_env *e = *state;
@@ -88,7 +115,7 @@ static void test_the_swap_file_is_nowhere_to_be_seen(void **state)
 /* MADV_PAGEOUT sends a page to swap: the PTE holds swap entry (type 0,
  * the slot inverted in bits 9-58, bit 7: exclusive), the page is written
  * once and read back on the next access, a major fault. */
-static void test_pageout_leaves_a_swap_entry_and_a_major_fault(void **state)
+static void test_pageout_leaves_the_page_in_the_swap_cache(void **state)
 {
     struct tu_env *e = *state;
     machine(e, 16 * MIB, 4 * MIB);
@@ -99,9 +126,9 @@ static void test_pageout_leaves_a_swap_entry_and_a_major_fault(void **state)
     assert_false(w.present);
     assert_true(w.swap);
     assert_int_equal(w.swap_type, 0);
-    /* The first slot of the first free cluster of 512 (cluster 0 holds
-     * the header, and Linux takes a free cluster before a partly used one). */
-    assert_int_equal(w.swap_offset, 512);
+    /* Slot 1: the header's cluster is on Linux's nonfull list, taken
+     * before a free cluster (host-measured: pagemap shows offset 1). */
+    assert_int_equal(w.swap_offset, 1);
     assert_true(w.swap_exclusive);
     uint64_t want = ((~w.swap_offset << 14) >> 5) | (1ULL << 7);
     assert_int_equal(w.step[3].entry, want);
@@ -109,7 +136,20 @@ static void test_pageout_leaves_a_swap_entry_and_a_major_fault(void **state)
     struct vms_stats *s = stats(e);
     assert_int_equal(s->vm.pswpout, 1);
     free(s);
-    uint64_t maj = tu_majflt(e->t);
+    /* Still in the swap cache: resident, a minor fault, nothing read
+     * (host-measured: mincore 1, 16 pages back with 16 minor faults). */
+    unsigned char vec = 0;
+    assert_int_equal(vms_mincore(e->t, a, PG, &vec), 0);
+    assert_int_equal(vec, 1);
+    uint64_t maj = tu_majflt(e->t), min = tu_minflt(e->t);
+    assert_pages(e->t, a, 1);
+    assert_int_equal(tu_majflt(e->t), maj);
+    assert_int_equal(tu_minflt(e->t), min + 1);
+    /* Paged out again (clean now: no write), and pushed out by pressure:
+     * the next touch reads it back, a major fault. */
+    assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 1);
+    maj = tu_majflt(e->t);
     assert_pages(e->t, a, 1);
     assert_int_equal(tu_majflt(e->t), maj + 1);
     s = stats(e);
@@ -129,17 +169,18 @@ static void test_pageout_leaves_a_swap_entry_and_a_major_fault(void **state)
     tu_assert_clean(e->m);
 }
 
-/* 16 pages paged out in order land in slots 512-527; read back in order,
- * Linux's window (__swapin_nr_pages) grows with the hits: 512 alone (far
- * from the last fault), 513 (2 slots, 512 cached), 514 with 515 ahead,
- * 516 with 3 ahead (2 hits: 4), 520 with 7 ahead (3 hits: 8, the most
- * page_cluster 3 allows): 5 major faults, 11 minor. */
+/* 16 pages paged out in order land in slots 1-16 (host-measured); read
+ * back in order, the window (__swapin_nr_pages, aligned slots) grows with
+ * the hits: 1 alone (far from the last fault), 2 with 3 ahead (2 slots),
+ * 4 with 5-7 ahead (1 hit: 4), 8 with 9-15 ahead (8, the most page_cluster
+ * 3 allows), 16: 5 major faults, 11 minor. */
 static void test_swap_in_readahead_grows_with_hits(void **state)
 {
     struct tu_env *e = *state;
     machine(e, 16 * MIB, 4 * MIB);
     vms_addr a = written_pages(e->t, 16);
     assert_int_equal(vms_madvise(e->t, a, 16 * PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 16);
     uint64_t min0 = 0, maj0 = 0, min1 = 0, maj1 = 0;
     vms_task_rusage(e->t, &min0, &maj0);
     for (unsigned i = 0; i < 16; i++)
@@ -163,6 +204,7 @@ static void test_page_cluster_0_reads_one_page_a_fault(void **state)
     e->t = tu_spawn(e->m);
     vms_addr a = written_pages(e->t, 8);
     assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 8);
     uint64_t maj0 = tu_majflt(e->t);
     assert_pages(e->t, a, 8);
     assert_int_equal(tu_majflt(e->t) - maj0, 8);
@@ -177,6 +219,7 @@ static void test_fork_shares_swapped_pages(void **state)
     machine(e, 16 * MIB, 4 * MIB);
     vms_addr a = written_pages(e->t, 1);
     assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+    squeeze(e, a, 1);
     vms_task *child = vms_fork(e->t);
     assert_non_null(child);
     struct vms_walk w;
@@ -225,16 +268,69 @@ static void test_mincore_of_swapped_pages(void **state)
     vms_addr a = written_pages(e->t, 4);
     assert_int_equal(vms_madvise(e->t, a, 4 * PG, MADV_PAGEOUT), 0);
     unsigned char vec[4];
-    assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
-    assert_memory_equal(vec, "\0\0\0\0", 4);
-    /* Slots 512-515: the third fault reads 515 ahead into the swap cache. */
-    for (int i = 0; i < 3; i++)
-        (void)tu_load_byte(e->t, a + (uint64_t)i * PG);
-    struct vms_walk w;
-    assert_int_equal(vms_walk(e->t, a + 3 * PG, &w), 0);
-    assert_true(w.swap);
+    /* Host-measured: 1111 right after MADV_PAGEOUT (the swap cache). */
     assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
     assert_memory_equal(vec, "\1\1\1\1", 4);
+    squeeze(e, a, 4);
+    assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
+    assert_memory_equal(vec, "\0\0\0\0", 4);
+    /* Slots 1-4: the second fault reads slot 3 ahead into the swap cache. */
+    for (int i = 0; i < 2; i++)
+        (void)tu_load_byte(e->t, a + (uint64_t)i * PG);
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, a + 2 * PG, &w), 0);
+    assert_true(w.swap);
+    assert_int_equal(vms_mincore(e->t, a, 4 * PG, vec), 0);
+    assert_memory_equal(vec, "\1\1\1\0", 4);
+    tu_assert_clean(e->m);
+}
+
+/* Workingset detection (Linux's mm/workingset.c): a page reclaim freed
+ * leaves a shadow in its slot; read back, it is a refault, and it comes
+ * back active when the pages taken in since it left fit in the memory it
+ * competes for (for an anonymous page: the file lists and the active
+ * anonymous list). */
+static struct vms_stats *refault_one(struct tu_env *e, vms_addr x)
+{
+    tu_store_byte(e->t, x, 0x77);
+    assert_int_equal(vms_madvise(e->t, x, PG, MADV_PAGEOUT), 0);
+    squeeze(e, x, 1);
+    struct vms_stats *before = stats(e);
+    assert_int_equal(tu_load_byte(e->t, x), 0x77);
+    struct vms_stats *after = stats(e);
+    vms_stats_diff(after, before, after);
+    free(before);
+    return after;
+}
+
+static void test_refault_comes_back_active_within_the_workingset(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    /* Nothing competes: no file pages, no active anonymous ones. */
+    vms_addr x = tu_anon(e->t, PG, RW);
+    struct vms_stats *d = refault_one(e, x);
+    assert_int_equal(d->vm.workingset_refault_anon, 1);
+    assert_int_equal(d->vm.workingset_activate_anon, 0);
+    free(d);
+    assert_int_equal(meminfo_kb(e->m, "Active(anon)"), 0);
+    /* 4 MiB of a file read twice with read(): active file pages, the
+     * workingset an anonymous refault is measured against. */
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "ws.dat"), 4 * MIB);
+    int fd = vms_open(e->t, "ws.dat", O_RDONLY, 0);
+    assert_true(fd >= 0);
+    vms_addr buf = tu_anon(e->t, 4 * MIB, RW);
+    for (int pass = 0; pass < 2; pass++)
+        assert_int_equal(vms_pread(e->t, fd, buf, 4 * MIB, 0), (int64_t)(4 * MIB));
+    assert_int_equal(vms_munmap(e->t, buf, 4 * MIB), 0);
+    assert_true(meminfo_kb(e->m, "Active(file)") > 2048);
+    vms_addr y = tu_anon(e->t, PG, RW);
+    d = refault_one(e, y);
+    assert_int_equal(d->vm.workingset_refault_anon, 1);
+    assert_int_equal(d->vm.workingset_activate_anon, 1);
+    free(d);
+    assert_int_equal(meminfo_kb(e->m, "Active(anon)"), 4);
     tu_assert_clean(e->m);
 }
 
@@ -322,12 +418,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_the_swap_file_is_nowhere_to_be_seen),
-        T(test_pageout_leaves_a_swap_entry_and_a_major_fault),
+        T(test_pageout_leaves_the_page_in_the_swap_cache),
         T(test_swap_in_readahead_grows_with_hits),
         T(test_page_cluster_0_reads_one_page_a_fault),
         T(test_fork_shares_swapped_pages),
         T(test_munmap_frees_slots_and_mremap_moves_them),
         T(test_mincore_of_swapped_pages),
+        T(test_refault_comes_back_active_within_the_workingset),
         T(test_shmem_pages_swap_out_and_back),
         T(test_anonymous_memory_larger_than_ram),
         T(test_full_swap_ends_in_the_oom_killer),

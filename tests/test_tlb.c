@@ -41,6 +41,14 @@ static int setup_pcid(void **state)
     return setup_with(state, &c);
 }
 
+/* Without paging-structure caches: every walk starts at the PGD. */
+static int setup_no_pwc(void **state)
+{
+    struct vms_config c = tu_config(64ULL << 20);
+    c.pde_cache.entries = c.pdpte_cache.entries = c.pml4e_cache.entries = 0;
+    return setup_with(state, &c);
+}
+
 static int setup_5level(void **state)
 {
     struct vms_config c = tu_config(64ULL << 20);
@@ -155,6 +163,7 @@ static void test_fault_in_fresh_mm_walks_one_entry_then_four(void **state)
     assert_int_equal(DELTA(e, b, stlb_misses), 2);
 }
 
+/* (test_pwc.c: with the caches the first walk reads only the PTE.) */
 static void test_fault_under_existing_tables_walks_four_entries_twice(void **state)
 {
     struct fixture *f = *state;
@@ -682,7 +691,8 @@ int main(void)
         T(test_second_access_hits_the_l1_dtlb_without_a_walk),
         T(test_machine_totals_count_hits_and_full_misses),
         T(test_fault_in_fresh_mm_walks_one_entry_then_four),
-        T(test_fault_under_existing_tables_walks_four_entries_twice),
+        cmocka_unit_test_setup_teardown(test_fault_under_existing_tables_walks_four_entries_twice,
+                                        setup_no_pwc, teardown),
         cmocka_unit_test_setup_teardown(test_5level_walk_reads_five_entries, setup_5level,
                                         teardown),
         T(test_fetch_goes_through_the_itlb),

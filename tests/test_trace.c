@@ -244,7 +244,7 @@ static void test_every_kind_formats(void **state)
     (void)state;
     static const char *const tags[] = {"miss", "walk", "alloc", "free", "fault", "disk",
                                        "frame", "fill", "flush", "ipi", "cr3", "signal",
-                                       "fork", "oom"};
+                                       "fork", "oom", "pwc"};
     struct recorder *r = scenario_events();
     for (size_t k = 0; k < NR_KINDS; k++) /* the scenario runs out of nothing */
         assert_true(count_kind(r, all_kinds[k]) > 0 || all_kinds[k] == VMS_EV_OOM_KILL);
@@ -735,6 +735,8 @@ SPOIL(itlb_sets, c->itlb = (struct vms_tlb_geometry){24, 8})
 SPOIL(itlb_ways, c->itlb.ways = 0)
 SPOIL(stlb_entries, c->stlb.entries = 0)
 SPOIL(stlb_ways, c->stlb.ways = 0)
+SPOIL(pde_sets, c->pde_cache = (struct vms_tlb_geometry){24, 8})
+SPOIL(pml4e_ways, c->pml4e_cache = (struct vms_tlb_geometry){2, 0})
 SPOIL(fa_zero, c->fault_around_bytes = 0)
 SPOIL(fa_small, c->fault_around_bytes = 2048)
 SPOIL(fa_odd, c->fault_around_bytes = 12288)
@@ -762,6 +764,9 @@ static const struct bad_config bad_configs[] = {
     {"itlb.ways", itlb_ways, NULL},
     {"stlb.entries", stlb_entries, NULL},
     {"stlb.ways", stlb_ways, NULL},
+    {"pde_cache.entries", pde_sets,
+     "pde_cache.entries = 24: must be pde_cache.ways (8) times a power of two (1, 2, 4, ...)"},
+    {"pml4e_cache.ways", pml4e_ways, "pml4e_cache.ways = 0: must be 1..4294967295"},
     {"fault_around_bytes", fa_zero, "fault_around_bytes = 0: must be a power of two, 4096..2097152"},
     {"fault_around_bytes", fa_small, NULL},
     {"fault_around_bytes", fa_odd, NULL},

@@ -34,6 +34,16 @@ static inline struct vms_config tu_config(uint64_t phys_bytes)
     return c;
 }
 
+/* Paging-structure caches on, set here rather than left to the defaults:
+ * the sizes commonly cited for Intel's Skylake cores, or tiny ones whose entries
+ * are replaced all the time (the randomised tests use both). */
+static inline void tu_pwc(struct vms_config *c, int tiny)
+{
+    c->pde_cache = tiny ? (struct vms_tlb_geometry){4, 2} : (struct vms_tlb_geometry){32, 4};
+    c->pdpte_cache = tiny ? (struct vms_tlb_geometry){2, 2} : (struct vms_tlb_geometry){4, 4};
+    c->pml4e_cache = tiny ? (struct vms_tlb_geometry){1, 1} : (struct vms_tlb_geometry){2, 2};
+}
+
 static inline vms_machine *tu_machine_with(const struct vms_config *c)
 {
     vms_machine *m = vms_machine_create(c);

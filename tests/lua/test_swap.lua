@@ -1,0 +1,67 @@
+-- Memory larger than RAM through the binding: smaps, pagemap, a swap entry
+-- in a walk, meminfo, reclaim's counters in stats, the OOM calls.
+local vmsim = vmsim or require "vmsim"
+local H = dofile((arg[0]:match("^(.*)/") or ".") .. "/helpers.lua")
+
+local PG = 4096
+local m = vmsim.machine{ram = "8M", swap = "12M", zero_page = false, pku = false,
+                        privileged = true, min_free_kbytes = 0, watermark_scale_factor = 10,
+                        swappiness = 60, page_cluster = 3, root = H.root()}
+local t = m:spawn("swapper")
+local a = t:mmap(0, 4 * PG, "rw", "private|anonymous")
+for i = 0, 3 do t:store(a + i * PG, string.char(65 + i)) end
+
+-- smaps: the VMA's block, Linux's format.
+local smaps = t:smaps()
+expect(smaps:find("\nRss:                  16 kB\n", 1, true), "Rss of 4 written pages")
+expect(smaps:find("\nPrivate_Dirty:        16 kB\n", 1, true), "all private and dirty")
+expect(smaps:find("VmFlags: rd wr mr mw me ac \n", 1, true), "VmFlags")
+
+-- pagemap: present (bit 63), exclusive (bit 56), the frame a walk gives.
+local e = t:pagemap(a, 4)
+expect_eq(#e, 4, "four entries")
+expect_eq(e[1] >> 63, 1, "present")
+expect_eq((e[1] >> 56) & 1, 1, "exclusive")
+expect_eq(e[1] & ((1 << 55) - 1), t:walk(a).pa // PG, "the frame number (privileged)")
+
+-- Paged out: a swap entry in the PTE, in pagemap, in smaps, in the counters.
+expect_eq(t:madvise(a, 2 * PG, "pageout"), 0, "MADV_PAGEOUT")
+local w = t:walk(a)
+expect_eq(w.present, false, "no longer present")
+expect_eq(w.swap.type, 0, "swap type 0")
+expect_eq(w.swap.offset, 1, "the first slot")
+expect_eq(w.swap.exclusive, true, "exclusive to this mm")
+expect_eq(t:pagemap(a)[1], (1 << 62) | (1 << 5), "pagemap: swapped, offset 1 in bits 5-54")
+expect(t:smaps():find("\nSwap:                  8 kB\nSwapPss:               8 kB\n", 1, true),
+       "Swap and SwapPss")
+expect_eq(m:stats().vm.pswpout, 2, "pswpout")
+expect(m:meminfo():find("\nSwapFree:          12280 kB\n", 1, true), "SwapFree")
+-- Still in the swap cache: the touch is minor, nothing read.
+local _, maj0 = t:rusage()
+expect_eq(t:load(a, 1), "A", "the data back")
+local _, maj1 = t:rusage()
+expect_eq(maj1, maj0, "a minor fault: the swap cache held it")
+expect_eq(m:stats().vm.pswpin, 0, "pswpin")
+
+-- Twice the RAM: reclaim runs, and every byte comes back.
+local big = t:mmap(0, 16 << 20, "rw", "private|anonymous")
+for off = 0, (16 << 20) - PG, PG do t:store(big + off, string.pack("<I4", off)) end
+for off = 0, (16 << 20) - PG, 64 * PG do
+  expect_eq(t:load(big + off, 4), string.pack("<I4", off), "page at " .. off)
+end
+local s = m:stats()
+expect(s.vm.pswpout > 1000 and s.vm.pswpin > 0, "pages left for swap and came back")
+expect(s.vm.pgscan_kswapd + s.vm.pgscan_direct > 0, "reclaim scanned")
+expect(s.watermark.min <= s.watermark.low and s.watermark.low <= s.watermark.high, "watermarks")
+expect_eq(m:check(), true, "vms_check")
+
+-- OOM calls.
+expect_eq(t:oom_score_adj(), 0, "oom_score_adj starts at 0")
+expect_eq(t:set_oom_score_adj(1000), 0, "set_oom_score_adj")
+expect_eq(t:oom_score_adj(), 1000, "read back")
+expect(t:oom_score() > 1000, "oom_score with adj 1000")
+local r, err = t:set_oom_score_adj(1001)
+expect_eq(r, nil, "1001 refused")
+expect_eq(err, "EINVAL", "with EINVAL")
+expect_eq(t:killed(), false, "not killed")
+m:destroy()
