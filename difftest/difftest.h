@@ -59,6 +59,10 @@ struct dt_setting {
  * value that is no number or too large for the field) in err. */
 int dt_setting_parse(const char *text, struct dt_setting *out, char *err, size_t errsize);
 void dt_setting_apply(const struct dt_setting *s, struct vms_config *c);
+/* "PREFIXFIELD=VALUE" lines for every field of c that differs from base's:
+ * the settings that make base into c. */
+void dt_settings_print(const struct vms_config *base, const struct vms_config *c, const char *prefix,
+                       FILE *out);
 
 /* The machine's config: the host profile, then the settings, then root. */
 void sim_config(struct vms_config *c, const char *dir, const struct host_profile *profile,
@@ -162,6 +166,7 @@ enum {
 struct dt_seq {
     struct dt_op *ops;
     int n, cap;
+    int recorded; /* a recorded scenario (its first line set, arg, env or execve): vmsim alone */
 };
 void dt_seq_push(struct dt_seq *s, const struct dt_op *op);
 void dt_seq_free(struct dt_seq *s);
@@ -180,6 +185,31 @@ struct dt_diff {
     int aspect; /* enum dt_aspect */
     char text[16384];
 };
+
+/* ---- recorded scenarios (recorded.c) ---- */
+
+/* One step of a recorded scenario as it was replayed: an operation line
+ * (not set, arg, env or maps, which belong to the machine, the next execve
+ * and the step above them). */
+struct dt_rec_step {
+    int step;              /* the operation's index in the sequence */
+    const struct dt_op *op;
+    char got[40];          /* vmsim's answer, spelt as a recorded answer ("0x7ffff7fc0000", "-ENOMEM") */
+    char expected[40];     /* the kernel's recorded answer, "" when the line has none */
+    int maps_checked;      /* maps lines followed it and were compared */
+    int differs;           /* the answer or the maps differ: the replay stops here */
+};
+typedef void (*dt_rec_fn)(void *arg, const struct dt_rec_step *s);
+
+/* Replays a recorded scenario (seq->recorded) on a new machine made from
+ * its set lines over vmsim's defaults, then the settings, rooted at root
+ * (the recording's files: "/"); fn, when not NULL, sees each step. 0: every
+ * answer and maps agree (and vms_check at the end); 1: the first
+ * difference in diff (step, aspect ret, maps or check, both sides in
+ * text); -1: it could not run (the machine refused its config: diff says
+ * why and at which line's step). */
+int dt_recorded_run(const struct dt_seq *seq, const struct dt_setting *settings, int nsettings,
+                    const char *root, dt_rec_fn fn, void *arg, struct dt_diff *diff);
 
 /* ---- the generator ---- */
 

@@ -251,6 +251,12 @@ static int replay(const struct dt_config *cfg, const char *path)
         fprintf(stderr, "vmsim-difftest: %s\n", err);
         return 2;
     }
+    if (seq.recorded) { /* its lines run on no host child */
+        fprintf(stderr, "vmsim-difftest: %s: a recorded scenario (vmsim follow -o): replay it with "
+                "vmsim compare\n", path);
+        dt_seq_free(&seq);
+        return 2;
+    }
     struct dt_diff *d = malloc(sizeof(*d));
     if (!d)
         return 2;

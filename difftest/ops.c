@@ -13,7 +13,7 @@
  *     @1 store +0x2000000 4 0x41
  *     @1 exit
  */
-#include "ops.h"
+#include "difftest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -48,18 +48,23 @@ uint8_t dt_initial_byte(int name, uint64_t off)
 static const char *const kind_names[DT_NKINDS] = {
     "mmap", "munmap", "mprotect", "msync", "mincore", "load",  "store",     "open",  "close",
     "read", "write",  "pread",    "pwrite", "lseek", "ftruncate", "fsync", "fstat", "sync",
-    "mremap", "madvise", "fork", "exit",
+    "mremap", "madvise", "fork", "exit", "set", "arg", "arg+", "env", "execve", "brk", "thread",
+    "maps",
 };
 
 /* The arguments of each kind, in order: a address, l length, p prot,
  * m mmap flags, f fd, o offset, s msync flags, v optional "vecnull",
  * t pattern, N file name, O open flags, w whence, L new length, r mremap
- * flags, A new address, d madvise advice. */
+ * flags, A new address, d madvise advice; recorded lines: S a setting
+ * FIELD=VALUE, Q a string, E an environment name, e its optional value
+ * length, P a path, M a maps line (the rest of the line). */
 static const char *const kind_args[DT_NKINDS] = {
     "alpmfo", "al", "alp", "als", "alv", "al", "alt", "NO", "f",
     "fal",    "fal", "falo", "falo", "fow", "fo", "f", "f", "",
-    "alLrA", "ald", "", "",
+    "alLrA", "ald", "", "", "S", "Q", "Q", "Ee", "P", "a", "", "M",
 };
+
+int dt_kind_recorded_only(int kind) { return kind >= DT_SET && kind < DT_NKINDS; }
 
 const char *dt_kind_name(int kind)
 {
@@ -198,6 +203,49 @@ static void put_rel_or_abs(struct out *o, int abs, uint64_t addr)
 
 static void put_addr(struct out *o, const struct dt_op *op) { put_rel_or_abs(o, op->abs, op->addr); }
 
+/* A string as a recorded line spells it: bare when it is a plain word
+ * (printable, no blank, not starting with a quote, not "=>"), else in double quotes
+ * with \" \\ and \xNN. Never longer than the text it was read from. */
+static void put_string(struct out *o, const char *s)
+{
+    int plain = *s != '\0' && *s != '"' && strcmp(s, "=>") != 0;
+    for (const char *p = s; *p && plain; p++)
+        plain = *p > ' ' && *p < 0x7f;
+    if (plain) {
+        put(o, " %s", s);
+        return;
+    }
+    put(o, " \"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            put(o, "\\%c", *p);
+        else if (*p < ' ' || *p >= 0x7f)
+            put(o, "\\x%02x", *p);
+        else
+            put(o, "%c", *p);
+    }
+    put(o, "\"");
+}
+
+/* A maps line's columns: START-END PERMS OFFSET [NAME]. */
+static void put_maps_line(struct out *o, const struct dt_op *op)
+{
+    put(o, " %" PRIx64 "-%" PRIx64 " %c%c%c%c %08" PRIx64, op->addr, op->addr2,
+        op->flags & 1 ? 'r' : '-', op->flags & 2 ? 'w' : '-', op->flags & 4 ? 'x' : '-',
+        op->flags & 8 ? 's' : 'p', (uint64_t)op->off);
+    /* The name is the rest of the line: bare unless it would not read back
+     * so (a byte that does not print, a blank at either end, a leading quote). */
+    const char *name = op->str;
+    size_t len = strlen(name);
+    int plain = len && name[0] != '"' && name[0] != ' ' && name[len - 1] != ' ';
+    for (size_t i = 0; i < len && plain; i++)
+        plain = name[i] >= ' ' && name[i] < 0x7f;
+    if (plain)
+        put(o, " %s", name);
+    else if (len)
+        put_string(o, name);
+}
+
 static void put_signed(struct out *o, int64_t v)
 {
     if (v < 0)
@@ -224,7 +272,21 @@ static void put_arg(struct out *o, const struct dt_op *op, char a)
             put(o, " vecnull");
         break;
     case 't': put(o, " 0x%02x", op->pattern & 0xff); break;
-    case 'N': put(o, " %s", op->name >= 0 && op->name < DT_NNAMES ? dt_file_names[op->name] : "?"); break;
+    case 'N':
+        if (op->name == DT_NAME_PATH)
+            put_string(o, op->str);
+        else
+            put(o, " %s", op->name >= 0 && op->name < DT_NNAMES ? dt_file_names[op->name] : "?");
+        break;
+    case 'S': put(o, " %s", op->str); break;
+    case 'Q':
+    case 'E':
+    case 'P': put_string(o, op->str); break;
+    case 'e':
+        if (op->flags & 1)
+            put(o, " %" PRIu64, op->len);
+        break;
+    case 'M': put_maps_line(o, op); break;
     case 'O': {
         const char *mode = name_of(open_modes, op->flags & O_ACCMODE);
         put(o, " %s", mode ? mode : "ACC3");
@@ -261,7 +323,39 @@ static void put_arg(struct out *o, const struct dt_op *op, char a)
     }
 }
 
-void dt_format_op(const struct dt_op *op, char *buf, size_t size)
+static int errno_of(const char *name)
+{
+    for (int e = 1; e < 4096; e++)
+        if (strerrorname_np(e) && strcmp(strerrorname_np(e), name) == 0)
+            return e;
+    return 0;
+}
+
+void dt_format_answer(const struct dt_op *op, int expect, int64_t value, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    if (size)
+        buf[0] = '\0';
+    const char *ename = value < 0 && value > -4096 ? strerrorname_np((int)-value) : NULL;
+    switch (expect) {
+    case DT_EXPECT_OK: put(&o, "ok"); break;
+    case DT_EXPECT_SIGNAL: put(&o, "SIG%s", sigabbrev_np((int)value) ? sigabbrev_np((int)value) : "?"); break;
+    case DT_EXPECT_TASK: put(&o, "@%" PRId64, value); break;
+    case DT_EXPECT_VALUE:
+        if (ename)
+            put(&o, "-%s", ename);
+        else if (value < 0)
+            put(&o, "-0x%" PRIx64, -(uint64_t)value);
+        else if (op->kind == DT_MMAP || op->kind == DT_MREMAP || op->kind == DT_BRK)
+            put(&o, "0x%" PRIx64, (uint64_t)value);
+        else
+            put(&o, "%" PRId64, value);
+        break;
+    default: break;
+    }
+}
+
+void dt_format_call(const struct dt_op *op, char *buf, size_t size)
 {
     struct out o = {buf, size, 0};
     if (size)
@@ -272,6 +366,17 @@ void dt_format_op(const struct dt_op *op, char *buf, size_t size)
     if (op->kind >= 0 && op->kind < DT_NKINDS)
         for (const char *a = kind_args[op->kind]; *a; a++)
             put_arg(&o, op, *a);
+}
+
+void dt_format_op(const struct dt_op *op, char *buf, size_t size)
+{
+    dt_format_call(op, buf, size);
+    if (op->expect == DT_EXPECT_NONE)
+        return;
+    size_t len = strlen(buf);
+    char answer[64];
+    dt_format_answer(op, op->expect, op->expect_value, answer, sizeof(answer));
+    snprintf(buf + len, size - len, " => %s", answer);
 }
 
 void dt_format_result(const struct dt_op *op, const struct dt_result *r, char *buf, size_t size)
@@ -421,14 +526,94 @@ static int parse_int(const char *tok, int *out)
     return 0;
 }
 
-static int parse_name(const char *tok, int *name)
+/* A token as read: bare, or in double quotes with \" \\ and \xNN (no other
+ * escape, no raw tab inside). The string it stands for into out (size
+ * DT_MAX_LINE + 1); 0, or -1. */
+static int parse_string(const char *tok, char *out)
+{
+    size_t n = 0;
+    if (tok[0] != '"') {
+        if (!*tok || strlen(tok) > DT_MAX_LINE)
+            return -1;
+        memcpy(out, tok, strlen(tok) + 1);
+        return 0;
+    }
+    const char *p = tok + 1;
+    for (; *p && *p != '"'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\\') {
+            if (p[1] == '"' || p[1] == '\\') {
+                c = (unsigned char)*++p;
+            } else if (p[1] == 'x' && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+                char hex[3] = {p[2], p[3], 0};
+                c = (unsigned char)strtoul(hex, NULL, 16);
+                p += 3;
+            } else {
+                return -1;
+            }
+            if (c == 0)
+                return -1; /* a string cannot hold a NUL */
+        } else if (c < ' ' || c >= 0x7f) {
+            return -1;
+        }
+        out[n++] = (char)c;
+    }
+    if (*p != '"' || p[1] != '\0')
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+static int parse_name(const char *tok, struct dt_op *op)
 {
     for (int i = 0; i < DT_NNAMES; i++)
         if (strcmp(tok, dt_file_names[i]) == 0) {
-            *name = i;
+            op->name = i;
             return 0;
         }
-    return -1;
+    op->name = DT_NAME_PATH; /* any other path: a recorded scenario's */
+    return parse_string(tok, op->str);
+}
+
+/* A maps line's columns, as the kernel prints them (less device and inode):
+ * START-END PERMS OFFSET [NAME], NAME the rest of the line. */
+static int parse_maps_line(const char *rest, struct dt_op *op)
+{
+    unsigned long long start, end, off;
+    char perms[5];
+    int used = 0;
+    if (sscanf(rest, "%llx-%llx %4s %llx%n", &start, &end, perms, &off, &used) != 4 ||
+        strlen(perms) != 4 || !isxdigit((unsigned char)rest[0]))
+        return -1;
+    static const char want[4][2] = {{'r', '-'}, {'w', '-'}, {'x', '-'}, {'p', 's'}};
+    op->flags = 0;
+    for (int i = 0; i < 4; i++) {
+        if (perms[i] != want[i][0] && perms[i] != want[i][1])
+            return -1;
+        op->flags |= (perms[i] == (i == 3 ? 's' : want[i][0])) << i;
+    }
+    op->addr = start;
+    op->addr2 = end;
+    op->off = (int64_t)off;
+    const char *name = rest + used;
+    if (*name && *name != ' ' && *name != '\t')
+        return -1;
+    while (*name == ' ' || *name == '\t')
+        name++;
+    size_t len = strlen(name);
+    while (len && (name[len - 1] == ' ' || name[len - 1] == '\t' || name[len - 1] == '\r'))
+        len--;
+    if (!len) {
+        op->str[0] = '\0';
+        return 0;
+    }
+    char copy[DT_MAX_LINE + 1];
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (copy[i] < ' ')
+            return -1; /* a tab or a carriage return inside: write it \x09 in quotes */
+    return name[0] == '"' ? parse_string(copy, op->str) : (memcpy(op->str, copy, len + 1), 0);
 }
 
 static int parse_arg(struct dt_op *op, char a, const char *tok)
@@ -462,7 +647,24 @@ static int parse_arg(struct dt_op *op, char a, const char *tok)
             return -1;
         op->flags |= DT_VEC_NULL;
         return 0;
-    case 'N': return parse_name(tok, &op->name);
+    case 'N': return parse_name(tok, op);
+    case 'S': {
+        struct dt_setting setting;
+        char why[8];
+        if (strlen(tok) > DT_MAX_LINE || dt_setting_parse(tok, &setting, why, sizeof(why)))
+            return -1;
+        memcpy(op->str, tok, strlen(tok) + 1);
+        return 0;
+    }
+    case 'Q':
+    case 'P': return parse_string(tok, op->str);
+    case 'E': return strchr(tok, '=') ? -1 : parse_string(tok, op->str);
+    case 'e':
+        if (parse_number(tok, &v) || v < 0 || v > DT_MAX_ENV_VALUE)
+            return -1;
+        op->len = (uint64_t)v;
+        op->flags = 1;
+        return 0;
     default: return -1;
     }
 }
@@ -485,38 +687,138 @@ static const char *arg_meaning(char a)
     case 'd': return "advice: DONTNEED, FREE, ... or a number";
     case 't': return "the first byte stored: 0..0xff";
     case 'v': return "\"vecnull\" or nothing";
-    case 'N': return "a file name: f0, f1, f2, f3, new, d or missing";
+    case 'N': return "a file name (f0, f1, f2, f3, new, d, missing) or a path: bare, or in double quotes with \\\", \\\\ and \\xNN";
+    case 'S': return "FIELD=VALUE, FIELD a vms_config field";
+    case 'Q': return "a string: bare, or in double quotes with \\\", \\\\ and \\xNN";
+    case 'P': return "a path: bare, or in double quotes with \\\", \\\\ and \\xNN";
+    case 'E': return "an environment name (no '='): bare or in double quotes";
+    case 'e': return "the value's length: 0..131072, or nothing for a string without '='";
+    case 'M': return "START-END PERMS OFFSET [NAME], as /proc/PID/maps without device and inode";
     default: return "?";
     }
 }
 
-/* The token after *save, or NULL at the end of the line. */
-static char *next_token(char **save) { return strtok_r(NULL, " \t\r\n", save); }
+/* The next token of the line at *at (a quoted one whole, quotes kept), or
+ * NULL at the end; -1 in *bad for an unterminated quote. The line is cut
+ * in place. */
+static char *next_token(char **at, int *bad)
+{
+    char *p = *at;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    if (!*p)
+        return *at = p, NULL;
+    char *start = p;
+    if (*p == '"') {
+        for (p++; *p && *p != '"'; p++)
+            if (*p == '\\' && p[1])
+                p++;
+        if (*p != '"') {
+            *bad = 1;
+            return *at = p, NULL;
+        }
+        p++;
+    }
+    while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+        p++;
+    if (*p)
+        *p++ = '\0';
+    *at = p;
+    return start;
+}
 
-static int parse_args(struct dt_op *op, char **save, char *err, size_t errsize)
+/* "=> ANSWER": the kernel's recorded answer. */
+static int parse_answer(const char *tok, struct dt_op *op)
+{
+    int64_t v;
+    if (strcmp(tok, "ok") == 0) {
+        op->expect = DT_EXPECT_OK;
+    } else if (strcmp(tok, "SIGSEGV") == 0 || strcmp(tok, "SIGBUS") == 0) {
+        op->expect = DT_EXPECT_SIGNAL;
+        op->expect_value = tok[3] == 'S' ? 11 : 7;
+    } else if (tok[0] == '@' && parse_number(tok + 1, &v) == 0 && v >= 0 && v < DT_MAX_TASKS) {
+        op->expect = DT_EXPECT_TASK;
+        op->expect_value = v;
+    } else if (tok[0] == '-' && isupper((unsigned char)tok[1]) && errno_of(tok + 1)) {
+        op->expect = DT_EXPECT_VALUE;
+        op->expect_value = -errno_of(tok + 1);
+    } else if (parse_number(tok, &v) == 0) {
+        op->expect = DT_EXPECT_VALUE;
+        op->expect_value = v;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* The answers each kind can have: value, ok or signal, task. */
+static int answer_fits(const struct dt_op *op)
+{
+    switch (op->kind) {
+    case DT_LOAD:
+    case DT_STORE: return op->expect == DT_EXPECT_OK || op->expect == DT_EXPECT_SIGNAL;
+    case DT_FORK:
+    case DT_THREAD: return op->expect == DT_EXPECT_TASK;
+    case DT_SET:
+    case DT_ARG:
+    case DT_ARG_MORE:
+    case DT_ENV:
+    case DT_MAPS: return 0;
+    default: return op->expect == DT_EXPECT_VALUE;
+    }
+}
+
+static int parse_args(struct dt_op *op, char *rest, char *err, size_t errsize)
 {
     const char *args = kind_args[op->kind];
+    const char *kind = kind_names[op->kind];
+    int bad = 0;
+    if (*args == 'M') { /* the rest of the line, blanks and all */
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
+        if (parse_maps_line(rest, op))
+            return snprintf(err, errsize, "maps: bad line (expected %s)", arg_meaning('M')), -1;
+        return 0;
+    }
+    char *tok = next_token(&rest, &bad);
     for (const char *a = args; *a; a++) {
-        char *tok = next_token(save);
-        if (!tok && *a == 'v')
+        int optional = *a == 'v' || *a == 'e';
+        if (optional && (!tok || strcmp(tok, "=>") == 0))
             break;
-        if (!tok) {
-            snprintf(err, errsize, "%s: missing argument %d (%s); %s takes %d", kind_names[op->kind],
-                     (int)(a - args) + 1, arg_meaning(*a), kind_names[op->kind],
-                     (int)strlen(args) - (strchr(args, 'v') != NULL));
+        if (!tok && bad)
+            return snprintf(err, errsize, "%s: a quote is not closed", kind), -1;
+        if (!tok || strcmp(tok, "=>") == 0) {
+            snprintf(err, errsize, "%s: missing argument %d (%s); %s takes %d", kind, (int)(a - args) + 1,
+                     arg_meaning(*a), kind,
+                     (int)strlen(args) - (strchr(args, 'v') != NULL || strchr(args, 'e') != NULL));
             return -1;
         }
         if (parse_arg(op, *a, tok)) {
-            snprintf(err, errsize, "%s: bad or missing argument %d ('%.40s%s': expected %s)",
-                     kind_names[op->kind], (int)(a - args) + 1, tok, strlen(tok) > 40 ? "..." : "",
-                     arg_meaning(*a));
+            snprintf(err, errsize, "%s: bad or missing argument %d ('%.40s%s': expected %s)", kind,
+                     (int)(a - args) + 1, tok, strlen(tok) > 40 ? "..." : "", arg_meaning(*a));
             return -1;
         }
+        tok = next_token(&rest, &bad);
     }
-    char *tok = next_token(save);
-    if (tok) {
-        snprintf(err, errsize, "%s: unexpected '%.40s%s' after the last argument", kind_names[op->kind],
-                 tok, strlen(tok) > 40 ? "..." : "");
+    if (tok && strcmp(tok, "=>") == 0) {
+        char *answer = next_token(&rest, &bad);
+        if (!answer || parse_answer(answer, op) || !answer_fits(op)) {
+            snprintf(err, errsize, "%s: bad answer after '=>' ('%.40s': expected %s)", kind, answer ? answer : "",
+                     op->kind == DT_LOAD || op->kind == DT_STORE ? "ok, SIGSEGV or SIGBUS"
+                     : op->kind == DT_FORK || op->kind == DT_THREAD ? "@N, the new task"
+                     : dt_kind_recorded_only(op->kind) && op->kind != DT_EXECVE && op->kind != DT_BRK
+                         ? "nothing: this line has no answer"
+                         : "a number or -ENAME");
+            return -1;
+        }
+        tok = next_token(&rest, &bad);
+    }
+    if (tok || bad) {
+        if (bad)
+            snprintf(err, errsize, "%s: a quote is not closed", kind);
+        else
+            snprintf(err, errsize, "%s: unexpected '%.40s%s' after the last argument", kind, tok,
+                     strlen(tok) > 40 ? "..." : "");
         return -1;
     }
     return 0;
@@ -533,19 +835,22 @@ int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
         return -1;
     }
     memcpy(copy, line, len + 1);
-    char *save = NULL, *tok = strtok_r(copy, " \t\r\n", &save);
+    char *rest = copy;
+    int bad = 0;
+    char *tok = next_token(&rest, &bad);
     if (!tok) {
-        snprintf(err, errsize, "empty line");
+        snprintf(err, errsize, bad ? "a quote is not closed" : "empty line");
         return -1;
     }
     if (tok[0] == '@') {
         int64_t proc = -1;
-        if (parse_number(tok + 1, &proc) || proc < 0 || proc >= DT_MAX_PROCS) {
-            snprintf(err, errsize, "bad process '%.40s' (@0..@%d)", tok, DT_MAX_PROCS - 1);
+        if (parse_number(tok + 1, &proc) || proc < 0 || proc >= DT_MAX_TASKS) {
+            snprintf(err, errsize, "bad process '%.40s' (@0..@%d; @%d in a recorded scenario)", tok,
+                     DT_MAX_PROCS - 1, DT_MAX_TASKS - 1);
             return -1;
         }
         op->proc = (int)proc;
-        tok = next_token(&save);
+        tok = next_token(&rest, &bad);
         if (!tok) {
             snprintf(err, errsize, "no operation after '@%d'", op->proc);
             return -1;
@@ -559,7 +864,7 @@ int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize)
         snprintf(err, errsize, "unknown operation '%.40s%s'", tok, strlen(tok) > 40 ? "..." : "");
         return -1;
     }
-    return parse_args(op, &save, err, errsize);
+    return parse_args(op, rest, err, errsize);
 }
 
 /* ---- safety ----
@@ -710,10 +1015,16 @@ static const char *io_unsafe(const struct dt_op *op)
     return in_window(op, 0) ? NULL : "buffer outside the window";
 }
 
+#define RECORDED_ONLY "belongs to a recorded scenario (one that starts with set, arg, env or execve lines)"
+
 const char *dt_op_unsafe(const struct dt_op *op)
 {
     if (op->proc < 0 || op->proc >= DT_MAX_PROCS)
-        return "process number out of range";
+        return "bad process (@0..@7; up to @255 in a recorded scenario)";
+    if (dt_kind_recorded_only(op->kind))
+        return "this line " RECORDED_ONLY;
+    if (op->expect != DT_EXPECT_NONE)
+        return "an answer ('=> ...') " RECORDED_ONLY "; here the kernel answers";
     switch (op->kind) {
     case DT_MMAP:
         if (!fd_ok(op->fd))
@@ -751,6 +1062,8 @@ const char *dt_op_unsafe(const struct dt_op *op)
     case DT_PWRITE:
         return io_unsafe(op);
     case DT_OPEN:
+        if (op->name == DT_NAME_PATH)
+            return "a path " RECORDED_ONLY "; here the names are f0, f1, f2, f3, new, d and missing";
         return op->name >= 0 && op->name < DT_NNAMES ? NULL : "bad name";
     case DT_FTRUNCATE:
         if (!fd_ok(op->fd))
@@ -772,5 +1085,25 @@ const char *dt_op_unsafe(const struct dt_op *op)
         return madvise_unsafe(op);
     default:
         return "unknown kind";
+    }
+}
+
+/* A recorded scenario runs over the host's own files (its root is "/"):
+ * it opens them read-only and writes none, so that nothing it replays can
+ * change a file (a shared writable mapping needs a writable descriptor). */
+const char *dt_op_unsafe_recorded(const struct dt_op *op)
+{
+    switch (op->kind) {
+    case DT_OPEN:
+        if ((op->flags & O_ACCMODE) != O_RDONLY || (op->flags & (O_CREAT | O_TRUNC | O_APPEND | O_EXCL)) ||
+            (op->flags & __O_TMPFILE) == __O_TMPFILE)
+            return "a recorded scenario opens files read-only (it runs over this machine's files)";
+        return NULL;
+    case DT_WRITE:
+    case DT_PWRITE:
+    case DT_FTRUNCATE:
+        return "a recorded scenario writes no file (it runs over this machine's files)";
+    default:
+        return NULL;
     }
 }

@@ -30,6 +30,8 @@
 #define DT_VEC_NULL 1                         /* mincore: pass a NULL vector */
 #define DT_MAX_PROCS 8                        /* processes in one sequence */
 #define DT_MAX_LINE 400                       /* bytes of one scenario line */
+#define DT_MAX_TASKS 256                      /* tasks of a recorded scenario (@0..@255) */
+#define DT_MAX_ENV_VALUE 131072               /* env: a value's length (MAX_ARG_STRLEN) */
 
 enum dt_kind {
     DT_MMAP,
@@ -54,7 +56,27 @@ enum dt_kind {
     DT_MADVISE,
     DT_FORK,
     DT_EXIT,
+    /* Recorded scenarios only (docs/scenarios.md, "Recorded scenarios"):
+     * a real program's run as `vmsim follow -o` writes it, replayed on
+     * vmsim alone against the kernel's answers the lines carry. */
+    DT_SET,      /* set FIELD=VALUE: the recording machine's config */
+    DT_ARG,      /* arg STRING: the next execve's next argv string */
+    DT_ARG_MORE, /* arg+ STRING: more of the last arg string */
+    DT_ENV,      /* env NAME LEN: an environment string, its value masked */
+    DT_EXECVE,   /* execve PATH */
+    DT_BRK,      /* brk ADDR */
+    DT_THREAD,   /* thread: a new task sharing the address space */
+    DT_MAPS,     /* maps START-END PERMS OFFSET [NAME]: a line of the maps after the op above */
     DT_NKINDS
+};
+
+/* What a recorded line says the kernel answered ("=> ANSWER"). */
+enum dt_expect {
+    DT_EXPECT_NONE,
+    DT_EXPECT_VALUE,  /* a return value: a number, or -ENAME (-errno) */
+    DT_EXPECT_OK,     /* "ok": a load or store without a signal */
+    DT_EXPECT_SIGNAL, /* "SIGSEGV", "SIGBUS": the access raised this signal */
+    DT_EXPECT_TASK,   /* "@N": fork's or thread's new task */
 };
 
 struct dt_op {
@@ -71,7 +93,12 @@ struct dt_op {
     uint64_t len2; /* mremap: new length */
     uint64_t addr2; /* mremap: new address (relative to the window unless abs2) */
     int abs2;
-    int proc;      /* the process that runs it: 0..DT_MAX_PROCS-1 */
+    int proc;      /* the process that runs it: 0..DT_MAX_PROCS-1 (recorded: DT_MAX_TASKS-1) */
+    int expect;    /* enum dt_expect: the kernel's recorded answer, if any */
+    int64_t expect_value; /* its value (DT_EXPECT_VALUE, _SIGNAL: the signal, _TASK) */
+    /* open: the path (name DT_NAME_PATH); set: "FIELD=VALUE"; arg, arg+:
+     * the string; env: the name; execve: the path; maps: the name column */
+    char str[DT_MAX_LINE + 1];
 };
 
 /* What one side saw. Addresses inside the window are made relative. */
@@ -91,12 +118,24 @@ struct dt_result {
 /* The names operations open: files created identically on both sides, a new
  * name, a directory and a name that never exists. */
 enum { DT_NFILES = 4, DT_NAME_NEW = 4, DT_NAME_DIR = 5, DT_NAME_MISSING = 6, DT_NNAMES = 7 };
+/* open of a path (op.str) instead of a name: recorded scenarios only. */
+#define DT_NAME_PATH (-1)
 extern const char *const dt_file_names[DT_NNAMES];
 uint64_t dt_initial_size(int name);      /* bytes of a file created at start */
 uint8_t dt_initial_byte(int name, uint64_t off);
 
 const char *dt_kind_name(int kind);
+/* The line (with its "=> ANSWER" when it has one). */
 void dt_format_op(const struct dt_op *op, char *buf, size_t size);
+/* The line without its answer: the call alone. */
+void dt_format_call(const struct dt_op *op, char *buf, size_t size);
+/* The answer as a recorded line spells it ("0x7ffff7fc0000", "-ENOMEM", "ok",
+ * "SIGSEGV", "@1"), for the op's kind; expect is an enum dt_expect. */
+void dt_format_answer(const struct dt_op *op, int expect, int64_t value, char *buf, size_t size);
+/* Kinds that belong to recorded scenarios only. */
+int dt_kind_recorded_only(int kind);
+/* Why op cannot be in a recorded scenario (it would write a host file), or NULL. */
+const char *dt_op_unsafe_recorded(const struct dt_op *op);
 /* One scenario line (at most DT_MAX_LINE bytes, no comment) into *op; 0,
  * or -1 with a message in err. */
 int dt_parse_op(const char *line, struct dt_op *op, char *err, size_t errsize);

@@ -77,6 +77,8 @@ void oracle_scenario_free(oracle_scenario *s)
 
 int oracle_scenario_steps(const oracle_scenario *s) { return s->seq.n; }
 
+int oracle_scenario_recorded(const oracle_scenario *s) { return s->seq.recorded; }
+
 int oracle_scenario_line(const oracle_scenario *s, int step)
 {
     return step >= 0 && step < s->seq.n && s->lines ? s->lines[step] : 0;
@@ -85,9 +87,16 @@ int oracle_scenario_line(const oracle_scenario *s, int step)
 void oracle_scenario_call(const oracle_scenario *s, int step, char *buf, size_t size)
 {
     if (step >= 0 && step < s->seq.n)
-        dt_format_op(&s->seq.ops[step], buf, size);
+        dt_format_call(&s->seq.ops[step], buf, size);
     else
         snprintf(buf, size, "(after the last step)");
+}
+
+void oracle_print_config_lines(const struct vms_config *c, FILE *out)
+{
+    struct vms_config base;
+    vms_config_init(&base);
+    dt_settings_print(&base, c, "set ", out);
 }
 
 /* ---- the oracle ---- */
@@ -329,9 +338,55 @@ static int run_once(oracle *o, const oracle_scenario *s, struct oracle_report *r
     return rc;
 }
 
+/* ---- recorded scenarios ---- */
+
+static void collect_recorded(void *arg, const struct dt_rec_step *rs)
+{
+    struct collector *c = arg;
+    struct oracle_report *r = c->report;
+    struct oracle_step *grown = realloc(r->steps, (size_t)(r->nsteps + 1) * sizeof(*grown));
+    if (!grown) {
+        c->failed = 1;
+        return;
+    }
+    r->steps = grown;
+    struct oracle_step *s = &r->steps[r->nsteps++];
+    memset(s, 0, sizeof(*s));
+    s->step = rs->step;
+    s->line = oracle_scenario_line(c->scenario, rs->step);
+    dt_format_call(rs->op, s->call, sizeof(s->call));
+    snprintf(s->vmsim.ret, sizeof(s->vmsim.ret), "%s", rs->got);
+    snprintf(s->host.ret, sizeof(s->host.ret), "%s", rs->expected);
+    if (rs->maps_checked) {
+        snprintf(s->vmsim.detail, sizeof(s->vmsim.detail), "maps");
+        snprintf(s->host.detail, sizeof(s->host.detail), "maps");
+    }
+    s->differs = rs->differs;
+}
+
+static int replay_recorded(oracle *o, const oracle_scenario *s, struct oracle_report *r)
+{
+    struct dt_diff *d = malloc(sizeof(*d));
+    struct collector c = {.report = r, .scenario = s};
+    r->runs = 1;
+    int rc = d ? dt_recorded_run(&s->seq, o->settings, o->nsettings, "/", collect_recorded, &c, d) : -1;
+    if (c.failed || !d)
+        rc = -1;
+    r->outcome = rc == 0 ? ORACLE_AGREE : rc == 1 ? ORACLE_DIFFER : ORACLE_ERROR;
+    if (rc != 0) {
+        r->diff_step = d ? d->step : 0;
+        r->diff_aspect = d ? dt_aspect_name(d->aspect) : "host";
+        snprintf(r->diff_text, sizeof(r->diff_text), "%s", d && !c.failed ? d->text : "out of memory\n");
+    }
+    free(d);
+    return r->outcome;
+}
+
 int oracle_replay(oracle *o, const oracle_scenario *s, struct oracle_report *r)
 {
     memset(r, 0, sizeof(*r));
+    if (s->seq.recorded)
+        return replay_recorded(o, s, r);
     struct dt_diff *d = malloc(sizeof(*d));
     if (!d) {
         r->outcome = ORACLE_ERROR;

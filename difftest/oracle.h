@@ -31,8 +31,19 @@ oracle_scenario *oracle_scenario_parse(const char *name, const void *text, size_
 void oracle_scenario_free(oracle_scenario *s);
 int oracle_scenario_steps(const oracle_scenario *s);
 int oracle_scenario_line(const oracle_scenario *s, int step); /* step from 0; its line from 1 */
-/* The step's operation as a scenario line (what it parsed to, numbers in hex). */
+/* The step's operation as a scenario line (what it parsed to, numbers in hex;
+ * without a recorded answer). */
 void oracle_scenario_call(const oracle_scenario *s, int step, char *buf, size_t size);
+/* A recorded scenario (a real program's run, `vmsim follow -o`): it replays
+ * on vmsim alone, against the kernel's answers it carries; its steps are
+ * its operation lines but set, arg, env and maps. */
+int oracle_scenario_recorded(const oracle_scenario *s);
+
+/* "set FIELD=VALUE" lines (a recorded scenario's first lines) for every
+ * config field of c that differs from vms_config_init's: replayed, they
+ * make a machine configured as c. */
+struct vms_config;
+void oracle_print_config_lines(const struct vms_config *c, FILE *out);
 
 /* ---- the oracle ---- */
 
@@ -99,7 +110,9 @@ struct oracle_watch {
 };
 void oracle_watch(oracle *o, const struct oracle_watch *w);
 
-/* Runs s on both sides: ORACLE_AGREE, ORACLE_DIFFER (the first difference
+/* Runs s on both sides (a recorded scenario: on vmsim, against its recorded
+ * answers and maps, the host side of each step being the recorded answer,
+ * "" for a line without one; not watched): ORACLE_AGREE, ORACLE_DIFFER (the first difference
  * in r), or ORACLE_ERROR (the host side could not run: r->diff_text says
  * why). r is to be freed with oracle_report_free. */
 int oracle_replay(oracle *o, const oracle_scenario *s, struct oracle_report *r);

@@ -6,7 +6,11 @@
  * Whatever the bytes, the reader gives the sequence or an error that names
  * the line and what is wrong with it: a NUL byte, a byte that is not
  * printable ASCII, a line longer than DT_MAX_LINE, an operation that does
- * not parse, or one the host child must not run (dt_op_unsafe). Comments
+ * not parse, or one the host child must not run (dt_op_unsafe). A scenario
+ * whose first operation is set, arg, env or execve is a recorded one (a
+ * real program's run, `vmsim follow -o`): nothing of it runs on the host,
+ * its lines come in the order a recording has them, and it writes no
+ * file (dt_op_unsafe_recorded). Comments
  * ('#' as the first character that is not blank) may hold any byte but NUL.
  */
 #include "difftest.h"
@@ -87,10 +91,36 @@ static int parse_line(const char *line, size_t len, struct dt_op *op, char *why,
     text[len - blank] = '\0';
     if (dt_parse_op(text, op, why, whysize))
         return -1;
-    const char *unsafe = dt_op_unsafe(op);
-    if (unsafe)
-        return snprintf(why, whysize, "refused: %s", unsafe), -1;
     return 0;
+}
+
+/* Does the first operation make the scenario a recorded one? */
+static int starts_recording(const struct dt_op *op)
+{
+    return op->kind == DT_SET || op->kind == DT_ARG || op->kind == DT_ENV || op->kind == DT_EXECVE;
+}
+
+/* Whether op may come where it comes, in the scenario read so far (s);
+ * NULL, or why not. */
+static const char *misplaced(const struct dt_seq *s, const struct dt_op *op)
+{
+    if (!s->recorded) {
+        const char *unsafe = dt_op_unsafe(op);
+        return unsafe ? unsafe : NULL;
+    }
+    const struct dt_op *prev = s->n ? &s->ops[s->n - 1] : NULL;
+    int prev_kind = prev ? prev->kind : -1;
+    if (op->kind == DT_SET && prev && prev_kind != DT_SET)
+        return "set comes before every other line (the machine is made first)";
+    if (op->kind == DT_ARG_MORE && prev_kind != DT_ARG && prev_kind != DT_ARG_MORE)
+        return "arg+ continues the arg line just above it, and there is none";
+    if (op->kind == DT_MAPS && (!prev || prev_kind == DT_SET || prev_kind == DT_ARG ||
+                                prev_kind == DT_ARG_MORE || prev_kind == DT_ENV))
+        return "maps lines follow the operation after which the maps were read";
+    if ((prev_kind == DT_ARG || prev_kind == DT_ARG_MORE || prev_kind == DT_ENV) &&
+        op->kind != DT_ARG && op->kind != DT_ARG_MORE && op->kind != DT_ENV && op->kind != DT_EXECVE)
+        return "arg and env lines are followed by their execve";
+    return dt_op_unsafe_recorded(op);
 }
 
 int dt_scenario_parse(const char *name, const char *text, size_t len, struct dt_seq *s, int **lines,
@@ -109,6 +139,11 @@ int dt_scenario_parse(const char *name, const char *text, size_t len, struct dt_
         int got = parse_line(line, n, &op, why, sizeof(why));
         if (got == 0 && s->n == MAX_STEPS)
             got = -1, snprintf(why, sizeof(why), "more than %d operations", MAX_STEPS);
+        if (got == 0 && s->n == 0)
+            s->recorded = starts_recording(&op);
+        const char *wrong = got == 0 ? misplaced(s, &op) : NULL;
+        if (wrong)
+            got = -1, snprintf(why, sizeof(why), "refused: %s", wrong);
         if (got < 0) {
             snprintf(err, errsize, "%s:%d: %s", name, lineno, why);
             rc = -1;
@@ -127,6 +162,12 @@ int dt_scenario_parse(const char *name, const char *text, size_t len, struct dt_
                 numbers[s->n] = lineno;
             dt_seq_push(s, &op);
         }
+    }
+    int last = s->n ? s->ops[s->n - 1].kind : -1;
+    if (rc == 0 && (last == DT_ARG || last == DT_ARG_MORE || last == DT_ENV)) {
+        snprintf(err, errsize, "%s:%d: refused: arg and env lines are followed by their execve, and the "
+                 "scenario ends first", name, lines ? numbers[s->n - 1] : lineno);
+        rc = -1;
     }
     if (rc) {
         dt_seq_free(s); /* a scenario that does not load leaves nothing to free */

@@ -49,6 +49,8 @@ static const struct field fields[] = {
     FIELD(data_rlimit, F_U64),          FIELD(uid, F_UNSIGNED),
     FIELD(gid, F_UNSIGNED),             FIELD(hwcap, F_U64),
     FIELD(hwcap2, F_U64),               FIELD(minsigstksz, F_U64),
+    FIELD(min_free_kbytes, F_U64),      FIELD(watermark_scale_factor, F_UNSIGNED),
+    FIELD(swappiness, F_UNSIGNED),      FIELD(page_cluster, F_UNSIGNED),
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -151,5 +153,37 @@ void dt_setting_apply(const struct dt_setting *s, struct vms_config *c)
     } else {
         int v = (int)s->value;
         memcpy(at, &v, sizeof(v));
+    }
+}
+
+static uint64_t field_value(const struct field *f, const struct vms_config *c)
+{
+    const char *at = (const char *)c + f->offset;
+    if (f->type == F_U64) {
+        uint64_t v;
+        memcpy(&v, at, sizeof(v));
+        return v;
+    }
+    if (f->type == F_UNSIGNED) {
+        unsigned v;
+        memcpy(&v, at, sizeof(v));
+        return v;
+    }
+    int v;
+    memcpy(&v, at, sizeof(v));
+    return (uint64_t)(unsigned)v;
+}
+
+void dt_settings_print(const struct vms_config *base, const struct vms_config *c, const char *prefix,
+                       FILE *out)
+{
+    for (size_t i = 0; i < NFIELDS; i++) {
+        uint64_t v = field_value(&fields[i], c);
+        if (v == field_value(&fields[i], base))
+            continue;
+        if (fields[i].type == F_U64 && v == UINT64_MAX)
+            fprintf(out, "%s%s=unlimited\n", prefix, fields[i].name);
+        else
+            fprintf(out, "%s%s=%#" PRIx64 "\n", prefix, fields[i].name, v);
     }
 }

@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the scenario reader (difftest/scenario.c, with ops.c's line
- * parser and safety rule). Whatever the bytes, it gives a sequence or an
+ * parser and safety rules, live and recorded, and settings.c for set lines). Whatever the bytes, it gives a sequence or an
  * error of the form "NAME:LINE: why" with LINE a line of the input, never a
  * crash, and leaves nothing allocated on an error. A sequence it gives
  * prints back (dt_format_op) to lines no longer than DT_MAX_LINE that read
@@ -17,7 +17,8 @@ static int same_op(const struct dt_op *a, const struct dt_op *b)
     return a->kind == b->kind && a->abs == b->abs && a->addr == b->addr && a->len == b->len &&
            a->off == b->off && a->prot == b->prot && a->flags == b->flags && a->fd == b->fd &&
            a->name == b->name && a->pattern == b->pattern && a->len2 == b->len2 &&
-           a->addr2 == b->addr2 && a->abs2 == b->abs2 && a->proc == b->proc;
+           a->addr2 == b->addr2 && a->abs2 == b->abs2 && a->proc == b->proc && a->expect == b->expect &&
+           a->expect_value == b->expect_value && strcmp(a->str, b->str) == 0;
 }
 
 static size_t count_lines(const uint8_t *data, size_t size)

@@ -112,5 +112,6 @@ const char *vl_si_code_name(int signo, int code);
 
 void vl_open_task(lua_State *L, struct vl_ctx *ctx);      /* the task metatable */
 void vl_open_expect(lua_State *L, struct vl_ctx *ctx);    /* vmsim.expect, ... */
+void vl_open_replay(lua_State *L, struct vl_ctx *ctx);    /* vmsim.replay */
 
 #endif

@@ -880,6 +880,7 @@ int luaopen_vmsim(lua_State *L)
     lua_newtable(L);
     static const struct vl_method functions[] = {{"machine", l_machine, 0}, {NULL, NULL, 0}};
     vl_register_methods(L, ctx, functions);
+    vl_open_replay(L, ctx);
     set_constants(L);
     vl_open_expect(L, ctx);
     return 1;

@@ -198,13 +198,48 @@ static void scenario_open_and_exec_lines(void **state)
     assert_string_equal(line, "open /usr/lib/x86_64-linux-gnu/libc.so.6 RDONLY|0x80000");
     fl_format_open_line("/a b", O_RDONLY | O_DIRECTORY, line, sizeof(line));
     assert_string_equal(line, "open \"/a b\" RDONLY|DIRECTORY");
-    char *argv[] = {"ls", "-l", "a b", NULL}, *envp[] = {"HOME=/root", NULL};
-    fl_format_execve_line("/usr/bin/ls", argv, envp, line, sizeof(line));
+    char *argv[] = {"ls", "-l", "a b", "", NULL}, *envp[] = {"HOME=/root", "ODD", NULL};
+    char *lines = fl_format_exec_lines("/usr/bin/ls", argv, envp);
+    assert_non_null(lines);
     /* Values masked, lengths kept: no secret of the environment in a file. */
-    assert_string_equal(line, "execve \"/usr/bin/ls\" \"ls\" \"-l\" \"a b\" --env \"HOME=xxxxx\"");
-    /* Cut at the buffer's end, still a string. */
-    fl_format_execve_line("/usr/bin/ls", argv, envp, line, 12);
-    assert_int_equal(strlen(line), 11);
+    assert_string_equal(lines, "arg ls\narg -l\narg \"a b\"\narg \"\"\nenv HOME 5\nenv ODD\nexecve /usr/bin/ls");
+    /* Each line reads back as what it stands for. */
+    struct dt_op op = parse("arg \"a b\"");
+    assert_int_equal(op.kind, DT_ARG);
+    assert_string_equal(op.str, "a b");
+    op = parse("env HOME 5");
+    assert_int_equal(op.kind, DT_ENV);
+    assert_string_equal(op.str, "HOME");
+    assert_int_equal(op.len, 5);
+    assert_int_equal(parse("env ODD").flags, 0);
+    assert_string_equal(parse("arg \"\"").str, "");
+    assert_string_equal(parse("execve /usr/bin/ls").str, "/usr/bin/ls");
+    free(lines);
+    /* An argument longer than a line goes on in arg+ lines, each within
+     * the line's limit, that join to the argument. */
+    char big[2000];
+    for (size_t i = 0; i < sizeof(big) - 1; i++)
+        big[i] = i % 7 == 0 ? '"' : (char)('a' + i % 26);
+    big[sizeof(big) - 1] = '\0';
+    char *long_argv[] = {big, NULL};
+    lines = fl_format_exec_lines("/p", long_argv, NULL);
+    assert_non_null(lines);
+    char joined[2100] = "";
+    int pieces = 0;
+    for (char *p = lines, *nl; p; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        assert_true(strlen(p) <= DT_MAX_LINE);
+        op = parse(p);
+        if (op.kind == DT_EXECVE)
+            break;
+        assert_int_equal(op.kind, pieces++ ? DT_ARG_MORE : DT_ARG);
+        strcat(joined, op.str);
+    }
+    assert_true(pieces > 4);
+    assert_string_equal(joined, big);
+    free(lines);
 }
 
 static const char host_maps[] =

@@ -77,8 +77,9 @@ static void test_addresses_and_flags(void **state)
     expect_reads_as("mincore +0x0 0x1000 vecnull", "mincore +0x0 0x1000 vecnull");
     expect_error("mprotect +0x0 0x1000 READ||WRITE", "bad or missing argument 3");
     expect_error("mmap +0x0 0x1000 READ PRIVATE|ANONYMOS -1 0", "('PRIVATE|ANONYMOS': expected mmap flags");
-    expect_error("open nosuch RDONLY", "expected a file name: f0, f1, f2, f3, new, d or missing");
-    expect_error("@8 fork", "t.txt:1: bad process '@8' (@0..@7)");
+    expect_error("open nosuch RDONLY", "t.txt:1: refused: a path belongs to a recorded scenario");
+    expect_error("@8 fork", "t.txt:1: refused: bad process (@0..@7");
+    expect_error("@256 fork", "t.txt:1: bad process '@256' (@0..@7; @255 in a recorded scenario)");
     expect_error("@1", "no operation after '@1'");
 }
 
@@ -99,6 +100,85 @@ static void test_lines(void **state)
     expect_error("sync\nsync\nnosuch 1 2\n", "t.txt:3: unknown operation 'nosuch'");
     expect_error("exit\n", "t.txt:1: refused: process 0 cannot exit");
     expect_error("load +0x8000000 4\n", "t.txt:1: refused: access outside the window");
+}
+
+/* A recorded scenario's steps: its operation lines, set, arg, env and maps aside. */
+static oracle_scenario *recorded(const char *text)
+{
+    char err[512] = "";
+    oracle_scenario *s = oracle_scenario_parse("r.txt", text, strlen(text), err, sizeof(err));
+    if (!s)
+        fail_msg("refused: %s", err);
+    assert_true(oracle_scenario_recorded(s));
+    return s;
+}
+
+static void test_recorded_lines(void **state)
+{
+    (void)state;
+    oracle_scenario *s = recorded("set pku=0\n"
+                                  "arg prog\n"
+                                  "arg \"two words, a \\\" and \\x41\"\n"
+                                  "arg+ \" more\"\n"
+                                  "env HOME 5\n"
+                                  "execve /usr/bin/true => 0\n"
+                                  "maps 555555554000-555555556000 r--p 00000000 /usr/bin/true\n"
+                                  "maps 7ffff7fc2000-7ffff7fc6000 r--p 00000000 /a b (deleted)\n"
+                                  "brk 0 => 0x55555555e000\n"
+                                  "open \"/a b\" RDONLY|0x80000 => -ENOENT\n"
+                                  "store 0x7ffff7fc0000 1 0x78 => ok\n"
+                                  "load 0x1000 1 => SIGSEGV\n"
+                                  "thread => @1\n"
+                                  "@1 exit => 0\n");
+    assert_int_equal(oracle_scenario_steps(s), 14);
+    char call[512];
+    const struct { int step; const char *want; } calls[] = {
+        {2, "arg \"two words, a \\\" and A\""}, {5, "execve /usr/bin/true"},
+        {6, "maps 555555554000-555555556000 r--p 00000000 /usr/bin/true"},
+        {7, "maps 7ffff7fc2000-7ffff7fc6000 r--p 00000000 /a b (deleted)"},
+        {8, "brk 0x0"}, {9, "open \"/a b\" RDONLY|0x80000"}, {13, "@1 exit"},
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        oracle_scenario_call(s, calls[i].step, call, sizeof(call));
+        assert_string_equal(call, calls[i].want);
+    }
+    oracle_scenario_free(s);
+    /* A scenario that starts with an ordinary line is a live one. */
+    char err[512];
+    s = oracle_scenario_parse("l.txt", "load +0x0 1\n", 12, err, sizeof(err));
+    assert_false(oracle_scenario_recorded(s));
+    oracle_scenario_free(s);
+}
+
+static void test_recorded_refusals(void **state)
+{
+    (void)state;
+    /* Lines of a recording in a live scenario. */
+    expect_error("load +0x0 1\nbrk 0x0\n", "t.txt:2: refused: this line belongs to a recorded scenario");
+    expect_error("load +0x0 1 => ok\n", "t.txt:1: refused: an answer ('=> ...') belongs to a recorded");
+    /* The order a recording has. */
+    expect_error("execve /p => 0\nset pku=0\n", "t.txt:2: refused: set comes before every other line");
+    expect_error("execve /p => 0\narg+ x\n", "t.txt:2: refused: arg+ continues the arg line");
+    expect_error("arg x\nmaps 1000-2000 r--p 00000000\n", "t.txt:2: refused: maps lines follow the operation");
+    expect_error("arg x\nbrk 0\n", "t.txt:2: refused: arg and env lines are followed by their execve");
+    expect_error("execve /p => 0\narg x\n", "t.txt:2: refused: arg and env lines are followed by their execve, "
+                                            "and the scenario ends first");
+    /* Nothing a recording replays writes a file of this machine. */
+    expect_error("execve /p\nopen /etc/passwd RDWR\n", "t.txt:2: refused: a recorded scenario opens files read-only");
+    expect_error("execve /p\nopen /x RDONLY|CREAT\n", "t.txt:2: refused: a recorded scenario opens files read-only");
+    expect_error("execve /p\npwrite 3 0x1000 1 0\n", "t.txt:2: refused: a recorded scenario writes no file");
+    /* Bad lines of each new kind, named by line. */
+    expect_error("set no_such=1\n", "t.txt:1: set: bad or missing argument 1");
+    expect_error("env A=B 3\n", "t.txt:1: env: bad or missing argument 1");
+    expect_error("env A 200000\n", "t.txt:1: env: bad or missing argument 2");
+    expect_error("arg \"open\n", "t.txt:1: arg: a quote is not closed");
+    expect_error("arg \"\\q\"\n", "t.txt:1: arg: bad or missing argument 1");
+    expect_error("execve /p => maybe\n", "t.txt:1: execve: bad answer after '=>' ('maybe'");
+    expect_error("execve /p\nstore 0x1000 1 0 => 5\n", "t.txt:2: store: bad answer after '=>'");
+    expect_error("execve /p\nthread => 3\n", "t.txt:2: thread: bad answer after '=>'");
+    expect_error("execve /p\nmaps 1000-2000 r-zp 0\n", "t.txt:2: maps: bad line");
+    expect_error("execve /p\nmmap 0x0 0x1000 READ PRIVATE|ANONYMOUS -1 0 => 0x1000 x\n",
+                 "t.txt:2: mmap: unexpected 'x' after the last argument");
 }
 
 static void test_bad_bytes(void **state)
@@ -126,6 +206,8 @@ int main(void)
         cmocka_unit_test(test_addresses_and_flags),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_bad_bytes),
+        cmocka_unit_test(test_recorded_lines),
+        cmocka_unit_test(test_recorded_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,7 +136,7 @@ static struct widths measure(const struct oracle_report *r)
     return w;
 }
 
-static void print_step(const struct oracle_step *s, const struct widths *w, int color)
+static void print_step(const struct oracle_step *s, int number, const struct widths *w, int color)
 {
     char v[256], h[256], faults[64] = "";
     side_text(&s->vmsim, v, sizeof(v));
@@ -146,13 +146,35 @@ static void print_step(const struct oracle_step *s, const struct widths *w, int 
                  s->vmsim.majflt, s->host.minflt, s->host.majflt);
     const char *on = s->differs && color ? "\033[1;31m" : "", *off = s->differs && color ? "\033[0m" : "";
     /* The last column is padded only when the faults follow it. */
-    printf("%s%c%4d %4d  %-*s  %-*s  %-*s%s%s%s\n", on, s->differs ? '!' : ' ', s->step + 1, s->line,
+    printf("%s%c%4d %4d  %-*s  %-*s  %-*s%s%s%s\n", on, s->differs ? '!' : ' ', number, s->line,
            w->call, s->call, w->vmsim, v, faults[0] ? w->host : 0, h, faults[0] ? "  " : "", faults, off);
+}
+
+/* A recorded scenario's last lines: its steps are its operation lines, named by line. */
+static void print_recorded_outcome(const oracle_scenario *sc, const struct oracle_report *r, int color)
+{
+    const char *red = color ? "\033[1;31m" : "", *plain = color ? "\033[0m" : "";
+    char call[256];
+    oracle_scenario_call(sc, r->diff_step, call, sizeof(call));
+    int line = oracle_scenario_line(sc, r->diff_step);
+    if (r->outcome == ORACLE_AGREE)
+        printf("all %d steps agree with the kernel's recorded answers (results, maps, vms_check)\n", r->nsteps);
+    else if (r->outcome == ORACLE_ERROR)
+        printf("could not replay (line %d: %s): %s", line, call, r->diff_text);
+    else if (r->diff_step >= oracle_scenario_steps(sc))
+        printf("%sDIFFERENT%s after the last step, in %s:\n%s", red, plain, r->diff_aspect, r->diff_text);
+    else
+        printf("%sDIFFERENT%s at line %d (%s), in %s:\n%s", red, plain, line, call, r->diff_aspect,
+               r->diff_text);
 }
 
 /* The last lines: agreement, or the first difference with both sides. */
 static void print_outcome(const oracle_scenario *sc, const struct oracle_report *r, int color)
 {
+    if (oracle_scenario_recorded(sc)) {
+        print_recorded_outcome(sc, r, color);
+        return;
+    }
     const char *red = color ? "\033[1;31m" : "", *plain = color ? "\033[0m" : "";
     char call[256];
     oracle_scenario_call(sc, r->diff_step, call, sizeof(call));
@@ -176,13 +198,22 @@ static void print_text(const struct compare_options *o, const oracle_scenario *s
                        const struct oracle_report *r, const oracle *orc, int color)
 {
     struct widths w = measure(r);
-    printf("vmsim compare %s: %d steps on vmsim and on this kernel (Linux %s)%s\n", o->path,
-           oracle_scenario_steps(sc), oracle_host_kernel(orc),
-           o->nsettings ? ", vmsim with --set" : "");
-    printf(" %4s %4s  %-*s  %-*s  %-*s  %s\n", "step", "line", w.call, "call", w.vmsim, "vmsim", w.host,
-           "host", "faults min/maj: vmsim host");
+    int recorded = oracle_scenario_recorded(sc);
+    if (recorded)
+        printf("vmsim compare %s: a recorded run, replayed on vmsim against the kernel's answers it "
+               "carries%s\n", o->path, o->nsettings ? ", vmsim with --set" : "");
+    else
+        printf("vmsim compare %s: %d steps on vmsim and on this kernel (Linux %s)%s\n", o->path,
+               oracle_scenario_steps(sc), oracle_host_kernel(orc), o->nsettings ? ", vmsim with --set" : "");
+    if (recorded && w.host < 6)
+        w.host = 6;
+    if (recorded)
+        printf(" %4s %4s  %-*s  %-*s  %s\n", "step", "line", w.call, "call", w.vmsim, "vmsim", "kernel");
+    else
+        printf(" %4s %4s  %-*s  %-*s  %-*s  %s\n", "step", "line", w.call, "call", w.vmsim, "vmsim", w.host,
+               "host", "faults min/maj: vmsim host");
     for (int i = 0; i < r->nsteps; i++)
-        print_step(&r->steps[i], &w, color);
+        print_step(&r->steps[i], i + 1, &w, color);
     if (r->noise[0])
         printf("(run again, as the host's timing can cause such a difference: %s)\n", r->noise);
     print_outcome(sc, r, color);
@@ -221,7 +252,7 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
 {
     for (int i = 0; i < r->nsteps; i++) {
         const struct oracle_step *s = &r->steps[i];
-        printf("{\"type\":\"step\",\"step\":%d,\"line\":%d,\"call\":", s->step + 1, s->line);
+        printf("{\"type\":\"step\",\"step\":%d,\"line\":%d,\"call\":", i + 1, s->line);
         json_string(s->call);
         putchar(',');
         json_side("vmsim", &s->vmsim);
@@ -233,11 +264,17 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
     static const char *const outcomes[] = {"agree", "differ"};
     printf("{\"type\":\"outcome\",\"scenario\":");
     json_string(o->path);
+    int recorded = oracle_scenario_recorded(sc);
     printf(",\"outcome\":\"%s\",\"steps\":%d,\"runs\":%d,\"noise\":",
-           r->outcome >= 0 ? outcomes[r->outcome] : "error", oracle_scenario_steps(sc), r->runs);
+           r->outcome >= 0 ? outcomes[r->outcome] : "error", recorded ? r->nsteps : oracle_scenario_steps(sc),
+           r->runs);
     json_string(r->noise);
     if (r->outcome != ORACLE_AGREE) {
-        printf(",\"difference\":{\"step\":%d,\"line\":%d,\"aspect\":", r->diff_step + 1,
+        int step = r->diff_step + 1; /* a recorded scenario's steps are counted as shown */
+        for (int i = 0; recorded && i < r->nsteps; i++)
+            if (r->steps[i].step == r->diff_step)
+                step = i + 1;
+        printf(",\"difference\":{\"step\":%d,\"line\":%d,\"aspect\":", step,
                oracle_scenario_line(sc, r->diff_step));
         json_string(r->diff_aspect);
         printf(",\"text\":");

@@ -10,9 +10,14 @@
  * or cannot follow further (program not found, ptrace refused, a call vmsim
  * does not model).
  *
- * Only the first process is followed: its children run untraced, and at
- * its first thread the follower stops comparing (the threads share the
- * address space and are not traced) and says so.
+ * The program's threads are followed (PTRACE_O_TRACECLONE): each is a
+ * vmsim task made by vms_clone_thread, in the shared address space, and
+ * its calls are made in it ("@N" in the scenario). The calls the follower
+ * repeats are made one at a time: a thread that enters one while another
+ * thread's is being made and compared is held at its entry until that one
+ * is done, so that the kernel's maps and descriptor numbers are those of
+ * the calls seen so far. The program's children (fork, vfork, posix_spawn)
+ * are processes of their own: they run untraced, and the follower says so.
  */
 #include "cli.h"
 #include "follow.h"
@@ -40,6 +45,9 @@ struct follow {
     unsigned mm_calls;   /* of which memory calls */
     unsigned file_calls; /* of which opens and closes */
     unsigned number;     /* the program's system calls seen */
+    unsigned shown;      /* the number of the call being compared */
+    pid_t busy;          /* the thread inside a followed call, 0 none: one at a time */
+    unsigned threads;    /* threads the program started (followed) */
     unsigned long mirrored; /* pages the program wrote, stored on vmsim too */
     unsigned children;   /* processes the program started (not followed) */
 };
@@ -58,12 +66,14 @@ static void usage(FILE *out)
             "The report goes to standard error; the program keeps its own output.\n"
             "Exit status: 0 every call agreed; 1 a call differed (shown); 2 cannot run or\n"
             "cannot follow further (not found, ptrace refused, a call vmsim does not model).\n"
-            "Only the first process is followed; at its first thread the comparison stops.\n"
+            "The program's own exit status, or the signal that killed it, is reported, not\n"
+            "returned: a program killed by SIGSEGV whose calls all agreed gives 0.\n"
+            "Its threads are followed (one call at a time); its children run untraced.\n"
             "vmsim opens the program's files read-only: it writes no file.\n");
 }
 
 /* CMD as execvp would find it, made absolute (vmsim resolves paths from its
- * root, "/"); 0, or -1 when it is not there. */
+ * root, "/"); 0, or -1 when it is not there (errno: why, for a path). */
 static int resolve_command(const char *cmd, char *out, size_t size)
 {
     if (strchr(cmd, '/')) {
@@ -71,7 +81,9 @@ static int resolve_command(const char *cmd, char *out, size_t size)
         if (cmd[0] != '/' && !getcwd(cwd, sizeof(cwd)))
             return -1;
         int n = cmd[0] == '/' ? snprintf(out, size, "%s", cmd) : snprintf(out, size, "%s/%s", cwd, cmd);
-        return n < 0 || (size_t)n >= size ? -1 : access(out, X_OK);
+        if (n < 0 || (size_t)n >= size)
+            return errno = ENAMETOOLONG, -1;
+        return access(out, X_OK);
     }
     const char *path = getenv("PATH");
     if (!path)
@@ -94,15 +106,10 @@ static void row(struct follow *f, const char *kernel, const char *vmsim, const c
 {
     if (f->quiet)
         return;
-    fprintf(f->out, "%6u  %-16s %-16s %s%s\n", f->number, kernel, vmsim, call, mark);
+    fprintf(f->out, "%6u  %-16s %-16s %s%s\n", f->shown, kernel, vmsim, call, mark);
     fflush(f->out);
 }
 
-static void scenario_comment(struct follow *f, const char *kernel, const char *vmsim)
-{
-    if (f->scenario)
-        fprintf(f->scenario, "# kernel %s, vmsim %s\n", kernel, vmsim);
-}
 
 /* The maps of both sides, compared; 0 when they agree, else the difference is printed. */
 static int compare_maps(struct follow *f, const char *what)
@@ -111,11 +118,17 @@ static int compare_maps(struct follow *f, const char *what)
     if (!host_raw)
         return 0; /* the program is gone */
     fl_sim_grow_stack(f->sim, fl_maps_stack_start(host_raw));
+    if (f->scenario) {
+        char *recorded = fl_maps_recorded(host_raw);
+        if (recorded)
+            fl_sim_scenario_maps(f->sim, recorded);
+        free(recorded);
+    }
     char *sim_raw = fl_sim_maps(f->sim);
     char *host = fl_maps_normalise(host_raw), *sim = sim_raw ? fl_maps_normalise(sim_raw) : NULL;
     int differ = host && sim ? fl_maps_diff(host, sim, NULL) : 1;
     if (differ) {
-        fprintf(f->out, "\nvmsim follow: the maps differ after call %u, %s (kernel -, vmsim +):\n", f->number,
+        fprintf(f->out, "\nvmsim follow: the maps differ after call %u, %s (kernel -, vmsim +):\n", f->shown,
                what);
         if (host && sim)
             fl_maps_diff(host, sim, f->out);
@@ -144,6 +157,7 @@ static int is_script(const char *path)
 static int exec_on_sim(struct follow *f, const char *path, char *const argv[], char *const envp[])
 {
     int r = fl_sim_execve(f->sim, path, argv, envp);
+    fl_sim_answer(f->sim, "0"); /* the kernel's exec succeeded: the follower is at its stop */
     char call[PATH_MAX + 32];
     snprintf(call, sizeof(call), "execve(\"%s\", ...)", path);
     char vm[32];
@@ -157,7 +171,6 @@ static int exec_on_sim(struct follow *f, const char *path, char *const argv[], c
         return 1;
     }
     row(f, "0", "0", call, "");
-    scenario_comment(f, "0", "0");
     return compare_maps(f, call);
 }
 
@@ -201,21 +214,21 @@ static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind k
         if (!note)
             return 0;
         row(f, kernel, "-", call, "  <- not followed");
-        fprintf(f->out, "\nvmsim follow: cannot follow call %u, %s: %s\n", f->number, call, note);
+        fprintf(f->out, "\nvmsim follow: cannot follow call %u, %s: %s\n", f->shown, call, note);
         return 2;
     }
     fl_format_ret(c, vm, vmsim, sizeof(vmsim));
     f->calls++;
     f->mm_calls += kind == FL_MM;
     f->file_calls += kind != FL_MM;
-    scenario_comment(f, kernel, vmsim);
     if (vm != c->ret && numbered && !numbers_comparable && vm >= 0 && c->ret >= 0) {
         row(f, kernel, vmsim, call, "  (descriptor numbers not compared: an earlier dup2 or a number below 3)");
         return 0;
     }
+    fl_sim_answer(f->sim, kernel); /* what the numbers make comparable */
     if (vm != c->ret) {
         row(f, kernel, vmsim, call, "  <- differs");
-        fprintf(f->out, "\nvmsim follow: call %u differs: %s\n  kernel: %s\n  vmsim:  %s\n", f->number, call,
+        fprintf(f->out, "\nvmsim follow: call %u differs: %s\n  kernel: %s\n  vmsim:  %s\n", f->shown, call,
                kernel, vmsim);
         if (kind == FL_MM)
             compare_maps(f, call);
@@ -271,18 +284,6 @@ static void mirror_writes(struct follow *f)
     free(maps);
 }
 
-/* After the program's first thread: the rest runs untraced. */
-static void stop_at_thread(struct follow *f)
-{
-    fprintf(f->out, "vmsim follow: the program started a thread at call %u: threads share the address "
-           "space and are not followed; the comparison stops here\n", f->number);
-    f->tracee.threads = 1;
-    fflush(f->out);
-    if (ptrace(PTRACE_DETACH, f->tracee.pid, NULL, NULL) == 0 &&
-        waitpid(f->tracee.pid, &f->tracee.status, 0) == f->tracee.pid) /* it runs to its end */
-        f->tracee.exited = 1;
-}
-
 /* How the program ended, when it did. */
 static void print_end(struct follow *f)
 {
@@ -292,57 +293,138 @@ static void print_end(struct follow *f)
     if (WIFEXITED(st))
         fprintf(f->out, "vmsim follow: the program exited with status %d\n", WEXITSTATUS(st));
     else if (WIFSIGNALED(st))
-        fprintf(f->out, "vmsim follow: the program was killed by %s\n",
-                sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "a signal");
+        fprintf(f->out, "vmsim follow: the program was killed by SIG%s\n",
+                sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
+}
+
+/* Calls that must be made one at a time: those the follower repeats (a
+ * thread's call must not run while another's is compared: the maps and
+ * the descriptor numbers would mix), and execs. */
+static int takes_turn(enum fl_kind kind)
+{
+    return kind != FL_OTHER && kind != FL_CLONE && kind != FL_EXIT;
+}
+
+/* A thread at the entry of a call, whose turn it is: what the program
+ * wrote is mirrored before a memory call; the thread runs into the call. */
+static int enter_call(struct follow *f, struct fl_thread *th)
+{
+    enum fl_kind kind = fl_classify(&th->call);
+    th->held = 0;
+    if (takes_turn(kind))
+        f->busy = th->tid;
+    if (kind == FL_MM) {
+        fl_sim_use_task(f->sim, th->task);
+        mirror_writes(f);
+    }
+    return fl_trace_resume(&f->tracee, th->tid) ? CLI_USAGE : CLI_OK;
+}
+
+/* The call of th returned: compared; 0 agreed, 1 differed, 2 cannot follow further. */
+static int finish_call(struct follow *f, struct fl_thread *th, int exec)
+{
+    const struct fl_call *c = &th->call;
+    enum fl_kind kind = fl_classify(c);
+    f->shown = th->seq;
+    if (fl_sim_use_task(f->sim, th->task)) {
+        fprintf(f->out, "\nvmsim follow: call %u of a thread vmsim has no task for\n", f->shown);
+        return CLI_USAGE;
+    }
+    if (exec)
+        return follow_exec(f, c);
+    switch (kind) {
+    case FL_CLONE:
+        if (c->ret > 0 && !fl_clone_is_thread(c) && !f->children++ && !f->quiet)
+            fprintf(f->out, "vmsim follow: the program started a child (pid %" PRId64 ") at call %u: "
+                    "children are processes of their own and run untraced; this process is followed\n",
+                    c->ret, f->shown);
+        return CLI_OK;
+    case FL_MM_UNMODELLED: return c->ret >= 0 ? follow_call(f, c, kind) : CLI_OK;
+    case FL_MM:
+    case FL_OPEN:
+    case FL_CLOSE:
+    case FL_CLOSE_RANGE:
+    case FL_DUP:
+    case FL_NEW_FD: return follow_call(f, c, kind);
+    default: return CLI_OK;
+    }
+}
+
+/* When no thread is in a followed call: the next thread held at an entry gets its turn. */
+static int next_turn(struct follow *f)
+{
+    for (int i = 0; i < f->tracee.nthreads; i++)
+        if (f->tracee.threads[i].held)
+            return enter_call(f, &f->tracee.threads[i]);
+    return CLI_OK;
+}
+
+static int new_thread(struct follow *f, const struct fl_event *ev)
+{
+    int parent = ev->thread->task;
+    pid_t parent_tid = ev->tid;
+    int task = fl_sim_thread(f->sim, parent);
+    struct fl_thread *th = fl_trace_thread(&f->tracee, ev->new_tid);
+    if (task < 0 || !th) {
+        fprintf(f->out, "\nvmsim follow: cannot follow the thread %d the program made: %s\n", (int)ev->new_tid,
+                task < 0 ? "vmsim cannot make its task (more than 255 threads?)" : "it is gone");
+        return CLI_USAGE;
+    }
+    th->task = task;
+    if (!f->threads++ && !f->quiet)
+        fprintf(f->out, "vmsim follow: the program started a thread (%d): its calls are followed as task @%d "
+                "(one call at a time)\n", (int)ev->new_tid, task);
+    return fl_trace_resume(&f->tracee, parent_tid) ? CLI_USAGE : CLI_OK;
+}
+
+/* One event of the tracee; CLI_OK to go on. */
+static int follow_event(struct follow *f, const struct fl_event *ev, int *done)
+{
+    struct fl_thread *th = ev->thread;
+
+
+    switch (ev->kind) {
+    case FL_EV_END: *done = 1; return CLI_OK;
+    case FL_EV_THREAD_GONE:
+        if (ev->task > 0)
+            fl_sim_thread_exit(f->sim, ev->task);
+        if (f->busy == ev->tid) { /* killed inside its call (another thread's exec) */
+            f->busy = 0;
+            return next_turn(f);
+        }
+        return CLI_OK;
+    case FL_EV_NEW_THREAD: return new_thread(f, ev);
+    case FL_EV_ENTRY:
+        th->seq = ++f->number;
+        if (takes_turn(fl_classify(&th->call)) && f->busy && f->busy != th->tid) {
+            th->held = 1; /* stays stopped: another thread's call is being compared */
+            return CLI_OK;
+        }
+        return enter_call(f, th);
+    case FL_EV_EXIT: {
+        int status = finish_call(f, th, ev->exec);
+        if (f->busy == th->tid || ev->exec) /* a thread's exec took the first thread's number */
+            f->busy = 0;
+        if (status == CLI_OK && fl_trace_resume(&f->tracee, th->tid))
+            status = CLI_USAGE;
+        return status == CLI_OK && !f->busy ? next_turn(f) : status;
+    }
+    }
+    return CLI_OK;
 }
 
 /* Follows the program from its exec to its exit; the exit status of follow. */
 static int follow_program(struct follow *f)
 {
-    struct fl_call *c = malloc(sizeof(*c));
-    if (!c)
-        return CLI_USAGE;
-    int status = CLI_OK;
-    while (status == CLI_OK) {
-        int r = fl_trace_next_entry(&f->tracee, c);
-        if (r)
-            break;
-        f->number++;
-        enum fl_kind kind = fl_classify(c);
-        if (kind == FL_MM)
-            mirror_writes(f);
-        int exec_happened = 0;
-        if (fl_trace_finish(&f->tracee, c, &exec_happened))
-            break; /* exit_group, or the program was killed */
-        if (exec_happened) {
-            status = follow_exec(f, c);
-            continue;
+    int status = CLI_OK, done = 0;
+    while (status == CLI_OK && !done) {
+        struct fl_event ev;
+        if (fl_trace_wait(&f->tracee, &ev)) {
+            fprintf(f->out, "vmsim follow: lost the program: %s\n", strerror(errno));
+            return CLI_USAGE;
         }
-        switch (kind) {
-        case FL_CLONE:
-            if (c->ret > 0 && fl_clone_is_thread(c)) {
-                stop_at_thread(f);
-                free(c);
-                return CLI_OK;
-            }
-            if (c->ret > 0 && !f->children++ && !f->quiet)
-                fprintf(f->out, "vmsim follow: the program started a child (pid %" PRId64 ") at call "
-                        "%u: children run untraced, only this process is followed\n", c->ret, f->number);
-            break;
-        case FL_MM_UNMODELLED:
-            if (c->ret >= 0)
-                status = follow_call(f, c, kind);
-            break;
-        case FL_MM:
-        case FL_OPEN:
-        case FL_CLOSE:
-        case FL_CLOSE_RANGE:
-        case FL_DUP:
-        case FL_NEW_FD: status = follow_call(f, c, kind); break;
-        default: break;
-        }
+        status = follow_event(f, &ev, &done);
     }
-    free(c);
     return status;
 }
 
@@ -352,11 +434,11 @@ static void scenario_header(FILE *out, char *const argv[])
     fprintf(out, "# vmsim follow --");
     for (size_t i = 0; argv[i]; i++)
         fprintf(out, " %s", argv[i]);
-    fprintf(out, "\n# Linux %s. The calls vmsim made for the program, in the tester's line\n"
-                 "# format with absolute addresses; each is followed by the kernel's and vmsim's\n"
-                 "# results; \"store\" lines repeat what the program wrote before a call.\n"
-                 "# Lines the tester does not replay yet: execve \"PATH\" \"ARG\"... --env\n"
-                 "# \"NAME=xxx\"... (values masked, lengths kept), brk ADDR, open PATH FLAGS.\n",
+    fprintf(out, "\n# Linux %s. A recorded scenario (docs/scenarios.md): the calls vmsim made for\n"
+                 "# the program, addresses absolute, each with the kernel's answer after \"=>\" and\n"
+                 "# the kernel's maps after it; \"set\" lines configure the machine as this host,\n"
+                 "# \"store\" lines repeat what the program wrote before a call, environment\n"
+                 "# values are masked (lengths kept). Replay: vmsim compare FILE.\n",
             uname(&u) ? "?" : u.release);
 }
 
@@ -415,8 +497,12 @@ int follow_main(int argc, char **argv)
         return p == -1 ? CLI_OK : CLI_USAGE;
     char **cmd = argv + cmd_at;
     char path[PATH_MAX];
+    errno = 0;
     if (resolve_command(cmd[0], path, sizeof(path))) {
-        fprintf(stderr, "vmsim follow: %s: command not found\n", cmd[0]);
+        if (strchr(cmd[0], '/') && errno)
+            fprintf(stderr, "vmsim follow: %s: %s\n", cmd[0], strerror(errno));
+        else
+            fprintf(stderr, "vmsim follow: %s: command not found\n", cmd[0]);
         return CLI_USAGE;
     }
     if (out_path && !(f.scenario = fopen(out_path, "w"))) {
@@ -444,6 +530,8 @@ int follow_main(int argc, char **argv)
     if (!f.quiet)
         fprintf(f.out, "%6s  %-16s %-16s %s\n", "#", "kernel", "vmsim", "call");
     status = exec_on_sim(&f, path, cmd, environ);
+    if (status == CLI_OK && fl_trace_resume(&f.tracee, f.tracee.pid)) /* from its exec stop */
+        status = CLI_USAGE;
     if (status == CLI_OK)
         status = follow_program(&f);
     if (status == CLI_OK && vms_check(fl_sim_machine(f.sim), f.out)) {
@@ -451,13 +539,20 @@ int follow_main(int argc, char **argv)
         status = CLI_FAILED;
     }
     print_end(&f);
-    fprintf(f.out, "vmsim follow: %s: %u calls compared (%u memory, %u open/close; %lu pages written "
-           "mirrored), %s\n", cmd[0], f.calls, f.mm_calls, f.file_calls, f.mirrored,
-           status == CLI_OK ? (f.tracee.threads ? "all agreed up to the first thread"
-                                                : "all agreed")
+    fprintf(f.out, "vmsim follow: %s: %u calls compared (%u memory, %u open/close; %u thread%s; %lu pages "
+           "written mirrored), %s\n", cmd[0], f.calls, f.mm_calls, f.file_calls, f.threads + 1,
+           f.threads ? "s" : "", f.mirrored,
+           status == CLI_OK ? "all agreed"
            : status == CLI_FAILED ? "one differed"
                                   : "not followed to the end");
 out:
+    if (f.sim)
+        fl_sim_scenario_flush(f.sim);
+    if (f.scenario) /* where the recording ends, and why */
+        fprintf(f.scenario, "# vmsim follow: %s\n",
+                status == CLI_OK ? "followed to the program's end, every call agreed"
+                : status == CLI_FAILED ? "stopped at the first difference (the line above)"
+                                       : "not followed to the end (the follower could not go on)");
     fl_trace_kill(&f.tracee);
     fl_sim_destroy(f.sim);
     if (f.scenario)

@@ -82,8 +82,11 @@ void fl_format_scenario(const struct fl_call *c, int vmfd, char *buf, size_t siz
 /* Scenario lines for what vmsim did where the call was not the program's
  * own: "open PATH FLAGS" (the descriptor vmsim opened), and the exec. */
 void fl_format_open_line(const char *path, int flags, char *buf, size_t size);
-void fl_format_execve_line(const char *path, char *const argv[], char *const envp[], char *buf,
-                           size_t size);
+/* The exec as scenario lines: "arg STRING" per argument (continued by "arg+"
+ * lines when long), "env NAME LEN" per environment string (its value
+ * masked, its length kept), then "execve PATH"; lines joined by '\n', none
+ * at the end. malloc'd, or NULL. */
+char *fl_format_exec_lines(const char *path, char *const argv[], char *const envp[]);
 
 /* ---- maps (follow_maps.c) ---- */
 
@@ -94,17 +97,52 @@ char *fl_maps_normalise(const char *maps);
 /* Prints the lines that differ, "-" kernel, "+" vmsim; returns how many
  * differences (a line of each side whose ranges overlap is one). */
 int fl_maps_diff(const char *kernel, const char *vmsim, FILE *out);
+/* The maps text as a recorded scenario holds it: device and inode dropped,
+ * "START-END PERMS OFFSET NAME" per line. malloc'd, or NULL. */
+char *fl_maps_recorded(const char *maps);
 /* The start of the [stack] line, or 0 when there is none. */
 uint64_t fl_maps_stack_start(const char *maps);
 
 /* ---- the host side (follow_trace.c) ---- */
 
+/* One thread of the program, as the tracer knows it. */
+struct fl_thread {
+    pid_t tid;
+    int in_syscall;    /* between its entry stop and its exit stop */
+    int announced;     /* its parent's clone event was seen (the leader: from the start) */
+    int started;       /* its own first stop was seen */
+    int exec_happened; /* an exec event came inside its call */
+    int signal;        /* to deliver when it resumes */
+    int task;          /* the follower's: vmsim's task for it, -1 none yet */
+    int held;          /* the follower's: stopped at an entry, waiting for its turn */
+    unsigned seq;      /* the follower's: the call's number among the program's calls */
+    struct fl_call call; /* the call it is in (from its entry stop) */
+};
+
 struct fl_tracee {
-    pid_t pid;
+    pid_t pid;       /* the process: its first thread */
     int exited;      /* the program is gone: status holds how */
     int status;      /* waitpid status */
-    int threads;     /* the program made a thread (not followed) */
     int mem_fd;      /* /proc/PID/mem of the current image, or -1 */
+    struct fl_thread *threads; /* the threads alive (the array moves when one is added) */
+    int nthreads;
+};
+
+enum fl_event_kind {
+    FL_EV_ENTRY,       /* a thread entered a call: thread->call has its arguments */
+    FL_EV_EXIT,        /* a thread's call returned: thread->call.ret (exec: an exec happened in it) */
+    FL_EV_NEW_THREAD,  /* thread made a thread, new_tid (it runs on its own) */
+    FL_EV_THREAD_GONE, /* a thread other than the first ended (tid, task) */
+    FL_EV_END,         /* the program is gone (status in the tracee) */
+};
+
+struct fl_event {
+    enum fl_event_kind kind;
+    pid_t tid;
+    struct fl_thread *thread; /* ENTRY, EXIT, NEW_THREAD: the thread (valid until the next wait) */
+    pid_t new_tid;
+    int task;                 /* THREAD_GONE: the follower's task of the thread */
+    int exec;
 };
 
 /* Starts path under ptrace with ASLR off and transparent huge pages off;
@@ -112,11 +150,13 @@ struct fl_tracee {
  * reason in err (ENOENT, ptrace refused, ...). */
 int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
                    char *const envp[], char *err, size_t errsize);
-/* Runs to the next system call entry; 0, 1 when the program is gone, -1 on error. */
-int fl_trace_next_entry(struct fl_tracee *t, struct fl_call *c);
-/* Runs to that call's exit and fills c->ret (and the paths). 1 when the call did not
- * return (exit_group, or an exec: then c->ret is 0 and *exec_happened is 1). */
-int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened);
+/* The next event of any thread; its thread stays stopped until
+ * fl_trace_resume (a thread's stops that are no event are passed by). 0, or
+ * -1 on an error. */
+int fl_trace_wait(struct fl_tracee *t, struct fl_event *ev);
+/* Lets a stopped thread run on to its next stop. */
+int fl_trace_resume(struct fl_tracee *t, pid_t tid);
+struct fl_thread *fl_trace_thread(struct fl_tracee *t, pid_t tid);
 /* /proc/PID/maps as a malloc'd string, or NULL. */
 char *fl_trace_maps(const struct fl_tracee *t);
 /* The descriptors open in the program (ascending); returns how many, or -1. */
@@ -146,7 +186,20 @@ void fl_sim_destroy(struct fl_sim *s);
 vms_machine *fl_sim_machine(struct fl_sim *s);
 /* Every call vmsim makes from now on is written to out as a scenario line. */
 void fl_sim_set_scenario(struct fl_sim *s, FILE *out);
-/* vms_execve: 0 or -errno. */
+/* The last line written gets the kernel's answer: "LINE => ANSWER". */
+void fl_sim_answer(struct fl_sim *s, const char *answer);
+/* The kernel's maps (normalised: fl_maps_recorded), one "maps" line each. */
+void fl_sim_scenario_maps(struct fl_sim *s, const char *maps);
+/* Writes what waits (at the end). */
+void fl_sim_scenario_flush(struct fl_sim *s);
+/* The task the next calls are made in: 0 the program's first, then its
+ * threads by number (scenario lines: "@N"); 0, or -1 when there is none. */
+int fl_sim_use_task(struct fl_sim *s, int task);
+/* vms_clone_thread of task parent ("thread => @N"): the new task's number, or -1. */
+int fl_sim_thread(struct fl_sim *s, int parent);
+/* The thread's task exits ("@N exit"). */
+void fl_sim_thread_exit(struct fl_sim *s, int task);
+/* vms_execve in the current task (the process's other threads end): 0 or -errno. */
 int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *const envp[]);
 /* The call made on vmsim: its result, -errno; *note (static text) says why the call
  * could not be repeated when the result is meaningless (then it returns INT64_MIN). */

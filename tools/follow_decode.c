@@ -457,40 +457,89 @@ void fl_format_open_line(const char *path, int flags, char *buf, size_t size)
     put_open_flags(&o, flags, 1);
 }
 
-/* An environment string with its value masked: "NAME=xxxx", as long as the
- * original. A scenario file must not carry the user's secrets (tokens live
- * in environments), and the stack's layout depends only on the lengths. */
-static void put_masked_env(struct out *o, const char *env)
+/* A string as a scenario line spells it (bare when it is a plain word, else
+ * quoted), written to f. */
+static void write_word(FILE *f, const char *str)
 {
-    const char *eq = strchr(env, '=');
-    size_t name = eq ? (size_t)(eq - env) + 1 : strlen(env);
-    char *copy = strdup(env);
-    if (!copy)
-        return;
-    for (size_t i = name; copy[i]; i++)
-        copy[i] = 'x';
-    put_string(o, copy);
-    free(copy);
+    char buf[4 * 400 + 8];
+    struct out o = {buf, sizeof(buf), 0};
+    buf[0] = '\0';
+    int plain = *str != '\0' && *str != '"' && strcmp(str, "=>") != 0;
+    for (const char *p = str; *p && plain; p++)
+        plain = *p > ' ' && *p < 0x7f && *p != '\\' && *p != '"';
+    if (plain)
+        put(&o, "%s", str);
+    else
+        put_string(&o, str);
+    fputs(buf, f);
 }
 
-/* An exec as a scenario line: execve "PATH" "ARG"... --env "NAME=xxx"...
- * (every string quoted: arguments may hold spaces; values masked, lengths
- * kept). A line too long for the buffer is cut at its end; the caller sizes it. */
-void fl_format_execve_line(const char *path, char *const argv[], char *const envp[], char *buf,
-                           size_t size)
+/* How many bytes a string's piece may hold so that its quoted form stays
+ * within FL_STRING_PIECE bytes. */
+#define FL_STRING_PIECE 360
+static size_t piece_length(const char *s)
 {
-    struct out o = {buf, size, 0};
-    if (size)
-        buf[0] = '\0';
-    put(&o, "execve ");
-    put_string(&o, path);
-    for (size_t i = 0; argv && argv[i]; i++) {
-        put(&o, " ");
-        put_string(&o, argv[i]);
+    size_t n = 0, width = 2;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        size_t w = c == '"' || c == '\\' ? 2 : c < 0x20 || c >= 0x7f ? 4 : 1;
+        if (width + w > FL_STRING_PIECE)
+            break;
+        width += w;
     }
-    put(&o, " --env");
-    for (size_t i = 0; envp && envp[i]; i++) {
-        put(&o, " ");
-        put_masked_env(&o, envp[i]);
-    }
+    return n;
+}
+
+/* "arg STRING", continued by "arg+ STRING" lines while the string is longer
+ * than a line holds. */
+static void write_arg(FILE *f, const char *arg)
+{
+    const char *kind = "arg";
+    char piece[FL_STRING_PIECE + 1];
+    do {
+        size_t n = piece_length(arg);
+        memcpy(piece, arg, n);
+        piece[n] = '\0';
+        fprintf(f, "%s ", kind);
+        write_word(f, piece); /* the empty string too: "" */
+        fputc('\n', f);
+        arg += n;
+        kind = "arg+";
+    } while (*arg);
+}
+
+/* "env NAME LEN": an environment string with its value masked (a scenario
+ * file must not carry the user's secrets, which live in environments; the
+ * stack's layout depends only on the lengths); "env STRING" for one
+ * without '='. */
+static void write_env(FILE *f, const char *env)
+{
+    const char *eq = strchr(env, '=');
+    char name[FL_STRING_PIECE + 1];
+    size_t n = eq ? (size_t)(eq - env) : strlen(env);
+    n = n < FL_STRING_PIECE / 4 ? n : FL_STRING_PIECE / 4;
+    memcpy(name, env, n);
+    name[n] = '\0';
+    fputs("env ", f);
+    write_word(f, name);
+    if (eq)
+        fprintf(f, " %zu", strlen(eq + 1));
+    fputc('\n', f);
+}
+
+char *fl_format_exec_lines(const char *path, char *const argv[], char *const envp[])
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    for (size_t i = 0; argv && argv[i]; i++)
+        write_arg(f, argv[i]);
+    for (size_t i = 0; envp && envp[i]; i++)
+        write_env(f, envp[i]);
+    fputs("execve ", f);
+    write_word(f, path);
+    fclose(f);
+    return text;
 }

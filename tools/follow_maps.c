@@ -136,3 +136,59 @@ uint64_t fl_maps_stack_start(const char *maps)
     }
     return 0;
 }
+
+/* A maps name as a recorded line holds it: as it is, or in double quotes
+ * with \" \\ and \xNN when it holds a byte that would not print. */
+static void put_name(FILE *f, const char *name, size_t len)
+{
+    int plain = len && name[0] != '"';
+    for (size_t i = 0; i < len && plain; i++)
+        plain = name[i] >= ' ' && name[i] < 0x7f && name[i] != '\\';
+    if (plain) {
+        fprintf(f, " %.*s", (int)len, name);
+        return;
+    }
+    fputs(" \"", f);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < ' ' || c >= 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+char *fl_maps_recorded(const char *maps)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return NULL;
+    for (const char *p = maps; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char head[160];
+        snprintf(head, sizeof(head), "%.*s", (int)(len < sizeof(head) - 1 ? len : sizeof(head) - 1), p);
+        char range[64], perms[8], offset[24];
+        int name_at = 0;
+        if (sscanf(head, "%63s %7s %23s %*s %*s%n", range, perms, offset, &name_at) == 3 && name_at) {
+            fprintf(f, "%s %s %s", range, perms, offset);
+            const char *name = p + name_at;
+            size_t n = len - (size_t)name_at;
+            while (n && (*name == ' ' || *name == '\t'))
+                name++, n--;
+            while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+                n--;
+            if (n)
+                put_name(f, name, n);
+            fputc('\n', f);
+        }
+        p += len + (nl != NULL);
+    }
+    fclose(f);
+    return text;
+}

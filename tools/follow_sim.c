@@ -24,6 +24,7 @@
  * follower keeps a map from the host's numbers to vmsim's.
  */
 #include "follow.h"
+#include "oracle.h"
 #include "vmsim_host.h"
 
 #include <errno.h>
@@ -43,12 +44,18 @@ struct fd_entry {
     char *path;        /* the file, or NULL for a stand-in */
 };
 
+#define MAX_TASKS 256 /* a recorded scenario's @0..@255 */
+
 struct fl_sim {
     vms_machine *m;
-    vms_task *t;
+    vms_task *t;                 /* the task of the call being made */
+    vms_task *tasks[MAX_TASKS];  /* by number: @0 the program, then its threads; NULL once gone */
+    int ntasks, cur;
+    struct vms_config config; /* the machine's, root aside: the scenario's set lines */
     struct fd_entry *fds; /* indexed by the host's descriptor */
     size_t nfds;
     FILE *scenario;
+    char *pending; /* the last scenario line, waiting for the kernel's answer */
 };
 
 struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize)
@@ -64,8 +71,11 @@ struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize)
     vms_config_init(&c);
     host_profile_apply(&profile, &c);
     c.root = "/";
+    s->config = c;
     s->m = vms_machine_create(&c);
     s->t = s->m ? vms_spawn(s->m, "follow") : NULL;
+    s->tasks[0] = s->t;
+    s->ntasks = 1;
     if (!s->t) {
         snprintf(err, errsize, "cannot make the machine: %s", strerror(errno));
         fl_sim_destroy(s);
@@ -81,18 +91,115 @@ void fl_sim_destroy(struct fl_sim *s)
     for (size_t i = 0; i < s->nfds; i++)
         free(s->fds[i].path);
     free(s->fds);
+    free(s->pending);
     if (s->m)
         vms_machine_destroy(s->m);
     free(s);
 }
 
 vms_machine *fl_sim_machine(struct fl_sim *s) { return s->m; }
-void fl_sim_set_scenario(struct fl_sim *s, FILE *out) { s->scenario = out; }
-
-static void scenario_line(struct fl_sim *s, const char *line)
+void fl_sim_set_scenario(struct fl_sim *s, FILE *out)
 {
-    if (s->scenario && *line)
-        fprintf(s->scenario, "%s\n", line);
+    s->scenario = out;
+    oracle_print_config_lines(&s->config, out);
+}
+
+/* The line waiting for its answer goes out without one. */
+static void flush_pending(struct fl_sim *s)
+{
+    if (s->pending)
+        fprintf(s->scenario, "%s\n", s->pending);
+    free(s->pending);
+    s->pending = NULL;
+}
+
+/* Writes the lines of text ('\n' between them), each with the task's
+ * "@N " when it is not the first; the last waits for the kernel's answer
+ * (fl_sim_answer). */
+static void scenario_line(struct fl_sim *s, const char *text)
+{
+    if (!s->scenario || !*text)
+        return;
+    flush_pending(s);
+    char prefix[16] = "";
+    if (s->cur)
+        snprintf(prefix, sizeof(prefix), "@%d ", s->cur);
+    for (const char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+        fprintf(s->scenario, "%s%.*s\n", prefix, (int)(nl - p), p);
+    const char *last = strrchr(text, '\n');
+    last = last ? last + 1 : text;
+    size_t n = strlen(prefix) + strlen(last) + 1;
+    s->pending = malloc(n);
+    if (s->pending)
+        snprintf(s->pending, n, "%s%s", prefix, last);
+}
+
+int fl_sim_use_task(struct fl_sim *s, int task)
+{
+    if (task < 0 || task >= s->ntasks || !s->tasks[task])
+        return -1;
+    s->cur = task;
+    s->t = s->tasks[task];
+    return 0;
+}
+
+int fl_sim_thread(struct fl_sim *s, int parent)
+{
+    if (fl_sim_use_task(s, parent) || s->ntasks == MAX_TASKS)
+        return -1;
+    scenario_line(s, "thread");
+    vms_task *t = vms_clone_thread(s->t);
+    if (!t)
+        return -1;
+    s->tasks[s->ntasks] = t;
+    char answer[16];
+    snprintf(answer, sizeof(answer), "@%d", s->ntasks);
+    fl_sim_answer(s, answer);
+    return s->ntasks++;
+}
+
+void fl_sim_thread_exit(struct fl_sim *s, int task)
+{
+    if (task <= 0 || fl_sim_use_task(s, task))
+        return;
+    scenario_line(s, "exit");
+    flush_pending(s);
+    vms_exit(s->t);
+    s->tasks[task] = NULL;
+    fl_sim_use_task(s, 0);
+}
+
+void fl_sim_answer(struct fl_sim *s, const char *answer)
+{
+    if (!s->scenario || !s->pending)
+        return;
+    fprintf(s->scenario, "%s => %s\n", s->pending, answer);
+    free(s->pending);
+    s->pending = NULL;
+}
+
+void fl_sim_scenario_maps(struct fl_sim *s, const char *maps)
+{
+    if (!s->scenario)
+        return;
+    flush_pending(s);
+    char prefix[16] = ""; /* the task whose maps they are: the call's */
+    if (s->cur)
+        snprintf(prefix, sizeof(prefix), "@%d ", s->cur);
+    for (const char *p = maps; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        fprintf(s->scenario, "%smaps %.*s\n", prefix, (int)n, p);
+        p += n + (nl != NULL);
+    }
+}
+
+void fl_sim_scenario_flush(struct fl_sim *s)
+{
+    if (s->scenario) {
+        flush_pending(s);
+        fflush(s->scenario);
+    }
 }
 
 static struct fd_entry *entry(struct fl_sim *s, int host_fd)
@@ -325,14 +432,17 @@ int64_t fl_sim_call(struct fl_sim *s, const struct fl_call *c, const char **note
 
 int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *const envp[])
 {
-    size_t size = 1 << 16;
-    char *line = malloc(size);
-    if (line) {
-        fl_format_execve_line(path, argv, envp, line, size);
-        scenario_line(s, line);
-        free(line);
-    }
-    return vms_execve(s->t, path, argv, envp);
+    char *lines = s->scenario ? fl_format_exec_lines(path, argv, envp) : NULL;
+    if (lines)
+        scenario_line(s, lines);
+    free(lines);
+    int r = vms_execve(s->t, path, argv, envp);
+    /* The other threads of the process end (their handles are freed). */
+    if (r == 0 || vms_task_killed(s->t))
+        for (int i = 0; i < s->ntasks; i++)
+            if (i != s->cur)
+                s->tasks[i] = NULL;
+    return r;
 }
 
 void fl_sim_sync_fds(struct fl_sim *s, const int *host_fds, int n)

@@ -7,8 +7,17 @@
  * (personality(ADDR_NO_RANDOMIZE), kept across exec) and transparent huge
  * pages off (PR_SET_THP_DISABLE, kept across exec), stops, and execs. The
  * tracer takes it from its first exec (PTRACE_O_TRACEEXEC), when the new
- * image is in place. Only that process is traced: its children and threads
- * run untraced (no PTRACE_O_TRACECLONE), and the follower says so.
+ * image is in place. Its threads are traced too (PTRACE_O_TRACECLONE: a
+ * clone that shares the address space and is not a fork); its children
+ * (fork, vfork, posix_spawn's clone with SIGCHLD) run untraced, and the
+ * follower says so.
+ *
+ * Threads: every stop of every thread comes through fl_trace_wait, one
+ * event at a time, and an event leaves its thread stopped until the
+ * follower resumes it (fl_trace_resume), so that the follower can hold a
+ * thread at a call's entry while another thread's call is made. A new
+ * thread runs once both its clone event (the parent's) and its first stop
+ * (a SIGSTOP, suppressed) are seen, in either order.
  */
 #include "follow.h"
 
@@ -32,6 +41,8 @@
 #define PR_SET_THP_DISABLE 41
 #endif
 #define SYSCALL_STOP (SIGTRAP | 0x80) /* PTRACE_O_TRACESYSGOOD */
+
+static struct fl_thread *add_thread(struct fl_tracee *t, pid_t tid);
 
 /* What the child tells the tracer when it cannot get as far as its exec. */
 struct child_failure {
@@ -128,7 +139,8 @@ int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
     close(report[1]);
     int stopped = wait_stop(t) == 0;
     if (stopped && ptrace(PTRACE_SETOPTIONS, t->pid, NULL,
-                          (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL))) {
+                          (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
+                                         PTRACE_O_TRACECLONE))) {
         snprintf(err, errsize, "ptrace(PTRACE_SETOPTIONS): %s", strerror(errno));
         fl_trace_kill(t);
         close(report[0]);
@@ -165,6 +177,14 @@ int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
         return -1;
     }
     open_mem(t);
+    struct fl_thread *leader = add_thread(t, t->pid);
+    if (!leader) {
+        snprintf(err, errsize, "out of memory");
+        fl_trace_kill(t);
+        return -1;
+    }
+    leader->announced = leader->started = 1;
+    leader->task = 0;
     return 0;
 }
 
@@ -199,11 +219,11 @@ static void read_string(const struct fl_tracee *t, uint64_t addr, char *buf, siz
     buf[got] = '\0';
 }
 
-static void read_args(struct fl_tracee *t, struct fl_call *c)
+static void read_args(struct fl_tracee *t, pid_t tid, struct fl_call *c)
 {
     struct user_regs_struct r;
     memset(c, 0, sizeof(*c));
-    if (ptrace(PTRACE_GETREGS, t->pid, NULL, &r))
+    if (ptrace(PTRACE_GETREGS, tid, NULL, &r))
         return;
     c->nr = (long)r.orig_rax;
     uint64_t a[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
@@ -220,45 +240,16 @@ static void read_args(struct fl_tracee *t, struct fl_call *c)
         c->mem_flags = word; /* struct clone_args: flags first */
 }
 
-int fl_trace_next_entry(struct fl_tracee *t, struct fl_call *c)
-{
-    for (;;) {
-        if (resume(t, pending_signal(t->status)))
-            return -1;
-        int r = wait_stop(t);
-        if (r)
-            return r;
-        if (is_syscall_stop(t->status)) {
-            read_args(t, c);
-            return 0;
-        }
-    }
-}
-
 static void fd_target(const struct fl_tracee *t, int fd, char *buf, size_t size)
 {
     fl_trace_fd_path(t, fd, buf, size);
 }
 
-int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened)
+/* The call's result, at its exit stop. */
+static int read_result(struct fl_tracee *t, pid_t tid, struct fl_call *c)
 {
-    *exec_happened = 0;
-    for (;;) {
-        if (resume(t, pending_signal(t->status)))
-            return -1;
-        int r = wait_stop(t);
-        if (r)
-            return 1;
-        if (is_exec_event(t->status)) {
-            *exec_happened = 1;
-            open_mem(t);
-            continue; /* on to execve's exit stop */
-        }
-        if (is_syscall_stop(t->status))
-            break;
-    }
     struct user_regs_struct r;
-    if (ptrace(PTRACE_GETREGS, t->pid, NULL, &r))
+    if (ptrace(PTRACE_GETREGS, tid, NULL, &r))
         return -1;
     c->ret = (int64_t)r.rax;
     enum fl_kind kind = fl_classify(c);
@@ -271,6 +262,182 @@ int fl_trace_finish(struct fl_tracee *t, struct fl_call *c, int *exec_happened)
             c->new_fds[0] = c->new_fds[1] = -1;
     }
     return 0;
+}
+
+/* ---- threads ---- */
+
+static struct fl_thread *find_thread(struct fl_tracee *t, pid_t tid)
+{
+    for (int i = 0; i < t->nthreads; i++)
+        if (t->threads[i].tid == tid)
+            return &t->threads[i];
+    return NULL;
+}
+
+struct fl_thread *fl_trace_thread(struct fl_tracee *t, pid_t tid) { return find_thread(t, tid); }
+
+static struct fl_thread *add_thread(struct fl_tracee *t, pid_t tid)
+{
+    struct fl_thread *th = find_thread(t, tid);
+    if (th)
+        return th;
+    struct fl_thread *grown = realloc(t->threads, (size_t)(t->nthreads + 1) * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    t->threads = grown;
+    th = &t->threads[t->nthreads++];
+    memset(th, 0, sizeof(*th));
+    th->tid = tid;
+    th->task = -1;
+    return th;
+}
+
+static void remove_thread(struct fl_tracee *t, pid_t tid)
+{
+    struct fl_thread *th = find_thread(t, tid);
+    if (th)
+        *th = t->threads[--t->nthreads];
+}
+
+int fl_trace_resume(struct fl_tracee *t, pid_t tid)
+{
+    struct fl_thread *th = find_thread(t, tid);
+    int sig = th ? th->signal : 0;
+    if (th)
+        th->signal = 0;
+    return ptrace(PTRACE_SYSCALL, tid, NULL, (void *)(long)sig) && errno != ESRCH ? -1 : 0;
+}
+
+/* Whether a syscall stop is an entry: PTRACE_GET_SYSCALL_INFO (Linux 5.3),
+ * else the guess (entries and exits alternate). */
+static int syscall_stop_is_entry(pid_t tid, int guess)
+{
+    struct __ptrace_syscall_info info;
+    long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(info), &info);
+    if (n <= 0)
+        return guess;
+    return info.op == PTRACE_SYSCALL_INFO_ENTRY ? 1 : info.op == PTRACE_SYSCALL_INFO_EXIT ? 0 : guess;
+}
+
+static int is_clone_event(int status)
+{
+    return WIFSTOPPED(status) && status >> 8 == (SIGTRAP | (PTRACE_EVENT_CLONE << 8));
+}
+
+/* A new thread runs once its parent's clone event and its own first stop are both seen. */
+static int start_if_ready(struct fl_tracee *t, struct fl_thread *th)
+{
+    return th->announced && th->started ? fl_trace_resume(t, th->tid) : 0;
+}
+
+/* An exec made by a thread that is not the leader: it takes the leader's
+ * number, and every other thread is gone. */
+static void exec_took_over(struct fl_tracee *t, pid_t leader)
+{
+    unsigned long former = 0;
+    if (ptrace(PTRACE_GETEVENTMSG, leader, NULL, &former) || (pid_t)former == leader)
+        return;
+    struct fl_thread *from = find_thread(t, (pid_t)former), *to = find_thread(t, leader);
+    if (from && to) {
+        struct fl_thread moved = *from;
+        moved.tid = leader;
+        *to = moved;
+        remove_thread(t, (pid_t)former);
+    }
+}
+
+/* A stop that is no event for the follower: a new thread's first stop, a
+ * signal to pass on, another ptrace stop. 1 when it resumed the thread. */
+static int quiet_stop(struct fl_tracee *t, struct fl_thread *th, int status)
+{
+    if (!th->started) { /* a new thread's first stop: its SIGSTOP is not delivered */
+        th->started = 1;
+        return start_if_ready(t, th) ? -1 : 1;
+    }
+    th->signal = pending_signal(status);
+    return fl_trace_resume(t, th->tid) ? -1 : 1;
+}
+
+int fl_trace_wait(struct fl_tracee *t, struct fl_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    for (;;) {
+        int status;
+        pid_t tid = waitpid(-1, &status, __WALL);
+        if (tid < 0)
+            return -1;
+        struct fl_thread *th = find_thread(t, tid);
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            ev->tid = tid;
+            ev->task = th ? th->task : -1;
+            remove_thread(t, tid);
+            if (tid == t->pid) {
+                t->status = status;
+                t->exited = 1;
+                ev->kind = FL_EV_END;
+                return 0;
+            }
+            if (th) {
+                ev->kind = FL_EV_THREAD_GONE;
+                return 0;
+            }
+            continue;
+        }
+        if (!th && !(th = add_thread(t, tid))) /* a new thread's stop before its clone event */
+            return -1;
+        ev->tid = tid;
+        ev->thread = th;
+        if (is_clone_event(status)) {
+            unsigned long child = 0;
+            struct fl_thread *c = ptrace(PTRACE_GETEVENTMSG, tid, NULL, &child) ? NULL
+                                                                                 : add_thread(t, (pid_t)child);
+            th = find_thread(t, tid); /* add_thread may have moved it */
+            if (!c || !th)
+                return -1;
+            c->announced = 1;
+            c->task = -1;
+            ev->kind = FL_EV_NEW_THREAD;
+            ev->new_tid = c->tid;
+            ev->thread = th;
+            return start_if_ready(t, c) ? -1 : 0;
+        }
+        if (is_exec_event(status)) {
+            exec_took_over(t, t->pid);
+            th = find_thread(t, t->pid);
+            if (!th)
+                return -1;
+            th->exec_happened = 1;
+            open_mem(t);
+            if (fl_trace_resume(t, t->pid)) /* on to execve's exit stop */
+                return -1;
+            continue;
+        }
+        if (!is_syscall_stop(status)) {
+            if (quiet_stop(t, th, status) < 0)
+                return -1;
+            continue;
+        }
+        /* Entry or exit, as the kernel says (a new thread's first stop can
+         * be its clone's exit, which toggling would take for an entry). */
+        int entry = syscall_stop_is_entry(tid, !th->in_syscall);
+        if (!entry && !th->in_syscall) { /* an exit without its entry: the new thread's clone */
+            if (fl_trace_resume(t, tid))
+                return -1;
+            continue;
+        }
+        th->in_syscall = entry;
+        if (entry) {
+            read_args(t, tid, &th->call);
+            ev->kind = FL_EV_ENTRY;
+            return 0;
+        }
+        ev->kind = FL_EV_EXIT;
+        ev->exec = th->exec_happened;
+        th->exec_happened = 0;
+        if (read_result(t, tid, &th->call))
+            return -1;
+        return 0;
+    }
 }
 
 int fl_trace_pagemap(const struct fl_tracee *t, uint64_t start, size_t npages, uint64_t *entries)
@@ -423,11 +590,17 @@ void fl_trace_kill(struct fl_tracee *t)
     if (t->mem_fd >= 0)
         close(t->mem_fd);
     t->mem_fd = -1;
+    free(t->threads);
+    t->threads = NULL;
+    t->nthreads = 0;
     if (t->pid > 0 && !t->exited) {
         kill(t->pid, SIGKILL);
-        int status;
-        while (waitpid(t->pid, &status, 0) == t->pid && !WIFEXITED(status) && !WIFSIGNALED(status))
-            ;
+        /* Every traced thread is reaped (__WALL) before the leader's end is reported. */
+        for (int status;;) {
+            pid_t who = waitpid(-1, &status, __WALL);
+            if (who < 0 || (who == t->pid && (WIFEXITED(status) || WIFSIGNALED(status))))
+                break;
+        }
         t->exited = 1;
     }
 }
