@@ -876,11 +876,31 @@ static void release_folio_buffers(vms_machine *m, uint32_t head)
         m->pm.pages[head + i].flags &= ~PG_mapped_bh;
 }
 
+/* A split leaves no page cached past the end of the file: the pieces of the
+ * folio [index, index + nr) that lie wholly past it leave the page cache,
+ * clean (Linux's __folio_split drops them; host-measured: MADV_REMOVE of the
+ * first page of an order-1 folio whose second page is past the end leaves
+ * neither cached). */
+static void drop_split_pages_past_eof(vms_machine *m, struct address_space *as, uint64_t index,
+                                      uint64_t nr)
+{
+    if (as->kind != MAPPING_FILE)
+        return;
+    for (uint64_t i = index > size_pages(as) ? index : size_pages(as); i < index + nr; i++) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn == PFN_NONE)
+            continue;
+        clear_page_dirty(m, pfn);
+        xa_erase(as->pages, i);
+        put_page(&m->pm, pfn);
+    }
+}
+
 /* Linux's non-uniform folio split (try_folio_split): the folio holding the
  * cached page at index becomes pieces of falling order around it, the page
  * itself an order-0 folio. The folio is unmapped first; a dirty one (ext4:
  * its dirty buffers cannot be released) then stays whole: 0, or -EBUSY. */
-static int split_folio_at(vms_machine *m, const struct address_space *as, uint64_t index,
+static int split_folio_at(vms_machine *m, struct address_space *as, uint64_t index,
                           unsigned cpu)
 {
     uint32_t at = xa_load(as->pages, index);
@@ -888,6 +908,7 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
         return 0;
     uint32_t head = folio_head_pfn(&m->pm, at);
     unsigned order = folio_order(&m->pm, at);
+    uint64_t first = index - (at - head), nr = 1ULL << order;
     unmap_folio(m, head, cpu);
     if (folio_has_dirty_buffers(m, head))
         return -EBUSY;
@@ -900,6 +921,7 @@ static int split_folio_at(vms_machine *m, const struct address_space *as, uint64
             head += half;
     }
     folio_set_order(&m->pm, at, 0);
+    drop_split_pages_past_eof(m, as, first, nr);
     return 0;
 }
 
@@ -915,8 +937,12 @@ int split_folio(vms_machine *m, uint32_t pfn, unsigned cpu)
         return -EBUSY;
     unmap_folio(m, head, cpu);
     release_folio_buffers(m, head);
+    struct address_space *as = m->pm.pages[head].mapping;
+    uint64_t first = m->pm.pages[head].index;
     for (uint32_t i = 0; i < nr; i++)
         folio_set_order(&m->pm, head + i, 0);
+    if (as && (m->pm.pages[head].flags & PG_file))
+        drop_split_pages_past_eof(m, as, first, nr);
     return 0;
 }
 
@@ -948,7 +974,7 @@ static void invalidate_folio_range(vms_machine *m, const struct address_space *a
  * folio the range covers in part is split at the range's first page, and
  * again at its end, so that the folios inside the range can go whole and
  * the rest stays. */
-static void split_partial_folios(vms_machine *m, const struct address_space *as, uint64_t first,
+static void split_partial_folios(vms_machine *m, struct address_space *as, uint64_t first,
                                  uint64_t last, int cut, unsigned cpu)
 {
     uint32_t pfn = xa_load(as->pages, first);

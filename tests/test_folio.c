@@ -336,6 +336,31 @@ static void test_store_dirties_its_whole_folio_against_a_punch(void **state)
     }
 }
 
+/* A split leaves nothing cached past the end of the file. Host: a file of
+ * 0x3064 bytes, failed writes of 12 KiB at 0x4000 (an order-1 folio at
+ * pages 4-5, the size 0x4000) and at 0x5000 (the size 0x5000: page 5 is
+ * past the end), fsync, MADV_REMOVE of pages 0-4 through a shared mapping:
+ * the punch splits the folio at page 4's end and neither page stays (seed
+ * 1307042). */
+static void test_split_drops_the_pages_past_eof(void **state)
+{
+    struct env *e = *state;
+    char path[400];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "eof"), 0x3064);
+    int fd = vms_open(e->t, "eof", O_RDWR, 0);
+    assert_true(fd >= 3);
+    vms_addr bad = tu_anon(e->t, 4 * PG, PROT_NONE);
+    assert_int_equal(vms_pwrite(e->t, fd, bad, 0x3000, 0x4000), -EFAULT);
+    assert_int_equal(vms_pwrite(e->t, fd, bad, 0x382, 0x5000), -EFAULT);
+    assert_int_equal(vms_fsync(e->t, fd), 0);
+    assert_layout(e, fd, 8, "3:o0 4:o1"); /* page 3: the old end, read when the size grew */
+    int64_t map = vms_mmap(e->t, 0, 5 * PG, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    assert_int_equal(vms_madvise(e->t, (vms_addr)map, 5 * PG, MADV_REMOVE), 0);
+    assert_layout(e, fd, 8, "");
+    assert_int_equal(vms_check(e->m, stderr), 0);
+}
+
 /* The disk the values below were measured on reads ahead 8 MiB (a first
  * read of 3 pages opens a 16-page window; with 128 KiB it would be 8). */
 static void use_disk_of_the_measuring_host(struct env *e)
@@ -1204,6 +1229,7 @@ int main(void)
         T(test_failed_write_reserves_its_whole_folio),
         T(test_store_reserves_its_whole_folio),
     T(test_store_dirties_its_whole_folio_against_a_punch),
+    T(test_split_drops_the_pages_past_eof),
     T(test_shared_write_fault_maps_the_whole_folio),
     T(test_hugepage_miss_reads_the_whole_block),
     T(test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped),
