@@ -74,6 +74,9 @@ uint64_t unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_
 int split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, int new_below);
 /* Merge vma with its neighbours where Linux would; returns the surviving VMA. */
 struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area_struct *vma);
+/* vma, just grown at its end, absorbs its upper neighbour if it can (its
+ * lower one stays apart: Linux's vma_merge_extend). */
+struct vm_area_struct *vma_merge_next(struct mm_struct *mm, struct vm_area_struct *vma);
 uint64_t vma_page_prot(uint64_t vm_flags);    /* PTE bits for vm_flags */
 uint64_t vm_page_prot(const struct vm_area_struct *vma); /* ... with write-notify */
 uint64_t stack_guard_gap_bytes(void);

@@ -120,7 +120,11 @@ static int64_t expand_in_place(struct remap *r)
     if ((vma->vm_flags & VM_ACCOUNT) && !vm_enough_memory(mm, delta >> PAGE_SHIFT))
         return -ENOMEM;
     vma_set_range(vma, vma->vm_start, old_end + delta, vma->vm_pgoff);
-    vma = vma_merge_neighbours(mm, vma);
+    /* Linux extends vma by the new range (vma_merge_extend): the range may
+     * join the VMA above, but vma never merges with the one below it here
+     * (host-measured: a VMA split by a munmap that then failed stays split
+     * when its upper piece grows; seed 1407351). */
+    vma = vma_merge_next(mm, vma);
     account_new(mm, vma->vm_flags, delta);
     if (vma->vm_flags & VM_LOCKED)
         populate_range(r->t, old_end, old_end + delta);

@@ -381,6 +381,14 @@ struct vm_area_struct *vma_merge_neighbours(struct mm_struct *mm, struct vm_area
     return vma;
 }
 
+struct vm_area_struct *vma_merge_next(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+    struct vm_area_struct *next = vma->vm_next;
+    if (next && can_merge(vma, next))
+        merge_into(mm, vma, next);
+    return vma;
+}
+
 uint64_t vma_pkey_flags(const vms_machine *m, int prot)
 {
     return (m->cfg.pku && prot == PROT_EXEC) ? VM_PKEY_BIT0 : 0;

@@ -169,6 +169,30 @@ static void test_mremap_of_an_untouched_shared_page_makes_the_destination_table(
     check_move_of_untouched_page(*state, SA);
 }
 
+/* Growing a VMA in place extends it by the new range, which may join the
+ * VMA above; it never merges with the VMA below. Host (seed 1407351): a
+ * shared anonymous VMA split by a munmap that then failed on a hugetlb
+ * VMA's alignment (the split stays), its upper piece grown by a page: two
+ * VMAs, the upper one at offset 0xb000. */
+static void test_mremap_growth_in_place_does_not_merge_below(void **state)
+{
+    struct env *e = *state;
+    const vms_addr shared = 0x31fee000, huge = 0x32000000;
+    assert_int_equal(vms_mmap(e->t, huge, PG, RW, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS |
+                                                   MAP_NORESERVE | MAP_HUGETLB, -1, 0),
+                     (int64_t)huge);
+    assert_int_equal(vms_mmap(e->t, shared, 13 * PG, PROT_READ | PROT_EXEC,
+                              MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, -1, 0),
+                     (int64_t)shared);
+    assert_int_equal(vms_munmap(e->t, shared + 11 * PG, 10 * PG), -EINVAL);
+    remap_ok(e, shared + 12 * PG, PG, 2 * PG, 0, 0, shared + 12 * PG);
+    char *maps = tu_maps(e->t);
+    assert_non_null(strstr(maps, "31fee000-31ff9000 r-xs 00000000 "));
+    assert_non_null(strstr(maps, "\n31ff9000-31ffc000 r-xs 0000b000 "));
+    free(maps);
+    tu_assert_clean(e->m);
+}
+
 static void test_mremap_shrink_in_place_unmaps_the_tail(void **state)
 {
     struct env *e = *state;
@@ -1539,6 +1563,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_mremap_of_an_untouched_page_makes_the_destination_table),
         T(test_mremap_of_an_untouched_shared_page_makes_the_destination_table),
+        T(test_mremap_growth_in_place_does_not_merge_below),
         T(test_mremap_shrink_in_place_unmaps_the_tail),
         T(test_mremap_shrink_in_the_middle_leaves_a_hole),
         T(test_mremap_shrink_past_the_vma_end_succeeds),
