@@ -54,6 +54,8 @@ void heading(struct demo *d, int number, const char *title);
 void demo_report_step(struct demo *d);
 void expect(struct demo *d, int ok, const char *what);
 void set_palette(struct palette *p, int color);
+/* The colour of an event's tag word: one per family of kinds. */
+const char *palette_event_color(const struct palette *c, enum vms_event_kind kind);
 /* Prints bytes as a C string literal: "Hello\n". */
 void say_quoted(struct demo *d, const char *bytes, size_t len);
 const char *signal_name(int signo);

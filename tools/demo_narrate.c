@@ -111,7 +111,7 @@ const char *si_code_name(int signo, int code)
 
 /* ---- trace events ---- */
 
-static const char *event_color(const struct palette *c, enum vms_event_kind kind)
+const char *palette_event_color(const struct palette *c, enum vms_event_kind kind)
 {
     switch (kind) {
     case VMS_EV_TLB_MISS: return c->miss;
@@ -144,7 +144,7 @@ void on_event(void *arg, const struct vms_event *ev)
     char line[256];
     vms_event_format(ev, line, sizeof(line)); /* longer lines are cut, never overrun */
     size_t tag = strcspn(line, " ");
-    say(d, "    %s%.*s%s%s\n", event_color(&d->c, ev->kind), (int)tag, line, d->c.reset,
+    say(d, "    %s%.*s%s%s\n", palette_event_color(&d->c, ev->kind), (int)tag, line, d->c.reset,
         line + tag);
 }
 

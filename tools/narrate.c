@@ -95,24 +95,6 @@ void narrate_call_end(void *narrator, lua_State *L, const struct vmsim_lua_call 
 
 /* ---- events ---- */
 
-static const char *event_color(const struct palette *c, enum vms_event_kind kind)
-{
-    switch (kind) {
-    case VMS_EV_TLB_MISS: return c->miss;
-    case VMS_EV_WALK_STEP: return c->walk;
-    case VMS_EV_PGTABLE_ALLOC:
-    case VMS_EV_PGTABLE_FREE:
-    case VMS_EV_FRAME_ALLOC: return c->alloc;
-    case VMS_EV_FAULT:
-    case VMS_EV_SIGNAL: return c->fault;
-    case VMS_EV_TLB_FILL: return c->fill;
-    case VMS_EV_FLUSH:
-    case VMS_EV_IPI:
-    case VMS_EV_CR3: return c->flush;
-    default: return c->head;
-    }
-}
-
 /* The library's line for the event, indented, its tag word in the kind's
  * colour. */
 void narrate_event(void *narrator, const struct vms_event *ev)
@@ -122,7 +104,7 @@ void narrate_event(void *narrator, const struct vms_event *ev)
     char line[256];
     vms_event_format(ev, line, sizeof(line)); /* longer lines are cut, never overrun */
     size_t tag = strcspn(line, " ");
-    fprintf(n->out, "    %s%.*s%s%s\n", event_color(&n->c, ev->kind), (int)tag, line,
+    fprintf(n->out, "    %s%.*s%s%s\n", palette_event_color(&n->c, ev->kind), (int)tag, line,
             n->c.reset, line + tag);
 }
 
