@@ -289,19 +289,29 @@ static void watch_step_begin(void *arg, int step, const struct dt_op *op, vms_ta
     w->step_begin(w->arg, step, call, t ? vms_task_pid(t) : 0);
 }
 
-static void collect_step(void *arg, int step, const struct dt_op *op, const struct dt_result *host,
-                         const struct dt_result *vmsim)
+/* A new, zeroed step at the end of the report; NULL (and the collector
+ * failed) when out of memory. */
+static struct oracle_step *next_step(struct collector *c)
 {
-    struct collector *c = arg;
     struct oracle_report *r = c->report;
     struct oracle_step *grown = realloc(r->steps, (size_t)(r->nsteps + 1) * sizeof(*grown));
     if (!grown) {
         c->failed = 1;
-        return;
+        return NULL;
     }
     r->steps = grown;
     struct oracle_step *s = &r->steps[r->nsteps++];
     memset(s, 0, sizeof(*s));
+    return s;
+}
+
+static void collect_step(void *arg, int step, const struct dt_op *op, const struct dt_result *host,
+                         const struct dt_result *vmsim)
+{
+    struct collector *c = arg;
+    struct oracle_step *s = next_step(c);
+    if (!s)
+        return;
     s->step = step;
     s->line = oracle_scenario_line(c->scenario, step);
     dt_format_op(op, s->call, sizeof(s->call));
@@ -343,15 +353,9 @@ static int run_once(oracle *o, const oracle_scenario *s, struct oracle_report *r
 static void collect_recorded(void *arg, const struct dt_rec_step *rs)
 {
     struct collector *c = arg;
-    struct oracle_report *r = c->report;
-    struct oracle_step *grown = realloc(r->steps, (size_t)(r->nsteps + 1) * sizeof(*grown));
-    if (!grown) {
-        c->failed = 1;
+    struct oracle_step *s = next_step(c);
+    if (!s)
         return;
-    }
-    r->steps = grown;
-    struct oracle_step *s = &r->steps[r->nsteps++];
-    memset(s, 0, sizeof(*s));
     s->step = rs->step;
     s->line = oracle_scenario_line(c->scenario, rs->step);
     dt_format_call(rs->op, s->call, sizeof(s->call));
