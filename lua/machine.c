@@ -668,7 +668,7 @@ static void push_stats(lua_State *L, const struct vms_stats *s)
     ST_INT(shootdowns); ST_INT(ipis); ST_INT(flushes_full); ST_INT(flushes_single);
     ST_INT(context_switches); ST_INT(minor_faults); ST_INT(major_faults); ST_INT(cow_faults);
     ST_INT(frames_total); ST_INT(frames_used); ST_INT(pgtable_frames); ST_INT(cache_frames);
-    ST_INT(dirty_pages); ST_INT(oom_kill); ST_INT(ncpus);
+    ST_INT(dirty_pages); ST_INT(swap_used); ST_INT(oom_kill); ST_INT(ncpus);
 #undef ST_INT
     lua_createtable(L, 0, 20);
 #define VM_INT(f) set_int(L, #f, s->vm.f)

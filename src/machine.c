@@ -278,6 +278,7 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
         s->cache_frames += as->pages->count;
         s->dirty_pages += as->nrdirty;
     }
+    s->swap_used = m->nr_swap_used;
     s->io = m->io;
     s->oom_kill = m->oom_kills;
     s->vm = m->vmstat;
@@ -312,7 +313,7 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
     D(tlb_hits); D(tlb_misses); D(page_walks); D(walk_refs); D(shootdowns); D(ipis);
     D(flushes_full); D(flushes_single); D(context_switches);
     D(minor_faults); D(major_faults); D(cow_faults);
-    D(frames_used); D(pgtable_frames); D(cache_frames); D(dirty_pages);
+    D(frames_used); D(pgtable_frames); D(cache_frames); D(dirty_pages); D(swap_used);
     D(io.disk_to_cache); D(io.cache_to_user); D(io.user_to_cache); D(io.cache_to_disk);
     D(io.disk_reads); D(io.disk_writes);
     D(oom_kill);

@@ -59,7 +59,7 @@ uint32_t lookup_swap_cache(vms_machine *m, uint64_t off)
 
 /* A page for slot off, read into the swap cache; PFN_NONE when out of
  * memory or when the slot is free or already cached. */
-static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp)
+static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp, const char *why)
 {
     if (!m->swap.map[off] || m->swap.map[off] == SWAP_MAP_BAD ||
         m->swap.cache[off])
@@ -76,6 +76,8 @@ static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp
         free_pages(&m->pm, pfn, 0);
         return PFN_NONE;
     }
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_SWAP_IN, .pa = (uint64_t)pfn << PAGE_SHIFT,
+                                       .b = off, .detail = why});
     m->swap.map[off] |= SWAP_HAS_CACHE;
     add_to_swap_cache(m, pfn, off);
     put_page(&m->pm, pfn); /* the cache's reference is the only one */
@@ -128,11 +130,11 @@ uint32_t swapin_readahead(vms_machine *m, uint64_t off)
         for (uint64_t o = start; o <= end; o++) {
             if (o == off)
                 continue;
-            uint32_t pfn = read_swap_cache_async(m, o, GFP_NORETRY);
+            uint32_t pfn = read_swap_cache_async(m, o, GFP_NORETRY, "readahead");
             if (pfn != PFN_NONE)
                 m->pm.pages[pfn].flags |= PG_readahead;
         }
     }
     uint32_t pfn = swap_cache_pfn(m, off);
-    return pfn != PFN_NONE ? pfn : read_swap_cache_async(m, off, GFP_USER);
+    return pfn != PFN_NONE ? pfn : read_swap_cache_async(m, off, GFP_USER, "fault");
 }

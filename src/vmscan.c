@@ -269,6 +269,7 @@ struct scan_control {
     int may_deactivate_anon, may_deactivate_file;
     int cache_trim_mode, file_is_tiny;
     uint64_t anon_cost, file_cost;
+    unsigned lists; /* the LRU lists scanned, by bit (the reclaim-end event) */
 };
 
 static uint64_t lru_pages(const vms_machine *m, enum lru_list l) { return m->pm.lru[l].nr_pages; }
@@ -460,6 +461,9 @@ static int pageout(vms_machine *m, uint32_t head)
         return swap_writepage(m, head);
     struct address_space *as = p->mapping;
     uint64_t first = p->index, last = first + folio_nr_pages(&m->pm, head) - 1;
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_PAGEOUT, .a = first << PAGE_SHIFT,
+                                       .pa = (uint64_t)head << PAGE_SHIFT,
+                                       .level = folio_order(&m->pm, head)});
     int err = writeback_range(m, as, first, last, m->current ? m->current->cpu : 0);
     if (!err)
         m->vmstat.pgpgout += (last - first + 1) * (PAGE_SIZE / 1024);
@@ -575,6 +579,7 @@ static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, en
 static uint64_t shrink_list(vms_machine *m, struct scan_control *sc, enum lru_list l,
                             uint64_t nr_to_scan)
 {
+    sc->lists |= 1u << l;
     if (l == LRU_ACTIVE_ANON || l == LRU_ACTIVE_FILE) {
         if (is_file_lru(l) ? sc->may_deactivate_file : sc->may_deactivate_anon)
             shrink_active_list(m, sc, l, nr_to_scan);
@@ -612,6 +617,16 @@ static void shrink_node(vms_machine *m, struct scan_control *sc)
         m->kswapd_failures = 0;
 }
 
+/* A pass's begin (Linux's mm_vmscan_kswapd_wake, mm_vmscan_direct_reclaim_begin)
+ * or its end, with what the pass did in sum. */
+static void reclaim_event(vms_machine *m, enum vms_event_kind kind, int kswapd, uint64_t a,
+                          uint64_t b, const struct scan_control *sum)
+{
+    trace_event(m, &(struct vms_event){.kind = kind, .detail = kswapd ? "kswapd" : "direct",
+                                       .a = a, .b = b, .index = sum ? sum->lists : 0,
+                                       .level = sum ? sum->priority : 0});
+}
+
 /* kswapd's balance_pgdat: reclaim until more than the high watermark is free. */
 static void kswapd(vms_machine *m)
 {
@@ -619,6 +634,8 @@ static void kswapd(vms_machine *m)
         return;
     m->in_reclaim = 1;
     m->vmstat.pageoutrun++;
+    reclaim_event(m, VMS_EV_RECLAIM_BEGIN, 1, m->pm.nr_free, m->wmark[WMARK_HIGH], NULL);
+    struct scan_control sum = {.priority = DEF_PRIORITY};
     uint64_t total = 0;
     int priority = DEF_PRIORITY;
     while (priority >= 0 && !watermark_ok(m, 0, m->wmark[WMARK_HIGH])) {
@@ -626,6 +643,8 @@ static void kswapd(vms_machine *m)
         struct scan_control sc = {.nr_to_reclaim = high > SWAP_CLUSTER_MAX ? high : SWAP_CLUSTER_MAX,
                                   .priority = priority, .kswapd = 1};
         shrink_node(m, &sc);
+        sum = (struct scan_control){.priority = priority, .lists = sum.lists | sc.lists,
+                                    .nr_scanned = sum.nr_scanned + sc.nr_scanned};
         total += sc.nr_reclaimed;
         /* Enough at this priority: try it again before raising it. */
         if (sc.nr_reclaimed < sc.nr_to_reclaim || !sc.nr_reclaimed)
@@ -633,6 +652,7 @@ static void kswapd(vms_machine *m)
     }
     if (!total)
         m->kswapd_failures++;
+    reclaim_event(m, VMS_EV_RECLAIM_END, 1, sum.nr_scanned, total, &sum);
     m->in_reclaim = 0;
 }
 
@@ -643,14 +663,19 @@ static uint64_t try_to_free_pages(vms_machine *m)
         return 0;
     m->in_reclaim = 1;
     m->vmstat.allocstall++;
+    reclaim_event(m, VMS_EV_RECLAIM_BEGIN, 0, m->pm.nr_free, SWAP_CLUSTER_MAX, NULL);
+    struct scan_control sum = {.priority = DEF_PRIORITY};
     uint64_t total = 0;
     for (int priority = DEF_PRIORITY; priority >= 0; priority--) {
         struct scan_control sc = {.nr_to_reclaim = SWAP_CLUSTER_MAX, .priority = priority};
         shrink_node(m, &sc);
+        sum = (struct scan_control){.priority = priority, .lists = sum.lists | sc.lists,
+                                    .nr_scanned = sum.nr_scanned + sc.nr_scanned};
         total += sc.nr_reclaimed;
         if (total >= SWAP_CLUSTER_MAX)
             break;
     }
+    reclaim_event(m, VMS_EV_RECLAIM_END, 0, sum.nr_scanned, total, &sum);
     m->in_reclaim = 0;
     return total;
 }

@@ -34,9 +34,15 @@ uint64_t workingset_eviction(vms_machine *m, uint32_t head)
 
 static uint64_t lru_size(const vms_machine *m, enum lru_list l) { return m->pm.lru[l].nr_pages; }
 
+/* The refault distance against the workingset it competes for. */
+struct refault_test {
+    uint64_t distance, size;
+};
+
 /* Linux's workingset_test_recent: did the page leave less than a
  * workingset's worth of pages ago? */
-static int workingset_test_recent(const vms_machine *m, uint64_t shadow, int file)
+static int workingset_test_recent(const vms_machine *m, uint64_t shadow, int file,
+                                  struct refault_test *rt)
 {
     uint64_t distance = m->nonresident_age - shadow_age(shadow);
     uint64_t size = lru_size(m, LRU_ACTIVE_FILE);
@@ -47,6 +53,7 @@ static int workingset_test_recent(const vms_machine *m, uint64_t shadow, int fil
         if (file)
             size += lru_size(m, LRU_INACTIVE_ANON);
     }
+    *rt = (struct refault_test){distance, size};
     return distance <= size;
 }
 
@@ -58,7 +65,14 @@ void workingset_refault(vms_machine *m, uint32_t head, uint64_t shadow)
     int file = (p->flags & PG_file) != 0;
     uint64_t nr = folio_nr_pages(&m->pm, head);
     *(file ? &m->vmstat.workingset_refault_file : &m->vmstat.workingset_refault_anon) += nr;
-    if (!workingset_test_recent(m, shadow, file))
+    struct refault_test rt;
+    int recent = workingset_test_recent(m, shadow, file, &rt);
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_REFAULT, .pa = (uint64_t)head << PAGE_SHIFT,
+                                       .a = rt.distance, .b = rt.size,
+                                       .detail = !recent ? "inactive"
+                                                 : shadow_workingset(shadow) ? "restored"
+                                                                             : "activated"});
+    if (!recent)
         return;
     p->flags |= PG_active;
     workingset_age_nonresident(m, nr);

@@ -391,6 +391,115 @@ static void test_anonymous_memory_larger_than_ram(void **state)
     tu_assert_clean(e->m);
 }
 
+/* ---- reclaim in the event stream ---- */
+
+struct reclaim_log {
+    size_t begins[2], ends[2]; /* by detail: [0] direct, [1] kswapd */
+    int open;                  /* a pass has begun and not ended */
+    uint64_t scanned, reclaimed;
+    unsigned lists;
+    size_t swap_out, swap_in, readahead, refaults, outside;
+    struct vms_event first_out;
+    int bad; /* an event out of place or with a field wrong */
+};
+
+static void log_reclaim(void *arg, const struct vms_event *ev)
+{
+    struct reclaim_log *l = arg;
+    int kswapd = ev->detail && strcmp(ev->detail, "kswapd") == 0;
+    switch (ev->kind) {
+    case VMS_EV_RECLAIM_BEGIN:
+        l->bad |= l->open || !ev->detail || (!kswapd && strcmp(ev->detail, "direct") != 0);
+        l->open = 1;
+        l->begins[kswapd]++;
+        break;
+    case VMS_EV_RECLAIM_END:
+        l->bad |= !l->open || ev->b > ev->a || ev->level < 0 || ev->level > 12 || ev->index > 15;
+        l->open = 0;
+        l->ends[kswapd]++;
+        l->scanned += ev->a;
+        l->reclaimed += ev->b;
+        l->lists |= ev->index;
+        break;
+    case VMS_EV_SWAP_OUT:
+        if (!l->swap_out++)
+            l->first_out = *ev;
+        l->outside += !l->open;
+        l->bad |= !ev->b || strcmp(ev->detail, "anon") != 0;
+        break;
+    case VMS_EV_SWAP_IN:
+        l->swap_in++;
+        l->readahead += strcmp(ev->detail, "readahead") == 0;
+        l->bad |= !ev->b || (strcmp(ev->detail, "readahead") && strcmp(ev->detail, "fault"));
+        break;
+    case VMS_EV_REFAULT:
+        l->refaults++;
+        l->bad |= !ev->detail;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Twice the RAM written and read back: every pass of kswapd and of direct
+ * reclaim is a begin and an end whose sums are the vmstat counters, every
+ * page written to or read from swap one event, every refault one. */
+static void test_reclaim_raises_its_events(void **state)
+{
+    struct tu_env *e = *state;
+    struct reclaim_log *l = calloc(1, sizeof(*l));
+    assert_non_null(l);
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(4 * MIB);
+    c.root = e->root;
+    c.swap_bytes = 8 * MIB;
+    c.page_cluster = 3;
+    c.swappiness = 60;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.trace = log_reclaim;
+    c.trace_arg = l;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    unsigned n = 2 * 4 * MIB / PG;
+    vms_addr a = written_pages(e->t, n);
+    /* Page 0 was the oldest: the first to go, to slot 1 (0 is the header). */
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, a, &w), 0);
+    assert_true(w.swap);
+    assert_int_equal(l->first_out.b, w.swap_offset);
+    assert_int_equal(l->first_out.b, 1);
+    assert_int_equal(l->first_out.a, a);
+    /* The entry as the PTE holds it, but for the PTE's own exclusive bit (7). */
+    assert_int_equal(l->first_out.entry, w.step[w.levels - 1].entry & ~(1ULL << 7));
+    assert_pages(e->t, a, n);
+    assert_pages(e->t, a, n);
+    struct vms_stats *s = stats(e);
+    assert_false(l->bad);
+    assert_false(l->open);
+    assert_int_equal(l->outside, 0); /* only reclaim swapped here */
+    assert_int_equal(l->begins[1], s->vm.pageoutrun);
+    assert_int_equal(l->ends[1], s->vm.pageoutrun);
+    assert_int_equal(l->begins[0], s->vm.allocstall);
+    assert_int_equal(l->ends[0], s->vm.allocstall);
+    assert_true(l->begins[1] > 0);
+    assert_int_equal(l->scanned, s->vm.pgscan_kswapd + s->vm.pgscan_direct);
+    assert_int_equal(l->reclaimed, s->vm.pgsteal_kswapd + s->vm.pgsteal_direct);
+    assert_true(l->lists & 1); /* the inactive anonymous list */
+    assert_int_equal(l->swap_out, s->vm.pswpout);
+    assert_int_equal(l->swap_in, s->vm.pswpin);
+    assert_true(l->readahead > 0 && l->readahead < l->swap_in);
+    assert_int_equal(l->refaults, s->vm.workingset_refault_anon);
+    assert_true(l->refaults > 0);
+    assert_int_equal(s->swap_used, (uint64_t)(meminfo_kb(e->m, "SwapTotal") -
+                                              meminfo_kb(e->m, "SwapFree")) / 4);
+    free(s);
+    tu_assert_clean(e->m);
+    vms_machine_destroy(e->m);
+    e->m = NULL;
+    free(l);
+}
+
 /* Once RAM and swap are full, the OOM killer: its badness counts the
  * swap entries too. */
 static void test_full_swap_ends_in_the_oom_killer(void **state)
@@ -428,6 +537,7 @@ int main(void)
         T(test_shmem_pages_swap_out_and_back),
         T(test_anonymous_memory_larger_than_ram),
         T(test_full_swap_ends_in_the_oom_killer),
+        T(test_reclaim_raises_its_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,6 +252,74 @@ static void test_dirty_pages_are_written_back_before_they_go(void **state)
     tu_assert_clean(e->m);
 }
 
+/* ---- reclaim in the event stream ---- */
+
+struct pageout_log {
+    uint64_t pages_written;    /* by pageout events, 2^level each */
+    size_t passes[2], ends[2]; /* reclaim passes by detail: [0] direct, [1] kswapd */
+    uint64_t reclaimed;
+    unsigned lists;
+    int bad;
+};
+
+static void log_pageout(void *arg, const struct vms_event *ev)
+{
+    struct pageout_log *l = arg;
+    int kswapd = ev->detail && strcmp(ev->detail, "kswapd") == 0;
+    if (ev->kind == VMS_EV_PAGEOUT) {
+        l->pages_written += 1ULL << ev->level;
+        l->bad |= ev->a % PG != 0 || ev->pa % PG != 0;
+    } else if (ev->kind == VMS_EV_RECLAIM_BEGIN) {
+        l->passes[kswapd]++;
+    } else if (ev->kind == VMS_EV_RECLAIM_END) {
+        l->ends[kswapd]++;
+        l->reclaimed += ev->b;
+        l->lists |= ev->index;
+    } else if (ev->kind == VMS_EV_SWAP_OUT || ev->kind == VMS_EV_SWAP_IN) {
+        l->bad = 1; /* no swap on this machine */
+    }
+}
+
+/* Dirty file pages written by a store through a shared mapping larger
+ * than RAM: each write-back reclaim does is a pageout event, and the
+ * passes (kswapd's and the allocations' own) scan the file lists only. */
+static void test_reclaim_write_back_is_traced(void **state)
+{
+    struct tu_env *e = *state;
+    struct pageout_log l = {0};
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(4 * MIB);
+    c.root = e->root;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.swappiness = 60;
+    c.swap_bytes = 0;
+    c.large_folios = 0;
+    c.trace = log_pageout;
+    c.trace_arg = &l;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    uint64_t len = 6 * MIB;
+    int fd = open_file(e, "big", len, O_RDWR);
+    int64_t map = vms_mmap(e->t, 0, len, RW, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    for (uint64_t off = 0; off < len; off += PG)
+        tu_store_byte(e->t, (vms_addr)map + off, 1);
+    struct vms_stats *s = tu_stats(e->m);
+    assert_false(l.bad);
+    assert_true(l.pages_written > 0);
+    assert_int_equal(l.pages_written * (PG / 1024), s->vm.pgpgout);
+    assert_int_equal(l.passes[1], s->vm.pageoutrun);
+    assert_int_equal(l.ends[1], s->vm.pageoutrun);
+    assert_int_equal(l.passes[0], s->vm.allocstall);
+    assert_int_equal(l.ends[0], s->vm.allocstall);
+    assert_int_equal(l.reclaimed, s->vm.pgsteal_kswapd + s->vm.pgsteal_direct);
+    assert_int_equal(l.lists & 3, 0); /* no swap: the anonymous lists are left alone */
+    assert_true(l.lists & 4);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
 /* write() of a file larger than RAM, then read() of it all. */
 static void test_write_then_read_a_file_larger_than_ram(void **state)
 {
@@ -404,6 +472,7 @@ int main(void)
         T(test_locked_memory_is_unevictable_until_unmapped),
         T(test_reading_a_file_larger_than_ram_reclaims_clean_pages),
         T(test_dirty_pages_are_written_back_before_they_go),
+        T(test_reclaim_write_back_is_traced),
         T(test_write_then_read_a_file_larger_than_ram),
         T(test_a_hot_page_survives_a_cold_stream),
         T(test_a_mapped_file_larger_than_ram_costs_the_same_twice),

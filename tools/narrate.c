@@ -116,7 +116,7 @@ const struct narrate_counter narrate_counters[] = {
     COUNTER(shootdowns), COUNTER(ipis), COUNTER(flushes_full), COUNTER(flushes_single),
     COUNTER(context_switches), COUNTER(minor_faults), COUNTER(major_faults),
     COUNTER(cow_faults), COUNTER(frames_total), COUNTER(frames_used), COUNTER(pgtable_frames),
-    COUNTER(cache_frames), COUNTER(dirty_pages), COUNTER(io.disk_to_cache),
+    COUNTER(cache_frames), COUNTER(dirty_pages), COUNTER(swap_used), COUNTER(io.disk_to_cache),
     COUNTER(io.cache_to_user), COUNTER(io.user_to_cache), COUNTER(io.cache_to_disk),
     COUNTER(io.disk_reads), COUNTER(io.disk_writes),
 };

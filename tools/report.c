@@ -146,11 +146,15 @@ struct task_rec {
     int pid, key;
 };
 
-#define NR_COUNTERS 16
+#define NR_COUNTERS 22
 static const char *const counter_names[NR_COUNTERS] = {
     "minor_faults", "major_faults", "cow_faults", "tlb_hits", "tlb_misses", "page_walks",
     "walk_refs", "shootdowns", "ipis", "flushes_full", "flushes_single", "context_switches",
-    "frames_used", "pgtable_frames", "cache_frames", "dirty_pages"};
+    "frames_used", "pgtable_frames", "cache_frames", "dirty_pages", "free_frames", "swap_used",
+    "pswpin", "pswpout", "pgscan", "pgsteal"};
+
+/* Every event kind the model names (docs/events.md), the last one included. */
+#define NR_EVENT_KINDS (VMS_EV_REFAULT + 1)
 
 static void counters_of(vms_machine *m, uint64_t *out)
 {
@@ -164,7 +168,11 @@ static void counters_of(vms_machine *m, uint64_t *out)
                                      s->tlb_misses, s->page_walks, s->walk_refs, s->shootdowns,
                                      s->ipis, s->flushes_full, s->flushes_single,
                                      s->context_switches, s->frames_used, s->pgtable_frames,
-                                     s->cache_frames, s->dirty_pages};
+                                     s->cache_frames, s->dirty_pages,
+                                     s->frames_total - s->frames_used, s->swap_used,
+                                     s->vm.pswpin, s->vm.pswpout,
+                                     s->vm.pgscan_kswapd + s->vm.pgscan_direct,
+                                     s->vm.pgsteal_kswapd + s->vm.pgsteal_direct};
     memcpy(out, v, sizeof(v));
     free(s);
 }
@@ -205,7 +213,7 @@ struct open_step {
     unsigned nnames;
     struct sbuf events;
     int nevents_kept;
-    uint64_t ev_count[16];
+    uint64_t ev_count[NR_EVENT_KINDS + 1]; /* the last: kinds this build does not know */
 };
 
 struct report {
@@ -1059,7 +1067,7 @@ static void step_close(struct report *r, int force_state)
         sb_putc(b, ']');
     }
     int first = 1;
-    for (int k = 0; k < 16; k++) {
+    for (int k = 0; k <= NR_EVENT_KINDS; k++) {
         if (!s->ev_count[k])
             continue;
         sb_puts(b, first ? ",\"ec\":{" : ",");
@@ -1122,7 +1130,7 @@ void report_event(struct report *r, const struct vms_event *ev)
             return;
         }
     }
-    s->ev_count[(unsigned)ev->kind & 15]++;
+    s->ev_count[(unsigned)ev->kind < NR_EVENT_KINDS ? (unsigned)ev->kind : NR_EVENT_KINDS]++;
 }
 
 static void step_add_name(struct open_step *s, const char *name)
@@ -1246,7 +1254,7 @@ static void write_model(struct report *r, struct sbuf *b)
     for (int k = 0; k < NR_COUNTERS; k++)
         sb_printf(b, "%s\"%s\"", k ? "," : "", counter_names[k]);
     sb_puts(b, "],\"events\":[");
-    for (int k = 0; k <= VMS_EV_OOM_KILL; k++)
+    for (int k = 0; k < NR_EVENT_KINDS; k++)
         sb_printf(b, "%s\"%s\"", k ? "," : "", vms_event_name((enum vms_event_kind)k));
     sb_puts(b, "],\"vma_kinds\":[");
     for (int k = 0; k < VMS_VMA_NKINDS; k++)
