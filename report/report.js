@@ -584,6 +584,7 @@
       charts.append(fig);
     });
     root.append(el('h3', { text: 'Counters' }), charts);
+    root.append(reclaimLane(idx, mnum));
     const from = Math.max(0, cur - WINDOW), to = Math.min(steps.length, cur + WINDOW + 1);
     root.append(el('h3', { text: 'Calls ' + from + ' to ' + (to - 1) + ' of ' + (steps.length - 1) + ' (' + M.calls + ' calls in all)' }));
     const ol = el('ol', { class: 'steps', 'aria-label': 'Calls and their events' });
@@ -604,6 +605,94 @@
       ol.append(li);
     }
     root.append(ol);
+  }
+
+  /* The reclaim lane: for each step of the machine, the reclaim passes its
+   * call ran (kswapd or direct, from the events kept, else counted) and
+   * the pages it reclaimed, swapped out and swapped in (from the counters,
+   * exact however many events were only counted). */
+  const RECLAIM_ROWS = [
+    ['pass', 'k-anon', 'P', 'reclaim passes (K kswapd, D direct reclaim)'],
+    ['steal', 'k-heap', 'R', 'pages reclaimed'],
+    ['out', 'k-file-private', 'O', 'pages swapped out (pswpout)'],
+    ['in', 'k-stack', 'I', 'pages swapped in (pswpin)'],
+  ];
+  function counterDelta(i, prev, name) {
+    const k = M.counters.indexOf(name);
+    if (k < 0) return 0;
+    const now = counterAt[i] ? counterAt[i][k] : 0, before = prev >= 0 && counterAt[prev] ? counterAt[prev][k] : 0;
+    return Math.max(0, now - before);
+  }
+  function reclaimOf(idx) {
+    const begin = M.events.indexOf('reclaim-begin');
+    return idx.map((i, j) => {
+      const s = steps[i];
+      let kswapd = 0, direct = 0;
+      for (const [kind, text] of s.e || []) if (kind === begin) { if (/kswapd/.test(text)) kswapd++; else direct++; }
+      const counted = (s.ec || {})['reclaim-begin'] || 0;
+      const prev = j ? idx[j - 1] : -1;
+      return { i, kswapd, direct, counted, steal: counterDelta(i, prev, 'pgsteal'), out: counterDelta(i, prev, 'pswpout'), in: counterDelta(i, prev, 'pswpin') };
+    });
+  }
+  function reclaimLane(idx, mnum) {
+    const box = el('section', { class: 'reclaim', 'aria-label': 'Reclaim of machine ' + mnum });
+    box.append(el('h3', { text: 'Reclaim' }));
+    const rows = reclaimOf(idx);
+    const busy = rows.filter((r) => r.kswapd + r.direct + r.counted + r.steal + r.out + r.in > 0);
+    if (!busy.length) {
+      box.append(el('p', { class: 'about', text: 'No reclaim on this machine: its memory never ran short (no kswapd, no direct reclaim, nothing swapped).' }));
+      return box;
+    }
+    const sum = (f) => rows.reduce((a, r) => a + f(r), 0);
+    const passes = sum((r) => r.kswapd + r.direct + r.counted);
+    const text = passes + ' reclaim passes (' + sum((r) => r.kswapd) + ' by kswapd, ' + sum((r) => r.direct) + ' direct' + (sum((r) => r.counted) ? ', ' + sum((r) => r.counted) + ' counted only' : '') + '), ' + sum((r) => r.steal) + ' pages reclaimed, ' + sum((r) => r.out) + ' swapped out, ' + sum((r) => r.in) + ' swapped in, in ' + busy.length + ' of ' + rows.length + ' steps.';
+    box.append(el('p', { class: 'about', text: 'When free memory runs short, kswapd wakes (free frames at the low watermark) or the allocation reclaims itself (direct reclaim, at min): it takes the oldest pages off the inactive lists, writes anonymous ones to swap and dirty file pages to their file, and frees them. One column per step; the line marks the step shown. ' + text }));
+    box.append(legend([['k-anon', 'K', 'a kswapd pass'], ['k-file-shared', 'D', 'a direct reclaim pass']].concat(RECLAIM_ROWS.slice(1).map(([, cls, letter, label]) => [cls, letter, label]))));
+    /* As wide as the view, so that the letters keep their shape. */
+    const W = Math.max(300, $('time').clientWidth - 4), RH = 16, H = RECLAIM_ROWS.length * RH, n = Math.max(1, rows.length);
+    const cw = W / n, xOf = (j) => (j * cw).toFixed(2);
+    const maxOf = (f) => Math.max(1, ...rows.map(f));
+    const scale = { steal: maxOf((r) => r.steal), out: maxOf((r) => r.out), in: maxOf((r) => r.in) };
+    let svg = '';
+    RECLAIM_ROWS.forEach(([key, cls], row) => {
+      const y0 = row * RH;
+      svg += '<rect x="0" y="' + y0 + '" width="' + W + '" height="' + RH + '" fill="' + (row % 2 ? '#f4f4f4' : '#fcfcfc') + '"/>';
+      rows.forEach((r, j) => {
+        const w = Math.max(cw, 1.5);
+        if (key === 'pass') {
+          const all = r.kswapd + r.direct + r.counted;
+          if (!all) return;
+          const col = r.direct && !r.kswapd ? 'var(--k-file-shared)' : 'var(--k-anon)';
+          svg += '<rect x="' + xOf(j) + '" y="' + (y0 + 2) + '" width="' + w.toFixed(2) + '" height="' + (RH - 4) + '" fill="' + col + '"' + (r.direct && r.kswapd ? ' stroke="#d55e00" stroke-width="1.5"' : '') + '/>';
+          if (cw >= 10) /* the letter too: colour is never the only cue */
+            svg += '<text x="' + (j * cw + cw / 2).toFixed(2) + '" y="' + (y0 + RH - 4) + '" font-size="10" font-weight="bold" fill="#fff" text-anchor="middle">' + (r.kswapd ? 'K' : '') + (r.direct ? 'D' : '') + '</text>';
+        } else if (r[key]) {
+          const h = Math.max(2, (RH - 3) * r[key] / scale[key]);
+          svg += '<rect x="' + xOf(j) + '" y="' + (y0 + RH - 1 - h).toFixed(1) + '" width="' + w.toFixed(2) + '" height="' + h.toFixed(1) + '" fill="var(--' + cls + ')"/>';
+        }
+      });
+    });
+    const at = idx.indexOf(cur);
+    if (at >= 0) svg += '<line x1="' + (at * cw + cw / 2).toFixed(2) + '" x2="' + (at * cw + cw / 2).toFixed(2) + '" y1="0" y2="' + H + '" stroke="#000" stroke-width="2"/>';
+    const fig = el('figure', { class: 'lane' });
+    fig.innerHTML = '<svg viewBox="0 0 ' + W + ' ' + H + '" preserveAspectRatio="none" role="img" aria-label="' + esc('Reclaim lane: ' + text) + '">' + svg + '</svg>';
+    fig.prepend(el('figcaption', { class: 'lane-rows', text: 'Rows, top to bottom: ' + RECLAIM_ROWS.map((r) => r[3]).join('; ') + '.' }));
+    box.append(fig);
+    /* The steps with reclaim, as buttons: keyboard and screen readers reach each one. */
+    const list = el('ol', { class: 'reclaim-steps', 'aria-label': 'Steps that reclaimed memory' });
+    for (const r of busy.slice(0, MAX_ROWS)) {
+      const what = [];
+      if (r.kswapd) what.push(r.kswapd + ' kswapd pass' + (r.kswapd > 1 ? 'es' : ''));
+      if (r.direct) what.push(r.direct + ' direct reclaim pass' + (r.direct > 1 ? 'es' : ''));
+      if (r.counted) what.push(r.counted + ' passes (counted)');
+      if (r.steal) what.push(r.steal + ' reclaimed');
+      if (r.out) what.push(r.out + ' swapped out');
+      if (r.in) what.push(r.in + ' swapped in');
+      list.append(el('li', { class: r.i === cur ? 'cur' : '' }, el('button', { type: 'button', class: 'c', 'data-step': String(r.i), 'aria-current': r.i === cur ? 'step' : 'false', text: 'step ' + r.i + ': ' + what.join(', '), onclick: () => setStep(r.i) })));
+    }
+    if (busy.length > MAX_ROWS) list.append(el('li', { text: (busy.length - MAX_ROWS) + ' more steps with reclaim' }));
+    box.append(el('details', {}, el('summary', { text: 'The ' + busy.length + ' steps with reclaim' }), list));
+    return box;
   }
 
   /* ---- wiring ---- */

@@ -1116,7 +1116,11 @@ void report_event(struct report *r, const struct vms_event *ev)
     if (!r->cur.open)
         step_begin(r, mc); /* events before the call's end: its step */
     struct open_step *s = &r->cur;
-    if (r->event_lines < REPORT_EVENT_LINES && s->nevents_kept < REPORT_STEP_EVENT_LINES) {
+    /* A reclaim pass's begin and end are kept past a step's share: the
+     * reclaim lane tells kswapd from direct reclaim by them. */
+    int pass = ev->kind == VMS_EV_RECLAIM_BEGIN || ev->kind == VMS_EV_RECLAIM_END;
+    if (r->event_lines < REPORT_EVENT_LINES &&
+        (s->nevents_kept < REPORT_STEP_EVENT_LINES || pass)) {
         char line[512];
         int n = vms_event_format(ev, line, sizeof(line));
         if (n >= 0) {

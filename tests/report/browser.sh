@@ -3,7 +3,8 @@
 # tests/report/known.lua, headless Chromium loads it with check.js appended
 # (the views hold what the run did, the step control and the keyboard work)
 # and must log no console message at all (no error, no warning, no stray
-# output); then one screenshot of each view, kept in OUT as build artefacts
+# output); the same for the page of examples/14_swap.lua with check_swap.js
+# (the reclaim lane). Then screenshots, kept in OUT as build artefacts
 # (`make screenshots` copies them into docs/img/).
 # Usage: browser.sh VMSIM CHROMIUM OUT_DIR
 set -eu
@@ -11,16 +12,10 @@ vmsim=$1
 chromium=$2
 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd) # file:// URLs need an absolute path
-rm -f "$out"/report-*.png "$out/known-check.dom"
-page="$out/known.html"
-"$vmsim" run --quiet --html "$page" "$here/known.lua"
-
-# The page with the test appended, before </body>.
-awk -v js="$here/check.js" '
-  /<\/body>/ { print "<script>"; while ((getline line < js) > 0) print line; print "</script>" }
-  { print }' "$page" > "$out/known-check.html"
+rm -f "$out"/report-*.png "$out"/*-check.dom
 
 browse() {
     # root may not use the sandbox; no GPU here; a fixed window for shots
@@ -29,28 +24,49 @@ browse() {
         --virtual-time-budget=5000 "$@"
 }
 
-browse --enable-logging=stderr --v=0 --dump-dom "file://$out/known-check.html" \
-    > "$out/known-check.dom" 2> "$out/known-check.log"
 status=0
-if ! grep -q '<pre id="report-check">REPORT-CHECK PASS' "$out/known-check.dom"; then
-    echo "the page's checks failed:" >&2
-    sed -n '/<pre id="report-check">/,/<\/pre>/p' "$out/known-check.dom" >&2
-    status=1
-fi
-if grep -q 'CONSOLE' "$out/known-check.log"; then
-    echo "the page logged to the console:" >&2
-    grep 'CONSOLE' "$out/known-check.log" >&2
-    status=1
-fi
-
-# One screenshot per view: the last step; the walk of the third page.
-for view in as pt tlb mem time; do
-    browse --screenshot="$out/report-$view.png" \
-        "file://$page#view=$view&addr=0x10002000" > /dev/null 2>&1
-    if [ ! -s "$out/report-$view.png" ]; then
-        echo "no screenshot of the $view view" >&2
+# check_page NAME CHECK.js: loads OUT/NAME.html with the check appended;
+# the check must pass and nothing may reach the console.
+check_page() {
+    name=$1
+    awk -v js="$2" '
+      /<\/body>/ { print "<script>"; while ((getline line < js) > 0) print line; print "</script>" }
+      { print }' "$out/$name.html" > "$out/$name-check.html"
+    browse --enable-logging=stderr --v=0 --dump-dom "file://$out/$name-check.html" \
+        > "$out/$name-check.dom" 2> "$out/$name-check.log"
+    if ! grep -q '<pre id="report-check">REPORT-CHECK PASS' "$out/$name-check.dom"; then
+        echo "the checks of $name.html failed:" >&2
+        sed -n '/<pre id="report-check">/,/<\/pre>/p' "$out/$name-check.dom" >&2
         status=1
     fi
+    if grep -q 'CONSOLE' "$out/$name-check.log"; then
+        echo "$name.html logged to the console:" >&2
+        grep 'CONSOLE' "$out/$name-check.log" >&2
+        status=1
+    fi
+}
+
+# shot FILE URL
+shot() {
+    browse --screenshot="$out/$1" "$2" > /dev/null 2>&1
+    if [ ! -s "$out/$1" ]; then
+        echo "no screenshot $1" >&2
+        status=1
+    fi
+}
+
+"$vmsim" run --quiet --html "$out/known.html" "$here/known.lua"
+check_page known "$here/check.js"
+# One screenshot per view: the last step; the walk of the third page.
+for view in as pt tlb mem time; do
+    shot "report-$view.png" "file://$out/known.html#view=$view&addr=0x10002000"
 done
+
+"$vmsim" run --quiet --html "$out/swap.html" "$top/examples/14_swap.lua" > /dev/null
+check_page swap "$here/check_swap.js"
+# The timeline at the step that touched twice the RAM, scrolled to the lane.
+step=$(grep -o '"n":"[a-z_]*"' "$out/swap.html" | grep -n '"n":"madvise"' | head -1 | cut -d: -f1)
+shot report-reclaim.png "file://$out/swap.html#view=time&step=$((step - 1))"
+
 [ $status -eq 0 ] && echo "report browser test: every check passed, screenshots in $out"
 exit $status
