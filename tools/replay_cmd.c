@@ -3,10 +3,12 @@
  * (tools/trace/replay.c) and its figures: per CPU, in total and per region,
  * resident memory over time, the faults beside the native run's, and the
  * memory-size curve (reuse distances under exact LRU beside vmsim's own
- * reclaim at chosen RAM sizes), as text, JSON lines or an SVG plot.
+ * reclaim at chosen RAM sizes), as text, JSON lines, an SVG plot or an
+ * HTML page of plots (replay_html.c).
  */
 #include "cli.h"
 #include "replay.h"
+#include "replay_html.h"
 #include "vmsim_host.h"
 #include "vmt.h"
 
@@ -20,7 +22,7 @@
 struct options {
     const char *trace;
     int json, quiet, regions, lru, profile;
-    const char *svg;
+    const char *svg, *html;
     uint64_t ram[MAX_RAM];
     int nram;
     struct vmt_replay_opts ro;
@@ -40,6 +42,9 @@ static void usage(FILE *out)
             "  --json             JSON lines on stdout (docs/traces.md) instead of text\n"
             "  --ram SIZES        replay again with this RAM each (16M,32M,...; swap on)\n"
             "  --svg FILE         the memory-size curve as an SVG plot\n"
+            "  --html FILE        a self-contained page of plots: resident memory over time,\n"
+            "                     TLB hits and misses and faults per region, the memory-size\n"
+            "                     curve (docs/traces.md)\n"
             "  --no-regions       no split by region (faster)\n"
             "  --no-lru           no reuse-distance pass\n"
             "  --phys SIZE        RAM of the machine (default 1G)\n"
@@ -102,7 +107,7 @@ static int bad(const char *opt, const char *arg)
 
 static int takes_value(const char *a)
 {
-    static const char *const with[] = {"--ram", "--svg", "--phys", "--swap", "--dtlb", "--itlb",
+    static const char *const with[] = {"--ram", "--svg", "--html", "--phys", "--swap", "--dtlb", "--itlb",
                                        "--stlb", "--levels", "--ncpus"};
     for (size_t i = 0; i < sizeof(with) / sizeof(with[0]); i++)
         if (strcmp(a, with[i]) == 0)
@@ -130,6 +135,7 @@ static int parse_args(struct options *o, int argc, char **argv)
             fprintf(stderr, "vmsim replay: missing value for '%s'\nTry 'vmsim replay --help'.\n", a);
             return CLI_USAGE;
         } else if (!strcmp(a, "--svg")) o->svg = argv[++i];
+        else if (!strcmp(a, "--html")) o->html = argv[++i];
         else if (!strcmp(a, "--ram")) { if (parse_ram(o, argv[++i])) return bad(a, v); }
         else if (!strcmp(a, "--phys")) { if (parse_size(argv[++i], &c->phys_bytes)) return bad(a, v); }
         else if (!strcmp(a, "--swap")) { if (parse_size(argv[++i], &c->swap_bytes)) return bad(a, v); }
@@ -312,11 +318,6 @@ static void report_native(FILE *out, const struct options *o, const struct vmt_r
 }
 
 /* ---- the memory-size curve ---- */
-
-struct ram_run {
-    uint64_t bytes, minflt, majflt, pswpin, pswpout;
-    int oom, failed;
-};
 
 static void print_size(char *buf, size_t len, uint64_t bytes)
 {
@@ -555,6 +556,8 @@ int replay_main(int argc, char **argv)
         fprintf(stderr, "vmsim replay: %s: %s\n", o.svg, strerror(errno));
         failed = 1;
     }
+    if (o.html && replay_save_html(o.html, o.trace, exec, &res, runs, o.nram) != 0)
+        failed = 1;
     free(exec);
     vmt_replay_result_free(&res);
     return failed ? CLI_FAILED : CLI_OK;

@@ -1298,7 +1298,7 @@ int report_write_json(struct report *r, FILE *out)
 }
 
 /* The template's one marker for each asset. */
-static void put_template(FILE *out, const char *tpl, struct sbuf *model)
+void report_fill_template(FILE *out, const char *tpl, const char *js, const char *model, size_t len)
 {
     static const struct { const char *mark; int which; } marks[] = {
         {"/*@CSS@*/", 0}, {"/*@JS@*/", 1}, {"/*@MODEL@*/", 2}};
@@ -1323,9 +1323,9 @@ static void put_template(FILE *out, const char *tpl, struct sbuf *model)
         if (which == 0)
             fputs(report_asset_css, out);
         else if (which == 1)
-            fputs(report_asset_js, out);
+            fputs(js, out);
         else
-            fwrite(model->p, 1, model->len, out);
+            fwrite(model, 1, len, out);
         p = next + mlen;
     }
 }
@@ -1336,7 +1336,7 @@ int report_write_html(struct report *r, FILE *out)
     write_model(r, &b);
     int bad = b.oom || r->oom || r->steps.oom;
     if (!bad)
-        put_template(out, report_asset_html, &b);
+        report_fill_template(out, report_asset_html, report_asset_js, b.p, b.len);
     free(b.p);
     if (bad)
         return -ENOMEM;

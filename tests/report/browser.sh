@@ -4,7 +4,8 @@
 # (the views hold what the run did, the step control and the keyboard work)
 # and must log no console message at all (no error, no warning, no stray
 # output); the same for the page of examples/14_swap.lua with check_swap.js
-# (the reclaim lane). Then screenshots, kept in OUT as build artefacts
+# (the reclaim lane), and for `vmsim replay --html` with check_replay.js
+# (its plots hold the replay's numbers). Then screenshots, kept in OUT as build artefacts
 # (`make screenshots` copies them into docs/img/).
 # Usage: browser.sh VMSIM CHROMIUM OUT_DIR
 set -eu
@@ -67,6 +68,29 @@ check_page swap "$here/check_swap.js"
 # The timeline at the step that touched twice the RAM, scrolled to the lane.
 step=$(grep -o '"n":"[a-z_]*"' "$out/swap.html" | grep -n '"n":"madvise"' | head -1 | cut -d: -f1)
 shot report-reclaim.png "file://$out/swap.html#view=time&step=$((step - 1))"
+
+# vmsim replay --html of a made-up trace (code, a stack, an array walked,
+# scattered stores), replayed again at three RAM sizes; the check gets the
+# --json lines of the same replay to hold the page against.
+awk 'BEGIN { x = 7
+  for (rep = 0; rep < 2; rep++)
+    for (i = 0; i < 3000; i++) {
+      printf "I  %08x,4\n", 4198400 + (i % 200) * 4
+      printf " S %x,8\n", 137421533184 - (i % 64) * 8
+      printf " L %08x,8\n", 77594624 + i * 512
+      x = (x * 1103515245 + 12345) % 2147483648
+      printf " M %x,4\n", 139637976727552 + (x % 4194304)
+    } }' > "$out/trace.txt"
+"$vmsim" convert "$out/trace.txt" -o "$out/trace.vmt"
+"$vmsim" replay -q --ram 1M,2M,4M --html "$out/replay.html" "$out/trace.vmt" > /dev/null
+{ echo "window.replayJson = ["
+  "$vmsim" replay -q --json --ram 1M,2M,4M "$out/trace.vmt" | sed 's/$/,/'
+  echo "];"
+} > "$out/replay-json.js"
+cat "$out/replay-json.js" "$here/check_replay.js" > "$out/replay-check.js"
+check_page replay "$out/replay-check.js"
+browse --window-size=1280,2000 --screenshot="$out/report-replay.png" "file://$out/replay.html" > /dev/null 2>&1
+[ -s "$out/report-replay.png" ] || { echo "no screenshot report-replay.png" >&2; status=1; }
 
 [ $status -eq 0 ] && echo "report browser test: every check passed, screenshots in $out"
 exit $status
