@@ -684,7 +684,7 @@
       });
     });
     const at = idx.indexOf(cur);
-    if (at >= 0) svg += '<line x1="' + (at * cw + cw / 2).toFixed(2) + '" x2="' + (at * cw + cw / 2).toFixed(2) + '" y1="0" y2="' + H + '" stroke="#000" stroke-width="2"/>';
+    if (at >= 0) svg = '<line x1="' + (at * cw + cw / 2).toFixed(2) + '" x2="' + (at * cw + cw / 2).toFixed(2) + '" y1="0" y2="' + H + '" stroke="#000" stroke-width="2"/>' + svg; /* under the letters */
     const fig = el('figure', { class: 'lane' });
     fig.innerHTML = '<svg viewBox="0 0 ' + W + ' ' + H + '" preserveAspectRatio="none" role="img" aria-label="' + esc('Reclaim lane: ' + text) + '">' + svg + '</svg>';
     fig.prepend(el('figcaption', { class: 'lane-rows', text: 'Rows, top to bottom: ' + RECLAIM_ROWS.map((r) => r[3]).join('; ') + '.' }));
