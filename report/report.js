@@ -807,9 +807,9 @@
       text.setAttribute('x', String(cx));
       text.setAttribute('y', String(cy - 3));
       text.setAttribute('text-anchor', 'middle');
-      text.textContent = (red ? 'R' : 'B') + (w > 60 ? ' ' + pageHex(s) : '');
+      text.textContent = (red ? 'R' : 'B') + (w >= 110 ? ' ' + pageHex(s) : ''); /* what fits */
       g.append(text);
-      if (w > 60) {
+      if (w >= 110) {
         const t2 = document.createElementNS(NSVG, 'text');
         t2.setAttribute('x', String(cx));
         t2.setAttribute('y', String(cy + 11));
