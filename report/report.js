@@ -708,32 +708,48 @@
 
   /* ---- 6. the VMA tree ---- */
 
-  /* The tree as the page knows it: nodes by start (pages), the root, each
-   * node's parent, its gap (free pages right below it, from the VMA before
-   * it) and its subtree's largest gap: the augmentation Linux keeps. */
-  function treeOf(mm) {
-    const vmas = sortedVmas(mm).filter((v) => !v[12]);
-    const gap = new Map(), vma = new Map();
-    let prevEnd = 0;
-    for (const v of vmas) { gap.set(v[0], v[0] - prevEnd); vma.set(v[0], v); prevEnd = v[1]; }
+  /* The tree as the page knows it: nodes by start (pages), the root, the
+   * parents on the path from the root to top, and for the nodes within
+   * TREE_LEVELS of top (every node when all) the gap below each (free pages
+   * from the VMA before it, its in-order predecessor) and its subtree's
+   * largest gap: the augmentation Linux keeps. One walk of the tree, with
+   * no sort and no map of every node: 100,000 VMAs open fast. */
+  function treeOf(mm, top, all) {
+    const nodes = mm.tree;
+    /* The root is the one node no other names as a child: every other key
+     * appears twice among keys and children, so an XOR leaves the root's
+     * (in two halves: JavaScript's bitwise operators take 32 bits). */
+    let hi = 0, lo = 0;
+    const mix = (k) => { hi ^= Math.floor(k / 4294967296); lo ^= k >>> 0; };
+    for (const [k, [, l, r]] of nodes) { mix(k); if (l) mix(l); if (r) mix(r); }
+    const root = nodes.size ? (hi >>> 0) * 4294967296 + (lo >>> 0) : null;
+    if (root !== null && !nodes.has(root)) return { root: null, nodes, gap: new Map(), subGap: () => 0, vma: mm.vmas, parent: new Map(), height: 0, black: 0 };
+    if (!top || !nodes.has(top)) top = root;
     const parent = new Map();
-    for (const [s, [, l, r]] of mm.tree) { if (l) parent.set(l, s); if (r) parent.set(r, s); }
-    let root = null;
-    for (const s of mm.tree.keys()) if (!parent.has(s)) { root = s; break; }
-    const sub = new Map();
-    const subGap = (s) => { /* depth is at most twice the black height: recursion is shallow */
-      if (!s || !mm.tree.has(s)) return 0;
-      if (sub.has(s)) return sub.get(s);
-      const [, l, r] = mm.tree.get(s);
-      const g = Math.max(gap.get(s) || 0, subGap(l), subGap(r));
-      sub.set(s, g);
-      return g;
+    for (let s = root; s && s !== top;) { /* the search for top from the root */
+      const [, l, r] = nodes.get(s), next = top < s ? l : r;
+      if (!next) break;
+      parent.set(next, s);
+      s = next;
+    }
+    const gap = new Map(), sub = new Map();
+    let prevEnd = 0, height = 0;
+    const walk = (s, d, win) => { /* win: depth below top, or -1 outside its window */
+      const [, l, r] = nodes.get(s);
+      const kid = win >= 0 && win + 1 < TREE_LEVELS ? win + 1 : -1;
+      const gl = l ? walk(l, d + 1, l === top ? 0 : kid) : 0;
+      const v = mm.vmas.get(s), g = s - prevEnd;
+      prevEnd = v ? v[1] : s;
+      const gr = r ? walk(r, d + 1, r === top ? 0 : kid) : 0;
+      const m = Math.max(gl, g, gr);
+      if (d + 1 > height) height = d + 1;
+      if (win >= 0 || all || d === 0) { gap.set(s, g); sub.set(s, m); }
+      return m;
     };
-    let height = 0, black = 0;
-    for (let s = root, d = 0; s; s = mm.tree.get(s)[1], d++) if (!mm.tree.get(s)[0]) black++;
-    const depthOf = (s, d) => { if (!s || !mm.tree.has(s)) return d; const [, l, r] = mm.tree.get(s); return Math.max(depthOf(l, d + 1), depthOf(r, d + 1)); };
-    height = root ? depthOf(root, 0) : 0;
-    return { root, parent, gap, vma, subGap, height, black, nodes: mm.tree };
+    if (root !== null) walk(root, 0, root === top ? 0 : -1);
+    let black = 0;
+    for (let s = root; s; s = nodes.get(s)[1]) if (!nodes.get(s)[0]) black++;
+    return { root, top, parent, gap, subGap: (s) => sub.get(s) || 0, vma: mm.vmas, height, black, nodes };
   }
   const treeTop = new Map(); /* per address space: the node shown at the top */
   const TREE_LEVELS = 6;     /* drawn at once: 63 nodes; a node below opens on demand */
@@ -746,10 +762,9 @@
   }
   function treeSection(key, mm, st) {
     const box = el('section', { class: 'vmatree', 'aria-label': 'VMA tree of process ' + key, 'data-mm': key });
-    const T = treeOf(mm);
+    const T = treeOf(mm, treeTop.get(key));
     if (!T.root) { box.append(el('h3', { text: 'Process ' + key + ': no VMA' })); return box; }
-    let top = treeTop.get(key);
-    if (!top || !T.nodes.has(top)) top = T.root;
+    const top = T.top;
     box.append(el('h3', { text: 'Process ' + key + ': ' + T.nodes.size + ' nodes, height ' + T.height + ', ' + T.black + ' black nodes on every path from the root to a NIL leaf; largest gap ' + size(T.subGap(T.root) * 4096) }));
     const nav = el('div', { class: 'treenav' });
     const redraw = (s) => { treeTop.set(key, s); box.replaceWith(treeSection(key, mm, st)); const n = document.querySelector('section.vmatree[data-mm="' + key + '"] g.node'); if (n) n.focus(); };
@@ -883,7 +898,7 @@
     view: () => view,
     setStep, showView,
     state: (i) => stateAt(i === undefined ? cur : i),
-    vmaTree: (key, i) => { const st = stateAt(i === undefined ? cur : i); const mm = st && st.mms.get(String(key)); return mm ? treeOf(mm) : null; },
+    vmaTree: (key, i) => { const st = stateAt(i === undefined ? cur : i); const mm = st && st.mms.get(String(key)); return mm ? treeOf(mm, null, true) : null; },
     mapsLine,
   };
   init();
