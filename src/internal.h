@@ -394,6 +394,9 @@ int madvise_cold_pte(vms_machine *m, pte_t *pte);
  * references ignored): to swap and freed; 1 if it is no longer mapped. */
 int reclaim_folio(vms_machine *m, uint32_t pfn);
 
+/* Swap writes in flight exist only while reclaim runs: their record freed. */
+void writeback_exit(vms_machine *m);
+
 /* A refaulting page was active once: reclaiming it costs as much again. */
 void lru_note_cost_refault(vms_machine *m, int file, uint64_t nr_pages);
 
