@@ -25,13 +25,19 @@
  * - A clean file folio is unmapped and freed; a dirty one is unmapped,
  *   written back and freed, so nothing written is ever lost. A folio mapped
  *   by a VM_LOCKED VMA goes to the unevictable list.
+ * - An anonymous folio written to swap stays, clean in the swap cache,
+ *   until its write ends, then moves to the inactive tail for the next scan
+ *   to free (see start_writeback); the TLBs of the mms a batch unmapped
+ *   from are flushed whole once the batch is done.
+ * - config.cgroup_reclaim: the lists are balanced as a memory cgroup's
+ *   reclaim balances them (no tiny-file rule, no proportional scan,
+ *   swappiness 0 never swaps), for a machine that stands for a cgroup.
  * Simplifications: no per-CPU LRU batches (a folio is on its list at
- * once); kswapd runs inside the allocation that woke it; a dirty file folio
- * is written synchronously and freed in the same pass (Linux starts the
- * write, rotates the folio to the tail and frees it on a later pass), and
- * so is an anonymous one written to swap (on the host a fast disk ends the
- * write before the folio goes back to the list: it stays, clean in the swap
- * cache, until the next pass reaches it; only MADV_PAGEOUT keeps it here);
+ * once); kswapd runs inside the allocation that woke it; a swap write ends
+ * a pass after the one that started it, or when reclaim returns (the
+ * disk's speed, in passes); a dirty file folio is written synchronously
+ * and freed in the same pass (Linux starts the write, rotates the folio to
+ * the tail and frees it on a later pass);
  * a folio someone holds a reference to (a copy in progress) is passed over
  * before it is unmapped; workingset refault detection for anonymous pages
  * only (src/workingset.c; a file page leaves no shadow); the proportional
