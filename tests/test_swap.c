@@ -548,6 +548,45 @@ static void test_reclaim_unmaps_flush_the_whole_tlb(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A whole machine (not a cgroup) with no reserve (min_free_kbytes 0, the
+ * watermarks all 0) running out: kswapd wakes when nothing is free, finds
+ * every page young the first time and writes the ones it meets twice,
+ * freeing nothing yet (their writes end when it returns); the allocation
+ * then reclaims itself (direct reclaim: allocstall, pgscan_direct) and
+ * frees the written pages; later kswapd runs free pages on their own.
+ * Every byte comes back. */
+static void test_kswapd_then_direct_reclaim(void **state)
+{
+    struct tu_env *e = *state;
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(4 * MIB);
+    c.root = e->root;
+    c.swap_bytes = 8 * MIB;
+    c.page_cluster = 3;
+    c.swappiness = 60;
+    c.min_free_kbytes = 0;
+    c.watermark_scale_factor = 1;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    unsigned n = 2 * 4 * MIB / PG;
+    vms_addr a = written_pages(e->t, n);
+    struct vms_stats *s = stats(e);
+    assert_true(s->vm.pageoutrun > 1);
+    assert_true(s->vm.pgscan_kswapd > 0);
+    assert_true(s->vm.pgsteal_kswapd > 0);
+    assert_true(s->vm.allocstall > 0);
+    assert_true(s->vm.pgscan_direct > 0);
+    assert_true(s->vm.pgsteal_direct > 0);
+    assert_int_equal(s->vm.pgsteal_anon, s->vm.pgsteal_kswapd + s->vm.pgsteal_direct);
+    /* Each written page rotated as its write ended, but one met again
+     * while in flight (reclaim waited for it, and it was off its list). */
+    assert_true(s->vm.pgrotated > s->vm.pswpout / 2 && s->vm.pgrotated <= s->vm.pswpout);
+    free(s);
+    assert_pages(e->t, a, n);
+    assert_false(vms_task_killed(e->t));
+    tu_assert_clean(e->m);
+}
+
 /* Once RAM and swap are full, the OOM killer: its badness counts the
  * swap entries too. */
 static void test_full_swap_ends_in_the_oom_killer(void **state)
@@ -584,6 +623,7 @@ int main(void)
         T(test_refault_comes_back_active_within_the_workingset),
         T(test_shmem_pages_swap_out_and_back),
         T(test_anonymous_memory_larger_than_ram),
+        T(test_kswapd_then_direct_reclaim),
         T(test_a_hot_set_beside_a_cold_scan_stays),
         T(test_reclaim_writes_in_a_burst_and_frees_later),
         T(test_reclaim_unmaps_flush_the_whole_tlb),

@@ -300,6 +300,35 @@ static void test_a_hot_page_survives_a_cold_stream(void **state)
     tu_assert_clean(e->m);
 }
 
+/* Active folios age: once the inactive file list is below its share,
+ * reclaim moves folios from the active list's tail to the inactive list
+ * (shrink_active_list: pgrefill looked at, pgdeactivate moved), and those
+ * not used again are freed in their turn. */
+static void test_active_file_pages_age_into_the_inactive_list(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, UINT64_MAX);
+    int warm = open_file(e, "warm", 2 * MIB, O_RDONLY);
+    int cold = open_file(e, "cold", 8 * MIB, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, 16 * PG, RW);
+    for (int pass = 0; pass < 2; pass++) /* read twice: active */
+        for (uint64_t off = 0; off < 2 * MIB; off += 16 * PG)
+            assert_int_equal(vms_pread(e->t, warm, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    long long active = meminfo_pages(e->m, "Active(file)");
+    assert_true(active >= 500);
+    struct vms_stats *s = tu_stats(e->m);
+    assert_int_equal(s->vm.pgrefill, 0);
+    free(s);
+    for (uint64_t off = 0; off < 8 * MIB; off += 16 * PG)
+        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    s = tu_stats(e->m);
+    assert_true(s->vm.pgrefill > 0);
+    assert_true(s->vm.pgdeactivate > 0);
+    free(s);
+    assert_true(meminfo_pages(e->m, "Active(file)") < active);
+    tu_assert_clean(e->m);
+}
+
 /* ---- /proc/meminfo ---- */
 
 /* A large folio mapped by many young PTEs of one VMA is referenced once
@@ -407,6 +436,7 @@ int main(void)
         T(test_write_then_read_a_file_larger_than_ram),
         T(test_a_hot_page_survives_a_cold_stream),
         T(test_a_mapped_file_larger_than_ram_costs_the_same_twice),
+        T(test_active_file_pages_age_into_the_inactive_list),
         T(test_meminfo_lines_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
