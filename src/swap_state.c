@@ -79,6 +79,8 @@ static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp
         return PFN_NONE;
     }
     m->swap.map[off] |= SWAP_HAS_CACHE;
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = off << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "swap cache"});
     add_to_swap_cache(m, pfn, off);
     put_page(&m->pm, pfn); /* the cache's reference is the only one */
     workingset_refault(m, pfn, m->swap.shadow[off]); /* recently out: back active */
