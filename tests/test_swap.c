@@ -5,9 +5,14 @@
  * swap-in readahead of up to 2^page_cluster slots sized by Linux's
  * __swapin_nr_pages, fork sharing slots, munmap freeing them, mremap
  * moving them, mincore, reclaim under pressure keeping every byte, and the
- * OOM killer once swap is full.
+ * OOM killer once swap is full; slots in clusters, swappiness, vms_check's
+ * books of slots and swap cache; reclaim's swap writes ending later (the
+ * written page stays in the swap cache until then) and the swap oracle's
+ * hot set beside a cold scan against the host's figures.
  */
 #include "testutil.h"
+
+#include "internal.h" /* to break the swap area's books on purpose */
 
 #include <dirent.h>
 #include <errno.h>
@@ -587,6 +592,128 @@ static void test_kswapd_then_direct_reclaim(void **state)
     tu_assert_clean(e->m);
 }
 
+static uint64_t slot_of(vms_task *t, vms_addr va)
+{
+    struct vms_walk w;
+    assert_int_equal(vms_walk(t, va, &w), 0);
+    assert_true(w.swap);
+    return w.swap_offset;
+}
+
+/* Slots are handed out in clusters of 512 (src/swapfile.c): one after the
+ * other in the current cluster (the first in the header's cluster, slot 1:
+ * host-measured), then, that cluster full, the first one with room (slots
+ * freed in the header's cluster), before a free cluster. */
+static void test_swap_slots_come_in_clusters(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    const unsigned n = 1030;
+    vms_addr a = written_pages(e->t, n);
+    assert_int_equal(vms_madvise(e->t, a, 600 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a), 1);
+    assert_int_equal(slot_of(e->t, a + 510 * PG), 511);
+    assert_int_equal(slot_of(e->t, a + 511 * PG), 512); /* the next cluster */
+    assert_int_equal(slot_of(e->t, a + 599 * PG), 600);
+    assert_int_equal(vms_munmap(e->t, a + 10 * PG, 10 * PG), 0); /* slots 11-20 free */
+    assert_int_equal(vms_madvise(e->t, a + 600 * PG, 5 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a + 600 * PG), 601); /* the current cluster goes on */
+    assert_int_equal(vms_madvise(e->t, a + 605 * PG, 418 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a + 1022 * PG), 1023); /* its last slot */
+    assert_int_equal(vms_madvise(e->t, a + 1023 * PG, 7 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a + 1023 * PG), 11); /* then the room left in cluster 0 */
+    assert_int_equal(slot_of(e->t, a + 1029 * PG), 17);
+    assert_pages(e->t, a, 10);
+    tu_assert_clean(e->m);
+}
+
+/* swappiness weighs anonymous against file pages (get_scan_count): with a
+ * warm file active and a stream of reads after it, 0 keeps anonymous
+ * memory in RAM; the higher, the more of it goes to swap for the same
+ * reads (200: anonymous pages only, as long as there is swap). */
+static uint64_t pswpout_at_swappiness(struct tu_env *e, unsigned swappiness)
+{
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(8 * MIB);
+    c.root = e->root;
+    c.swap_bytes = 16 * MIB;
+    c.page_cluster = 3;
+    c.swappiness = swappiness;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.large_folios = 0;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    vms_addr a = written_pages(e->t, 256);
+    char path[512];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "warm"), 4 * MIB);
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "stream"), 12 * MIB);
+    int warm = vms_open(e->t, "warm", O_RDONLY, 0), stream = vms_open(e->t, "stream", O_RDONLY, 0);
+    assert_true(warm >= 0 && stream >= 0);
+    vms_addr buf = tu_anon(e->t, 16 * PG, RW);
+    for (int pass = 0; pass < 2; pass++)
+        for (uint64_t off = 0; off < 4 * MIB; off += 16 * PG)
+            assert_int_equal(vms_pread(e->t, warm, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    for (uint64_t off = 0; off < 12 * MIB; off += 16 * PG)
+        assert_int_equal(vms_pread(e->t, stream, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    assert_pages(e->t, a, 256);
+    struct vms_stats *s = stats(e);
+    uint64_t out = s->vm.pswpout;
+    free(s);
+    tu_assert_clean(e->m);
+    return out;
+}
+
+static void test_swappiness_weighs_anon_against_file(void **state)
+{
+    struct tu_env *e = *state;
+    uint64_t none = pswpout_at_swappiness(e, 0), some = pswpout_at_swappiness(e, 60),
+             most = pswpout_at_swappiness(e, 200);
+    print_message("pswpout at swappiness 0, 60, 200: %llu %llu %llu\n", (unsigned long long)none,
+                  (unsigned long long)some, (unsigned long long)most);
+    assert_int_equal(none, 0);
+    assert_true(most > 0);
+    assert_true(some < most);
+}
+
+/* vms_check's report after a deliberate break: it must fail and say what. */
+static void assert_check_says(vms_machine *m, const char *what)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    assert_non_null(f);
+    assert_int_not_equal(vms_check(m, f), 0);
+    fclose(f);
+    assert_non_null(strstr(text, what));
+    free(text);
+}
+
+/* vms_check counts every slot's references against the swap entries in
+ * the page tables, and the swap cache against the slots' flags. */
+static void test_vms_check_verifies_slots_and_the_swap_cache(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = written_pages(e->t, 2);
+    assert_int_equal(vms_madvise(e->t, a, 2 * PG, MADV_PAGEOUT), 0);
+    tu_assert_clean(e->m);
+    struct swap_info *si = &e->m->swap;
+    si->map[1]++; /* one reference more than the PTEs hold */
+    assert_check_says(e->m, "swap slot 1: count 2, 1 swap entries name it");
+    si->map[1]--;
+    si->map[2] &= (uint16_t)~SWAP_HAS_CACHE; /* the cache holds it, the flag says not */
+    assert_check_says(e->m, "swap slot 2: cache flag and swap cache disagree");
+    si->map[2] |= SWAP_HAS_CACHE;
+    si->nr_cache++;
+    assert_check_says(e->m, "2 pages in the swap cache, counted 3");
+    si->nr_cache--;
+    si->inuse++;
+    assert_check_says(e->m, "2 swap slots in use, counted 3");
+    si->inuse--;
+    tu_assert_clean(e->m);
+}
+
 /* Once RAM and swap are full, the OOM killer: its badness counts the
  * swap entries too. */
 static void test_full_swap_ends_in_the_oom_killer(void **state)
@@ -623,6 +750,9 @@ int main(void)
         T(test_refault_comes_back_active_within_the_workingset),
         T(test_shmem_pages_swap_out_and_back),
         T(test_anonymous_memory_larger_than_ram),
+        T(test_swap_slots_come_in_clusters),
+        T(test_vms_check_verifies_slots_and_the_swap_cache),
+        T(test_swappiness_weighs_anon_against_file),
         T(test_kswapd_then_direct_reclaim),
         T(test_a_hot_set_beside_a_cold_scan_stays),
         T(test_reclaim_writes_in_a_burst_and_frees_later),
