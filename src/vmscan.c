@@ -626,8 +626,10 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
     if (folio_held(m, head))
         return FATE_KEEP;
     /* Met again while its write is in flight (a scan round the whole
-     * list): reclaim waits for the write, as a memory cgroup's reclaim
-     * does, and looks at the folio as it then is. */
+     * list): reclaim waits for the write, as a cgroup v1 memory limit's
+     * reclaim does, and looks at the folio as it then is. Simplification:
+     * a whole machine's reclaim waits too (Linux's marks it and keeps it
+     * active). */
     if (p->flags & PG_writeback)
         end_writeback(m, head);
     enum folio_references ref = folio_check_references(m, head);
