@@ -10,7 +10,7 @@
  * Simplifications: anonymous pages only (a file page leaves no shadow in
  * the page cache, so file refaults are never counted; host-measured in a
  * 16 MiB memory cgroup, files read again and again through a mapping
- * never had a refault recent enough to be activated, so no count a
+ * refault a few pages a pass at most, so no count a
  * program sees changes); one node and no
  * memory cgroups (the shadow keeps no memcg or node id); the clock is 62
  * bits (Linux trims it to what fits in an xarray value after its bucket
