@@ -93,6 +93,8 @@ struct address_space {
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
     struct xarray *swapped;        /* shmem only: page index -> the swap slot holding it */
+    struct xarray *shadows;        /* host files: page index -> what reclaim left of the page
+                                      it freed there (src/workingset.c); NULL until then */
     /* shmem only: its size is committed (made without MAP_NORESERVE) */
     int commit_charged;
     uint64_t commit_walk;          /* the last committed_pages() walk that counted it */
@@ -276,6 +278,9 @@ struct vms_machine {
     int in_reclaim;               /* reclaim runs: no reclaim inside it */
     uint64_t anon_cost, file_cost; /* what reclaiming each type cost lately */
     uint64_t nonresident_age;     /* evictions and activations so far (workingset.c) */
+    /* workingset_activate_anon and _file when reclaim last returned: new
+     * activations since mean a new workingset (prepare_scan_control). */
+    uint64_t refaults_seen[2];
     /* Swap writes reclaim started and the device has not ended yet: the
      * folios (first frames) and the reclaim pass that started each. */
     struct {

@@ -39,8 +39,7 @@
  * and freed in the same pass (Linux starts the write, rotates the folio to
  * the tail and frees it on a later pass);
  * a folio someone holds a reference to (a copy in progress) is passed over
- * before it is unmapped; workingset refault detection for anonymous pages
- * only (src/workingset.c; a file page leaves no shadow); the proportional
+ * before it is unmapped; the proportional
  * scan adjustment once the target is met is a plain stop; a page locked by
  * two VMAs is unlocked by the first unmap (no mlock_count; reclaim culls it
  * again through the reverse map).
@@ -449,8 +448,13 @@ static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
 {
     sc->anon_cost = m->anon_cost;
     sc->file_cost = m->file_cost;
-    sc->may_deactivate_anon = inactive_is_low(m, LRU_INACTIVE_ANON);
-    sc->may_deactivate_file = inactive_is_low(m, LRU_INACTIVE_FILE);
+    /* Pages refaulting active since reclaim last returned: a new workingset
+     * is coming in, the active lists age at once (and the file cache is
+     * not trimmed alone). */
+    sc->may_deactivate_anon = inactive_is_low(m, LRU_INACTIVE_ANON) ||
+                              m->vmstat.workingset_activate_anon != m->refaults_seen[0];
+    sc->may_deactivate_file = inactive_is_low(m, LRU_INACTIVE_FILE) ||
+                              m->vmstat.workingset_activate_file != m->refaults_seen[1];
     uint64_t file = lru_pages(m, LRU_INACTIVE_FILE);
     sc->cache_trim_mode = (file >> sc->priority) && !sc->may_deactivate_file;
     /* Too little file cache to matter (it and free memory below high):
@@ -459,7 +463,7 @@ static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
     uint64_t all_file = file + lru_pages(m, LRU_ACTIVE_FILE);
     uint64_t anon = lru_pages(m, LRU_INACTIVE_ANON);
     sc->file_is_tiny = !m->cfg.cgroup_reclaim && all_file + m->pm.nr_free <= m->wmark[WMARK_HIGH] &&
-                       !inactive_is_low(m, LRU_INACTIVE_ANON) && (anon >> sc->priority);
+                       !sc->may_deactivate_anon && (anon >> sc->priority);
 }
 
 enum scan_balance { SCAN_EQUAL, SCAN_FRACT, SCAN_ANON, SCAN_FILE };
@@ -603,8 +607,17 @@ static int pageout(vms_machine *m, uint32_t head)
 static int remove_mapping(vms_machine *m, uint32_t head)
 {
     struct page *p = &m->pm.pages[head];
-    if (!(p->flags & PG_swapcache))
-        return remove_clean_cache_page(m, head);
+    if (!(p->flags & PG_swapcache)) {
+        struct address_space *as = p->mapping;
+        uint64_t index = p->index;
+        uint32_t nr = folio_nr_pages(&m->pm, head);
+        int workingset = (p->flags & PG_workingset) != 0, file = (p->flags & PG_file) != 0;
+        if (!remove_clean_cache_page(m, head))
+            return 0;
+        if (file)
+            workingset_file_evicted(m, as, index, nr, workingset);
+        return 1;
+    }
     if (p->refcount != 1 || p->mapcount || (p->flags & PG_dirty))
         return 0;
     uint64_t off = p->swap_off, shadow = workingset_eviction(m, head);
@@ -761,6 +774,13 @@ static void shrink_node(vms_machine *m, struct scan_control *sc)
     end_writes_before(m, m->reclaim_pass); /* the last pass's writes are done */
 }
 
+/* Linux's snapshot_refaults: the activations reclaim has seen. */
+static void snapshot_refaults(vms_machine *m)
+{
+    m->refaults_seen[0] = m->vmstat.workingset_activate_anon;
+    m->refaults_seen[1] = m->vmstat.workingset_activate_file;
+}
+
 /* kswapd's balance_pgdat: reclaim until more than the high watermark is free. */
 static void kswapd(vms_machine *m)
 {
@@ -783,6 +803,7 @@ static void kswapd(vms_machine *m)
     if (!total)
         m->kswapd_failures++;
     end_writes_before(m, UINT64_MAX);
+    snapshot_refaults(m);
     m->in_reclaim = 0;
 }
 
@@ -803,6 +824,7 @@ static int try_to_free_pages(vms_machine *m)
             break;
     }
     end_writes_before(m, UINT64_MAX);
+    snapshot_refaults(m);
     m->in_reclaim = 0;
     return total || m->vmstat.pswpout != written;
 }

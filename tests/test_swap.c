@@ -425,11 +425,12 @@ static int near_host(uint64_t v, uint64_t host)
 
 /* A 4 MiB hot set read after every 1 MiB of a 32 MiB cold scan, in 16
  * MiB. Host-measured (Linux 6.18, 16 MiB memory cgroup v1, swap file,
- * page-cluster 3, THP off; eight runs): the scan costs 9,282 - 9,297 minor
- * faults, 26 - 34 major, 151 - 199 pswpin, 7,094 - 7,119 pswpout; the hot
- * set is pushed out once, comes back mostly from the swap cache and is
- * activated when reclaim comes round again (936 - 974 pages); reading it
- * after the scan costs no fault. */
+ * page-cluster 3, THP off; eleven runs): the scan costs 9,256 - 9,300
+ * minor faults (median 9,288), 26 - 47 major (32), 151 - 282 pswpin,
+ * 7,094 - 7,120 pswpout (7,118); the hot set is pushed out once, comes
+ * back mostly from the swap cache and is activated when reclaim comes
+ * round again (936 - 974 pages); reading it after the scan costs no
+ * fault. */
 static void test_a_hot_set_beside_a_cold_scan_stays(void **state)
 {
     struct tu_env *e = *state;
@@ -449,11 +450,11 @@ static void test_a_hot_set_beside_a_cold_scan_stays(void **state)
     }
     vms_task_rusage(e->t, &min1, &maj1);
     struct vms_stats *s1 = stats(e);
-    /* Within the host's range where it varies most, within the oracle's
-     * 10 % of its median elsewhere. */
-    assert_true(near_host(min1 - min0, 9289));
-    assert_in_range(maj1 - maj0, 26, 34);
-    assert_in_range(s1->vm.pswpin - s0->vm.pswpin, 151, 199);
+    /* Within the oracle's 10 % (or 16 pages) of the host's median, and
+     * pswpin within the host's range. */
+    assert_true(near_host(min1 - min0, 9288));
+    assert_true(near_host(maj1 - maj0, 32));
+    assert_in_range(s1->vm.pswpin - s0->vm.pswpin, 151, 282);
     assert_true(near_host(s1->vm.pswpout - s0->vm.pswpout, 7118));
     assert_true(s1->vm.pgactivate - s0->vm.pgactivate >= 936);
     for (uint64_t i = 0; i < hot_n; i++)
