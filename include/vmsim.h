@@ -313,6 +313,10 @@ struct vms_config {
                                         ten-thousandths of RAM (at least min/4) above min; 10 */
     unsigned swappiness;          /* vm.swappiness: anon against file pages in reclaim, 0..200; 60 */
     unsigned page_cluster;        /* vm.page-cluster: swap-in reads up to 2^page_cluster slots; 3 */
+    int cgroup_reclaim;           /* 1: RAM stands for a memory cgroup's limit, and reclaim
+                                     balances the lists as a cgroup's does (Linux's
+                                     cgroup_reclaim: no tiny-file-cache rule, no proportional
+                                     scan, swappiness 0 never swaps); 0: a whole machine's */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };
@@ -505,6 +509,7 @@ struct vms_vmstat {
     uint64_t pgscan_anon, pgscan_file, pgsteal_anon, pgsteal_file;
     uint64_t pgrefill;      /* active-list pages looked at */
     uint64_t pgactivate, pgdeactivate;
+    uint64_t pgrotated;     /* written by reclaim, moved to the inactive tail as the write ended */
     uint64_t pgpgout;       /* KiB written back by reclaim */
     uint64_t pswpin, pswpout; /* pages read from and written to swap */
     uint64_t allocstall;    /* direct reclaims */

@@ -370,6 +370,7 @@ static const struct config_field config_fields[] = {
     FIELD("watermark_scale_factor", NULL, F_U32, watermark_scale_factor),
     FIELD("swappiness", NULL, F_U32, swappiness),
     FIELD("page_cluster", NULL, F_U32, page_cluster),
+    FIELD("cgroup_reclaim", NULL, F_BOOL, cgroup_reclaim),
 };
 #undef FIELD
 #define NR_FIELDS (sizeof(config_fields) / sizeof(config_fields[0]))
@@ -674,7 +675,7 @@ static void push_stats(lua_State *L, const struct vms_stats *s)
 #define VM_INT(f) set_int(L, #f, s->vm.f)
     VM_INT(pgscan_kswapd); VM_INT(pgscan_direct); VM_INT(pgsteal_kswapd); VM_INT(pgsteal_direct);
     VM_INT(pgscan_anon); VM_INT(pgscan_file); VM_INT(pgsteal_anon); VM_INT(pgsteal_file);
-    VM_INT(pgrefill); VM_INT(pgactivate); VM_INT(pgdeactivate); VM_INT(pgpgout);
+    VM_INT(pgrefill); VM_INT(pgactivate); VM_INT(pgdeactivate); VM_INT(pgrotated); VM_INT(pgpgout);
     VM_INT(pswpin); VM_INT(pswpout); VM_INT(allocstall); VM_INT(pageoutrun);
     VM_INT(unevictable_pgs_mlocked); VM_INT(unevictable_pgs_munlocked);
     VM_INT(workingset_refault_anon); VM_INT(workingset_refault_file);

@@ -319,7 +319,7 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
     D(oom_kill);
     D(vm.pgscan_kswapd); D(vm.pgscan_direct); D(vm.pgsteal_kswapd); D(vm.pgsteal_direct);
     D(vm.pgscan_anon); D(vm.pgscan_file); D(vm.pgsteal_anon); D(vm.pgsteal_file);
-    D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgpgout);
+    D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgrotated); D(vm.pgpgout);
     D(vm.pswpin); D(vm.pswpout); D(vm.allocstall); D(vm.pageoutrun);
     D(vm.unevictable_pgs_mlocked); D(vm.unevictable_pgs_munlocked);
     D(vm.workingset_refault_anon); D(vm.workingset_refault_file);

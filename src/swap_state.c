@@ -24,6 +24,7 @@ void add_to_swap_cache(vms_machine *m, uint32_t pfn, uint64_t off)
     p->flags |= PG_swapcache;
     p->swap_off = (uint32_t)off;
     m->swap.cache[off] = pfn + 1;
+    m->swap.nr_cache++;
     get_page(&m->pm, pfn); /* the cache's reference */
 }
 
@@ -32,6 +33,7 @@ void delete_from_swap_cache(vms_machine *m, uint32_t pfn)
     struct page *p = &m->pm.pages[pfn];
     uint64_t off = p->swap_off;
     m->swap.cache[off] = 0;
+    m->swap.nr_cache--;
     p->flags &= ~(PG_swapcache | PG_readahead);
     p->swap_off = 0;
     swap_put_cache(m, off);
@@ -79,6 +81,8 @@ static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp
     trace_event(m, &(struct vms_event){.kind = VMS_EV_SWAP_IN, .pa = (uint64_t)pfn << PAGE_SHIFT,
                                        .b = off, .detail = why});
     m->swap.map[off] |= SWAP_HAS_CACHE;
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = off << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "swap cache"});
     add_to_swap_cache(m, pfn, off);
     put_page(&m->pm, pfn); /* the cache's reference is the only one */
     workingset_refault(m, pfn, m->swap.shadow[off]); /* recently out: back active */

@@ -80,6 +80,7 @@ void swap_exit(vms_machine *m)
     free(si->cache);
     free(si->cluster_used);
     free(si->shadow);
+    writeback_exit(m);
     memset(si, 0, sizeof(*si));
     si->fd = -1;
 }
