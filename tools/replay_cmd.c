@@ -250,11 +250,16 @@ static int parse_args(struct options *o, int argc, char **argv)
 
 struct figures {
     uint64_t accesses, l1_hits, l1_misses, l2_hits, l2_misses, walks, walk_refs, psc_hits;
+    uint64_t dtlb_hits, dtlb_misses, itlb_hits, itlb_misses; /* the L1 figures split (JSON only) */
     uint64_t minflt, majflt, pgtables, resident;
 };
 
 static void from_cpu(struct figures *f, const struct vms_cpu_stats *c)
 {
+    f->dtlb_hits = c->dtlb_hits;
+    f->dtlb_misses = c->dtlb_misses;
+    f->itlb_hits = c->itlb_hits;
+    f->itlb_misses = c->itlb_misses;
     f->l1_hits = c->dtlb_hits + c->itlb_hits;
     f->l1_misses = c->dtlb_misses + c->itlb_misses;
     f->l2_hits = c->stlb_hits;
@@ -312,6 +317,12 @@ static void print_row(FILE *out, int json, const char *scope, const char *name,
     print_num(out, json, "majflt", f->majflt, 7);
     print_num(out, json, "pgtables", f->pgtables, 8);
     print_num(out, json, "resident_pages", f->resident, 9);
+    if (json) {
+        print_num(out, json, "dtlb_hits", f->dtlb_hits, 0);
+        print_num(out, json, "dtlb_misses", f->dtlb_misses, 0);
+        print_num(out, json, "itlb_hits", f->itlb_hits, 0);
+        print_num(out, json, "itlb_misses", f->itlb_misses, 0);
+    }
     fputs(json ? "}\n" : "\n", out);
 }
 

@@ -205,17 +205,22 @@ static const struct jfield *jget(const struct jobj *o, const char *key)
  * (computed from them). */
 static const char *const counts[] = {
     "accesses", "l1_hits", "l1_misses", "l2_hits", "l2_misses", "walks", "walk_refs",
-    "psc_hits", "minflt",  "majflt",    "pgtables", "resident_pages",
+    "psc_hits", "minflt",  "majflt",    "pgtables", "resident_pages", "dtlb_hits",
+    "dtlb_misses", "itlb_hits", "itlb_misses",
 };
 #define NCOUNTS (sizeof(counts) / sizeof(counts[0]))
 static const char *const from_replay[] = {"mm_differ", "vmas_made", "signals", "oom_killed"};
 #define NREPLAY (sizeof(from_replay) / sizeof(from_replay[0]))
-static const char *const rates[] = {"l1_miss_rate", "l2_miss_rate", "l1_mpka", "l2_mpka",
+static const char *const rates[] = {"l1_miss_rate", "dtlb_miss_rate", "itlb_miss_rate",
+                                    "l2_miss_rate", "l1_mpka", "dtlb_mpka", "l2_mpka",
                                     "refs_per_walk"};
 #define NRATES (sizeof(rates) / sizeof(rates[0]))
 #define NMETRICS (NCOUNTS + NREPLAY + NRATES)
 
-enum { C_ACCESSES, C_L1_HITS, C_L1_MISSES, C_L2_HITS, C_L2_MISSES, C_WALKS, C_WALK_REFS };
+enum {
+    C_ACCESSES, C_L1_HITS, C_L1_MISSES, C_L2_HITS, C_L2_MISSES, C_WALKS, C_WALK_REFS, C_PSC_HITS,
+    C_MINFLT, C_MAJFLT, C_PGTABLES, C_RESIDENT, C_DTLB_HITS, C_DTLB_MISSES, C_ITLB_HITS, C_ITLB_MISSES
+};
 
 struct row {
     int ok;
@@ -259,11 +264,15 @@ static double ratio(uint64_t a, uint64_t b, double scale)
 static void compute_rates(struct row *r)
 {
     const uint64_t *c = r->count;
-    r->rate[0] = ratio(c[C_L1_MISSES], c[C_L1_HITS] + c[C_L1_MISSES], 1);
-    r->rate[1] = ratio(c[C_L2_MISSES], c[C_L2_HITS] + c[C_L2_MISSES], 1);
-    r->rate[2] = ratio(c[C_L1_MISSES], c[C_ACCESSES], 1000);
-    r->rate[3] = ratio(c[C_L2_MISSES], c[C_ACCESSES], 1000);
-    r->rate[4] = ratio(c[C_WALK_REFS], c[C_WALKS], 1);
+    double *v = r->rate;
+    *v++ = ratio(c[C_L1_MISSES], c[C_L1_HITS] + c[C_L1_MISSES], 1);
+    *v++ = ratio(c[C_DTLB_MISSES], c[C_DTLB_HITS] + c[C_DTLB_MISSES], 1);
+    *v++ = ratio(c[C_ITLB_MISSES], c[C_ITLB_HITS] + c[C_ITLB_MISSES], 1);
+    *v++ = ratio(c[C_L2_MISSES], c[C_L2_HITS] + c[C_L2_MISSES], 1);
+    *v++ = ratio(c[C_L1_MISSES], c[C_ACCESSES], 1000);
+    *v++ = ratio(c[C_DTLB_MISSES], c[C_ACCESSES], 1000);
+    *v++ = ratio(c[C_L2_MISSES], c[C_ACCESSES], 1000);
+    *v = ratio(c[C_WALK_REFS], c[C_WALKS], 1);
 }
 
 /* One line of a result into the row: 0, or -1 with why. */
