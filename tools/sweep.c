@@ -432,32 +432,45 @@ static FILE *create(const struct sweep *s, const char *name, int executable, cha
     return f;
 }
 
+/* Closes f (which may be NULL: it could not be made): 0, or exit status 2
+ * with the file named. */
 static int finish(FILE *f, char *path)
 {
-    int rc = 0;
-    if (!f || ferror(f) || fclose(f) != 0) {
-        rc = refuse("cannot write %s: %s", path ? path : "a file", strerror(errno ? errno : EIO));
-        if (f && ferror(f))
-            fclose(f);
+    int err = f ? 0 : errno;
+    if (f) {
+        int bad = ferror(f);
+        if (fclose(f) != 0 || bad)
+            err = errno ? errno : EIO;
     }
+    int rc = err ? refuse("cannot write %s: %s", path ? path : "a file", strerror(err)) : 0;
     free(path);
     return rc;
 }
 
-static void write_job(const struct sweep *s, FILE *f, uint64_t j, int width)
+/* Writes shell_word("NAME=VALUE" or the path) of a formatted string: 0, or -1
+ * out of memory. */
+static int write_word(FILE *f, const char *fmt, const char *a, const char *b)
+{
+    char *arg;
+    if (asprintf(&arg, fmt, a, b) < 0)
+        return -1;
+    shell_word(f, arg);
+    free(arg);
+    return 0;
+}
+
+static int write_job(const struct sweep *s, FILE *f, uint64_t j, int width)
 {
     size_t choice[GRID_MAX_PARAMS];
     grid_job(&s->g, j, choice);
-    char id[32], *arg;
+    char id[32];
     sweep_format_id(id, sizeof(id), (unsigned long)j + 1, width);
     shell_word(f, s->vmsim);
     fprintf(f, " replay --json -q --no-regions --no-lru --label job=%s", id);
     for (size_t i = 0; i < s->g.nparams; i++) {
         fputs(" --label ", f);
-        if (asprintf(&arg, "%s=%s", s->g.params[i].name, s->g.params[i].values[choice[i]]) >= 0) {
-            shell_word(f, arg);
-            free(arg);
-        }
+        if (write_word(f, "%s=%s", s->g.params[i].name, s->g.params[i].values[choice[i]]))
+            return -1;
     }
     for (size_t i = 0; i < s->g.nparams; i++)
         if (s->uses[i].args) {
@@ -465,16 +478,15 @@ static void write_job(const struct sweep *s, FILE *f, uint64_t j, int width)
             shell_word(f, s->uses[i].args[choice[i]]);
         }
     fputs(" -o ", f);
-    if (asprintf(&arg, "%s/results/%s.jsonl", s->absdir, id) >= 0) {
-        shell_word(f, arg);
-        free(arg);
-    }
+    if (write_word(f, "%s/results/%s.jsonl", s->absdir, id))
+        return -1;
     for (size_t i = 0; i < s->g.nparams; i++)
         if (s->uses[i].traces) {
             fputc(' ', f);
             shell_word(f, s->uses[i].traces[choice[i]]);
         }
     fputc('\n', f);
+    return 0;
 }
 
 static int write_jobs(const struct sweep *s)
@@ -483,7 +495,11 @@ static int write_jobs(const struct sweep *s)
     FILE *f = create(s, "jobs.txt", 0, &path);
     int width = sweep_id_width((unsigned long)s->njobs);
     for (uint64_t j = 0; f && j < s->njobs; j++)
-        write_job(s, f, j, width);
+        if (write_job(s, f, j, width)) {
+            fclose(f);
+            free(path);
+            return refuse("out of memory");
+        }
     return finish(f, path);
 }
 
@@ -553,10 +569,10 @@ static int write_slurm(const struct sweep *s)
                "set -u\n"
                "jobs=",
             s->njobs, s->njobs);
-    char *jobs;
-    if (asprintf(&jobs, "%s/jobs.txt", s->absdir) >= 0) {
-        shell_word(f, jobs);
-        free(jobs);
+    if (write_word(f, "%s/%s", s->absdir, "jobs.txt")) {
+        fclose(f);
+        free(path);
+        return refuse("out of memory");
     }
     fprintf(f, "\n"
                "task=${SLURM_ARRAY_TASK_ID:-}\n"
