@@ -157,6 +157,7 @@ expect "no parameter: the grid is empty" "# nothing here"
 expect "no 'trace = FILE.vmt, ...' line" "dtlb = 64:4"
 expect "bad.txt:1: trace 'missing.vmt': No such file or directory" "trace = missing.vmt"
 expect "not a .vmt trace" "trace = grid.txt"
+expect "bad.txt:1: trace 'traces': a folder, not a .vmt trace" "trace = traces"
 expect "too many jobs: the grid's cross product passes 10000" "trace = traces/b.vmt
 dtlb.entries = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99,100,101
 stlb.entries = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99,100"

@@ -208,6 +208,9 @@ static int check_trace(struct sweep *s, const struct grid_param *p, const char *
     free(joined);
     if (rc)
         return rc;
+    struct stat st;
+    if (stat(*abs, &st) == 0 && S_ISDIR(st.st_mode))
+        return refuse("%s:%u: trace '%s': a folder, not a .vmt trace", s->grid_path, p->line, value);
     FILE *f = fopen(*abs, "rb");
     char err[256];
     struct vmt_reader *rd = f ? vmt_reader_open(f, err, sizeof(err)) : NULL;

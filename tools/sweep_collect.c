@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 32
+#define MAX_FIELDS 64
 #define MAX_LABELS 64
 
 /* ---- one JSON line ---- */
@@ -391,9 +391,12 @@ static int count_jobs(const char *dir, unsigned long *n)
     }
     free(path);
     *n = 0;
-    for (int c, last = '\n'; (c = getc(f)) != EOF; last = c)
+    int c, last = '\n';
+    for (; (c = getc(f)) != EOF; last = c)
         if (c == '\n' && last != '\n')
             ++*n;
+    if (last != '\n') /* a last line without its newline */
+        ++*n;
     fclose(f);
     if (*n == 0 || *n > SWEEP_MAX_JOBS)
         return complain("%s/jobs.txt: %lu jobs: not a sweep's job list", dir, *n);

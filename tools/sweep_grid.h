@@ -52,7 +52,8 @@ void grid_free(struct grid *g);
  * quoted where they must be: what grid_parse reads back to the same grid. */
 void grid_write(FILE *out, const struct grid *g);
 
-/* The product of the value counts, or UINT64_MAX when it passes `limit`. */
+/* The product of the value counts, or UINT64_MAX when it passes `limit`
+ * (at most UINT64_MAX / GRID_MAX_VALUES). */
 uint64_t grid_jobs(const struct grid *g, uint64_t limit);
 
 /* Job `index` (0 .. grid_jobs - 1): choice[i] is the value of params[i] it
