@@ -10,6 +10,8 @@
 #include "testutil.h"
 
 #include "report.h"
+#include "text_escape.h"
+#include "views.h"
 
 #include <inttypes.h>
 
@@ -399,7 +401,7 @@ static void test_texts_are_safe_in_a_script_element(void **state)
     struct fixture *f = *state;
     call(f, "x", "</script><b>\"quoted\" & \x01\xff");
     const char *m = model(f);
-    assert_has(m, "\\u003c/script\\u003e\\u003cb\\u003e\\\"quoted\\\" \\u0026 \\u0001\\u00ff");
+    assert_has(m, "\\u003c/script\\u003e\\u003cb\\u003e\\\"quoted\\\" \\u0026 \\u0001\\ufffd");
     char *page = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&page, &len);
@@ -424,6 +426,49 @@ static void test_texts_are_safe_in_a_script_element(void **state)
     assert_lacks(page, "@font-face");
     free(copy);
     free(page);
+}
+
+static char *escaped(void (*write)(FILE *, const char *), const char *text)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    write(out, text);
+    fclose(out);
+    return buf;
+}
+
+static void json_text(FILE *out, const char *s) { json_write_string(out, s, 0); }
+
+/* A host file name reaches JSON and XML as the same text: UTF-8 kept (a
+ * name in another encoding, a cut or overlong sequence or a surrogate
+ * becomes U+FFFD, never a byte that breaks the document), markup escaped. */
+static void test_names_in_json_and_xml(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *json, *xml;
+    } cases[] = {
+        {"caf\xc3\xa9.txt", "\"caf\xc3\xa9.txt\"", "caf&#xE9;.txt"},
+        {"\xe2\x82\xac \xf0\x9f\x90\xa7", "\"\xe2\x82\xac \xf0\x9f\x90\xa7\"", "&#x20AC; &#x1F427;"},
+        {"latin1 \xe9t\xe9", "\"latin1 \\ufffdt\\ufffd\"", "latin1 &#xFFFD;t&#xFFFD;"},
+        {"cut \xe2\x82", "\"cut \\ufffd\\ufffd\"", "cut &#xFFFD;&#xFFFD;"},
+        {"overlong \xc0\xaf", "\"overlong \\ufffd\\ufffd\"", "overlong &#xFFFD;&#xFFFD;"},
+        {"surrogate \xed\xa0\x80", "\"surrogate \\ufffd\\ufffd\\ufffd\"", "surrogate &#xFFFD;&#xFFFD;&#xFFFD;"},
+        {"<a & \"b\">\t\x01\x7f", "\"<a & \\\"b\\\">\\t\\u0001\\u007f\"", "&lt;a &amp; &quot;b&quot;&gt;&#x9;&#xFFFD;&#xFFFD;"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *j = escaped(json_text, cases[i].in), *x = escaped(view_xml_text, cases[i].in);
+        assert_string_equal(j, cases[i].json);
+        assert_string_equal(x, cases[i].xml);
+        free(j);
+        free(x);
+    }
+    char one[JSON_ESCAPE_MAX];
+    assert_int_equal(json_escape_char("<", one, 1), 1);
+    assert_string_equal(one, "\\u003c");
+    assert_int_equal(json_escape_char("\xf0\x9f\x90\xa7", one, 1), 4);
 }
 
 /* A large state: calls share steps after REPORT_DETAILED_CALLS and the
@@ -599,6 +644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_steps_hold_what_each_call_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_kept_then_counted, setup_traced, teardown),
         cmocka_unit_test_setup_teardown(test_texts_are_safe_in_a_script_element, setup, teardown),
+        cmocka_unit_test(test_names_in_json_and_xml),
         cmocka_unit_test_setup_teardown(test_large_runs_group_and_space_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_machine_end_takes_the_last_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_vma_tree_in_the_model, setup, teardown),

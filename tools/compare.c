@@ -6,6 +6,7 @@
  * oracle (difftest/oracle.h) does the running; this file shows it.
  */
 #include "cli.h"
+#include "text_escape.h"
 #include "oracle.h"
 #include "record.h"
 #include "report.h"
@@ -220,31 +221,12 @@ static void print_text(const struct compare_options *o, const oracle_scenario *s
     print_outcome(sc, r, color);
 }
 
-/* ---- JSON ---- */
-
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", stdout);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void json_side(const char *name, const struct oracle_side *s)
 {
     printf("\"%s\":{\"ret\":", name);
-    json_string(s->ret);
+    json_write_string(stdout, s->ret, 0);
     printf(",\"detail\":");
-    json_string(s->detail);
+    json_write_string(stdout, s->detail, 0);
     printf(",\"minflt\":%" PRIu64 ",\"majflt\":%" PRIu64 "}", s->minflt, s->majflt);
 }
 
@@ -254,7 +236,7 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
     for (int i = 0; i < r->nsteps; i++) {
         const struct oracle_step *s = &r->steps[i];
         printf("{\"type\":\"step\",\"step\":%d,\"line\":%d,\"call\":", i + 1, s->line);
-        json_string(s->call);
+        json_write_string(stdout, s->call, 0);
         putchar(',');
         json_side("vmsim", &s->vmsim);
         putchar(',');
@@ -264,12 +246,12 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
     }
     static const char *const outcomes[] = {"agree", "differ"};
     printf("{\"type\":\"outcome\",\"scenario\":");
-    json_string(o->path);
+    json_write_string(stdout, o->path, 0);
     int recorded = oracle_scenario_recorded(sc);
     printf(",\"outcome\":\"%s\",\"steps\":%d,\"runs\":%d,\"noise\":",
            r->outcome >= 0 ? outcomes[r->outcome] : "error", recorded ? r->nsteps : oracle_scenario_steps(sc),
            r->runs);
-    json_string(r->noise);
+    json_write_string(stdout, r->noise, 0);
     if (r->outcome != ORACLE_AGREE) {
         int step = r->diff_step + 1; /* a recorded scenario's steps are counted as shown */
         for (int i = 0; recorded && i < r->nsteps; i++)
@@ -277,9 +259,9 @@ static void print_json(const struct compare_options *o, const oracle_scenario *s
                 step = i + 1;
         printf(",\"difference\":{\"step\":%d,\"line\":%d,\"aspect\":", step,
                oracle_scenario_line(sc, r->diff_step));
-        json_string(r->diff_aspect);
+        json_write_string(stdout, r->diff_aspect, 0);
         printf(",\"text\":");
-        json_string(r->diff_text);
+        json_write_string(stdout, r->diff_text, 0);
         putchar('}');
     }
     printf("}\n");
@@ -290,7 +272,7 @@ static int bad_input(const struct compare_options *o, const char *err)
     fprintf(stderr, "vmsim compare: %s\n", err);
     if (o->json) {
         printf("{\"type\":\"error\",\"message\":");
-        json_string(err);
+        json_write_string(stdout, err, 0);
         printf("}\n");
     }
     return CLI_USAGE;

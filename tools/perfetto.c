@@ -5,6 +5,7 @@
  * file is closed.
  */
 #include "perfetto.h"
+#include "text_escape.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -50,25 +51,6 @@ int perfetto_close(struct perfetto *p)
     return rc;
 }
 
-/* ---- pieces of JSON ---- */
-
-static void put_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", out);
-        else if (c < 0x20 || c >= 0x7f) /* the Lua quoting keeps text ASCII; this keeps JSON valid */
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 /* Opens the next record: a comma before all but the first. */
 static FILE *record(struct perfetto *p)
 {
@@ -84,7 +66,7 @@ void perfetto_process(struct perfetto *p, unsigned machine, const char *name)
     FILE *o = record(p);
     fprintf(o, "{\"ph\":\"M\",\"pid\":%u,\"tid\":0,\"ts\":0,\"name\":\"process_name\",\"args\":{\"name\":",
             machine);
-    put_string(o, name);
+    json_write_string(o, name, 0);
     fputs("}}", o);
     o = record(p);
     fprintf(o, "{\"ph\":\"M\",\"pid\":%u,\"tid\":0,\"ts\":0,\"name\":\"process_sort_index\","
@@ -97,7 +79,7 @@ void perfetto_thread(struct perfetto *p, unsigned machine, int tid, const char *
     FILE *o = record(p);
     fprintf(o, "{\"ph\":\"M\",\"pid\":%u,\"tid\":%d,\"ts\":0,\"name\":\"thread_name\",\"args\":{\"name\":",
             machine, tid);
-    put_string(o, name);
+    json_write_string(o, name, 0);
     fputs("}}", o);
     /* the machine first, then the CPUs, then the tasks by pid */
     o = record(p);
@@ -115,11 +97,11 @@ void perfetto_call(struct perfetto *p, unsigned machine, int tid, uint64_t begin
     fprintf(o, "{\"ph\":\"X\",\"cat\":\"call\",\"pid\":%u,\"tid\":%d,\"ts\":%" PRIu64
                ",\"dur\":%" PRIu64 ",\"name\":",
             machine, tid, begin, end - begin);
-    put_string(o, name);
+    json_write_string(o, name, 0);
     fputs(",\"args\":{\"call\":", o);
-    put_string(o, text ? text : name);
+    json_write_string(o, text ? text : name, 0);
     fputs(",\"result\":", o);
-    put_string(o, result ? result : "");
+    json_write_string(o, result ? result : "", 0);
     fputs("}}", o);
 }
 
@@ -130,7 +112,7 @@ void perfetto_slice(struct perfetto *p, unsigned machine, int tid, uint64_t begi
     fprintf(o, "{\"ph\":\"X\",\"cat\":\"%s\",\"pid\":%u,\"tid\":%d,\"ts\":%" PRIu64
                ",\"dur\":%" PRIu64 ",\"name\":",
             category, machine, tid, begin, end - begin);
-    put_string(o, name);
+    json_write_string(o, name, 0);
     fputs("}", o);
 }
 
@@ -180,7 +162,7 @@ void perfetto_event(struct perfetto *p, unsigned machine, int tid, uint64_t ts,
     fprintf(o, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"event\",\"pid\":%u,\"tid\":%d,\"ts\":%" PRIu64
                ",\"name\":",
             machine, tid, ts);
-    put_string(o, title);
+    json_write_string(o, title, 0);
     /* An event too long for the buffer (a very long detail) keeps its title only. */
     fprintf(o, ",\"args\":%s}", n > 0 && (size_t)n < sizeof(json) ? json : "{}");
 }

@@ -10,6 +10,7 @@
 #include "difftest.h"
 #include "replay.h"
 #include "replay_html.h"
+#include "text_escape.h"
 #include "vmsim_host.h"
 #include "vmt.h"
 
@@ -275,21 +276,6 @@ static void from_cpu(struct figures *f, const struct vms_cpu_stats *c)
     f->psc_hits = c->pde_cache_hits + c->pdpte_cache_hits + c->pml4e_cache_hits;
 }
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 /* A CPU's row leaves out what belongs to no CPU (page tables, resident): NA. */
 #define NA UINT64_MAX
 
@@ -308,7 +294,7 @@ static void print_row(FILE *out, int json, const char *scope, const char *name,
 {
     if (json) {
         fprintf(out, "{\"v\":1,\"type\":\"figures\",\"scope\":\"%s\",\"name\":", scope);
-        json_string(out, name);
+        json_write_string(out, name, 0);
     } else
         fprintf(out, "%-22.22s", name);
     print_num(out, json, "accesses", f->accesses, 11);
@@ -392,7 +378,7 @@ static void report_samples(FILE *out, const struct options *o, const struct vmt_
             if (r->region_samples[k].sample == i) {
                 fprintf(out, "{\"v\":1,\"type\":\"region_sample\",\"access\":%" PRIu64 ",\"name\":",
                         s->access);
-                json_string(out, r->regions[r->region_samples[k].region].name);
+                json_write_string(out, r->regions[r->region_samples[k].region].name, 0);
                 fprintf(out, ",\"resident_pages\":%" PRIu64 "}\n", r->region_samples[k].resident);
             }
         if (i + step >= r->nsamples && i != r->nsamples - 1)
@@ -584,10 +570,10 @@ static void report_head(FILE *out, const struct options *o, const struct vmt_rep
 {
     if (o->json) {
         fprintf(out, "{\"v\":1,\"type\":\"replay\",\"trace\":");
-        json_string(out, o->trace);
+        json_write_string(out, o->trace, 0);
         fprintf(out, ",\"exec\":");
         if (exec)
-            json_string(out, exec);
+            json_write_string(out, exec, 0);
         else
             fputs("null", out);
         fprintf(out, ",\"exec_done\":%s,\"records\":%" PRIu64 ",\"accesses\":%" PRIu64
@@ -613,9 +599,9 @@ static void report_labels(FILE *out, const struct options *o)
         snprintf(name, sizeof(name), "%.*s", (int)(eq - o->labels[i]), o->labels[i]);
         if (o->json) {
             fprintf(out, "{\"v\":1,\"type\":\"label\",\"name\":");
-            json_string(out, name);
+            json_write_string(out, name, 0);
             fprintf(out, ",\"value\":");
-            json_string(out, eq + 1);
+            json_write_string(out, eq + 1, 0);
             fprintf(out, "}\n");
         } else
             fprintf(out, "%s%s = %s%s", i ? ", " : "labels: ", name, eq + 1,

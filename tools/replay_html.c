@@ -3,6 +3,7 @@
  * report's style and report/replay.js into report/replay.html.
  */
 #include "replay_html.h"
+#include "text_escape.h"
 
 #include "report.h"
 
@@ -11,28 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A JSON string safe inside a <script> element: '<', '>', '&' escaped. */
-static void put_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf(out, "\\%c", *c);
-        else if (*c < 0x20 || *c >= 0x7f || *c == '<' || *c == '>' || *c == '&')
-            fprintf(out, "\\u%04x", *c);
-        else
-            fputc(*c, out);
-    }
-    fputc('"', out);
-}
-
 /* A row of figures, in the order of the model's "columns". */
 static void put_figures(FILE *out, const char *scope, const char *name, uint64_t accesses,
                         const struct vms_cpu_stats *c, uint64_t minflt, uint64_t majflt,
                         int64_t pgtables, int64_t resident)
 {
     fprintf(out, "[\"%s\",", scope);
-    put_string(out, name);
+    json_write_string(out, name, 1);
     fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
                  ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
             accesses, c->dtlb_hits + c->itlb_hits, c->dtlb_misses + c->itlb_misses, c->stlb_hits,
@@ -104,10 +90,10 @@ int replay_write_model(FILE *out, const char *trace, const char *exec,
                        const struct vmt_replay_result *r, const struct ram_run *runs, int nruns)
 {
     fputs("{\"v\":1,\"generator\":\"vmsim " VMSIM_VERSION "\",\"trace\":", out);
-    put_string(out, trace);
+    json_write_string(out, trace, 1);
     fputs(",\"exec\":", out);
     if (exec)
-        put_string(out, exec);
+        json_write_string(out, exec, 1);
     else
         fputs("null", out);
     fprintf(out, ",\"head\":{\"records\":%" PRIu64 ",\"accesses\":%" PRIu64 ",\"mm_calls\":%" PRIu64

@@ -9,6 +9,7 @@
  * exact in JavaScript), page-table entries as hex strings (64 bits).
  */
 #include "report.h"
+#include "text_escape.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -78,22 +79,14 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* A JSON string that is also safe inside a <script> element: '<', '>' and
- * '&' escaped, and every byte above 0x7f read as Latin-1. */
+/* A JSON string that is also safe inside a <script> element (text_escape.h). */
 static void sb_json_string(struct sbuf *b, const char *s)
 {
+    char one[JSON_ESCAPE_MAX];
     sb_putc(b, '"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            sb_putc(b, '\\');
-            sb_putc(b, (char)*c);
-        } else if (*c == '\n') {
-            sb_puts(b, "\\n");
-        } else if (*c < 0x20 || *c >= 0x7f || *c == '<' || *c == '>' || *c == '&') {
-            sb_printf(b, "\\u%04x", *c);
-        } else {
-            sb_putc(b, (char)*c);
-        }
+    while (*s) {
+        s += json_escape_char(s, one, 1);
+        sb_puts(b, one);
     }
     sb_putc(b, '"');
 }

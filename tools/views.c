@@ -3,6 +3,7 @@
  * introspection API, and what they share.
  */
 #include "views.h"
+#include "text_escape.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -259,20 +260,35 @@ void view_size(uint64_t bytes, char *buf, size_t size)
     snprintf(buf, size, "~%.4g %s", v, units[u]);
 }
 
+/* Text for XML: markup escaped, other characters as references; a control
+ * character, U+FFFE/U+FFFF or a byte of no UTF-8 sequence (a file name in
+ * another encoding) becomes U+FFFD, as XML allows none of them. */
 void view_xml_text(FILE *out, const char *text)
 {
-    for (; *text; text++) {
-        unsigned char c = (unsigned char)*text;
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s) {
+        unsigned char c = *s;
+        uint32_t cp = 0xfffd;
+        size_t len = 1;
         switch (c) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default:
-            if (c >= 0x20 && c < 0x7f)
-                fputc(c, out);
-            else
-                fprintf(out, "&#x%X;", c < 0x20 || c == 0x7f ? 0xFFFD : c); /* control bytes: never valid XML */
+        case '&': fputs("&amp;", out); s++; continue;
+        case '<': fputs("&lt;", out); s++; continue;
+        case '>': fputs("&gt;", out); s++; continue;
+        case '"': fputs("&quot;", out); s++; continue;
+        default: break;
         }
+        if (c >= 0x20 && c < 0x7f) {
+            fputc(c, out);
+            s++;
+            continue;
+        }
+        if (c < 0x80)
+            cp = c;
+        else if ((len = utf8_decode(s, &cp)) == 0)
+            len = 1, cp = 0xfffd;
+        if (cp == 0xfffe || cp == 0xffff || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f)
+            cp = 0xfffd;
+        fprintf(out, "&#x%" PRIX32 ";", cp);
+        s += len;
     }
 }
