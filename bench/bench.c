@@ -469,6 +469,7 @@ static uint64_t *random_offsets(uint64_t n, uint64_t region)
     return off;
 }
 
+__attribute__((noinline)) /* a symbol for instruction counts */
 static double sim_miss_round(vms_task *t, vms_addr base, const uint64_t *off, uint64_t n)
 {
     uint64_t sum = 0, v = 0;

@@ -72,6 +72,7 @@ static size_t tlb_victim(const struct tlb *t, uint64_t set)
     uint32_t ref = e[0].lru;
     int32_t best = 0;
     unsigned victim = 0;
+#pragma GCC unroll 4
     for (unsigned w = 1; w < t->ways; w++) {
         int32_t age = (int32_t)(e[w].lru - ref);
         victim = age < best ? w : victim;
