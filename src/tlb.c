@@ -36,7 +36,8 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
     t->e = calloc(entries, sizeof(*t->e));
     t->tag = malloc(sizeof(*t->tag) * entries);
     t->nfree = malloc(sizeof(*t->nfree) * sets);
-    if (!t->e || !t->tag || !t->nfree) {
+    t->mru = calloc(sets, sizeof(*t->mru));
+    if (!t->e || !t->tag || !t->nfree || !t->mru) {
         tlb_destroy(t);
         return -ENOMEM;
     }
@@ -51,6 +52,7 @@ void tlb_destroy(struct tlb *t)
     free(t->e);
     free(t->tag);
     free(t->nfree);
+    free(t->mru);
     *t = (struct tlb){0};
 }
 

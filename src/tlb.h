@@ -27,6 +27,12 @@ struct tlb {
     uint64_t *tag;       /* (vpn << 12) | pcid, or TLB_INVALID; nsets * ways, set-major */
     struct tlb_entry *e; /* the entries, indexed as tag */
     uint32_t *nfree;     /* per set: its invalid ways (0: full, replace the LRU) */
+    /* Per set: the way of its last fast-path hit found by a search (the L1
+     * ITLB's), where the next lookup looks first. Only a hint, checked
+     * against the tag it names: an entry found there is the set's one entry
+     * for the key, so the hint never needs to be dropped when entries come
+     * and go. */
+    uint32_t *mru;
     uint64_t set_mask;
     unsigned ways;
 };
