@@ -131,7 +131,7 @@ static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, u
         return NULL;
     }
     c->st.stlb_hits++;
-    e2->lru = ++c->tick;
+    tlb_touch(&c->stlb, e2, ++c->tick);
     return tlb_insert_new(l1, vpn, key, e2->host, e2->perm, c->tick);
 }
 
@@ -172,7 +172,7 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
         struct tlb_entry *e = tlb_find(c, l1, vpn, key, hits, misses, l1_missed && !tries);
         unsigned err = 0;
         if (e && (e->perm & need) == need) {
-            e->lru = ++c->tick;
+            e->lru = (uint32_t)++c->tick;
             return e->host;
         }
         if (e && !(need == TLB_W && (e->perm & TLB_WCLEAN))) {
@@ -250,7 +250,7 @@ static inline struct tlb_entry *tlb_fast(struct vms_task *t, uint64_t va, enum a
     struct tlb_entry *e = &l1->e[i];
     if (unlikely((e->perm & need_of[acc]) != need_of[acc]))
         return NULL;
-    e->lru = ++c->tick;
+    e->lru = (uint32_t)++c->tick;
     if (acc == ACC_FETCH)
         c->st.itlb_hits++;
     else

@@ -47,7 +47,7 @@ void pwc_destroy(struct pwc *p)
 }
 
 void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *table,
-              unsigned rights, uint32_t tick)
+              unsigned rights, uint64_t tick)
 {
     if (!pwc_present(p, level))
         return;

@@ -35,7 +35,7 @@ void pwc_destroy(struct pwc *p);
 /* Caches the present entry of the level-`level` table that translates va,
  * which the cache of that level does not hold (pwc_lookup just missed it). */
 void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *table,
-              unsigned rights, uint32_t tick);
+              unsigned rights, uint64_t tick);
 /* Drops every entry of context pcid (INVLPG, a CR3 load that flushes, INVPCID). */
 void pwc_invalidate_pcid(struct pwc *p, unsigned pcid);
 /* Drops the entries that would translate va in context pcid (a page fault). */
@@ -57,7 +57,7 @@ static inline uint64_t pwc_prefix(const struct pwc *p, uint64_t va, int level)
  * table it points to and its rights, or 0 when every cache misses. Inline:
  * every walk starts here. */
 static inline int pwc_lookup(struct pwc *p, uint64_t va, unsigned pcid, uint8_t **table,
-                             unsigned *rights, uint32_t tick)
+                             unsigned *rights, uint64_t tick)
 {
     for (int level = PWC_LOWEST; level < PWC_LOWEST + PWC_NLEVELS; level++) {
         struct tlb *c = &p->level[level - PWC_LOWEST];
@@ -66,7 +66,7 @@ static inline int pwc_lookup(struct pwc *p, uint64_t va, unsigned pcid, uint8_t 
         uint64_t prefix = pwc_prefix(p, va, level);
         struct tlb_entry *e = tlb_lookup(c, prefix, tlb_key(prefix, pcid));
         if (e) {
-            e->lru = tick;
+            e->lru = (uint32_t)tick;
             *table = e->host;
             *rights = e->perm;
             return level;

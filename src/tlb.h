@@ -33,6 +33,15 @@ struct tlb {
      * for the key, so the hint never needs to be dropped when entries come
      * and go. */
     uint32_t *mru;
+    /* The L2 TLB's recency order (NULL in the others, whose sets are small or
+     * whose hits must stay cheap): per set its ways from the least to the
+     * most recently stamped, linked by way number, and per entry the CPU's
+     * whole 64-bit clock at its stamp. It names the least recently used way
+     * of a full set without a scan of its stamps, and gives the way the scan
+     * would: see tlb_victim. */
+    uint32_t *older, *newer; /* per entry: its neighbours in its set's order */
+    uint32_t *oldest, *newest; /* per set */
+    uint64_t *when;
     uint64_t set_mask;
     unsigned ways;
 };
@@ -59,12 +68,15 @@ static inline uint64_t *tlb_tag_of(const struct tlb *t, const struct tlb_entry *
 }
 
 int tlb_init(struct tlb *t, unsigned entries, unsigned ways); /* 0 or -EINVAL/-ENOMEM */
+int tlb_keep_order(struct tlb *t); /* keeps the recency order above: 0 or -ENOMEM */
+/* Stamps e with the clock (e->lru holds its low 32 bits) as a use of it. */
+void tlb_touch(struct tlb *t, struct tlb_entry *e, uint64_t tick);
 void tlb_destroy(struct tlb *t);
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
-                             unsigned perm, uint32_t tick);
+                             unsigned perm, uint64_t tick);
 /* As tlb_insert, for a key the caller has just looked up and not found. */
 struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
-                                 unsigned perm, uint32_t tick);
+                                 unsigned perm, uint64_t tick);
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key); /* 1 if an entry went */
 void tlb_invalidate_pcid(struct tlb *t, unsigned pcid);
 void tlb_invalidate_all(struct tlb *t);
