@@ -694,6 +694,21 @@ static void take_sample(struct replay *r)
         sample_regions(r);
 }
 
+/* What follows every access at a (traced at rec->addr): its signal noted,
+ * the count, a sample when one is due. */
+static inline void access_tail(struct replay *r, const struct vmt_access *rec, uint64_t a, int sig)
+{
+    if (sig) {
+        r->res->signals++;
+        note(r, NOTE_SIGNAL, "%s of %" PRIu32 " at 0x%" PRIx64 " (traced 0x%" PRIx64 "): signal %d",
+             vmt_type_name(rec->type), rec->size, a, rec->addr, sig);
+    }
+    if (++r->res->accesses == r->next_sample) {
+        take_sample(r);
+        r->next_sample += r->sample_every;
+    }
+}
+
 static void replay_access(struct replay *r, const struct vmt_access *rec)
 {
     uint64_t a = relocate(r, rec->addr);
@@ -711,15 +726,7 @@ static void replay_access(struct replay *r, const struct vmt_access *rec)
     if (r->res->has_lru)
         for (uint64_t p = a / PAGE; p <= (a + rec->size - 1) / PAGE; p++)
             lru_touch(&r->res->lru, p);
-    if (sig) {
-        r->res->signals++;
-        note(r, NOTE_SIGNAL, "%s of %" PRIu32 " at 0x%" PRIx64 " (traced 0x%" PRIx64 "): signal %d",
-             vmt_type_name(rec->type), rec->size, a, rec->addr, sig);
-    }
-    if (++r->res->accesses == r->next_sample) {
-        take_sample(r);
-        r->next_sample += r->sample_every;
-    }
+    access_tail(r, rec, a, sig);
 }
 
 /* ---- the end ---- */
@@ -780,11 +787,20 @@ static void replay_free(struct replay *r)
 static int replay_accesses(struct replay *r, struct vmt_reader *rd)
 {
     struct vmt_access block[ACCESS_BLOCK];
+    /* Without regions, the LRU pass or VMAs to make, an access is the access
+     * and what follows every one (access_tail): done without the rest. */
+    int bare = !r->o->by_region && !r->res->has_lru && (r->h->flags & VMT_F_MM);
     size_t n;
     while ((n = vmt_read_accesses(rd, block, ACCESS_BLOCK)) > 0)
         for (size_t i = 0; i < n; i++) {
+            const struct vmt_access *acc = &block[i];
             r->res->records++;
-            replay_access(r, &block[i]);
+            if (bare) {
+                uint64_t a = relocate(r, acc->addr);
+                access_tail(r, acc, a, do_access(r, acc->type, a, acc->size));
+            } else {
+                replay_access(r, acc);
+            }
             if (vms_task_killed(r->t))
                 return 1;
         }
