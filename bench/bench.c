@@ -1378,6 +1378,11 @@ static void print_table(const struct report *rep)
         char target[32];
         target_text(r, target, sizeof(target));
         const char *status = r->target == TARGET_NONE ? "-" : target_met(r) ? "PASS" : "MISS";
+        if (r->vmsim_ns <= 0) { /* not run at all: a note says why */
+            printf("%-23s %12s %12s %10s  %-16s %-6s %s\n", r->name, "n/a", "n/a", "n/a", target,
+                   status, r->work);
+            continue;
+        }
         if (r->host_ns <= 0) { /* the host could not run it: a note says why */
             printf("%-23s %12.1f %12s %10s  %-16s %-6s %s\n", r->name, r->vmsim_ns, "n/a", "n/a",
                    target, status, r->work);
@@ -1398,6 +1403,11 @@ static int write_json(const struct report *rep, const char *path)
     fprintf(f, "[\n");
     for (int i = 0; i < rep->n; i++) {
         const struct result *r = &rep->r[i];
+        if (r->vmsim_ns <= 0) { /* not run: nulls */
+            fprintf(f, "  {\"name\": \"%s\", \"vmsim_ns\": null, \"host_ns\": null, \"ratio\": null}%s\n",
+                    r->name, i + 1 < rep->n ? "," : "");
+            continue;
+        }
         if (r->host_ns <= 0) { /* no host figure: null, as JSON has no NaN */
             fprintf(f, "  {\"name\": \"%s\", \"vmsim_ns\": %.3f, \"host_ns\": null, \"ratio\": null}%s\n",
                     r->name, r->vmsim_ns, i + 1 < rep->n ? "," : "");
