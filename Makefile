@@ -43,9 +43,7 @@ bench: deps
 # report's browser test (needs chromium).
 screenshots: all
 	sh tests/report/browser.sh ./$(BUILD)/vmsim "$$(command -v chromium || command -v chromium-browser)" $(BUILD)/report-test
-	cp $(BUILD)/report-test/report-as.png $(BUILD)/report-test/report-pt.png \
-	   $(BUILD)/report-test/report-tlb.png $(BUILD)/report-test/report-mem.png \
-	   $(BUILD)/report-test/report-time.png docs/img/
+	cp $(BUILD)/report-test/report-*.png docs/img/
 
 # Random operation sequences on vmsim and on this machine's kernel, compared
 # step by step; the last line says "N passed, M failed".

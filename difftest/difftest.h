@@ -203,13 +203,17 @@ typedef void (*dt_rec_fn)(void *arg, const struct dt_rec_step *s);
 
 /* Replays a recorded scenario (seq->recorded) on a new machine made from
  * its set lines over vmsim's defaults, then the settings, rooted at root
- * (the recording's files: "/"); fn, when not NULL, sees each step. 0: every
+ * (the recording's files: "/"); fn, when not NULL, sees each step; watch,
+ * when not NULL, watches the machine as dt_run's vmsim side is watched (its
+ * sim_trace, on_sim and on_sim_begin with on_step_arg; the other fields are
+ * not read): ready, before and after each step (after fn), at its end. 0: every
  * answer and maps agree (and vms_check at the end); 1: the first
  * difference in diff (step, aspect ret, maps or check, both sides in
  * text); -1: it could not run (the machine refused its config: diff says
  * why and at which line's step). */
 int dt_recorded_run(const struct dt_seq *seq, const struct dt_setting *settings, int nsettings,
-                    const char *root, dt_rec_fn fn, void *arg, struct dt_diff *diff);
+                    const char *root, dt_rec_fn fn, void *arg, const struct dt_config *watch,
+                    struct dt_diff *diff);
 
 /* ---- the generator ---- */
 

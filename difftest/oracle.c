@@ -368,12 +368,36 @@ static void collect_recorded(void *arg, const struct dt_rec_step *rs)
     s->differs = rs->differs;
 }
 
+/* Before a recorded step: its line as the report shows recorded calls. */
+static void watch_recorded_begin(void *arg, int step, const struct dt_op *op, vms_task *t)
+{
+    struct collector *c = arg;
+    const struct oracle_watch *w = c->watch;
+    if (!w || !w->step_begin)
+        return;
+    char call[256];
+    dt_format_call(op, call, sizeof(call));
+    w->step_begin(w->arg, step, call, t ? vms_task_pid(t) : 0);
+}
+
 static int replay_recorded(oracle *o, const oracle_scenario *s, struct oracle_report *r)
 {
     struct dt_diff *d = malloc(sizeof(*d));
     struct collector c = {.report = r, .scenario = s};
     r->runs = 1;
-    int rc = d ? dt_recorded_run(&s->seq, o->settings, o->nsettings, "/", collect_recorded, &c, d) : -1;
+    /* The machine is watched as a generated scenario's vmsim side is. */
+    struct dt_config watch = {.on_step_arg = &c};
+    int watched = o->watch.event || o->watch.ready || o->watch.step || o->watch.end ||
+                  o->watch.step_begin;
+    if (watched) {
+        c.watch = &o->watch;
+        watch.on_sim = watch_machine;
+        watch.on_sim_begin = watch_recorded_begin;
+        watch.sim_trace = watch_event;
+        watch.sim_trace_arg = &o->watch;
+    }
+    int rc = d ? dt_recorded_run(&s->seq, o->settings, o->nsettings, "/", collect_recorded, &c,
+                                 watched ? &watch : NULL, d) : -1;
     if (c.failed || !d)
         rc = -1;
     r->outcome = rc == 0 ? ORACLE_AGREE : rc == 1 ? ORACLE_DIFFER : ORACLE_ERROR;

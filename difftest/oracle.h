@@ -112,7 +112,7 @@ void oracle_watch(oracle *o, const struct oracle_watch *w);
 
 /* Runs s on both sides (a recorded scenario: on vmsim, against its recorded
  * answers and maps, the host side of each step being the recorded answer,
- * "" for a line without one; not watched): ORACLE_AGREE, ORACLE_DIFFER (the first difference
+ * "" for a line without one; its machine watched as the vmsim side is): ORACLE_AGREE, ORACLE_DIFFER (the first difference
  * in r), or ORACLE_ERROR (the host side could not run: r->diff_text says
  * why). r is to be freed with oracle_report_free. */
 int oracle_replay(oracle *o, const oracle_scenario *s, struct oracle_report *r);

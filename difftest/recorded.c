@@ -39,7 +39,15 @@ struct replay {
     int ntasks;
     struct strings argv, envp;
     struct dt_diff *diff;
+    const struct dt_config *watch; /* NULL: nobody watches */
 };
+
+/* The watcher's view of the machine (dt_config's on_sim). */
+static void watch_sim(const struct replay *r, int step)
+{
+    if (r->watch && r->watch->on_sim)
+        r->watch->on_sim(r->watch->on_step_arg, r->m, step);
+}
 
 /* ---- the strings of the next execve ---- */
 
@@ -366,6 +374,10 @@ static int make_machine(struct replay *r, const struct dt_seq *seq, const struct
     for (int k = 0; k < nsettings; k++)
         dt_setting_apply(&settings[k], &c);
     c.root = root;
+    if (r->watch) {
+        c.trace = r->watch->sim_trace;
+        c.trace_arg = r->watch->sim_trace_arg;
+    }
     if (vms_config_check(&c, why, sizeof(why))) {
         r->diff->step = i ? i - 1 : 0;
         snprintf(r->diff->text, sizeof(r->diff->text), "the machine refuses its config: %s\n", why);
@@ -411,6 +423,8 @@ static int replay_steps(struct replay *r, const struct dt_seq *seq, dt_rec_fn fn
         struct dt_rec_step s = {.step = i, .op = op};
         int kind;
         int64_t value;
+        if (r->watch && r->watch->on_sim_begin)
+            r->watch->on_sim_begin(r->watch->on_step_arg, i, op, r->t[op->proc]);
         run_op(r, op, &kind, &value);
         dt_format_answer(op, kind, value, s.got, sizeof(s.got));
         if (op->expect != DT_EXPECT_NONE) {
@@ -432,6 +446,7 @@ static int replay_steps(struct replay *r, const struct dt_seq *seq, dt_rec_fn fn
         }
         if (fn)
             fn(arg, &s);
+        watch_sim(r, i);
         if (s.differs)
             return 1;
     }
@@ -439,7 +454,8 @@ static int replay_steps(struct replay *r, const struct dt_seq *seq, dt_rec_fn fn
 }
 
 int dt_recorded_run(const struct dt_seq *seq, const struct dt_setting *settings, int nsettings,
-                    const char *root, dt_rec_fn fn, void *arg, struct dt_diff *diff)
+                    const char *root, dt_rec_fn fn, void *arg, const struct dt_config *watch,
+                    struct dt_diff *diff)
 {
     struct replay *r = calloc(1, sizeof(*r));
     memset(diff, 0, sizeof(*diff));
@@ -449,9 +465,12 @@ int dt_recorded_run(const struct dt_seq *seq, const struct dt_setting *settings,
         return -1;
     }
     r->diff = diff;
+    r->watch = watch;
     int rc = make_machine(r, seq, settings, nsettings, root);
-    if (rc == 0)
+    if (rc == 0) {
+        watch_sim(r, DT_SIM_READY);
         rc = replay_steps(r, seq, fn, arg);
+    }
     if (rc == 0) {
         char *report = NULL;
         size_t len = 0;
@@ -471,8 +490,10 @@ int dt_recorded_run(const struct dt_seq *seq, const struct dt_setting *settings,
         diff->aspect = DT_ASPECT_HOST;
     strings_clear(&r->argv);
     strings_clear(&r->envp);
-    if (r->m)
+    if (r->m) {
+        watch_sim(r, DT_SIM_END);
         vms_machine_destroy(r->m);
+    }
     free(r);
     return rc;
 }

@@ -182,6 +182,33 @@ enum vms_event_kind {
                              entry above; cpu; a: va; level: of the first table read (1:
                              a PDE-cache hit, 2: PDPTE, 3: PML4E); pa: that table; detail:
                              its name; b: the paging levels. The walk steps follow */
+    /* Reclaim (src/vmscan.c), as Linux's mm_vmscan_* and swap tracepoints show
+     * it; none of these has a CPU: reclaim is drawn on its own lane. */
+    VMS_EV_RECLAIM_BEGIN, /* a reclaim pass starts: detail "kswapd" (woken: free memory fell
+                             to the low watermark) or "direct" (the allocation itself
+                             reclaims: free memory at min); a: free frames; b: its target
+                             (kswapd: free frames above the high watermark; direct: 32 pages
+                             reclaimed) */
+    VMS_EV_RECLAIM_END,   /* the pass ends: detail as its begin; a: pages scanned on the
+                             inactive lists; b: pages reclaimed (freed); index: the LRU lists
+                             scanned (bit 0 inactive anon, 1 active anon, 2 inactive file,
+                             3 active file); level: the last priority (12 down to 0) */
+    VMS_EV_SWAP_OUT,      /* a page written to its swap slot: pa: the frame; b: the slot;
+                             detail "anon" (a: the page's index in its mapping << 12, the
+                             address it was first mapped at) or "shmem" (a: its offset in
+                             the object); entry: the swap entry as x86-64 PTEs hold it
+                             (type 0, the slot; bit 7, exclusive, belongs to each PTE and
+                             is left clear) */
+    VMS_EV_SWAP_IN,       /* a page read from its swap slot into the swap cache: pa: the
+                             frame; b: the slot; detail "fault" (the page a fault wants) or
+                             "readahead" (a neighbour read with it) */
+    VMS_EV_PAGEOUT,       /* reclaim wrote a dirty file folio back before freeing it: pa: its
+                             first frame; a: its file offset; level: its order */
+    VMS_EV_REFAULT,       /* a page reclaim freed came back (workingset_refault): pa: the
+                             frame; a: the refault distance (pages the lists took in since);
+                             b: the workingset it competes for (pages); detail "activated"
+                             (distance <= workingset: back on the active list), "restored"
+                             (the same, and it was active before it went) or "inactive" */
 };
 
 struct vms_event {
@@ -200,7 +227,8 @@ typedef void (*vms_trace_fn)(void *arg, const struct vms_event *ev);
 /* The kind's stable name, as the JSON "kind" field carries it: "tlb-miss",
  * "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
  * "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "frame-free",
- * "oom-kill", "pwc-hit"; "unknown" for a value outside the enum. */
+ * "oom-kill", "pwc-hit", "reclaim-begin", "reclaim-end", "swap-out", "swap-in",
+ * "pageout", "refault"; "unknown" for a value outside the enum. */
 const char *vms_event_name(enum vms_event_kind k);
 
 /* The event narrated in one line, without a newline, as `vmsim demo` prints
@@ -285,6 +313,10 @@ struct vms_config {
                                         ten-thousandths of RAM (at least min/4) above min; 10 */
     unsigned swappiness;          /* vm.swappiness: anon against file pages in reclaim, 0..200; 60 */
     unsigned page_cluster;        /* vm.page-cluster: swap-in reads up to 2^page_cluster slots; 3 */
+    int cgroup_reclaim;           /* 1: RAM stands for a memory cgroup's limit, and reclaim
+                                     balances the lists as a cgroup's does (Linux's
+                                     cgroup_reclaim: no tiny-file-cache rule, no proportional
+                                     scan, swappiness 0 never swaps); 0: a whole machine's */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };
@@ -477,6 +509,7 @@ struct vms_vmstat {
     uint64_t pgscan_anon, pgscan_file, pgsteal_anon, pgsteal_file;
     uint64_t pgrefill;      /* active-list pages looked at */
     uint64_t pgactivate, pgdeactivate;
+    uint64_t pgrotated;     /* written by reclaim, moved to the inactive tail as the write ended */
     uint64_t pgpgout;       /* KiB written back by reclaim */
     uint64_t pswpin, pswpout; /* pages read from and written to swap */
     uint64_t allocstall;    /* direct reclaims */
@@ -502,6 +535,7 @@ struct vms_stats {
     uint64_t pgtable_frames;         /* of which page tables */
     uint64_t cache_frames;           /* of which host files' page cache */
     uint64_t dirty_pages;            /* page-cache pages not yet written back */
+    uint64_t swap_used;              /* swap slots in use, in pages (SwapTotal - SwapFree) */
     uint64_t oom_kill;               /* processes the OOM killer killed (vmstat oom_kill) */
     struct vms_vmstat vm;
     struct vms_io_stats io;
@@ -517,7 +551,7 @@ int vms_get_cpu_stats(vms_machine *m, unsigned cpu, struct vms_cpu_stats *out);
 /* What happened between two vms_get_stats(): every field after - before,
  * cpu[] and io included, except ncpus and frames_total, which describe the
  * machine and are copied from after. The gauges (frames_used,
- * pgtable_frames, cache_frames, dirty_pages) give their change modulo 2^64:
+ * pgtable_frames, cache_frames, dirty_pages, swap_used) give their change modulo 2^64:
  * read a decrease as (int64_t). out may be after or before. */
 void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *before,
                     struct vms_stats *out);

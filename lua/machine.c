@@ -370,6 +370,7 @@ static const struct config_field config_fields[] = {
     FIELD("watermark_scale_factor", NULL, F_U32, watermark_scale_factor),
     FIELD("swappiness", NULL, F_U32, swappiness),
     FIELD("page_cluster", NULL, F_U32, page_cluster),
+    FIELD("cgroup_reclaim", NULL, F_BOOL, cgroup_reclaim),
 };
 #undef FIELD
 #define NR_FIELDS (sizeof(config_fields) / sizeof(config_fields[0]))
@@ -668,13 +669,13 @@ static void push_stats(lua_State *L, const struct vms_stats *s)
     ST_INT(shootdowns); ST_INT(ipis); ST_INT(flushes_full); ST_INT(flushes_single);
     ST_INT(context_switches); ST_INT(minor_faults); ST_INT(major_faults); ST_INT(cow_faults);
     ST_INT(frames_total); ST_INT(frames_used); ST_INT(pgtable_frames); ST_INT(cache_frames);
-    ST_INT(dirty_pages); ST_INT(oom_kill); ST_INT(ncpus);
+    ST_INT(dirty_pages); ST_INT(swap_used); ST_INT(oom_kill); ST_INT(ncpus);
 #undef ST_INT
     lua_createtable(L, 0, 20);
 #define VM_INT(f) set_int(L, #f, s->vm.f)
     VM_INT(pgscan_kswapd); VM_INT(pgscan_direct); VM_INT(pgsteal_kswapd); VM_INT(pgsteal_direct);
     VM_INT(pgscan_anon); VM_INT(pgscan_file); VM_INT(pgsteal_anon); VM_INT(pgsteal_file);
-    VM_INT(pgrefill); VM_INT(pgactivate); VM_INT(pgdeactivate); VM_INT(pgpgout);
+    VM_INT(pgrefill); VM_INT(pgactivate); VM_INT(pgdeactivate); VM_INT(pgrotated); VM_INT(pgpgout);
     VM_INT(pswpin); VM_INT(pswpout); VM_INT(allocstall); VM_INT(pageoutrun);
     VM_INT(unevictable_pgs_mlocked); VM_INT(unevictable_pgs_munlocked);
     VM_INT(workingset_refault_anon); VM_INT(workingset_refault_file);

@@ -109,7 +109,7 @@ static int l_replay(lua_State *L)
     }
     struct collected c = {0};
     struct dt_diff *diff = malloc(sizeof(*diff));
-    int rc = diff ? dt_recorded_run(&seq, settings, nsettings, "/", collect, &c, diff) : -1;
+    int rc = diff ? dt_recorded_run(&seq, settings, nsettings, "/", collect, &c, NULL, diff) : -1;
     if (rc < 0 || c.failed) { /* the machine refused its config: bad input, by line */
         if (diff)
             diff->text[strcspn(diff->text, "\n")] = '\0';

@@ -341,3 +341,68 @@ lua_State *vmsim_lua_new_state(FILE *report)
     }
     return L;
 }
+
+/* ---- a hooked call as text ---- */
+
+/* Slot 1 is the receiver when it is a machine or a task handle. */
+static int has_receiver(lua_State *L, const struct vmsim_lua_call *call)
+{
+    return call->nargs >= 1 && lua_type(L, 1) == LUA_TUSERDATA;
+}
+
+void vmsim_lua_write_receiver(lua_State *L, const struct vmsim_lua_call *call, FILE *out)
+{
+    if (!has_receiver(L, call)) {
+        fputs("vmsim.", out);
+        return;
+    }
+    vmsim_lua_write_value(L, 1, 0, out);
+    fputs(": ", out);
+}
+
+void vmsim_lua_write_args(lua_State *L, const struct vmsim_lua_call *call, FILE *out)
+{
+    int first = has_receiver(L, call) ? 2 : 1;
+    fputc('(', out);
+    for (int i = first; i <= call->nargs; i++) { /* hex bit i - 1 is slot i */
+        if (i > first)
+            fputs(", ", out);
+        vmsim_lua_write_value(L, i, (call->hex >> (i - 1)) & 1, out);
+    }
+    fputc(')', out);
+}
+
+void vmsim_lua_write_results(lua_State *L, const struct vmsim_lua_call *call, FILE *out)
+{
+    int base = lua_gettop(L) - call->nres;
+    for (int j = 1; j <= call->nres; j++) { /* hex bit 16 + j - 1 is result j */
+        if (j > 1)
+            fputs(", ", out);
+        vmsim_lua_write_value(L, base + j, (call->hex >> (16 + j - 1)) & 1, out);
+    }
+}
+
+char *vmsim_lua_call_text(lua_State *L, const struct vmsim_lua_call *call, unsigned parts)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    if (parts & VMSIM_LUA_CALL_RECEIVER)
+        vmsim_lua_write_receiver(L, call, f);
+    if (parts & VMSIM_LUA_CALL_NAME_ARGS) {
+        fputs(call->name, f);
+        vmsim_lua_write_args(L, call, f);
+    }
+    if (parts & VMSIM_LUA_CALL_RESULTS) {
+        if ((parts & VMSIM_LUA_CALL_NAME_ARGS) && call->nres)
+            fputs(" = ", f);
+        vmsim_lua_write_results(L, call, f);
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

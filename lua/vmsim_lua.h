@@ -72,6 +72,21 @@ void vmsim_lua_write_json(lua_State *L, int index, FILE *out);
  * "machine N". */
 void vmsim_lua_write_value(lua_State *L, int index, int as_hex, FILE *out);
 
+/* A hooked call as a script spells it, for the tools' narration, report
+ * and pictures: one writer, so that every tool shows a call the same way.
+ * The receiver ("task 1000: ", "machine 1: ", or "vmsim." for a function
+ * of the module); the arguments after it in parentheses, addresses in hex
+ * ("(0x0, 8192, "rw", "private|anonymous")"); at call_end only, the
+ * results, comma separated ("0x7ffff7ffe000" or "nil, "ENOMEM", 12"). */
+void vmsim_lua_write_receiver(lua_State *L, const struct vmsim_lua_call *call, FILE *out);
+void vmsim_lua_write_args(lua_State *L, const struct vmsim_lua_call *call, FILE *out);
+void vmsim_lua_write_results(lua_State *L, const struct vmsim_lua_call *call, FILE *out);
+/* The parts of vmsim_lua_call_text. */
+enum { VMSIM_LUA_CALL_RECEIVER = 1, VMSIM_LUA_CALL_NAME_ARGS = 2, VMSIM_LUA_CALL_RESULTS = 4 };
+/* The parts chosen in a string the caller frees (NULL when out of memory):
+ * all three give "task 1000: mmap(0x0, 8192, ...) = 0x7ffff7ffe000". */
+char *vmsim_lua_call_text(lua_State *L, const struct vmsim_lua_call *call, unsigned parts);
+
 /* The machine or the task behind the handle at index, for a tool that looks
  * inside between calls (vmsim shell's :maps, :walk, :stats); NULL when the
  * value is no such handle, its machine is destroyed or the task has exited.

@@ -16,6 +16,8 @@
     'k-file-private', 'o-page-cache']);
   const LEVEL_NAMES = { 4: ['', 'PTE', 'PMD', 'PUD', 'PGD'], 5: ['', 'PTE', 'PMD', 'PUD', 'P4D', 'PGD'] };
   const MAX_ROWS = 200, MAX_CELLS = 4096, MAX_SEGS = 240, WINDOW = 60;
+  /* SVG's namespace, read from a parsed element: the page names no URL. */
+  const SVG_NS = (() => { const d = document.createElement('div'); d.innerHTML = '<svg></svg>'; return d.firstChild.namespaceURI; })();
 
   const hex = (n) => '0x' + n.toString(16);
   const pageHex = (pg) => (BigInt(pg) << 12n).toString(16);
@@ -46,12 +48,12 @@
       tlb: Array.from({ length: cfg.ncpus }, () => cfg.tlb.map((g) => new Array(g.entries).fill(null))),
       owner: new Uint8Array(cfg.frames), mapcount: new Int32Array(cfg.frames),
       refcount: new Int32Array(cfg.frames), fflags: new Uint8Array(cfg.frames), hw: 0,
-      changed: { vmas: new Set(), tables: new Set(), tlb: new Set(), frames: new Set() },
+      changed: { vmas: new Set(), tables: new Set(), tlb: new Set(), frames: new Set(), tree: new Set() },
     };
   }
   function mmOf(st, key) {
     let mm = st.mms.get(key);
-    if (!mm) { mm = { vmas: new Map(), sorted: null, tables: new Map() }; st.mms.set(key, mm); }
+    if (!mm) { mm = { vmas: new Map(), sorted: null, tables: new Map(), tree: new Map() }; st.mms.set(key, mm); }
     return mm;
   }
   /* A table's entries are kept as the runs that built them until a view
@@ -80,12 +82,12 @@
   }
   function apply(st, d, mark) {
     const ch = st.changed;
-    if (mark) { ch.vmas.clear(); ch.tables.clear(); ch.tlb.clear(); ch.frames.clear(); }
+    if (mark) { ch.vmas.clear(); ch.tables.clear(); ch.tlb.clear(); ch.frames.clear(); ch.tree.clear(); }
     if (d.tasks) st.tasks = d.tasks;
     for (const key of d.mmdel || []) st.mms.delete(String(key));
     for (const key in d.mm || {}) {
       const mm = mmOf(st, key), x = d.mm[key];
-      for (const s of x.vd || []) mm.vmas.delete(s);
+      for (const s of x.vd || []) { mm.vmas.delete(s); mm.tree.delete(s); }
       let prevEnd = 0;
       for (const c of x.vs || []) {
         const start = prevEnd + c[0], end = start + c[1], f = c[3];
@@ -95,6 +97,15 @@
         if (mark) ch.vmas.add(key + ':' + start);
       }
       if (x.vd || x.vs) mm.sorted = null;
+      /* the VMA tree's nodes: [red, left child's start, right child's start] */
+      const rt = x.rt || [];
+      for (let k = 0, prev = 0; k < rt.length;) {
+        const start = prev + rt[k++], code = rt[k++];
+        const left = code & 2 ? start - rt[k++] : 0, right = code & 4 ? start + rt[k++] : 0;
+        mm.tree.set(start, [code & 1, left, right]);
+        prev = start;
+        if (mark) ch.tree.add(key + ':' + start);
+      }
       for (const p of x.td || []) mm.tables.delete(p);
       for (const [pfn, level, va, patch, runs] of x.ts || []) {
         let t = mm.tables.get(pfn);
@@ -146,7 +157,7 @@
       apply(st, s.d, j === i);
     }
     if (built.idx !== i) for (const [m, st] of built.states) if (steps[i] && (m !== steps[i].m || !steps[i].d)) {
-      const c = st.changed; c.vmas.clear(); c.tables.clear(); c.tlb.clear(); c.frames.clear();
+      const c = st.changed; c.vmas.clear(); c.tables.clear(); c.tlb.clear(); c.frames.clear(); c.tree.clear();
     }
     built.idx = i;
     return built.states.get(steps[i].m);
@@ -186,7 +197,7 @@
   function render() {
     if (!steps.length || rendered[view]) return;
     const st = stateAt(cur);
-    ({ as: drawAs, pt: drawPt, tlb: drawTlb, mem: drawMem, time: drawTime })[view](st, steps[cur]);
+    ({ as: drawAs, pt: drawPt, tlb: drawTlb, mem: drawMem, time: drawTime, tree: drawTree })[view](st, steps[cur]);
     rendered[view] = true;
   }
   function writeHash() {
@@ -584,6 +595,7 @@
       charts.append(fig);
     });
     root.append(el('h3', { text: 'Counters' }), charts);
+    root.append(reclaimLane(idx, mnum));
     const from = Math.max(0, cur - WINDOW), to = Math.min(steps.length, cur + WINDOW + 1);
     root.append(el('h3', { text: 'Calls ' + from + ' to ' + (to - 1) + ' of ' + (steps.length - 1) + ' (' + M.calls + ' calls in all)' }));
     const ol = el('ol', { class: 'steps', 'aria-label': 'Calls and their events' });
@@ -604,6 +616,240 @@
       ol.append(li);
     }
     root.append(ol);
+  }
+
+  /* The reclaim lane: for each step of the machine, the reclaim passes its
+   * call ran (kswapd or direct, from the events kept, else counted) and
+   * the pages it reclaimed, swapped out and swapped in (from the counters,
+   * exact however many events were only counted). */
+  const RECLAIM_ROWS = [
+    ['pass', 'k-anon', 'P', 'reclaim passes (K kswapd, D direct reclaim)'],
+    ['steal', 'k-heap', 'R', 'pages reclaimed'],
+    ['out', 'k-file-private', 'O', 'pages swapped out (pswpout)'],
+    ['in', 'k-stack', 'I', 'pages swapped in (pswpin)'],
+  ];
+  function counterDelta(i, prev, name) {
+    const k = M.counters.indexOf(name);
+    if (k < 0) return 0;
+    const now = counterAt[i] ? counterAt[i][k] : 0, before = prev >= 0 && counterAt[prev] ? counterAt[prev][k] : 0;
+    return Math.max(0, now - before);
+  }
+  function reclaimOf(idx) {
+    const begin = M.events.indexOf('reclaim-begin');
+    return idx.map((i, j) => {
+      const s = steps[i];
+      let kswapd = 0, direct = 0;
+      for (const [kind, text] of s.e || []) if (kind === begin) { if (/kswapd/.test(text)) kswapd++; else direct++; }
+      const counted = (s.ec || {})['reclaim-begin'] || 0;
+      const prev = j ? idx[j - 1] : -1;
+      return { i, kswapd, direct, counted, steal: counterDelta(i, prev, 'pgsteal'), out: counterDelta(i, prev, 'pswpout'), in: counterDelta(i, prev, 'pswpin') };
+    });
+  }
+  function reclaimLane(idx, mnum) {
+    const box = el('section', { class: 'reclaim', 'aria-label': 'Reclaim of machine ' + mnum });
+    box.append(el('h3', { text: 'Reclaim' }));
+    const rows = reclaimOf(idx);
+    const busy = rows.filter((r) => r.kswapd + r.direct + r.counted + r.steal + r.out + r.in > 0);
+    if (!busy.length) {
+      box.append(el('p', { class: 'about', text: 'No reclaim on this machine: its memory never ran short (no kswapd, no direct reclaim, nothing swapped).' }));
+      return box;
+    }
+    const sum = (f) => rows.reduce((a, r) => a + f(r), 0);
+    const passes = sum((r) => r.kswapd + r.direct + r.counted);
+    const text = passes + ' reclaim passes (' + sum((r) => r.kswapd) + ' by kswapd, ' + sum((r) => r.direct) + ' direct' + (sum((r) => r.counted) ? ', ' + sum((r) => r.counted) + ' counted only' : '') + '), ' + sum((r) => r.steal) + ' pages reclaimed, ' + sum((r) => r.out) + ' swapped out, ' + sum((r) => r.in) + ' swapped in, in ' + busy.length + ' of ' + rows.length + ' steps.';
+    box.append(el('p', { class: 'about', text: 'When free memory runs short, kswapd wakes (free frames at the low watermark) or the allocation reclaims itself (direct reclaim, at min): it takes the oldest pages off the inactive lists, writes anonymous ones to swap and dirty file pages to their file, and frees them. One column per step; the line marks the step shown. ' + text }));
+    box.append(legend([['k-anon', 'K', 'a kswapd pass'], ['k-file-shared', 'D', 'a direct reclaim pass']].concat(RECLAIM_ROWS.slice(1).map(([, cls, letter, label]) => [cls, letter, label]))));
+    /* As wide as the view, so that the letters keep their shape. */
+    const W = Math.max(300, $('time').clientWidth - 4), RH = 16, H = RECLAIM_ROWS.length * RH, n = Math.max(1, rows.length);
+    const cw = W / n, xOf = (j) => (j * cw).toFixed(2);
+    const maxOf = (f) => Math.max(1, ...rows.map(f));
+    const scale = { steal: maxOf((r) => r.steal), out: maxOf((r) => r.out), in: maxOf((r) => r.in) };
+    let svg = '';
+    RECLAIM_ROWS.forEach(([key, cls], row) => {
+      const y0 = row * RH;
+      svg += '<rect x="0" y="' + y0 + '" width="' + W + '" height="' + RH + '" fill="' + (row % 2 ? '#f4f4f4' : '#fcfcfc') + '"/>';
+      rows.forEach((r, j) => {
+        const w = Math.max(cw, 1.5);
+        if (key === 'pass') {
+          const all = r.kswapd + r.direct + r.counted;
+          if (!all) return;
+          const col = r.direct && !r.kswapd ? 'var(--k-file-shared)' : 'var(--k-anon)';
+          svg += '<rect x="' + xOf(j) + '" y="' + (y0 + 2) + '" width="' + w.toFixed(2) + '" height="' + (RH - 4) + '" fill="' + col + '"' + (r.direct && r.kswapd ? ' stroke="#d55e00" stroke-width="1.5"' : '') + '/>';
+          if (cw >= 10) /* the letter too: colour is never the only cue */
+            svg += '<text x="' + (j * cw + cw / 2).toFixed(2) + '" y="' + (y0 + RH - 4) + '" font-size="10" font-weight="bold" fill="#fff" text-anchor="middle">' + (r.kswapd ? 'K' : '') + (r.direct ? 'D' : '') + '</text>';
+        } else if (r[key]) {
+          const h = Math.max(2, (RH - 3) * r[key] / scale[key]);
+          svg += '<rect x="' + xOf(j) + '" y="' + (y0 + RH - 1 - h).toFixed(1) + '" width="' + w.toFixed(2) + '" height="' + h.toFixed(1) + '" fill="var(--' + cls + ')"/>';
+        }
+      });
+    });
+    const at = idx.indexOf(cur);
+    if (at >= 0) svg = '<line x1="' + (at * cw + cw / 2).toFixed(2) + '" x2="' + (at * cw + cw / 2).toFixed(2) + '" y1="0" y2="' + H + '" stroke="#000" stroke-width="2"/>' + svg; /* under the letters */
+    const fig = el('figure', { class: 'lane' });
+    fig.innerHTML = '<svg viewBox="0 0 ' + W + ' ' + H + '" preserveAspectRatio="none" role="img" aria-label="' + esc('Reclaim lane: ' + text) + '">' + svg + '</svg>';
+    fig.prepend(el('figcaption', { class: 'lane-rows', text: 'Rows, top to bottom: ' + RECLAIM_ROWS.map((r) => r[3]).join('; ') + '.' }));
+    box.append(fig);
+    /* The steps with reclaim, as buttons: keyboard and screen readers reach each one. */
+    const list = el('ol', { class: 'reclaim-steps', 'aria-label': 'Steps that reclaimed memory' });
+    for (const r of busy.slice(0, MAX_ROWS)) {
+      const what = [];
+      if (r.kswapd) what.push(r.kswapd + ' kswapd pass' + (r.kswapd > 1 ? 'es' : ''));
+      if (r.direct) what.push(r.direct + ' direct reclaim pass' + (r.direct > 1 ? 'es' : ''));
+      if (r.counted) what.push(r.counted + ' passes (counted)');
+      if (r.steal) what.push(r.steal + ' reclaimed');
+      if (r.out) what.push(r.out + ' swapped out');
+      if (r.in) what.push(r.in + ' swapped in');
+      list.append(el('li', { class: r.i === cur ? 'cur' : '' }, el('button', { type: 'button', class: 'c', 'data-step': String(r.i), 'aria-current': r.i === cur ? 'step' : 'false', text: 'step ' + r.i + ': ' + what.join(', '), onclick: () => setStep(r.i) })));
+    }
+    if (busy.length > MAX_ROWS) list.append(el('li', { text: (busy.length - MAX_ROWS) + ' more steps with reclaim' }));
+    box.append(el('details', {}, el('summary', { text: 'The ' + busy.length + ' steps with reclaim' }), list));
+    return box;
+  }
+
+  /* ---- 6. the VMA tree ---- */
+
+  /* The tree as the page knows it: nodes by start (pages), the root, the
+   * parents on the path from the root to top, and for the nodes within
+   * TREE_LEVELS of top (every node when all) the gap below each (free pages
+   * from the VMA before it, its in-order predecessor) and its subtree's
+   * largest gap: the augmentation Linux keeps. One walk of the tree, with
+   * no sort and no map of every node: 100,000 VMAs open fast. */
+  function treeOf(mm, top, all) {
+    const nodes = mm.tree;
+    /* The root is the one node no other names as a child: every other key
+     * appears twice among keys and children, so an XOR leaves the root's
+     * (in two halves: JavaScript's bitwise operators take 32 bits). */
+    let hi = 0, lo = 0;
+    const mix = (k) => { hi ^= Math.floor(k / 4294967296); lo ^= k >>> 0; };
+    for (const [k, [, l, r]] of nodes) { mix(k); if (l) mix(l); if (r) mix(r); }
+    const root = nodes.size ? (hi >>> 0) * 4294967296 + (lo >>> 0) : null;
+    if (root !== null && !nodes.has(root)) return { root: null, nodes, gap: new Map(), subGap: () => 0, vma: mm.vmas, parent: new Map(), height: 0, black: 0 };
+    if (!top || !nodes.has(top)) top = root;
+    const parent = new Map();
+    for (let s = root; s && s !== top;) { /* the search for top from the root */
+      const [, l, r] = nodes.get(s), next = top < s ? l : r;
+      if (!next) break;
+      parent.set(next, s);
+      s = next;
+    }
+    const gap = new Map(), sub = new Map();
+    let prevEnd = 0, height = 0;
+    const walk = (s, d, win) => { /* win: depth below top, or -1 outside its window */
+      const [, l, r] = nodes.get(s);
+      const kid = win >= 0 && win + 1 < TREE_LEVELS ? win + 1 : -1;
+      const gl = l ? walk(l, d + 1, l === top ? 0 : kid) : 0;
+      const v = mm.vmas.get(s), g = s - prevEnd;
+      prevEnd = v ? v[1] : s;
+      const gr = r ? walk(r, d + 1, r === top ? 0 : kid) : 0;
+      const m = Math.max(gl, g, gr);
+      if (d + 1 > height) height = d + 1;
+      if (win >= 0 || all || d === 0) { gap.set(s, g); sub.set(s, m); }
+      return m;
+    };
+    if (root !== null) walk(root, 0, root === top ? 0 : -1);
+    let black = 0;
+    for (let s = root; s; s = nodes.get(s)[1]) if (!nodes.get(s)[0]) black++;
+    return { root, top, parent, gap, subGap: (s) => sub.get(s) || 0, vma: mm.vmas, height, black, nodes };
+  }
+  const treeTop = new Map(); /* per address space: the node shown at the top */
+  const TREE_LEVELS = 6;     /* drawn at once: 63 nodes; a node below opens on demand */
+  function drawTree(st) {
+    const root = $('tree');
+    root.replaceChildren();
+    root.append(legend([['t-red', 'R', 'red node'], ['t-black', 'B', 'black node'], ['t-nil', '', 'NIL leaf (no child)']]));
+    if (!st || !st.mms.size) { root.append(el('p', { text: 'No process has an address space at this step.' })); return; }
+    for (const [key, mm] of st.mms) root.append(treeSection(key, mm, st));
+  }
+  function treeSection(key, mm, st) {
+    const box = el('section', { class: 'vmatree', 'aria-label': 'VMA tree of process ' + key, 'data-mm': key });
+    const T = treeOf(mm, treeTop.get(key));
+    if (!T.root) { box.append(el('h3', { text: 'Process ' + key + ': no VMA' })); return box; }
+    const top = T.top;
+    box.append(el('h3', { text: 'Process ' + key + ': ' + T.nodes.size + ' nodes, height ' + T.height + ', ' + T.black + ' black nodes on every path from the root to a NIL leaf; largest gap ' + size(T.subGap(T.root) * 4096) }));
+    const nav = el('div', { class: 'treenav' });
+    const redraw = (s) => { treeTop.set(key, s); box.replaceWith(treeSection(key, mm, st)); const n = document.querySelector('section.vmatree[data-mm="' + key + '"] g.node'); if (n) n.focus(); };
+    if (top !== T.root) {
+      nav.append(el('button', { type: 'button', text: 'Up to the parent', onclick: () => redraw(T.parent.get(top)) }),
+        el('button', { type: 'button', text: 'Back to the root', onclick: () => redraw(T.root) }));
+      let depth = 0;
+      for (let s = top; T.parent.has(s); s = T.parent.get(s)) depth++;
+      nav.append(' showing the subtree of 0x' + pageHex(top) + ', depth ' + depth);
+    } else {
+      nav.append('from the root' + (T.height >= TREE_LEVELS ? ': the first ' + TREE_LEVELS + ' levels; choose a node (Enter) to see its subtree' : ''));
+    }
+    box.append(nav);
+    const W = Math.max(640, $('tree').clientWidth - 8), LH = 58;
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('class', 'treesvg');
+    svg.setAttribute('role', 'tree');
+    svg.setAttribute('aria-label', 'The red-black tree of process ' + key + '\'s VMAs, keyed by start address, from 0x' + pageHex(top));
+    let parts = '';
+    const nodes = [];
+    const place = (s, d, i) => {
+      const slots = 2 ** d, cx = (i + 0.5) * W / slots, cy = 8 + d * LH + 16;
+      if (!s) { parts += '<circle cx="' + cx.toFixed(1) + '" cy="' + (cy - 10) + '" r="3" fill="#000"/>'; return [cx, cy - 10]; }
+      const [red, l, r] = T.nodes.get(s);
+      if (d + 1 < TREE_LEVELS) {
+        for (const [c, j] of [[l, 2 * i], [r, 2 * i + 1]]) {
+          const [x2, y2] = place(c, d + 1, j);
+          parts += '<line x1="' + cx.toFixed(1) + '" y1="' + (cy + 16) + '" x2="' + x2.toFixed(1) + '" y2="' + (y2 - (c ? 16 : 0)) + '" stroke="#777"/>';
+        }
+      }
+      nodes.push([s, d, cx, cy, red, l || r]);
+      return [cx, cy];
+    };
+    place(top, 0, 0);
+    const levels = Math.min(TREE_LEVELS, 1 + Math.max(...nodes.map((n) => n[1])) + 1); /* NIL dots too */
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + (levels * LH + 4));
+    svg.innerHTML = parts;
+    const NSVG = SVG_NS;
+    for (const [s, d, cx, cy, red, more] of nodes) {
+      const slotW = W / 2 ** d, w = Math.min(150, slotW - 4), v = T.vma.get(s);
+      const g = document.createElementNS(NSVG, 'g');
+      g.setAttribute('class', 'node' + (red ? ' red' : ' black') + (st.changed.tree.has(key + ':' + s) ? ' changed' : ''));
+      g.setAttribute('role', 'treeitem');
+      g.setAttribute('tabindex', '0');
+      g.setAttribute('data-start', pageHex(s));
+      const [, l, r] = T.nodes.get(s);
+      tipFor(g, (red ? 'red' : 'black') + ' node 0x' + pageHex(s) + (v ? ': ' + mapsLine(v) : '') +
+        '\ngap below it ' + size((T.gap.get(s) || 0) * 4096) + ', largest gap in its subtree ' + size(T.subGap(s) * 4096) +
+        '\nleft child ' + (l ? '0x' + pageHex(l) : 'NIL') + ', right child ' + (r ? '0x' + pageHex(r) : 'NIL') +
+        (s !== top || top !== T.root ? '\nEnter: show its subtree' : '') + (st.changed.tree.has(key + ':' + s) ? '\nchanged by this step' : ''));
+      const rect = document.createElementNS(NSVG, 'rect');
+      for (const [k, val] of [['x', cx - w / 2], ['y', cy - 16], ['width', w], ['height', 32], ['rx', 4]]) rect.setAttribute(k, String(val));
+      g.append(rect);
+      const text = document.createElementNS(NSVG, 'text');
+      text.setAttribute('x', String(cx));
+      text.setAttribute('y', String(cy - 3));
+      text.setAttribute('text-anchor', 'middle');
+      text.textContent = (red ? 'R' : 'B') + (w >= 110 ? ' ' + pageHex(s) : ''); /* what fits */
+      g.append(text);
+      if (w >= 110) {
+        const t2 = document.createElementNS(NSVG, 'text');
+        t2.setAttribute('x', String(cx));
+        t2.setAttribute('y', String(cy + 11));
+        t2.setAttribute('text-anchor', 'middle');
+        t2.setAttribute('class', 'small');
+        t2.textContent = 'gap ' + size((T.gap.get(s) || 0) * 4096) + ' / ' + size(T.subGap(s) * 4096);
+        g.append(t2);
+      }
+      if (d === TREE_LEVELS - 1 && more) { /* more below: opened on demand */
+        const t3 = document.createElementNS(NSVG, 'text');
+        t3.setAttribute('x', String(cx));
+        t3.setAttribute('y', String(cy + 28));
+        t3.setAttribute('text-anchor', 'middle');
+        t3.setAttribute('class', 'more-below');
+        t3.textContent = '+';
+        g.append(t3);
+      }
+      const open = () => { if (s !== top) redraw(s); };
+      g.addEventListener('click', open);
+      g.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
+      svg.append(g);
+    }
+    box.append(svg);
+    box.append(el('p', { class: 'about', text: 'Each box: R or B (its colour), its start address, then the gap below it and the largest gap in its subtree (the augmentation the free-range search reads). A + under a node on the last level: its subtree goes on.' }));
+    return box;
   }
 
   /* ---- wiring ---- */
@@ -638,7 +884,7 @@
       else if (e.key === 'ArrowLeft' || e.key === 'p') { e.preventDefault(); setStep(cur - 1); }
       else if (e.key === 'Home') { e.preventDefault(); setStep(0); }
       else if (e.key === 'End') { e.preventDefault(); setStep(steps.length - 1); }
-      else if (e.key >= '1' && e.key <= '5') { const tab = tabs[e.key - 1]; showView(tab.dataset.view); tab.focus(); }
+      else if (e.key >= '1' && e.key <= String(tabs.length)) { const tab = tabs[e.key - 1]; showView(tab.dataset.view); tab.focus(); }
     });
     window.addEventListener('hashchange', () => { const s = readHash(); showView(view); setStep(s, 'hash'); });
     const s = readHash();
@@ -652,6 +898,7 @@
     view: () => view,
     setStep, showView,
     state: (i) => stateAt(i === undefined ? cur : i),
+    vmaTree: (key, i) => { const st = stateAt(i === undefined ? cur : i); const mm = st && st.mms.get(String(key)); return mm ? treeOf(mm, null, true) : null; },
     mapsLine,
   };
   init();

@@ -11,7 +11,8 @@
 # them the fuzz tests are skipped and `make fuzz` cannot run.
 # chromium is optional: without it the HTML report's browser tests (and
 # `make screenshots`, and the report's load time in `make bench`) are left
-# out.
+# out. parallel (GNU parallel) is optional: vmsim sweep's run-parallel.sh
+# needs it, and the sweep test skips without it.
 set -e
 need=""
 want=""
@@ -27,6 +28,7 @@ command -v groff >/dev/null 2>&1 || want="$want groff-base"
 command -v man >/dev/null 2>&1 || want="$want man-db"
 command -v dot >/dev/null 2>&1 || want="$want graphviz"
 command -v chromium >/dev/null 2>&1 || want="$want chromium" # the report's browser tests
+command -v parallel >/dev/null 2>&1 || want="$want parallel" # vmsim sweep's jobs, its test
 # libFuzzer's runtime comes with the clang release: libclang-rt-14-dev for
 # clang 14 (Debian 12).
 fuzz_packages() {

@@ -621,8 +621,18 @@ static void check_swap(struct checker *ck)
     }
     if (inuse != si->inuse || inuse != m->nr_swap_used)
         fail(ck, "%" PRIu64 " swap slots in use, counted %" PRIu64, inuse, si->inuse);
+    uint64_t cached = 0;
+    for (uint64_t off = 1; off < si->max; off++)
+        cached += swap_cache_pfn(m, off) != PFN_NONE;
+    if (cached != si->nr_cache)
+        fail(ck, "%" PRIu64 " pages in the swap cache, counted %" PRIu64, cached, si->nr_cache);
+    /* Every swap write reclaim started has ended by the time it returns. */
+    if (m->writeback.n)
+        fail(ck, "%zu swap writes in flight outside reclaim", m->writeback.n);
     for (uint64_t pfn = 0; pfn < m->pm.nframes; pfn++) {
         const struct page *p = &m->pm.pages[pfn];
+        if (p->flags & (PG_writeback | PG_reclaim))
+            fail(ck, "frame %" PRIx64 ": under writeback outside reclaim", pfn);
         if ((p->flags & PG_swapcache) && !(p->flags & PG_buddy) &&
             (p->swap_off >= si->max || swap_cache_pfn(m, p->swap_off) != pfn))
             fail(ck, "frame %" PRIx64 ": in the swap cache under a slot that does not hold it",

@@ -51,6 +51,7 @@ void mapping_destroy(vms_machine *m, struct address_space *as)
     xa_for_each(as->pages, drop_page, &m->pm);
     xa_destroy(as->pages);
     free(as->pages);
+    workingset_file_destroy(as);
     if (as->swapped) {
         shmem_free_swap(m, as, 0, UINT64_MAX);
         xa_destroy(as->swapped);
@@ -178,6 +179,7 @@ static uint32_t add_folio_to_page_cache(vms_machine *m, struct address_space *as
             return PFN_NONE;
         }
     }
+    workingset_file_refault(m, as, index, pfn); /* back soon enough: active */
     lru_add(&m->pm, pfn); /* file folios start inactive */
     return pfn;
 }
@@ -1032,6 +1034,7 @@ static void drop_pages_from(vms_machine *m, struct address_space *as, uint64_t f
     xa_for_each(as->pages, collect_page, &l);
     remove_collected(m, as, &l, first, UINT64_MAX);
     page_list_free(&l);
+    workingset_file_forget(as, first, UINT64_MAX);
 }
 
 static void leave_unread_eof_page(vms_machine *m, struct address_space *as, uint64_t old,
@@ -1452,6 +1455,7 @@ int punch_hole(struct vms_task *t, struct address_space *as, uint64_t first, uin
     }
     remove_collected(m, as, &l, first, last - 1);
     page_list_free(&l);
+    workingset_file_forget(as, first, last - 1);
     if (as->kind == MAPPING_SHMEM)
         return shmem_free_swap(m, as, first, last);
     ext_set(&as->extents, first, last, EXT_HOLE); /* cannot fail: room was reserved */

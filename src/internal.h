@@ -394,6 +394,9 @@ int madvise_cold_pte(vms_machine *m, pte_t *pte);
  * references ignored): to swap and freed; 1 if it is no longer mapped. */
 int reclaim_folio(vms_machine *m, uint32_t pfn);
 
+/* Swap writes in flight exist only while reclaim runs: their record freed. */
+void writeback_exit(vms_machine *m);
+
 /* A refaulting page was active once: reclaiming it costs as much again. */
 void lru_note_cost_refault(vms_machine *m, int file, uint64_t nr_pages);
 
@@ -405,6 +408,17 @@ uint64_t workingset_eviction(vms_machine *m, uint32_t head);
 /* A new folio (not yet on a list) replaces a shadow (0: none): it is made
  * active if it left recently. */
 void workingset_refault(vms_machine *m, uint32_t head, uint64_t shadow);
+/* A file's folio of nr pages at index, reclaimed (workingset flag: it was
+ * active once): its shadow left in the page cache's place. */
+void workingset_file_evicted(vms_machine *m, struct address_space *as, uint64_t index,
+                             uint32_t nr, int workingset);
+/* A new file folio (not yet on a list) at index: the shadow it replaces,
+ * if any, decides whether it comes back active. */
+void workingset_file_refault(vms_machine *m, struct address_space *as, uint64_t index,
+                             uint32_t head);
+/* The shadows of [first, last] go (truncation, a hole punched). */
+void workingset_file_forget(struct address_space *as, uint64_t first, uint64_t last);
+void workingset_file_destroy(struct address_space *as);
 
 /* ---- swapfile.c: the swap area ---- */
 int swap_init(vms_machine *m);  /* 0 or -errno */

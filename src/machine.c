@@ -278,6 +278,7 @@ void vms_get_stats(vms_machine *m, struct vms_stats *s)
         s->cache_frames += as->pages->count;
         s->dirty_pages += as->nrdirty;
     }
+    s->swap_used = m->nr_swap_used;
     s->io = m->io;
     s->oom_kill = m->oom_kills;
     s->vm = m->vmstat;
@@ -312,13 +313,13 @@ void vms_stats_diff(const struct vms_stats *after, const struct vms_stats *befor
     D(tlb_hits); D(tlb_misses); D(page_walks); D(walk_refs); D(shootdowns); D(ipis);
     D(flushes_full); D(flushes_single); D(context_switches);
     D(minor_faults); D(major_faults); D(cow_faults);
-    D(frames_used); D(pgtable_frames); D(cache_frames); D(dirty_pages);
+    D(frames_used); D(pgtable_frames); D(cache_frames); D(dirty_pages); D(swap_used);
     D(io.disk_to_cache); D(io.cache_to_user); D(io.user_to_cache); D(io.cache_to_disk);
     D(io.disk_reads); D(io.disk_writes);
     D(oom_kill);
     D(vm.pgscan_kswapd); D(vm.pgscan_direct); D(vm.pgsteal_kswapd); D(vm.pgsteal_direct);
     D(vm.pgscan_anon); D(vm.pgscan_file); D(vm.pgsteal_anon); D(vm.pgsteal_file);
-    D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgpgout);
+    D(vm.pgrefill); D(vm.pgactivate); D(vm.pgdeactivate); D(vm.pgrotated); D(vm.pgpgout);
     D(vm.pswpin); D(vm.pswpout); D(vm.allocstall); D(vm.pageoutrun);
     D(vm.unevictable_pgs_mlocked); D(vm.unevictable_pgs_munlocked);
     D(vm.workingset_refault_anon); D(vm.workingset_refault_file);

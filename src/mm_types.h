@@ -93,6 +93,8 @@ struct address_space {
     char *path;                    /* as the machine sees it: "/" is its root folder */
     struct address_space *next, *prev; /* the machine's inodes */
     struct xarray *swapped;        /* shmem only: page index -> the swap slot holding it */
+    struct xarray *shadows;        /* host files: page index -> what reclaim left of the page
+                                      it freed there (src/workingset.c); NULL until then */
     /* shmem only: its size is committed (made without MAP_NORESERVE) */
     int commit_charged;
     uint64_t commit_walk;          /* the last committed_pages() walk that counted it */
@@ -241,6 +243,7 @@ struct swap_info {
                                 workingset shadow entry, src/workingset.c), or 0 */
     uint64_t ra_prev_offset; /* swap-in readahead's state (swapin_nr_pages) */
     unsigned ra_hits, ra_last_pages;
+    uint64_t nr_cache;       /* pages in the swap cache (Linux's NR_SWAPCACHE) */
 };
 
 struct vms_machine {
@@ -275,6 +278,17 @@ struct vms_machine {
     int in_reclaim;               /* reclaim runs: no reclaim inside it */
     uint64_t anon_cost, file_cost; /* what reclaiming each type cost lately */
     uint64_t nonresident_age;     /* evictions and activations so far (workingset.c) */
+    /* workingset_activate_anon and _file when reclaim last returned: new
+     * activations since mean a new workingset (prepare_scan_control). */
+    uint64_t refaults_seen[2];
+    /* Swap writes reclaim started and the device has not ended yet: the
+     * folios (first frames) and the reclaim pass that started each. */
+    struct {
+        uint32_t *pfn;
+        uint64_t *pass;
+        size_t n, cap;
+    } writeback;
+    uint64_t reclaim_pass;        /* shrink_node calls so far */
     struct vms_vmstat vmstat;
     uint64_t nr_swap_used;        /* swap slots in use */
     struct swap_info swap;

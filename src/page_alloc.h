@@ -38,6 +38,8 @@ enum page_flag {
     PG_mlocked = 1u << 19,       /* mapped by a VM_LOCKED VMA */
     PG_swapcache = 1u << 20,     /* an anonymous or shmem page with a swap slot (index) */
     PG_workingset = 1u << 21,    /* was active once (deactivated or refaulted): src/workingset.c */
+    PG_writeback = 1u << 22,     /* its swap write is in flight (only inside reclaim: src/vmscan.c) */
+    PG_reclaim = 1u << 23,       /* reclaim wrote it: rotate it to the inactive tail when the write ends */
 };
 
 /* The LRU lists of the one node, in Linux's order (enum lru_list). */

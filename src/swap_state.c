@@ -24,6 +24,7 @@ void add_to_swap_cache(vms_machine *m, uint32_t pfn, uint64_t off)
     p->flags |= PG_swapcache;
     p->swap_off = (uint32_t)off;
     m->swap.cache[off] = pfn + 1;
+    m->swap.nr_cache++;
     get_page(&m->pm, pfn); /* the cache's reference */
 }
 
@@ -32,6 +33,7 @@ void delete_from_swap_cache(vms_machine *m, uint32_t pfn)
     struct page *p = &m->pm.pages[pfn];
     uint64_t off = p->swap_off;
     m->swap.cache[off] = 0;
+    m->swap.nr_cache--;
     p->flags &= ~(PG_swapcache | PG_readahead);
     p->swap_off = 0;
     swap_put_cache(m, off);
@@ -59,7 +61,7 @@ uint32_t lookup_swap_cache(vms_machine *m, uint64_t off)
 
 /* A page for slot off, read into the swap cache; PFN_NONE when out of
  * memory or when the slot is free or already cached. */
-static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp)
+static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp, const char *why)
 {
     if (!m->swap.map[off] || m->swap.map[off] == SWAP_MAP_BAD ||
         m->swap.cache[off])
@@ -76,7 +78,11 @@ static uint32_t read_swap_cache_async(vms_machine *m, uint64_t off, enum gfp gfp
         free_pages(&m->pm, pfn, 0);
         return PFN_NONE;
     }
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_SWAP_IN, .pa = (uint64_t)pfn << PAGE_SHIFT,
+                                       .b = off, .detail = why});
     m->swap.map[off] |= SWAP_HAS_CACHE;
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_FRAME_ALLOC, .a = off << PAGE_SHIFT,
+                                       .pa = (uint64_t)pfn << PAGE_SHIFT, .detail = "swap cache"});
     add_to_swap_cache(m, pfn, off);
     put_page(&m->pm, pfn); /* the cache's reference is the only one */
     workingset_refault(m, pfn, m->swap.shadow[off]); /* recently out: back active */
@@ -128,11 +134,11 @@ uint32_t swapin_readahead(vms_machine *m, uint64_t off)
         for (uint64_t o = start; o <= end; o++) {
             if (o == off)
                 continue;
-            uint32_t pfn = read_swap_cache_async(m, o, GFP_NORETRY);
+            uint32_t pfn = read_swap_cache_async(m, o, GFP_NORETRY, "readahead");
             if (pfn != PFN_NONE)
                 m->pm.pages[pfn].flags |= PG_readahead;
         }
     }
     uint32_t pfn = swap_cache_pfn(m, off);
-    return pfn != PFN_NONE ? pfn : read_swap_cache_async(m, off, GFP_USER);
+    return pfn != PFN_NONE ? pfn : read_swap_cache_async(m, off, GFP_USER, "fault");
 }

@@ -80,6 +80,7 @@ void swap_exit(vms_machine *m)
     free(si->cache);
     free(si->cluster_used);
     free(si->shadow);
+    writeback_exit(m);
     memset(si, 0, sizeof(*si));
     si->fd = -1;
 }
@@ -189,6 +190,16 @@ void free_swap_and_cache(vms_machine *m, uint64_t off)
     }
 }
 
+/* What reclaim wrote where: the page, its slot, the entry its PTEs hold. */
+static void swap_out_event(vms_machine *m, uint32_t pfn, uint64_t off)
+{
+    const struct page *p = &m->pm.pages[pfn];
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_SWAP_OUT, .pa = (uint64_t)pfn << PAGE_SHIFT,
+                                       .a = p->index << PAGE_SHIFT, .b = off,
+                                       .entry = swp_entry_pte(0, off, 0),
+                                       .detail = (p->flags & PG_shmem) ? "shmem" : "anon"});
+}
+
 int swap_writepage(vms_machine *m, uint32_t pfn)
 {
     uint64_t off = m->pm.pages[pfn].swap_off;
@@ -203,6 +214,7 @@ int swap_writepage(vms_machine *m, uint32_t pfn)
     }
     m->vmstat.pswpout++;
     m->pm.pages[pfn].flags &= ~PG_dirty;
+    swap_out_event(m, pfn, off);
     return 0;
 }
 

@@ -67,6 +67,12 @@ static const char *const kind_names[] = {
     [VMS_EV_FRAME_FREE] = "frame-free",
     [VMS_EV_OOM_KILL] = "oom-kill",
     [VMS_EV_PWC_HIT] = "pwc-hit",
+    [VMS_EV_RECLAIM_BEGIN] = "reclaim-begin",
+    [VMS_EV_RECLAIM_END] = "reclaim-end",
+    [VMS_EV_SWAP_OUT] = "swap-out",
+    [VMS_EV_SWAP_IN] = "swap-in",
+    [VMS_EV_PAGEOUT] = "pageout",
+    [VMS_EV_REFAULT] = "refault",
 };
 
 #define NR_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
@@ -285,6 +291,65 @@ static void say_flush(struct out *o, const struct vms_event *ev)
     put(o, "INVLPG 0x%" PRIx64 " (%" PRIu64 " page%s)", ev->a, pages, pages == 1 ? "" : "s");
 }
 
+/* The LRU lists of a reclaim-end's index, by name. */
+static void say_lists(struct out *o, unsigned lists)
+{
+    static const char *const names[] = {"inactive anon", "active anon", "inactive file",
+                                        "active file"};
+    int any = 0;
+    for (unsigned i = 0; i < 4; i++)
+        if (lists & (1u << i)) {
+            put(o, "%s%s", any ? ", " : " (", names[i]);
+            any = 1;
+        }
+    put(o, "%s", any ? ")" : " (no list)");
+}
+
+static void say_reclaim(struct out *o, const struct vms_event *ev)
+{
+    int kswapd = detail_is(ev, "kswapd");
+    line_start(o, "vmscan", ev, 0);
+    if (ev->kind == VMS_EV_RECLAIM_BEGIN) {
+        if (kswapd)
+            put(o, "kswapd wakes: %" PRIu64 " frames free, reclaims until more than %" PRIu64
+                   " are free", ev->a, ev->b);
+        else
+            put(o, "direct reclaim: %" PRIu64 " frames free, the allocation reclaims %" PRIu64
+                   " pages itself", ev->a, ev->b);
+        return;
+    }
+    put(o, "%s ends: %" PRIu64 " pages scanned, %" PRIu64 " reclaimed, priority %d",
+        kswapd ? "kswapd" : "direct reclaim", ev->a, ev->b, ev->level);
+    say_lists(o, ev->index);
+}
+
+static void say_swap(struct out *o, const struct vms_event *ev)
+{
+    line_start(o, "swap", ev, 0);
+    if (ev->kind == VMS_EV_SWAP_OUT) {
+        if (detail_is(ev, "shmem"))
+            put(o, "frame 0x%08" PRIx64 " written to swap slot %" PRIu64
+                   " (shared memory, offset 0x%" PRIx64 ")", ev->pa, ev->b, ev->a);
+        else
+            put(o, "frame 0x%08" PRIx64 " written to swap slot %" PRIu64
+                   " (anonymous page 0x%" PRIx64 "), its PTEs -> swap entry 0x%" PRIx64,
+                ev->pa, ev->b, ev->a, ev->entry);
+        return;
+    }
+    put(o, "swap slot %" PRIu64 " read into frame 0x%08" PRIx64 "%s", ev->b, ev->pa,
+        detail_is(ev, "readahead") ? " (readahead)" : " for a fault");
+}
+
+static void say_refault(struct out *o, const struct vms_event *ev)
+{
+    line_start(o, "wset", ev, 0);
+    const char *what = detail_is(ev, "inactive") ? "too far: back inactive"
+                       : detail_is(ev, "restored") ? "back active (it was active before)"
+                                                   : "back active";
+    put(o, "refault of frame 0x%08" PRIx64 ": distance %" PRIu64 ", workingset %" PRIu64 ": %s",
+        ev->pa, ev->a, ev->b, what);
+}
+
 static void say_other(struct out *o, const struct vms_event *ev)
 {
     switch (ev->kind) {
@@ -309,6 +374,12 @@ static void say_other(struct out *o, const struct vms_event *ev)
         line_start(o, "fork", ev, 1);
         put(o, "pid %" PRIu64 " forked pid %" PRIu64 ": its mm copied, anonymous pages shared "
                "copy-on-write", ev->a, ev->b);
+        break;
+    case VMS_EV_PAGEOUT:
+        line_start(o, "write", ev, 0);
+        put(o, "reclaim writes dirty file offset 0x%" PRIx64 " (frame 0x%08" PRIx64
+               ") back before freeing it", ev->a, ev->pa);
+        say_folio(o, ev);
         break;
     case VMS_EV_OOM_KILL:
         line_start(o, "oom", ev, 1);
@@ -336,6 +407,11 @@ int vms_event_format(const struct vms_event *ev, char *buf, size_t len)
     case VMS_EV_FRAME_FREE: say_frame_free(&o, ev); break;
     case VMS_EV_SIGNAL: say_signal(&o, ev); break;
     case VMS_EV_FLUSH: say_flush(&o, ev); break;
+    case VMS_EV_RECLAIM_BEGIN:
+    case VMS_EV_RECLAIM_END: say_reclaim(&o, ev); break;
+    case VMS_EV_SWAP_OUT:
+    case VMS_EV_SWAP_IN: say_swap(&o, ev); break;
+    case VMS_EV_REFAULT: say_refault(&o, ev); break;
     default: say_other(&o, ev); break;
     }
     return out_result(&o);
@@ -368,6 +444,12 @@ static const unsigned kind_fields[] = {
     [VMS_EV_FRAME_FREE] = F_PA | F_DETAIL | F_LEVEL,
     [VMS_EV_OOM_KILL] = F_CPU | F_A | F_B | F_LEVEL | F_DETAIL,
     [VMS_EV_PWC_HIT] = F_CPU | F_A | F_LEVEL | F_PA | F_DETAIL | F_B,
+    [VMS_EV_RECLAIM_BEGIN] = F_A | F_B | F_DETAIL,
+    [VMS_EV_RECLAIM_END] = F_A | F_B | F_INDEX | F_LEVEL | F_DETAIL,
+    [VMS_EV_SWAP_OUT] = F_A | F_B | F_PA | F_ENTRY | F_DETAIL,
+    [VMS_EV_SWAP_IN] = F_B | F_PA | F_DETAIL,
+    [VMS_EV_PAGEOUT] = F_A | F_PA | F_LEVEL,
+    [VMS_EV_REFAULT] = F_A | F_B | F_PA | F_DETAIL,
 };
 
 static unsigned fields_of(enum vms_event_kind k)

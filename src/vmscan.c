@@ -25,16 +25,21 @@
  * - A clean file folio is unmapped and freed; a dirty one is unmapped,
  *   written back and freed, so nothing written is ever lost. A folio mapped
  *   by a VM_LOCKED VMA goes to the unevictable list.
+ * - An anonymous folio written to swap stays, clean in the swap cache,
+ *   until its write ends, then moves to the inactive tail for the next scan
+ *   to free (see start_writeback); the TLBs of the mms a batch unmapped
+ *   from are flushed whole once the batch is done.
+ * - config.cgroup_reclaim: the lists are balanced as a memory cgroup's
+ *   reclaim balances them (no tiny-file rule, no proportional scan,
+ *   swappiness 0 never swaps), for a machine that stands for a cgroup.
  * Simplifications: no per-CPU LRU batches (a folio is on its list at
- * once); kswapd runs inside the allocation that woke it; a dirty file folio
- * is written synchronously and freed in the same pass (Linux starts the
- * write, rotates the folio to the tail and frees it on a later pass), and
- * so is an anonymous one written to swap (on the host a fast disk ends the
- * write before the folio goes back to the list: it stays, clean in the swap
- * cache, until the next pass reaches it; only MADV_PAGEOUT keeps it here);
+ * once); kswapd runs inside the allocation that woke it; a swap write ends
+ * a pass after the one that started it, or when reclaim returns (the
+ * disk's speed, in passes); a dirty file folio is written synchronously
+ * and freed in the same pass (Linux starts the write, rotates the folio to
+ * the tail and frees it on a later pass);
  * a folio someone holds a reference to (a copy in progress) is passed over
- * before it is unmapped; workingset refault detection for anonymous pages
- * only (src/workingset.c; a file page leaves no shadow); the proportional
+ * before it is unmapped; the proportional
  * scan adjustment once the target is met is a plain stop; a page locked by
  * two VMAs is unlocked by the first unmap (no mlock_count; reclaim culls it
  * again through the reverse map).
@@ -43,6 +48,7 @@
 #include "xarray.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SWAP_CLUSTER_MAX 32
@@ -137,9 +143,46 @@ static struct referenced folio_referenced(vms_machine *m, uint32_t head)
 
 /* ---- unmapping ---- */
 
+/* The mms whose PTEs reclaim cleared in one batch of folios: each loses
+ * its whole TLB once the batch is done (Linux's TTU_BATCH_FLUSH and
+ * arch_tlbbatch_flush, a full flush), so every page of it that is used
+ * again is walked again and sets its Accessed bit: a page still in use
+ * looks young to the next scan. */
+#define TLB_BATCH_MMS 8
+
+struct tlb_batch {
+    struct mm_struct *mm[TLB_BATCH_MMS];
+    unsigned n;
+    int overflow; /* more mms than fit: flush every mm */
+};
+
+static void tlb_batch_add(struct tlb_batch *b, struct mm_struct *mm)
+{
+    for (unsigned i = 0; i < b->n; i++)
+        if (b->mm[i] == mm)
+            return;
+    if (b->n < TLB_BATCH_MMS)
+        b->mm[b->n++] = mm;
+    else
+        b->overflow = 1;
+}
+
+static void tlb_batch_flush(vms_machine *m, struct tlb_batch *b)
+{
+    unsigned cpu = m->current ? m->current->cpu : 0;
+    if (b->overflow)
+        for (struct mm_struct *mm = m->mms; mm; mm = mm->mm_next)
+            flush_tlb_mm_range(m, mm, cpu, 0, UINT64_MAX);
+    else
+        for (unsigned i = 0; i < b->n; i++)
+            flush_tlb_mm_range(m, b->mm[i], cpu, 0, UINT64_MAX);
+    b->n = 0;
+    b->overflow = 0;
+}
+
 static int unmap_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
 {
-    (void)arg;
+    struct tlb_batch *batch = arg;
     struct mm_struct *mm = vma->vm_mm;
     vms_machine *m = mm->m;
     pte_t e = *pte;
@@ -157,19 +200,25 @@ static int unmap_one(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *
     }
     m->pm.pages[pfn].mapcount--;
     put_page(&m->pm, pfn);
-    unsigned cpu = m->current ? m->current->cpu : 0;
-    flush_tlb_mm_range(m, mm, cpu, va, va + PAGE_SIZE);
+    if (batch) {
+        tlb_batch_add(batch, mm);
+    } else {
+        unsigned cpu = m->current ? m->current->cpu : 0;
+        flush_tlb_mm_range(m, mm, cpu, va, va + PAGE_SIZE);
+    }
     return 0;
 }
 
-/* Linux's try_to_unmap: 1 when no PTE maps the folio any more. */
-static int try_to_unmap(vms_machine *m, uint32_t head)
+/* Linux's try_to_unmap: 1 when no PTE maps the folio any more. With a
+ * batch, the TLBs are flushed when the batch is (tlb_batch_flush); the
+ * folio is not freed before. */
+static int try_to_unmap(vms_machine *m, uint32_t head, struct tlb_batch *batch)
 {
     uint32_t nr = folio_nr_pages(&m->pm, head);
     int mapped = 0;
     for (uint32_t i = 0; i < nr; i++) {
         if (m->pm.pages[head + i].mapcount)
-            rmap_walk(m, head + i, unmap_one, NULL);
+            rmap_walk(m, head + i, unmap_one, batch);
         mapped |= m->pm.pages[head + i].mapcount != 0;
     }
     return !mapped;
@@ -196,6 +245,81 @@ static int folio_dirty(const vms_machine *m, uint32_t head)
         if (m->pm.pages[head + i].flags & PG_dirty)
             return 1;
     return 0;
+}
+
+/* ---- swap writes in flight ---- */
+
+/* A swap write reclaim starts is not over when pageout returns: the folio
+ * stays, clean and in the swap cache, until the device ends the write;
+ * then, as it was written for reclaim, it moves to the inactive tail
+ * (folio_end_writeback, folio_rotate_reclaimable) for the next scan to free.
+ * Reclaim submits its writes when a pass over the lists ends (the block
+ * plug of shrink_lruvec) and goes on scanning faster than the disk writes:
+ * here a write ends when the pass after the one that started it ends, and
+ * every write has ended by the time reclaim returns (the program runs
+ * slower than the disk). So a reclaim that finds nothing to free at once
+ * writes all it may and frees nothing of it until later, as the host's
+ * does (host-measured, a hot set beside a cold scan in a 16 MiB memory
+ * cgroup: a reclaim wrote 3,260 pages while freeing 32, and the next 11
+ * MiB of the scan freed them and wrote none). */
+static void start_writeback(vms_machine *m, uint32_t head)
+{
+    struct page *p = &m->pm.pages[head];
+    if (m->writeback.n == m->writeback.cap) {
+        size_t cap = m->writeback.cap ? 2 * m->writeback.cap : 64;
+        uint32_t *pfn = realloc(m->writeback.pfn, cap * sizeof(*pfn));
+        if (pfn)
+            m->writeback.pfn = pfn;
+        uint64_t *pass = pfn ? realloc(m->writeback.pass, cap * sizeof(*pass)) : NULL;
+        if (pass)
+            m->writeback.pass = pass;
+        if (!pfn || !pass)
+            return; /* no room to track it: the write ends at once */
+        m->writeback.cap = cap;
+    }
+    p->flags |= PG_writeback | PG_reclaim;
+    m->writeback.pfn[m->writeback.n] = head;
+    m->writeback.pass[m->writeback.n++] = m->reclaim_pass;
+}
+
+/* Linux's folio_end_writeback: a folio written for reclaim that is on its
+ * list, clean and evictable goes to the inactive tail. */
+static void end_writeback(vms_machine *m, uint32_t head)
+{
+    struct page *p = &m->pm.pages[head];
+    int rotate = (p->flags & PG_reclaim) != 0;
+    p->flags &= ~(PG_writeback | PG_reclaim);
+    if (!rotate || !(p->flags & PG_lru) || (p->flags & (PG_dirty | PG_unevictable)))
+        return;
+    lru_del(&m->pm, head);
+    p->flags &= ~PG_active;
+    lru_add_tail(&m->pm, head);
+    m->vmstat.pgrotated += folio_nr_pages(&m->pm, head);
+}
+
+/* Ends, in the order they started, the writes started before pass
+ * `before` (UINT64_MAX: all of them). */
+static void end_writes_before(vms_machine *m, uint64_t before)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < m->writeback.n; i++) {
+        uint32_t head = m->writeback.pfn[i];
+        if (m->writeback.pass[i] < before) {
+            if (m->pm.pages[head].flags & PG_writeback)
+                end_writeback(m, head);
+            continue;
+        }
+        m->writeback.pfn[kept] = head;
+        m->writeback.pass[kept++] = m->writeback.pass[i];
+    }
+    m->writeback.n = kept;
+}
+
+void writeback_exit(vms_machine *m)
+{
+    free(m->writeback.pfn);
+    free(m->writeback.pass);
+    memset(&m->writeback, 0, sizeof(m->writeback));
 }
 
 /* ---- mlock ---- */
@@ -269,6 +393,7 @@ struct scan_control {
     int may_deactivate_anon, may_deactivate_file;
     int cache_trim_mode, file_is_tiny;
     uint64_t anon_cost, file_cost;
+    unsigned lists; /* the LRU lists scanned, by bit (the reclaim-end event) */
 };
 
 static uint64_t lru_pages(const vms_machine *m, enum lru_list l) { return m->pm.lru[l].nr_pages; }
@@ -276,10 +401,14 @@ static uint64_t lru_pages(const vms_machine *m, enum lru_list l) { return m->pm.
 static int is_file_lru(enum lru_list l) { return l == LRU_INACTIVE_FILE || l == LRU_ACTIVE_FILE; }
 
 /* Is there swap to put anonymous pages in? Without it only the file lists
- * are scanned. */
+ * are scanned. Pages already in the swap cache need no new slot: while
+ * some are there the anonymous lists are scanned too (Linux asks only for
+ * free slots, but its writes end while it scans, so it never fills the
+ * swap area with written pages it has not freed yet, as a burst of vmsim's
+ * can). */
 static int can_reclaim_anon_pages(const vms_machine *m)
 {
-    return swap_pages_free(m) > 0;
+    return swap_pages_free(m) > 0 || m->swap.nr_cache > 0;
 }
 
 /* Linux's inactive_is_low: the inactive list is under its share, which is
@@ -320,16 +449,22 @@ static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
 {
     sc->anon_cost = m->anon_cost;
     sc->file_cost = m->file_cost;
-    sc->may_deactivate_anon = inactive_is_low(m, LRU_INACTIVE_ANON);
-    sc->may_deactivate_file = inactive_is_low(m, LRU_INACTIVE_FILE);
+    /* Pages refaulting active since reclaim last returned: a new workingset
+     * is coming in, the active lists age at once (and the file cache is
+     * not trimmed alone). */
+    sc->may_deactivate_anon = inactive_is_low(m, LRU_INACTIVE_ANON) ||
+                              m->vmstat.workingset_activate_anon != m->refaults_seen[0];
+    sc->may_deactivate_file = inactive_is_low(m, LRU_INACTIVE_FILE) ||
+                              m->vmstat.workingset_activate_file != m->refaults_seen[1];
     uint64_t file = lru_pages(m, LRU_INACTIVE_FILE);
     sc->cache_trim_mode = (file >> sc->priority) && !sc->may_deactivate_file;
     /* Too little file cache to matter (it and free memory below high):
-     * anonymous memory goes, if there is plenty of it inactive. */
+     * anonymous memory goes, if there is plenty of it inactive. A cgroup's
+     * reclaim has no such rule. */
     uint64_t all_file = file + lru_pages(m, LRU_ACTIVE_FILE);
     uint64_t anon = lru_pages(m, LRU_INACTIVE_ANON);
-    sc->file_is_tiny = all_file + m->pm.nr_free <= m->wmark[WMARK_HIGH] &&
-                       !inactive_is_low(m, LRU_INACTIVE_ANON) && (anon >> sc->priority);
+    sc->file_is_tiny = !m->cfg.cgroup_reclaim && all_file + m->pm.nr_free <= m->wmark[WMARK_HIGH] &&
+                       !sc->may_deactivate_anon && (anon >> sc->priority);
 }
 
 enum scan_balance { SCAN_EQUAL, SCAN_FRACT, SCAN_ANON, SCAN_FILE };
@@ -341,6 +476,8 @@ static void get_scan_count(const vms_machine *m, const struct scan_control *sc, 
     enum scan_balance balance;
     uint64_t fraction[2] = {0, 0}, denominator = 1;
     if (!can_reclaim_anon_pages(m))
+        balance = SCAN_FILE;
+    else if (m->cfg.cgroup_reclaim && !swappiness) /* a cgroup's swappiness 0 never swaps */
         balance = SCAN_FILE;
     else if (!sc->priority && swappiness)
         balance = SCAN_EQUAL;
@@ -460,6 +597,9 @@ static int pageout(vms_machine *m, uint32_t head)
         return swap_writepage(m, head);
     struct address_space *as = p->mapping;
     uint64_t first = p->index, last = first + folio_nr_pages(&m->pm, head) - 1;
+    trace_event(m, &(struct vms_event){.kind = VMS_EV_PAGEOUT, .a = first << PAGE_SHIFT,
+                                       .pa = (uint64_t)head << PAGE_SHIFT,
+                                       .level = folio_order(&m->pm, head)});
     int err = writeback_range(m, as, first, last, m->current ? m->current->cpu : 0);
     if (!err)
         m->vmstat.pgpgout += (last - first + 1) * (PAGE_SIZE / 1024);
@@ -471,8 +611,17 @@ static int pageout(vms_machine *m, uint32_t head)
 static int remove_mapping(vms_machine *m, uint32_t head)
 {
     struct page *p = &m->pm.pages[head];
-    if (!(p->flags & PG_swapcache))
-        return remove_clean_cache_page(m, head);
+    if (!(p->flags & PG_swapcache)) {
+        struct address_space *as = p->mapping;
+        uint64_t index = p->index;
+        uint32_t nr = folio_nr_pages(&m->pm, head);
+        int workingset = (p->flags & PG_workingset) != 0, file = (p->flags & PG_file) != 0;
+        if (!remove_clean_cache_page(m, head))
+            return 0;
+        if (file)
+            workingset_file_evicted(m, as, index, nr, workingset);
+        return 1;
+    }
     if (p->refcount != 1 || p->mapcount || (p->flags & PG_dirty))
         return 0;
     uint64_t off = p->swap_off, shadow = workingset_eviction(m, head);
@@ -485,13 +634,21 @@ static int remove_mapping(vms_machine *m, uint32_t head)
 /* What became of one folio in shrink_folio_list. */
 enum folio_fate { FATE_FREED, FATE_KEEP, FATE_ACTIVATE, FATE_MLOCK };
 
-static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pageouts)
+static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pageouts,
+                                    struct tlb_batch *batch)
 {
     struct page *p = &m->pm.pages[head];
     if (p->flags & PG_mlocked)
         return FATE_MLOCK;
     if (folio_held(m, head))
         return FATE_KEEP;
+    /* Met again while its write is in flight (a scan round the whole
+     * list): reclaim waits for the write, as a cgroup v1 memory limit's
+     * reclaim does, and looks at the folio as it then is. Simplification:
+     * a whole machine's reclaim waits too (Linux's marks it and keeps it
+     * active). */
+    if (p->flags & PG_writeback)
+        end_writeback(m, head);
     enum folio_references ref = folio_check_references(m, head);
     if (ref == FOLIOREF_MLOCK)
         return FATE_MLOCK;
@@ -503,7 +660,7 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
      * written out. */
     if (!(p->flags & (PG_file | PG_shmem | PG_swapcache)) && !add_to_swap(m, head))
         return FATE_ACTIVATE;
-    if (!try_to_unmap(m, head))
+    if (!try_to_unmap(m, head, batch))
         return FATE_ACTIVATE;
     if (p->flags & PG_shmem) {
         if (!folio_dirty(m, head)) /* never written: zeros a fault makes again */
@@ -519,6 +676,11 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
         if (pageout(m, head))
             return FATE_ACTIVATE;
         (*pageouts)++;
+        if (p->flags & PG_swapcache) { /* freed once the write has ended */
+            start_writeback(m, head);
+            if (p->flags & PG_writeback)
+                return FATE_KEEP;
+        }
     }
     return remove_mapping(m, head) ? FATE_FREED : FATE_KEEP;
 }
@@ -529,6 +691,7 @@ static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, en
 {
     uint32_t folios[SWAP_CLUSTER_MAX];
     uint64_t scanned, reclaimed = 0, pageouts = 0;
+    struct tlb_batch batch = {.n = 0};
     unsigned n = isolate_lru_folios(m, l, nr_to_scan, folios, SWAP_CLUSTER_MAX, &scanned);
     if (sc->kswapd)
         m->vmstat.pgscan_kswapd += scanned;
@@ -542,7 +705,7 @@ static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, en
         uint32_t head = folios[i];
         uint32_t nr = folio_nr_pages(&m->pm, head);
         struct page *p = &m->pm.pages[head];
-        switch (shrink_folio(m, head, &pageouts)) {
+        switch (shrink_folio(m, head, &pageouts, &batch)) {
         case FATE_FREED:
             reclaimed += nr;
             continue;
@@ -559,6 +722,7 @@ static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, en
         }
         putback(m, head);
     }
+    tlb_batch_flush(m, &batch);
     if (sc->kswapd)
         m->vmstat.pgsteal_kswapd += reclaimed;
     else
@@ -575,6 +739,7 @@ static uint64_t shrink_inactive_list(vms_machine *m, struct scan_control *sc, en
 static uint64_t shrink_list(vms_machine *m, struct scan_control *sc, enum lru_list l,
                             uint64_t nr_to_scan)
 {
+    sc->lists |= 1u << l;
     if (l == LRU_ACTIVE_ANON || l == LRU_ACTIVE_FILE) {
         if (is_file_lru(l) ? sc->may_deactivate_file : sc->may_deactivate_anon)
             shrink_active_list(m, sc, l, nr_to_scan);
@@ -586,12 +751,13 @@ static uint64_t shrink_list(vms_machine *m, struct scan_control *sc, enum lru_li
 /* Linux's shrink_lruvec (the one node's lists). */
 static void shrink_node(vms_machine *m, struct scan_control *sc)
 {
+    m->reclaim_pass++;
     prepare_scan_control(m, sc);
     uint64_t nr[4];
     get_scan_count(m, sc, nr);
     /* Global direct reclaim at the first priority scans everything it
      * meant to; otherwise the scan stops once the target is met. */
-    int proportional = !sc->kswapd && sc->priority == DEF_PRIORITY;
+    int proportional = !sc->kswapd && sc->priority == DEF_PRIORITY && !m->cfg.cgroup_reclaim;
     uint64_t reclaimed = 0;
     while (nr[LRU_INACTIVE_ANON] || nr[LRU_ACTIVE_FILE] || nr[LRU_INACTIVE_FILE]) {
         for (int l = 0; l < LRU_UNEVICTABLE; l++) {
@@ -610,6 +776,24 @@ static void shrink_node(vms_machine *m, struct scan_control *sc)
         shrink_active_list(m, sc, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX);
     if (reclaimed)
         m->kswapd_failures = 0;
+    end_writes_before(m, m->reclaim_pass); /* the last pass's writes are done */
+}
+
+/* Linux's snapshot_refaults: the activations reclaim has seen. */
+static void snapshot_refaults(vms_machine *m)
+{
+    m->refaults_seen[0] = m->vmstat.workingset_activate_anon;
+    m->refaults_seen[1] = m->vmstat.workingset_activate_file;
+}
+
+/* A pass's begin (Linux's mm_vmscan_kswapd_wake, mm_vmscan_direct_reclaim_begin)
+ * or its end, with what the pass did in sum. */
+static void reclaim_event(vms_machine *m, enum vms_event_kind kind, int kswapd, uint64_t a,
+                          uint64_t b, const struct scan_control *sum)
+{
+    trace_event(m, &(struct vms_event){.kind = kind, .detail = kswapd ? "kswapd" : "direct",
+                                       .a = a, .b = b, .index = sum ? sum->lists : 0,
+                                       .level = sum ? sum->priority : 0});
 }
 
 /* kswapd's balance_pgdat: reclaim until more than the high watermark is free. */
@@ -619,6 +803,8 @@ static void kswapd(vms_machine *m)
         return;
     m->in_reclaim = 1;
     m->vmstat.pageoutrun++;
+    reclaim_event(m, VMS_EV_RECLAIM_BEGIN, 1, m->pm.nr_free, m->wmark[WMARK_HIGH], NULL);
+    struct scan_control sum = {.priority = DEF_PRIORITY};
     uint64_t total = 0;
     int priority = DEF_PRIORITY;
     while (priority >= 0 && !watermark_ok(m, 0, m->wmark[WMARK_HIGH])) {
@@ -626,6 +812,8 @@ static void kswapd(vms_machine *m)
         struct scan_control sc = {.nr_to_reclaim = high > SWAP_CLUSTER_MAX ? high : SWAP_CLUSTER_MAX,
                                   .priority = priority, .kswapd = 1};
         shrink_node(m, &sc);
+        sum = (struct scan_control){.priority = priority, .lists = sum.lists | sc.lists,
+                                    .nr_scanned = sum.nr_scanned + sc.nr_scanned};
         total += sc.nr_reclaimed;
         /* Enough at this priority: try it again before raising it. */
         if (sc.nr_reclaimed < sc.nr_to_reclaim || !sc.nr_reclaimed)
@@ -633,26 +821,37 @@ static void kswapd(vms_machine *m)
     }
     if (!total)
         m->kswapd_failures++;
+    end_writes_before(m, UINT64_MAX);
+    snapshot_refaults(m);
+    reclaim_event(m, VMS_EV_RECLAIM_END, 1, sum.nr_scanned, total, &sum);
     m->in_reclaim = 0;
 }
 
-/* Direct reclaim (try_to_free_pages): pages freed. */
-static uint64_t try_to_free_pages(vms_machine *m)
+/* Direct reclaim (try_to_free_pages): did it make progress (pages freed,
+ * or swap writes started whose folios the next reclaim frees)? */
+static int try_to_free_pages(vms_machine *m)
 {
     if (m->in_reclaim)
         return 0;
     m->in_reclaim = 1;
     m->vmstat.allocstall++;
-    uint64_t total = 0;
+    reclaim_event(m, VMS_EV_RECLAIM_BEGIN, 0, m->pm.nr_free, SWAP_CLUSTER_MAX, NULL);
+    struct scan_control sum = {.priority = DEF_PRIORITY};
+    uint64_t total = 0, written = m->vmstat.pswpout;
     for (int priority = DEF_PRIORITY; priority >= 0; priority--) {
         struct scan_control sc = {.nr_to_reclaim = SWAP_CLUSTER_MAX, .priority = priority};
         shrink_node(m, &sc);
+        sum = (struct scan_control){.priority = priority, .lists = sum.lists | sc.lists,
+                                    .nr_scanned = sum.nr_scanned + sc.nr_scanned};
         total += sc.nr_reclaimed;
         if (total >= SWAP_CLUSTER_MAX)
             break;
     }
+    end_writes_before(m, UINT64_MAX);
+    snapshot_refaults(m);
+    reclaim_event(m, VMS_EV_RECLAIM_END, 0, sum.nr_scanned, total, &sum);
     m->in_reclaim = 0;
-    return total;
+    return total || m->vmstat.pswpout != written;
 }
 
 /* ---- the allocator's slow path ---- */
@@ -705,7 +904,7 @@ int reclaim_folio(vms_machine *m, uint32_t pfn)
         return 0;
     lru_del(&m->pm, head);
     p->flags &= ~PG_referenced;
-    if (((p->flags & PG_swapcache) || add_to_swap(m, head)) && try_to_unmap(m, head)) {
+    if (((p->flags & PG_swapcache) || add_to_swap(m, head)) && try_to_unmap(m, head, NULL)) {
         if (folio_dirty(m, head)) {
             if (pageout(m, head)) {
                 putback(m, head);
@@ -718,6 +917,7 @@ int reclaim_folio(vms_machine *m, uint32_t pfn)
              * after MADV_PAGEOUT is a minor fault, mincore says resident). */
             p->flags &= ~PG_active;
             lru_add_tail(&m->pm, head);
+            m->vmstat.pgrotated += folio_nr_pages(&m->pm, head);
             return 1;
         }
         if (remove_mapping(m, head))

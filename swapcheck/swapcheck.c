@@ -485,6 +485,7 @@ static vms_machine *sim_machine(const struct host_profile *hp, const char *root)
     c.swap_bytes = SWAP_BYTES - PG; /* the header page is not swap */
     c.min_free_kbytes = 0;          /* a cgroup's limit keeps no reserve */
     c.watermark_scale_factor = 1;
+    c.cgroup_reclaim = 1;           /* the host's reclaim is the cgroup's */
     char msg[160];
     if (vms_config_check(&c, msg, sizeof(msg)))
         die("vmsim: %s", msg);

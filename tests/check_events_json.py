@@ -12,8 +12,15 @@ import sys
 FIELDS = ["v", "type", "kind", "cpu", "level", "index", "a", "b", "pa", "entry", "detail"]
 KINDS = {"tlb-miss", "walk", "pgtable-alloc", "pgtable-free", "fault", "frame-alloc",
          "frame-free", "tlb-fill", "flush", "ipi", "cr3", "signal", "fork", "oom-kill", "pwc-hit",
-         "unknown"}
+         "reclaim-begin", "reclaim-end", "swap-out", "swap-in", "pageout", "refault", "unknown"}
 HEX = re.compile(r"^0x[0-9a-f]+$")
+# The fields the reclaim kinds carry (docs/events.md); the others are null.
+USED = {"reclaim-begin": {"a", "b", "detail"},
+        "reclaim-end": {"a", "b", "index", "level", "detail"},
+        "swap-out": {"a", "b", "pa", "entry", "detail"},
+        "swap-in": {"b", "pa", "detail"},
+        "pageout": {"a", "pa", "level"},
+        "refault": {"a", "b", "pa", "detail"}}
 
 
 def check(line):
@@ -29,6 +36,9 @@ def check(line):
         if obj[name] is not None:
             assert int(obj[name], 16) < 2 ** 64, name
     assert obj["detail"] is None or isinstance(obj["detail"], str), "detail"
+    if obj["kind"] in USED:
+        for name in FIELDS[3:]:
+            assert (obj[name] is not None) == (name in USED[obj["kind"]]), name
     return obj["kind"]
 
 

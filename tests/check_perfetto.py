@@ -12,6 +12,8 @@ every call and event, ticks that never repeat), then what the run did:
   run      the calls and events, in order and field for field, are those
            `vmsim run --json --stats` prints for the same script, each on
            its machine, and each machine's last counters its final stats;
+           reclaim's events on the machine's "reclaim" track, each pass a
+           slice from its reclaim-begin to its reclaim-end;
   demo     the story's chapters and calls in order, the major fault under
            the first load, the IPI to CPU 1 under munmap;
   compare  one call per step of the scenario, in order.
@@ -75,6 +77,8 @@ def check_structure(doc):
             continue
         if (r["pid"], r["tid"]) not in named:
             fail("a record on an unnamed track: %r" % r)
+        if r.get("cat") == "reclaim":
+            continue  # a pass's slice: the ticks of its begin and end events
         if r["ts"] in seen_ts:
             fail("tick %d used twice" % r["ts"])
         seen_ts.add(r["ts"])
@@ -91,7 +95,7 @@ def check_structure(doc):
 def timeline(recs):
     """Calls and events in the order --json writes them: an event when it
     happens, a call when it returns."""
-    items = [r for r in recs if r["ph"] in ("X", "i") and r.get("cat") != "step"]
+    items = [r for r in recs if r["ph"] in ("X", "i") and r.get("cat") not in ("step", "reclaim")]
     return sorted(items, key=lambda r: r["ts"] + r.get("dur", 0))
 
 
@@ -100,6 +104,31 @@ def track_name(recs, pid, tid):
         if r["ph"] == "M" and r["name"] == "thread_name" and (r["pid"], r["tid"]) == (pid, tid):
             return r["args"]["name"]
     return None
+
+
+RECLAIM_KINDS = {"reclaim-begin", "reclaim-end", "swap-out", "swap-in", "pageout", "refault"}
+
+
+def check_reclaim(recs):
+    """Reclaim's events on the reclaim track; each pass one slice, named
+    by its begin's detail, from the begin's tick to the end's."""
+    events = [r for r in recs if r["ph"] == "i" and r["args"]["kind"] in RECLAIM_KINDS]
+    for e in events:
+        if track_name(recs, e["pid"], e["tid"]) != "reclaim":
+            fail("a %s event off the reclaim track" % e["args"]["kind"])
+    begins = {(e["pid"], e["ts"]): e for e in events if e["args"]["kind"] == "reclaim-begin"}
+    ends = {(e["pid"], e["ts"]): e for e in events if e["args"]["kind"] == "reclaim-end"}
+    slices = [r for r in recs if r["ph"] == "X" and r.get("cat") == "reclaim"]
+    if len(slices) != len(begins) or len(slices) != len(ends):
+        fail("%d reclaim slices, %d begins, %d ends" % (len(slices), len(begins), len(ends)))
+    for s in slices:
+        b = begins.get((s["pid"], s["ts"]))
+        e = ends.get((s["pid"], s["ts"] + s["dur"]))
+        if not b or not e or b["args"]["detail"] != e["args"]["detail"]:
+            fail("a reclaim slice not from a begin to its end: %r" % s)
+        elif s["name"] != ("kswapd" if b["args"]["detail"] == "kswapd" else "direct reclaim"):
+            fail("a %s pass named %r" % (b["args"]["detail"], s["name"]))
+    return events
 
 
 def check_run(vmsim, script):
@@ -150,6 +179,7 @@ def check_run(vmsim, script):
                 if not g["ts"] < e["ts"] < g["ts"] + g["dur"]:
                     fail("event at %d outside its call %s [%d, %d]" % (e["ts"], g["name"], g["ts"],
                                                                           g["ts"] + g["dur"]))
+    check_reclaim(recs)
     stats = {l["machine"]: l for l in lines if l["type"] == "stats"}
     last = {}
     for r in recs:
@@ -166,6 +196,11 @@ def check_run(vmsim, script):
             fail("machine %d: last frames used %r, stats say %d" % (m, frames, s["frames_used"]))
         if not misses or misses["misses"] != s["tlb_misses"]:
             fail("machine %d: last TLB misses %r, stats say %d" % (m, misses, s["tlb_misses"]))
+        memory = last.get((m, "memory"))
+        if not memory or memory != {"free frames": s["frames_total"] - s["frames_used"],
+                                    "swap used": s["swap_used"]}:
+            fail("machine %d: last memory %r, stats say %d frames free, %d swap used"
+                 % (m, memory, s["frames_total"] - s["frames_used"], s["swap_used"]))
     if not stats:
         fail("--stats printed no machine")
 
@@ -218,6 +253,12 @@ def main():
     vmsim, mode = sys.argv[1], sys.argv[2]
     if mode == "run":
         check_run(vmsim, sys.argv[3])
+        if sys.argv[4:] == ["--reclaim"]:
+            recs = check_structure(run_twice([vmsim, "run", "--quiet", "--perfetto", "FILE",
+                                              sys.argv[3]]))
+            kinds = {e["args"]["kind"] for e in check_reclaim(recs)}
+            if not {"reclaim-begin", "reclaim-end", "swap-out", "swap-in"} <= kinds:
+                fail("the run's reclaim track holds only %r" % sorted(kinds))
     elif mode == "demo":
         check_demo(vmsim)
     elif mode == "compare":

@@ -3,7 +3,9 @@
 # trace holds its exec image, its mm calls and its accesses; the replay runs
 # it at the traced addresses without a signal or a differing call, and puts
 # the program's own page faults in the right regions: 5 in its mmap, 3 in
-# its heap. Skipped (77) where valgrind is missing.
+# its heap; the 2 in anonymous memory right after a data file's mapping in
+# the mmap's region too, not the file's (no bss follows a data file).
+# Skipped (77) where valgrind is missing.
 # Usage: record_replay.sh PATH/TO/vmsim PATH/TO/record_tiny
 set -u
 vmsim=$1
@@ -20,7 +22,8 @@ fail() {
     failures=$((failures + 1))
 }
 
-"$vmsim" record -o "$dir/tiny.vmt" -- "$tiny" 2>"$dir/record.err" || { cat "$dir/record.err"; fail "record"; }
+printf 'data, not code\n' >"$dir/data.bin"
+"$vmsim" record -o "$dir/tiny.vmt" -- "$tiny" "$dir/data.bin" 2>"$dir/record.err" || { cat "$dir/record.err"; fail "record"; }
 grep -q "natively [0-9]* minor" "$dir/record.err" || fail "record: no native fault count: $(cat "$dir/record.err")"
 "$vmsim" convert --to info "$dir/tiny.vmt" >"$dir/info" || fail "convert --to info"
 grep -qx "exec=$(realpath "$tiny")" "$dir/info" || fail "no exec image in: $(cat "$dir/info")"
@@ -34,6 +37,10 @@ grep -q '"scope":"region","name":"heap","accesses":3,.*"minflt":3,"majflt":0,' "
     fail "the heap's 3 faults: $(grep heap "$dir/replay.json")"
 grep -q '"scope":"region","name":"mmap@0x[0-9a-f]*","accesses":5,.*"minflt":5,"majflt":0,' "$dir/replay.json" ||
     fail "the mmap's 5 faults: $(grep mmap@ "$dir/replay.json")"
+grep -q '"scope":"region","name":"mmap@0x[0-9a-f]*","accesses":2,.*"minflt":2,"majflt":0,' "$dir/replay.json" ||
+    fail "the 2 faults after the data file: $(grep region "$dir/replay.json")"
+grep -q '"scope":"region","name":"data.bin","accesses":1,.*"minflt":0,"majflt":1,' "$dir/replay.json" ||
+    fail "the data file's one read: $(grep region "$dir/replay.json")"
 grep -q '"type":"native","native_minflt":[1-9]' "$dir/replay.json" || fail "no native line"
 if command -v python3 >/dev/null 2>&1; then # every line is JSON
     python3 -c 'import json, sys

@@ -48,6 +48,15 @@
  * the model's bytes, and exactly the frames of the zero page and of the
  * files' page cache are left in use. Any failure names the seed, the step,
  * the process and the operation.
+ *
+ * One run has 384 KiB of RAM and 16 MiB of swap, so that reclaim runs all
+ * the time (about a thousand pages written to swap and more read back):
+ * what the model says still holds but for two things reclaim changes, as
+ * on Linux: MADV_FREE drops a page whose copy is out in swap (it reads
+ * zero; the model asks vms_walk which pages were out), and what a shared
+ * mapping stores past EOF in a file's last page is lost when reclaim
+ * frees that page (the run stores zeros there). The files' cache may be
+ * partly reclaimed at the start and at the end.
  */
 #include "testutil.h"
 
@@ -142,6 +151,12 @@ struct run {
     uint32_t nshm, shm_cap;
     struct mfile file[NFILES];
     uint64_t baseline_frames, cache_pages;
+    uint64_t own_frames; /* the machine's frames besides the files' cache at the start */
+    int swap; /* a small RAM with swap: reclaim runs */
+    /* Before a MADV_FREE: which window pages of the actor held a swap
+     * entry (vms_walk). MADV_FREE drops a swapped-out copy at once, as on
+     * Linux: those pages read zero after it. */
+    uint8_t swapped[WIN_PAGES];
     unsigned done[OP_KINDS], failed[OP_KINDS];
     /* Frames of memory (not page tables) in use when the machine was made,
      * and the frame-alloc minus frame-free events since: always equal to
@@ -844,6 +859,20 @@ static uint64_t pick_store_addr(struct run *r, struct mproc *p)
     return pick_access_addr(r, p);
 }
 
+/* Is va past EOF in a file's last page, seen through a shared mapping?
+ * Under memory pressure reclaim may write that page back and free it, and
+ * what a mapping stored there is gone when it is read again (zeros, as on
+ * Linux): when, the model cannot tell. A run with swap stores zeros
+ * there, so that the page reads the same either way. */
+static int shared_past_eof(struct run *r, struct mproc *p, uint64_t va)
+{
+    const struct mpage *pg = page_at(p, va);
+    if (!pg || pg->kind != K_FILE || !pg->shared)
+        return 0;
+    const struct mfile *f = &r->file[pg->obj];
+    return pg->pgoff * PAGE + (va & (PAGE - 1)) >= f->size;
+}
+
 static void op_store(struct run *r)
 {
     struct mproc *p = actor_proc(r);
@@ -854,6 +883,9 @@ static void op_store(struct run *r)
     assert_non_null(buf);
     for (size_t i = 0; i < len; i++)
         buf[i] = (uint8_t)rnd(r);
+    for (size_t i = 0; r->swap && i < len; i++)
+        if (shared_past_eof(r, p, va + i))
+            buf[i] = 0;
     int sig = vms_store(actor(r), va, buf, len);
     struct outcome want = model_access(r, p, va, buf, len, 1);
     free(buf);
@@ -1230,7 +1262,9 @@ static int advise_page(struct run *r, struct mproc *p, int idx, int advice)
         if (pg->kind == K_FILE && !pg->shared)
             pg->copied = 0;
         return 0;
-    case MADV_FREE: /* the data stays: nothing reclaims it */
+    case MADV_FREE: /* the data stays, unless it was out in swap */
+        if (pg->kind == K_ANON && r->swapped[idx])
+            memset(own_bytes(p, idx), 0, PAGE);
         return pg->kind == K_ANON ? 0 : -EINVAL;
     case MADV_REMOVE: return remove_page(r, p, idx);
     case MADV_DONTFORK: pg->dontfork = 1; return 0;
@@ -1290,6 +1324,17 @@ static int model_madvise(struct run *r, struct mproc *p, uint64_t start, uint64_
     return unmapped;
 }
 
+static void note_swapped(struct run *r, uint64_t start, uint64_t len)
+{
+    memset(r->swapped, 0, sizeof(r->swapped));
+    for (uint64_t va = start & ~(PAGE - 1); r->swap && va < start + len && va >= start - PAGE;
+         va += PAGE) {
+        struct vms_walk w;
+        if (in_window(va) && vms_walk(actor(r), va, &w) == 0 && w.swap)
+            r->swapped[page_index(va)] = 1;
+    }
+}
+
 static void op_madvise(struct run *r)
 {
     struct mproc *p = actor_proc(r);
@@ -1303,6 +1348,7 @@ static void op_madvise(struct run *r)
         len = 0;
     snprintf(r->op, sizeof(r->op), "madvise(%#" PRIx64 ", %#" PRIx64 ", %s)", start, len,
              advice_name(advice));
+    note_swapped(r, start, len);
     int got = vms_madvise(actor(r), start, len, advice);
     int want = model_madvise(r, p, start, len, advice);
     expect_result(r, got, want);
@@ -1610,11 +1656,13 @@ static void expect_disk_matches(struct run *r)
     free(disk);
 }
 
-static void start_run(struct run *r, uint64_t seed, int pcid, int levels)
+static void start_run(struct run *r, uint64_t seed, int pcid, int levels, uint64_t phys,
+                      uint64_t swap)
 {
     r->seed = r->rng = seed;
     make_files(r);
-    struct vms_config c = tu_config(32ULL << 20);
+    struct vms_config c = tu_config(phys);
+    c.swap_bytes = swap;
     c.root = r->root;
     c.ncpus = NCPUS;
     c.pcid = pcid;
@@ -1627,9 +1675,12 @@ static void start_run(struct run *r, uint64_t seed, int pcid, int levels)
     r->first_frames = tu_frames_used(r->m) - tu_pgtable_frames(r->m);
     snprintf(r->op, sizeof(r->op), "reading the files before the run");
     read_back_files(r);
-    CHECK(r, cache_frames(r->m) == r->cache_pages, "page cache holds %" PRIu64
-          " frames, the files %" PRIu64 " pages", cache_frames(r->m), r->cache_pages);
+    /* With a small RAM, reclaim may already have dropped some of them. */
+    CHECK(r, swap ? cache_frames(r->m) <= r->cache_pages : cache_frames(r->m) == r->cache_pages,
+          "page cache holds %" PRIu64 " frames, the files %" PRIu64 " pages", cache_frames(r->m),
+          r->cache_pages);
     r->baseline_frames = tu_frames_used(r->m);
+    r->own_frames = r->baseline_frames - cache_frames(r->m);
     for (int pi = 0; pi < MAX_PROCS; pi++) {
         r->proc[pi].bytes = calloc(WIN_PAGES, PAGE);
         assert_non_null(r->proc[pi].bytes);
@@ -1655,11 +1706,17 @@ static void finish(struct run *r)
     snprintf(r->op, sizeof(r->op), "reading the files after the run");
     read_back_files(r);
     CHECK(r, vms_check(r->m, stderr) == 0, "vms_check at the end");
-    CHECK(r, cache_frames(r->m) == r->cache_pages, "page cache holds %" PRIu64
-          " frames, the files %" PRIu64 " pages", cache_frames(r->m), r->cache_pages);
     uint64_t used = tu_frames_used(r->m);
-    CHECK(r, used == r->baseline_frames, "%" PRIu64 " frames in use after every task exited, %"
-          PRIu64 " with only the files cached", used, r->baseline_frames);
+    if (r->swap) { /* only the files' cache (what fits of it) and the machine's own */
+        CHECK(r, used - cache_frames(r->m) == r->own_frames, "%" PRIu64 " frames in use after "
+              "every task exited, %" PRIu64 " of them the files' cache; %" PRIu64 " expected "
+              "besides", used, cache_frames(r->m), r->own_frames);
+    } else {
+        CHECK(r, cache_frames(r->m) == r->cache_pages, "page cache holds %" PRIu64
+              " frames, the files %" PRIu64 " pages", cache_frames(r->m), r->cache_pages);
+        CHECK(r, used == r->baseline_frames, "%" PRIu64 " frames in use after every task "
+              "exited, %" PRIu64 " with only the files cached", used, r->baseline_frames);
+    }
     expect_disk_matches(r);
     print_message("seed %#" PRIx64 ": %d steps; load %u store %u mmap %u munmap %u mprotect %u "
                   "mremap %u madvise %u fork %u exit %u clone %u schedule %u spawn %u "
@@ -1673,9 +1730,11 @@ static void finish(struct run *r)
                   r->failed[OP_MPROTECT], r->failed[OP_STORE]);
 }
 
-static void run_seed(struct run *r, uint64_t seed, int pcid, int levels)
+static void run_seed_with(struct run *r, uint64_t seed, int pcid, int levels, uint64_t phys,
+                          uint64_t swap)
 {
-    start_run(r, seed, pcid, levels);
+    r->swap = swap != 0;
+    start_run(r, seed, pcid, levels, phys, swap);
     for (r->step = 0; r->step < STEPS; r->step++) {
         random_step(r);
         if ((r->step + 1) % FULL_CHECK_EVERY == 0)
@@ -1688,6 +1747,19 @@ static void run_seed(struct run *r, uint64_t seed, int pcid, int levels)
             shm_collect(r);
     }
     finish(r);
+    if (swap) { /* reclaim did run, both ways */
+        struct vms_stats *st = tu_stats(r->m);
+        print_message("  with swap: pswpout %" PRIu64 " pswpin %" PRIu64 " pgsteal %" PRIu64
+                      " major faults %" PRIu64 "\n", st->vm.pswpout, st->vm.pswpin,
+                      st->vm.pgsteal_kswapd + st->vm.pgsteal_direct, st->major_faults);
+        CHECK(r, st->vm.pswpout > 500 && st->vm.pswpin > 500, "too little swapping to test it");
+        free(st);
+    }
+}
+
+static void run_seed(struct run *r, uint64_t seed, int pcid, int levels)
+{
+    run_seed_with(r, seed, pcid, levels, 32ULL << 20, 0);
 }
 
 /* A scratch folder holds the machine's root; teardown removes it even when
@@ -1737,9 +1809,18 @@ static void test_random_processes_pcid_5level(void **state)
     run_seed(*state, UINT64_C(0x70726f6333), 1, 5);
 }
 
+/* 2 MiB of RAM for up to four processes of 1 MiB each, with 16 MiB of
+ * swap: reclaim runs all the time, private and shared pages go to swap and
+ * come back through forks, mremaps and exits, and every byte is checked. */
+static void test_random_processes_small_ram_with_swap(void **state)
+{
+    run_seed_with(*state, UINT64_C(0x70726f6334), 1, 4, 384ULL << 10, 16ULL << 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_random_processes_small_ram_with_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_processes_four_cpus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_processes_four_cpus_pcid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_processes_pcid_5level, setup, teardown),

@@ -477,6 +477,121 @@ static void test_machine_end_takes_the_last_state(void **state)
     assert_int_equal(model(f) != NULL, 1);
 }
 
+/* ---- the VMA tree ---- */
+
+#define TREE_MAX 64
+
+struct tree_node {
+    uint64_t start, left, right; /* pages */
+    int red, live;
+};
+
+static struct tree_node *tree_find(struct tree_node *t, uint64_t start)
+{
+    for (int i = 0; i < TREE_MAX; i++)
+        if (t[i].live && t[i].start == start)
+            return &t[i];
+    for (int i = 0; i < TREE_MAX; i++)
+        if (!t[i].live) {
+            t[i] = (struct tree_node){.start = start, .live = 1};
+            return &t[i];
+        }
+    fail_msg("more than %d nodes", TREE_MAX);
+    return NULL;
+}
+
+/* The numbers of the array after key ("\"rt\":[") at p, into v. */
+static int numbers_after(const char *p, uint64_t *v, int cap)
+{
+    int n = 0;
+    while (*p && *p != ']') {
+        char *end;
+        uint64_t x = strtoull(p, &end, 10);
+        assert_true(end > p && n < cap);
+        v[n++] = x;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+/* Every step's "vd" and "rt" applied in order, as the page does. */
+static void tree_from_model(const char *m, struct tree_node *t)
+{
+    memset(t, 0, TREE_MAX * sizeof(*t));
+    for (int i = 0; i < nsteps(m); i++) {
+        char *s = step_of(m, i);
+        uint64_t v[4 * TREE_MAX];
+        const char *vd = strstr(s, "\"vd\":[");
+        int n = vd ? numbers_after(vd + 6, v, 4 * TREE_MAX) : 0;
+        for (int k = 0; k < n; k++)
+            tree_find(t, v[k])->live = 0;
+        const char *rt = strstr(s, "\"rt\":[");
+        n = rt ? numbers_after(rt + 6, v, 4 * TREE_MAX) : 0;
+        uint64_t prev = 0;
+        for (int k = 0; k < n;) {
+            struct tree_node *node = tree_find(t, prev + v[k++]);
+            uint64_t code = v[k++];
+            node->red = code & 1;
+            node->left = code & 2 ? node->start - v[k++] : 0;
+            node->right = code & 4 ? node->start + v[k++] : 0;
+            prev = node->start;
+        }
+        free(s);
+    }
+}
+
+struct tree_check {
+    struct tree_node *t;
+    int nodes;
+};
+
+static int check_node(void *arg, const struct vms_vma_info *vi)
+{
+    struct tree_check *c = arg;
+    if (vi->gate)
+        return 0;
+    struct tree_node *node = tree_find(c->t, vi->start >> 12);
+    assert_int_equal(node->red, vi->red);
+    assert_int_equal(node->left << 12, vi->left);
+    assert_int_equal(node->right << 12, vi->right);
+    c->nodes++;
+    return 0;
+}
+
+/* The tree the model describes, step after step, is the machine's: every
+ * node's colour and children as vms_vma_visit gives them, after inserts
+ * that rotate and recolour and after removals. */
+static void test_the_vma_tree_in_the_model(void **state)
+{
+    struct fixture *f = *state;
+    f->t = tu_spawn(f->m);
+    call(f, "spawn", "spawn");
+    struct tree_node t[TREE_MAX];
+    for (int i = 0; i < 20; i++) { /* alternate protections: no merging */
+        assert_int_equal(vms_mmap(f->t, BASE + (uint64_t)i * 2 * TU_PAGE, TU_PAGE,
+                                  i % 2 ? PROT_READ : RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                                  -1, 0), (int64_t)(BASE + (uint64_t)i * 2 * TU_PAGE));
+        call(f, "mmap", "mmap");
+        tree_from_model(model(f), t);
+        struct tree_check c = {t, 0};
+        assert_int_equal(vms_vma_visit(f->t, check_node, &c), 0);
+        assert_int_equal(c.nodes, i + 1);
+    }
+    for (int i = 0; i < 20; i += 3) {
+        assert_int_equal(vms_munmap(f->t, BASE + (uint64_t)i * 2 * TU_PAGE, TU_PAGE), 0);
+        call(f, "munmap", "munmap");
+    }
+    tree_from_model(model(f), t);
+    struct tree_check c = {t, 0};
+    assert_int_equal(vms_vma_visit(f->t, check_node, &c), 0);
+    int live = 0;
+    for (int i = 0; i < TREE_MAX; i++)
+        live += t[i].live;
+    assert_int_equal(live, c.nodes); /* removed nodes are gone from the model's tree */
+    assert_int_equal(c.nodes, 20 - 7);
+    assert_int_equal(vms_check(f->m, stderr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_texts_are_safe_in_a_script_element, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_runs_group_and_space_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_machine_end_takes_the_last_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_vma_tree_in_the_model, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,9 +5,14 @@
  * swap-in readahead of up to 2^page_cluster slots sized by Linux's
  * __swapin_nr_pages, fork sharing slots, munmap freeing them, mremap
  * moving them, mincore, reclaim under pressure keeping every byte, and the
- * OOM killer once swap is full.
+ * OOM killer once swap is full; slots in clusters, swappiness, vms_check's
+ * books of slots and swap cache; reclaim's swap writes ending later (the
+ * written page stays in the swap cache until then) and the swap oracle's
+ * hot set beside a cold scan against the host's figures.
  */
 #include "testutil.h"
+
+#include "internal.h" /* to break the swap area's books on purpose */
 
 #include <dirent.h>
 #include <errno.h>
@@ -391,6 +396,434 @@ static void test_anonymous_memory_larger_than_ram(void **state)
     tu_assert_clean(e->m);
 }
 
+/* The machine vmsim-swapcheck compares with a 16 MiB memory cgroup: no
+ * reserve, a cgroup's balance of the lists, 96 MiB of swap file (its
+ * header page included), no zero page (as on the host measured). */
+static void cgroup_machine(struct tu_env *e, uint64_t ram)
+{
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(ram);
+    c.root = e->root;
+    c.swap_bytes = 96 * MIB - PG;
+    c.page_cluster = 3;
+    c.swappiness = 60;
+    c.min_free_kbytes = 0;
+    c.watermark_scale_factor = 1;
+    c.cgroup_reclaim = 1;
+    c.zero_page = 0;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+}
+
+/* Does a value lie within 10 % (or 16 pages) of the host's, as the swap
+ * oracle asks? */
+static int near_host(uint64_t v, uint64_t host)
+{
+    uint64_t d = v > host ? v - host : host - v, big = v > host ? v : host;
+    return d * 10 <= big || d <= 16;
+}
+
+/* A 4 MiB hot set read after every 1 MiB of a 32 MiB cold scan, in 16
+ * MiB. Host-measured (Linux 6.18, 16 MiB memory cgroup v1, swap file,
+ * page-cluster 3, THP off; eleven runs): the scan costs 9,256 - 9,300
+ * minor faults (median 9,288), 26 - 47 major (32), 151 - 282 pswpin,
+ * 7,094 - 7,120 pswpout (7,118); the hot set is pushed out once, comes
+ * back mostly from the swap cache and is activated when reclaim comes
+ * round again (936 - 974 pages); reading it after the scan costs no
+ * fault. */
+static void test_a_hot_set_beside_a_cold_scan_stays(void **state)
+{
+    struct tu_env *e = *state;
+    cgroup_machine(e, 16 * MIB);
+    const uint64_t hot_n = 1024, cold_n = 8192;
+    vms_addr hot = tu_anon(e->t, hot_n * PG, RW), cold = tu_anon(e->t, cold_n * PG, RW);
+    for (uint64_t i = 0; i < hot_n; i++)
+        tu_store_byte(e->t, hot + i * PG, (uint8_t)i);
+    uint64_t min0, maj0, min1, maj1;
+    struct vms_stats *s0 = stats(e);
+    vms_task_rusage(e->t, &min0, &maj0);
+    for (uint64_t c = 0; c < cold_n; c += 256) {
+        for (uint64_t i = c; i < c + 256; i++)
+            tu_store_byte(e->t, cold + i * PG, 1);
+        for (uint64_t i = 0; i < hot_n; i++)
+            assert_int_equal(tu_load_byte(e->t, hot + i * PG), (uint8_t)i);
+    }
+    vms_task_rusage(e->t, &min1, &maj1);
+    struct vms_stats *s1 = stats(e);
+    /* Within the oracle's 10 % (or 16 pages) of the host's median, and
+     * pswpin within the host's range. */
+    assert_true(near_host(min1 - min0, 9288));
+    assert_true(near_host(maj1 - maj0, 32));
+    assert_in_range(s1->vm.pswpin - s0->vm.pswpin, 151, 282);
+    assert_true(near_host(s1->vm.pswpout - s0->vm.pswpout, 7118));
+    assert_true(s1->vm.pgactivate - s0->vm.pgactivate >= 936);
+    for (uint64_t i = 0; i < hot_n; i++)
+        assert_int_equal(tu_load_byte(e->t, hot + i * PG), (uint8_t)i);
+    vms_task_rusage(e->t, &min0, &maj0);
+    assert_int_equal(min0 - min1, 0);
+    assert_int_equal(maj0 - maj1, 0);
+    free(s0);
+    free(s1);
+    tu_assert_clean(e->m);
+}
+
+/* The first reclaim finds every page young: it marks them referenced,
+ * writes the ones it meets again (host-measured: 706 - 712 pages in one
+ * reclaim, in a 16 MiB cgroup, whether the memory is a hot set and a scan
+ * or a plain sequential touch) and frees nothing of them until their
+ * writes have ended; then each moves to the inactive tail (pgrotated) and
+ * the following faults free them without writing more (host: the next two
+ * MiB of the touch wrote nothing). Until freed, a written page is in the
+ * swap cache: its PTE holds the swap entry, mincore says resident, and a
+ * touch is a minor fault (host: 982 of the hot set's 1,024 pages resident
+ * with 706 swap entries, read back with 1,004 - 1,015 minor faults). */
+static void test_reclaim_writes_in_a_burst_and_frees_later(void **state)
+{
+    struct tu_env *e = *state;
+    cgroup_machine(e, 16 * MIB);
+    const uint64_t n = 8192;
+    vms_addr a = tu_anon(e->t, n * PG, RW);
+    uint64_t i = 0, out = 0;
+    struct vms_stats *s = NULL;
+    for (; i < n && !out; i++) {
+        tu_store_byte(e->t, a + i * PG, (uint8_t)i);
+        free(s);
+        s = stats(e);
+        out = s->vm.pswpout;
+    }
+    assert_true(out >= 650 && out <= 780); /* the first burst: host 706 - 712 */
+    assert_int_equal(s->vm.pgrotated, out); /* every write ended, every page rotated */
+    assert_true((uint64_t)meminfo_kb(e->m, "SwapCached") * 1024 >= (out - 64) * PG);
+    /* The first page is written, still in the swap cache. */
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, a, &w), 0);
+    assert_true(w.swap);
+    unsigned char vec[1];
+    assert_int_equal(vms_mincore(e->t, a, PG, vec), 0);
+    assert_int_equal(vec[0] & 1, 1);
+    uint64_t maj0 = tu_majflt(e->t);
+    assert_int_equal(tu_load_byte(e->t, a), 0);
+    assert_int_equal(tu_majflt(e->t) - maj0, 0);
+    /* The next 2 MiB take their frames from the written pages. */
+    for (uint64_t j = i; j < i + 512; j++)
+        tu_store_byte(e->t, a + j * PG, (uint8_t)j);
+    free(s);
+    s = stats(e);
+    assert_int_equal(s->vm.pswpout, out);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
+struct hot_entries {
+    uint64_t lo, hi; /* virtual page numbers */
+    int found;
+};
+
+static int count_hot_entry(void *arg, const struct vms_tlb_entry *te)
+{
+    struct hot_entries *h = arg;
+    h->found += te->vpn >= h->lo && te->vpn < h->hi;
+    return 0;
+}
+
+/* A reclaim batch that unmapped pages of an mm flushes all of that mm's
+ * TLB entries (Linux's batched flush is a full one): the pages still in
+ * use are walked again, so their Accessed bits are set again for the next
+ * scan to see. The pages that stay mapped here are locked ones (MAP_LOCKED:
+ * reclaim never unmaps them). */
+static void test_reclaim_unmaps_flush_the_whole_tlb(void **state)
+{
+    struct tu_env *e = *state;
+    cgroup_machine(e, 4 * MIB);
+    int64_t locked = vms_mmap(e->t, 0, 4 * PG, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+    assert_true(locked > 0);
+    vms_addr hot = (vms_addr)locked, cold = tu_anon(e->t, 2048 * PG, RW);
+    uint64_t stolen = 0;
+    for (unsigned i = 0; i < 2048 && !stolen; i++) {
+        for (unsigned k = 0; k < 4; k++)
+            tu_store_byte(e->t, hot + k * PG, 1);
+        tu_store_byte(e->t, cold + i * PG, 1);
+        struct vms_stats *s = stats(e);
+        stolen = s->vm.pgsteal_direct + s->vm.pgsteal_kswapd;
+        free(s);
+    }
+    assert_true(stolen > 0);
+    struct hot_entries h = {hot >> 12, (hot >> 12) + 4, 0};
+    assert_int_equal(vms_tlb_visit(e->m, 0, count_hot_entry, &h), 0);
+    assert_int_equal(h.found, 0);
+    tu_assert_clean(e->m);
+}
+
+/* A whole machine (not a cgroup) with no reserve (min_free_kbytes 0, the
+ * watermarks all 0) running out: kswapd wakes when nothing is free, finds
+ * every page young the first time and writes the ones it meets twice,
+ * freeing nothing yet (their writes end when it returns); the allocation
+ * then reclaims itself (direct reclaim: allocstall, pgscan_direct) and
+ * frees the written pages; later kswapd runs free pages on their own.
+ * Every byte comes back. */
+static void test_kswapd_then_direct_reclaim(void **state)
+{
+    struct tu_env *e = *state;
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(4 * MIB);
+    c.root = e->root;
+    c.swap_bytes = 8 * MIB;
+    c.page_cluster = 3;
+    c.swappiness = 60;
+    c.min_free_kbytes = 0;
+    c.watermark_scale_factor = 1;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    unsigned n = 2 * 4 * MIB / PG;
+    vms_addr a = written_pages(e->t, n);
+    struct vms_stats *s = stats(e);
+    assert_true(s->vm.pageoutrun > 1);
+    assert_true(s->vm.pgscan_kswapd > 0);
+    assert_true(s->vm.pgsteal_kswapd > 0);
+    assert_true(s->vm.allocstall > 0);
+    assert_true(s->vm.pgscan_direct > 0);
+    assert_true(s->vm.pgsteal_direct > 0);
+    assert_int_equal(s->vm.pgsteal_anon, s->vm.pgsteal_kswapd + s->vm.pgsteal_direct);
+    /* Each written page rotated as its write ended, but one met again
+     * while in flight (reclaim waited for it, and it was off its list). */
+    assert_true(s->vm.pgrotated > s->vm.pswpout / 2 && s->vm.pgrotated <= s->vm.pswpout);
+    free(s);
+    assert_pages(e->t, a, n);
+    assert_false(vms_task_killed(e->t));
+    tu_assert_clean(e->m);
+}
+
+static uint64_t slot_of(vms_task *t, vms_addr va)
+{
+    struct vms_walk w;
+    assert_int_equal(vms_walk(t, va, &w), 0);
+    assert_true(w.swap);
+    return w.swap_offset;
+}
+
+/* Slots are handed out in clusters of 512 (src/swapfile.c): one after the
+ * other in the current cluster (the first in the header's cluster, slot 1:
+ * host-measured), then, that cluster full, the first one with room (slots
+ * freed in the header's cluster), before a free cluster. */
+static void test_swap_slots_come_in_clusters(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    const unsigned n = 1030;
+    vms_addr a = written_pages(e->t, n);
+    assert_int_equal(vms_madvise(e->t, a, 600 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a), 1);
+    assert_int_equal(slot_of(e->t, a + 510 * PG), 511);
+    assert_int_equal(slot_of(e->t, a + 511 * PG), 512); /* the next cluster */
+    assert_int_equal(slot_of(e->t, a + 599 * PG), 600);
+    assert_int_equal(vms_munmap(e->t, a + 10 * PG, 10 * PG), 0); /* slots 11-20 free */
+    assert_int_equal(vms_madvise(e->t, a + 600 * PG, 5 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a + 600 * PG), 601); /* the current cluster goes on */
+    assert_int_equal(vms_madvise(e->t, a + 605 * PG, 418 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a + 1022 * PG), 1023); /* its last slot */
+    assert_int_equal(vms_madvise(e->t, a + 1023 * PG, 7 * PG, MADV_PAGEOUT), 0);
+    assert_int_equal(slot_of(e->t, a + 1023 * PG), 11); /* then the room left in cluster 0 */
+    assert_int_equal(slot_of(e->t, a + 1029 * PG), 17);
+    assert_pages(e->t, a, 10);
+    tu_assert_clean(e->m);
+}
+
+/* swappiness weighs anonymous against file pages (get_scan_count): with a
+ * warm file active and a stream of reads after it, 0 keeps anonymous
+ * memory in RAM; the higher, the more of it goes to swap for the same
+ * reads (200: anonymous pages only, as long as there is swap). */
+static uint64_t pswpout_at_swappiness(struct tu_env *e, unsigned swappiness)
+{
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(8 * MIB);
+    c.root = e->root;
+    c.swap_bytes = 16 * MIB;
+    c.page_cluster = 3;
+    c.swappiness = swappiness;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.large_folios = 0;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    vms_addr a = written_pages(e->t, 256);
+    char path[512];
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "warm"), 4 * MIB);
+    tu_host_fill(tu_join(path, sizeof(path), e->root, "stream"), 12 * MIB);
+    int warm = vms_open(e->t, "warm", O_RDONLY, 0), stream = vms_open(e->t, "stream", O_RDONLY, 0);
+    assert_true(warm >= 0 && stream >= 0);
+    vms_addr buf = tu_anon(e->t, 16 * PG, RW);
+    for (int pass = 0; pass < 2; pass++)
+        for (uint64_t off = 0; off < 4 * MIB; off += 16 * PG)
+            assert_int_equal(vms_pread(e->t, warm, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    for (uint64_t off = 0; off < 12 * MIB; off += 16 * PG)
+        assert_int_equal(vms_pread(e->t, stream, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    assert_pages(e->t, a, 256);
+    struct vms_stats *s = stats(e);
+    uint64_t out = s->vm.pswpout;
+    free(s);
+    tu_assert_clean(e->m);
+    return out;
+}
+
+static void test_swappiness_weighs_anon_against_file(void **state)
+{
+    struct tu_env *e = *state;
+    uint64_t none = pswpout_at_swappiness(e, 0), some = pswpout_at_swappiness(e, 60),
+             most = pswpout_at_swappiness(e, 200);
+    print_message("pswpout at swappiness 0, 60, 200: %llu %llu %llu\n", (unsigned long long)none,
+                  (unsigned long long)some, (unsigned long long)most);
+    assert_int_equal(none, 0);
+    assert_true(most > 0);
+    assert_true(some < most);
+}
+
+/* vms_check's report after a deliberate break: it must fail and say what. */
+static void assert_check_says(vms_machine *m, const char *what)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    assert_non_null(f);
+    assert_int_not_equal(vms_check(m, f), 0);
+    fclose(f);
+    assert_non_null(strstr(text, what));
+    free(text);
+}
+
+/* vms_check counts every slot's references against the swap entries in
+ * the page tables, and the swap cache against the slots' flags. */
+static void test_vms_check_verifies_slots_and_the_swap_cache(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 16 * MIB, 4 * MIB);
+    vms_addr a = written_pages(e->t, 2);
+    assert_int_equal(vms_madvise(e->t, a, 2 * PG, MADV_PAGEOUT), 0);
+    tu_assert_clean(e->m);
+    struct swap_info *si = &e->m->swap;
+    si->map[1]++; /* one reference more than the PTEs hold */
+    assert_check_says(e->m, "swap slot 1: count 2, 1 swap entries name it");
+    si->map[1]--;
+    si->map[2] &= (uint16_t)~SWAP_HAS_CACHE; /* the cache holds it, the flag says not */
+    assert_check_says(e->m, "swap slot 2: cache flag and swap cache disagree");
+    si->map[2] |= SWAP_HAS_CACHE;
+    si->nr_cache++;
+    assert_check_says(e->m, "2 pages in the swap cache, counted 3");
+    si->nr_cache--;
+    si->inuse++;
+    assert_check_says(e->m, "2 swap slots in use, counted 3");
+    si->inuse--;
+    tu_assert_clean(e->m);
+}
+
+/* ---- reclaim in the event stream ---- */
+
+struct reclaim_log {
+    size_t begins[2], ends[2]; /* by detail: [0] direct, [1] kswapd */
+    int open;                  /* a pass has begun and not ended */
+    uint64_t scanned, reclaimed;
+    unsigned lists;
+    size_t swap_out, swap_in, readahead, refaults, outside;
+    struct vms_event first_out;
+    int bad; /* an event out of place or with a field wrong */
+};
+
+static void log_reclaim(void *arg, const struct vms_event *ev)
+{
+    struct reclaim_log *l = arg;
+    int kswapd = ev->detail && strcmp(ev->detail, "kswapd") == 0;
+    switch (ev->kind) {
+    case VMS_EV_RECLAIM_BEGIN:
+        l->bad |= l->open || !ev->detail || (!kswapd && strcmp(ev->detail, "direct") != 0);
+        l->open = 1;
+        l->begins[kswapd]++;
+        break;
+    case VMS_EV_RECLAIM_END:
+        l->bad |= !l->open || ev->b > ev->a || ev->level < 0 || ev->level > 12 || ev->index > 15;
+        l->open = 0;
+        l->ends[kswapd]++;
+        l->scanned += ev->a;
+        l->reclaimed += ev->b;
+        l->lists |= ev->index;
+        break;
+    case VMS_EV_SWAP_OUT:
+        if (!l->swap_out++)
+            l->first_out = *ev;
+        l->outside += !l->open;
+        l->bad |= !ev->b || strcmp(ev->detail, "anon") != 0;
+        break;
+    case VMS_EV_SWAP_IN:
+        l->swap_in++;
+        l->readahead += strcmp(ev->detail, "readahead") == 0;
+        l->bad |= !ev->b || (strcmp(ev->detail, "readahead") && strcmp(ev->detail, "fault"));
+        break;
+    case VMS_EV_REFAULT:
+        l->refaults++;
+        l->bad |= !ev->detail;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Twice the RAM written and read back: every pass of kswapd and of direct
+ * reclaim is a begin and an end whose sums are the vmstat counters, every
+ * page written to or read from swap one event, every refault one. */
+static void test_reclaim_raises_its_events(void **state)
+{
+    struct tu_env *e = *state;
+    struct reclaim_log *l = calloc(1, sizeof(*l));
+    assert_non_null(l);
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(4 * MIB);
+    c.root = e->root;
+    c.swap_bytes = 8 * MIB;
+    c.page_cluster = 3;
+    c.swappiness = 60;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.trace = log_reclaim;
+    c.trace_arg = l;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    unsigned n = 2 * 4 * MIB / PG;
+    vms_addr a = written_pages(e->t, n);
+    /* Page 0 was the oldest: the first to go, to slot 1 (0 is the header). */
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, a, &w), 0);
+    assert_true(w.swap);
+    assert_int_equal(l->first_out.b, w.swap_offset);
+    assert_int_equal(l->first_out.b, 1);
+    assert_int_equal(l->first_out.a, a);
+    /* The entry as the PTE holds it, but for the PTE's own exclusive bit (7). */
+    assert_int_equal(l->first_out.entry, w.step[w.levels - 1].entry & ~(1ULL << 7));
+    assert_pages(e->t, a, n);
+    assert_pages(e->t, a, n);
+    struct vms_stats *s = stats(e);
+    assert_false(l->bad);
+    assert_false(l->open);
+    assert_int_equal(l->outside, 0); /* only reclaim swapped here */
+    assert_int_equal(l->begins[1], s->vm.pageoutrun);
+    assert_int_equal(l->ends[1], s->vm.pageoutrun);
+    assert_int_equal(l->begins[0], s->vm.allocstall);
+    assert_int_equal(l->ends[0], s->vm.allocstall);
+    assert_true(l->begins[1] > 0);
+    assert_int_equal(l->scanned, s->vm.pgscan_kswapd + s->vm.pgscan_direct);
+    assert_int_equal(l->reclaimed, s->vm.pgsteal_kswapd + s->vm.pgsteal_direct);
+    assert_true(l->lists & 1); /* the inactive anonymous list */
+    assert_int_equal(l->swap_out, s->vm.pswpout);
+    assert_int_equal(l->swap_in, s->vm.pswpin);
+    assert_true(l->readahead > 0 && l->readahead < l->swap_in);
+    assert_int_equal(l->refaults, s->vm.workingset_refault_anon);
+    assert_true(l->refaults > 0);
+    assert_int_equal(s->swap_used, (uint64_t)(meminfo_kb(e->m, "SwapTotal") -
+                                              meminfo_kb(e->m, "SwapFree")) / 4);
+    free(s);
+    tu_assert_clean(e->m);
+    vms_machine_destroy(e->m);
+    e->m = NULL;
+    free(l);
+}
+
 /* Once RAM and swap are full, the OOM killer: its badness counts the
  * swap entries too. */
 static void test_full_swap_ends_in_the_oom_killer(void **state)
@@ -427,6 +860,14 @@ int main(void)
         T(test_refault_comes_back_active_within_the_workingset),
         T(test_shmem_pages_swap_out_and_back),
         T(test_anonymous_memory_larger_than_ram),
+        T(test_swap_slots_come_in_clusters),
+        T(test_vms_check_verifies_slots_and_the_swap_cache),
+        T(test_swappiness_weighs_anon_against_file),
+        T(test_kswapd_then_direct_reclaim),
+        T(test_a_hot_set_beside_a_cold_scan_stays),
+        T(test_reclaim_writes_in_a_burst_and_frees_later),
+        T(test_reclaim_unmaps_flush_the_whole_tlb),
+        T(test_reclaim_raises_its_events),
         T(test_full_swap_ends_in_the_oom_killer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,7 @@
 
 #define PG 4096ULL
 #define RW (PROT_READ | PROT_WRITE)
-#define MAX_EVENTS 4096
+#define MAX_EVENTS 65536
 
 /* ---- recording what a machine raises ---- */
 
@@ -50,8 +50,48 @@ static const enum vms_event_kind all_kinds[] = {
     VMS_EV_TLB_MISS, VMS_EV_WALK_STEP, VMS_EV_PGTABLE_ALLOC, VMS_EV_PGTABLE_FREE,
     VMS_EV_FAULT, VMS_EV_FRAME_ALLOC, VMS_EV_TLB_FILL, VMS_EV_FLUSH, VMS_EV_IPI,
     VMS_EV_CR3, VMS_EV_SIGNAL, VMS_EV_FORK, VMS_EV_FRAME_FREE, VMS_EV_OOM_KILL,
+    VMS_EV_PWC_HIT, VMS_EV_RECLAIM_BEGIN, VMS_EV_RECLAIM_END, VMS_EV_SWAP_OUT, VMS_EV_SWAP_IN,
+    VMS_EV_PAGEOUT, VMS_EV_REFAULT,
 };
 #define NR_KINDS (sizeof(all_kinds) / sizeof(all_kinds[0]))
+
+/* A machine of 1 MiB with 2 MiB of swap: a shared file mapping larger
+ * than RAM written (reclaim writes it back), then private memory larger
+ * than RAM written and read back (swapped out and in, refaults). */
+static void run_reclaim_scenario(struct recorder *r)
+{
+    char dir[256], root[300], path[400];
+    tu_root_make(dir, sizeof(dir), root, sizeof(root));
+    tu_host_fill(tu_join(path, sizeof(path), root, "f"), 384 * PG);
+    struct vms_config c = tu_config(1ULL << 20);
+    c.root = root;
+    c.swap_bytes = 2ULL << 20;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.swappiness = 60;
+    c.page_cluster = 3;
+    c.large_folios = 0;
+    c.trace = record;
+    c.trace_arg = r;
+    vms_machine *m = tu_machine_with(&c);
+    vms_task *t = tu_spawn(m);
+    int fd = vms_open(t, "f", O_RDWR, 0);
+    assert_true(fd >= 0);
+    int64_t f = vms_mmap(t, 0, 384 * PG, RW, MAP_SHARED, fd, 0);
+    assert_true(f >= 0);
+    for (uint64_t i = 0; i < 384; i++)
+        tu_store_byte(t, (vms_addr)f + i * PG, 1);
+    assert_int_equal(vms_munmap(t, (vms_addr)f, 384 * PG), 0);
+    assert_int_equal(vms_close(t, fd), 0);
+    vms_addr a = tu_anon(t, 384 * PG, RW);
+    for (uint64_t i = 0; i < 384; i++)
+        tu_store_byte(t, a + i * PG, (uint8_t)i);
+    for (uint64_t i = 0; i < 384; i++)
+        assert_int_equal(tu_load_byte(t, a + i * PG), (uint8_t)i);
+    tu_assert_clean(m);
+    vms_machine_destroy(m);
+    assert_int_equal(tu_scratch_remove(dir), 0);
+}
 
 /* A machine over a scratch root that does a bit of everything: two CPUs, a
  * thread, private, shared anonymous and file memory, a fork, unmaps and a
@@ -95,6 +135,7 @@ static void run_scenario(struct recorder *r)
     tu_assert_clean(m);
     vms_machine_destroy(m);
     assert_int_equal(tu_scratch_remove(dir), 0);
+    run_reclaim_scenario(r);
 }
 
 static struct recorder *scenario_events(void)
@@ -112,7 +153,9 @@ static void test_every_kind_has_a_stable_name(void **state)
     (void)state;
     static const char *const names[] = {"tlb-miss", "walk", "pgtable-alloc", "pgtable-free",
                                         "fault", "frame-alloc", "tlb-fill", "flush", "ipi",
-                                        "cr3", "signal", "fork", "frame-free", "oom-kill"};
+                                        "cr3", "signal", "fork", "frame-free", "oom-kill",
+                                        "pwc-hit", "reclaim-begin", "reclaim-end", "swap-out",
+                                        "swap-in", "pageout", "refault"};
     for (size_t i = 0; i < NR_KINDS; i++)
         assert_string_equal(vms_event_name(all_kinds[i]), names[i]);
     assert_string_equal(vms_event_name((enum vms_event_kind)999), "unknown");
@@ -184,6 +227,53 @@ static void test_demo_lines(void **state)
                 "oom    CPU 2  Out of memory: Killed process 1000 (test) (badness 203)");
 }
 
+/* Reclaim's lines: a pass of kswapd and of direct reclaim, swap, write-back
+ * and a refault. */
+static void test_reclaim_lines(void **state)
+{
+    (void)state;
+    assert_line(&(struct vms_event){.kind = VMS_EV_RECLAIM_BEGIN, .a = 90, .b = 120,
+                                    .detail = "kswapd"},
+                "vmscan        kswapd wakes: 90 frames free, reclaims until more than 120 are free");
+    assert_line(&(struct vms_event){.kind = VMS_EV_RECLAIM_END, .a = 64, .b = 40, .level = 11,
+                                    .index = 5, .detail = "kswapd"},
+                "vmscan        kswapd ends: 64 pages scanned, 40 reclaimed, priority 11 "
+                "(inactive anon, inactive file)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_RECLAIM_BEGIN, .a = 3, .b = 32,
+                                    .detail = "direct"},
+                "vmscan        direct reclaim: 3 frames free, the allocation reclaims 32 pages "
+                "itself");
+    assert_line(&(struct vms_event){.kind = VMS_EV_RECLAIM_END, .a = 32, .b = 0, .level = 0,
+                                    .index = 0, .detail = "direct"},
+                "vmscan        direct reclaim ends: 32 pages scanned, 0 reclaimed, priority 0 "
+                "(no list)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_SWAP_OUT, .pa = 0x6000, .a = 0x7ffff7f7f000,
+                                    .b = 1, .entry = 0x7fffffffffffc00, .detail = "anon"},
+                "swap          frame 0x00006000 written to swap slot 1 (anonymous page "
+                "0x7ffff7f7f000), its PTEs -> swap entry 0x7fffffffffffc00");
+    assert_line(&(struct vms_event){.kind = VMS_EV_SWAP_OUT, .pa = 0x6000, .a = 0x3000, .b = 2,
+                                    .detail = "shmem"},
+                "swap          frame 0x00006000 written to swap slot 2 (shared memory, offset "
+                "0x3000)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_SWAP_IN, .pa = 0xe000, .b = 1,
+                                    .detail = "fault"},
+                "swap          swap slot 1 read into frame 0x0000e000 for a fault");
+    assert_line(&(struct vms_event){.kind = VMS_EV_SWAP_IN, .pa = 0xf000, .b = 2,
+                                    .detail = "readahead"},
+                "swap          swap slot 2 read into frame 0x0000f000 (readahead)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_PAGEOUT, .pa = 0x9000, .a = 0x5000},
+                "write         reclaim writes dirty file offset 0x5000 (frame 0x00009000) back "
+                "before freeing it");
+    assert_line(&(struct vms_event){.kind = VMS_EV_REFAULT, .pa = 0xe000, .a = 111, .b = 300,
+                                    .detail = "restored"},
+                "wset          refault of frame 0x0000e000: distance 111, workingset 300: back "
+                "active (it was active before)");
+    assert_line(&(struct vms_event){.kind = VMS_EV_REFAULT, .pa = 0xe000, .a = 111, .b = 0,
+                                    .detail = "inactive"},
+                "wset          refault of frame 0x0000e000: distance 111, workingset 0: too far: "
+                "back inactive");
+}
+
 /* What each frame was given for, and given back. */
 static void test_frame_lines(void **state)
 {
@@ -244,7 +334,7 @@ static void test_every_kind_formats(void **state)
     (void)state;
     static const char *const tags[] = {"miss", "walk", "alloc", "free", "fault", "disk",
                                        "frame", "fill", "flush", "ipi", "cr3", "signal",
-                                       "fork", "oom", "pwc"};
+                                       "fork", "oom", "pwc", "vmscan", "swap", "write", "wset"};
     struct recorder *r = scenario_events();
     for (size_t k = 0; k < NR_KINDS; k++) /* the scenario runs out of nothing */
         assert_true(count_kind(r, all_kinds[k]) > 0 || all_kinds[k] == VMS_EV_OOM_KILL);
@@ -890,6 +980,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_kind_has_a_stable_name),
         cmocka_unit_test(test_demo_lines),
         cmocka_unit_test(test_frame_lines),
+        cmocka_unit_test(test_reclaim_lines),
         cmocka_unit_test(test_five_level_names_and_wide_cpus),
         cmocka_unit_test(test_every_kind_formats),
         cmocka_unit_test(test_json_of_every_event_parses),

@@ -4,7 +4,9 @@
  * unevictable, MADV_COLD back to inactive), kswapd reclaiming clean file
  * pages up to the high watermark, dirty file pages written back before they
  * go (never lost), anonymous memory kept (nowhere to put it) until the OOM
- * killer acts at the min watermark, and /proc/meminfo's lines.
+ * killer acts at the min watermark, and /proc/meminfo's lines; active
+ * file pages aged back to the inactive list, and a file page read again
+ * soon after reclaim freed it coming back active (its shadow).
  */
 #include "testutil.h"
 
@@ -252,6 +254,74 @@ static void test_dirty_pages_are_written_back_before_they_go(void **state)
     tu_assert_clean(e->m);
 }
 
+/* ---- reclaim in the event stream ---- */
+
+struct pageout_log {
+    uint64_t pages_written;    /* by pageout events, 2^level each */
+    size_t passes[2], ends[2]; /* reclaim passes by detail: [0] direct, [1] kswapd */
+    uint64_t reclaimed;
+    unsigned lists;
+    int bad;
+};
+
+static void log_pageout(void *arg, const struct vms_event *ev)
+{
+    struct pageout_log *l = arg;
+    int kswapd = ev->detail && strcmp(ev->detail, "kswapd") == 0;
+    if (ev->kind == VMS_EV_PAGEOUT) {
+        l->pages_written += 1ULL << ev->level;
+        l->bad |= ev->a % PG != 0 || ev->pa % PG != 0;
+    } else if (ev->kind == VMS_EV_RECLAIM_BEGIN) {
+        l->passes[kswapd]++;
+    } else if (ev->kind == VMS_EV_RECLAIM_END) {
+        l->ends[kswapd]++;
+        l->reclaimed += ev->b;
+        l->lists |= ev->index;
+    } else if (ev->kind == VMS_EV_SWAP_OUT || ev->kind == VMS_EV_SWAP_IN) {
+        l->bad = 1; /* no swap on this machine */
+    }
+}
+
+/* Dirty file pages written by a store through a shared mapping larger
+ * than RAM: each write-back reclaim does is a pageout event, and the
+ * passes (kswapd's and the allocations' own) scan the file lists only. */
+static void test_reclaim_write_back_is_traced(void **state)
+{
+    struct tu_env *e = *state;
+    struct pageout_log l = {0};
+    vms_machine_destroy(e->m);
+    struct vms_config c = tu_config(4 * MIB);
+    c.root = e->root;
+    c.min_free_kbytes = UINT64_MAX;
+    c.watermark_scale_factor = 10;
+    c.swappiness = 60;
+    c.swap_bytes = 0;
+    c.large_folios = 0;
+    c.trace = log_pageout;
+    c.trace_arg = &l;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    uint64_t len = 6 * MIB;
+    int fd = open_file(e, "big", len, O_RDWR);
+    int64_t map = vms_mmap(e->t, 0, len, RW, MAP_SHARED, fd, 0);
+    assert_true(map > 0);
+    for (uint64_t off = 0; off < len; off += PG)
+        tu_store_byte(e->t, (vms_addr)map + off, 1);
+    struct vms_stats *s = tu_stats(e->m);
+    assert_false(l.bad);
+    assert_true(l.pages_written > 0);
+    assert_int_equal(l.pages_written * (PG / 1024), s->vm.pgpgout);
+    assert_int_equal(l.passes[1], s->vm.pageoutrun);
+    assert_int_equal(l.ends[1], s->vm.pageoutrun);
+    assert_int_equal(l.passes[0], s->vm.allocstall);
+    assert_int_equal(l.ends[0], s->vm.allocstall);
+    assert_int_equal(l.reclaimed, s->vm.pgsteal_kswapd + s->vm.pgsteal_direct);
+    assert_int_equal(l.lists & 3, 0); /* no swap: the anonymous lists are left alone */
+    assert_true(l.lists & 4);
+    free(s);
+    tu_assert_clean(e->m);
+}
+
 /* write() of a file larger than RAM, then read() of it all. */
 static void test_write_then_read_a_file_larger_than_ram(void **state)
 {
@@ -297,6 +367,88 @@ static void test_a_hot_page_survives_a_cold_stream(void **state)
     s = tu_stats(e->m);
     assert_int_equal(s->io.disk_reads, reads);
     free(s);
+    tu_assert_clean(e->m);
+}
+
+/* Active folios age: once the inactive file list is below its share,
+ * reclaim moves folios from the active list's tail to the inactive list
+ * (shrink_active_list: pgrefill looked at, pgdeactivate moved), and those
+ * not used again are freed in their turn. */
+static void test_active_file_pages_age_into_the_inactive_list(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, UINT64_MAX);
+    int warm = open_file(e, "warm", 2 * MIB, O_RDONLY);
+    int cold = open_file(e, "cold", 8 * MIB, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, 16 * PG, RW);
+    for (int pass = 0; pass < 2; pass++) /* read twice: active */
+        for (uint64_t off = 0; off < 2 * MIB; off += 16 * PG)
+            assert_int_equal(vms_pread(e->t, warm, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    long long active = meminfo_pages(e->m, "Active(file)");
+    assert_true(active >= 500);
+    struct vms_stats *s = tu_stats(e->m);
+    assert_int_equal(s->vm.pgrefill, 0);
+    free(s);
+    for (uint64_t off = 0; off < 8 * MIB; off += 16 * PG)
+        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    s = tu_stats(e->m);
+    assert_true(s->vm.pgrefill > 0);
+    assert_true(s->vm.pgdeactivate > 0);
+    free(s);
+    assert_true(meminfo_pages(e->m, "Active(file)") < active);
+    tu_assert_clean(e->m);
+}
+
+/* A file page reclaim freed leaves a shadow in the page cache; read
+ * again soon enough (fewer pages went through the lists since than the
+ * active ones hold), it comes back active (workingset_refault_file,
+ * workingset_activate_file); read again much later, inactive. A truncate
+ * forgets the shadows: the page read after it is new. */
+static void test_a_file_page_read_again_soon_comes_back_active(void **state)
+{
+    struct tu_env *e = *state;
+    machine(e, 4 * MIB, UINT64_MAX);
+    int warm = open_file(e, "warm", 2 * MIB, O_RDONLY);
+    int once = open_file(e, "once", 16 * PG, O_RDWR);
+    int cold = open_file(e, "cold", 20 * MIB, O_RDONLY); /* read once, each part */
+    vms_addr buf = tu_anon(e->t, 16 * PG, RW);
+    for (int pass = 0; pass < 2; pass++) /* 512 pages active */
+        for (uint64_t off = 0; off < 2 * MIB; off += 16 * PG)
+            assert_int_equal(vms_pread(e->t, warm, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    assert_int_equal(vms_pread(e->t, once, buf, 16 * PG, 0), (int64_t)(16 * PG));
+    struct vms_stats *s = tu_stats(e->m);
+    uint64_t refaults = s->vm.workingset_refault_file, activated = s->vm.workingset_activate_file;
+    free(s);
+    for (uint64_t off = 0; off < 10 * MIB / 4; off += 16 * PG) /* "once" is reclaimed */
+        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    assert_int_equal(vms_pread(e->t, once, buf, 16 * PG, 0), (int64_t)(16 * PG));
+    s = tu_stats(e->m);
+    assert_int_equal(s->vm.workingset_refault_file - refaults, 16);
+    assert_int_equal(s->vm.workingset_activate_file - activated, 16);
+    refaults = s->vm.workingset_refault_file;
+    activated = s->vm.workingset_activate_file;
+    free(s);
+    /* Much later: 8 MiB went through since. */
+    int late = open_file(e, "late", 16 * PG, O_RDWR);
+    assert_int_equal(vms_pread(e->t, late, buf, 16 * PG, 0), (int64_t)(16 * PG));
+    for (uint64_t off = 4 * MIB; off < 12 * MIB; off += 16 * PG)
+        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    assert_int_equal(vms_pread(e->t, late, buf, 16 * PG, 0), (int64_t)(16 * PG));
+    s = tu_stats(e->m);
+    assert_int_equal(s->vm.workingset_refault_file - refaults, 16);
+    assert_int_equal(s->vm.workingset_activate_file - activated, 0);
+    refaults = s->vm.workingset_refault_file;
+    free(s);
+    /* Truncated and grown again while out: nothing to refault. */
+    for (uint64_t off = 12 * MIB; off < 20 * MIB; off += 16 * PG)
+        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    assert_int_equal(vms_ftruncate(e->t, late, 0), 0);
+    assert_int_equal(vms_ftruncate(e->t, late, (int64_t)(16 * PG)), 0);
+    assert_int_equal(vms_pread(e->t, late, buf, 16 * PG, 0), (int64_t)(16 * PG));
+    s = tu_stats(e->m);
+    assert_int_equal(s->vm.workingset_refault_file, refaults);
+    free(s);
+    (void)once;
     tu_assert_clean(e->m);
 }
 
@@ -404,9 +556,12 @@ int main(void)
         T(test_locked_memory_is_unevictable_until_unmapped),
         T(test_reading_a_file_larger_than_ram_reclaims_clean_pages),
         T(test_dirty_pages_are_written_back_before_they_go),
+        T(test_reclaim_write_back_is_traced),
         T(test_write_then_read_a_file_larger_than_ram),
         T(test_a_hot_page_survives_a_cold_stream),
         T(test_a_mapped_file_larger_than_ram_costs_the_same_twice),
+        T(test_active_file_pages_age_into_the_inactive_list),
+        T(test_a_file_page_read_again_soon_comes_back_active),
         T(test_meminfo_lines_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,24 @@ expect 2 "one side must be vmt" "$vmsim" convert --from lackey --to lackey "$dir
 expect 2 "bad value" "$vmsim" replay --ram 0 "$dir/t.vmt"
 expect 2 "missing value" "$vmsim" replay "$dir/t.vmt" --ram
 expect 2 "missing -o" "$vmsim" record -- true
+# the config options: each value checked by its parser, the whole machine
+# by vms_config_check, before anything runs
+expect 2 "--set 'nope' is not a config field" "$vmsim" replay --set nope=1 "$dir/t.vmt"
+expect 2 "--set pcid: 'x' is not a number" "$vmsim" replay --set pcid=x "$dir/t.vmt"
+expect 2 "bad value '64' for --dtlb: ENTRIES:WAYS expected" "$vmsim" replay --dtlb 64 "$dir/t.vmt"
+expect 2 "bad value ' 64:4' for --stlb" "$vmsim" replay --stlb " 64:4" "$dir/t.vmt"
+expect 2 "the machine's config: pde_cache" "$vmsim" replay --pde-cache 32:3 "$dir/t.vmt"
+expect 2 "the machine's config: dtlb.ways" "$vmsim" replay --set dtlb.ways=0 "$dir/t.vmt"
+expect 2 "bad --label '=x'" "$vmsim" replay --label =x "$dir/t.vmt"
+expect 1 "cannot write $dir/no/r.jsonl.part" "$vmsim" replay -o "$dir/no/r.jsonl" "$dir/t.vmt"
+# --label lines come first; -o writes the report whole, or leaves FILE.part
+"$vmsim" replay --json -q --no-lru --label job=7 --label "name=a \"b\"" --set dtlb.entries=32 \
+    --pml4e-cache 0:0 -o "$dir/r.jsonl" "$dir/t.vmt" >"$dir/out" || fail "replay -o"
+[ -s "$dir/out" ] && fail "replay -o wrote on standard output"
+[ "$(sed -n 1p "$dir/r.jsonl")" = '{"v":1,"type":"label","name":"job","value":"7"}' ] || fail "the first label: $(sed -n 1p "$dir/r.jsonl")"
+[ "$(sed -n 2p "$dir/r.jsonl")" = '{"v":1,"type":"label","name":"name","value":"a \"b\""}' ] || fail "the second label: $(sed -n 2p "$dir/r.jsonl")"
+sed -n 3p "$dir/r.jsonl" | grep -q '"type":"replay"' || fail "no replay line after the labels"
+[ -e "$dir/r.jsonl.part" ] && fail "replay -o left its .part file"
 # an imported trace replays: its memory made, figures for its regions
 "$vmsim" replay --no-lru "$dir/t.vmt" >"$dir/replay.txt" 2>"$dir/notes" || fail "replay of an imported trace"
 grep -q "an anonymous VMA" "$dir/notes" || fail "no note of the VMAs made: $(cat "$dir/notes")"

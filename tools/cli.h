@@ -2,6 +2,7 @@
 #ifndef VMSIM_CLI_H
 #define VMSIM_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* Exit statuses of every subcommand. */
@@ -30,6 +31,15 @@ int shell_main(int argc, char **argv);
 int record_main(int argc, char **argv);
 /* `vmsim replay FILE` (tools/replay_cmd.c). */
 int replay_main(int argc, char **argv);
+struct vms_config;
+/* Applies one of replay's config options (--phys, --swap, --dtlb, --itlb,
+ * --stlb, --pde-cache, --pdpte-cache, --pml4e-cache, --levels, --ncpus,
+ * --set) with its value to c: 0; -1 for a bad value, -2 for an option that
+ * is none of those, with why in err (snprintf semantics). */
+int replay_config_option(struct vms_config *c, const char *opt, const char *value, char *err,
+                         size_t errlen);
+/* `vmsim sweep GRID -o DIR`, `vmsim sweep --collect DIR` (tools/sweep.c). */
+int sweep_main(int argc, char **argv);
 /* `vmsim convert IN -o OUT` (tools/convert.c). */
 int convert_main(int argc, char **argv);
 

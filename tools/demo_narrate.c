@@ -119,7 +119,13 @@ const char *palette_event_color(const struct palette *c, enum vms_event_kind kin
     case VMS_EV_PGTABLE_ALLOC:
     case VMS_EV_PGTABLE_FREE:
     case VMS_EV_FRAME_ALLOC:
-    case VMS_EV_FRAME_FREE: return c->alloc;
+    case VMS_EV_FRAME_FREE:
+    case VMS_EV_RECLAIM_BEGIN:
+    case VMS_EV_RECLAIM_END:
+    case VMS_EV_SWAP_OUT:
+    case VMS_EV_SWAP_IN:
+    case VMS_EV_PAGEOUT: return c->alloc;
+    case VMS_EV_REFAULT: return c->fault;
     case VMS_EV_FAULT:
     case VMS_EV_SIGNAL: return c->fault;
     case VMS_EV_TLB_FILL: return c->fill;

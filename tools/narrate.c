@@ -32,44 +32,19 @@ void narrate_end_line(struct narrator *n)
 
 /* ---- calls ---- */
 
-/* Slot 1 is the receiver when it is a machine or a task handle. */
-static int has_receiver(lua_State *L, const struct vmsim_lua_call *call)
-{
-    return call->nargs >= 1 && lua_type(L, 1) == LUA_TUSERDATA;
-}
-
-/* "task 1000: mmap(0x0, 8192, "rw", "private|anonymous")" */
+/* "task 1000: mmap(0x0, 8192, "rw", "private|anonymous")", the name in colour */
 static void print_call(struct narrator *n, lua_State *L, const struct vmsim_lua_call *call)
 {
-    int first = 1;
-    if (has_receiver(L, call)) {
-        vmsim_lua_write_value(L, 1, 0, n->out);
-        fputs(": ", n->out);
-        first = 2;
-    } else {
-        fputs("vmsim.", n->out);
-    }
-    fprintf(n->out, "%s%s%s(", n->c.head, call->name, n->c.reset);
-    for (int i = first; i <= call->nargs; i++) {
-        if (i > first)
-            fputs(", ", n->out);
-        vmsim_lua_write_value(L, i, (call->hex >> (i - 1)) & 1, n->out);
-    }
-    fputc(')', n->out);
+    vmsim_lua_write_receiver(L, call, n->out);
+    fprintf(n->out, "%s%s%s", n->c.head, call->name, n->c.reset);
+    vmsim_lua_write_args(L, call, n->out);
 }
 
 static void print_results(struct narrator *n, lua_State *L, const struct vmsim_lua_call *call)
 {
-    if (call->nres == 0) {
-        fputc('\n', n->out);
-        return;
-    }
-    fputs(" = ", n->out);
-    int base = lua_gettop(L) - call->nres;
-    for (int j = 1; j <= call->nres; j++) {
-        if (j > 1)
-            fputs(", ", n->out);
-        vmsim_lua_write_value(L, base + j, (call->hex >> (16 + j - 1)) & 1, n->out);
+    if (call->nres) {
+        fputs(" = ", n->out);
+        vmsim_lua_write_results(L, call, n->out);
     }
     fputc('\n', n->out);
 }
@@ -116,7 +91,7 @@ const struct narrate_counter narrate_counters[] = {
     COUNTER(shootdowns), COUNTER(ipis), COUNTER(flushes_full), COUNTER(flushes_single),
     COUNTER(context_switches), COUNTER(minor_faults), COUNTER(major_faults),
     COUNTER(cow_faults), COUNTER(frames_total), COUNTER(frames_used), COUNTER(pgtable_frames),
-    COUNTER(cache_frames), COUNTER(dirty_pages), COUNTER(io.disk_to_cache),
+    COUNTER(cache_frames), COUNTER(dirty_pages), COUNTER(swap_used), COUNTER(io.disk_to_cache),
     COUNTER(io.cache_to_user), COUNTER(io.user_to_cache), COUNTER(io.cache_to_disk),
     COUNTER(io.disk_reads), COUNTER(io.disk_writes),
 };

@@ -123,15 +123,34 @@ void perfetto_call(struct perfetto *p, unsigned machine, int tid, uint64_t begin
     fputs("}}", o);
 }
 
+void perfetto_slice(struct perfetto *p, unsigned machine, int tid, uint64_t begin, uint64_t end,
+                    const char *category, const char *name)
+{
+    FILE *o = record(p);
+    fprintf(o, "{\"ph\":\"X\",\"cat\":\"%s\",\"pid\":%u,\"tid\":%d,\"ts\":%" PRIu64
+               ",\"dur\":%" PRIu64 ",\"name\":",
+            category, machine, tid, begin, end - begin);
+    put_string(o, name);
+    fputs("}", o);
+}
+
 void perfetto_span(struct perfetto *p, unsigned machine, int tid, uint64_t begin, uint64_t end,
                    const char *name)
 {
-    FILE *o = record(p);
-    fprintf(o, "{\"ph\":\"X\",\"cat\":\"step\",\"pid\":%u,\"tid\":%d,\"ts\":%" PRIu64
-               ",\"dur\":%" PRIu64 ",\"name\":",
-            machine, tid, begin, end - begin);
-    put_string(o, name);
-    fputs("}", o);
+    perfetto_slice(p, machine, tid, begin, end, "step", name);
+}
+
+int perfetto_is_reclaim(enum vms_event_kind k)
+{
+    switch (k) {
+    case VMS_EV_RECLAIM_BEGIN:
+    case VMS_EV_RECLAIM_END:
+    case VMS_EV_SWAP_OUT:
+    case VMS_EV_SWAP_IN:
+    case VMS_EV_PAGEOUT:
+    case VMS_EV_REFAULT: return 1;
+    default: return 0;
+    }
 }
 
 void perfetto_event_title(const struct vms_event *ev, char *buf, size_t size)
@@ -141,7 +160,9 @@ void perfetto_event_title(const struct vms_event *ev, char *buf, size_t size)
         snprintf(buf, size, "%s %s[%u]", kind, ev->detail, ev->index);
     else if ((ev->kind == VMS_EV_FAULT || ev->kind == VMS_EV_FRAME_ALLOC ||
               ev->kind == VMS_EV_FRAME_FREE || ev->kind == VMS_EV_PGTABLE_ALLOC ||
-              ev->kind == VMS_EV_PGTABLE_FREE) && ev->detail)
+              ev->kind == VMS_EV_PGTABLE_FREE || ev->kind == VMS_EV_RECLAIM_BEGIN ||
+              ev->kind == VMS_EV_RECLAIM_END || ev->kind == VMS_EV_SWAP_OUT ||
+              ev->kind == VMS_EV_SWAP_IN || ev->kind == VMS_EV_REFAULT) && ev->detail)
         snprintf(buf, size, "%s %s", kind, ev->detail);
     else if (ev->kind == VMS_EV_TLB_MISS)
         snprintf(buf, size, "%s L%d", kind, ev->level);
@@ -179,4 +200,12 @@ void perfetto_counters(struct perfetto *p, unsigned machine, uint64_t ts,
     fprintf(o, "{\"ph\":\"C\",\"pid\":%u,\"ts\":%" PRIu64 ",\"name\":\"frames used\",\"args\":"
                "{\"frames\":%" PRIu64 ",\"page tables\":%" PRIu64 ",\"page cache\":%" PRIu64 "}}",
             machine, ts, s->frames_used, s->pgtable_frames, s->cache_frames);
+    o = record(p);
+    fprintf(o, "{\"ph\":\"C\",\"pid\":%u,\"ts\":%" PRIu64 ",\"name\":\"memory\",\"args\":"
+               "{\"free frames\":%" PRIu64 ",\"swap used\":%" PRIu64 "}}",
+            machine, ts, s->frames_total - s->frames_used, s->swap_used);
+    o = record(p);
+    fprintf(o, "{\"ph\":\"C\",\"pid\":%u,\"ts\":%" PRIu64 ",\"name\":\"swap I/O\",\"args\":"
+               "{\"pswpin\":%" PRIu64 ",\"pswpout\":%" PRIu64 "}}",
+            machine, ts, s->vm.pswpin, s->vm.pswpout);
 }

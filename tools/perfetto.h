@@ -23,6 +23,11 @@ struct perfetto;
 /* The thread number of CPU n's track, and of the machine's own track. */
 #define PERFETTO_CPU_TID(cpu) ((int)(cpu) + 1)
 #define PERFETTO_MACHINE_TID 0
+/* The reclaim track: kswapd and direct reclaim passes, swap and write-back. */
+#define PERFETTO_RECLAIM_TID (VMS_MAX_CPUS + 1)
+
+/* Events drawn on the reclaim track (docs/events.md's reclaim kinds). */
+int perfetto_is_reclaim(enum vms_event_kind k);
 
 /* Creates (truncates) path and writes the header; NULL with the reason in
  * err (snprintf semantics). */
@@ -38,14 +43,19 @@ void perfetto_thread(struct perfetto *p, unsigned machine, int tid, const char *
  * text is the call as written (may be NULL), result what it returned. */
 void perfetto_call(struct perfetto *p, unsigned machine, int tid, uint64_t begin, uint64_t end,
                    const char *name, const char *text, const char *result);
-/* A span of the run that is not a call (a chapter of the demo). */
+/* A span of the run that is not a call: a chapter of the demo (category
+ * "step"), or a reclaim pass from its begin event to its end (category
+ * "reclaim", sharing their ticks). */
 void perfetto_span(struct perfetto *p, unsigned machine, int tid, uint64_t begin, uint64_t end,
                    const char *name);
+void perfetto_slice(struct perfetto *p, unsigned machine, int tid, uint64_t begin, uint64_t end,
+                    const char *category, const char *name);
 /* An event: an instant ("i", thread scope) whose args are the event's JSON
  * object (docs/events.md). */
 void perfetto_event(struct perfetto *p, unsigned machine, int tid, uint64_t ts,
                     const struct vms_event *ev);
-/* The counters ("C"): faults, TLB misses, frames used. */
+/* The counters ("C"): faults, TLB misses, frames used, memory (free
+ * frames, swap used), swap I/O (pswpin, pswpout). */
 void perfetto_counters(struct perfetto *p, unsigned machine, uint64_t ts,
                        const struct vms_stats *s);
 

@@ -177,6 +177,8 @@ static void track_name(int tid, char *buf, size_t size)
 {
     if (tid == PERFETTO_MACHINE_TID)
         snprintf(buf, size, "machine");
+    else if (tid == PERFETTO_RECLAIM_TID)
+        snprintf(buf, size, "reclaim");
     else if (tid <= VMS_MAX_CPUS)
         snprintf(buf, size, "CPU %d", tid - 1);
     else
@@ -250,8 +252,9 @@ static void write_counters(struct record *r, unsigned machine, uint64_t ts,
 {
     use_track(r, machine, PERFETTO_MACHINE_TID);
     struct record_track *t = find_track(r, machine, PERFETTO_MACHINE_TID);
-    uint64_t now[7] = {s->minor_faults, s->major_faults, s->tlb_misses, s->page_walks,
-                       s->frames_used, s->pgtable_frames, s->cache_frames};
+    uint64_t now[11] = {s->minor_faults, s->major_faults, s->tlb_misses, s->page_walks,
+                        s->frames_used, s->pgtable_frames, s->cache_frames, s->frames_total,
+                        s->swap_used, s->vm.pswpin, s->vm.pswpout};
     if (t && memcmp(t->counters, now, sizeof(now)) == 0)
         return;
     if (t)
@@ -303,6 +306,23 @@ static int event_on_cpu(const struct vms_event *ev)
            ev->cpu < VMS_MAX_CPUS;
 }
 
+/* A reclaim pass as a slice on the reclaim track, from its begin event to
+ * its end event (their ticks: the slice takes none of its own). */
+static void reclaim_slice(struct record *r, unsigned machine, const struct vms_event *ev)
+{
+    struct record_track *t = find_track(r, machine, PERFETTO_RECLAIM_TID);
+    if (!t)
+        return;
+    if (ev->kind == VMS_EV_RECLAIM_BEGIN) {
+        t->reclaim_begin = r->tick;
+    } else if (ev->kind == VMS_EV_RECLAIM_END && t->reclaim_begin) {
+        perfetto_slice(r->perfetto, machine, PERFETTO_RECLAIM_TID, t->reclaim_begin, r->tick,
+                       "reclaim", ev->detail && strcmp(ev->detail, "kswapd") == 0
+                                      ? "kswapd" : "direct reclaim");
+        t->reclaim_begin = 0;
+    }
+}
+
 void record_event(struct record *r, const struct vms_event *ev)
 {
     r->tick++;
@@ -314,12 +334,16 @@ void record_event(struct record *r, const struct vms_event *ev)
     if (!r->perfetto || !machine)
         return;
     int tid = PERFETTO_MACHINE_TID;
-    if (event_on_cpu(ev))
+    if (perfetto_is_reclaim(ev->kind))
+        tid = PERFETTO_RECLAIM_TID;
+    else if (event_on_cpu(ev))
         tid = PERFETTO_CPU_TID(ev->cpu);
     else if (r->in_call)
         tid = r->cur.task;
     use_track(r, machine, tid);
     perfetto_event(r->perfetto, machine, tid, r->tick, ev);
+    if (tid == PERFETTO_RECLAIM_TID)
+        reclaim_slice(r, machine, ev);
 }
 
 uint64_t record_span_begin(struct record *r) { return ++r->tick; }

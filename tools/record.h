@@ -32,7 +32,7 @@ extern const char picture_options_help[];
 
 /* How many kinds of event the per-call counts keep (the last one counts
  * every kind this build does not know). */
-#define RECORD_KINDS 16
+#define RECORD_KINDS 24 /* every kind up to VMS_EV_REFAULT, then "other" */
 
 /* One call, as the timeline picture shows it. */
 struct record_call {
@@ -49,7 +49,8 @@ struct record_call {
 struct record_track {
     unsigned machine;
     int tid;
-    uint64_t counters[7]; /* on the machine's track: the counters last written */
+    uint64_t counters[11]; /* on the machine's track: the counters last written */
+    uint64_t reclaim_begin; /* on the reclaim track: the tick of the open pass's begin */
 };
 
 struct record {

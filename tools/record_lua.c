@@ -5,41 +5,12 @@
 #include "record_lua.h"
 
 #include <lua.h>
-#include <stdio.h>
 #include <stdlib.h>
-
-/* ---- text of a call ---- */
 
 /* Slot 1 is the receiver when it is a machine or a task handle. */
 static int has_receiver(lua_State *L, const struct vmsim_lua_call *call)
 {
     return call->nargs >= 1 && lua_type(L, 1) == LUA_TUSERDATA;
-}
-
-/* Slots first..last written as a script spells them, comma separated, into
- * a string the caller frees (NULL when out of memory). */
-static char *values_text(lua_State *L, const char *name, int first, int last, unsigned hex,
-                         int hex_shift)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return NULL;
-    if (name)
-        fprintf(f, "%s(", name);
-    for (int i = first; i <= last; i++) {
-        if (i > first)
-            fputs(", ", f);
-        vmsim_lua_write_value(L, i, (hex >> (hex_shift + i - first)) & 1, f);
-    }
-    if (name)
-        fputc(')', f);
-    if (fclose(f) != 0) {
-        free(text);
-        return NULL;
-    }
-    return text;
 }
 
 /* ---- the hooks ---- */
@@ -53,9 +24,7 @@ static void on_call_begin(void *arg, lua_State *L, const struct vmsim_lua_call *
     int pid = 0;
     if (has_receiver(L, call) && !vmsim_lua_to_machine(L, 1, &machine))
         vmsim_lua_task_ids(L, 1, &machine, &pid);
-    int first = has_receiver(L, call) ? 2 : 1;
-    /* hex bit i stands for slot i + 1 */
-    char *text = values_text(L, call->name, first, call->nargs, call->hex, first - 1);
+    char *text = vmsim_lua_call_text(L, call, VMSIM_LUA_CALL_NAME_ARGS);
     record_call_begin(rl->rec, machine, pid, call->name, text);
     if (!text)
         rl->rec->failed = 1;
@@ -79,7 +48,7 @@ static void on_call_end(void *arg, lua_State *L, const struct vmsim_lua_call *ca
     }
     if (!m && call->nres >= 1) /* vmsim.machine{...} returns its machine */
         m = vmsim_lua_to_machine(L, base + 1, &machine);
-    char *result = values_text(L, NULL, base + 1, base + call->nres, call->hex, 16);
+    char *result = vmsim_lua_call_text(L, call, VMSIM_LUA_CALL_RESULTS);
     if (!result)
         rl->rec->failed = 1;
     record_call_end(rl->rec, m, machine, result);

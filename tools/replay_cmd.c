@@ -3,26 +3,35 @@
  * (tools/trace/replay.c) and its figures: per CPU, in total and per region,
  * resident memory over time, the faults beside the native run's, and the
  * memory-size curve (reuse distances under exact LRU beside vmsim's own
- * reclaim at chosen RAM sizes), as text, JSON lines or an SVG plot.
+ * reclaim at chosen RAM sizes), as text, JSON lines, an SVG plot or an
+ * HTML page of plots (replay_html.c).
  */
 #include "cli.h"
+#include "difftest.h"
 #include "replay.h"
+#include "replay_html.h"
 #include "vmsim_host.h"
 #include "vmt.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_RAM 32
+#define MAX_LABELS 64
 
 struct options {
     const char *trace;
     int json, quiet, regions, lru, profile;
-    const char *svg;
+    const char *svg, *html, *out;
     uint64_t ram[MAX_RAM];
     int nram;
+    const char *labels[MAX_LABELS]; /* "NAME=VALUE" */
+    int nlabels;
     struct vmt_replay_opts ro;
 };
 
@@ -40,15 +49,23 @@ static void usage(FILE *out)
             "  --json             JSON lines on stdout (docs/traces.md) instead of text\n"
             "  --ram SIZES        replay again with this RAM each (16M,32M,...; swap on)\n"
             "  --svg FILE         the memory-size curve as an SVG plot\n"
+            "  --html FILE        a self-contained page of plots: resident memory over time,\n"
+            "                     TLB hits and misses and faults per region, the memory-size\n"
+            "                     curve (docs/traces.md)\n"
             "  --no-regions       no split by region (faster)\n"
             "  --no-lru           no reuse-distance pass\n"
             "  --phys SIZE        RAM of the machine (default 1G)\n"
             "  --swap SIZE        swap space (default 0; --ram runs: 4G)\n"
             "  --dtlb E:W, --itlb E:W, --stlb E:W   TLB entries and ways\n"
+            "  --pde-cache E:W, --pdpte-cache E:W, --pml4e-cache E:W\n"
+            "                     paging-structure caches' entries and ways (0:0: none)\n"
             "  --levels 4|5       page-table levels\n"
             "  --pcid             tag TLB entries with PCIDs\n"
             "  --ncpus N          CPUs (the trace runs on CPU 0)\n"
+            "  --set FIELD=VALUE  any field of the machine's config (dtlb.ways=8, zero_page=0)\n"
             "  --profile          this host's profile (zero page, readahead, sysctls)\n"
+            "  --label NAME=VALUE carried into the output (--json: a \"label\" line first)\n"
+            "  -o FILE            write the report to FILE (FILE.part until it is whole)\n"
             "  -q, --quiet        no notes on what the replay made up\n"
             "  -h, --help         show this help\n");
 }
@@ -71,14 +88,22 @@ static int parse_size(const char *s, uint64_t *v)
     return 0;
 }
 
+/* ENTRIES:WAYS, decimal digits only. */
 static int parse_tlb(const char *s, struct vms_tlb_geometry *g)
 {
-    unsigned e, w;
-    char c;
-    if (sscanf(s, "%u:%u%c", &e, &w, &c) != 2)
-        return -1;
-    g->entries = e;
-    g->ways = w;
+    unsigned long v[2];
+    for (int i = 0; i < 2; i++) {
+        char *end;
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        errno = 0;
+        v[i] = strtoul(s, &end, 10);
+        if (errno || v[i] > UINT_MAX || *end != (i ? '\0' : ':'))
+            return -1;
+        s = end + 1;
+    }
+    g->entries = (unsigned)v[0];
+    g->ways = (unsigned)v[1];
     return 0;
 }
 
@@ -94,28 +119,98 @@ static int parse_ram(struct options *o, const char *list)
     return rc;
 }
 
-static int bad(const char *opt, const char *arg)
+/* The options that set the machine's config: --phys, --swap, --dtlb,
+ * --itlb, --stlb, --pde-cache, --pdpte-cache, --pml4e-cache, --levels,
+ * --ncpus, --set. Shared with `vmsim sweep`, which checks a grid's values
+ * with the parsers its jobs will meet. */
+int replay_config_option(struct vms_config *c, const char *opt, const char *value, char *err,
+                         size_t errlen)
 {
-    fprintf(stderr, "vmsim replay: bad value '%s' for %s\nTry 'vmsim replay --help'.\n", arg, opt);
+    static const struct {
+        const char *opt;
+        size_t offset;
+    } tlbs[] = {
+        {"--dtlb", offsetof(struct vms_config, dtlb)},
+        {"--itlb", offsetof(struct vms_config, itlb)},
+        {"--stlb", offsetof(struct vms_config, stlb)},
+        {"--pde-cache", offsetof(struct vms_config, pde_cache)},
+        {"--pdpte-cache", offsetof(struct vms_config, pdpte_cache)},
+        {"--pml4e-cache", offsetof(struct vms_config, pml4e_cache)},
+    };
+    uint64_t n;
+    snprintf(err, errlen, "bad value '%s' for %s", value, opt);
+    for (size_t i = 0; i < sizeof(tlbs) / sizeof(tlbs[0]); i++)
+        if (!strcmp(opt, tlbs[i].opt)) {
+            struct vms_tlb_geometry g;
+            if (parse_tlb(value, &g))
+                return snprintf(err, errlen, "bad value '%s' for %s: ENTRIES:WAYS expected", value,
+                                opt), -1;
+            memcpy((char *)c + tlbs[i].offset, &g, sizeof(g));
+            return 0;
+        }
+    if (!strcmp(opt, "--phys"))
+        return parse_size(value, &c->phys_bytes);
+    if (!strcmp(opt, "--swap"))
+        return parse_size(value, &c->swap_bytes);
+    if (!strcmp(opt, "--levels")) {
+        if (parse_size(value, &n) || n > 5)
+            return -1;
+        c->pgtable_levels = (int)n;
+        return 0;
+    }
+    if (!strcmp(opt, "--ncpus")) {
+        if (parse_size(value, &n) || n > VMS_MAX_CPUS)
+            return -1;
+        c->ncpus = (unsigned)n;
+        return 0;
+    }
+    if (!strcmp(opt, "--set")) {
+        struct dt_setting st;
+        char why[1536];
+        if (dt_setting_parse(value, &st, why, sizeof(why)))
+            return snprintf(err, errlen, "--set %s", why), -1;
+        dt_setting_apply(&st, c);
+        return 0;
+    }
+    snprintf(err, errlen, "'%s' is no option of the machine's config", opt);
+    return -2;
+}
+
+static int bad(const char *why)
+{
+    fprintf(stderr, "vmsim replay: %s\nTry 'vmsim replay --help'.\n", why);
     return CLI_USAGE;
 }
 
 static int takes_value(const char *a)
 {
-    static const char *const with[] = {"--ram", "--svg", "--phys", "--swap", "--dtlb", "--itlb",
-                                       "--stlb", "--levels", "--ncpus"};
+    static const char *const with[] = {"--ram", "--svg", "--html", "--phys", "--swap", "--dtlb", "--itlb",
+                                       "--stlb", "--levels", "--ncpus", "--pde-cache",
+                                       "--pdpte-cache", "--pml4e-cache", "--set", "--label", "-o"};
     for (size_t i = 0; i < sizeof(with) / sizeof(with[0]); i++)
         if (strcmp(a, with[i]) == 0)
             return 1;
     return 0;
 }
 
+/* NAME=VALUE, NAME of letters, digits, '_', '.' and '-'. */
+static int label_ok(const char *s)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s)
+        return 0;
+    for (const char *p = s; p < eq; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-'))
+            return 0;
+    return 1;
+}
+
 static int parse_args(struct options *o, int argc, char **argv)
 {
     struct vms_config *c = &o->ro.config;
+    char why[2048];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t n;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return -1;
@@ -127,34 +222,33 @@ static int parse_args(struct options *o, int argc, char **argv)
         else if (!strcmp(a, "--pcid")) c->pcid = 1;
         else if (!strcmp(a, "--profile")) o->profile = 1;
         else if (takes_value(a) && !v) {
-            fprintf(stderr, "vmsim replay: missing value for '%s'\nTry 'vmsim replay --help'.\n", a);
-            return CLI_USAGE;
+            snprintf(why, sizeof(why), "missing value for '%s'", a);
+            return bad(why);
         } else if (!strcmp(a, "--svg")) o->svg = argv[++i];
-        else if (!strcmp(a, "--ram")) { if (parse_ram(o, argv[++i])) return bad(a, v); }
-        else if (!strcmp(a, "--phys")) { if (parse_size(argv[++i], &c->phys_bytes)) return bad(a, v); }
-        else if (!strcmp(a, "--swap")) { if (parse_size(argv[++i], &c->swap_bytes)) return bad(a, v); }
-        else if (!strcmp(a, "--dtlb")) { if (parse_tlb(argv[++i], &c->dtlb)) return bad(a, v); }
-        else if (!strcmp(a, "--itlb")) { if (parse_tlb(argv[++i], &c->itlb)) return bad(a, v); }
-        else if (!strcmp(a, "--stlb")) { if (parse_tlb(argv[++i], &c->stlb)) return bad(a, v); }
-        else if (!strcmp(a, "--levels")) {
-            if (parse_size(argv[++i], &n) || n > 5) return bad(a, v);
-            c->pgtable_levels = (int)n;
-        } else if (!strcmp(a, "--ncpus")) {
-            if (parse_size(argv[++i], &n) || n > VMS_MAX_CPUS) return bad(a, v);
-            c->ncpus = (unsigned)n;
+        else if (!strcmp(a, "--html")) o->html = argv[++i];
+        else if (!strcmp(a, "-o")) o->out = argv[++i];
+        else if (!strcmp(a, "--ram")) {
+            if (parse_ram(o, argv[++i]))
+                return snprintf(why, sizeof(why), "bad value '%s' for %s", v, a), bad(why);
+        } else if (!strcmp(a, "--label")) {
+            if (!label_ok(v) || o->nlabels == MAX_LABELS)
+                return snprintf(why, sizeof(why), "bad --label '%s': NAME=VALUE, at most %d", v,
+                                MAX_LABELS), bad(why);
+            o->labels[o->nlabels++] = argv[++i];
+        } else if (takes_value(a)) {
+            if (replay_config_option(c, a, argv[++i], why, sizeof(why)))
+                return bad(why);
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "vmsim replay: unknown option '%s'\nTry 'vmsim replay --help'.\n", a);
-            return CLI_USAGE;
+            snprintf(why, sizeof(why), "unknown option '%s'", a);
+            return bad(why);
         } else if (!o->trace) o->trace = a;
         else {
-            fprintf(stderr, "vmsim replay: one trace only, not '%s'\nTry 'vmsim replay --help'.\n", a);
-            return CLI_USAGE;
+            snprintf(why, sizeof(why), "one trace only, not '%s'", a);
+            return bad(why);
         }
     }
-    if (!o->trace) {
-        fprintf(stderr, "vmsim replay: missing the trace FILE\nTry 'vmsim replay --help'.\n");
-        return CLI_USAGE;
-    }
+    if (!o->trace)
+        return bad("missing the trace FILE");
     return 0;
 }
 
@@ -162,11 +256,16 @@ static int parse_args(struct options *o, int argc, char **argv)
 
 struct figures {
     uint64_t accesses, l1_hits, l1_misses, l2_hits, l2_misses, walks, walk_refs, psc_hits;
+    uint64_t dtlb_hits, dtlb_misses, itlb_hits, itlb_misses; /* the L1 figures split (JSON only) */
     uint64_t minflt, majflt, pgtables, resident;
 };
 
 static void from_cpu(struct figures *f, const struct vms_cpu_stats *c)
 {
+    f->dtlb_hits = c->dtlb_hits;
+    f->dtlb_misses = c->dtlb_misses;
+    f->itlb_hits = c->itlb_hits;
+    f->itlb_misses = c->itlb_misses;
     f->l1_hits = c->dtlb_hits + c->itlb_hits;
     f->l1_misses = c->dtlb_misses + c->itlb_misses;
     f->l2_hits = c->stlb_hits;
@@ -224,6 +323,12 @@ static void print_row(FILE *out, int json, const char *scope, const char *name,
     print_num(out, json, "majflt", f->majflt, 7);
     print_num(out, json, "pgtables", f->pgtables, 8);
     print_num(out, json, "resident_pages", f->resident, 9);
+    if (json) {
+        print_num(out, json, "dtlb_hits", f->dtlb_hits, 0);
+        print_num(out, json, "dtlb_misses", f->dtlb_misses, 0);
+        print_num(out, json, "itlb_hits", f->itlb_hits, 0);
+        print_num(out, json, "itlb_misses", f->itlb_misses, 0);
+    }
     fputs(json ? "}\n" : "\n", out);
 }
 
@@ -312,11 +417,6 @@ static void report_native(FILE *out, const struct options *o, const struct vmt_r
 }
 
 /* ---- the memory-size curve ---- */
-
-struct ram_run {
-    uint64_t bytes, minflt, majflt, pswpin, pswpout;
-    int oom, failed;
-};
 
 static void print_size(char *buf, size_t len, uint64_t bytes)
 {
@@ -505,6 +605,61 @@ static void report_head(FILE *out, const struct options *o, const struct vmt_rep
             r->oom_killed ? "; the OOM killer ended the process" : "");
 }
 
+static void report_labels(FILE *out, const struct options *o)
+{
+    for (int i = 0; i < o->nlabels; i++) {
+        const char *eq = strchr(o->labels[i], '=');
+        char name[256];
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - o->labels[i]), o->labels[i]);
+        if (o->json) {
+            fprintf(out, "{\"v\":1,\"type\":\"label\",\"name\":");
+            json_string(out, name);
+            fprintf(out, ",\"value\":");
+            json_string(out, eq + 1);
+            fprintf(out, "}\n");
+        } else
+            fprintf(out, "%s%s = %s%s", i ? ", " : "labels: ", name, eq + 1,
+                    i == o->nlabels - 1 ? "\n" : "");
+    }
+}
+
+/* -o FILE: the report goes to FILE.part, renamed to FILE once whole, so
+ * that a FILE is never a cut report (a sweep's collector trusts it). */
+static FILE *open_output(const struct options *o, char **part)
+{
+    *part = NULL;
+    if (!o->out)
+        return stdout;
+    size_t len = strlen(o->out) + sizeof(".part");
+    *part = malloc(len);
+    if (!*part)
+        return NULL;
+    snprintf(*part, len, "%s.part", o->out);
+    FILE *f = fopen(*part, "w");
+    if (!f)
+        fprintf(stderr, "vmsim replay: cannot write %s: %s\n", *part, strerror(errno));
+    return f;
+}
+
+static int close_output(const struct options *o, FILE *out, const char *part, int failed)
+{
+    if (out == stdout)
+        return fflush(stdout) == 0 ? failed : CLI_FAILED;
+    if (fclose(out) != 0) {
+        fprintf(stderr, "vmsim replay: cannot write %s: %s\n", part, strerror(errno));
+        return CLI_FAILED;
+    }
+    if (failed) {
+        fprintf(stderr, "vmsim replay: the report is left in %s\n", part);
+        return failed;
+    }
+    if (rename(part, o->out) != 0) {
+        fprintf(stderr, "vmsim replay: cannot rename %s to %s: %s\n", part, o->out, strerror(errno));
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
 int replay_main(int argc, char **argv)
 {
     struct options o = {.regions = 1, .lru = 1};
@@ -518,12 +673,26 @@ int replay_main(int argc, char **argv)
         host_profile_read(&p, ".");
         host_profile_apply(&p, &o.ro.config);
     }
+    char msg[256];
+    if (vms_config_check(&o.ro.config, msg, sizeof(msg))) {
+        char why[300];
+        snprintf(why, sizeof(why), "the machine's config: %s", msg);
+        return bad(why);
+    }
     o.ro.by_region = o.regions;
     o.ro.lru = o.lru;
     o.ro.notes = o.quiet ? NULL : stderr;
     FILE *f = open_trace(o.trace);
     if (!f)
         return CLI_FAILED;
+    char *part;
+    FILE *out = open_output(&o, &part);
+    if (!out) {
+        free(part);
+        if (f != stdin)
+            fclose(f);
+        return CLI_FAILED;
+    }
     struct vmt_replay_result res;
     char err[256];
     int failed = vmt_replay(f, &o.ro, &res, err, sizeof(err)) < 0;
@@ -544,18 +713,28 @@ int replay_main(int argc, char **argv)
     if (failed && res.records == 0) { /* nothing replayed: the error says it all */
         free(exec);
         vmt_replay_result_free(&res);
+        if (out != stdout) { /* no report at all: no file either */
+            fclose(out);
+            remove(part);
+        }
+        free(part);
         return CLI_FAILED;
     }
-    report_head(stdout, &o, &res, exec);
-    report_figures(stdout, &o, &res);
-    report_samples(stdout, &o, &res);
-    report_native(stdout, &o, &res);
-    report_curve(stdout, &o, &res, runs, o.nram);
+    report_labels(out, &o);
+    report_head(out, &o, &res, exec);
+    report_figures(out, &o, &res);
+    report_samples(out, &o, &res);
+    report_native(out, &o, &res);
+    report_curve(out, &o, &res, runs, o.nram);
     if (o.svg && res.has_lru && write_svg(o.svg, &res, runs, o.nram) != 0) {
         fprintf(stderr, "vmsim replay: %s: %s\n", o.svg, strerror(errno));
         failed = 1;
     }
+    if (o.html && replay_save_html(o.html, o.trace, exec, &res, runs, o.nram) != 0)
+        failed = 1;
     free(exec);
     vmt_replay_result_free(&res);
-    return failed ? CLI_FAILED : CLI_OK;
+    rc = close_output(&o, out, part, failed ? CLI_FAILED : CLI_OK);
+    free(part);
+    return rc;
 }

@@ -110,9 +110,10 @@ static void sb_sep(struct sbuf *b, int *first)
 
 struct vma_rec {
     uint64_t start, end, flags, offset, ino;
+    uint64_t left, right; /* the VMA tree: the children's starts, 0 for none */
     uint32_t name;
     uint16_t dev_major, dev_minor;
-    uint8_t kind, prot, shared, guards, gate;
+    uint8_t kind, prot, shared, guards, gate, red;
 };
 
 struct pt_rec {
@@ -146,11 +147,15 @@ struct task_rec {
     int pid, key;
 };
 
-#define NR_COUNTERS 16
+#define NR_COUNTERS 22
 static const char *const counter_names[NR_COUNTERS] = {
     "minor_faults", "major_faults", "cow_faults", "tlb_hits", "tlb_misses", "page_walks",
     "walk_refs", "shootdowns", "ipis", "flushes_full", "flushes_single", "context_switches",
-    "frames_used", "pgtable_frames", "cache_frames", "dirty_pages"};
+    "frames_used", "pgtable_frames", "cache_frames", "dirty_pages", "free_frames", "swap_used",
+    "pswpin", "pswpout", "pgscan", "pgsteal"};
+
+/* Every event kind the model names (docs/events.md), the last one included. */
+#define NR_EVENT_KINDS (VMS_EV_REFAULT + 1)
 
 static void counters_of(vms_machine *m, uint64_t *out)
 {
@@ -164,7 +169,11 @@ static void counters_of(vms_machine *m, uint64_t *out)
                                      s->tlb_misses, s->page_walks, s->walk_refs, s->shootdowns,
                                      s->ipis, s->flushes_full, s->flushes_single,
                                      s->context_switches, s->frames_used, s->pgtable_frames,
-                                     s->cache_frames, s->dirty_pages};
+                                     s->cache_frames, s->dirty_pages,
+                                     s->frames_total - s->frames_used, s->swap_used,
+                                     s->vm.pswpin, s->vm.pswpout,
+                                     s->vm.pgscan_kswapd + s->vm.pgscan_direct,
+                                     s->vm.pgsteal_kswapd + s->vm.pgsteal_direct};
     memcpy(out, v, sizeof(v));
     free(s);
 }
@@ -205,7 +214,7 @@ struct open_step {
     unsigned nnames;
     struct sbuf events;
     int nevents_kept;
-    uint64_t ev_count[16];
+    uint64_t ev_count[NR_EVENT_KINDS + 1]; /* the last: kinds this build does not know */
 };
 
 struct report {
@@ -367,8 +376,31 @@ static int collect_vma(void *arg, const struct vms_vma_info *vi)
         .start = vi->start, .end = vi->end, .flags = vi->vm_flags, .offset = vi->offset,
         .ino = vi->ino, .name = intern(w->r, vi->name), .dev_major = (uint16_t)vi->dev_major,
         .dev_minor = (uint16_t)vi->dev_minor, .kind = (uint8_t)vi->kind, .prot = (uint8_t)vi->prot,
-        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .gate = (uint8_t)vi->gate};
+        .shared = (uint8_t)vi->shared, .guards = (uint8_t)vi->guards, .gate = (uint8_t)vi->gate,
+        .red = (uint8_t)(vi->red != 0), .left = vi->left, .right = vi->right};
     return 0;
+}
+
+static int tree_same(const struct vma_rec *a, const struct vma_rec *b)
+{
+    return a->red == b->red && a->left == b->left && a->right == b->right;
+}
+
+/* A node of the VMA tree into "rt": its start in pages from the node
+ * written before it (the first: from 0), then red | 2 (a left child) | 4
+ * (a right child), then the left child's distance below it and the right
+ * child's above it, in pages, when it has them. The gaps are not written:
+ * the page computes them from the VMAs, as the tree's augmentation does. */
+static void write_tree_node(struct sbuf *b, int *first, const struct vma_rec *v, uint64_t *prev)
+{
+    sb_sep(b, first);
+    sb_printf(b, "%" PRIu64 ",%d", (v->start - *prev) >> 12,
+              v->red | (v->left ? 2 : 0) | (v->right ? 4 : 0));
+    if (v->left)
+        sb_printf(b, ",%" PRIu64, (v->start - v->left) >> 12);
+    if (v->right)
+        sb_printf(b, ",%" PRIu64, (v->right - v->start) >> 12);
+    *prev = v->start;
 }
 
 static int vma_same(const struct vma_rec *a, const struct vma_rec *b)
@@ -402,9 +434,9 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
                           const struct vma_rec *cur, size_t ncur, int *wrote)
 {
     size_t i = 0, j = 0;
-    int first_d = 1, first_s = 1;
-    uint64_t prev_end = 0;
-    struct sbuf sets = {0};
+    int first_d = 1, first_s = 1, first_t = 1;
+    uint64_t prev_end = 0, prev_node = 0;
+    struct sbuf sets = {0}, tree = {0};
     while (i < nold || j < ncur) {
         if (j >= ncur || (i < nold && old[i].start < cur[j].start)) {
             if (first_d)
@@ -419,12 +451,16 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
                 sb_sep(&sets, &first_s);
                 write_vma(&sets, &cur[j], &prev_end);
             }
+            if (!cur[j].gate && !tree_same(&old[i], &cur[j]))
+                write_tree_node(&tree, &first_t, &cur[j], &prev_node);
             i++;
             j++;
             continue;
         }
         sb_sep(&sets, &first_s);
         write_vma(&sets, &cur[j], &prev_end);
+        if (!cur[j].gate)
+            write_tree_node(&tree, &first_t, &cur[j], &prev_node);
         j++;
     }
     if (!first_d)
@@ -436,9 +472,17 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
         sb_put(b, sets.p, sets.len);
         sb_putc(b, ']');
     }
-    b->oom |= sets.oom;
+    if (!first_t) {
+        if (!first_d || !first_s)
+            sb_putc(b, ',');
+        sb_puts(b, "\"rt\":[");
+        sb_put(b, tree.p, tree.len);
+        sb_putc(b, ']');
+    }
+    b->oom |= sets.oom | tree.oom;
     free(sets.p);
-    *wrote = !first_d || !first_s;
+    free(tree.p);
+    *wrote = !first_d || !first_s || !first_t;
     return ncur > nold ? 2 * ncur : 2 * nold;
 }
 
@@ -1059,7 +1103,7 @@ static void step_close(struct report *r, int force_state)
         sb_putc(b, ']');
     }
     int first = 1;
-    for (int k = 0; k < 16; k++) {
+    for (int k = 0; k <= NR_EVENT_KINDS; k++) {
         if (!s->ev_count[k])
             continue;
         sb_puts(b, first ? ",\"ec\":{" : ",");
@@ -1108,7 +1152,11 @@ void report_event(struct report *r, const struct vms_event *ev)
     if (!r->cur.open)
         step_begin(r, mc); /* events before the call's end: its step */
     struct open_step *s = &r->cur;
-    if (r->event_lines < REPORT_EVENT_LINES && s->nevents_kept < REPORT_STEP_EVENT_LINES) {
+    /* A reclaim pass's begin and end are kept past a step's share: the
+     * reclaim lane tells kswapd from direct reclaim by them. */
+    int pass = ev->kind == VMS_EV_RECLAIM_BEGIN || ev->kind == VMS_EV_RECLAIM_END;
+    if (r->event_lines < REPORT_EVENT_LINES &&
+        (s->nevents_kept < REPORT_STEP_EVENT_LINES || pass)) {
         char line[512];
         int n = vms_event_format(ev, line, sizeof(line));
         if (n >= 0) {
@@ -1122,7 +1170,7 @@ void report_event(struct report *r, const struct vms_event *ev)
             return;
         }
     }
-    s->ev_count[(unsigned)ev->kind & 15]++;
+    s->ev_count[(unsigned)ev->kind < NR_EVENT_KINDS ? (unsigned)ev->kind : NR_EVENT_KINDS]++;
 }
 
 static void step_add_name(struct open_step *s, const char *name)
@@ -1246,7 +1294,7 @@ static void write_model(struct report *r, struct sbuf *b)
     for (int k = 0; k < NR_COUNTERS; k++)
         sb_printf(b, "%s\"%s\"", k ? "," : "", counter_names[k]);
     sb_puts(b, "],\"events\":[");
-    for (int k = 0; k <= VMS_EV_OOM_KILL; k++)
+    for (int k = 0; k < NR_EVENT_KINDS; k++)
         sb_printf(b, "%s\"%s\"", k ? "," : "", vms_event_name((enum vms_event_kind)k));
     sb_puts(b, "],\"vma_kinds\":[");
     for (int k = 0; k < VMS_VMA_NKINDS; k++)
@@ -1286,7 +1334,7 @@ int report_write_json(struct report *r, FILE *out)
 }
 
 /* The template's one marker for each asset. */
-static void put_template(FILE *out, const char *tpl, struct sbuf *model)
+void report_fill_template(FILE *out, const char *tpl, const char *js, const char *model, size_t len)
 {
     static const struct { const char *mark; int which; } marks[] = {
         {"/*@CSS@*/", 0}, {"/*@JS@*/", 1}, {"/*@MODEL@*/", 2}};
@@ -1311,9 +1359,9 @@ static void put_template(FILE *out, const char *tpl, struct sbuf *model)
         if (which == 0)
             fputs(report_asset_css, out);
         else if (which == 1)
-            fputs(report_asset_js, out);
+            fputs(js, out);
         else
-            fwrite(model->p, 1, model->len, out);
+            fwrite(model, 1, len, out);
         p = next + mlen;
     }
 }
@@ -1324,7 +1372,7 @@ int report_write_html(struct report *r, FILE *out)
     write_model(r, &b);
     int bad = b.oom || r->oom || r->steps.oom;
     if (!bad)
-        put_template(out, report_asset_html, &b);
+        report_fill_template(out, report_asset_html, report_asset_js, b.p, b.len);
     free(b.p);
     if (bad)
         return -ENOMEM;

@@ -61,5 +61,11 @@ int report_save_html(struct report *r, const char *path, const char *who);
 extern const char report_asset_html[];
 extern const char report_asset_css[];
 extern const char report_asset_js[];
+extern const char report_asset_replay_html[]; /* vmsim replay --html (tools/replay_html.c) */
+extern const char report_asset_replay_js[];
+
+/* Writes template tpl with its markers filled: the report's style, js as
+ * its script, and the model's len bytes of JSON. */
+void report_fill_template(FILE *out, const char *tpl, const char *js, const char *model, size_t len);
 
 #endif

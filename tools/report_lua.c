@@ -32,41 +32,6 @@ static void rl_call_begin(void *arg, lua_State *L, const struct vmsim_lua_call *
     report_set_current(rl->r, rl->call_machine);
 }
 
-/* "task 1000: mmap(0x0, 8192, "rw", "private|anonymous") = 0x7ffff7ffe000" */
-static char *call_text(lua_State *L, const struct vmsim_lua_call *call)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return NULL;
-    int first = 1;
-    if (call->nargs >= 1 && lua_type(L, 1) == LUA_TUSERDATA) {
-        vmsim_lua_write_value(L, 1, 0, f);
-        fputs(": ", f);
-        first = 2;
-    } else {
-        fputs("vmsim.", f);
-    }
-    fprintf(f, "%s(", call->name);
-    for (int i = first; i <= call->nargs; i++) {
-        if (i > first)
-            fputs(", ", f);
-        vmsim_lua_write_value(L, i, (call->hex >> (i - 1)) & 1, f);
-    }
-    fputc(')', f);
-    int base = lua_gettop(L) - call->nres;
-    for (int j = 1; j <= call->nres; j++) {
-        fputs(j == 1 ? " = " : ", ", f);
-        vmsim_lua_write_value(L, base + j, (call->hex >> (16 + j - 1)) & 1, f);
-    }
-    if (fclose(f) != 0) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
 static void rl_call_end(void *arg, lua_State *L, const struct vmsim_lua_call *call)
 {
     struct report_lua *rl = arg;
@@ -82,7 +47,8 @@ static void rl_call_end(void *arg, lua_State *L, const struct vmsim_lua_call *ca
     }
     /* nil, "ENAME" ...: an error; nil, "SIGSEGV" ...: a signal. */
     int failed = call->nres >= 2 && lua_isnil(L, base + 1) && lua_type(L, base + 2) == LUA_TSTRING;
-    char *text = call_text(L, call);
+    char *text = vmsim_lua_call_text(L, call, VMSIM_LUA_CALL_RECEIVER | VMSIM_LUA_CALL_NAME_ARGS |
+                                                  VMSIM_LUA_CALL_RESULTS);
     report_call(rl->r, m, call->name, text ? text : call->name, failed);
     free(text);
     rl->call_machine = NULL;

@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
     {"record", record_main, "run a program under Valgrind and write its memory trace (.vmt)"},
     {"replay", replay_main, "run a memory trace on a machine: TLBs, faults, regions, RAM curve"},
     {"convert", convert_main, "turn lackey or ChampSim traces into .vmt, and back into text"},
+    {"sweep", sweep_main, "replay traces over a grid of configs: jobs for GNU parallel or Slurm, a CSV"},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

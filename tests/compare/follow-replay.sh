@@ -29,6 +29,21 @@ steps=$(sed -n 's/^all \([0-9]*\) steps agree with the kernel.s recorded answers
 [ -n "$steps" ] || fail "compare says no agreement: $(tail -5 "$dir/compare.out")"
 echo "compare: $steps steps agree"
 
+# The pictures of the replayed machine: one step per compared step in the
+# page, each with the program's own maps; the SVG of its address space.
+prog=$(sed -n 's/^\(@[0-9]* \)\{0,1\}execve \([^ ]*\).*/\2/p' "$dir/run.txt" | tail -1) # the last run
+prog=$(readlink -f "$prog")
+"$vmsim" compare --no-color --html "$dir/run.html" --svg "$dir/svg" "$dir/run.txt" >/dev/null 2>&1 ||
+    fail "compare --html --svg of the recorded run"
+pagesteps=$(grep -o '{"m":1,"n":' "$dir/run.html" | wc -l)
+[ "$pagesteps" = "$steps" ] || fail "the page has $pagesteps steps, compare $steps"
+grep -q '"vs":\[\[' "$dir/run.html" || fail "the page holds no VMA of the replayed machine"
+grep -qF "\"$prog\"" "$dir/run.html" || fail "the page does not name the program $prog"
+set -- "$dir"/svg/machine-1-task-*-address-space.svg
+[ -s "$1" ] && grep -qF "$prog" "$1" || fail "no SVG of the replayed address space naming $prog"
+[ -s "$dir/svg/machine-1-timeline.svg" ] || fail "no SVG timeline of the replay"
+echo "compare --html --svg: $pagesteps steps drawn, the address space of $prog"
+
 cat >"$dir/replay.lua" <<'LUA'
 local r, err = vmsim.replay(arg[1])
 if not r then print("error: " .. err) os.exit(2) end

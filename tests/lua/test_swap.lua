@@ -55,6 +55,31 @@ expect(s.vm.pgscan_kswapd + s.vm.pgscan_direct > 0, "reclaim scanned")
 expect(s.watermark.min <= s.watermark.low and s.watermark.low <= s.watermark.high, "watermarks")
 expect_eq(m:check(), true, "vms_check")
 
+-- Reclaim's events through on_event: a pass of kswapd begins and ends,
+-- each page written to swap is a swap-out, each read a swap-in, as the
+-- counters say.
+do
+  local r = vmsim.machine{ram = "1M", swap = "4M", zero_page = false, min_free_kbytes = 0,
+                          watermark_scale_factor = 10, swappiness = 60, page_cluster = 0,
+                          root = H.root()}
+  local seen = {}
+  r:on_event(function(ev) seen[ev.kind] = (seen[ev.kind] or 0) + 1
+    if ev.kind == "reclaim-begin" then expect(ev.detail == "kswapd" or ev.detail == "direct", "who reclaims") end
+  end)
+  local p = r:spawn("big")
+  local b = p:mmap(0, 512 * PG, "rw", "private|anonymous")
+  for i = 0, 511 do p:store(b + i * PG, "x") end
+  expect_eq(p:load(b, 1), "x", "the first page back")
+  local s = r:stats()
+  expect(s.vm.pswpout > 0, "pages went to swap")
+  expect_eq(seen["swap-out"], s.vm.pswpout, "one swap-out event a page written")
+  expect_eq(seen["swap-in"], s.vm.pswpin, "one swap-in event a page read")
+  expect_eq(seen["reclaim-begin"], seen["reclaim-end"], "every pass ends")
+  expect_eq(seen["reclaim-begin"], s.vm.pageoutrun + s.vm.allocstall, "a pass per kswapd run or stall")
+  expect(s.swap_used > 0, "slots in use")
+  r:destroy()
+end
+
 -- OOM calls.
 expect_eq(t:oom_score_adj(), 0, "oom_score_adj starts at 0")
 expect_eq(t:set_oom_score_adj(1000), 0, "set_oom_score_adj")

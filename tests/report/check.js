@@ -83,6 +83,54 @@
     document.querySelector('#time li[data-step="3"] button').click();
     check(R.step() === 3, 'choosing a call shows its step');
 
+    /* 6. the VMA tree: the same nodes, colours and children as --dot's
+     * graph of the machine's end (window.dotTrees, from browser.sh) */
+    R.setStep(last);
+    key(document.body, '6');
+    check(R.view() === 'tree', 'key 6 shows the VMA tree');
+    const dots = window.dotTrees || {};
+    check(Object.keys(dots).length === 2, 'the --dot graphs of both processes were read');
+    for (const pid in dots) {
+      const T = R.vmaTree(pid);
+      const want = dots[pid];
+      check(T && T.nodes.size === Object.keys(want.colour).length, 'process ' + pid + ': as many nodes as --dot draws');
+      if (!T) continue;
+      const hexOf = (pg) => (BigInt(pg) << 12n).toString(16);
+      for (const [s, [red, l, r]] of T.nodes) {
+        const h = hexOf(s);
+        check(want.colour[h] === (red ? 'red' : 'black'), 'process ' + pid + ': node ' + h + ' is ' + want.colour[h]);
+        check((want.left[h] || '') === (l ? hexOf(l) : '') && (want.right[h] || '') === (r ? hexOf(r) : ''), 'process ' + pid + ': node ' + h + '\'s children as --dot draws them');
+      }
+      check(want.root === hexOf(T.root), 'process ' + pid + ': the root is ' + want.root);
+      /* the gaps the page computes from the VMAs are the tree's own, as
+       * --dot writes them ("256 MiB" exact, "~128 TiB" to 4 digits) */
+      const bytes = (text) => {
+        const m = /^(~?)([0-9.]+) (bytes|KiB|MiB|GiB|TiB|PiB)$/.exec(text);
+        return m ? [Number(m[2]) * 1024 ** ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'].indexOf(m[3]), m[1] === '~'] : [NaN, false];
+      };
+      const same = (got, text) => { const [b, approx] = bytes(text); return approx ? Math.abs(got - b) <= b * 1e-3 : got === b; };
+      for (const [s] of T.nodes) {
+        const h = hexOf(s);
+        check(same(T.gap.get(s) * 4096, want.gap[h]) && same(T.subGap(s) * 4096, want.sub[h]),
+          'process ' + pid + ': node ' + h + '\'s gaps ' + T.gap.get(s) * 4096 + ', ' + T.subGap(s) * 4096 + ' are --dot\'s ' + want.gap[h] + ', ' + want.sub[h]);
+      }
+      const sec = document.querySelector('section.vmatree[data-mm="' + pid + '"]');
+      const g = sec && sec.querySelector('g.node[data-start="' + want.root + '"]');
+      check(g && g.getAttribute('aria-label').startsWith(want.colour[want.root] + ' node 0x' + want.root), 'process ' + pid + ': the root is drawn and labelled');
+    }
+    /* a node opens its subtree, from the keyboard */
+    const sec = document.querySelector('section.vmatree');
+    const child = sec && sec.querySelectorAll('g.node')[1];
+    if (child) {
+      const start = child.dataset.start;
+      child.focus();
+      child.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+      const now = document.querySelector('section.vmatree');
+      check(now.querySelector('g.node').dataset.start === start && /subtree of 0x/.test(now.textContent), 'Enter on a node draws its subtree');
+      [...now.querySelectorAll('button')].find((b) => b.textContent === 'Back to the root').click();
+      check(/from the root/.test(document.querySelector('section.vmatree').textContent), 'back to the root');
+    }
+
     /* every view says what it shows, and every tab has a panel */
     for (const p of document.querySelectorAll('[role=tabpanel]'))
       check(p.querySelector('p.about') && p.getAttribute('aria-labelledby'), 'view ' + p.id + ' has its text and label');

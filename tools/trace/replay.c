@@ -222,10 +222,22 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* The region a VMA belongs to, by the rules of docs/traces.md. */
-static void name_vma(const struct replay *r, const struct vma_line *v, const struct vma_line *prev,
+/* Whether a file is mapped with execute permission somewhere: a program or
+ * a library, whose loader puts its bss right after its last file mapping.
+ * A data file (a locale archive) has no bss: memory after it is an mmap's. */
+static int file_is_code(const struct vma_line *maps, long n, const char *path)
+{
+    for (long i = 0; i < n; i++)
+        if (strchr(maps[i].perms, 'x') && strcmp(maps[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+/* The region of maps[i], by the rules of docs/traces.md. */
+static void name_vma(const struct replay *r, const struct vma_line *maps, long n, long i,
                      char *name, size_t len)
 {
+    const struct vma_line *v = &maps[i], *prev = i ? &maps[i - 1] : NULL;
     const char *p = v->path;
     if (p[0] == '/' && r->exec_path && strcmp(p, r->exec_path) == 0) {
         snprintf(name, len, "%s", strchr(v->perms, 'x') ? "text" : "data");
@@ -241,7 +253,7 @@ static void name_vma(const struct replay *r, const struct vma_line *v, const str
             snprintf(name, len, "%s", r->named[i].name);
             return;
         }
-    if (prev && prev->end == v->start && prev->path[0] == '/') {
+    if (prev && prev->end == v->start && prev->path[0] == '/' && file_is_code(maps, n, prev->path)) {
         snprintf(name, len, "%.63s", r->exec_path && strcmp(prev->path, r->exec_path) == 0
                                          ? "bss" : base_name(prev->path));
         return;
@@ -269,7 +281,7 @@ static int rebuild_intervals(struct replay *r)
     r->iv = iv;
     for (long i = 0; i < n; i++) {
         char name[VMT_REGION_NAME];
-        name_vma(r, &v[i], i ? &v[i - 1] : NULL, name, sizeof(name));
+        name_vma(r, v, n, i, name, sizeof(name));
         iv[i] = (struct interval){v[i].start, v[i].end, region_index(r, name)};
     }
     r->niv = (size_t)n;
