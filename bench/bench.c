@@ -21,10 +21,14 @@
  */
 #include "bench_lua.h"
 #include "host_swap.h"
+#include "replay.h"
 #include "vmsim.h"
+#include "vmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,13 +82,13 @@ struct result {
     char work[24]; /* how much work one run did, for the table */
 };
 
-#define NBENCH 15
+#define NBENCH 16
 
 /* Everything the run produces, passed along instead of kept in globals. */
 struct report {
     struct result r[NBENCH];
     int n;
-    char notes[14][160];
+    char notes[16][200];
     int nnotes;
 };
 
@@ -469,6 +473,7 @@ static uint64_t *random_offsets(uint64_t n, uint64_t region)
     return off;
 }
 
+__attribute__((noinline)) /* a symbol for instruction counts */
 static double sim_miss_round(vms_task *t, vms_addr base, const uint64_t *off, uint64_t n)
 {
     uint64_t sum = 0, v = 0;
@@ -1197,6 +1202,154 @@ static struct result bench_trace_replay(const struct sizes *sz, struct report *r
     return r;
 }
 
+/* ---- trace_replay_recorded: a recorded program's trace through vmt_replay ---- */
+
+/* Where make bench leaves the tool and the workload: beside this program. */
+static int sibling_path(const char *name, char *buf, size_t n)
+{
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (len <= 0)
+        return -1;
+    self[len] = '\0';
+    int w = snprintf(buf, n, "%s/%s", dirname(self), name);
+    return w > 0 && (size_t)w < n && access(buf, X_OK) == 0 ? 0 : -1;
+}
+
+static int valgrind_present(void)
+{
+    return system("valgrind --version >/dev/null 2>&1") == 0;
+}
+
+/* vmsim record -o out -- workload, quietly; 0 when the trace was written. */
+static int record_workload(const char *vmsim, const char *workload, const char *out)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+        }
+        execl(vmsim, vmsim, "record", "--quiet", "-o", out, "--", workload, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* One whole vmt_replay of the trace: the machine made, the exec image, the
+ * mm calls, every access, the machine destroyed. ns per access. */
+static double recorded_replay_round(const char *path, struct vmt_replay_result *res)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die(path, errno);
+    struct vmt_replay_opts o;
+    vmt_replay_opts_init(&o); /* the bare speed: no regions, samples or LRU pass */
+    o.samples = 0;
+    char err[200];
+    uint64_t t0 = now_ns();
+    if (vmt_replay(f, &o, res, err, sizeof(err))) {
+        fprintf(stderr, "vmsim-bench: replay of %s: %s\n", path, err);
+        exit(1);
+    }
+    uint64_t dt = now_ns() - t0;
+    fclose(f);
+    return (double)dt / (double)(res->accesses ? res->accesses : 1);
+}
+
+/* The ceiling: the same file read record by record, nothing replayed. */
+static double recorded_read_round(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die(path, errno);
+    char err[200];
+    uint64_t t0 = now_ns();
+    struct vmt_reader *rd = vmt_reader_open(f, err, sizeof(err));
+    if (!rd) {
+        fprintf(stderr, "vmsim-bench: %s: %s\n", path, err);
+        exit(1);
+    }
+    struct vmt_record rec;
+    uint64_t accesses = 0, sum = 0;
+    int rc;
+    while ((rc = vmt_read(rd, &rec)) > 0) {
+        accesses += vmt_is_access(rec.type);
+        sum += rec.addr;
+    }
+    vmt_reader_close(rd);
+    uint64_t dt = now_ns() - t0;
+    fclose(f);
+    volatile uint64_t sink = sum;
+    (void)sink;
+    if (rc < 0)
+        die(path, EINVAL);
+    return (double)dt / (double)(accesses ? accesses : 1);
+}
+
+static double percent(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static struct result bench_trace_recorded(const struct sizes *sz, struct report *rep)
+{
+    struct result r = new_result("trace_replay_recorded", TARGET_NONE, 0);
+    char vmsim[PATH_MAX], workload[PATH_MAX], dir[] = "/tmp/vmsim-bench-trace-XXXXXX";
+    char path[PATH_MAX + 32];
+    const char *why = NULL;
+    if (sibling_path("vmsim", vmsim, sizeof(vmsim)) ||
+        sibling_path("vmsim-bench-workload", workload, sizeof(workload)))
+        why = "the vmsim tool or the workload is not beside vmsim-bench";
+    else if (!valgrind_present())
+        why = "valgrind is not installed (vmsim record needs it)";
+    else if (!mkdtemp(dir))
+        why = "no scratch folder";
+    if (!why) {
+        snprintf(path, sizeof(path), "%s/workload.vmt", dir);
+        if (record_workload(vmsim, workload, path))
+            why = "vmsim record of the workload failed";
+    }
+    if (why) {
+        char note[200];
+        snprintf(note, sizeof(note), "trace_replay_recorded: not run: %s", why);
+        add_note(rep, note);
+        r.vmsim_ns = 0;
+        r.host_ns = 0;
+        snprintf(r.work, sizeof(r.work), "-");
+        return r;
+    }
+    struct vmt_replay_result res = {0};
+    for (int i = 0; i < sz->reps; i++) {
+        vmt_replay_result_free(&res);
+        r.vmsim_ns = min_d(r.vmsim_ns, recorded_replay_round(path, &res));
+        r.host_ns = min_d(r.host_ns, recorded_read_round(path));
+    }
+    const struct vms_cpu_stats *c = &res.stats.cpu[0];
+    char note[200];
+    snprintf(note, sizeof(note),
+             "trace_replay_recorded: bench/workload (recorded here): %.1f M accesses/s replayed "
+             "(vmt_replay, machine and exec included), %.1f M/s read only; L1 hits %.2f %% "
+             "(DTLB %.2f %%, ITLB %.2f %%)",
+             1e3 / r.vmsim_ns, 1e3 / r.host_ns,
+             percent(c->dtlb_hits + c->itlb_hits,
+                     c->dtlb_hits + c->itlb_hits + c->dtlb_misses + c->itlb_misses),
+             percent(c->dtlb_hits, c->dtlb_hits + c->dtlb_misses),
+             percent(c->itlb_hits, c->itlb_hits + c->itlb_misses));
+    add_note(rep, note);
+    snprintf(r.work, sizeof(r.work), "%llu accesses", (unsigned long long)res.accesses);
+    vmt_replay_result_free(&res);
+    unlink(path);
+    rmdir(dir);
+    return r;
+}
+
 /* ---- output ---- */
 
 static int target_met(const struct result *r)
@@ -1225,6 +1378,11 @@ static void print_table(const struct report *rep)
         char target[32];
         target_text(r, target, sizeof(target));
         const char *status = r->target == TARGET_NONE ? "-" : target_met(r) ? "PASS" : "MISS";
+        if (r->vmsim_ns <= 0) { /* not run at all: a note says why */
+            printf("%-23s %12s %12s %10s  %-16s %-6s %s\n", r->name, "n/a", "n/a", "n/a", target,
+                   status, r->work);
+            continue;
+        }
         if (r->host_ns <= 0) { /* the host could not run it: a note says why */
             printf("%-23s %12.1f %12s %10s  %-16s %-6s %s\n", r->name, r->vmsim_ns, "n/a", "n/a",
                    target, status, r->work);
@@ -1245,6 +1403,11 @@ static int write_json(const struct report *rep, const char *path)
     fprintf(f, "[\n");
     for (int i = 0; i < rep->n; i++) {
         const struct result *r = &rep->r[i];
+        if (r->vmsim_ns <= 0) { /* not run: nulls */
+            fprintf(f, "  {\"name\": \"%s\", \"vmsim_ns\": null, \"host_ns\": null, \"ratio\": null}%s\n",
+                    r->name, i + 1 < rep->n ? "," : "");
+            continue;
+        }
         if (r->host_ns <= 0) { /* no host figure: null, as JSON has no NaN */
             fprintf(f, "  {\"name\": \"%s\", \"vmsim_ns\": %.3f, \"host_ns\": null, \"ratio\": null}%s\n",
                     r->name, r->vmsim_ns, i + 1 < rep->n ? "," : "");
@@ -1289,8 +1452,8 @@ static void usage(FILE *out)
             "               tlb_hit_load, tlb_miss_load, file_read_fault,\n"
             "               file_shared_write_fault, file_private_cow_fault,\n"
             "               read_vs_mmap, fork_256m, cow_fault, lua_store,\n"
-            "               swap_in_fault, trace_replay), e.g. under\n"
-            "               a profiler\n"
+            "               swap_in_fault, trace_replay, trace_replay_recorded),\n"
+            "               e.g. under a profiler\n"
             "  --help       this text\n");
 }
 
@@ -1406,6 +1569,8 @@ int main(int argc, char **argv)
         rep.r[rep.n++] = bench_swap_in(&sz, &rep);
     if (selected(&opt, "trace_replay"))
         rep.r[rep.n++] = bench_trace_replay(&sz, &rep);
+    if (selected(&opt, "trace_replay_recorded"))
+        rep.r[rep.n++] = bench_trace_recorded(&sz, &rep);
     if (rep.n == 0) {
         fprintf(stderr, "vmsim-bench: no benchmark named '%s'\n", opt.only);
         return 2;

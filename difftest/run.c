@@ -145,7 +145,8 @@ static void remove_tree(const char *dir)
 {
     char path[4096];
     for (int i = 0; i < DT_NNAMES; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[i]);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[i]) >= (int)sizeof(path))
+            continue; /* no such file can exist: its name is too long */
         if (unlink(path) && (errno == EISDIR || errno == EPERM))
             rmdir(path);
     }
@@ -168,7 +169,8 @@ static int prepare_dir(const char *dir)
     if (mkdir(dir, 0755) && errno != EEXIST)
         return -1;
     for (int i = 0; i < DT_NNAMES; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[i]);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, dt_file_names[i]) >= (int)sizeof(path))
+            continue; /* no such file can exist: its name is too long */
         if (unlink(path) && (errno == EISDIR || errno == EPERM))
             rmdir(path);
     }

@@ -405,6 +405,50 @@ static void check_tlb_nfree(struct checker *ck, const struct cpu *c, const struc
     }
 }
 
+/* A kept recency order (the L2 TLB's): each set's list runs from its oldest
+ * to its newest way through every way once, linked both ways, and its valid
+ * entries' clocks rise along it and end in their stamps; the ITLB's hints
+ * name ways of their sets. */
+static void check_tlb_order(struct checker *ck, const struct cpu *c, const struct tlb *tl,
+                            const char *name)
+{
+    for (uint64_t set = 0; tl->mru && set <= tl->set_mask; set++)
+        if (tl->mru[set] >= tl->ways)
+            fail(ck, "cpu %u %s: set %" PRIu64 "'s hint names way %u", c->id, name, set,
+                 tl->mru[set]);
+    if (!tl->when)
+        return;
+    for (uint64_t set = 0; set <= tl->set_mask; set++) {
+        size_t base = set * tl->ways;
+        unsigned w = tl->oldest[set], steps = 1;
+        uint64_t last = 0;
+        for (;; steps++) {
+            if (w >= tl->ways || steps > tl->ways) {
+                fail(ck, "cpu %u %s: set %" PRIu64 "'s recency order is broken", c->id, name, set);
+                break;
+            }
+            if (tl->tag[base + w] != TLB_INVALID) {
+                if (tl->when[base + w] < last || tl->when[base + w] > c->tick ||
+                    (uint32_t)tl->when[base + w] != tl->e[base + w].lru)
+                    fail(ck, "cpu %u %s: set %" PRIu64 " way %u is out of recency order", c->id,
+                         name, set, w);
+                last = tl->when[base + w];
+            }
+            if (w == tl->newest[set])
+                break;
+            unsigned next = tl->newer[base + w];
+            if (next >= tl->ways || tl->older[base + next] != w) {
+                fail(ck, "cpu %u %s: set %" PRIu64 "'s recency links disagree", c->id, name, set);
+                break;
+            }
+            w = next;
+        }
+        if (steps != tl->ways)
+            fail(ck, "cpu %u %s: set %" PRIu64 "'s recency order holds %u of %u ways", c->id, name,
+                 set, steps, tl->ways);
+    }
+}
+
 static void check_tlb(struct checker *ck, struct cpu *c, struct tlb *tl, const char *name)
 {
     struct mm_struct *mm = c->loaded_mm;
@@ -659,6 +703,8 @@ int vms_check(vms_machine *m, FILE *report)
         check_tlb_nfree(&ck, c, &c->dtlb, "dtlb");
         check_tlb_nfree(&ck, c, &c->itlb, "itlb");
         check_tlb_nfree(&ck, c, &c->stlb, "stlb");
+        check_tlb_order(&ck, c, &c->itlb, "itlb");
+        check_tlb_order(&ck, c, &c->stlb, "stlb");
         for (int l = 0; l < PWC_NLEVELS; l++)
             check_tlb_nfree(&ck, c, &c->pwc.level[l], "paging-structure cache");
         check_pwc(&ck, c);

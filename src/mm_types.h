@@ -218,7 +218,7 @@ struct cpu {
     struct vms_task *curr;        /* the task that last ran here */
     uint64_t tlb_gen;             /* loaded_mm's tlb_gen this TLB is current with (no PCID) */
     unsigned pcid;               /* tag of the current context; 0 when PCID is off */
-    uint32_t tick;               /* LRU clock for the TLBs */
+    uint64_t tick;               /* LRU clock for the TLBs (entries keep its low 32 bits) */
     struct tlb dtlb, itlb, stlb;
     struct pwc pwc;              /* paging-structure caches */
     struct { uint64_t ctx_id, tlb_gen; } asid[TLB_NR_DYN_ASIDS];

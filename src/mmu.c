@@ -45,8 +45,12 @@ static pte_t *walk_start(vms_machine *m, struct cpu *c, struct mm_struct *mm, ui
     *level = hit - 1;
     *allow = rights & (_PAGE_RW | _PAGE_USER);
     *nx = (rights & PWC_NX) ? _PAGE_NX : 0;
-    uint64_t *hits[] = {&c->st.pde_cache_hits, &c->st.pdpte_cache_hits, &c->st.pml4e_cache_hits};
-    (*hits[hit - PWC_LOWEST])++;
+    if (hit == PWC_LOWEST)
+        c->st.pde_cache_hits++;
+    else if (hit == PWC_LOWEST + 1)
+        c->st.pdpte_cache_hits++;
+    else
+        c->st.pml4e_cache_hits++;
     c->st.walk_refs_saved += (uint64_t)(levels - hit + 1);
     trace_event(m, &(struct vms_event){.kind = VMS_EV_PWC_HIT, .cpu = c->id, .a = va,
                                        .level = hit - 1, .b = (uint64_t)levels,
@@ -109,11 +113,13 @@ static unsigned tlb_perm_of(pte_t e)
     return perm;
 }
 
-/* An L1 and L2 lookup; the entry found (filled into L1 on an L2 hit), or NULL. */
+/* An L1 and L2 lookup; the entry found (filled into L1 on an L2 hit), or NULL.
+ * l1_missed: the fast path has just looked in L1 and not found the key, and
+ * nothing has run since, so L1 is not searched again. */
 static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, uint64_t key,
-                                  uint64_t *hits, uint64_t *misses)
+                                  uint64_t *hits, uint64_t *misses, int l1_missed)
 {
-    struct tlb_entry *e = tlb_lookup(l1, vpn, key);
+    struct tlb_entry *e = l1_missed ? NULL : tlb_lookup(l1, vpn, key);
     if (e) {
         (*hits)++;
         return e;
@@ -125,7 +131,7 @@ static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, u
         return NULL;
     }
     c->st.stlb_hits++;
-    e2->lru = ++c->tick;
+    tlb_touch(&c->stlb, e2, ++c->tick);
     return tlb_insert_new(l1, vpn, key, e2->host, e2->perm, c->tick);
 }
 
@@ -138,8 +144,10 @@ static int raise_gp(struct vms_task *t)
 }
 
 /* The slow path: TLB levels, walk, fault and retry. Returns the frame's bytes
- * or NULL with the signal in *sig. */
-static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int *sig)
+ * or NULL with the signal in *sig. l1_missed: the fast path found no L1 entry
+ * for va on t's CPU just before (tlb_fast). */
+static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int *sig,
+                          int l1_missed)
 {
     vms_machine *m = t->m;
     if (unlikely(t->oom_killed)) { /* its process is dead: the kill's signal */
@@ -152,6 +160,7 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
         *sig = raise_gp(t);
         return NULL;
     }
+    l1_missed = l1_missed && t->cpu_ptr->curr == t; /* else task_cpu may flush */
     struct cpu *c = task_cpu(t);
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
     uint64_t *hits = acc == ACC_FETCH ? &c->st.itlb_hits : &c->st.dtlb_hits;
@@ -160,10 +169,10 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
     uint64_t vpn = va >> PAGE_SHIFT;
     for (int tries = 0; tries < 4; tries++) {
         uint64_t key = tlb_key(vpn, c->pcid);
-        struct tlb_entry *e = tlb_find(c, l1, vpn, key, hits, misses);
+        struct tlb_entry *e = tlb_find(c, l1, vpn, key, hits, misses, l1_missed && !tries);
         unsigned err = 0;
         if (e && (e->perm & need) == need) {
-            e->lru = ++c->tick;
+            e->lru = (uint32_t)++c->tick;
             return e->host;
         }
         if (e && !(need == TLB_W && (e->perm & TLB_WCLEAN))) {
@@ -207,31 +216,46 @@ static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int 
     return NULL;
 }
 
-/* The fast path: an L1 hit with the rights needed, on the CPU that runs t's
- * mm. Written for the compiler: an L1 TLB has at least one way, so the set
- * is searched without a test for an empty one, and an entry found always
- * has its frame. */
-static inline uint8_t *tlb_fast(struct vms_task *t, uint64_t va, enum access acc)
+/* The fast path: the L1 entry of an L1 hit with the rights needed, on the
+ * CPU that runs t's mm, or NULL (*l1_missed set when the set had no entry
+ * for va). For an instruction fetch the way of the set's last hit is tried
+ * first: consecutive fetches nearly always touch the same page (data
+ * accesses gain less than the hint costs them).
+ * Written for the compiler: an L1 TLB has at least one way, so the set is
+ * searched without a test for an empty one; the entry is returned rather
+ * than its frame, so that the caller tests one pointer that the search
+ * already had in a register. */
+static inline struct tlb_entry *tlb_fast(struct vms_task *t, uint64_t va, enum access acc,
+                                         int *l1_missed)
 {
     struct cpu *c = t->cpu_ptr;
     if (unlikely(c->running_mm != t->mm))
         return NULL;
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
-    uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
-    size_t i = (vpn & l1->set_mask) * l1->ways, end = i + l1->ways;
+    uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid), set = vpn & l1->set_mask;
+    size_t base = set * l1->ways, i = base;
     const uint64_t *tag = l1->tag;
-    while (tag[i] != key)
-        if (++i == end)
-            return NULL;
+    if (acc == ACC_FETCH) /* the way of the set's last hit first */
+        i += l1->mru[set];
+    if (unlikely(tag[i] != key)) {
+        i = base;
+        while (tag[i] != key)
+            if (++i == base + l1->ways) {
+                *l1_missed = 1;
+                return NULL;
+            }
+        if (acc == ACC_FETCH)
+            l1->mru[set] = (uint32_t)(i - base);
+    }
     struct tlb_entry *e = &l1->e[i];
     if (unlikely((e->perm & need_of[acc]) != need_of[acc]))
         return NULL;
-    e->lru = ++c->tick;
+    e->lru = (uint32_t)++c->tick;
     if (acc == ACC_FETCH)
         c->st.itlb_hits++;
     else
         c->st.dtlb_hits++;
-    return e->host;
+    return e;
 }
 
 /* x86's copy_user (rep movsb) copies forward: a write() whose buffer maps
@@ -260,7 +284,7 @@ static uint64_t uaccess(struct vms_task *t, uint64_t va, uint8_t *buf, uint64_t 
         uint64_t off = (va + done) & (PAGE_SIZE - 1);
         uint64_t n = PAGE_SIZE - off < len - done ? PAGE_SIZE - off : len - done;
         int sig = 0;
-        uint8_t *page = translate(t, va + done, acc, &sig);
+        uint8_t *page = translate(t, va + done, acc, &sig, 0);
         if (!page)
             break;
         if (acc == ACC_WRITE)
@@ -298,7 +322,7 @@ uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len)
     while (done < len) {
         uint64_t n = PAGE_SIZE - ((va + done) & (PAGE_SIZE - 1));
         int sig = 0;
-        if (!translate(t, va + done, ACC_READ, &sig))
+        if (!translate(t, va + done, ACC_READ, &sig, 0))
             break;
         done += n < len - done ? n : len - done;
     }
@@ -310,6 +334,10 @@ uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len)
  * for the common words, memcpy for the rest. */
 static inline void copy_small(void *dst, const void *src, size_t len)
 {
+    if (likely(len == 8)) { /* a word: one test */
+        memcpy(dst, src, 8);
+        return;
+    }
     switch (len) {
     case 8: memcpy(dst, src, 8); break;
     case 4: memcpy(dst, src, 4); break;
@@ -339,10 +367,9 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
     while (len) {
         uint64_t off = va & (PAGE_SIZE - 1);
         size_t n = PAGE_SIZE - off < len ? (size_t)(PAGE_SIZE - off) : len;
-        int sig = 0;
-        uint8_t *page = tlb_fast(t, va, acc);
-        if (!page)
-            page = translate(t, va, acc, &sig);
+        int sig = 0, l1_missed = 0;
+        struct tlb_entry *e = tlb_fast(t, va, acc, &l1_missed);
+        uint8_t *page = e ? e->host : translate(t, va, acc, &sig, l1_missed);
         if (!page)
             return access_failed(t, sig);
         if (acc == ACC_READ)
@@ -359,18 +386,19 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
 
 /* The slow path of an access within one page whose fast path just missed. */
 static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64_t va,
-                                                      uint8_t *buf, size_t len, enum access acc)
+                                                      uint8_t *buf, size_t len, enum access acc,
+                                                      int l1_missed)
 {
     int sig = 0;
     if (!len) /* touches nothing, so cannot fault */
         return 0;
-    uint8_t *page = translate(t, va, acc, &sig);
+    uint8_t *page = translate(t, va, acc, &sig, l1_missed);
     if (!page)
         return access_failed(t, sig);
     page += va & (PAGE_SIZE - 1);
     if (acc == ACC_READ)
         copy_small(buf, page, len);
-    else
+    else if (acc == ACC_WRITE)
         copy_small(page, buf, len);
     return 0;
 }
@@ -379,12 +407,13 @@ int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
 {
     uint64_t off = va & (PAGE_SIZE - 1);
     if (likely(off + len <= PAGE_SIZE)) {
-        uint8_t *page = tlb_fast(t, va, ACC_READ);
-        if (likely(page)) {
-            copy_small(dst, page + off, len);
+        int l1_missed = 0;
+        struct tlb_entry *e = tlb_fast(t, va, ACC_READ, &l1_missed);
+        if (likely(e)) {
+            copy_small(dst, e->host + off, len);
             return 0;
         }
-        return access_page_slow(t, va, dst, len, ACC_READ);
+        return access_page_slow(t, va, dst, len, ACC_READ, l1_missed);
     }
     return access_slow(t, va, dst, len, ACC_READ);
 }
@@ -393,17 +422,25 @@ int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
 {
     uint64_t off = va & (PAGE_SIZE - 1);
     if (likely(off + len <= PAGE_SIZE)) {
-        uint8_t *page = tlb_fast(t, va, ACC_WRITE);
-        if (likely(page)) {
-            copy_small(page + off, src, len);
+        int l1_missed = 0;
+        struct tlb_entry *e = tlb_fast(t, va, ACC_WRITE, &l1_missed);
+        if (likely(e)) {
+            copy_small(e->host + off, src, len);
             return 0;
         }
-        return access_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
+        return access_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE, l1_missed);
     }
     return access_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
 }
 
 int vms_fetch(vms_task *t, vms_addr va, size_t len)
 {
+    uint64_t off = va & (PAGE_SIZE - 1);
+    if (likely(off + len <= PAGE_SIZE)) { /* most instructions: the ITLB's fast path */
+        int l1_missed = 0;
+        if (likely(tlb_fast(t, va, ACC_FETCH, &l1_missed)))
+            return 0;
+        return access_page_slow(t, va, NULL, len, ACC_FETCH, l1_missed);
+    }
     return access_slow(t, va, NULL, len, ACC_FETCH);
 }

@@ -46,27 +46,8 @@ void pwc_destroy(struct pwc *p)
     }
 }
 
-int pwc_lookup(struct pwc *p, uint64_t va, unsigned pcid, uint8_t **table, unsigned *rights,
-               uint32_t tick)
-{
-    for (int level = PWC_LOWEST; level < PWC_LOWEST + PWC_NLEVELS; level++) {
-        struct tlb *c = &p->level[level - PWC_LOWEST];
-        if (!c->ways)
-            continue;
-        uint64_t prefix = pwc_prefix(p, va, level);
-        struct tlb_entry *e = tlb_lookup(c, prefix, tlb_key(prefix, pcid));
-        if (e) {
-            e->lru = tick;
-            *table = e->host;
-            *rights = e->perm;
-            return level;
-        }
-    }
-    return 0;
-}
-
 void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *table,
-              unsigned rights, uint32_t tick)
+              unsigned rights, uint64_t tick)
 {
     if (!pwc_present(p, level))
         return;

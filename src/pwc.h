@@ -32,14 +32,10 @@ struct pwc {
 int pwc_init(struct pwc *p, const struct vms_config *cfg);
 void pwc_destroy(struct pwc *p);
 
-/* The lowest cached entry for va in context pcid: its level (2..4) with the
- * table it points to and its rights, or 0 when every cache misses. */
-int pwc_lookup(struct pwc *p, uint64_t va, unsigned pcid, uint8_t **table, unsigned *rights,
-               uint32_t tick);
 /* Caches the present entry of the level-`level` table that translates va,
  * which the cache of that level does not hold (pwc_lookup just missed it). */
 void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *table,
-              unsigned rights, uint32_t tick);
+              unsigned rights, uint64_t tick);
 /* Drops every entry of context pcid (INVLPG, a CR3 load that flushes, INVPCID). */
 void pwc_invalidate_pcid(struct pwc *p, unsigned pcid);
 /* Drops the entries that would translate va in context pcid (a page fault). */
@@ -55,6 +51,28 @@ static inline int pwc_present(const struct pwc *p, int level)
 static inline uint64_t pwc_prefix(const struct pwc *p, uint64_t va, int level)
 {
     return (va & p->va_mask) >> (12 + 9 * (level - 1));
+}
+
+/* The lowest cached entry for va in context pcid: its level (2..4) with the
+ * table it points to and its rights, or 0 when every cache misses. Inline:
+ * every walk starts here. */
+static inline int pwc_lookup(struct pwc *p, uint64_t va, unsigned pcid, uint8_t **table,
+                             unsigned *rights, uint64_t tick)
+{
+    for (int level = PWC_LOWEST; level < PWC_LOWEST + PWC_NLEVELS; level++) {
+        struct tlb *c = &p->level[level - PWC_LOWEST];
+        if (!c->ways)
+            continue;
+        uint64_t prefix = pwc_prefix(p, va, level);
+        struct tlb_entry *e = tlb_lookup(c, prefix, tlb_key(prefix, pcid));
+        if (e) {
+            e->lru = (uint32_t)tick;
+            *table = e->host;
+            *rights = e->perm;
+            return level;
+        }
+    }
+    return 0;
 }
 
 #endif

@@ -36,7 +36,8 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
     t->e = calloc(entries, sizeof(*t->e));
     t->tag = malloc(sizeof(*t->tag) * entries);
     t->nfree = malloc(sizeof(*t->nfree) * sets);
-    if (!t->e || !t->tag || !t->nfree) {
+    t->mru = calloc(sets, sizeof(*t->mru));
+    if (!t->e || !t->tag || !t->nfree || !t->mru) {
         tlb_destroy(t);
         return -ENOMEM;
     }
@@ -46,19 +47,81 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
     return 0;
 }
 
+/* Each set's ways in the order 0, 1, ... ways - 1: all stamped 0 at first,
+ * which is the order the scan of stamps gives them. */
+int tlb_keep_order(struct tlb *t)
+{
+    size_t sets = t->set_mask + 1, n = sets * t->ways;
+    t->older = malloc(sizeof(*t->older) * n);
+    t->newer = malloc(sizeof(*t->newer) * n);
+    t->oldest = malloc(sizeof(*t->oldest) * sets);
+    t->newest = malloc(sizeof(*t->newest) * sets);
+    t->when = calloc(n, sizeof(*t->when));
+    if (!t->older || !t->newer || !t->oldest || !t->newest || !t->when)
+        return -ENOMEM;
+    for (size_t set = 0; set < sets; set++) {
+        t->oldest[set] = 0;
+        t->newest[set] = t->ways - 1;
+        for (unsigned w = 0; w < t->ways; w++) {
+            t->older[set * t->ways + w] = w - 1; /* way 0's is never read */
+            t->newer[set * t->ways + w] = w + 1;
+        }
+    }
+    return 0;
+}
+
+/* Way `way` of `set` becomes the most recently stamped. */
+static void order_touch(struct tlb *t, uint64_t set, unsigned way, uint64_t tick)
+{
+    size_t base = set * t->ways;
+    t->when[base + way] = tick;
+    if (t->newest[set] == way)
+        return;
+    unsigned newer = t->newer[base + way];
+    if (t->oldest[set] == way) {
+        t->oldest[set] = newer;
+    } else {
+        unsigned older = t->older[base + way];
+        t->newer[base + older] = newer;
+        t->older[base + newer] = older;
+    }
+    t->older[base + way] = t->newest[set];
+    t->newer[base + t->newest[set]] = way;
+    t->newest[set] = way;
+}
+
+void tlb_touch(struct tlb *t, struct tlb_entry *e, uint64_t tick)
+{
+    e->lru = (uint32_t)tick;
+    if (t->when) {
+        size_t i = (size_t)(e - t->e);
+        order_touch(t, i / t->ways, (unsigned)(i % t->ways), tick);
+    }
+}
+
 void tlb_destroy(struct tlb *t)
 {
     free(t->e);
     free(t->tag);
     free(t->nfree);
+    free(t->mru);
+    free(t->older);
+    free(t->newer);
+    free(t->oldest);
+    free(t->newest);
+    free(t->when);
     *t = (struct tlb){0};
 }
 
 /* The way to fill in set `set`: the first invalid one, else the least
- * recently used (stamps compared as differences, so that the clock may
- * wrap). A full set, the usual case, is scanned without reading its tags
- * and without data-dependent branches: every TLB miss fills two levels. */
-static size_t tlb_victim(const struct tlb *t, uint64_t set)
+ * recently used (stamps compared as differences from way 0's, so that the
+ * clock may wrap). With a recency order (the L2 TLB), the least recently
+ * stamped way is that one whenever every stamp of the set is less than 2^31
+ * ticks old: the differences are then the true ages, all distinct, so the
+ * least is the oldest. Only a set left untouched that long is scanned. A
+ * full set is scanned without reading its tags and without data-dependent
+ * branches: every TLB miss fills two levels. */
+static size_t tlb_victim(const struct tlb *t, uint64_t set, uint64_t tick)
 {
     size_t base = set * t->ways;
     if (t->nfree[set]) {
@@ -68,6 +131,8 @@ static size_t tlb_victim(const struct tlb *t, uint64_t set)
             w++;
         return base + w;
     }
+    if (t->when && tick - t->when[base + t->oldest[set]] < (1ULL << 31))
+        return base + t->oldest[set];
     const struct tlb_entry *e = t->e + base;
     uint32_t ref = e[0].lru;
     int32_t best = 0;
@@ -81,23 +146,25 @@ static size_t tlb_victim(const struct tlb *t, uint64_t set)
 }
 
 static struct tlb_entry *tlb_fill(struct tlb *t, uint64_t set, size_t i, uint64_t key,
-                                  uint8_t *host, unsigned perm, uint32_t tick)
+                                  uint8_t *host, unsigned perm, uint64_t tick)
 {
     t->nfree[set] -= t->tag[i] == TLB_INVALID;
     t->tag[i] = key;
-    t->e[i] = (struct tlb_entry){.host = host, .lru = tick, .perm = perm};
+    t->e[i] = (struct tlb_entry){.host = host, .lru = (uint32_t)tick, .perm = perm};
+    if (t->when)
+        order_touch(t, set, (unsigned)(i - set * t->ways), tick);
     return &t->e[i];
 }
 
 struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
-                                 unsigned perm, uint32_t tick)
+                                 unsigned perm, uint64_t tick)
 {
     uint64_t set = vpn & t->set_mask;
-    return tlb_fill(t, set, tlb_victim(t, set), key, host, perm, tick);
+    return tlb_fill(t, set, tlb_victim(t, set, tick), key, host, perm, tick);
 }
 
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
-                             unsigned perm, uint32_t tick)
+                             unsigned perm, uint64_t tick)
 {
     /* An entry for the key is replaced in place: a set never holds two. */
     struct tlb_entry *old = tlb_lookup(t, vpn, key);
@@ -146,6 +213,8 @@ int cpu_init(struct cpu *c, unsigned id, const struct vms_config *cfg)
         err = tlb_init(&c->itlb, cfg->itlb.entries, cfg->itlb.ways);
     if (!err)
         err = tlb_init(&c->stlb, cfg->stlb.entries, cfg->stlb.ways);
+    if (!err)
+        err = tlb_keep_order(&c->stlb);
     if (!err)
         err = pwc_init(&c->pwc, cfg);
     if (err)

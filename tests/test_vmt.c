@@ -530,11 +530,70 @@ static void replay_of_a_bad_trace(void **state)
     free(b.data);
 }
 
+/* vmt_read_accesses hands over the same accesses, in the same order, as
+ * vmt_read, and stops before every other record: a trace of accesses of
+ * every kind, sizes within the tag and beyond it (a varint), far jumps (long
+ * varints), with mm calls among them, read both ways. */
+static void block_reads_match_record_reads(void **state)
+{
+    (void)state;
+    FILE *f;
+    struct vmt_writer *w = open_mem_writer(&f, VMT_F_MM, NULL);
+    enum { N = 20000 };
+    uint64_t x = 0x243f6a8885a308d3ULL;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t addr = (x & 8) ? x : 0x400000 + (x >> 40) % 65536;
+        uint32_t size = (x & 0x30) == 0x30 ? 4096 : 1 + (uint32_t)(x >> 56) % 31;
+        assert_int_equal(vmt_write_access(w, (enum vmt_type)(x >> 60 & 3), addr, size), 0);
+        if (i % 997 == 0)
+            assert_int_equal(vmt_write(w, &(struct vmt_record){.type = VMT_MUNMAP,
+                                                               .arg = {0x1000, 0x2000}}), 0);
+    }
+    struct buf b = finish(f, w);
+    static struct vmt_record want[N + N / 997 + 1];
+    char err[256];
+    long n = read_all(b.data, b.size, want, sizeof(want) / sizeof(want[0]), err, sizeof(err));
+    assert_int_equal(n, N + N / 997 + 1);
+    FILE *in = fmemopen(b.data, b.size, "rb");
+    struct vmt_reader *r = vmt_reader_open(in, err, sizeof(err));
+    assert_non_null(r);
+    struct vmt_access block[100];
+    long at = 0, from_blocks = 0;
+    for (;;) {
+        size_t got = vmt_read_accesses(r, block, 1 + (size_t)at % 100);
+        for (size_t i = 0; i < got; i++, at++) {
+            assert_true(at < n);
+            assert_int_equal(block[i].type, want[at].type);
+            assert_int_equal(block[i].addr, want[at].addr);
+            assert_int_equal(block[i].size, want[at].size);
+        }
+        from_blocks += (long)got;
+        struct vmt_record rec;
+        int rc = vmt_read(r, &rec);
+        assert_true(rc >= 0);
+        if (rc == 0)
+            break;
+        assert_true(at < n);
+        assert_int_equal(rec.type, want[at].type);
+        if (vmt_is_access(rec.type))
+            assert_int_equal(rec.addr, want[at].addr);
+        at++;
+    }
+    assert_int_equal(at, n);
+    assert_true(from_blocks > n / 2); /* most of them came in blocks */
+    assert_int_equal(vmt_read_accesses(r, block, 100), 0); /* nothing after the end */
+    vmt_reader_close(r);
+    fclose(in);
+    free(b.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_record_round_trips),
         cmocka_unit_test(many_accesses_stay_small),
+        cmocka_unit_test(block_reads_match_record_reads),
         cmocka_unit_test(malformed_traces_are_refused),
         cmocka_unit_test(huge_lengths_inside_records),
         cmocka_unit_test(lackey_import),

@@ -312,8 +312,11 @@ static void watch_ready(void *arg, vms_machine *m)
 static void op_name(const char *call, char *op, size_t size)
 {
     const char *name = call[0] == '@' ? strchr(call, ' ') : call;
-    snprintf(op, size, "%s", name ? name + (*name == ' ') : call);
-    op[strcspn(op, " ")] = '\0';
+    const char *from = name ? name + (*name == ' ') : call;
+    size_t n = strcspn(from, " ");
+    n = n < size - 1 ? n : size - 1; /* a longer word is cut, as the buffer's user expects */
+    memcpy(op, from, n);
+    op[n] = '\0';
 }
 
 static void watch_step_begin(void *arg, int step, const char *call, int pid)

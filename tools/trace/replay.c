@@ -55,6 +55,8 @@ struct replay {
     const char *exec_path;
     struct reloc *relocs;
     size_t nrelocs;
+    size_t last_reloc;       /* the range the last relocated address fell in */
+    int relocs_disjoint;     /* no two ranges overlap */
     struct vmt_record *segs; /* the starting image, until it is set up */
     size_t nsegs;
     int set_up;
@@ -115,11 +117,21 @@ void vmt_replay_result_free(struct vmt_replay_result *res)
 
 /* ---- addresses ---- */
 
-static uint64_t relocate(const struct replay *r, uint64_t a)
+/* The first range holding a moves it. Consecutive accesses mostly fall in
+ * the range the last one did: when no two ranges overlap, that one is the
+ * only one that can hold a, so it is tried first. */
+static uint64_t relocate(struct replay *r, uint64_t a)
 {
+    if (r->relocs_disjoint && r->last_reloc < r->nrelocs) {
+        const struct reloc *last = &r->relocs[r->last_reloc];
+        if (a >= last->start && a < last->end)
+            return a + (uint64_t)last->delta;
+    }
     for (size_t i = 0; i < r->nrelocs; i++)
-        if (a >= r->relocs[i].start && a < r->relocs[i].end)
+        if (a >= r->relocs[i].start && a < r->relocs[i].end) {
+            r->last_reloc = i;
             return a + (uint64_t)r->relocs[i].delta;
+        }
     return a;
 }
 
@@ -129,6 +141,11 @@ static int add_reloc(struct replay *r, uint64_t start, uint64_t end, int64_t del
     if (!n)
         return -1;
     r->relocs = n;
+    if (r->nrelocs == 0)
+        r->relocs_disjoint = 1;
+    for (size_t i = 0; i < r->nrelocs; i++)
+        if (start < n[i].end && n[i].start < end)
+            r->relocs_disjoint = 0;
     r->relocs[r->nrelocs++] = (struct reloc){start, end, delta};
     return 0;
 }
@@ -689,7 +706,22 @@ static void take_sample(struct replay *r)
         sample_regions(r);
 }
 
-static void replay_access(struct replay *r, const struct vmt_record *rec)
+/* What follows every access at a (traced at rec->addr): its signal noted,
+ * the count, a sample when one is due. */
+static inline void access_tail(struct replay *r, const struct vmt_access *rec, uint64_t a, int sig)
+{
+    if (sig) {
+        r->res->signals++;
+        note(r, NOTE_SIGNAL, "%s of %" PRIu32 " at 0x%" PRIx64 " (traced 0x%" PRIx64 "): signal %d",
+             vmt_type_name(rec->type), rec->size, a, rec->addr, sig);
+    }
+    if (++r->res->accesses == r->next_sample) {
+        take_sample(r);
+        r->next_sample += r->sample_every;
+    }
+}
+
+static void replay_access(struct replay *r, const struct vmt_access *rec)
 {
     uint64_t a = relocate(r, rec->addr);
     if (!(r->h->flags & VMT_F_MM))
@@ -706,15 +738,7 @@ static void replay_access(struct replay *r, const struct vmt_record *rec)
     if (r->res->has_lru)
         for (uint64_t p = a / PAGE; p <= (a + rec->size - 1) / PAGE; p++)
             lru_touch(&r->res->lru, p);
-    if (sig) {
-        r->res->signals++;
-        note(r, NOTE_SIGNAL, "%s of %" PRIu32 " at 0x%" PRIx64 " (traced 0x%" PRIx64 "): signal %d",
-             vmt_type_name(rec->type), rec->size, a, rec->addr, sig);
-    }
-    if (++r->res->accesses == r->next_sample) {
-        take_sample(r);
-        r->next_sample += r->sample_every;
-    }
+    access_tail(r, rec, a, sig);
 }
 
 /* ---- the end ---- */
@@ -767,6 +791,34 @@ static void replay_free(struct replay *r)
         vms_machine_destroy(r->m);
 }
 
+#define ACCESS_BLOCK 256
+
+/* The accesses that follow, read a block at a time, until another record
+ * comes (or one that is not yet decompressed). 1 if one of them ended the
+ * process. */
+static int replay_accesses(struct replay *r, struct vmt_reader *rd)
+{
+    struct vmt_access block[ACCESS_BLOCK];
+    /* Without regions, the LRU pass or VMAs to make, an access is the access
+     * and what follows every one (access_tail): done without the rest. */
+    int bare = !r->o->by_region && !r->res->has_lru && (r->h->flags & VMT_F_MM);
+    size_t n;
+    while ((n = vmt_read_accesses(rd, block, ACCESS_BLOCK)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            const struct vmt_access *acc = &block[i];
+            r->res->records++;
+            if (bare) {
+                uint64_t a = relocate(r, acc->addr);
+                access_tail(r, acc, a, do_access(r, acc->type, a, acc->size));
+            } else {
+                replay_access(r, acc);
+            }
+            if (vms_task_killed(r->t))
+                return 1;
+        }
+    return 0;
+}
+
 static int run_records(struct replay *r, struct vmt_reader *rd, char *err, size_t errlen)
 {
     struct vmt_record rec;
@@ -786,10 +838,10 @@ static int run_records(struct replay *r, struct vmt_reader *rd, char *err, size_
         if (!r->set_up)
             set_up(r);
         if (vmt_is_access(rec.type))
-            replay_access(r, &rec);
+            replay_access(r, &(struct vmt_access){rec.addr, rec.size, rec.type});
         else if (rec.type != VMT_SEGMENT)
             replay_mm(r, &rec);
-        if (vms_task_killed(r->t))
+        if (vms_task_killed(r->t) || replay_accesses(r, rd))
             break;
     }
     if (rc < 0) {

@@ -525,7 +525,52 @@ static int check_end(struct vmt_reader *r, uint64_t count)
     return 0;
 }
 
-int vmt_read(struct vmt_reader *r, struct vmt_record *rec)
+/* The varint at p, of at most 10 bytes, all in the buffer: its length, or 0
+ * for one wider than 64 bits (get_varint then says so). */
+static inline size_t decode_varint(const unsigned char *p, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < 10; i++) {
+        unsigned b = p[i];
+        if (i == 9 && b > 1)
+            return 0;
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* The common record, an access whose size is in its tag, when all of its
+ * bytes (at most 11) are in the buffer: decoded without a test of the
+ * buffer's end per byte. 1 with the record, 0 to take the general way (which
+ * also reports what is wrong with it). */
+static inline int read_access_fast(struct vmt_reader *r, struct vmt_access *acc)
+{
+    if (r->len - r->pos < 11)
+        return 0;
+    const unsigned char *p = r->out + r->pos;
+    unsigned tag = p[0], size = tag >> 2;
+    uint64_t delta;
+    if (tag > TAG_ACCESS_MAX || size == 0) /* a mm call, the end, or a size of its own */
+        return 0;
+    size_t n = decode_varint(p + 1, &delta);
+    if (!n)
+        return 0;
+    r->pos += 1 + n;
+    acc->type = (enum vmt_type)(tag & 3);
+    int stream = acc->type == VMT_FETCH;
+    acc->addr = r->prev[stream] + (uint64_t)unzigzag(delta);
+    r->prev[stream] = acc->addr;
+    acc->size = size;
+    r->records++;
+    return 1;
+}
+
+/* Any record, its bytes read one at a time through the buffer's refills. */
+static __attribute__((noinline)) int read_record(struct vmt_reader *r, struct vmt_record *rec)
 {
     if (r->failed)
         return -1;
@@ -551,6 +596,28 @@ int vmt_read(struct vmt_reader *r, struct vmt_record *rec)
     if (rc > 0)
         r->records++;
     return rc;
+}
+
+int vmt_read(struct vmt_reader *r, struct vmt_record *rec)
+{
+    struct vmt_access a;
+    if (!r->failed && !r->ended && read_access_fast(r, &a)) {
+        rec->type = a.type;
+        rec->addr = a.addr;
+        rec->size = a.size;
+        return 1;
+    }
+    return read_record(r, rec);
+}
+
+size_t vmt_read_accesses(struct vmt_reader *r, struct vmt_access *out, size_t max)
+{
+    size_t n = 0;
+    if (r->failed || r->ended)
+        return 0;
+    while (n < max && read_access_fast(r, &out[n]))
+        n++;
+    return n;
 }
 
 void vmt_reader_close(struct vmt_reader *r)

@@ -98,6 +98,17 @@ const struct vmt_header *vmt_reader_header(const struct vmt_reader *r);
 int vmt_read(struct vmt_reader *r, struct vmt_record *rec);
 const char *vmt_reader_error(const struct vmt_reader *r);
 uint64_t vmt_reader_records(const struct vmt_reader *r); /* records read so far */
+
+/* An access record alone, for reading many at a time. */
+struct vmt_access {
+    uint64_t addr;
+    uint32_t size;
+    enum vmt_type type; /* VMT_LOAD .. VMT_MODIFY */
+};
+/* Up to max access records that follow, in order, into out: how many (0 when
+ * the next record is anything else, or is not yet decompressed: vmt_read
+ * then reads it). For replays, which spend their time on accesses. */
+size_t vmt_read_accesses(struct vmt_reader *r, struct vmt_access *out, size_t max);
 void vmt_reader_close(struct vmt_reader *r);
 
 /* Names: "load", "store", "fetch", "modify", "mmap", ...; NULL outside. */
