@@ -326,13 +326,8 @@ static void report_figures(FILE *out, const struct options *o, const struct vmt_
                 "minflt", "majflt", "pgtables", "resident");
     struct figures f = {.accesses = r->accesses, .minflt = r->minflt, .majflt = r->majflt,
                         .pgtables = r->stats.pgtable_frames, .resident = r->stats.frames_used};
-    struct vms_cpu_stats sum = {0};
-    for (unsigned c = 0; c < r->stats.ncpus; c++) {
-        const uint64_t *p = (const uint64_t *)&r->stats.cpu[c];
-        uint64_t *s = (uint64_t *)&sum;
-        for (size_t i = 0; i < sizeof(sum) / sizeof(uint64_t); i++)
-            s[i] += p[i];
-    }
+    struct vms_cpu_stats sum;
+    vmt_replay_cpu_total(r, &sum);
     from_cpu(&f, &sum);
     print_row(out, o->json, "total", "total", &f);
     for (unsigned c = 0; c < r->stats.ncpus; c++) {

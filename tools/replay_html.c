@@ -32,13 +32,8 @@ static void put_figures(FILE *out, const char *scope, const char *name, uint64_t
 
 static void put_rows(FILE *out, const struct vmt_replay_result *r)
 {
-    struct vms_cpu_stats sum = {0};
-    for (unsigned c = 0; c < r->stats.ncpus; c++) {
-        const uint64_t *p = (const uint64_t *)&r->stats.cpu[c];
-        uint64_t *s = (uint64_t *)&sum;
-        for (size_t i = 0; i < sizeof(sum) / sizeof(uint64_t); i++)
-            s[i] += p[i];
-    }
+    struct vms_cpu_stats sum;
+    vmt_replay_cpu_total(r, &sum);
     put_figures(out, "total", "total", r->accesses, &sum, r->minflt, r->majflt,
                 (int64_t)r->stats.pgtable_frames, (int64_t)r->stats.frames_used);
     for (unsigned c = 0; c < r->stats.ncpus; c++) {

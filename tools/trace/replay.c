@@ -105,6 +105,17 @@ void vmt_replay_opts_init(struct vmt_replay_opts *o)
     o->samples = 64;
 }
 
+void vmt_replay_cpu_total(const struct vmt_replay_result *res, struct vms_cpu_stats *sum)
+{
+    *sum = (struct vms_cpu_stats){0};
+    uint64_t *s = (uint64_t *)sum; /* every field is a uint64_t counter */
+    for (unsigned c = 0; c < res->stats.ncpus; c++) {
+        const uint64_t *p = (const uint64_t *)&res->stats.cpu[c];
+        for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
+            s[i] += p[i];
+    }
+}
+
 void vmt_replay_result_free(struct vmt_replay_result *res)
 {
     free(res->regions);

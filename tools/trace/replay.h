@@ -78,4 +78,7 @@ int vmt_replay(FILE *in, const struct vmt_replay_opts *o, struct vmt_replay_resu
                char *err, size_t errlen);
 void vmt_replay_result_free(struct vmt_replay_result *res);
 
+/* Every CPU's TLB and walk counters at the end, added up. */
+void vmt_replay_cpu_total(const struct vmt_replay_result *res, struct vms_cpu_stats *sum);
+
 #endif
