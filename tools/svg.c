@@ -617,6 +617,12 @@ static const char *kind_colour(unsigned kind)
     case VMS_EV_FRAME_FREE: return VIEW_ORANGE;
     case VMS_EV_IPI:
     case VMS_EV_CR3: return VIEW_PURPLE;
+    case VMS_EV_RECLAIM_BEGIN:
+    case VMS_EV_RECLAIM_END:
+    case VMS_EV_SWAP_OUT:
+    case VMS_EV_SWAP_IN:
+    case VMS_EV_PAGEOUT:
+    case VMS_EV_REFAULT: return VIEW_YELLOW;
     default: return VIEW_GREEN;
     }
 }
@@ -754,6 +760,7 @@ int svg_write_timeline(FILE *out, const struct record_call *calls, size_t ncalls
     legend(&s, x, y, VIEW_ORANGE, "allocation, free");
     y += 18;
     x = legend(&s, 10, y, VIEW_PURPLE, "IPI, CR3 switch");
+    x = legend(&s, x, y, VIEW_YELLOW, "reclaim, swap, write-back, refault");
     legend(&s, x, y, VIEW_GREEN, "fork, OOM kill, other");
     char desc[512];
     snprintf(desc, sizeof(desc),

@@ -3,6 +3,7 @@
 
   check_pictures.py VMSIM dot [--render]
   check_pictures.py VMSIM svg
+  check_pictures.py VMSIM svg-reclaim SCRIPT
 
 Runs tests/pictures/scene.lua twice (each time in a new root folder of
 the same path) with
@@ -19,6 +20,9 @@ machine's page-table count):
        `dot -Tsvg` draws every graph without a word on stderr.
   svg  every file is well-formed XML (xml.etree) with a <title> and a
        <desc>, and holds what the run did (see check_svg).
+  svg-reclaim  the timeline of a script that swaps (examples/14_swap.lua)
+       draws reclaim's events in their own colour, as many of each kind
+       as `vmsim run --json` of the same script raises.
 """
 import os
 import re
@@ -305,12 +309,53 @@ def check_svg(vmsim):
         print("svg: %d pictures" % len(names))
 
 
+RECLAIM_KINDS = ("reclaim-begin", "reclaim-end", "swap-out", "swap-in", "pageout", "refault")
+RECLAIM_FILL = "#F0E442"
+
+
+def check_svg_reclaim(vmsim, script):
+    import json
+    import xml.etree.ElementTree as ET
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run([vmsim, "run", "--quiet", "--svg", tmp, script],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            fail("vmsim run --svg exited %d: %s" % (done.returncode, done.stderr.decode()))
+            return
+        tree = ET.parse(os.path.join(tmp, "machine-1-timeline.svg"))
+    drawn = dict.fromkeys(RECLAIM_KINDS, 0)
+    for rect in tree.iter("{http://www.w3.org/2000/svg}rect"):
+        title = rect.find("{http://www.w3.org/2000/svg}title")
+        if title is None:
+            continue
+        n, _, kind = title.text.partition(" ")
+        if kind in drawn:
+            drawn[kind] += int(n)
+            if rect.get("fill") != RECLAIM_FILL:
+                fail("%s drawn in %s, not reclaim's colour" % (kind, rect.get("fill")))
+    raised = dict.fromkeys(RECLAIM_KINDS, 0)
+    out = subprocess.run([vmsim, "run", "--json", script], stdout=subprocess.PIPE).stdout.decode()
+    for line in out.splitlines():
+        if not line.startswith("{"):  # the script's own prints
+            continue
+        ev = json.loads(line)
+        if ev.get("type") == "event" and ev.get("kind") in raised:
+            raised[ev["kind"]] += 1
+    if drawn != raised:
+        fail("the timeline draws %r, the run raised %r" % (drawn, raised))
+    if not raised["swap-out"] or not raised["reclaim-begin"]:
+        fail("the script raised no reclaim: %r" % raised)
+    print("svg-reclaim: %r" % drawn)
+
+
 def main():
     vmsim, mode = sys.argv[1], sys.argv[2]
     if mode == "dot":
         check_dot(vmsim, "--render" in sys.argv[3:])
     elif mode == "svg":
         check_svg(vmsim)
+    elif mode == "svg-reclaim":
+        check_svg_reclaim(vmsim, sys.argv[3])
     else:
         sys.exit("unknown mode " + mode)
     if failures:
