@@ -245,22 +245,6 @@ static void canonical_maps(const struct dt_op *op, char *buf, size_t size)
     dt_format_call(&plain, buf, size);
 }
 
-/* Whether vmsim's maps text has the canonical line want ("maps ..."). */
-static int vmsim_has(char *text, const char *want)
-{
-    char line[DT_MAX_LINE * 2];
-    for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-        nl = strchr(p, '\n');
-        struct dt_op got;
-        if (maps_line_op(p, &got))
-            continue;
-        dt_format_call(&got, line, sizeof(line));
-        if (strcmp(line, want) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 struct text {
     char *buf;
     size_t size, len;
@@ -275,6 +259,83 @@ static void add(struct text *t, const char *s)
     }
 }
 
+/* Canonical maps lines ("maps START-END ..."), each its own allocation. */
+struct lines {
+    char **line;
+    size_t n;
+};
+
+static int lines_add(struct lines *l, const char *s)
+{
+    char **grown = realloc(l->line, (l->n + 1) * sizeof(*grown));
+    if (!grown)
+        return -1;
+    l->line = grown;
+    if (!(l->line[l->n] = strdup(s)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static void lines_free(struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->line[i]);
+    free(l->line);
+}
+
+static int lines_have(const struct lines *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->line[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* vmsim's maps of a task now, as canonical lines. */
+static int vmsim_maps_lines(vms_task *t, struct lines *out)
+{
+    char *text = NULL, line[DT_MAX_LINE * 2];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return -1;
+    if (t)
+        vms_maps(t, f);
+    fclose(f);
+    int rc = 0;
+    for (char *p = text, *nl; rc == 0 && p && *p; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        struct dt_op got;
+        if (maps_line_op(p, &got))
+            continue;
+        dt_format_call(&got, line, sizeof(line));
+        rc = lines_add(out, line);
+    }
+    free(text);
+    return rc;
+}
+
+/* Each line of `of` that `other` lacks, after the mark ("- " or "+ "). */
+static void add_missing(struct text *shown, const struct lines *of, const struct lines *other,
+                        const char *mark)
+{
+    for (size_t i = 0; i < of->n; i++)
+        if (!lines_have(other, of->line[i])) {
+            add(shown, mark);
+            add(shown, of->line[i] + 5); /* without "maps " */
+            add(shown, "\n");
+        }
+}
+
+static void add_all(struct text *shown, const struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        add(shown, l->line[i] + 5);
+        add(shown, "\n");
+    }
+}
+
 /* The maps lines of the sequence from `from` (of the same task), and
  * vmsim's maps of that task now; 0 when they are the same lines. */
 static int compare_maps(struct replay *r, const struct dt_seq *seq, int from, int *end)
@@ -284,75 +345,28 @@ static int compare_maps(struct replay *r, const struct dt_seq *seq, int from, in
     while (n < seq->n && seq->ops[n].kind == DT_MAPS)
         n++;
     *end = n;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return -1;
-    if (r->t[task])
-        vms_maps(r->t[task], f);
-    fclose(f);
-    /* Both sides as canonical lines ("maps START-END ..."), then line by line. */
-    char line[DT_MAX_LINE * 2], want[DT_MAX_LINE * 2];
-    struct text shown = {r->diff->text, sizeof(r->diff->text), 0};
-    int differ = 0, i = from;
-    for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-        nl = strchr(p, '\n');
-        struct dt_op got;
-        if (maps_line_op(p, &got))
-            continue;
-        dt_format_call(&got, line, sizeof(line));
-        if (i < n)
-            canonical_maps(&seq->ops[i], want, sizeof(want));
-        differ |= i >= n || strcmp(line, want) != 0;
-        i++;
+    struct lines kernel = {0}, vmsim = {0};
+    char want[DT_MAX_LINE * 2];
+    int rc = vmsim_maps_lines(r->t[task], &vmsim);
+    for (int k = from; rc == 0 && k < n; k++) {
+        canonical_maps(&seq->ops[k], want, sizeof(want));
+        rc = lines_add(&kernel, want);
     }
-    differ |= i != n;
-    if (differ) {
+    int differ = rc != 0 ? -1 : kernel.n != vmsim.n;
+    for (size_t i = 0; !differ && i < kernel.n; i++)
+        differ = strcmp(kernel.line[i], vmsim.line[i]) != 0;
+    if (differ > 0) {
+        struct text shown = {r->diff->text, sizeof(r->diff->text), 0};
         add(&shown, "lines only the kernel's maps have (-), only vmsim's (+):\n");
-        for (int k = from; k < n; k++) {
-            canonical_maps(&seq->ops[k], want, sizeof(want));
-            if (!vmsim_has(text, want)) {
-                add(&shown, "- ");
-                add(&shown, want + 5);
-                add(&shown, "\n");
-            }
-        }
-        for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-            nl = strchr(p, '\n');
-            struct dt_op got;
-            if (maps_line_op(p, &got))
-                continue;
-            dt_format_call(&got, line, sizeof(line));
-            int found = 0;
-            for (int k = from; k < n && !found; k++) {
-                canonical_maps(&seq->ops[k], want, sizeof(want));
-                found = strcmp(line, want) == 0;
-            }
-            if (!found) {
-                add(&shown, "+ ");
-                add(&shown, line + 5);
-                add(&shown, "\n");
-            }
-        }
+        add_missing(&shown, &kernel, &vmsim, "- ");
+        add_missing(&shown, &vmsim, &kernel, "+ ");
         add(&shown, "the maps recorded after this line (kernel):\n");
-        for (int k = from; k < n; k++) {
-            canonical_maps(&seq->ops[k], want, sizeof(want));
-            add(&shown, want + 5);
-            add(&shown, "\n");
-        }
+        add_all(&shown, &kernel);
         add(&shown, "vmsim's maps:\n");
-        for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-            nl = strchr(p, '\n');
-            struct dt_op got;
-            if (maps_line_op(p, &got))
-                continue;
-            dt_format_call(&got, line, sizeof(line));
-            add(&shown, line + 5);
-            add(&shown, "\n");
-        }
+        add_all(&shown, &vmsim);
     }
-    free(text);
+    lines_free(&kernel);
+    lines_free(&vmsim);
     return differ;
 }
 

@@ -77,6 +77,8 @@ status=$?
 [ "$status" = 1 ] || fail "a changed maps line: compare exited $status"
 grep -q "^DIFFERENT at line .*, in maps" "$dir/maps.out" || fail "a changed maps line: $(tail -3 "$dir/maps.out")"
 grep -q "^- .* rwxp " "$dir/maps.out" || fail "a changed maps line is not shown"
+grep -q "^+ .* r-xp " "$dir/maps.out" || fail "vmsim's own line of the changed maps line is not shown"
+grep -q "^vmsim's maps:" "$dir/maps.out" || fail "vmsim's maps are not listed"
 echo "a changed maps line: differs in maps"
 
 # A line that does not parse: exit 2, the line named, nothing run.
