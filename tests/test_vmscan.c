@@ -343,6 +343,13 @@ static void test_write_then_read_a_file_larger_than_ram(void **state)
     tu_assert_clean(e->m);
 }
 
+/* A file's bytes [from, to) read with pread, 16 pages at a time. */
+static void read_in_chunks(vms_task *t, int fd, vms_addr buf, uint64_t from, uint64_t to)
+{
+    for (uint64_t off = from; off < to; off += 16 * PG)
+        assert_int_equal(vms_pread(t, fd, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+}
+
 /* A page read twice (active) outlives a stream of pages read once. */
 static void test_a_hot_page_survives_a_cold_stream(void **state)
 {
@@ -356,8 +363,7 @@ static void test_a_hot_page_survives_a_cold_stream(void **state)
     assert_int_equal(vms_pread(e->t, hot, buf, 10, PG), 10);
     assert_int_equal(vms_pread(e->t, hot, buf, 10, 0), 10);
     assert_int_equal(meminfo_pages(e->m, "Active(file)"), 1);
-    for (uint64_t off = 0; off < 8 * MIB; off += 16 * PG)
-        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    read_in_chunks(e->t, cold, buf, 0, 8 * MIB);
     /* Still cached: reading it again takes nothing from the disk. */
     struct vms_stats *s = tu_stats(e->m);
     uint64_t reads = s->io.disk_reads;
@@ -382,15 +388,13 @@ static void test_active_file_pages_age_into_the_inactive_list(void **state)
     int cold = open_file(e, "cold", 8 * MIB, O_RDONLY);
     vms_addr buf = tu_anon(e->t, 16 * PG, RW);
     for (int pass = 0; pass < 2; pass++) /* read twice: active */
-        for (uint64_t off = 0; off < 2 * MIB; off += 16 * PG)
-            assert_int_equal(vms_pread(e->t, warm, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+        read_in_chunks(e->t, warm, buf, 0, 2 * MIB);
     long long active = meminfo_pages(e->m, "Active(file)");
     assert_true(active >= 500);
     struct vms_stats *s = tu_stats(e->m);
     assert_int_equal(s->vm.pgrefill, 0);
     free(s);
-    for (uint64_t off = 0; off < 8 * MIB; off += 16 * PG)
-        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    read_in_chunks(e->t, cold, buf, 0, 8 * MIB);
     s = tu_stats(e->m);
     assert_true(s->vm.pgrefill > 0);
     assert_true(s->vm.pgdeactivate > 0);
@@ -413,14 +417,12 @@ static void test_a_file_page_read_again_soon_comes_back_active(void **state)
     int cold = open_file(e, "cold", 20 * MIB, O_RDONLY); /* read once, each part */
     vms_addr buf = tu_anon(e->t, 16 * PG, RW);
     for (int pass = 0; pass < 2; pass++) /* 512 pages active */
-        for (uint64_t off = 0; off < 2 * MIB; off += 16 * PG)
-            assert_int_equal(vms_pread(e->t, warm, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+        read_in_chunks(e->t, warm, buf, 0, 2 * MIB);
     assert_int_equal(vms_pread(e->t, once, buf, 16 * PG, 0), (int64_t)(16 * PG));
     struct vms_stats *s = tu_stats(e->m);
     uint64_t refaults = s->vm.workingset_refault_file, activated = s->vm.workingset_activate_file;
     free(s);
-    for (uint64_t off = 0; off < 10 * MIB / 4; off += 16 * PG) /* "once" is reclaimed */
-        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    read_in_chunks(e->t, cold, buf, 0, 10 * MIB / 4); /* "once" is reclaimed */
     assert_int_equal(vms_pread(e->t, once, buf, 16 * PG, 0), (int64_t)(16 * PG));
     s = tu_stats(e->m);
     assert_int_equal(s->vm.workingset_refault_file - refaults, 16);
@@ -431,8 +433,7 @@ static void test_a_file_page_read_again_soon_comes_back_active(void **state)
     /* Much later: 8 MiB went through since. */
     int late = open_file(e, "late", 16 * PG, O_RDWR);
     assert_int_equal(vms_pread(e->t, late, buf, 16 * PG, 0), (int64_t)(16 * PG));
-    for (uint64_t off = 4 * MIB; off < 12 * MIB; off += 16 * PG)
-        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    read_in_chunks(e->t, cold, buf, 4 * MIB, 12 * MIB);
     assert_int_equal(vms_pread(e->t, late, buf, 16 * PG, 0), (int64_t)(16 * PG));
     s = tu_stats(e->m);
     assert_int_equal(s->vm.workingset_refault_file - refaults, 16);
@@ -440,8 +441,7 @@ static void test_a_file_page_read_again_soon_comes_back_active(void **state)
     refaults = s->vm.workingset_refault_file;
     free(s);
     /* Truncated and grown again while out: nothing to refault. */
-    for (uint64_t off = 12 * MIB; off < 20 * MIB; off += 16 * PG)
-        assert_int_equal(vms_pread(e->t, cold, buf, 16 * PG, (int64_t)off), (int64_t)(16 * PG));
+    read_in_chunks(e->t, cold, buf, 12 * MIB, 20 * MIB);
     assert_int_equal(vms_ftruncate(e->t, late, 0), 0);
     assert_int_equal(vms_ftruncate(e->t, late, (int64_t)(16 * PG)), 0);
     assert_int_equal(vms_pread(e->t, late, buf, 16 * PG, 0), (int64_t)(16 * PG));
