@@ -442,6 +442,9 @@ struct vms_exec_info {
 };
 int vms_task_exec_info(const vms_task *t, struct vms_exec_info *info); /* 0, or -EINVAL */
 
+/* Accesses of a program's load, store or instruction fetch of len bytes at
+ * va, through the task's CPU's TLBs: 0, or the signal the access raised
+ * (its details in vms_last_fault). A zero-length access touches nothing. */
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len);
 int vms_store(vms_task *t, vms_addr va, const void *src, size_t len);
 int vms_fetch(vms_task *t, vms_addr va, size_t len);

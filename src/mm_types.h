@@ -217,8 +217,17 @@ struct cpu {
     struct mm_struct *running_mm;
     struct vms_task *curr;        /* the task that last ran here */
     uint64_t tlb_gen;             /* loaded_mm's tlb_gen this TLB is current with (no PCID) */
-    unsigned pcid;               /* tag of the current context; 0 when PCID is off */
-    uint64_t tick;               /* LRU clock for the TLBs (entries keep its low 32 bits) */
+    uint64_t pcid;               /* tag of the current context; 0 when PCID is off (64 bits: one OR makes a TLB key) */
+    uint64_t tick;               /* LRU clock for the L2 TLB and the paging-structure caches
+                                    (entries keep its low 32 bits) */
+    /* Each L1 TLB's own LRU clock: it ticks at every stamp of one of its
+     * entries, so its entries are in the same order as on one clock for
+     * all (a TLB's stamps are only compared with each other). `slow`
+     * counts the ticks of the slow path; the others are the fast path's
+     * hits, which then need no counter of their own (cpu_stats_read). */
+    struct l1_clock {
+        uint64_t now, slow;
+    } dclock, iclock;
     struct tlb dtlb, itlb, stlb;
     struct pwc pwc;              /* paging-structure caches */
     struct { uint64_t ctx_id, tlb_gen; } asid[TLB_NR_DYN_ASIDS];

@@ -29,10 +29,22 @@ static int canonical(const struct mm_struct *mm, uint64_t va)
     return top == 0 || top == (UINT64_MAX >> (bits - 1));
 }
 
+/* The miss path below is written once and compiled for each access kind,
+ * with and without a trace listener (the `tracing` argument is a constant
+ * in every copy), so that a miss runs no test that the kind or an absent
+ * listener decides: what a TLB miss costs is mostly its instructions. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define trace_if(tracing, m, ...)                                              \
+    do {                                                                       \
+        if (tracing)                                                           \
+            trace_event(m, __VA_ARGS__);                                       \
+    } while (0)
+
 /* Where a walk starts: the top table, or the table the lowest cached
  * paging-structure entry for va points to, with the rights it carries. */
-static pte_t *walk_start(vms_machine *m, struct cpu *c, struct mm_struct *mm, uint64_t va,
-                         int *level, uint64_t *allow, uint64_t *nx)
+static ALWAYS_INLINE pte_t *walk_start(vms_machine *m, struct cpu *c, struct mm_struct *mm,
+                                       uint64_t va, int *level, uint64_t *allow, uint64_t *nx,
+                                       const int tracing)
 {
     int levels = pgtable_levels(mm);
     uint8_t *table;
@@ -52,31 +64,33 @@ static pte_t *walk_start(vms_machine *m, struct cpu *c, struct mm_struct *mm, ui
     else
         c->st.pml4e_cache_hits++;
     c->st.walk_refs_saved += (uint64_t)(levels - hit + 1);
-    trace_event(m, &(struct vms_event){.kind = VMS_EV_PWC_HIT, .cpu = c->id, .a = va,
-                                       .level = hit - 1, .b = (uint64_t)levels,
-                                       .pa = (uint64_t)(table - m->pm.ram),
-                                       .detail = pgtable_level_name(hit - 1, levels)});
+    trace_if(tracing, m, &(struct vms_event){.kind = VMS_EV_PWC_HIT, .cpu = c->id, .a = va,
+                                             .level = hit - 1, .b = (uint64_t)levels,
+                                             .pa = (uint64_t)(table - m->pm.ram),
+                                             .detail = pgtable_level_name(hit - 1, levels)});
     return (pte_t *)table;
 }
 
 /* The hardware walk, from where the paging-structure caches let it start.
  * Returns 0 with the leaf PTE, or a page-fault error code. */
-static unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm, uint64_t va,
-                        enum access acc, pte_t **leaf)
+static ALWAYS_INLINE unsigned hw_walk(vms_machine *m, struct cpu *c, struct mm_struct *mm,
+                                      uint64_t va, enum access acc, pte_t **leaf,
+                                      const int tracing)
 {
     uint64_t allow = _PAGE_RW | _PAGE_USER, nx = 0;
     int level;
-    pte_t *table = walk_start(m, c, mm, va, &level, &allow, &nx);
+    pte_t *table = walk_start(m, c, mm, va, &level, &allow, &nx, tracing);
     c->st.page_walks++;
     for (; level >= 1; level--) {
         unsigned idx = table_index(va, level);
         pte_t *e = &table[idx];
         c->st.walk_refs++;
-        trace_event(m, &(struct vms_event){.kind = VMS_EV_WALK_STEP, .cpu = c->id, .a = va,
-                                           .level = level, .index = idx, .entry = *e,
-                                           .pa = (uint64_t)((uint8_t *)table - m->pm.ram),
-                                           .b = (uint64_t)pgtable_levels(mm),
-                                           .detail = pgtable_level_name(level, pgtable_levels(mm))});
+        trace_if(tracing, m, &(struct vms_event){.kind = VMS_EV_WALK_STEP, .cpu = c->id, .a = va,
+                                                 .level = level, .index = idx, .entry = *e,
+                                                 .pa = (uint64_t)((uint8_t *)table - m->pm.ram),
+                                                 .b = (uint64_t)pgtable_levels(mm),
+                                                 .detail = pgtable_level_name(level,
+                                                                              pgtable_levels(mm))});
         if (!(*e & _PAGE_PRESENT))
             return PF_USER | pf_of[acc];
         allow &= *e;
@@ -113,18 +127,34 @@ static unsigned tlb_perm_of(pte_t e)
     return perm;
 }
 
+/* A stamp of an L1 entry by the slow path: a fill, or a hit it found. */
+static ALWAYS_INLINE uint64_t l1_stamp(struct cpu *c, enum access acc)
+{
+    struct l1_clock *k = acc == ACC_FETCH ? &c->iclock : &c->dclock;
+    k->slow++;
+    return ++k->now;
+}
+
+static ALWAYS_INLINE void count_l1(struct cpu *c, enum access acc, int hit)
+{
+    if (acc == ACC_FETCH)
+        (*(hit ? &c->st.itlb_hits : &c->st.itlb_misses))++;
+    else
+        (*(hit ? &c->st.dtlb_hits : &c->st.dtlb_misses))++;
+}
+
 /* An L1 and L2 lookup; the entry found (filled into L1 on an L2 hit), or NULL.
  * l1_missed: the fast path has just looked in L1 and not found the key, and
  * nothing has run since, so L1 is not searched again. */
-static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, uint64_t key,
-                                  uint64_t *hits, uint64_t *misses, int l1_missed)
+static ALWAYS_INLINE struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn,
+                                                uint64_t key, enum access acc, int l1_missed)
 {
     struct tlb_entry *e = l1_missed ? NULL : tlb_lookup(l1, vpn, key);
     if (e) {
-        (*hits)++;
+        count_l1(c, acc, 1);
         return e;
     }
-    (*misses)++;
+    count_l1(c, acc, 0);
     struct tlb_entry *e2 = tlb_lookup(&c->stlb, vpn, key);
     if (!e2) {
         c->st.stlb_misses++;
@@ -132,7 +162,54 @@ static struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn, u
     }
     c->st.stlb_hits++;
     tlb_touch(&c->stlb, e2, ++c->tick);
-    return tlb_insert_new(l1, vpn, key, e2->host, e2->perm, c->tick);
+    return tlb_insert_new(l1, vpn, key, e2->host, e2->perm, l1_stamp(c, acc));
+}
+
+/* One attempt at the hardware's part of an access on CPU c: the TLBs, and
+ * on a miss the walk, whose translation fills both levels. Returns the
+ * frame's bytes, or NULL with the page-fault error code in *err (a walk's
+ * refusal, or a cached entry's). */
+static ALWAYS_INLINE uint8_t *tlb_translate(vms_machine *m, struct cpu *c, struct mm_struct *mm,
+                                            uint64_t va, enum access acc, int l1_missed,
+                                            unsigned *err, const int tracing)
+{
+    struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
+    unsigned need = need_of[acc];
+    uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
+    struct tlb_entry *e = tlb_find(c, l1, vpn, key, acc, l1_missed);
+    if (e && (e->perm & need) == need) {
+        e->lru = (uint32_t)l1_stamp(c, acc);
+        return e->host;
+    }
+    if (e && !(need == TLB_W && (e->perm & TLB_WCLEAN))) {
+        *err = PF_PROT | PF_USER | pf_of[acc]; /* the cached entry refuses */
+        if ((e->perm & TLB_PK) && acc != ACC_FETCH)
+            *err |= PF_PK;
+        return NULL;
+    }
+    if (!e)
+        trace_if(tracing, m, &(struct vms_event){.kind = VMS_EV_TLB_MISS, .cpu = c->id,
+                                                 .a = va, .level = 2});
+    pte_t *pte = NULL;
+    *err = hw_walk(m, c, mm, va, acc, &pte, tracing);
+    if (*err)
+        return NULL;
+    uint8_t *host = pfn_to_virt(&m->pm, pte_pfn(*pte));
+    /* The access follows the fills below: its read of the host's memory
+     * starts now, as the hardware's would. */
+    if (acc != ACC_FETCH)
+        __builtin_prefetch(host + (va & (PAGE_SIZE - 1)));
+    unsigned perm = tlb_perm_of(*pte);
+    if (e) { /* a write upgrades the clean entry of both levels */
+        tlb_insert(&c->stlb, vpn, key, host, perm, ++c->tick);
+        tlb_insert(l1, vpn, key, host, perm, l1_stamp(c, acc));
+    } else {
+        tlb_insert_new(&c->stlb, vpn, key, host, perm, ++c->tick);
+        tlb_insert_new(l1, vpn, key, host, perm, l1_stamp(c, acc));
+    }
+    trace_if(tracing, m, &(struct vms_event){.kind = VMS_EV_TLB_FILL, .cpu = c->id, .a = va,
+                                             .pa = pte_pfn(*pte) << PAGE_SHIFT});
+    return host;
 }
 
 static int raise_gp(struct vms_task *t)
@@ -143,77 +220,94 @@ static int raise_gp(struct vms_task *t)
     return SIGSEGV;
 }
 
+/* What stops an access before the TLBs: a killed task, a non-canonical
+ * address. 0 or the signal. */
+static __attribute__((noinline)) int translate_refused(struct vms_task *t, uint64_t va)
+{
+    if (t->oom_killed) { /* its process is dead: the kill's signal */
+        if (!t->in_uaccess)
+            t->fault = (struct vms_fault){.signo = SIGKILL, .code = SI_KERNEL, .addr = 0};
+        return SIGKILL;
+    }
+    if (!canonical(t->mm, va))
+        return raise_gp(t);
+    return 0;
+}
+
+/* The page fault an attempt raised: the hardware drops what it cached for
+ * va, then the kernel's handler runs. Returns the CPU t runs on for the next
+ * attempt, or NULL with the signal in *sig. */
+static __attribute__((noinline)) struct cpu *translate_fault(struct vms_task *t, struct cpu *c,
+                                                            uint64_t va, unsigned err, int *sig)
+{
+    cpu_fault_invalidate(c, va);
+    if (t->pagefault_disabled) {
+        *sig = SIGSEGV;
+        return NULL;
+    }
+    *sig = do_user_addr_fault(t, va, err);
+    if (*sig)
+        return NULL;
+    return task_cpu_enter(t);
+}
+
 /* The slow path: TLB levels, walk, fault and retry. Returns the frame's bytes
  * or NULL with the signal in *sig. l1_missed: the fast path found no L1 entry
  * for va on t's CPU just before (tlb_fast). */
-static uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc, int *sig,
-                          int l1_missed)
+static ALWAYS_INLINE uint8_t *translate(struct vms_task *t, uint64_t va, enum access acc,
+                                        int *sig, int l1_missed)
 {
     vms_machine *m = t->m;
-    if (unlikely(t->oom_killed)) { /* its process is dead: the kill's signal */
-        if (!t->in_uaccess)
-            t->fault = (struct vms_fault){.signo = SIGKILL, .code = SI_KERNEL, .addr = 0};
-        *sig = SIGKILL;
-        return NULL;
-    }
-    if (!canonical(t->mm, va)) {
-        *sig = raise_gp(t);
+    if (unlikely(t->oom_killed || !canonical(t->mm, va))) {
+        *sig = translate_refused(t, va);
         return NULL;
     }
     l1_missed = l1_missed && t->cpu_ptr->curr == t; /* else task_cpu may flush */
     struct cpu *c = task_cpu(t);
-    struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
-    uint64_t *hits = acc == ACC_FETCH ? &c->st.itlb_hits : &c->st.dtlb_hits;
-    uint64_t *misses = acc == ACC_FETCH ? &c->st.itlb_misses : &c->st.dtlb_misses;
-    unsigned need = need_of[acc];
-    uint64_t vpn = va >> PAGE_SHIFT;
     for (int tries = 0; tries < 4; tries++) {
-        uint64_t key = tlb_key(vpn, c->pcid);
-        struct tlb_entry *e = tlb_find(c, l1, vpn, key, hits, misses, l1_missed && !tries);
         unsigned err = 0;
-        if (e && (e->perm & need) == need) {
-            e->lru = (uint32_t)++c->tick;
-            return e->host;
-        }
-        if (e && !(need == TLB_W && (e->perm & TLB_WCLEAN))) {
-            err = PF_PROT | PF_USER | pf_of[acc]; /* the cached entry refuses */
-            if ((e->perm & TLB_PK) && acc != ACC_FETCH)
-                err |= PF_PK;
-        } else {
-            if (!e)
-                trace_event(m, &(struct vms_event){.kind = VMS_EV_TLB_MISS, .cpu = c->id,
-                                                   .a = va, .level = 2});
-            pte_t *pte = NULL;
-            err = hw_walk(m, c, t->mm, va, acc, &pte);
-            if (!err) {
-                uint8_t *host = pfn_to_virt(&m->pm, pte_pfn(*pte));
-                unsigned perm = tlb_perm_of(*pte);
-                if (e) { /* a write upgrades the clean entry of both levels */
-                    tlb_insert(&c->stlb, vpn, key, host, perm, ++c->tick);
-                    tlb_insert(l1, vpn, key, host, perm, c->tick);
-                } else {
-                    tlb_insert_new(&c->stlb, vpn, key, host, perm, ++c->tick);
-                    tlb_insert_new(l1, vpn, key, host, perm, c->tick);
-                }
-                trace_event(m, &(struct vms_event){.kind = VMS_EV_TLB_FILL, .cpu = c->id, .a = va,
-                                                   .pa = pte_pfn(*pte) << PAGE_SHIFT});
-                return host;
-            }
-        }
-        cpu_fault_invalidate(c, va);
-        if (t->pagefault_disabled) {
-            *sig = SIGSEGV;
+        uint8_t *host = unlikely(m->cfg.trace)
+                            ? tlb_translate(m, c, t->mm, va, acc, l1_missed && !tries, &err, 1)
+                            : tlb_translate(m, c, t->mm, va, acc, l1_missed && !tries, &err, 0);
+        if (host)
+            return host;
+        c = translate_fault(t, c, va, err, sig);
+        if (!c)
             return NULL;
-        }
-        *sig = do_user_addr_fault(t, va, err);
-        if (*sig)
-            return NULL;
-        c = task_cpu_enter(t);
     }
     /* A fault that the handler fixed must not repeat; if it does, stop the task. */
     t->fault = (struct vms_fault){.signo = SIGKILL, .code = 0, .addr = va};
     *sig = SIGKILL;
     return NULL;
+}
+
+/* translate for each access kind, and for one known only at run time. */
+static __attribute__((noinline)) uint8_t *translate_read(struct vms_task *t, uint64_t va,
+                                                         int *sig, int l1_missed)
+{
+    return translate(t, va, ACC_READ, sig, l1_missed);
+}
+
+static __attribute__((noinline)) uint8_t *translate_write(struct vms_task *t, uint64_t va,
+                                                          int *sig, int l1_missed)
+{
+    return translate(t, va, ACC_WRITE, sig, l1_missed);
+}
+
+static __attribute__((noinline)) uint8_t *translate_fetch(struct vms_task *t, uint64_t va,
+                                                          int *sig, int l1_missed)
+{
+    return translate(t, va, ACC_FETCH, sig, l1_missed);
+}
+
+static ALWAYS_INLINE uint8_t *translate_acc(struct vms_task *t, uint64_t va, enum access acc,
+                                            int *sig, int l1_missed)
+{
+    switch (acc) {
+    case ACC_READ: return translate_read(t, va, sig, l1_missed);
+    case ACC_WRITE: return translate_write(t, va, sig, l1_missed);
+    default: return translate_fetch(t, va, sig, l1_missed);
+    }
 }
 
 /* The fast path: the L1 entry of an L1 hit with the rights needed, on the
@@ -250,11 +344,7 @@ static inline struct tlb_entry *tlb_fast(struct vms_task *t, uint64_t va, enum a
     struct tlb_entry *e = &l1->e[i];
     if (unlikely((e->perm & need_of[acc]) != need_of[acc]))
         return NULL;
-    e->lru = (uint32_t)++c->tick;
-    if (acc == ACC_FETCH)
-        c->st.itlb_hits++;
-    else
-        c->st.dtlb_hits++;
+    e->lru = (uint32_t)++(acc == ACC_FETCH ? &c->iclock : &c->dclock)->now; /* counts the hit */
     return e;
 }
 
@@ -284,7 +374,7 @@ static uint64_t uaccess(struct vms_task *t, uint64_t va, uint8_t *buf, uint64_t 
         uint64_t off = (va + done) & (PAGE_SIZE - 1);
         uint64_t n = PAGE_SIZE - off < len - done ? PAGE_SIZE - off : len - done;
         int sig = 0;
-        uint8_t *page = translate(t, va + done, acc, &sig, 0);
+        uint8_t *page = translate_acc(t, va + done, acc, &sig, 0);
         if (!page)
             break;
         if (acc == ACC_WRITE)
@@ -322,7 +412,7 @@ uint64_t fault_in_readable(struct vms_task *t, uint64_t va, uint64_t len)
     while (done < len) {
         uint64_t n = PAGE_SIZE - ((va + done) & (PAGE_SIZE - 1));
         int sig = 0;
-        if (!translate(t, va + done, ACC_READ, &sig, 0))
+        if (!translate_read(t, va + done, &sig, 0))
             break;
         done += n < len - done ? n : len - done;
     }
@@ -369,7 +459,7 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
         size_t n = PAGE_SIZE - off < len ? (size_t)(PAGE_SIZE - off) : len;
         int sig = 0, l1_missed = 0;
         struct tlb_entry *e = tlb_fast(t, va, acc, &l1_missed);
-        uint8_t *page = e ? e->host : translate(t, va, acc, &sig, l1_missed);
+        uint8_t *page = e ? e->host : translate_acc(t, va, acc, &sig, l1_missed);
         if (!page)
             return access_failed(t, sig);
         if (acc == ACC_READ)
@@ -385,14 +475,11 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
 }
 
 /* The slow path of an access within one page whose fast path just missed. */
-static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64_t va,
-                                                      uint8_t *buf, size_t len, enum access acc,
-                                                      int l1_missed)
+static ALWAYS_INLINE int access_page_slow(struct vms_task *t, uint64_t va, uint8_t *buf,
+                                          size_t len, enum access acc, int l1_missed)
 {
     int sig = 0;
-    if (!len) /* touches nothing, so cannot fault */
-        return 0;
-    uint8_t *page = translate(t, va, acc, &sig, l1_missed);
+    uint8_t *page = translate_acc(t, va, acc, &sig, l1_missed);
     if (!page)
         return access_failed(t, sig);
     page += va & (PAGE_SIZE - 1);
@@ -403,44 +490,70 @@ static __attribute__((noinline)) int access_page_slow(struct vms_task *t, uint64
     return 0;
 }
 
+/* The same for each access kind: out of line, to keep the fast paths'
+ * prologues small. */
+static __attribute__((noinline)) int load_page_slow(struct vms_task *t, uint64_t va, uint8_t *buf,
+                                                    size_t len, int l1_missed)
+{
+    return access_page_slow(t, va, buf, len, ACC_READ, l1_missed);
+}
+
+static __attribute__((noinline)) int store_page_slow(struct vms_task *t, uint64_t va,
+                                                     uint8_t *buf, size_t len, int l1_missed)
+{
+    return access_page_slow(t, va, buf, len, ACC_WRITE, l1_missed);
+}
+
+static __attribute__((noinline)) int fetch_page_slow(struct vms_task *t, uint64_t va, size_t len,
+                                                     int l1_missed)
+{
+    return access_page_slow(t, va, NULL, len, ACC_FETCH, l1_missed);
+}
+
+/* Do the len bytes at va lie in one page? Not for len 0: the page by page
+ * path takes that and touches nothing. Written without the offset in the
+ * page, which the fast path then keeps in no register (the two values
+ * ORed are both below PAGE_SIZE exactly when each is). */
+static inline int within_page(uint64_t va, size_t len)
+{
+    return (((va + len - 1) ^ va) | (len - 1)) < PAGE_SIZE;
+}
+
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
 {
-    uint64_t off = va & (PAGE_SIZE - 1);
-    if (likely(off + len <= PAGE_SIZE)) {
+    if (likely(within_page(va, len))) {
         int l1_missed = 0;
         struct tlb_entry *e = tlb_fast(t, va, ACC_READ, &l1_missed);
         if (likely(e)) {
-            copy_small(dst, e->host + off, len);
+            copy_small(dst, e->host + (va & (PAGE_SIZE - 1)), len);
             return 0;
         }
-        return access_page_slow(t, va, dst, len, ACC_READ, l1_missed);
+        return load_page_slow(t, va, dst, len, l1_missed);
     }
     return access_slow(t, va, dst, len, ACC_READ);
 }
 
 int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
 {
-    uint64_t off = va & (PAGE_SIZE - 1);
-    if (likely(off + len <= PAGE_SIZE)) {
+    if (likely(within_page(va, len))) {
         int l1_missed = 0;
         struct tlb_entry *e = tlb_fast(t, va, ACC_WRITE, &l1_missed);
         if (likely(e)) {
-            copy_small(e->host + off, src, len);
+            copy_small(e->host + (va & (PAGE_SIZE - 1)), src, len);
             return 0;
         }
-        return access_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE, l1_missed);
+        return store_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, l1_missed);
     }
     return access_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
 }
 
 int vms_fetch(vms_task *t, vms_addr va, size_t len)
 {
-    uint64_t off = va & (PAGE_SIZE - 1);
-    if (likely(off + len <= PAGE_SIZE)) { /* most instructions: the ITLB's fast path */
+    if (likely(within_page(va, len))) { /* most instructions: the ITLB's fast path */
         int l1_missed = 0;
         if (likely(tlb_fast(t, va, ACC_FETCH, &l1_missed)))
             return 0;
-        return access_page_slow(t, va, NULL, len, ACC_FETCH, l1_missed);
+        return fetch_page_slow(t, va, len, l1_missed);
     }
     return access_slow(t, va, NULL, len, ACC_FETCH);
 }

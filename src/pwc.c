@@ -46,16 +46,6 @@ void pwc_destroy(struct pwc *p)
     }
 }
 
-void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *table,
-              unsigned rights, uint64_t tick)
-{
-    if (!pwc_present(p, level))
-        return;
-    uint64_t prefix = pwc_prefix(p, va, level);
-    tlb_insert_new(&p->level[level - PWC_LOWEST], prefix, tlb_key(prefix, pcid), table, rights,
-                   tick);
-}
-
 void pwc_invalidate_pcid(struct pwc *p, unsigned pcid)
 {
     for (int i = 0; i < PWC_NLEVELS; i++)

@@ -32,10 +32,6 @@ struct pwc {
 int pwc_init(struct pwc *p, const struct vms_config *cfg);
 void pwc_destroy(struct pwc *p);
 
-/* Caches the present entry of the level-`level` table that translates va,
- * which the cache of that level does not hold (pwc_lookup just missed it). */
-void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid, uint8_t *table,
-              unsigned rights, uint64_t tick);
 /* Drops every entry of context pcid (INVLPG, a CR3 load that flushes, INVPCID). */
 void pwc_invalidate_pcid(struct pwc *p, unsigned pcid);
 /* Drops the entries that would translate va in context pcid (a page fault). */
@@ -51,6 +47,19 @@ static inline int pwc_present(const struct pwc *p, int level)
 static inline uint64_t pwc_prefix(const struct pwc *p, uint64_t va, int level)
 {
     return (va & p->va_mask) >> (12 + 9 * (level - 1));
+}
+
+/* Caches the present entry of the level-`level` table that translates va,
+ * which the cache of that level does not hold (pwc_lookup just missed it).
+ * Inline: a walk that misses the PDE cache fills it. */
+static inline void pwc_fill(struct pwc *p, int level, uint64_t va, unsigned pcid,
+                            uint8_t *table, unsigned rights, uint64_t tick)
+{
+    if (!pwc_present(p, level))
+        return;
+    uint64_t prefix = pwc_prefix(p, va, level);
+    tlb_insert_new(&p->level[level - PWC_LOWEST], prefix, tlb_key(prefix, pcid), table, rights,
+                   tick);
 }
 
 /* The lowest cached entry for va in context pcid: its level (2..4) with the

@@ -70,32 +70,12 @@ int tlb_keep_order(struct tlb *t)
     return 0;
 }
 
-/* Way `way` of `set` becomes the most recently stamped. */
-static void order_touch(struct tlb *t, uint64_t set, unsigned way, uint64_t tick)
-{
-    size_t base = set * t->ways;
-    t->when[base + way] = tick;
-    if (t->newest[set] == way)
-        return;
-    unsigned newer = t->newer[base + way];
-    if (t->oldest[set] == way) {
-        t->oldest[set] = newer;
-    } else {
-        unsigned older = t->older[base + way];
-        t->newer[base + older] = newer;
-        t->older[base + newer] = older;
-    }
-    t->older[base + way] = t->newest[set];
-    t->newer[base + t->newest[set]] = way;
-    t->newest[set] = way;
-}
-
 void tlb_touch(struct tlb *t, struct tlb_entry *e, uint64_t tick)
 {
     e->lru = (uint32_t)tick;
     if (t->when) {
         size_t i = (size_t)(e - t->e);
-        order_touch(t, i / t->ways, (unsigned)(i % t->ways), tick);
+        tlb_order_touch(t, i / t->ways, (unsigned)(i % t->ways), tick);
     }
 }
 
@@ -111,56 +91,6 @@ void tlb_destroy(struct tlb *t)
     free(t->newest);
     free(t->when);
     *t = (struct tlb){0};
-}
-
-/* The way to fill in set `set`: the first invalid one, else the least
- * recently used (stamps compared as differences from way 0's, so that the
- * clock may wrap). With a recency order (the L2 TLB), the least recently
- * stamped way is that one whenever every stamp of the set is less than 2^31
- * ticks old: the differences are then the true ages, all distinct, so the
- * least is the oldest. Only a set left untouched that long is scanned. A
- * full set is scanned without reading its tags and without data-dependent
- * branches: every TLB miss fills two levels. */
-static size_t tlb_victim(const struct tlb *t, uint64_t set, uint64_t tick)
-{
-    size_t base = set * t->ways;
-    if (t->nfree[set]) {
-        const uint64_t *tag = t->tag + base;
-        unsigned w = 0;
-        while (tag[w] != TLB_INVALID)
-            w++;
-        return base + w;
-    }
-    if (t->when && tick - t->when[base + t->oldest[set]] < (1ULL << 31))
-        return base + t->oldest[set];
-    const struct tlb_entry *e = t->e + base;
-    uint32_t ref = e[0].lru;
-    int32_t best = 0;
-    unsigned victim = 0;
-    for (unsigned w = 1; w < t->ways; w++) {
-        int32_t age = (int32_t)(e[w].lru - ref);
-        victim = age < best ? w : victim;
-        best = age < best ? age : best;
-    }
-    return base + victim;
-}
-
-static struct tlb_entry *tlb_fill(struct tlb *t, uint64_t set, size_t i, uint64_t key,
-                                  uint8_t *host, unsigned perm, uint64_t tick)
-{
-    t->nfree[set] -= t->tag[i] == TLB_INVALID;
-    t->tag[i] = key;
-    t->e[i] = (struct tlb_entry){.host = host, .lru = (uint32_t)tick, .perm = perm};
-    if (t->when)
-        order_touch(t, set, (unsigned)(i - set * t->ways), tick);
-    return &t->e[i];
-}
-
-struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
-                                 unsigned perm, uint64_t tick)
-{
-    uint64_t set = vpn & t->set_mask;
-    return tlb_fill(t, set, tlb_victim(t, set, tick), key, host, perm, tick);
 }
 
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,

@@ -46,7 +46,7 @@ struct tlb {
     unsigned ways;
 };
 
-static inline uint64_t tlb_key(uint64_t vpn, unsigned pcid) { return (vpn << 12) | pcid; }
+static inline uint64_t tlb_key(uint64_t vpn, uint64_t pcid) { return (vpn << 12) | pcid; }
 
 /* The entry for key, or NULL: every miss reads the whole set, so the loop
  * is unrolled (a compare and a branch per way). */
@@ -74,9 +74,89 @@ void tlb_touch(struct tlb *t, struct tlb_entry *e, uint64_t tick);
 void tlb_destroy(struct tlb *t);
 struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
                              unsigned perm, uint64_t tick);
+
+/* ---- filling: inline, as every TLB miss fills two levels and often a
+ * paging-structure cache, and a call's saved registers cost as much as the
+ * fill ---- */
+
+/* Way `way` of `set` becomes the most recently stamped. */
+static inline void tlb_order_touch(struct tlb *t, uint64_t set, unsigned way, uint64_t tick)
+{
+    size_t base = set * t->ways;
+    t->when[base + way] = tick;
+    if (t->newest[set] == way)
+        return;
+    unsigned newer = t->newer[base + way];
+    if (t->oldest[set] == way) {
+        t->oldest[set] = newer;
+    } else {
+        unsigned older = t->older[base + way];
+        t->newer[base + older] = newer;
+        t->older[base + newer] = older;
+    }
+    t->older[base + way] = t->newest[set];
+    t->newer[base + t->newest[set]] = way;
+    t->newest[set] = way;
+}
+
+/* The way of a full set whose stamp is the least, compared as differences
+ * from way 0's so that the clock may wrap; scanned without data-dependent
+ * branches. */
+static inline unsigned tlb_lru_way(const struct tlb_entry *e, unsigned ways)
+{
+    uint32_t ref = e[0].lru;
+    int32_t best = 0;
+    unsigned victim = 0;
+    for (unsigned w = 1; w < ways; w++) {
+        int32_t age = (int32_t)(e[w].lru - ref);
+        victim = age < best ? w : victim;
+        best = age < best ? age : best;
+    }
+    return victim;
+}
+
+/* The way to fill in set `set`: the first invalid one, else the least
+ * recently used (stamps compared as differences from way 0's, so that the
+ * clock may wrap). With a recency order (the L2 TLB), the least recently
+ * stamped way is that one whenever every stamp of the set is less than 2^31
+ * ticks old: the differences are then the true ages, all distinct, so the
+ * least is the oldest. Only a set left untouched that long is scanned
+ * (without reading its tags: every TLB miss fills two levels). */
+static inline size_t tlb_victim(const struct tlb *t, uint64_t set, uint64_t tick)
+{
+    size_t base = set * t->ways;
+    if (t->nfree[set]) {
+        const uint64_t *tag = t->tag + base;
+        unsigned w = 0;
+        while (tag[w] != TLB_INVALID)
+            w++;
+        return base + w;
+    }
+    if (t->when && tick - t->when[base + t->oldest[set]] < (1ULL << 31))
+        return base + t->oldest[set];
+    return base + (t->ways == 4 ? tlb_lru_way(t->e + base, 4) /* unrolled: most L1s */
+                                : tlb_lru_way(t->e + base, t->ways));
+}
+
+static inline struct tlb_entry *tlb_fill(struct tlb *t, uint64_t set, size_t i, uint64_t key,
+                                         uint8_t *host, unsigned perm, uint64_t tick)
+{
+    t->nfree[set] -= t->tag[i] == TLB_INVALID;
+    t->tag[i] = key;
+    t->e[i] = (struct tlb_entry){.host = host, .lru = (uint32_t)tick, .perm = perm};
+    if (t->when)
+        tlb_order_touch(t, set, (unsigned)(i - set * t->ways), tick);
+    return &t->e[i];
+}
+
 /* As tlb_insert, for a key the caller has just looked up and not found. */
-struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t *host,
-                                 unsigned perm, uint64_t tick);
+static inline struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key,
+                                               uint8_t *host, unsigned perm, uint64_t tick)
+{
+    uint64_t set = vpn & t->set_mask;
+    return tlb_fill(t, set, tlb_victim(t, set, tick), key, host, perm, tick);
+}
+
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key); /* 1 if an entry went */
 void tlb_invalidate_pcid(struct tlb *t, unsigned pcid);
 void tlb_invalidate_all(struct tlb *t);

@@ -678,12 +678,71 @@ static void test_accesses_at_the_top_and_end_of_the_address_space(void **state)
     }
 }
 
+/* A zero-length access reads, writes and translates nothing, at any
+ * address: page-aligned or not, mapped, unmapped or non-canonical. */
+static void test_zero_length_access_touches_nothing(void **state)
+{
+    struct fixture *f = *state;
+    vms_addr a = tu_mmap(f->t, 0, 2 * TU_PAGE, RW, PRIV);
+    uint8_t one = 1, buf = 0xcc;
+    assert_int_equal(vms_store(f->t, a, &one, 1), 0); /* page 0 in the TLBs */
+    const vms_addr vas[] = {a, a + 5, a + TU_PAGE, a + TU_PAGE + 7, 0x10, NONCANONICAL};
+    struct vms_stats before, after;
+    vms_get_stats(f->m, &before);
+    for (size_t i = 0; i < sizeof(vas) / sizeof(vas[0]); i++) {
+        assert_int_equal(vms_load(f->t, vas[i], &buf, 0), 0);
+        assert_int_equal(vms_store(f->t, vas[i], &buf, 0), 0);
+        assert_int_equal(vms_fetch(f->t, vas[i], 0), 0);
+    }
+    vms_get_stats(f->m, &after);
+    assert_int_equal(buf, 0xcc);
+    assert_memory_equal(&before.cpu[0], &after.cpu[0], sizeof(before.cpu[0]));
+    assert_int_equal(after.minor_faults, before.minor_faults);
+    assert_int_equal(vms_last_fault(f->t)->signo, 0);
+}
+
+/* Every access that takes no fault counts one L1 hit or one L1 miss (an
+ * access that faults counts one more for its retry): the fast path's hits
+ * (counted by the L1 TLB's clock, not a counter) and the slow path's add up
+ * with the misses to the accesses made, for loads, stores and fetches. */
+static void test_every_access_counts_one_l1_hit_or_miss(void **state)
+{
+    struct fixture *f = *state;
+    vms_addr a = tu_mmap(f->t, 0, 8 * TU_PAGE, RW | PROT_EXEC, PRIV);
+    uint64_t v = 0, data = 0, fetches = 0;
+    write_pages(f->t, a, 8); /* faulted in: no access below faults */
+    for (unsigned p = 0; p < 8; p++) /* the L1 TLBs hold the pages: 64 and 128 entries */
+        assert_int_equal(vms_fetch(f->t, a + p * TU_PAGE, 1), 0);
+    struct vms_stats before, after;
+    vms_get_stats(f->m, &before);
+    for (unsigned round = 0; round < 3; round++)
+        for (unsigned p = 0; p < 8; p++) {
+            assert_int_equal(vms_store(f->t, a + p * TU_PAGE, &v, 8), 0);
+            assert_int_equal(vms_load(f->t, a + p * TU_PAGE + 8, &v, 8), 0);
+            assert_int_equal(vms_fetch(f->t, a + p * TU_PAGE + 16, 4), 0);
+            data += 2;
+            fetches++;
+        }
+    vms_get_stats(f->m, &after);
+    const struct vms_cpu_stats *b = &before.cpu[0], *c = &after.cpu[0];
+    assert_int_equal(c->dtlb_hits - b->dtlb_hits + c->dtlb_misses - b->dtlb_misses, data);
+    assert_int_equal(c->itlb_hits - b->itlb_hits + c->itlb_misses - b->itlb_misses, fetches);
+    assert_int_equal(c->dtlb_hits - b->dtlb_hits, data); /* every page stays in each L1 */
+    assert_int_equal(c->itlb_hits - b->itlb_hits, fetches);
+    assert_int_equal(c->page_walks, b->page_walks);
+    struct vms_cpu_stats one;
+    assert_int_equal(vms_get_cpu_stats(f->m, 0, &one), 0);
+    assert_memory_equal(&one, c, sizeof(one));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_no_fault_recorded_before_any_signal),
+        T(test_zero_length_access_touches_nothing),
+        T(test_every_access_counts_one_l1_hit_or_miss),
         T(test_accesses_at_the_top_and_end_of_the_address_space),
         T(test_mmap_alone_takes_no_fault),
         T(test_first_read_is_one_minor_fault_and_reads_zeros),
