@@ -310,17 +310,27 @@ static ALWAYS_INLINE uint8_t *translate_acc(struct vms_task *t, uint64_t va, enu
     }
 }
 
+/* What the fast path found out when it returned no entry (l1_look). */
+enum l1_look {
+    L1_UNKNOWN,  /* nothing: another mm runs on the CPU, or the entry refuses */
+    L1_MISSED,   /* the set holds no entry for va: the slow path does not look again */
+    L1_ONE_WAY,  /* the first way looked at does not hold va: search the others */
+};
+
 /* The fast path: the L1 entry of an L1 hit with the rights needed, on the
- * CPU that runs t's mm, or NULL (*l1_missed set when the set had no entry
- * for va). For an instruction fetch the way of the set's last hit is tried
- * first: consecutive fetches nearly always touch the same page (data
- * accesses gain less than the hint costs them).
- * Written for the compiler: an L1 TLB has at least one way, so the set is
- * searched without a test for an empty one; the entry is returned rather
- * than its frame, so that the caller tests one pointer that the search
- * already had in a register. */
-static inline struct tlb_entry *tlb_fast(struct vms_task *t, uint64_t va, enum access acc,
-                                         int *l1_missed)
+ * CPU that runs t's mm, or NULL with what it found out in *look. Inline in
+ * the access calls, it looks at one way of the set only (the accesses'
+ * slow paths search the whole set, a search that costs registers the fast
+ * path has not got to spare): data accesses at way 0, instruction fetches
+ * at the way of the set's last hit (consecutive fetches nearly always touch
+ * the same page). The whole set is read with no branch on where the key
+ * is: which way hits is as random as the program's accesses (a set holds a
+ * key once at most), and a mispredicted branch costs more than the reads.
+ * Written for the compiler: an L1 TLB has at least one way; the entry is
+ * returned rather than its frame, so that the caller tests one pointer that
+ * the search already had in a register. */
+static ALWAYS_INLINE struct tlb_entry *tlb_fast(struct vms_task *t, uint64_t va,
+                                                enum access acc, int *look, const int whole_set)
 {
     struct cpu *c = t->cpu_ptr;
     if (unlikely(c->running_mm != t->mm))
@@ -332,12 +342,16 @@ static inline struct tlb_entry *tlb_fast(struct vms_task *t, uint64_t va, enum a
     if (acc == ACC_FETCH) /* the way of the set's last hit first */
         i += l1->mru[set];
     if (unlikely(tag[i] != key)) {
-        i = base;
-        while (tag[i] != key)
-            if (++i == base + l1->ways) {
-                *l1_missed = 1;
-                return NULL;
-            }
+        if (!whole_set) {
+            *look = L1_ONE_WAY;
+            return NULL;
+        }
+        for (size_t w = base; w < base + l1->ways; w++)
+            i = tag[w] == key ? w : i;
+        if (tag[i] != key) {
+            *look = L1_MISSED;
+            return NULL;
+        }
         if (acc == ACC_FETCH)
             l1->mru[set] = (uint32_t)(i - base);
     }
@@ -457,9 +471,9 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
     while (len) {
         uint64_t off = va & (PAGE_SIZE - 1);
         size_t n = PAGE_SIZE - off < len ? (size_t)(PAGE_SIZE - off) : len;
-        int sig = 0, l1_missed = 0;
-        struct tlb_entry *e = tlb_fast(t, va, acc, &l1_missed);
-        uint8_t *page = e ? e->host : translate_acc(t, va, acc, &sig, l1_missed);
+        int sig = 0, look = L1_UNKNOWN;
+        struct tlb_entry *e = tlb_fast(t, va, acc, &look, 1);
+        uint8_t *page = e ? e->host : translate_acc(t, va, acc, &sig, look == L1_MISSED);
         if (!page)
             return access_failed(t, sig);
         if (acc == ACC_READ)
@@ -474,12 +488,13 @@ static int access_slow(struct vms_task *t, uint64_t va, uint8_t *buf, size_t len
     return 0;
 }
 
-/* The slow path of an access within one page whose fast path just missed. */
+/* The slow path of an access within one page whose fast path found no
+ * entry. */
 static ALWAYS_INLINE int access_page_slow(struct vms_task *t, uint64_t va, uint8_t *buf,
-                                          size_t len, enum access acc, int l1_missed)
+                                          size_t len, enum access acc, int look)
 {
     int sig = 0;
-    uint8_t *page = translate_acc(t, va, acc, &sig, l1_missed);
+    uint8_t *page = translate(t, va, acc, &sig, look == L1_MISSED); /* inline: a call less */
     if (!page)
         return access_failed(t, sig);
     page += va & (PAGE_SIZE - 1);
@@ -493,21 +508,21 @@ static ALWAYS_INLINE int access_page_slow(struct vms_task *t, uint64_t va, uint8
 /* The same for each access kind: out of line, to keep the fast paths'
  * prologues small. */
 static __attribute__((noinline)) int load_page_slow(struct vms_task *t, uint64_t va, uint8_t *buf,
-                                                    size_t len, int l1_missed)
+                                                    size_t len, int look)
 {
-    return access_page_slow(t, va, buf, len, ACC_READ, l1_missed);
+    return access_page_slow(t, va, buf, len, ACC_READ, look);
 }
 
 static __attribute__((noinline)) int store_page_slow(struct vms_task *t, uint64_t va,
-                                                     uint8_t *buf, size_t len, int l1_missed)
+                                                     uint8_t *buf, size_t len, int look)
 {
-    return access_page_slow(t, va, buf, len, ACC_WRITE, l1_missed);
+    return access_page_slow(t, va, buf, len, ACC_WRITE, look);
 }
 
 static __attribute__((noinline)) int fetch_page_slow(struct vms_task *t, uint64_t va, size_t len,
-                                                     int l1_missed)
+                                                     int look)
 {
-    return access_page_slow(t, va, NULL, len, ACC_FETCH, l1_missed);
+    return access_page_slow(t, va, NULL, len, ACC_FETCH, look);
 }
 
 /* Do the len bytes at va lie in one page? Not for len 0: the page by page
@@ -519,16 +534,52 @@ static inline int within_page(uint64_t va, size_t len)
     return (((va + len - 1) ^ va) | (len - 1)) < PAGE_SIZE;
 }
 
+/* After the fast path's one way, the rest of the L1 set; then the slow
+ * path. Small and out of line: a hit in another way saves its registers. */
+static __attribute__((noinline)) int load_other_ways(struct vms_task *t, uint64_t va,
+                                                     uint8_t *dst, size_t len)
+{
+    int look = L1_UNKNOWN;
+    struct tlb_entry *e = tlb_fast(t, va, ACC_READ, &look, 1);
+    if (likely(e)) {
+        copy_small(dst, e->host + (va & (PAGE_SIZE - 1)), len);
+        return 0;
+    }
+    return load_page_slow(t, va, dst, len, look);
+}
+
+static __attribute__((noinline)) int store_other_ways(struct vms_task *t, uint64_t va,
+                                                      uint8_t *src, size_t len)
+{
+    int look = L1_UNKNOWN;
+    struct tlb_entry *e = tlb_fast(t, va, ACC_WRITE, &look, 1);
+    if (likely(e)) {
+        copy_small(e->host + (va & (PAGE_SIZE - 1)), src, len);
+        return 0;
+    }
+    return store_page_slow(t, va, src, len, look);
+}
+
+static __attribute__((noinline)) int fetch_other_ways(struct vms_task *t, uint64_t va,
+                                                      size_t len)
+{
+    int look = L1_UNKNOWN;
+    if (likely(tlb_fast(t, va, ACC_FETCH, &look, 1)))
+        return 0;
+    return fetch_page_slow(t, va, len, look);
+}
+
 int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
 {
     if (likely(within_page(va, len))) {
-        int l1_missed = 0;
-        struct tlb_entry *e = tlb_fast(t, va, ACC_READ, &l1_missed);
+        int look = L1_UNKNOWN;
+        struct tlb_entry *e = tlb_fast(t, va, ACC_READ, &look, 0);
         if (likely(e)) {
             copy_small(dst, e->host + (va & (PAGE_SIZE - 1)), len);
             return 0;
         }
-        return load_page_slow(t, va, dst, len, l1_missed);
+        return look == L1_ONE_WAY ? load_other_ways(t, va, dst, len)
+                                  : load_page_slow(t, va, dst, len, look);
     }
     return access_slow(t, va, dst, len, ACC_READ);
 }
@@ -536,13 +587,14 @@ int vms_load(vms_task *t, vms_addr va, void *dst, size_t len)
 int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
 {
     if (likely(within_page(va, len))) {
-        int l1_missed = 0;
-        struct tlb_entry *e = tlb_fast(t, va, ACC_WRITE, &l1_missed);
+        int look = L1_UNKNOWN;
+        struct tlb_entry *e = tlb_fast(t, va, ACC_WRITE, &look, 0);
         if (likely(e)) {
             copy_small(e->host + (va & (PAGE_SIZE - 1)), src, len);
             return 0;
         }
-        return store_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, l1_missed);
+        return look == L1_ONE_WAY ? store_other_ways(t, va, (uint8_t *)(uintptr_t)src, len)
+                                  : store_page_slow(t, va, (uint8_t *)(uintptr_t)src, len, look);
     }
     return access_slow(t, va, (uint8_t *)(uintptr_t)src, len, ACC_WRITE);
 }
@@ -550,10 +602,11 @@ int vms_store(vms_task *t, vms_addr va, const void *src, size_t len)
 int vms_fetch(vms_task *t, vms_addr va, size_t len)
 {
     if (likely(within_page(va, len))) { /* most instructions: the ITLB's fast path */
-        int l1_missed = 0;
-        if (likely(tlb_fast(t, va, ACC_FETCH, &l1_missed)))
+        int look = L1_UNKNOWN;
+        if (likely(tlb_fast(t, va, ACC_FETCH, &look, 0)))
             return 0;
-        return fetch_page_slow(t, va, len, l1_missed);
+        return look == L1_ONE_WAY ? fetch_other_ways(t, va, len)
+                                  : fetch_page_slow(t, va, len, look);
     }
     return access_slow(t, va, NULL, len, ACC_FETCH);
 }

@@ -38,7 +38,7 @@ struct tlb {
      * most recently stamped, linked by way number, and per entry the CPU's
      * whole 64-bit clock at its stamp. It names the least recently used way
      * of a full set without a scan of its stamps, and gives the way the scan
-     * would: see tlb_victim. */
+     * would: see tlb_full_victim. */
     uint32_t *older, *newer; /* per entry: its neighbours in its set's order */
     uint32_t *oldest, *newest; /* per set */
     uint64_t *when;
@@ -115,46 +115,49 @@ static inline unsigned tlb_lru_way(const struct tlb_entry *e, unsigned ways)
     return victim;
 }
 
-/* The way to fill in set `set`: the first invalid one, else the least
- * recently used (stamps compared as differences from way 0's, so that the
- * clock may wrap). With a recency order (the L2 TLB), the least recently
- * stamped way is that one whenever every stamp of the set is less than 2^31
- * ticks old: the differences are then the true ages, all distinct, so the
- * least is the oldest. Only a set left untouched that long is scanned
- * (without reading its tags: every TLB miss fills two levels). */
-static inline size_t tlb_victim(const struct tlb *t, uint64_t set, uint64_t tick)
+/* The way to replace in a full set: the least recently used (stamps
+ * compared as differences from way 0's, so that the clock may wrap). With a
+ * recency order (the L2 TLB), the least recently stamped way is that one
+ * whenever every stamp of the set is less than 2^31 ticks old: the
+ * differences are then the true ages, all distinct, so the least is the
+ * oldest. Only a set left untouched that long is scanned (without reading
+ * its tags: every TLB miss fills two levels). */
+static inline unsigned tlb_full_victim(const struct tlb *t, uint64_t set, size_t base,
+                                       uint64_t tick)
 {
-    size_t base = set * t->ways;
-    if (t->nfree[set]) {
-        const uint64_t *tag = t->tag + base;
-        unsigned w = 0;
-        while (tag[w] != TLB_INVALID)
-            w++;
-        return base + w;
-    }
     if (t->when && tick - t->when[base + t->oldest[set]] < (1ULL << 31))
-        return base + t->oldest[set];
-    return base + (t->ways == 4 ? tlb_lru_way(t->e + base, 4) /* unrolled: most L1s */
-                                : tlb_lru_way(t->e + base, t->ways));
+        return t->oldest[set];
+    return t->ways == 4 ? tlb_lru_way(t->e + base, 4) /* unrolled: most L1s */
+                        : tlb_lru_way(t->e + base, t->ways);
 }
 
-static inline struct tlb_entry *tlb_fill(struct tlb *t, uint64_t set, size_t i, uint64_t key,
-                                         uint8_t *host, unsigned perm, uint64_t tick)
+/* Entry i (of the set starting at index base) holds key now, used at tick. */
+static inline struct tlb_entry *tlb_set_entry(struct tlb *t, uint64_t set, size_t base, size_t i,
+                                              uint64_t key, uint8_t *host, unsigned perm,
+                                              uint64_t tick)
 {
-    t->nfree[set] -= t->tag[i] == TLB_INVALID;
     t->tag[i] = key;
     t->e[i] = (struct tlb_entry){.host = host, .lru = (uint32_t)tick, .perm = perm};
     if (t->when)
-        tlb_order_touch(t, set, (unsigned)(i - set * t->ways), tick);
+        tlb_order_touch(t, set, (unsigned)(i - base), tick);
     return &t->e[i];
 }
 
-/* As tlb_insert, for a key the caller has just looked up and not found. */
+/* As tlb_insert, for a key the caller has just looked up and not found: in
+ * the set's first invalid way, else in place of its least recently used. */
 static inline struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key,
                                                uint8_t *host, unsigned perm, uint64_t tick)
 {
     uint64_t set = vpn & t->set_mask;
-    return tlb_fill(t, set, tlb_victim(t, set, tick), key, host, perm, tick);
+    size_t base = set * t->ways, i = base;
+    if (t->nfree[set]) {
+        t->nfree[set]--;
+        while (t->tag[i] != TLB_INVALID)
+            i++;
+    } else {
+        i += tlb_full_victim(t, set, base, tick);
+    }
+    return tlb_set_entry(t, set, base, i, key, host, perm, tick);
 }
 
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key); /* 1 if an entry went */
