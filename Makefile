@@ -10,7 +10,7 @@ LONG_SEEDS ?= 1-10000
 LONG_STEPS ?= 200
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps demo test test-fast bench screenshots difftest difftest-long fuzz install clean pictures
+.PHONY: all deps demo test test-fast bench equiv screenshots difftest difftest-long fuzz install clean pictures
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -38,6 +38,14 @@ bench: deps
 	@mkdir -p $(BUILD)
 	./$(BUILD)-bench/vmsim-bench --json $(BUILD)/bench.json
 	sh bench/report.sh ./$(BUILD)-bench/vmsim $(BUILD)
+
+# The equivalence check for speed work (docs/equiv.md): the working tree
+# against REV (default: the merge base of HEAD and main), both built under
+# build-equiv/; the random digest, run --json of the examples, replay --json
+# of traces. Exit 0: nothing a user sees changed. EQUIV_OPTS go to
+# scripts/equiv.sh (--asan, --seeds A-B, --steps N, --trace SEED, --no-tools).
+equiv: deps
+	sh scripts/equiv.sh $(EQUIV_OPTS) $(REV)
 
 # The screenshots of the HTML report's views in docs/img/, taken by the
 # report's browser test (needs chromium).
@@ -73,4 +81,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(BUILD)-bench $(BUILD)-fuzz
+	rm -rf $(BUILD) $(ASAN) $(BUILD)-bench $(BUILD)-fuzz build-equiv
