@@ -1120,7 +1120,8 @@ static void usage(FILE *out)
             "  --every K     fold the whole state every K steps (default 100; 1 with --trace)\n"
             "  --dtlb E:W    every machine's L1 DTLB: E entries, W ways (default: drawn)\n"
             "  --trace SEED  one seed, a line per step: the first step two builds part\n"
-            "Two builds are equivalent when their outputs are identical (scripts/equiv.sh).\n");
+            "Two builds are equivalent when their outputs are identical (scripts/equiv.sh).\n"
+            "Exit status: 0; 1 when a machine could not be made; 2 for a bad argument.\n");
 }
 
 static int parse_u64(const char *text, uint64_t max, uint64_t *out)
