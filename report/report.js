@@ -80,6 +80,24 @@
       }
     }
   }
+  /* The numbers of the strings "vs" and "rt": base 32, the lowest digit
+   * first, a digit of the alphabet's second half saying more follow. */
+  const MODEL_DIGITS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_';
+  const MODEL_DIGIT = new Uint8Array(128);
+  for (let i = 0; i < MODEL_DIGITS.length; i++) MODEL_DIGIT[MODEL_DIGITS.charCodeAt(i)] = i;
+  class ModelNumbers {
+    constructor(s) { this.s = s; this.k = 0; }
+    more() { return this.k < this.s.length; }
+    next() {
+      let v = 0, scale = 1, d;
+      do {
+        d = this.k < this.s.length ? MODEL_DIGIT[this.s.charCodeAt(this.k++) & 127] : 0;
+        v += (d & 31) * scale;
+        scale *= 32;
+      } while (d & 32);
+      return v;
+    }
+  }
   function apply(st, d, mark) {
     const ch = st.changed;
     if (mark) { ch.vmas.clear(); ch.tables.clear(); ch.tlb.clear(); ch.frames.clear(); ch.tree.clear(); }
@@ -88,8 +106,11 @@
     for (const key in d.mm || {}) {
       const mm = mmOf(st, key), x = d.mm[key];
       for (const s of x.vd || []) { mm.vmas.delete(s); mm.tree.delete(s); }
-      let prevEnd = 0;
-      for (const c of x.vs || []) {
+      const vs = new ModelNumbers(x.vs || '');
+      for (let prevEnd = 0; vs.more();) {
+        /* [start from the last end, pages, kind, vm_flags, name, offset, major, minor, ino, guards, gate] */
+        const first = vs.next(), c = [(first - first % 8) / 8];
+        for (let k = first % 8 + 3; k > 0; k--) c.push(vs.next());
         const start = prevEnd + c[0], end = start + c[1], f = c[3];
         const v = [start, end, c[2], f & 7, (f & 0x80) ? 1 : 0, f, c[5] || 0, c[6] || 0, c[7] || 0, c[8] || 0, c[4] || 0, c[9] || 0, c[10] || 0];
         prevEnd = end;
@@ -98,10 +119,10 @@
       }
       if (x.vd || x.vs) mm.sorted = null;
       /* the VMA tree's nodes: [red, left child's start, right child's start] */
-      const rt = x.rt || [];
-      for (let k = 0, prev = 0; k < rt.length;) {
-        const start = prev + rt[k++], code = rt[k++];
-        const left = code & 2 ? start - rt[k++] : 0, right = code & 4 ? start + rt[k++] : 0;
+      const rt = new ModelNumbers(x.rt || '');
+      for (let prev = 0; rt.more();) {
+        const first = rt.next(), code = first % 8, start = prev + (first - code) / 8;
+        const left = code & 2 ? start - rt.next() : 0, right = code & 4 ? start + rt.next() : 0;
         mm.tree.set(start, [code & 1, left, right]);
         prev = start;
         if (mark) ch.tree.add(key + ':' + start);

@@ -280,6 +280,9 @@ void record_call_end(struct record *r, vms_machine *m, unsigned machine, const c
         c->major_faults = s.major_faults;
         c->tlb_misses = s.tlb_misses;
         c->frames_used = s.frames_used;
+        c->swap_used = s.swap_used;
+        c->pswpin = s.vm.pswpin;
+        c->pswpout = s.vm.pswpout;
     }
     if (!c->machine)
         return; /* a call that made no machine: nothing to draw it on */

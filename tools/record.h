@@ -44,6 +44,7 @@ struct record_call {
     char result[64];
     unsigned kinds[RECORD_KINDS]; /* events under it, by kind */
     uint64_t minor_faults, major_faults, tlb_misses, frames_used; /* after it */
+    uint64_t swap_used, pswpin, pswpout; /* pages, after it */
 };
 
 struct record_track {

@@ -379,20 +379,36 @@ static int tree_same(const struct vma_rec *a, const struct vma_rec *b)
     return a->red == b->red && a->left == b->left && a->right == b->right;
 }
 
-/* A node of the VMA tree into "rt": its start in pages from the node
- * written before it (the first: from 0), then red | 2 (a left child) | 4
- * (a right child), then the left child's distance below it and the right
- * child's above it, in pages, when it has them. The gaps are not written:
- * the page computes them from the VMAs, as the tree's augmentation does. */
-static void write_tree_node(struct sbuf *b, int *first, const struct vma_rec *v, uint64_t *prev)
+/* The digits of the numbers of "vs" and "rt" (strings of numbers): each
+ * number is written in base 32, its lowest digit first, a digit from the
+ * second half of the alphabet saying that more follow. A one-page VMA
+ * takes five to eight characters and its tree node two to four, where
+ * decimal numbers with their commas and brackets took about fourteen and
+ * eight. None of the characters needs escaping in a JSON string or a
+ * script element. */
+static const char model_digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
+
+static void write_number(struct sbuf *b, uint64_t v)
 {
-    sb_sep(b, first);
-    sb_printf(b, "%" PRIu64 ",%d", (v->start - *prev) >> 12,
-              v->red | (v->left ? 2 : 0) | (v->right ? 4 : 0));
+    for (; v >= 32; v >>= 5)
+        sb_putc(b, model_digits[32 | (v & 31)]);
+    sb_putc(b, model_digits[v]);
+}
+
+/* A node of the VMA tree into "rt" (a string of numbers, model_digits):
+ * its start in pages from the node written before it (the first: from 0)
+ * times 8, plus red | 2 (a left child) | 4 (a right child); then the left
+ * child's distance below it and the right child's above it, in pages,
+ * when it has them. The gaps are not written: the page computes them from
+ * the VMAs, as the tree's augmentation does. */
+static void write_tree_node(struct sbuf *b, const struct vma_rec *v, uint64_t *prev)
+{
+    write_number(b, ((v->start - *prev) >> 12) * 8 +
+                        (v->red | (v->left ? 2u : 0u) | (v->right ? 4u : 0u)));
     if (v->left)
-        sb_printf(b, ",%" PRIu64, (v->start - v->left) >> 12);
+        write_number(b, (v->start - v->left) >> 12);
     if (v->right)
-        sb_printf(b, ",%" PRIu64, (v->right - v->start) >> 12);
+        write_number(b, (v->right - v->start) >> 12);
     *prev = v->start;
 }
 
@@ -404,20 +420,21 @@ static int vma_same(const struct vma_rec *a, const struct vma_rec *b)
            a->prot == b->prot && a->guards == b->guards;
 }
 
-/* [start, pages, kind, vm_flags, name, offset, dev_major, dev_minor, ino,
- * guards, gate], trailing zeros left out; start in pages from the end of
- * the VMA written before it in the same list (the first: from 0). */
+/* A VMA into "vs" (a string of numbers, model_digits): its start in pages
+ * from the end of the VMA written before it in the same list (the first:
+ * from 0) times 8, plus how many of the fields after it are written less
+ * 3; then pages, kind, vm_flags, name, offset, dev_major, dev_minor, ino,
+ * guards, gate, trailing zeros after vm_flags left out. */
 static void write_vma(struct sbuf *b, const struct vma_rec *v, uint64_t *prev_end)
 {
-    uint64_t f[11] = {(v->start - *prev_end) >> 12, (v->end - v->start) >> 12, v->kind, v->flags,
-                      v->name, v->offset, v->dev_major, v->dev_minor, v->ino, v->guards, v->gate};
-    int n = 11;
-    while (n > 4 && f[n - 1] == 0)
+    uint64_t f[10] = {(v->end - v->start) >> 12, v->kind, v->flags, v->name, v->offset,
+                      v->dev_major, v->dev_minor, v->ino, v->guards, v->gate};
+    unsigned n = 10;
+    while (n > 3 && f[n - 1] == 0)
         n--;
-    sb_putc(b, '[');
-    for (int i = 0; i < n; i++)
-        sb_printf(b, "%s%" PRIu64, i ? "," : "", f[i]);
-    sb_putc(b, ']');
+    write_number(b, ((v->start - *prev_end) >> 12) * 8 + (n - 3));
+    for (unsigned i = 0; i < n; i++)
+        write_number(b, f[i]);
     *prev_end = v->end;
 }
 
@@ -427,7 +444,7 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
                           const struct vma_rec *cur, size_t ncur, int *wrote)
 {
     size_t i = 0, j = 0;
-    int first_d = 1, first_s = 1, first_t = 1;
+    int first_d = 1;
     uint64_t prev_end = 0, prev_node = 0;
     struct sbuf sets = {0}, tree = {0};
     while (i < nold || j < ncur) {
@@ -440,42 +457,39 @@ static uint64_t diff_vmas(struct sbuf *b, const struct vma_rec *old, size_t nold
             continue;
         }
         if (i < nold && old[i].start == cur[j].start) {
-            if (!vma_same(&old[i], &cur[j])) {
-                sb_sep(&sets, &first_s);
+            if (!vma_same(&old[i], &cur[j]))
                 write_vma(&sets, &cur[j], &prev_end);
-            }
             if (!cur[j].gate && !tree_same(&old[i], &cur[j]))
-                write_tree_node(&tree, &first_t, &cur[j], &prev_node);
+                write_tree_node(&tree, &cur[j], &prev_node);
             i++;
             j++;
             continue;
         }
-        sb_sep(&sets, &first_s);
         write_vma(&sets, &cur[j], &prev_end);
         if (!cur[j].gate)
-            write_tree_node(&tree, &first_t, &cur[j], &prev_node);
+            write_tree_node(&tree, &cur[j], &prev_node);
         j++;
     }
     if (!first_d)
         sb_putc(b, ']');
-    if (!first_s) {
+    if (sets.len) {
         if (!first_d)
             sb_putc(b, ',');
-        sb_puts(b, "\"vs\":[");
+        sb_puts(b, "\"vs\":\"");
         sb_put(b, sets.p, sets.len);
-        sb_putc(b, ']');
+        sb_putc(b, '"');
     }
-    if (!first_t) {
-        if (!first_d || !first_s)
+    if (tree.len) {
+        if (!first_d || sets.len)
             sb_putc(b, ',');
-        sb_puts(b, "\"rt\":[");
+        sb_puts(b, "\"rt\":\"");
         sb_put(b, tree.p, tree.len);
-        sb_putc(b, ']');
+        sb_putc(b, '"');
     }
     b->oom |= sets.oom | tree.oom;
     free(sets.p);
     free(tree.p);
-    *wrote = !first_d || !first_s || !first_t;
+    *wrote = !first_d || sets.len || tree.len;
     return ncur > nold ? 2 * ncur : 2 * nold;
 }
 
@@ -1281,7 +1295,7 @@ void report_free(struct report *r)
 static void write_model(struct report *r, struct sbuf *b)
 {
     step_close(r, 0);
-    sb_puts(b, "{\"v\":1,\"generator\":\"vmsim " VMSIM_VERSION "\",\"title\":");
+    sb_puts(b, "{\"v\":2,\"generator\":\"vmsim " VMSIM_VERSION "\",\"title\":");
     sb_json_string(b, r->title);
     sb_puts(b, ",\"counters\":[");
     for (int k = 0; k < NR_COUNTERS; k++)

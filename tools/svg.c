@@ -639,11 +639,69 @@ static const struct series counters[] = {
     {"TLB misses", VIEW_GREEN, "8 3 2 3", offsetof(struct record_call, tlb_misses)},
 };
 
+/* Swap, in pages on one scale: what is in swap against what went through. */
+static const struct series swap_series[] = {
+    {"swap used", VIEW_PURPLE, "", offsetof(struct record_call, swap_used)},
+    {"pswpout (pages swapped out)", VIEW_VERMILLION, "6 3", offsetof(struct record_call, pswpout)},
+    {"pswpin (pages swapped in)", VIEW_SKY, "2 2", offsetof(struct record_call, pswpin)},
+};
+
+#define NSERIES(a) (sizeof(a) / sizeof((a)[0]))
+
 static uint64_t value_of(const struct record_call *c, const struct series *se)
 {
     uint64_t v;
     memcpy(&v, (const char *)c + se->offset, sizeof(v));
     return v;
+}
+
+static uint64_t series_max(const struct record_call *const *row, size_t n, const struct series *se)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++)
+        if (value_of(row[i], se) > max)
+            max = value_of(row[i], se);
+    return max;
+}
+
+static void dash_attr(struct svg *s, const struct series *se)
+{
+    if (se->dash[0])
+        put(s, " stroke-dasharray=\"%s\"", se->dash);
+}
+
+/* One series after each call, scaled so that top (0: its own largest
+ * value) reaches the frame's top, and its legend entry at (*lx, legend_y). */
+static void plot_line(struct svg *s, const struct record_call *const *row, size_t n,
+                      const struct series *se, double x0, double y, double w, double h,
+                      uint64_t top, double *lx, double legend_y)
+{
+    uint64_t max = series_max(row, n, se);
+    uint64_t last = n ? value_of(row[n - 1], se) : 0;
+    int own_scale = top == 0;
+    if (own_scale)
+        top = max;
+    put(s, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"", se->colour);
+    dash_attr(s, se);
+    put(s, " points=\"");
+    for (size_t i = 0; i < n; i++) {
+        double px = x0 + (n > 1 ? w * (double)i / (double)(n - 1) : w / 2);
+        double py = y + h - (top ? h * (double)value_of(row[i], se) / (double)top : 0);
+        put(s, "%s%.1f,%.1f", i ? " " : "", px, py);
+    }
+    if (own_scale)
+        put(s, "\"><title>%s, up to %" PRIu64 "</title></polyline>\n", se->name, max);
+    else
+        put(s, "\"><title>%s, up to %" PRIu64 ", %" PRIu64 " after the last call</title></polyline>\n",
+            se->name, max, last);
+    put(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"",
+        *lx, legend_y - 4, *lx + 24, legend_y - 4, se->colour);
+    dash_attr(s, se);
+    put(s, "/>\n");
+    char words[64];
+    snprintf(words, sizeof(words), "%s (max %" PRIu64 ")", se->name, max);
+    label(s, *lx + 28, legend_y, 11, "start", VIEW_BLACK, "%s", words);
+    *lx += 40 + 6.2 * (double)strlen(words);
 }
 
 /* The counters over the calls, each scaled to its own largest value. */
@@ -654,31 +712,41 @@ static double plot_counters(struct svg *s, const struct record_call *const *row,
     label(s, x0 - 6, y + 10, 10, "end", VIEW_BLACK, "max");
     label(s, x0 - 6, y + h, 10, "end", VIEW_BLACK, "0");
     double lx = x0;
-    for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
-        const struct series *se = &counters[k];
-        uint64_t max = 0;
-        for (size_t i = 0; i < n; i++)
-            if (value_of(row[i], se) > max)
-                max = value_of(row[i], se);
-        put(s, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s points=\"",
-            se->colour, se->dash[0] ? " stroke-dasharray=\"" : "", se->dash,
-            se->dash[0] ? "\"" : "");
-        for (size_t i = 0; i < n; i++) {
-            double px = x0 + (n > 1 ? w * (double)i / (double)(n - 1) : w / 2);
-            double py = y + h - (max ? h * (double)value_of(row[i], se) / (double)max : 0);
-            put(s, "%s%.1f,%.1f", i ? " " : "", px, py);
-        }
-        put(s, "\"><title>%s, up to %" PRIu64 "</title></polyline>\n", se->name, max);
-        put(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-               "stroke-width=\"2\"%s%s%s/>\n",
-            lx, y + h + 16, lx + 24, y + h + 16, se->colour, se->dash[0] ? " stroke-dasharray=\"" : "",
-            se->dash, se->dash[0] ? "\"" : "");
-        char words[64];
-        snprintf(words, sizeof(words), "%s (max %" PRIu64 ")", se->name, max);
-        label(s, lx + 28, y + h + 20, 11, "start", VIEW_BLACK, "%s", words);
-        lx += 40 + 6.2 * (double)strlen(words);
-    }
+    for (size_t k = 0; k < NSERIES(counters); k++)
+        plot_line(s, row, n, &counters[k], x0, y, w, h, 0, &lx, y + h + 20);
     label(s, x0 + w / 2, y + h + 36, 10, "middle", VIEW_BLACK, "calls, in order, left to right");
+    return y + h + 50;
+}
+
+/* The largest of the swap series: the swap plot's top; 0 when nothing
+ * ever went to swap (then there is no plot). */
+static uint64_t swap_top(const struct record_call *const *row, size_t n)
+{
+    uint64_t top = 0;
+    for (size_t k = 0; k < NSERIES(swap_series); k++) {
+        uint64_t max = series_max(row, n, &swap_series[k]);
+        top = max > top ? max : top;
+    }
+    return top;
+}
+
+/* Swap used, pswpout and pswpin over the calls, on one scale in pages (as
+ * the HTML timeline's memory and swap I/O counters); the frame's tooltip
+ * gives the scale. */
+static double plot_swap(struct svg *s, const struct record_call *const *row, size_t n, double y,
+                        uint64_t top)
+{
+    double x0 = 60, w = 700, h = 80;
+    char tip[96];
+    snprintf(tip, sizeof(tip), "swap plot: 0 to %" PRIu64 " pages", top);
+    box(s, x0, y, w, h, "#FFFFFF", "#999999", tip);
+    label(s, x0 - 6, y + 10, 10, "end", VIEW_BLACK, "%" PRIu64, top);
+    label(s, x0 - 6, y + h, 10, "end", VIEW_BLACK, "0");
+    double lx = x0;
+    for (size_t k = 0; k < NSERIES(swap_series); k++)
+        plot_line(s, row, n, &swap_series[k], x0, y, w, h, top, &lx, y + h + 20);
+    label(s, x0 + w / 2, y + h + 36, 10, "middle", VIEW_BLACK,
+          "swap, in pages on one scale, after each call");
     return y + h + 50;
 }
 
@@ -745,6 +813,9 @@ int svg_write_timeline(FILE *out, const struct record_call *calls, size_t ncalls
         return rc;
     }
     double y = plot_counters(&s, row, n, 44);
+    uint64_t top = swap_top(row, n);
+    if (top)
+        y = plot_swap(&s, row, n, y, top);
     label(&s, 10, y, 11, "start", VIEW_BLACK, "#");
     label(&s, 40, y, 11, "start", VIEW_BLACK, "call = result");
     label(&s, 520, y, 11, "start", VIEW_BLACK, "events under it (tooltip: counts)");
@@ -762,14 +833,22 @@ int svg_write_timeline(FILE *out, const struct record_call *calls, size_t ncalls
     x = legend(&s, 10, y, VIEW_PURPLE, "IPI, CR3 switch");
     x = legend(&s, x, y, VIEW_YELLOW, "reclaim, swap, write-back, refault");
     legend(&s, x, y, VIEW_GREEN, "fork, OOM kill, other");
-    char desc[512];
+    char swap_words[256] = "Nothing went to swap. ";
+    if (top)
+        snprintf(swap_words, sizeof(swap_words),
+                 "Under them, swap on one scale of 0 to %" PRIu64 " pages, each line with its "
+                 "own dash pattern: swap used (%" PRIu64 " after the last call), pages swapped "
+                 "out (pswpout, %" PRIu64 ") and in (pswpin, %" PRIu64 "). ",
+                 top, row[n - 1]->swap_used, row[n - 1]->pswpout, row[n - 1]->pswpin);
+    char desc[1024];
     snprintf(desc, sizeof(desc),
              "The timeline of machine %u: %zu calls with %" PRIu64 " events under them. At the "
              "top, four counters after each call, each scaled to its own largest value and drawn "
              "with its own dash pattern: frames used, minor faults, major faults, TLB misses. "
+             "%s"
              "Below, one line per call (at most %d) with its result and a bar of the events it "
              "raised, coloured by kind; each bar's description counts them by name.",
-             machine, n, events, TL_MAX_ROWS);
+             machine, n, events, swap_words, TL_MAX_ROWS);
     free(row);
     return svg_end(&s, out, title, desc);
 }

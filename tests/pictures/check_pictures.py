@@ -4,6 +4,7 @@
   check_pictures.py VMSIM dot [--render]
   check_pictures.py VMSIM svg
   check_pictures.py VMSIM svg-reclaim SCRIPT
+  check_pictures.py VMSIM svg-swap SCRIPT...
 
 Runs tests/pictures/scene.lua twice (each time in a new root folder of
 the same path) with
@@ -23,6 +24,12 @@ machine's page-table count):
   svg-reclaim  the timeline of a script that swaps (examples/14_swap.lua)
        draws reclaim's events in their own colour, as many of each kind
        as `vmsim run --json` of the same script raises.
+  svg-swap  the same timeline's swap plot holds, after each call, the
+       pages swapped out and in that `--json` of the script counts in
+       swap-out and swap-in events up to that call, and at each `stats`
+       call that call's swap_used, pswpin and pswpout
+       (tests/pictures/swap_free.lua frees swap slots, so that swap used
+       and pswpout part).
 """
 import os
 import re
@@ -348,6 +355,87 @@ def check_svg_reclaim(vmsim, script):
     print("svg-reclaim: %r" % drawn)
 
 
+SWAP_SERIES = {"swap used": "swap_used", "pswpout": "pswpout", "pswpin": "pswpin"}
+
+
+def swap_plot(root):
+    """The swap plot's values per series, read back from its points through
+    the scale its frame's tooltip gives, and the scale."""
+    frame = None
+    for rect in root.iter(SVG + "rect"):
+        t = rect.find(SVG + "title")
+        m = re.match(r"swap plot: 0 to (\d+) pages$", t.text or "") if t is not None else None
+        if m:
+            frame = (float(rect.get("y")), float(rect.get("height")), int(m.group(1)))
+    if frame is None:
+        return None, None, None
+    y0, h, top = frame
+    series = {}
+    for line in root.iter(SVG + "polyline"):
+        t = line.find(SVG + "title")
+        name = (t.text or "").split(" ")[0] if t is not None else ""
+        name = "swap used" if (t.text or "").startswith("swap used") else name
+        if name not in SWAP_SERIES:
+            continue
+        ys = [float(p.split(",")[1]) for p in line.get("points").split()]
+        series[SWAP_SERIES[name]] = [(y0 + h - y) * top / h for y in ys]
+    return series, top, h
+
+
+def check_svg_swap(vmsim, script):
+    import json
+    import xml.etree.ElementTree as ET
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run([vmsim, "run", "--quiet", "--svg", tmp, script],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            fail("vmsim run --svg exited %d: %s" % (done.returncode, done.stderr.decode()))
+            return
+        root = load_svg(os.path.join(tmp, "machine-1-timeline.svg"))
+    if root is None:
+        return
+    series, top, height = swap_plot(root)
+    if series is None or sorted(series) != sorted(SWAP_SERIES.values()):
+        fail("no swap plot with its three lines: %r" % series)
+        return
+    # What the run says after each call: swap-out and swap-in events so far,
+    # and the counters of each stats call.
+    out = subprocess.run([vmsim, "run", "--json", script], stdout=subprocess.PIPE).stdout.decode()
+    outs = ins = 0
+    want = []  # per call: {counter: value} that the plot must show
+    for line in out.splitlines():
+        if not line.startswith("{"):  # the script's own prints
+            continue
+        ev = json.loads(line)
+        if ev.get("type") == "event":
+            outs += ev.get("kind") == "swap-out"
+            ins += ev.get("kind") == "swap-in"
+        elif ev.get("type") == "call":
+            w = {"pswpout": outs, "pswpin": ins}
+            if ev["name"] == "stats":
+                r = ev["results"][0]
+                w.update(swap_used=r["swap_used"], pswpin=r["vm"]["pswpin"], pswpout=r["vm"]["pswpout"])
+            want.append(w)
+    # A point is drawn to a tenth of a pixel: the value it reads back as is
+    # within half a tenth of a pixel's worth of pages of the counter.
+    slack = 0.05 * top / height + 1e-9
+    for name, vals in series.items():
+        if len(vals) != len(want):
+            fail("%s: %d points, the run made %d calls" % (name, len(vals), len(want)))
+            continue
+        for i, (v, w) in enumerate(zip(vals, want)):
+            if name in w and abs(v - w[name]) > slack:
+                fail("%s after call %d: the plot shows %.2f, the run %d" % (name, i + 1, v, w[name]))
+    last = want[-1] if want else {}
+    if not outs or round(series["pswpout"][-1]) != outs or top < outs:
+        fail("the last pswpout point is %r, the run swapped out %d pages" % (series["pswpout"][-1:], outs))
+    desc = list(root)[1].text
+    if "swap used" not in desc or "pswpout, %d)" % outs not in desc:
+        fail("the description does not say what the swap plot shows: %r" % desc)
+    print("svg-swap %s: scale %d pages, last point %r, run %r" % (
+        os.path.basename(script), top, {k: round(v[-1]) for k, v in series.items()}, last))
+
+
 def main():
     vmsim, mode = sys.argv[1], sys.argv[2]
     if mode == "dot":
@@ -356,6 +444,9 @@ def main():
         check_svg(vmsim)
     elif mode == "svg-reclaim":
         check_svg_reclaim(vmsim, sys.argv[3])
+    elif mode == "svg-swap":
+        for script in sys.argv[3:]:
+            check_svg_swap(vmsim, script)
     else:
         sys.exit("unknown mode " + mode)
     if failures:
