@@ -8,13 +8,7 @@
 # Usage: equiv_digest.sh PATH/TO/vmsim-equiv-digest
 set -u
 digest=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/testlib.sh"
 
 seeds="--seeds 1-6 --steps 600"
 "$digest" $seeds >"$dir/a" || fail "first run exited $?"
@@ -59,5 +53,5 @@ for bad in "--seeds 5-1" "--seeds" "--steps x" "--steps -1" "--every 0" "--dtlb 
 done
 "$digest" --help | grep -q '^usage: vmsim-equiv-digest' || fail "--help prints no usage"
 
-[ $failures = 0 ] || exit 1
+end_tests
 echo "equiv_digest: ok"

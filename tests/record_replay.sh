@@ -14,13 +14,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
     echo "record_replay: skipped: valgrind is missing (scripts/install-deps.sh installs it)"
     exit 77
 fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/testlib.sh"
 
 printf 'data, not code\n' >"$dir/data.bin"
 "$vmsim" record -o "$dir/tiny.vmt" -- "$tiny" "$dir/data.bin" 2>"$dir/record.err" || { cat "$dir/record.err"; fail "record"; }
@@ -52,5 +46,5 @@ fi
 grep -q "^memory-size curve" "$dir/replay.txt" || fail "no memory-size curve"
 grep -q "^ *4M .*(vmsim" "$dir/replay.txt" || fail "no vmsim row at 4M"
 grep -q "<polyline" "$dir/curve.svg" || fail "no SVG curve"
-[ "$failures" -eq 0 ] || exit 1
+end_tests
 echo "record_replay: ok"

@@ -14,13 +14,7 @@ if ! command -v parallel >/dev/null 2>&1; then
     echo "sweep: skipped: GNU parallel is not installed (scripts/install-deps.sh installs it)"
     exit 77
 fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/testlib.sh"
 cd "$dir" || exit 1
 
 # Two traces without mm calls: loads over 2 MiB (512 pages) and a loop of
@@ -181,8 +175,5 @@ for args in "grid.txt" "--collect" "grid.txt -o x --plot p.svg" "--collect $out 
     grep -q "Try 'vmsim sweep --help'" err.log || fail "vmsim sweep $args: $(cat err.log)"
 done
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failures" >&2
-    exit 1
-fi
+end_tests
 echo "sweep: 8 jobs run by GNU parallel, collected and checked; the Slurm task, the plot and the errors too"

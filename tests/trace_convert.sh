@@ -6,13 +6,7 @@
 # Usage: trace_convert.sh PATH/TO/vmsim
 set -u
 vmsim=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/testlib.sh"
 
 # lackey's own spelling, as valgrind --tool=lackey --trace-mem=yes prints it
 cat >"$dir/in.txt" <<'END'
@@ -91,5 +85,5 @@ sed -n 3p "$dir/r.jsonl" | grep -q '"type":"replay"' || fail "no replay line aft
 "$vmsim" replay --no-lru "$dir/t.vmt" >"$dir/replay.txt" 2>"$dir/notes" || fail "replay of an imported trace"
 grep -q "an anonymous VMA" "$dir/notes" || fail "no note of the VMAs made: $(cat "$dir/notes")"
 grep -q "^mmap@0x" "$dir/replay.txt" || fail "no region of a made VMA: $(cat "$dir/replay.txt")"
-[ "$failures" -eq 0 ] || exit 1
+end_tests
 echo "trace_convert: ok"

@@ -320,16 +320,22 @@ RECLAIM_KINDS = ("reclaim-begin", "reclaim-end", "swap-out", "swap-in", "pageout
 RECLAIM_FILL = "#F0E442"
 
 
-def check_svg_reclaim(vmsim, script):
-    import json
-    import xml.etree.ElementTree as ET
+def svg_timeline(vmsim, script):
+    """The root of the --svg timeline of a run of script, or None (failed)."""
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run([vmsim, "run", "--quiet", "--svg", tmp, script],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if done.returncode != 0:
             fail("vmsim run --svg exited %d: %s" % (done.returncode, done.stderr.decode()))
-            return
-        tree = ET.parse(os.path.join(tmp, "machine-1-timeline.svg"))
+            return None
+        return load_svg(os.path.join(tmp, "machine-1-timeline.svg"))
+
+
+def check_svg_reclaim(vmsim, script):
+    import json
+    tree = svg_timeline(vmsim, script)
+    if tree is None:
+        return
     drawn = dict.fromkeys(RECLAIM_KINDS, 0)
     for rect in tree.iter("{http://www.w3.org/2000/svg}rect"):
         title = rect.find("{http://www.w3.org/2000/svg}title")
@@ -384,14 +390,7 @@ def swap_plot(root):
 
 def check_svg_swap(vmsim, script):
     import json
-    import xml.etree.ElementTree as ET
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([vmsim, "run", "--quiet", "--svg", tmp, script],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if done.returncode != 0:
-            fail("vmsim run --svg exited %d: %s" % (done.returncode, done.stderr.decode()))
-            return
-        root = load_svg(os.path.join(tmp, "machine-1-timeline.svg"))
+    root = svg_timeline(vmsim, script)
     if root is None:
         return
     series, top, height = swap_plot(root)
