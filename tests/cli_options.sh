@@ -5,14 +5,8 @@
 # Usage: cli_options.sh PATH/TO/vmsim
 set -u
 vmsim=$1
-out=$(mktemp) err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/testlib.sh"
+out=$dir/out err=$dir/err
 
 # run STATUS ARGS...: runs vmsim ARGS and checks its exit status.
 run() {
@@ -78,4 +72,4 @@ for cmd in run demo compare; do
     names "--walk 12z: not an address" "$err"
 done
 echo "commands: $(echo $commands)"
-[ "$failures" -eq 0 ]
+end_tests

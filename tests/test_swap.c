@@ -22,9 +22,12 @@
 #define MIB (1ULL << 20)
 #define PG TU_PAGE
 
-static void machine(struct tu_env *e, uint64_t ram, uint64_t swap)
+/* A machine of ram bytes over the fixture's root with swap bytes of swap,
+ * the reclaim fields these tests depend on set to Linux's defaults (page
+ * cluster 3, swappiness 60, the boot-time reserve); each test changes what
+ * it is about before restart(). */
+static struct vms_config swap_config(const struct tu_env *e, uint64_t ram, uint64_t swap)
 {
-    vms_machine_destroy(e->m);
     struct vms_config c = tu_config(ram);
     c.root = e->root;
     c.swap_bytes = swap;
@@ -32,9 +35,22 @@ static void machine(struct tu_env *e, uint64_t ram, uint64_t swap)
     c.swappiness = 60;
     c.min_free_kbytes = UINT64_MAX;
     c.watermark_scale_factor = 10;
-    c.zero_page = 1;
-    e->m = tu_machine_with(&c);
+    return c;
+}
+
+/* The fixture's machine replaced by one of config c, with one task. */
+static void restart(struct tu_env *e, const struct vms_config *c)
+{
+    vms_machine_destroy(e->m);
+    e->m = tu_machine_with(c);
     e->t = tu_spawn(e->m);
+}
+
+static void machine(struct tu_env *e, uint64_t ram, uint64_t swap)
+{
+    struct vms_config c = swap_config(e, ram, swap);
+    c.zero_page = 1;
+    restart(e, &c);
 }
 
 static long long meminfo_kb(vms_machine *m, const char *name)
@@ -200,13 +216,9 @@ static void test_swap_in_readahead_grows_with_hits(void **state)
 static void test_page_cluster_0_reads_one_page_a_fault(void **state)
 {
     struct tu_env *e = *state;
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(16 * MIB);
-    c.root = e->root;
-    c.swap_bytes = 4 * MIB;
+    struct vms_config c = swap_config(e, 16 * MIB, 4 * MIB);
     c.page_cluster = 0;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    restart(e, &c);
     vms_addr a = written_pages(e->t, 8);
     assert_int_equal(vms_madvise(e->t, a, 8 * PG, MADV_PAGEOUT), 0);
     squeeze(e, a, 8);
@@ -401,18 +413,12 @@ static void test_anonymous_memory_larger_than_ram(void **state)
  * header page included), no zero page (as on the host measured). */
 static void cgroup_machine(struct tu_env *e, uint64_t ram)
 {
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(ram);
-    c.root = e->root;
-    c.swap_bytes = 96 * MIB - PG;
-    c.page_cluster = 3;
-    c.swappiness = 60;
+    struct vms_config c = swap_config(e, ram, 96 * MIB - PG);
     c.min_free_kbytes = 0;
     c.watermark_scale_factor = 1;
     c.cgroup_reclaim = 1;
     c.zero_page = 0;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    restart(e, &c);
 }
 
 /* Does a value lie within 10 % (or 16 pages) of the host's, as the swap
@@ -564,16 +570,10 @@ static void test_reclaim_unmaps_flush_the_whole_tlb(void **state)
 static void test_kswapd_then_direct_reclaim(void **state)
 {
     struct tu_env *e = *state;
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(4 * MIB);
-    c.root = e->root;
-    c.swap_bytes = 8 * MIB;
-    c.page_cluster = 3;
-    c.swappiness = 60;
+    struct vms_config c = swap_config(e, 4 * MIB, 8 * MIB);
     c.min_free_kbytes = 0;
     c.watermark_scale_factor = 1;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    restart(e, &c);
     unsigned n = 2 * 4 * MIB / PG;
     vms_addr a = written_pages(e->t, n);
     struct vms_stats *s = stats(e);
@@ -634,17 +634,10 @@ static void test_swap_slots_come_in_clusters(void **state)
  * reads (200: anonymous pages only, as long as there is swap). */
 static uint64_t pswpout_at_swappiness(struct tu_env *e, unsigned swappiness)
 {
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(8 * MIB);
-    c.root = e->root;
-    c.swap_bytes = 16 * MIB;
-    c.page_cluster = 3;
+    struct vms_config c = swap_config(e, 8 * MIB, 16 * MIB);
     c.swappiness = swappiness;
-    c.min_free_kbytes = UINT64_MAX;
-    c.watermark_scale_factor = 10;
     c.large_folios = 0;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    restart(e, &c);
     vms_addr a = written_pages(e->t, 256);
     char path[512];
     tu_host_fill(tu_join(path, sizeof(path), e->root, "warm"), 4 * MIB);
@@ -773,18 +766,10 @@ static void test_reclaim_raises_its_events(void **state)
     struct tu_env *e = *state;
     struct reclaim_log *l = calloc(1, sizeof(*l));
     assert_non_null(l);
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(4 * MIB);
-    c.root = e->root;
-    c.swap_bytes = 8 * MIB;
-    c.page_cluster = 3;
-    c.swappiness = 60;
-    c.min_free_kbytes = UINT64_MAX;
-    c.watermark_scale_factor = 10;
+    struct vms_config c = swap_config(e, 4 * MIB, 8 * MIB);
     c.trace = log_reclaim;
     c.trace_arg = l;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    restart(e, &c);
     unsigned n = 2 * 4 * MIB / PG;
     vms_addr a = written_pages(e->t, n);
     /* Page 0 was the oldest: the first to go, to slot 1 (0 is the header). */

@@ -42,10 +42,12 @@ static long long meminfo_pages(vms_machine *m, const char *name)
     return meminfo(m, name) / 4;
 }
 
-/* A machine of ram bytes over the fixture's root, Linux's reserve unless told. */
-static void machine(struct tu_env *e, uint64_t ram, uint64_t min_free_kbytes)
+/* A machine of ram bytes over the fixture's root, without swap, Linux's
+ * reserve unless told; each test changes what it is about before
+ * restart(). */
+static struct vms_config file_config(const struct tu_env *e, uint64_t ram,
+                                     uint64_t min_free_kbytes)
 {
-    vms_machine_destroy(e->m);
     struct vms_config c = tu_config(ram);
     c.root = e->root;
     c.min_free_kbytes = min_free_kbytes;
@@ -53,8 +55,21 @@ static void machine(struct tu_env *e, uint64_t ram, uint64_t min_free_kbytes)
     c.swappiness = 60;
     c.swap_bytes = 0;
     c.large_folios = 0; /* page counts stay page counts */
-    e->m = tu_machine_with(&c);
+    return c;
+}
+
+/* The fixture's machine replaced by one of config c, with one task. */
+static void restart(struct tu_env *e, const struct vms_config *c)
+{
+    vms_machine_destroy(e->m);
+    e->m = tu_machine_with(c);
     e->t = tu_spawn(e->m);
+}
+
+static void machine(struct tu_env *e, uint64_t ram, uint64_t min_free_kbytes)
+{
+    struct vms_config c = file_config(e, ram, min_free_kbytes);
+    restart(e, &c);
 }
 
 static int open_file(struct tu_env *e, const char *name, uint64_t len, int flags)
@@ -289,18 +304,10 @@ static void test_reclaim_write_back_is_traced(void **state)
 {
     struct tu_env *e = *state;
     struct pageout_log l = {0};
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(4 * MIB);
-    c.root = e->root;
-    c.min_free_kbytes = UINT64_MAX;
-    c.watermark_scale_factor = 10;
-    c.swappiness = 60;
-    c.swap_bytes = 0;
-    c.large_folios = 0;
+    struct vms_config c = file_config(e, 4 * MIB, UINT64_MAX);
     c.trace = log_pageout;
     c.trace_arg = &l;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    restart(e, &c);
     uint64_t len = 6 * MIB;
     int fd = open_file(e, "big", len, O_RDWR);
     int64_t map = vms_mmap(e->t, 0, len, RW, MAP_SHARED, fd, 0);
@@ -463,17 +470,11 @@ static void test_a_file_page_read_again_soon_comes_back_active(void **state)
 static void test_a_mapped_file_larger_than_ram_costs_the_same_twice(void **state)
 {
     struct tu_env *e = *state;
-    vms_machine_destroy(e->m);
-    struct vms_config c = tu_config(4 * MIB);
-    c.root = e->root;
-    c.min_free_kbytes = UINT64_MAX;
-    c.watermark_scale_factor = 10;
-    c.swappiness = 60;
+    struct vms_config c = file_config(e, 4 * MIB, UINT64_MAX);
     c.large_folios = 1;
     c.readahead_kb = 128;
     c.fault_around_bytes = 65536;
-    e->m = tu_machine_with(&c);
-    e->t = tu_spawn(e->m);
+    restart(e, &c);
     int fd = open_file(e, "big.dat", 8 * MIB, O_RDONLY);
     int64_t a = vms_mmap(e->t, 0, 8 * MIB, PROT_READ, MAP_SHARED, fd, 0);
     assert_true(a > 0);
