@@ -143,47 +143,55 @@ static ALWAYS_INLINE void count_l1(struct cpu *c, enum access acc, int hit)
         (*(hit ? &c->st.dtlb_hits : &c->st.dtlb_misses))++;
 }
 
-/* An L1 and L2 lookup; the entry found (filled into L1 on an L2 hit), or NULL.
- * l1_missed: the fast path has just looked in L1 and not found the key, and
- * nothing has run since, so L1 is not searched again. */
+/* An L1 and L2 lookup of key (fingerprint fp); the entry found (filled into
+ * L1 on an L2 hit), or NULL. l1_missed: the fast path has just looked in L1
+ * and not found the key, and nothing has run since, so L1 is not searched
+ * again. */
 static ALWAYS_INLINE struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, uint64_t vpn,
-                                                uint64_t key, enum access acc, int l1_missed)
+                                                uint64_t key, unsigned fp, enum access acc,
+                                                int l1_missed)
 {
-    struct tlb_entry *e = l1_missed ? NULL : tlb_lookup(l1, vpn, key);
+    struct tlb_entry *e = l1_missed ? NULL : tlb_probe(l1, vpn & l1->set_mask, key, fp);
     if (e) {
         count_l1(c, acc, 1);
         return e;
     }
     count_l1(c, acc, 0);
-    struct tlb_entry *e2 = tlb_lookup(&c->stlb, vpn, key);
+    struct tlb_entry *e2 = tlb_probe(&c->stlb, vpn & c->stlb.set_mask, key, fp);
     if (!e2) {
         c->st.stlb_misses++;
         return NULL;
     }
     c->st.stlb_hits++;
     tlb_touch(&c->stlb, e2, ++c->tick);
-    return tlb_insert_new(l1, vpn, key, e2->host, e2->perm, l1_stamp(c, acc));
+    return tlb_fill(l1, vpn & l1->set_mask, key, fp, e2->host, e2->perm, l1_stamp(c, acc));
 }
 
 /* Speed only, nothing a user sees: the L2 TLB has missed, so the walk will
- * read the PTE and the access its data, two reads of the host's memory
- * of which the second needs the first. Reading the page tables now, with
- * no side effect, and prefetching the data's line starts both before the
- * paging-structure caches' lookups and the walk's bookkeeping: the host's
- * out-of-order window then reaches the next miss's reads while this one's
- * data is still on its way (docs/fidelity.md, "Speed"). Stops at an entry
- * that is not present: the walk will fault. */
+ * read the PTE and the access its data, two reads of the host's memory of
+ * which the second needs the first. Reading the page tables now, with no
+ * side effect, and prefetching the data's line starts both before the
+ * paging-structure caches' lookups and the walk's bookkeeping, a few
+ * hundred instructions: the host's out-of-order window then reaches the
+ * next miss's reads while this one's data is still on its way
+ * (docs/fidelity.md, "Speed"). Stops at an entry that is not present. */
+static ALWAYS_INLINE const pte_t *next_table(const struct phys_mem *pm, const pte_t *table,
+                                              uint64_t va, int level)
+{
+    pte_t e = table[table_index(va, level)];
+    return (e & _PAGE_PRESENT) ? table_of(pm, pte_pfn(e)) : NULL;
+}
+
 static ALWAYS_INLINE void walk_prefetch(const vms_machine *m, const struct mm_struct *mm,
                                         uint64_t va)
 {
     const struct phys_mem *pm = &m->pm;
     const pte_t *table = table_of(pm, mm->pgd);
-    for (int level = pgtable_levels(mm); level > 1; level--) {
-        pte_t e = table[table_index(va, level)];
-        if (!(e & _PAGE_PRESENT))
-            return;
-        table = table_of(pm, pte_pfn(e));
-    }
+    if (m->cfg.pgtable_levels == 5 && !(table = next_table(pm, table, va, 5)))
+        return;
+    if (!(table = next_table(pm, table, va, 4)) || !(table = next_table(pm, table, va, 3)) ||
+        !(table = next_table(pm, table, va, 2)))
+        return;
     pte_t pte = table[table_index(va, 1)];
     if (pte & _PAGE_PRESENT)
         __builtin_prefetch((uint8_t *)pfn_to_virt(pm, pte_pfn(pte)) + (va & (PAGE_SIZE - 1)));
@@ -200,9 +208,8 @@ static ALWAYS_INLINE uint8_t *tlb_translate(vms_machine *m, struct cpu *c, struc
     struct tlb *l1 = acc == ACC_FETCH ? &c->itlb : &c->dtlb;
     unsigned need = need_of[acc];
     uint64_t vpn = va >> PAGE_SHIFT, key = tlb_key(vpn, c->pcid);
-    if (l1_missed && acc != ACC_FETCH)
-        walk_prefetch(m, mm, va);
-    struct tlb_entry *e = tlb_find(c, l1, vpn, key, acc, l1_missed);
+    unsigned fp = tlb_fp(key);
+    struct tlb_entry *e = tlb_find(c, l1, vpn, key, fp, acc, l1_missed);
     if (e && (e->perm & need) == need) {
         e->lru = (uint32_t)l1_stamp(c, acc);
         return e->host;
@@ -213,7 +220,7 @@ static ALWAYS_INLINE uint8_t *tlb_translate(vms_machine *m, struct cpu *c, struc
             *err |= PF_PK;
         return NULL;
     }
-    if (!e && !l1_missed && acc != ACC_FETCH) /* a fetch reads no data */
+    if (!e && acc != ACC_FETCH) /* a fetch reads no data */
         walk_prefetch(m, mm, va);
     if (!e)
         trace_if(tracing, m, &(struct vms_event){.kind = VMS_EV_TLB_MISS, .cpu = c->id,
@@ -228,8 +235,8 @@ static ALWAYS_INLINE uint8_t *tlb_translate(vms_machine *m, struct cpu *c, struc
         tlb_insert(&c->stlb, vpn, key, host, perm, ++c->tick);
         tlb_insert(l1, vpn, key, host, perm, l1_stamp(c, acc));
     } else {
-        tlb_insert_new(&c->stlb, vpn, key, host, perm, ++c->tick);
-        tlb_insert_new(l1, vpn, key, host, perm, l1_stamp(c, acc));
+        tlb_fill(&c->stlb, vpn & c->stlb.set_mask, key, fp, host, perm, ++c->tick);
+        tlb_fill(l1, vpn & l1->set_mask, key, fp, host, perm, l1_stamp(c, acc));
     }
     trace_if(tracing, m, &(struct vms_event){.kind = VMS_EV_TLB_FILL, .cpu = c->id, .a = va,
                                              .pa = pte_pfn(*pte) << PAGE_SHIFT});

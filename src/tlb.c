@@ -105,11 +105,14 @@ struct tlb_entry *tlb_insert(struct tlb *t, uint64_t vpn, uint64_t key, uint8_t 
     if (!old)
         return tlb_insert_new(t, vpn, key, host, perm, tick);
     uint64_t set = vpn & t->set_mask;
-    return tlb_set_entry(t, set, set * t->ways, (size_t)(old - t->e), key, host, perm, tick);
+    return tlb_set_entry(t, set, set * t->ways, (size_t)(old - t->e), key, tlb_fp(key), host,
+                         perm, tick);
 }
 
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
 {
+    if (!t->ways) /* an absent paging-structure cache */
+        return 0;
     struct tlb_entry *e = tlb_lookup(t, vpn, key);
     if (!e)
         return 0;

@@ -88,23 +88,30 @@ static inline unsigned tlb_fp_way(size_t k, uint64_t z)
     return (unsigned)(k * 8 + ((unsigned)__builtin_ctzll(z) >> 3));
 }
 
-/* The entry for key, or NULL: eight ways' fingerprints per step; a tag is
- * read only where a fingerprint matches (a miss in a 12-way set reads one
- * tag in ten). */
-static inline struct tlb_entry *tlb_lookup(const struct tlb *t, uint64_t vpn, uint64_t key)
+/* The entry for key in set of t (a TLB with ways: not an absent cache), or
+ * NULL; fp is tlb_fp(key) (a miss passes it
+ * on to the fills of both TLB levels). Eight ways' fingerprints per step; a
+ * tag is read only where a fingerprint matches (a miss in a 12-way set
+ * reads one tag in ten). */
+static inline struct tlb_entry *tlb_probe(const struct tlb *t, uint64_t set, uint64_t key,
+                                          unsigned fp)
 {
-    uint64_t set = vpn & t->set_mask;
-    size_t base = set * t->ways;
-    const uint8_t *fp = t->fp + set * t->fp_stride;
-    uint64_t pattern = TLB_BYTES((uint64_t)tlb_fp(key));
-    for (size_t k = 0; k < t->fp_stride / 8; k++) {
-        for (uint64_t z = tlb_zero_bytes(tlb_fp_word(fp, k) ^ pattern); z; z &= z - 1) {
+    size_t base = set * t->ways, k = 0;
+    const uint8_t *fps = t->fp + set * t->fp_stride;
+    uint64_t pattern = TLB_BYTES((uint64_t)fp);
+    do { /* every TLB has a way */
+        for (uint64_t z = tlb_zero_bytes(tlb_fp_word(fps, k) ^ pattern); z; z &= z - 1) {
             size_t i = base + tlb_fp_way(k, z);
             if (__builtin_expect(t->tag[i] == key, 1))
                 return &t->e[i];
         }
-    }
+    } while (++k < t->fp_stride / 8);
     return 0;
+}
+
+static inline struct tlb_entry *tlb_lookup(const struct tlb *t, uint64_t vpn, uint64_t key)
+{
+    return tlb_probe(t, vpn & t->set_mask, key, tlb_fp(key));
 }
 
 /* The set's first invalid way; the set has one (nfree). */
@@ -174,6 +181,20 @@ static inline unsigned tlb_lru_way(const struct tlb_entry *e, unsigned ways)
     return victim;
 }
 
+/* The same for 4 ways (most L1 TLBs, the PDE cache), as a tree of
+ * comparisons: a tie goes to the lower way, as in the scan. */
+static inline unsigned tlb_lru_way4(const struct tlb_entry *e)
+{
+    uint32_t ref = e[0].lru;
+    int32_t a1 = (int32_t)(e[1].lru - ref), a2 = (int32_t)(e[2].lru - ref),
+            a3 = (int32_t)(e[3].lru - ref);
+    uint32_t lt01 = -(uint32_t)(a1 < 0), lt23 = -(uint32_t)(a3 < a2); /* masks, no branches */
+    int32_t m01 = (int32_t)((uint32_t)a1 & lt01);
+    int32_t m23 = (int32_t)(((uint32_t)a3 & lt23) | ((uint32_t)a2 & ~lt23));
+    uint32_t lt = -(uint32_t)(m23 < m01);
+    return ((2 + (lt23 & 1)) & lt) | ((lt01 & 1) & ~lt);
+}
+
 /* The way to replace in a full set: the least recently used (stamps
  * compared as differences from way 0's, so that the clock may wrap). With a
  * recency order (the L2 TLB), the least recently stamped way is that one
@@ -186,29 +207,27 @@ static inline unsigned tlb_full_victim(const struct tlb *t, uint64_t set, size_t
 {
     if (t->when && tick - t->when[base + t->oldest[set]] < (1ULL << 31))
         return t->oldest[set];
-    return t->ways == 4 ? tlb_lru_way(t->e + base, 4) /* unrolled: most L1s */
-                        : tlb_lru_way(t->e + base, t->ways);
+    return t->ways == 4 ? tlb_lru_way4(t->e + base) : tlb_lru_way(t->e + base, t->ways);
 }
 
 /* Entry i (of the set starting at index base) holds key now, used at tick. */
 static inline struct tlb_entry *tlb_set_entry(struct tlb *t, uint64_t set, size_t base, size_t i,
-                                              uint64_t key, uint8_t *host, unsigned perm,
-                                              uint64_t tick)
+                                              uint64_t key, unsigned fp, uint8_t *host,
+                                              unsigned perm, uint64_t tick)
 {
     t->tag[i] = key;
-    t->fp[set * t->fp_stride + (i - base)] = (uint8_t)tlb_fp(key);
     t->e[i] = (struct tlb_entry){.host = host, .lru = (uint32_t)tick, .perm = perm};
     if (t->when)
         tlb_order_touch(t, set, (unsigned)(i - base), tick);
+    t->fp[set * t->fp_stride + (i - base)] = (uint8_t)fp; /* last: a byte store may alias all */
     return &t->e[i];
 }
 
-/* As tlb_insert, for a key the caller has just looked up and not found: in
- * the set's first invalid way, else in place of its least recently used. */
-static inline struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key,
-                                               uint8_t *host, unsigned perm, uint64_t tick)
+/* Fills set with key (fingerprint fp), which a probe has just not found:
+ * its first invalid way, else its least recently used. */
+static inline struct tlb_entry *tlb_fill(struct tlb *t, uint64_t set, uint64_t key, unsigned fp,
+                                         uint8_t *host, unsigned perm, uint64_t tick)
 {
-    uint64_t set = vpn & t->set_mask;
     size_t base = set * t->ways, i = base;
     if (t->nfree[set]) {
         t->nfree[set]--;
@@ -216,7 +235,14 @@ static inline struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint
     } else {
         i += tlb_full_victim(t, set, base, tick);
     }
-    return tlb_set_entry(t, set, base, i, key, host, perm, tick);
+    return tlb_set_entry(t, set, base, i, key, fp, host, perm, tick);
+}
+
+/* As tlb_insert, for a key the caller has just looked up and not found. */
+static inline struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint64_t key,
+                                               uint8_t *host, unsigned perm, uint64_t tick)
+{
+    return tlb_fill(t, vpn & t->set_mask, key, tlb_fp(key), host, perm, tick);
 }
 
 int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key); /* 1 if an entry went */

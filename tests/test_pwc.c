@@ -172,6 +172,20 @@ static void test_without_caches_every_walk_reads_four(void **state)
     assert_int_equal(e.walk_refs_saved, 0);
 }
 
+/* A page fault drops the faulting address's entries from every cache, the
+ * absent ones included (which hold nothing to drop). */
+static void test_without_caches_a_demand_fault_walks_twice(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(tu_mmap(f->t, A, TU_PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), A);
+    struct vms_cpu_stats b = cpu_stats(f->m, 0);
+    tu_store_byte(f->t, A, 7);
+    assert_int_equal(tu_load_byte(f->t, A), 7);
+    struct vms_cpu_stats e = cpu_stats(f->m, 0);
+    assert_int_equal(DELTA(e, b, page_walks), 2); /* the faulting one, then the retry */
+    assert_int_equal(e.pde_cache_hits + e.pdpte_cache_hits + e.pml4e_cache_hits, 0);
+}
+
 static void test_5level_pde_hit_saves_four(void **state)
 {
     struct fixture *f = *state;
@@ -459,6 +473,8 @@ int main(void)
         T(test_same_512g_starts_at_the_pdpt),
         T(test_other_512g_walks_from_the_top),
         cmocka_unit_test_setup_teardown(test_without_caches_every_walk_reads_four, setup_none,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_without_caches_a_demand_fault_walks_twice, setup_none,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_5level_pde_hit_saves_four, setup_5level, teardown),
         cmocka_unit_test_setup_teardown(test_pde_cache_replaces_lru, setup_one_pde, teardown),
