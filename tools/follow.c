@@ -458,41 +458,51 @@ static int new_thread(struct follow *f, const struct fl_event *ev)
     return fl_trace_resume(&f->tracee, parent_tid) ? CLI_USAGE : CLI_OK;
 }
 
-/* The busy thread's call sleeps and held threads wait: the call is made
- * on vmsim as far as the kernel has gone before sleeping (an open or an
- * accept has taken its descriptor number, a close has given it back, a
- * memory call has done its work on the VMAs), the rest when it returns;
- * then the next held thread gets its turn. */
+/* What the kernel has done of a sleeping call is done on vmsim: an open
+ * or an accept has taken its descriptor number, a close has given it
+ * back, a memory call has done its work on the VMAs (it sleeps after, in
+ * a fault); the rest (a dup, a pipe) is made when the call returns. */
+static int make_early(struct follow *f, struct fl_thread *th)
+{
+    const struct fl_call *c = &th->call;
+    enum fl_kind kind = fl_classify(c);
+    if (kind == FL_OPEN || (kind == FL_NEW_FD && !fl_new_fds_in_memory(c->nr))) {
+        th->reserved_fd = fl_sim_reserve_fd(f->sim);
+        return CLI_OK;
+    }
+    if (kind != FL_MM && kind != FL_CLOSE && kind != FL_CLOSE_RANGE)
+        return CLI_OK;
+    const char *note = NULL;
+    th->early = fl_sim_call(f->sim, c, &note);
+    th->made_early = 1;
+    fl_sim_unanswered(f->sim);
+    if (th->early == INT64_MIN && note) {
+        char call[4400];
+        fl_format_call(c, call, sizeof(call));
+        fprintf(f->out, "\nvmsim follow: cannot follow call %u, %s: %s\n", th->seq, call, note);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* The busy thread's call sleeps and held threads wait: it is made on vmsim
+ * as far as the kernel has gone (make_early) and compared when it
+ * returns; the next held thread gets its turn. */
 static int let_by(struct follow *f, struct fl_thread *th)
 {
-    struct fl_call *c = &th->call;
-    enum fl_kind kind = fl_classify(c);
-    if (fl_sim_use_task(f->sim, th->task))
+    if (fl_sim_use_task(f->sim, th->task)) {
+        fprintf(f->out, "\nvmsim follow: call %u of a thread vmsim has no task for\n", th->seq);
         return CLI_USAGE;
-    f->shown = th->seq;
-    f->shown_tid = th->tid;
+    }
+    const char *name = fl_syscall_name(th->call.nr);
     if (!f->overlaps++ && !f->quiet)
         fprintf(f->out, "vmsim follow: call %u (%s) sleeps in the kernel while other threads wait for their turn: "
-                "they go on, and it is compared when it returns\n", th->seq,
-                fl_syscall_name(c->nr) ? fl_syscall_name(c->nr) : "?");
+                "they go on, and it is compared when it returns\n", th->seq, name ? name : "?");
     th->overlapped = 1;
     f->busy = 0;
     f->watched = 0;
-    if (kind == FL_OPEN || (kind == FL_NEW_FD && !fl_new_fds_in_memory(c->nr))) {
-        th->reserved_fd = fl_sim_reserve_fd(f->sim);
-    } else if (kind == FL_MM || kind == FL_CLOSE || kind == FL_CLOSE_RANGE) {
-        const char *note = NULL;
-        th->early = fl_sim_call(f->sim, c, &note);
-        th->made_early = 1;
-        fl_sim_unanswered(f->sim);
-        if (th->early == INT64_MIN && note) {
-            char call[4400];
-            fl_format_call(c, call, sizeof(call));
-            fprintf(f->out, "\nvmsim follow: cannot follow call %u, %s: %s\n", th->seq, call, note);
-            return CLI_USAGE;
-        }
-    }
-    return next_turn(f);
+    int status = make_early(f, th);
+    return status == CLI_OK ? next_turn(f) : status;
 }
 
 static int64_t clock_ms(void)
@@ -545,6 +555,15 @@ static int watch_busy(struct follow *f)
     return now - f->asleep_since >= SLEEP_GRACE_MS ? let_by(f, th) : CLI_OK;
 }
 
+/* How long the next wait may be: no limit unless threads wait for a busy one. */
+static int ms_to_next_look(struct follow *f)
+{
+    if (!watch_target(f))
+        return -1;
+    int64_t left = f->next_look - clock_ms();
+    return left < 0 ? 0 : left > LOOK_MS ? LOOK_MS : (int)left;
+}
+
 /* One event of the tracee; CLI_OK to go on. */
 static int follow_event(struct follow *f, const struct fl_event *ev, int *done)
 {
@@ -589,8 +608,7 @@ static int follow_program(struct follow *f)
     int status = CLI_OK, done = 0;
     while (status == CLI_OK && !done) {
         struct fl_event ev;
-        int64_t wait = watch_target(f) ? f->next_look - clock_ms() : -1;
-        int r = fl_trace_wait_for(&f->tracee, &ev, wait < 0 && watch_target(f) ? 0 : (int)wait);
+        int r = fl_trace_wait_for(&f->tracee, &ev, ms_to_next_look(f));
         if (r < 0) {
             fprintf(f->out, "vmsim follow: lost the program: %s\n", strerror(errno));
             return CLI_USAGE;
