@@ -15,7 +15,9 @@
  *   - madvise(MADV_POPULATE_WRITE) on memory registered with userfaultfd,
  *     which sleeps in the fault until the other thread resolves it, with an
  *     mmap of the page it copies from (left out, and said so, where
- *     userfaultfd is refused).
+ *     userfaultfd is refused), and again with a third thread that wakes
+ *     the sleeping one every 20 ms without resolving its fault (it faults
+ *     and sleeps again: it runs, for an instant, every 20 ms).
  * Exit status 0 when every part did what Linux does; arguments name the
  * parts to run (all when none).
  */
@@ -164,7 +166,30 @@ static int resolve_fault(int uffd, char *region)
     return munmap(source, UFFD_PAGES * PAGE) || failed;
 }
 
-static int uffd_part(void)
+/* Wakes the threads waiting in faults on the region every 20 ms without
+ * resolving them (they fault again and sleep on), until told to stop. */
+struct waker {
+    int uffd;
+    char *region;
+    int stop;
+};
+
+static void *wake_often(void *arg)
+{
+    struct waker *w = arg;
+    struct uffdio_range range = {(uintptr_t)w->region, UFFD_PAGES * PAGE};
+    while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (ioctl(w->uffd, UFFDIO_WAKE, &range))
+            return arg;
+    }
+    return NULL;
+}
+
+/* woken: a third thread wakes the populating one again and again while
+ * the resolving thread maps its page. */
+static int uffd_part_with(int woken)
 {
     int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
     if (uffd < 0) {
@@ -182,23 +207,35 @@ static int uffd_part(void)
                                   .mode = UFFDIO_REGISTER_MODE_MISSING};
     if (region == MAP_FAILED || ioctl(uffd, UFFDIO_REGISTER, &reg))
         return 1;
+    struct waker w = {uffd, region, 0};
+    pthread_t waker;
+    if (woken && pthread_create(&waker, NULL, wake_often, &w))
+        return 1;
     struct populate p = {region, -1};
     pthread_t t;
     if (pthread_create(&t, NULL, populate, &p))
         return 1;
     int failed = resolve_fault(uffd, region);
+    void *r = NULL;
+    __atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+    failed |= woken && (pthread_join(waker, &r) || r);
     failed |= pthread_join(t, NULL) || p.result != 0 || region[PAGE] != 'u';
     failed |= munmap(guard, (UFFD_PAGES + 2) * PAGE) != 0;
     close(uffd);
-    printf("userfaultfd: %s\n", failed ? "failed" : "done");
+    printf("userfaultfd%s: %s\n", woken ? " woken" : "", failed ? "failed" : "done");
     return failed;
 }
 
-/* With no argument every part, else the parts named (fifo, socket, userfaultfd). */
+static int uffd_part(void) { return uffd_part_with(0); }
+static int uffd_woken_part(void) { return uffd_part_with(1); }
+
+/* With no argument every part, else the parts named (fifo, socket,
+ * userfaultfd, userfaultfd-woken). */
 int main(int argc, char **argv)
 {
     static const struct { const char *name; int (*run)(void); } parts[] = {
         {"fifo", fifo_part}, {"socket", socket_part}, {"userfaultfd", uffd_part},
+        {"userfaultfd-woken", uffd_woken_part},
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {

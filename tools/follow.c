@@ -57,6 +57,7 @@ struct follow {
     pid_t watched;       /* the busy thread found asleep at the last look, 0 none */
     unsigned long long switches; /* its context switches then */
     int64_t asleep_since; /* when it was first seen asleep with that count (ms) */
+    int64_t dozing_since; /* when it was first seen asleep, at every look since (ms) */
     int64_t next_look;   /* when to look at the busy thread again (ms) */
     unsigned overlaps;   /* calls found asleep while others waited */
     unsigned threads;    /* threads the program started (followed) */
@@ -213,24 +214,12 @@ static int follow_exec(struct follow *f, const struct fl_call *c)
     return r;
 }
 
-static int judge_call(struct follow *f, const struct fl_call *c, enum fl_kind kind, int64_t vm,
-                      const char *note, int numbers_comparable);
-
 /* A new descriptor's number is compared while the tables match: once the
  * program has picked a number itself (dup2) or holds one below 3, vmsim's
  * lowest free number can differ without vmsim being wrong. */
 static int numbers_comparable(struct follow *f, const struct fl_call *c, enum fl_kind kind)
 {
     return (kind == FL_OPEN || kind == FL_NEW_FD) && fl_sim_fds_match(f->sim) && c->ret >= 3;
-}
-
-/* One compared call: 0 agreed, 1 differed, 2 cannot follow further. */
-static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind kind)
-{
-    const char *note = NULL;
-    int comparable = numbers_comparable(f, c, kind);
-    int64_t vm = fl_sim_call(f->sim, c, &note);
-    return judge_call(f, c, kind, vm, note, comparable);
 }
 
 /* Whether the kernel's maps now are those of the calls compared so far:
@@ -286,10 +275,14 @@ static int judge_call(struct follow *f, const struct fl_call *c, enum fl_kind ki
     return kind == FL_MM && maps_settled(f, f->shown_tid) && compare_maps(f, call) ? 1 : 0;
 }
 
-/* A call found asleep that long, its thread not run since, is taken to
- * wait for something (another thread's call); a sleep on the disk or a
- * lock is shorter. LOOK_MS: how often the follower looks. */
-enum { SLEEP_GRACE_MS = 100, LOOK_MS = 10 };
+/* One compared call: 0 agreed, 1 differed, 2 cannot follow further. */
+static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind kind)
+{
+    const char *note = NULL;
+    int comparable = numbers_comparable(f, c, kind);
+    int64_t vm = fl_sim_call(f->sim, c, &note);
+    return judge_call(f, c, kind, vm, note, comparable);
+}
 
 #define PM_PRESENT (UINT64_C(1) << 63)
 #define PM_FILE_OR_SHARED (UINT64_C(1) << 61)
@@ -458,6 +451,13 @@ static int new_thread(struct follow *f, const struct fl_event *ev)
     return fl_trace_resume(&f->tracee, parent_tid) ? CLI_USAGE : CLI_OK;
 }
 
+/* A call found asleep that long, its thread not run since, is taken to
+ * wait for something (another thread's call); a sleep on the disk or a
+ * lock is shorter. One found asleep at every look for SLEEP_LONG_MS is
+ * let by too, though woken in between (a wait woken for nothing, a long
+ * read from the disk). LOOK_MS: how often the follower looks. */
+enum { SLEEP_GRACE_MS = 100, SLEEP_LONG_MS = 1000, LOOK_MS = 10 };
+
 /* What the kernel has done of a sleeping call is done on vmsim: an open
  * or an accept has taken its descriptor number, a close has given it
  * back, a memory call has done its work on the VMAs (it sleeps after, in
@@ -529,7 +529,8 @@ static struct fl_thread *watch_target(struct follow *f)
 }
 
 /* Looks at the busy thread while others wait: asleep in the kernel and not
- * run since it was first seen so for SLEEP_GRACE_MS, it is let by. */
+ * run since it was first seen so for SLEEP_GRACE_MS (or asleep at every
+ * look for SLEEP_LONG_MS), it is let by. */
 static int watch_busy(struct follow *f)
 {
     struct fl_thread *th = watch_target(f);
@@ -546,13 +547,16 @@ static int watch_busy(struct follow *f)
         f->watched = 0;
         return CLI_OK;
     }
+    if (f->watched != th->tid)
+        f->dozing_since = now;
     if (f->watched != th->tid || f->switches != switches) {
         f->watched = th->tid;
         f->switches = switches;
         f->asleep_since = now;
         return CLI_OK;
     }
-    return now - f->asleep_since >= SLEEP_GRACE_MS ? let_by(f, th) : CLI_OK;
+    int waits = now - f->asleep_since >= SLEEP_GRACE_MS || now - f->dozing_since >= SLEEP_LONG_MS;
+    return waits ? let_by(f, th) : CLI_OK;
 }
 
 /* How long the next wait may be: no limit unless threads wait for a busy one. */

@@ -18,9 +18,9 @@
 #ifndef VMSIM_FOLLOW_H
 #define VMSIM_FOLLOW_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
