@@ -2,7 +2,8 @@
  * test_follow.c - the parts of `vmsim follow` that need no program: the
  * decoder of system calls (what the follower repeats, how a call prints,
  * how it reads as a scenario line that the tester's parser accepts) and the
- * maps normaliser. The follower itself runs real programs in ctest
+ * maps normaliser; the tracer's look at a sleeping thread and its wait
+ * with a time limit. The follower itself runs real programs in ctest
  * (follow_* entries).
  *
  * The calls below are the ones the host's loader made for /usr/bin/true on
@@ -13,8 +14,13 @@
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
 
 static struct fl_call *call(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                             uint64_t a4, uint64_t a5)
@@ -283,6 +289,86 @@ static void maps_normalised_and_diffed(void **state)
     free(v);
 }
 
+struct reader {
+    int fd;
+    pid_t tid;
+};
+
+static void *read_pipe(void *arg)
+{
+    struct reader *r = arg;
+    __atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+    char byte;
+    return read(r->fd, &byte, 1) == 1 ? NULL : arg;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* A thread in read() of an empty pipe sleeps (state S) and does not run:
+ * its count of context switches stays; the thread that looks runs. */
+static void sleeping_thread_seen(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    struct reader r = {p[0], 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, read_pipe, &r), 0);
+    struct fl_tracee self = {.pid = getpid()};
+    unsigned long long before = 0, after = 1;
+    int asleep = 0;
+    for (int tries = 0; tries < 500 && !asleep; tries++) { /* until it is in read() */
+        nap_ms(10);
+        pid_t tid = __atomic_load_n(&r.tid, __ATOMIC_ACQUIRE);
+        asleep = tid && fl_trace_sleeping(&self, tid, &before) == 1;
+    }
+    assert_true(asleep);
+    nap_ms(50);
+    assert_int_equal(fl_trace_sleeping(&self, r.tid, &after), 1);
+    assert_true(before == after);
+    assert_int_equal(fl_trace_sleeping(&self, gettid(), &after), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    void *result = &r;
+    assert_int_equal(pthread_join(t, &result), 0);
+    assert_null(result);
+    assert_int_equal(fl_trace_sleeping(&self, r.tid, &after), -1); /* gone */
+    close(p[0]);
+    close(p[1]);
+}
+
+/* A traced program asleep in nanosleep: the wait with a time limit comes
+ * back at the limit (1), the program seen asleep in its call. */
+static void wait_comes_back_at_its_limit(void **state)
+{
+    (void)state;
+    char *argv[] = {"sleep", "10", NULL};
+    char err[512];
+    struct fl_tracee t;
+    if (access("/bin/sleep", X_OK) || fl_trace_start(&t, "/bin/sleep", argv, environ, err, sizeof(err))) {
+        fprintf(stderr, "skipped: %s\n", access("/bin/sleep", X_OK) ? "no /bin/sleep" : err);
+        skip();
+    }
+    assert_int_equal(fl_trace_resume(&t, t.pid), 0);
+    struct fl_event ev;
+    int r = 0;
+    /* Each system call's stops until one call sleeps past the limit. */
+    for (int calls = 0; calls < 1000 && (r = fl_trace_wait_for(&t, &ev, 200)) == 0; calls++)
+        assert_int_equal(fl_trace_resume(&t, ev.tid), 0);
+    assert_int_equal(r, 1);
+    struct fl_thread *th = fl_trace_thread(&t, t.pid);
+    assert_non_null(th);
+    assert_true(th->in_syscall);
+    assert_true(th->call.nr == SYS_clock_nanosleep || th->call.nr == SYS_nanosleep);
+    unsigned long long switches;
+    assert_int_equal(fl_trace_sleeping(&t, t.pid, &switches), 1);
+    fl_trace_kill(&t);
+    assert_true(t.exited);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +380,8 @@ int main(void)
         cmocka_unit_test(scenario_lines_parse),
         cmocka_unit_test(scenario_open_and_exec_lines),
         cmocka_unit_test(maps_normalised_and_diffed),
+        cmocka_unit_test(sleeping_thread_seen),
+        cmocka_unit_test(wait_comes_back_at_its_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

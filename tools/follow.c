@@ -16,7 +16,12 @@
  * repeats are made one at a time: a thread that enters one while another
  * thread's is being made and compared is held at its entry until that one
  * is done, so that the kernel's maps and descriptor numbers are those of
- * the calls seen so far. The program's children (fork, vfork, posix_spawn)
+ * the calls seen so far. A call that sleeps in the kernel (an open of a
+ * FIFO, accept, a fault on userfaultfd memory) may wait for a held thread:
+ * once it has slept without running for SLEEP_GRACE_MS, it is made on
+ * vmsim as the kernel has done it so far (its descriptor number taken,
+ * its mapping changed) and the held threads go on; it is compared when it
+ * returns. The program's children (fork, vfork, posix_spawn)
  * are processes of their own: they run untraced, and the follower says so.
  */
 #include "cli.h"
@@ -31,6 +36,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -46,7 +52,14 @@ struct follow {
     unsigned file_calls; /* of which opens and closes */
     unsigned number;     /* the program's system calls seen */
     unsigned shown;      /* the number of the call being compared */
+    pid_t shown_tid;     /* the thread that made it */
     pid_t busy;          /* the thread inside a followed call, 0 none: one at a time */
+    pid_t watched;       /* the busy thread found asleep at the last look, 0 none */
+    unsigned long long switches; /* its context switches then */
+    int64_t asleep_since; /* when it was first seen asleep with that count (ms) */
+    int64_t dozing_since; /* when it was first seen asleep, at every look since (ms) */
+    int64_t next_look;   /* when to look at the busy thread again (ms) */
+    unsigned overlaps;   /* calls found asleep while others waited */
     unsigned threads;    /* threads the program started (followed) */
     unsigned long mirrored; /* pages the program wrote, stored on vmsim too */
     unsigned children;   /* processes the program started (not followed) */
@@ -188,6 +201,10 @@ static int follow_exec(struct follow *f, const struct fl_call *c)
         fprintf(f->out, "vmsim follow: cannot read the arguments of the exec of %s\n", path);
         return 2;
     }
+    /* The exec ended the other threads inside their calls: the numbers
+     * sleeping ones had taken are given back (fl_sim_sync_fds). */
+    for (int i = 0; i < f->tracee.nthreads; i++)
+        f->tracee.threads[i].reserved_fd = -1;
     int fds[1024];
     int n = fl_trace_fds(&f->tracee, fds, 1024);
     fl_sim_sync_fds(f->sim, fds, n < 0 ? 0 : n);
@@ -197,16 +214,36 @@ static int follow_exec(struct follow *f, const struct fl_call *c)
     return r;
 }
 
-/* One compared call: 0 agreed, 1 differed, 2 cannot follow further. */
-static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind kind)
+/* A new descriptor's number is compared while the tables match: once the
+ * program has picked a number itself (dup2) or holds one below 3, vmsim's
+ * lowest free number can differ without vmsim being wrong. */
+static int numbers_comparable(struct follow *f, const struct fl_call *c, enum fl_kind kind)
 {
-    const char *note = NULL;
-    /* A new descriptor's number is compared while the tables match: once
-     * the program has picked a number itself (dup2) or holds one below 3,
-     * vmsim's lowest free number can differ without vmsim being wrong. */
+    return (kind == FL_OPEN || kind == FL_NEW_FD) && fl_sim_fds_match(f->sim) && c->ret >= 3;
+}
+
+/* Whether the kernel's maps now are those of the calls compared so far:
+ * not while another thread is inside a memory call or an exec (a memory
+ * call that sleeps may have changed the maps, or not yet). */
+static int maps_settled(const struct follow *f, pid_t tid)
+{
+    for (int i = 0; i < f->tracee.nthreads; i++) {
+        const struct fl_thread *o = &f->tracee.threads[i];
+        enum fl_kind kind = fl_classify(&o->call);
+        if (o->tid != tid && (o->tid == f->busy || o->overlapped) &&
+            (kind == FL_MM || kind == FL_MM_UNMODELLED || kind == FL_EXEC))
+            return 0;
+    }
+    return 1;
+}
+
+/* The call's result on vmsim (vm, or INT64_MIN with a note when it could
+ * not be made) against the kernel's: 0 agreed, 1 differed, 2 cannot
+ * follow further. */
+static int judge_call(struct follow *f, const struct fl_call *c, enum fl_kind kind, int64_t vm,
+                      const char *note, int numbers_comparable)
+{
     int numbered = kind == FL_OPEN || kind == FL_NEW_FD;
-    int numbers_comparable = numbered && fl_sim_fds_match(f->sim) && c->ret >= 3;
-    int64_t vm = fl_sim_call(f->sim, c, &note);
     char call[4400], kernel[32], vmsim[32];
     fl_format_call(c, call, sizeof(call));
     fl_format_ret(c, c->ret, kernel, sizeof(kernel));
@@ -230,12 +267,21 @@ static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind k
         row(f, kernel, vmsim, call, "  <- differs");
         fprintf(f->out, "\nvmsim follow: call %u differs: %s\n  kernel: %s\n  vmsim:  %s\n", f->shown, call,
                kernel, vmsim);
-        if (kind == FL_MM)
+        if (kind == FL_MM && maps_settled(f, f->shown_tid))
             compare_maps(f, call);
         return 1;
     }
     row(f, kernel, vmsim, call, "");
-    return kind == FL_MM && compare_maps(f, call) ? 1 : 0;
+    return kind == FL_MM && maps_settled(f, f->shown_tid) && compare_maps(f, call) ? 1 : 0;
+}
+
+/* One compared call: 0 agreed, 1 differed, 2 cannot follow further. */
+static int follow_call(struct follow *f, const struct fl_call *c, enum fl_kind kind)
+{
+    const char *note = NULL;
+    int comparable = numbers_comparable(f, c, kind);
+    int64_t vm = fl_sim_call(f->sim, c, &note);
+    return judge_call(f, c, kind, vm, note, comparable);
 }
 
 #define PM_PRESENT (UINT64_C(1) << 63)
@@ -320,18 +366,9 @@ static int enter_call(struct follow *f, struct fl_thread *th)
     return fl_trace_resume(&f->tracee, th->tid) ? CLI_USAGE : CLI_OK;
 }
 
-/* The call of th returned: compared; 0 agreed, 1 differed, 2 cannot follow further. */
-static int finish_call(struct follow *f, struct fl_thread *th, int exec)
+/* A call returned in its turn (or slept and was not made early): compared. */
+static int finish_call_kind(struct follow *f, const struct fl_call *c, enum fl_kind kind)
 {
-    const struct fl_call *c = &th->call;
-    enum fl_kind kind = fl_classify(c);
-    f->shown = th->seq;
-    if (fl_sim_use_task(f->sim, th->task)) {
-        fprintf(f->out, "\nvmsim follow: call %u of a thread vmsim has no task for\n", f->shown);
-        return CLI_USAGE;
-    }
-    if (exec)
-        return follow_exec(f, c);
     switch (kind) {
     case FL_CLONE:
         if (c->ret > 0 && !fl_clone_is_thread(c) && !f->children++ && !f->quiet)
@@ -348,6 +385,43 @@ static int finish_call(struct follow *f, struct fl_thread *th, int exec)
     case FL_NEW_FD: return follow_call(f, c, kind);
     default: return CLI_OK;
     }
+}
+
+/* A call that slept while other threads' calls were made has returned:
+ * what was made on vmsim when it was found asleep is compared now. */
+static int finish_overlapped(struct follow *f, struct fl_thread *th, enum fl_kind kind)
+{
+    const struct fl_call *c = &th->call;
+    int made_early = th->made_early, reserved = th->reserved_fd;
+    th->overlapped = th->made_early = 0;
+    th->reserved_fd = -1;
+    if (reserved >= 0) {
+        int comparable = numbers_comparable(f, c, kind);
+        return judge_call(f, c, kind, fl_sim_claim_fd(f->sim, reserved, c), NULL, comparable);
+    }
+    if (made_early) {
+        fl_sim_unanswered(f->sim); /* its line went out when it was made */
+        return judge_call(f, c, kind, th->early, NULL, 0);
+    }
+    return finish_call_kind(f, c, kind);
+}
+
+/* The call of th returned: compared; 0 agreed, 1 differed, 2 cannot follow further. */
+static int finish_call(struct follow *f, struct fl_thread *th, int exec)
+{
+    const struct fl_call *c = &th->call;
+    enum fl_kind kind = fl_classify(c);
+    f->shown = th->seq;
+    f->shown_tid = th->tid;
+    if (fl_sim_use_task(f->sim, th->task)) {
+        fprintf(f->out, "\nvmsim follow: call %u of a thread vmsim has no task for\n", f->shown);
+        return CLI_USAGE;
+    }
+    if (exec)
+        return follow_exec(f, c);
+    if (th->overlapped)
+        return finish_overlapped(f, th, kind);
+    return finish_call_kind(f, c, kind);
 }
 
 /* When no thread is in a followed call: the next thread held at an entry gets its turn. */
@@ -377,6 +451,123 @@ static int new_thread(struct follow *f, const struct fl_event *ev)
     return fl_trace_resume(&f->tracee, parent_tid) ? CLI_USAGE : CLI_OK;
 }
 
+/* A call found asleep that long, its thread not run since, is taken to
+ * wait for something (another thread's call); a sleep on the disk or a
+ * lock is shorter. One found asleep at every look for SLEEP_LONG_MS is
+ * let by too, though woken in between (a wait woken for nothing, a long
+ * read from the disk). LOOK_MS: how often the follower looks. */
+enum { SLEEP_GRACE_MS = 100, SLEEP_LONG_MS = 1000, LOOK_MS = 10 };
+
+/* What the kernel has done of a sleeping call is done on vmsim: an open
+ * or an accept has taken its descriptor number, a close has given it
+ * back, a memory call has done its work on the VMAs (it sleeps after, in
+ * a fault); the rest (a dup, a pipe) is made when the call returns. */
+static int make_early(struct follow *f, struct fl_thread *th)
+{
+    const struct fl_call *c = &th->call;
+    enum fl_kind kind = fl_classify(c);
+    if (kind == FL_OPEN || (kind == FL_NEW_FD && !fl_new_fds_in_memory(c->nr))) {
+        th->reserved_fd = fl_sim_reserve_fd(f->sim);
+        return CLI_OK;
+    }
+    if (kind != FL_MM && kind != FL_CLOSE && kind != FL_CLOSE_RANGE)
+        return CLI_OK;
+    const char *note = NULL;
+    th->early = fl_sim_call(f->sim, c, &note);
+    th->made_early = 1;
+    fl_sim_unanswered(f->sim);
+    if (th->early == INT64_MIN && note) {
+        char call[4400];
+        fl_format_call(c, call, sizeof(call));
+        fprintf(f->out, "\nvmsim follow: cannot follow call %u, %s: %s\n", th->seq, call, note);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* The busy thread's call sleeps and held threads wait: it is made on vmsim
+ * as far as the kernel has gone (make_early) and compared when it
+ * returns; the next held thread gets its turn. */
+static int let_by(struct follow *f, struct fl_thread *th)
+{
+    if (fl_sim_use_task(f->sim, th->task)) {
+        fprintf(f->out, "\nvmsim follow: call %u of a thread vmsim has no task for\n", th->seq);
+        return CLI_USAGE;
+    }
+    const char *name = fl_syscall_name(th->call.nr);
+    if (!f->overlaps++ && !f->quiet)
+        fprintf(f->out, "vmsim follow: call %u (%s) sleeps in the kernel while other threads wait for their turn: "
+                "they go on, and it is compared when it returns\n", th->seq, name ? name : "?");
+    th->overlapped = 1;
+    f->busy = 0;
+    f->watched = 0;
+    int status = make_early(f, th);
+    return status == CLI_OK ? next_turn(f) : status;
+}
+
+static int64_t clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int any_held(const struct follow *f)
+{
+    for (int i = 0; i < f->tracee.nthreads; i++)
+        if (f->tracee.threads[i].held)
+            return 1;
+    return 0;
+}
+
+/* Whether the busy thread has a call to watch: threads wait for it (an exec is
+ * never let by: it ends the waiting threads itself). */
+static struct fl_thread *watch_target(struct follow *f)
+{
+    struct fl_thread *th = f->busy ? fl_trace_thread(&f->tracee, f->busy) : NULL;
+    return th && any_held(f) && fl_classify(&th->call) != FL_EXEC ? th : NULL;
+}
+
+/* Looks at the busy thread while others wait: asleep in the kernel and not
+ * run since it was first seen so for SLEEP_GRACE_MS (or asleep at every
+ * look for SLEEP_LONG_MS), it is let by. */
+static int watch_busy(struct follow *f)
+{
+    struct fl_thread *th = watch_target(f);
+    int64_t now = clock_ms();
+    if (!th) {
+        f->watched = 0;
+        return CLI_OK;
+    }
+    if (now < f->next_look)
+        return CLI_OK;
+    f->next_look = now + LOOK_MS;
+    unsigned long long switches = 0;
+    if (fl_trace_sleeping(&f->tracee, th->tid, &switches) != 1) {
+        f->watched = 0;
+        return CLI_OK;
+    }
+    if (f->watched != th->tid)
+        f->dozing_since = now;
+    if (f->watched != th->tid || f->switches != switches) {
+        f->watched = th->tid;
+        f->switches = switches;
+        f->asleep_since = now;
+        return CLI_OK;
+    }
+    int waits = now - f->asleep_since >= SLEEP_GRACE_MS || now - f->dozing_since >= SLEEP_LONG_MS;
+    return waits ? let_by(f, th) : CLI_OK;
+}
+
+/* How long the next wait may be: no limit unless threads wait for a busy one. */
+static int ms_to_next_look(struct follow *f)
+{
+    if (!watch_target(f))
+        return -1;
+    int64_t left = f->next_look - clock_ms();
+    return left < 0 ? 0 : left > LOOK_MS ? LOOK_MS : (int)left;
+}
+
 /* One event of the tracee; CLI_OK to go on. */
 static int follow_event(struct follow *f, const struct fl_event *ev, int *done)
 {
@@ -386,6 +577,8 @@ static int follow_event(struct follow *f, const struct fl_event *ev, int *done)
     switch (ev->kind) {
     case FL_EV_END: *done = 1; return CLI_OK;
     case FL_EV_THREAD_GONE:
+        if (ev->reserved_fd >= 0 && fl_sim_use_task(f->sim, ev->task) == 0)
+            fl_sim_release_fd(f->sim, ev->reserved_fd); /* it never returned */
         if (ev->task > 0)
             fl_sim_thread_exit(f->sim, ev->task);
         if (f->busy == ev->tid) { /* killed inside its call (another thread's exec) */
@@ -419,11 +612,15 @@ static int follow_program(struct follow *f)
     int status = CLI_OK, done = 0;
     while (status == CLI_OK && !done) {
         struct fl_event ev;
-        if (fl_trace_wait(&f->tracee, &ev)) {
+        int r = fl_trace_wait_for(&f->tracee, &ev, ms_to_next_look(f));
+        if (r < 0) {
             fprintf(f->out, "vmsim follow: lost the program: %s\n", strerror(errno));
             return CLI_USAGE;
         }
-        status = follow_event(f, &ev, &done);
+        if (r == 0)
+            status = follow_event(f, &ev, &done);
+        if (status == CLI_OK && !done)
+            status = watch_busy(f);
     }
     return status;
 }
@@ -539,6 +736,9 @@ int follow_main(int argc, char **argv)
         status = CLI_FAILED;
     }
     print_end(&f);
+    if (f.overlaps)
+        fprintf(f.out, "vmsim follow: %u call%s slept in the kernel while other threads' calls were made "
+                "(each compared when it returned)\n", f.overlaps, f.overlaps == 1 ? "" : "s");
     fprintf(f.out, "vmsim follow: %s: %u calls compared (%u memory, %u open/close; %u thread%s; %lu pages "
            "written mirrored), %s\n", cmd[0], f.calls, f.mm_calls, f.file_calls, f.threads + 1,
            f.threads ? "s" : "", f.mirrored,

@@ -18,6 +18,7 @@
 #ifndef VMSIM_FOLLOW_H
 #define VMSIM_FOLLOW_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,6 +116,10 @@ struct fl_thread {
     int signal;        /* to deliver when it resumes */
     int task;          /* the follower's: vmsim's task for it, -1 none yet */
     int held;          /* the follower's: stopped at an entry, waiting for its turn */
+    int overlapped;    /* the follower's: its call sleeps in the kernel, held threads were let by */
+    int made_early;    /* the follower's: the overlapped call was made on vmsim when found asleep */
+    int64_t early;     /* the follower's: vmsim's result of the call made early */
+    int reserved_fd;   /* the follower's: vmsim's descriptor taken for a sleeping open or accept, -1 */
     unsigned seq;      /* the follower's: the call's number among the program's calls */
     struct fl_call call; /* the call it is in (from its entry stop) */
 };
@@ -126,6 +131,8 @@ struct fl_tracee {
     int mem_fd;      /* /proc/PID/mem of the current image, or -1 */
     struct fl_thread *threads; /* the threads alive (the array moves when one is added) */
     int nthreads;
+    sigset_t saved_mask; /* the follower's signal mask before SIGCHLD was blocked for timed waits */
+    int mask_saved;
 };
 
 enum fl_event_kind {
@@ -142,6 +149,7 @@ struct fl_event {
     struct fl_thread *thread; /* ENTRY, EXIT, NEW_THREAD: the thread (valid until the next wait) */
     pid_t new_tid;
     int task;                 /* THREAD_GONE: the follower's task of the thread */
+    int reserved_fd;          /* THREAD_GONE: the thread's reserved_fd */
     int exec;
 };
 
@@ -154,6 +162,12 @@ int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
  * fl_trace_resume (a thread's stops that are no event are passed by). 0, or
  * -1 on an error. */
 int fl_trace_wait(struct fl_tracee *t, struct fl_event *ev);
+/* fl_trace_wait for at most timeout_ms (-1: no limit): 1 when no event came in that time. */
+int fl_trace_wait_for(struct fl_tracee *t, struct fl_event *ev, int timeout_ms);
+/* Whether a thread sleeps in the kernel (/proc: state S or D): 1, 0 when
+ * it runs or is stopped, -1 when it is gone; *switches gets how often it
+ * has left the CPU (the same count later: it did not run in between). */
+int fl_trace_sleeping(const struct fl_tracee *t, pid_t tid, unsigned long long *switches);
 /* Lets a stopped thread run on to its next stop. */
 int fl_trace_resume(struct fl_tracee *t, pid_t tid);
 struct fl_thread *fl_trace_thread(struct fl_tracee *t, pid_t tid);
@@ -207,6 +221,19 @@ int64_t fl_sim_call(struct fl_sim *s, const struct fl_call *c, const char **note
 /* Every descriptor has the same number on both sides (until the program
  * picks a number itself, dup2, or gets one below 3, which vmsim never gives). */
 int fl_sim_fds_match(const struct fl_sim *s);
+/* A sleeping open or accept has taken its descriptor number on the host
+ * already: vmsim takes one too, a descriptor of the stand-in "/" (its
+ * scenario line unanswered). The number, or -errno. */
+int fl_sim_reserve_fd(struct fl_sim *s);
+/* The call that reserved vmfd returned: failed on the host, the
+ * reservation is closed (INT64_MIN: nothing compared); else the host's
+ * descriptor is vmfd, or the file it names opened in its place. The
+ * reserved number, to compare with the host's. */
+int64_t fl_sim_claim_fd(struct fl_sim *s, int vmfd, const struct fl_call *c);
+/* The thread that reserved vmfd is gone inside its call: the reservation is closed. */
+void fl_sim_release_fd(struct fl_sim *s, int vmfd);
+/* The last scenario line goes out without an answer (a call made before the kernel's returned). */
+void fl_sim_unanswered(struct fl_sim *s);
 /* The descriptor on vmsim's side for the host's fd, or -1. */
 int fl_sim_fd(const struct fl_sim *s, int host_fd);
 /* After an exec: descriptors the host closed (close-on-exec) are closed here too. */

@@ -56,6 +56,8 @@ struct fl_sim {
     size_t nfds;
     FILE *scenario;
     char *pending; /* the last scenario line, waiting for the kernel's answer */
+    int reserved[MAX_TASKS]; /* descriptors taken for sleeping opens and accepts (one a thread) */
+    int nreserved;
 };
 
 struct fl_sim *fl_sim_create(const char *scratch, char *err, size_t errsize)
@@ -302,6 +304,73 @@ static int64_t call_open(struct fl_sim *s, const struct fl_call *c, const char *
     return open_for(s, (int)c->ret, c->target[0] ? c->target : NULL, flags, writable_mode(flags));
 }
 
+int fl_sim_reserve_fd(struct fl_sim *s)
+{
+    if (s->nreserved == MAX_TASKS)
+        return -EMFILE;
+    int vmflags = O_RDONLY | O_DIRECTORY;
+    int vmfd = vms_open(s->t, ROOT_STAND_IN, vmflags, 0);
+    char line[64];
+    fl_format_open_line(ROOT_STAND_IN, vmflags, line, sizeof(line));
+    scenario_line(s, line);
+    flush_pending(s);
+    if (vmfd >= 0)
+        s->reserved[s->nreserved++] = vmfd;
+    return vmfd;
+}
+
+/* Takes vmfd off the reservations; 0, or -1 when it is not one (given back already). */
+static int unreserve(struct fl_sim *s, int vmfd)
+{
+    for (int i = 0; i < s->nreserved; i++)
+        if (s->reserved[i] == vmfd) {
+            s->reserved[i] = s->reserved[--s->nreserved];
+            return 0;
+        }
+    return -1;
+}
+
+void fl_sim_release_fd(struct fl_sim *s, int vmfd)
+{
+    if (unreserve(s, vmfd) || vms_close(s->t, vmfd))
+        return;
+    char line[64];
+    snprintf(line, sizeof(line), "close %d", vmfd);
+    scenario_line(s, line);
+    flush_pending(s);
+}
+
+int64_t fl_sim_claim_fd(struct fl_sim *s, int vmfd, const struct fl_call *c)
+{
+    flush_pending(s); /* the kernel's answer is for no line written before */
+    if (c->ret < 0 || unreserve(s, vmfd)) { /* the kernel gave the number back */
+        fl_sim_release_fd(s, vmfd);
+        return INT64_MIN;
+    }
+    int host_fd = (int)c->ret;
+    int flags = fl_classify(c) == FL_OPEN ? fl_open_flags(c) : O_RDONLY;
+    if (c->target[0]) { /* a file vmsim may open: in the stand-in's place */
+        vms_close(s->t, vmfd);
+        char line[64];
+        snprintf(line, sizeof(line), "close %d", vmfd);
+        scenario_line(s, line);
+        open_for(s, host_fd, c->target, flags, writable_mode(flags));
+        return vmfd;
+    }
+    if (fl_sim_fd(s, host_fd) >= 0)
+        close_mapped(s, host_fd);
+    struct fd_entry *e = entry(s, host_fd);
+    if (e)
+        *e = (struct fd_entry){vmfd, writable_mode(flags), O_RDONLY | O_DIRECTORY, NULL};
+    return vmfd;
+}
+
+void fl_sim_unanswered(struct fl_sim *s)
+{
+    if (s->scenario)
+        flush_pending(s);
+}
+
 static int64_t call_dup(struct fl_sim *s, const struct fl_call *c, const char **note)
 {
     *note = NULL;
@@ -447,6 +516,10 @@ int fl_sim_execve(struct fl_sim *s, const char *path, char *const argv[], char *
 
 void fl_sim_sync_fds(struct fl_sim *s, const int *host_fds, int n)
 {
+    /* The threads that slept in an open or accept are gone: their numbers
+     * are free again. */
+    while (s->nreserved)
+        fl_sim_release_fd(s, s->reserved[0]);
     for (size_t fd = 0; fd < s->nfds; fd++) {
         if (s->fds[fd].vmfd < 0)
             continue;

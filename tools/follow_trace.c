@@ -18,6 +18,11 @@
  * thread at a call's entry while another thread's call is made. A new
  * thread runs once both its clone event (the parent's) and its first stop
  * (a SIGSTOP, suppressed) are seen, in either order.
+ *
+ * A wait can have a time limit (the follower looks at a thread that sleeps
+ * in a call while others wait for their turn): SIGCHLD is blocked in the
+ * follower while the program runs, and taken with sigtimedwait when no
+ * thread has a stop to report.
  */
 #include "follow.h"
 
@@ -28,6 +33,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -171,6 +177,10 @@ int fl_trace_start(struct fl_tracee *t, const char *path, char *const argv[],
         return -1;
     }
     close(report[0]);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    t->mask_saved = sigprocmask(SIG_BLOCK, &chld, &t->saved_mask) == 0;
     /* execve's exit stop: the program is about to run its first instruction. */
     if (resume(t, 0) || wait_stop(t)) {
         snprintf(err, errsize, "the program ended at its exec");
@@ -289,6 +299,7 @@ static struct fl_thread *add_thread(struct fl_tracee *t, pid_t tid)
     memset(th, 0, sizeof(*th));
     th->tid = tid;
     th->task = -1;
+    th->reserved_fd = -1;
     return th;
 }
 
@@ -358,18 +369,50 @@ static int quiet_stop(struct fl_tracee *t, struct fl_thread *th, int status)
     return fl_trace_resume(t, th->tid) ? -1 : 1;
 }
 
-int fl_trace_wait(struct fl_tracee *t, struct fl_event *ev)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps until a SIGCHLD comes (a thread has something to report) or the
+ * deadline passes: 1 at the deadline, else 0. */
+static int await_child(int64_t deadline)
+{
+    int64_t left = deadline - now_ms();
+    if (left <= 0)
+        return 1;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000};
+    return sigtimedwait(&chld, NULL, &ts) < 0 && errno == EAGAIN;
+}
+
+int fl_trace_wait(struct fl_tracee *t, struct fl_event *ev) { return fl_trace_wait_for(t, ev, -1); }
+
+int fl_trace_wait_for(struct fl_tracee *t, struct fl_event *ev, int timeout_ms)
 {
     memset(ev, 0, sizeof(*ev));
+    /* Without SIGCHLD blocked, sigtimedwait could miss it: no time limit then. */
+    int timed = timeout_ms >= 0 && t->mask_saved;
+    int64_t deadline = timed ? now_ms() + timeout_ms : 0;
     for (;;) {
         int status;
-        pid_t tid = waitpid(-1, &status, __WALL);
+        pid_t tid = waitpid(-1, &status, __WALL | (timed ? WNOHANG : 0));
+        if (tid == 0) {
+            if (await_child(deadline))
+                return 1;
+            continue;
+        }
         if (tid < 0)
             return -1;
         struct fl_thread *th = find_thread(t, tid);
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
             ev->tid = tid;
             ev->task = th ? th->task : -1;
+            ev->reserved_fd = th ? th->reserved_fd : -1;
             remove_thread(t, tid);
             if (tid == t->pid) {
                 t->status = status;
@@ -585,6 +628,28 @@ void fl_free_strings(char **v)
     free(v);
 }
 
+int fl_trace_sleeping(const struct fl_tracee *t, pid_t tid, unsigned long long *switches)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->pid, (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* the name, in parentheses, may hold anything */
+    char state = paren && paren[1] == ' ' ? paren[2] : '?';
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)t->pid, (int)tid);
+    char *status = slurp(path, NULL);
+    *switches = 0;
+    for (const char *p = status; p && (p = strstr(p, "ctxt_switches:")) != NULL; p++)
+        *switches += strtoull(p + strlen("ctxt_switches:"), NULL, 10);
+    free(status);
+    return state == 'S' || state == 'D';
+}
+
 void fl_trace_kill(struct fl_tracee *t)
 {
     if (t->mem_fd >= 0)
@@ -603,4 +668,7 @@ void fl_trace_kill(struct fl_tracee *t)
         }
         t->exited = 1;
     }
+    if (t->mask_saved)
+        sigprocmask(SIG_SETMASK, &t->saved_mask, NULL);
+    t->mask_saved = 0;
 }
