@@ -391,12 +391,22 @@ static void check_frames(struct checker *ck)
         fail(ck, "%" PRIu64 " of %" PRIu64 " frames accounted for", accounted, pm->nframes);
 }
 
-/* Each set's count of invalid ways, which replacement trusts. */
+/* Each set's count of invalid ways, which replacement trusts, and its
+ * fingerprints, which lookups trust: each valid way's is its tag's, each
+ * invalid way's and the padding's TLB_FP_NONE. */
 static void check_tlb_nfree(struct checker *ck, const struct cpu *c, const struct tlb *tl,
                             const char *name)
 {
     for (uint64_t set = 0; tl->ways && set <= tl->set_mask; set++) {
         uint32_t n = 0;
+        const uint8_t *fp = tl->fp + set * tl->fp_stride;
+        for (unsigned w = 0; w < tl->fp_stride; w++) {
+            uint64_t tag = w < tl->ways ? tl->tag[set * tl->ways + w] : TLB_INVALID;
+            unsigned want = tag == TLB_INVALID ? TLB_FP_NONE : tlb_fp(tag);
+            if (fp[w] != want)
+                fail(ck, "cpu %u %s: set %" PRIu64 " way %u's fingerprint is %#x, not %#x",
+                     c->id, name, set, w, fp[w], want);
+        }
         for (unsigned w = 0; w < tl->ways; w++)
             n += tl->tag[set * tl->ways + w] == TLB_INVALID;
         if (n != tl->nfree[set])

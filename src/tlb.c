@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
 {
@@ -35,9 +36,11 @@ int tlb_init(struct tlb *t, unsigned entries, unsigned ways)
         return -EINVAL;
     t->e = calloc(entries, sizeof(*t->e));
     t->tag = malloc(sizeof(*t->tag) * entries);
+    t->fp_stride = ((size_t)ways + 7) / 8 * 8;
+    t->fp = malloc(t->fp_stride * sets);
     t->nfree = malloc(sizeof(*t->nfree) * sets);
     t->mru = calloc(sets, sizeof(*t->mru));
-    if (!t->e || !t->tag || !t->nfree || !t->mru) {
+    if (!t->e || !t->tag || !t->fp || !t->nfree || !t->mru) {
         tlb_destroy(t);
         return -ENOMEM;
     }
@@ -83,6 +86,7 @@ void tlb_destroy(struct tlb *t)
 {
     free(t->e);
     free(t->tag);
+    free(t->fp);
     free(t->nfree);
     free(t->mru);
     free(t->older);
@@ -109,7 +113,7 @@ int tlb_invalidate(struct tlb *t, uint64_t vpn, uint64_t key)
     struct tlb_entry *e = tlb_lookup(t, vpn, key);
     if (!e)
         return 0;
-    *tlb_tag_of(t, e) = TLB_INVALID;
+    tlb_clear_way(t, (size_t)(e - t->e));
     t->nfree[vpn & t->set_mask]++;
     return 1;
 }
@@ -120,7 +124,7 @@ void tlb_invalidate_pcid(struct tlb *t, unsigned pcid)
     for (uint64_t set = 0; t->ways && set <= t->set_mask; set++)
         for (unsigned w = 0; w < t->ways; w++, i++)
             if (t->tag[i] != TLB_INVALID && (t->tag[i] & 0xfff) == pcid) {
-                t->tag[i] = TLB_INVALID;
+                tlb_clear_way(t, i);
                 t->nfree[set]++;
             }
 }
@@ -130,6 +134,8 @@ void tlb_invalidate_all(struct tlb *t)
     size_t n = (t->set_mask + 1) * t->ways;
     for (size_t i = 0; i < n; i++)
         t->tag[i] = TLB_INVALID;
+    if (t->fp)
+        memset(t->fp, TLB_FP_NONE, (t->set_mask + 1) * t->fp_stride);
     for (uint64_t set = 0; t->ways && set <= t->set_mask; set++)
         t->nfree[set] = t->ways;
 }

@@ -2,7 +2,9 @@
 #ifndef VMSIM_TLB_H
 #define VMSIM_TLB_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TLB_INVALID UINT64_MAX
 
@@ -26,6 +28,13 @@ struct tlb_entry {
 struct tlb {
     uint64_t *tag;       /* (vpn << 12) | pcid, or TLB_INVALID; nsets * ways, set-major */
     struct tlb_entry *e; /* the entries, indexed as tag */
+    /* Per set, fp_stride bytes (the ways rounded up to 8): each valid way's
+     * fingerprint (tlb_fp of its tag, below 0x80), TLB_FP_NONE for an
+     * invalid way and the padding. A lookup compares eight fingerprints at
+     * a time and reads a tag only where one matches; the first invalid way
+     * is the first TLB_FP_NONE. */
+    uint8_t *fp;
+    size_t fp_stride;
     uint32_t *nfree;     /* per set: its invalid ways (0: full, replace the LRU) */
     /* Per set: the way of its last fast-path hit found by a search (the L1
      * ITLB's), where the next lookup looks first. Only a hint, checked
@@ -48,23 +57,72 @@ struct tlb {
 
 static inline uint64_t tlb_key(uint64_t vpn, uint64_t pcid) { return (vpn << 12) | pcid; }
 
-/* The entry for key, or NULL: every miss reads the whole set, so the loop
- * is unrolled (a compare and a branch per way). */
+#define TLB_FP_NONE 0x80
+#define TLB_BYTES(b) ((b) * 0x0101010101010101ULL) /* b in every byte */
+
+/* A key's fingerprint: 7 bits of a multiplicative hash of all its bits. */
+static inline unsigned tlb_fp(uint64_t key) { return (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 57); }
+
+/* Eight fingerprints of a set, way k * 8 in the low byte. */
+static inline uint64_t tlb_fp_word(const uint8_t *fp, size_t k)
+{
+    uint64_t w;
+    memcpy(&w, fp + k * 8, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* 0x80 in each byte of x that is zero, 0 in the others (exact: no carry
+ * between bytes). */
+static inline uint64_t tlb_zero_bytes(uint64_t x)
+{
+    const uint64_t low7 = TLB_BYTES(0x7f);
+    return ~(((x & low7) + low7) | x | low7);
+}
+
+/* The way of a set whose fingerprint byte the lowest 0x80 of z marks. */
+static inline unsigned tlb_fp_way(size_t k, uint64_t z)
+{
+    return (unsigned)(k * 8 + ((unsigned)__builtin_ctzll(z) >> 3));
+}
+
+/* The entry for key, or NULL: eight ways' fingerprints per step; a tag is
+ * read only where a fingerprint matches (a miss in a 12-way set reads one
+ * tag in ten). */
 static inline struct tlb_entry *tlb_lookup(const struct tlb *t, uint64_t vpn, uint64_t key)
 {
-    size_t base = (vpn & t->set_mask) * t->ways;
-    const uint64_t *tag = t->tag + base;
-#pragma GCC unroll 4
-    for (unsigned w = 0; w < t->ways; w++)
-        if (tag[w] == key)
-            return &t->e[base + w];
+    uint64_t set = vpn & t->set_mask;
+    size_t base = set * t->ways;
+    const uint8_t *fp = t->fp + set * t->fp_stride;
+    uint64_t pattern = TLB_BYTES((uint64_t)tlb_fp(key));
+    for (size_t k = 0; k < t->fp_stride / 8; k++) {
+        for (uint64_t z = tlb_zero_bytes(tlb_fp_word(fp, k) ^ pattern); z; z &= z - 1) {
+            size_t i = base + tlb_fp_way(k, z);
+            if (__builtin_expect(t->tag[i] == key, 1))
+                return &t->e[i];
+        }
+    }
     return 0;
 }
 
-/* The tag of an entry. */
-static inline uint64_t *tlb_tag_of(const struct tlb *t, const struct tlb_entry *e)
+/* The set's first invalid way; the set has one (nfree). */
+static inline unsigned tlb_first_free(const struct tlb *t, uint64_t set)
 {
-    return &t->tag[e - t->e];
+    const uint8_t *fp = t->fp + set * t->fp_stride;
+    for (size_t k = 0;; k++) {
+        uint64_t z = tlb_zero_bytes(tlb_fp_word(fp, k) ^ TLB_BYTES(TLB_FP_NONE));
+        if (z)
+            return tlb_fp_way(k, z);
+    }
+}
+
+/* Way i (an index into tag) holds nothing now. */
+static inline void tlb_clear_way(struct tlb *t, size_t i)
+{
+    t->tag[i] = TLB_INVALID;
+    t->fp[(i / t->ways) * t->fp_stride + i % t->ways] = TLB_FP_NONE;
 }
 
 int tlb_init(struct tlb *t, unsigned entries, unsigned ways); /* 0 or -EINVAL/-ENOMEM */
@@ -109,8 +167,9 @@ static inline unsigned tlb_lru_way(const struct tlb_entry *e, unsigned ways)
     unsigned victim = 0;
     for (unsigned w = 1; w < ways; w++) {
         int32_t age = (int32_t)(e[w].lru - ref);
-        victim = age < best ? w : victim;
-        best = age < best ? age : best;
+        uint32_t older = -(uint32_t)(age < best); /* a mask: no branch to mispredict */
+        victim = (w & older) | (victim & ~older);
+        best = (int32_t)(((uint32_t)age & older) | ((uint32_t)best & ~older));
     }
     return victim;
 }
@@ -137,6 +196,7 @@ static inline struct tlb_entry *tlb_set_entry(struct tlb *t, uint64_t set, size_
                                               uint64_t tick)
 {
     t->tag[i] = key;
+    t->fp[set * t->fp_stride + (i - base)] = (uint8_t)tlb_fp(key);
     t->e[i] = (struct tlb_entry){.host = host, .lru = (uint32_t)tick, .perm = perm};
     if (t->when)
         tlb_order_touch(t, set, (unsigned)(i - base), tick);
@@ -152,8 +212,7 @@ static inline struct tlb_entry *tlb_insert_new(struct tlb *t, uint64_t vpn, uint
     size_t base = set * t->ways, i = base;
     if (t->nfree[set]) {
         t->nfree[set]--;
-        while (t->tag[i] != TLB_INVALID)
-            i++;
+        i += tlb_first_free(t, set);
     } else {
         i += tlb_full_victim(t, set, base, tick);
     }
