@@ -37,7 +37,6 @@ void flush_tlb_mm_range(vms_machine *m, struct mm_struct *mm, unsigned self,
 /* ---- pgtable.c ---- */
 int pgd_alloc(struct mm_struct *mm);            /* 0 or -ENOMEM */
 void pgd_free(struct mm_struct *mm);
-pte_t *pte_offset(struct mm_struct *mm, uint64_t va);   /* NULL if a table is missing */
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t va);    /* NULL when out of frames */
 /* pte_alloc that says whether the PTE table itself was made now. */
 pte_t *pte_alloc_fresh(struct mm_struct *mm, uint64_t va, int *fresh);
@@ -54,6 +53,26 @@ const char *pgtable_level_name(int level, int levels);
 static inline pte_t *table_of(const struct phys_mem *pm, uint64_t pfn)
 {
     return (pte_t *)pfn_to_virt(pm, pfn);
+}
+/* The table a present entry of a level-`level` table points to, or NULL. */
+static inline pte_t *next_table(const struct phys_mem *pm, const pte_t *table, uint64_t va,
+                                int level)
+{
+    pte_t e = table[table_index(va, level)];
+    return (e & _PAGE_PRESENT) ? table_of(pm, pte_pfn(e)) : NULL;
+}
+/* The PTE that maps va, or NULL if a table is missing; no side effect.
+ * Inline and unrolled: a TLB miss reads ahead with it (src/mmu.c). */
+static inline pte_t *pte_offset(struct mm_struct *mm, uint64_t va)
+{
+    const struct phys_mem *pm = &mm->m->pm;
+    pte_t *table = table_of(pm, mm->pgd);
+    if (pgtable_levels(mm) == 5 && !(table = next_table(pm, table, va, 5)))
+        return NULL;
+    if (!(table = next_table(pm, table, va, 4)) || !(table = next_table(pm, table, va, 3)) ||
+        !(table = next_table(pm, table, va, 2)))
+        return NULL;
+    return &table[table_index(va, 1)];
 }
 
 /* ---- vma.c ---- */

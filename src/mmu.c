@@ -175,26 +175,11 @@ static ALWAYS_INLINE struct tlb_entry *tlb_find(struct cpu *c, struct tlb *l1, u
  * hundred instructions: the host's out-of-order window then reaches the
  * next miss's reads while this one's data is still on its way
  * (docs/fidelity.md, "Speed"). Stops at an entry that is not present. */
-static ALWAYS_INLINE const pte_t *next_table(const struct phys_mem *pm, const pte_t *table,
-                                              uint64_t va, int level)
+static ALWAYS_INLINE void walk_prefetch(const vms_machine *m, struct mm_struct *mm, uint64_t va)
 {
-    pte_t e = table[table_index(va, level)];
-    return (e & _PAGE_PRESENT) ? table_of(pm, pte_pfn(e)) : NULL;
-}
-
-static ALWAYS_INLINE void walk_prefetch(const vms_machine *m, const struct mm_struct *mm,
-                                        uint64_t va)
-{
-    const struct phys_mem *pm = &m->pm;
-    const pte_t *table = table_of(pm, mm->pgd);
-    if (m->cfg.pgtable_levels == 5 && !(table = next_table(pm, table, va, 5)))
-        return;
-    if (!(table = next_table(pm, table, va, 4)) || !(table = next_table(pm, table, va, 3)) ||
-        !(table = next_table(pm, table, va, 2)))
-        return;
-    pte_t pte = table[table_index(va, 1)];
-    if (pte & _PAGE_PRESENT)
-        __builtin_prefetch((uint8_t *)pfn_to_virt(pm, pte_pfn(pte)) + (va & (PAGE_SIZE - 1)));
+    const pte_t *pte = pte_offset(mm, va);
+    if (pte && (*pte & _PAGE_PRESENT))
+        __builtin_prefetch((uint8_t *)pfn_to_virt(&m->pm, pte_pfn(*pte)) + (va & (PAGE_SIZE - 1)));
 }
 
 /* One attempt at the hardware's part of an access on CPU c: the TLBs, and

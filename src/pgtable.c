@@ -41,19 +41,6 @@ int pgd_alloc(struct mm_struct *mm)
     return mm->pgd == PFN_NONE ? -ENOMEM : 0;
 }
 
-pte_t *pte_offset(struct mm_struct *mm, uint64_t va)
-{
-    const struct phys_mem *pm = &mm->m->pm;
-    pte_t *table = table_of(pm, mm->pgd);
-    for (int level = pgtable_levels(mm); level > 1; level--) {
-        pte_t e = table[table_index(va, level)];
-        if (!(e & _PAGE_PRESENT))
-            return NULL;
-        table = table_of(pm, pte_pfn(e));
-    }
-    return &table[table_index(va, 1)];
-}
-
 pte_t *pte_alloc(struct mm_struct *mm, uint64_t va)
 {
     int fresh;

@@ -88,11 +88,11 @@ static inline unsigned tlb_fp_way(size_t k, uint64_t z)
     return (unsigned)(k * 8 + ((unsigned)__builtin_ctzll(z) >> 3));
 }
 
-/* The entry for key in set of t (a TLB with ways: not an absent cache), or
- * NULL; fp is tlb_fp(key) (a miss passes it
- * on to the fills of both TLB levels). Eight ways' fingerprints per step; a
- * tag is read only where a fingerprint matches (a miss in a 12-way set
- * reads one tag in ten). */
+/* The entry for key in set of t, or NULL; t has ways (it is no absent
+ * paging-structure cache), fp is tlb_fp(key) (a miss passes it on to the
+ * fills of both TLB levels). Eight ways' fingerprints per step; a tag is
+ * read only where a fingerprint matches (a miss in a 12-way set reads one
+ * tag in ten). */
 static inline struct tlb_entry *tlb_probe(const struct tlb *t, uint64_t set, uint64_t key,
                                           unsigned fp)
 {
