@@ -23,6 +23,7 @@
 #include "host_swap.h"
 #include "replay.h"
 #include "vmsim.h"
+#include "timing.h"
 #include "vmt.h"
 
 #include <errno.h>
@@ -93,21 +94,6 @@ struct report {
 };
 
 /* ---- small helpers ---- */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static void die(const char *what, int err)
 {

@@ -42,27 +42,15 @@ done
 
 top=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null) || die "not in a git tree"
 cd "$top" || die "cannot enter $top"
-if [ -z "$rev" ]; then
-    rev=$(git merge-base HEAD main 2>/dev/null) || rev=HEAD
-fi
-sha=$(git rev-parse --verify --quiet "$rev^{commit}") || die "no such commit: $rev"
+prog=ab
+. "$top/scripts/baseline.sh"
+baseline_resolve "$rev"
 # One program holds both builds and passes each the working tree's structs.
 git show "$sha:include/vmsim.h" | cmp -s - include/vmsim.h ||
     die "include/vmsim.h differs from $rev's: the two builds' structs may not agree"
 out=$top/build-ab
-base_src=$out/baseline-src
 mkdir -p "$out" || die "cannot make $out"
-
-remove_worktree() {
-    if [ -e "$base_src" ]; then
-        git worktree remove --force "$base_src" 2>/dev/null || rm -rf "$base_src"
-    fi
-    git worktree prune 2>/dev/null
-}
-trap remove_worktree EXIT
-trap 'echo "ab: interrupted" >&2; exit 2' INT TERM HUP
-remove_worktree
-git worktree add --quiet --detach "$base_src" "$sha" || die "cannot check $sha out in $base_src"
+baseline_checkout "$out/baseline-src"
 echo "ab: A = $(git log -1 --format='%h %s' "$sha" | cut -c1-70)"
 echo "ab: B = the working tree ($(git log -1 --format='%h' HEAD)$([ -n "$(git status --porcelain --untracked-files=no)" ] && echo ' + uncommitted changes'))"
 

@@ -81,24 +81,12 @@ done
 
 top=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null) || die "not in a git tree"
 cd "$top" || die "cannot enter $top"
-if [ -z "$rev" ]; then
-    rev=$(git merge-base HEAD main 2>/dev/null) || rev=HEAD
-fi
-sha=$(git rev-parse --verify --quiet "$rev^{commit}") || die "no such commit: $rev"
+prog=equiv
+. "$top/scripts/baseline.sh"
+baseline_resolve "$rev"
 out=$top/build-equiv
-base_src=$out/baseline-src
 mkdir -p "$out/traces" || die "cannot make $out"
-
-remove_worktree() {
-    if [ -e "$base_src" ]; then
-        git worktree remove --force "$base_src" 2>/dev/null || rm -rf "$base_src"
-    fi
-    git worktree prune 2>/dev/null
-}
-trap remove_worktree EXIT
-trap 'echo "equiv: interrupted" >&2; exit 2' INT TERM HUP
-remove_worktree # a run killed before its cleanup
-git worktree add --quiet --detach "$base_src" "$sha" || die "cannot check $sha out in $base_src"
+baseline_checkout "$out/baseline-src"
 
 dirty=
 [ -n "$(git status --porcelain --untracked-files=no)" ] && dirty=" + uncommitted changes"

@@ -17,6 +17,7 @@
  *   round (default 2000000).
  */
 #include "vmsim.h"
+#include "../timing.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -77,21 +78,6 @@ static void die(const char *what, int err)
 {
     fprintf(stderr, "vmsim-ab: %s: %s\n", what, strerror(err));
     exit(2);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
 }
 
 static int by_value(const void *a, const void *b)
