@@ -631,15 +631,16 @@ static vms_machine *sim_machine(const struct host_profile *hp, const char *root)
     return vms_machine_create(&c);
 }
 
-static void sim_run_pattern(unsigned i, const struct host_profile *hp, struct result *r)
+static void sim_run_pattern(unsigned i, const struct host_profile *hp, const char *dir,
+                            struct result *r)
 {
-    struct sim sim = {sim_machine(hp, host_swap_dir()), NULL};
+    struct sim sim = {sim_machine(hp, dir), NULL};
     if (!sim.m)
         die("vmsim: machine: %s", strerror(errno));
     sim.t = vms_spawn(sim.m, "swapcheck");
     if (!sim.t)
         die("vmsim: spawn: %s", strerror(errno));
-    make_data_file(host_swap_dir());
+    make_data_file(dir);
     struct side s = {"vmsim", &sim, sim_map_anon, sim_map_file, sim_store, sim_load,
                      sim_pageout, sim_counts, sim_lists, sim_flush_stats, sim_in_child};
     memset(r, 0, sizeof(*r));
@@ -743,14 +744,16 @@ static unsigned print_table(struct result host[][MAX_RUNS], unsigned pat, unsign
 
 struct options {
     int strict;
+    int vmsim_only; /* no host runs: vmsim's figures alone, no root needed */
     unsigned runs;
     const char *only; /* a pattern's name, or NULL for all */
 };
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: vmsim-swapcheck [--strict] [--runs N] [--pattern NAME]\n"
+    fprintf(stderr, "usage: vmsim-swapcheck [--strict] [--runs N] [--pattern NAME] [--vmsim-only]\n"
                     "  --strict: exit 1 when a count differs by more than 10 %%\n"
+                    "  --vmsim-only: vmsim's figures alone (no host run, no root, no swap)\n"
                     "  --runs N: run each pattern N times (1 - %d) on the host; the table\n"
                     "            gives the host's median and range\n"
                     "  --pattern NAME: only that pattern (", MAX_RUNS);
@@ -766,6 +769,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--strict")) {
             o->strict = 1;
+        } else if (!strcmp(argv[i], "--vmsim-only")) {
+            o->vmsim_only = 1;
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             char *end;
             unsigned long n = strtoul(argv[++i], &end, 10);
@@ -791,12 +796,47 @@ static int selected(const struct options *o, unsigned i)
     return !o->only || !strcmp(o->only, patterns[i].name);
 }
 
+/* vmsim's side alone, in a scratch folder of its own, with this host's
+ * profile: the figures a change to reclaim moves, without root. */
+static int vmsim_only(const struct options *o)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/vmsim-swapcheck-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        die("a scratch folder: %s", strerror(errno));
+    struct host_profile hp;
+    host_profile_read(&hp, dir);
+    static struct result sim;
+    printf("| %-28s | %-14s | %8s |\n", "pattern", "count", "vmsim");
+    printf("|------------------------------|----------------|----------|\n");
+    for (unsigned i = 0; i < NPATTERNS; i++) {
+        if (!selected(o, i))
+            continue;
+        sim_run_pattern(i, &hp, dir, &sim);
+        for (unsigned p = 0; p < sim.nphases; p++) {
+            const struct phase *v = &sim.ph[p];
+            unsigned nf = v->detail ? NFIELDS : NMAIN_FIELDS;
+            for (unsigned f = 0; f < nf; f++)
+                printf("| %-28s | %-14s | %8" PRIu64 " |\n", f ? "" : v->name, field_names[f],
+                       field_of(v, f));
+        }
+    }
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", dir, FILE_NAME);
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_options(argc, argv, &o))
         return usage();
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (o.vmsim_only)
+        return vmsim_only(&o);
     char why[160];
     if (host_swap_setup(SWAP_BYTES, why, sizeof(why))) {
         printf("vmsim-swapcheck: skipped: %s\n", why);
@@ -813,7 +853,7 @@ int main(int argc, char **argv)
     host_swap_off(); /* swap off before vmsim's side, which needs none of it */
     for (unsigned i = 0; i < NPATTERNS; i++)
         if (selected(&o, i))
-            sim_run_pattern(i, &hp, &sim[i]);
+            sim_run_pattern(i, &hp, host_swap_dir(), &sim[i]);
 
     printf("Linux %s, cgroup %s limit %llu MiB, swap file %llu MiB, page-cluster %u, "
            "swappiness %u, THP off; host: %s of %u run%s\n\n",
