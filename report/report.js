@@ -80,8 +80,8 @@
       }
     }
   }
-  /* The numbers of the strings "vs" and "rt": base 32, the lowest digit
-   * first, a digit of the alphabet's second half saying more follow. */
+  /* The numbers of the strings "vs", "rt" and "tlb": base 32, the lowest
+   * digit first, a digit of the alphabet's second half saying more follow. */
   const MODEL_DIGITS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_';
   const MODEL_DIGIT = new Uint8Array(128);
   for (let i = 0; i < MODEL_DIGITS.length; i++) MODEL_DIGIT[MODEL_DIGITS.charCodeAt(i)] = i;
@@ -98,6 +98,8 @@
       return v;
     }
   }
+  /* A signed difference written zigzag: 2d for d >= 0, -2d - 1 below. */
+  const unzigzag = (z) => (z % 2 ? -(z + 1) / 2 : z / 2);
   function apply(st, d, mark) {
     const ch = st.changed;
     if (mark) { ch.vmas.clear(); ch.tables.clear(); ch.tlb.clear(); ch.frames.clear(); ch.tree.clear(); }
@@ -136,12 +138,17 @@
       }
     }
     for (const [cpu, level, slots] of d.tlb || []) {
-      const arr = st.tlb[cpu][level];
-      let slot = 0, vpn = 0, pfn = 0; /* each record: deltas from the one before */
-      for (const s of slots) {
-        slot += s[0];
-        if (s.length > 1) { vpn += s[1]; pfn += s[2]; arr[slot] = [slot, vpn, pfn, s[3] >> 8, s[3] & 255]; }
-        else arr[slot] = null;
+      const arr = st.tlb[cpu][level], ns = new ModelNumbers(slots);
+      /* each slot: differences from the one before, vpn and pfn zigzag */
+      for (let slot = 0, vpn = 0, pfn = 0, bits = 0; ns.more();) {
+        const first = ns.next(), what = first % 4;
+        slot += (first - what) / 4;
+        if (what & 1) {
+          vpn += unzigzag(ns.next());
+          pfn += unzigzag(ns.next());
+          if (!(what & 2)) bits = ns.next();
+          arr[slot] = [slot, vpn, pfn, Math.floor(bits / 256), bits % 256];
+        } else arr[slot] = null;
         if (mark) ch.tlb.add(cpu + ':' + level + ':' + slot);
       }
     }

@@ -251,6 +251,112 @@ static int vmas_of(const char *step, uint64_t (*vma)[11], int cap)
     return count;
 }
 
+/* A slot record of a step's "tlb" lists, as the page reads it: the list's
+ * CPU and level, the slot, and for a translation its vpn, pfn and
+ * bits | pcid << 8. */
+struct tlb_rec {
+    unsigned cpu;
+    int level, valid;
+    uint64_t slot, vpn, pfn, bits;
+};
+
+/* How the records were written: the cases the format has (docs/report.md). */
+struct tlb_forms {
+    int empty, bits_written, bits_repeated, vpn_down, pfn_down;
+    uint64_t vpn_down_most, pcid_most; /* the largest step down, the largest PCID */
+    unsigned cpus;                     /* the CPUs with a list, one bit each */
+};
+
+/* Adds a zigzag difference (2d for d >= 0, -2d - 1 below) to x; counts
+ * the steps down and keeps the largest. */
+static uint64_t add_zigzag(uint64_t x, uint64_t z, int *down, uint64_t *most)
+{
+    if (z & 1) {
+        *down += 1;
+        if (most && (z >> 1) + 1 > *most)
+            *most = (z >> 1) + 1;
+        return x - (z >> 1) - 1;
+    }
+    return x + (z >> 1);
+}
+
+/* The records of a step's "tlb" ([[cpu, level, "slots"], ...]), each list's
+ * slots decoded as the page does: the slot's index less the one before
+ * times 4, plus 1 (a translation) and 2 (its bits and PCID those of the
+ * translation before); vpn and pfn as zigzag differences; then the bits
+ * unless repeated. Returns how many; counts the forms met into forms. */
+static int tlb_of(const char *step, struct tlb_rec *rec, int cap, struct tlb_forms *forms)
+{
+    const char *p = strstr(step, "\"tlb\":[");
+    if (!p)
+        return 0;
+    p += strlen("\"tlb\":[");
+    int count = 0;
+    uint64_t *v = malloc(4 * 1536 * sizeof(*v));
+    assert_non_null(v);
+    for (;;) {
+        unsigned cpu;
+        int level, used = 0;
+        assert_int_equal(sscanf(p, "[%u,%d,\"%n", &cpu, &level, &used), 2);
+        assert_true(used > 0 && level >= 0 && level < VMS_TLB_NLEVELS && cpu < 32);
+        forms->cpus |= 1u << cpu;
+        p += used;
+        int n = model_numbers(p, v, 4 * 1536);
+        assert_true(n > 0); /* a list is written only when a slot changed */
+        p = strchr(p, '"');
+        assert_non_null(p);
+        assert_int_equal(p[1], ']');
+        uint64_t slot = 0, vpn = 0, pfn = 0, bits = 0;
+        for (int k = 0; k < n;) {
+            uint64_t what = v[k] % 4;
+            slot += v[k++] / 4;
+            assert_true(count < cap);
+            rec[count] = (struct tlb_rec){.cpu = cpu, .level = level, .slot = slot,
+                                          .valid = (int)(what & 1)};
+            if (what & 1) {
+                assert_true(k + 2 <= n);
+                vpn = add_zigzag(vpn, v[k++], &forms->vpn_down, &forms->vpn_down_most);
+                pfn = add_zigzag(pfn, v[k++], &forms->pfn_down, NULL);
+                if (!(what & 2)) {
+                    assert_true(k < n);
+                    bits = v[k++];
+                    forms->bits_written++;
+                    if (bits >> 8 > forms->pcid_most)
+                        forms->pcid_most = bits >> 8;
+                } else {
+                    forms->bits_repeated++;
+                }
+                rec[count].vpn = vpn;
+                rec[count].pfn = pfn;
+                rec[count].bits = bits;
+            } else {
+                assert_int_equal(what, 0); /* 2 alone means nothing */
+                forms->empty++;
+            }
+            count++;
+        }
+        p += 2;
+        if (*p == ']')
+            break;
+        assert_int_equal(*p++, ',');
+    }
+    free(v);
+    return count;
+}
+
+static void assert_tlb_recs(const struct tlb_rec *got, const struct tlb_rec *want, int n)
+{
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(got[i].cpu, want[i].cpu);
+        assert_int_equal(got[i].level, want[i].level);
+        assert_int_equal(got[i].slot, want[i].slot);
+        assert_int_equal(got[i].valid, want[i].valid);
+        assert_int_equal(got[i].vpn, want[i].vpn);
+        assert_int_equal(got[i].pfn, want[i].pfn);
+        assert_int_equal(got[i].bits, want[i].bits);
+    }
+}
+
 /* Calls fn on each step in one pass: its index, where it starts, its length. */
 static int each_step(const char *model, void (*fn)(void *arg, int i, const char *s, size_t len),
                      void *arg)
@@ -324,7 +430,7 @@ static void test_first_state_and_machine(void **state)
     f->t = tu_spawn(f->m);
     call(f, "spawn", "machine 1: spawn(\"t\") = task 1000");
     const char *m = model(f);
-    assert_has(m, "\"v\":2");
+    assert_has(m, "\"v\":3");
     assert_has(m, "\"machines\":[{\"number\":1,\"ncpus\":2,\"frames\":16384,\"tlb\":[{\"name\":\"L1d\","
                   "\"entries\":64,\"ways\":4},{\"name\":\"L1i\",\"entries\":128,\"ways\":8},"
                   "{\"name\":\"L2\",\"entries\":1536,\"ways\":12}]}]");
@@ -380,10 +486,20 @@ static void test_steps_hold_what_each_call_changed(void **state)
     snprintf(want, sizeof(want), "[%" PRIu64 ",1,65536,0,[[1,1,\"%" PRIx64 "\"]]]", pte_table,
              w.step[3].entry);
     assert_has(s, want);
-    snprintf(want, sizeof(want), "\"tlb\":[[0,0,[[%u,65537,%" PRIu64 ",19]]],[0,2,[[%u,65537,%" PRIu64
-             ",19]]]]", (unsigned)(65537 % 16) * 4, pfn, (unsigned)(65537 % 128) * 12, pfn);
-    /* (one slot per list: its deltas are from 0) */
-    assert_has(s, want); /* bits 19: writable, dirty, user */
+    /* CPU 0's L1d and L2 each cache the page (bits 19: writable, dirty,
+     * user): one slot per list, its differences from 0. */
+    struct tlb_rec tlb[4];
+    struct tlb_forms forms = {0};
+    assert_int_equal(tlb_of(s, tlb, 4, &forms), 2);
+    const struct tlb_rec cached[2] = {
+        {.cpu = 0, .level = VMS_TLB_L1D, .valid = 1, .slot = 65537 % 16 * 4, .vpn = 65537,
+         .pfn = pfn, .bits = 19},
+        {.cpu = 0, .level = VMS_TLB_L2, .valid = 1, .slot = 65537 % 128 * 12, .vpn = 65537,
+         .pfn = pfn, .bits = 19}};
+    assert_tlb_recs(tlb, cached, 2);
+    /* as characters: slot 4 times 4 plus 1 is "h"; vpn 65537, zigzag
+     * 131074 = 2 + 4 * 32^3, is "y" (32 + 2: more follow), "w", "w", "4" */
+    assert_has(s, "\"tlb\":[[0,0,\"hyww4");
     int owner = -1, mapcount = -1;
     frame_in_runs(s, pfn, &owner, &mapcount);
     assert_int_equal(owner, VMS_FRAME_ANON);
@@ -405,9 +521,12 @@ static void test_steps_hold_what_each_call_changed(void **state)
     snprintf(want, sizeof(want), "%" PRIu64 "]", pte_table);
     assert_has(s, "\"td\":[");
     assert_has(s, want);
-    snprintf(want, sizeof(want), "\"tlb\":[[0,0,[[%u]]],[0,2,[[%u]]]]", (unsigned)(65537 % 16) * 4,
-             (unsigned)(65537 % 128) * 12);
-    assert_has(s, want);
+    assert_int_equal(tlb_of(s, tlb, 4, &forms), 2);
+    const struct tlb_rec emptied[2] = {
+        {.cpu = 0, .level = VMS_TLB_L1D, .slot = 65537 % 16 * 4},
+        {.cpu = 0, .level = VMS_TLB_L2, .slot = 65537 % 128 * 12}};
+    assert_tlb_recs(tlb, emptied, 2);
+    assert_has(s, "\"tlb\":[[0,0,\"g\"],[0,2,\""); /* slot 4 times 4: "g" */
     frame_in_runs(s, pfn, &owner, &mapcount);
     assert_int_equal(owner, VMS_FRAME_FREE);
     frame_in_runs(s, pte_table, &owner, &mapcount);
@@ -717,6 +836,208 @@ static void test_the_vma_tree_in_the_model(void **state)
     assert_int_equal(vms_check(f->m, stderr), 0);
 }
 
+/* ---- the TLBs ---- */
+
+#define TLB_CPUS 3
+
+/* Every CPU's TLB slots as the model builds them, step after step. */
+struct tlb_model {
+    unsigned entries[VMS_TLB_NLEVELS];
+    struct tlb_rec *slot[TLB_CPUS][VMS_TLB_NLEVELS];
+    struct tlb_forms forms;
+};
+
+/* Every step's "tlb" lists applied in order, as the page does. */
+static void tlb_from_model(const char *m, struct tlb_model *t)
+{
+    for (unsigned c = 0; c < TLB_CPUS; c++)
+        for (int l = 0; l < VMS_TLB_NLEVELS; l++)
+            memset(t->slot[c][l], 0, t->entries[l] * sizeof(struct tlb_rec));
+    memset(&t->forms, 0, sizeof(t->forms));
+    struct tlb_rec *rec = malloc(TLB_CPUS * 1728 * sizeof(*rec));
+    assert_non_null(rec);
+    for (int i = 0; i < nsteps(m); i++) {
+        char *s = step_of(m, i);
+        int n = tlb_of(s, rec, TLB_CPUS * 1728, &t->forms);
+        for (int k = 0; k < n; k++) {
+            assert_true(rec[k].cpu < TLB_CPUS && rec[k].slot < t->entries[rec[k].level]);
+            t->slot[rec[k].cpu][rec[k].level][rec[k].slot] = rec[k];
+        }
+        free(s);
+    }
+    free(rec);
+}
+
+struct tlb_check {
+    struct tlb_model *t;
+    unsigned cpu, ways[VMS_TLB_NLEVELS];
+    uint8_t *seen[VMS_TLB_NLEVELS];
+    int valid;
+};
+
+static int check_tlb_entry(void *arg, const struct vms_tlb_entry *e)
+{
+    struct tlb_check *c = arg;
+    unsigned slot = e->set * c->ways[e->level] + e->way;
+    const struct tlb_rec *r = &c->t->slot[c->cpu][e->level][slot];
+    uint64_t bits = (uint64_t)(e->writable | e->dirty << 1 | e->exec << 2 | e->pkey_denied << 3 |
+                               e->user << 4 | e->global << 5) | (uint64_t)e->pcid << 8;
+    assert_true(r->valid);
+    assert_int_equal(r->vpn, e->vpn);
+    assert_int_equal(r->pfn, e->pfn);
+    assert_int_equal(r->bits, bits);
+    c->seen[e->level][slot] = 1;
+    c->valid++;
+    return 0;
+}
+
+/* The model's slots are the machine's: each valid entry vms_tlb_visit gives
+ * in its slot with its page, frame, bits and PCID, every other slot empty.
+ * Returns the valid entries. */
+static int assert_tlbs_as_model(struct fixture *f, struct tlb_model *t)
+{
+    vms_machine *m = f->m;
+    tlb_from_model(model(f), t);
+    int valid = 0;
+    for (unsigned c = 0; c < TLB_CPUS; c++) {
+        struct tlb_check chk = {.t = t, .cpu = c};
+        for (int l = 0; l < VMS_TLB_NLEVELS; l++) {
+            struct vms_tlb_geometry g;
+            assert_int_equal(vms_tlb_geometry(m, (enum vms_tlb_level)l, &g), 0);
+            chk.ways[l] = g.ways;
+            chk.seen[l] = calloc(t->entries[l], 1);
+            assert_non_null(chk.seen[l]);
+        }
+        assert_int_equal(vms_tlb_visit(m, c, check_tlb_entry, &chk), 0);
+        for (int l = 0; l < VMS_TLB_NLEVELS; l++) {
+            for (unsigned s = 0; s < t->entries[l]; s++)
+                if (!chk.seen[l][s] && t->slot[c][l][s].valid)
+                    fail_msg("CPU %u %s slot %u: valid in the model only", c,
+                             vms_tlb_level_name((enum vms_tlb_level)l), s);
+            free(chk.seen[l]);
+        }
+        valid += chk.valid;
+    }
+    return valid;
+}
+
+static int setup_tlbs(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    struct vms_config c = tu_config(64ULL << 20);
+    c.ncpus = TLB_CPUS;
+    c.pcid = 1;
+    c.pgtable_levels = 5; /* pages far apart: 57-bit addresses */
+    c.zero_page = 1;
+    c.pku = 1;
+    c.dtlb = (struct vms_tlb_geometry){64, 4};
+    c.itlb = (struct vms_tlb_geometry){128, 8};
+    c.stlb = (struct vms_tlb_geometry){1536, 12};
+    f->m = tu_machine_with(&c);
+    f->r = report_new("test");
+    assert_non_null(f->r);
+    assert_int_equal(report_machine_begin(f->r, f->m, 1), 0);
+    report_set_current(f->r, f->m);
+    *state = f;
+    return 0;
+}
+
+/* Stores one byte at each address in one step. */
+static void stores(struct fixture *f, vms_task *t, const vms_addr *va, int n)
+{
+    for (int i = 0; i < n; i++)
+        tu_store_byte(t, va[i], 1);
+    call(f, "store", "store");
+}
+
+/* The TLBs the model describes, step after step, are the machine's: after
+ * fills whose pages and frames go down as well as up (by up to 2^44 pages),
+ * an instruction fetch, a child on another CPU with its own PCID, a
+ * protection change and an unmap that empty slots; a CPU that never ran
+ * has no list and no translation. */
+static void test_the_tlbs_in_the_model(void **state)
+{
+    struct fixture *f = *state;
+    struct tlb_model t = {0};
+    for (int l = 0; l < VMS_TLB_NLEVELS; l++) {
+        struct vms_tlb_geometry g;
+        assert_int_equal(vms_tlb_geometry(f->m, (enum vms_tlb_level)l, &g), 0);
+        t.entries[l] = g.entries;
+        for (unsigned c = 0; c < TLB_CPUS; c++)
+            assert_non_null(t.slot[c][l] = calloc(g.entries, sizeof(struct tlb_rec)));
+    }
+    f->t = tu_spawn(f->m);
+    call(f, "spawn", "spawn");
+    assert_int_equal(assert_tlbs_as_model(f, &t), 0);
+    /* 40 pages stored from the top down, four a step */
+    vms_addr a = tu_mmap(f->t, BASE, 40 * TU_PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    call(f, "mmap", "mmap");
+    for (int i = 39; i >= 0; i -= 4) {
+        const vms_addr va[4] = {a + (uint64_t)i * TU_PAGE, a + (uint64_t)(i - 1) * TU_PAGE,
+                                a + (uint64_t)(i - 2) * TU_PAGE, a + (uint64_t)(i - 3) * TU_PAGE};
+        stores(f, f->t, va, 4);
+        /* each page stored is in the L1d (its 64 slots hold all 40) and the L2 */
+        assert_int_equal(assert_tlbs_as_model(f, &t), 2 * (40 - (i - 3)));
+    }
+    /* L1d set 8 holds two of them: a page at the top of the 57-bit space
+     * takes its third way and a new low page its fourth, so that in the
+     * L1d's list the low page is 2^44 pages below the slot before it */
+    vms_addr high = tu_mmap(f->t, (1ULL << 56) - 8 * TU_PAGE, TU_PAGE, RW,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    vms_addr b = tu_mmap(f->t, BASE + 0x100000, 16 * TU_PAGE, RW,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    call(f, "mmap", "mmap high and low");
+    const vms_addr far[2] = {high, b + 8 * TU_PAGE};
+    stores(f, f->t, far, 2);
+    assert_tlbs_as_model(f, &t);
+    /* an instruction fetch: an executable translation in the L1i */
+    vms_addr code = tu_anon(f->t, TU_PAGE, PROT_READ | PROT_EXEC);
+    call(f, "mmap", "mmap code");
+    assert_int_equal(vms_fetch(f->t, code, 4), 0);
+    call(f, "fetch", "fetch");
+    assert_tlbs_as_model(f, &t);
+    /* a child writes the first pages on CPU 1 (whose first address space
+     * it is: PCID 1 there), then one on CPU 0 (its second: PCID 2) */
+    vms_task *child = vms_fork(f->t);
+    assert_non_null(child);
+    call(f, "fork", "fork");
+    assert_int_equal(vms_schedule(child, 1), 0);
+    call(f, "schedule", "schedule");
+    const vms_addr low[3] = {a, a + TU_PAGE, a + 2 * TU_PAGE};
+    stores(f, child, low, 3);
+    assert_tlbs_as_model(f, &t);
+    assert_int_equal(vms_schedule(child, 0), 0);
+    call(f, "schedule", "schedule");
+    stores(f, child, &low[1], 1);
+    assert_tlbs_as_model(f, &t);
+    struct vms_cpu_info ci;
+    assert_int_equal(vms_cpu_info(f->m, 0, &ci), 0);
+    assert_int_equal(ci.pcid, 2);
+    /* slots emptied: a protection change and an unmap */
+    assert_int_equal(vms_mprotect(f->t, a, 20 * TU_PAGE, PROT_READ), 0);
+    call(f, "mprotect", "mprotect");
+    assert_tlbs_as_model(f, &t);
+    assert_int_equal(vms_munmap(f->t, a, 40 * TU_PAGE), 0);
+    call(f, "munmap", "munmap");
+    assert_tlbs_as_model(f, &t);
+    assert_int_equal(vms_munmap(child, a, 40 * TU_PAGE), 0);
+    call(f, "munmap", "munmap child");
+    assert_tlbs_as_model(f, &t);
+
+    /* every form of the format was met */
+    const struct tlb_forms *m = &t.forms;
+    assert_true(m->empty > 0 && m->bits_written > 0 && m->bits_repeated > 0);
+    assert_true(m->vpn_down > 0 && m->pfn_down > 0);
+    assert_true(m->vpn_down_most > (1ULL << 43));
+    assert_int_equal(m->pcid_most, 2); /* CPU 0's second address space */
+    assert_int_equal(m->cpus, 3);        /* CPU 2 never ran: no list */
+    for (unsigned c = 0; c < TLB_CPUS; c++)
+        for (int l = 0; l < VMS_TLB_NLEVELS; l++)
+            free(t.slot[c][l]);
+    assert_int_equal(vms_check(f->m, stderr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +1049,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_runs_group_and_space_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_machine_end_takes_the_last_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_vma_tree_in_the_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_tlbs_in_the_model, setup_tlbs, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -379,7 +379,7 @@ static int tree_same(const struct vma_rec *a, const struct vma_rec *b)
     return a->red == b->red && a->left == b->left && a->right == b->right;
 }
 
-/* The digits of the numbers of "vs" and "rt" (strings of numbers): each
+/* The digits of the numbers of "vs", "rt" and "tlb" (strings of numbers): each
  * number is written in base 32, its lowest digit first, a digit from the
  * second half of the alphabet saying that more follow. A one-page VMA
  * takes five to eight characters and its tree node two to four, where
@@ -683,10 +683,48 @@ static int tlb_same(const struct tlb_slot *a, const struct tlb_slot *b)
                          a->bits == b->bits);
 }
 
-/* "tlb": [[cpu, level, [[slot] | [slot, vpn, pfn, bits | pcid << 8], ...]], ...],
- * slot, vpn and pfn each as the difference from the record before it in the
- * same list (the first: from 0); bits: 1 writable, 2 dirty, 4 executable,
- * 8 refused by its protection key, 16 user, 32 global. */
+/* A signed difference as a number of a string of numbers (zigzag): 2d for
+ * d >= 0, -2d - 1 below, so that small steps down stay small. */
+static uint64_t zigzag_delta(uint64_t now, uint64_t before)
+{
+    return now >= before ? (now - before) * 2 : (before - now) * 2 - 1;
+}
+
+/* The record before, which a list's next slot is written against. */
+struct tlb_list {
+    uint64_t slot, vpn, pfn, bits;
+};
+
+/* One slot into a list's string of numbers (model_digits): its index less
+ * the slot written before it (the first: less 0) times 4, plus 1 when it
+ * holds a translation, plus 2 when that translation's bits and PCID are
+ * those of the translation written before it (for the list's first: 0);
+ * then, for a translation, its vpn and pfn as zigzag differences from the
+ * translation before (the first: from 0) and, unless repeated,
+ * bits | pcid << 8. Most slots take five or six characters, where decimal
+ * numbers with their commas and brackets took about fourteen. */
+static void write_tlb_slot(struct sbuf *b, unsigned slot, const struct tlb_slot *n,
+                           struct tlb_list *prev)
+{
+    uint64_t bits = n->bits | (uint64_t)n->pcid << 8;
+    unsigned what = !n->valid ? 0 : bits == prev->bits ? 3 : 1;
+    write_number(b, (slot - prev->slot) * 4 + what);
+    prev->slot = slot;
+    if (!n->valid)
+        return;
+    write_number(b, zigzag_delta(n->vpn, prev->vpn));
+    write_number(b, zigzag_delta(n->pfn, prev->pfn));
+    if (what == 1)
+        write_number(b, bits);
+    prev->vpn = n->vpn;
+    prev->pfn = n->pfn;
+    prev->bits = bits;
+}
+
+/* "tlb": [[cpu, level, "slots"], ...]: for each CPU and level whose slots
+ * changed, those slots in index order as a string of numbers
+ * (write_tlb_slot); bits: 1 writable, 2 dirty, 4 executable, 8 refused by
+ * its protection key, 16 user, 32 global. */
 static uint64_t diff_tlbs(struct mach *mc, struct sbuf *b, int *wrote)
 {
     uint64_t work = 0;
@@ -701,8 +739,8 @@ static uint64_t diff_tlbs(struct mach *mc, struct sbuf *b, int *wrote)
         if (!b->oom)
             vms_tlb_visit(mc->m, c, collect_tlb, &w);
         for (int l = 0; l < VMS_TLB_NLEVELS && !b->oom; l++) {
+            struct tlb_list prev = {0}; /* slots are written as differences from these */
             int first_slot = 1;
-            int64_t prev_slot = 0, prev_vpn = 0, prev_pfn = 0; /* slots are deltas from these */
             for (unsigned s = 0; s < mc->geo[l].entries; s++) {
                 const struct tlb_slot *o = &mc->tlb[c][l][s], *n = &w.now[l][s];
                 if (tlb_same(o, n))
@@ -711,25 +749,15 @@ static uint64_t diff_tlbs(struct mach *mc, struct sbuf *b, int *wrote)
                     if (first)
                         sb_puts(b, "\"tlb\":[");
                     sb_sep(b, &first);
-                    sb_printf(b, "[%u,%d,[", c, l);
-                } else {
-                    sb_putc(b, ',');
+                    sb_printf(b, "[%u,%d,\"", c, l);
                 }
                 first_slot = 0;
-                if (n->valid) {
-                    sb_printf(b, "[%" PRId64 ",%" PRId64 ",%" PRId64 ",%u]", (int64_t)s - prev_slot,
-                              (int64_t)n->vpn - prev_vpn, (int64_t)n->pfn - prev_pfn,
-                              n->bits | n->pcid << 8);
-                    prev_vpn = (int64_t)n->vpn;
-                    prev_pfn = (int64_t)n->pfn;
+                if (n->valid)
                     note_frame(mc, n->pfn, 1);
-                } else {
-                    sb_printf(b, "[%" PRId64 "]", (int64_t)s - prev_slot);
-                }
-                prev_slot = s;
+                write_tlb_slot(b, s, n, &prev);
             }
             if (!first_slot)
-                sb_puts(b, "]]");
+                sb_puts(b, "\"]");
             work += mc->geo[l].entries / 64;
         }
         for (int l = 0; l < VMS_TLB_NLEVELS; l++) {
@@ -1295,7 +1323,7 @@ void report_free(struct report *r)
 static void write_model(struct report *r, struct sbuf *b)
 {
     step_close(r, 0);
-    sb_puts(b, "{\"v\":2,\"generator\":\"vmsim " VMSIM_VERSION "\",\"title\":");
+    sb_puts(b, "{\"v\":3,\"generator\":\"vmsim " VMSIM_VERSION "\",\"title\":");
     sb_json_string(b, r->title);
     sb_puts(b, ",\"counters\":[");
     for (int k = 0; k < NR_COUNTERS; k++)

@@ -147,7 +147,7 @@ expect_status 0 "$vmsim" run --no-color "$scratch/small.lua"
 cp "$scratch/out" "$scratch/plain"
 expect_status 0 "$vmsim" run --no-color --html "$scratch/small.html" "$scratch/small.lua"
 cmp -s "$scratch/out" "$scratch/plain" || fail "--html changed the narration"
-expect_in small.html '<script type="application/json" id="model">{"v":2'
+expect_in small.html '<script type="application/json" id="model">{"v":3'
 expect_in small.html '"title":"small.lua"'
 expect_not_in small.html 'http://'
 printf 'local m = vmsim.machine{ram = "16M", cpus = 1}\nm:spawn("p")\nerror("stop here")\n' >"$scratch/stops.lua"

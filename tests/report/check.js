@@ -11,7 +11,7 @@
   const text = (sel) => [...document.querySelectorAll(sel)].map((e) => e.textContent);
   try {
     const R = window.vmsimReport;
-    check(R && R.model && R.model.v === 2, 'window.vmsimReport with model version 2');
+    check(R && R.model && R.model.v === 3, 'window.vmsimReport with model version 3');
     const steps = R.model.steps;
     const last = steps.length - 1;
     check(steps[last].n === 'load' && steps[last - 1].n === 'load', 'the last steps are the loads');
