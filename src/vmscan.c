@@ -428,6 +428,8 @@ static int inactive_is_low(const vms_machine *m, enum lru_list inactive)
 static void lru_note_cost(vms_machine *m, int file, uint64_t nr_io, uint64_t nr_rotated)
 {
     uint64_t cost = nr_io * SWAP_CLUSTER_MAX + nr_rotated;
+    if (!cost)
+        return; /* nothing happened: the old costs do not decay either */
     if (file)
         m->file_cost += cost;
     else
