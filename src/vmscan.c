@@ -893,7 +893,7 @@ static int try_to_free_pages(vms_machine *m)
  * stop at the first page freed, at a priority whose scan counts are 0 or 1
  * a list, where anonymous pages' share rounds down to nothing: host-measured
  * (a 12 MiB mapped file read beside 6 MiB of anonymous memory written, in a
- * 16 MiB cgroup), the cgroup swaps 470 - 1,540 pages a pass from the second
+ * 16 MiB cgroup), the cgroup swaps 158 - 1,544 pages a pass from the second
  * pass on; reclaim by kswapd here swapped 0 - 170. */
 uint32_t alloc_pages_gfp(vms_machine *m, unsigned order, enum gfp gfp)
 {
