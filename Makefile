@@ -10,7 +10,7 @@ LONG_SEEDS ?= 1-10000
 LONG_STEPS ?= 200
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps demo test test-fast bench equiv screenshots difftest difftest-long fuzz install clean pictures
+.PHONY: all deps demo test test-fast bench equiv ab screenshots difftest difftest-long fuzz install clean pictures
 
 all: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -46,6 +46,13 @@ bench: deps
 # scripts/equiv.sh (--asan, --seeds A-B, --steps N, --trace SEED, --no-tools).
 equiv: deps
 	sh scripts/equiv.sh $(EQUIV_OPTS) $(REV)
+
+# Speed of the working tree against REV, both libraries in one program,
+# timed in turns (bench/ab/ab.c): AB_ROW is miss (default) or hit, AB_OPTS
+# the rounds, MiB and loads per round (scripts/ab.sh --help).
+AB_ROW ?= miss
+ab: deps
+	sh scripts/ab.sh $(REV) -- $(AB_ROW) $(AB_OPTS)
 
 # The screenshots of the HTML report's views in docs/img/, taken by the
 # report's browser test (needs chromium).
