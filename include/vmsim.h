@@ -316,7 +316,9 @@ struct vms_config {
     int cgroup_reclaim;           /* 1: RAM stands for a memory cgroup's limit, and reclaim
                                      balances the lists as a cgroup's does (Linux's
                                      cgroup_reclaim: no tiny-file-cache rule, no proportional
-                                     scan, swappiness 0 never swaps); 0: a whole machine's */
+                                     scan, swappiness 0 never swaps, no kswapd: an allocation
+                                     that finds no free frame reclaims 32 pages or more
+                                     itself); 0: a whole machine's */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };

@@ -247,3 +247,19 @@ uint64_t host_vmstat(const char *key)
         fclose(f);
     return found;
 }
+
+uint64_t host_swap_cgroup_stat(const char *key)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/memory.stat", hs.cgroup);
+    FILE *f = hs.cgroup[0] ? fopen(path, "r") : NULL;
+    char k[64];
+    unsigned long long v;
+    uint64_t found = 0;
+    while (f && fscanf(f, "%63s %llu", k, &v) == 2)
+        if (!strcmp(k, key))
+            found = v;
+    if (f)
+        fclose(f);
+    return found;
+}

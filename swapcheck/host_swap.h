@@ -32,6 +32,9 @@ void host_swap_off(void);
 void host_swap_teardown(void);
 /* The host's swap counters (/proc/vmstat). */
 uint64_t host_vmstat(const char *key);
+/* A value of the current cgroup's memory.stat (bytes for list sizes,
+ * events for counters); 0 when it has no such key. */
+uint64_t host_swap_cgroup_stat(const char *key);
 /* Writes all len bytes (a pipe, a file): 0, or -1 on an error or a short write. */
 int host_write_all(int fd, const void *buf, size_t len);
 

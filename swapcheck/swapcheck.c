@@ -48,14 +48,32 @@
 
 /* ---- what one side measured ---- */
 
+/* Counters a phase moves. The host's reclaim counters (activations,
+ * restores, scans, steals, list moves) are the whole host's /proc/vmstat,
+ * as the swap counters; its refaults are the cgroup's own (memory.stat).
+ * The host counts no pgrefill for a cgroup's reclaim outside the cgroup,
+ * and cgroup v1 shows none: active-list scans are not compared. */
+enum count {
+    C_MINFLT, C_MAJFLT, C_PSWPIN, C_PSWPOUT,
+    C_REFAULT_ANON, C_REFAULT_FILE, C_ACTIVATE_ANON, C_ACTIVATE_FILE,
+    C_RESTORE_ANON, C_RESTORE_FILE,
+    C_SCAN_ANON, C_SCAN_FILE, C_STEAL_ANON, C_STEAL_FILE, C_PGACTIVATE, C_PGDEACTIVATE,
+    NCOUNTS
+};
+
+/* The LRU lists' sizes in pages once a phase has ended. */
+enum lru_size { L_ACTIVE_ANON, L_INACTIVE_ANON, L_ACTIVE_FILE, L_INACTIVE_FILE, NLISTS };
+
 struct counts {
-    uint64_t minflt, majflt, pswpin, pswpout;
+    uint64_t v[NCOUNTS];
 };
 
 struct phase {
     char name[48];
-    struct counts d;     /* what the phase cost */
-    uint64_t bad_values; /* values read back that were not the ones written */
+    struct counts d;        /* what the phase cost */
+    uint64_t bad_values;    /* values read back that were not the ones written */
+    int detail;             /* the reclaim counters and lists are reported too */
+    uint64_t lists[NLISTS]; /* with detail: the lists after the phase */
 };
 
 struct result {
@@ -74,6 +92,10 @@ struct side {
     uint64_t (*load)(struct side *s, uint64_t addr);
     void (*pageout)(struct side *s, uint64_t addr, uint64_t pages);
     void (*counts)(struct side *s, struct counts *c);
+    void (*lists)(struct side *s, uint64_t lists[NLISTS]);
+    /* Brings the cgroup's statistics up to date (the host's reading of
+     * memory.stat flushes them); nothing on vmsim, whose are never behind. */
+    void (*flush_stats)(struct side *s);
     /* Runs fn in a forked copy of the process; its phases join r. */
     void (*in_child)(struct side *s, void (*fn)(struct side *, void *, struct result *), void *arg,
                      struct result *r);
@@ -103,10 +125,16 @@ static void phase_end(struct phase_run *pr)
 {
     struct counts after;
     pr->s->counts(pr->s, &after);
-    pr->p->d.minflt = after.minflt - pr->before.minflt;
-    pr->p->d.majflt = after.majflt - pr->before.majflt;
-    pr->p->d.pswpin = after.pswpin - pr->before.pswpin;
-    pr->p->d.pswpout = after.pswpout - pr->before.pswpout;
+    for (int i = 0; i < NCOUNTS; i++)
+        pr->p->d.v[i] = after.v[i] - pr->before.v[i];
+}
+
+/* phase_end, and the lists' sizes: the phase's reclaim is reported. */
+static void phase_end_detail(struct phase_run *pr)
+{
+    phase_end(pr);
+    pr->p->detail = 1;
+    pr->s->lists(pr->s, pr->p->lists);
 }
 
 static void write_pages(struct side *s, uint64_t a, uint64_t first, uint64_t n, unsigned round)
@@ -223,6 +251,52 @@ static void pattern_fork(struct side *s, struct result *r)
     phase_end(&pr);
 }
 
+#define FBA_FILE_PAGES (LIMIT_PAGES * 3 / 4)
+#define FBA_ANON_PAGES (LIMIT_PAGES * 3 / 8)
+#define FBA_PASSES 6
+
+/* A 12 MiB file read through a mapping, then 6 MiB of anonymous memory
+ * written, six times over in the 16 MiB limit (18 MiB a pass): which of
+ * the two reclaim takes, pass by pass, is what it reports. The anonymous
+ * pages are read back at the end. */
+static void file_beside_anon(struct side *s, struct result *r, const char *tag, uint64_t flush_every)
+{
+    uint64_t file = s->map_file(s, FILE_NAME, FBA_FILE_PAGES);
+    uint64_t anon = s->map_anon(s, FBA_ANON_PAGES);
+    struct phase_run pr;
+    char name[48];
+    for (unsigned pass = 0; pass < FBA_PASSES; pass++) {
+        snprintf(name, sizeof(name), "%s: pass %u", tag, pass);
+        phase_begin(&pr, s, r, name);
+        for (uint64_t i = 0; i < FBA_FILE_PAGES; i += flush_every) {
+            pr.p->bad_values += read_pages(s, file, i, flush_every, 3);
+            s->flush_stats(s);
+        }
+        for (uint64_t i = 0; i < FBA_ANON_PAGES; i += flush_every) {
+            write_pages(s, anon, i, flush_every, 10 + pass);
+            s->flush_stats(s);
+        }
+        phase_end_detail(&pr);
+    }
+    snprintf(name, sizeof(name), "%s: anon read back", tag);
+    phase_begin(&pr, s, r, name);
+    pr.p->bad_values = read_pages(s, anon, 0, FBA_ANON_PAGES, 10 + FBA_PASSES - 1);
+    phase_end_detail(&pr);
+}
+
+static void pattern_file_beside_anon(struct side *s, struct result *r)
+{
+    file_beside_anon(s, r, "fba", FBA_ANON_PAGES);
+}
+
+/* The same, with the cgroup's statistics brought up to date every 64
+ * pages: on the host reclaim then sees the lists and the refaults as they
+ * are (see docs/fidelity.md). */
+static void pattern_file_beside_anon_flushed(struct side *s, struct result *r)
+{
+    file_beside_anon(s, r, "fba flushed", 64);
+}
+
 static const struct {
     const char *name;
     void (*run)(struct side *s, struct result *r);
@@ -232,6 +306,8 @@ static const struct {
     {"file", pattern_file},
     {"pageout", pattern_pageout},
     {"fork", pattern_fork},
+    {"file_beside_anon", pattern_file_beside_anon},
+    {"file_beside_anon_flushed", pattern_file_beside_anon_flushed},
 };
 #define NPATTERNS (sizeof(patterns) / sizeof(patterns[0]))
 
@@ -293,10 +369,37 @@ static void host_counts(struct side *s, struct counts *c)
     (void)s;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    c->minflt = (uint64_t)ru.ru_minflt;
-    c->majflt = (uint64_t)ru.ru_majflt;
-    c->pswpin = host_vmstat("pswpin");
-    c->pswpout = host_vmstat("pswpout");
+    c->v[C_MINFLT] = (uint64_t)ru.ru_minflt;
+    c->v[C_MAJFLT] = (uint64_t)ru.ru_majflt;
+    c->v[C_PSWPIN] = host_vmstat("pswpin");
+    c->v[C_PSWPOUT] = host_vmstat("pswpout");
+    c->v[C_REFAULT_ANON] = host_swap_cgroup_stat("workingset_refault_anon");
+    c->v[C_REFAULT_FILE] = host_swap_cgroup_stat("workingset_refault_file");
+    c->v[C_ACTIVATE_ANON] = host_vmstat("workingset_activate_anon");
+    c->v[C_ACTIVATE_FILE] = host_vmstat("workingset_activate_file");
+    c->v[C_RESTORE_ANON] = host_vmstat("workingset_restore_anon");
+    c->v[C_RESTORE_FILE] = host_vmstat("workingset_restore_file");
+    c->v[C_SCAN_ANON] = host_vmstat("pgscan_anon");
+    c->v[C_SCAN_FILE] = host_vmstat("pgscan_file");
+    c->v[C_STEAL_ANON] = host_vmstat("pgsteal_anon");
+    c->v[C_STEAL_FILE] = host_vmstat("pgsteal_file");
+    c->v[C_PGACTIVATE] = host_vmstat("pgactivate");
+    c->v[C_PGDEACTIVATE] = host_vmstat("pgdeactivate");
+}
+
+static void host_flush_stats(struct side *s)
+{
+    (void)s;
+    (void)host_swap_cgroup_stat("cache");
+}
+
+static void host_lists(struct side *s, uint64_t lists[NLISTS])
+{
+    (void)s;
+    lists[L_ACTIVE_ANON] = host_swap_cgroup_stat("active_anon") / PG;
+    lists[L_INACTIVE_ANON] = host_swap_cgroup_stat("inactive_anon") / PG;
+    lists[L_ACTIVE_FILE] = host_swap_cgroup_stat("active_file") / PG;
+    lists[L_INACTIVE_FILE] = host_swap_cgroup_stat("inactive_file") / PG;
 }
 
 static int read_all(int fd, void *buf, size_t len)
@@ -376,7 +479,7 @@ static void host_run_pattern(unsigned i, struct result *r)
             _exit(4);
         prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
         struct side s = {"host", (void *)host_swap_dir(), host_map_anon, host_map_file, host_store, host_load,
-                         host_pageout, host_counts, host_in_child};
+                         host_pageout, host_counts, host_lists, host_flush_stats, host_in_child};
         struct result cr = {0};
         patterns[i].run(&s, &cr);
         _exit(host_write_all(p[1], &cr, sizeof(cr)) ? 3 : 0);
@@ -451,14 +554,50 @@ static void sim_pageout(struct side *s, uint64_t addr, uint64_t pages)
 static void sim_counts(struct side *s, struct counts *c)
 {
     struct sim *sim = s->ctx;
-    vms_task_rusage(sim->t, &c->minflt, &c->majflt);
+    vms_task_rusage(sim->t, &c->v[C_MINFLT], &c->v[C_MAJFLT]);
     struct vms_stats *st = malloc(sizeof(*st));
     if (!st)
         die("out of memory");
     vms_get_stats(sim->m, st);
-    c->pswpin = st->vm.pswpin;
-    c->pswpout = st->vm.pswpout;
+    c->v[C_PSWPIN] = st->vm.pswpin;
+    c->v[C_PSWPOUT] = st->vm.pswpout;
+    c->v[C_REFAULT_ANON] = st->vm.workingset_refault_anon;
+    c->v[C_REFAULT_FILE] = st->vm.workingset_refault_file;
+    c->v[C_ACTIVATE_ANON] = st->vm.workingset_activate_anon;
+    c->v[C_ACTIVATE_FILE] = st->vm.workingset_activate_file;
+    c->v[C_RESTORE_ANON] = st->vm.workingset_restore_anon;
+    c->v[C_RESTORE_FILE] = st->vm.workingset_restore_file;
+    c->v[C_SCAN_ANON] = st->vm.pgscan_anon;
+    c->v[C_SCAN_FILE] = st->vm.pgscan_file;
+    c->v[C_STEAL_ANON] = st->vm.pgsteal_anon;
+    c->v[C_STEAL_FILE] = st->vm.pgsteal_file;
+    c->v[C_PGACTIVATE] = st->vm.pgactivate;
+    c->v[C_PGDEACTIVATE] = st->vm.pgdeactivate;
     free(st);
+}
+
+static void sim_flush_stats(struct side *s) { (void)s; }
+
+/* The lists' sizes, as /proc/meminfo shows them (kB). */
+static void sim_lists(struct side *s, uint64_t lists[NLISTS])
+{
+    static const char *const keys[NLISTS] = {"Active(anon):", "Inactive(anon):", "Active(file):",
+                                             "Inactive(file):"};
+    struct sim *sim = s->ctx;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f || vms_meminfo(sim->m, f) < 0)
+        die("vmsim: meminfo");
+    fclose(f);
+    for (int l = 0; l < NLISTS; l++) {
+        const char *at = strstr(text, keys[l]);
+        unsigned long long kb = 0;
+        if (!at || sscanf(at + strlen(keys[l]), "%llu", &kb) != 1)
+            die("vmsim: meminfo has no %s", keys[l]);
+        lists[l] = kb * 1024 / PG;
+    }
+    free(text);
 }
 
 static void sim_in_child(struct side *s, void (*fn)(struct side *, void *, struct result *),
@@ -492,17 +631,18 @@ static vms_machine *sim_machine(const struct host_profile *hp, const char *root)
     return vms_machine_create(&c);
 }
 
-static void sim_run_pattern(unsigned i, const struct host_profile *hp, struct result *r)
+static void sim_run_pattern(unsigned i, const struct host_profile *hp, const char *dir,
+                            struct result *r)
 {
-    struct sim sim = {sim_machine(hp, host_swap_dir()), NULL};
+    struct sim sim = {sim_machine(hp, dir), NULL};
     if (!sim.m)
         die("vmsim: machine: %s", strerror(errno));
     sim.t = vms_spawn(sim.m, "swapcheck");
     if (!sim.t)
         die("vmsim: spawn: %s", strerror(errno));
-    make_data_file(host_swap_dir());
+    make_data_file(dir);
     struct side s = {"vmsim", &sim, sim_map_anon, sim_map_file, sim_store, sim_load,
-                     sim_pageout, sim_counts, sim_in_child};
+                     sim_pageout, sim_counts, sim_lists, sim_flush_stats, sim_in_child};
     memset(r, 0, sizeof(*r));
     patterns[i].run(&s, r);
     if (vms_check(sim.m, stderr))
@@ -515,6 +655,7 @@ static void sim_run_pattern(unsigned i, const struct host_profile *hp, struct re
 /* The host's child faults on and swaps a few pages of its own (stack,
  * stdio, /proc reads): differences up to this many pages are that noise. */
 #define NOISE_PAGES 16
+#define MAX_RUNS 32
 
 static int within(uint64_t h, uint64_t v)
 {
@@ -522,42 +663,180 @@ static int within(uint64_t h, uint64_t v)
     return d * 10 <= big || d <= NOISE_PAGES;
 }
 
-static unsigned print_row(const char *phase, const char *what, uint64_t h, uint64_t v)
+/* A row's figures: every field a phase reports, in the order printed;
+ * the first four always, the rest for a phase with detail. */
+#define NFIELDS (NCOUNTS + NLISTS)
+#define NMAIN_FIELDS 4
+
+static const char *const field_names[NFIELDS] = {
+    "minor", "major", "pswpin", "pswpout",
+    "refault anon", "refault file", "activate anon*", "activate file*",
+    "restore anon*", "restore file*",
+    "pgscan anon*", "pgscan file*", "pgsteal anon*", "pgsteal file*", "pgactivate*", "pgdeactivate*",
+    "active anon", "inactive anon", "active file", "inactive file",
+};
+
+static uint64_t field_of(const struct phase *p, unsigned f)
 {
-    char ratio[16] = "-";
-    if (h)
-        snprintf(ratio, sizeof(ratio), "%.2f", (double)v / (double)h);
-    int ok = within(h, v);
-    printf("| %-28s | %-7s | %8" PRIu64 " | %8" PRIu64 " | %5s | %s |\n", phase, what, h, v, ratio,
-           ok ? "yes" : "NO");
+    return f < NCOUNTS ? p->d.v[f] : p->lists[f - NCOUNTS];
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The host's figure over its runs: median (the mean of the middle two of an
+ * even count), lowest and highest. */
+struct spread {
+    uint64_t median, lo, hi;
+};
+
+static struct spread host_spread(struct result host[][MAX_RUNS], unsigned pat, unsigned runs,
+                                 unsigned ph, unsigned f)
+{
+    uint64_t v[MAX_RUNS];
+    for (unsigned r = 0; r < runs; r++)
+        v[r] = field_of(&host[pat][r].ph[ph], f);
+    qsort(v, runs, sizeof(v[0]), cmp_u64);
+    uint64_t median = runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2] + 1) / 2;
+    return (struct spread){median, v[0], v[runs - 1]};
+}
+
+static unsigned print_row(const char *phase, const char *what, struct spread h, uint64_t v,
+                          unsigned runs)
+{
+    char ratio[16] = "-", range[32] = "";
+    if (h.median)
+        snprintf(ratio, sizeof(ratio), "%.2f", (double)v / (double)h.median);
+    if (runs > 1)
+        snprintf(range, sizeof(range), " %" PRIu64 "-%" PRIu64 " |", h.lo, h.hi);
+    int ok = within(h.median, v);
+    printf("| %-28s | %-14s | %8" PRIu64 " |%s %8" PRIu64 " | %5s | %s |\n", phase, what, h.median,
+           range, v, ratio, ok ? "yes" : "NO");
     return !ok;
 }
 
-static unsigned print_table(const struct result *host, const struct result *sim, uint64_t *bad)
+/* One pattern's rows; counts how many of the main ones differ. */
+static unsigned print_table(struct result host[][MAX_RUNS], unsigned pat, unsigned runs,
+                            const struct result *sim, uint64_t *bad)
 {
     unsigned differ = 0;
-    for (unsigned p = 0; p < host->nphases && p < sim->nphases; p++) {
-        const struct phase *h = &host->ph[p], *v = &sim->ph[p];
-        differ += print_row(h->name, "minor", h->d.minflt, v->d.minflt);
-        differ += print_row("", "major", h->d.majflt, v->d.majflt);
-        differ += print_row("", "pswpin", h->d.pswpin, v->d.pswpin);
-        differ += print_row("", "pswpout", h->d.pswpout, v->d.pswpout);
-        *bad += h->bad_values + v->bad_values;
+    const struct result *h0 = &host[pat][0];
+    for (unsigned p = 0; p < h0->nphases && p < sim->nphases; p++) {
+        const struct phase *v = &sim->ph[p];
+        unsigned nf = v->detail ? NFIELDS : NMAIN_FIELDS;
+        for (unsigned f = 0; f < nf; f++) {
+            unsigned d = print_row(f ? "" : h0->ph[p].name, field_names[f],
+                                   host_spread(host, pat, runs, p, f), field_of(v, f), runs);
+            if (f < NMAIN_FIELDS)
+                differ += d;
+        }
+        for (unsigned r = 0; r < runs; r++)
+            *bad += host[pat][r].ph[p].bad_values;
+        *bad += v->bad_values;
     }
     return differ;
 }
 
 /* ---- main ---- */
 
+struct options {
+    int strict;
+    int vmsim_only; /* no host runs: vmsim's figures alone, no root needed */
+    unsigned runs;
+    const char *only; /* a pattern's name, or NULL for all */
+};
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: vmsim-swapcheck [--strict] [--runs N] [--pattern NAME] [--vmsim-only]\n"
+                    "  --strict: exit 1 when a count differs by more than 10 %%\n"
+                    "  --vmsim-only: vmsim's figures alone (no host run, no root, no swap)\n"
+                    "  --runs N: run each pattern N times (1 - %d) on the host; the table\n"
+                    "            gives the host's median and range\n"
+                    "  --pattern NAME: only that pattern (", MAX_RUNS);
+    for (unsigned i = 0; i < NPATTERNS; i++)
+        fprintf(stderr, "%s%s", i ? ", " : "", patterns[i].name);
+    fprintf(stderr, ")\n");
+    return 2;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    *o = (struct options){.runs = 1};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--strict")) {
+            o->strict = 1;
+        } else if (!strcmp(argv[i], "--vmsim-only")) {
+            o->vmsim_only = 1;
+        } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+            char *end;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            if (*end || n < 1 || n > MAX_RUNS)
+                return -1;
+            o->runs = (unsigned)n;
+        } else if (!strcmp(argv[i], "--pattern") && i + 1 < argc) {
+            o->only = argv[++i];
+            unsigned k = 0;
+            while (k < NPATTERNS && strcmp(patterns[k].name, o->only))
+                k++;
+            if (k == NPATTERNS)
+                return -1;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int selected(const struct options *o, unsigned i)
+{
+    return !o->only || !strcmp(o->only, patterns[i].name);
+}
+
+/* vmsim's side alone, in a scratch folder of its own, with this host's
+ * profile: the figures a change to reclaim moves, without root. */
+static int vmsim_only(const struct options *o)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/vmsim-swapcheck-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        die("a scratch folder: %s", strerror(errno));
+    struct host_profile hp;
+    host_profile_read(&hp, dir);
+    static struct result sim;
+    printf("| %-28s | %-14s | %8s |\n", "pattern", "count", "vmsim");
+    printf("|------------------------------|----------------|----------|\n");
+    for (unsigned i = 0; i < NPATTERNS; i++) {
+        if (!selected(o, i))
+            continue;
+        sim_run_pattern(i, &hp, dir, &sim);
+        for (unsigned p = 0; p < sim.nphases; p++) {
+            const struct phase *v = &sim.ph[p];
+            unsigned nf = v->detail ? NFIELDS : NMAIN_FIELDS;
+            for (unsigned f = 0; f < nf; f++)
+                printf("| %-28s | %-14s | %8" PRIu64 " |\n", f ? "" : v->name, field_names[f],
+                       field_of(v, f));
+        }
+    }
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", dir, FILE_NAME);
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int strict = argc > 1 && !strcmp(argv[1], "--strict");
-    if (argc > 1 && !strict) {
-        fprintf(stderr, "usage: vmsim-swapcheck [--strict]\n"
-                        "  --strict: exit 1 when a count differs by more than 10 %%\n");
-        return 2;
-    }
+    struct options o;
+    if (parse_options(argc, argv, &o))
+        return usage();
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (o.vmsim_only)
+        return vmsim_only(&o);
     char why[160];
     if (host_swap_setup(SWAP_BYTES, why, sizeof(why))) {
         printf("vmsim-swapcheck: skipped: %s\n", why);
@@ -566,26 +845,35 @@ int main(int argc, char **argv)
     struct host_profile hp;
     host_profile_read(&hp, host_swap_dir());
 
-    static struct result host[NPATTERNS], sim[NPATTERNS];
-    for (unsigned i = 0; i < NPATTERNS; i++)
-        host_run_pattern(i, &host[i]);
+    static struct result host[NPATTERNS][MAX_RUNS], sim[NPATTERNS];
+    for (unsigned r = 0; r < o.runs; r++)
+        for (unsigned i = 0; i < NPATTERNS; i++)
+            if (selected(&o, i))
+                host_run_pattern(i, &host[i][r]);
     host_swap_off(); /* swap off before vmsim's side, which needs none of it */
     for (unsigned i = 0; i < NPATTERNS; i++)
-        sim_run_pattern(i, &hp, &sim[i]);
+        if (selected(&o, i))
+            sim_run_pattern(i, &hp, host_swap_dir(), &sim[i]);
 
     printf("Linux %s, cgroup %s limit %llu MiB, swap file %llu MiB, page-cluster %u, "
-           "swappiness %u, THP off\n\n",
+           "swappiness %u, THP off; host: %s of %u run%s\n\n",
            hp.kernel, host_swap_cgroup_v2() ? "v2" : "v1", (unsigned long long)(LIMIT / MIB),
-           (unsigned long long)(SWAP_BYTES / MIB), hp.page_cluster, hp.swappiness);
-    printf("| %-28s | %-7s | %8s | %8s | %5s | %s |\n", "pattern", "count", "host", "vmsim",
-           "ratio", "within 10 %");
-    printf("|------------------------------|---------|----------|----------|-------|-----|\n");
+           (unsigned long long)(SWAP_BYTES / MIB), hp.page_cluster, hp.swappiness,
+           o.runs > 1 ? "median and range" : "one", o.runs, o.runs > 1 ? "s" : "");
+    printf("| %-28s | %-14s | %8s |%s %8s | %5s | %s |\n", "pattern", "count", "host",
+           o.runs > 1 ? " range |" : "", "vmsim", "ratio", "within 10 %");
+    printf("|------------------------------|----------------|----------|%s----------|-------|-----|\n",
+           o.runs > 1 ? "-------|" : "");
     unsigned differ = 0;
     uint64_t bad = 0;
     for (unsigned i = 0; i < NPATTERNS; i++)
-        differ += print_table(&host[i], &sim[i], &bad);
+        if (selected(&o, i))
+            differ += print_table(host, i, o.runs, &sim[i], &bad);
     printf("\n%u counts differ by more than 10 %% (and %d pages); %" PRIu64
-           " values read back wrong\n", differ, NOISE_PAGES, bad);
+           " values read back wrong\n"
+           "(* the whole host's /proc/vmstat; lists in pages after the phase, the host's "
+           "from its cgroup's memory.stat)\n",
+           differ, NOISE_PAGES, bad);
     host_swap_teardown();
-    return bad ? 1 : strict && differ ? 1 : 0;
+    return bad ? 1 : o.strict && differ ? 1 : 0;
 }
