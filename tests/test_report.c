@@ -112,23 +112,37 @@ struct fixture {
     char *model;
 };
 
-static int setup(void **state)
+/* The config every fixture starts from: the TLB geometry the report draws. */
+static struct vms_config report_config(unsigned ncpus)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
     struct vms_config c = tu_config(64ULL << 20);
-    c.ncpus = 2;
+    c.ncpus = ncpus;
     c.pcid = 0;
     c.zero_page = 1;
     c.dtlb = (struct vms_tlb_geometry){64, 4};
     c.itlb = (struct vms_tlb_geometry){128, 8};
     c.stlb = (struct vms_tlb_geometry){1536, 12};
-    f->m = tu_machine_with(&c);
+    return c;
+}
+
+/* A machine of config c whose calls a new report records. */
+static int setup_with(void **state, const struct vms_config *c)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->m = tu_machine_with(c);
     f->r = report_new("test");
     assert_non_null(f->r);
     assert_int_equal(report_machine_begin(f->r, f->m, 1), 0);
     report_set_current(f->r, f->m);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    struct vms_config c = report_config(2);
+    return setup_with(state, &c);
 }
 
 static int teardown(void **state)
@@ -923,24 +937,11 @@ static int assert_tlbs_as_model(struct fixture *f, struct tlb_model *t)
 
 static int setup_tlbs(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    struct vms_config c = tu_config(64ULL << 20);
-    c.ncpus = TLB_CPUS;
+    struct vms_config c = report_config(TLB_CPUS);
     c.pcid = 1;
     c.pgtable_levels = 5; /* pages far apart: 57-bit addresses */
-    c.zero_page = 1;
     c.pku = 1;
-    c.dtlb = (struct vms_tlb_geometry){64, 4};
-    c.itlb = (struct vms_tlb_geometry){128, 8};
-    c.stlb = (struct vms_tlb_geometry){1536, 12};
-    f->m = tu_machine_with(&c);
-    f->r = report_new("test");
-    assert_non_null(f->r);
-    assert_int_equal(report_machine_begin(f->r, f->m, 1), 0);
-    report_set_current(f->r, f->m);
-    *state = f;
-    return 0;
+    return setup_with(state, &c);
 }
 
 /* Stores one byte at each address in one step. */
