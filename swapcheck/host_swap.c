@@ -234,9 +234,11 @@ int host_swap_cgroup_enter(void)
     return write_text(hs.cgroup, "cgroup.procs", me);
 }
 
-uint64_t host_vmstat(const char *key)
+/* The value of key in a file of "key value" lines (/proc/vmstat,
+ * memory.stat); 0 when the file or the key is missing. */
+static uint64_t stat_file_value(const char *path, const char *key)
 {
-    FILE *f = fopen("/proc/vmstat", "r");
+    FILE *f = fopen(path, "r");
     char k[64];
     unsigned long long v;
     uint64_t found = 0;
@@ -248,18 +250,11 @@ uint64_t host_vmstat(const char *key)
     return found;
 }
 
+uint64_t host_vmstat(const char *key) { return stat_file_value("/proc/vmstat", key); }
+
 uint64_t host_swap_cgroup_stat(const char *key)
 {
     char path[300];
     snprintf(path, sizeof(path), "%s/memory.stat", hs.cgroup);
-    FILE *f = hs.cgroup[0] ? fopen(path, "r") : NULL;
-    char k[64];
-    unsigned long long v;
-    uint64_t found = 0;
-    while (f && fscanf(f, "%63s %llu", k, &v) == 2)
-        if (!strcmp(k, key))
-            found = v;
-    if (f)
-        fclose(f);
-    return found;
+    return hs.cgroup[0] ? stat_file_value(path, key) : 0;
 }
