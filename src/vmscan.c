@@ -754,7 +754,8 @@ static uint64_t shrink_list(vms_machine *m, struct scan_control *sc, enum lru_li
 /* Once the target is met: the type with less left to scan stops, and the
  * other is scanned on only as far as the stopped one got through its own
  * share (Linux's shrink_lruvec keeps the two in proportion to what
- * get_scan_count asked). 0 when one type has nothing left: stop. */
+ * get_scan_count asked, adjusting once). 0 when one type has nothing left:
+ * stop. */
 static int scan_adjust(uint64_t nr[4], const uint64_t targets[4])
 {
     uint64_t nr_file = nr[LRU_INACTIVE_FILE] + nr[LRU_ACTIVE_FILE];
@@ -799,6 +800,7 @@ static void shrink_node(vms_machine *m, struct scan_control *sc)
             continue;
         if (!scan_adjust(nr, targets))
             break;
+        proportional = 1; /* one nudge: then what is left of the other type is scanned */
     }
     sc->nr_reclaimed += reclaimed;
     /* Anonymous memory ages even when it was not scanned (swap present). */

@@ -523,7 +523,7 @@ static void file_beside_anon(struct tu_env *e, uint64_t out[6])
  * statistics read every 64 pages, nine runs): pswpout 0 in the first
  * pass, then medians 749, 779, 921, 847 and 1,032 a pass (each pass of
  * each run 158 - 1,544). Reclaim by kswapd, which stops at the first page
- * freed, swapped 0 - 167 a pass (vmsim now: 578, 419, 475, 457, 411). */
+ * freed, swapped 0 - 167 a pass (vmsim now: 587, 341, 532, 507, 293). */
 static void test_a_mapped_file_beside_anonymous_memory_swaps_from_the_second_pass(void **state)
 {
     struct tu_env *e = *state;
