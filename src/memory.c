@@ -699,6 +699,20 @@ enum populate_mode {
     POPULATE_WAIT,    /* mprotect: no retry; a miss is major, an unread page minor */
 };
 
+/* GUP's FOLL_TOUCH, on a page populate finds mapped already: a write marks
+ * it dirty unless its PTE is (host-measured: a shared anonymous page read
+ * in by MAP_POPULATE, then MADV_POPULATE_WRITE, stays resident through
+ * MADV_PAGEOUT without swap), and the page is marked accessed. */
+static void populate_touch(vms_machine *m, pte_t e, int write)
+{
+    if (pte_special(e))
+        return;
+    uint32_t pfn = (uint32_t)pte_pfn(e);
+    if (write && !pte_dirty(e))
+        set_page_dirty(m, pfn);
+    folio_mark_accessed(m, pfn);
+}
+
 static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
                     enum populate_mode mode)
 {
@@ -717,8 +731,10 @@ static int populate(struct vms_task *t, uint64_t start, uint64_t end, int write,
         /* Writable private memory is touched with a write, to break COW now. */
         int w = write >= 0 ? write : (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
         pte_t *pte = pte_offset(mm, va);
-        if (pte && pte_present(*pte) && (!w || pte_write(*pte)))
+        if (pte && pte_present(*pte) && (!w || pte_write(*pte))) {
+            populate_touch(t->m, *pte, w);
             continue;
+        }
         unsigned ret = handle_mm_fault(t, vma, va, w);
         if (!(ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)))
             mlock_faulted(t->m, vma, va);
