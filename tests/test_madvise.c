@@ -472,6 +472,21 @@ static void test_madvise_pageout_keeps_a_page_written_after_free(void **state)
     tu_assert_clean(e->m);
 }
 
+/* MAP_POPULATE reads a shared anonymous mapping in, clean; MADV_POPULATE_WRITE
+ * of a page already mapped dirties it (GUP's FOLL_TOUCH), so PAGEOUT, with no
+ * swap, keeps it; the pages only read in hold zeros and go (host-measured:
+ * "100"). */
+static void test_madvise_populate_write_dirties_a_mapped_shared_page(void **state)
+{
+    struct env *e = *state;
+    map_at(e, V, 3 * PG, RW, SA | MAP_POPULATE);
+    advise(e, V, PG, MADV_POPULATE_WRITE, 0);
+    advise(e, V + 2 * PG, PG, MADV_POPULATE_READ, 0);
+    advise(e, V, 3 * PG, MADV_PAGEOUT, 0);
+    assert_residency(e->t, V, "100");
+    tu_assert_clean(e->m);
+}
+
 static void test_madvise_pageout_drops_clean_file_pages_mapped_once(void **state)
 {
     struct env *e = *state;
@@ -1737,6 +1752,7 @@ int main(void)
         T(test_madvise_pageout_drops_lazily_freed_pages),
         T(test_madvise_pageout_drops_a_lazily_freed_page_that_was_only_read),
         T(test_madvise_pageout_keeps_a_page_written_after_free),
+        T(test_madvise_populate_write_dirties_a_mapped_shared_page),
         T(test_madvise_pageout_drops_clean_file_pages_mapped_once),
         T(test_guarded_file_vma_merges_again_after_fork),
         T(test_guarded_anon_vma_stays_split_after_fork),
