@@ -261,10 +261,12 @@ static int count_file_page(void *arg, uint64_t index, uint32_t pfn)
         fail(ck, "file page %" PRIx32 " is mapped or dirty but was never read", pfn);
     check_folio(ck, pfn, index);
     const struct address_space *as = p->mapping;
-    /* (A large folio is dirty as a whole: a page of it may lie in a hole.) */
-    if ((p->flags & PG_dirty) && !(p->flags & (PG_head | PG_tail)) &&
-        ext_status_of(&as->extents, index) == EXT_HOLE)
-        fail(ck, "dirty file page %" PRIx32 " lies in a hole: its block was never reserved", pfn);
+    /* A dirty buffer needs its block. A page may be dirty and in a hole
+     * without one: a large folio is dirty as a whole, and its pages stay
+     * dirty when a truncate splits it; write-back writes nothing there. */
+    if ((p->flags & PG_dirty_bh) && ext_status_of(&as->extents, index) == EXT_HOLE)
+        fail(ck, "file page %" PRIx32 " has a dirty buffer in a hole: its block was never reserved",
+             pfn);
     if ((p->flags & PG_mapped_bh) && ext_status_of(&as->extents, index) == EXT_HOLE)
         fail(ck, "block-mapped file page %" PRIx32 " lies in a hole", pfn);
     ck->file_pages++;
