@@ -487,6 +487,36 @@ static void test_madvise_populate_write_dirties_a_mapped_shared_page(void **stat
     tu_assert_clean(e->m);
 }
 
+static struct vms_frame_info frame_at(struct env *e, vms_addr va)
+{
+    struct vms_walk w;
+    assert_int_equal(vms_walk(e->t, va, &w), 0);
+    assert_true(w.present);
+    struct vms_frame_info fi;
+    assert_int_equal(vms_frame_info(e->m, w.pa >> 12, &fi), 0);
+    return fi;
+}
+
+/* Populating a page already mapped touches it as Linux's mark_page_accessed
+ * does (GUP's FOLL_TOUCH): an inactive page is marked referenced, and a
+ * referenced one goes to the active list. */
+static void test_madvise_populate_read_marks_a_mapped_page_accessed(void **state)
+{
+    struct env *e = *state;
+    map_at(e, V, PG, RW, PA);
+    tu_store_byte(e->t, V, 1);
+    advise(e, V, PG, MADV_COLD, 0); /* inactive, no references */
+    struct vms_frame_info fi = frame_at(e, V);
+    assert_true(fi.lru && !fi.active && !fi.referenced);
+    advise(e, V, PG, MADV_POPULATE_READ, 0);
+    fi = frame_at(e, V);
+    assert_true(!fi.active && fi.referenced);
+    advise(e, V, PG, MADV_POPULATE_READ, 0);
+    fi = frame_at(e, V);
+    assert_true(fi.active && !fi.referenced);
+    tu_assert_clean(e->m);
+}
+
 static void test_madvise_pageout_drops_clean_file_pages_mapped_once(void **state)
 {
     struct env *e = *state;
@@ -1753,6 +1783,7 @@ int main(void)
         T(test_madvise_pageout_drops_a_lazily_freed_page_that_was_only_read),
         T(test_madvise_pageout_keeps_a_page_written_after_free),
         T(test_madvise_populate_write_dirties_a_mapped_shared_page),
+        T(test_madvise_populate_read_marks_a_mapped_page_accessed),
         T(test_madvise_pageout_drops_clean_file_pages_mapped_once),
         T(test_guarded_file_vma_merges_again_after_fork),
         T(test_guarded_anon_vma_stays_split_after_fork),
