@@ -435,9 +435,10 @@ static void page_list_free(struct page_list *l)
 }
 
 /* Linux writes a page straddling EOF with the part beyond EOF zeroed, and
- * cleans a page wholly past EOF without writing it (a block a failed write
- * reserved there stays off the disk, even if the file grows later). The
- * block written is on the disk from now on. */
+ * cleans a page wholly past EOF without writing it when its scan gets
+ * there (writeback_range: a block a failed write reserved there then stays
+ * off the disk, even if the file grows later). The block written is on the
+ * disk from now on. */
 static int write_page(vms_machine *m, struct address_space *as, uint64_t index, uint32_t pfn)
 {
     uint64_t off = index << PAGE_SHIFT;
@@ -476,9 +477,20 @@ int writeback_range(vms_machine *m, struct address_space *as, uint64_t first, ui
     struct page_list l = {.first = first, .last = last, .dirty_only = 1, .pm = &m->pm};
     int err = as->nrdirty ? xa_for_each(as->pages, collect_page, &l) : 0;
     uint32_t cleaned = PFN_NONE; /* the folio made clean last */
+    int at_eof = 0;              /* the folio made clean last reached the end of file */
     for (size_t i = 0; !err && i < l.n; i++) {
         if (folio_head_pfn(&m->pm, l.pfn[i]) != cleaned) {
+            /* ext4's write-back ends its scan at the end of the file: after
+             * the folio holding the last block, or after the first folio
+             * wholly past it; the dirty folios further on stay dirty, and a
+             * later growth writes them (host-measured: a failed write left
+             * page 1 of a one-page file dirty; fsync with page 0 dirty too
+             * leaves it dirty, with page 0 clean cleans it unwritten). */
+            if (at_eof)
+                break;
             cleaned = folio_head_pfn(&m->pm, l.pfn[i]);
+            uint64_t folio_end = m->pm.pages[cleaned].index + folio_nr_pages(&m->pm, cleaned);
+            at_eof = folio_end >= size_pages(as);
             folio_mkclean(m, l.pfn[i], cpu);
             /* Linux's readahead marker is the reclaim flag, which the end
              * of write-back clears (host: read 0x37b bytes of an 8-page

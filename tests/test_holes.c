@@ -530,6 +530,53 @@ static void test_a_failed_write_past_eof_written_back_before_growth_never_reache
     assert_host_map(e, "f", "");
 }
 
+/* ext4's write-back scan ends at the end of the file: after the dirty page
+ * holding the last block, or after the first dirty page wholly past the
+ * end; a dirty page further on stays dirty, and the file's growth lets the
+ * next write-back write it. host (FIEMAP), failed writes into an empty
+ * file: page 1, then page 0 (4 KiB long): fsync writes block 0 only, and
+ * after a growth block 1 too; a second fsync first cleans page 1 unwritten.
+ * Page 2, then page 0 (8 KiB long, page 1 a hole): fsync cleans page 2
+ * unwritten. Page 0 written and clean, then page 1: fsync cleans it
+ * unwritten. Seed 1950174 (the write-back of auto_da_alloc). */
+static void test_write_back_ends_its_scan_at_the_end_of_the_file(void **state)
+{
+    struct tu_env *e = *state;
+    static const struct {
+        uint64_t first_fail; /* page of the first failed write */
+        int clean_page_0;    /* page 0 written and written back first */
+        int fsyncs;          /* before the growth */
+        const char *map;     /* the host file's after growth and fsync */
+    } c[] = {
+        {1, 0, 1, "[0,8192)"},
+        {1, 0, 2, "[0,4096)"},
+        {2, 0, 1, "[0,4096)"},
+        {1, 1, 1, "[0,4096)"},
+    };
+    vms_addr buf = buffer_of(e, PG, 'a');
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%zu", i);
+        int fd = new_file(e, name);
+        if (c[i].clean_page_0) {
+            assert_int_equal(vms_pwrite(e->t, fd, buf, PG, 0), (int64_t)PG);
+            assert_int_equal(vms_fsync(e->t, fd), 0);
+        }
+        assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, PG, (int64_t)(c[i].first_fail * PG)),
+                         -EFAULT);
+        if (!c[i].clean_page_0)
+            assert_int_equal(vms_pwrite(e->t, fd, UNMAPPED, PG, 0), -EFAULT);
+        for (int f = 0; f < c[i].fsyncs; f++)
+            assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_host_map(e, name, "[0,4096)");
+        assert_int_equal(vms_ftruncate(e->t, fd, 8 * PG), 0);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_host_map(e, name, c[i].map);
+        tu_assert_clean(e->m);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
 /* A block reserved but never written is new to the next write that
  * begins on it: a second failed write dirties its page again (inside the
  * file now), and write-back puts it on the disk; growing the file does not. */
@@ -869,6 +916,7 @@ int main(void)
         T(test_a_failed_write_past_eof_is_freed_by_a_truncate_to_any_smaller_or_same_size),
         T(test_a_failed_write_in_the_last_page_reserves_its_whole_folio),
         T(test_a_failed_write_past_eof_written_back_before_growth_never_reaches_the_disk),
+        T(test_write_back_ends_its_scan_at_the_end_of_the_file),
         T(test_a_failed_write_in_a_hole_leaves_a_dirty_page),
         T(test_a_failed_write_inside_a_block_dirties_its_page),
         T(test_a_reserved_block_not_on_disk_is_new_to_the_next_write),
