@@ -86,6 +86,9 @@ int sim_sync(struct dt_sim *s);
 /* Writes back the pages of [from, to) of file `name` on the vmsim side, as
  * the host's O_DIRECT read of that range does on the host before it reads. */
 int sim_flush_range(struct dt_sim *s, int name, uint64_t from, uint64_t to);
+/* fsync of file `name` on the vmsim side, as the comparison's fdatasync of
+ * the host's file does there. 0, or -errno. */
+int sim_fsync_file(struct dt_sim *s, int name);
 /* Which 4 KiB blocks of file `name` hold data, as vmsim's SEEK_DATA and
  * SEEK_HOLE show them: '1' data, '0' hole, one per block of the file, into
  * out (n bytes, NUL-terminated). Opens the file in process 0 and closes it

@@ -254,6 +254,17 @@ int sim_flush_range(struct dt_sim *s, int name, uint64_t from, uint64_t to)
     return err;
 }
 
+int sim_fsync_file(struct dt_sim *s, int name)
+{
+    vms_task *t = s->t[0];
+    int fd = vms_open(t, dt_file_names[name], O_RDONLY, 0);
+    if (fd < 0)
+        return fd;
+    int err = vms_fsync(t, fd);
+    vms_close(t, fd);
+    return err;
+}
+
 int sim_data_blocks(struct dt_sim *s, int name, char *out, size_t n)
 {
     vms_task *t = s->t[0];
