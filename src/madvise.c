@@ -241,20 +241,37 @@ static int folio_mapped_whole_from(struct vm_area_struct *vma, uint64_t va, uint
     return 1;
 }
 
-/* Is a page of the folio mapped more than once (Linux: maybe by another mm)? */
-static int folio_maybe_mapped_shared(const struct phys_mem *pm, uint32_t pfn)
+static int mapped_in_other_mm(struct vm_area_struct *vma, uint64_t va, pte_t *pte, void *arg)
 {
-    uint32_t head = folio_head_pfn(pm, pfn), nr = folio_nr_pages(pm, pfn);
+    (void)va;
+    (void)pte;
+    return vma->vm_mm != arg;
+}
+
+/* Linux's folio_maybe_mapped_shared for a large folio seen from mm: more
+ * mappings than pages, or pages mapped in another mm too (which Linux
+ * tracks per folio). Mapped twice in mm alone, it is not shared. */
+static int folio_maybe_mapped_shared(vms_machine *m, uint32_t pfn, struct mm_struct *mm)
+{
+    uint32_t head = folio_head_pfn(&m->pm, pfn), nr = folio_nr_pages(&m->pm, pfn);
+    uint64_t mapcount = 0;
     for (uint32_t i = 0; i < nr; i++)
-        if (pm->pages[head + i].mapcount > 1)
+        mapcount += m->pm.pages[head + i].mapcount;
+    if (mapcount <= 1)
+        return 0;
+    if (mapcount > nr)
+        return 1;
+    for (uint32_t i = 0; i < nr; i++)
+        if (rmap_walk(m, head + i, mapped_in_other_mm, mm))
             return 1;
     return 0;
 }
 
 /* A large folio the range maps in part is split into pages (which unmaps
- * it) when only this mapping uses it, and none of it is paged out: its
- * PTEs are gone when the walk looks again (host-measured). Simplification:
- * "shared" is a page mapped twice, wherever. */
+ * it) when only this mm uses it, and none of it is paged out: its PTEs are
+ * gone when the walk looks again (host-measured: an order-1 folio whose
+ * page 0 one process maps twice, or whose pages 0 and 1 it maps apart, is
+ * split; one whose page 1 another process maps stays). */
 static int pageout_partial_folio(struct advice *a, struct vm_area_struct *vma, uint64_t va,
                                  uint64_t end, pte_t *pte)
 {
@@ -265,7 +282,7 @@ static int pageout_partial_folio(struct advice *a, struct vm_area_struct *vma, u
     if (!(m->pm.pages[pfn].flags & PG_file) || folio_nr_pages(&m->pm, pfn) == 1 ||
         folio_mapped_whole_from(vma, va, end, pfn))
         return 0;
-    if (!folio_maybe_mapped_shared(&m->pm, pfn))
+    if (!folio_maybe_mapped_shared(m, pfn, vma->vm_mm))
         split_folio(m, pfn, a->t->cpu);
     return 1;
 }

@@ -1179,6 +1179,45 @@ static void test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped(void **state)
     assert_layout(e, fd, 2, "0:o0 1:o0");
 }
 
+/* MADV_PAGEOUT of part of a large folio splits it when no other mm maps
+ * it, however often this one does. host: a written-back order-1 folio,
+ * page 0 mapped shared (the range) and private, both read: both PTEs go
+ * (a fault each); page 0 mapped shared and page 1 in a second mapping of
+ * the same process, both read: split (a fault); page 1 read instead by a
+ * forked child: no fault, the folio stays. Seed 1950222. */
+static void test_pageout_splits_a_folio_only_this_mm_maps(void **state)
+{
+    struct env *e = *state;
+    static const struct {
+        int second;        /* 0: page 0 private, 1: page 1 shared, 2: page 1 in a child */
+        const char *after; /* fault costs of the range, then the second mapping's */
+    } c[] = {{0, "11"}, {1, "11"}, {2, "00"}};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "m%zu", i);
+        int fd = new_file(e, name);
+        write_at(e, fd, 0, 2 * PG);
+        assert_int_equal(vms_fsync(e->t, fd), 0);
+        assert_layout(e, fd, 2, "0:o1");
+        vms_addr a = BASE + i * 16 * PG, b = a + 8 * PG;
+        assert_int_equal(vms_mmap(e->t, a, PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0),
+                         (int64_t)a);
+        int flags = c[i].second ? MAP_SHARED : MAP_PRIVATE;
+        int64_t off = c[i].second ? (int64_t)PG : 0;
+        assert_int_equal(vms_mmap(e->t, b, PG, PROT_READ, flags | MAP_FIXED, fd, off), (int64_t)b);
+        assert_int_equal(tu_fault_cost(e->t, a, 0), '1');
+        vms_task *child = c[i].second == 2 ? vms_fork(e->t) : NULL;
+        assert_int_equal(tu_fault_cost(child ? child : e->t, b, 0), '1');
+        assert_int_equal(vms_madvise(e->t, a, PG, MADV_PAGEOUT), 0);
+        char got[3] = {tu_fault_cost(e->t, a, 0), tu_fault_cost(child ? child : e->t, b, 0), 0};
+        assert_string_equal(got, c[i].after);
+        assert_layout(e, fd, 2, c[i].second == 2 ? "0:o1" : "0:o0 1:o0");
+        assert_int_equal(vms_check(e->m, stderr), 0);
+        if (child)
+            vms_exit(child);
+    }
+}
+
 /* The readahead marker is the flag the end of write-back clears. host: a
  * read of 0x37b bytes of an 8-page file caches pages 0-3; after a 1-byte
  * write into page 1 and fsync, a read of pages 0-2 reads nothing ahead;
@@ -1273,6 +1312,7 @@ int main(void)
     T(test_shared_write_fault_maps_the_whole_folio),
     T(test_hugepage_miss_reads_the_whole_block),
     T(test_pageout_of_part_of_a_dirty_folio_keeps_it_mapped),
+    T(test_pageout_splits_a_folio_only_this_mm_maps),
     T(test_writeback_clears_the_readahead_marker),
         T(test_read_readahead_grows_the_folio_order),
         T(test_read_readahead_orders_for_other_read_sizes),
