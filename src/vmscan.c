@@ -22,6 +22,9 @@
  *   found through the reverse map and cleared (no TLB flush, as x86's
  *   ptep_clear_flush_young: an entry still in a TLB sets no new bit), and
  *   its PG_referenced flag (folio_check_references).
+ * - A folio a readahead batch added is locked until the batch submits its
+ *   read (src/filemap.c, ra_submit): reclaim passes over it, as Linux's
+ *   shrink_folio_list does when folio_trylock fails.
  * - A clean file folio is unmapped and freed; a dirty one is unmapped,
  *   written back and freed, so nothing written is ever lost. A folio mapped
  *   by a VM_LOCKED VMA goes to the unevictable list.
@@ -641,6 +644,8 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
                                     struct tlb_batch *batch)
 {
     struct page *p = &m->pm.pages[head];
+    if (p->flags & PG_locked) /* a readahead batch's, its read not yet submitted */
+        return FATE_KEEP;
     if (p->flags & PG_mlocked)
         return FATE_MLOCK;
     if (folio_held(m, head))
