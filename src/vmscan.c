@@ -17,7 +17,10 @@
  *   time active. Reclaim takes folios from the tails: the scan of a list is
  *   its size >> priority, split between anon and file by swappiness and the
  *   recent cost of each (get_scan_count); active lists are aged into the
- *   inactive ones when these fall below their share (inactive_is_low).
+ *   inactive ones when these fall below their share (inactive_is_low);
+ *   direct reclaim that frees nothing at any priority, having left an
+ *   active list unaged, goes down the priorities again aging both
+ *   (force_deactivate).
  * - A folio's references are the Accessed bits of the PTEs that map it,
  *   found through the reverse map and cleared (no TLB flush, as x86's
  *   ptep_clear_flush_young: an entry still in a TLB sets no new bit), and
@@ -395,6 +398,8 @@ struct scan_control {
     int priority;
     int kswapd;
     int may_deactivate_anon, may_deactivate_file;
+    int skipped_deactivate; /* an active list was due a scan it did not get */
+    int force_deactivate;   /* age both active lists whatever the statistics say */
     int cache_trim_mode, file_is_tiny;
     uint64_t anon_cost, file_cost;
     unsigned lists; /* the LRU lists scanned, by bit (the reclaim-end event) */
@@ -458,9 +463,9 @@ static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
     /* Pages refaulting active since reclaim last returned: a new workingset
      * is coming in, the active lists age at once (and the file cache is
      * not trimmed alone). */
-    sc->may_deactivate_anon = inactive_is_low(m, LRU_INACTIVE_ANON) ||
+    sc->may_deactivate_anon = sc->force_deactivate || inactive_is_low(m, LRU_INACTIVE_ANON) ||
                               m->vmstat.workingset_activate_anon != m->refaults_seen[0];
-    sc->may_deactivate_file = inactive_is_low(m, LRU_INACTIVE_FILE) ||
+    sc->may_deactivate_file = sc->force_deactivate || inactive_is_low(m, LRU_INACTIVE_FILE) ||
                               m->vmstat.workingset_activate_file != m->refaults_seen[1];
     uint64_t file = lru_pages(m, LRU_INACTIVE_FILE);
     sc->cache_trim_mode = (file >> sc->priority) && !sc->may_deactivate_file;
@@ -751,6 +756,8 @@ static uint64_t shrink_list(vms_machine *m, struct scan_control *sc, enum lru_li
     if (l == LRU_ACTIVE_ANON || l == LRU_ACTIVE_FILE) {
         if (is_file_lru(l) ? sc->may_deactivate_file : sc->may_deactivate_anon)
             shrink_active_list(m, sc, l, nr_to_scan);
+        else
+            sc->skipped_deactivate = 1;
         return 0;
     }
     return shrink_inactive_list(m, sc, l, nr_to_scan);
@@ -875,14 +882,26 @@ static int try_to_free_pages(vms_machine *m)
     reclaim_event(m, VMS_EV_RECLAIM_BEGIN, 0, m->pm.nr_free, SWAP_CLUSTER_MAX, NULL);
     struct scan_control sum = {.priority = DEF_PRIORITY};
     uint64_t total = 0, written = m->vmstat.pswpout;
+    int skipped = 0, force = 0;
     for (int priority = DEF_PRIORITY; priority >= 0; priority--) {
-        struct scan_control sc = {.nr_to_reclaim = SWAP_CLUSTER_MAX, .priority = priority};
+        struct scan_control sc = {.nr_to_reclaim = SWAP_CLUSTER_MAX, .priority = priority,
+                                  .force_deactivate = force};
         shrink_node(m, &sc);
         sum = (struct scan_control){.priority = priority, .lists = sum.lists | sc.lists,
                                     .nr_scanned = sum.nr_scanned + sc.nr_scanned};
         total += sc.nr_reclaimed;
+        skipped |= sc.skipped_deactivate;
         if (total >= SWAP_CLUSTER_MAX)
             break;
+        /* Nothing freed at any priority, and an active list was left
+         * unaged because the statistics said it need not be: all again,
+         * aging both (Linux's do_try_to_free_pages, force_deactivate). */
+        if (!priority && !total && skipped && !force) {
+            snapshot_refaults(m);
+            force = 1;
+            skipped = 0;
+            priority = DEF_PRIORITY + 1;
+        }
     }
     end_writes_before(m, UINT64_MAX);
     snapshot_refaults(m);

@@ -507,9 +507,10 @@ static void test_a_mapped_file_larger_than_ram_costs_the_same_twice(void **state
  * 58 - 60 to 959 - 982 of the window [0, 2048) are cached, and page 1024,
  * read on its own after the window stopped (its allocation freed the
  * window's first pages); nothing past page 1024. */
-static void test_a_readahead_window_larger_than_memory_stops_at_its_own_folios(void **state)
+/* A 4 MiB machine standing for a memory cgroup, with the host's 8 MiB
+ * readahead, 64 KiB fault-around and large folios. */
+static void readahead_cgroup_machine(struct tu_env *e)
 {
-    struct tu_env *e = *state;
     struct vms_config c = file_config(e, 4 * MIB, 0);
     c.watermark_scale_factor = 1;
     c.cgroup_reclaim = 1;
@@ -518,8 +519,34 @@ static void test_a_readahead_window_larger_than_memory_stops_at_its_own_folios(v
     c.max_sectors_kb = 4096;
     c.fault_around_bytes = 65536;
     restart(e, &c);
-    const uint64_t n = 4096, at = 1024;
-    int fd = open_file(e, "big.dat", n * PG, O_RDONLY);
+}
+
+/* The pages of [addr, addr + n pages) mincore says are resident, but the
+ * one at skip: how many, the first and the last. */
+struct resident {
+    uint64_t n, first, last;
+};
+
+static struct resident resident_pages(struct tu_env *e, vms_addr addr, uint64_t n, uint64_t skip)
+{
+    unsigned char *vec = malloc(n);
+    assert_non_null(vec);
+    assert_int_equal(vms_mincore(e->t, addr, n * PG, vec), 0);
+    struct resident r = {0, n, 0};
+    for (uint64_t i = 0; i < n; i++) {
+        if (!(vec[i] & 1) || i == skip)
+            continue;
+        r.n++;
+        r.first = i < r.first ? i : r.first;
+        r.last = i > r.last ? i : r.last;
+    }
+    free(vec);
+    return r;
+}
+
+/* A load of page at of a 16 MiB file mapped whole: one major fault. */
+static vms_addr touch_big_file(struct tu_env *e, int fd, uint64_t n, uint64_t at)
+{
     int64_t a = vms_mmap(e->t, 0, n * PG, PROT_READ, MAP_SHARED, fd, 0);
     assert_true(a > 0);
     uint64_t min0, maj0, min1, maj1;
@@ -528,25 +555,58 @@ static void test_a_readahead_window_larger_than_memory_stops_at_its_own_folios(v
     vms_task_rusage(e->t, &min1, &maj1);
     assert_int_equal(maj1 - maj0, 1);
     assert_int_equal(min1 - min0, 0);
-    unsigned char *vec = malloc(n);
-    assert_non_null(vec);
-    assert_int_equal(vms_mincore(e->t, (vms_addr)a, n * PG, vec), 0);
-    uint64_t first = n, last = 0, cached = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        if (!(vec[i] & 1) || i == at)
-            continue;
-        cached++;
-        first = i < first ? i : first;
-        last = i > last ? i : last;
-    }
-    assert_true(vec[at] & 1);
+    return (vms_addr)a;
+}
+
+static void test_a_readahead_window_larger_than_memory_stops_at_its_own_folios(void **state)
+{
+    struct tu_env *e = *state;
+    readahead_cgroup_machine(e);
+    const uint64_t n = 4096, at = 1024;
+    int fd = open_file(e, "big.dat", n * PG, O_RDONLY);
+    vms_addr a = touch_big_file(e, fd, n, at);
+    struct resident r = resident_pages(e, a, n, at);
     /* One run from the window's start, none of it past the faulting page:
      * the window stopped, its own folios unreclaimable while it read. */
-    assert_int_equal(cached, last - first + 1);
-    assert_in_range(first, 1, 128);
-    assert_in_range(last, 768, at - 1);
-    free(vec);
+    assert_int_equal(r.n, r.last - r.first + 1);
+    assert_in_range(r.first, 1, 128);
+    assert_in_range(r.last, 768, at - 1);
     vms_close(e->t, fd);
+    tu_assert_clean(e->m);
+}
+
+/* Reclaim that frees nothing at any priority, having left an active list
+ * unaged because the lists' sizes said it need not be, starts again from
+ * the first priority aging both active lists (Linux's
+ * do_try_to_free_pages, force_deactivate). Here a 400-page file read
+ * twice is active, and a read-around window fills the rest of memory
+ * with its own locked folios: more of them than active pages, so the
+ * active list is not due for aging, and nothing inactive can go. Host-
+ * measured (4 MiB memory cgroup v1, 8 MiB readahead, the small file read
+ * twice with pread, then page 1024 of a 16 MiB mapped file touched): the
+ * small file is freed whole and the window reads on to page 959 - 975,
+ * 933 - 936 pages of the big file cached, one major fault. */
+static void test_reclaim_that_frees_nothing_ages_the_active_lists_and_tries_again(void **state)
+{
+    struct tu_env *e = *state;
+    readahead_cgroup_machine(e);
+    const uint64_t small_n = 400, n = 4096, at = 1024;
+    int small = open_file(e, "small.dat", small_n * PG, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (int round = 0; round < 2; round++)
+        for (uint64_t i = 0; i < small_n; i++)
+            assert_int_equal(vms_pread(e->t, small, buf, PG, (int64_t)(i * PG)), (int64_t)PG);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), small_n);
+    int fd = open_file(e, "big.dat", n * PG, O_RDONLY);
+    vms_addr a = touch_big_file(e, fd, n, at);
+    int64_t s = vms_mmap(e->t, 0, small_n * PG, PROT_READ, MAP_SHARED, small, 0);
+    assert_true(s > 0);
+    assert_int_equal(resident_pages(e, (vms_addr)s, small_n, small_n).n, 0);
+    struct resident r = resident_pages(e, a, n, at);
+    assert_in_range(r.last, 900, at - 1);
+    assert_in_range(r.n, 850, 1000);
+    vms_close(e->t, fd);
+    vms_close(e->t, small);
     tu_assert_clean(e->m);
 }
 
@@ -617,6 +677,7 @@ int main(void)
         T(test_active_file_pages_age_into_the_inactive_list),
         T(test_a_file_page_read_again_soon_comes_back_active),
         T(test_a_readahead_window_larger_than_memory_stops_at_its_own_folios),
+        T(test_reclaim_that_frees_nothing_ages_the_active_lists_and_tries_again),
         T(test_meminfo_lines_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
