@@ -37,7 +37,9 @@
  *   from are flushed whole once the batch is done.
  * - config.cgroup_reclaim: the lists are balanced as a memory cgroup's
  *   reclaim balances them (no tiny-file rule, no proportional scan,
- *   swappiness 0 never swaps), for a machine that stands for a cgroup; and
+ *   swappiness 0 never swaps), for a machine that stands for a cgroup; with
+ *   config.cgroup_flushed_stats on the cgroup's statistics as last flushed
+ *   (see reclaim_lru_size); and
  *   as a cgroup's limit has no kswapd, an allocation that finds no frame
  *   reclaims at least 32 pages itself (see alloc_pages_gfp).
  * Simplifications: no per-CPU LRU batches (a folio is on its list at
@@ -409,6 +411,44 @@ static uint64_t lru_pages(const vms_machine *m, enum lru_list l) { return m->pm.
 
 static int is_file_lru(enum lru_list l) { return l == LRU_INACTIVE_FILE || l == LRU_ACTIVE_FILE; }
 
+/* ---- the cgroup's statistics as reclaim reads them ---- */
+
+/* A memory cgroup's statistics are per-CPU counts that Linux folds into
+ * the totals its reclaim reads (lruvec_page_state) only at a flush: when
+ * the cgroup's memory.stat is read, or by a worker every 2 s. Its reclaim
+ * reads those totals for the inactive lists' share (inactive_is_low), the
+ * cache it may trim alone, the costs' decay (lru_note_cost), new refault
+ * activations (prepare_scan_control, snapshot_refaults) and the workingset
+ * a refault is measured against; the lists' exact sizes only for how much
+ * to scan (get_scan_count). With config.cgroup_flushed_stats vmsim does the
+ * same, flushed by vms_cgroup_flush_stats. Simplifications: every call
+ * flushes (Linux's read flushes only when more than 64 x CPUs updates are
+ * pending, as after any reclaim); no periodic flush (vmsim has no clock). */
+static int stats_flushed(const vms_machine *m)
+{
+    return m->cfg.cgroup_reclaim && m->cfg.cgroup_flushed_stats;
+}
+
+uint64_t reclaim_lru_size(const vms_machine *m, enum lru_list l)
+{
+    return stats_flushed(m) ? m->flushed.lru[l] : lru_pages(m, l);
+}
+
+uint64_t reclaim_activations(const vms_machine *m, int file)
+{
+    if (stats_flushed(m))
+        return m->flushed.activate[file != 0];
+    return file ? m->vmstat.workingset_activate_file : m->vmstat.workingset_activate_anon;
+}
+
+void vms_cgroup_flush_stats(vms_machine *m)
+{
+    for (int l = 0; l < LRU_UNEVICTABLE; l++)
+        m->flushed.lru[l] = lru_pages(m, (enum lru_list)l);
+    m->flushed.activate[0] = m->vmstat.workingset_activate_anon;
+    m->flushed.activate[1] = m->vmstat.workingset_activate_file;
+}
+
 /* Is there swap to put anonymous pages in? Without it only the file lists
  * are scanned. Pages already in the swap cache need no new slot: while
  * some are there the anonymous lists are scanned too (Linux asks only for
@@ -424,7 +464,8 @@ static int can_reclaim_anon_pages(const vms_machine *m)
  * 1 : sqrt(10 * GiB) of the type's pages. */
 static int inactive_is_low(const vms_machine *m, enum lru_list inactive)
 {
-    uint64_t in = lru_pages(m, inactive), act = lru_pages(m, (enum lru_list)(inactive + 1));
+    uint64_t in = reclaim_lru_size(m, inactive),
+             act = reclaim_lru_size(m, (enum lru_list)(inactive + 1));
     uint64_t gb = (in + act) >> (30 - PAGE_SHIFT);
     uint64_t ratio = gb ? int_sqrt(10 * gb) : 1;
     return in * ratio < act;
@@ -444,7 +485,7 @@ static void lru_note_cost(vms_machine *m, int file, uint64_t nr_io, uint64_t nr_
         m->anon_cost += cost;
     uint64_t lrusize = 0;
     for (int l = 0; l < LRU_UNEVICTABLE; l++)
-        lrusize += lru_pages(m, (enum lru_list)l);
+        lrusize += reclaim_lru_size(m, (enum lru_list)l);
     if (m->file_cost + m->anon_cost > lrusize / 4) {
         m->file_cost /= 2;
         m->anon_cost /= 2;
@@ -464,10 +505,10 @@ static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
      * is coming in, the active lists age at once (and the file cache is
      * not trimmed alone). */
     sc->may_deactivate_anon = sc->force_deactivate || inactive_is_low(m, LRU_INACTIVE_ANON) ||
-                              m->vmstat.workingset_activate_anon != m->refaults_seen[0];
+                              reclaim_activations(m, 0) != m->refaults_seen[0];
     sc->may_deactivate_file = sc->force_deactivate || inactive_is_low(m, LRU_INACTIVE_FILE) ||
-                              m->vmstat.workingset_activate_file != m->refaults_seen[1];
-    uint64_t file = lru_pages(m, LRU_INACTIVE_FILE);
+                              reclaim_activations(m, 1) != m->refaults_seen[1];
+    uint64_t file = reclaim_lru_size(m, LRU_INACTIVE_FILE);
     sc->cache_trim_mode = (file >> sc->priority) && !sc->may_deactivate_file;
     /* Too little file cache to matter (it and free memory below high):
      * anonymous memory goes, if there is plenty of it inactive. A cgroup's
@@ -826,8 +867,8 @@ static void shrink_node(vms_machine *m, struct scan_control *sc)
 /* Linux's snapshot_refaults: the activations reclaim has seen. */
 static void snapshot_refaults(vms_machine *m)
 {
-    m->refaults_seen[0] = m->vmstat.workingset_activate_anon;
-    m->refaults_seen[1] = m->vmstat.workingset_activate_file;
+    m->refaults_seen[0] = reclaim_activations(m, 0);
+    m->refaults_seen[1] = reclaim_activations(m, 1);
 }
 
 /* A pass's begin (Linux's mm_vmscan_kswapd_wake, mm_vmscan_direct_reclaim_begin)
