@@ -6,7 +6,10 @@
  * go (never lost), anonymous memory kept (nowhere to put it) until the OOM
  * killer acts at the min watermark, and /proc/meminfo's lines; active
  * file pages aged back to the inactive list, and a file page read again
- * soon after reclaim freed it coming back active (its shadow).
+ * soon after reclaim freed it coming back active (its shadow); in a
+ * memory cgroup, a readahead window's own locked folios, reclaim that
+ * frees nothing going round again aging both active lists, and reclaim
+ * on the cgroup's statistics as last flushed.
  */
 #include "testutil.h"
 
