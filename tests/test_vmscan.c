@@ -65,6 +65,7 @@ static struct vms_config file_config(const struct tu_env *e, uint64_t ram,
 static void restart(struct tu_env *e, const struct vms_config *c)
 {
     vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     e->m = tu_machine_with(c);
     e->t = tu_spawn(e->m);
 }
