@@ -319,6 +319,10 @@ struct vms_config {
                                      scan, swappiness 0 never swaps, no kswapd: an allocation
                                      that finds no free frame reclaims 32 pages or more
                                      itself); 0: a whole machine's */
+    int cgroup_flushed_stats;     /* with cgroup_reclaim, 1: reclaim reads the cgroup's list
+                                     sizes and refault activations as of the last
+                                     vms_cgroup_flush_stats (Linux's memcg statistics, folded
+                                     into what reclaim reads only at a flush); 0: as they are */
     vms_trace_fn trace;           /* optional observer of events */
     void *trace_arg;
 };
@@ -715,6 +719,9 @@ int vms_maps(vms_task *t, FILE *out);         /* /proc/PID/maps text */
 /* /proc/meminfo, line for line in Linux's format ("MemTotal:    1048576 kB");
  * 0, or -EIO when out cannot be written. */
 int vms_meminfo(vms_machine *m, FILE *out);
+/* What a read of a memory cgroup's memory.stat does to its reclaim: the
+ * statistics reclaim reads are brought up to date (config.cgroup_flushed_stats). */
+void vms_cgroup_flush_stats(vms_machine *m);
 /* /proc/PID/smaps: for each line of vms_maps, the VMA's page counts in
  * Linux's format and order (Size, KernelPageSize, MMUPageSize, Rss, Pss,
  * Pss_Dirty, Shared/Private_Clean/Dirty, Referenced, Anonymous, KSM,

@@ -371,6 +371,7 @@ static const struct config_field config_fields[] = {
     FIELD("swappiness", NULL, F_U32, swappiness),
     FIELD("page_cluster", NULL, F_U32, page_cluster),
     FIELD("cgroup_reclaim", NULL, F_BOOL, cgroup_reclaim),
+    FIELD("cgroup_flushed_stats", NULL, F_BOOL, cgroup_flushed_stats),
 };
 #undef FIELD
 #define NR_FIELDS (sizeof(config_fields) / sizeof(config_fields[0]))
@@ -642,6 +643,15 @@ static int m_sync(lua_State *L)
     return vl_push_result(L, r);
 }
 
+static int m_cgroup_flush_stats(lua_State *L)
+{
+    struct vl_machine_rec *rec = vl_check_machine(L, 1);
+    vl_enter(L, rec);
+    vms_cgroup_flush_stats(rec->m);
+    vl_leave(L, rec);
+    return 0;
+}
+
 static void set_int(lua_State *L, const char *name, uint64_t v)
 {
     lua_pushinteger(L, (lua_Integer)v);
@@ -804,6 +814,7 @@ static const struct vl_method machine_methods[] = {
     {"sync", m_sync, 0},
     {"stats", m_stats, 0},
     {"meminfo", m_meminfo, 0},
+    {"cgroup_flush_stats", m_cgroup_flush_stats, 0},
     {"check", m_check, 0},
     {"phys_read", m_phys_read, VL_HEX_ARG(2)},
     {"on_event", m_on_event, 0},

@@ -645,6 +645,8 @@ static void check_swap(struct checker *ck)
         const struct page *p = &m->pm.pages[pfn];
         if (p->flags & (PG_writeback | PG_reclaim))
             fail(ck, "frame %" PRIx64 ": under writeback outside reclaim", pfn);
+        if (p->flags & PG_locked)
+            fail(ck, "frame %" PRIx64 ": locked by a readahead batch outside readahead", pfn);
         if ((p->flags & PG_swapcache) && !(p->flags & PG_buddy) &&
             (p->swap_off >= si->max || swap_cache_pfn(m, p->swap_off) != pfn))
             fail(ck, "frame %" PRIx64 ": in the swap cache under a slot that does not hold it",

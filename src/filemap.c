@@ -11,8 +11,9 @@
  * 2^order consecutive, aligned indices. write() sizes them from its length,
  * readahead grows their order window by window (mm/readahead.c), truncation
  * and hole punching split the folio they cut (mm/truncate.c), and dirt,
- * write-back and reclaim take a folio whole. Shmem objects keep order-0
- * pages (tmpfs without huge=).
+ * write-back and reclaim take a folio whole. A readahead batch's folios
+ * are locked until it submits its read, and reclaim passes over them.
+ * Shmem objects keep order-0 pages (tmpfs without huge=).
  * Simplifications: i_size is the machine's own (the host file is extended on
  * write-back); reads and write-back are synchronous (the host's fault-around
  * skips a folio still being read; vmsim's I/O is always done); the index
@@ -229,6 +230,31 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
     return add_to_page_cache(m, as, index, 1, GFP_USER);
 }
 
+/* Linux's read_pages: the folios a readahead batch added to [first, end)
+ * are locked from the moment they join the page cache until the batch
+ * submits its read, so reclaim, which their own allocations run, passes
+ * over them (shrink_folio_list's folio_trylock fails): a window larger
+ * than memory stops when memory is full of it. Simplification: vmsim reads
+ * each folio as it adds it and unlocks the batch at submission (Linux's
+ * stay locked until their read ends). */
+static void ra_submit(vms_machine *m, struct address_space *as, uint64_t first, uint64_t end)
+{
+    for (uint64_t i = first; i < end; i++) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn != PFN_NONE)
+            m->pm.pages[pfn].flags &= ~PG_locked;
+    }
+}
+
+/* A folio a readahead batch adds: locked until ra_submit. */
+static uint32_t ra_add_folio(vms_machine *m, struct address_space *as, uint64_t index, unsigned order)
+{
+    uint32_t pfn = add_folio_to_page_cache(m, as, index, order, 1, GFP_NORETRY);
+    if (pfn != PFN_NONE)
+        m->pm.pages[pfn].flags |= PG_locked;
+    return pfn;
+}
+
 /* Order-0 pages for nr pages from index, skipping cached ones, none past
  * the end of the file (Linux's do_page_cache_ra and
  * page_cache_ra_unbounded): the page lookahead pages before the end of
@@ -242,16 +268,20 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
         return;
     if (nr > eof - index)
         nr = eof - index;
-    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX;
+    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX, batch = index;
     for (uint64_t i = 0; i < nr; i++) {
-        if (xa_load(as->pages, index + i) != PFN_NONE)
+        if (xa_load(as->pages, index + i) != PFN_NONE) {
+            ra_submit(m, as, batch, index + i); /* a cached page submits the batch */
+            batch = index + i + 1;
             continue;
-        uint32_t pfn = add_to_page_cache(m, as, index + i, 1, GFP_NORETRY); /* readahead */
+        }
+        uint32_t pfn = ra_add_folio(m, as, index + i, 0);
         if (pfn == PFN_NONE)
-            return;
+            break;
         if (i == mark)
             m->pm.pages[pfn].flags |= PG_readahead;
     }
+    ra_submit(m, as, batch, index + nr);
 }
 
 /* A window whose large folios met a cached page at index: the rest of it
@@ -272,15 +302,20 @@ static void ra_after_cached_page(vms_machine *m, struct address_space *as,
     uint64_t eof = size_pages(as), left = ra->size - (index - ra->start);
     uint64_t nr = index < eof ? (left < eof - index ? left : eof - index) : 0;
     uint64_t mark = ra->async_size <= nr ? index + left - ra->async_size : UINT64_MAX;
+    uint64_t batch = index;
     for (uint64_t i = index; i < end; i++) {
-        if (xa_load(as->pages, i) != PFN_NONE)
+        if (xa_load(as->pages, i) != PFN_NONE) {
+            ra_submit(m, as, batch, i); /* a cached page submits the batch */
+            batch = i + 1;
             continue;
-        uint32_t pfn = add_to_page_cache(m, as, i, 1, GFP_NORETRY); /* readahead */
+        }
+        uint32_t pfn = ra_add_folio(m, as, i, 0);
         if (pfn == PFN_NONE)
-            return;
+            break;
         if (i == mark)
             m->pm.pages[pfn].flags |= PG_readahead;
     }
+    ra_submit(m, as, batch, end);
 }
 
 /* Linux's page_cache_ra_order: folios of ra->order (at most the largest
@@ -308,16 +343,18 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         while (o && index + (1ULL << o) > end)
             o--;
         if (range_has_page(as, index, 1ULL << o)) {
+            ra_submit(m, as, ra->start, index);
             ra_after_cached_page(m, as, ra, index, end);
             return;
         }
-        uint32_t pfn = add_folio_to_page_cache(m, as, index, o, 1, GFP_NORETRY);
+        uint32_t pfn = ra_add_folio(m, as, index, o);
         if (pfn == PFN_NONE)
-            return;
+            break;
         if (index == (mark & ~((1ULL << o) - 1)))
             m->pm.pages[pfn].flags |= PG_readahead;
         index += 1ULL << o;
     }
+    ra_submit(m, as, ra->start, index);
 }
 
 void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra)

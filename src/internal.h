@@ -416,6 +416,10 @@ int reclaim_folio(vms_machine *m, uint32_t pfn);
 /* Swap writes in flight exist only while reclaim runs: their record freed. */
 void writeback_exit(vms_machine *m);
 
+/* The size of list l and the refault activations (file: 1) as reclaim
+ * reads them: as they are, or as last flushed (cgroup_flushed_stats). */
+uint64_t reclaim_lru_size(const vms_machine *m, enum lru_list l);
+uint64_t reclaim_activations(const vms_machine *m, int file);
 /* A refaulting page was active once: reclaiming it costs as much again. */
 void lru_note_cost_refault(vms_machine *m, int file, uint64_t nr_pages);
 

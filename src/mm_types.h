@@ -290,6 +290,12 @@ struct vms_machine {
     /* workingset_activate_anon and _file when reclaim last returned: new
      * activations since mean a new workingset (prepare_scan_control). */
     uint64_t refaults_seen[2];
+    /* The cgroup's statistics as last flushed (config.cgroup_flushed_stats):
+     * the four lists' sizes and workingset_activate_anon and _file. */
+    struct {
+        uint64_t lru[4];
+        uint64_t activate[2];
+    } flushed;
     /* Swap writes reclaim started and the device has not ended yet: the
      * folios (first frames) and the reclaim pass that started each. */
     struct {

@@ -17,11 +17,17 @@
  *   time active. Reclaim takes folios from the tails: the scan of a list is
  *   its size >> priority, split between anon and file by swappiness and the
  *   recent cost of each (get_scan_count); active lists are aged into the
- *   inactive ones when these fall below their share (inactive_is_low).
+ *   inactive ones when these fall below their share (inactive_is_low);
+ *   direct reclaim that frees nothing at any priority, having left an
+ *   active list unaged, goes down the priorities again aging both
+ *   (force_deactivate).
  * - A folio's references are the Accessed bits of the PTEs that map it,
  *   found through the reverse map and cleared (no TLB flush, as x86's
  *   ptep_clear_flush_young: an entry still in a TLB sets no new bit), and
  *   its PG_referenced flag (folio_check_references).
+ * - A folio a readahead batch added is locked until the batch submits its
+ *   read (src/filemap.c, ra_submit): reclaim passes over it, as Linux's
+ *   shrink_folio_list does when folio_trylock fails.
  * - A clean file folio is unmapped and freed; a dirty one is unmapped,
  *   written back and freed, so nothing written is ever lost. A folio mapped
  *   by a VM_LOCKED VMA goes to the unevictable list.
@@ -31,7 +37,9 @@
  *   from are flushed whole once the batch is done.
  * - config.cgroup_reclaim: the lists are balanced as a memory cgroup's
  *   reclaim balances them (no tiny-file rule, no proportional scan,
- *   swappiness 0 never swaps), for a machine that stands for a cgroup; and
+ *   swappiness 0 never swaps), for a machine that stands for a cgroup; with
+ *   config.cgroup_flushed_stats on the cgroup's statistics as last flushed
+ *   (see reclaim_lru_size); and
  *   as a cgroup's limit has no kswapd, an allocation that finds no frame
  *   reclaims at least 32 pages itself (see alloc_pages_gfp).
  * Simplifications: no per-CPU LRU batches (a folio is on its list at
@@ -392,6 +400,8 @@ struct scan_control {
     int priority;
     int kswapd;
     int may_deactivate_anon, may_deactivate_file;
+    int skipped_deactivate; /* an active list was due a scan it did not get */
+    int force_deactivate;   /* age both active lists whatever the statistics say */
     int cache_trim_mode, file_is_tiny;
     uint64_t anon_cost, file_cost;
     unsigned lists; /* the LRU lists scanned, by bit (the reclaim-end event) */
@@ -400,6 +410,44 @@ struct scan_control {
 static uint64_t lru_pages(const vms_machine *m, enum lru_list l) { return m->pm.lru[l].nr_pages; }
 
 static int is_file_lru(enum lru_list l) { return l == LRU_INACTIVE_FILE || l == LRU_ACTIVE_FILE; }
+
+/* ---- the cgroup's statistics as reclaim reads them ---- */
+
+/* A memory cgroup's statistics are per-CPU counts that Linux folds into
+ * the totals its reclaim reads (lruvec_page_state) only at a flush: when
+ * the cgroup's memory.stat is read, or by a worker every 2 s. Its reclaim
+ * reads those totals for the inactive lists' share (inactive_is_low), the
+ * cache it may trim alone, the costs' decay (lru_note_cost), new refault
+ * activations (prepare_scan_control, snapshot_refaults) and the workingset
+ * a refault is measured against; the lists' exact sizes only for how much
+ * to scan (get_scan_count). With config.cgroup_flushed_stats vmsim does the
+ * same, flushed by vms_cgroup_flush_stats. Simplifications: every call
+ * flushes (Linux's read flushes only when more than 64 x CPUs updates are
+ * pending, as after any reclaim); no periodic flush (vmsim has no clock). */
+static int stats_flushed(const vms_machine *m)
+{
+    return m->cfg.cgroup_reclaim && m->cfg.cgroup_flushed_stats;
+}
+
+uint64_t reclaim_lru_size(const vms_machine *m, enum lru_list l)
+{
+    return stats_flushed(m) ? m->flushed.lru[l] : lru_pages(m, l);
+}
+
+uint64_t reclaim_activations(const vms_machine *m, int file)
+{
+    if (stats_flushed(m))
+        return m->flushed.activate[file != 0];
+    return file ? m->vmstat.workingset_activate_file : m->vmstat.workingset_activate_anon;
+}
+
+void vms_cgroup_flush_stats(vms_machine *m)
+{
+    for (int l = 0; l < LRU_UNEVICTABLE; l++)
+        m->flushed.lru[l] = lru_pages(m, (enum lru_list)l);
+    m->flushed.activate[0] = m->vmstat.workingset_activate_anon;
+    m->flushed.activate[1] = m->vmstat.workingset_activate_file;
+}
 
 /* Is there swap to put anonymous pages in? Without it only the file lists
  * are scanned. Pages already in the swap cache need no new slot: while
@@ -416,7 +464,8 @@ static int can_reclaim_anon_pages(const vms_machine *m)
  * 1 : sqrt(10 * GiB) of the type's pages. */
 static int inactive_is_low(const vms_machine *m, enum lru_list inactive)
 {
-    uint64_t in = lru_pages(m, inactive), act = lru_pages(m, (enum lru_list)(inactive + 1));
+    uint64_t in = reclaim_lru_size(m, inactive),
+             act = reclaim_lru_size(m, (enum lru_list)(inactive + 1));
     uint64_t gb = (in + act) >> (30 - PAGE_SHIFT);
     uint64_t ratio = gb ? int_sqrt(10 * gb) : 1;
     return in * ratio < act;
@@ -436,7 +485,7 @@ static void lru_note_cost(vms_machine *m, int file, uint64_t nr_io, uint64_t nr_
         m->anon_cost += cost;
     uint64_t lrusize = 0;
     for (int l = 0; l < LRU_UNEVICTABLE; l++)
-        lrusize += lru_pages(m, (enum lru_list)l);
+        lrusize += reclaim_lru_size(m, (enum lru_list)l);
     if (m->file_cost + m->anon_cost > lrusize / 4) {
         m->file_cost /= 2;
         m->anon_cost /= 2;
@@ -455,11 +504,11 @@ static void prepare_scan_control(const vms_machine *m, struct scan_control *sc)
     /* Pages refaulting active since reclaim last returned: a new workingset
      * is coming in, the active lists age at once (and the file cache is
      * not trimmed alone). */
-    sc->may_deactivate_anon = inactive_is_low(m, LRU_INACTIVE_ANON) ||
-                              m->vmstat.workingset_activate_anon != m->refaults_seen[0];
-    sc->may_deactivate_file = inactive_is_low(m, LRU_INACTIVE_FILE) ||
-                              m->vmstat.workingset_activate_file != m->refaults_seen[1];
-    uint64_t file = lru_pages(m, LRU_INACTIVE_FILE);
+    sc->may_deactivate_anon = sc->force_deactivate || inactive_is_low(m, LRU_INACTIVE_ANON) ||
+                              reclaim_activations(m, 0) != m->refaults_seen[0];
+    sc->may_deactivate_file = sc->force_deactivate || inactive_is_low(m, LRU_INACTIVE_FILE) ||
+                              reclaim_activations(m, 1) != m->refaults_seen[1];
+    uint64_t file = reclaim_lru_size(m, LRU_INACTIVE_FILE);
     sc->cache_trim_mode = (file >> sc->priority) && !sc->may_deactivate_file;
     /* Too little file cache to matter (it and free memory below high):
      * anonymous memory goes, if there is plenty of it inactive. A cgroup's
@@ -641,6 +690,8 @@ static enum folio_fate shrink_folio(vms_machine *m, uint32_t head, uint64_t *pag
                                     struct tlb_batch *batch)
 {
     struct page *p = &m->pm.pages[head];
+    if (p->flags & PG_locked) /* a readahead batch's, its read not yet submitted */
+        return FATE_KEEP;
     if (p->flags & PG_mlocked)
         return FATE_MLOCK;
     if (folio_held(m, head))
@@ -746,6 +797,8 @@ static uint64_t shrink_list(vms_machine *m, struct scan_control *sc, enum lru_li
     if (l == LRU_ACTIVE_ANON || l == LRU_ACTIVE_FILE) {
         if (is_file_lru(l) ? sc->may_deactivate_file : sc->may_deactivate_anon)
             shrink_active_list(m, sc, l, nr_to_scan);
+        else
+            sc->skipped_deactivate = 1;
         return 0;
     }
     return shrink_inactive_list(m, sc, l, nr_to_scan);
@@ -814,8 +867,8 @@ static void shrink_node(vms_machine *m, struct scan_control *sc)
 /* Linux's snapshot_refaults: the activations reclaim has seen. */
 static void snapshot_refaults(vms_machine *m)
 {
-    m->refaults_seen[0] = m->vmstat.workingset_activate_anon;
-    m->refaults_seen[1] = m->vmstat.workingset_activate_file;
+    m->refaults_seen[0] = reclaim_activations(m, 0);
+    m->refaults_seen[1] = reclaim_activations(m, 1);
 }
 
 /* A pass's begin (Linux's mm_vmscan_kswapd_wake, mm_vmscan_direct_reclaim_begin)
@@ -870,14 +923,26 @@ static int try_to_free_pages(vms_machine *m)
     reclaim_event(m, VMS_EV_RECLAIM_BEGIN, 0, m->pm.nr_free, SWAP_CLUSTER_MAX, NULL);
     struct scan_control sum = {.priority = DEF_PRIORITY};
     uint64_t total = 0, written = m->vmstat.pswpout;
+    int skipped = 0, force = 0;
     for (int priority = DEF_PRIORITY; priority >= 0; priority--) {
-        struct scan_control sc = {.nr_to_reclaim = SWAP_CLUSTER_MAX, .priority = priority};
+        struct scan_control sc = {.nr_to_reclaim = SWAP_CLUSTER_MAX, .priority = priority,
+                                  .force_deactivate = force};
         shrink_node(m, &sc);
         sum = (struct scan_control){.priority = priority, .lists = sum.lists | sc.lists,
                                     .nr_scanned = sum.nr_scanned + sc.nr_scanned};
         total += sc.nr_reclaimed;
+        skipped |= sc.skipped_deactivate;
         if (total >= SWAP_CLUSTER_MAX)
             break;
+        /* Nothing freed at any priority, and an active list was left
+         * unaged because the statistics said it need not be: all again,
+         * aging both (Linux's do_try_to_free_pages, force_deactivate). */
+        if (!priority && !total && skipped && !force) {
+            snapshot_refaults(m);
+            force = 1;
+            skipped = 0;
+            priority = DEF_PRIORITY + 1;
+        }
     }
     end_writes_before(m, UINT64_MAX);
     snapshot_refaults(m);

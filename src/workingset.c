@@ -40,7 +40,7 @@ uint64_t workingset_eviction(vms_machine *m, uint32_t head)
     return pack_shadow(m->nonresident_age, (m->pm.pages[head].flags & PG_workingset) != 0);
 }
 
-static uint64_t lru_size(const vms_machine *m, enum lru_list l) { return m->pm.lru[l].nr_pages; }
+static uint64_t lru_size(const vms_machine *m, enum lru_list l) { return reclaim_lru_size(m, l); }
 
 /* The refault distance against the workingset it competes for. */
 struct refault_test {

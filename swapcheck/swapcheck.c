@@ -555,6 +555,7 @@ static void sim_counts(struct side *s, struct counts *c)
 {
     struct sim *sim = s->ctx;
     vms_task_rusage(sim->t, &c->v[C_MINFLT], &c->v[C_MAJFLT]);
+    vms_cgroup_flush_stats(sim->m); /* the host reads the refaults from memory.stat */
     struct vms_stats *st = malloc(sizeof(*st));
     if (!st)
         die("out of memory");
@@ -576,7 +577,11 @@ static void sim_counts(struct side *s, struct counts *c)
     free(st);
 }
 
-static void sim_flush_stats(struct side *s) { (void)s; }
+static void sim_flush_stats(struct side *s)
+{
+    struct sim *sim = s->ctx;
+    vms_cgroup_flush_stats(sim->m);
+}
 
 /* The lists' sizes, as /proc/meminfo shows them (kB). */
 static void sim_lists(struct side *s, uint64_t lists[NLISTS])
@@ -584,6 +589,7 @@ static void sim_lists(struct side *s, uint64_t lists[NLISTS])
     static const char *const keys[NLISTS] = {"Active(anon):", "Inactive(anon):", "Active(file):",
                                              "Inactive(file):"};
     struct sim *sim = s->ctx;
+    vms_cgroup_flush_stats(sim->m); /* the host reads them from memory.stat */
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -625,6 +631,7 @@ static vms_machine *sim_machine(const struct host_profile *hp, const char *root)
     c.min_free_kbytes = 0;          /* a cgroup's limit keeps no reserve */
     c.watermark_scale_factor = 1;
     c.cgroup_reclaim = 1;           /* the host's reclaim is the cgroup's */
+    c.cgroup_flushed_stats = 1;     /* on the cgroup's statistics as last flushed */
     char msg[160];
     if (vms_config_check(&c, msg, sizeof(msg)))
         die("vmsim: %s", msg);

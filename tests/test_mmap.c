@@ -60,6 +60,7 @@ static int teardown(void **state)
 static void env_reset(struct env *e, const struct vms_config *c)
 {
     vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     e->m = tu_machine_with(c);
     e->t = tu_spawn(e->m);
 }

@@ -1443,6 +1443,7 @@ static void fill_to(struct env *e, int count, int blocker)
     struct vms_config c = tu_config(64ULL << 20);
     c.max_map_count = MAX_MAPS;
     vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     e->m = tu_machine_with(&c);
     e->t = tu_spawn(e->m);
     map_at(e, V, 5 * PG, RW, PA);

@@ -6,7 +6,10 @@
  * go (never lost), anonymous memory kept (nowhere to put it) until the OOM
  * killer acts at the min watermark, and /proc/meminfo's lines; active
  * file pages aged back to the inactive list, and a file page read again
- * soon after reclaim freed it coming back active (its shadow).
+ * soon after reclaim freed it coming back active (its shadow); in a
+ * memory cgroup, a readahead window's own locked folios, reclaim that
+ * frees nothing going round again aging both active lists, and reclaim
+ * on the cgroup's statistics as last flushed.
  */
 #include "testutil.h"
 
@@ -62,6 +65,7 @@ static struct vms_config file_config(const struct tu_env *e, uint64_t ram,
 static void restart(struct tu_env *e, const struct vms_config *c)
 {
     vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     e->m = tu_machine_with(c);
     e->t = tu_spawn(e->m);
 }
@@ -497,6 +501,168 @@ static void test_a_mapped_file_larger_than_ram_costs_the_same_twice(void **state
     tu_assert_clean(e->m);
 }
 
+/* The folios a readahead batch adds stay locked until it submits its
+ * read, and reclaim passes over a locked folio (Linux's read_pages and
+ * shrink_folio_list's folio_trylock): a read-around window larger than a
+ * memory cgroup stops when the cgroup is full of its own folios, rather
+ * than freeing its first pages to read its last. Host-measured (Linux
+ * 6.18, 4 MiB memory cgroup v1, readahead 8 MiB, a 16 MiB file mapped
+ * whole, page 1024 touched once; three runs): one major fault; pages
+ * 58 - 60 to 959 - 982 of the window [0, 2048) are cached, and page 1024,
+ * read on its own after the window stopped (its allocation freed the
+ * window's first pages); nothing past page 1024. */
+/* A 4 MiB machine standing for a memory cgroup, with the host's 8 MiB
+ * readahead, 64 KiB fault-around and large folios. */
+static void readahead_cgroup_machine(struct tu_env *e)
+{
+    struct vms_config c = file_config(e, 4 * MIB, 0);
+    c.watermark_scale_factor = 1;
+    c.cgroup_reclaim = 1;
+    c.large_folios = 1;
+    c.readahead_kb = 8192;
+    c.max_sectors_kb = 4096;
+    c.fault_around_bytes = 65536;
+    restart(e, &c);
+}
+
+/* The pages of [addr, addr + n pages) mincore says are resident, but the
+ * one at skip: how many, the first and the last. */
+struct resident {
+    uint64_t n, first, last;
+};
+
+static struct resident resident_pages(struct tu_env *e, vms_addr addr, uint64_t n, uint64_t skip)
+{
+    unsigned char *vec = malloc(n);
+    assert_non_null(vec);
+    assert_int_equal(vms_mincore(e->t, addr, n * PG, vec), 0);
+    struct resident r = {0, n, 0};
+    for (uint64_t i = 0; i < n; i++) {
+        if (!(vec[i] & 1) || i == skip)
+            continue;
+        r.n++;
+        r.first = i < r.first ? i : r.first;
+        r.last = i > r.last ? i : r.last;
+    }
+    free(vec);
+    return r;
+}
+
+/* A load of page at of a 16 MiB file mapped whole: one major fault. */
+static vms_addr touch_big_file(struct tu_env *e, int fd, uint64_t n, uint64_t at)
+{
+    int64_t a = vms_mmap(e->t, 0, n * PG, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(a > 0);
+    uint64_t min0, maj0, min1, maj1;
+    vms_task_rusage(e->t, &min0, &maj0);
+    assert_int_equal(tu_load_byte(e->t, (vms_addr)a + at * PG), tu_pattern(at * PG));
+    vms_task_rusage(e->t, &min1, &maj1);
+    assert_int_equal(maj1 - maj0, 1);
+    assert_int_equal(min1 - min0, 0);
+    return (vms_addr)a;
+}
+
+static void test_a_readahead_window_larger_than_memory_stops_at_its_own_folios(void **state)
+{
+    struct tu_env *e = *state;
+    readahead_cgroup_machine(e);
+    const uint64_t n = 4096, at = 1024;
+    int fd = open_file(e, "big.dat", n * PG, O_RDONLY);
+    vms_addr a = touch_big_file(e, fd, n, at);
+    struct resident r = resident_pages(e, a, n, at);
+    /* One run from the window's start, none of it past the faulting page:
+     * the window stopped, its own folios unreclaimable while it read. */
+    assert_int_equal(r.n, r.last - r.first + 1);
+    assert_in_range(r.first, 1, 128);
+    assert_in_range(r.last, 768, at - 1);
+    vms_close(e->t, fd);
+    tu_assert_clean(e->m);
+}
+
+/* Reclaim that frees nothing at any priority, having left an active list
+ * unaged because the lists' sizes said it need not be, starts again from
+ * the first priority aging both active lists (Linux's
+ * do_try_to_free_pages, force_deactivate). Here a 400-page file read
+ * twice is active, and a read-around window fills the rest of memory
+ * with its own locked folios: more of them than active pages, so the
+ * active list is not due for aging, and nothing inactive can go. Host-
+ * measured (4 MiB memory cgroup v1, 8 MiB readahead, the small file read
+ * twice with pread, then page 1024 of a 16 MiB mapped file touched): the
+ * small file is freed whole and the window reads on to page 959 - 975,
+ * 933 - 936 pages of the big file cached, one major fault. */
+static void test_reclaim_that_frees_nothing_ages_the_active_lists_and_tries_again(void **state)
+{
+    struct tu_env *e = *state;
+    readahead_cgroup_machine(e);
+    const uint64_t small_n = 400, n = 4096, at = 1024;
+    int small = open_file(e, "small.dat", small_n * PG, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (int round = 0; round < 2; round++)
+        for (uint64_t i = 0; i < small_n; i++)
+            assert_int_equal(vms_pread(e->t, small, buf, PG, (int64_t)(i * PG)), (int64_t)PG);
+    assert_int_equal(meminfo_pages(e->m, "Active(file)"), small_n);
+    int fd = open_file(e, "big.dat", n * PG, O_RDONLY);
+    vms_addr a = touch_big_file(e, fd, n, at);
+    int64_t s = vms_mmap(e->t, 0, small_n * PG, PROT_READ, MAP_SHARED, small, 0);
+    assert_true(s > 0);
+    assert_int_equal(resident_pages(e, (vms_addr)s, small_n, small_n).n, 0);
+    struct resident r = resident_pages(e, a, n, at);
+    assert_in_range(r.last, 900, at - 1);
+    assert_in_range(r.n, 850, 1000);
+    vms_close(e->t, fd);
+    vms_close(e->t, small);
+    tu_assert_clean(e->m);
+}
+
+/* A 400-page file read twice (active), then, with or without the
+ * cgroup's statistics flushed in between, a 1,024-page file read once a
+ * page at a time in a 4 MiB memory cgroup: Active(file) after. */
+static long long active_after_a_stream(struct tu_env *e, int flushed_stats, int flush)
+{
+    struct vms_config c = file_config(e, 4 * MIB, 0);
+    c.watermark_scale_factor = 1;
+    c.cgroup_reclaim = 1;
+    c.cgroup_flushed_stats = flushed_stats;
+    c.readahead_kb = 4; /* one page a read: the host's were POSIX_FADV_RANDOM */
+    c.large_folios = 0; /* and so order-0 pages */
+    restart(e, &c);
+    const uint64_t small_n = 400, big_n = 1024;
+    int small = open_file(e, "small.dat", small_n * PG, O_RDONLY);
+    int big = open_file(e, "big.dat", big_n * PG, O_RDONLY);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (int round = 0; round < 2; round++)
+        for (uint64_t i = 0; i < small_n; i++)
+            assert_int_equal(vms_pread(e->t, small, buf, PG, (int64_t)(i * PG)), (int64_t)PG);
+    if (flush)
+        vms_cgroup_flush_stats(e->m);
+    for (uint64_t i = 0; i < big_n; i++)
+        assert_int_equal(vms_pread(e->t, big, buf, PG, (int64_t)(i * PG)), (int64_t)PG);
+    long long active = meminfo_pages(e->m, "Active(file)");
+    vms_close(e->t, big);
+    vms_close(e->t, small);
+    tu_assert_clean(e->m);
+    return active;
+}
+
+/* A memory cgroup's reclaim reads the lists' sizes as last flushed (a
+ * read of memory.stat), not as they are: whether the inactive file list
+ * is short of its share, and the active one is aged, depends on when the
+ * statistics were read. Host-measured (Linux 6.18, 4 MiB memory cgroup
+ * v1, a 400-page file read twice with pread, then a 1,024-page file read
+ * once, both POSIX_FADV_RANDOM; three runs each): memory.stat read between
+ * the two, the inactive list looks short to every reclaim of the stream
+ * and the small file is aged, active_file 202 - 230 after; not read, it
+ * stays active, 400, as with statistics always current, where the
+ * inactive list holding the stream is never short. (Read with readahead,
+ * in large folios, it is aged whole: active_file 16.) */
+static void test_a_cgroup_reclaims_on_its_statistics_as_last_flushed(void **state)
+{
+    struct tu_env *e = *state;
+    assert_in_range(active_after_a_stream(e, 1, 1), 202, 230);
+    assert_int_equal(active_after_a_stream(e, 1, 0), 400);
+    assert_int_equal(active_after_a_stream(e, 0, 1), 400);
+}
+
 static void test_meminfo_lines_and_format(void **state)
 {
     struct tu_env *e = *state;
@@ -563,6 +729,9 @@ int main(void)
         T(test_a_mapped_file_larger_than_ram_costs_the_same_twice),
         T(test_active_file_pages_age_into_the_inactive_list),
         T(test_a_file_page_read_again_soon_comes_back_active),
+        T(test_a_readahead_window_larger_than_memory_stops_at_its_own_folios),
+        T(test_reclaim_that_frees_nothing_ages_the_active_lists_and_tries_again),
+        T(test_a_cgroup_reclaims_on_its_statistics_as_last_flushed),
         T(test_meminfo_lines_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
