@@ -258,8 +258,9 @@ static uint32_t ra_add_folio(vms_machine *m, struct address_space *as, uint64_t 
 /* Order-0 pages for nr pages from index, skipping cached ones, none past
  * the end of the file (Linux's do_page_cache_ra and
  * page_cache_ra_unbounded): the page lookahead pages before the end of
- * what is left to read gets the marker, none when the end of the file
- * left fewer than lookahead pages to read. */
+ * what is left to read, once the end of the file has cut it, gets the
+ * marker (6.18 keeps lookahead when it cuts), none when fewer than
+ * lookahead pages are left to read. */
 static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, uint64_t nr,
                       uint64_t lookahead)
 {
@@ -284,56 +285,34 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
     ra_submit(m, as, batch, index + nr);
 }
 
-/* A window whose large folios met a cached page at index: the rest of it
- * is read in order-0 pages (Linux's fallback to do_page_cache_ra). A
- * marker the folios already carry stays; the rest gets one only when what
- * is left of the window before the end of the file still holds the async
- * part, at the window's own marker index counted from index with the
- * window's full length (so none when that lies past the end).
- * Simplification: the rule every host measurement fits, not a reading of
- * Linux's code: a 16-page read window from page 0 of an 8-page file whose
- * pages 1 and 2 were cached: no marker; an 8-page window from page 0 of a
- * 5-page file meeting page 4: the folios' marker on page 2 stays; a
- * 32-page read-around from page 0 of a 16-page file whose page 0 was
- * cached: none; of a 33-page file whose pages 0-15 were: page 24. */
-static void ra_after_cached_page(vms_machine *m, struct address_space *as,
-                                 const struct file_ra_state *ra, uint64_t index, uint64_t end)
-{
-    uint64_t eof = size_pages(as), left = ra->size - (index - ra->start);
-    uint64_t nr = index < eof ? (left < eof - index ? left : eof - index) : 0;
-    uint64_t mark = ra->async_size <= nr ? index + left - ra->async_size : UINT64_MAX;
-    uint64_t batch = index;
-    for (uint64_t i = index; i < end; i++) {
-        if (xa_load(as->pages, i) != PFN_NONE) {
-            ra_submit(m, as, batch, i); /* a cached page submits the batch */
-            batch = i + 1;
-            continue;
-        }
-        uint32_t pfn = ra_add_folio(m, as, i, 0);
-        if (pfn == PFN_NONE)
-            break;
-        if (i == mark)
-            m->pm.pages[pfn].flags |= PG_readahead;
-    }
-    ra_submit(m, as, batch, end);
-}
-
-/* Linux's page_cache_ra_order: folios of ra->order (at most the largest
- * page-cache order and the window's size, aligned to their index, none past
- * the end of the file); the folio holding the marker index (rounded down to
- * its order) gets the marker. A cached page in the way ends the large
- * folios (ra_after_cached_page). */
+/* Linux's page_cache_ra_order (6.18): folios of ra->order (at most the
+ * largest page-cache order and the window's size, aligned to their index,
+ * none past the end of the file); the folio holding the window's marker
+ * index start + size - async (rounded down to its order, as ra_alloc_folio
+ * does) gets the marker, even when the window runs past the end of the
+ * file. A cached page in the way of the next folio ends the loop: the rest
+ * of the window, size - (index - start) pages with the same async part, is
+ * read by do_page_cache_ra in order-0 pages (ra_order0), whose end-of-file
+ * clamp keeps the async part, so its marker lands async pages before the
+ * file's end. Host-measured (ext4, 6.18, read_ahead_kb 8192): a read-around
+ * of a 1500-page file whose page 0 (or 700) was cached marks page 988; a
+ * MADV_HUGEPAGE fault in an 800-page file with page 100 cached, page 288;
+ * an 8-page read window of a 5-page file meeting page 4 keeps its marker
+ * on page 2; a 3-page window reaching the end of a 5-page file is read by
+ * the loop, not the fallback, and marks nothing. */
 void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
 {
     uint64_t end = ra->start + ra->size, mark = end - ra->async_size;
     if (end > size_pages(as))
         end = size_pages(as);
     uint64_t index = ra->start;
-    if (!mapping_large_folio_support(m, as) || ra->size < 4) {
+    if (!mapping_large_folio_support(m, as)) {
         ra->order = 0;
         ra_order0(m, as, index, ra->size, ra->async_size);
         return;
     }
+    if (!ra->size)
+        return;
     unsigned order = ra->order < MAX_PAGECACHE_ORDER ? ra->order : MAX_PAGECACHE_ORDER;
     if (order > ilog2_u64(ra->size))
         order = ilog2_u64(ra->size);
@@ -344,7 +323,7 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
             o--;
         if (range_has_page(as, index, 1ULL << o)) {
             ra_submit(m, as, ra->start, index);
-            ra_after_cached_page(m, as, ra, index, end);
+            ra_order0(m, as, index, ra->size - (index - ra->start), ra->async_size);
             return;
         }
         uint32_t pfn = ra_add_folio(m, as, index, o);
