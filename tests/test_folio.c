@@ -366,6 +366,7 @@ static void test_split_drops_the_pages_past_eof(void **state)
 static void use_disk_of_the_measuring_host(struct env *e)
 {
     vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     struct vms_config c = tu_config(256ULL << 20);
     c.root = e->root;
     c.readahead_kb = 8192;
@@ -422,6 +423,132 @@ static void test_window_meeting_a_cached_page_near_eof_keeps_no_marker(void **st
     char got[9];
     tu_fault_pattern(e->t, (vms_addr)map, 8, 0, got);
     assert_string_equal(got, "00000000");
+}
+
+/* The indices of the folios of pages [0, pages) that carry the marker. */
+static const char *marked_folios(struct env *e, int fd, uint64_t pages, char *out, size_t size)
+{
+    const struct address_space *as = fget(e->t, fd)->mapping;
+    const struct phys_mem *pm = &e->m->pm;
+    size_t len = 0;
+    out[0] = '\0';
+    for (uint64_t i = 0; i < pages;) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn == PFN_NONE) {
+            i++;
+            continue;
+        }
+        uint32_t head = folio_head_pfn(pm, pfn);
+        if (pm->pages[head].flags & PG_readahead) {
+            int n = snprintf(out + len, size - len, "%s%llu", len ? " " : "",
+                             (unsigned long long)i);
+            assert_true(n > 0 && (size_t)n < size - len);
+            len += (size_t)n;
+        }
+        i += folio_nr_pages(pm, pfn) - (pfn - head);
+    }
+    return out;
+}
+
+/* How many pages of [0, pages) are cached. */
+static uint64_t cached_pages(struct env *e, int fd, uint64_t pages)
+{
+    const struct address_space *as = fget(e->t, fd)->mapping;
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < pages; i++)
+        n += xa_load(as->pages, i) != PFN_NONE;
+    return n;
+}
+
+/* Caches pages [first, last] of the file alone: MADV_WILLNEED reads just
+ * them (the host measurement read each page with a 1-byte pread after
+ * POSIX_FADV_RANDOM; both read exactly the pages asked). */
+static void cache_pages(struct env *e, int fd, uint64_t first, uint64_t last)
+{
+    uint64_t n = last - first + 1;
+    int64_t p = vms_mmap(e->t, 0, n * PG, PROT_READ, MAP_SHARED, fd, (int64_t)(first * PG));
+    assert_true(p > 0);
+    assert_int_equal(vms_madvise(e->t, (vms_addr)p, n * PG, MADV_WILLNEED), 0);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)p, n * PG), 0);
+}
+
+enum ra_trigger { RA_READ, RA_FAULT, RA_HUGEPAGE_FAULT };
+
+struct cached_page_case {
+    uint64_t pages;              /* the file's size */
+    uint64_t first, last;        /* pages cached beforehand */
+    enum ra_trigger how;
+    uint64_t off, len;           /* a read's bytes; a fault's page in off */
+    uint64_t cached;             /* pages of the file cached after it */
+    const char *marked;          /* folios carrying the marker after it */
+};
+
+/* Where the marker lands when a readahead window meets a page already
+ * cached (Linux 6.18's page_cache_ra_order, its fallback to
+ * do_page_cache_ra with size - (index - start) pages and the same async
+ * part, whose end-of-file clamp keeps that part). Host-measured (ext4,
+ * Linux 6.18, read_ahead_kb 8192: a read-around is 2048 pages with 512
+ * async; a fresh sparse file, the pages cached one by one; the marker
+ * found by a 1-byte pread of every cached page through a new descriptor,
+ * the one that starts an asynchronous readahead; the windows' arguments
+ * confirmed by the readahead trace events): */
+static void test_window_meeting_a_cached_page_marks_async_pages_before_eof(void **state)
+{
+    static const struct cached_page_case c[] = {
+        /* read-around from 0 meets page 0 and runs past the end: the
+         * 1500 pages left keep 512 async ones, the marker on 988 */
+        {1500, 0, 0, RA_FAULT, 100, 0, 1500, "988"},
+        /* the same after 700 pages of the loop */
+        {1500, 700, 700, RA_FAULT, 100, 0, 1500, "988"},
+        /* a window within the file: its own marker index */
+        {2100, 0, 0, RA_FAULT, 100, 0, 2048, "1536"},
+        /* 16 pages left hold no async part of 512 */
+        {16, 0, 0, RA_FAULT, 1, 0, 16, ""},
+        /* MADV_HUGEPAGE: two 2 MiB blocks from 0, 512 async; the order-9
+         * folio at 0 meets page 100 and the end cuts the rest to 800 */
+        {800, 100, 100, RA_HUGEPAGE_FAULT, 5, 0, 800, "288"},
+        {1500, 100, 100, RA_HUGEPAGE_FAULT, 5, 0, 1024, "512"},
+        /* read() of 2 pages from 0: an 8-page window, 6 async, its marker
+         * on page 2 is set by the loop before it meets page 4 */
+        {5, 4, 4, RA_READ, 0xce1, PG, 5, "2"},
+        /* read() of 3 pages from 0: a 16-page window, 13 async, meets page
+         * 1; the 7 pages left hold no async part */
+        {8, 1, 2, RA_READ, 0, 3 * PG, 8, ""},
+        /* read() of page 3 after cached pages 1-2: a 3-page window with 1
+         * async page, read by the folio loop up to the end (pages 3-4),
+         * whose marker index 5 lies past it: none (page 0 stays out) */
+        {5, 1, 2, RA_READ, 3 * PG, 1, 4, ""},
+    };
+    struct env *e = *state;
+    use_disk_of_the_measuring_host(e);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[16], got[64];
+        snprintf(name, sizeof(name), "c%zu", i);
+        int fd = cold_file(e, name, c[i].pages);
+        cache_pages(e, fd, c[i].first, c[i].last);
+        if (c[i].how == RA_READ) {
+            assert_int_equal(vms_pread(e->t, fd, buf, c[i].len, (int64_t)c[i].off),
+                             (int64_t)c[i].len);
+        } else {
+            int64_t p = vms_mmap(e->t, 0, c[i].pages * PG, PROT_READ, MAP_SHARED, fd, 0);
+            assert_true(p > 0);
+            if (c[i].how == RA_HUGEPAGE_FAULT)
+                assert_int_equal(
+                    vms_madvise(e->t, (vms_addr)p, c[i].pages * PG, MADV_HUGEPAGE), 0);
+            tu_load_byte(e->t, (vms_addr)p + c[i].off * PG);
+            assert_int_equal(vms_munmap(e->t, (vms_addr)p, c[i].pages * PG), 0);
+        }
+        if (cached_pages(e, fd, c[i].pages) != c[i].cached)
+            fail_msg("case %zu: %llu pages cached, want %llu", i,
+                     (unsigned long long)cached_pages(e, fd, c[i].pages),
+                     (unsigned long long)c[i].cached);
+        marked_folios(e, fd, c[i].pages, got, sizeof(got));
+        if (strcmp(got, c[i].marked) != 0)
+            fail_msg("case %zu: marked \"%s\", want \"%s\"", i, got, c[i].marked);
+        assert_int_equal(vms_check(e->m, stderr), 0);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
 }
 
 /* A truncate that cuts a folio first drops the dirt of the pages it
@@ -1222,6 +1349,7 @@ int main(void)
         T(test_window_meeting_a_cached_page_near_eof_keeps_no_marker),
         T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
+        T(test_window_meeting_a_cached_page_marks_async_pages_before_eof),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
         T(test_punch_cannot_split_a_folio_a_failed_write_dirtied),
         T(test_failed_write_over_disk_blocks_leaves_the_page_unread),
