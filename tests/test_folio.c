@@ -551,6 +551,47 @@ static void test_window_meeting_a_cached_page_marks_async_pages_before_eof(void 
     }
 }
 
+/* The order of the folio holding page index of the file. */
+static unsigned order_at(struct env *e, int fd, uint64_t index)
+{
+    uint32_t pfn = xa_load(fget(e->t, fd)->mapping->pages, index);
+    assert_int_not_equal(pfn, PFN_NONE);
+    return folio_order(&e->m->pm, pfn);
+}
+
+/* An asynchronous window of order-2 folios that meets a cached page: its
+ * first folio carries the marker (its async part is the whole window), the
+ * rest after the cached page comes in order-0 pages with none (the async
+ * part never fits in what is left). Host-measured (ext4, Linux 6.18,
+ * read_ahead_kb 8192): reads of 4 pages at 0 and at 4 (the marker on 4
+ * opens pages 16-79 in order-2 folios); with page 40 cached the folios
+ * stop at 36 and 41-79 are single pages; with page 18 cached the first
+ * folio fails and 16-79 are single pages, 16 marked; in a 70-page file
+ * with page 40 cached, 41-69. */
+static void test_async_window_meeting_a_cached_page(void **state)
+{
+    static const struct {
+        uint64_t pages, cached_page, cached, order36;
+    } c[] = {{4096, 40, 80, 2}, {4096, 18, 80, 0}, {70, 40, 70, 2}};
+    struct env *e = *state;
+    use_disk_of_the_measuring_host(e);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[16], got[64];
+        snprintf(name, sizeof(name), "a%zu", i);
+        int fd = cold_file(e, name, c[i].pages);
+        cache_pages(e, fd, c[i].cached_page, c[i].cached_page);
+        assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+        assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+        assert_int_equal(cached_pages(e, fd, c[i].pages), c[i].cached);
+        assert_string_equal(marked_folios(e, fd, c[i].pages, got, sizeof(got)), "16");
+        assert_int_equal(order_at(e, fd, 36), c[i].order36);
+        assert_int_equal(order_at(e, fd, 41), 0);
+        assert_int_equal(vms_check(e->m, stderr), 0);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
 /* A truncate that cuts a folio first drops the dirt of the pages it
  * removes: only the dirty blocks of the pages that stay keep it from being
  * split. Host: an empty file, a failed 12 KiB write (an order-1 folio,
@@ -1350,6 +1391,7 @@ int main(void)
         T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
         T(test_window_meeting_a_cached_page_marks_async_pages_before_eof),
+        T(test_async_window_meeting_a_cached_page),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
         T(test_punch_cannot_split_a_folio_a_failed_write_dirtied),
         T(test_failed_write_over_disk_blocks_leaves_the_page_unread),
