@@ -483,6 +483,40 @@ struct cached_page_case {
     const char *marked;          /* folios carrying the marker after it */
 };
 
+/* Runs each case on a new file: cache its pages, read or fault, then
+ * compare what is cached and which folios carry the marker. */
+static void check_cached_page_cases(struct env *e, const struct cached_page_case *c, size_t n)
+{
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    for (size_t i = 0; i < n; i++) {
+        char name[24], got[64];
+        snprintf(name, sizeof(name), "c%zu", i);
+        int fd = cold_file(e, name, c[i].pages);
+        cache_pages(e, fd, c[i].first, c[i].last);
+        if (c[i].how == RA_READ) {
+            assert_int_equal(vms_pread(e->t, fd, buf, c[i].len, (int64_t)c[i].off),
+                             (int64_t)c[i].len);
+        } else {
+            int64_t p = vms_mmap(e->t, 0, c[i].pages * PG, PROT_READ, MAP_SHARED, fd, 0);
+            assert_true(p > 0);
+            if (c[i].how == RA_HUGEPAGE_FAULT)
+                assert_int_equal(
+                    vms_madvise(e->t, (vms_addr)p, c[i].pages * PG, MADV_HUGEPAGE), 0);
+            tu_load_byte(e->t, (vms_addr)p + c[i].off * PG);
+            assert_int_equal(vms_munmap(e->t, (vms_addr)p, c[i].pages * PG), 0);
+        }
+        if (cached_pages(e, fd, c[i].pages) != c[i].cached)
+            fail_msg("case %zu: %llu pages cached, want %llu", i,
+                     (unsigned long long)cached_pages(e, fd, c[i].pages),
+                     (unsigned long long)c[i].cached);
+        marked_folios(e, fd, c[i].pages, got, sizeof(got));
+        if (strcmp(got, c[i].marked) != 0)
+            fail_msg("case %zu: marked \"%s\", want \"%s\"", i, got, c[i].marked);
+        assert_int_equal(vms_check(e->m, stderr), 0);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
 /* Where the marker lands when a readahead window meets a page already
  * cached (Linux 6.18's page_cache_ra_order, its fallback to
  * do_page_cache_ra with size - (index - start) pages and the same async
@@ -521,34 +555,25 @@ static void test_window_meeting_a_cached_page_marks_async_pages_before_eof(void 
     };
     struct env *e = *state;
     use_disk_of_the_measuring_host(e);
-    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
-    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        char name[16], got[64];
-        snprintf(name, sizeof(name), "c%zu", i);
-        int fd = cold_file(e, name, c[i].pages);
-        cache_pages(e, fd, c[i].first, c[i].last);
-        if (c[i].how == RA_READ) {
-            assert_int_equal(vms_pread(e->t, fd, buf, c[i].len, (int64_t)c[i].off),
-                             (int64_t)c[i].len);
-        } else {
-            int64_t p = vms_mmap(e->t, 0, c[i].pages * PG, PROT_READ, MAP_SHARED, fd, 0);
-            assert_true(p > 0);
-            if (c[i].how == RA_HUGEPAGE_FAULT)
-                assert_int_equal(
-                    vms_madvise(e->t, (vms_addr)p, c[i].pages * PG, MADV_HUGEPAGE), 0);
-            tu_load_byte(e->t, (vms_addr)p + c[i].off * PG);
-            assert_int_equal(vms_munmap(e->t, (vms_addr)p, c[i].pages * PG), 0);
-        }
-        if (cached_pages(e, fd, c[i].pages) != c[i].cached)
-            fail_msg("case %zu: %llu pages cached, want %llu", i,
-                     (unsigned long long)cached_pages(e, fd, c[i].pages),
-                     (unsigned long long)c[i].cached);
-        marked_folios(e, fd, c[i].pages, got, sizeof(got));
-        if (strcmp(got, c[i].marked) != 0)
-            fail_msg("case %zu: marked \"%s\", want \"%s\"", i, got, c[i].marked);
-        assert_int_equal(vms_check(e->m, stderr), 0);
-        assert_int_equal(vms_close(e->t, fd), 0);
-    }
+    check_cached_page_cases(e, c, sizeof(c) / sizeof(c[0]));
+}
+
+/* The same at read_ahead_kb 128 (a read-around is 32 pages with 8 async),
+ * host-measured on an ext4 file system on a loop device set to it: a
+ * read-around of a 16-page file whose page 0 was cached marks page 8; of a
+ * 30-page file, page 22; of a 33-page file whose pages 0-15 were, page 24
+ * (the window ends inside the file); read() of 3 pages from 0 of an
+ * 8-page file whose pages 1-2 were cached (an 8-page window, 5 async)
+ * marks page 3. */
+static void test_window_meeting_a_cached_page_at_128_kib(void **state)
+{
+    static const struct cached_page_case c[] = {
+        {16, 0, 0, RA_FAULT, 1, 0, 16, "8"},
+        {30, 0, 0, RA_FAULT, 5, 0, 30, "22"},
+        {33, 0, 15, RA_FAULT, 16, 0, 32, "24"},
+        {8, 1, 2, RA_READ, 0, 3 * PG, 8, "3"},
+    };
+    check_cached_page_cases(*state, c, sizeof(c) / sizeof(c[0]));
 }
 
 /* The order of the folio holding page index of the file. */
@@ -1392,6 +1417,7 @@ int main(void)
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
         T(test_window_meeting_a_cached_page_marks_async_pages_before_eof),
         T(test_async_window_meeting_a_cached_page),
+        T(test_window_meeting_a_cached_page_at_128_kib),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
         T(test_punch_cannot_split_a_folio_a_failed_write_dirtied),
         T(test_failed_write_over_disk_blocks_leaves_the_page_unread),
