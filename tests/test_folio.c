@@ -883,6 +883,46 @@ static void test_read_readahead_orders_for_other_read_sizes(void **state)
     assert_layout(e, fd3, 600, want);
 }
 
+/* A read larger than the readahead window sizes it by the read (up to
+ * the disk's request size), and an asynchronous window then aligns its end
+ * no further than the lowest set bit of that size allows (Linux's
+ * page_cache_async_ra aligns to 1 << min(order, ffs(max_pages) - 1)).
+ * Host-measured (ext4 on a loop device at read_ahead_kb 128, max_sectors_kb
+ * 1280): reads of 40 pages from 0 of a 256-page file; the second one
+ * reaches the marker on 40 and reads 80-119 (max_pages 40: aligned to 8,
+ * not to the order-4 folios' 16): folios 80:o4 96:o4 112:o3. */
+static void test_async_window_aligns_to_the_read_sized_limit(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "a", 256);
+    read_stream(e, fd, 40, 80);
+    char want[1024];
+    size_t len = 0;
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o0 ", i);
+    for (int i = 40; i < 80; i += 4)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o2 ", i);
+    snprintf(want + len, sizeof(want) - len, "80:o4R 96:o4 112:o3");
+    assert_layout(e, fd, 256, want);
+}
+
+/* The classic cache aligns an asynchronous window's end too: Linux's
+ * page_cache_async_ra raises the order by 2 and aligns before
+ * page_cache_ra_order finds the mapping without large folios and resets
+ * it. Host-measured (ext4 mounted data=journal, which keeps order-0
+ * folios, on a loop device at read_ahead_kb 128): reads of page 5, 6 and
+ * 7 through one descriptor: page 5 alone, a 4-page window 6-9 marked on
+ * 7, then 10-15 (8 pages cut to end on a multiple of 4), marked on 10. */
+static void test_classic_async_window_aligns_its_end(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "a", 256);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (int64_t page = 5; page < 8; page++)
+        assert_int_equal(vms_pread(e->t, fd, buf, PG, page * (int64_t)PG), (int64_t)PG);
+    assert_layout(e, fd, 256, "5:o0 6:o0 7:o0 8:o0 9:o0 10:o0R 11:o0 12:o0 13:o0 14:o0 15:o0");
+}
+
 /* A read() that finds its first page cached and misses the next is not
  * sequential to its own start (Linux records where a read ended only when
  * it returns): with pages 0-3 cached, pread of 4 pages at page 3 by a new
@@ -1420,6 +1460,8 @@ int main(void)
         T(test_window_meeting_a_cached_page_marks_async_pages_before_eof),
         T(test_async_window_meeting_a_cached_page),
         T(test_window_meeting_a_cached_page_at_128_kib),
+        T(test_async_window_aligns_to_the_read_sized_limit),
+        C(test_classic_async_window_aligns_its_end),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
         T(test_punch_cannot_split_a_folio_a_failed_write_dirtied),
         T(test_failed_write_over_disk_blocks_leaves_the_page_unread),
