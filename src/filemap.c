@@ -290,7 +290,8 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
  * none past the end of the file); the folio holding the window's marker
  * index start + size - async (rounded down to its order, as ra_alloc_folio
  * does) gets the marker, even when the window runs past the end of the
- * file. A cached page in the way of the next folio ends the loop: the rest
+ * file. A cached page in the way of the next folio ends the loop, as does
+ * a folio that cannot be allocated (no free block of its order): the rest
  * of the window, size - (index - start) pages with the same async part, is
  * read by do_page_cache_ra in order-0 pages (ra_order0), whose end-of-file
  * clamp keeps the async part, so its marker lands async pages before the
@@ -321,14 +322,16 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         unsigned o = align_order(index, order);
         while (o && index + (1ULL << o) > end)
             o--;
-        if (range_has_page(as, index, 1ULL << o)) {
+        /* A page in the way, or no free block of the folio's order (Linux's
+         * filemap_add_folio failing with -EEXIST, ra_alloc_folio with
+         * -ENOMEM): the rest in single pages. */
+        uint32_t pfn = range_has_page(as, index, 1ULL << o) ? PFN_NONE
+                                                             : ra_add_folio(m, as, index, o);
+        if (pfn == PFN_NONE) {
             ra_submit(m, as, ra->start, index);
             ra_order0(m, as, index, ra->size - (index - ra->start), ra->async_size);
             return;
         }
-        uint32_t pfn = ra_add_folio(m, as, index, o);
-        if (pfn == PFN_NONE)
-            break;
         if (index == (mark & ~((1ULL << o) - 1)))
             m->pm.pages[pfn].flags |= PG_readahead;
         index += 1ULL << o;

@@ -619,6 +619,65 @@ static void test_async_window_meeting_a_cached_page(void **state)
     }
 }
 
+/* Memory whose free frames are all single pages, every other one of an
+ * anonymous area that took all the rest, and nothing that reclaim could
+ * free to join them (no swap, no file page). */
+static void fragment_memory(struct env *e)
+{
+    struct vms_stats st;
+    vms_get_stats(e->m, &st);
+    uint64_t most = st.frames_total - st.frames_used;
+    vms_addr a = tu_anon(e->t, most * PG, RW);
+    uint64_t pages = 0;
+    for (; st.frames_total - st.frames_used > 2; pages++) {
+        assert_int_equal(vms_store(e->t, a + pages * PG, "x", 1), 0);
+        vms_get_stats(e->m, &st);
+    }
+    for (uint64_t i = 0; i < pages; i += 2)
+        assert_int_equal(vms_madvise(e->t, a + i * PG, PG, MADV_DONTNEED), 0);
+}
+
+/* A window's folio that cannot be allocated, no free block of its order
+ * being left, ends the large folios as a cached page does: the rest of the
+ * window comes in single pages, the first of them marked (Linux 6.18's
+ * page_cache_ra_order: ra_alloc_folio fails with -ENOMEM and the fallback
+ * to do_page_cache_ra reads what is left; the code as read, since a host's
+ * memory cannot be fragmented on purpose). The async window after reads of
+ * 4 pages at 0 and 4 is pages 16-79 in order-2 folios (the test above);
+ * here in single pages. */
+static void test_window_without_a_free_block_of_its_order_is_read_in_single_pages(void **state)
+{
+    struct env *e = *state;
+    vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
+    struct vms_config c = tu_config(16ULL << 20);
+    c.root = e->root;
+    c.readahead_kb = 8192;
+    c.max_sectors_kb = 4096;
+    c.swap_bytes = 0;
+    c.min_free_kbytes = 4;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    int fd = cold_file(e, "f", 128);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_store(e->t, buf, "x", 1), 0);
+    fragment_memory(e);
+    assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+    assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+    /* Reclaim, run by the folio that could not be allocated, may have
+     * taken and re-read some of pages 0-15: only the window is checked. */
+    char want[1024], got[2048];
+    size_t len = (size_t)snprintf(want, sizeof(want), "16:o0R");
+    for (int i = 17; i < 80; i++)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, " %d:o0", i);
+    const char *layout = folio_layout(e, fd, 128, got, sizeof(got));
+    const char *window = strstr(layout, "16:");
+    assert_non_null(window);
+    assert_string_equal(window, want);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
+}
+
 /* A truncate that cuts a folio first drops the dirt of the pages it
  * removes: only the dirty blocks of the pages that stay keep it from being
  * split. Host: an empty file, a failed 12 KiB write (an order-1 folio,
@@ -1460,6 +1519,7 @@ int main(void)
         T(test_window_meeting_a_cached_page_marks_async_pages_before_eof),
         T(test_async_window_meeting_a_cached_page),
         T(test_window_meeting_a_cached_page_at_128_kib),
+        T(test_window_without_a_free_block_of_its_order_is_read_in_single_pages),
         T(test_async_window_aligns_to_the_read_sized_limit),
         C(test_classic_async_window_aligns_its_end),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
