@@ -11,8 +11,8 @@
  * 2^order consecutive, aligned indices. write() sizes them from its length,
  * readahead grows their order window by window (mm/readahead.c), truncation
  * and hole punching split the folio they cut (mm/truncate.c), and dirt,
- * write-back and reclaim take a folio whole. A readahead batch's folios
- * are locked until it submits its read, and reclaim passes over them.
+ * write-back and reclaim take a folio whole. A readahead window's folios
+ * are locked until the readahead call returns, and reclaim passes over them.
  * Shmem objects keep order-0 pages (tmpfs without huge=).
  * Simplifications: i_size is the machine's own (the host file is extended on
  * write-back); reads and write-back are synchronous (the host's fault-around
@@ -230,14 +230,15 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
     return add_to_page_cache(m, as, index, 1, GFP_USER);
 }
 
-/* Linux's read_pages: the folios a readahead batch added to [first, end)
- * are locked from the moment they join the page cache until the batch
- * submits its read, so reclaim, which their own allocations run, passes
- * over them (shrink_folio_list's folio_trylock fails): a window larger
- * than memory stops when memory is full of it. Simplification: vmsim reads
- * each folio as it adds it and unlocks the batch at submission (Linux's
- * stay locked until their read ends). */
-static void ra_submit(vms_machine *m, struct address_space *as, uint64_t first, uint64_t end)
+/* Linux's read_pages: the folios a readahead batch adds are locked from
+ * the moment they join the page cache until their read ends, so reclaim,
+ * which their own allocations run, passes over them (shrink_folio_list's
+ * folio_trylock fails): a window larger than memory stops when memory is
+ * full of it. Simplification: vmsim reads each folio as it adds it, and
+ * the window's folios are unlocked when the readahead call returns (Linux's
+ * reads end later, asynchronously: none ends while the window is still
+ * being allocated). */
+static void ra_unlock(vms_machine *m, struct address_space *as, uint64_t first, uint64_t end)
 {
     for (uint64_t i = first; i < end; i++) {
         uint32_t pfn = xa_load(as->pages, i);
@@ -246,7 +247,7 @@ static void ra_submit(vms_machine *m, struct address_space *as, uint64_t first, 
     }
 }
 
-/* A folio a readahead batch adds: locked until ra_submit. */
+/* A folio a readahead batch adds: locked until ra_unlock. */
 static uint32_t ra_add_folio(vms_machine *m, struct address_space *as, uint64_t index, unsigned order)
 {
     uint32_t pfn = add_folio_to_page_cache(m, as, index, order, 1, GFP_NORETRY);
@@ -269,20 +270,16 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
         return;
     if (nr > eof - index)
         nr = eof - index;
-    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX, batch = index;
+    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX;
     for (uint64_t i = 0; i < nr; i++) {
-        if (xa_load(as->pages, index + i) != PFN_NONE) {
-            ra_submit(m, as, batch, index + i); /* a cached page submits the batch */
-            batch = index + i + 1;
+        if (xa_load(as->pages, index + i) != PFN_NONE)
             continue;
-        }
         uint32_t pfn = ra_add_folio(m, as, index + i, 0);
         if (pfn == PFN_NONE)
             break;
         if (i == mark)
             m->pm.pages[pfn].flags |= PG_readahead;
     }
-    ra_submit(m, as, batch, index + nr);
 }
 
 /* Linux's page_cache_ra_order (6.18): folios of ra->order (at most the
@@ -301,7 +298,7 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
  * an 8-page read window of a 5-page file meeting page 4 keeps its marker
  * on page 2; a 3-page window reaching the end of a 5-page file is read by
  * the loop, not the fallback, and marks nothing. */
-void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
+static void ra_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
 {
     uint64_t end = ra->start + ra->size, mark = end - ra->async_size;
     if (end > size_pages(as))
@@ -328,7 +325,6 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         uint32_t pfn = range_has_page(as, index, 1ULL << o) ? PFN_NONE
                                                              : ra_add_folio(m, as, index, o);
         if (pfn == PFN_NONE) {
-            ra_submit(m, as, ra->start, index);
             ra_order0(m, as, index, ra->size - (index - ra->start), ra->async_size);
             return;
         }
@@ -336,7 +332,13 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
             m->pm.pages[pfn].flags |= PG_readahead;
         index += 1ULL << o;
     }
-    ra_submit(m, as, ra->start, index);
+}
+
+void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
+{
+    ra_window(m, as, ra);
+    uint64_t eof = size_pages(as), end = ra->start + ra->size;
+    ra_unlock(m, as, ra->start, end < eof ? end : eof);
 }
 
 void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
