@@ -11,8 +11,8 @@
  * 2^order consecutive, aligned indices. write() sizes them from its length,
  * readahead grows their order window by window (mm/readahead.c), truncation
  * and hole punching split the folio they cut (mm/truncate.c), and dirt,
- * write-back and reclaim take a folio whole. A readahead batch's folios
- * are locked until it submits its read, and reclaim passes over them.
+ * write-back and reclaim take a folio whole. A readahead window's folios
+ * are locked until the readahead call returns, and reclaim passes over them.
  * Shmem objects keep order-0 pages (tmpfs without huge=).
  * Simplifications: i_size is the machine's own (the host file is extended on
  * write-back); reads and write-back are synchronous (the host's fault-around
@@ -230,14 +230,15 @@ uint32_t filemap_get_page(vms_machine *m, struct address_space *as, uint64_t ind
     return add_to_page_cache(m, as, index, 1, GFP_USER);
 }
 
-/* Linux's read_pages: the folios a readahead batch added to [first, end)
- * are locked from the moment they join the page cache until the batch
- * submits its read, so reclaim, which their own allocations run, passes
- * over them (shrink_folio_list's folio_trylock fails): a window larger
- * than memory stops when memory is full of it. Simplification: vmsim reads
- * each folio as it adds it and unlocks the batch at submission (Linux's
- * stay locked until their read ends). */
-static void ra_submit(vms_machine *m, struct address_space *as, uint64_t first, uint64_t end)
+/* Linux's read_pages: the folios a readahead batch adds are locked from
+ * the moment they join the page cache until their read ends, so reclaim,
+ * which their own allocations run, passes over them (shrink_folio_list's
+ * folio_trylock fails): a window larger than memory stops when memory is
+ * full of it. Simplification: vmsim reads each folio as it adds it, and
+ * the window's folios are unlocked when the readahead call returns (Linux's
+ * reads end later, asynchronously: none ends while the window is still
+ * being allocated). */
+static void ra_unlock(vms_machine *m, struct address_space *as, uint64_t first, uint64_t end)
 {
     for (uint64_t i = first; i < end; i++) {
         uint32_t pfn = xa_load(as->pages, i);
@@ -246,7 +247,7 @@ static void ra_submit(vms_machine *m, struct address_space *as, uint64_t first, 
     }
 }
 
-/* A folio a readahead batch adds: locked until ra_submit. */
+/* A folio a readahead batch adds: locked until ra_unlock. */
 static uint32_t ra_add_folio(vms_machine *m, struct address_space *as, uint64_t index, unsigned order)
 {
     uint32_t pfn = add_folio_to_page_cache(m, as, index, order, 1, GFP_NORETRY);
@@ -258,8 +259,9 @@ static uint32_t ra_add_folio(vms_machine *m, struct address_space *as, uint64_t 
 /* Order-0 pages for nr pages from index, skipping cached ones, none past
  * the end of the file (Linux's do_page_cache_ra and
  * page_cache_ra_unbounded): the page lookahead pages before the end of
- * what is left to read gets the marker, none when the end of the file
- * left fewer than lookahead pages to read. */
+ * what is left to read, once the end of the file has cut it, gets the
+ * marker (6.18 keeps lookahead when it cuts), none when fewer than
+ * lookahead pages are left to read. */
 static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, uint64_t nr,
                       uint64_t lookahead)
 {
@@ -268,72 +270,47 @@ static void ra_order0(vms_machine *m, struct address_space *as, uint64_t index, 
         return;
     if (nr > eof - index)
         nr = eof - index;
-    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX, batch = index;
+    uint64_t mark = lookahead <= nr ? nr - lookahead : UINT64_MAX;
     for (uint64_t i = 0; i < nr; i++) {
-        if (xa_load(as->pages, index + i) != PFN_NONE) {
-            ra_submit(m, as, batch, index + i); /* a cached page submits the batch */
-            batch = index + i + 1;
+        if (xa_load(as->pages, index + i) != PFN_NONE)
             continue;
-        }
         uint32_t pfn = ra_add_folio(m, as, index + i, 0);
         if (pfn == PFN_NONE)
             break;
         if (i == mark)
             m->pm.pages[pfn].flags |= PG_readahead;
     }
-    ra_submit(m, as, batch, index + nr);
 }
 
-/* A window whose large folios met a cached page at index: the rest of it
- * is read in order-0 pages (Linux's fallback to do_page_cache_ra). A
- * marker the folios already carry stays; the rest gets one only when what
- * is left of the window before the end of the file still holds the async
- * part, at the window's own marker index counted from index with the
- * window's full length (so none when that lies past the end).
- * Simplification: the rule every host measurement fits, not a reading of
- * Linux's code: a 16-page read window from page 0 of an 8-page file whose
- * pages 1 and 2 were cached: no marker; an 8-page window from page 0 of a
- * 5-page file meeting page 4: the folios' marker on page 2 stays; a
- * 32-page read-around from page 0 of a 16-page file whose page 0 was
- * cached: none; of a 33-page file whose pages 0-15 were: page 24. */
-static void ra_after_cached_page(vms_machine *m, struct address_space *as,
-                                 const struct file_ra_state *ra, uint64_t index, uint64_t end)
-{
-    uint64_t eof = size_pages(as), left = ra->size - (index - ra->start);
-    uint64_t nr = index < eof ? (left < eof - index ? left : eof - index) : 0;
-    uint64_t mark = ra->async_size <= nr ? index + left - ra->async_size : UINT64_MAX;
-    uint64_t batch = index;
-    for (uint64_t i = index; i < end; i++) {
-        if (xa_load(as->pages, i) != PFN_NONE) {
-            ra_submit(m, as, batch, i); /* a cached page submits the batch */
-            batch = i + 1;
-            continue;
-        }
-        uint32_t pfn = ra_add_folio(m, as, i, 0);
-        if (pfn == PFN_NONE)
-            break;
-        if (i == mark)
-            m->pm.pages[pfn].flags |= PG_readahead;
-    }
-    ra_submit(m, as, batch, end);
-}
-
-/* Linux's page_cache_ra_order: folios of ra->order (at most the largest
- * page-cache order and the window's size, aligned to their index, none past
- * the end of the file); the folio holding the marker index (rounded down to
- * its order) gets the marker. A cached page in the way ends the large
- * folios (ra_after_cached_page). */
-void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
+/* Linux's page_cache_ra_order (6.18): folios of ra->order (at most the
+ * largest page-cache order and the window's size, aligned to their index,
+ * none past the end of the file); the folio holding the window's marker
+ * index start + size - async (rounded down to its order, as ra_alloc_folio
+ * does) gets the marker, even when the window runs past the end of the
+ * file. A cached page in the way of the next folio ends the loop, as does
+ * a folio that cannot be allocated (no free block of its order): the rest
+ * of the window, size - (index - start) pages with the same async part, is
+ * read by do_page_cache_ra in order-0 pages (ra_order0), whose end-of-file
+ * clamp keeps the async part, so its marker lands async pages before the
+ * file's end. Host-measured (ext4, 6.18, read_ahead_kb 8192): a read-around
+ * of a 1500-page file whose page 0 (or 700) was cached marks page 988; a
+ * MADV_HUGEPAGE fault in an 800-page file with page 100 cached, page 288;
+ * an 8-page read window of a 5-page file meeting page 4 keeps its marker
+ * on page 2; a 3-page window reaching the end of a 5-page file is read by
+ * the loop, not the fallback, and marks nothing. */
+static void ra_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
 {
     uint64_t end = ra->start + ra->size, mark = end - ra->async_size;
     if (end > size_pages(as))
         end = size_pages(as);
     uint64_t index = ra->start;
-    if (!mapping_large_folio_support(m, as) || ra->size < 4) {
+    if (!mapping_large_folio_support(m, as)) {
         ra->order = 0;
         ra_order0(m, as, index, ra->size, ra->async_size);
         return;
     }
+    if (!ra->size)
+        return;
     unsigned order = ra->order < MAX_PAGECACHE_ORDER ? ra->order : MAX_PAGECACHE_ORDER;
     if (order > ilog2_u64(ra->size))
         order = ilog2_u64(ra->size);
@@ -342,31 +319,43 @@ void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_stat
         unsigned o = align_order(index, order);
         while (o && index + (1ULL << o) > end)
             o--;
-        if (range_has_page(as, index, 1ULL << o)) {
-            ra_submit(m, as, ra->start, index);
-            ra_after_cached_page(m, as, ra, index, end);
+        /* A page in the way, or no free block of the folio's order (Linux's
+         * filemap_add_folio failing with -EEXIST, ra_alloc_folio with
+         * -ENOMEM): the rest in single pages. */
+        uint32_t pfn = range_has_page(as, index, 1ULL << o) ? PFN_NONE
+                                                             : ra_add_folio(m, as, index, o);
+        if (pfn == PFN_NONE) {
+            ra_order0(m, as, index, ra->size - (index - ra->start), ra->async_size);
             return;
         }
-        uint32_t pfn = ra_add_folio(m, as, index, o);
-        if (pfn == PFN_NONE)
-            break;
         if (index == (mark & ~((1ULL << o) - 1)))
             m->pm.pages[pfn].flags |= PG_readahead;
         index += 1ULL << o;
     }
-    ra_submit(m, as, ra->start, index);
 }
 
-void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
+void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra)
 {
-    if (mapping_large_folio_support(m, as)) {
-        ra->order += 2;
-        uint64_t end = ra->start + ra->size;
-        uint64_t aligned = end & ~((1ULL << ra->order) - 1);
-        if (aligned > ra->start) {
-            ra->async_size -= end - aligned < ra->async_size ? end - aligned : ra->async_size;
-            ra->size = aligned - ra->start;
-        }
+    ra_window(m, as, ra);
+    uint64_t eof = size_pages(as), end = ra->start + ra->size;
+    ra_unlock(m, as, ra->start, end < eof ? end : eof);
+}
+
+void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                             uint64_t max)
+{
+    /* Even without large folios (the order then starts from 0 again:
+     * host-measured, a classic window 10-17 is cut to 10-15). */
+    ra->order += 2;
+    /* The end aligns to the new order, at most to max's lowest set bit. */
+    unsigned align = max ? (unsigned)__builtin_ctzll(max) : 63;
+    if (align > ra->order)
+        align = ra->order;
+    uint64_t end = ra->start + ra->size;
+    uint64_t aligned = end & ~((1ULL << align) - 1);
+    if (aligned > ra->start) {
+        ra->async_size -= end - aligned < ra->async_size ? end - aligned : ra->async_size;
+        ra->size = aligned - ra->start;
     }
     page_cache_ra(m, as, ra);
 }
@@ -734,7 +723,7 @@ void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_r
         uint64_t next = next_ra_size(ra->size, max);
         ra->size = next > ra->size ? next : ra->size;
         ra->async_size = ra->size;
-        page_cache_async_window(m, as, ra);
+        page_cache_async_window(m, as, ra, max);
         return;
     }
     /* A marked page without the window that marked it (interleaved reads):
@@ -745,7 +734,7 @@ void page_cache_async_ra(vms_machine *m, struct address_space *as, struct file_r
     ra->start = start;
     ra->size = next_ra_size(start - index + req, max);
     ra->async_size = ra->size;
-    page_cache_async_window(m, as, ra);
+    page_cache_async_window(m, as, ra, max);
 }
 
 /* Linux's filemap_get_pages: the cached run of pages from index, reading

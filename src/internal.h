@@ -293,9 +293,11 @@ int filemap_page_mkwrite(vms_machine *m, uint32_t pfn);
  * and marks the folio ra->async_size before its end. */
 void page_cache_ra(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
 /* The next window of a stream (Linux's page_cache_async_ra once it has set
- * start and size): with large folios the order grows by 2 and the window
- * ends on a boundary of it. */
-void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra);
+ * start and size): the order grows by 2 and the window ends on a boundary
+ * of it, or of the lowest set bit of max (the window's limit in pages) if
+ * that is smaller; large folios or not. */
+void page_cache_async_window(vms_machine *m, struct address_space *as, struct file_ra_state *ra,
+                             uint64_t max);
 /* Does the page cache of as hold large folios? */
 static inline int mapping_large_folio_support(const vms_machine *m, const struct address_space *as)
 {

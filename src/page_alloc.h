@@ -40,8 +40,8 @@ enum page_flag {
     PG_workingset = 1u << 21,    /* was active once (deactivated or refaulted): src/workingset.c */
     PG_writeback = 1u << 22,     /* its swap write is in flight (only inside reclaim: src/vmscan.c) */
     PG_reclaim = 1u << 23,       /* reclaim wrote it: rotate it to the inactive tail when the write ends */
-    PG_locked = 1u << 24,        /* a readahead batch added it and has not submitted its read yet
-                                    (only inside readahead: src/filemap.c) */
+    PG_locked = 1u << 24,        /* a readahead window added it and the readahead call has not
+                                    returned (only inside readahead: src/filemap.c) */
 };
 
 /* The LRU lists of the one node, in Linux's order (enum lru_list). */

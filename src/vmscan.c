@@ -25,8 +25,8 @@
  *   found through the reverse map and cleared (no TLB flush, as x86's
  *   ptep_clear_flush_young: an entry still in a TLB sets no new bit), and
  *   its PG_referenced flag (folio_check_references).
- * - A folio a readahead batch added is locked until the batch submits its
- *   read (src/filemap.c, ra_submit): reclaim passes over it, as Linux's
+ * - A folio a readahead window added is locked until the readahead call
+ *   returns (src/filemap.c, ra_unlock): reclaim passes over it, as Linux's
  *   shrink_folio_list does when folio_trylock fails.
  * - A clean file folio is unmapped and freed; a dirty one is unmapped,
  *   written back and freed, so nothing written is ever lost. A folio mapped

@@ -366,6 +366,7 @@ static void test_split_drops_the_pages_past_eof(void **state)
 static void use_disk_of_the_measuring_host(struct env *e)
 {
     vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     struct vms_config c = tu_config(256ULL << 20);
     c.root = e->root;
     c.readahead_kb = 8192;
@@ -422,6 +423,259 @@ static void test_window_meeting_a_cached_page_near_eof_keeps_no_marker(void **st
     char got[9];
     tu_fault_pattern(e->t, (vms_addr)map, 8, 0, got);
     assert_string_equal(got, "00000000");
+}
+
+/* The indices of the folios of pages [0, pages) that carry the marker. */
+static const char *marked_folios(struct env *e, int fd, uint64_t pages, char *out, size_t size)
+{
+    const struct address_space *as = fget(e->t, fd)->mapping;
+    const struct phys_mem *pm = &e->m->pm;
+    size_t len = 0;
+    out[0] = '\0';
+    for (uint64_t i = 0; i < pages;) {
+        uint32_t pfn = xa_load(as->pages, i);
+        if (pfn == PFN_NONE) {
+            i++;
+            continue;
+        }
+        uint32_t head = folio_head_pfn(pm, pfn);
+        if (pm->pages[head].flags & PG_readahead) {
+            int n = snprintf(out + len, size - len, "%s%llu", len ? " " : "",
+                             (unsigned long long)i);
+            assert_true(n > 0 && (size_t)n < size - len);
+            len += (size_t)n;
+        }
+        i += folio_nr_pages(pm, pfn) - (pfn - head);
+    }
+    return out;
+}
+
+/* How many pages of [0, pages) are cached. */
+static uint64_t cached_pages(struct env *e, int fd, uint64_t pages)
+{
+    const struct address_space *as = fget(e->t, fd)->mapping;
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < pages; i++)
+        n += xa_load(as->pages, i) != PFN_NONE;
+    return n;
+}
+
+/* Caches pages [first, last] of the file alone: MADV_WILLNEED reads just
+ * them (the host measurement read each page with a 1-byte pread after
+ * POSIX_FADV_RANDOM; both read exactly the pages asked). */
+static void cache_pages(struct env *e, int fd, uint64_t first, uint64_t last)
+{
+    uint64_t n = last - first + 1;
+    int64_t p = vms_mmap(e->t, 0, n * PG, PROT_READ, MAP_SHARED, fd, (int64_t)(first * PG));
+    assert_true(p > 0);
+    assert_int_equal(vms_madvise(e->t, (vms_addr)p, n * PG, MADV_WILLNEED), 0);
+    assert_int_equal(vms_munmap(e->t, (vms_addr)p, n * PG), 0);
+}
+
+enum ra_trigger { RA_READ, RA_FAULT, RA_HUGEPAGE_FAULT };
+
+struct cached_page_case {
+    uint64_t pages;              /* the file's size */
+    uint64_t first, last;        /* pages cached beforehand */
+    enum ra_trigger how;
+    uint64_t off, len;           /* a read's bytes; a fault's page in off */
+    uint64_t cached;             /* pages of the file cached after it */
+    const char *marked;          /* folios carrying the marker after it */
+};
+
+/* Runs each case on a new file: cache its pages, read or fault, then
+ * compare what is cached and which folios carry the marker. */
+static void check_cached_page_cases(struct env *e, const struct cached_page_case *c, size_t n)
+{
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    for (size_t i = 0; i < n; i++) {
+        char name[24], got[64];
+        snprintf(name, sizeof(name), "c%zu", i);
+        int fd = cold_file(e, name, c[i].pages);
+        cache_pages(e, fd, c[i].first, c[i].last);
+        if (c[i].how == RA_READ) {
+            assert_int_equal(vms_pread(e->t, fd, buf, c[i].len, (int64_t)c[i].off),
+                             (int64_t)c[i].len);
+        } else {
+            int64_t p = vms_mmap(e->t, 0, c[i].pages * PG, PROT_READ, MAP_SHARED, fd, 0);
+            assert_true(p > 0);
+            if (c[i].how == RA_HUGEPAGE_FAULT)
+                assert_int_equal(
+                    vms_madvise(e->t, (vms_addr)p, c[i].pages * PG, MADV_HUGEPAGE), 0);
+            tu_load_byte(e->t, (vms_addr)p + c[i].off * PG);
+            assert_int_equal(vms_munmap(e->t, (vms_addr)p, c[i].pages * PG), 0);
+        }
+        if (cached_pages(e, fd, c[i].pages) != c[i].cached)
+            fail_msg("case %zu: %llu pages cached, want %llu", i,
+                     (unsigned long long)cached_pages(e, fd, c[i].pages),
+                     (unsigned long long)c[i].cached);
+        marked_folios(e, fd, c[i].pages, got, sizeof(got));
+        if (strcmp(got, c[i].marked) != 0)
+            fail_msg("case %zu: marked \"%s\", want \"%s\"", i, got, c[i].marked);
+        assert_int_equal(vms_check(e->m, stderr), 0);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
+/* Where the marker lands when a readahead window meets a page already
+ * cached (Linux 6.18's page_cache_ra_order, its fallback to
+ * do_page_cache_ra with size - (index - start) pages and the same async
+ * part, whose end-of-file clamp keeps that part). Host-measured (ext4,
+ * Linux 6.18, read_ahead_kb 8192: a read-around is 2048 pages with 512
+ * async; a fresh sparse file, the pages cached one by one; the marker
+ * found by a 1-byte pread of every cached page through a new descriptor,
+ * the one that starts an asynchronous readahead; the windows' arguments
+ * confirmed by the readahead trace events): */
+static void test_window_meeting_a_cached_page_marks_async_pages_before_eof(void **state)
+{
+    static const struct cached_page_case c[] = {
+        /* read-around from 0 meets page 0 and runs past the end: the
+         * 1500 pages left keep 512 async ones, the marker on 988 */
+        {1500, 0, 0, RA_FAULT, 100, 0, 1500, "988"},
+        /* the same after 700 pages of the loop */
+        {1500, 700, 700, RA_FAULT, 100, 0, 1500, "988"},
+        /* a window within the file: its own marker index */
+        {2100, 0, 0, RA_FAULT, 100, 0, 2048, "1536"},
+        /* 16 pages left hold no async part of 512, nor 11 after page 5 */
+        {16, 0, 0, RA_FAULT, 1, 0, 16, ""},
+        {16, 5, 5, RA_FAULT, 7, 0, 16, ""},
+        /* MADV_HUGEPAGE: two 2 MiB blocks from 0, 512 async; the order-9
+         * folio at 0 meets page 100 and the end cuts the rest to 800 */
+        {800, 100, 100, RA_HUGEPAGE_FAULT, 5, 0, 800, "288"},
+        {1500, 100, 100, RA_HUGEPAGE_FAULT, 5, 0, 1024, "512"},
+        /* read() of 2 pages from 0: an 8-page window, 6 async, its marker
+         * on page 2 is set by the loop before it meets page 4 */
+        {5, 4, 4, RA_READ, 0xce1, PG, 5, "2"},
+        /* read() of 3 pages from 0: a 16-page window, 13 async, meets page
+         * 1; the 7 pages left hold no async part */
+        {8, 1, 2, RA_READ, 0, 3 * PG, 8, ""},
+        /* read() of page 3 after cached pages 1-2: a 3-page window with 1
+         * async page, read by the folio loop up to the end (pages 3-4),
+         * whose marker index 5 lies past it: none (page 0 stays out) */
+        {5, 1, 2, RA_READ, 3 * PG, 1, 4, ""},
+    };
+    struct env *e = *state;
+    use_disk_of_the_measuring_host(e);
+    check_cached_page_cases(e, c, sizeof(c) / sizeof(c[0]));
+}
+
+/* The same at read_ahead_kb 128 (a read-around is 32 pages with 8 async),
+ * host-measured on an ext4 file system on a loop device set to it: a
+ * read-around of a 16-page file whose page 0 (or 5) was cached marks page
+ * 8; of a 30-page file, page 22; of a 33-page file whose pages 0-15 were, page 24
+ * (the window ends inside the file); read() of 3 pages from 0 of an
+ * 8-page file whose pages 1-2 were cached (an 8-page window, 5 async)
+ * marks page 3. */
+static void test_window_meeting_a_cached_page_at_128_kib(void **state)
+{
+    static const struct cached_page_case c[] = {
+        {16, 0, 0, RA_FAULT, 1, 0, 16, "8"},
+        {16, 5, 5, RA_FAULT, 7, 0, 16, "8"},
+        {30, 0, 0, RA_FAULT, 5, 0, 30, "22"},
+        {33, 0, 15, RA_FAULT, 16, 0, 32, "24"},
+        {8, 1, 2, RA_READ, 0, 3 * PG, 8, "3"},
+    };
+    check_cached_page_cases(*state, c, sizeof(c) / sizeof(c[0]));
+}
+
+/* The order of the folio holding page index of the file. */
+static unsigned order_at(struct env *e, int fd, uint64_t index)
+{
+    uint32_t pfn = xa_load(fget(e->t, fd)->mapping->pages, index);
+    assert_int_not_equal(pfn, PFN_NONE);
+    return folio_order(&e->m->pm, pfn);
+}
+
+/* An asynchronous window of order-2 folios that meets a cached page: its
+ * first folio carries the marker (its async part is the whole window), the
+ * rest after the cached page comes in order-0 pages with none (the async
+ * part never fits in what is left). Host-measured (ext4, Linux 6.18,
+ * read_ahead_kb 8192): reads of 4 pages at 0 and at 4 (the marker on 4
+ * opens pages 16-79 in order-2 folios); with page 40 cached the folios
+ * stop at 36 and 41-79 are single pages; with page 18 cached the first
+ * folio fails and 16-79 are single pages, 16 marked; in a 70-page file
+ * with page 40 cached, 41-69. */
+static void test_async_window_meeting_a_cached_page(void **state)
+{
+    static const struct {
+        uint64_t pages, cached_page, cached, order36;
+    } c[] = {{4096, 40, 80, 2}, {4096, 18, 80, 0}, {70, 40, 70, 2}};
+    struct env *e = *state;
+    use_disk_of_the_measuring_host(e);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char name[16], got[64];
+        snprintf(name, sizeof(name), "a%zu", i);
+        int fd = cold_file(e, name, c[i].pages);
+        cache_pages(e, fd, c[i].cached_page, c[i].cached_page);
+        assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+        assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+        assert_int_equal(cached_pages(e, fd, c[i].pages), c[i].cached);
+        assert_string_equal(marked_folios(e, fd, c[i].pages, got, sizeof(got)), "16");
+        assert_int_equal(order_at(e, fd, 36), c[i].order36);
+        assert_int_equal(order_at(e, fd, 41), 0);
+        assert_int_equal(vms_check(e->m, stderr), 0);
+        assert_int_equal(vms_close(e->t, fd), 0);
+    }
+}
+
+/* Memory whose free frames are all single pages, every other one of an
+ * anonymous area that took all the rest, and nothing that reclaim could
+ * free to join them (no swap, no file page). */
+static void fragment_memory(struct env *e)
+{
+    struct vms_stats st;
+    vms_get_stats(e->m, &st);
+    uint64_t most = st.frames_total - st.frames_used;
+    vms_addr a = tu_anon(e->t, most * PG, RW);
+    uint64_t pages = 0;
+    for (; st.frames_total - st.frames_used > 2; pages++) {
+        assert_int_equal(vms_store(e->t, a + pages * PG, "x", 1), 0);
+        vms_get_stats(e->m, &st);
+    }
+    for (uint64_t i = 0; i < pages; i += 2)
+        assert_int_equal(vms_madvise(e->t, a + i * PG, PG, MADV_DONTNEED), 0);
+}
+
+/* A window's folio that cannot be allocated, no free block of its order
+ * being left, ends the large folios as a cached page does: the rest of the
+ * window comes in single pages, the first of them marked (Linux 6.18's
+ * page_cache_ra_order: ra_alloc_folio fails with -ENOMEM and the fallback
+ * to do_page_cache_ra reads what is left; the code as read, since a host's
+ * memory cannot be fragmented on purpose). The async window after reads of
+ * 4 pages at 0 and 4 is pages 16-79 in order-2 folios (the test above);
+ * here in single pages. */
+static void test_window_without_a_free_block_of_its_order_is_read_in_single_pages(void **state)
+{
+    struct env *e = *state;
+    vms_machine_destroy(e->m);
+    e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
+    struct vms_config c = tu_config(16ULL << 20);
+    c.root = e->root;
+    c.readahead_kb = 8192;
+    c.max_sectors_kb = 4096;
+    c.swap_bytes = 0;
+    c.min_free_kbytes = 4;
+    e->m = tu_machine_with(&c);
+    e->t = tu_spawn(e->m);
+    int fd = cold_file(e, "f", 128);
+    vms_addr buf = tu_anon(e->t, 4 * PG, RW);
+    assert_int_equal(vms_store(e->t, buf, "x", 1), 0);
+    fragment_memory(e);
+    assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+    assert_int_equal(vms_read(e->t, fd, buf, 4 * PG), (int64_t)(4 * PG));
+    /* Reclaim, run by the folio that could not be allocated, may have
+     * taken and re-read some of pages 0-15: only the window is checked. */
+    char want[1024], got[2048];
+    size_t len = (size_t)snprintf(want, sizeof(want), "16:o0R");
+    for (int i = 17; i < 80; i++)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, " %d:o0", i);
+    const char *layout = folio_layout(e, fd, 128, got, sizeof(got));
+    const char *window = strstr(layout, "16:");
+    assert_non_null(window);
+    assert_string_equal(window, want);
+    assert_int_equal(vms_check(e->m, stderr), 0);
+    assert_int_equal(vms_close(e->t, fd), 0);
 }
 
 /* A truncate that cuts a folio first drops the dirt of the pages it
@@ -686,6 +940,46 @@ static void test_read_readahead_orders_for_other_read_sizes(void **state)
         len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o5 ", i);
     snprintf(want + len, sizeof(want) - len, "576:o4 592:o3");
     assert_layout(e, fd3, 600, want);
+}
+
+/* A read larger than the readahead window sizes it by the read (up to
+ * the disk's request size), and an asynchronous window then aligns its end
+ * no further than the lowest set bit of that size allows (Linux's
+ * page_cache_async_ra aligns to 1 << min(order, ffs(max_pages) - 1)).
+ * Host-measured (ext4 on a loop device at read_ahead_kb 128, max_sectors_kb
+ * 1280): reads of 40 pages from 0 of a 256-page file; the second one
+ * reaches the marker on 40 and reads 80-119 (max_pages 40: aligned to 8,
+ * not to the order-4 folios' 16): folios 80:o4 96:o4 112:o3. */
+static void test_async_window_aligns_to_the_read_sized_limit(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "a", 256);
+    read_stream(e, fd, 40, 80);
+    char want[1024];
+    size_t len = 0;
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o0 ", i);
+    for (int i = 40; i < 80; i += 4)
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o2 ", i);
+    snprintf(want + len, sizeof(want) - len, "80:o4R 96:o4 112:o3");
+    assert_layout(e, fd, 256, want);
+}
+
+/* The classic cache aligns an asynchronous window's end too: Linux's
+ * page_cache_async_ra raises the order by 2 and aligns before
+ * page_cache_ra_order finds the mapping without large folios and resets
+ * it. Host-measured (ext4 mounted data=journal, which keeps order-0
+ * folios, on a loop device at read_ahead_kb 128): reads of page 5, 6 and
+ * 7 through one descriptor: page 5 alone, a 4-page window 6-9 marked on
+ * 7, then 10-15 (8 pages cut to end on a multiple of 4), marked on 10. */
+static void test_classic_async_window_aligns_its_end(void **state)
+{
+    struct env *e = *state;
+    int fd = cold_file(e, "a", 256);
+    vms_addr buf = tu_anon(e->t, PG, RW);
+    for (int64_t page = 5; page < 8; page++)
+        assert_int_equal(vms_pread(e->t, fd, buf, PG, page * (int64_t)PG), (int64_t)PG);
+    assert_layout(e, fd, 256, "5:o0 6:o0 7:o0 8:o0 9:o0 10:o0R 11:o0 12:o0 13:o0 14:o0 15:o0");
 }
 
 /* A read() that finds its first page cached and misses the next is not
@@ -1301,6 +1595,12 @@ int main(void)
         T(test_window_meeting_a_cached_page_near_eof_keeps_no_marker),
         T(test_cut_folio_splits_unless_a_page_that_stays_is_dirty),
         T(test_window_meeting_a_cached_page_keeps_its_folios_marker),
+        T(test_window_meeting_a_cached_page_marks_async_pages_before_eof),
+        T(test_async_window_meeting_a_cached_page),
+        T(test_window_meeting_a_cached_page_at_128_kib),
+        T(test_window_without_a_free_block_of_its_order_is_read_in_single_pages),
+        T(test_async_window_aligns_to_the_read_sized_limit),
+        C(test_classic_async_window_aligns_its_end),
         T(test_truncate_to_the_same_size_splits_a_clean_folio),
         T(test_punch_cannot_split_a_folio_a_failed_write_dirtied),
         T(test_failed_write_over_disk_blocks_leaves_the_page_unread),

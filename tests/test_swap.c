@@ -533,8 +533,8 @@ static void file_beside_anon(struct tu_env *e, uint64_t flush_every, uint64_t ou
  * pswpout 0 in the first pass, then medians 749, 779, 921, 847 and 1,032
  * a pass, each pass of each run 158 - 1,544 (fifteen runs' medians sum to
  * 4,777). Its reclaims run inside readahead windows, where no statistics
- * are read: it swaps on lists as they were. vmsim: 537, 1,536, 479, 1,213
- * and 324 (4,089); with statistics always current, 587, 822, 343, 849 and
+ * are read: it swaps on lists as they were. vmsim: 537, 1,536, 706, 200
+ * and 993 (3,972); with statistics always current, 587, 822, 343, 849 and
  * 347 (2,948); with kswapd, 267 in all. */
 static void test_a_mapped_file_beside_anonymous_memory_swaps_from_the_second_pass(void **state)
 {
@@ -558,7 +558,7 @@ static void test_a_mapped_file_beside_anonymous_memory_swaps_from_the_second_pas
  * priority and the whole anonymous area goes to swap. Host-measured
  * (fifteen runs): 1,544 pages in the second pass (1,138 - 1,555), then
  * medians 1,085, 990, 773 and 1,073 (all five sum to 5,475). vmsim: 1,536,
- * then 743, 933, 929 and 1,485 (5,626); with statistics always current it
+ * then 743, 951, 1,536 and 1,152 (5,918); with statistics always current it
  * swapped 587 in the second pass. */
 static void test_a_cgroup_that_reads_its_statistics_seldom_swaps_everything_at_once(void **state)
 {

@@ -501,8 +501,8 @@ static void test_a_mapped_file_larger_than_ram_costs_the_same_twice(void **state
     tu_assert_clean(e->m);
 }
 
-/* The folios a readahead batch adds stay locked until it submits its
- * read, and reclaim passes over a locked folio (Linux's read_pages and
+/* The folios a readahead window adds stay locked until their reads end
+ * (in vmsim, until the readahead call returns), and reclaim passes over a locked folio (Linux's read_pages and
  * shrink_folio_list's folio_trylock): a read-around window larger than a
  * memory cgroup stops when the cgroup is full of its own folios, rather
  * than freeing its first pages to read its last. Host-measured (Linux
