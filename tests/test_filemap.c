@@ -1367,8 +1367,7 @@ static void use_disk_of_the_measuring_host(struct tu_env *e)
     e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     struct vms_config c = tu_config(64ULL << 20);
     c.root = e->root;
-    c.readahead_kb = 8192;
-    c.max_sectors_kb = 4096;
+    tu_measuring_host_disk(&c);
     e->m = tu_machine_with(&c);
     e->t = tu_spawn(e->m);
 }

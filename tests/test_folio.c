@@ -369,8 +369,7 @@ static void use_disk_of_the_measuring_host(struct env *e)
     e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     struct vms_config c = tu_config(256ULL << 20);
     c.root = e->root;
-    c.readahead_kb = 8192;
-    c.max_sectors_kb = 4096;
+    tu_measuring_host_disk(&c);
     e->m = tu_machine_with(&c);
     e->t = tu_spawn(e->m);
 }
@@ -652,8 +651,7 @@ static void test_window_without_a_free_block_of_its_order_is_read_in_single_page
     e->m = NULL; /* a config the new machine refuses fails the test, not the teardown */
     struct vms_config c = tu_config(16ULL << 20);
     c.root = e->root;
-    c.readahead_kb = 8192;
-    c.max_sectors_kb = 4096;
+    tu_measuring_host_disk(&c);
     c.swap_bytes = 0;
     c.min_free_kbytes = 4;
     e->m = tu_machine_with(&c);

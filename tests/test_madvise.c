@@ -63,8 +63,7 @@ static int setup(void **state)
 static int setup_host_disk(void **state)
 {
     struct vms_config c = tu_config(64ULL << 20);
-    c.readahead_kb = 8192;
-    c.max_sectors_kb = 4096;
+    tu_measuring_host_disk(&c);
     return setup_with(state, &c);
 }
 

@@ -490,8 +490,7 @@ static void file_beside_anon(struct tu_env *e, uint64_t flush_every, uint64_t ou
     c.cgroup_flushed_stats = 1;
     c.zero_page = 0;
     c.fault_around_bytes = 65536;
-    c.readahead_kb = 8192;
-    c.max_sectors_kb = 4096;
+    tu_measuring_host_disk(&c);
     c.large_folios = 1;
     restart(e, &c);
     char path[512];

@@ -519,8 +519,7 @@ static void readahead_cgroup_machine(struct tu_env *e)
     c.watermark_scale_factor = 1;
     c.cgroup_reclaim = 1;
     c.large_folios = 1;
-    c.readahead_kb = 8192;
-    c.max_sectors_kb = 4096;
+    tu_measuring_host_disk(&c);
     c.fault_around_bytes = 65536;
     restart(e, &c);
 }

@@ -44,6 +44,15 @@ static inline void tu_pwc(struct vms_config *c, int tiny)
     c->pml4e_cache = tiny ? (struct vms_tlb_geometry){1, 1} : (struct vms_tlb_geometry){2, 2};
 }
 
+/* The disk of the host that the tests' readahead measurements were taken
+ * on: it reads ahead 8192 KiB (a read-around of 2048 pages, 512 of them
+ * async) in requests of up to 4096 KiB. */
+static inline void tu_measuring_host_disk(struct vms_config *c)
+{
+    c->readahead_kb = 8192;
+    c->max_sectors_kb = 4096;
+}
+
 static inline vms_machine *tu_machine_with(const struct vms_config *c)
 {
     vms_machine *m = vms_machine_create(c);
