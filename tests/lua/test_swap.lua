@@ -80,6 +80,34 @@ do
   r:destroy()
 end
 
+-- A memory cgroup's reclaim on its statistics as last flushed: a 400-page
+-- file read twice stays active through a 1,024-page stream when nothing
+-- flushes the statistics between the two, and is aged when
+-- m:cgroup_flush_stats() does (tests/test_vmscan.c measures the host).
+local function active_file_after_a_stream(flush)
+  local c = vmsim.machine{ram = "4M", swap = 0, zero_page = false, pku = false,
+                          min_free_kbytes = 0, watermark_scale_factor = 1, swappiness = 60,
+                          readahead_kb = 4, large_folios = false, cgroup_reclaim = true,
+                          cgroup_flushed_stats = true, root = H.root()}
+  H.write_host_file("small.dat", string.rep("s", 400 * PG))
+  H.write_host_file("big.dat", string.rep("b", 1024 * PG))
+  local u = c:spawn("stream")
+  local small, big = u:open("small.dat"), u:open("big.dat")
+  local buf = u:mmap(0, PG, "rw", "private|anonymous")
+  for _ = 1, 2 do
+    for i = 0, 399 do expect_eq(u:pread(small, buf, PG, i * PG), PG, "small page " .. i) end
+  end
+  if flush then c:cgroup_flush_stats() end
+  for i = 0, 1023 do expect_eq(u:pread(big, buf, PG, i * PG), PG, "big page " .. i) end
+  local active = tonumber(c:meminfo():match("\nActive%(file%):%s+(%d+) kB")) // 4
+  expect_eq(c:check(), true, "vms_check")
+  c:destroy()
+  return active
+end
+expect_eq(active_file_after_a_stream(false), 400, "not flushed: the small file stays active")
+local aged = active_file_after_a_stream(true)
+expect(aged >= 202 and aged <= 230, "flushed: the small file is aged (" .. aged .. ")")
+
 -- OOM calls.
 expect_eq(t:oom_score_adj(), 0, "oom_score_adj starts at 0")
 expect_eq(t:set_oom_score_adj(1000), 0, "set_oom_score_adj")
