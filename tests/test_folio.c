@@ -103,6 +103,16 @@ static const char *folio_layout(struct env *e, int fd, uint64_t pages, char *out
     return out;
 }
 
+/* Appends to a layout of len characters, as folio_layout writes one, the
+ * folios of order `order` that fill pages [from, to); the new length. */
+static size_t layout_run(char *want, size_t size, size_t len, int from, int to, unsigned order)
+{
+    for (int i = from; i < to; i += 1 << order)
+        len += (size_t)snprintf(want + len, size - len, "%s%d:o%u", len ? " " : "", i, order);
+    assert_true(len < size);
+    return len;
+}
+
 static void assert_layout(struct env *e, int fd, uint64_t pages, const char *want)
 {
     char got[2048];
@@ -666,8 +676,7 @@ static void test_window_without_a_free_block_of_its_order_is_read_in_single_page
      * taken and re-read some of pages 0-15: only the window is checked. */
     char want[1024], got[2048];
     size_t len = (size_t)snprintf(want, sizeof(want), "16:o0R");
-    for (int i = 17; i < 80; i++)
-        len += (size_t)snprintf(want + len, sizeof(want) - len, " %d:o0", i);
+    layout_run(want, sizeof(want), len, 17, 80, 0);
     const char *layout = folio_layout(e, fd, 128, got, sizeof(got));
     const char *window = strstr(layout, "16:");
     assert_non_null(window);
@@ -928,15 +937,12 @@ static void test_read_readahead_orders_for_other_read_sizes(void **state)
     int fd3 = cold_file(e, "c", 600);
     read_stream(e, fd3, 16, 600);
     char want[2048];
-    size_t len = 0;
-    for (int i = 0; i < 32; i++)
-        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o0 ", i);
-    for (int i = 32; i < 64; i += 4)
-        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o2 ", i);
-    len += (size_t)snprintf(want + len, sizeof(want) - len, "64:o4 80:o4 ");
-    for (int i = 96; i < 576; i += 32)
-        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o5 ", i);
-    snprintf(want + len, sizeof(want) - len, "576:o4 592:o3");
+    size_t len = layout_run(want, sizeof(want), 0, 0, 32, 0);
+    len = layout_run(want, sizeof(want), len, 32, 64, 2);
+    len = layout_run(want, sizeof(want), len, 64, 96, 4);
+    len = layout_run(want, sizeof(want), len, 96, 576, 5);
+    len = layout_run(want, sizeof(want), len, 576, 592, 4);
+    layout_run(want, sizeof(want), len, 592, 600, 3);
     assert_layout(e, fd3, 600, want);
 }
 
@@ -954,12 +960,9 @@ static void test_async_window_aligns_to_the_read_sized_limit(void **state)
     int fd = cold_file(e, "a", 256);
     read_stream(e, fd, 40, 80);
     char want[1024];
-    size_t len = 0;
-    for (int i = 0; i < 40; i++)
-        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o0 ", i);
-    for (int i = 40; i < 80; i += 4)
-        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d:o2 ", i);
-    snprintf(want + len, sizeof(want) - len, "80:o4R 96:o4 112:o3");
+    size_t len = layout_run(want, sizeof(want), 0, 0, 40, 0);
+    len = layout_run(want, sizeof(want), len, 40, 80, 2);
+    snprintf(want + len, sizeof(want) - len, " 80:o4R 96:o4 112:o3");
     assert_layout(e, fd, 256, want);
 }
 
